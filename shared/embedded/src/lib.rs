@@ -1,0 +1,22 @@
+//! Embedded adapters: the ports on one local redb file, for `kefu serve`, demos and small installs.
+//!
+//! The table, the queues and the topic's fan-out share one database, so a publish that reaches several queues
+//! is one atomic write and nothing accepted is lost across a restart. Blobs live in a directory, pushes go
+//! through an in-process hub, and mail and SMS land in an outbox file.
+
+mod keys;
+pub mod blob;
+pub mod mail;
+pub mod push;
+pub mod queue;
+pub mod store;
+pub mod table;
+pub mod topic;
+
+pub use blob::LocalBlobs;
+pub use mail::OutboxMailer;
+pub use push::PushHub;
+pub use queue::EmbeddedQueue;
+pub use store::{EmbeddedStore, StoreError};
+pub use table::EmbeddedTable;
+pub use topic::EmbeddedTopic;

@@ -1,0 +1,280 @@
+//! The queue port on redb: at-least-once, visibility timeouts, receive counts and a dead-letter move, all
+//! surviving a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kefu_ports::queue::{MAX_BATCH, Queue, QueueError, QueueMessage};
+use redb::{ReadableTable, WriteTransaction};
+use serde::{Deserialize, Serialize};
+use ulid::Ulid;
+
+use crate::keys;
+use crate::store::{EmbeddedStore, QUEUE_MESSAGES, QUEUE_READY};
+
+/// One queue of the embedded store.
+pub struct EmbeddedQueue {
+    store: Arc<EmbeddedStore>,
+    name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    body: String,
+    receive_count: u32,
+    visible_at: u64,
+    /// Changes with every receive, so a receipt names one delivery.
+    delivery: u64,
+}
+
+fn db(e: impl std::fmt::Display) -> QueueError {
+    QueueError::Unavailable(e.to_string())
+}
+
+fn message_key(queue: &str, id: &str) -> Vec<u8> {
+    keys::encode(&[queue, id])
+}
+
+fn ready_key(queue: &str, visible_at: u64, id: &str) -> Vec<u8> {
+    let mut k = keys::encode(&[queue]);
+    k.extend_from_slice(&visible_at.to_be_bytes());
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn receipt(id: &str, delivery: u64) -> String {
+    format!("{id}.{delivery}")
+}
+
+fn parse_receipt(r: &str) -> Result<(String, u64), QueueError> {
+    let (id, delivery) = r.split_once('.').ok_or(QueueError::InvalidReceipt)?;
+    Ulid::from_string(id).map_err(|_| QueueError::InvalidReceipt)?;
+    Ok((id.to_owned(), delivery.parse().map_err(|_| QueueError::InvalidReceipt)?))
+}
+
+/// Stores a new message in `queue`, visible now. Used by sends and by the topic's fan-out.
+pub(crate) fn enqueue(tx: &WriteTransaction, queue: &str, body: &str, now: u64) -> Result<String, QueueError> {
+    let id = Ulid::new().to_string();
+    let rec = Record { body: body.to_owned(), receive_count: 0, visible_at: now, delivery: 0 };
+    let bytes = serde_json::to_vec(&rec).map_err(db)?;
+    tx.open_table(QUEUE_MESSAGES).map_err(db)?.insert(message_key(queue, &id).as_slice(), bytes.as_slice()).map_err(db)?;
+    tx.open_table(QUEUE_READY).map_err(db)?.insert(ready_key(queue, now, &id).as_slice(), ()).map_err(db)?;
+    Ok(id)
+}
+
+fn load(tx: &WriteTransaction, queue: &str, id: &str) -> Result<Option<Record>, QueueError> {
+    let t = tx.open_table(QUEUE_MESSAGES).map_err(db)?;
+    let got = t.get(message_key(queue, id).as_slice()).map_err(db)?;
+    got.map(|v| serde_json::from_slice(v.value()).map_err(db)).transpose()
+}
+
+fn store(tx: &WriteTransaction, queue: &str, id: &str, old_visible: u64, rec: &Record) -> Result<(), QueueError> {
+    let mut ready = tx.open_table(QUEUE_READY).map_err(db)?;
+    ready.remove(ready_key(queue, old_visible, id).as_slice()).map_err(db)?;
+    ready.insert(ready_key(queue, rec.visible_at, id).as_slice(), ()).map_err(db)?;
+    let bytes = serde_json::to_vec(rec).map_err(db)?;
+    tx.open_table(QUEUE_MESSAGES).map_err(db)?.insert(message_key(queue, id).as_slice(), bytes.as_slice()).map_err(db)?;
+    Ok(())
+}
+
+fn remove(tx: &WriteTransaction, queue: &str, id: &str, visible_at: u64) -> Result<(), QueueError> {
+    tx.open_table(QUEUE_READY).map_err(db)?.remove(ready_key(queue, visible_at, id).as_slice()).map_err(db)?;
+    tx.open_table(QUEUE_MESSAGES).map_err(db)?.remove(message_key(queue, id).as_slice()).map_err(db)?;
+    Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+enum Polled {
+    Got(Vec<QueueMessage>),
+    /// Nothing visible; the earliest hidden message shows again at this time.
+    Empty(Option<u64>),
+}
+
+impl EmbeddedQueue {
+    pub(crate) fn new(store: Arc<EmbeddedStore>, name: String) -> Self {
+        Self { store, name }
+    }
+
+    /// This queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn poll(&self, max: usize, visibility: Duration) -> Result<Polled, QueueError> {
+        let name = self.name.clone();
+        let (polled, moved_to) = self
+            .store
+            .blocking(move |s| -> Result<(Polled, Option<String>), QueueError> {
+                let now = s.now_ms();
+                let redrive = s.redrive_of(&name);
+                let tx = s.db.begin_write().map_err(db)?;
+                let prefix = keys::encode(&[&name]);
+                let mut due = Vec::new();
+                let mut next_visible = None;
+                {
+                    let ready = tx.open_table(QUEUE_READY).map_err(db)?;
+                    for entry in ready.range::<&[u8]>(prefix.as_slice()..).map_err(db)? {
+                        let (k, _) = entry.map_err(db)?;
+                        let k = k.value();
+                        if !k.starts_with(&prefix) {
+                            break;
+                        }
+                        let rest = &k[prefix.len()..];
+                        let at = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+                        if at > now {
+                            next_visible = Some(at);
+                            break;
+                        }
+                        due.push(String::from_utf8_lossy(&rest[8..]).into_owned());
+                        if due.len() >= max {
+                            break;
+                        }
+                    }
+                }
+                let mut out = Vec::new();
+                let mut moved_to = None;
+                for id in due {
+                    let Some(mut rec) = load(&tx, &name, &id)? else { continue };
+                    let old = rec.visible_at;
+                    if let Some(p) = redrive.as_ref().filter(|p| rec.receive_count >= p.max_receive_count) {
+                        remove(&tx, &name, &id, old)?;
+                        enqueue(&tx, &p.dead_letter_queue, &rec.body, now)?;
+                        moved_to = Some(p.dead_letter_queue.clone());
+                        continue;
+                    }
+                    rec.receive_count += 1;
+                    rec.delivery += 1;
+                    rec.visible_at = now.saturating_add(millis(visibility));
+                    store(&tx, &name, &id, old, &rec)?;
+                    out.push(QueueMessage {
+                        receipt: receipt(&id, rec.delivery),
+                        id,
+                        body: rec.body,
+                        receive_count: rec.receive_count,
+                    });
+                }
+                tx.commit().map_err(db)?;
+                Ok((if out.is_empty() { Polled::Empty(next_visible) } else { Polled::Got(out) }, moved_to))
+            })
+            .await?;
+        if let Some(dlq) = moved_to {
+            self.store.notify_of(&dlq).notify_waiters();
+        }
+        Ok(polled)
+    }
+
+    async fn change(&self, receipt_handle: &str, visibility: Option<Duration>) -> Result<(), QueueError> {
+        let (id, delivery) = parse_receipt(receipt_handle)?;
+        let name = self.name.clone();
+        self.store
+            .blocking(move |s| -> Result<(), QueueError> {
+                let tx = s.db.begin_write().map_err(db)?;
+                match (load(&tx, &name, &id)?, visibility) {
+                    (None, None) => {}
+                    (None, Some(_)) => return Err(QueueError::InvalidReceipt),
+                    (Some(rec), None) => {
+                        if rec.delivery == delivery {
+                            remove(&tx, &name, &id, rec.visible_at)?;
+                        }
+                    }
+                    (Some(mut rec), Some(v)) => {
+                        if rec.delivery != delivery || rec.visible_at <= s.now_ms() {
+                            return Err(QueueError::InvalidReceipt);
+                        }
+                        let old = rec.visible_at;
+                        rec.visible_at = s.now_ms().saturating_add(millis(v));
+                        store(&tx, &name, &id, old, &rec)?;
+                    }
+                }
+                tx.commit().map_err(db)
+            })
+            .await?;
+        if visibility == Some(Duration::ZERO) {
+            self.store.notify_of(&self.name).notify_waiters();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedQueue {
+    async fn send(&self, body: &str) -> Result<String, QueueError> {
+        let mut ids = self.send_batch(&[body.to_owned()]).await?;
+        Ok(ids.remove(0))
+    }
+
+    async fn send_batch(&self, bodies: &[String]) -> Result<Vec<String>, QueueError> {
+        if bodies.len() > MAX_BATCH {
+            return Err(QueueError::BatchTooLarge(bodies.len()));
+        }
+        let name = self.name.clone();
+        let bodies = bodies.to_vec();
+        let ids = self
+            .store
+            .blocking(move |s| -> Result<Vec<String>, QueueError> {
+                let now = s.now_ms();
+                let tx = s.db.begin_write().map_err(db)?;
+                let ids = bodies.iter().map(|b| enqueue(&tx, &name, b, now)).collect::<Result<Vec<_>, _>>()?;
+                tx.commit().map_err(db)?;
+                Ok(ids)
+            })
+            .await?;
+        self.store.notify_of(&self.name).notify_waiters();
+        Ok(ids)
+    }
+
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<QueueMessage>, QueueError> {
+        let max = max.clamp(1, MAX_BATCH);
+        let deadline = tokio::time::Instant::now() + wait;
+        let notify = self.store.notify_of(&self.name);
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let next_visible = match self.poll(max, visibility).await? {
+                Polled::Got(msgs) => return Ok(msgs),
+                Polled::Empty(next) => next,
+            };
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            let mut wake = deadline;
+            if let Some(at) = next_visible {
+                let in_ms = at.saturating_sub(self.store.now_ms());
+                wake = wake.min(now + Duration::from_millis(in_ms.max(1)));
+            }
+            let _ = tokio::time::timeout_at(wake, notified).await;
+        }
+    }
+
+    async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
+        self.change(receipt_handle, None).await
+    }
+
+    async fn change_visibility(&self, receipt_handle: &str, visibility: Duration) -> Result<(), QueueError> {
+        self.change(receipt_handle, Some(visibility)).await
+    }
+
+    async fn approximate_len(&self) -> Result<usize, QueueError> {
+        let prefix = keys::encode(&[&self.name]);
+        self.store
+            .blocking(move |s| -> Result<usize, QueueError> {
+                let tx = s.db.begin_read().map_err(db)?;
+                let t = tx.open_table(QUEUE_READY).map_err(db)?;
+                let mut n = 0;
+                for entry in t.range::<&[u8]>(prefix.as_slice()..).map_err(db)? {
+                    if !entry.map_err(db)?.0.value().starts_with(&prefix) {
+                        break;
+                    }
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .await
+    }
+}

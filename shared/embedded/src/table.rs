@@ -1,0 +1,303 @@
+//! The table port on redb, with DynamoDB's condition, index, TTL and transaction semantics.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use kefu_ports::table::{
+    Condition, Cursor, Index, Item, Key, Page, Query, Table, TableError, TableStats, TxOp, Update, is_expired,
+    validate_transaction,
+};
+use redb::{ReadableTable, TableDefinition};
+
+use crate::keys;
+use crate::store::{EmbeddedStore, GSI1, GSI2, ITEMS};
+
+/// The table adapter: items as JSON under an order-preserving key encoding, indexes kept in the same write.
+pub struct EmbeddedTable {
+    store: Arc<EmbeddedStore>,
+    read: AtomicU64,
+    written: AtomicU64,
+    requests: AtomicU64,
+}
+
+fn index_table(ix: Index) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+    match ix {
+        Index::Gsi1 => GSI1,
+        Index::Gsi2 => GSI2,
+    }
+}
+
+fn db(e: impl std::fmt::Display) -> TableError {
+    TableError::Unavailable(e.to_string())
+}
+
+fn main_key(k: &Key) -> Vec<u8> {
+    keys::encode(&[&k.pk, &k.sk])
+}
+
+fn index_key(ix: Index, item: &Item, k: &Key) -> Option<Vec<u8>> {
+    let (p, s) = ix.key_of(item)?;
+    Some(keys::encode(&[&p, &s, &k.pk, &k.sk]))
+}
+
+fn parse(bytes: &[u8]) -> Result<Item, TableError> {
+    serde_json::from_slice(bytes).map_err(db)
+}
+
+fn validate_item(item: &Item) -> Result<Key, TableError> {
+    let key = Key::of(item)?;
+    for ix in Index::ALL {
+        for attr in [ix.pk_attr(), ix.sk_attr()] {
+            if item.get(attr).is_some_and(|v| !v.is_string() || v.as_str() == Some("")) {
+                return Err(TableError::Invalid(format!("index attribute `{attr}` must be a non-empty string")));
+            }
+        }
+    }
+    Ok(key)
+}
+
+/// Reads an item as stored (expired or not).
+fn load(tx: &redb::WriteTransaction, key: &Key) -> Result<Option<Item>, TableError> {
+    let t = tx.open_table(ITEMS).map_err(db)?;
+    let got = t.get(main_key(key).as_slice()).map_err(db)?;
+    got.map(|v| parse(v.value())).transpose()
+}
+
+/// Writes `new` in place of `old`, keeping the indexes in step.
+fn save(tx: &redb::WriteTransaction, key: &Key, old: Option<&Item>, new: Option<&Item>) -> Result<(), TableError> {
+    let mk = main_key(key);
+    for ix in Index::ALL {
+        let before = old.and_then(|o| index_key(ix, o, key));
+        let after = new.and_then(|n| index_key(ix, n, key));
+        if before != after {
+            let mut t = tx.open_table(index_table(ix)).map_err(db)?;
+            if let Some(b) = before {
+                t.remove(b.as_slice()).map_err(db)?;
+            }
+            if let Some(a) = after {
+                t.insert(a.as_slice(), mk.as_slice()).map_err(db)?;
+            }
+        }
+    }
+    let mut t = tx.open_table(ITEMS).map_err(db)?;
+    match new {
+        Some(n) => {
+            let bytes = serde_json::to_vec(n).map_err(db)?;
+            t.insert(mk.as_slice(), bytes.as_slice()).map_err(db)?;
+        }
+        None => {
+            t.remove(mk.as_slice()).map_err(db)?;
+        }
+    }
+    Ok(())
+}
+
+fn check(cond: Option<&Condition>, item: Option<&Item>, now: i64) -> bool {
+    cond.is_none_or(|c| c.evaluate(item, now))
+}
+
+/// What one operation of a write does to its item.
+fn apply(op: &TxOp, stored: Option<&Item>) -> Result<Option<Item>, TableError> {
+    Ok(match op {
+        TxOp::Put { item, .. } => Some(item.clone()),
+        TxOp::Update { key, update, .. } => {
+            let mut next = stored.cloned().unwrap_or_else(|| key.to_item());
+            update.apply(&mut next)?;
+            validate_item(&next)?;
+            Some(next)
+        }
+        TxOp::Delete { .. } => None,
+        TxOp::Check { .. } => return Ok(stored.cloned()),
+    })
+}
+
+impl EmbeddedTable {
+    pub(crate) fn new(store: Arc<EmbeddedStore>) -> Self {
+        Self { store, read: AtomicU64::new(0), written: AtomicU64::new(0), requests: AtomicU64::new(0) }
+    }
+
+    fn count(&self, read: u64, written: u64) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.read.fetch_add(read, Ordering::Relaxed);
+        self.written.fetch_add(written, Ordering::Relaxed);
+    }
+
+    /// Runs write operations in one redb transaction: all conditions first, then all changes, or nothing.
+    /// Answers what each operation left stored.
+    async fn write(&self, ops: Vec<TxOp>) -> Result<Vec<Option<Item>>, TableError> {
+        let n = ops.len() as u64;
+        let writes = ops.iter().filter(|o| !matches!(o, TxOp::Check { .. })).count() as u64;
+        let single = ops.len() == 1;
+        let result = self
+            .store
+            .blocking(move |s| {
+                let now = s.clock.now().as_second();
+                let tx = s.db.begin_write().map_err(db)?;
+                let mut stored = Vec::with_capacity(ops.len());
+                let mut failed = Vec::new();
+                for (i, op) in ops.iter().enumerate() {
+                    let key = op.key()?;
+                    let cur = load(&tx, &key)?;
+                    if !check(op.condition(), cur.as_ref(), now) {
+                        failed.push(i);
+                    }
+                    stored.push((key, cur));
+                }
+                if !failed.is_empty() {
+                    return Err(if single {
+                        TableError::ConditionFailed
+                    } else {
+                        TableError::TransactionCanceled { failed }
+                    });
+                }
+                let mut out = Vec::with_capacity(ops.len());
+                for (op, (key, cur)) in ops.iter().zip(&stored) {
+                    let next = apply(op, cur.as_ref())?;
+                    if !matches!(op, TxOp::Check { .. }) {
+                        save(&tx, key, cur.as_ref(), next.as_ref())?;
+                    }
+                    out.push(match op {
+                        TxOp::Delete { .. } => cur.clone(),
+                        _ => next,
+                    });
+                }
+                tx.commit().map_err(db)?;
+                Ok(out)
+            })
+            .await;
+        self.count(n, if result.is_ok() { writes } else { 0 });
+        result
+    }
+}
+
+#[async_trait]
+impl Table for EmbeddedTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        let mk = main_key(key);
+        let item = self
+            .store
+            .blocking(move |s| -> Result<Option<Item>, TableError> {
+                let tx = s.db.begin_read().map_err(db)?;
+                let t = tx.open_table(ITEMS).map_err(db)?;
+                let got = t.get(mk.as_slice()).map_err(db)?;
+                let item = got.map(|v| parse(v.value())).transpose()?;
+                let now = s.clock.now().as_second();
+                Ok(item.filter(|i| !is_expired(i, now)))
+            })
+            .await?;
+        self.count(1, 0);
+        Ok(item)
+    }
+
+    async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
+        validate_item(&item)?;
+        self.write(vec![TxOp::Put { item, condition }]).await.map(drop)
+    }
+
+    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError> {
+        update.validate()?;
+        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }]).await?;
+        Ok(out.into_iter().next().flatten().expect("an update leaves an item"))
+    }
+
+    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError> {
+        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }]).await?;
+        let now = self.store.clock.now().as_second();
+        Ok(out.into_iter().next().flatten().filter(|i| !is_expired(i, now)))
+    }
+
+    async fn query(&self, q: Query) -> Result<Page, TableError> {
+        let cursor_key = match &q.cursor {
+            None => None,
+            Some(c) => {
+                let k = c.key_item()?;
+                let main = Key::of(&k)?;
+                Some(match q.index {
+                    None => main_key(&main),
+                    Some(ix) => index_key(ix, &k, &main).ok_or_else(|| TableError::Invalid("bad cursor".into()))?,
+                })
+            }
+        };
+        let limit = q.limit.unwrap_or(usize::MAX).max(1);
+        let (items, more) = self
+            .store
+            .blocking(move |s| -> Result<(Vec<Item>, bool), TableError> {
+                let now = s.clock.now().as_second();
+                let mut range = keys::range(&q.pk, q.sk.as_ref());
+                if let Some(c) = cursor_key {
+                    range = keys::after_cursor(range, c, q.forward);
+                }
+                let bounds = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
+                let tx = s.db.begin_read().map_err(db)?;
+                let items_t = tx.open_table(ITEMS).map_err(db)?;
+                let mut out = Vec::new();
+                let mut more = false;
+                let mut take = |value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
+                    let item = match q.index {
+                        None => parse(value)?,
+                        Some(_) => match items_t.get(value).map_err(db)? {
+                            Some(v) => parse(v.value())?,
+                            None => return Ok(true),
+                        },
+                    };
+                    if is_expired(&item, now) {
+                        return Ok(true);
+                    }
+                    if out.len() == limit {
+                        more = true;
+                        return Ok(false);
+                    }
+                    out.push(item);
+                    Ok(true)
+                };
+                let scan = |t: &redb::ReadOnlyTable<&[u8], &[u8]>, out: &mut Vec<Item>, take: &mut dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError>| -> Result<(), TableError> {
+                    let r = t.range::<&[u8]>(bounds).map_err(db)?;
+                    let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(r) } else { Box::new(r.rev()) };
+                    for entry in iter {
+                        let (_, v) = entry.map_err(db)?;
+                        if !take(v.value(), out)? {
+                            break;
+                        }
+                    }
+                    Ok(())
+                };
+                match q.index {
+                    None => scan(&items_t, &mut out, &mut take)?,
+                    Some(ix) => {
+                        let t = tx.open_table(index_table(ix)).map_err(db)?;
+                        scan(&t, &mut out, &mut take)?;
+                    }
+                }
+                Ok((out, more))
+            })
+            .await?;
+        self.count(items.len() as u64, 0);
+        let cursor = match (more, items.last()) {
+            (true, Some(last)) => Some(Cursor::after(last, q.index)?),
+            _ => None,
+        };
+        Ok(Page { items, cursor })
+    }
+
+    async fn transact(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+        validate_transaction(&ops)?;
+        for op in &ops {
+            if let TxOp::Put { item, .. } = op {
+                validate_item(item)?;
+            }
+        }
+        match self.write(ops).await {
+            Err(TableError::ConditionFailed) => Err(TableError::TransactionCanceled { failed: vec![0] }),
+            other => other.map(drop),
+        }
+    }
+
+    fn stats(&self) -> TableStats {
+        TableStats {
+            items_read: self.read.load(Ordering::Relaxed),
+            items_written: self.written.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+}
