@@ -1,1 +1,12 @@
-//! placeholder
+//! Kefu's domain: the types, policies and decisions of a customer-service platform, with no I/O, no async and
+//! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
+
+pub mod error;
+pub mod ids;
+pub mod permission;
+pub mod text;
+
+pub use error::ValidationError;
+pub use ids::{AgentId, RoleId, TenantId};
+pub use permission::{BuiltinRole, Permission, PermissionSet};
+pub use text::{Email, Name, Password, TimeZoneName};

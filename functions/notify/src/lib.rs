@@ -1,0 +1,44 @@
+//! The `notify` consumer: tells people what happened — email, SMS and real-time frames.
+//!
+//! Today it welcomes a new tenant's first admin by email (through the mailer port: SNS in AWS, the outbox
+//! file in `kefu serve`). Conversation and message notifications arrive with the conversations issue; those
+//! events are decoded and logged until then.
+
+use async_trait::async_trait;
+use kefu_app::App;
+use kefu_app::consumer::{Consumer, HandlerError};
+use kefu_app::events::{ConsumerName, Envelope, types};
+use kefu_ports::MailError;
+use serde_json::Value;
+
+/// The notifications consumer.
+pub struct NotifyConsumer;
+
+async fn welcome(app: &App, event: &Envelope) -> Result<(), HandlerError> {
+    let field = |k: &str| event.data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (email, name) = (field("admin_email"), field("name"));
+    let body = format!(
+        "Welcome to Kefu.\n\nYour workspace \"{name}\" is ready. Sign in with tenant id {} and this email address.\n",
+        event.tenant_id
+    );
+    match app.mailer.send_email(&email, "Your Kefu workspace is ready", &body).await {
+        Ok(()) => Ok(()),
+        Err(MailError::InvalidRecipient(r)) => Err(HandlerError::Permanent(format!("invalid recipient {r}"))),
+        Err(MailError::Unavailable(e)) => Err(HandlerError::Retry(e)),
+    }
+}
+
+#[async_trait]
+impl Consumer for NotifyConsumer {
+    fn name(&self) -> ConsumerName {
+        ConsumerName::Notify
+    }
+
+    async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
+        tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
+        if event.event_type == types::TENANT_CREATED {
+            welcome(app, event).await?;
+        }
+        Ok(())
+    }
+}

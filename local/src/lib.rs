@@ -1,0 +1,175 @@
+//! `kefu serve`: every Kefu function in one process. The API and widget routers share one listener, each
+//! queue consumer runs as a poller with the same batch semantics as in Lambda, the outbox sweeper and the
+//! schedules (timers every minute, retention daily) fire on their own, and shutdown drains the pollers.
+//!
+//! Data lives in the embedded store under `KEFU_DATA_DIR`, unless AWS endpoints are configured, in which
+//! case the AWS adapters are used instead.
+
+pub mod cli;
+pub mod wiring;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kefu_app::App;
+use kefu_app::consumer::{Consumer, run_poller};
+use kefu_app::events::ConsumerName;
+use kefu_ports::Queue;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How `kefu serve` is configured (from flags and `KEFU_*` variables).
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Where to listen (`KEFU_ADDR`, default `127.0.0.1:8080`; port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// Where data lives (`KEFU_DATA_DIR`, default `./.kefu`).
+    pub data_dir: PathBuf,
+    /// The operator's secret for creating tenants (`KEFU_BOOTSTRAP_TOKEN`).
+    pub bootstrap_token: Option<String>,
+    /// Use the AWS adapters (resources named by `KEFU_TABLE` etc., endpoint by `AWS_ENDPOINT_URL`).
+    pub aws: bool,
+    /// How often the outbox sweeper runs.
+    pub sweep_every: Duration,
+}
+
+impl ServeConfig {
+    /// The configuration from the environment.
+    pub fn from_env() -> Result<Self, String> {
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        let addr = var("KEFU_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        Ok(Self {
+            addr: addr.parse().map_err(|e| format!("KEFU_ADDR={addr}: {e}"))?,
+            data_dir: var("KEFU_DATA_DIR").map_or_else(|| PathBuf::from(".kefu"), PathBuf::from),
+            bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"),
+            aws: var("KEFU_TABLE").is_some(),
+            sweep_every: Duration::from_secs(2),
+        })
+    }
+}
+
+/// A running server: its address, its app (for tests), and the handle that stops it.
+pub struct Server {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The application state the server runs on.
+    pub app: App,
+    /// The embedded store's push hub (absent on AWS adapters).
+    pub hub: Option<Arc<kefu_embedded::PushHub>>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Server {
+    /// Stops accepting, lets in-flight requests finish, drains the pollers, and waits for all of it.
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Waits for SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) {
+        wait_for_signal().await;
+        tracing::info!("shutting down: draining pollers");
+        self.stop().await;
+        tracing::info!("stopped");
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// The consumer for each queue.
+pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
+    match name {
+        ConsumerName::Assign => Arc::new(kefu_fn_assign::AssignConsumer),
+        ConsumerName::Automation => Arc::new(kefu_fn_automation::AutomationConsumer),
+        ConsumerName::Notify => Arc::new(kefu_fn_notify::NotifyConsumer),
+        ConsumerName::Export => Arc::new(kefu_fn_export::ExportConsumer),
+    }
+}
+
+/// The API and widget routes, with the shared layers.
+pub fn router(app: App) -> axum::Router {
+    kefu_app::http::finish(kefu_fn_api::routes().merge(kefu_fn_intake::routes()), app)
+}
+
+/// Starts everything and answers once the listener is bound.
+pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+    let wired = if config.aws { wiring::aws(&config).await? } else { wiring::embedded(&config)? };
+    let app = wired.app.clone();
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+
+    let listener = TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut http_rx = rx.clone();
+    tasks.spawn(async move {
+        let stop = async move {
+            let _ = http_rx.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop).await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+
+    for (name, queue) in wired.queues {
+        tasks.spawn(run_poller(app.clone(), queue, consumer(name), rx.clone()));
+    }
+    tasks.spawn(every(config.sweep_every, rx.clone(), app.clone(), |app| async move {
+        if let Err(e) = kefu_app::outbox::sweep(&app, kefu_app::outbox::SWEEP_AFTER).await {
+            tracing::warn!(error = %e, "outbox sweep failed");
+        }
+    }));
+    tasks.spawn(every(Duration::from_secs(60), rx.clone(), app.clone(), |app| async move {
+        if let Err(e) = kefu_fn_timers::tick(&app, app.now()).await {
+            tracing::warn!(error = %e, "timers tick failed");
+        }
+    }));
+    tasks.spawn(every(Duration::from_secs(24 * 3600), rx.clone(), app.clone(), |app| async move {
+        kefu_fn_retention::run(&app, app.now()).await;
+    }));
+    tracing::info!(%addr, aws = config.aws, "kefu serve listening");
+    Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
+}
+
+/// Runs `job` every `period` (first after one period) until shutdown.
+async fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, app: App, job: F)
+where
+    F: Fn(App) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => job(app.clone()).await,
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => return,
+        }
+    }
+}
+
+/// What wiring produced: the app, the queue each consumer polls, and the push hub when embedded.
+pub struct Wired {
+    /// The application state.
+    pub app: App,
+    /// Consumer → its queue.
+    pub queues: Vec<(ConsumerName, Arc<dyn Queue>)>,
+    /// The in-process push hub.
+    pub hub: Option<Arc<kefu_embedded::PushHub>>,
+}

@@ -1,0 +1,139 @@
+//! Queue consumers: one handler per consumer, run on SQS batches in Lambda and by pollers in `kefu serve`,
+//! with the same semantics: idempotent per event, partial batch failures, poison messages left to the DLQ.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kefu_ports::Queue;
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use crate::App;
+use crate::events::{ConsumerName, Envelope};
+use crate::idempotency::{self, Claim};
+
+/// Why handling an event failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying (a dependency was unavailable).
+    #[error("retry: {0}")]
+    Retry(String),
+    /// Will never succeed; the message goes to the dead-letter queue after its receives run out.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+impl From<kefu_ports::TableError> for HandlerError {
+    fn from(e: kefu_ports::TableError) -> Self {
+        HandlerError::Retry(e.to_string())
+    }
+}
+
+/// A queue consumer.
+#[async_trait]
+pub trait Consumer: Send + Sync {
+    /// Which consumer this is (names its queue and its idempotency records).
+    fn name(&self) -> ConsumerName;
+    /// Handles one event. Called at most once per event id while a completed record is kept.
+    async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError>;
+}
+
+/// One message of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    /// The queue's message id (reported back when it failed).
+    pub message_id: String,
+    /// The body: an [`Envelope`] as JSON.
+    pub body: String,
+}
+
+/// How long a claim protects an event being handled: the queue's visibility timeout.
+pub const CLAIM_FOR: Duration = Duration::from_secs(180);
+
+/// Handles a batch; answers the ids of the messages that failed (to be retried, then dead-lettered).
+pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchItem>) -> Vec<String> {
+    let name = consumer.name().as_str();
+    let mut failed = Vec::new();
+    for item in items {
+        let event: Envelope = match serde_json::from_str(&item.body) {
+            Ok(e) => e,
+            Err(e) => {
+                error!(consumer = name, message_id = %item.message_id, error = %e, "poison message: not an event envelope");
+                failed.push(item.message_id);
+                continue;
+            }
+        };
+        match idempotency::claim(app, name, &event.id, CLAIM_FOR).await {
+            Ok(Claim::AlreadyDone) => {
+                info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
+                continue;
+            }
+            Ok(Claim::InProgress) => {
+                failed.push(item.message_id);
+                continue;
+            }
+            Ok(Claim::Acquired) => {}
+            Err(e) => {
+                warn!(consumer = name, error = %e, "idempotency claim failed");
+                failed.push(item.message_id);
+                continue;
+            }
+        }
+        match consumer.handle(app, &event).await {
+            Ok(()) => {
+                if let Err(e) = idempotency::complete(app, name, &event.id).await {
+                    warn!(consumer = name, event_id = %event.id, error = %e, "handled, but not recorded as done");
+                }
+            }
+            Err(e) => {
+                warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
+                let _ = idempotency::release(app, name, &event.id).await;
+                failed.push(item.message_id);
+            }
+        }
+    }
+    failed
+}
+
+/// Runs a consumer against an embedded queue until `shutdown` turns true; the batch in hand is finished
+/// first (drained), so stopping never abandons a claimed event. Failed messages come back after a short
+/// backoff, and move to the dead-letter queue after their receives run out.
+pub async fn run_poller(app: App, queue: Arc<dyn Queue>, consumer: Arc<dyn Consumer>, mut shutdown: watch::Receiver<bool>) {
+    let name = consumer.name().as_str();
+    info!(consumer = name, "poller started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let received = tokio::select! {
+            r = queue.receive(10, CLAIM_FOR, Duration::from_secs(1)) => r,
+            _ = shutdown.changed() => break,
+        };
+        let messages = match received {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(consumer = name, error = %e, "receive failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let items = messages.iter().map(|m| BatchItem { message_id: m.id.clone(), body: m.body.clone() }).collect();
+        let failed = process_batch(&app, consumer.as_ref(), items).await;
+        for m in &messages {
+            let result = if failed.contains(&m.id) {
+                let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
+                queue.change_visibility(&m.receipt, backoff).await
+            } else {
+                queue.delete(&m.receipt).await
+            };
+            if let Err(e) = result {
+                warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
+            }
+        }
+    }
+    info!(consumer = name, "poller drained and stopped");
+}

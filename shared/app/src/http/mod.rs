@@ -1,0 +1,15 @@
+//! The HTTP conventions of API.md, shared by every function's router: JSON errors, a JSON extractor that
+//! tells bad JSON from bad fields, the staff authentication and permission check, the client IP, and the
+//! layers (body limit, fallback, request ids) every router gets.
+
+pub mod client_ip;
+pub mod error;
+pub mod json;
+pub mod router;
+pub mod staff;
+
+pub use client_ip::ClientIp;
+pub use error::ApiError;
+pub use json::ApiJson;
+pub use router::finish;
+pub use staff::Staff;

@@ -1,0 +1,52 @@
+//! What every router gets: the 1 MiB body limit, JSON answers for unknown routes and wrong methods, request
+//! ids and request logging.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::ApiError;
+use super::json::MAX_BODY;
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Turns axum's plain-text refusals (wrong method, unsupported media, oversize) into API.md's JSON errors.
+async fn json_refusals(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || res.status().is_success() || res.status().is_informational() || res.status().is_redirection() {
+        return res;
+    }
+    let mapped = match res.status() {
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method"),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+            ApiError::invalid_json("the body must be JSON")
+        }
+        _ => return res,
+    };
+    mapped.into_response()
+}
+
+/// Finishes a function's router with the shared layers and state.
+pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    router
+        .fallback(not_found)
+        .layer(middleware::from_fn(json_refusals))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(app)
+}

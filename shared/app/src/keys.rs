@@ -1,0 +1,64 @@
+//! Every key of the single table, in one place. `docs/data-model.md` lists them with the access pattern
+//! each serves. A tenant's id is in every key of its data, so no query can cross tenants.
+
+use kefu_domain::{AgentId, TenantId};
+use kefu_ports::Key;
+
+/// The tenant's own partition (its record, roles, agents, email claims).
+pub fn tenant_pk(t: &TenantId) -> String {
+    format!("T#{t}")
+}
+
+/// The tenant record.
+pub fn tenant(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "TENANT")
+}
+
+/// A widget key → tenant lookup (visitors only know the widget key).
+pub fn widget_key(key: &str) -> Key {
+    Key::new(format!("WIDGETKEY#{key}"), "WIDGETKEY")
+}
+
+/// A role of a tenant.
+pub fn role(t: &TenantId, role_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("ROLE#{role_id}"))
+}
+
+/// Prefix of every role of a tenant.
+pub const ROLE_PREFIX: &str = "ROLE#";
+
+/// A staff account of a tenant.
+pub fn agent(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("AGENT#{a}"))
+}
+
+/// Prefix of every staff account of a tenant.
+pub const AGENT_PREFIX: &str = "AGENT#";
+
+/// The claim of an email address within a tenant (unique sign-in names), pointing at the account.
+pub fn agent_email(t: &TenantId, email: &str) -> Key {
+    Key::new(tenant_pk(t), format!("EMAIL#{email}"))
+}
+
+/// A sign-in session, by the SHA-256 of its token.
+pub fn session(token_hash: &str) -> Key {
+    Key::new(format!("SESSION#{token_hash}"), "SESSION")
+}
+
+/// Index partition listing one account's sessions (gsi1).
+pub fn sessions_of(t: &TenantId, a: &AgentId) -> String {
+    format!("T#{t}#AGENT#{a}#SESSIONS")
+}
+
+/// Outbox shards: events waiting to be published, spread over partitions.
+pub const OUTBOX_SHARDS: u32 = 8;
+
+/// An outbox shard's partition.
+pub fn outbox_pk(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
+}
+
+/// An idempotency record of a consumer for one event.
+pub fn idempotency(consumer: &str, event_id: &str) -> Key {
+    Key::new(format!("IDEMP#{consumer}#{event_id}"), "IDEMP")
+}

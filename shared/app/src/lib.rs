@@ -1,0 +1,17 @@
+//! Kefu's application layer: the services that run the domain over the ports, the event plumbing (outbox,
+//! idempotent consumers), and the HTTP conventions (errors, JSON, authentication) every function shares.
+//!
+//! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
+
+pub mod auth;
+pub mod consumer;
+pub mod events;
+pub mod http;
+pub mod idempotency;
+pub mod keys;
+pub mod logging;
+pub mod outbox;
+pub mod state;
+pub mod tenants;
+
+pub use state::{App, Config};

@@ -1,0 +1,42 @@
+//! The application state every handler and consumer receives: the ports plus configuration.
+
+use std::sync::Arc;
+
+use kefu_ports::{BlobStore, Clock, Mailer, Push, Table, Topic};
+
+/// Settings that come from the environment, not from tenants.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The operator's secret for `POST /v1/tenants`; tenant creation is closed when absent.
+    pub bootstrap_token: Option<String>,
+    /// Public base URL of the WebSocket endpoint (for real-time tickets).
+    pub websocket_url: Option<String>,
+    /// Whether this is `kefu serve` (development conveniences such as http webhooks are allowed).
+    pub local: bool,
+}
+
+/// The ports and configuration, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    /// The table (DynamoDB / redb).
+    pub table: Arc<dyn Table>,
+    /// The `events` topic.
+    pub topic: Arc<dyn Topic>,
+    /// Exports and archives.
+    pub blobs: Arc<dyn BlobStore>,
+    /// WebSocket pushes.
+    pub push: Arc<dyn Push>,
+    /// Email and SMS.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Environment settings.
+    pub config: Arc<Config>,
+}
+
+impl App {
+    /// Now, from the app's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,100 @@
+//! The blob store port on S3.
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
+use kefu_ports::blob::validate_key;
+use kefu_ports::{BlobError, BlobStore};
+
+use crate::error::describe;
+
+/// One S3 bucket (archives and exports) behind the [`BlobStore`] port.
+#[derive(Debug, Clone)]
+pub struct S3Blobs {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    /// The adapter for `bucket`. Against an emulator the client should use path-style addressing
+    /// ([`crate::AwsAdapters`] arranges that).
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+
+    /// The bucket's name, for logs and links.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+fn unavailable(what: &str, msg: String) -> BlobError {
+    tracing::warn!(error = %msg, "s3 {what} failed");
+    BlobError::Unavailable(msg)
+}
+
+#[async_trait]
+impl BlobStore for S3Blobs {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| unavailable("put", describe(&e)))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
+        validate_key(key)?;
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => return Ok(None),
+            Err(e) => return Err(unavailable("get", describe(&e))),
+        };
+        let body = out.body.collect().await.map_err(|e| unavailable("get", e.to_string()))?;
+        Ok(Some(body.into_bytes()))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| unavailable("delete", describe(&e)))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("list", describe(&e)))?;
+            keys.extend(out.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+            match out.next_continuation_token {
+                Some(next) if out.is_truncated == Some(true) => token = Some(next),
+                _ => break,
+            }
+        }
+        // S3 lists in UTF-8 byte order already; sorting keeps the port's promise against any emulator.
+        keys.sort();
+        Ok(keys)
+    }
+}

@@ -1,0 +1,24 @@
+//! The AWS adapters behind Kefu's ports: DynamoDB ([`DynamoTable`]), SQS ([`SqsQueue`]), SNS ([`SnsTopic`],
+//! [`SnsMailer`]), S3 ([`S3Blobs`]) and the API Gateway management API ([`ApiGatewayPush`]).
+//!
+//! Each adapter is thin: the ports are shaped like the subset of the service Kefu uses, so an adapter mostly
+//! translates types and maps errors. [`AwsAdapters`] loads one SDK configuration from the environment and builds
+//! every client from it. The same conformance suites that hold the embedded adapters run against these (on moto).
+
+mod blob;
+mod config;
+mod error;
+mod expr;
+mod mail;
+mod push;
+mod queue;
+mod table;
+mod topic;
+
+pub use blob::S3Blobs;
+pub use config::{AwsAdapters, AwsConfig, ConfigError};
+pub use mail::SnsMailer;
+pub use push::ApiGatewayPush;
+pub use queue::SqsQueue;
+pub use table::DynamoTable;
+pub use topic::SnsTopic;

@@ -1,0 +1,49 @@
+//! The topic port on SNS.
+
+use async_trait::async_trait;
+use aws_sdk_sns::Client;
+use aws_sdk_sns::types::MessageAttributeValue;
+use kefu_ports::{Topic, TopicError};
+
+use crate::error::describe;
+
+/// One SNS topic (the `events` topic) behind the [`Topic`] port.
+///
+/// Fan-out is SNS's: each consumer queue's subscription carries a filter policy on the `type` attribute, so the
+/// adapter only has to set that attribute. Subscriptions use raw delivery, so consumers see the body unchanged.
+#[derive(Debug, Clone)]
+pub struct SnsTopic {
+    client: Client,
+    arn: String,
+}
+
+impl SnsTopic {
+    /// The adapter for the topic `arn`.
+    pub fn new(client: Client, arn: impl Into<String>) -> Self {
+        Self { client, arn: arn.into() }
+    }
+
+    /// The topic's ARN, for logs.
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+}
+
+/// A `String` message attribute.
+pub(crate) fn string_attribute(value: &str) -> Result<MessageAttributeValue, String> {
+    MessageAttributeValue::builder().data_type("String").string_value(value).build().map_err(|e| e.to_string())
+}
+
+#[async_trait]
+impl Topic for SnsTopic {
+    async fn publish(&self, event_type: &str, body: &str) -> Result<(), TopicError> {
+        let ty = string_attribute(event_type).map_err(TopicError::Unavailable)?;
+        self.client.publish().topic_arn(&self.arn).message(body).message_attributes("type", ty).send().await.map_err(
+            |e| {
+                tracing::warn!(error = %describe(&e), "sns publish failed");
+                TopicError::Unavailable(describe(&e))
+            },
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! Identifiers. Ids are opaque strings to clients; inside they are ULIDs, which sort by creation time.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A new, unique id.
+            pub fn generate() -> Self {
+                Self(format!("{}{}", $prefix, ulid::Ulid::new().to_string().to_ascii_lowercase()))
+            }
+
+            /// Accepts an id from outside when it has the right shape; anything else cannot name one of ours.
+            pub fn parse(s: &str) -> Option<Self> {
+                let rest = s.strip_prefix($prefix)?;
+                (rest.len() == 26 && rest.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| Self(s.to_owned()))
+            }
+
+            /// A fixed id (built-in roles).
+            pub fn from_static(s: &'static str) -> Self {
+                Self(s.to_owned())
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A tenant: one company using Kefu. Its id is in every key of its data.
+    TenantId, "tn_"
+);
+id_type!(
+    /// A staff account (agent, supervisor or admin).
+    AgentId, "ag_"
+);
+id_type!(
+    /// A role: a named set of permissions.
+    RoleId, "ro_"
+);
+
+impl RoleId {
+    /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
+    pub fn parse_any(s: &str) -> Option<Self> {
+        crate::BuiltinRole::from_name(s).map(|b| Self(b.name().to_owned())).or_else(|| Self::parse(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_other_shapes() {
+        let t = TenantId::generate();
+        assert_eq!(TenantId::parse(t.as_str()), Some(t.clone()));
+        assert_eq!(AgentId::parse(t.as_str()), None);
+        assert_eq!(TenantId::parse("tn_../../etc"), None);
+        assert_eq!(TenantId::parse(""), None);
+        assert_eq!(RoleId::parse_any("admin").unwrap().as_str(), "admin");
+    }
+}

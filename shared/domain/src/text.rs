@@ -1,0 +1,179 @@
+//! Validated text values: email addresses, names, passwords, time zone names.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationError;
+
+/// An email address, trimmed and lower-cased so it can be a lookup key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Accepts `local@domain.tld` of at most 254 characters, without spaces or control characters.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let e = s.trim().to_lowercase();
+        let bad = |m: &str| Err(ValidationError::new("email", m));
+        if e.is_empty() || e.len() > 254 {
+            return bad("must be 1 to 254 characters");
+        }
+        let Some((local, domain)) = e.split_once('@') else { return bad("must contain @") };
+        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+            return bad("is not an email address");
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-') || l.ends_with('-')) {
+            return bad("needs a domain like example.com");
+        }
+        if e.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ',' | ';')) {
+            return bad("contains characters an address cannot have");
+        }
+        Ok(Self(e))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name: 1..=100 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+impl Name {
+    /// Parses a name for `field`.
+    pub fn parse(s: &str, field: &str) -> Result<Self, ValidationError> {
+        let t = s.trim();
+        let n = t.chars().count();
+        if n == 0 || n > 100 {
+            return Err(ValidationError::new(field, "must be 1 to 100 characters"));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(ValidationError::new(field, "must not contain control characters"));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The longest password accepted: long enough for passphrases, short enough to bound hashing work.
+pub const PASSWORD_MAX_CHARS: usize = 1024;
+/// The default shortest password (NIST SP 800-63B / OWASP ASVS: at least 12 without composition rules).
+pub const PASSWORD_MIN_CHARS: usize = 12;
+
+/// A new password that passed the policy. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// Checks a new password: `min_chars..=1024` characters, not the account's email or the tenant's name.
+    /// No composition rules (ASVS 5 V6.2).
+    pub fn parse(s: &str, min_chars: usize, email: &str, tenant_name: &str) -> Result<Self, ValidationError> {
+        let n = s.chars().count();
+        if n < min_chars {
+            return Err(ValidationError::new("password", format!("must be at least {min_chars} characters")));
+        }
+        if n > PASSWORD_MAX_CHARS {
+            return Err(ValidationError::new("password", format!("must be at most {PASSWORD_MAX_CHARS} characters")));
+        }
+        let lower = s.trim().to_lowercase();
+        let local = email.split('@').next().unwrap_or_default().to_lowercase();
+        if lower == email.to_lowercase() || (!local.is_empty() && lower == local) || lower == tenant_name.trim().to_lowercase() {
+            return Err(ValidationError::new("password", "must not be your email or the company's name"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The secret, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An IANA time zone name such as `Asia/Shanghai`, checked against the bundled database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TimeZoneName(String);
+
+impl TimeZoneName {
+    /// Accepts a zone jiff knows.
+    pub fn parse(s: &str, field: &str) -> Result<Self, ValidationError> {
+        if s.len() > 64 || jiff::tz::TimeZone::get(s).is_err() {
+            return Err(ValidationError::new(field, "is not a known IANA time zone"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TimeZoneName {
+    fn default() -> Self {
+        Self("UTC".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("  Li.Lei@Example.COM ").unwrap().as_str(), "li.lei@example.com");
+        for bad in ["", "a", "a@b", "@b.com", "a@@b.com", "a b@c.com", "a@.com", "a@b..com", "a@-b.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(Password::parse("correct horse battery", 12, "li@example.com", "Acme").is_ok());
+        assert!(Password::parse("short", 12, "li@example.com", "Acme").is_err());
+        assert!(Password::parse("li@example.com", 12, "li@example.com", "Acme").is_err());
+        assert!(Password::parse("Acme Trading Co", 12, "li@example.com", "acme trading co").is_err());
+        assert!(Password::parse(&"x".repeat(1025), 12, "li@example.com", "Acme").is_err());
+        assert!(Password::parse(&"密码很长很长很长很长很长很长", 12, "li@example.com", "Acme").is_ok());
+        assert_eq!(format!("{:?}", Password::parse("correct horse battery", 12, "", "").unwrap()), "Password(***)");
+    }
+
+    #[test]
+    fn zones() {
+        assert!(TimeZoneName::parse("Asia/Shanghai", "timezone").is_ok());
+        assert!(TimeZoneName::parse("Mars/Olympus", "timezone").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn parsed_emails_are_stable(s in "\\PC{0,40}") {
+            if let Ok(e) = Email::parse(&s) {
+                prop_assert_eq!(Email::parse(e.as_str()).unwrap(), e.clone());
+                prop_assert!(!e.as_str().chars().any(char::is_whitespace));
+            }
+        }
+    }
+}

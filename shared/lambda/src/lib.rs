@@ -1,0 +1,120 @@
+//! Lambda wiring shared by every function's `main`: build the [`App`] on the AWS adapters from the
+//! environment the template sets, then hand the handler to the runtime. Handlers themselves live in the
+//! function crates and run unchanged in `kefu serve`.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use axum::Router;
+use kefu_app::consumer::{BatchItem, Consumer, process_batch};
+use kefu_app::http::ClientIp;
+use kefu_app::{App, Config};
+use kefu_aws::AwsAdapters;
+use kefu_ports::{Push, PushError, SystemClock};
+use lambda_http::RequestExt;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+/// Push when no WebSocket endpoint is configured for this function: every push fails, visibly.
+struct NoPush;
+
+#[async_trait]
+impl Push for NoPush {
+    async fn send(&self, _connection_id: &str, _payload: &str) -> Result<(), PushError> {
+        Err(PushError::Unavailable("KEFU_WS_ENDPOINT is not set for this function".into()))
+    }
+}
+
+/// Settings read from the environment: `KEFU_BOOTSTRAP_TOKEN`, `KEFU_WS_URL`.
+pub fn config_from_env(local: bool) -> Config {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+    Config { bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"), websocket_url: var("KEFU_WS_URL"), local }
+}
+
+/// The App on the AWS adapters, from the environment (resource names, optional emulator endpoint).
+pub async fn aws_app(config: Config) -> Result<(App, AwsAdapters), Error> {
+    let aws = AwsAdapters::from_env().await?;
+    let push: Arc<dyn Push> = match &aws.push {
+        Some(p) => p.clone(),
+        None => Arc::new(NoPush),
+    };
+    let app = App {
+        table: aws.table.clone(),
+        topic: aws.events.clone(),
+        blobs: aws.exports.clone(),
+        push,
+        mailer: aws.mailer.clone(),
+        clock: Arc::new(SystemClock),
+        config: Arc::new(config),
+    };
+    Ok((app, aws))
+}
+
+/// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp`.
+pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
+    kefu_app::logging::init();
+    let (app, _) = aws_app(config_from_env(false)).await?;
+    let router = build(app).layer(axum::middleware::from_fn(source_ip));
+    lambda_http::run(router).await
+}
+
+async fn source_ip(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let ip = match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        Some(lambda_http::request::RequestContext::WebSocket(ctx)) => ctx.identity.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = ip.and_then(|s| s.parse::<IpAddr>().ok()) {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// Runs a queue consumer on SQS batches, reporting partial batch failures.
+pub async fn run_sqs(consumer: Arc<dyn Consumer>) -> Result<(), Error> {
+    kefu_app::logging::init();
+    let (app, _) = aws_app(config_from_env(false)).await?;
+    let app = &app;
+    let consumer = &consumer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let items: Vec<BatchItem> = event
+            .payload
+            .records
+            .into_iter()
+            .map(|r| BatchItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
+            .collect();
+        let failed = process_batch(app, consumer.as_ref(), items).await;
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failed
+            .into_iter()
+            .map(|id| {
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id;
+                f
+            })
+            .collect();
+        Ok::<_, Error>(response)
+    }))
+    .await
+}
+
+/// Runs a scheduled function on EventBridge events.
+pub async fn run_schedule<F, Fut>(handler: F) -> Result<(), Error>
+where
+    F: Fn(App, jiff::Timestamp) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, Error>>,
+{
+    kefu_app::logging::init();
+    let (app, _) = aws_app(config_from_env(false)).await?;
+    let app = &app;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
+        let at = event.payload.time.map(|t| t.to_rfc3339()).and_then(|t| t.parse().ok()).unwrap_or_else(jiff::Timestamp::now);
+        tracing::info!(source = ?event.payload.source, detail_type = ?event.payload.detail_type, %at, "scheduled run");
+        handler(app.clone(), at).await
+    }))
+    .await
+}
