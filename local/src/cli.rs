@@ -35,7 +35,7 @@ pub async fn serve(config: ServeConfig, demo: bool) -> Result<(), BoxError> {
 
 /// `kefu sweep-outbox`: publishes every pending outbox entry now, whatever its age.
 pub async fn sweep_outbox(config: ServeConfig) -> Result<(), BoxError> {
-    let wired = if config.aws { wiring::aws(&config).await? } else { wiring::embedded(&config)? };
+    let wired = wiring::wire(&config).await?;
     let report = kefu_app::outbox::sweep(&wired.app, std::time::Duration::ZERO).await?;
     println!("published {} outbox entries ({} failed)", report.published, report.failed);
     Ok(())

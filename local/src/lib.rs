@@ -30,8 +30,8 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// The operator's secret for creating tenants (`KEFU_BOOTSTRAP_TOKEN`).
     pub bootstrap_token: Option<String>,
-    /// Use the AWS adapters (resources named by `KEFU_TABLE` etc., endpoint by `AWS_ENDPOINT_URL`).
-    pub aws: bool,
+    /// Which adapters to run on.
+    pub backend: Backend,
     /// How often the outbox sweeper runs.
     pub sweep_every: Duration,
 }
@@ -45,10 +45,38 @@ impl ServeConfig {
             addr: addr.parse().map_err(|e| format!("KEFU_ADDR={addr}: {e}"))?,
             data_dir: var("KEFU_DATA_DIR").map_or_else(|| PathBuf::from(".kefu"), PathBuf::from),
             bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"),
-            aws: var("KEFU_TABLE").is_some(),
+            backend: if var("KEFU_TABLE").is_some() {
+                let config = kefu_aws::AwsConfig::from_env().map_err(|e| e.to_string())?;
+                let queue_urls = kefu_app::events::ConsumerName::ALL
+                    .iter()
+                    .filter_map(|c| {
+                        let url = var(&format!("KEFU_QUEUE_URL_{}", c.as_str().to_ascii_uppercase()))?;
+                        Some((c.as_str().to_owned(), url))
+                    })
+                    .collect();
+                Backend::Aws { config, queue_urls, emulator: None }
+            } else {
+                Backend::Embedded
+            },
             sweep_every: Duration::from_secs(2),
         })
     }
+}
+
+/// Which adapters `kefu serve` runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The embedded store under `data_dir`.
+    Embedded,
+    /// The AWS adapters (chosen when `KEFU_TABLE` is set; `AWS_ENDPOINT_URL` points them at an emulator).
+    Aws {
+        /// Resource names.
+        config: kefu_aws::AwsConfig,
+        /// Consumer name → queue URL to poll (`KEFU_QUEUE_URL_<NAME>`); Lambda event sources do it in AWS.
+        queue_urls: std::collections::BTreeMap<String, String>,
+        /// An emulator's endpoint and region with dummy credentials (tests), instead of the usual chain.
+        emulator: Option<(String, String)>,
+    },
 }
 
 /// A running server: its address, its app (for tests), and the handle that stops it.
@@ -110,7 +138,7 @@ pub fn router(app: App) -> axum::Router {
 
 /// Starts everything and answers once the listener is bound.
 pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
-    let wired = if config.aws { wiring::aws(&config).await? } else { wiring::embedded(&config)? };
+    let wired = wiring::wire(&config).await?;
     let app = wired.app.clone();
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -144,7 +172,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     tasks.spawn(every(Duration::from_secs(24 * 3600), rx.clone(), app.clone(), |app| async move {
         kefu_fn_retention::run(&app, app.now()).await;
     }));
-    tracing::info!(%addr, aws = config.aws, "kefu serve listening");
+    tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
     Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
 }
 

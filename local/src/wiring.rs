@@ -7,7 +7,9 @@ use kefu_app::{App, Config};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{Clock, Queue, RedrivePolicy, SystemClock};
 
-use crate::{ServeConfig, Wired};
+use kefu_aws::AwsAdapters;
+
+use crate::{Backend, ServeConfig, Wired};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -41,18 +43,25 @@ pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     Ok(Wired { app, queues, hub: Some(hub) })
 }
 
-/// Everything on the AWS adapters; consumers poll the queues named by `KEFU_QUEUE_URL_<NAME>` when set
-/// (e.g. against an emulator, where no Lambda event source mapping delivers them).
-pub async fn aws(config: &ServeConfig) -> Result<Wired, BoxError> {
-    let mut cfg = kefu_lambda::config_from_env(true);
-    cfg.bootstrap_token = config.bootstrap_token.clone();
-    let (app, aws) = kefu_lambda::aws_app(cfg).await.map_err(|e| -> BoxError { e.to_string().into() })?;
-    let mut queues: Vec<(ConsumerName, Arc<dyn Queue>)> = Vec::new();
-    for name in ConsumerName::ALL {
-        let var = format!("KEFU_QUEUE_URL_{}", name.as_str().to_ascii_uppercase());
-        if let Some(url) = std::env::var(&var).ok().filter(|v| !v.is_empty()) {
-            queues.push((name, Arc::new(aws.queue(url))));
+/// The wiring `config` asks for.
+pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
+    match &config.backend {
+        Backend::Embedded => embedded(config),
+        Backend::Aws { config: aws_config, queue_urls, emulator } => {
+            let aws = match emulator {
+                Some((endpoint, region)) => AwsAdapters::for_emulator(aws_config.clone(), endpoint, region).await,
+                None => AwsAdapters::load(aws_config.clone()).await,
+            };
+            let mut cfg = kefu_lambda::config_from_env(true);
+            cfg.bootstrap_token = config.bootstrap_token.clone();
+            let app = kefu_lambda::app_on(&aws, cfg);
+            let mut queues: Vec<(ConsumerName, Arc<dyn Queue>)> = Vec::new();
+            for name in ConsumerName::ALL {
+                if let Some(url) = queue_urls.get(name.as_str()) {
+                    queues.push((name, Arc::new(aws.queue(url.clone()))));
+                }
+            }
+            Ok(Wired { app, queues, hub: None })
         }
     }
-    Ok(Wired { app, queues, hub: None })
 }

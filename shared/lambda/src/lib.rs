@@ -37,11 +37,16 @@ pub fn config_from_env(local: bool) -> Config {
 /// The App on the AWS adapters, from the environment (resource names, optional emulator endpoint).
 pub async fn aws_app(config: Config) -> Result<(App, AwsAdapters), Error> {
     let aws = AwsAdapters::from_env().await?;
+    Ok((app_on(&aws, config), aws))
+}
+
+/// The App on adapters the caller already built.
+pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
     let push: Arc<dyn Push> = match &aws.push {
         Some(p) => p.clone(),
         None => Arc::new(NoPush),
     };
-    let app = App {
+    App {
         table: aws.table.clone(),
         topic: aws.events.clone(),
         blobs: aws.exports.clone(),
@@ -49,8 +54,7 @@ pub async fn aws_app(config: Config) -> Result<(App, AwsAdapters), Error> {
         mailer: aws.mailer.clone(),
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
-    };
-    Ok((app, aws))
+    }
 }
 
 /// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp`.

@@ -1,0 +1,78 @@
+//! `kefu serve` on the AWS adapters against moto, with resources created from `infra/template.yaml`: the
+//! same flow as on the embedded store, and the template's subscriptions equal to the code's.
+
+use std::time::Duration;
+
+use kefu_app::events::ConsumerName;
+use kefu_e2e::{ADMIN_PASSWORD, eventually, spawn_with};
+use kefu_local::{Backend, ServeConfig};
+use kefu_ports::{FilterPolicy, Queue};
+use kefu_testkit::{MotoStack, require_moto};
+use reqwest::StatusCode;
+
+fn aws_config(stack: &MotoStack, dir: &std::path::Path) -> ServeConfig {
+    let config = kefu_aws::AwsConfig {
+        table: stack.table.clone(),
+        events_topic_arn: stack.events_topic_arn.clone(),
+        mail_topic_arn: stack.mail_topic_arn.clone(),
+        export_bucket: stack.export_bucket.clone(),
+        ws_endpoint: None,
+        endpoint: Some(stack.endpoint.clone()),
+    };
+    let queue_urls = stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect();
+    ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
+        backend: Backend::Aws { config, queue_urls, emulator: Some((stack.endpoint.clone(), stack.region.clone())) },
+        sweep_every: Duration::from_millis(250),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_template_subscribes_each_consumer_as_the_code_expects() {
+    let Some(_) = require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| MotoStack::create("subs")).await.unwrap();
+    for name in ConsumerName::ALL {
+        let declared: FilterPolicy =
+            serde_json::from_value(stack.subscriptions[name.as_str()].clone()).expect("filter policy in the template");
+        assert_eq!(declared, name.filter_policy(), "{} drifted from the template", name.as_str());
+        assert_eq!(stack.queue(name.as_str()).max_receive_count, kefu_app::events::MAX_RECEIVE_COUNT);
+        assert!(stack.queue(name.as_str()).visibility_timeout >= 180);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenants_sign_in_and_events_flow_on_aws_adapters() {
+    let Some(_) = require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| MotoStack::create("e2e")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = spawn_with(aws_config(&stack, dir.path())).await;
+    let created = t.create_tenant("Acme on AWS", "li@acme.test").await;
+    let tenant = created["tenant_id"].as_str().unwrap();
+    let token = t.login(tenant, "li@acme.test", ADMIN_PASSWORD).await;
+    assert_eq!(t.get("/v1/me", Some(&token)).await.body["tenant_id"], tenant);
+    let out = t.call(reqwest::Method::POST, "/v1/auth/logout", None, Some(&token), &[]).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, StatusCode::UNAUTHORIZED);
+
+    let aws = kefu_aws::AwsAdapters::for_emulator(
+        match &aws_config(&stack, dir.path()).backend {
+            Backend::Aws { config, .. } => config.clone(),
+            Backend::Embedded => unreachable!(),
+        },
+        &stack.endpoint,
+        &stack.region,
+    )
+    .await;
+    let outbox_empty = eventually(Duration::from_secs(15), || async {
+        kefu_app::outbox::pending(t.app()).await.unwrap()["pending"] == 0
+    })
+    .await;
+    assert!(outbox_empty, "the event was published to SNS and cleared");
+    let notify = aws.queue(stack.queue("notify").url.clone());
+    let consumed = eventually(Duration::from_secs(15), || async { notify.approximate_len().await.unwrap() == 0 }).await;
+    assert!(consumed, "the notify poller consumed tenant.created from SQS");
+    let dlq = aws.queue(stack.queue("notify").dlq_url.clone());
+    assert_eq!(dlq.approximate_len().await.unwrap(), 0, "nothing dead-lettered");
+}

@@ -1,0 +1,95 @@
+//! API.md's conventions through HTTP: health, the OpenAPI document, JSON errors for unknown routes, wrong
+//! methods, bad JSON, wrong types and oversized bodies — never a 5xx for a client's mistake.
+
+use kefu_e2e::{BOOTSTRAP, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+#[tokio::test]
+async fn health_and_openapi() {
+    let t = spawn_app().await;
+    let r = t.get("/v1/health", None).await;
+    assert_eq!((r.status, r.body.clone()), (StatusCode::OK, json!({"status": "ok"})));
+    let doc = t.get("/v1/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["openapi"].as_str().unwrap().starts_with("3."));
+    for path in ["/v1/health", "/v1/tenants", "/v1/auth/login", "/v1/auth/logout", "/v1/me"] {
+        assert!(doc.body["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc.body["components"]["schemas"]["LoginOk"].is_object());
+    assert!(r.headers.get("x-request-id").is_some(), "every answer carries a request id");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let t = spawn_app().await;
+    for path in ["/v1/nope", "/", "/v1/widget/conversations", "/v1/tenants/x/y"] {
+        let r = t.get(path, None).await;
+        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"), "{path}");
+    }
+    let r = t.call(Method::DELETE, "/v1/health", None, None, &[]).await;
+    assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(r.code(), "method_not_allowed");
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_documented_errors() {
+    let t = spawn_app().await;
+    let raw = |body: &'static str| {
+        t.client
+            .post(format!("{}/v1/auth/login", t.base))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let r = raw("{not json").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "invalid_json");
+
+    let r = t.post("/v1/auth/login", json!({"tenant_id": 5, "email": "a@b.co", "password": "x"}), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+    assert_eq!(r.body["error"]["field"], "tenant_id");
+
+    let r = t.post("/v1/auth/login", json!({"email": "a@b.co", "password": "x"}), None).await;
+    assert_eq!((r.code(), r.body["error"]["field"].as_str()), ("validation_failed", Some("tenant_id")));
+
+    let r = t.post("/v1/auth/login", json!(["not", "an", "object"]), None).await;
+    assert_eq!(r.code(), "validation_failed");
+
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1024 * 1024 + 1));
+    let r = t
+        .client
+        .post(format!("{}/v1/tenants", t.base))
+        .header("content-type", "application/json")
+        .header("x-bootstrap-token", BOOTSTRAP)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "too_large");
+}
+
+#[tokio::test]
+async fn malformed_input_never_yields_a_server_error() {
+    let t = spawn_app().await;
+    let bodies = [
+        json!(null),
+        json!({}),
+        json!({"name": "", "admin": {}}),
+        json!({"name": "\u{0000}", "admin": {"email": "x", "name": "y", "password": "z"}}),
+        json!({"name": "A", "admin": {"email": "a@b.co", "name": "B", "password": "p".repeat(5000)}}),
+        json!({"name": "A", "admin": {"email": "a@b.co", "name": "B", "password": "long enough pass"}, "timezone": "Mars/Base"}),
+        json!({"name": "A", "admin": {"email": "a@b.co", "name": "B", "password": "long enough pass"}, "extra": 1}),
+    ];
+    for b in bodies {
+        let r = t.call(Method::POST, "/v1/tenants", Some(b.clone()), None, &[("x-bootstrap-token", BOOTSTRAP)]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b} → {:?}", r.body);
+        assert!(matches!(r.code(), "validation_failed" | "invalid_json"), "{b}");
+    }
+    for token in ["", "garbage", "kfs_", "kfs_forged-token-value", &"k".repeat(5000)] {
+        let r = t.get("/v1/me", Some(token)).await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{token:?}");
+    }
+    let r = t.call(Method::GET, "/v1/me", None, None, &[("authorization", "Basic abc")]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
