@@ -41,6 +41,11 @@ impl ServeConfig {
     pub fn from_env() -> Result<Self, String> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
         let addr = var("KEFU_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into());
+        if var("AWS_ENDPOINT_URL").is_some() && var("KEFU_TABLE").is_none() {
+            return Err("AWS_ENDPOINT_URL is set but KEFU_TABLE is not: set KEFU_TABLE, KEFU_EVENTS_TOPIC_ARN, \
+                        KEFU_MAIL_TOPIC_ARN and KEFU_EXPORT_BUCKET to run on AWS adapters, or unset AWS_ENDPOINT_URL"
+                .into());
+        }
         Ok(Self {
             addr: addr.parse().map_err(|e| format!("KEFU_ADDR={addr}: {e}"))?,
             data_dir: var("KEFU_DATA_DIR").map_or_else(|| PathBuf::from(".kefu"), PathBuf::from),

@@ -45,9 +45,13 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// A new event with a fresh id.
+    /// A new event with a fresh id. The id is a ULID minted from `at` (the app's clock, not the host's), so
+    /// the outbox, which sorts and sweeps by id, orders events by the time the app gave them.
     pub fn new(event_type: &str, tenant_id: &TenantId, at: jiff::Timestamp, data: serde_json::Value) -> Self {
-        Self { id: ulid::Ulid::new().to_string(), event_type: event_type.to_owned(), tenant_id: tenant_id.clone(), at, data }
+        let millis = u64::try_from(at.as_millisecond()).unwrap_or(0);
+        let random = rand::random::<u128>() & ((1u128 << 80) - 1);
+        let id = ulid::Ulid::from_parts(millis, random).to_string();
+        Self { id, event_type: event_type.to_owned(), tenant_id: tenant_id.clone(), at, data }
     }
 }
 

@@ -32,6 +32,15 @@ fn db(e: impl std::fmt::Display) -> QueueError {
     QueueError::Unavailable(e.to_string())
 }
 
+/// Message ids increase within a millisecond too, so messages sent together are received in order
+/// (best-effort FIFO, like a standard SQS queue on a quiet day).
+fn next_id() -> String {
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut g = GENERATOR.lock().expect("id generator");
+    let g = g.get_or_insert_with(ulid::Generator::new);
+    g.generate().unwrap_or_else(|_| Ulid::new()).to_string()
+}
+
 fn message_key(queue: &str, id: &str) -> Vec<u8> {
     keys::encode(&[queue, id])
 }
@@ -55,7 +64,7 @@ fn parse_receipt(r: &str) -> Result<(String, u64), QueueError> {
 
 /// Stores a new message in `queue`, visible now. Used by sends and by the topic's fan-out.
 pub(crate) fn enqueue(tx: &WriteTransaction, queue: &str, body: &str, now: u64) -> Result<String, QueueError> {
-    let id = Ulid::new().to_string();
+    let id = next_id();
     let rec = Record { body: body.to_owned(), receive_count: 0, visible_at: now, delivery: 0 };
     let bytes = serde_json::to_vec(&rec).map_err(db)?;
     tx.open_table(QUEUE_MESSAGES).map_err(db)?.insert(message_key(queue, &id).as_slice(), bytes.as_slice()).map_err(db)?;

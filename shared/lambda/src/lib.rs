@@ -77,6 +77,27 @@ async fn source_ip(mut req: axum::extract::Request, next: axum::middleware::Next
     next.run(req).await
 }
 
+/// Handles one SQS batch: every record through the consumer, the failed ones reported as partial batch
+/// failures so SQS retries only those (and dead-letters them after their receives run out).
+pub async fn handle_sqs(app: &App, consumer: &dyn Consumer, event: SqsEvent) -> SqsBatchResponse {
+    let items: Vec<BatchItem> = event
+        .records
+        .into_iter()
+        .map(|r| BatchItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
+        .collect();
+    let failed = process_batch(app, consumer, items).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
 /// Runs a queue consumer on SQS batches, reporting partial batch failures.
 pub async fn run_sqs(consumer: Arc<dyn Consumer>) -> Result<(), Error> {
     kefu_app::logging::init();
@@ -84,23 +105,7 @@ pub async fn run_sqs(consumer: Arc<dyn Consumer>) -> Result<(), Error> {
     let app = &app;
     let consumer = &consumer;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        let items: Vec<BatchItem> = event
-            .payload
-            .records
-            .into_iter()
-            .map(|r| BatchItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
-            .collect();
-        let failed = process_batch(app, consumer.as_ref(), items).await;
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failed
-            .into_iter()
-            .map(|id| {
-                let mut f = BatchItemFailure::default();
-                f.item_identifier = id;
-                f
-            })
-            .collect();
-        Ok::<_, Error>(response)
+        Ok::<_, Error>(handle_sqs(app, consumer.as_ref(), event.payload).await)
     }))
     .await
 }

@@ -128,7 +128,10 @@ impl MotoStack {
             );
         }
         let parsed: Output = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!("moto_stack.py printed something that is not its JSON ({e}):\n{}", String::from_utf8_lossy(&output.stdout))
+            panic!(
+                "moto_stack.py printed something that is not its JSON ({e}):\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            )
         });
         MotoStack {
             stack: parsed.stack,
@@ -148,7 +151,10 @@ impl MotoStack {
     /// has no such queue.
     pub fn queue(&self, name: &str) -> &MotoQueue {
         self.queues.get(name).unwrap_or_else(|| {
-            panic!("infra/template.yaml has no consumer queue `{name}`; it has {:?}", self.queues.keys().collect::<Vec<_>>())
+            panic!(
+                "infra/template.yaml has no consumer queue `{name}`; it has {:?}",
+                self.queues.keys().collect::<Vec<_>>()
+            )
         })
     }
 

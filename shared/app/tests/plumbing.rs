@@ -1,0 +1,118 @@
+//! The event plumbing on the embedded store with a clock the test moves: idempotency claims and their
+//! expiry, the outbox sweeper's age threshold, and retries after a failed event.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::SignedDuration;
+use kefu_app::consumer::{BatchItem, Consumer, HandlerError, process_batch};
+use kefu_app::events::{ConsumerName, Envelope};
+use kefu_app::idempotency::{self, Claim};
+use kefu_app::{App, Config, outbox};
+use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
+use kefu_ports::{FilterPolicy, ManualClock, Queue, Topic, TopicError};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    app: App,
+    clock: Arc<ManualClock>,
+    queue: Arc<dyn Queue>,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap()));
+    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
+    let queue: Arc<dyn Queue> = Arc::new(store.queue("all", None));
+    let topic = EmbeddedTopic::new(store.clone()).subscribe("all", FilterPolicy::default());
+    let app = App {
+        table: Arc::new(store.table()),
+        topic: Arc::new(topic),
+        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
+        push: Arc::new(PushHub::new()),
+        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+        clock: clock.clone(),
+        config: Arc::new(Config::default()),
+    };
+    Fixture { _dir: dir, app, clock, queue }
+}
+
+fn event(app: &App) -> Envelope {
+    Envelope::new("conversation.created", &kefu_domain::TenantId::generate(), app.now(), serde_json::json!({}))
+}
+
+#[tokio::test]
+async fn claims_are_exclusive_until_done_or_expired() {
+    let f = fixture();
+    let e = event(&f.app);
+    assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::Acquired);
+    assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::InProgress);
+    assert_eq!(idempotency::claim(&f.app, "notify", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::Acquired, "per consumer");
+    f.clock.advance(SignedDuration::from_secs(181));
+    assert_eq!(
+        idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(),
+        Claim::Acquired,
+        "a claim whose holder died lapses"
+    );
+    idempotency::complete(&f.app, "assign", &e.id).await.unwrap();
+    f.clock.advance(SignedDuration::from_hours(24));
+    assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::AlreadyDone);
+}
+
+struct DownTopic;
+
+#[async_trait]
+impl Topic for DownTopic {
+    async fn publish(&self, _: &str, _: &str) -> Result<(), TopicError> {
+        Err(TopicError::Unavailable("down".into()))
+    }
+}
+
+#[tokio::test]
+async fn the_sweeper_takes_over_entries_older_than_the_threshold() {
+    let f = fixture();
+    let mut down = f.app.clone();
+    down.topic = Arc::new(DownTopic);
+    let e = event(&f.app);
+    outbox::commit(&down, Vec::new(), vec![e.clone()]).await.unwrap();
+    assert_eq!(outbox::pending(&f.app).await.unwrap()["pending"], 1);
+
+    let early = outbox::sweep(&f.app, outbox::SWEEP_AFTER).await.unwrap();
+    assert_eq!(early.published, 0, "a fresh entry is left to its own publisher");
+    f.clock.advance(SignedDuration::from_secs(6));
+    let failed = outbox::sweep(&down, outbox::SWEEP_AFTER).await.unwrap();
+    assert_eq!((failed.published, failed.failed), (0, 1), "still down: the entry stays");
+    let report = outbox::sweep(&f.app, outbox::SWEEP_AFTER).await.unwrap();
+    assert_eq!(report.published, 1);
+    assert_eq!(outbox::pending(&f.app).await.unwrap()["pending"], 0);
+    let got = f.queue.receive(10, Duration::from_secs(30), Duration::from_millis(100)).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(serde_json::from_str::<Envelope>(&got[0].body).unwrap(), e, "the same event, byte for byte");
+}
+
+struct Flaky(AtomicU32);
+
+#[async_trait]
+impl Consumer for Flaky {
+    fn name(&self) -> ConsumerName {
+        ConsumerName::Assign
+    }
+
+    async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 { Err(HandlerError::Retry("first try fails".into())) } else { Ok(()) }
+    }
+}
+
+#[tokio::test]
+async fn a_failed_event_is_released_for_an_immediate_retry() {
+    let f = fixture();
+    let e = event(&f.app);
+    let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
+    let consumer = Flaky(AtomicU32::new(0));
+    assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"]);
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "the retry is not blocked by a stale claim");
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "and a third copy is a no-op");
+    assert_eq!(consumer.0.load(Ordering::SeqCst), 2);
+}

@@ -1,0 +1,62 @@
+//! The Lambda SQS path: a batch with a good event, a duplicate, a poison message and a failing event answers
+//! exactly the failures, so SQS retries only those.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use kefu_app::consumer::{Consumer, HandlerError};
+use kefu_app::events::{ConsumerName, Envelope};
+use kefu_app::{App, Config};
+use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
+use kefu_ports::SystemClock;
+
+struct FailsOnBoom;
+
+#[async_trait]
+impl Consumer for FailsOnBoom {
+    fn name(&self) -> ConsumerName {
+        ConsumerName::Automation
+    }
+
+    async fn handle(&self, _app: &App, event: &Envelope) -> Result<(), HandlerError> {
+        if event.data["boom"] == true { Err(HandlerError::Retry("boom".into())) } else { Ok(()) }
+    }
+}
+
+fn record(id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.into());
+    m.body = Some(body.into());
+    m
+}
+
+#[tokio::test]
+async fn partial_batch_failures_name_only_the_failed_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), Arc::new(SystemClock)).unwrap();
+    let app = App {
+        table: Arc::new(store.table()),
+        topic: Arc::new(EmbeddedTopic::new(store.clone())),
+        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
+        push: Arc::new(PushHub::new()),
+        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+        clock: Arc::new(SystemClock),
+        config: Arc::new(Config::default()),
+    };
+    let tenant = kefu_domain::TenantId::generate();
+    let ok = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({}));
+    let bad = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({"boom": true}));
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        record("m1", &serde_json::to_string(&ok).unwrap()),
+        record("m2", &serde_json::to_string(&ok).unwrap()),
+        record("m3", "{this is not an event"),
+        record("m4", &serde_json::to_string(&bad).unwrap()),
+    ];
+    let response = kefu_lambda::handle_sqs(&app, &FailsOnBoom, event).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["m3", "m4"], "the duplicate m2 is acknowledged; poison and failing records are retried");
+    assert!(kefu_app::idempotency::is_done(&app, "automation", &ok.id).await.unwrap());
+    assert!(!kefu_app::idempotency::is_done(&app, "automation", &bad.id).await.unwrap());
+}
