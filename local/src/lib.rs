@@ -59,7 +59,7 @@ impl ServeConfig {
                         Some((c.as_str().to_owned(), url))
                     })
                     .collect();
-                Backend::Aws { config, queue_urls, emulator: None }
+                Backend::Aws { config: Box::new(config), queue_urls, emulator: None }
             } else {
                 Backend::Embedded
             },
@@ -76,7 +76,7 @@ pub enum Backend {
     /// The AWS adapters (chosen when `KEFU_TABLE` is set; `AWS_ENDPOINT_URL` points them at an emulator).
     Aws {
         /// Resource names.
-        config: kefu_aws::AwsConfig,
+        config: Box<kefu_aws::AwsConfig>,
         /// Consumer name → queue URL to poll (`KEFU_QUEUE_URL_<NAME>`); Lambda event sources do it in AWS.
         queue_urls: std::collections::BTreeMap<String, String>,
         /// An emulator's endpoint and region with dummy credentials (tests), instead of the usual chain.

@@ -49,8 +49,8 @@ pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
         Backend::Embedded => embedded(config),
         Backend::Aws { config: aws_config, queue_urls, emulator } => {
             let aws = match emulator {
-                Some((endpoint, region)) => AwsAdapters::for_emulator(aws_config.clone(), endpoint, region).await,
-                None => AwsAdapters::load(aws_config.clone()).await,
+                Some((endpoint, region)) => AwsAdapters::for_emulator(aws_config.as_ref().clone(), endpoint, region).await,
+                None => AwsAdapters::load(aws_config.as_ref().clone()).await,
             };
             let mut cfg = kefu_lambda::config_from_env(true);
             cfg.bootstrap_token = config.bootstrap_token.clone();

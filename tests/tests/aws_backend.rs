@@ -24,7 +24,7 @@ fn aws_config(stack: &MotoStack, dir: &std::path::Path) -> ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: Backend::Aws { config, queue_urls, emulator: Some((stack.endpoint.clone(), stack.region.clone())) },
+        backend: Backend::Aws { config: Box::new(config), queue_urls, emulator: Some((stack.endpoint.clone(), stack.region.clone())) },
         sweep_every: Duration::from_millis(250),
     }
 }
@@ -58,7 +58,7 @@ async fn tenants_sign_in_and_events_flow_on_aws_adapters() {
 
     let aws = kefu_aws::AwsAdapters::for_emulator(
         match &aws_config(&stack, dir.path()).backend {
-            Backend::Aws { config, .. } => config.clone(),
+            Backend::Aws { config, .. } => config.as_ref().clone(),
             Backend::Embedded => unreachable!(),
         },
         &stack.endpoint,

@@ -157,7 +157,7 @@ mod tests {
         assert!(Password::parse("li@example.com", 12, "li@example.com", "Acme").is_err());
         assert!(Password::parse("Acme Trading Co", 12, "li@example.com", "acme trading co").is_err());
         assert!(Password::parse(&"x".repeat(1025), 12, "li@example.com", "Acme").is_err());
-        assert!(Password::parse(&"密码很长很长很长很长很长很长", 12, "li@example.com", "Acme").is_ok());
+        assert!(Password::parse("密码很长很长很长很长很长很长", 12, "li@example.com", "Acme").is_ok());
         assert_eq!(format!("{:?}", Password::parse("correct horse battery", 12, "", "").unwrap()), "Password(***)");
     }
 

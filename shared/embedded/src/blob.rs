@@ -38,10 +38,10 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
         let path = entry.path();
         if entry.file_type()?.is_dir() {
             walk(&path, root, out)?;
-        } else if !path.extension().is_some_and(|e| e == "partial") {
-            if let Ok(rel) = path.strip_prefix(root) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+        } else if let Ok(rel) = path.strip_prefix(root)
+            && path.extension().is_none_or(|e| e != "partial")
+        {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
     Ok(())

@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn order_is_tuple_order() {
-        let mut keys = vec![("a", "b"), ("a", ""), ("a\0", "x"), ("a", "b\0"), ("ab", ""), ("a", "c"), ("", "z")];
+        let mut keys = [("a", "b"), ("a", ""), ("a\0", "x"), ("a", "b\0"), ("ab", ""), ("a", "c"), ("", "z")];
         let mut enc: Vec<Vec<u8>> = keys.iter().map(|(a, b)| encode(&[a, b])).collect();
         keys.sort();
         enc.sort();
