@@ -177,6 +177,18 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     tasks.spawn(every(Duration::from_secs(24 * 3600), rx.clone(), app.clone(), |app| async move {
         kefu_fn_retention::run(&app, app.now()).await;
     }));
+    if let Some(table) = wired.embedded_table.clone() {
+        tasks.spawn(every(Duration::from_secs(60), rx.clone(), app.clone(), move |_| {
+            let table = table.clone();
+            async move {
+                match table.purge_expired(10_000).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "expired items purged"),
+                    Err(e) => tracing::warn!(error = %e, "ttl purge failed"),
+                }
+            }
+        }));
+    }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
     Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
 }
@@ -205,4 +217,6 @@ pub struct Wired {
     pub queues: Vec<(ConsumerName, Arc<dyn Queue>)>,
     /// The in-process push hub.
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
+    /// The embedded table, whose expired items `kefu serve` purges (DynamoDB's TTL does it in AWS).
+    pub embedded_table: Option<Arc<kefu_embedded::EmbeddedTable>>,
 }

@@ -31,8 +31,9 @@ pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         topic = topic.subscribe(name.as_str(), name.filter_policy());
     }
     let hub = Arc::new(PushHub::new());
+    let table = Arc::new(store.table());
     let app = App {
-        table: Arc::new(store.table()),
+        table: table.clone(),
         topic: Arc::new(topic),
         blobs: Arc::new(LocalBlobs::new(config.data_dir.join("blobs"))),
         push: hub.clone(),
@@ -40,7 +41,7 @@ pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         clock,
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
     };
-    Ok(Wired { app, queues, hub: Some(hub) })
+    Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })
 }
 
 /// The wiring `config` asks for.
@@ -61,7 +62,7 @@ pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
                     queues.push((name, Arc::new(aws.queue(url.clone()))));
                 }
             }
-            Ok(Wired { app, queues, hub: None })
+            Ok(Wired { app, queues, hub: None, embedded_table: None })
         }
     }
 }

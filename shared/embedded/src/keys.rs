@@ -34,7 +34,6 @@ pub fn encode(components: &[&str]) -> Vec<u8> {
 }
 
 /// Decodes components written by [`encode`].
-#[cfg(test)]
 pub fn decode(mut bytes: &[u8]) -> Vec<String> {
     let mut parts = Vec::new();
     let mut cur = Vec::new();

@@ -14,6 +14,8 @@ pub(crate) const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("it
 pub(crate) const GSI1: TableDefinition<&[u8], &[u8]> = TableDefinition::new("gsi1");
 /// Index gsi2: encoded (gsi2pk, gsi2sk, pk, sk) → encoded (pk, sk).
 pub(crate) const GSI2: TableDefinition<&[u8], &[u8]> = TableDefinition::new("gsi2");
+/// Expiry index: `ttl` (big-endian seconds) ++ encoded (pk, sk) → (), for the TTL purge.
+pub(crate) const EXPIRY: TableDefinition<&[u8], ()> = TableDefinition::new("expiry");
 /// Queue messages: encoded (queue, id) → JSON record.
 pub(crate) const QUEUE_MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("queue_messages");
 /// Queue readiness: encoded (queue) ++ visible-at millis (big endian) ++ id → ().
@@ -59,6 +61,7 @@ impl EmbeddedStore {
         tx.open_table(GSI2)?;
         tx.open_table(QUEUE_MESSAGES)?;
         tx.open_table(QUEUE_READY)?;
+        tx.open_table(EXPIRY)?;
         tx.commit()?;
         Ok(Arc::new(Self { db, clock, notifies: Mutex::default(), redrive: Mutex::default() }))
     }

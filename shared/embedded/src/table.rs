@@ -11,7 +11,7 @@ use kefu_ports::table::{
 use redb::{ReadableTable, TableDefinition};
 
 use crate::keys;
-use crate::store::{EmbeddedStore, GSI1, GSI2, ITEMS};
+use crate::store::{EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS};
 
 /// The table adapter: items as JSON under an order-preserving key encoding, indexes kept in the same write.
 pub struct EmbeddedTable {
@@ -39,6 +39,14 @@ fn main_key(k: &Key) -> Vec<u8> {
 fn index_key(ix: Index, item: &Item, k: &Key) -> Option<Vec<u8>> {
     let (p, s) = ix.key_of(item)?;
     Some(keys::encode(&[&p, &s, &k.pk, &k.sk]))
+}
+
+/// The expiry index key of an item with a `ttl`.
+fn expiry_key(item: &Item, main: &[u8]) -> Option<Vec<u8>> {
+    let ttl = u64::try_from(item.get(kefu_ports::table::TTL)?.as_i64()?).ok()?;
+    let mut k = ttl.to_be_bytes().to_vec();
+    k.extend_from_slice(main);
+    Some(k)
 }
 
 fn parse(bytes: &[u8]) -> Result<Item, TableError> {
@@ -78,6 +86,17 @@ fn save(tx: &redb::WriteTransaction, key: &Key, old: Option<&Item>, new: Option<
             if let Some(a) = after {
                 t.insert(a.as_slice(), mk.as_slice()).map_err(db)?;
             }
+        }
+    }
+    let before = old.and_then(|o| expiry_key(o, &mk));
+    let after = new.and_then(|n| expiry_key(n, &mk));
+    if before != after {
+        let mut t = tx.open_table(EXPIRY).map_err(db)?;
+        if let Some(b) = before {
+            t.remove(b.as_slice()).map_err(db)?;
+        }
+        if let Some(a) = after {
+            t.insert(a.as_slice(), ()).map_err(db)?;
         }
     }
     let mut t = tx.open_table(ITEMS).map_err(db)?;
@@ -168,6 +187,46 @@ impl EmbeddedTable {
             .await;
         self.count(n, if result.is_ok() { writes } else { 0 });
         result
+    }
+}
+
+impl EmbeddedTable {
+    /// Deletes up to `limit` items whose `ttl` has passed, as DynamoDB's TTL does in the background; answers
+    /// how many went. Reads already treat them as gone; this only reclaims the space.
+    pub async fn purge_expired(&self, limit: usize) -> Result<usize, TableError> {
+        self.store
+            .blocking(move |s| -> Result<usize, TableError> {
+                let now = s.clock.now().as_second();
+                let Ok(now) = u64::try_from(now) else { return Ok(0) };
+                let tx = s.db.begin_write().map_err(db)?;
+                let mut due = Vec::new();
+                {
+                    let t = tx.open_table(EXPIRY).map_err(db)?;
+                    let end = (now + 1).to_be_bytes();
+                    for entry in t.range::<&[u8]>(..end.as_slice()).map_err(db)? {
+                        let (k, _) = entry.map_err(db)?;
+                        due.push(k.value()[8..].to_vec());
+                        if due.len() >= limit {
+                            break;
+                        }
+                    }
+                }
+                let mut purged = 0;
+                for main in due {
+                    let parts = keys::decode(&main);
+                    let [pk, sk] = parts.as_slice() else { continue };
+                    let key = Key::new(pk.clone(), sk.clone());
+                    if let Some(item) = load(&tx, &key)? {
+                        if is_expired(&item, now as i64) {
+                            save(&tx, &key, Some(&item), None)?;
+                            purged += 1;
+                        }
+                    }
+                }
+                tx.commit().map_err(db)?;
+                Ok(purged)
+            })
+            .await
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use kefu_embedded::EmbeddedStore;
 use kefu_ports::table::{Key, Table};
-use kefu_ports::{Queue, RedrivePolicy, SystemClock};
+use kefu_ports::{Clock, Queue, RedrivePolicy, SystemClock};
 use serde_json::json;
 
 #[tokio::test]
@@ -32,4 +32,28 @@ async fn queues_and_items_survive_a_restart() {
     assert_eq!(later.len(), 1);
     assert_eq!((later[0].body.as_str(), later[0].receive_count), ("waiting", 2), "the receive count survives too");
     assert_eq!(store.table().get(&Key::new("a", "b")).await.unwrap().unwrap()["v"], 1);
+}
+
+#[tokio::test]
+async fn expired_items_are_purged_with_their_index_entries() {
+    use kefu_ports::table::{Index, Query};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(kefu_ports::ManualClock::new("2026-11-25T00:00:00Z".parse().unwrap()));
+    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
+    let table = store.table();
+    let now = clock.now().as_second();
+    let item = |sk: &str, ttl: i64| json!({"pk": "p", "sk": sk, "gsi1pk": "g", "gsi1sk": sk, "ttl": ttl}).as_object().unwrap().clone();
+    table.put(item("soon", now + 10), None).await.unwrap();
+    table.put(item("later", now + 1000), None).await.unwrap();
+    table.put(json!({"pk": "p", "sk": "forever"}).as_object().unwrap().clone(), None).await.unwrap();
+    assert_eq!(table.purge_expired(100).await.unwrap(), 0);
+    clock.advance(jiff::SignedDuration::from_secs(11));
+    table.put(item("later", now + 2000), None).await.unwrap();
+    assert_eq!(table.purge_expired(100).await.unwrap(), 1);
+    clock.advance(jiff::SignedDuration::from_secs(1500));
+    assert_eq!(table.purge_expired(100).await.unwrap(), 0, "the rewritten item moved its expiry");
+    clock.set("2000-01-01T00:00:00Z".parse().unwrap());
+    let all = table.query(Query::partition("p")).await.unwrap().items;
+    assert_eq!(all.len(), 2, "purged items are gone for good, even for a clock turned back");
+    assert_eq!(table.query(Query::index(Index::Gsi1, "g")).await.unwrap().items.len(), 1);
 }
