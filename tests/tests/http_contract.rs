@@ -93,3 +93,34 @@ async fn malformed_input_never_yields_a_server_error() {
     let r = t.call(Method::GET, "/v1/me", None, None, &[("authorization", "Basic abc")]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+/// Walks every operation of the OpenAPI document — which is built from the router's own registrations, so a
+/// new route cannot be missed — and checks that each one declaring bearer security refuses a missing, a
+/// forged and a revoked token, while the public ones answer without one.
+#[tokio::test]
+async fn every_route_checks_its_caller() {
+    let t = spawn_app().await;
+    let doc = t.get("/v1/openapi.json", None).await.body;
+    let created = t.create_tenant("Walk", "walk@x.test").await;
+    let revoked = t.login(created["tenant_id"].as_str().unwrap(), "walk@x.test", kefu_e2e::ADMIN_PASSWORD).await;
+    assert_eq!(t.call(Method::POST, "/v1/auth/logout", None, Some(&revoked), &[]).await.status, StatusCode::NO_CONTENT);
+    let mut protected = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let m: Method = method.to_uppercase().parse().unwrap();
+            let concrete = path.replace('{', "").replace('}', "");
+            let needs_token = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if needs_token {
+                protected += 1;
+                for token in [None, Some("kfs_forged"), Some(revoked.as_str())] {
+                    let r = t.call(m.clone(), &concrete, Some(json!({})), token, &[]).await;
+                    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{method} {path} with {token:?}");
+                }
+            } else {
+                let r = t.call(m.clone(), &concrete, None, None, &[]).await;
+                assert!(!r.status.is_server_error(), "{method} {path}: {:?}", r.body);
+            }
+        }
+    }
+    assert!(protected >= 2, "the walk found the protected routes");
+}

@@ -17,20 +17,25 @@ impl Modify for Security {
     }
 }
 
-/// The OpenAPI document of the API function.
+/// The document's frame (info, security schemes, tags); the paths come from the routes themselves.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
-    paths(crate::system::health, crate::tenants::create, crate::auth::login, crate::auth::logout, crate::auth::me),
     modifiers(&Security),
     tags((name = "system"), (name = "tenants"), (name = "auth"))
 )]
 pub struct ApiDoc;
 
+/// The whole public contract: the API's routes and the widget's (served by the `intake` function).
+pub fn document_of_all_routes() -> utoipa::openapi::OpenApi {
+    let (_, doc) = crate::api().merge(kefu_fn_intake::api()).split_for_parts();
+    doc
+}
+
 /// The document as JSON, built once.
 pub fn json() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| ApiDoc::openapi().to_json().expect("the OpenAPI document serialises"))
+    DOC.get_or_init(|| document_of_all_routes().to_json().expect("the OpenAPI document serialises"))
 }
 
 /// `GET /v1/openapi.json`.

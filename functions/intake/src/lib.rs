@@ -5,10 +5,17 @@
 
 use axum::Router;
 use kefu_app::App;
+use utoipa_axum::router::OpenApiRouter;
+
+/// The widget routes with their OpenAPI descriptions (merged into the API's document).
+pub fn api() -> OpenApiRouter<App> {
+    OpenApiRouter::default()
+}
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
 pub fn routes() -> Router<App> {
-    Router::new()
+    let (router, _) = api().split_for_parts();
+    router
 }
 
 /// The finished router this function serves.
