@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh machine:
+#   1. installs what the tests need (a Python venv with moto, boto3, SAM CLI, cargo-lambda, zig; the aarch64 target;
+#      cargo-nextest),
+#   2. starts moto_server on a free port (stopped on exit) so the AWS adapters are tested against emulated AWS whose
+#      resources are created from infra/template.yaml itself (infra/moto_stack.py, shared/testkit),
+#   3. runs every Rust test (unit, conformance, end-to-end, doc tests; benches in test mode),
+#   4. lints the SAM template and builds every Lambda for arm64 with `sam build`.
+#
+# Environment (all optional):
+#   KEFU_VENV            venv location (default: <repo>/.venv)
+#   CARGO_TARGET_DIR     cargo target dir (default: <repo>/target)
+#   KEFU_SKIP_SAM_BUILD  set to 1 to skip the `sam build` step (it compiles all nine functions for arm64)
+#   KEFU_TEST_ARGS       extra arguments for `cargo nextest run` / `cargo test` (e.g. a filter)
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+venv="${KEFU_VENV:-$repo/.venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/target}"
+export SAM_CLI_TELEMETRY=0
+total_start=$SECONDS
+
+section() { printf '\n==> %s\n' "$*"; }
+# step NAME CMD...: runs CMD with a header and prints how long it took.
+step() {
+  local name="$1" start=$SECONDS
+  shift
+  section "$name"
+  "$@"
+  printf '<== %s: %ss\n' "$name" "$((SECONDS - start))"
+}
+
+install_python_tools() {
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  if [ -x "$venv/bin/sam" ] && [ -x "$venv/bin/cargo-lambda" ] && [ -x "$venv/bin/moto_server" ] &&
+    "$venv/bin/python" -c 'import boto3, moto, samtranslator, yaml, ziglang' 2>/dev/null; then
+    echo "already installed in $venv"
+  else
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet \
+      'moto[server]>=5.1,<6' 'boto3>=1.35,<2' 'aws-sam-cli>=1.170,<2' 'aws-lambda-builders>=1.67' \
+      'cargo-lambda>=1.9,<2' 'ziglang>=0.13'
+  fi
+  "$venv/bin/sam" --version
+  "$venv/bin/python" -c 'import moto; print("moto", moto.__version__)'
+}
+
+install_rust_tools() {
+  if command -v rustup >/dev/null 2>&1; then
+    if rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+      echo "aarch64-unknown-linux-gnu already installed"
+    else
+      rustup target add aarch64-unknown-linux-gnu
+    fi
+  fi
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    cargo install cargo-nextest --locked || echo "cargo-nextest could not be installed; falling back to cargo test"
+  fi
+  cargo nextest --version 2>/dev/null | head -1 || true
+}
+
+moto_pid=""
+stop_moto() {
+  if [ -n "$moto_pid" ] && kill -0 "$moto_pid" 2>/dev/null; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+}
+trap stop_moto EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_moto() {
+  local port
+  port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  mkdir -p "$CARGO_TARGET_DIR"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$CARGO_TARGET_DIR/moto_server.log" 2>&1 &
+  moto_pid=$!
+  export KEFU_MOTO_ENDPOINT="http://127.0.0.1:$port"
+  "$venv/bin/python" - "$KEFU_MOTO_ENDPOINT" "$moto_pid" <<'PY'
+import os, sys, time, urllib.request
+url, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.time() + 60
+while True:
+    try:
+        urllib.request.urlopen(url + "/moto-api/", timeout=2)
+        break
+    except Exception as e:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit("moto_server exited; see its log in $CARGO_TARGET_DIR/moto_server.log")
+        if time.time() > deadline:
+            sys.exit(f"moto_server did not answer on {url}: {e}")
+        time.sleep(0.2)
+print("moto_server answering on", url)
+PY
+}
+
+run_rust_tests() {
+  # shellcheck disable=SC2086 # KEFU_TEST_ARGS is deliberately split into words
+  if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-}
+  else
+    cargo test --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-}
+  fi
+}
+
+run_doc_tests() {
+  # nextest does not run doc tests; cargo test does (and says so when a crate has none).
+  cargo test --workspace --doc --no-fail-fast
+}
+
+sam_validate() {
+  sam validate --lint --template infra/template.yaml
+}
+
+sam_build() {
+  # The release profile (lto, one codegen unit) is for what ships; this build only proves that every function
+  # builds for arm64 and that the template's build metadata is right, so it trades speed of the binaries for
+  # speed of the build. All nine functions share $CARGO_TARGET_DIR, so dependencies compile once.
+  CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    sam build --beta-features --template infra/template.yaml --build-dir "$CARGO_TARGET_DIR/sam-build"
+  for fn in Api Intake Realtime Assign Automation Notify Timers Retention Export; do
+    test -x "$CARGO_TARGET_DIR/sam-build/${fn}Function/bootstrap" || {
+      echo "sam build produced no bootstrap for ${fn}Function" >&2
+      exit 1
+    }
+  done
+  du -sh "$CARGO_TARGET_DIR"/sam-build/*Function/bootstrap
+}
+
+step "Python tools (moto, boto3, SAM CLI, cargo-lambda, zig) in $venv" install_python_tools
+export PATH="$venv/bin:$PATH"
+export KEFU_PYTHON="$venv/bin/python"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+
+step "Rust tools (aarch64 target, cargo-nextest)" install_rust_tools
+step "moto_server" start_moto
+step "Rust tests (cargo nextest run --workspace --all-targets)" run_rust_tests
+step "Doc tests (cargo test --workspace --doc)" run_doc_tests
+step "sam validate --lint" sam_validate
+if [ "${KEFU_SKIP_SAM_BUILD:-0}" = "1" ]; then
+  section "sam build skipped (KEFU_SKIP_SAM_BUILD=1)"
+else
+  step "sam build --beta-features (all functions, arm64)" sam_build
+fi
+
+printf '\nAll checks passed in %ss.\n' "$((SECONDS - total_start))"
