@@ -106,6 +106,28 @@ fn table_benches(c: &mut Criterion) {
         );
     });
 
+    // 64 writers at once: the group commit makes them share fsyncs, so this is far less than 64 × `put`.
+    g.throughput(criterion::Throughput::Elements(64));
+    g.bench_function("put_not_exists_64_concurrent", |b| {
+        b.to_async(&rt).iter(|| {
+            let table = table.clone();
+            let batch: Vec<Item> = (0..64).map(|_| message(TENANT, &next_id(&ids, "MSG#conc#"))).collect();
+            async move {
+                let tasks: Vec<_> = batch
+                    .into_iter()
+                    .map(|it| {
+                        let table = table.clone();
+                        tokio::spawn(async move { table.put(it, Some(Condition::NotExists)).await.unwrap() })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            }
+        });
+    });
+    g.throughput(criterion::Throughput::Elements(1));
+
     let agent = Key::new(TENANT, "AGENT#a1");
     g.bench_function("update_add_cmp", |b| {
         b.to_async(&rt).iter(|| async {

@@ -117,10 +117,9 @@ impl EmbeddedQueue {
         let name = self.name.clone();
         let (polled, moved_to) = self
             .store
-            .blocking(move |s| -> Result<(Polled, Option<String>), QueueError> {
-                let now = s.now_ms();
-                let redrive = s.redrive_of(&name);
-                let tx = s.db.begin_write().map_err(db)?;
+            .write(move |tx, shared| -> Result<(Polled, Option<String>), QueueError> {
+                let now = shared.now_ms();
+                let redrive = shared.redrive_of(&name);
                 let prefix = keys::encode(&[&name]);
                 let mut due = Vec::new();
                 let mut next_visible = None;
@@ -147,18 +146,18 @@ impl EmbeddedQueue {
                 let mut out = Vec::new();
                 let mut moved_to = None;
                 for id in due {
-                    let Some(mut rec) = load(&tx, &name, &id)? else { continue };
+                    let Some(mut rec) = load(tx, &name, &id)? else { continue };
                     let old = rec.visible_at;
                     if let Some(p) = redrive.as_ref().filter(|p| rec.receive_count >= p.max_receive_count) {
-                        remove(&tx, &name, &id, old)?;
-                        enqueue(&tx, &p.dead_letter_queue, &rec.body, now)?;
+                        remove(tx, &name, &id, old)?;
+                        enqueue(tx, &p.dead_letter_queue, &rec.body, now)?;
                         moved_to = Some(p.dead_letter_queue.clone());
                         continue;
                     }
                     rec.receive_count += 1;
                     rec.delivery += 1;
                     rec.visible_at = now.saturating_add(millis(visibility));
-                    store(&tx, &name, &id, old, &rec)?;
+                    store(tx, &name, &id, old, &rec)?;
                     out.push(QueueMessage {
                         receipt: receipt(&id, rec.delivery),
                         id,
@@ -166,7 +165,6 @@ impl EmbeddedQueue {
                         receive_count: rec.receive_count,
                     });
                 }
-                tx.commit().map_err(db)?;
                 Ok((if out.is_empty() { Polled::Empty(next_visible) } else { Polled::Got(out) }, moved_to))
             })
             .await?;
@@ -180,26 +178,26 @@ impl EmbeddedQueue {
         let (id, delivery) = parse_receipt(receipt_handle)?;
         let name = self.name.clone();
         self.store
-            .blocking(move |s| -> Result<(), QueueError> {
-                let tx = s.db.begin_write().map_err(db)?;
-                match (load(&tx, &name, &id)?, visibility) {
+            .write(move |tx, shared| -> Result<(), QueueError> {
+                let now = shared.now_ms();
+                match (load(tx, &name, &id)?, visibility) {
                     (None, None) => {}
                     (None, Some(_)) => return Err(QueueError::InvalidReceipt),
                     (Some(rec), None) => {
                         if rec.delivery == delivery {
-                            remove(&tx, &name, &id, rec.visible_at)?;
+                            remove(tx, &name, &id, rec.visible_at)?;
                         }
                     }
                     (Some(mut rec), Some(v)) => {
-                        if rec.delivery != delivery || rec.visible_at <= s.now_ms() {
+                        if rec.delivery != delivery || rec.visible_at <= now {
                             return Err(QueueError::InvalidReceipt);
                         }
                         let old = rec.visible_at;
-                        rec.visible_at = s.now_ms().saturating_add(millis(v));
-                        store(&tx, &name, &id, old, &rec)?;
+                        rec.visible_at = now.saturating_add(millis(v));
+                        store(tx, &name, &id, old, &rec)?;
                     }
                 }
-                tx.commit().map_err(db)
+                Ok(())
             })
             .await?;
         if visibility == Some(Duration::ZERO) {
@@ -224,12 +222,9 @@ impl Queue for EmbeddedQueue {
         let bodies = bodies.to_vec();
         let ids = self
             .store
-            .blocking(move |s| -> Result<Vec<String>, QueueError> {
-                let now = s.now_ms();
-                let tx = s.db.begin_write().map_err(db)?;
-                let ids = bodies.iter().map(|b| enqueue(&tx, &name, b, now)).collect::<Result<Vec<_>, _>>()?;
-                tx.commit().map_err(db)?;
-                Ok(ids)
+            .write(move |tx, shared| -> Result<Vec<String>, QueueError> {
+                let now = shared.now_ms();
+                bodies.iter().map(|b| enqueue(tx, &name, b, now)).collect::<Result<Vec<_>, _>>()
             })
             .await?;
         self.store.notify_of(&self.name).notify_waiters();

@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use kefu_ports::{Clock, RedrivePolicy};
-use redb::{Database, TableDefinition};
+use std::sync::mpsc;
+
+use redb::{Database, TableDefinition, WriteTransaction};
 use tokio::sync::Notify;
 
 /// Table items: encoded (pk, sk) → JSON.
@@ -40,12 +42,90 @@ macro_rules! db_err {
 }
 db_err!(redb::Error, redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, std::io::Error);
 
-/// One redb database holding the table, its indexes and every queue.
-pub struct EmbeddedStore {
-    pub(crate) db: Database,
+/// What a write job may look at besides the transaction: the clock and the queues' redrive policies.
+pub(crate) struct Shared {
     pub(crate) clock: Arc<dyn Clock>,
-    notifies: Mutex<HashMap<String, Arc<Notify>>>,
     redrive: Mutex<HashMap<String, RedrivePolicy>>,
+}
+
+impl Shared {
+    pub(crate) fn redrive_of(&self, queue: &str) -> Option<RedrivePolicy> {
+        self.redrive.lock().expect("redrive lock").get(queue).cloned()
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().as_millisecond()).unwrap_or(0)
+    }
+}
+
+/// An error a write job can answer. A fatal one (the storage failed) aborts the whole group; any other
+/// must leave the transaction as the job found it.
+pub(crate) trait WriteFailure: Send + 'static {
+    /// Whether the transaction may be half-written.
+    fn is_fatal(&self) -> bool;
+    /// The error every job of a group that failed to commit answers.
+    fn commit_failed(message: String) -> Self;
+}
+
+/// A job's result, to be delivered once the group's fate is known.
+struct Done {
+    fatal: bool,
+    finish: Box<dyn FnOnce(Option<&str>) + Send>,
+}
+
+type Job = Box<dyn FnOnce(&WriteTransaction, &Shared) -> Done + Send>;
+
+/// The most jobs one group commit takes.
+const MAX_GROUP: usize = 512;
+
+/// One redb database holding the table, its indexes and every queue.
+///
+/// Writes go through one writer thread that takes every job waiting and runs them, in order, in one
+/// transaction with one fsync (group commit): each job sees what the jobs before it wrote, so the semantics
+/// are those of running them one by one, while concurrent writers share the cost of making them durable.
+/// Reads run on MVCC snapshots, in parallel with the writer.
+pub struct EmbeddedStore {
+    pub(crate) db: Arc<Database>,
+    pub(crate) clock: Arc<dyn Clock>,
+    shared: Arc<Shared>,
+    notifies: Mutex<HashMap<String, Arc<Notify>>>,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        let tx = match db.begin_write() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "embedded store: cannot begin a write; failing {} writes", group.len());
+                continue;
+            }
+        };
+        let mut fatal = false;
+        let mut done = Vec::with_capacity(group.len());
+        for job in group {
+            let d = job(&tx, &shared);
+            fatal |= d.fatal;
+            done.push(d.finish);
+        }
+        let failure = if fatal {
+            drop(tx);
+            Some("a write in the same group failed; nothing was written".to_owned())
+        } else {
+            tx.commit().err().map(|e| e.to_string())
+        };
+        for finish in done {
+            finish(failure.as_deref());
+        }
+    }
 }
 
 impl EmbeddedStore {
@@ -63,7 +143,21 @@ impl EmbeddedStore {
         tx.open_table(QUEUE_READY)?;
         tx.open_table(EXPIRY)?;
         tx.commit()?;
-        Ok(Arc::new(Self { db, clock, notifies: Mutex::default(), redrive: Mutex::default() }))
+        let db = Arc::new(db);
+        let shared = Arc::new(Shared { clock: clock.clone(), redrive: Mutex::default() });
+        let (sender, receiver) = mpsc::channel();
+        let thread = {
+            let (db, shared) = (db.clone(), shared.clone());
+            std::thread::Builder::new().name("kefu-store-writer".into()).spawn(move || writer_loop(db, shared, receiver))?
+        };
+        Ok(Arc::new(Self {
+            db,
+            clock,
+            shared,
+            notifies: Mutex::default(),
+            writer: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+        }))
     }
 
     /// The table adapter over this store.
@@ -73,7 +167,7 @@ impl EmbeddedStore {
 
     /// The queue `name`, moving messages to `redrive`'s dead-letter queue after too many receives.
     pub fn queue(self: &Arc<Self>, name: &str, redrive: Option<RedrivePolicy>) -> crate::EmbeddedQueue {
-        let mut r = self.redrive.lock().expect("redrive lock");
+        let mut r = self.shared.redrive.lock().expect("redrive lock");
         match redrive {
             Some(p) => {
                 r.insert(name.to_owned(), p);
@@ -85,19 +179,46 @@ impl EmbeddedStore {
         crate::EmbeddedQueue::new(self.clone(), name.to_owned())
     }
 
-    pub(crate) fn redrive_of(&self, queue: &str) -> Option<RedrivePolicy> {
-        self.redrive.lock().expect("redrive lock").get(queue).cloned()
-    }
-
     pub(crate) fn notify_of(&self, queue: &str) -> Arc<Notify> {
         self.notifies.lock().expect("notify lock").entry(queue.to_owned()).or_default().clone()
     }
 
     pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.clock.now().as_millisecond()).unwrap_or(0)
+        self.shared.now_ms()
     }
 
-    /// Runs blocking database work off the async runtime's workers.
+    /// Runs a write job in the next group commit and answers its result once the group is durable.
+    pub(crate) async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        F: FnOnce(&WriteTransaction, &Shared) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: WriteFailure,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let boxed: Job = Box::new(move |wtx, shared| {
+            let result = job(wtx, shared);
+            let fatal = matches!(&result, Err(e) if e.is_fatal());
+            Done {
+                fatal,
+                finish: Box::new(move |failure: Option<&str>| {
+                    let _ = tx.send(match failure {
+                        None => result,
+                        Some(m) => Err(E::commit_failed(m.to_owned())),
+                    });
+                }),
+            }
+        });
+        let sent = match self.writer.lock().expect("writer lock").as_ref() {
+            Some(w) => w.send(boxed).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(E::commit_failed("the embedded store is closed".into()));
+        }
+        rx.await.unwrap_or_else(|_| Err(E::commit_failed("the write could not begin".into())))
+    }
+
+    /// Runs blocking read work off the async runtime's workers.
     pub(crate) async fn blocking<T, F>(self: &Arc<Self>, f: F) -> T
     where
         F: FnOnce(&EmbeddedStore) -> T + Send + 'static,
@@ -105,5 +226,42 @@ impl EmbeddedStore {
     {
         let me = self.clone();
         tokio::task::spawn_blocking(move || f(&me)).await.expect("store task panicked")
+    }
+}
+
+impl Drop for EmbeddedStore {
+    /// Lets the writer finish what it holds and closes the database, so the file can be opened again at once.
+    fn drop(&mut self) {
+        drop(self.writer.lock().expect("writer lock").take());
+        if let Some(t) = self.thread.lock().expect("thread lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl WriteFailure for kefu_ports::TableError {
+    fn is_fatal(&self) -> bool {
+        matches!(self, kefu_ports::TableError::Unavailable(_))
+    }
+    fn commit_failed(message: String) -> Self {
+        kefu_ports::TableError::Unavailable(message)
+    }
+}
+
+impl WriteFailure for kefu_ports::QueueError {
+    fn is_fatal(&self) -> bool {
+        matches!(self, kefu_ports::QueueError::Unavailable(_))
+    }
+    fn commit_failed(message: String) -> Self {
+        kefu_ports::QueueError::Unavailable(message)
+    }
+}
+
+impl WriteFailure for kefu_ports::TopicError {
+    fn is_fatal(&self) -> bool {
+        true
+    }
+    fn commit_failed(message: String) -> Self {
+        kefu_ports::TopicError::Unavailable(message)
     }
 }

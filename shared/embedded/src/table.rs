@@ -150,14 +150,13 @@ impl EmbeddedTable {
         let single = ops.len() == 1;
         let result = self
             .store
-            .blocking(move |s| {
-                let now = s.clock.now().as_second();
-                let tx = s.db.begin_write().map_err(db)?;
+            .write(move |tx, shared| {
+                let now = shared.clock.now().as_second();
                 let mut stored = Vec::with_capacity(ops.len());
                 let mut failed = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
                     let key = op.key()?;
-                    let cur = load(&tx, &key)?;
+                    let cur = load(tx, &key)?;
                     if !check(op.condition(), cur.as_ref(), now) {
                         failed.push(i);
                     }
@@ -170,18 +169,20 @@ impl EmbeddedTable {
                         TableError::TransactionCanceled { failed }
                     });
                 }
+                // Every outcome is computed before anything is written, so a refused operation leaves the
+                // shared group transaction untouched.
+                let next: Vec<Option<Item>> =
+                    ops.iter().zip(&stored).map(|(op, (_, cur))| apply(op, cur.as_ref())).collect::<Result<_, _>>()?;
                 let mut out = Vec::with_capacity(ops.len());
-                for (op, (key, cur)) in ops.iter().zip(&stored) {
-                    let next = apply(op, cur.as_ref())?;
+                for ((op, (key, cur)), next) in ops.iter().zip(&stored).zip(next) {
                     if !matches!(op, TxOp::Check { .. }) {
-                        save(&tx, key, cur.as_ref(), next.as_ref())?;
+                        save(tx, key, cur.as_ref(), next.as_ref())?;
                     }
                     out.push(match op {
                         TxOp::Delete { .. } => cur.clone(),
                         _ => next,
                     });
                 }
-                tx.commit().map_err(db)?;
                 Ok(out)
             })
             .await;
@@ -195,10 +196,8 @@ impl EmbeddedTable {
     /// how many went. Reads already treat them as gone; this only reclaims the space.
     pub async fn purge_expired(&self, limit: usize) -> Result<usize, TableError> {
         self.store
-            .blocking(move |s| -> Result<usize, TableError> {
-                let now = s.clock.now().as_second();
-                let Ok(now) = u64::try_from(now) else { return Ok(0) };
-                let tx = s.db.begin_write().map_err(db)?;
+            .write(move |tx, shared| -> Result<usize, TableError> {
+                let Ok(now) = u64::try_from(shared.clock.now().as_second()) else { return Ok(0) };
                 let mut due = Vec::new();
                 {
                     let t = tx.open_table(EXPIRY).map_err(db)?;
@@ -216,14 +215,13 @@ impl EmbeddedTable {
                     let parts = keys::decode(&main);
                     let [pk, sk] = parts.as_slice() else { continue };
                     let key = Key::new(pk.clone(), sk.clone());
-                    if let Some(item) = load(&tx, &key)? {
-                        if is_expired(&item, now as i64) {
-                            save(&tx, &key, Some(&item), None)?;
-                            purged += 1;
-                        }
+                    if let Some(item) = load(tx, &key)?
+                        && is_expired(&item, now as i64)
+                    {
+                        save(tx, &key, Some(&item), None)?;
+                        purged += 1;
                     }
                 }
-                tx.commit().map_err(db)?;
                 Ok(purged)
             })
             .await

@@ -39,14 +39,12 @@ impl Topic for EmbeddedTopic {
         let body = body.to_owned();
         let sent = targets.clone();
         self.store
-            .blocking(move |s| -> Result<(), TopicError> {
-                let err = |e: &dyn std::fmt::Display| TopicError::Unavailable(e.to_string());
-                let now = s.now_ms();
-                let tx = s.db.begin_write().map_err(|e| err(&e))?;
+            .write(move |tx, shared| -> Result<(), TopicError> {
+                let now = shared.now_ms();
                 for q in &targets {
-                    crate::queue::enqueue(&tx, q, &body, now).map_err(|e| err(&e))?;
+                    crate::queue::enqueue(tx, q, &body, now).map_err(|e| TopicError::Unavailable(e.to_string()))?;
                 }
-                tx.commit().map_err(|e| err(&e))
+                Ok(())
             })
             .await?;
         for q in sent {
