@@ -48,9 +48,6 @@ pub struct BatchItem {
     pub body: String,
 }
 
-/// How long a claim protects an event being handled: the queue's visibility timeout.
-pub const CLAIM_FOR: Duration = Duration::from_secs(180);
-
 /// Handles a batch; answers the ids of the messages that failed (to be retried, then dead-lettered).
 pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchItem>) -> Vec<String> {
     let name = consumer.name().as_str();
@@ -64,7 +61,7 @@ pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchI
                 continue;
             }
         };
-        match idempotency::claim(app, name, &event.id, CLAIM_FOR).await {
+        match idempotency::claim(app, name, &event.id, consumer.name().visibility_timeout()).await {
             Ok(Claim::AlreadyDone) => {
                 info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
                 continue;
@@ -107,7 +104,7 @@ pub async fn run_poller(app: App, queue: Arc<dyn Queue>, consumer: Arc<dyn Consu
             break;
         }
         let received = tokio::select! {
-            r = queue.receive(10, CLAIM_FOR, Duration::from_secs(1)) => r,
+            r = queue.receive(10, consumer.name().visibility_timeout(), Duration::from_secs(1)) => r,
             _ = shutdown.changed() => break,
         };
         let messages = match received {

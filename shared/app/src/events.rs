@@ -82,6 +82,15 @@ impl ConsumerName {
         }
     }
 
+    /// How long a received message stays hidden (the queue's visibility timeout in the template: six times the
+    /// function's timeout). An idempotency claim lasts as long, so a slow handler is never raced by a redelivery.
+    pub fn visibility_timeout(self) -> std::time::Duration {
+        std::time::Duration::from_secs(match self {
+            ConsumerName::Export => 1800,
+            _ => 180,
+        })
+    }
+
     /// The subscription's filter policy. `infra/template.yaml` carries the same JSON; a test keeps them equal.
     pub fn filter_policy(self) -> FilterPolicy {
         let json = match self {
