@@ -18,7 +18,11 @@ pub async fn serve(config: ServeConfig, demo: bool) -> Result<(), BoxError> {
             &server.app,
             NewTenant {
                 name: "Demo Company".into(),
-                admin: NewAdmin { email: "admin@demo.kefu.dev".into(), name: "Demo Admin".into(), password: DEMO_PASSWORD.into() },
+                admin: NewAdmin {
+                    email: "admin@demo.kefu.dev".into(),
+                    name: "Demo Admin".into(),
+                    password: DEMO_PASSWORD.into(),
+                },
                 timezone: Some("Asia/Shanghai".into()),
             },
         )

@@ -26,7 +26,8 @@ pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     let mut topic = EmbeddedTopic::new(store.clone());
     let mut queues: Vec<(ConsumerName, Arc<dyn Queue>)> = Vec::new();
     for name in ConsumerName::ALL {
-        let redrive = RedrivePolicy { dead_letter_queue: dead_letter_queue(name), max_receive_count: MAX_RECEIVE_COUNT };
+        let redrive =
+            RedrivePolicy { dead_letter_queue: dead_letter_queue(name), max_receive_count: MAX_RECEIVE_COUNT };
         queues.push((name, Arc::new(store.queue(name.as_str(), Some(redrive)))));
         topic = topic.subscribe(name.as_str(), name.filter_policy());
     }
@@ -50,7 +51,9 @@ pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
         Backend::Embedded => embedded(config),
         Backend::Aws { config: aws_config, queue_urls, emulator } => {
             let aws = match emulator {
-                Some((endpoint, region)) => AwsAdapters::for_emulator(aws_config.as_ref().clone(), endpoint, region).await,
+                Some((endpoint, region)) => {
+                    AwsAdapters::for_emulator(aws_config.as_ref().clone(), endpoint, region).await
+                }
                 None => AwsAdapters::load(aws_config.as_ref().clone()).await,
             };
             let mut cfg = kefu_lambda::config_from_env(true);

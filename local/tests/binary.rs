@@ -75,7 +75,12 @@ async fn demo_signals_and_restart() {
     let dir = tempfile::tempdir().unwrap();
     let first = start(dir.path(), true);
     assert!(first.lines[0].starts_with("kefu serve listening on http://127.0.0.1:"), "{:?}", first.lines);
-    let tenant = first.lines[1].split("tenant_id=").nth(1).and_then(|s| s.split_whitespace().next()).expect("tenant id printed").to_owned();
+    let tenant = first.lines[1]
+        .split("tenant_id=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("tenant id printed")
+        .to_owned();
     assert!(first.lines[2].starts_with("sign in:"));
     assert_eq!(login(&first.addr, &tenant).await, reqwest::StatusCode::OK);
     signal(&first.child, "TERM");

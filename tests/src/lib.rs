@@ -79,7 +79,14 @@ impl TestApp {
     }
 
     /// Sends a request with an optional JSON body, bearer token and extra headers.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
@@ -124,7 +131,9 @@ impl TestApp {
 
     /// Signs in and answers the token.
     pub async fn login(&self, tenant_id: &str, email: &str, password: &str) -> String {
-        let r = self.post("/v1/auth/login", json!({"tenant_id": tenant_id, "email": email, "password": password}), None).await;
+        let r = self
+            .post("/v1/auth/login", json!({"tenant_id": tenant_id, "email": email, "password": password}), None)
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         r.body["token"].as_str().expect("token").to_owned()
     }

@@ -11,20 +11,19 @@ use kefu_testkit::{MotoStack, require_moto};
 use reqwest::StatusCode;
 
 fn aws_config(stack: &MotoStack, dir: &std::path::Path) -> ServeConfig {
-    let config = kefu_aws::AwsConfig {
-        table: stack.table.clone(),
-        events_topic_arn: stack.events_topic_arn.clone(),
-        mail_topic_arn: stack.mail_topic_arn.clone(),
-        export_bucket: stack.export_bucket.clone(),
-        ws_endpoint: None,
-        endpoint: Some(stack.endpoint.clone()),
-    };
+    // The variables the template hands every function, read by the same code as in Lambda.
+    let config =
+        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
     let queue_urls = stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect();
     ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: Backend::Aws { config: Box::new(config), queue_urls, emulator: Some((stack.endpoint.clone(), stack.region.clone())) },
+        backend: Backend::Aws {
+            config: Box::new(config),
+            queue_urls,
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
         sweep_every: Duration::from_millis(250),
     }
 }

@@ -66,7 +66,8 @@ async fn an_event_stored_but_never_published_is_not_lost() {
     }
     let t = spawn_with(config).await;
     assert!(t.mail().is_empty());
-    let delivered = eventually(Duration::from_secs(20), || async { t.mail().iter().any(|m| m["to"] == "ops@crashy.test") }).await;
+    let delivered =
+        eventually(Duration::from_secs(20), || async { t.mail().iter().any(|m| m["to"] == "ops@crashy.test") }).await;
     assert!(delivered, "the sweeper republished the stored event after the restart");
     assert_eq!(kefu_app::outbox::pending(t.app()).await.unwrap()["pending"], 0);
 }
@@ -91,5 +92,9 @@ async fn a_duplicate_delivery_is_handled_once() {
     let app = t.app();
     assert!(kefu_app::idempotency::is_done(app, ConsumerName::Notify.as_str(), &event.id).await.unwrap());
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(t.mail().iter().filter(|m| m["to"] == "again@x.test").count(), 1, "the second copy was acknowledged, not re-sent");
+    assert_eq!(
+        t.mail().iter().filter(|m| m["to"] == "again@x.test").count(),
+        1,
+        "the second copy was acknowledged, not re-sent"
+    );
 }

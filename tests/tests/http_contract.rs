@@ -36,10 +36,7 @@ async fn unknown_routes_and_methods_answer_json() {
 async fn bad_bodies_get_the_documented_errors() {
     let t = spawn_app().await;
     let raw = |body: &'static str| {
-        t.client
-            .post(format!("{}/v1/auth/login", t.base))
-            .header("content-type", "application/json")
-            .body(body)
+        t.client.post(format!("{}/v1/auth/login", t.base)).header("content-type", "application/json").body(body)
     };
     let r = raw("{not json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -114,7 +111,11 @@ async fn every_route_checks_its_caller() {
                 protected += 1;
                 for token in [None, Some("kfs_forged"), Some(revoked.as_str())] {
                     let r = t.call(m.clone(), &concrete, Some(json!({})), token, &[]).await;
-                    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"), "{method} {path} with {token:?}");
+                    assert_eq!(
+                        (r.status, r.code()),
+                        (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                        "{method} {path} with {token:?}"
+                    );
                 }
             } else {
                 let r = t.call(m.clone(), &concrete, None, None, &[]).await;

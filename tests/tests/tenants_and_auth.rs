@@ -31,7 +31,10 @@ async fn tenant_fields_are_validated_by_name() {
         (new_tenant("li@acme.test", "short"), "admin.password"),
         (new_tenant("li@acme.test", "Acme Trading"), "admin.password"),
         (json!({"name": " ", "admin": {"email": "li@acme.test", "name": "Li", "password": ADMIN_PASSWORD}}), "name"),
-        (json!({"name": "Acme", "admin": {"email": "li@acme.test", "name": "Li", "password": ADMIN_PASSWORD}, "timezone": "Nowhere/Else"}), "timezone"),
+        (
+            json!({"name": "Acme", "admin": {"email": "li@acme.test", "name": "Li", "password": ADMIN_PASSWORD}, "timezone": "Nowhere/Else"}),
+            "timezone",
+        ),
     ];
     for (body, field) in cases {
         let r = t.call(Method::POST, "/v1/tenants", Some(body), None, &[("x-bootstrap-token", BOOTSTRAP)]).await;
@@ -45,7 +48,9 @@ async fn sign_in_me_and_sign_out() {
     let t = spawn_app().await;
     let created = t.create_tenant("Acme", "Li@Acme.test").await;
     let tenant = created["tenant_id"].as_str().unwrap();
-    let r = t.post("/v1/auth/login", json!({"tenant_id": tenant, "email": "li@acme.test", "password": ADMIN_PASSWORD}), None).await;
+    let r = t
+        .post("/v1/auth/login", json!({"tenant_id": tenant, "email": "li@acme.test", "password": ADMIN_PASSWORD}), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["expires_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap() > jiff::Timestamp::now());
     assert_eq!(r.body["agent"]["role_id"], "admin");

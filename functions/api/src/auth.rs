@@ -31,8 +31,7 @@ pub async fn login(
     let tenant = TenantId::parse(req.tenant_id.trim());
     let email = Email::parse(&req.email).ok();
     let (Some(tenant), Some(email)) = (tenant, email) else {
-        // Spend the same effort as a real check, so malformed input is not a faster "no".
-        let _ = auth::verify_password("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$x", &req.password);
+        auth::spend_verification_effort(&req.password);
         return Err(ApiError::invalid_credentials());
     };
     match auth::login(&app, &tenant, email.as_str(), &req.password, &ip.to_string()).await {

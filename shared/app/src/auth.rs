@@ -59,6 +59,12 @@ fn dummy_hash() -> &'static str {
     H.get_or_init(|| hash_password("kefu-dummy-password-for-timing"))
 }
 
+/// Spends the effort of one real password check, for the paths that refuse without one (unknown account,
+/// malformed tenant id or email), so a refusal's timing says nothing about why.
+pub fn spend_verification_effort(password: &str) {
+    verify_password(dummy_hash(), password);
+}
+
 /// A new random secret of 32 bytes with a readable prefix.
 pub fn new_secret(prefix: &str) -> String {
     let mut b = [0u8; 32];
@@ -120,7 +126,10 @@ fn s(item: &Item, k: &str) -> String {
 }
 
 fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    item.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }
 
 impl AgentView {
@@ -135,7 +144,11 @@ impl AgentView {
             status: item.get("status").and_then(Value::as_str).unwrap_or("offline").to_owned(),
             group_ids: strings(item, "group_ids"),
             skills: strings(item, "skills"),
-            max_concurrent: item.get("max_concurrent").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(5),
+            max_concurrent: item
+                .get("max_concurrent")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(5),
             last_login_at: item.get("last_login_at").and_then(Value::as_str).map(str::to_owned),
             disabled: item.get("disabled").and_then(Value::as_bool).unwrap_or(false),
             created_at: s(item, "created_at"),
@@ -175,7 +188,10 @@ pub fn role_item(tenant: &TenantId, role_id: &str, name: &str, permissions: &Per
 pub fn builtin_role_ops(tenant: &TenantId) -> Vec<TxOp> {
     BuiltinRole::ALL
         .iter()
-        .map(|r| TxOp::Put { item: role_item(tenant, r.name(), r.name(), &r.permissions(), true), condition: Some(Condition::NotExists) })
+        .map(|r| TxOp::Put {
+            item: role_item(tenant, r.name(), r.name(), &r.permissions(), true),
+            condition: Some(Condition::NotExists),
+        })
         .collect()
 }
 
@@ -201,7 +217,7 @@ pub async fn login(app: &App, tenant: &TenantId, email: &str, password: &str, ip
         None => None,
     };
     let Some(agent) = account else {
-        verify_password(dummy_hash(), password);
+        spend_verification_effort(password);
         return Err(AuthError::InvalidCredentials);
     };
     let ok = verify_password(&s(&agent, "password_hash"), password);
@@ -255,7 +271,9 @@ pub async fn authenticate(app: &App, token: &str) -> Result<Principal, AuthError
     }
     let role_id = RoleId::parse_any(&s(&agent, "role_id")).ok_or(AuthError::Unauthenticated)?;
     let permissions = match app.table.get(&keys::role(&tenant, role_id.as_str())).await? {
-        Some(role) => PermissionSet::parse(strings(&role, "permissions").iter().map(String::as_str)).unwrap_or_default(),
+        Some(role) => {
+            PermissionSet::parse(strings(&role, "permissions").iter().map(String::as_str)).unwrap_or_default()
+        }
         None => PermissionSet::default(),
     };
     Ok(Principal { tenant_id: tenant, agent_id, role_id, permissions, session_hash: hash })
@@ -269,7 +287,11 @@ pub async fn logout(app: &App, principal: &Principal) -> Result<(), AuthError> {
 
 /// The account of a principal.
 pub async fn me(app: &App, principal: &Principal) -> Result<AgentView, AuthError> {
-    let item = app.table.get(&keys::agent(&principal.tenant_id, &principal.agent_id)).await?.ok_or(AuthError::Unauthenticated)?;
+    let item = app
+        .table
+        .get(&keys::agent(&principal.tenant_id, &principal.agent_id))
+        .await?
+        .ok_or(AuthError::Unauthenticated)?;
     Ok(AgentView::from_item(&item))
 }
 

@@ -96,7 +96,12 @@ pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchI
 /// Runs a consumer against an embedded queue until `shutdown` turns true; the batch in hand is finished
 /// first (drained), so stopping never abandons a claimed event. Failed messages come back after a short
 /// backoff, and move to the dead-letter queue after their receives run out.
-pub async fn run_poller(app: App, queue: Arc<dyn Queue>, consumer: Arc<dyn Consumer>, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_poller(
+    app: App,
+    queue: Arc<dyn Queue>,
+    consumer: Arc<dyn Consumer>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let name = consumer.name().as_str();
     info!(consumer = name, "poller started");
     loop {

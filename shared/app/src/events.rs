@@ -70,7 +70,8 @@ pub enum ConsumerName {
 
 impl ConsumerName {
     /// Every consumer.
-    pub const ALL: [ConsumerName; 4] = [ConsumerName::Assign, ConsumerName::Automation, ConsumerName::Notify, ConsumerName::Export];
+    pub const ALL: [ConsumerName; 4] =
+        [ConsumerName::Assign, ConsumerName::Automation, ConsumerName::Notify, ConsumerName::Export];
 
     /// The consumer's name (its queue is named after it in the template: `AssignQueue`…).
     pub fn as_str(self) -> &'static str {

@@ -56,15 +56,21 @@ pub async fn complete(app: &App, consumer: &str, event_id: &str) -> Result<(), T
 
 /// Gives a claim up after a failure, so the retry can take it at once.
 pub async fn release(app: &App, consumer: &str, event_id: &str) -> Result<(), TableError> {
-    app.table.delete(&idempotency(consumer, event_id), Some(Condition::eq("status", "in_progress"))).await.map(drop).or_else(
-        |e| match e {
+    app.table
+        .delete(&idempotency(consumer, event_id), Some(Condition::eq("status", "in_progress")))
+        .await
+        .map(drop)
+        .or_else(|e| match e {
             TableError::ConditionFailed => Ok(()),
             e => Err(e),
-        },
-    )
+        })
 }
 
 /// Whether `consumer` has completed `event_id` (for tests and operations).
 pub async fn is_done(app: &App, consumer: &str, event_id: &str) -> Result<bool, TableError> {
-    Ok(app.table.get(&idempotency(consumer, event_id)).await?.is_some_and(|i| i.get("status") == Some(&Value::from("completed"))))
+    Ok(app
+        .table
+        .get(&idempotency(consumer, event_id))
+        .await?
+        .is_some_and(|i| i.get("status") == Some(&Value::from("completed"))))
 }

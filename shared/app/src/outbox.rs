@@ -27,7 +27,10 @@ pub fn key_of(event: &Envelope) -> Key {
 fn entry(event: &Envelope) -> Result<Item, TableError> {
     let mut item = key_of(event).to_item();
     item.insert("type".into(), Value::String(event.event_type.clone()));
-    item.insert("body".into(), Value::String(serde_json::to_string(event).map_err(|e| TableError::Invalid(e.to_string()))?));
+    item.insert(
+        "body".into(),
+        Value::String(serde_json::to_string(event).map_err(|e| TableError::Invalid(e.to_string()))?),
+    );
     Ok(item)
 }
 

@@ -64,8 +64,9 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     let name = Name::parse(&req.name, "name")?;
     let email = Email::parse(&req.admin.email).map_err(|e| e.under("admin"))?;
     let admin_name = Name::parse(&req.admin.name, "name").map_err(|e| e.under("admin"))?;
-    let password = Password::parse(&req.admin.password, kefu_domain::text::PASSWORD_MIN_CHARS, email.as_str(), name.as_str())
-        .map_err(|e| e.under("admin"))?;
+    let password =
+        Password::parse(&req.admin.password, kefu_domain::text::PASSWORD_MIN_CHARS, email.as_str(), name.as_str())
+            .map_err(|e| e.under("admin"))?;
     let timezone = match req.timezone.as_deref() {
         Some(tz) => TimeZoneName::parse(tz, "timezone")?,
         None => TimeZoneName::default(),
@@ -94,7 +95,15 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
         TxOp::Put { item: widget, condition: Some(Condition::NotExists) },
         TxOp::Put { item: claim, condition: Some(Condition::NotExists) },
         TxOp::Put {
-            item: agent_item(&tenant, &admin, email.as_str(), admin_name.as_str(), &hash, &RoleId::from_static(BuiltinRole::Admin.name()), now),
+            item: agent_item(
+                &tenant,
+                &admin,
+                email.as_str(),
+                admin_name.as_str(),
+                &hash,
+                &RoleId::from_static(BuiltinRole::Admin.name()),
+                now,
+            ),
             condition: Some(Condition::NotExists),
         },
     ];

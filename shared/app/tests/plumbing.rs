@@ -49,7 +49,11 @@ async fn claims_are_exclusive_until_done_or_expired() {
     let e = event(&f.app);
     assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::Acquired);
     assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::InProgress);
-    assert_eq!(idempotency::claim(&f.app, "notify", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::Acquired, "per consumer");
+    assert_eq!(
+        idempotency::claim(&f.app, "notify", &e.id, Duration::from_secs(180)).await.unwrap(),
+        Claim::Acquired,
+        "per consumer"
+    );
     f.clock.advance(SignedDuration::from_secs(181));
     assert_eq!(
         idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(),
@@ -58,7 +62,10 @@ async fn claims_are_exclusive_until_done_or_expired() {
     );
     idempotency::complete(&f.app, "assign", &e.id).await.unwrap();
     f.clock.advance(SignedDuration::from_hours(24));
-    assert_eq!(idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(), Claim::AlreadyDone);
+    assert_eq!(
+        idempotency::claim(&f.app, "assign", &e.id, Duration::from_secs(180)).await.unwrap(),
+        Claim::AlreadyDone
+    );
 }
 
 struct DownTopic;
@@ -101,7 +108,11 @@ impl Consumer for Flaky {
     }
 
     async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
-        if self.0.fetch_add(1, Ordering::SeqCst) == 0 { Err(HandlerError::Retry("first try fails".into())) } else { Ok(()) }
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(HandlerError::Retry("first try fails".into()))
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -32,17 +32,17 @@ pub struct AwsConfig {
     pub endpoint: Option<String>,
 }
 
-fn var(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn required(name: &'static str) -> Result<String, ConfigError> {
-    var(name).ok_or(ConfigError::Missing(name))
-}
-
 impl AwsConfig {
     /// Reads the resource names from the environment the template sets.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the resource names through `lookup` (the process environment, or the environment a template
+    /// gives its functions, as tests do), so the variable names are read in one place only.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str| var(name).ok_or(ConfigError::Missing(name));
         Ok(Self {
             table: required("KEFU_TABLE")?,
             events_topic_arn: required("KEFU_EVENTS_TOPIC_ARN")?,

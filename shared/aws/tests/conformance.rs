@@ -24,14 +24,9 @@ async fn create(prefix: &'static str) -> Option<MotoStack> {
 /// The adapters over a stack. Built per case: SDK clients keep connections on the runtime that opened them,
 /// and every case runs on its own runtime.
 async fn adapters(stack: &MotoStack) -> AwsAdapters {
-    let config = AwsConfig {
-        table: stack.table.clone(),
-        events_topic_arn: stack.events_topic_arn.clone(),
-        mail_topic_arn: stack.mail_topic_arn.clone(),
-        export_bucket: stack.export_bucket.clone(),
-        ws_endpoint: None,
-        endpoint: Some(stack.endpoint.clone()),
-    };
+    // The same variables the template hands every function, read by the same code as in Lambda.
+    let config =
+        AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("the template's environment");
     AwsAdapters::for_emulator(config, &stack.endpoint, &stack.region).await
 }
 

@@ -40,11 +40,25 @@ macro_rules! __suite_tests {
 #[macro_export]
 macro_rules! table_tests {
     ($factory:path) => {
-        $crate::__suite_tests!(table, $factory, [
-            put_get_and_replace, conditional_put, update_semantics, version_checks, conditional_delete,
-            query_ranges_and_order, query_pagination, secondary_indexes, transactions_all_or_nothing,
-            transaction_limits, ttl_hides_expired_items, concurrent_conditional_updates, bad_input_is_rejected,
-        ]);
+        $crate::__suite_tests!(
+            table,
+            $factory,
+            [
+                put_get_and_replace,
+                conditional_put,
+                update_semantics,
+                version_checks,
+                conditional_delete,
+                query_ranges_and_order,
+                query_pagination,
+                secondary_indexes,
+                transactions_all_or_nothing,
+                transaction_limits,
+                ttl_hides_expired_items,
+                concurrent_conditional_updates,
+                bad_input_is_rejected,
+            ]
+        );
     };
 }
 
@@ -52,10 +66,18 @@ macro_rules! table_tests {
 #[macro_export]
 macro_rules! queue_tests {
     ($factory:path) => {
-        $crate::__suite_tests!(queue, $factory, [
-            send_receive_delete, visibility_timeout_redelivers, change_visibility, batches, dead_letter_after_max_receives,
-            stale_receipts,
-        ]);
+        $crate::__suite_tests!(
+            queue,
+            $factory,
+            [
+                send_receive_delete,
+                visibility_timeout_redelivers,
+                change_visibility,
+                batches,
+                dead_letter_after_max_receives,
+                stale_receipts,
+            ]
+        );
     };
 }
 

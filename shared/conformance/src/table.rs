@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use kefu_ports::table::{CmpOp, Condition, Cursor, Index, Item, Key, Query, SkCondition, Table, TableError, TxOp, Update};
+use kefu_ports::table::{
+    CmpOp, Condition, Cursor, Index, Item, Key, Query, SkCondition, Table, TableError, TxOp, Update,
+};
 use serde_json::{Value, json};
 
 fn item(v: Value) -> Item {
@@ -39,10 +41,7 @@ pub async fn conditional_put(t: Arc<dyn Table>) {
     t.put(it.clone(), Some(Condition::NotExists)).await.unwrap();
     assert_eq!(t.put(it.clone(), Some(Condition::NotExists)).await, Err(TableError::ConditionFailed));
     let newer = item(json!({"pk": pk, "sk": "A", "v": 2}));
-    assert_eq!(
-        t.put(newer.clone(), Some(Condition::cmp("v", CmpOp::Gt, 5))).await,
-        Err(TableError::ConditionFailed)
-    );
+    assert_eq!(t.put(newer.clone(), Some(Condition::cmp("v", CmpOp::Gt, 5))).await, Err(TableError::ConditionFailed));
     t.put(newer.clone(), Some(Condition::And(vec![Condition::Exists, Condition::cmp("v", CmpOp::Lt, 2)])))
         .await
         .unwrap();
@@ -70,7 +69,10 @@ pub async fn update_semantics(t: Arc<dyn Table>) {
     assert_eq!(refused, Err(TableError::ConditionFailed));
     assert_eq!(t.get(&key).await.unwrap().unwrap()["count"], json!(5), "a failed condition changes nothing");
     let missing = Key::new(&pk, "none");
-    assert_eq!(t.update(&missing, Update::new().set("a", 1), Some(Condition::Exists)).await, Err(TableError::ConditionFailed));
+    assert_eq!(
+        t.update(&missing, Update::new().set("a", 1), Some(Condition::Exists)).await,
+        Err(TableError::ConditionFailed)
+    );
     assert_eq!(t.get(&missing).await.unwrap(), None);
 }
 
@@ -166,16 +168,20 @@ pub async fn secondary_indexes(t: Arc<dyn Table>) {
     let g = crate::unique("G");
     for (pk, at) in [("c1", "2026-01-03"), ("c2", "2026-01-01"), ("c3", "2026-01-02")] {
         let pk = format!("{g}#{pk}");
-        t.put(item(json!({"pk": pk, "sk": "META", "gsi1pk": g, "gsi1sk": at, "gsi2pk": format!("{g}#2"), "gsi2sk": pk})), None)
-            .await
-            .unwrap();
+        t.put(
+            item(json!({"pk": pk, "sk": "META", "gsi1pk": g, "gsi1sk": at, "gsi2pk": format!("{g}#2"), "gsi2sk": pk})),
+            None,
+        )
+        .await
+        .unwrap();
     }
     t.put(item(json!({"pk": format!("{g}#c4"), "sk": "META"})), None).await.unwrap();
     let dates = |items: &[Item]| items.iter().map(|i| i["gsi1sk"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
     let all = t.query(Query::index(Index::Gsi1, &g)).await.unwrap();
     assert_eq!(dates(&all.items), ["2026-01-01", "2026-01-02", "2026-01-03"]);
     assert_eq!(all.items[0]["pk"], json!(format!("{g}#c2")), "indexes project the whole item");
-    let recent = t.query(Query::index(Index::Gsi1, &g).sk(SkCondition::Ge("2026-01-02".into())).backwards()).await.unwrap();
+    let recent =
+        t.query(Query::index(Index::Gsi1, &g).sk(SkCondition::Ge("2026-01-02".into())).backwards()).await.unwrap();
     assert_eq!(dates(&recent.items), ["2026-01-03", "2026-01-02"]);
     let mut seen = Vec::new();
     let mut cursor = None;
@@ -208,7 +214,10 @@ pub async fn transactions_all_or_nothing(t: Arc<dyn Table>) {
                 update: Update::new().add("active", 1),
                 condition: Some(Condition::cmp("active", CmpOp::Lt, 2)),
             },
-            TxOp::Put { item: item(json!({"pk": pk, "sk": conv, "assignee": "agent"})), condition: Some(Condition::NotExists) },
+            TxOp::Put {
+                item: item(json!({"pk": pk, "sk": conv, "assignee": "agent"})),
+                condition: Some(Condition::NotExists),
+            },
             TxOp::Delete { key: Key::new(&pk, "gone"), condition: None },
         ]
     };
@@ -281,7 +290,10 @@ pub async fn concurrent_conditional_updates(t: Arc<dyn Table>) {
                                 update: Update::new().add("active", 1),
                                 condition: Some(Condition::cmp("active", CmpOp::Lt, 5)),
                             },
-                            TxOp::Put { item: item(json!({"pk": pk, "sk": format!("conv{i:02}")})), condition: Some(Condition::NotExists) },
+                            TxOp::Put {
+                                item: item(json!({"pk": pk, "sk": format!("conv{i:02}")})),
+                                condition: Some(Condition::NotExists),
+                            },
                         ])
                         .await;
                     match r {

@@ -141,9 +141,11 @@ impl BuiltinRole {
             ]
             .into_iter()
             .collect(),
-            BuiltinRole::Agent => [ConversationsViewGroup, ConversationsReply, CustomersView, CustomersEdit, TicketsManage]
-                .into_iter()
-                .collect(),
+            BuiltinRole::Agent => {
+                [ConversationsViewGroup, ConversationsReply, CustomersView, CustomersEdit, TicketsManage]
+                    .into_iter()
+                    .collect()
+            }
         }
     }
 }

@@ -98,7 +98,10 @@ impl Password {
         }
         let lower = s.trim().to_lowercase();
         let local = email.split('@').next().unwrap_or_default().to_lowercase();
-        if lower == email.to_lowercase() || (!local.is_empty() && lower == local) || lower == tenant_name.trim().to_lowercase() {
+        if lower == email.to_lowercase()
+            || (!local.is_empty() && lower == local)
+            || lower == tenant_name.trim().to_lowercase()
+        {
             return Err(ValidationError::new("password", "must not be your email or the company's name"));
         }
         Ok(Self(s.to_owned()))

@@ -138,7 +138,8 @@ fn table_benches(c: &mut Criterion) {
 
     g.bench_function("query_100_limit_20", |b| {
         b.to_async(&rt).iter(|| async {
-            let page = table.query(Query::partition(format!("{TENANT}#CONV#c100")).prefix("MSG#").limit(20)).await.unwrap();
+            let page =
+                table.query(Query::partition(format!("{TENANT}#CONV#c100")).prefix("MSG#").limit(20)).await.unwrap();
             assert_eq!(page.items.len(), 20);
             page
         });
@@ -146,7 +147,8 @@ fn table_benches(c: &mut Criterion) {
 
     g.bench_function("query_gsi1_100_limit_20", |b| {
         b.to_async(&rt).iter(|| async {
-            let page = table.query(Query::index(Index::Gsi1, format!("{TENANT}#INBOX")).backwards().limit(20)).await.unwrap();
+            let page =
+                table.query(Query::index(Index::Gsi1, format!("{TENANT}#INBOX")).backwards().limit(20)).await.unwrap();
             assert_eq!(page.items.len(), 20);
             page
         });

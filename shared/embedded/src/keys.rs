@@ -79,7 +79,9 @@ pub fn range(pk: &str, sk: Option<&SkCondition>) -> Range {
     *upper_all.last_mut().expect("terminator") = 2;
     let (lo, hi) = match sk {
         None => (Bound::Included(partition.clone()), Bound::Excluded(upper_all)),
-        Some(SkCondition::Eq(v)) => (Bound::Included(start_of(&partition, v)), Bound::Excluded(after_all(&partition, v))),
+        Some(SkCondition::Eq(v)) => {
+            (Bound::Included(start_of(&partition, v)), Bound::Excluded(after_all(&partition, v)))
+        }
         Some(SkCondition::Ge(v)) => (Bound::Included(start_of(&partition, v)), Bound::Excluded(upper_all)),
         Some(SkCondition::Gt(v)) => (Bound::Included(after_all(&partition, v)), Bound::Excluded(upper_all)),
         Some(SkCondition::Le(v)) => (Bound::Included(partition.clone()), Bound::Excluded(after_all(&partition, v))),
@@ -126,10 +128,13 @@ mod tests {
         let mut enc: Vec<Vec<u8>> = keys.iter().map(|(a, b)| encode(&[a, b])).collect();
         keys.sort();
         enc.sort();
-        let back: Vec<(String, String)> = enc.iter().map(|e| {
-            let d = decode(e);
-            (d[0].clone(), d[1].clone())
-        }).collect();
+        let back: Vec<(String, String)> = enc
+            .iter()
+            .map(|e| {
+                let d = decode(e);
+                (d[0].clone(), d[1].clone())
+            })
+            .collect();
         let want: Vec<(String, String)> = keys.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect();
         assert_eq!(back, want);
     }

@@ -4,8 +4,8 @@
 //! is one atomic write and nothing accepted is lost across a restart. Blobs live in a directory, pushes go
 //! through an in-process hub, and mail and SMS land in an outbox file.
 
-mod keys;
 pub mod blob;
+mod keys;
 pub mod mail;
 pub mod push;
 pub mod queue;

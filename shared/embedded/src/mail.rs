@@ -40,8 +40,13 @@ impl OutboxMailer {
 /// Whether `to` looks like an email address (one `@`, a dotted domain, no spaces).
 pub fn plausible_email(to: &str) -> bool {
     let Some((local, domain)) = to.split_once('@') else { return false };
-    !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-        && !to.chars().any(char::is_whitespace) && !domain.contains('@') && to.len() <= 254
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !to.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+        && to.len() <= 254
 }
 
 /// Whether `to` is an E.164 number.

@@ -67,7 +67,10 @@ pub(crate) fn enqueue(tx: &WriteTransaction, queue: &str, body: &str, now: u64) 
     let id = next_id();
     let rec = Record { body: body.to_owned(), receive_count: 0, visible_at: now, delivery: 0 };
     let bytes = serde_json::to_vec(&rec).map_err(db)?;
-    tx.open_table(QUEUE_MESSAGES).map_err(db)?.insert(message_key(queue, &id).as_slice(), bytes.as_slice()).map_err(db)?;
+    tx.open_table(QUEUE_MESSAGES)
+        .map_err(db)?
+        .insert(message_key(queue, &id).as_slice(), bytes.as_slice())
+        .map_err(db)?;
     tx.open_table(QUEUE_READY).map_err(db)?.insert(ready_key(queue, now, &id).as_slice(), ()).map_err(db)?;
     Ok(id)
 }
@@ -83,7 +86,10 @@ fn store(tx: &WriteTransaction, queue: &str, id: &str, old_visible: u64, rec: &R
     ready.remove(ready_key(queue, old_visible, id).as_slice()).map_err(db)?;
     ready.insert(ready_key(queue, rec.visible_at, id).as_slice(), ()).map_err(db)?;
     let bytes = serde_json::to_vec(rec).map_err(db)?;
-    tx.open_table(QUEUE_MESSAGES).map_err(db)?.insert(message_key(queue, id).as_slice(), bytes.as_slice()).map_err(db)?;
+    tx.open_table(QUEUE_MESSAGES)
+        .map_err(db)?
+        .insert(message_key(queue, id).as_slice(), bytes.as_slice())
+        .map_err(db)?;
     Ok(())
 }
 

@@ -40,7 +40,15 @@ macro_rules! db_err {
         }
     )*};
 }
-db_err!(redb::Error, redb::DatabaseError, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError, std::io::Error);
+db_err!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    std::io::Error
+);
 
 /// What a write job may look at besides the transaction: the clock and the queues' redrive policies.
 pub(crate) struct Shared {
@@ -148,7 +156,9 @@ impl EmbeddedStore {
         let (sender, receiver) = mpsc::channel();
         let thread = {
             let (db, shared) = (db.clone(), shared.clone());
-            std::thread::Builder::new().name("kefu-store-writer".into()).spawn(move || writer_loop(db, shared, receiver))?
+            std::thread::Builder::new()
+                .name("kefu-store-writer".into())
+                .spawn(move || writer_loop(db, shared, receiver))?
         };
         Ok(Arc::new(Self {
             db,

@@ -308,7 +308,10 @@ impl Table for EmbeddedTable {
                     out.push(item);
                     Ok(true)
                 };
-                let scan = |t: &redb::ReadOnlyTable<&[u8], &[u8]>, out: &mut Vec<Item>, take: &mut dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError>| -> Result<(), TableError> {
+                let scan = |t: &redb::ReadOnlyTable<&[u8], &[u8]>,
+                            out: &mut Vec<Item>,
+                            take: &mut dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError>|
+                 -> Result<(), TableError> {
                     let r = t.range::<&[u8]>(bounds).map_err(db)?;
                     let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(r) } else { Box::new(r.rev()) };
                     for entry in iter {

@@ -42,7 +42,9 @@ async fn expired_items_are_purged_with_their_index_entries() {
     let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
     let table = store.table();
     let now = clock.now().as_second();
-    let item = |sk: &str, ttl: i64| json!({"pk": "p", "sk": sk, "gsi1pk": "g", "gsi1sk": sk, "ttl": ttl}).as_object().unwrap().clone();
+    let item = |sk: &str, ttl: i64| {
+        json!({"pk": "p", "sk": sk, "gsi1pk": "g", "gsi1sk": sk, "ttl": ttl}).as_object().unwrap().clone()
+    };
     table.put(item("soon", now + 10), None).await.unwrap();
     table.put(item("later", now + 1000), None).await.unwrap();
     table.put(json!({"pk": "p", "sk": "forever"}).as_object().unwrap().clone(), None).await.unwrap();

@@ -121,7 +121,12 @@ where
     let app = &app;
     let handler = &handler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent<serde_json::Value>>| async move {
-        let at = event.payload.time.map(|t| t.to_rfc3339()).and_then(|t| t.parse().ok()).unwrap_or_else(jiff::Timestamp::now);
+        let at = event
+            .payload
+            .time
+            .map(|t| t.to_rfc3339())
+            .and_then(|t| t.parse().ok())
+            .unwrap_or_else(jiff::Timestamp::now);
         tracing::info!(source = ?event.payload.source, detail_type = ?event.payload.detail_type, %at, "scheduled run");
         handler(app.clone(), at).await
     }))

@@ -53,12 +53,7 @@ pub trait Queue: Send + Sync {
     async fn send_batch(&self, bodies: &[String]) -> Result<Vec<String>, QueueError>;
     /// Receives up to `max` (≤ [`MAX_BATCH`]) visible messages, hiding them for `visibility`; waits up to `wait`
     /// for the first one to arrive (long polling).
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> Result<Vec<QueueMessage>, QueueError>;
+    async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<QueueMessage>, QueueError>;
     /// Deletes a received message.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
     /// Changes how long a received message stays hidden (zero makes it visible now).

@@ -294,7 +294,10 @@ impl Update {
         let mut seen = std::collections::HashSet::new();
         for a in &self.actions {
             let name = match a {
-                UpdateAction::Set(n, _) | UpdateAction::SetIfAbsent(n, _) | UpdateAction::Add(n, _) | UpdateAction::Remove(n) => n,
+                UpdateAction::Set(n, _)
+                | UpdateAction::SetIfAbsent(n, _)
+                | UpdateAction::Add(n, _)
+                | UpdateAction::Remove(n) => n,
             };
             if name == PK || name == SK {
                 return Err(TableError::Invalid("an update cannot change the key".into()));
@@ -322,9 +325,7 @@ impl Update {
                 UpdateAction::Add(n, by) => {
                     let current = match item.get(n) {
                         None => 0,
-                        Some(v) => v
-                            .as_i64()
-                            .ok_or_else(|| TableError::Invalid(format!("`{n}` is not an integer")))?,
+                        Some(v) => v.as_i64().ok_or_else(|| TableError::Invalid(format!("`{n}` is not an integer")))?,
                     };
                     item.insert(n.clone(), Value::from(current + by));
                 }
@@ -381,9 +382,7 @@ impl Cursor {
     pub fn after(item: &Item, index: Option<Index>) -> Result<Self, TableError> {
         let mut key = Key::of(item)?.to_item();
         if let Some(ix) = index {
-            let (p, s) = ix
-                .key_of(item)
-                .ok_or_else(|| TableError::Invalid("item lacks the index key".into()))?;
+            let (p, s) = ix.key_of(item).ok_or_else(|| TableError::Invalid("item lacks the index key".into()))?;
             key.insert(ix.pk_attr().into(), Value::String(p));
             key.insert(ix.sk_attr().into(), Value::String(s));
         }
@@ -533,7 +532,10 @@ impl TxOp {
 /// Checks a transaction the way DynamoDB does: 1..=100 operations, each item at most once, valid keys.
 pub fn validate_transaction(ops: &[TxOp]) -> Result<(), TableError> {
     if ops.is_empty() || ops.len() > MAX_TX_ITEMS {
-        return Err(TableError::Invalid(format!("a transaction takes 1..={MAX_TX_ITEMS} operations, got {}", ops.len())));
+        return Err(TableError::Invalid(format!(
+            "a transaction takes 1..={MAX_TX_ITEMS} operations, got {}",
+            ops.len()
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     for op in ops {

@@ -61,7 +61,11 @@ impl ApiError {
 
     /// 401 `unauthenticated`.
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in first: the token is missing, expired or revoked")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first: the token is missing, expired or revoked",
+        )
     }
 
     /// 401 `invalid_credentials`.
@@ -91,7 +95,10 @@ impl ApiError {
 
     /// 429 `rate_limited`.
     pub fn rate_limited(retry_after: u64) -> Self {
-        Self { retry_after: Some(retry_after.max(1)), ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down") }
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down")
+        }
     }
 
     /// 503 `unavailable`: the store is down; the client may retry.

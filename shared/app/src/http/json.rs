@@ -21,19 +21,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.len() > MAX_BODY {
         return Err(ApiError::too_large());
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "validation_failed", "the body must be a JSON object"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "the body must be a JSON object",
+        ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
-        let field = if path == "." {
-            inner.split('`').nth(1).map(str::to_owned).unwrap_or_default()
-        } else {
-            path
-        };
+        let field = if path == "." { inner.split('`').nth(1).map(str::to_owned).unwrap_or_default() } else { path };
         ApiError::validation(field, inner)
     })
 }
@@ -43,7 +43,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { ApiError::too_large() } else { ApiError::invalid_json(e.body_text()) }
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large()
+            } else {
+                ApiError::invalid_json(e.body_text())
+            }
         })?;
         parse(&bytes).map(ApiJson)
     }

@@ -27,7 +27,9 @@ async fn json_refusals(req: Request, next: Next) -> Response {
         return res;
     }
     let mapped = match res.status() {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this path does not take that method")
+        }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
         StatusCode::NOT_FOUND => ApiError::not_found(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
