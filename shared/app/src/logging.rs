@@ -4,5 +4,5 @@
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ =
-        tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(false).with_target(false).try_init();
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_current_span(true).with_span_list(false).with_target(false).try_init();
 }

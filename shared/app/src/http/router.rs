@@ -7,7 +7,9 @@ use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::LatencyUnit;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use super::ApiError;
 use super::json::MAX_BODY;
@@ -40,6 +42,20 @@ async fn json_refusals(req: Request, next: Next) -> Response {
     mapped.into_response()
 }
 
+/// The span every request's log lines carry: method, path, request id, and (once authenticated) tenant and
+/// account.
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+        tenant_id = tracing::field::Empty,
+        agent_id = tracing::field::Empty,
+    )
+}
+
 /// Finishes a function's router with the shared layers and state.
 pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -47,7 +63,12 @@ pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(json_refusals))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(app)

@@ -46,6 +46,10 @@ impl FromRequestParts<App> for Staff {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or_else(ApiError::unauthenticated)?;
-        Ok(Staff(auth::authenticate(app, token).await?))
+        let principal = auth::authenticate(app, token).await?;
+        let span = tracing::Span::current();
+        span.record("tenant_id", tracing::field::display(&principal.tenant_id));
+        span.record("agent_id", tracing::field::display(&principal.agent_id));
+        Ok(Staff(principal))
     }
 }
