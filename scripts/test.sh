@@ -101,13 +101,32 @@ print("moto_server answering on", url)
 PY
 }
 
+test_log="$CARGO_TARGET_DIR/kefu-test-run.log"
 run_rust_tests() {
+  mkdir -p "$CARGO_TARGET_DIR"
   # shellcheck disable=SC2086 # KEFU_TEST_ARGS is deliberately split into words
   if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-}
+    cargo nextest run --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-} 2>&1 | tee "$test_log"
   else
-    cargo test --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-}
+    cargo test --workspace --all-targets --no-fail-fast ${KEFU_TEST_ARGS:-} 2>&1 | tee "$test_log"
   fi
+}
+
+# The closing line: the Rust test totals, so the last word of the run is how many tests passed.
+print_totals() {
+  local passed failed skipped lines
+  # nextest ends with one "Summary ... N tests run: N passed, ..." line; cargo test prints one "test result"
+  # line per test binary, which are added up.
+  lines=$(grep -E 'Summary .*tests run' "$test_log" || grep -E '^test result:' "$test_log" || true)
+  sum() { { grep -Eo "[0-9]+ $1" <<<"$lines" || true; } | awk '{s += $1} END {print s + 0}'; }
+  passed=$(sum passed)
+  failed=$(sum failed)
+  skipped=$(sum skipped)
+  if [ "${passed:-0}" -eq 0 ]; then
+    echo "no Rust test ran" >&2
+    exit 1
+  fi
+  printf 'tests: %s passed, %s failed, %s skipped\n' "$passed" "${failed:-0}" "${skipped:-0}"
 }
 
 run_doc_tests() {
@@ -154,3 +173,4 @@ else
 fi
 
 printf '\nAll checks passed in %ss.\n' "$((SECONDS - total_start))"
+print_totals
