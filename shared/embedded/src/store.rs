@@ -120,9 +120,18 @@ fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>
         let mut fatal = false;
         let mut done = Vec::with_capacity(group.len());
         for job in group {
-            let d = job(&tx, &shared);
-            fatal |= d.fatal;
-            done.push(d.finish);
+            // A job that panics is a bug; it must not take the writer (and every later write) down with it.
+            // Its caller sees its answer dropped (`Unavailable`), and the group is aborted.
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &shared))) {
+                Ok(d) => {
+                    fatal |= d.fatal;
+                    done.push(d.finish);
+                }
+                Err(_) => {
+                    tracing::error!("embedded store: a write job panicked; aborting its group");
+                    fatal = true;
+                }
+            }
         }
         let failure = if fatal {
             drop(tx);
