@@ -6,6 +6,7 @@
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod probe;
 pub mod wiring;
 
 use std::net::SocketAddr;

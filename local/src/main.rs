@@ -20,6 +20,22 @@ enum Command {
     },
     /// Republish outbox entries now (operations), then exit.
     SweepOutbox,
+    /// Run a Lambda function binary against a local Runtime API and measure start-up, first event, memory and
+    /// size (compare with `kefu-lambda-hello`). Prints one JSON summary on stdout.
+    ProbeLambda {
+        /// The function's binary (a `bootstrap`).
+        #[arg(long)]
+        binary: std::path::PathBuf,
+        /// The event to hand it (JSON file; samples in infra/events/).
+        #[arg(long)]
+        event: std::path::PathBuf,
+        /// How many cold starts to measure.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Extra environment for the function, `NAME=value` (repeatable).
+        #[arg(long = "env")]
+        env: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -36,6 +52,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve { demo } => kefu_local::cli::serve(config, demo).await,
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,
+        Command::ProbeLambda { binary, event, runs, env } => kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
