@@ -46,11 +46,20 @@ pub async fn sweep_outbox(config: ServeConfig) -> Result<(), BoxError> {
 }
 
 /// `kefu probe-lambda`: measures a function binary (see [`crate::probe`]).
-pub async fn probe_lambda(binary: &std::path::Path, event: &std::path::Path, runs: usize, env: &[String]) -> Result<(), BoxError> {
+pub async fn probe_lambda(
+    binary: &std::path::Path,
+    event: &std::path::Path,
+    runs: usize,
+    env: &[String],
+) -> Result<(), BoxError> {
     let event = std::fs::read(event)?;
     let env: Vec<(String, String)> = env
         .iter()
-        .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("--env {kv}: expected NAME=value")))
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| format!("--env {kv}: expected NAME=value"))
+        })
         .collect::<Result<_, _>>()?;
     let summary = crate::probe::probe(binary, &event, &env, runs.max(1)).await?;
     println!("{}", serde_json::to_string(&summary)?);

@@ -52,7 +52,9 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve { demo } => kefu_local::cli::serve(config, demo).await,
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,
-        Command::ProbeLambda { binary, event, runs, env } => kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await,
+        Command::ProbeLambda { binary, event, runs, env } => {
+            kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

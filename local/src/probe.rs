@@ -80,7 +80,8 @@ async fn next(State(rt): State<Runtime>) -> axum::response::Response {
         std::future::pending::<()>().await;
     }
     let mut headers = HeaderMap::new();
-    let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(300);
+    let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+        + Duration::from_secs(300);
     headers.insert("lambda-runtime-aws-request-id", HeaderValue::from_static("probe-invocation-1"));
     headers.insert("lambda-runtime-deadline-ms", HeaderValue::from(deadline.as_millis() as u64));
     headers.insert(
@@ -93,7 +94,8 @@ async fn next(State(rt): State<Runtime>) -> axum::response::Response {
 }
 
 fn answer(rt: &Runtime, ok: bool, body: &[u8]) -> StatusCode {
-    let value = serde_json::from_slice(body).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into()));
+    let value = serde_json::from_slice(body)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(body).into()));
     rt.progress.lock().expect("progress").answered.get_or_insert((Instant::now(), ok, value));
     rt.answered.notify_one();
     StatusCode::ACCEPTED
@@ -117,8 +119,14 @@ fn peak_rss_mib(pid: u32) -> f64 {
 }
 
 /// Runs `binary` once on `event` with `env`; fails when it does not answer within `timeout`.
-pub async fn run_once(binary: &Path, event: &[u8], env: &[(String, String)], timeout: Duration) -> Result<ProbeRun, String> {
-    let rt = Runtime { event: Bytes::copy_from_slice(event), progress: Arc::default(), answered: Arc::new(Notify::new()) };
+pub async fn run_once(
+    binary: &Path,
+    event: &[u8],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<ProbeRun, String> {
+    let rt =
+        Runtime { event: Bytes::copy_from_slice(event), progress: Arc::default(), answered: Arc::new(Notify::new()) };
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
@@ -154,7 +162,9 @@ pub async fn run_once(binary: &Path, event: &[u8], env: &[(String, String)], tim
     let stderr = match child.stderr.take() {
         Some(mut s) => {
             let mut buf = String::new();
-            let _ = tokio::time::timeout(Duration::from_secs(1), tokio::io::AsyncReadExt::read_to_string(&mut s, &mut buf)).await;
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), tokio::io::AsyncReadExt::read_to_string(&mut s, &mut buf))
+                    .await;
             buf
         }
         None => String::new(),
