@@ -166,22 +166,18 @@ pub fn agent_item(
     role: &RoleId,
     at: jiff::Timestamp,
 ) -> Item {
-    let mut item = keys::agent(tenant, agent).to_item();
-    let fields = json!({
+    keys::agent(tenant, agent).with(json!({
         "type": "agent", "agent_id": agent, "tenant_id": tenant, "email": email, "name": name,
         "password_hash": password_hash, "role_id": role, "status": "offline", "group_ids": [], "skills": [],
         "max_concurrent": 5, "disabled": false, "created_at": at, "version": 1,
-    });
-    item.extend(fields.as_object().expect("object").clone());
-    item
+    }))
 }
 
 /// A role item, as stored.
 pub fn role_item(tenant: &TenantId, role_id: &str, name: &str, permissions: &PermissionSet, builtin: bool) -> Item {
-    let mut item = keys::role(tenant, role_id).to_item();
-    let fields = json!({"type": "role", "role_id": role_id, "name": name, "permissions": permissions.names(), "builtin": builtin});
-    item.extend(fields.as_object().expect("object").clone());
-    item
+    keys::role(tenant, role_id).with(
+        json!({"type": "role", "role_id": role_id, "name": name, "permissions": permissions.names(), "builtin": builtin}),
+    )
 }
 
 /// The operations creating the three built-in roles of a new tenant.
@@ -229,17 +225,11 @@ pub async fn login(app: &App, tenant: &TenantId, email: &str, password: &str, ip
     let expires = now + jiff::SignedDuration::try_from(DEFAULT_SESSION_TTL).expect("fits");
     let token = new_secret("kfs_");
     let hash = token_hash(&token);
-    let mut session = keys::session(&hash).to_item();
-    session.extend(
-        json!({
-            "type": "session", "tenant_id": tenant, "agent_id": agent_id, "created_at": now, "expires_at": expires,
-            "ip": ip, "ttl": expires.as_second(),
-            "gsi1pk": keys::sessions_of(tenant, &agent_id), "gsi1sk": now.to_string(),
-        })
-        .as_object()
-        .expect("object")
-        .clone(),
-    );
+    let session = keys::session(&hash).with(json!({
+        "type": "session", "tenant_id": tenant, "agent_id": agent_id, "created_at": now, "expires_at": expires,
+        "ip": ip, "ttl": expires.as_second(),
+        "gsi1pk": keys::sessions_of(tenant, &agent_id), "gsi1sk": now.to_string(),
+    }));
     let stamp = TxOp::Update {
         key: keys::agent(tenant, &agent_id),
         update: Update::new().set("last_login_at", json!(now)),

@@ -77,18 +77,12 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     let now = app.now();
     let hash = hash_password(password.expose());
 
-    let mut tenant_item = keys::tenant(&tenant).to_item();
-    tenant_item.extend(
-        json!({"type": "tenant", "tenant_id": tenant, "name": name.as_str(), "timezone": timezone.as_str(),
-               "widget_key": widget_key, "created_at": now})
-        .as_object()
-        .expect("object")
-        .clone(),
-    );
-    let mut widget = keys::widget_key(&widget_key).to_item();
-    widget.insert("tenant_id".into(), json!(tenant));
-    let mut claim = keys::agent_email(&tenant, email.as_str()).to_item();
-    claim.insert("agent_id".into(), json!(admin));
+    let tenant_item = keys::tenant(&tenant).with(json!({
+        "type": "tenant", "tenant_id": tenant, "name": name.as_str(), "timezone": timezone.as_str(),
+        "widget_key": widget_key, "created_at": now,
+    }));
+    let widget = keys::widget_key(&widget_key).with(json!({"tenant_id": tenant}));
+    let claim = keys::agent_email(&tenant, email.as_str()).with(json!({"agent_id": admin}));
 
     let mut ops = vec![
         TxOp::Put { item: tenant_item, condition: Some(Condition::NotExists) },

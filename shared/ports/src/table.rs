@@ -76,6 +76,15 @@ impl Key {
         Ok(Self { pk: part(PK)?, sk: part(SK)? })
     }
 
+    /// An item: this key's attributes plus the fields of `fields` (a JSON object; anything else adds nothing).
+    pub fn with(&self, fields: Value) -> Item {
+        let mut item = self.to_item();
+        if let Value::Object(m) = fields {
+            item.extend(m);
+        }
+        item
+    }
+
     /// The key as an item holding only the key attributes.
     pub fn to_item(&self) -> Item {
         let mut m = Map::new();
