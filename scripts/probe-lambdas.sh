@@ -30,7 +30,7 @@ functions=(api intake realtime assign automation notify timers retention export)
 cargo build --release --quiet --bin kefu -p kefu-local -p kefu-lambda-hello $(printf -- '-p kefu-fn-%s ' "${functions[@]}") >&2
 
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$CARGO_TARGET_DIR/probe-moto.log" 2>&1 &
+"$venv/bin/python" infra/moto_server.py -H 127.0.0.1 -p "$port" >"$CARGO_TARGET_DIR/probe-moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -78,7 +78,8 @@ start_moto() {
   local port
   port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   mkdir -p "$CARGO_TARGET_DIR"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$CARGO_TARGET_DIR/moto_server.log" 2>&1 &
+  # infra/moto_server.py is moto_server with DynamoDB's per-operation isolation restored (see the file).
+  "$venv/bin/python" infra/moto_server.py -H 127.0.0.1 -p "$port" >"$CARGO_TARGET_DIR/moto_server.log" 2>&1 &
   moto_pid=$!
   export KEFU_MOTO_ENDPOINT="http://127.0.0.1:$port"
   "$venv/bin/python" - "$KEFU_MOTO_ENDPOINT" "$moto_pid" <<'PY'

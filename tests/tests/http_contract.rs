@@ -105,7 +105,7 @@ async fn every_route_checks_its_caller() {
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             let m: Method = method.to_uppercase().parse().unwrap();
-            let concrete = path.replace('{', "").replace('}', "");
+            let concrete = path.replace(['{', '}'], "");
             let needs_token = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
             if needs_token {
                 protected += 1;

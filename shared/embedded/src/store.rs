@@ -75,10 +75,13 @@ pub(crate) trait WriteFailure: Send + 'static {
     fn commit_failed(message: String) -> Self;
 }
 
+/// Delivers a job's result: called with `None` once its group is durable, or with why the group failed.
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
 /// A job's result, to be delivered once the group's fate is known.
 struct Done {
     fatal: bool,
-    finish: Box<dyn FnOnce(Option<&str>) + Send>,
+    finish: Finish,
 }
 
 type Job = Box<dyn FnOnce(&WriteTransaction, &Shared) -> Done + Send>;
