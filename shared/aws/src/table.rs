@@ -23,6 +23,22 @@ use crate::expr::Expr;
 
 type Attributes = HashMap<String, AttributeValue>;
 
+/// Sets a condition and the expression's placeholders on any DynamoDB request builder: the builders share these
+/// method names but no trait.
+macro_rules! with_expression {
+    ($builder:expr, $cond:expr, $expr:expr) => {
+        $builder
+            .set_condition_expression($cond)
+            .set_expression_attribute_names($expr.names())
+            .set_expression_attribute_values($expr.values())
+    };
+}
+
+/// A transaction part's builder result, its missing-field error as `Invalid`.
+fn part<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, TableError> {
+    built.map_err(|e| TableError::Invalid(e.to_string()))
+}
+
 /// One DynamoDB table (the single table of the template) behind the [`Table`] port.
 ///
 /// Expiry is enforced at read time, because DynamoDB's TTL deletes items only eventually: reads drop items whose
@@ -198,16 +214,8 @@ impl Table for DynamoTable {
         Key::of(&item)?;
         let mut expr = Expr::new(self.now());
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table_name)
-            .set_item(Some(to_attributes(&item)?))
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .send()
-            .await;
+        let request = self.client.put_item().table_name(&self.table_name).set_item(Some(to_attributes(&item)?));
+        let result = with_expression!(request, cond, expr).send().await;
         self.count(0, u64::from(result.is_ok()));
         result.map(|_| ()).map_err(single)
     }
@@ -218,18 +226,8 @@ impl Table for DynamoTable {
         let mut expr = Expr::new(self.now());
         let text = expr.update(&update)?;
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table_name)
-            .set_key(Some(key))
-            .update_expression(text)
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
+        let request = self.client.update_item().table_name(&self.table_name).set_key(Some(key)).update_expression(text);
+        let result = with_expression!(request, cond, expr).return_values(ReturnValue::AllNew).send().await;
         self.count(0, u64::from(result.is_ok()));
         let out = result.map_err(single)?;
         from_attributes(out.attributes.unwrap_or_default())
@@ -239,17 +237,8 @@ impl Table for DynamoTable {
         let key = key_attributes(key)?;
         let mut expr = Expr::new(self.now());
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table_name)
-            .set_key(Some(key))
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(expr.names())
-            .set_expression_attribute_values(expr.values())
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+        let request = self.client.delete_item().table_name(&self.table_name).set_key(Some(key));
+        let result = with_expression!(request, cond, expr).return_values(ReturnValue::AllOld).send().await;
         let out = result.map_err(|e| {
             self.count(0, 0);
             single(e)
@@ -327,50 +316,27 @@ impl Table for DynamoTable {
             let mut expr = Expr::new(now);
             let cond = op.condition().map(|c| expr.condition(c)).transpose()?;
             let built = match op {
-                TxOp::Put { item, .. } => TransactWriteItem::builder().put(
-                    Put::builder()
-                        .table_name(&self.table_name)
-                        .set_item(Some(to_attributes(item)?))
-                        .set_condition_expression(cond)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .build()
-                        .map_err(|e| TableError::Invalid(e.to_string()))?,
-                ),
+                TxOp::Put { item, .. } => {
+                    let put = Put::builder().table_name(&self.table_name).set_item(Some(to_attributes(item)?));
+                    TransactWriteItem::builder().put(part(with_expression!(put, cond, expr).build())?)
+                }
                 TxOp::Update { key, update, .. } => {
                     let text = expr.update(update)?;
-                    TransactWriteItem::builder().update(
-                        DynamoUpdate::builder()
-                            .table_name(&self.table_name)
-                            .set_key(Some(key_attributes(key)?))
-                            .update_expression(text)
-                            .set_condition_expression(cond)
-                            .set_expression_attribute_names(expr.names())
-                            .set_expression_attribute_values(expr.values())
-                            .build()
-                            .map_err(|e| TableError::Invalid(e.to_string()))?,
-                    )
+                    let update = DynamoUpdate::builder()
+                        .table_name(&self.table_name)
+                        .set_key(Some(key_attributes(key)?))
+                        .update_expression(text);
+                    TransactWriteItem::builder().update(part(with_expression!(update, cond, expr).build())?)
                 }
-                TxOp::Delete { key, .. } => TransactWriteItem::builder().delete(
-                    Delete::builder()
-                        .table_name(&self.table_name)
-                        .set_key(Some(key_attributes(key)?))
-                        .set_condition_expression(cond)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .build()
-                        .map_err(|e| TableError::Invalid(e.to_string()))?,
-                ),
-                TxOp::Check { key, .. } => TransactWriteItem::builder().condition_check(
-                    ConditionCheck::builder()
-                        .table_name(&self.table_name)
-                        .set_key(Some(key_attributes(key)?))
-                        .set_condition_expression(cond)
-                        .set_expression_attribute_names(expr.names())
-                        .set_expression_attribute_values(expr.values())
-                        .build()
-                        .map_err(|e| TableError::Invalid(e.to_string()))?,
-                ),
+                TxOp::Delete { key, .. } => {
+                    let delete = Delete::builder().table_name(&self.table_name).set_key(Some(key_attributes(key)?));
+                    TransactWriteItem::builder().delete(part(with_expression!(delete, cond, expr).build())?)
+                }
+                TxOp::Check { key, .. } => {
+                    let check =
+                        ConditionCheck::builder().table_name(&self.table_name).set_key(Some(key_attributes(key)?));
+                    TransactWriteItem::builder().condition_check(part(with_expression!(check, cond, expr).build())?)
+                }
             };
             if matches!(op, TxOp::Check { .. }) {
                 checks += 1;

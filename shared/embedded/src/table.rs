@@ -142,12 +142,12 @@ impl EmbeddedTable {
         self.written.fetch_add(written, Ordering::Relaxed);
     }
 
-    /// Runs write operations in one redb transaction: all conditions first, then all changes, or nothing.
-    /// Answers what each operation left stored.
-    async fn write(&self, ops: Vec<TxOp>) -> Result<Vec<Option<Item>>, TableError> {
+    /// Runs write operations as one unit: all conditions first, then all changes, or nothing. Answers what each
+    /// operation left stored. A failed condition is reported as a transaction's (`TransactionCanceled` with
+    /// the failing positions) when `transaction`, else as a single write's (`ConditionFailed`).
+    async fn write(&self, ops: Vec<TxOp>, transaction: bool) -> Result<Vec<Option<Item>>, TableError> {
         let n = ops.len() as u64;
         let writes = ops.iter().filter(|o| !matches!(o, TxOp::Check { .. })).count() as u64;
-        let single = ops.len() == 1;
         let result = self
             .store
             .write(move |tx, shared| {
@@ -163,10 +163,10 @@ impl EmbeddedTable {
                     stored.push((key, cur));
                 }
                 if !failed.is_empty() {
-                    return Err(if single {
-                        TableError::ConditionFailed
-                    } else {
+                    return Err(if transaction {
                         TableError::TransactionCanceled { failed }
+                    } else {
+                        TableError::ConditionFailed
                     });
                 }
                 // Every outcome is computed before anything is written, so a refused operation leaves the
@@ -249,17 +249,17 @@ impl Table for EmbeddedTable {
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         validate_item(&item)?;
-        self.write(vec![TxOp::Put { item, condition }]).await.map(drop)
+        self.write(vec![TxOp::Put { item, condition }], false).await.map(drop)
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError> {
         update.validate()?;
-        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }]).await?;
+        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }], false).await?;
         Ok(out.into_iter().next().flatten().expect("an update leaves an item"))
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError> {
-        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }]).await?;
+        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false).await?;
         let now = self.store.clock.now().as_second();
         Ok(out.into_iter().next().flatten().filter(|i| !is_expired(i, now)))
     }
@@ -347,10 +347,7 @@ impl Table for EmbeddedTable {
                 validate_item(item)?;
             }
         }
-        match self.write(ops).await {
-            Err(TableError::ConditionFailed) => Err(TableError::TransactionCanceled { failed: vec![0] }),
-            other => other.map(drop),
-        }
+        self.write(ops, true).await.map(drop)
     }
 
     fn stats(&self) -> TableStats {
