@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod openapi;
+pub mod realtime;
 pub mod system;
 pub mod tenants;
 
@@ -22,6 +23,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(realtime::ticket))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

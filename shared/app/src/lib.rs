@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod logging;
 pub mod outbox;
+pub mod realtime;
 pub mod state;
 pub mod tenants;
 
