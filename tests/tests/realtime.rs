@@ -117,3 +117,57 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     assert!(!presence::is_pending(t.app(), &tenant, &admin).await.unwrap(), "reconnecting cancels it");
     again.close().await;
 }
+
+/// A sample WebSocket event of `infra/events/`, with its query string's ticket replaced.
+fn sample_event(name: &str, ticket: Option<&str>) -> aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest {
+    let path = kefu_testkit::repo_root().join("infra/events").join(name);
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    if let Some(t) = ticket {
+        v["queryStringParameters"] = json!({"ticket": t});
+        v["multiValueQueryStringParameters"] = json!({"ticket": [t]});
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+async fn realtime_fn(app: &kefu_app::App, name: &str, ticket: Option<&str>) -> u16 {
+    let request = sample_event(name, ticket);
+    let (route, event) = kefu_fn_realtime::decode(&request);
+    kefu_fn_realtime::handle(app, route, event).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("realtime")).await.unwrap();
+    let mut config = kefu_aws::AwsConfig::from_lookup(|n| stack.environment.get(n).cloned()).unwrap();
+    // moto answers the management API (post_to_connection) at its own root.
+    config.ws_endpoint = Some(stack.endpoint.clone());
+    let aws = kefu_aws::AwsAdapters::for_emulator(config, &stack.endpoint, &stack.region).await;
+    let app = kefu_lambda::app_on(
+        &aws,
+        kefu_app::Config { websocket_url: Some("wss://ws.kefu.example/prod".into()), ..Default::default() },
+    );
+
+    let (tenant, agent) = (TenantId::generate(), AgentId::generate());
+    let who = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: false };
+    assert_eq!(realtime_fn(&app, "ws-connect.json", None).await, 401, "the sample's ticket is unknown");
+    let ticket = realtime::issue_ticket(&app, &who, app.config.websocket_url.clone().unwrap()).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 401, "a ticket works once");
+    let conns = realtime::agent_connections(&app, &tenant, &agent).await.unwrap();
+    assert_eq!(conns.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["probeConn="]);
+
+    let assigned = Envelope::new(
+        "conversation.assigned",
+        &tenant,
+        app.now(),
+        json!({"conversation_id": "cv_1", "agent_id": agent, "previous_agent_id": null, "by": null}),
+    );
+    let report = realtime::deliver(&app, &assigned).await.unwrap();
+    assert_eq!((report.sent, report.gone, report.failed), (1, 0, 0), "pushed through the management API");
+
+    assert_eq!(realtime_fn(&app, "ws-default.json", None).await, 200, "ping answered");
+    assert_eq!(realtime_fn(&app, "ws-disconnect.json", None).await, 200);
+    assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty());
+    assert!(presence::is_pending(&app, &tenant, &agent).await.unwrap(), "the agent's last connection dropped");
+}

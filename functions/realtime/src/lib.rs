@@ -7,6 +7,7 @@
 //! record alive. Frames themselves are pushed by the `notify` consumer. The work is in `kefu_app::realtime`,
 //! which `kefu serve`'s own WebSocket uses too.
 
+use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use kefu_app::App;
 use kefu_app::realtime::{self, TicketError};
 
@@ -42,6 +43,18 @@ pub struct WsEvent<'a> {
     pub ticket: Option<&'a str>,
     /// The frame's body (`$default` only).
     pub body: Option<&'a str>,
+}
+
+/// The route and the fields Kefu uses of an API Gateway WebSocket event.
+pub fn decode(request: &ApiGatewayWebsocketProxyRequest) -> (Option<Route>, WsEvent<'_>) {
+    let ctx = &request.request_context;
+    let route = ctx.route_key.as_deref().and_then(Route::parse);
+    let event = WsEvent {
+        connection_id: ctx.connection_id.as_deref().unwrap_or_default(),
+        ticket: request.query_string_parameters.first("ticket"),
+        body: request.body.as_deref(),
+    };
+    (route, event)
 }
 
 /// Handles one WebSocket event; answers the HTTP status API Gateway should see (for `$connect`, anything but
