@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod audit;
 pub mod auth;
 pub mod consumer;
 pub mod events;
@@ -12,7 +13,10 @@ pub mod keys;
 pub mod logging;
 pub mod outbox;
 pub mod realtime;
+pub mod ratelimit;
 pub mod state;
 pub mod tenants;
+#[cfg(test)]
+mod testing;
 
 pub use state::{App, Config};
