@@ -6,6 +6,7 @@
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod loadtest;
 pub mod probe;
 pub mod realtime;
 pub mod wiring;

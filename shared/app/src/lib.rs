@@ -12,8 +12,8 @@ pub mod idempotency;
 pub mod keys;
 pub mod logging;
 pub mod outbox;
-pub mod realtime;
 pub mod ratelimit;
+pub mod realtime;
 pub mod state;
 pub mod tenants;
 #[cfg(test)]
