@@ -18,6 +18,7 @@
 //! an agent online or on shift, `max_concurrent` raised. Routing a new conversation drains the queue ahead of
 //! it first, so a newcomer never overtakes a conversation that waits with a higher place in the queue.
 
+pub mod admin;
 pub mod store;
 
 use std::time::Duration;
