@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod masking;
 pub mod permission;
 pub mod routing;
 pub mod schedule;
