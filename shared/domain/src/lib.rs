@@ -4,6 +4,7 @@
 pub mod error;
 pub mod ids;
 pub mod permission;
+pub mod security;
 pub mod text;
 
 pub use error::ValidationError;
