@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
@@ -11,8 +12,12 @@ pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod logging;
+pub mod mfa;
 pub mod outbox;
 pub mod ratelimit;
+pub mod roles;
+pub mod security;
+pub mod sessions;
 pub mod state;
 pub mod tenants;
 #[cfg(test)]
