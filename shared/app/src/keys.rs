@@ -178,3 +178,33 @@ pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
 pub fn queued_tenant(t: &TenantId) -> Key {
     Key::new(QUEUED_TENANTS_PK, t.as_str())
 }
+// ---- Identity and security (H2: settings, lockout, sessions, MFA, API keys) ----
+
+/// A tenant's security policy (`GET|PUT /v1/settings/security`).
+pub fn security_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#SECURITY")
+}
+
+/// The consecutive failed sign-ins of one email in one tenant, and its lock. Keyed by the email, not the
+/// account, so an unknown email locks exactly like a real one (no enumeration through 423).
+pub fn login_failures(t: &TenantId, email: &str) -> Key {
+    Key::new(tenant_pk(t), format!("LOGINFAIL#{email}"))
+}
+
+/// A pending second sign-in step, by the SHA-256 of its challenge.
+pub fn mfa_challenge(challenge_hash: &str) -> Key {
+    Key::new(format!("MFACHALLENGE#{challenge_hash}"), "MFACHALLENGE")
+}
+
+/// An API key's lookup item, by the SHA-256 of the key (what `X-Api-Key` resolves through).
+pub fn api_key_secret(key_hash: &str) -> Key {
+    Key::new(format!("APIKEY#{key_hash}"), "APIKEY")
+}
+
+/// An API key's record in its tenant's partition (listing and revocation).
+pub fn api_key(t: &TenantId, key_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{API_KEY_PREFIX}{key_id}"))
+}
+
+/// Prefix of every API key record of a tenant.
+pub const API_KEY_PREFIX: &str = "APIKEY#";

@@ -7,6 +7,7 @@ pub mod masking;
 pub mod permission;
 pub mod routing;
 pub mod schedule;
+pub mod security;
 pub mod text;
 
 pub use error::ValidationError;
