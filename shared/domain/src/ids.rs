@@ -54,6 +54,18 @@ id_type!(
     /// A role: a named set of permissions.
     RoleId, "ro_"
 );
+id_type!(
+    /// A conversation between a visitor (customer) and the tenant's staff.
+    ConversationId, "cv_"
+);
+id_type!(
+    /// A customer: a visitor known to a tenant, possibly returning under the same `external_id`.
+    CustomerId, "cu_"
+);
+id_type!(
+    /// A message of a conversation. Its ULID is also the message's sort key, so messages sort by time.
+    MessageId, "ms_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

@@ -1,12 +1,14 @@
 //! Kefu's domain: the types, policies and decisions of a customer-service platform, with no I/O, no async and
 //! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
 
+pub mod conversation;
 pub mod error;
 pub mod ids;
 pub mod permission;
 pub mod text;
 
+pub use conversation::{Author, ConversationStatus, MessageContent, Priority, TagName};
 pub use error::ValidationError;
-pub use ids::{AgentId, RoleId, TenantId};
+pub use ids::{AgentId, ConversationId, CustomerId, MessageId, RoleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use text::{Email, Name, Password, TimeZoneName};
