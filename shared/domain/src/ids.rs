@@ -66,6 +66,10 @@ id_type!(
     /// A message of a conversation. Its ULID is also the message's sort key, so messages sort by time.
     MessageId, "ms_"
 );
+id_type!(
+    /// A customer group (VIP, regular…): it gives its customers' conversations their priority.
+    CustomerGroupId, "cg_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

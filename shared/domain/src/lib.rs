@@ -2,13 +2,15 @@
 //! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
 
 pub mod conversation;
+pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod permission;
 pub mod text;
 
 pub use conversation::{Author, ConversationStatus, MessageContent, Priority, TagName};
+pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
-pub use ids::{AgentId, ConversationId, CustomerId, MessageId, RoleId, TenantId};
+pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, MessageId, RoleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use text::{Email, Name, Password, TimeZoneName};
