@@ -161,3 +161,41 @@ pub fn customer_group(t: &TenantId, g: &CustomerGroupId) -> Key {
 
 /// Prefix of every customer group of a tenant.
 pub const CUSTOMER_GROUP_PREFIX: &str = "CGROUP#";
+
+// ---- Rate limits (shared) ----
+
+/// One fixed window of a rate limit: `scope` names the limit, `key` what is limited, `window` the window's
+/// number since the epoch.
+pub fn rate_window(scope: &str, key: &str, window: i64) -> Key {
+    Key::new(format!("RL#{scope}#{key}"), format!("W#{window}"))
+}
+
+// ---- Audit log (shared) ----
+
+/// The partition of a tenant's audit chain (its entries and its head).
+pub fn audit_pk(t: &TenantId) -> String {
+    format!("T#{t}#AUDIT")
+}
+
+/// Sort-key prefix of audit entries (the head sorts apart, under `HEAD`).
+pub const AUDIT_ENTRY_PREFIX: &str = "E#";
+
+/// Audit entry number `seq` (zero-padded so the partition sorts in chain order).
+pub fn audit_entry(t: &TenantId, seq: u64) -> Key {
+    Key::new(audit_pk(t), format!("{AUDIT_ENTRY_PREFIX}{seq:012}"))
+}
+
+/// The head of a tenant's audit chain: the last sequence number and hash.
+pub fn audit_head(t: &TenantId) -> Key {
+    Key::new(audit_pk(t), "HEAD")
+}
+
+/// gsi1 partition of a tenant's audit entries by time (`gsi1sk = {at}#{seq}`), for `since`/`until`.
+pub fn audit_by_time(t: &TenantId) -> String {
+    format!("T#{t}#AUDIT#BYTIME")
+}
+
+/// gsi2 partition of one actor's audit entries by time (`gsi2sk = {at}#{seq}`), for `actor_id`.
+pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
+    format!("T#{t}#AUDIT#ACTOR#{actor}")
+}
