@@ -6,6 +6,8 @@
 pub mod audit;
 pub mod auth;
 pub mod consumer;
+pub mod conversations;
+pub mod customers;
 pub mod events;
 pub mod http;
 pub mod idempotency;
@@ -17,5 +19,6 @@ pub mod state;
 pub mod tenants;
 #[cfg(test)]
 mod testing;
+pub mod widget;
 
 pub use state::{App, Config};

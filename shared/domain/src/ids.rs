@@ -55,12 +55,16 @@ id_type!(
     RoleId, "ro_"
 );
 id_type!(
-    /// A conversation between a visitor (customer) and the tenant's staff.
+    /// A conversation between a visitor and the team.
     ConversationId, "cv_"
 );
 id_type!(
-    /// A customer: a visitor known to a tenant, possibly returning under the same `external_id`.
+    /// A customer: a visitor the tenant knows.
     CustomerId, "cu_"
+);
+id_type!(
+    /// An agent group (sales, support…): where conversations are routed.
+    GroupId, "gr_"
 );
 id_type!(
     /// A message of a conversation. Its ULID is also the message's sort key, so messages sort by time.
