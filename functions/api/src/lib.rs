@@ -2,6 +2,8 @@
 //! and directly by `kefu serve`.
 
 pub mod auth;
+pub mod conversations;
+pub mod customers;
 pub mod openapi;
 pub mod system;
 pub mod tenants;
@@ -22,6 +24,15 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get, conversations::delete))
+        .routes(routes!(conversations::messages, conversations::reply))
+        .routes(routes!(conversations::set_tags))
+        .routes(routes!(customers::list))
+        .routes(routes!(customers::get, customers::patch))
+        .routes(routes!(customers::conversations))
+        .routes(routes!(customers::list_groups, customers::create_group))
+        .routes(routes!(customers::update_group, customers::delete_group))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

@@ -477,6 +477,15 @@ pub async fn reopen_for_visitor(_app: &App, _visitor: &crate::widget::Visitor) -
     Err(ApiError::conflict("the conversation is closed; start a new one"))
 }
 
+/// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
+/// queue) must be released: only a closed (or never routed) conversation may be deleted.
+pub async fn release_before_delete(_app: &App, _principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
+    match conversation.get("status").and_then(Value::as_str) {
+        Some("closed" | "pending") => Ok(()),
+        _ => Err(ApiError::conflict("close the conversation before deleting it")),
+    }
+}
+
 /// Masks personal data in message text for a reader without `customers.view_sensitive`. The one place message
 /// content is masked for staff.
 pub fn mask_for(viewer: &Viewer, content: String) -> String {

@@ -381,12 +381,13 @@ pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: Custom
     Ok(next)
 }
 
-/// The conversations of a customer, newest first (its pointers, then each conversation).
+/// The conversations of a customer that `keep` accepts, newest first (its pointers, then each conversation).
 pub async fn conversations_of(
     app: &App,
     tenant: &TenantId,
     id: &CustomerId,
     params: &ListParams,
+    keep: impl Fn(&Item) -> bool,
 ) -> Result<ListPage<crate::conversations::ConversationView>, ApiError> {
     let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
     let page = app.table.query(params.apply(query)?).await?;
@@ -397,7 +398,8 @@ pub async fn conversations_of(
         .filter_map(|s| ConversationId::parse(&s))
         .collect();
     let loaded = futures::future::try_join_all(ids.iter().map(|c| crate::conversations::load(app, tenant, c))).await?;
-    let items = loaded.iter().flatten().map(crate::conversations::ConversationView::from_item).collect();
+    let items =
+        loaded.iter().flatten().filter(|c| keep(c)).map(crate::conversations::ConversationView::from_item).collect();
     Ok(ListPage::new(items, page.cursor))
 }
 
