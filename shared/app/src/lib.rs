@@ -8,6 +8,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
+pub mod conversations;
+pub mod customers;
 pub mod events;
 pub mod http;
 pub mod idempotency;
@@ -23,5 +25,6 @@ pub mod state;
 pub mod tenants;
 #[cfg(test)]
 mod testing;
+pub mod widget;
 
 pub use state::{App, Config};
