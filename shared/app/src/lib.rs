@@ -17,6 +17,7 @@ pub mod keys;
 pub mod logging;
 pub mod mfa;
 pub mod outbox;
+pub mod realtime;
 pub mod ratelimit;
 pub mod roles;
 pub mod security;
