@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, HOST};
 use kefu_app::App;
 use kefu_app::auth;
-use kefu_app::http::{ApiError, ApiJson};
+use kefu_app::http::{ApiError, ApiJson, ClientIp};
 use kefu_app::realtime::{self, Subscriber, Ticket};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -34,9 +34,9 @@ fn websocket_url(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
 /// visitor token. Open `{url}?ticket=...` with it.
 #[utoipa::path(post, path = "/v1/realtime/ticket", tag = "realtime", security(("bearer" = []), ("visitor" = [])),
     responses((status = 200, body = Ticket), (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
-pub async fn ticket(State(app): State<App>, headers: HeaderMap) -> Result<ApiJson<Ticket>, ApiError> {
+pub async fn ticket(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap) -> Result<ApiJson<Ticket>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
-    let subscriber = Subscriber::of_staff(&auth::authenticate(&app, token).await?);
+    let subscriber = Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?);
     let url = websocket_url(&app, &headers)?;
     Ok(ApiJson(realtime::issue_ticket(&app, &subscriber, url).await?))
 }
