@@ -172,3 +172,65 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+// ---- Identity and security (H2) ----
+
+impl TestApp {
+    /// Creates a staff account straight in the store (role `role_id`: a built-in name or a custom role's id)
+    /// and answers its id: for tests that need accounts of a given role without going through the agents API.
+    pub async fn add_staff(&self, tenant_id: &str, email: &str, role_id: &str, password: &str) -> String {
+        use kefu_ports::table::{Condition, TxOp};
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let agent = kefu_domain::AgentId::generate();
+        let role = kefu_domain::RoleId::parse_any(role_id).expect("role id");
+        let item = kefu_app::auth::agent_item(
+            &tenant,
+            &agent,
+            email,
+            "Test Staff",
+            &kefu_app::auth::hash_password(password),
+            &role,
+            self.app().now(),
+        );
+        let claim = kefu_app::keys::agent_email(&tenant, email).with(json!({"agent_id": agent}));
+        self.app()
+            .table
+            .transact(vec![
+                TxOp::Put { item, condition: Some(Condition::NotExists) },
+                TxOp::Put { item: claim, condition: Some(Condition::NotExists) },
+            ])
+            .await
+            .expect("staff stored");
+        agent.to_string()
+    }
+
+    /// Sends a request with an API key.
+    pub async fn with_key(&self, method: Method, path: &str, body: Option<Value>, key: &str) -> Reply {
+        self.call(method, path, body, None, &[("x-api-key", key)]).await
+    }
+
+    /// The audit entries of a tenant, oldest first (read from the store).
+    pub async fn audit_entries(&self, tenant_id: &str) -> Vec<Value> {
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .app()
+                .table
+                .query(
+                    kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&tenant))
+                        .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX)
+                        .limit(500)
+                        .after(cursor),
+                )
+                .await
+                .expect("audit read");
+            out.extend(page.items.into_iter().map(Value::Object));
+            cursor = page.cursor;
+            if cursor.is_none() {
+                return out;
+            }
+        }
+    }
+}
