@@ -234,3 +234,27 @@ impl TestApp {
         }
     }
 }
+
+// ---- Conversations, customers and the widget (H4) ----
+
+impl TestApp {
+    /// `POST /v1/widget/conversations` with a widget key; answers the reply (201 body: `conversation_id`,
+    /// `customer_id`, `visitor_token`).
+    pub async fn start_conversation(&self, widget_key: &str, body: Value) -> Reply {
+        self.call(Method::POST, "/v1/widget/conversations", Some(body), None, &[("x-widget-key", widget_key)]).await
+    }
+
+    /// `POST /v1/widget/messages` as a visitor.
+    pub async fn visitor_send(&self, visitor_token: &str, content: &str) -> Reply {
+        self.post("/v1/widget/messages", json!({"content": content}), Some(visitor_token)).await
+    }
+
+    /// `GET /v1/widget/messages` as a visitor, optionally `after` a message id.
+    pub async fn visitor_poll(&self, visitor_token: &str, after: Option<&str>) -> Reply {
+        let path = match after {
+            Some(a) => format!("/v1/widget/messages?after={a}"),
+            None => "/v1/widget/messages".to_owned(),
+        };
+        self.get(&path, Some(visitor_token)).await
+    }
+}

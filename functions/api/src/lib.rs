@@ -4,6 +4,8 @@
 pub mod api_keys;
 pub mod auth;
 pub mod me;
+pub mod conversations;
+pub mod customers;
 pub mod openapi;
 pub mod roles;
 pub mod security_settings;
@@ -39,6 +41,15 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(roles::update, roles::delete))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get, conversations::delete))
+        .routes(routes!(conversations::messages, conversations::reply))
+        .routes(routes!(conversations::set_tags))
+        .routes(routes!(customers::list))
+        .routes(routes!(customers::get, customers::patch))
+        .routes(routes!(customers::conversations))
+        .routes(routes!(customers::list_groups, customers::create_group))
+        .routes(routes!(customers::update_group, customers::delete_group))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

@@ -1,7 +1,7 @@
 //! Every key of the single table, in one place. `docs/data-model.md` lists them with the access pattern
 //! each serves. A tenant's id is in every key of its data, so no query can cross tenants.
 
-use kefu_domain::{AgentId, TenantId};
+use kefu_domain::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, ScheduleId, TenantId};
 use kefu_ports::Key;
 
 /// The tenant's own partition (its record, roles, agents, email claims).
@@ -63,6 +63,105 @@ pub fn idempotency(consumer: &str, event_id: &str) -> Key {
     Key::new(format!("IDEMP#{consumer}#{event_id}"), "IDEMP")
 }
 
+// ---- Conversations, messages, customers and the widget (H4; docs/data-model.md "Conversations and customers") ----
+
+/// The partition of one conversation: the conversation item and its messages.
+pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
+    format!("T#{t}#CONV#{c}")
+}
+
+/// A conversation.
+pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "CONV")
+}
+
+/// Sort-key prefix of a conversation's messages.
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// The sort key of a message: its ULID (upper case), so messages sort by time.
+pub fn message_sk(m: &MessageId) -> String {
+    format!("{MESSAGE_PREFIX}{}", m.ulid())
+}
+
+/// A message of a conversation.
+pub fn message(t: &TenantId, c: &ConversationId, m: &MessageId) -> Key {
+    Key::new(conversation_pk(t, c), message_sk(m))
+}
+
+/// The end of every message sort key (`~` sorts after every ULID character).
+pub const MESSAGE_END: &str = "MSG#~";
+
+/// A visitor's `Idempotency-Key` claim on one conversation, by the SHA-256 of the key.
+pub fn send_claim(t: &TenantId, c: &ConversationId, key_hash: &str) -> Key {
+    Key::new(conversation_pk(t, c), format!("SEND#{key_hash}"))
+}
+
+/// gsi1 partition of every conversation of a tenant, sorted by last activity (`{last_message_ms:015}#{id}`).
+pub fn conversations_index(t: &TenantId) -> String {
+    format!("T#{t}#CONVS")
+}
+
+/// The sort key of a conversation in [`conversations_index`].
+pub fn conversations_index_sk(last_message_ms: i64, c: &ConversationId) -> String {
+    format!("{last_message_ms:015}#{c}")
+}
+
+/// A visitor token, by the SHA-256 of the token (like staff sessions).
+pub fn visitor_token(token_hash: &str) -> Key {
+    Key::new(format!("VISITOR#{token_hash}"), "VISITOR")
+}
+
+/// The partition of one customer: the profile and one pointer per conversation.
+pub fn customer_pk(t: &TenantId, cu: &CustomerId) -> String {
+    format!("T#{t}#CUST#{cu}")
+}
+
+/// A customer's profile.
+pub fn customer(t: &TenantId, cu: &CustomerId) -> Key {
+    Key::new(customer_pk(t, cu), "CUST")
+}
+
+/// A customer's pointer to one of its conversations (sorted by conversation id, so by creation).
+pub fn customer_conversation(t: &TenantId, cu: &CustomerId, c: &ConversationId) -> Key {
+    Key::new(customer_pk(t, cu), format!("CONV#{c}"))
+}
+
+/// Sort-key prefix of a customer's conversation pointers.
+pub const CUSTOMER_CONVERSATION_PREFIX: &str = "CONV#";
+
+/// The claim of an `external_id` within a tenant: returning visitors map to the same customer.
+pub fn customer_external(t: &TenantId, external_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("CUSTEXT#{external_id}"))
+}
+
+/// gsi1 partition of every customer of a tenant, by customer id (creation order).
+pub fn customers_index(t: &TenantId) -> String {
+    format!("T#{t}#CUSTS")
+}
+
+/// gsi2 partition of the customers of one customer group, by customer id.
+pub fn customers_of_group_index(t: &TenantId, g: &CustomerGroupId) -> String {
+    format!("T#{t}#CGROUP#{g}#CUSTS")
+}
+
+/// The partition of a tenant's customer search terms: sort key `{term}#{customer_id}`, so `q` is a prefix query.
+pub fn customer_search_pk(t: &TenantId) -> String {
+    format!("T#{t}#CUSTSEARCH")
+}
+
+/// One search term of a customer.
+pub fn customer_search(t: &TenantId, term: &str, cu: &CustomerId) -> Key {
+    Key::new(customer_search_pk(t), format!("{term}#{cu}"))
+}
+
+/// A customer group.
+pub fn customer_group(t: &TenantId, g: &CustomerGroupId) -> Key {
+    Key::new(tenant_pk(t), format!("CGROUP#{g}"))
+}
+
+/// Prefix of every customer group of a tenant.
+pub const CUSTOMER_GROUP_PREFIX: &str = "CGROUP#";
+
 // ---- Rate limits (shared) ----
 
 /// One fixed window of a rate limit: `scope` names the limit, `key` what is limited, `window` the window's
@@ -101,6 +200,78 @@ pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
     format!("T#{t}#AUDIT#ACTOR#{actor}")
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Routing: agents' load, groups, schedules, assignment settings, the waiting queue (H3, `assignment`).
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The routing partition of a tenant: assignment settings, every agent's routing/load item, groups and
+/// schedules. One `Query` on it is the whole snapshot a routing decision needs.
+pub fn routing_pk(t: &TenantId) -> String {
+    format!("T#{t}#ROUTING")
+}
+
+/// The assignment settings of a tenant.
+pub fn assignment_settings(t: &TenantId) -> Key {
+    Key::new(routing_pk(t), "SETTINGS")
+}
+
+/// Prefix of the agents' routing items in the routing partition (the same sort keys as the accounts').
+pub const AGENT_LOAD_PREFIX: &str = "AGENT#";
+
+/// An agent's routing item: status, groups, skills, capacity and its active count (the capacity invariant).
+pub fn agent_load(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(routing_pk(t), format!("{AGENT_LOAD_PREFIX}{a}"))
+}
+
+/// Prefix of the groups in the routing partition.
+pub const GROUP_PREFIX: &str = "GROUP#";
+
+/// An agent group.
+pub fn group(t: &TenantId, g: &GroupId) -> Key {
+    Key::new(routing_pk(t), format!("{GROUP_PREFIX}{g}"))
+}
+
+/// Prefix of the schedules in the routing partition.
+pub const SCHEDULE_PREFIX: &str = "SCHEDULE#";
+
+/// A schedule (working hours or a shift).
+pub fn schedule(t: &TenantId, s: &ScheduleId) -> Key {
+    Key::new(routing_pk(t), format!("{SCHEDULE_PREFIX}{s}"))
+}
+
+/// The last agent who served a customer (sticky routing).
+pub fn last_agent(t: &TenantId, c: &CustomerId) -> Key {
+    Key::new(format!("T#{t}#STICKY#{c}"), "STICKY")
+}
+
+/// gsi2 partition of a tenant's waiting queue (queued conversations).
+pub fn queue_pk(t: &TenantId) -> String {
+    format!("T#{t}#QUEUE")
+}
+
+/// gsi2 sort key of a queued conversation: priority rank, then waiting since (epoch ms, fixed width), then id,
+/// so the index's order is the queue's order.
+pub fn queue_sk(rank: u8, waiting_since: jiff::Timestamp, c: &ConversationId) -> String {
+    format!("{rank}#{:015}#{c}", waiting_since.as_millisecond().max(0))
+}
+
+/// gsi2 partition of an agent's conversations in a status (`open` or `closed`): `assignee=me`.
+pub fn assigned_pk(t: &TenantId, a: &AgentId, status: &str) -> String {
+    format!("T#{t}#ASSIGNED#{a}#{status}")
+}
+
+/// gsi2 sort key of an assigned conversation: since when (epoch ms, fixed width), then id.
+pub fn assigned_sk(at: jiff::Timestamp, c: &ConversationId) -> String {
+    format!("{:015}#{c}", at.as_millisecond().max(0))
+}
+
+/// The partition listing tenants whose waiting queue is not empty (timers drain them every minute).
+pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
+
+/// A tenant's entry in [`QUEUED_TENANTS_PK`].
+pub fn queued_tenant(t: &TenantId) -> Key {
+    Key::new(QUEUED_TENANTS_PK, t.as_str())
+}
 // ---- Identity and security (H2: settings, lockout, sessions, MFA, API keys) ----
 
 /// A tenant's security policy (`GET|PUT /v1/settings/security`).

@@ -3,10 +3,13 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod assignment;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
+pub mod conversations;
+pub mod customers;
 pub mod events;
 pub mod http;
 pub mod idempotency;
@@ -22,5 +25,6 @@ pub mod state;
 pub mod tenants;
 #[cfg(test)]
 mod testing;
+pub mod widget;
 
 pub use state::{App, Config};

@@ -54,6 +54,30 @@ id_type!(
     /// A role: a named set of permissions.
     RoleId, "ro_"
 );
+id_type!(
+    /// A conversation between a visitor and the team.
+    ConversationId, "cv_"
+);
+id_type!(
+    /// A customer: a visitor the tenant knows.
+    CustomerId, "cu_"
+);
+id_type!(
+    /// An agent group (sales, support…): where conversations are routed.
+    GroupId, "gr_"
+);
+id_type!(
+    /// A message of a conversation. Its ULID is also the message's sort key, so messages sort by time.
+    MessageId, "ms_"
+);
+id_type!(
+    /// A customer group (VIP, regular…): it gives its customers' conversations their priority.
+    CustomerGroupId, "cg_"
+);
+id_type!(
+    /// A schedule: working hours or an agent's shift.
+    ScheduleId, "sc_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
