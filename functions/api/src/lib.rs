@@ -3,9 +3,9 @@
 
 pub mod api_keys;
 pub mod auth;
-pub mod me;
 pub mod conversations;
 pub mod customers;
+pub mod me;
 pub mod openapi;
 pub mod roles;
 pub mod security_settings;
@@ -54,7 +54,8 @@ pub fn api() -> OpenApiRouter<App> {
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).
 pub fn routes() -> Router<App> {
-    let (router, _) = api().split_for_parts();
+    let (router, doc) = api().split_for_parts();
+    kefu_app::http::staff::declare_permissions(&doc);
     router.route("/v1/openapi.json", get(openapi::document))
 }
 
