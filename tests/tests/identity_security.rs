@@ -201,6 +201,10 @@ async fn a_password_change_ends_the_other_sessions_and_an_expired_password_must_
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     assert_eq!(t.get("/v1/me", Some(&other)).await.status, StatusCode::UNAUTHORIZED, "other sessions end at once");
+    assert!(
+        t.mail().iter().any(|m| m["to"] == "boss@initech.test" && m["subject"] == "Your Kefu password was changed"),
+        "the owner is told"
+    );
     assert_eq!(t.get("/v1/me", Some(&a.admin)).await.status, StatusCode::OK, "this one lives on");
     assert_eq!(login_raw(&t, &a.id, "boss@initech.test", ADMIN_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
 
@@ -381,7 +385,7 @@ async fn totp_enrolment_sign_in_with_a_code_once_and_emailed_codes() {
     let r = t.post("/v1/auth/mfa/email", json!({"challenge": challenge}), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
     let mail = t.mail();
-    let last = mail.last().expect("a mail went out");
+    let last = mail.iter().rev().find(|m| m["subject"] == "Your Kefu sign-in code").expect("a code went out");
     assert_eq!(last["to"], "miles@cyberdyne.test");
     let text = last["body"].as_str().unwrap();
     let emailed: String = text
@@ -434,7 +438,11 @@ async fn mfa_required_holds_every_account_until_it_enrols() {
 #[tokio::test]
 async fn the_ip_allowlist_guards_staff_and_keys_and_refuses_to_shut_out_its_author() {
     let t = spawn_app().await;
-    let a = tenant(&t, "Soylent", "sol@soylent.test").await;
+    let created = t.create_tenant("Soylent", "sol@soylent.test").await;
+    let a = Tenant {
+        id: created["tenant_id"].as_str().unwrap().to_owned(),
+        admin: t.login(created["tenant_id"].as_str().unwrap(), "sol@soylent.test", ADMIN_PASSWORD).await,
+    };
     let key = t.post("/v1/api_keys", json!({"name": "CRM", "permissions": ["roles.manage"]}), Some(&a.admin)).await;
     let key = key.body["key"].as_str().unwrap().to_owned();
     let r = put_security(&t, &a.admin, json!({"ip_allowlist": ["10.0.0.0/8", "2001:db8::/32"]})).await;
@@ -454,6 +462,9 @@ async fn the_ip_allowlist_guards_staff_and_keys_and_refuses_to_shut_out_its_auth
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "ip_not_allowed"), "sign-in too");
     let other = tenant(&t, "Elsewhere", "x@elsewhere.test").await;
     assert_eq!(t.get("/v1/me", Some(&other.admin)).await.status, StatusCode::OK, "other tenants are not affected");
+    let r =
+        t.start_conversation(created["widget_key"].as_str().unwrap(), json!({"visitor": {"name": "Visitor"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "visitors are never affected: {:?}", r.body);
 
     // An operator lifts it in the store; the change applies at once (nothing is cached).
     kefu_app::security::save_policy(

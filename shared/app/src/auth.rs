@@ -325,6 +325,14 @@ pub async fn note(app: &App, entry: AuditEntry) {
     }
 }
 
+/// Tells an account's owner about a change to its security by email (best effort: a mailer failure is
+/// logged), so a change they did not make does not go unnoticed.
+pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
+    if let Err(e) = app.mailer.send_email(to, subject, body).await {
+        tracing::warn!(error = %e, "security notice not sent");
+    }
+}
+
 async fn account_by_email(app: &App, tenant: &TenantId, email: &str) -> Result<Option<Item>, TableError> {
     match app.table.get(&keys::agent_email(tenant, email)).await? {
         Some(claim) => match claim.get("agent_id").and_then(Value::as_str).and_then(AgentId::parse) {
@@ -663,6 +671,17 @@ pub async fn change_password(
         .set("password_changed_at", json!(app.now()));
     app.table.update(&key, update, Some(Condition::Exists)).await?;
     sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id()).await?;
+    tell_owner(
+        app,
+        &email,
+        "Your Kefu password was changed",
+        &format!(
+            "The password of your Kefu account {email} was changed from {}, and your other sessions were ended. \
+             If this was not you, contact your administrator at once.",
+            principal.ip
+        ),
+    )
+    .await;
     note(
         app,
         AuditEntry::new(&principal.tenant_id, "auth.password_change", Outcome::Success)
