@@ -83,24 +83,31 @@ impl Caller {
 
 fn required_permission(op: &Value, route: &str) -> Result<Option<Decision>, String> {
     let Some(reqs) = op.get("security").and_then(Value::as_array) else { return Ok(None) };
-    let mut decision = None;
+    let (mut staff, mut widget) = (None, false);
     for req in reqs {
         for (scheme, scopes) in req.as_object().into_iter().flatten() {
             let scopes: Vec<String> =
                 scopes.as_array().into_iter().flatten().filter_map(|s| s.as_str().map(str::to_owned)).collect();
-            let d = match scheme.as_str() {
-                "bearer" if scopes.len() <= 1 => Decision::Staff(scopes.into_iter().next()),
+            match scheme.as_str() {
+                "bearer" if scopes.len() <= 1 => {
+                    let d = scopes.into_iter().next();
+                    if staff.as_ref().is_some_and(|prev| *prev != d) {
+                        return Err(format!("{route}: several staff permissions"));
+                    }
+                    staff = Some(d);
+                }
                 "bearer" => return Err(format!("{route}: one permission per route, not {scopes:?}")),
-                s if WIDGET_SCHEMES.contains(&s) => Decision::Widget,
+                s if WIDGET_SCHEMES.contains(&s) => widget = true,
                 other => return Err(format!("{route}: unknown security scheme `{other}`")),
-            };
-            if decision.as_ref().is_some_and(|prev| *prev != d) {
-                return Err(format!("{route}: several security decisions"));
             }
-            decision = Some(d);
         }
     }
-    decision.map(Some).ok_or_else(|| format!("{route}: an empty security list is no decision"))
+    // A route open to staff and visitors alike (a real-time ticket) is checked as a staff route.
+    match (staff, widget) {
+        (Some(p), _) => Ok(Some(Decision::Staff(p))),
+        (None, true) => Ok(Some(Decision::Widget)),
+        (None, false) => Err(format!("{route}: an empty security list is no decision")),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod customers;
 pub mod me;
 pub mod openapi;
+pub mod realtime;
 pub mod roles;
 pub mod security_settings;
 pub mod system;
@@ -50,6 +51,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(customers::conversations))
         .routes(routes!(customers::list_groups, customers::create_group))
         .routes(routes!(customers::update_group, customers::delete_group))
+        .routes(routes!(realtime::ticket))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

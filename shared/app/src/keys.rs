@@ -162,6 +162,44 @@ pub fn customer_group(t: &TenantId, g: &CustomerGroupId) -> Key {
 /// Prefix of every customer group of a tenant.
 pub const CUSTOMER_GROUP_PREFIX: &str = "CGROUP#";
 
+// ---------------------------------------------------------------------------------------------------------------
+// Real time (H5): tickets, WebSocket connection records, the presence grace index.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A one-time real-time ticket, by the SHA-256 of the ticket (a global lookup: the WebSocket handshake carries
+/// nothing but the ticket).
+pub fn realtime_ticket(ticket_hash: &str) -> Key {
+    Key::new(format!("WSTICKET#{ticket_hash}"), "WSTICKET")
+}
+
+/// A WebSocket connection, by its id (a global lookup: API Gateway's `$disconnect` knows only the id).
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
+}
+
+/// Index partition (gsi1) of one agent's connections; the sort key is the connection id.
+pub fn agent_connections(t: &TenantId, a: &AgentId) -> String {
+    format!("T#{t}#AGENT#{a}#WS")
+}
+
+/// Index partition (gsi1) of one conversation's visitor connections; the sort key is the connection id.
+pub fn visitor_connections(t: &TenantId, conversation_id: &str) -> String {
+    format!("T#{t}#CONV#{conversation_id}#WS")
+}
+
+/// An agent whose last connection dropped: due to be set away unless it reconnects first.
+pub fn presence_pending(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("PRESENCE#{a}"))
+}
+
+/// How many index partitions the presence due list is spread over.
+pub const PRESENCE_SHARDS: u32 = 4;
+
+/// Index partition (gsi1) of a presence due list shard; the sort key is `{due epoch ms, 13 digits}#{tenant}#{agent}`.
+pub fn presence_due_pk(shard: u32) -> String {
+    format!("PRESENCEDUE#{shard}")
+}
+
 // ---- Rate limits (shared) ----
 
 /// One fixed window of a rate limit: `scope` names the limit, `key` what is limited, `window` the window's

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod mfa;
 pub mod outbox;
 pub mod ratelimit;
+pub mod realtime;
 pub mod roles;
 pub mod security;
 pub mod sessions;
