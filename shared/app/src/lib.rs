@@ -3,6 +3,8 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod assignment;
+pub mod audit;
 pub mod auth;
 pub mod consumer;
 pub mod events;
@@ -11,7 +13,10 @@ pub mod idempotency;
 pub mod keys;
 pub mod logging;
 pub mod outbox;
+pub mod ratelimit;
 pub mod state;
 pub mod tenants;
+#[cfg(test)]
+mod testing;
 
 pub use state::{App, Config};

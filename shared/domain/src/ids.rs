@@ -55,6 +55,23 @@ id_type!(
     RoleId, "ro_"
 );
 
+id_type!(
+    /// A conversation between a visitor and the team.
+    ConversationId, "cv_"
+);
+id_type!(
+    /// A customer: a visitor the tenant knows.
+    CustomerId, "cu_"
+);
+id_type!(
+    /// An agent group (sales, support…): where conversations are routed.
+    GroupId, "gr_"
+);
+id_type!(
+    /// A schedule: working hours or an agent's shift.
+    ScheduleId, "sc_"
+);
+
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
     pub fn parse_any(s: &str) -> Option<Self> {

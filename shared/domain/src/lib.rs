@@ -5,9 +5,11 @@ pub mod error;
 pub mod ids;
 pub mod masking;
 pub mod permission;
+pub mod routing;
+pub mod schedule;
 pub mod text;
 
 pub use error::ValidationError;
-pub use ids::{AgentId, RoleId, TenantId};
+pub use ids::{AgentId, ConversationId, CustomerId, GroupId, RoleId, ScheduleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use text::{Email, Name, Password, TimeZoneName};

@@ -5,6 +5,7 @@
 pub mod client_ip;
 pub mod error;
 pub mod json;
+pub mod list;
 pub mod router;
 pub mod staff;
 

@@ -1,0 +1,386 @@
+//! The audit log: append-only, one hash chain per tenant. Each entry carries the hash of the one before it and
+//! its own hash over its canonical form, and the chain's head (last sequence number and hash) is updated in the
+//! same transaction as the append, conditioned on the head it read. So entries are numbered without gaps, two
+//! writers can never both append entry n, and [`verify`] finds any entry that was edited or removed afterwards.
+
+use std::time::Duration;
+
+use kefu_domain::TenantId;
+use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::App;
+use crate::keys;
+
+/// How a recorded action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It happened.
+    Success,
+    /// It was attempted and failed (e.g. a wrong password).
+    Failure,
+    /// It was refused for lack of permission.
+    Denied,
+}
+
+impl Outcome {
+    /// The outcome's name in API.md.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+/// What to record. Actions are API.md's names (`auth.login`, `customer.read`, `settings.update`…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The tenant whose log it goes to.
+    pub tenant_id: TenantId,
+    /// Who acted: an account id, an API key id, or `None` when unknown (e.g. a failed sign-in of no account).
+    pub actor_id: Option<String>,
+    /// What was done.
+    pub action: String,
+    /// The kind of thing acted on (`agent`, `customer`, `conversation`, `settings`…).
+    pub target_type: Option<String>,
+    /// Its id.
+    pub target_id: Option<String>,
+    /// The client's IP.
+    pub ip: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Anything else worth keeping (never secrets).
+    pub detail: Option<Value>,
+}
+
+impl AuditEntry {
+    /// An entry with the required fields; set the others with the builder methods.
+    pub fn new(tenant_id: &TenantId, action: impl Into<String>, outcome: Outcome) -> Self {
+        Self {
+            tenant_id: tenant_id.clone(),
+            actor_id: None,
+            action: action.into(),
+            target_type: None,
+            target_id: None,
+            ip: None,
+            outcome,
+            detail: None,
+        }
+    }
+
+    /// Who acted.
+    pub fn actor(mut self, actor: impl ToString) -> Self {
+        self.actor_id = Some(actor.to_string());
+        self
+    }
+
+    /// What was acted on.
+    pub fn target(mut self, kind: impl Into<String>, id: impl ToString) -> Self {
+        self.target_type = Some(kind.into());
+        self.target_id = Some(id.to_string());
+        self
+    }
+
+    /// From where.
+    pub fn ip(mut self, ip: impl ToString) -> Self {
+        self.ip = Some(ip.to_string());
+        self
+    }
+
+    /// More about it.
+    pub fn detail(mut self, detail: Value) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// The hash the first entry of every chain points back to.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How often an append retries when another writer moved the head first.
+const APPEND_ATTEMPTS: u32 = 25;
+
+/// The fields an entry's hash covers, in a fixed order: everything but the hash itself.
+fn chained_fields(item: &Item) -> Value {
+    let keep = [
+        "seq",
+        "at",
+        "tenant_id",
+        "actor_id",
+        "action",
+        "target_type",
+        "target_id",
+        "ip",
+        "outcome",
+        "detail",
+        "prev_hash",
+    ];
+    let mut map = serde_json::Map::new();
+    for k in keep {
+        map.insert(k.to_owned(), item.get(k).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(map)
+}
+
+/// JSON with object keys sorted at every level, so the hash does not depend on how a store orders maps.
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&map[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// The hash of a stored entry: SHA-256 over the canonical JSON of its chained fields (which include the
+/// previous entry's hash), hex.
+pub fn entry_hash(item: &Item) -> String {
+    let mut s = String::new();
+    canonical(&chained_fields(item), &mut s);
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// The sequence number of a stored entry.
+pub fn seq_of(item: &Item) -> u64 {
+    item.get("seq").and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// Appends an entry to its tenant's chain and returns the stored item. Writers racing for the head retry with
+/// a short random pause; the store's conditions make sure each sequence number is taken once.
+pub async fn record(app: &App, entry: AuditEntry) -> Result<Item, TableError> {
+    let tenant = entry.tenant_id.clone();
+    let head_key = keys::audit_head(&tenant);
+    for attempt in 0..APPEND_ATTEMPTS {
+        let head = app.table.get(&head_key).await?;
+        let (seq, prev) = match &head {
+            Some(h) => (
+                h.get("seq").and_then(Value::as_u64).unwrap_or(0),
+                h.get("hash").and_then(Value::as_str).unwrap_or(GENESIS).to_owned(),
+            ),
+            None => (0, GENESIS.to_owned()),
+        };
+        let next = seq + 1;
+        let at = app.now();
+        let mut item = keys::audit_entry(&tenant, next).with(json!({
+            "type": "audit", "seq": next, "at": at, "tenant_id": tenant,
+            "actor_id": entry.actor_id, "action": entry.action, "target_type": entry.target_type,
+            "target_id": entry.target_id, "ip": entry.ip, "outcome": entry.outcome.as_str(),
+            "detail": entry.detail, "prev_hash": prev,
+        }));
+        let hash = entry_hash(&item);
+        let time_sk = format!("{}#{next:012}", at);
+        item.insert("hash".into(), json!(hash));
+        item.insert("gsi1pk".into(), json!(keys::audit_by_time(&tenant)));
+        item.insert("gsi1sk".into(), json!(time_sk));
+        if let Some(actor) = &entry.actor_id {
+            item.insert("gsi2pk".into(), json!(keys::audit_by_actor(&tenant, actor)));
+            item.insert("gsi2sk".into(), json!(time_sk));
+        }
+        let head_condition = if head.is_some() { Condition::eq("seq", seq) } else { Condition::NotExists };
+        let ops = vec![
+            TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) },
+            TxOp::Update {
+                key: head_key.clone(),
+                update: Update::new().set("seq", json!(next)).set("hash", json!(hash)).set("at", json!(at)),
+                condition: Some(head_condition),
+            },
+        ];
+        match app.table.transact(ops).await {
+            Ok(()) => return Ok(item),
+            Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
+                let pause = rand::random::<u64>() % (2 + 2 * u64::from(attempt.min(10)));
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(TableError::Conflict)
+}
+
+/// Something [`verify`] found wrong with a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChainProblem {
+    /// The entry's content no longer matches its hash.
+    Edited {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Entries that should be there are not (removed from the middle or the end).
+    Missing {
+        /// The first missing sequence number.
+        from: u64,
+        /// The last missing sequence number.
+        to: u64,
+    },
+    /// The entry does not point at the hash of the entry before it (replaced, or re-chained by hand).
+    Relinked {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// The head does not match the last entry.
+    HeadMismatch,
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ChainReport {
+    /// Entries read.
+    pub entries: u64,
+    /// The head's sequence number (0 without a head).
+    pub head_seq: u64,
+    /// Everything wrong, in chain order; empty when the chain is intact.
+    pub problems: Vec<ChainProblem>,
+}
+
+impl ChainReport {
+    /// Whether the chain is intact.
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Walks a tenant's chain from the first entry to the head and reports every edited, removed or re-linked
+/// entry. `progress` is called after each page with the number of entries read so far.
+pub async fn verify(app: &App, tenant: &TenantId, mut progress: impl FnMut(u64)) -> Result<ChainReport, TableError> {
+    let mut report = ChainReport::default();
+    let mut expected = 1u64;
+    let mut prev = GENESIS.to_owned();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(Query::partition(keys::audit_pk(tenant)).prefix(keys::AUDIT_ENTRY_PREFIX).limit(500).after(cursor))
+            .await?;
+        for item in &page.items {
+            let seq = seq_of(item);
+            if seq > expected {
+                report.problems.push(ChainProblem::Missing { from: expected, to: seq - 1 });
+            }
+            let stored = item.get("hash").and_then(Value::as_str).unwrap_or_default();
+            if entry_hash(item) != stored {
+                report.problems.push(ChainProblem::Edited { seq });
+            } else if seq == expected && item.get("prev_hash").and_then(Value::as_str) != Some(prev.as_str()) {
+                report.problems.push(ChainProblem::Relinked { seq });
+            }
+            prev = stored.to_owned();
+            expected = seq + 1;
+            report.entries += 1;
+        }
+        progress(report.entries);
+        if page.cursor.is_none() {
+            break;
+        }
+        cursor = page.cursor;
+    }
+    if let Some(head) = app.table.get(&keys::audit_head(tenant)).await? {
+        report.head_seq = head.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        if report.head_seq >= expected {
+            report.problems.push(ChainProblem::Missing { from: expected, to: report.head_seq });
+        } else if report.head_seq + 1 != expected || head.get("hash").and_then(Value::as_str) != Some(prev.as_str()) {
+            report.problems.push(ChainProblem::HeadMismatch);
+        }
+    } else if report.entries > 0 {
+        report.problems.push(ChainProblem::HeadMismatch);
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+
+    fn tenant() -> TenantId {
+        TenantId::generate()
+    }
+
+    async fn write(app: &App, t: &TenantId, n: usize) {
+        for i in 0..n {
+            let e = AuditEntry::new(t, "customer.read", Outcome::Success)
+                .actor("ag_1")
+                .target("customer", format!("cu_{i}"))
+                .ip("127.0.0.1")
+                .detail(json!({"b": 1, "a": [1, {"z": 2, "y": 3}]}));
+            record(app, e).await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn an_untouched_chain_verifies_and_edits_and_removals_are_found() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let t = tenant();
+        write(&app, &t, 6).await;
+        let clean = verify(&app, &t, |_| {}).await.unwrap();
+        assert!(clean.is_intact(), "{clean:?}");
+        assert_eq!((clean.entries, clean.head_seq), (6, 6));
+
+        // Edit entry 2's outcome, remove entry 4.
+        let key = keys::audit_entry(&t, 2);
+        app.table.update(&key, Update::new().set("outcome", json!("failure")), None).await.unwrap();
+        app.table.delete(&keys::audit_entry(&t, 4), None).await.unwrap();
+        let report = verify(&app, &t, |_| {}).await.unwrap();
+        assert_eq!(report.problems, vec![ChainProblem::Edited { seq: 2 }, ChainProblem::Missing { from: 4, to: 4 }]);
+
+        // Removing the last entry is found through the head.
+        app.table.delete(&keys::audit_entry(&t, 6), None).await.unwrap();
+        let report = verify(&app, &t, |_| {}).await.unwrap();
+        assert_eq!(report.problems.last(), Some(&ChainProblem::Missing { from: 6, to: 6 }));
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_get_distinct_gapless_numbers() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let t = tenant();
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (app, t) = (app.clone(), t.clone());
+                tokio::spawn(async move { write(&app, &t, 3).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let report = verify(&app, &t, |_| {}).await.unwrap();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.entries, 48);
+    }
+
+    #[test]
+    fn the_hash_ignores_map_order() {
+        let a: Item = serde_json::from_str(r#"{"seq": 1, "detail": {"a": 1, "b": 2}}"#).unwrap();
+        let b: Item = serde_json::from_str(r#"{"detail": {"b": 2, "a": 1}, "seq": 1}"#).unwrap();
+        assert_eq!(entry_hash(&a), entry_hash(&b));
+        let c: Item = serde_json::from_str(r#"{"detail": {"b": 3, "a": 1}, "seq": 1}"#).unwrap();
+        assert_ne!(entry_hash(&a), entry_hash(&c));
+    }
+}
