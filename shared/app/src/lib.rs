@@ -6,19 +6,28 @@
 pub mod alerts;
 pub mod anomaly;
 pub mod assignment;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
+pub mod conversations;
+pub mod customers;
 pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod logging;
+pub mod mfa;
 pub mod outbox;
+pub mod realtime;
 pub mod ratelimit;
+pub mod roles;
+pub mod security;
+pub mod sessions;
 pub mod state;
 pub mod tenants;
 #[cfg(test)]
 mod testing;
+pub mod widget;
 
 pub use state::{App, Config};
