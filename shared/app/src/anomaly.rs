@@ -7,7 +7,7 @@
 //! | `failed_sign_in_burst` (ip) | failed sign-ins from one IP, any account | [`FAILED_SIGN_INS_PER_IP`] in [`FAILED_SIGN_IN_WINDOW`] |
 //! | `failed_sign_in_burst` (tenant) | failed sign-ins across the tenant (credential stuffing) | [`FAILED_SIGN_INS_PER_TENANT`] in [`FAILED_SIGN_IN_WINDOW`] |
 //! | `new_network_sign_in` | a successful sign-in from a network (IPv4 /24, IPv6 /48) the account never used | the first time per network, not on the account's very first sign-in |
-//! | `mass_read` | one actor reads many different customers or transcripts | [`MASS_READ_TARGETS`] distinct in [`MASS_READ_WINDOW`] |
+//! | `mass_read` | one actor reads many different customers or transcripts (list pages count every row) | [`MASS_READ_TARGETS`] distinct in [`MASS_READ_WINDOW`] |
 //! | `mass_export` | one actor creates many exports | [`MASS_EXPORTS`] in [`MASS_EXPORT_WINDOW`] |
 //!
 //! An alert is an audit entry (action [`ALERT_ACTION`], appended without passing through [`observe`] again,
@@ -85,12 +85,25 @@ fn window_of(app: &App, window: Duration) -> (i64, i64) {
 
 /// Adds one to a rule's counter for `subject` in the current window and answers the new count.
 async fn count(app: &App, t: &TenantId, rule: &str, subject: &str, window: Duration) -> Result<u64, TableError> {
+    count_by(app, t, rule, subject, window, 1).await
+}
+
+/// Adds `by` to a rule's counter for `subject` in the current window and answers the new count. The add is
+/// atomic, so exactly one caller sees the count cross a threshold.
+async fn count_by(
+    app: &App,
+    t: &TenantId,
+    rule: &str,
+    subject: &str,
+    window: Duration,
+    by: u64,
+) -> Result<u64, TableError> {
     let (index, ends) = window_of(app, window);
     let item = app
         .table
         .update(
             &keys::anomaly_window(t, rule, subject, index),
-            Update::new().add("count", 1).set("ttl", json!(ends + 60)),
+            Update::new().add("count", i64::try_from(by).unwrap_or(i64::MAX)).set("ttl", json!(ends + 60)),
             None,
         )
         .await?;
@@ -174,18 +187,28 @@ async fn sign_in(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
 }
 
 async fn read(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
-    let (Some(actor), Some(target)) = (&entry.actor_id, &entry.target_id) else { return Ok(()) };
+    let Some(actor) = &entry.actor_id else { return Ok(()) };
     let t = &entry.tenant_id;
     let (index, ends) = window_of(app, MASS_READ_WINDOW);
-    let kind = entry.target_type.as_deref().unwrap_or("item");
-    let seen = keys::anomaly_seen(t, "reads", actor, index, &format!("{kind}:{target}"));
-    match app.table.put(seen.with(json!({"ttl": ends + 60})), Some(Condition::NotExists)).await {
-        Ok(()) => {}
-        Err(TableError::ConditionFailed) => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    let n = count(app, t, "reads", actor, MASS_READ_WINDOW).await?;
-    if n == MASS_READ_TARGETS {
+    let added = match &entry.target_id {
+        // One customer or transcript: counted once per window.
+        Some(target) => {
+            let kind = entry.target_type.as_deref().unwrap_or("item");
+            let seen = keys::anomaly_seen(t, "reads", actor, index, &format!("{kind}:{target}"));
+            match app.table.put(seen.with(json!({"ttl": ends + 60})), Some(Condition::NotExists)).await {
+                Ok(()) => 1,
+                Err(TableError::ConditionFailed) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+        // A page of a list (`detail.list` = how many it showed): paging through every customer is a mass read.
+        None => match entry.detail.as_ref().and_then(|d| d.get("list")).and_then(Value::as_u64) {
+            Some(n) if n > 0 => n,
+            _ => return Ok(()),
+        },
+    };
+    let n = count_by(app, t, "reads", actor, MASS_READ_WINDOW, added).await?;
+    if n >= MASS_READ_TARGETS && n - added < MASS_READ_TARGETS {
         let detail = json!({"distinct_targets": n, "window_seconds": MASS_READ_WINDOW.as_secs()});
         raise(app, entry, "mass_read", ("agent", actor), detail).await?;
     }
@@ -358,6 +381,13 @@ mod tests {
             audit::record(&app, read(kind, format!("x_{i}"))).await.unwrap();
         }
         assert_eq!(alerts(&app, &t).await, vec![("mass_read".into(), "agent".into(), "ag_1".into())]);
+        // Paging through a list counts every row it showed.
+        for _ in 0..3 {
+            let page = AuditEntry::new(&t, "customer.read", Outcome::Success).actor("ag_2").detail(json!({"list": 50}));
+            audit::record(&app, page).await.unwrap();
+        }
+        assert_eq!(alerts(&app, &t).await.len(), 2);
+        assert_eq!(alerts(&app, &t).await[1].2, "ag_2");
     }
 
     #[tokio::test]
