@@ -36,13 +36,35 @@ enum Command {
         #[arg(long = "env")]
         env: Vec<String>,
     },
+    /// The audit log (operations).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk a tenant's audit chain and report every edited or removed entry; exits 1 when it is broken.
+    Verify {
+        /// The tenant's id (`tn_…`).
+        #[arg(long)]
+        tenant: String,
+        /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`); with `KEFU_TABLE`
+        /// set, the DynamoDB table is read instead.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     kefu_app::logging::init();
     let cli = Cli::parse();
-    let config = match kefu_local::ServeConfig::from_env() {
+    let mut config = match kefu_local::ServeConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kefu: {e}");
@@ -54,6 +76,12 @@ async fn main() -> std::process::ExitCode {
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant, data_dir, json } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::audit_verify(config, &tenant, json).await
         }
     };
     match result {

@@ -2,6 +2,7 @@
 //! and directly by `kefu serve`.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod conversations;
 pub mod customers;
@@ -52,6 +53,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(customers::list_groups, customers::create_group))
         .routes(routes!(customers::update_group, customers::delete_group))
         .routes(routes!(realtime::ticket))
+        // Audit log (H1).
+        .routes(routes!(audit::list))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).
