@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use kefu_domain::routing::Strategy;
 use kefu_domain::schedule::{Schedule, ScheduleInput};
 use kefu_domain::{AgentId, Email, GroupId, Name, Password, RoleId, ScheduleId, TenantId, ValidationError};
-use kefu_ports::table::{CmpOp, Condition, Cursor, Item, Query, SkCondition, TableError, TxOp, Update, MAX_TX_ITEMS};
+use kefu_ports::table::{CmpOp, Condition, Cursor, Item, MAX_TX_ITEMS, Query, SkCondition, TableError, TxOp, Update};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use tracing::warn;
@@ -49,9 +49,9 @@ impl From<AssignmentError> for AdminError {
     fn from(e: AssignmentError) -> Self {
         match e {
             AssignmentError::Table(t) => AdminError::Table(t),
-            AssignmentError::AgentNotFound
-            | AssignmentError::ConversationNotFound
-            | AssignmentError::GroupNotFound => AdminError::NotFound,
+            AssignmentError::AgentNotFound | AssignmentError::ConversationNotFound | AssignmentError::GroupNotFound => {
+                AdminError::NotFound
+            }
             other => AdminError::Conflict(other.to_string()),
         }
     }
@@ -91,12 +91,18 @@ pub fn parse_skills(skills: &[String], field: &str) -> Result<Vec<String>, Valid
 }
 
 fn parse_max_concurrent(n: i64) -> Result<u32, ValidationError> {
-    u32::try_from(n).ok().filter(|n| *n <= MAX_CONCURRENT_LIMIT).ok_or_else(|| {
-        ValidationError::new("max_concurrent", format!("must be from 0 to {MAX_CONCURRENT_LIMIT}"))
-    })
+    u32::try_from(n)
+        .ok()
+        .filter(|n| *n <= MAX_CONCURRENT_LIMIT)
+        .ok_or_else(|| ValidationError::new("max_concurrent", format!("must be from 0 to {MAX_CONCURRENT_LIMIT}")))
 }
 
-async fn check_schedule(app: &App, t: &TenantId, id: Option<&str>, field: &str) -> Result<Option<ScheduleId>, AdminError> {
+async fn check_schedule(
+    app: &App,
+    t: &TenantId,
+    id: Option<&str>,
+    field: &str,
+) -> Result<Option<ScheduleId>, AdminError> {
     let Some(id) = id else { return Ok(None) };
     let bad = || ValidationError::new(field, "no such schedule");
     let sid = ScheduleId::parse(id).ok_or_else(bad)?;
@@ -254,8 +260,12 @@ async fn tenant_name(app: &App, t: &TenantId) -> Result<String, TableError> {
 pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<AgentAdminView, AdminError> {
     let email = Email::parse(&req.email)?;
     let name = Name::parse(&req.name, "name")?;
-    let password =
-        Password::parse(&req.password, kefu_domain::text::PASSWORD_MIN_CHARS, email.as_str(), &tenant_name(app, t).await?)?;
+    let password = Password::parse(
+        &req.password,
+        kefu_domain::text::PASSWORD_MIN_CHARS,
+        email.as_str(),
+        &tenant_name(app, t).await?,
+    )?;
     let role = check_role(app, t, &req.role_id).await?;
     let skills = parse_skills(&req.skills, "skills")?;
     let max = parse_max_concurrent(req.max_concurrent.unwrap_or(i64::from(super::store::DEFAULT_MAX_CONCURRENT)))?;
@@ -318,7 +328,9 @@ pub async fn list_agents(
         .query(Query::partition(keys::tenant_pk(t)).prefix(keys::AGENT_PREFIX).limit(limit).after(cursor))
         .await
         .map_err(|e| match e {
-            TableError::Invalid(_) => AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list")),
+            TableError::Invalid(_) => {
+                AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list"))
+            }
             e => e.into(),
         })?;
     let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else { return Ok((vec![], None)) };
@@ -416,7 +428,9 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
             changes += 1;
         }
         if changes > MAX_MEMBER_CHANGES {
-            return Err(ValidationError::new("group_ids", format!("at most {MAX_MEMBER_CHANGES} changes at once")).into());
+            return Err(
+                ValidationError::new("group_ids", format!("at most {MAX_MEMBER_CHANGES} changes at once")).into()
+            );
         }
         let list: Vec<&GroupId> = wanted.iter().map(|g| &g.group_id).collect();
         acc = acc.set("group_ids", json!(list));
@@ -482,10 +496,8 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
     app.table.transact(ops).await?;
     let mut requeued = 0;
     loop {
-        let page = app
-            .table
-            .query(Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, "open")).limit(50))
-            .await?;
+        let page =
+            app.table.query(Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, "open")).limit(50)).await?;
         if page.items.is_empty() {
             break;
         }
@@ -669,8 +681,11 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
     }));
     let mut ops = vec![TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) }];
     ops.extend(member_ops(app, t, &g, &members, &[]).await?);
-    let events: Vec<Envelope> =
-        members.iter().map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}))).take(1).collect();
+    let events: Vec<Envelope> = members
+        .iter()
+        .map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a})))
+        .take(1)
+        .collect();
     match outbox::commit(app, ops, events).await {
         Ok(()) => Ok(GroupView::of(&item)),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
@@ -703,9 +718,9 @@ async fn list_prefix<V>(
         .query(Query::partition(keys::routing_pk(t)).prefix(prefix).limit(limit).after(cursor))
         .await
         .map_err(|e| match e {
-            TableError::Invalid(_) => AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list")),
-            e => e.into(),
-        })?;
+        TableError::Invalid(_) => AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list")),
+        e => e.into(),
+    })?;
     Ok((page.items.iter().map(view).collect(), page.cursor))
 }
 
@@ -749,12 +764,11 @@ pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), Ad
     if settings.default_group_id.as_ref() == Some(g) {
         return Err(AdminError::Conflict("this is the default group of the assignment settings".into()));
     }
-    let mut ops =
-        vec![TxOp::Delete { key: keys::group(t, g), condition: Some(Condition::eq("version", rec.version)) }];
+    let mut ops = vec![TxOp::Delete { key: keys::group(t, g), condition: Some(Condition::eq("version", rec.version)) }];
     ops.extend(member_ops(app, t, g, &[], &rec.agent_ids).await.map_err(|e| match e {
-        AdminError::Invalid(_) => AdminError::Conflict(format!(
-            "the group has more than {MAX_MEMBER_CHANGES} members; remove some first"
-        )),
+        AdminError::Invalid(_) => {
+            AdminError::Conflict(format!("the group has more than {MAX_MEMBER_CHANGES} members; remove some first"))
+        }
         e => e,
     })?);
     let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
@@ -876,12 +890,16 @@ pub async fn put_settings(app: &App, t: &TenantId, req: SettingsInput) -> Result
         .ok_or_else(|| ValidationError::new("strategy", "must be least_loaded or round_robin"))?;
     let default_group_id = match req.default_group_id.as_deref() {
         None => None,
-        Some(g) => Some(check_groups(app, t, &[g.to_owned()], "default_group_id").await.map_err(|e| match e {
-            AdminError::Invalid(_) => AdminError::Invalid(ValidationError::new("default_group_id", "no such group")),
-            e => e,
-        })?[0]
-            .group_id
-            .clone()),
+        Some(g) => Some(
+            check_groups(app, t, &[g.to_owned()], "default_group_id").await.map_err(|e| match e {
+                AdminError::Invalid(_) => {
+                    AdminError::Invalid(ValidationError::new("default_group_id", "no such group"))
+                }
+                e => e,
+            })?[0]
+                .group_id
+                .clone(),
+        ),
     };
     let schedule_id = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
     let settings = Settings {
