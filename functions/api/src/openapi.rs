@@ -25,7 +25,7 @@ impl Modify for Security {
 #[openapi(
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
     modifiers(&Security),
-    tags((name = "system"), (name = "tenants"), (name = "auth"))
+    tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "agents"), (name = "groups"), (name = "schedules"), (name = "settings"))
 )]
 pub struct ApiDoc;
 
