@@ -351,3 +351,49 @@ pub fn manual_clock_app() -> (kefu_app::App, std::sync::Arc<kefu_ports::ManualCl
     };
     (app, clock, dir)
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routing (H3): conversations as intake writes them, until the widget's endpoints replace this in the tests.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Starts a conversation the way intake does: a `pending` conversation item and its `conversation.created`
+/// event, in one transaction (the assign consumer routes it). Answers its id.
+pub async fn start_conversation(
+    app: &kefu_app::App,
+    tenant: &kefu_domain::TenantId,
+    customer: &kefu_domain::CustomerId,
+    priority: &str,
+    group: Option<&kefu_domain::GroupId>,
+) -> kefu_domain::ConversationId {
+    let c = kefu_domain::ConversationId::generate();
+    let now = app.now();
+    let item = kefu_app::keys::conversation(tenant, &c).with(json!({
+        "type": "conversation", "conversation_id": c, "tenant_id": tenant, "customer_id": customer,
+        "status": "pending", "group_id": group, "priority": priority, "skills": [], "tags": [],
+        "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
+    }));
+    let event = kefu_app::events::Envelope::new(
+        "conversation.created",
+        tenant,
+        now,
+        json!({"conversation_id": c, "customer_id": customer, "group_id": group, "priority": priority}),
+    );
+    kefu_app::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])
+        .await
+        .expect("conversation stored");
+    c
+}
+
+/// A conversation item as stored (`Value::Null` when absent).
+pub async fn conversation_item(
+    app: &kefu_app::App,
+    tenant: &kefu_domain::TenantId,
+    c: &kefu_domain::ConversationId,
+) -> Value {
+    app.table
+        .get(&kefu_app::keys::conversation(tenant, c))
+        .await
+        .expect("read")
+        .map(Value::Object)
+        .unwrap_or(Value::Null)
+}

@@ -42,7 +42,7 @@ impl Modify for Security {
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
     modifiers(&Security),
     tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "me"), (name = "settings"), (name = "roles"),
-         (name = "api_keys"), (name = "realtime"))
+         (name = "api_keys"), (name = "realtime"), (name = "agents"), (name = "groups"), (name = "schedules"))
 )]
 pub struct ApiDoc;
 
