@@ -59,6 +59,28 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// The audit log (operations).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk a tenant's audit chain and report every edited or removed entry; exits 1 when it is broken.
+    Verify {
+        /// The tenant's id (`tn_…`).
+        #[arg(long)]
+        tenant: String,
+        /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`); with `KEFU_TABLE`
+        /// set, the DynamoDB table is read instead.
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -68,7 +90,7 @@ async fn main() -> std::process::ExitCode {
         Command::Loadtest { .. } => kefu_app::logging::init_with_default("warn"),
         _ => kefu_app::logging::init(),
     }
-    let config = match kefu_local::ServeConfig::from_env() {
+    let mut config = match kefu_local::ServeConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kefu: {e}");
@@ -93,6 +115,12 @@ async fn main() -> std::process::ExitCode {
                 data_dir: None,
             };
             kefu_local::loadtest::run(run).await.map(drop)
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant, data_dir, json } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::audit_verify(config, &tenant, json).await
         }
     };
     match result {
