@@ -130,10 +130,19 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-/// How many pollers each queue gets, like concurrent Lambda invocations on one event source: a poller waits
-/// for its batch's store writes, and several overlap them (the embedded store commits concurrent writes
-/// together, one fsync per group).
-pub const POLLERS_PER_CONSUMER: usize = 4;
+/// How many pollers each queue gets by default, like concurrent Lambda invocations on one event source: a
+/// poller waits for its batch's store writes, and several overlap them (the embedded store commits concurrent
+/// writes together, one fsync per group). `KEFU_POLLERS` overrides it.
+pub const POLLERS_PER_CONSUMER: usize = 8;
+
+/// Pollers per queue: `KEFU_POLLERS` (1..=64), else [`POLLERS_PER_CONSUMER`].
+fn pollers_per_consumer() -> usize {
+    std::env::var("KEFU_POLLERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or(POLLERS_PER_CONSUMER)
+}
 
 /// The consumer for each queue.
 pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
@@ -174,8 +183,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }
     });
 
+    let pollers = pollers_per_consumer();
     for (name, queue) in wired.queues {
-        for _ in 0..POLLERS_PER_CONSUMER {
+        for _ in 0..pollers {
             tasks.spawn(run_poller(app.clone(), queue.clone(), consumer(name), rx.clone()));
         }
     }
