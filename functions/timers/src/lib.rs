@@ -1,14 +1,28 @@
 //! `timers`: runs every minute. It sweeps the outbox (republishing events whose first publish never
-//! happened); time-based triggers (unanswered conversations, SLA breaches, agent grace periods) join it with
-//! the issues that bring them.
+//! happened) and drains the waiting queue of every tenant that has one, since agents come on shift and working
+//! hours open with time, not with events. Other time-based triggers (unanswered conversations, SLA breaches)
+//! join it with the issues that bring them.
 
 use kefu_app::App;
+use kefu_app::assignment::{self, DrainReport};
 use kefu_app::outbox::{self, SWEEP_AFTER, SweepReport};
 use kefu_ports::TableError;
+use serde::Serialize;
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    /// The outbox sweep.
+    #[serde(flatten)]
+    pub sweep: SweepReport,
+    /// The queue drains.
+    pub drained: DrainReport,
+}
 
 /// One minute's work.
-pub async fn tick(app: &App, at: jiff::Timestamp) -> Result<SweepReport, TableError> {
-    let report = outbox::sweep(app, SWEEP_AFTER).await?;
-    tracing::info!(%at, published = report.published, failed = report.failed, "timers tick");
-    Ok(report)
+pub async fn tick(app: &App, at: jiff::Timestamp) -> Result<TickReport, TableError> {
+    let sweep = outbox::sweep(app, SWEEP_AFTER).await?;
+    let drained = assignment::drain_queued_tenants(app).await?;
+    tracing::info!(%at, published = sweep.published, failed = sweep.failed, assigned = drained.assigned, "timers tick");
+    Ok(TickReport { sweep, drained })
 }

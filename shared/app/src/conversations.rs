@@ -8,9 +8,10 @@
 
 use std::sync::Mutex;
 
+use kefu_domain::routing::Priority;
 use kefu_domain::{
     AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
-    Priority, TagName, TenantId,
+    TagName, TenantId,
 };
 use kefu_ports::table::{CmpOp, Condition, Cursor, Index, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::Serialize;

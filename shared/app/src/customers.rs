@@ -3,9 +3,10 @@
 //! search by name, email or phone without a scan (prefix queries on stored search terms).
 
 use kefu_domain::customer::{SearchKind, search_prefix, search_terms};
+use kefu_domain::routing::Priority;
 use kefu_domain::{
-    ConversationId, CustomerGroupId, CustomerId, Email, ExternalId, Name, Permission, Phone, Priority, TagName,
-    TenantId, ValidationError,
+    ConversationId, CustomerGroupId, CustomerId, Email, ExternalId, Name, Permission, Phone, TagName, TenantId,
+    ValidationError,
 };
 use kefu_ports::table::{Condition, Index, Item, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
@@ -145,7 +146,7 @@ pub async fn load(app: &App, tenant: &TenantId, id: &CustomerId) -> Result<Optio
 }
 
 /// The priority a customer's conversations get: its group's, `normal` without one.
-pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) -> Result<Priority, TableError> {
+pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) -> Result<TableError> {
     let Some(g) = customer.and_then(|c| text(c, "group_id")).and_then(|g| CustomerGroupId::parse(&g)) else {
         return Ok(Priority::Normal);
     };
@@ -154,8 +155,8 @@ pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) 
         .get(&keys::customer_group(tenant, &g))
         .await?
         .and_then(|g| text(&g, "priority"))
-        .and_then(|p| Priority::parse(&p, "priority").ok())
-        .unwrap_or_default())
+        .and_then(|p| Priority::parse(&p))
+        .unwrap_or(Priority::Normal))
 }
 
 /// The pointer from a customer to one of its conversations, written with the conversation (pure).
@@ -443,7 +444,9 @@ impl CustomerGroupBody {
     fn validate(&self) -> Result<(Name, Priority), ValidationError> {
         let name = Name::parse(&self.name, "name")?;
         let priority = match self.priority.as_deref() {
-            Some(p) => Priority::parse(p, "priority")?,
+            Some(p) => {
+                Priority::parse(p).ok_or_else(|| ValidationError::new("priority", "must be high, normal or low"))?
+            }
             None => Priority::Normal,
         };
         Ok((name, priority))

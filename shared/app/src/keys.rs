@@ -1,7 +1,7 @@
 //! Every key of the single table, in one place. `docs/data-model.md` lists them with the access pattern
 //! each serves. A tenant's id is in every key of its data, so no query can cross tenants.
 
-use kefu_domain::{AgentId, ConversationId, CustomerGroupId, CustomerId, MessageId, TenantId};
+use kefu_domain::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, ScheduleId, TenantId};
 use kefu_ports::Key;
 
 /// The tenant's own partition (its record, roles, agents, email claims).
@@ -70,10 +70,7 @@ pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
     format!("T#{t}#CONV#{c}")
 }
 
-/// A conversation.
-pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
-    Key::new(conversation_pk(t, c), "CONV")
-}
+// The conversation item itself is `keys::conversation` (routing section): `conversation_pk` / `CONV`.
 
 /// Sort-key prefix of a conversation's messages.
 pub const MESSAGE_PREFIX: &str = "MSG#";
@@ -198,4 +195,82 @@ pub fn audit_by_time(t: &TenantId) -> String {
 /// gsi2 partition of one actor's audit entries by time (`gsi2sk = {at}#{seq}`), for `actor_id`.
 pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
     format!("T#{t}#AUDIT#ACTOR#{actor}")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routing: agents' load, groups, schedules, assignment settings, the waiting queue (H3, `assignment`).
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A conversation (the item; its messages share the partition).
+pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(format!("T#{t}#CONV#{c}"), "CONV")
+}
+
+/// The routing partition of a tenant: assignment settings, every agent's routing/load item, groups and
+/// schedules. One `Query` on it is the whole snapshot a routing decision needs.
+pub fn routing_pk(t: &TenantId) -> String {
+    format!("T#{t}#ROUTING")
+}
+
+/// The assignment settings of a tenant.
+pub fn assignment_settings(t: &TenantId) -> Key {
+    Key::new(routing_pk(t), "SETTINGS")
+}
+
+/// Prefix of the agents' routing items in the routing partition (the same sort keys as the accounts').
+pub const AGENT_LOAD_PREFIX: &str = "AGENT#";
+
+/// An agent's routing item: status, groups, skills, capacity and its active count (the capacity invariant).
+pub fn agent_load(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(routing_pk(t), format!("{AGENT_LOAD_PREFIX}{a}"))
+}
+
+/// Prefix of the groups in the routing partition.
+pub const GROUP_PREFIX: &str = "GROUP#";
+
+/// An agent group.
+pub fn group(t: &TenantId, g: &GroupId) -> Key {
+    Key::new(routing_pk(t), format!("{GROUP_PREFIX}{g}"))
+}
+
+/// Prefix of the schedules in the routing partition.
+pub const SCHEDULE_PREFIX: &str = "SCHEDULE#";
+
+/// A schedule (working hours or a shift).
+pub fn schedule(t: &TenantId, s: &ScheduleId) -> Key {
+    Key::new(routing_pk(t), format!("{SCHEDULE_PREFIX}{s}"))
+}
+
+/// The last agent who served a customer (sticky routing).
+pub fn last_agent(t: &TenantId, c: &CustomerId) -> Key {
+    Key::new(format!("T#{t}#STICKY#{c}"), "STICKY")
+}
+
+/// gsi2 partition of a tenant's waiting queue (queued conversations).
+pub fn queue_pk(t: &TenantId) -> String {
+    format!("T#{t}#QUEUE")
+}
+
+/// gsi2 sort key of a queued conversation: priority rank, then waiting since (epoch ms, fixed width), then id,
+/// so the index's order is the queue's order.
+pub fn queue_sk(rank: u8, waiting_since: jiff::Timestamp, c: &ConversationId) -> String {
+    format!("{rank}#{:015}#{c}", waiting_since.as_millisecond().max(0))
+}
+
+/// gsi2 partition of an agent's conversations in a status (`open` or `closed`): `assignee=me`.
+pub fn assigned_pk(t: &TenantId, a: &AgentId, status: &str) -> String {
+    format!("T#{t}#ASSIGNED#{a}#{status}")
+}
+
+/// gsi2 sort key of an assigned conversation: since when (epoch ms, fixed width), then id.
+pub fn assigned_sk(at: jiff::Timestamp, c: &ConversationId) -> String {
+    format!("{:015}#{c}", at.as_millisecond().max(0))
+}
+
+/// The partition listing tenants whose waiting queue is not empty (timers drain them every minute).
+pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
+
+/// A tenant's entry in [`QUEUED_TENANTS_PK`].
+pub fn queued_tenant(t: &TenantId) -> Key {
+    Key::new(QUEUED_TENANTS_PK, t.as_str())
 }

@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod consumer;

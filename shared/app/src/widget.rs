@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use kefu_domain::routing::Priority;
 use kefu_domain::{
     Author, ConversationId, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId, Name, Phone, TenantId,
     ValidationError,
@@ -199,7 +200,7 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
             None => {
                 let id = CustomerId::generate();
                 ops.extend(customers::new_customer_ops(tenant, &id, &plan.contact, at));
-                (id, kefu_domain::Priority::Normal)
+                (id, Priority::Normal)
             }
         };
         let conversation_id = ConversationId::generate();

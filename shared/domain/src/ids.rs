@@ -74,6 +74,10 @@ id_type!(
     /// A customer group (VIP, regular…): it gives its customers' conversations their priority.
     CustomerGroupId, "cg_"
 );
+id_type!(
+    /// A schedule: working hours or an agent's shift.
+    ScheduleId, "sc_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

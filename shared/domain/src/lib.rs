@@ -5,12 +5,15 @@ pub mod conversation;
 pub mod customer;
 pub mod error;
 pub mod ids;
+pub mod masking;
 pub mod permission;
+pub mod routing;
+pub mod schedule;
 pub mod text;
 
-pub use conversation::{Author, ConversationStatus, MessageContent, Priority, TagName};
+pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
 pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
-pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, TenantId};
+pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use text::{Email, Name, Password, TimeZoneName};

@@ -1,0 +1,791 @@
+//! Assignment: every change of a conversation's `status`, `assignee_id` and `group_id` after it is created, and
+//! every agent's load counter, through transactions that hold the capacity invariant in the store.
+//!
+//! A routing decision is one `Query` (the routing partition: settings, agents' routing items, groups, schedules;
+//! see [`store::snapshot`]) plus one transaction:
+//! - the conversation's update, on condition that its `status` and `assignee_id` are still what was read
+//!   (never on a whole-item version, so message writes never make it fail);
+//! - the agent's `active += 1`, on condition `active < max_concurrent` (the value read, with `max_concurrent`
+//!   itself unchanged), the agent online and not disabled;
+//! - the previous agent's `active -= 1` when a conversation moves between agents;
+//! - the customer's last agent (sticky routing) and the outbox entry of the event.
+//!
+//! So an agent never holds more than `max_concurrent` conversations and a conversation never has two assignees,
+//! however many assigners run at once; a loser of a race reloads and tries again.
+//!
+//! The waiting queue is the `gsi2` partition `T#{t}#QUEUE`, sorted by priority rank then waiting time, so it
+//! is drained (see [`drain`]) in priority order whenever capacity frees: a conversation closed or transferred,
+//! an agent online or on shift, `max_concurrent` raised. Routing a new conversation drains the queue ahead of
+//! it first, so a newcomer never overtakes a conversation that waits with a higher place in the queue.
+
+pub mod admin;
+pub mod store;
+
+use std::time::Duration;
+
+use kefu_domain::routing::{Candidate, Decision, Needs, Waiting, decide};
+use kefu_domain::{AgentId, ConversationId, GroupId, TenantId};
+use kefu_ports::table::{CmpOp, Condition, Query, TableError, TxOp, Update};
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
+
+pub use store::{AgentLoad, ConversationState, GroupRecord, Settings, Snapshot, snapshot};
+
+use crate::App;
+use crate::events::Envelope;
+use crate::http::ApiError;
+use crate::keys;
+use crate::outbox;
+
+/// Event types of assignment (the assign consumer hears `conversation.*` and `agent.*`).
+pub mod events {
+    /// A conversation got an agent: `{conversation_id, agent_id, previous_agent_id, by}`.
+    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+    /// Nobody could take a conversation; it waits: `{conversation_id, group_id, priority}`.
+    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
+    /// A conversation was closed: `{conversation_id, agent_id, by}`.
+    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+    /// A closed conversation was reopened: `{conversation_id, previous_agent_id, by}`.
+    pub const CONVERSATION_REOPENED: &str = "conversation.reopened";
+    /// A conversation was moved to a group: `{conversation_id, group_id, previous_agent_id, by}`.
+    pub const CONVERSATION_TRANSFERRED: &str = "conversation.transferred";
+    /// An agent's presence changed: `{agent_id, status}`.
+    pub const AGENT_STATUS_CHANGED: &str = "agent.status_changed";
+    /// An agent's routing settings changed (capacity, groups, skills, shift): `{agent_id}`.
+    pub const AGENT_UPDATED: &str = "agent.updated";
+    /// An agent was disabled and its open conversations requeued: `{agent_id, requeued}`.
+    pub const AGENT_DISABLED: &str = "agent.disabled";
+}
+
+/// How many times a transition retries after losing a race before it gives up.
+const MAX_ATTEMPTS: usize = 25;
+/// The most candidates stored on a conversation's decision (the rest are counted, by reason).
+pub const MAX_STORED_CANDIDATES: usize = 200;
+/// Queue entries read per page while draining.
+const QUEUE_PAGE: usize = 100;
+/// The most queue entries one drain pass looks at.
+const QUEUE_SCAN_LIMIT: usize = 2000;
+
+/// Why a transition was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AssignmentError {
+    /// No such conversation in this tenant.
+    #[error("no such conversation")]
+    ConversationNotFound,
+    /// No such (enabled) agent in this tenant.
+    #[error("no such agent")]
+    AgentNotFound,
+    /// No such group in this tenant.
+    #[error("no such group")]
+    GroupNotFound,
+    /// The agent already has `max_concurrent` conversations.
+    #[error("the agent is at capacity")]
+    AtCapacity,
+    /// The conversation is not in a state that allows this.
+    #[error("{0}")]
+    InvalidState(&'static str),
+    /// Lost too many races in a row; the caller may retry.
+    #[error("too many concurrent changes; retry")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+impl From<AssignmentError> for ApiError {
+    fn from(e: AssignmentError) -> Self {
+        match e {
+            AssignmentError::ConversationNotFound => ApiError::not_found(),
+            AssignmentError::AgentNotFound => ApiError::validation("agent_id", "no such agent, or it is disabled"),
+            AssignmentError::GroupNotFound => ApiError::validation("group_id", "no such group"),
+            AssignmentError::AtCapacity => {
+                ApiError::conflict("the agent already has as many conversations as its max_concurrent allows")
+            }
+            AssignmentError::InvalidState(m) => ApiError::conflict(m),
+            AssignmentError::Busy => ApiError::conflict("too many concurrent changes; retry"),
+            AssignmentError::Table(t) => t.into(),
+        }
+    }
+}
+
+/// The result of one conditional write.
+enum Applied {
+    Done,
+    ConversationChanged,
+    AgentChanged,
+    Retry,
+}
+
+fn classify(e: TableError, conversation_at: usize, agent_at: Option<usize>) -> Result<Applied, TableError> {
+    match e {
+        TableError::TransactionCanceled { failed } => {
+            if failed.contains(&conversation_at) {
+                Ok(Applied::ConversationChanged)
+            } else if agent_at.is_some_and(|a| failed.contains(&a)) {
+                Ok(Applied::AgentChanged)
+            } else {
+                Ok(Applied::Retry)
+            }
+        }
+        TableError::Conflict => Ok(Applied::Retry),
+        e => Err(e),
+    }
+}
+
+async fn backoff(attempt: usize) {
+    let cap = 5u64 << attempt.min(5);
+    tokio::time::sleep(Duration::from_millis(rand::random_range(1..=cap))).await;
+}
+
+/// The condition that a conversation's `status` and `assignee_id` are still what was read.
+fn unchanged(c: &ConversationState) -> Condition {
+    Condition::And(vec![
+        Condition::Exists,
+        Condition::eq("status", c.status.as_str()),
+        match &c.assignee_id {
+            Some(a) => Condition::eq("assignee_id", a.as_str()),
+            None => Condition::AttrNotExists("assignee_id".into()),
+        },
+    ])
+}
+
+/// The decision as stored on the conversation (`routing`): API.md's shape, at most
+/// [`MAX_STORED_CANDIDATES`] candidates (the rest counted by reason), with the outcome.
+pub fn routing_json(d: &Decision, outcome: &str, in_working_hours: bool) -> Value {
+    let mut v = serde_json::to_value(d).expect("a decision serialises");
+    if d.candidates.len() > MAX_STORED_CANDIDATES {
+        let mut omitted = serde_json::Map::new();
+        for c in &d.candidates[MAX_STORED_CANDIDATES..] {
+            let reason = c.excluded.map_or("eligible".to_owned(), |r| {
+                serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+            });
+            let n = omitted.entry(reason).or_insert(json!(0));
+            *n = json!(n.as_u64().unwrap_or(0) + 1);
+        }
+        v["candidates"] = serde_json::to_value(&d.candidates[..MAX_STORED_CANDIDATES]).expect("serialises");
+        v["candidates_omitted"] = Value::Object(omitted);
+    }
+    v["outcome"] = json!(outcome);
+    v["outside_working_hours"] = json!(!in_working_hours);
+    v
+}
+
+/// Writes an assignment: conversation → `open` with `agent`, capacity taken, previous agent released.
+#[allow(clippy::too_many_arguments)]
+async fn commit_assign(
+    app: &App,
+    t: &TenantId,
+    conv: &ConversationState,
+    agent: &AgentLoad,
+    routing: Value,
+    by: Option<&AgentId>,
+    manual: bool,
+    release_previous: bool,
+) -> Result<Applied, TableError> {
+    let now = app.now();
+    let a = &agent.agent_id;
+    let routing_again = routing.clone();
+    let conv_update = Update::new()
+        .set("status", "open")
+        .set("assignee_id", a.as_str())
+        .set("assigned_at", json!(now))
+        .set("routing", routing)
+        .set("gsi2pk", keys::assigned_pk(t, a, "open"))
+        .set("gsi2sk", keys::assigned_sk(now, &conv.id))
+        .remove("previous_assignee_id");
+    let mut agent_cond = vec![
+        Condition::Exists,
+        Condition::eq("max_concurrent", agent.max_concurrent),
+        Condition::cmp("active", CmpOp::Lt, agent.max_concurrent),
+        Condition::cmp("disabled", CmpOp::Ne, true),
+    ];
+    if !manual {
+        agent_cond.push(Condition::eq("status", "online"));
+    }
+    let mut ops = vec![
+        TxOp::Update { key: keys::conversation(t, &conv.id), update: conv_update, condition: Some(unchanged(conv)) },
+        TxOp::Update {
+            key: keys::agent_load(t, a),
+            update: Update::new().add("active", 1).set("last_assigned_at", json!(now)),
+            condition: Some(Condition::And(agent_cond)),
+        },
+    ];
+    let previous = conv.assignee_id.as_ref().filter(|p| *p != a);
+    if let Some(p) = previous.filter(|_| release_previous) {
+        ops.push(TxOp::Update {
+            key: keys::agent_load(t, p),
+            update: Update::new().add("active", -1),
+            condition: Some(Condition::cmp("active", CmpOp::Gt, 0)),
+        });
+    }
+    if let Some(cu) = &conv.customer_id {
+        ops.push(TxOp::Put {
+            item: keys::last_agent(t, cu).with(json!({"agent_id": a, "at": now, "conversation_id": conv.id})),
+            condition: None,
+        });
+    }
+    let event = Envelope::new(
+        events::CONVERSATION_ASSIGNED,
+        t,
+        now,
+        json!({"conversation_id": conv.id, "agent_id": a, "previous_agent_id": previous, "by": by}),
+    );
+    match outbox::commit(app, ops, vec![event]).await {
+        Ok(()) => Ok(Applied::Done),
+        Err(TableError::TransactionCanceled { failed }) if failed == [2] && release_previous && previous.is_some() => {
+            // The previous agent's count is already 0: nothing to release. Say so and assign without it.
+            warn!(tenant_id = %t, conversation_id = %conv.id, "previous agent's active count was already 0");
+            Box::pin(commit_assign(app, t, conv, agent, routing_again, by, manual, false)).await
+        }
+        Err(e) => classify(e, 0, Some(1)),
+    }
+}
+
+/// Writes a conversation nobody can take into the queue (or, with `queue_when_full` off, leaves it `pending`
+/// with its decision).
+async fn commit_wait(
+    app: &App,
+    t: &TenantId,
+    conv: &ConversationState,
+    routing: Value,
+    queue: bool,
+) -> Result<Applied, TableError> {
+    let key = keys::conversation(t, &conv.id);
+    if !queue {
+        let update = Update::new().set("routing", routing);
+        return match app.table.update(&key, update, Some(unchanged(conv))).await {
+            Ok(_) => Ok(Applied::Done),
+            Err(TableError::ConditionFailed) => Ok(Applied::ConversationChanged),
+            Err(e) => Err(e),
+        };
+    }
+    let now = app.now();
+    let update = Update::new()
+        .set("status", "queued")
+        .set("routing", routing)
+        .set("waiting_since", json!(conv.waiting_since))
+        .set("queued_at", json!(now))
+        .set("gsi2pk", keys::queue_pk(t))
+        .set("gsi2sk", keys::queue_sk(conv.priority.rank(), conv.waiting_since, &conv.id));
+    let events = if conv.status == "queued" {
+        vec![]
+    } else {
+        vec![Envelope::new(
+            events::CONVERSATION_QUEUED,
+            t,
+            now,
+            json!({"conversation_id": conv.id, "group_id": conv.group_id, "priority": conv.priority.as_str()}),
+        )]
+    };
+    let ops = vec![TxOp::Update { key, update, condition: Some(unchanged(conv)) }];
+    match outbox::commit(app, ops, events).await {
+        Ok(()) => {
+            if let Err(e) = mark_queued(app, t).await {
+                warn!(tenant_id = %t, error = %e, "could not mark the tenant as having a queue; conversation.queued will");
+            }
+            Ok(Applied::Done)
+        }
+        Err(e) => classify(e, 0, None),
+    }
+}
+
+/// Puts the tenant in the list of tenants with a waiting queue (timers drain them every minute). The mark is a
+/// fresh token each time, so [`unmark_if_empty`] never removes a mark set after the queue was seen empty.
+pub async fn mark_queued(app: &App, t: &TenantId) -> Result<(), TableError> {
+    let item = keys::queued_tenant(t).with(json!({
+        "tenant_id": t, "mark": ulid::Ulid::new().to_string(), "at": app.now(),
+    }));
+    app.table.put(item, None).await
+}
+
+/// Removes the tenant's queue mark when its queue is empty and nobody marked it since `mark` was read.
+async fn unmark_if_empty(app: &App, t: &TenantId, mark: &str) -> Result<bool, TableError> {
+    if queue_len_at_least_one(app, t).await? {
+        return Ok(false);
+    }
+    match app.table.delete(&keys::queued_tenant(t), Some(Condition::eq("mark", mark))).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+async fn queue_len_at_least_one(app: &App, t: &TenantId) -> Result<bool, TableError> {
+    let page = app.table.query(Query::index(kefu_ports::Index::Gsi2, keys::queue_pk(t)).limit(1)).await?;
+    Ok(!page.items.is_empty())
+}
+
+/// What a routing pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DrainReport {
+    /// Conversations assigned.
+    pub assigned: usize,
+    /// Whether conversations are still waiting.
+    pub still_queued: bool,
+}
+
+/// One conversation in a pass, with what it needs.
+struct Entry {
+    conv: ConversationState,
+    needs: Needs,
+    in_hours: bool,
+}
+
+async fn entry_for(app: &App, t: &TenantId, snap: &Snapshot, conv: ConversationState) -> Result<Entry, TableError> {
+    let at = app.now();
+    let group = snap.route_group(conv.group_id.as_ref());
+    let in_hours = snap.in_working_hours(group.as_ref(), at);
+    let mut preferred = conv.previous_assignee_id.clone();
+    if preferred.is_none()
+        && snap.settings.sticky_returning_customers
+        && let Some(cu) = &conv.customer_id
+    {
+        preferred = app
+            .table
+            .get(&keys::last_agent(t, cu))
+            .await?
+            .and_then(|i| i.get("agent_id").and_then(Value::as_str).and_then(AgentId::parse));
+    }
+    let needs = Needs { group_id: group, skills: conv.skills.clone(), preferred_agent: preferred };
+    Ok(Entry { conv, needs, in_hours })
+}
+
+/// How one pass ended.
+enum Pass {
+    /// Finished; the target's decision when there was one.
+    Finished { target: Option<Decision>, report: DrainReport },
+    /// The target was routed or closed by someone else.
+    TargetGone,
+    /// Lost a race on an agent: reload and go again.
+    Restart,
+}
+
+/// One pass over the queue (in order, a page at a time), with the target conversation (a new one, a reopened
+/// or transferred one) taken at its place in the queue order.
+async fn pass(app: &App, t: &TenantId, target: Option<&ConversationState>) -> Result<Pass, AssignmentError> {
+    let at = app.now();
+    let snap = snapshot(app, t).await?;
+    let strategy = snap.settings.strategy;
+    let mut cands: Vec<Candidate> = snap.candidates(at);
+    let mut report = DrainReport::default();
+    let mut target_decision = None;
+    let mut target_done = target.is_none();
+    let mut cursor = None;
+    let mut seen = 0usize;
+
+    loop {
+        if !cands.iter().any(Candidate::has_room) {
+            break;
+        }
+        let page = app
+            .table
+            .query(Query::index(kefu_ports::Index::Gsi2, keys::queue_pk(t)).limit(QUEUE_PAGE).after(cursor))
+            .await?;
+        seen += page.items.len();
+        let mut waiting: Vec<ConversationState> = page
+            .items
+            .iter()
+            .filter_map(ConversationState::from_item)
+            .filter(|c| c.routable() && c.status == "queued" && target.is_none_or(|x| x.id != c.id))
+            .collect();
+        waiting.sort_by_key(ConversationState::waiting);
+        let last_of_page: Option<Waiting> = waiting.last().map(ConversationState::waiting);
+        let more = page.cursor.is_some() && seen < QUEUE_SCAN_LIMIT;
+        if let Some(x) = target.filter(|_| !target_done)
+            && (!more || last_of_page.as_ref().is_none_or(|l| x.waiting() < *l))
+        {
+            waiting.push(x.clone());
+            waiting.sort_by_key(ConversationState::waiting);
+        }
+        for conv in waiting {
+            let is_target = target.is_some_and(|x| x.id == conv.id);
+            if !is_target && !cands.iter().any(Candidate::has_room) {
+                break;
+            }
+            let e = entry_for(app, t, &snap, conv).await?;
+            let mut d = decide(strategy, &cands, &e.needs, at);
+            if !e.in_hours {
+                d.chosen_agent_id = None;
+                d.sticky = false;
+            }
+            match d.chosen_agent_id.clone() {
+                Some(a) => {
+                    let agent = snap.agent(&a).expect("a candidate is a snapshot agent");
+                    let agent = AgentLoad {
+                        active: cands.iter().find(|c| c.agent_id == a).map_or(agent.active, |c| c.active),
+                        ..agent.clone()
+                    };
+                    let outcome = if d.sticky { "sticky" } else { "assigned" };
+                    match commit_assign(app, t, &e.conv, &agent, routing_json(&d, outcome, true), None, false, true)
+                        .await?
+                    {
+                        Applied::Done => {
+                            debug!(tenant_id = %t, conversation_id = %e.conv.id, agent_id = %a, "assigned");
+                            let c = cands.iter_mut().find(|c| c.agent_id == a).expect("chosen among candidates");
+                            c.active += 1;
+                            c.last_assigned_at = Some(at);
+                            report.assigned += 1;
+                            if is_target {
+                                target_decision = Some(d);
+                                target_done = true;
+                            }
+                        }
+                        Applied::ConversationChanged if is_target => return Ok(Pass::TargetGone),
+                        Applied::ConversationChanged => {}
+                        Applied::AgentChanged | Applied::Retry => return Ok(Pass::Restart),
+                    }
+                }
+                None if is_target => {
+                    let queue = snap.settings.queue_when_full;
+                    let outcome = if queue { "queued" } else { "unassigned" };
+                    match commit_wait(app, t, &e.conv, routing_json(&d, outcome, e.in_hours), queue).await? {
+                        Applied::Done => {
+                            report.still_queued |= queue;
+                            target_decision = Some(d);
+                            target_done = true;
+                        }
+                        Applied::ConversationChanged => return Ok(Pass::TargetGone),
+                        Applied::AgentChanged | Applied::Retry => return Ok(Pass::Restart),
+                    }
+                }
+                None => report.still_queued = true,
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() || seen >= QUEUE_SCAN_LIMIT {
+            break;
+        }
+    }
+    if let Some(x) = target.filter(|_| !target_done) {
+        // Nobody has room (or the queue ahead took it all): the target waits, with its reasons.
+        let e = entry_for(app, t, &snap, x.clone()).await?;
+        let mut d = decide(strategy, &cands, &e.needs, at);
+        if !e.in_hours || d.chosen_agent_id.is_some() {
+            // Room that is left belongs to conversations ahead in the queue that could not use it.
+            d.chosen_agent_id = None;
+            d.sticky = false;
+        }
+        let queue = snap.settings.queue_when_full;
+        match commit_wait(
+            app,
+            t,
+            &e.conv,
+            routing_json(&d, if queue { "queued" } else { "unassigned" }, e.in_hours),
+            queue,
+        )
+        .await?
+        {
+            Applied::Done => {
+                report.still_queued |= queue;
+                target_decision = Some(d);
+            }
+            Applied::ConversationChanged => return Ok(Pass::TargetGone),
+            Applied::AgentChanged | Applied::Retry => return Ok(Pass::Restart),
+        }
+    }
+    if !report.still_queued {
+        report.still_queued = queue_len_at_least_one(app, t).await?;
+    }
+    Ok(Pass::Finished { target: target_decision, report })
+}
+
+/// Routes a conversation (the assign consumer calls it on `conversation.created`): assigns it when an eligible
+/// agent has room and nobody ahead of it in the queue needs that room, else queues it (or, with
+/// `queue_when_full` off, leaves it unassigned). Answers the decision, or `None` when the conversation was
+/// already routed or closed.
+pub async fn route(app: &App, t: &TenantId, c: &ConversationId) -> Result<Option<Decision>, AssignmentError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+        if !conv.routable() {
+            return Ok(None);
+        }
+        match pass(app, t, Some(&conv)).await? {
+            Pass::Finished { target, report } => {
+                if report.assigned > 1 {
+                    info!(tenant_id = %t, assigned = report.assigned, "routing drained the queue too");
+                }
+                return Ok(target);
+            }
+            Pass::TargetGone | Pass::Restart => backoff(attempt).await,
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
+/// Drains the tenant's waiting queue in priority order while agents have room.
+pub async fn drain(app: &App, t: &TenantId) -> Result<DrainReport, AssignmentError> {
+    let mut total = DrainReport::default();
+    for attempt in 0..MAX_ATTEMPTS {
+        match pass(app, t, None).await? {
+            Pass::Finished { report, .. } => {
+                total.assigned += report.assigned;
+                total.still_queued = report.still_queued;
+                return Ok(total);
+            }
+            Pass::TargetGone | Pass::Restart => backoff(attempt).await,
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
+/// Drains every tenant with a waiting queue (timers, every minute: agents come on shift and working hours
+/// open with time, not with events). Tenants whose queue turns out empty leave the list.
+pub async fn drain_queued_tenants(app: &App) -> Result<DrainReport, TableError> {
+    let mut total = DrainReport::default();
+    let mut cursor = None;
+    loop {
+        let page = app.table.query(Query::partition(keys::QUEUED_TENANTS_PK).limit(100).after(cursor)).await?;
+        for item in &page.items {
+            let Some(t) = item.get("tenant_id").and_then(Value::as_str).and_then(TenantId::parse) else { continue };
+            let mark = item.get("mark").and_then(Value::as_str).unwrap_or_default().to_owned();
+            match drain(app, &t).await {
+                Ok(r) => {
+                    total.assigned += r.assigned;
+                    if r.still_queued {
+                        total.still_queued = true;
+                    } else {
+                        unmark_if_empty(app, &t, &mark).await?;
+                    }
+                }
+                Err(e) => warn!(tenant_id = %t, error = %e, "drain failed; the next tick retries"),
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Reads an agent's routing item, creating it from the account when it does not exist yet (accounts made
+/// before routing knew them, e.g. a tenant's first admin).
+pub async fn ensure_agent_load(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentLoad, AssignmentError> {
+    if let Some(item) = app.table.get(&keys::agent_load(t, a)).await? {
+        return AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound);
+    }
+    let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
+    let item = AgentLoad::item_for_account(t, &account).ok_or(AssignmentError::AgentNotFound)?;
+    match app.table.put(item, Some(Condition::NotExists)).await {
+        Ok(()) | Err(TableError::ConditionFailed) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let item = app.table.get(&keys::agent_load(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
+    AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound)
+}
+
+/// Assigns a conversation to an agent by hand (`POST /v1/conversations/{id}/assign {"agent_id"}`), from
+/// `pending`, `queued` or `open` (a transfer between agents). The agent may be away, but never over capacity.
+pub async fn assign_to_agent(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    agent_id: &AgentId,
+    by: Option<&AgentId>,
+) -> Result<(), AssignmentError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+        if conv.status == "closed" {
+            return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
+        }
+        if conv.assignee_id.as_ref() == Some(agent_id) {
+            return Ok(());
+        }
+        let agent = ensure_agent_load(app, t, agent_id).await?;
+        if agent.disabled {
+            return Err(AssignmentError::AgentNotFound);
+        }
+        if agent.active >= agent.max_concurrent {
+            return Err(AssignmentError::AtCapacity);
+        }
+        let settings =
+            app.table.get(&keys::assignment_settings(t)).await?.map(|i| Settings::from_item(&i)).unwrap_or_default();
+        let now = app.now();
+        let routing = json!({
+            "decided_at": now, "strategy": settings.strategy.as_str(), "chosen_agent_id": agent_id,
+            "sticky": false, "candidates": [{"agent_id": agent_id, "excluded": null}],
+            "outcome": "manual", "by": by, "outside_working_hours": false,
+        });
+        match commit_assign(app, t, &conv, &agent, routing, by, true, true).await? {
+            Applied::Done => return Ok(()),
+            Applied::ConversationChanged | Applied::AgentChanged | Applied::Retry => backoff(attempt).await,
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
+/// The operation releasing one slot of an agent's capacity.
+fn release(t: &TenantId, a: &AgentId) -> TxOp {
+    TxOp::Update {
+        key: keys::agent_load(t, a),
+        update: Update::new().add("active", -1),
+        condition: Some(Condition::cmp("active", CmpOp::Gt, 0)),
+    }
+}
+
+/// Closes a conversation, releasing its agent's slot (the queue drains on `conversation.closed`). Closing a
+/// closed conversation changes nothing and answers `false`.
+pub async fn close(app: &App, t: &TenantId, c: &ConversationId, by: Option<&AgentId>) -> Result<bool, AssignmentError> {
+    let mut release_slot = true;
+    for attempt in 0..MAX_ATTEMPTS {
+        let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+        if conv.status == "closed" {
+            return Ok(false);
+        }
+        let now = app.now();
+        let mut update = Update::new().set("status", "closed").set("closed_at", json!(now)).set("closed_by", json!(by));
+        update = match &conv.assignee_id {
+            Some(a) => update.set("gsi2pk", keys::assigned_pk(t, a, "closed")).set("gsi2sk", keys::assigned_sk(now, c)),
+            None => update.remove("gsi2pk").remove("gsi2sk"),
+        };
+        let mut ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
+        let holds_slot = conv.status == "open" && conv.assignee_id.is_some();
+        if let Some(a) = conv.assignee_id.as_ref().filter(|_| holds_slot && release_slot) {
+            ops.push(release(t, a));
+        }
+        let event = Envelope::new(
+            events::CONVERSATION_CLOSED,
+            t,
+            now,
+            json!({"conversation_id": c, "agent_id": conv.assignee_id, "by": by}),
+        );
+        match outbox::commit(app, ops, vec![event]).await {
+            Ok(()) => return Ok(true),
+            Err(TableError::TransactionCanceled { failed }) if failed == [1] => {
+                warn!(tenant_id = %t, conversation_id = %c, "the agent's active count was already 0");
+                release_slot = false;
+            }
+            Err(e) => match classify(e, 0, None)? {
+                Applied::Done => return Ok(true),
+                _ => backoff(attempt).await,
+            },
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
+/// Reopens a closed conversation and routes it again, preferring the agent it had.
+pub async fn reopen(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    by: Option<&AgentId>,
+) -> Result<Option<Decision>, AssignmentError> {
+    let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+    if conv.status != "closed" {
+        return Err(AssignmentError::InvalidState("only a closed conversation can be reopened"));
+    }
+    let now = app.now();
+    let mut update = Update::new()
+        .set("status", "pending")
+        .set("waiting_since", json!(now))
+        .set("reopened_at", json!(now))
+        .remove("assignee_id")
+        .remove("gsi2pk")
+        .remove("gsi2sk");
+    update = match &conv.assignee_id {
+        Some(a) => update.set("previous_assignee_id", a.as_str()),
+        None => update.remove("previous_assignee_id"),
+    };
+    let ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
+    let event = Envelope::new(
+        events::CONVERSATION_REOPENED,
+        t,
+        now,
+        json!({"conversation_id": c, "previous_agent_id": conv.assignee_id, "by": by}),
+    );
+    match outbox::commit(app, ops, vec![event]).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCanceled { .. }) => {
+            return Err(AssignmentError::InvalidState("the conversation changed meanwhile; retry"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    route(app, t, c).await
+}
+
+/// Moves a conversation to a group and routes it there (its agent, if any, is released).
+pub async fn transfer_to_group(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    group_id: &GroupId,
+    by: Option<&AgentId>,
+) -> Result<Option<Decision>, AssignmentError> {
+    if app.table.get(&keys::group(t, group_id)).await?.is_none() {
+        return Err(AssignmentError::GroupNotFound);
+    }
+    let mut release_slot = true;
+    for attempt in 0..MAX_ATTEMPTS {
+        let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+        if conv.status == "closed" {
+            return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
+        }
+        let now = app.now();
+        let was_open = conv.status == "open";
+        let update = Update::new()
+            .set("group_id", group_id.as_str())
+            .set("status", "pending")
+            .set("waiting_since", json!(if was_open { now } else { conv.waiting_since }))
+            .set("transferred_at", json!(now))
+            .remove("assignee_id")
+            .remove("previous_assignee_id")
+            .remove("gsi2pk")
+            .remove("gsi2sk");
+        let mut ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
+        if let Some(a) = conv.assignee_id.as_ref().filter(|_| was_open && release_slot) {
+            ops.push(release(t, a));
+        }
+        let event = Envelope::new(
+            events::CONVERSATION_TRANSFERRED,
+            t,
+            now,
+            json!({"conversation_id": c, "group_id": group_id, "previous_agent_id": conv.assignee_id, "by": by}),
+        );
+        match outbox::commit(app, ops, vec![event]).await {
+            Ok(()) => return route(app, t, c).await,
+            Err(TableError::TransactionCanceled { failed }) if failed == [1] => release_slot = false,
+            Err(e) => {
+                classify(e, 0, None)?;
+                backoff(attempt).await;
+            }
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
+/// Sets an agent's presence (`PUT /v1/me/status`, the real-time grace period). Coming online drains the queue
+/// (the assign consumer does it on `agent.status_changed`). Going away keeps the agent's open conversations.
+pub async fn set_agent_status(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    status: kefu_domain::routing::AgentStatus,
+) -> Result<(), AssignmentError> {
+    let load = ensure_agent_load(app, t, a).await?;
+    if load.disabled {
+        return Err(AssignmentError::AgentNotFound);
+    }
+    if load.status == status {
+        return Ok(());
+    }
+    let now = app.now();
+    let ops = vec![
+        TxOp::Update {
+            key: keys::agent_load(t, a),
+            update: Update::new().set("status", status.as_str()).set("status_at", json!(now)),
+            condition: Some(Condition::And(vec![Condition::Exists, Condition::cmp("disabled", CmpOp::Ne, true)])),
+        },
+        TxOp::Update {
+            key: keys::agent(t, a),
+            update: Update::new().set("status", status.as_str()),
+            condition: Some(Condition::Exists),
+        },
+    ];
+    let event = Envelope::new(events::AGENT_STATUS_CHANGED, t, now, json!({"agent_id": a, "status": status.as_str()}));
+    match outbox::commit(app, ops, vec![event]).await {
+        Ok(()) => Ok(()),
+        Err(TableError::TransactionCanceled { .. }) => Err(AssignmentError::AgentNotFound),
+        Err(e) => Err(e.into()),
+    }
+}
