@@ -60,12 +60,12 @@ pub fn sees_sensitive(principal: &Principal) -> bool {
 
 /// The single call site of email masking.
 fn mask_email(email: &str) -> String {
-    email.to_owned()
+    kefu_domain::masking::mask_email(email)
 }
 
 /// The single call site of phone masking.
 fn mask_phone(phone: &str) -> String {
-    phone.to_owned()
+    kefu_domain::masking::mask_phone(phone)
 }
 
 impl CustomerView {
@@ -146,7 +146,7 @@ pub async fn load(app: &App, tenant: &TenantId, id: &CustomerId) -> Result<Optio
 }
 
 /// The priority a customer's conversations get: its group's, `normal` without one.
-pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) -> Result<TableError> {
+pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) -> Result<Priority, TableError> {
     let Some(g) = customer.and_then(|c| text(c, "group_id")).and_then(|g| CustomerGroupId::parse(&g)) else {
         return Ok(Priority::Normal);
     };
