@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod probe;
+pub mod realtime;
 pub mod wiring;
 
 use std::net::SocketAddr;
@@ -91,7 +92,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The application state the server runs on.
     pub app: App,
-    /// The embedded store's push hub (absent on AWS adapters).
+    /// The push hub this server's WebSockets are registered with.
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
@@ -138,7 +139,7 @@ pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
     }
 }
 
-/// The API and widget routes, with the shared layers.
+/// The API and widget routes, with the shared layers (`start` adds the WebSocket route).
 pub fn router(app: App) -> axum::Router {
     kefu_app::http::finish(kefu_fn_api::routes().merge(kefu_fn_intake::routes()), app)
 }
@@ -152,7 +153,11 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
 
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
+    if let Some(hub) = &wired.hub {
+        routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
+    }
+    let service = kefu_app::http::finish(routes, app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_rx = rx.clone();
     tasks.spawn(async move {
         let stop = async move {
@@ -211,13 +216,13 @@ where
     }
 }
 
-/// What wiring produced: the app, the queue each consumer polls, and the push hub when embedded.
+/// What wiring produced: the app, the queue each consumer polls, and the push hub.
 pub struct Wired {
     /// The application state.
     pub app: App,
     /// Consumer → its queue.
     pub queues: Vec<(ConsumerName, Arc<dyn Queue>)>,
-    /// The in-process push hub.
+    /// The in-process push hub (WebSockets end at `kefu serve` whatever the store).
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
     /// The embedded table, whose expired items `kefu serve` purges (DynamoDB's TTL does it in AWS).
     pub embedded_table: Option<Arc<kefu_embedded::EmbeddedTable>>,

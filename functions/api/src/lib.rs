@@ -1,10 +1,15 @@
 //! `api`: the admin and agent REST API. One axum router, served by API Gateway through `lambda_http` in AWS
 //! and directly by `kefu serve`.
 
+pub mod api_keys;
 pub mod auth;
+pub mod me;
 pub mod conversations;
 pub mod customers;
 pub mod openapi;
+pub mod roles;
+pub mod security_settings;
+pub mod realtime;
 pub mod system;
 pub mod tenants;
 
@@ -24,6 +29,19 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        // Identity and security (H2).
+        .routes(routes!(auth::mfa))
+        .routes(routes!(auth::mfa_email))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::enrol_totp))
+        .routes(routes!(me::confirm_totp))
+        .routes(routes!(security_settings::get, security_settings::put))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::update, roles::delete))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
         .routes(routes!(conversations::list))
         .routes(routes!(conversations::get, conversations::delete))
         .routes(routes!(conversations::messages, conversations::reply))
@@ -36,6 +54,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(customers::conversations))
         .routes(routes!(customers::list_groups, customers::create_group))
         .routes(routes!(customers::update_group, customers::delete_group))
+        .routes(routes!(realtime::ticket))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

@@ -25,7 +25,8 @@ impl Modify for Security {
 #[openapi(
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
     modifiers(&Security),
-    tags((name = "system"), (name = "tenants"), (name = "auth"))
+    tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "me"), (name = "settings"), (name = "roles"),
+         (name = "api_keys"), (name = "realtime"))
 )]
 pub struct ApiDoc;
 

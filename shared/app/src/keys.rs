@@ -159,6 +159,44 @@ pub fn customer_group(t: &TenantId, g: &CustomerGroupId) -> Key {
 /// Prefix of every customer group of a tenant.
 pub const CUSTOMER_GROUP_PREFIX: &str = "CGROUP#";
 
+// ---------------------------------------------------------------------------------------------------------------
+// Real time (H5): tickets, WebSocket connection records, the presence grace index.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A one-time real-time ticket, by the SHA-256 of the ticket (a global lookup: the WebSocket handshake carries
+/// nothing but the ticket).
+pub fn realtime_ticket(ticket_hash: &str) -> Key {
+    Key::new(format!("WSTICKET#{ticket_hash}"), "WSTICKET")
+}
+
+/// A WebSocket connection, by its id (a global lookup: API Gateway's `$disconnect` knows only the id).
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
+}
+
+/// Index partition (gsi1) of one agent's connections; the sort key is the connection id.
+pub fn agent_connections(t: &TenantId, a: &AgentId) -> String {
+    format!("T#{t}#AGENT#{a}#WS")
+}
+
+/// Index partition (gsi1) of one conversation's visitor connections; the sort key is the connection id.
+pub fn visitor_connections(t: &TenantId, conversation_id: &str) -> String {
+    format!("T#{t}#CONV#{conversation_id}#WS")
+}
+
+/// An agent whose last connection dropped: due to be set away unless it reconnects first.
+pub fn presence_pending(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("PRESENCE#{a}"))
+}
+
+/// How many index partitions the presence due list is spread over.
+pub const PRESENCE_SHARDS: u32 = 4;
+
+/// Index partition (gsi1) of a presence due list shard; the sort key is `{due epoch ms, 13 digits}#{tenant}#{agent}`.
+pub fn presence_due_pk(shard: u32) -> String {
+    format!("PRESENCEDUE#{shard}")
+}
+
 // ---- Rate limits (shared) ----
 
 /// One fixed window of a rate limit: `scope` names the limit, `key` what is limited, `window` the window's
@@ -200,11 +238,6 @@ pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
 // ---------------------------------------------------------------------------------------------------------------
 // Routing: agents' load, groups, schedules, assignment settings, the waiting queue (H3, `assignment`).
 // ---------------------------------------------------------------------------------------------------------------
-
-/// A conversation (the item; its messages share the partition).
-pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
-    Key::new(format!("T#{t}#CONV#{c}"), "CONV")
-}
 
 /// The routing partition of a tenant: assignment settings, every agent's routing/load item, groups and
 /// schedules. One `Query` on it is the whole snapshot a routing decision needs.
@@ -274,3 +307,33 @@ pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
 pub fn queued_tenant(t: &TenantId) -> Key {
     Key::new(QUEUED_TENANTS_PK, t.as_str())
 }
+// ---- Identity and security (H2: settings, lockout, sessions, MFA, API keys) ----
+
+/// A tenant's security policy (`GET|PUT /v1/settings/security`).
+pub fn security_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#SECURITY")
+}
+
+/// The consecutive failed sign-ins of one email in one tenant, and its lock. Keyed by the email, not the
+/// account, so an unknown email locks exactly like a real one (no enumeration through 423).
+pub fn login_failures(t: &TenantId, email: &str) -> Key {
+    Key::new(tenant_pk(t), format!("LOGINFAIL#{email}"))
+}
+
+/// A pending second sign-in step, by the SHA-256 of its challenge.
+pub fn mfa_challenge(challenge_hash: &str) -> Key {
+    Key::new(format!("MFACHALLENGE#{challenge_hash}"), "MFACHALLENGE")
+}
+
+/// An API key's lookup item, by the SHA-256 of the key (what `X-Api-Key` resolves through).
+pub fn api_key_secret(key_hash: &str) -> Key {
+    Key::new(format!("APIKEY#{key_hash}"), "APIKEY")
+}
+
+/// An API key's record in its tenant's partition (listing and revocation).
+pub fn api_key(t: &TenantId, key_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{API_KEY_PREFIX}{key_id}"))
+}
+
+/// Prefix of every API key record of a tenant.
+pub const API_KEY_PREFIX: &str = "APIKEY#";

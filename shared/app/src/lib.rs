@@ -4,6 +4,7 @@
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
 pub mod assignment;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
@@ -14,8 +15,13 @@ pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod logging;
+pub mod mfa;
 pub mod outbox;
+pub mod realtime;
 pub mod ratelimit;
+pub mod roles;
+pub mod security;
+pub mod sessions;
 pub mod state;
 pub mod tenants;
 #[cfg(test)]

@@ -1,0 +1,94 @@
+//! Presence: an agent whose last WebSocket connection drops, and who does not come back within [`GRACE`], is
+//! treated as away.
+//!
+//! When the last connection of an agent closes, a pending item is written under the tenant
+//! (`T#{t}` / `PRESENCE#{agent}`), listed in a small sharded due index (gsi1 `PRESENCEDUE#{shard}`, sorted by the
+//! due time). A reconnection deletes it. `timers` (every minute) queries the due shards (no Scan), takes each due
+//! item with a conditional delete, checks the agent still has no connection, and sets an online agent away.
+//! So an agent is set away between [`GRACE`] and [`GRACE`] + one minute after its last connection dropped.
+
+use std::time::Duration;
+
+use kefu_domain::{AgentId, TenantId};
+use kefu_ports::table::{Condition, Index, Query, TableError};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::keys;
+
+/// How long an agent may stay disconnected before it is set away (a page reload, a flaky network).
+pub const GRACE: Duration = Duration::from_secs(60);
+
+fn shard_of(agent: &AgentId) -> u32 {
+    agent.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % keys::PRESENCE_SHARDS
+}
+
+/// Starts the grace period of an agent whose last connection dropped now.
+pub async fn mark(app: &App, t: &TenantId, a: &AgentId) -> Result<(), TableError> {
+    let now = app.now();
+    let due_ms = now.as_millisecond() + i64::try_from(GRACE.as_millis()).unwrap_or(i64::MAX / 2);
+    let item = keys::presence_pending(t, a).with(json!({
+        "type": "presence_pending", "tenant_id": t, "agent_id": a, "disconnected_at": now, "due_ms": due_ms,
+        Index::Gsi1.pk_attr(): keys::presence_due_pk(shard_of(a)),
+        Index::Gsi1.sk_attr(): format!("{due_ms:013}#{t}#{a}"),
+    }));
+    app.table.put(item, None).await
+}
+
+/// Cancels a pending grace period (the agent reconnected).
+pub async fn cancel(app: &App, t: &TenantId, a: &AgentId) -> Result<(), TableError> {
+    app.table.delete(&keys::presence_pending(t, a), None).await.map(drop)
+}
+
+/// An agent whose grace period has run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// When the grace period ended (epoch ms); the claim is conditioned on it.
+    pub due_ms: i64,
+}
+
+/// Every agent whose grace period ended at or before `now`, from each shard of the due index.
+pub async fn due(app: &App, now: jiff::Timestamp) -> Result<Vec<Due>, TableError> {
+    let mut out = Vec::new();
+    for shard in 0..keys::PRESENCE_SHARDS {
+        let mut cursor = None;
+        loop {
+            let q = Query::index(Index::Gsi1, keys::presence_due_pk(shard))
+                .sk(super::due_bound(now.as_millisecond()))
+                .limit(100)
+                .after(cursor);
+            let page = app.table.query(q).await?;
+            out.extend(page.items.iter().filter_map(|i| {
+                Some(Due {
+                    tenant_id: TenantId::parse(i.get("tenant_id")?.as_str()?)?,
+                    agent_id: AgentId::parse(i.get("agent_id")?.as_str()?)?,
+                    due_ms: i.get("due_ms")?.as_i64()?,
+                })
+            }));
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Takes a due item, so one timer run acts on it; `false` when a reconnection (or another run) got there first.
+pub async fn claim(app: &App, d: &Due) -> Result<bool, TableError> {
+    let cond = Condition::eq("due_ms", Value::from(d.due_ms));
+    match app.table.delete(&keys::presence_pending(&d.tenant_id, &d.agent_id), Some(cond)).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether an agent is still in its grace period (for tests and operations).
+pub async fn is_pending(app: &App, t: &TenantId, a: &AgentId) -> Result<bool, TableError> {
+    Ok(app.table.get(&keys::presence_pending(t, a)).await?.is_some())
+}
