@@ -3,13 +3,13 @@
 
 pub mod api_keys;
 pub mod auth;
-pub mod me;
 pub mod conversations;
 pub mod customers;
+pub mod me;
 pub mod openapi;
+pub mod realtime;
 pub mod roles;
 pub mod security_settings;
-pub mod realtime;
 pub mod system;
 pub mod tenants;
 

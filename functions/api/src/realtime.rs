@@ -34,7 +34,11 @@ fn websocket_url(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
 /// visitor token. Open `{url}?ticket=...` with it.
 #[utoipa::path(post, path = "/v1/realtime/ticket", tag = "realtime", security(("bearer" = []), ("visitor" = [])),
     responses((status = 200, body = Ticket), (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
-pub async fn ticket(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap) -> Result<ApiJson<Ticket>, ApiError> {
+pub async fn ticket(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<ApiJson<Ticket>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
     let subscriber = Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?);
     let url = websocket_url(&app, &headers)?;

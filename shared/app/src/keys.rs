@@ -70,7 +70,10 @@ pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
     format!("T#{t}#CONV#{c}")
 }
 
-// The conversation item itself is `keys::conversation` (routing section): `conversation_pk` / `CONV`.
+/// A conversation (the item; its messages share the partition).
+pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "CONV")
+}
 
 /// Sort-key prefix of a conversation's messages.
 pub const MESSAGE_PREFIX: &str = "MSG#";

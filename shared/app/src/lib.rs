@@ -3,8 +3,8 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
-pub mod assignment;
 pub mod api_keys;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
@@ -17,8 +17,8 @@ pub mod keys;
 pub mod logging;
 pub mod mfa;
 pub mod outbox;
-pub mod realtime;
 pub mod ratelimit;
+pub mod realtime;
 pub mod roles;
 pub mod security;
 pub mod sessions;
