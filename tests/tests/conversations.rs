@@ -135,18 +135,18 @@ async fn the_inbox_filters_and_shows_each_role_what_it_may_see() {
     assert_eq!(sorted(s.ids("/v1/conversations", &sup_t).await), all, "view_all");
     assert_eq!(sorted(s.ids("/v1/conversations", &ann_t).await), all, "her group, the default group, her own");
     assert_eq!(sorted(s.ids("/v1/conversations", &bob_t).await), sorted(vec![c2.clone(), c3.clone()]));
-    assert_eq!(s.ids("/v1/conversations", &nobody_t).await, [c3.clone()], "only what is assigned to it");
+    assert_eq!(s.ids("/v1/conversations", &nobody_t).await, [c3.as_str()], "only what is assigned to it");
 
-    assert_eq!(s.ids("/v1/conversations?assignee=me", &ann_t).await, [c2.clone()]);
-    assert_eq!(s.ids("/v1/conversations?assignee=me&status=open", &ann_t).await, [c2.clone()]);
+    assert_eq!(s.ids("/v1/conversations?assignee=me", &ann_t).await, [c2.as_str()]);
+    assert_eq!(s.ids("/v1/conversations?assignee=me&status=open", &ann_t).await, [c2.as_str()]);
     assert!(s.ids("/v1/conversations?assignee=me&status=queued", &ann_t).await.is_empty());
-    assert_eq!(s.ids(&format!("/v1/conversations?assignee={ann}"), &sup_t).await, [c2.clone()]);
-    assert_eq!(s.ids("/v1/conversations?assignee=unassigned", &sup_t).await, [c1.clone()]);
-    assert_eq!(s.ids(&format!("/v1/conversations?group_id={sales}"), &s.admin).await, [c1.clone()]);
+    assert_eq!(s.ids(&format!("/v1/conversations?assignee={ann}"), &sup_t).await, [c2.as_str()]);
+    assert_eq!(s.ids("/v1/conversations?assignee=unassigned", &sup_t).await, [c1.as_str()]);
+    assert_eq!(s.ids(&format!("/v1/conversations?group_id={sales}"), &s.admin).await, [c1.as_str()]);
     assert_eq!(s.ids("/v1/conversations?status=open", &s.admin).await.len(), 2);
     let unrouted = s.ids("/v1/conversations?status=queued", &s.admin).await;
     let pending = s.ids("/v1/conversations?status=pending", &s.admin).await;
-    assert_eq!([unrouted, pending].concat(), [c1.clone()], "c1 waits (nobody online)");
+    assert_eq!([unrouted, pending].concat(), [c1.as_str()], "c1 waits (nobody online)");
 
     let tagged =
         s.t.call(
@@ -159,7 +159,7 @@ async fn the_inbox_filters_and_shows_each_role_what_it_may_see() {
         .await;
     assert_eq!(tagged.status, StatusCode::OK, "{:?}", tagged.body);
     assert_eq!(tagged.body["tags"], json!(["vip", "refund"]));
-    assert_eq!(s.ids("/v1/conversations?tag=vip", &s.admin).await, [c3.clone()]);
+    assert_eq!(s.ids("/v1/conversations?tag=vip", &s.admin).await, [c3.as_str()]);
     assert!(s.ids("/v1/conversations?tag=vip", &bob_t).await.contains(&c3));
 
     let one = s.t.get("/v1/conversations?limit=1", Some(&s.admin)).await;
@@ -339,10 +339,10 @@ async fn personal_data_is_masked_for_agents_without_the_sensitive_permission() {
 
     let r = s.t.get("/v1/customers?q=1380013", Some(&ann_t)).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "no probing phones without the permission");
-    assert_eq!(s.ids("/v1/customers?q=1380013", &s.admin).await, [cu.clone()]);
-    assert_eq!(s.ids("/v1/customers?q=wang.fang%40ex", &s.admin).await, [cu.clone()]);
-    assert_eq!(s.ids("/v1/customers?q=fang", &ann_t).await, [cu.clone()], "any later word of the name");
-    assert_eq!(s.ids("/v1/customers?q=WANG%20F", &ann_t).await, [cu.clone()]);
+    assert_eq!(s.ids("/v1/customers?q=1380013", &s.admin).await, [cu.as_str()]);
+    assert_eq!(s.ids("/v1/customers?q=wang.fang%40ex", &s.admin).await, [cu.as_str()]);
+    assert_eq!(s.ids("/v1/customers?q=fang", &ann_t).await, [cu.as_str()], "any later word of the name");
+    assert_eq!(s.ids("/v1/customers?q=WANG%20F", &ann_t).await, [cu.as_str()]);
     assert!(s.ids("/v1/customers?q=zhang", &ann_t).await.is_empty());
     assert!(!audit_actions(&s, "customer.read").await.is_empty(), "customer reads are audited");
 }
@@ -389,7 +389,7 @@ async fn close_reopen_and_a_visitor_writing_to_a_closed_conversation() {
     let r = s.call(Method::POST, &format!("/v1/conversations/{c}/close"), None, &ann_t).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"], "closed");
-    assert_eq!(s.ids("/v1/conversations?assignee=me&status=closed", &ann_t).await, [c.clone()]);
+    assert_eq!(s.ids("/v1/conversations?assignee=me&status=closed", &ann_t).await, [c.as_str()]);
 
     let sent = s.t.visitor_send(token, "one more question").await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
@@ -433,7 +433,7 @@ async fn customers_groups_give_vips_high_priority() {
     let g = id(&vip.body, "id");
     let r = s.t.post("/v1/customer_groups", json!({"name": "Odd", "priority": "urgent"}), Some(&s.admin)).await;
     assert_eq!(r.body["error"]["field"], "priority");
-    assert_eq!(s.ids("/v1/customer_groups", &ann_t).await, [g.clone()]);
+    assert_eq!(s.ids("/v1/customer_groups", &ann_t).await, [g.as_str()]);
 
     let patch = |body: Value, token: &str| {
         let (t, path, token) = (&s.t, format!("/v1/customers/{cu}"), token.to_owned());
@@ -456,10 +456,10 @@ async fn customers_groups_give_vips_high_priority() {
     let r = patch(json!({"attributes": {"plan": null}}), &ann_t).await;
     assert_eq!(r.body["attributes"], json!({"seats": 12}));
 
-    assert_eq!(s.ids(&format!("/v1/customers?group_id={g}"), &ann_t).await, [cu.clone()]);
-    assert_eq!(s.ids("/v1/customers?tag=vip", &ann_t).await, [cu.clone()]);
-    assert_eq!(s.ids("/v1/customers?q=zhang", &ann_t).await, [cu.clone()]);
-    assert_eq!(s.ids("/v1/customers?q=zw%40", &s.admin).await, [cu.clone()], "the new email is searchable");
+    assert_eq!(s.ids(&format!("/v1/customers?group_id={g}"), &ann_t).await, [cu.as_str()]);
+    assert_eq!(s.ids("/v1/customers?tag=vip", &ann_t).await, [cu.as_str()]);
+    assert_eq!(s.ids("/v1/customers?q=zhang", &ann_t).await, [cu.as_str()]);
+    assert_eq!(s.ids("/v1/customers?q=zw%40", &s.admin).await, [cu.as_str()], "the new email is searchable");
 
     let again = s.start(json!({"visitor": {"external_id": "u-1"}})).await;
     assert_eq!(id(&again, "customer_id"), cu);
