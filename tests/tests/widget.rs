@@ -244,3 +244,68 @@ async fn the_visitor_sees_replies_but_never_internal_notes() {
     let staff = t.get(&path, Some(&a.admin)).await;
     assert_eq!(staff.body["items"].as_array().unwrap().len(), 3, "staff see the note");
 }
+
+/// The same widget flow on the AWS adapters against moto (resources from `infra/template.yaml`): the
+/// transaction's conditions (`status <> closed`, the idempotency claim) and cancellation reasons as DynamoDB
+/// reports them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_flow_holds_on_aws_adapters() {
+    use kefu_local::{Backend, ServeConfig};
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("widget")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
+    let t = kefu_e2e::spawn_with(ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
+        backend: Backend::Aws {
+            config: Box::new(config),
+            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
+        sweep_every: std::time::Duration::from_millis(250),
+    })
+    .await;
+    let a = tenant(&t, "li@acme.test").await;
+    let s = start(&t, &a.widget_key, json!({"visitor": {"external_id": "u-9", "phone": "13800138000"}})).await;
+    assert_eq!(
+        start(&t, &a.widget_key, json!({"visitor": {"external_id": "u-9"}})).await["customer_id"],
+        s["customer_id"]
+    );
+    let c = s["conversation_id"].as_str().unwrap();
+    let send = |key: &'static str| {
+        let (t, tok) = (&t, token(&s).to_owned());
+        async move {
+            t.call(
+                Method::POST,
+                "/v1/widget/messages",
+                Some(json!({"content": "hello"})),
+                Some(&tok),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = send("k1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(send("k1").await.body, first.body, "a retry answers the first send");
+    let path = format!("/v1/conversations/{c}/messages");
+    assert_eq!(
+        t.post(&path, json!({"content": "note", "internal": true}), Some(&a.admin)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(t.post(&path, json!({"content": "hi there"}), Some(&a.admin)).await.status, StatusCode::CREATED);
+    let seen = t.visitor_poll(token(&s), None).await;
+    let contents: Vec<&str> =
+        seen.body["items"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["hello", "hi there"]);
+
+    let closed = t.call(Method::POST, &format!("/v1/conversations/{c}/close"), None, Some(&a.admin), &[]).await;
+    assert_eq!(closed.body["status"], "closed", "{:?}", closed.body);
+    assert_eq!(t.visitor_send(token(&s), "still there?").await.status, StatusCode::CREATED);
+    assert_ne!(t.get(&format!("/v1/conversations/{c}"), Some(&a.admin)).await.body["status"], "closed");
+    let history = t.get(&path, Some(&a.admin)).await;
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 4, "{:?}", history.body);
+}
