@@ -309,3 +309,21 @@ async fn the_widget_flow_holds_on_aws_adapters() {
     let history = t.get(&path, Some(&a.admin)).await;
     assert_eq!(history.body["items"].as_array().unwrap().len(), 4, "{:?}", history.body);
 }
+
+#[tokio::test]
+async fn the_widget_routes_are_documented_with_their_security() {
+    let t = spawn_app().await;
+    let doc = t.get("/v1/openapi.json", None).await.body;
+    assert_eq!(doc["components"]["securitySchemes"]["widget_key"]["in"], "header");
+    assert_eq!(doc["components"]["securitySchemes"]["widget_key"]["name"], "X-Widget-Key");
+    assert_eq!(doc["components"]["securitySchemes"]["visitor"]["scheme"], "bearer");
+    assert_eq!(doc["paths"]["/v1/widget/conversations"]["post"]["security"], json!([{"widget_key": []}]));
+    for (path, method) in [("/v1/widget/messages", "post"), ("/v1/widget/messages", "get")] {
+        assert_eq!(doc["paths"][path][method]["security"], json!([{"visitor": []}]), "{method} {path}");
+    }
+    assert_eq!(
+        doc["paths"]["/v1/conversations/{id}"]["delete"]["security"],
+        json!([{"bearer": ["conversations.delete"]}])
+    );
+    assert_eq!(doc["paths"]["/v1/conversations"]["get"]["security"], json!([{"bearer": []}]));
+}
