@@ -327,3 +327,43 @@ async fn the_widget_routes_are_documented_with_their_security() {
     );
     assert_eq!(doc["paths"]["/v1/conversations"]["get"]["security"], json!([{"bearer": []}]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_visits_and_retries_make_one_customer_and_one_message() {
+    let t = spawn_app().await;
+    let a = tenant(&t, "li@acme.test").await;
+    let starts = futures::future::join_all(
+        (0..6).map(|_| t.start_conversation(&a.widget_key, json!({"visitor": {"external_id": "racer"}}))),
+    )
+    .await;
+    let customers: std::collections::BTreeSet<String> = starts
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body["customer_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(customers.len(), 1, "one external id, one customer, however many first visits race");
+
+    let tok = starts[0].body["visitor_token"].as_str().unwrap().to_owned();
+    let sends = futures::future::join_all((0..6).map(|_| {
+        t.call(
+            Method::POST,
+            "/v1/widget/messages",
+            Some(json!({"content": "paid twice?"})),
+            Some(&tok),
+            &[("idempotency-key", "pay-1")],
+        )
+    }))
+    .await;
+    let ids: std::collections::BTreeSet<String> = sends
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry that succeeds answers the same message: {sends:?}");
+    for r in &sends {
+        assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{r:?}");
+    }
+    assert_eq!(t.visitor_poll(&tok, None).await.body["items"].as_array().unwrap().len(), 1);
+}

@@ -390,3 +390,76 @@ pub async fn poll(
         .transpose()?;
     conversations::visitor_messages(app, &visitor.tenant_id, &visitor.conversation_id, after.as_ref(), params).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+    use crate::http::list::ListParams;
+
+    /// The store work of one visitor message, from the adapter's own counters: the token `GetItem`, the
+    /// rate-limit `UpdateItem`, one transaction of message + conversation + outbox entry, and the outbox
+    /// entry's delete after publishing. No query, no scan. (The embedded adapter counts every item a write
+    /// touches as read too, as DynamoDB does for conditional writes.)
+    #[tokio::test]
+    async fn a_visitor_message_costs_four_requests_and_five_item_writes() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let before = app.table.stats();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        send(&app, &visitor, None, br#"{"content": "where is my order?"}"#).await.unwrap();
+        let after = app.table.stats();
+        assert_eq!(after.requests - before.requests, 4, "get token, rate limit, transaction, outbox delete");
+        assert_eq!(
+            after.items_written - before.items_written,
+            5,
+            "counter, message, conversation, outbox put and delete"
+        );
+        assert_eq!(after.items_read - before.items_read, 6, "the token plus every item the writes touched");
+
+        let before = app.table.stats();
+        send(&app, &visitor, Some("k-1"), br#"{"content": "again"}"#).await.unwrap();
+        assert_eq!(app.table.stats().items_written - before.items_written, 6, "plus the idempotency claim");
+    }
+
+    #[tokio::test]
+    async fn a_send_after_the_conversation_is_gone_is_not_found_and_stores_nothing() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        app.table.delete(&keys::conversation(&tenant, &visitor.conversation_id), None).await.unwrap();
+        let e = send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err();
+        assert_eq!(e.code, "not_found");
+        let page = poll(&app, &visitor, None, &ListParams::default()).await.unwrap();
+        assert!(page.items.is_empty(), "the message was not stored without its conversation");
+    }
+
+    #[test]
+    fn the_plan_refuses_bad_bodies_and_keys_before_any_io() {
+        let v = Visitor {
+            tenant_id: TenantId::generate(),
+            conversation_id: ConversationId::generate(),
+            customer_id: CustomerId::generate(),
+            token_hash: String::new(),
+        };
+        let at = jiff::Timestamp::now();
+        let plan = |body: &[u8], key: Option<&str>| plan_send(body, &v, key, conversations::next_message_id(at), at);
+        assert_eq!(plan(b"{", None).unwrap_err().code, "invalid_json");
+        assert_eq!(plan(br#"{"content": ""}"#, None).unwrap_err().field.as_deref(), Some("content"));
+        assert_eq!(plan(br#"{"content": "x", "extra": 1}"#, None).unwrap_err().code, "validation_failed");
+        assert_eq!(
+            plan(br#"{"content": "x"}"#, Some("has space")).unwrap_err().field.as_deref(),
+            Some("Idempotency-Key")
+        );
+        let ok = plan(br#"{"content": "x"}"#, Some("k")).unwrap();
+        assert_eq!(ok.ops.len(), 3);
+        assert!(matches!(&ok.ops[positions::CLAIM], TxOp::Put { condition: Some(Condition::NotExists), .. }));
+        assert_eq!(ok.event.data["message"]["author"], "visitor");
+        assert_eq!(ok.event.data["message"]["author_id"], v.customer_id.as_str());
+    }
+}
