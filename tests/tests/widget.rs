@@ -74,8 +74,18 @@ async fn a_returning_external_id_is_the_same_customer() {
     let t = spawn_app().await;
     let a = tenant(&t, "li@acme.test").await;
     let first = start(&t, &a.widget_key, json!({"visitor": {"external_id": "user-42", "name": "Wang Fang"}})).await;
-    let again = start(&t, &a.widget_key, json!({"visitor": {"external_id": "user-42"}})).await;
+    let again = start(
+        &t,
+        &a.widget_key,
+        json!({"visitor": {"external_id": "user-42", "name": "Someone Else", "email": "wang@example.com"}}),
+    )
+    .await;
     assert_eq!(first["customer_id"], again["customer_id"]);
+    let profile = t.get(&format!("/v1/customers/{}", first["customer_id"].as_str().unwrap()), Some(&a.admin)).await;
+    assert_eq!(profile.body["name"], "Wang Fang", "a visitor never overwrites what the profile has");
+    assert_eq!(profile.body["email"], "wang@example.com", "but fills in what it lacks");
+    let found = t.get("/v1/customers?q=wang%40", Some(&a.admin)).await;
+    assert_eq!(found.body["items"][0]["id"], first["customer_id"], "and it is searchable");
     assert_ne!(first["conversation_id"], again["conversation_id"]);
     let stranger = start(&t, &a.widget_key, json!({})).await;
     assert_ne!(stranger["customer_id"], first["customer_id"]);

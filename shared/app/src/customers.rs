@@ -126,6 +126,53 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
     ops
 }
 
+/// What a returning visitor's contact data adds to its profile (pure): the name, email and phone the profile
+/// lacks, with their search terms, on condition that the profile is still the version read. Nothing (no
+/// operation) when it adds nothing; what the profile already has is never overwritten by a visitor.
+pub fn fill_missing_ops(
+    tenant: &TenantId,
+    id: &CustomerId,
+    current: &Item,
+    contact: &Contact,
+    at: jiff::Timestamp,
+) -> Vec<TxOp> {
+    let missing = |k: &str| text(current, k).is_none();
+    let mut update = Update::new();
+    let mut next = current.clone();
+    let mut changed = false;
+    for (k, v) in [
+        ("name", contact.name.as_ref().map(Name::as_str)),
+        ("email", contact.email.as_ref().map(Email::as_str)),
+        ("phone", contact.phone.as_ref().map(Phone::as_str)),
+    ] {
+        if let Some(v) = v.filter(|_| missing(k)) {
+            update = update.set(k, v);
+            next.insert(k.into(), json!(v));
+            changed = true;
+        }
+    }
+    if !changed {
+        return Vec::new();
+    }
+    let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
+    let phone = text(&next, "phone").and_then(|p| Phone::parse(&p, "phone").ok());
+    let terms = search_terms(text(&next, "name").as_deref(), text(&next, "email").as_deref(), phone.as_ref());
+    let old_terms = strings(current, "search_terms");
+    let update = update.set("search_terms", json!(terms)).set("updated_at", json!(at)).set("version", version + 1);
+    let mut ops = vec![TxOp::Update {
+        key: keys::customer(tenant, id),
+        update,
+        condition: Some(Condition::eq("version", version)),
+    }];
+    ops.extend(
+        terms
+            .iter()
+            .filter(|t| !old_terms.contains(t))
+            .map(|t| TxOp::Put { item: term_item(tenant, t, id), condition: None }),
+    );
+    ops
+}
+
 fn term_item(tenant: &TenantId, term: &str, id: &CustomerId) -> Item {
     keys::customer_search(tenant, term, id).with(json!({"customer_id": id}))
 }

@@ -167,7 +167,7 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
 }
 
 /// Starts a conversation for a visitor of `tenant` from `ip`: rate-limited per IP and tenant; finds the
-/// customer of a returning `external_id` or creates one; stores the customer (if new), the conversation, the
+/// customer of a returning `external_id` (filling in contact data it lacks) or creates one; stores the customer (if new), the conversation, the
 /// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
 pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
     let plan = validate_start(req)?;
@@ -184,8 +184,9 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         limits::MINUTE,
     )
     .await?;
-    // Two attempts: a concurrent first visit with the same external_id may claim it between our read and write.
-    for _ in 0..2 {
+    // A concurrent visit with the same external_id may claim it, or fill in the profile, between our read and
+    // our write: read again and retry.
+    for _ in 0..3 {
         let existing = match &plan.contact.external_id {
             Some(ext) => customers::by_external_id(app, tenant, ext).await?,
             None => None,
@@ -195,6 +196,9 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         let (customer_id, priority) = match existing {
             Some(id) => {
                 let item = customers::load(app, tenant, &id).await?;
+                if let Some(current) = &item {
+                    ops.extend(customers::fill_missing_ops(tenant, &id, current, &plan.contact, at));
+                }
                 (id, customers::priority_of(app, tenant, item.as_ref()).await?)
             }
             None => {
