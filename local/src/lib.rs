@@ -1,11 +1,12 @@
 //! `kefu serve`: every Kefu function in one process. The API and widget routers share one listener, each
-//! queue consumer runs as a poller with the same batch semantics as in Lambda, the outbox sweeper and the
+//! queue consumer runs as pollers (several per queue) with the same batch semantics as in Lambda, the outbox sweeper and the
 //! schedules (timers every minute, retention daily) fire on their own, and shutdown drains the pollers.
 //!
 //! Data lives in the embedded store under `KEFU_DATA_DIR`, unless AWS endpoints are configured, in which
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod loadtest;
 pub mod probe;
 pub mod realtime;
 pub mod wiring;
@@ -129,6 +130,11 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
+/// How many pollers each queue gets, like concurrent Lambda invocations on one event source: a poller waits
+/// for its batch's store writes, and several overlap them (the embedded store commits concurrent writes
+/// together, one fsync per group).
+pub const POLLERS_PER_CONSUMER: usize = 4;
+
 /// The consumer for each queue.
 pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
     match name {
@@ -169,7 +175,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     });
 
     for (name, queue) in wired.queues {
-        tasks.spawn(run_poller(app.clone(), queue, consumer(name), rx.clone()));
+        for _ in 0..POLLERS_PER_CONSUMER {
+            tasks.spawn(run_poller(app.clone(), queue.clone(), consumer(name), rx.clone()));
+        }
     }
     tasks.spawn(every(config.sweep_every, rx.clone(), app.clone(), |app| async move {
         if let Err(e) = kefu_app::outbox::sweep(&app, kefu_app::outbox::SWEEP_AFTER).await {

@@ -37,6 +37,9 @@ impl Consumer for NotifyConsumer {
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
+        if event.event_type == types::SECURITY_ALERT {
+            kefu_app::alerts::notify_admins(app, event).await?;
+        }
         if event.event_type == types::TENANT_CREATED {
             welcome(app, event).await?;
         }

@@ -228,12 +228,18 @@ pub fn audit_head(t: &TenantId) -> Key {
     Key::new(audit_pk(t), "HEAD")
 }
 
-/// gsi1 partition of a tenant's audit entries by time (`gsi1sk = {at}#{seq}`), for `since`/`until`.
+/// The index sort key of an audit entry: epoch milliseconds (15 digits, fixed width so the string order is
+/// the time order: RFC 3339 text with an optional fraction is not) and the sequence number.
+pub fn audit_time_sk(at: jiff::Timestamp, seq: u64) -> String {
+    format!("{:015}#{seq:012}", at.as_millisecond().max(0))
+}
+
+/// gsi1 partition of a tenant's audit entries by time (`gsi1sk =` [`audit_time_sk`]), for `since`/`until`.
 pub fn audit_by_time(t: &TenantId) -> String {
     format!("T#{t}#AUDIT#BYTIME")
 }
 
-/// gsi2 partition of one actor's audit entries by time (`gsi2sk = {at}#{seq}`), for `actor_id`.
+/// gsi2 partition of one actor's audit entries by time (`gsi2sk =` [`audit_time_sk`]), for `actor_id`.
 pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
     format!("T#{t}#AUDIT#ACTOR#{actor}")
 }
@@ -340,3 +346,38 @@ pub fn api_key(t: &TenantId, key_id: &str) -> Key {
 
 /// Prefix of every API key record of a tenant.
 pub const API_KEY_PREFIX: &str = "APIKEY#";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security monitoring: anomaly counters, known networks, alert deliveries (H1, `anomaly` and `alerts`).
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The partition of one anomaly counter of a tenant: `rule` names what is counted (`signin_fail_account`,
+/// `reads`…), `subject` whom (an email, an IP, an account id).
+pub fn anomaly_pk(t: &TenantId, rule: &str, subject: &str) -> String {
+    format!("T#{t}#ANOMALY#{rule}#{subject}")
+}
+
+/// A fixed window's counter of an anomaly rule (`window` = epoch seconds / window length).
+pub fn anomaly_window(t: &TenantId, rule: &str, subject: &str, window: i64) -> Key {
+    Key::new(anomaly_pk(t, rule, subject), format!("W#{window}"))
+}
+
+/// A target already counted in a window (mass reads count distinct customers and conversations).
+pub fn anomaly_seen(t: &TenantId, rule: &str, subject: &str, window: i64, target: &str) -> Key {
+    Key::new(anomaly_pk(t, rule, subject), format!("W#{window}#{target}"))
+}
+
+/// The partition of the networks an account has signed in from.
+pub fn known_networks_pk(t: &TenantId, a: &str) -> String {
+    format!("T#{t}#NETWORKS#{a}")
+}
+
+/// One network (`203.0.113.0/24`, `2001:db8:1::/48`) an account has signed in from.
+pub fn known_network(t: &TenantId, a: &str, network: &str) -> Key {
+    Key::new(known_networks_pk(t, a), format!("NET#{network}"))
+}
+
+/// That a security alert was emailed to one admin (so a retried delivery does not email them twice).
+pub fn alert_sent(t: &TenantId, event_id: &str, agent: &str) -> Key {
+    Key::new(format!("T#{t}#ALERTSENT#{event_id}"), format!("AGENT#{agent}"))
+}

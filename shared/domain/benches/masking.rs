@@ -14,7 +14,7 @@ const PLAIN_MESSAGE: &str = "您好，我上周在你们店里买了一个蓝色
      物流信息一直显示在杭州中转站。能帮我查一下吗？Thanks, I need it before Friday.";
 
 /// The same kind of message carrying a mobile number, an email address and a card number.
-const PII_MESSAGE: &str = "您好，我叫张三，手机 13812345678，邮箱 zhang.san@example.com。上周用卡 6222 0212 3456 7890 \
+const PII_MESSAGE: &str = "您好，我叫张三，手机 13812345678，邮箱 zhang.san@example.com。上周用卡 6222 0212 3456 7894 \
      付了 ¥199.00 买电热水壶，订单号 48213，到现在还没有收到货，麻烦尽快处理，谢谢！";
 
 /// About 1 MiB of chat transcript: `every`-th message carries personal data, the rest is plain.

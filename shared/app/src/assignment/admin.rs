@@ -18,6 +18,7 @@ use crate::App;
 use crate::auth::{agent_item, hash_password};
 use crate::events::Envelope;
 use crate::http::ApiError;
+use crate::http::list::ListParams;
 use crate::keys;
 use crate::outbox;
 
@@ -320,19 +321,10 @@ pub async fn get_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdmi
 pub async fn list_agents(
     app: &App,
     t: &TenantId,
-    limit: usize,
-    cursor: Option<Cursor>,
-) -> Result<(Vec<AgentAdminView>, Option<Cursor>), AdminError> {
-    let page = app
-        .table
-        .query(Query::partition(keys::tenant_pk(t)).prefix(keys::AGENT_PREFIX).limit(limit).after(cursor))
-        .await
-        .map_err(|e| match e {
-            TableError::Invalid(_) => {
-                AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list"))
-            }
-            e => e.into(),
-        })?;
+    params: &ListParams,
+) -> Result<(Vec<AgentAdminView>, Option<Cursor>), ApiError> {
+    let query = params.apply(Query::partition(keys::tenant_pk(t)).prefix(keys::AGENT_PREFIX))?;
+    let page = app.table.query(query).await?;
     let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else { return Ok((vec![], None)) };
     let sk = |i: &Item| s(i, kefu_ports::table::SK).unwrap_or_default().to_owned();
     let loads = app
@@ -699,28 +691,19 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
 pub async fn list_groups(
     app: &App,
     t: &TenantId,
-    limit: usize,
-    cursor: Option<Cursor>,
-) -> Result<(Vec<GroupView>, Option<Cursor>), AdminError> {
-    list_prefix(app, t, keys::GROUP_PREFIX, limit, cursor, GroupView::of).await
+    params: &ListParams,
+) -> Result<(Vec<GroupView>, Option<Cursor>), ApiError> {
+    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
 }
 
 async fn list_prefix<V>(
     app: &App,
     t: &TenantId,
     prefix: &str,
-    limit: usize,
-    cursor: Option<Cursor>,
+    params: &ListParams,
     view: fn(&Item) -> V,
-) -> Result<(Vec<V>, Option<Cursor>), AdminError> {
-    let page = app
-        .table
-        .query(Query::partition(keys::routing_pk(t)).prefix(prefix).limit(limit).after(cursor))
-        .await
-        .map_err(|e| match e {
-        TableError::Invalid(_) => AdminError::Invalid(ValidationError::new("cursor", "is not a cursor of this list")),
-        e => e.into(),
-    })?;
+) -> Result<(Vec<V>, Option<Cursor>), ApiError> {
+    let page = app.table.query(params.apply(Query::partition(keys::routing_pk(t)).prefix(prefix))?).await?;
     Ok((page.items.iter().map(view).collect(), page.cursor))
 }
 
@@ -853,10 +836,9 @@ pub async fn get_schedule(app: &App, t: &TenantId, id: &ScheduleId) -> Result<Sc
 pub async fn list_schedules(
     app: &App,
     t: &TenantId,
-    limit: usize,
-    cursor: Option<Cursor>,
-) -> Result<(Vec<ScheduleView>, Option<Cursor>), AdminError> {
-    list_prefix(app, t, keys::SCHEDULE_PREFIX, limit, cursor, schedule_view).await
+    params: &ListParams,
+) -> Result<(Vec<ScheduleView>, Option<Cursor>), ApiError> {
+    list_prefix(app, t, keys::SCHEDULE_PREFIX, params, schedule_view).await
 }
 
 // --------------------------------------------------------------------------------------------------- settings
