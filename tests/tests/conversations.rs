@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use kefu_app::assignment::admin::{self, GroupInput, NewAgent};
 use kefu_domain::TenantId;
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, eventually, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -37,36 +36,21 @@ impl Shop {
     }
 
     async fn group(&self, name: &str) -> String {
-        let g = admin::create_group(
-            self.t.app(),
-            &self.tenant_id(),
-            GroupInput { name: name.into(), agent_ids: vec![], schedule_id: None },
-        )
-        .await
-        .expect("group");
-        g.id
+        let r = self.t.post("/v1/groups", json!({"name": name}), Some(&self.admin)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        id(&r.body, "id")
     }
 
     /// An agent with a role and groups, signed in: (id, token).
     async fn agent(&self, email: &str, role: &str, groups: &[&str]) -> (String, String) {
-        let a = admin::create_agent(
-            self.t.app(),
-            &self.tenant_id(),
-            NewAgent {
-                email: email.into(),
-                name: email.split('@').next().unwrap().into(),
-                password: AGENT_PASSWORD.into(),
-                role_id: role.into(),
-                group_ids: groups.iter().map(|g| (*g).to_owned()).collect(),
-                skills: vec![],
-                max_concurrent: Some(5),
-                schedule_id: None,
-            },
-        )
-        .await
-        .expect("agent");
+        let body = json!({
+            "email": email, "name": email.split('@').next().unwrap(), "password": AGENT_PASSWORD,
+            "role_id": role, "group_ids": groups, "max_concurrent": 5,
+        });
+        let r = self.t.post("/v1/agents", body, Some(&self.admin)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let token = self.t.login(&self.tenant, email, AGENT_PASSWORD).await;
-        (a.id, token)
+        (id(&r.body, "id"), token)
     }
 
     async fn start(&self, body: Value) -> Value {
@@ -364,7 +348,15 @@ async fn replies_need_the_permission_or_the_assignment() {
         async move { t.post(&path, json!({"content": "on it"}), Some(&token)).await }
     };
     assert_eq!(reply(&mine, &trainee_t).await.status, StatusCode::CREATED, "the assignee may reply");
-    assert_eq!(reply(&theirs, &trainee_t).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(reply(&theirs, &trainee_t).await.status, StatusCode::NOT_FOUND, "it cannot even see it");
+    let role =
+        s.t.post("/v1/roles", json!({"name": "Auditor", "permissions": ["conversations.view_all"]}), Some(&s.admin))
+            .await;
+    let (_auditor, auditor_t) = s.agent("aud@acme.test", role.body["id"].as_str().unwrap(), &[]).await;
+    let r = reply(&theirs, &auditor_t).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "seeing is not answering");
+    let r = s.call(Method::POST, &format!("/v1/conversations/{theirs}/close"), None, &auditor_t).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(reply(&theirs, &ann_t).await.status, StatusCode::CREATED, "conversations.reply, default group");
     let r = s.t.post(&format!("/v1/conversations/{theirs}/assign"), json!({"agent_id": trainee}), Some(&ann_t)).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "assigning needs conversations.assign");
