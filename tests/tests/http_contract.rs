@@ -30,6 +30,12 @@ async fn unknown_routes_and_methods_answer_json() {
     let r = t.call(Method::DELETE, "/v1/health", None, None, &[]).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.code(), "method_not_allowed");
+    let r = t.get("/v1/widget/conversations", None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        "the widget starts by POST"
+    );
 }
 
 #[tokio::test]

@@ -51,9 +51,25 @@ pub struct BatchItem {
 /// Handles a batch; answers the ids of the messages that failed (to be retried, then dead-lettered). The
 /// messages are handled concurrently (each one's store round trips overlap the others'), as SQS gives no order
 /// within a batch anyway; every event still runs at most once at a time, under its idempotency claim.
+///
+/// A batch may carry the same event twice (at-least-once delivery): only its first copy is handled, and the
+/// others share that copy's outcome, so a duplicate is acknowledged when the event is done instead of racing
+/// its twin for the claim and coming back later.
 pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchItem>) -> Vec<String> {
-    let outcomes = futures::future::join_all(items.iter().map(|item| process_one(app, consumer, item))).await;
-    items.into_iter().zip(outcomes).filter(|(_, ok)| !ok).map(|(item, _)| item.message_id).collect()
+    let event_id = |item: &BatchItem| {
+        serde_json::from_str::<Envelope>(&item.body).map(|e| e.id).unwrap_or_else(|_| item.message_id.clone())
+    };
+    let ids: Vec<String> = items.iter().map(event_id).collect();
+    let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let firsts: Vec<usize> = (0..items.len()).filter(|&i| first_of.entry(ids[i].as_str()).or_insert(i) == &i).collect();
+    let outcomes = futures::future::join_all(firsts.iter().map(|&i| process_one(app, consumer, &items[i]))).await;
+    let ok_of: std::collections::HashMap<usize, bool> = firsts.into_iter().zip(outcomes).collect();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !ok_of[&first_of[ids[*i].as_str()]])
+        .map(|(_, item)| item.message_id)
+        .collect()
 }
 
 /// Handles one message of a batch; answers whether it is done (handled now or before).
