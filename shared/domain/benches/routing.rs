@@ -28,7 +28,11 @@ fn bench(c: &mut Criterion) {
     let at = jiff::Timestamp::from_second(1_790_000_500).unwrap();
     let cands = agents(1000, 20);
     let in_group = Needs { group_id: Some(GroupId::parse(&format!("gr_{:026}", 7)).unwrap()), ..Needs::default() };
-    let with_skill = Needs { skills: vec!["billing".into()], preferred_agent: Some(cands[501].agent_id.clone()), ..in_group.clone() };
+    let with_skill = Needs {
+        skills: vec!["billing".into()],
+        preferred_agent: Some(cands[501].agent_id.clone()),
+        ..in_group.clone()
+    };
     c.bench_function("decide/least_loaded/1000 agents, 20 groups", |b| {
         b.iter(|| decide(Strategy::LeastLoaded, black_box(&cands), black_box(&in_group), at))
     });

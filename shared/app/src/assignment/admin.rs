@@ -370,6 +370,7 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
             condition: Some(Condition::NotExists),
         });
     }
+    let email_ops = ops.len();
     if let Some(n) = &req.name {
         acc = acc.set("name", Name::parse(n, "name")?.as_str());
     }
@@ -386,8 +387,8 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         rt = rt.set("skills", json!(skills));
         routing_changed = true;
     }
-    if let Some(m) = req.max_concurrent {
-        let m = parse_max_concurrent(m)?;
+    let new_max = req.max_concurrent.map(parse_max_concurrent).transpose()?;
+    if let Some(m) = new_max {
         acc = acc.set("max_concurrent", m);
         rt = rt.set("max_concurrent", m);
         routing_changed = true;
@@ -429,20 +430,24 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         rt = rt.set("group_ids", json!(list)).set("gv", membership_version + 1);
         routing_changed = true;
     }
-    let first_account_op = ops.len();
     if !acc.actions.is_empty() {
         ops.push(TxOp::Update { key: keys::agent(t, a), update: acc, condition: Some(Condition::Exists) });
     }
+    let mut routing_op = None;
     if !rt.actions.is_empty() {
-        let cond = if req.group_ids.is_some() {
-            Condition::Or(vec![
+        let mut cond = vec![Condition::Exists];
+        if req.group_ids.is_some() {
+            cond.push(Condition::Or(vec![
                 Condition::eq("gv", membership_version),
                 Condition::And(vec![Condition::AttrNotExists("gv".into()), Condition::Exists]),
-            ])
-        } else {
-            Condition::Exists
-        };
-        ops.push(TxOp::Update { key: keys::agent_load(t, a), update: rt, condition: Some(cond) });
+            ]));
+        }
+        if let Some(m) = new_max {
+            // Capacity is never below what the agent holds: the invariant stays "active <= max_concurrent".
+            cond.push(Condition::cmp("active", CmpOp::Le, m));
+        }
+        routing_op = Some(ops.len());
+        ops.push(TxOp::Update { key: keys::agent_load(t, a), update: rt, condition: Some(Condition::And(cond)) });
     }
     if ops.is_empty() {
         return get_agent(app, t, a).await;
@@ -454,10 +459,17 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
     };
     match outbox::commit(app, ops, events).await {
         Ok(()) => get_agent(app, t, a).await,
-        Err(TableError::TransactionCanceled { failed })
-            if req.email.is_some() && failed.iter().any(|f| *f < first_account_op && *f <= 1) =>
-        {
+        Err(TableError::TransactionCanceled { failed }) if failed.iter().any(|f| *f < email_ops) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
+        }
+        Err(TableError::TransactionCanceled { failed })
+            if new_max.is_some() && failed.iter().any(|f| Some(*f) == routing_op) =>
+        {
+            let now = get_agent(app, t, a).await?;
+            Err(AdminError::Conflict(format!(
+                "the agent holds {} open conversations: close or transfer some before lowering max_concurrent below that",
+                now.active_conversations
+            )))
         }
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("the agent or a group changed meanwhile; retry".into()))
