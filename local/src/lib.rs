@@ -1,12 +1,14 @@
 //! `kefu serve`: every Kefu function in one process. The API and widget routers share one listener, each
-//! queue consumer runs as a poller with the same batch semantics as in Lambda, the outbox sweeper and the
+//! queue consumer runs as pollers (several per queue) with the same batch semantics as in Lambda, the outbox sweeper and the
 //! schedules (timers every minute, retention daily) fire on their own, and shutdown drains the pollers.
 //!
 //! Data lives in the embedded store under `KEFU_DATA_DIR`, unless AWS endpoints are configured, in which
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod loadtest;
 pub mod probe;
+pub mod realtime;
 pub mod wiring;
 
 use std::net::SocketAddr;
@@ -91,7 +93,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The application state the server runs on.
     pub app: App,
-    /// The embedded store's push hub (absent on AWS adapters).
+    /// The push hub this server's WebSockets are registered with.
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
@@ -128,6 +130,11 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
+/// How many pollers each queue gets, like concurrent Lambda invocations on one event source: a poller waits
+/// for its batch's store writes, and several overlap them (the embedded store commits concurrent writes
+/// together, one fsync per group).
+pub const POLLERS_PER_CONSUMER: usize = 4;
+
 /// The consumer for each queue.
 pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
     match name {
@@ -138,7 +145,7 @@ pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
     }
 }
 
-/// The API and widget routes, with the shared layers.
+/// The API and widget routes, with the shared layers (`start` adds the WebSocket route).
 pub fn router(app: App) -> axum::Router {
     kefu_app::http::finish(kefu_fn_api::routes().merge(kefu_fn_intake::routes()), app)
 }
@@ -152,7 +159,11 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
 
     let listener = TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
-    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
+    if let Some(hub) = &wired.hub {
+        routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
+    }
+    let service = kefu_app::http::finish(routes, app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut http_rx = rx.clone();
     tasks.spawn(async move {
         let stop = async move {
@@ -164,7 +175,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     });
 
     for (name, queue) in wired.queues {
-        tasks.spawn(run_poller(app.clone(), queue, consumer(name), rx.clone()));
+        for _ in 0..POLLERS_PER_CONSUMER {
+            tasks.spawn(run_poller(app.clone(), queue.clone(), consumer(name), rx.clone()));
+        }
     }
     tasks.spawn(every(config.sweep_every, rx.clone(), app.clone(), |app| async move {
         if let Err(e) = kefu_app::outbox::sweep(&app, kefu_app::outbox::SWEEP_AFTER).await {
@@ -211,13 +224,13 @@ where
     }
 }
 
-/// What wiring produced: the app, the queue each consumer polls, and the push hub when embedded.
+/// What wiring produced: the app, the queue each consumer polls, and the push hub.
 pub struct Wired {
     /// The application state.
     pub app: App,
     /// Consumer → its queue.
     pub queues: Vec<(ConsumerName, Arc<dyn Queue>)>,
-    /// The in-process push hub.
+    /// The in-process push hub (WebSockets end at `kefu serve` whatever the store).
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
     /// The embedded table, whose expired items `kefu serve` purges (DynamoDB's TTL does it in AWS).
     pub embedded_table: Option<Arc<kefu_embedded::EmbeddedTable>>,

@@ -58,14 +58,17 @@ pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
             };
             let mut cfg = kefu_lambda::config_from_env(true);
             cfg.bootstrap_token = config.bootstrap_token.clone();
-            let app = kefu_lambda::app_on(&aws, cfg);
+            let mut app = kefu_lambda::app_on(&aws, cfg);
+            // kefu serve terminates the WebSockets itself, so frames go through its hub, not API Gateway.
+            let hub = Arc::new(PushHub::new());
+            app.push = hub.clone();
             let mut queues: Vec<(ConsumerName, Arc<dyn Queue>)> = Vec::new();
             for name in ConsumerName::ALL {
                 if let Some(url) = queue_urls.get(name.as_str()) {
                     queues.push((name, Arc::new(aws.queue(url.clone()))));
                 }
             }
-            Ok(Wired { app, queues, hub: None, embedded_table: None })
+            Ok(Wired { app, queues, hub: Some(hub), embedded_table: None })
         }
     }
 }

@@ -173,6 +173,185 @@ where
     }
 }
 
+// ---- Identity and security (H2) ----
+
+impl TestApp {
+    /// Creates a staff account straight in the store (role `role_id`: a built-in name or a custom role's id)
+    /// and answers its id: for tests that need accounts of a given role without going through the agents API.
+    pub async fn add_staff(&self, tenant_id: &str, email: &str, role_id: &str, password: &str) -> String {
+        use kefu_ports::table::{Condition, TxOp};
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let agent = kefu_domain::AgentId::generate();
+        let role = kefu_domain::RoleId::parse_any(role_id).expect("role id");
+        let item = kefu_app::auth::agent_item(
+            &tenant,
+            &agent,
+            email,
+            "Test Staff",
+            &kefu_app::auth::hash_password(password),
+            &role,
+            self.app().now(),
+        );
+        let claim = kefu_app::keys::agent_email(&tenant, email).with(json!({"agent_id": agent}));
+        self.app()
+            .table
+            .transact(vec![
+                TxOp::Put { item, condition: Some(Condition::NotExists) },
+                TxOp::Put { item: claim, condition: Some(Condition::NotExists) },
+            ])
+            .await
+            .expect("staff stored");
+        agent.to_string()
+    }
+
+    /// Sends a request with an API key.
+    pub async fn with_key(&self, method: Method, path: &str, body: Option<Value>, key: &str) -> Reply {
+        self.call(method, path, body, None, &[("x-api-key", key)]).await
+    }
+
+    /// The audit entries of a tenant, oldest first (read from the store).
+    pub async fn audit_entries(&self, tenant_id: &str) -> Vec<Value> {
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .app()
+                .table
+                .query(
+                    kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&tenant))
+                        .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX)
+                        .limit(500)
+                        .after(cursor),
+                )
+                .await
+                .expect("audit read");
+            out.extend(page.items.into_iter().map(Value::Object));
+            cursor = page.cursor;
+            if cursor.is_none() {
+                return out;
+            }
+        }
+    }
+}
+
+// ---- Conversations, customers and the widget (H4) ----
+
+impl TestApp {
+    /// `POST /v1/widget/conversations` with a widget key; answers the reply (201 body: `conversation_id`,
+    /// `customer_id`, `visitor_token`).
+    pub async fn start_conversation(&self, widget_key: &str, body: Value) -> Reply {
+        self.call(Method::POST, "/v1/widget/conversations", Some(body), None, &[("x-widget-key", widget_key)]).await
+    }
+
+    /// `POST /v1/widget/messages` as a visitor.
+    pub async fn visitor_send(&self, visitor_token: &str, content: &str) -> Reply {
+        self.post("/v1/widget/messages", json!({"content": content}), Some(visitor_token)).await
+    }
+
+    /// `GET /v1/widget/messages` as a visitor, optionally `after` a message id.
+    pub async fn visitor_poll(&self, visitor_token: &str, after: Option<&str>) -> Reply {
+        let path = match after {
+            Some(a) => format!("/v1/widget/messages?after={a}"),
+            None => "/v1/widget/messages".to_owned(),
+        };
+        self.get(&path, Some(visitor_token)).await
+    }
+}
+// ---------------------------------------------------------------------------------------------------------------
+// Real time (H5): tickets and WebSocket clients.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A WebSocket client of `kefu serve`.
+pub struct WsClient {
+    stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// Opens `{url}?ticket={ticket}`; answers the HTTP status of a refused handshake as the error.
+pub async fn ws_connect(url: &str, ticket: &str) -> Result<WsClient, u16> {
+    use tokio_tungstenite::tungstenite::Error;
+    match tokio_tungstenite::connect_async(format!("{url}?ticket={ticket}")).await {
+        Ok((stream, _)) => Ok(WsClient { stream }),
+        Err(Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("websocket handshake failed: {e}"),
+    }
+}
+
+impl WsClient {
+    /// The next text frame as JSON, or `None` when none arrives within `within` or the server closed.
+    pub async fn next_frame(&mut self, within: Duration) -> Option<Value> {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(t.as_str()).expect("JSON frame")),
+                Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => return None,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
+    /// The next frame of type `ty` within `within`, skipping others.
+    pub async fn frame_of_type(&mut self, ty: &str, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let f = self.next_frame(left).await?;
+            if f["type"] == ty {
+                return Some(f);
+            }
+        }
+    }
+
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        use futures::SinkExt;
+        self.stream.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.expect("frame sent");
+    }
+
+    /// Closes the connection and waits for the server to acknowledge.
+    pub async fn close(mut self) {
+        use futures::StreamExt;
+        let _ = self.stream.close(None).await;
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(Duration::from_secs(2), self.stream.next()).await {}
+    }
+}
+
+impl TestApp {
+    /// `POST /v1/realtime/ticket` with a staff or visitor token; answers `(ticket, url)`.
+    pub async fn ticket(&self, token: &str) -> (String, String) {
+        let r = self.post("/v1/realtime/ticket", json!({}), Some(token)).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        (r.body["ticket"].as_str().expect("ticket").to_owned(), r.body["url"].as_str().expect("url").to_owned())
+    }
+
+    /// A WebSocket for a staff or visitor token.
+    pub async fn websocket(&self, token: &str) -> WsClient {
+        let (ticket, url) = self.ticket(token).await;
+        ws_connect(&url, &ticket).await.expect("websocket opens")
+    }
+}
+
+/// An app on a fresh embedded store whose time only moves when the test says (expiry, grace periods); no
+/// server, so tests call the app layer directly. Keep the returned directory alive as long as the app.
+pub fn manual_clock_app() -> (kefu_app::App, std::sync::Arc<kefu_ports::ManualClock>, tempfile::TempDir) {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(kefu_ports::ManualClock::new("2026-11-25T08:00:00Z".parse().expect("time")));
+    let store = kefu_embedded::EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).expect("store opens");
+    let app = kefu_app::App {
+        table: Arc::new(store.table()),
+        topic: Arc::new(kefu_embedded::EmbeddedTopic::new(store.clone())),
+        blobs: Arc::new(kefu_embedded::LocalBlobs::new(dir.path().join("blobs"))),
+        push: Arc::new(kefu_embedded::PushHub::new()),
+        mailer: Arc::new(kefu_embedded::OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+        clock: clock.clone(),
+        config: Arc::new(kefu_app::Config::default()),
+    };
+    (app, clock, dir)
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Routing (H3): conversations as intake writes them, until the widget's endpoints replace this in the tests.
 // ---------------------------------------------------------------------------------------------------------------

@@ -2,11 +2,19 @@
 //! and directly by `kefu serve`.
 
 pub mod agents;
+pub mod api_keys;
 pub mod assignment_settings;
+pub mod audit;
 pub mod auth;
+pub mod conversations;
+pub mod customers;
 pub mod groups;
+pub mod me;
 pub mod openapi;
+pub mod realtime;
+pub mod roles;
 pub mod schedules;
+pub mod security_settings;
 pub mod system;
 pub mod tenants;
 
@@ -26,6 +34,34 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        // Identity and security (H2).
+        .routes(routes!(auth::mfa))
+        .routes(routes!(auth::mfa_email))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_sessions))
+        .routes(routes!(me::revoke_session))
+        .routes(routes!(me::enrol_totp))
+        .routes(routes!(me::confirm_totp))
+        .routes(routes!(security_settings::get, security_settings::put))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::update, roles::delete))
+        .routes(routes!(api_keys::create, api_keys::list))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(conversations::list))
+        .routes(routes!(conversations::get, conversations::delete))
+        .routes(routes!(conversations::messages, conversations::reply))
+        .routes(routes!(conversations::set_tags))
+        .routes(routes!(conversations::assign))
+        .routes(routes!(conversations::close))
+        .routes(routes!(conversations::reopen))
+        .routes(routes!(customers::list))
+        .routes(routes!(customers::get, customers::patch))
+        .routes(routes!(customers::conversations))
+        .routes(routes!(customers::list_groups, customers::create_group))
+        .routes(routes!(customers::update_group, customers::delete_group))
+        .routes(routes!(realtime::ticket))
+        // Audit log (H1).
+        .routes(routes!(audit::list))
         .routes(routes!(agents::list, agents::create))
         .routes(routes!(agents::get_one, agents::update))
         .routes(routes!(agents::disable))
@@ -39,7 +75,8 @@ pub fn api() -> OpenApiRouter<App> {
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).
 pub fn routes() -> Router<App> {
-    let (router, _) = api().split_for_parts();
+    let (router, doc) = api().split_for_parts();
+    kefu_app::http::staff::declare_permissions(&doc);
     router.route("/v1/openapi.json", get(openapi::document))
 }
 

@@ -1,15 +1,52 @@
 //! `intake`: the visitor widget's endpoints (`/v1/widget/...`), the hot path.
 //!
-//! Starting conversations, sending and polling arrive with the conversations issue; until then the router
-//! carries the shared layers, so every widget path answers API.md's JSON 404.
+//! A visitor starts a conversation with the tenant's widget key and gets a visitor token; with it, it sends
+//! messages and polls its conversation. A send costs one `GetItem` (the token), one conditional counter update
+//! (the rate limit) and one transaction (message, conversation activity, outbox entry); everything else is the
+//! pure [`kefu_app::widget::plan_send`], measured by `benches/intake.rs`.
 
 use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use bytes::Bytes;
 use kefu_app::App;
+use kefu_app::conversations::MessageView;
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, ClientIp};
+use kefu_app::widget::{self, Sent, StartRequest, Started, Visitor};
+use serde::Deserialize;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+struct WidgetSecurity;
+
+impl Modify for WidgetSecurity {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "widget_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Widget-Key"))),
+        );
+        components.add_security_scheme(
+            "visitor",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The widget's part of the OpenAPI document: its security schemes and tag.
+#[derive(OpenApi)]
+#[openapi(modifiers(&WidgetSecurity), tags((name = "widget", description = "the visitor widget (intake)")))]
+pub struct WidgetDoc;
 
 /// The widget routes with their OpenAPI descriptions (merged into the API's document).
 pub fn api() -> OpenApiRouter<App> {
-    OpenApiRouter::default()
+    OpenApiRouter::with_openapi(WidgetDoc::openapi())
+        .routes(routes!(start_conversation))
+        .routes(routes!(send_message, poll_messages))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -21,4 +58,95 @@ pub fn routes() -> Router<App> {
 /// The finished router this function serves.
 pub fn router(app: App) -> Router {
     kefu_app::http::finish(routes(), app)
+}
+
+/// The visitor behind the request's bearer token (401 `unauthenticated` without a valid one).
+pub struct VisitorAuth(pub Visitor);
+
+impl axum::extract::FromRequestParts<App> for VisitorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = kefu_app::http::staff::bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+        let visitor = widget::authenticate_visitor(app, token).await?;
+        tracing::Span::current().record("tenant_id", tracing::field::display(&visitor.tenant_id));
+        Ok(VisitorAuth(visitor))
+    }
+}
+
+/// Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
+/// customer; the customer's group gives the conversation its priority. At most 60 starts a minute per IP and
+/// tenant.
+#[utoipa::path(post, path = "/v1/widget/conversations", tag = "widget", request_body = StartRequest,
+    security(("widget_key" = [])),
+    params(("X-Widget-Key" = String, Header, description = "the tenant's widget key")),
+    responses((status = 201, body = Started), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn start_conversation(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, ApiJson<Started>), ApiError> {
+    let key = headers.get("x-widget-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let tenant = widget::tenant_of_widget_key(&app, key.trim()).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the X-Widget-Key header is missing or unknown")
+    })?;
+    tracing::Span::current().record("tenant_id", tracing::field::display(&tenant));
+    let req: StartRequest = kefu_app::http::json::parse(&body)?;
+    let started = widget::start(&app, &tenant, &ip.to_string(), &req).await?;
+    tracing::info!(tenant_id = %tenant, conversation_id = %started.conversation_id, "conversation started");
+    Ok((StatusCode::CREATED, ApiJson(started)))
+}
+
+/// Sends the visitor's message (1..=4000 characters). With `Idempotency-Key`, a retry stores nothing new and
+/// answers the first send's id. At most 30 messages a minute per visitor token. A message to a closed
+/// conversation reopens it.
+#[utoipa::path(post, path = "/v1/widget/messages", tag = "widget", request_body = widget::SendRequest,
+    security(("visitor" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried send store one message")),
+    responses((status = 201, body = Sent), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 409, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn send_message(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, ApiJson<Sent>), ApiError> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?),
+        None => None,
+    };
+    let sent = widget::send(&app, &visitor, key, &body).await?;
+    Ok((StatusCode::CREATED, ApiJson(sent)))
+}
+
+/// `GET /v1/widget/messages` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PollParams {
+    /// Only messages after this one (the last the widget has).
+    pub after: Option<String>,
+    /// Page size (default 50, max 200).
+    pub limit: Option<String>,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+/// The visitor's conversation after `after`, oldest first: the visitor's own messages and the agents' and
+/// bots' replies, never internal notes.
+#[utoipa::path(get, path = "/v1/widget/messages", tag = "widget", params(PollParams),
+    security(("visitor" = [])),
+    responses((status = 200, body = ListPage<MessageView>), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn poll_messages(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    Query(q): Query<PollParams>,
+) -> Result<ApiJson<ListPage<MessageView>>, ApiError> {
+    let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    Ok(ApiJson(widget::poll(&app, &visitor, q.after.as_deref(), &params).await?))
 }

@@ -1,8 +1,9 @@
 //! The `notify` consumer: tells people what happened — email, SMS and real-time frames.
 //!
-//! Today it welcomes a new tenant's first admin by email (through the mailer port: SNS in AWS, the outbox
-//! file in `kefu serve`). Conversation and message notifications arrive with the conversations issue; those
-//! events are decoded and logged until then.
+//! It welcomes a new tenant's first admin by email (through the mailer port: SNS in AWS, the outbox file in
+//! `kefu serve`), and turns conversation and message events into WebSocket frames for the people concerned
+//! (`kefu_app::realtime::deliver`: the assignee, the visitor; never an internal note to a visitor). A push to a
+//! connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -36,8 +37,18 @@ impl Consumer for NotifyConsumer {
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
+        if event.event_type == types::SECURITY_ALERT {
+            kefu_app::alerts::notify_admins(app, event).await?;
+        }
         if event.event_type == types::TENANT_CREATED {
             welcome(app, event).await?;
+        }
+        let pushed = kefu_app::realtime::deliver(app, event).await?;
+        if pushed.sent + pushed.gone + pushed.failed > 0 {
+            tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, "frames pushed");
+        }
+        if pushed.failed > 0 {
+            return Err(HandlerError::Retry(format!("{} pushes failed", pushed.failed)));
         }
         Ok(())
     }

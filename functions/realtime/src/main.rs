@@ -9,9 +9,8 @@ async fn main() -> Result<(), Error> {
     let (app, _) = kefu_lambda::aws_app(kefu_lambda::config_from_env(false)).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-        let ctx = event.payload.request_context;
-        let route = ctx.route_key.as_deref().and_then(kefu_fn_realtime::Route::parse);
-        let status = kefu_fn_realtime::handle(app, route, ctx.connection_id.as_deref().unwrap_or_default()).await;
+        let (route, ws) = kefu_fn_realtime::decode(&event.payload);
+        let status = kefu_fn_realtime::handle(app, route, ws).await;
         let mut response = ApiGatewayProxyResponse::default();
         response.status_code = i64::from(status);
         Ok::<_, Error>(response)

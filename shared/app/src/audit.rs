@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::App;
+use crate::events::Envelope;
 use crate::keys;
 
 /// How a recorded action ended.
@@ -171,9 +172,18 @@ pub fn seq_of(item: &Item) -> u64 {
     item.get("seq").and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// Appends an entry to its tenant's chain and returns the stored item. Writers racing for the head retry with
-/// a short random pause; the store's conditions make sure each sequence number is taken once.
+/// Appends an entry to its tenant's chain and returns the stored item, then lets the anomaly detector look at
+/// it ([`crate::anomaly::observe`], which may append a `security.alert` entry of its own). Writers racing for
+/// the head retry with a short random pause; the store's conditions make sure each sequence number is taken once.
 pub async fn record(app: &App, entry: AuditEntry) -> Result<Item, TableError> {
+    let item = append(app, &entry, Vec::new()).await?;
+    crate::anomaly::observe(app, &entry).await;
+    Ok(item)
+}
+
+/// Appends an entry to its tenant's chain, with `events` stored through the outbox in the same transaction
+/// (published right after). Nothing else: no anomaly detection, so the detector's own entries go through here.
+pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>) -> Result<Item, TableError> {
     let tenant = entry.tenant_id.clone();
     let head_key = keys::audit_head(&tenant);
     for attempt in 0..APPEND_ATTEMPTS {
@@ -194,7 +204,7 @@ pub async fn record(app: &App, entry: AuditEntry) -> Result<Item, TableError> {
             "detail": entry.detail, "prev_hash": prev,
         }));
         let hash = entry_hash(&item);
-        let time_sk = format!("{}#{next:012}", at);
+        let time_sk = keys::audit_time_sk(at, next);
         item.insert("hash".into(), json!(hash));
         item.insert("gsi1pk".into(), json!(keys::audit_by_time(&tenant)));
         item.insert("gsi1sk".into(), json!(time_sk));
@@ -211,7 +221,7 @@ pub async fn record(app: &App, entry: AuditEntry) -> Result<Item, TableError> {
                 condition: Some(head_condition),
             },
         ];
-        match app.table.transact(ops).await {
+        match crate::outbox::commit(app, ops, events.clone()).await {
             Ok(()) => return Ok(item),
             Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
                 let pause = rand::random::<u64>() % (2 + 2 * u64::from(attempt.min(10)));

@@ -1,7 +1,7 @@
 //! Every key of the single table, in one place. `docs/data-model.md` lists them with the access pattern
 //! each serves. A tenant's id is in every key of its data, so no query can cross tenants.
 
-use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, ScheduleId, TenantId};
+use kefu_domain::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, ScheduleId, TenantId};
 use kefu_ports::Key;
 
 /// The tenant's own partition (its record, roles, agents, email claims).
@@ -63,6 +63,143 @@ pub fn idempotency(consumer: &str, event_id: &str) -> Key {
     Key::new(format!("IDEMP#{consumer}#{event_id}"), "IDEMP")
 }
 
+// ---- Conversations, messages, customers and the widget (H4; docs/data-model.md "Conversations and customers") ----
+
+/// The partition of one conversation: the conversation item and its messages.
+pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
+    format!("T#{t}#CONV#{c}")
+}
+
+/// A conversation (the item; its messages share the partition).
+pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "CONV")
+}
+
+/// Sort-key prefix of a conversation's messages.
+pub const MESSAGE_PREFIX: &str = "MSG#";
+
+/// The sort key of a message: its ULID (upper case), so messages sort by time.
+pub fn message_sk(m: &MessageId) -> String {
+    format!("{MESSAGE_PREFIX}{}", m.ulid())
+}
+
+/// A message of a conversation.
+pub fn message(t: &TenantId, c: &ConversationId, m: &MessageId) -> Key {
+    Key::new(conversation_pk(t, c), message_sk(m))
+}
+
+/// The end of every message sort key (`~` sorts after every ULID character).
+pub const MESSAGE_END: &str = "MSG#~";
+
+/// A visitor's `Idempotency-Key` claim on one conversation, by the SHA-256 of the key.
+pub fn send_claim(t: &TenantId, c: &ConversationId, key_hash: &str) -> Key {
+    Key::new(conversation_pk(t, c), format!("SEND#{key_hash}"))
+}
+
+/// gsi1 partition of every conversation of a tenant, sorted by last activity (`{last_message_ms:015}#{id}`).
+pub fn conversations_index(t: &TenantId) -> String {
+    format!("T#{t}#CONVS")
+}
+
+/// The sort key of a conversation in [`conversations_index`].
+pub fn conversations_index_sk(last_message_ms: i64, c: &ConversationId) -> String {
+    format!("{last_message_ms:015}#{c}")
+}
+
+/// A visitor token, by the SHA-256 of the token (like staff sessions).
+pub fn visitor_token(token_hash: &str) -> Key {
+    Key::new(format!("VISITOR#{token_hash}"), "VISITOR")
+}
+
+/// The partition of one customer: the profile and one pointer per conversation.
+pub fn customer_pk(t: &TenantId, cu: &CustomerId) -> String {
+    format!("T#{t}#CUST#{cu}")
+}
+
+/// A customer's profile.
+pub fn customer(t: &TenantId, cu: &CustomerId) -> Key {
+    Key::new(customer_pk(t, cu), "CUST")
+}
+
+/// A customer's pointer to one of its conversations (sorted by conversation id, so by creation).
+pub fn customer_conversation(t: &TenantId, cu: &CustomerId, c: &ConversationId) -> Key {
+    Key::new(customer_pk(t, cu), format!("CONV#{c}"))
+}
+
+/// Sort-key prefix of a customer's conversation pointers.
+pub const CUSTOMER_CONVERSATION_PREFIX: &str = "CONV#";
+
+/// The claim of an `external_id` within a tenant: returning visitors map to the same customer.
+pub fn customer_external(t: &TenantId, external_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("CUSTEXT#{external_id}"))
+}
+
+/// gsi1 partition of every customer of a tenant, by customer id (creation order).
+pub fn customers_index(t: &TenantId) -> String {
+    format!("T#{t}#CUSTS")
+}
+
+/// gsi2 partition of the customers of one customer group, by customer id.
+pub fn customers_of_group_index(t: &TenantId, g: &CustomerGroupId) -> String {
+    format!("T#{t}#CGROUP#{g}#CUSTS")
+}
+
+/// The partition of a tenant's customer search terms: sort key `{term}#{customer_id}`, so `q` is a prefix query.
+pub fn customer_search_pk(t: &TenantId) -> String {
+    format!("T#{t}#CUSTSEARCH")
+}
+
+/// One search term of a customer.
+pub fn customer_search(t: &TenantId, term: &str, cu: &CustomerId) -> Key {
+    Key::new(customer_search_pk(t), format!("{term}#{cu}"))
+}
+
+/// A customer group.
+pub fn customer_group(t: &TenantId, g: &CustomerGroupId) -> Key {
+    Key::new(tenant_pk(t), format!("CGROUP#{g}"))
+}
+
+/// Prefix of every customer group of a tenant.
+pub const CUSTOMER_GROUP_PREFIX: &str = "CGROUP#";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Real time (H5): tickets, WebSocket connection records, the presence grace index.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A one-time real-time ticket, by the SHA-256 of the ticket (a global lookup: the WebSocket handshake carries
+/// nothing but the ticket).
+pub fn realtime_ticket(ticket_hash: &str) -> Key {
+    Key::new(format!("WSTICKET#{ticket_hash}"), "WSTICKET")
+}
+
+/// A WebSocket connection, by its id (a global lookup: API Gateway's `$disconnect` knows only the id).
+pub fn connection(connection_id: &str) -> Key {
+    Key::new(format!("WSCONN#{connection_id}"), "WSCONN")
+}
+
+/// Index partition (gsi1) of one agent's connections; the sort key is the connection id.
+pub fn agent_connections(t: &TenantId, a: &AgentId) -> String {
+    format!("T#{t}#AGENT#{a}#WS")
+}
+
+/// Index partition (gsi1) of one conversation's visitor connections; the sort key is the connection id.
+pub fn visitor_connections(t: &TenantId, conversation_id: &str) -> String {
+    format!("T#{t}#CONV#{conversation_id}#WS")
+}
+
+/// An agent whose last connection dropped: due to be set away unless it reconnects first.
+pub fn presence_pending(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("PRESENCE#{a}"))
+}
+
+/// How many index partitions the presence due list is spread over.
+pub const PRESENCE_SHARDS: u32 = 4;
+
+/// Index partition (gsi1) of a presence due list shard; the sort key is `{due epoch ms, 13 digits}#{tenant}#{agent}`.
+pub fn presence_due_pk(shard: u32) -> String {
+    format!("PRESENCEDUE#{shard}")
+}
+
 // ---- Rate limits (shared) ----
 
 /// One fixed window of a rate limit: `scope` names the limit, `key` what is limited, `window` the window's
@@ -91,12 +228,18 @@ pub fn audit_head(t: &TenantId) -> Key {
     Key::new(audit_pk(t), "HEAD")
 }
 
-/// gsi1 partition of a tenant's audit entries by time (`gsi1sk = {at}#{seq}`), for `since`/`until`.
+/// The index sort key of an audit entry: epoch milliseconds (15 digits, fixed width so the string order is
+/// the time order: RFC 3339 text with an optional fraction is not) and the sequence number.
+pub fn audit_time_sk(at: jiff::Timestamp, seq: u64) -> String {
+    format!("{:015}#{seq:012}", at.as_millisecond().max(0))
+}
+
+/// gsi1 partition of a tenant's audit entries by time (`gsi1sk =` [`audit_time_sk`]), for `since`/`until`.
 pub fn audit_by_time(t: &TenantId) -> String {
     format!("T#{t}#AUDIT#BYTIME")
 }
 
-/// gsi2 partition of one actor's audit entries by time (`gsi2sk = {at}#{seq}`), for `actor_id`.
+/// gsi2 partition of one actor's audit entries by time (`gsi2sk =` [`audit_time_sk`]), for `actor_id`.
 pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
     format!("T#{t}#AUDIT#ACTOR#{actor}")
 }
@@ -104,11 +247,6 @@ pub fn audit_by_actor(t: &TenantId, actor: &str) -> String {
 // ---------------------------------------------------------------------------------------------------------------
 // Routing: agents' load, groups, schedules, assignment settings, the waiting queue (H3, `assignment`).
 // ---------------------------------------------------------------------------------------------------------------
-
-/// A conversation (the item; its messages share the partition).
-pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
-    Key::new(format!("T#{t}#CONV#{c}"), "CONV")
-}
 
 /// The routing partition of a tenant: assignment settings, every agent's routing/load item, groups and
 /// schedules. One `Query` on it is the whole snapshot a routing decision needs.
@@ -177,4 +315,69 @@ pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
 /// A tenant's entry in [`QUEUED_TENANTS_PK`].
 pub fn queued_tenant(t: &TenantId) -> Key {
     Key::new(QUEUED_TENANTS_PK, t.as_str())
+}
+// ---- Identity and security (H2: settings, lockout, sessions, MFA, API keys) ----
+
+/// A tenant's security policy (`GET|PUT /v1/settings/security`).
+pub fn security_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#SECURITY")
+}
+
+/// The consecutive failed sign-ins of one email in one tenant, and its lock. Keyed by the email, not the
+/// account, so an unknown email locks exactly like a real one (no enumeration through 423).
+pub fn login_failures(t: &TenantId, email: &str) -> Key {
+    Key::new(tenant_pk(t), format!("LOGINFAIL#{email}"))
+}
+
+/// A pending second sign-in step, by the SHA-256 of its challenge.
+pub fn mfa_challenge(challenge_hash: &str) -> Key {
+    Key::new(format!("MFACHALLENGE#{challenge_hash}"), "MFACHALLENGE")
+}
+
+/// An API key's lookup item, by the SHA-256 of the key (what `X-Api-Key` resolves through).
+pub fn api_key_secret(key_hash: &str) -> Key {
+    Key::new(format!("APIKEY#{key_hash}"), "APIKEY")
+}
+
+/// An API key's record in its tenant's partition (listing and revocation).
+pub fn api_key(t: &TenantId, key_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{API_KEY_PREFIX}{key_id}"))
+}
+
+/// Prefix of every API key record of a tenant.
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security monitoring: anomaly counters, known networks, alert deliveries (H1, `anomaly` and `alerts`).
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The partition of one anomaly counter of a tenant: `rule` names what is counted (`signin_fail_account`,
+/// `reads`…), `subject` whom (an email, an IP, an account id).
+pub fn anomaly_pk(t: &TenantId, rule: &str, subject: &str) -> String {
+    format!("T#{t}#ANOMALY#{rule}#{subject}")
+}
+
+/// A fixed window's counter of an anomaly rule (`window` = epoch seconds / window length).
+pub fn anomaly_window(t: &TenantId, rule: &str, subject: &str, window: i64) -> Key {
+    Key::new(anomaly_pk(t, rule, subject), format!("W#{window}"))
+}
+
+/// A target already counted in a window (mass reads count distinct customers and conversations).
+pub fn anomaly_seen(t: &TenantId, rule: &str, subject: &str, window: i64, target: &str) -> Key {
+    Key::new(anomaly_pk(t, rule, subject), format!("W#{window}#{target}"))
+}
+
+/// The partition of the networks an account has signed in from.
+pub fn known_networks_pk(t: &TenantId, a: &str) -> String {
+    format!("T#{t}#NETWORKS#{a}")
+}
+
+/// One network (`203.0.113.0/24`, `2001:db8:1::/48`) an account has signed in from.
+pub fn known_network(t: &TenantId, a: &str, network: &str) -> Key {
+    Key::new(known_networks_pk(t, a), format!("NET#{network}"))
+}
+
+/// That a security alert was emailed to one admin (so a retried delivery does not email them twice).
+pub fn alert_sent(t: &TenantId, event_id: &str, agent: &str) -> Key {
+    Key::new(format!("T#{t}#ALERTSENT#{event_id}"), format!("AGENT#{agent}"))
 }

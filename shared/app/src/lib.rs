@@ -3,20 +3,31 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod alerts;
+pub mod anomaly;
+pub mod api_keys;
 pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
+pub mod conversations;
+pub mod customers;
 pub mod events;
 pub mod http;
 pub mod idempotency;
 pub mod keys;
 pub mod logging;
+pub mod mfa;
 pub mod outbox;
 pub mod ratelimit;
+pub mod realtime;
+pub mod roles;
+pub mod security;
+pub mod sessions;
 pub mod state;
 pub mod tenants;
 #[cfg(test)]
 mod testing;
+pub mod widget;
 
 pub use state::{App, Config};

@@ -54,7 +54,6 @@ id_type!(
     /// A role: a named set of permissions.
     RoleId, "ro_"
 );
-
 id_type!(
     /// A conversation between a visitor and the team.
     ConversationId, "cv_"
@@ -66,6 +65,14 @@ id_type!(
 id_type!(
     /// An agent group (sales, support…): where conversations are routed.
     GroupId, "gr_"
+);
+id_type!(
+    /// A message of a conversation. Its ULID is also the message's sort key, so messages sort by time.
+    MessageId, "ms_"
+);
+id_type!(
+    /// A customer group (VIP, regular…): it gives its customers' conversations their priority.
+    CustomerGroupId, "cg_"
 );
 id_type!(
     /// A schedule: working hours or an agent's shift.

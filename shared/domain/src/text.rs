@@ -86,8 +86,8 @@ impl fmt::Debug for Password {
 }
 
 impl Password {
-    /// Checks a new password: `min_chars..=1024` characters, not the account's email or the tenant's name.
-    /// No composition rules (ASVS 5 V6.2).
+    /// Checks a new password: `min_chars..=1024` characters, not the account's email or the tenant's name,
+    /// not on the bundled list of common passwords. No composition rules (ASVS 5 V6.2).
     pub fn parse(s: &str, min_chars: usize, email: &str, tenant_name: &str) -> Result<Self, ValidationError> {
         let n = s.chars().count();
         if n < min_chars {
@@ -103,6 +103,9 @@ impl Password {
             || lower == tenant_name.trim().to_lowercase()
         {
             return Err(ValidationError::new("password", "must not be your email or the company's name"));
+        }
+        if crate::security::is_common_password(s) {
+            return Err(ValidationError::new("password", "is too common: it is on a list of leaked passwords"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -160,6 +163,9 @@ mod tests {
         assert!(Password::parse("li@example.com", 12, "li@example.com", "Acme").is_err());
         assert!(Password::parse("Acme Trading Co", 12, "li@example.com", "acme trading co").is_err());
         assert!(Password::parse(&"x".repeat(1025), 12, "li@example.com", "Acme").is_err());
+        assert!(Password::parse(&"xy".repeat(64), 128, "li@example.com", "Acme").is_ok(), "128 characters are fine");
+        assert_eq!(Password::parse("Password2024!", 12, "li@example.com", "Acme").unwrap_err().field, "password");
+        assert!(Password::parse("qwertyuiop123", 12, "li@example.com", "Acme").is_err());
         assert!(Password::parse("密码很长很长很长很长很长很长", 12, "li@example.com", "Acme").is_ok());
         assert_eq!(format!("{:?}", Password::parse("correct horse battery", 12, "", "").unwrap()), "Password(***)");
     }

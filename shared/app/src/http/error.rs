@@ -153,6 +153,15 @@ impl From<crate::auth::AuthError> for ApiError {
         match e {
             crate::auth::AuthError::InvalidCredentials => Self::invalid_credentials(),
             crate::auth::AuthError::Unauthenticated => Self::unauthenticated(),
+            crate::auth::AuthError::IpNotAllowed => crate::security::ip_not_allowed(),
+            crate::auth::AuthError::Locked { retry_after } => crate::security::account_locked(retry_after),
+            crate::auth::AuthError::MfaInvalid => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "mfa_invalid",
+                "the code is wrong or used, or the challenge expired: sign in again if it keeps failing",
+            ),
+            crate::auth::AuthError::TooManyEmails => Self::rate_limited(60),
+            crate::auth::AuthError::MailUnavailable => Self::unavailable(),
             crate::auth::AuthError::Table(t) => t.into(),
         }
     }

@@ -13,4 +13,4 @@ pub use client_ip::ClientIp;
 pub use error::ApiError;
 pub use json::ApiJson;
 pub use router::finish;
-pub use staff::Staff;
+pub use staff::{SignedIn, Staff};

@@ -61,6 +61,7 @@ pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     router
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), super::staff::record_denials))
         .layer(middleware::from_fn(json_refusals))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(

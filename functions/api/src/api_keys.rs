@@ -1,0 +1,85 @@
+//! `POST|GET /v1/api_keys`, `DELETE /v1/api_keys/{id}` (`settings.manage`): keys for integrations, shown
+//! once, stored hashed, with their own permissions (at most the creator's).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kefu_app::App;
+use kefu_app::api_keys::{self, ApiKeyView, CreatedApiKey};
+use kefu_app::audit::{AuditEntry, Outcome};
+use kefu_app::auth;
+use kefu_app::http::error::ErrorEnvelope;
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, Staff};
+use kefu_domain::security::ApiKeyId;
+use kefu_domain::{Name, Permission};
+use serde::Deserialize;
+use serde_json::json;
+
+/// `POST /v1/api_keys` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKey {
+    /// What the key is for, 1..=100 characters.
+    pub name: String,
+    /// Names from the permission catalogue; at most the creator's own.
+    pub permissions: Vec<String>,
+}
+
+/// Creates a key; the answer's `key` is shown this once.
+#[utoipa::path(post, path = "/v1/api_keys", tag = "api_keys", security(("bearer" = ["settings.manage"])), request_body = NewApiKey,
+    responses((status = 201, body = CreatedApiKey), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope)))]
+pub async fn create(
+    State(app): State<App>,
+    staff: Staff,
+    ApiJson(body): ApiJson<NewApiKey>,
+) -> Result<(StatusCode, ApiJson<CreatedApiKey>), ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    let name = Name::parse(&body.name, "name")?;
+    let permissions = crate::roles::grantable(&staff, &body.permissions)?;
+    let created = api_keys::create(&app, &staff.tenant_id, &staff, &name, &permissions).await?;
+    auth::note(
+        &app,
+        AuditEntry::new(&staff.tenant_id, "api_key.create", Outcome::Success)
+            .actor(staff.actor_id())
+            .target("api_key", &created.id)
+            .ip(staff.ip)
+            .detail(json!({"name": created.name, "permissions": created.permissions})),
+    )
+    .await;
+    Ok((StatusCode::CREATED, ApiJson(created)))
+}
+
+/// The tenant's keys (never the keys themselves).
+#[utoipa::path(get, path = "/v1/api_keys", tag = "api_keys", security(("bearer" = ["settings.manage"])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<ApiKeyView>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn list(
+    State(app): State<App>,
+    staff: Staff,
+    params: ListParams,
+) -> Result<ApiJson<ListPage<ApiKeyView>>, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    Ok(ApiJson(api_keys::list(&app, &staff.tenant_id, &params).await?))
+}
+
+/// Revokes a key at once.
+#[utoipa::path(delete, path = "/v1/api_keys/{id}", tag = "api_keys", security(("bearer" = ["settings.manage"])),
+    params(("id" = String, Path, description = "an API key id (`ak_…`)")),
+    responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn revoke(State(app): State<App>, staff: Staff, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    let id = ApiKeyId::parse(&id).ok_or_else(ApiError::not_found)?;
+    if !api_keys::revoke(&app, &staff.tenant_id, &id).await? {
+        return Err(ApiError::not_found());
+    }
+    auth::note(
+        &app,
+        AuditEntry::new(&staff.tenant_id, "api_key.revoke", Outcome::Success)
+            .actor(staff.actor_id())
+            .target("api_key", &id)
+            .ip(staff.ip),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
+}

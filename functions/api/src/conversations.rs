@@ -1,0 +1,313 @@
+//! The agents' conversation API: the inbox with its filters, one conversation with its routing decision, the
+//! history by window, replies and internal notes, tags, deletion, and (through the assignment module) assign,
+//! transfer, close and reopen.
+//!
+//! Visibility: `conversations.view_all` sees every conversation of the tenant; `conversations.view_group` those
+//! of its agent groups; everyone sees the ones assigned to them. A conversation the caller may not see answers
+//! 404, exactly like another tenant's.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use kefu_app::App;
+use kefu_app::assignment;
+use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::conversations::{
+    self, AssigneeFilter, ConversationDetail, ConversationView, ListFilter, MessageView, Viewer,
+};
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_domain::{ConversationId, ConversationStatus, GroupId, MessageContent, Permission, TagName};
+use serde::Deserialize;
+
+type ErrorBody = kefu_app::http::error::ErrorEnvelope;
+
+/// `GET /v1/conversations` parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `pending` | `open` | `queued` | `closed`.
+    pub status: Option<String>,
+    /// `me` | `unassigned` | an agent id.
+    pub assignee: Option<String>,
+    /// A tag name.
+    pub tag: Option<String>,
+    /// An agent group id.
+    pub group_id: Option<String>,
+    /// Page size (default 50, max 200).
+    pub limit: Option<String>,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<ListFilter, ApiError> {
+        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok(ListFilter {
+            status: nonempty(&self.status).map(|s| ConversationStatus::parse(&s, "status")).transpose()?,
+            assignee: nonempty(&self.assignee).map(|s| AssigneeFilter::parse(&s)).transpose()?,
+            tag: nonempty(&self.tag).map(|s| TagName::parse(&s, "tag")).transpose()?,
+            group_id: nonempty(&self.group_id)
+                .map(|s| GroupId::parse(&s).ok_or_else(|| ApiError::validation("group_id", "must be a group id")))
+                .transpose()?,
+        })
+    }
+}
+
+fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|_| ApiError::validation("query", "the query string is malformed"))
+}
+
+/// The conversations the caller may see, by latest activity (newest first), filtered.
+#[utoipa::path(get, path = "/v1/conversations", tag = "conversations", params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = ListPage<ConversationView>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<App>,
+    staff: Staff,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<ListPage<ConversationView>>, ApiError> {
+    let q = query_params(q)?;
+    let filter = q.filter()?;
+    let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    Ok(ApiJson(conversations::list(&app, &viewer, &filter, &params).await?))
+}
+
+/// One conversation with its last routing decision.
+#[utoipa::path(get, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let viewer = Viewer::of(&app, &staff).await?;
+    let item = conversations::load_visible(&app, &viewer, &id).await?;
+    Ok(ApiJson(ConversationDetail::from_item(&item)))
+}
+
+/// Deletes a conversation and its messages.
+#[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = ["conversations.delete"])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    staff.require(Permission::ConversationsDelete)?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    let item = conversations::load_visible(&app, &viewer, &id).await?;
+    conversations::release_before_delete(&app, &staff, &item).await?;
+    conversations::delete(&app, &staff.tenant_id, &item).await?;
+    audit::record(
+        &app,
+        AuditEntry::new(&staff.tenant_id, "conversation.delete", Outcome::Success)
+            .actor(&staff.agent_id)
+            .target("conversation", &id)
+            .ip(ip),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /v1/conversations/{id}/messages` parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The window: the last N days (default 7, at most 366).
+    pub days: Option<String>,
+    /// Page size (default 50, max 200).
+    pub limit: Option<String>,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+/// The conversation's messages of the last `days` days, oldest first, internal notes included; personal
+/// data in the text is masked for readers without `customers.view_sensitive`. Each read is audited
+/// (`conversation.read`).
+#[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id"), HistoryQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListPage<MessageView>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn messages(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<ListPage<MessageView>>, ApiError> {
+    let q = query_params(q)?;
+    let days = match q.days.as_deref() {
+        None => None,
+        Some(d) => Some(d.trim().parse::<u32>().map_err(|_| ApiError::validation("days", "must be a whole number"))?),
+    };
+    let days = kefu_domain::conversation::parse_window_days(days)?;
+    let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    let item = conversations::load_visible(&app, &viewer, &id).await?;
+    let page = conversations::history(&app, &viewer, &item, days, &params).await?;
+    audit::record(
+        &app,
+        AuditEntry::new(&staff.tenant_id, "conversation.read", Outcome::Success)
+            .actor(&staff.agent_id)
+            .target("conversation", &id)
+            .ip(ip)
+            .detail(serde_json::json!({"days": days, "messages": page.items.len()})),
+    )
+    .await?;
+    Ok(ApiJson(page))
+}
+
+/// `POST /v1/conversations/{id}/messages` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// 1..=4000 characters.
+    pub content: String,
+    /// An internal note, for staff only (default false).
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// Replies to the visitor, or adds an internal note the visitor never sees. Needs `conversations.reply` and a
+/// conversation the caller can see, or the conversation being assigned to the caller.
+#[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations", request_body = ReplyRequest,
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 201, body = MessageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reply(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ReplyRequest>,
+) -> Result<(StatusCode, ApiJson<MessageView>), ApiError> {
+    let conversation = handled(&app, &staff, &id).await?;
+    let content = MessageContent::parse(&req.content, "content")?;
+    let message = conversations::reply(&app, &staff, &conversation, &content, req.internal).await?;
+    Ok((StatusCode::CREATED, ApiJson(message)))
+}
+
+/// `PUT /v1/conversations/{id}/tags` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagsRequest {
+    /// Tag names (replace the list; at most 20).
+    pub tags: Vec<String>,
+}
+
+/// Replaces the conversation's tags (by name).
+#[utoipa::path(put, path = "/v1/conversations/{id}/tags", tag = "conversations", request_body = TagsRequest,
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn set_tags(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TagsRequest>,
+) -> Result<ApiJson<ConversationView>, ApiError> {
+    let tags = TagName::parse_list(&req.tags, "tags")?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    conversations::load_visible(&app, &viewer, &id).await?;
+    let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
+    let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags).await?;
+    Ok(ApiJson(ConversationView::from_item(&item)))
+}
+
+/// `POST /v1/conversations/{id}/assign` body: exactly one of the two.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// Assign to this agent (within its capacity).
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Transfer to this agent group (routed again within it).
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let item = conversations::load(app, &staff.tenant_id, id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(ApiJson(ConversationDetail::from_item(&item)))
+}
+
+/// Assigns the conversation to an agent, or transfers it to an agent group (routed again there). Routing
+/// and capacity are the assignment module's: an agent at capacity answers 409.
+#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "conversations", request_body = AssignRequest,
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = ["conversations.assign"])),
+    responses((status = 200, body = ConversationDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn assign(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    staff.require(Permission::ConversationsAssign)?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    conversations::load_visible(&app, &viewer, &id).await?;
+    let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
+    let by = Some(&staff.agent_id);
+    match (req.agent_id.as_deref(), req.group_id.as_deref()) {
+        (Some(a), None) => {
+            let agent = kefu_domain::AgentId::parse(a)
+                .ok_or_else(|| ApiError::validation("agent_id", "no such agent, or it is disabled"))?;
+            assignment::assign_to_agent(&app, &staff.tenant_id, &conversation, &agent, by).await?;
+        }
+        (None, Some(g)) => {
+            let group = GroupId::parse(g).ok_or_else(|| ApiError::validation("group_id", "no such group"))?;
+            assignment::transfer_to_group(&app, &staff.tenant_id, &conversation, &group, by).await?;
+        }
+        _ => return Err(ApiError::validation("agent_id", "send exactly one of agent_id and group_id")),
+    }
+    detail(&app, &staff, &conversation).await
+}
+
+/// Loads a conversation the caller may act on as its handler: visible to the caller, and either assigned to
+/// the caller or the caller holds `conversations.reply`.
+///
+/// The answer depends on the conversation (its assignee), not on one permission, so these routes declare
+/// `security(("bearer" = []))` and check here: an unknown or invisible conversation is 404 first, then a
+/// caller that is neither its assignee nor holds `conversations.reply` is 403.
+async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, ApiError> {
+    let viewer = Viewer::of(app, staff).await?;
+    let item = conversations::load_visible(app, &viewer, id).await?;
+    if !viewer.is_assignee(&item) {
+        staff.require(Permission::ConversationsReply)?;
+    }
+    ConversationId::parse(id).ok_or_else(ApiError::not_found)
+}
+
+/// Closes the conversation: its agent's slot frees (the queue drains into it).
+#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let conversation = handled(&app, &staff, &id).await?;
+    assignment::close(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    detail(&app, &staff, &conversation).await
+}
+
+/// Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that).
+#[utoipa::path(post, path = "/v1/conversations/{id}/reopen", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reopen(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let conversation = handled(&app, &staff, &id).await?;
+    assignment::reopen(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    detail(&app, &staff, &conversation).await
+}

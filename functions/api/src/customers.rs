@@ -1,0 +1,223 @@
+//! Customers and customer groups: profiles (email and phone masked without `customers.view_sensitive`), search,
+//! edits, a customer's conversations, and the groups whose priority routes VIPs first. Every read and change of
+//! a customer is audited (`customer.read`, `customer.update`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use kefu_app::App;
+use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::conversations::{ConversationView, Viewer};
+use kefu_app::customers::{
+    self, CustomerFilter, CustomerGroupBody, CustomerGroupView, CustomerPatch, CustomerView, sees_sensitive,
+};
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_domain::{CustomerGroupId, CustomerId, Permission, TagName};
+use serde::Deserialize;
+
+type ErrorBody = kefu_app::http::error::ErrorEnvelope;
+
+/// `GET /v1/customers` parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// A prefix of a name; of an email (contains `@`) or a phone number (digits) for readers with
+    /// `customers.view_sensitive`.
+    pub q: Option<String>,
+    /// A customer group id.
+    pub group_id: Option<String>,
+    /// A tag name.
+    pub tag: Option<String>,
+    /// Page size (default 50, max 200).
+    pub limit: Option<String>,
+    /// Where the previous page ended.
+    pub cursor: Option<String>,
+}
+
+fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|_| ApiError::validation("query", "the query string is malformed"))
+}
+
+fn audit_entry(staff: &Staff, action: &str, target: Option<&str>, ip: std::net::IpAddr) -> AuditEntry {
+    let e = AuditEntry::new(&staff.tenant_id, action, Outcome::Success).actor(&staff.agent_id).ip(ip);
+    match target {
+        Some(id) => e.target("customer", id),
+        None => e,
+    }
+}
+
+/// Customers: search by `q`, filter by `group_id` and `tag`.
+#[utoipa::path(get, path = "/v1/customers", tag = "customers", params(ListQuery),
+    security(("bearer" = ["customers.view"])),
+    responses((status = 200, body = ListPage<CustomerView>), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<ApiJson<ListPage<CustomerView>>, ApiError> {
+    staff.require(Permission::CustomersView)?;
+    let q = query_params(q)?;
+    let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let filter = CustomerFilter {
+        q: nonempty(&q.q),
+        group_id: nonempty(&q.group_id)
+            .map(|g| CustomerGroupId::parse(&g).ok_or_else(|| ApiError::validation("group_id", "must be a group id")))
+            .transpose()?,
+        tag: nonempty(&q.tag).map(|t| TagName::parse(&t, "tag")).transpose()?,
+    };
+    let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let page = customers::list(&app, &staff, &filter, &params).await?;
+    audit::record(
+        &app,
+        audit_entry(&staff, "customer.read", None, ip).detail(serde_json::json!({"list": page.items.len()})),
+    )
+    .await?;
+    Ok(ApiJson(page))
+}
+
+async fn load_customer(app: &App, staff: &Staff, id: &str) -> Result<(CustomerId, CustomerItem), ApiError> {
+    let id = CustomerId::parse(id).ok_or_else(ApiError::not_found)?;
+    let item = customers::load(app, &staff.tenant_id, &id).await?.ok_or_else(ApiError::not_found)?;
+    Ok((id, item))
+}
+
+type CustomerItem = serde_json::Map<String, serde_json::Value>;
+
+/// One customer.
+#[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
+    params(("id" = String, Path, description = "customer id")), security(("bearer" = ["customers.view"])),
+    responses((status = 200, body = CustomerView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<ApiJson<CustomerView>, ApiError> {
+    staff.require(Permission::CustomersView)?;
+    let (_, item) = load_customer(&app, &staff, &id).await?;
+    audit::record(&app, audit_entry(&staff, "customer.read", Some(&id), ip)).await?;
+    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+}
+
+/// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key.
+#[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
+    params(("id" = String, Path, description = "customer id")), security(("bearer" = ["customers.edit"])),
+    responses((status = 200, body = CustomerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn patch(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CustomerPatch>,
+) -> Result<ApiJson<CustomerView>, ApiError> {
+    staff.require(Permission::CustomersEdit)?;
+    let cid = CustomerId::parse(&id).ok_or_else(ApiError::not_found)?;
+    let changed: Vec<&str> = [
+        ("name", body.name.is_some()),
+        ("email", body.email.is_some()),
+        ("phone", body.phone.is_some()),
+        ("group_id", body.group_id.is_some()),
+        ("tags", body.tags.is_some()),
+        ("attributes", body.attributes.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect();
+    let item = customers::update(&app, &staff.tenant_id, &cid, body).await?;
+    audit::record(
+        &app,
+        audit_entry(&staff, "customer.update", Some(&id), ip).detail(serde_json::json!({"fields": changed})),
+    )
+    .await?;
+    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+}
+
+/// The customer's conversations, newest first (only those the caller may see).
+#[utoipa::path(get, path = "/v1/customers/{id}/conversations", tag = "customers",
+    params(("id" = String, Path, description = "customer id"), ("limit" = Option<String>, Query, description = "page size"),
+           ("cursor" = Option<String>, Query, description = "where the previous page ended")),
+    security(("bearer" = ["customers.view"])),
+    responses((status = 200, body = ListPage<ConversationView>), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn conversations(
+    State(app): State<App>,
+    staff: Staff,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    params: ListParams,
+) -> Result<ApiJson<ListPage<ConversationView>>, ApiError> {
+    staff.require(Permission::CustomersView)?;
+    let (cid, _) = load_customer(&app, &staff, &id).await?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    let page = customers::conversations_of(&app, &staff.tenant_id, &cid, &params, |c| viewer.can_see(c)).await?;
+    audit::record(
+        &app,
+        audit_entry(&staff, "customer.read", Some(&id), ip)
+            .detail(serde_json::json!({"conversations": page.items.len()})),
+    )
+    .await?;
+    Ok(ApiJson(page))
+}
+
+/// The tenant's customer groups.
+#[utoipa::path(get, path = "/v1/customer_groups", tag = "customers",
+    params(("limit" = Option<String>, Query, description = "page size"),
+           ("cursor" = Option<String>, Query, description = "where the previous page ended")),
+    security(("bearer" = ["customers.view"])),
+    responses((status = 200, body = ListPage<CustomerGroupView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_groups(
+    State(app): State<App>,
+    staff: Staff,
+    params: ListParams,
+) -> Result<ApiJson<ListPage<CustomerGroupView>>, ApiError> {
+    staff.require(Permission::CustomersView)?;
+    Ok(ApiJson(customers::groups(&app, &staff.tenant_id, &params).await?))
+}
+
+/// Creates a customer group. Its priority routes its customers' new conversations (`high` first).
+#[utoipa::path(post, path = "/v1/customer_groups", tag = "customers", request_body = CustomerGroupBody,
+    security(("bearer" = ["settings.manage"])),
+    responses((status = 201, body = CustomerGroupView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn create_group(
+    State(app): State<App>,
+    staff: Staff,
+    ApiJson(body): ApiJson<CustomerGroupBody>,
+) -> Result<(StatusCode, ApiJson<CustomerGroupView>), ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    Ok((StatusCode::CREATED, ApiJson(customers::create_group(&app, &staff.tenant_id, &body).await?)))
+}
+
+/// Renames a customer group or changes its priority.
+#[utoipa::path(put, path = "/v1/customer_groups/{id}", tag = "customers", request_body = CustomerGroupBody,
+    params(("id" = String, Path, description = "customer group id")), security(("bearer" = ["settings.manage"])),
+    responses((status = 200, body = CustomerGroupView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_group(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CustomerGroupBody>,
+) -> Result<ApiJson<CustomerGroupView>, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    Ok(ApiJson(customers::update_group(&app, &staff.tenant_id, &id, &body).await?))
+}
+
+/// Deletes a customer group without customers (409 while it has some).
+#[utoipa::path(delete, path = "/v1/customer_groups/{id}", tag = "customers",
+    params(("id" = String, Path, description = "customer group id")), security(("bearer" = ["settings.manage"])),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_group(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    customers::delete_group(&app, &staff.tenant_id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,116 @@
+//! `GET|POST /v1/roles`, `PUT|DELETE /v1/roles/{id}` (`roles.manage`): custom roles from the permission
+//! catalogue. Built-in roles are listed but fixed (409 on change or delete); a role still held is not deleted
+//! (409); no one grants a permission they do not hold themselves (403).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kefu_app::App;
+use kefu_app::audit::{AuditEntry, Outcome};
+use kefu_app::auth;
+use kefu_app::http::error::ErrorEnvelope;
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, Staff};
+use kefu_app::roles::{self, RoleView};
+use kefu_domain::{Name, Permission, PermissionSet, RoleId};
+use serde::Deserialize;
+use serde_json::json;
+
+/// A role's body (`POST /v1/roles`, `PUT /v1/roles/{id}`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    /// 1..=100 characters, unique in the tenant (case-insensitive), not a built-in role's name.
+    pub name: String,
+    /// Names from the permission catalogue.
+    pub permissions: Vec<String>,
+}
+
+/// Parses a permission list from a body, refusing unknown names (400 on `permissions`) and permissions the
+/// caller does not hold (403: no one hands out more than they have).
+pub fn grantable(staff: &Staff, names: &[String]) -> Result<PermissionSet, ApiError> {
+    let set = PermissionSet::parse(names.iter().map(String::as_str))
+        .map_err(|bad| ApiError::validation("permissions", format!("`{bad}` is not in the permission catalogue")))?;
+    if let Some(p) = Permission::ALL.iter().find(|p| set.has(**p) && !staff.permissions.has(**p)) {
+        return Err(ApiError::forbidden(format!("you cannot grant `{}`: you do not hold it", p.name())));
+    }
+    Ok(set)
+}
+
+fn parse_body(staff: &Staff, body: &RoleBody) -> Result<(Name, PermissionSet), ApiError> {
+    Ok((Name::parse(&body.name, "name")?, grantable(staff, &body.permissions)?))
+}
+
+async fn audit(app: &App, staff: &Staff, role: &str, op: &str, detail: serde_json::Value) {
+    let mut detail = detail;
+    detail["op"] = json!(op);
+    auth::note(
+        app,
+        AuditEntry::new(&staff.tenant_id, "role.update", Outcome::Success)
+            .actor(staff.actor_id())
+            .target("role", role)
+            .ip(staff.ip)
+            .detail(detail),
+    )
+    .await;
+}
+
+/// The tenant's roles: the built-ins, then custom roles.
+#[utoipa::path(get, path = "/v1/roles", tag = "roles", security(("bearer" = ["roles.manage"])),
+    params(("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<RoleView>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn list(
+    State(app): State<App>,
+    staff: Staff,
+    params: ListParams,
+) -> Result<ApiJson<ListPage<RoleView>>, ApiError> {
+    staff.require(Permission::RolesManage)?;
+    Ok(ApiJson(roles::list(&app, &staff.tenant_id, &params).await?))
+}
+
+/// Creates a custom role.
+#[utoipa::path(post, path = "/v1/roles", tag = "roles", security(("bearer" = ["roles.manage"])), request_body = RoleBody,
+    responses((status = 201, body = RoleView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn create(
+    State(app): State<App>,
+    staff: Staff,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<(StatusCode, ApiJson<RoleView>), ApiError> {
+    staff.require(Permission::RolesManage)?;
+    let (name, permissions) = parse_body(&staff, &body)?;
+    let role = roles::create(&app, &staff.tenant_id, &name, &permissions).await?;
+    audit(&app, &staff, &role.id, "create", json!({"name": role.name, "permissions": role.permissions})).await;
+    Ok((StatusCode::CREATED, ApiJson(role)))
+}
+
+/// Renames a custom role and replaces its permissions; holders get them on their next request.
+#[utoipa::path(put, path = "/v1/roles/{id}", tag = "roles", security(("bearer" = ["roles.manage"])), request_body = RoleBody,
+    params(("id" = String, Path, description = "a role id")),
+    responses((status = 200, body = RoleView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn update(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<ApiJson<RoleView>, ApiError> {
+    staff.require(Permission::RolesManage)?;
+    let id = RoleId::parse_any(&id).ok_or_else(ApiError::not_found)?;
+    let (name, permissions) = parse_body(&staff, &body)?;
+    let role = roles::update(&app, &staff.tenant_id, &id, &name, &permissions).await?;
+    audit(&app, &staff, &role.id, "update", json!({"name": role.name, "permissions": role.permissions})).await;
+    Ok(ApiJson(role))
+}
+
+/// Deletes a custom role nobody holds.
+#[utoipa::path(delete, path = "/v1/roles/{id}", tag = "roles", security(("bearer" = ["roles.manage"])),
+    params(("id" = String, Path, description = "a role id")),
+    responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn delete(State(app): State<App>, staff: Staff, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    staff.require(Permission::RolesManage)?;
+    let id = RoleId::parse_any(&id).ok_or_else(ApiError::not_found)?;
+    roles::delete(&app, &staff.tenant_id, &id).await?;
+    audit(&app, &staff, id.as_str(), "delete", json!({})).await;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,118 @@
+//! The WebSocket of `kefu serve`: `GET /v1/realtime/ws?ticket=...` redeems a one-time ticket, registers the
+//! connection with the in-process push hub and records it in the store (so the `notify` consumer finds it the
+//! same way it finds API Gateway connections in AWS), then relays pushed frames until either side closes.
+//! Closing (or the server stopping) removes the record; an agent's last connection closing starts its presence
+//! grace period.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Extension, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kefu_app::App;
+use kefu_app::http::ApiError;
+use kefu_app::realtime::{self, TicketError};
+use kefu_embedded::PushHub;
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+
+/// What the WebSocket route needs besides the app: the hub frames are pushed through, and the server's stop
+/// signal (upgraded connections outlive the HTTP server's graceful shutdown otherwise).
+#[derive(Clone)]
+struct Realtime {
+    hub: Arc<PushHub>,
+    stop: watch::Receiver<bool>,
+}
+
+/// The WebSocket route, to merge into the server's router.
+pub fn routes(hub: Arc<PushHub>, stop: watch::Receiver<bool>) -> Router<App> {
+    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime { hub, stop }))
+}
+
+#[derive(Deserialize)]
+struct TicketQuery {
+    ticket: Option<String>,
+}
+
+async fn upgrade(
+    State(app): State<App>,
+    Extension(rt): Extension<Realtime>,
+    query: Result<Query<TicketQuery>, QueryRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(_) => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "validation_failed", "this path takes a WebSocket upgrade")
+                .into_response();
+        }
+    };
+    let Some(ticket) = query.ok().and_then(|Query(q)| q.ticket) else {
+        return ApiError::unauthenticated().into_response();
+    };
+    let subscriber = match realtime::redeem_ticket(&app, &ticket).await {
+        Ok(s) => s,
+        Err(TicketError::Invalid) => return ApiError::unauthenticated().into_response(),
+        Err(TicketError::Table(e)) => return ApiError::from(e).into_response(),
+    };
+    let id = format!("ws_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    let frames = rt.hub.connect(&id);
+    if let Err(e) = realtime::connect(&app, &id, &subscriber).await {
+        rt.hub.disconnect(&id);
+        return ApiError::from(e).into_response();
+    }
+    let (failed_app, failed_hub, failed_id) = (app.clone(), rt.hub.clone(), id.clone());
+    ws.on_failed_upgrade(move |e| {
+        tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
+        failed_hub.disconnect(&failed_id);
+        tokio::spawn(async move {
+            let _ = realtime::disconnect(&failed_app, &failed_id).await;
+        });
+    })
+    .on_upgrade(move |socket| session(app, rt, id, socket, frames))
+}
+
+/// Relays frames until the client or the server goes away, then forgets the connection.
+async fn session(
+    app: App,
+    mut rt: Realtime,
+    id: String,
+    mut socket: WebSocket,
+    mut frames: mpsc::UnboundedReceiver<String>,
+) {
+    let period = realtime::CONNECTION_REFRESH;
+    let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            frame = frames.recv() => match frame {
+                Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { break },
+                None => break,
+            },
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(t))) if realtime::is_ping(t.as_str()) => {
+                    if socket.send(Message::Text(realtime::PONG.into())).await.is_err() { break }
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = refresh.tick() => {
+                if let Err(e) = realtime::refresh(&app, &id).await {
+                    tracing::warn!(connection_id = %id, error = %e, "connection refresh failed");
+                }
+            }
+            _ = async { let _ = rt.stop.wait_for(|s| *s).await; } => {
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+        }
+    }
+    rt.hub.disconnect(&id);
+    if let Err(e) = realtime::disconnect(&app, &id).await {
+        tracing::warn!(connection_id = %id, error = %e, "connection record not removed; it expires on its own");
+    }
+}

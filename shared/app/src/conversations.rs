@@ -1,0 +1,725 @@
+//! Conversations and their messages: the items as stored, the views the API answers with, who may see what,
+//! and the writes that add a message (message, conversation update and outbox entry in one transaction).
+//!
+//! The builders here are pure (no I/O), so the intake hot path can be measured without a store. Every change
+//! of `status`, `assignee_id` or `group_id` after creation belongs to the assignment module; the writes here
+//! touch only `last_message_at`, `first_response_at`, `tags` and the activity index, without
+//! conditions on the fields assignment changes.
+
+use std::sync::Mutex;
+
+use kefu_domain::routing::Priority;
+use kefu_domain::{
+    AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
+    TagName, TenantId,
+};
+use kefu_ports::table::{CmpOp, Condition, Cursor, Index, Item, Query, SkCondition, TableError, TxOp, Update};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::auth::Principal;
+use crate::events::{Envelope, types};
+use crate::http::ApiError;
+use crate::http::list::{ListPage, ListParams};
+use crate::keys;
+
+/// Event types this module emits beyond the shared list.
+pub mod event_types {
+    /// An agent or bot reply, or an internal note (`message.internal` tells), was stored.
+    pub const MESSAGE_SENT: &str = "message.sent";
+}
+
+/// A message as API.md shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct MessageView {
+    /// Message id (`ms_…`).
+    pub id: String,
+    /// Its conversation.
+    pub conversation_id: String,
+    /// `visitor` | `agent` | `bot` | `system`.
+    pub author: String,
+    /// The visitor's customer id or the agent's id; null for bots and the system.
+    pub author_id: Option<String>,
+    /// The text (masked for readers without `customers.view_sensitive`).
+    pub content: String,
+    /// An internal note: never shown to the visitor.
+    pub internal: bool,
+    /// When it was stored.
+    pub created_at: String,
+}
+
+fn text(item: &Item, k: &str) -> String {
+    item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+fn opt_text(item: &Item, k: &str) -> Option<String> {
+    item.get(k).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn strings(item: &Item, k: &str) -> Vec<String> {
+    item.get(k)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+impl MessageView {
+    /// The view of a stored message item.
+    pub fn from_item(item: &Item) -> Self {
+        Self {
+            id: text(item, "message_id"),
+            conversation_id: text(item, "conversation_id"),
+            author: text(item, "author"),
+            author_id: opt_text(item, "author_id"),
+            content: text(item, "content"),
+            internal: item.get("internal").and_then(Value::as_bool).unwrap_or(false),
+            created_at: text(item, "created_at"),
+        }
+    }
+}
+
+/// A conversation in lists (API.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ConversationView {
+    /// Conversation id (`cv_…`).
+    pub id: String,
+    /// The visitor's customer record.
+    pub customer_id: String,
+    /// `pending` | `open` | `queued` | `closed`.
+    pub status: String,
+    /// The agent it is assigned to.
+    pub assignee_id: Option<String>,
+    /// Its agent group (null: the default group).
+    pub group_id: Option<String>,
+    /// `high` | `normal` | `low`, from the customer's group.
+    pub priority: String,
+    /// Tag names.
+    pub tags: Vec<String>,
+    /// When the visitor started it.
+    pub created_at: String,
+    /// The last message (or the start).
+    pub last_message_at: String,
+}
+
+impl ConversationView {
+    /// The view of a stored conversation item.
+    pub fn from_item(item: &Item) -> Self {
+        Self {
+            id: text(item, "conversation_id"),
+            customer_id: text(item, "customer_id"),
+            status: text(item, "status"),
+            assignee_id: opt_text(item, "assignee_id"),
+            group_id: opt_text(item, "group_id"),
+            priority: item.get("priority").and_then(Value::as_str).unwrap_or("normal").to_owned(),
+            tags: strings(item, "tags"),
+            created_at: text(item, "created_at"),
+            last_message_at: text(item, "last_message_at"),
+        }
+    }
+}
+
+/// One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ConversationDetail {
+    /// The list fields.
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    /// The last routing decision (API.md shape), null until routed.
+    #[schema(value_type = Option<Object>)]
+    pub routing: Option<Value>,
+    /// The page the visitor started from.
+    pub page_url: Option<String>,
+    /// Since when the visitor has been waiting for an answer (null once answered).
+    pub waiting_since: Option<String>,
+    /// Skills an agent needs to take it.
+    pub skills: Vec<String>,
+}
+
+impl ConversationDetail {
+    /// The detail view of a stored conversation item.
+    pub fn from_item(item: &Item) -> Self {
+        Self {
+            conversation: ConversationView::from_item(item),
+            routing: item.get("routing").filter(|v| !v.is_null()).cloned(),
+            page_url: opt_text(item, "page_url"),
+            waiting_since: opt_text(item, "waiting_since"),
+            skills: strings(item, "skills"),
+        }
+    }
+}
+
+/// A fixed-width number for the activity index's sort key (RFC 3339 text does not sort: its fraction varies).
+fn millis(at: jiff::Timestamp) -> i64 {
+    at.as_millisecond().max(0)
+}
+
+/// A new message id minted at `at`, strictly increasing within this process even for messages stored in the
+/// same millisecond, so a poll `after` one message never skips a later one written by this instance.
+pub fn next_message_id(at: jiff::Timestamp) -> MessageId {
+    static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
+    let ms = u64::try_from(millis(at)).unwrap_or(0);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (ms, random) = if ms <= last.0 {
+        (last.0, last.1.wrapping_add(1) & ((1u128 << 80) - 1))
+    } else {
+        (ms, rand::random::<u128>() & ((1u128 << 79) - 1))
+    };
+    *last = (ms, random);
+    MessageId::from_ulid(ulid::Ulid::from_parts(ms, random))
+}
+
+/// A conversation a visitor starts.
+#[derive(Debug, Clone)]
+pub struct NewConversation<'a> {
+    /// The tenant.
+    pub tenant: &'a TenantId,
+    /// Its id.
+    pub id: &'a ConversationId,
+    /// The visitor's customer record.
+    pub customer: &'a CustomerId,
+    /// The agent group asked for (None: the default group).
+    pub group: Option<&'a GroupId>,
+    /// From the customer's group.
+    pub priority: Priority,
+    /// The page the widget is on.
+    pub page_url: Option<&'a str>,
+    /// Now.
+    pub at: jiff::Timestamp,
+}
+
+/// The conversation item as first stored: `pending`, no assignee, waiting since now.
+pub fn conversation_item(c: &NewConversation<'_>) -> Item {
+    keys::conversation(c.tenant, c.id).with(json!({
+        "type": "conversation", "conversation_id": c.id, "tenant_id": c.tenant, "customer_id": c.customer,
+        "status": ConversationStatus::Pending.as_str(), "group_id": c.group, "priority": c.priority.as_str(),
+        "skills": [], "tags": [], "page_url": c.page_url, "created_at": c.at, "last_message_at": c.at,
+        "waiting_since": c.at, "routing": null, "version": 1,
+        "gsi1pk": keys::conversations_index(c.tenant), "gsi1sk": keys::conversations_index_sk(millis(c.at), c.id),
+    }))
+}
+
+/// The `conversation.created` event (PLAN.md data fields).
+pub fn created_event(c: &NewConversation<'_>) -> Envelope {
+    Envelope::new(
+        types::CONVERSATION_CREATED,
+        c.tenant,
+        c.at,
+        json!({"conversation_id": c.id, "customer_id": c.customer, "group_id": c.group, "priority": c.priority.as_str()}),
+    )
+}
+
+/// A message to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// The tenant.
+    pub tenant: &'a TenantId,
+    /// The conversation.
+    pub conversation: &'a ConversationId,
+    /// Its id (see [`next_message_id`]).
+    pub id: &'a MessageId,
+    /// Who wrote it.
+    pub author: Author,
+    /// The customer (visitor) or the agent.
+    pub author_id: Option<&'a str>,
+    /// The text.
+    pub content: &'a MessageContent,
+    /// An internal note.
+    pub internal: bool,
+    /// Now.
+    pub at: jiff::Timestamp,
+}
+
+impl NewMessage<'_> {
+    /// The view of the message, as events carry it.
+    pub fn view(&self) -> MessageView {
+        MessageView {
+            id: self.id.to_string(),
+            conversation_id: self.conversation.to_string(),
+            author: self.author.as_str().to_owned(),
+            author_id: self.author_id.map(str::to_owned),
+            content: self.content.as_str().to_owned(),
+            internal: self.internal,
+            created_at: self.at.to_string(),
+        }
+    }
+
+    /// The message item.
+    pub fn item(&self) -> Item {
+        keys::message(self.tenant, self.conversation, self.id).with(json!({
+            "type": "message", "message_id": self.id, "conversation_id": self.conversation, "tenant_id": self.tenant,
+            "author": self.author.as_str(), "author_id": self.author_id, "content": self.content.as_str(),
+            "internal": self.internal, "created_at": self.at,
+        }))
+    }
+
+    /// The transaction operations that store the message and touch its conversation (never `status`,
+    /// `assignee_id`, `group_id` or `waiting_since`, which routing owns):
+    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise) and
+    ///   moves `last_message_at`;
+    /// - an agent's or bot's reply moves `last_message_at` and stamps `first_response_at` once;
+    /// - an internal note only checks that the conversation exists (it is not activity the visitor sees).
+    pub fn ops(&self) -> Vec<TxOp> {
+        let key = keys::conversation(self.tenant, self.conversation);
+        let at = json!(self.at);
+        let index_sk = json!(keys::conversations_index_sk(millis(self.at), self.conversation));
+        let touch = match (self.internal, self.author) {
+            (true, _) => TxOp::Check { key, condition: Condition::Exists },
+            (false, Author::Visitor) => TxOp::Update {
+                key,
+                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk),
+                condition: Some(Condition::And(vec![
+                    Condition::Exists,
+                    Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),
+                ])),
+            },
+            (false, _) => TxOp::Update {
+                key,
+                update: Update::new()
+                    .set("last_message_at", at.clone())
+                    .set("gsi1sk", index_sk)
+                    .set_if_absent("first_response_at", at),
+                condition: Some(Condition::Exists),
+            },
+        };
+        vec![TxOp::Put { item: self.item(), condition: Some(Condition::NotExists) }, touch]
+    }
+
+    /// The event the message emits: `message.received` for a visitor's, `message.sent` for the others.
+    pub fn event(&self) -> Envelope {
+        let ty = if self.author == Author::Visitor { types::MESSAGE_RECEIVED } else { event_types::MESSAGE_SENT };
+        Envelope::new(ty, self.tenant, self.at, json!({"conversation_id": self.conversation, "message": self.view()}))
+    }
+}
+
+/// The conversation, if it exists in this tenant.
+pub async fn load(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<Option<Item>, TableError> {
+    app.table.get(&keys::conversation(tenant, id)).await
+}
+
+/// Who is reading, with what they may see.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// The caller.
+    pub principal: Principal,
+    /// The caller's agent groups (read only when `conversations.view_group` decides visibility).
+    pub group_ids: Vec<String>,
+}
+
+impl Viewer {
+    /// The viewer for a principal: reads the account's groups when they matter.
+    pub async fn of(app: &App, principal: &Principal) -> Result<Self, TableError> {
+        let p = &principal.permissions;
+        let group_ids = if !p.has(Permission::ConversationsViewAll) && p.has(Permission::ConversationsViewGroup) {
+            app.table
+                .get(&keys::agent(&principal.tenant_id, &principal.agent_id))
+                .await?
+                .map(|a| strings(&a, "group_ids"))
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok(Self { principal: principal.clone(), group_ids })
+    }
+
+    /// Whether the caller may see the conversation: `view_all` sees every one; `view_group` those of its
+    /// groups (and of the default group, `group_id` null, which every agent serves); everyone sees the ones
+    /// assigned to them.
+    pub fn can_see(&self, conversation: &Item) -> bool {
+        let p = &self.principal.permissions;
+        if p.has(Permission::ConversationsViewAll) || self.is_assignee(conversation) {
+            return true;
+        }
+        if p.has(Permission::ConversationsViewGroup) {
+            return match conversation.get("group_id").and_then(Value::as_str) {
+                None => true,
+                Some(g) => self.group_ids.iter().any(|mine| mine == g),
+            };
+        }
+        false
+    }
+
+    /// Whether the conversation is assigned to the caller.
+    pub fn is_assignee(&self, conversation: &Item) -> bool {
+        conversation.get("assignee_id").and_then(Value::as_str) == Some(self.principal.agent_id.as_str())
+    }
+
+    /// Whether message text reaches this reader unmasked.
+    pub fn sees_sensitive(&self) -> bool {
+        self.principal.permissions.has(Permission::CustomersViewSensitive)
+    }
+}
+
+/// The conversation if it exists in the caller's tenant and the caller may see it; 404 otherwise (another
+/// tenant's id, or one the caller may not see, are both simply not found).
+pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ApiError> {
+    let id = ConversationId::parse(id).ok_or_else(ApiError::not_found)?;
+    let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or_else(ApiError::not_found)?;
+    if viewer.can_see(&item) { Ok(item) } else { Err(ApiError::not_found()) }
+}
+
+/// `assignee=` of the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// The caller.
+    Me,
+    /// Nobody.
+    Unassigned,
+    /// This agent.
+    Agent(AgentId),
+}
+
+impl AssigneeFilter {
+    /// Parses `me`, `unassigned` or an agent id.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        match s {
+            "me" => Ok(Self::Me),
+            "unassigned" => Ok(Self::Unassigned),
+            other => AgentId::parse(other)
+                .map(Self::Agent)
+                .ok_or_else(|| ApiError::validation("assignee", "must be me, unassigned or an agent id")),
+        }
+    }
+}
+
+/// The list's filters.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only this status.
+    pub status: Option<ConversationStatus>,
+    /// Only this assignee.
+    pub assignee: Option<AssigneeFilter>,
+    /// Only conversations carrying this tag.
+    pub tag: Option<TagName>,
+    /// Only this agent group.
+    pub group_id: Option<GroupId>,
+}
+
+impl ListFilter {
+    fn matches(&self, viewer: &Viewer, item: &Item) -> bool {
+        let assignee = item.get("assignee_id").and_then(Value::as_str);
+        self.status.is_none_or(|s| item.get("status").and_then(Value::as_str) == Some(s.as_str()))
+            && match &self.assignee {
+                None => true,
+                Some(AssigneeFilter::Me) => assignee == Some(viewer.principal.agent_id.as_str()),
+                Some(AssigneeFilter::Unassigned) => assignee.is_none(),
+                Some(AssigneeFilter::Agent(a)) => assignee == Some(a.as_str()),
+            }
+            && self.tag.as_ref().is_none_or(|t| strings(item, "tags").iter().any(|x| x == t.as_str()))
+            && self.group_id.as_ref().is_none_or(|g| item.get("group_id").and_then(Value::as_str) == Some(g.as_str()))
+    }
+}
+
+/// The most index items one list request examines before it answers with what it found and a cursor (so a
+/// selective filter costs bounded work per request, like a DynamoDB FilterExpression with a Limit).
+pub const LIST_EXAMINE_BUDGET: usize = 1000;
+
+/// Reads a query page by page, keeping the items `keep` accepts, until `limit` are kept, the query ends, or
+/// [`LIST_EXAMINE_BUDGET`] items were examined. Answers the kept items and the cursor to continue from (after
+/// the last kept item when the page filled up mid-page, else where the store stopped).
+pub async fn filtered_page(
+    app: &App,
+    query: Query,
+    limit: usize,
+    mut keep: impl FnMut(&Item) -> bool,
+) -> Result<(Vec<Item>, Option<Cursor>), TableError> {
+    let index = query.index;
+    let mut cursor = query.cursor.clone();
+    let mut kept = Vec::new();
+    let mut examined = 0usize;
+    loop {
+        let page_size = (limit - kept.len()).clamp(25, 200);
+        let page = app.table.query(query.clone().limit(page_size).after(cursor)).await?;
+        examined += page.items.len();
+        for item in page.items {
+            if keep(&item) {
+                kept.push(item);
+                if kept.len() == limit {
+                    let next = Cursor::after(kept.last().expect("one kept"), index)?;
+                    return Ok((kept, Some(next)));
+                }
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() || examined >= LIST_EXAMINE_BUDGET {
+            return Ok((kept, cursor));
+        }
+    }
+}
+
+/// The index partitions that hold every conversation a list filter can match, narrowest first:
+/// - an assignee (`me` or an id) with `open` or `closed`: that agent's partition of the assignment module's
+///   gsi2 (`T#{t}#ASSIGNED#{a}#{status}`, newest assignment first); without a status, its open partition then its
+///   closed one (a conversation with an assignee is open, or closed keeping it);
+/// - `queued` without an assignee: the waiting queue (gsi2 `T#{t}#QUEUE`, in queue order: priority, then
+///   longest waiting);
+/// - otherwise the tenant's activity index (gsi1 `T#{t}#CONVS`, newest activity first).
+///
+/// `None` when nothing can match (an assignee with `pending` or `queued`: those have no assignee).
+fn partitions(viewer: &Viewer, filter: &ListFilter) -> Option<Vec<Query>> {
+    let t = &viewer.principal.tenant_id;
+    let assignee = match &filter.assignee {
+        Some(AssigneeFilter::Me) => Some(&viewer.principal.agent_id),
+        Some(AssigneeFilter::Agent(a)) => Some(a),
+        _ => None,
+    };
+    let assigned =
+        |a: &AgentId, s: ConversationStatus| Query::index(Index::Gsi2, keys::assigned_pk(t, a, s.as_str())).backwards();
+    Some(match (assignee, filter.status) {
+        (Some(a), Some(s @ (ConversationStatus::Open | ConversationStatus::Closed))) => vec![assigned(a, s)],
+        (Some(_), Some(_)) => return None,
+        (Some(a), None) => vec![assigned(a, ConversationStatus::Open), assigned(a, ConversationStatus::Closed)],
+        (None, Some(ConversationStatus::Queued)) if filter.assignee.is_none() => {
+            vec![Query::index(Index::Gsi2, keys::queue_pk(t))]
+        }
+        _ => vec![Query::index(Index::Gsi1, keys::conversations_index(t)).backwards()],
+    })
+}
+
+/// `GET /v1/conversations`: the conversations the caller may see that pass the filters, from the narrowest
+/// index that holds them all ([`partitions`]); visibility and the remaining filters are applied to each page
+/// as read (see docs/data-model.md for the cost).
+pub async fn list(
+    app: &App,
+    viewer: &Viewer,
+    filter: &ListFilter,
+    params: &ListParams,
+) -> Result<ListPage<ConversationView>, ApiError> {
+    let Some(parts) = partitions(viewer, filter) else { return Ok(ListPage::new(Vec::new(), None)) };
+    let bad_cursor = || ApiError::validation("cursor", "the cursor is not one this list gave out");
+    let start = match &params.cursor {
+        None => 0,
+        Some(c) => {
+            let key = c.key_item().map_err(|_| bad_cursor())?;
+            parts
+                .iter()
+                .position(|q| {
+                    let attr = q.index.map_or("pk", |ix| ix.pk_attr());
+                    key.get(attr).and_then(Value::as_str) == Some(q.pk.as_str())
+                })
+                .ok_or_else(bad_cursor)?
+        }
+    };
+    let mut kept: Vec<Item> = Vec::new();
+    for (n, query) in parts.into_iter().enumerate().skip(start) {
+        let cursor = if n == start { params.cursor.clone() } else { None };
+        let (items, next) = filtered_page(app, query.after(cursor), params.limit - kept.len(), |i| {
+            viewer.can_see(i) && filter.matches(viewer, i)
+        })
+        .await?;
+        kept.extend(items);
+        if next.is_some() {
+            return Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), next));
+        }
+        if kept.len() == params.limit {
+            break;
+        }
+    }
+    Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), None))
+}
+
+/// Whether an agent group exists in this tenant (the assignment module's group item).
+pub async fn group_exists(app: &App, tenant: &TenantId, group: &GroupId) -> Result<bool, TableError> {
+    Ok(app.table.get(&keys::group(tenant, group)).await?.is_some())
+}
+
+/// A visitor wrote to a closed conversation: it is reopened through the assignment module, which routes it
+/// again, and then the message is stored.
+pub async fn reopen_for_visitor(app: &App, visitor: &crate::widget::Visitor) -> Result<(), ApiError> {
+    match crate::assignment::reopen(app, &visitor.tenant_id, &visitor.conversation_id, None).await {
+        // Someone else reopened it first: the message can go in now.
+        Ok(_) | Err(crate::assignment::AssignmentError::InvalidState(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
+/// queue) is released by closing it through the assignment module first.
+pub async fn release_before_delete(app: &App, principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
+    if conversation.get("status").and_then(Value::as_str) == Some(ConversationStatus::Closed.as_str()) {
+        return Ok(());
+    }
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    crate::assignment::close(app, &principal.tenant_id, &id, Some(&principal.agent_id)).await?;
+    Ok(())
+}
+
+/// Masks personal data in message text for a reader without `customers.view_sensitive`. The one place message
+/// content is masked for staff.
+pub fn mask_for(viewer: &Viewer, content: String) -> String {
+    if viewer.sees_sensitive() { content } else { mask_message(&content) }
+}
+
+/// The single call site of personal-data masking for message text.
+fn mask_message(content: &str) -> String {
+    kefu_domain::masking::mask_text(content).into_owned()
+}
+
+/// `GET /v1/conversations/{id}/messages`: the messages of the last `days` days, oldest first, with cursors;
+/// internal notes included (staff see them), text masked for readers without the sensitive permission.
+pub async fn history(
+    app: &App,
+    viewer: &Viewer,
+    conversation: &Item,
+    days: u32,
+    params: &ListParams,
+) -> Result<ListPage<MessageView>, ApiError> {
+    let tenant = &viewer.principal.tenant_id;
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let since = app.now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
+    let from = ulid::Ulid::from_parts(u64::try_from(millis(since)).unwrap_or(0), 0);
+    let query = Query::partition(keys::conversation_pk(tenant, &id))
+        .sk(SkCondition::Between(format!("{}{from}", keys::MESSAGE_PREFIX), keys::MESSAGE_END.to_owned()));
+    let page = app.table.query(params.apply(query)?).await?;
+    let items = page
+        .items
+        .iter()
+        .map(|i| {
+            let mut m = MessageView::from_item(i);
+            m.content = mask_for(viewer, m.content);
+            m
+        })
+        .collect();
+    Ok(ListPage::new(items, page.cursor))
+}
+
+/// The messages a visitor sees: after `after` (exclusive), oldest first, never internal notes.
+pub async fn visitor_messages(
+    app: &App,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    after: Option<&MessageId>,
+    params: &ListParams,
+) -> Result<ListPage<MessageView>, ApiError> {
+    let from = match after {
+        Some(m) => format!("{}{}", keys::MESSAGE_PREFIX, ulid::Ulid(m.ulid().0.saturating_add(1))),
+        None => keys::MESSAGE_PREFIX.to_owned(),
+    };
+    let query = params.apply(
+        Query::partition(keys::conversation_pk(tenant, conversation))
+            .sk(SkCondition::Between(from, keys::MESSAGE_END.to_owned())),
+    )?;
+    let (items, next) =
+        filtered_page(app, query, params.limit, |i| !i.get("internal").and_then(Value::as_bool).unwrap_or(false))
+            .await?;
+    Ok(ListPage::new(items.iter().map(MessageView::from_item).collect(), next))
+}
+
+/// Stores a staff member's reply or internal note with its `message.sent` event.
+pub async fn reply(
+    app: &App,
+    principal: &Principal,
+    conversation: &ConversationId,
+    content: &MessageContent,
+    internal: bool,
+) -> Result<MessageView, ApiError> {
+    let at = app.now();
+    let id = next_message_id(at);
+    let author_id = principal.agent_id.to_string();
+    let m = NewMessage {
+        tenant: &principal.tenant_id,
+        conversation,
+        id: &id,
+        author: Author::Agent,
+        author_id: Some(&author_id),
+        content,
+        internal,
+        at,
+    };
+    match crate::outbox::commit(app, m.ops(), vec![m.event()]).await {
+        Ok(()) => Ok(m.view()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces a conversation's tags (names, deduplicated). Assignment never touches tags, so this is a plain
+/// update of that one attribute.
+pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &[TagName]) -> Result<Item, ApiError> {
+    let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
+    match app
+        .table
+        .update(&keys::conversation(tenant, id), Update::new().set("tags", json!(names)), Some(Condition::Exists))
+        .await
+    {
+        Ok(item) => Ok(item),
+        Err(TableError::ConditionFailed) => Err(ApiError::not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deletes a conversation with all of its messages and its customer's pointer to it. Items go in
+/// transactions of up to 100; the conversation item goes last, so an interrupted delete leaves a conversation
+/// that can be deleted again, never messages without their conversation being visible.
+pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result<(), ApiError> {
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let pk = keys::conversation_pk(tenant, &id);
+    loop {
+        let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let ops = page
+            .items
+            .iter()
+            .map(|i| kefu_ports::Key::of(i).map(|key| TxOp::Delete { key, condition: None }))
+            .collect::<Result<Vec<_>, _>>()?;
+        app.table.transact(ops).await?;
+    }
+    let mut last = vec![TxOp::Delete { key: keys::conversation(tenant, &id), condition: Some(Condition::Exists) }];
+    if let Some(cu) = CustomerId::parse(&text(conversation, "customer_id")) {
+        last.push(TxOp::Delete { key: keys::customer_conversation(tenant, &cu, &id), condition: None });
+    }
+    match app.table.transact(last).await {
+        Ok(()) => Ok(()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_increase_within_a_millisecond() {
+        let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let ids: Vec<MessageId> = (0..100).map(|_| next_message_id(at)).collect();
+        assert!(ids.windows(2).all(|w| w[0].ulid() < w[1].ulid()));
+        assert!(keys::message_sk(&ids[0]) < keys::message_sk(&ids[99]));
+    }
+
+    #[test]
+    fn visitor_message_ops_condition_on_open_conversation_only() {
+        let t = TenantId::generate();
+        let c = ConversationId::generate();
+        let id = next_message_id(jiff::Timestamp::now());
+        let content = MessageContent::parse("hello", "content").unwrap();
+        let m = NewMessage {
+            tenant: &t,
+            conversation: &c,
+            id: &id,
+            author: Author::Visitor,
+            author_id: Some("cu_x"),
+            content: &content,
+            internal: false,
+            at: jiff::Timestamp::now(),
+        };
+        let ops = m.ops();
+        assert_eq!(ops.len(), 2);
+        let TxOp::Update { condition: Some(cond), update, .. } = &ops[1] else { panic!("an update") };
+        assert!(!cond.evaluate(Some(&json!({"status": "closed"}).as_object().unwrap().clone()), 0));
+        assert!(cond.evaluate(Some(&json!({"status": "open", "version": 9}).as_object().unwrap().clone()), 0));
+        assert!(
+            update
+                .actions
+                .iter()
+                .all(|a| !matches!(a, kefu_ports::UpdateAction::Set(n, _) if n == "status" || n == "assignee_id"))
+        );
+        assert_eq!(m.event().event_type, "message.received");
+        let note = NewMessage { internal: true, author: Author::Agent, ..m };
+        assert!(matches!(note.ops()[1], TxOp::Check { .. }));
+        assert_eq!(note.event().event_type, "message.sent");
+        assert_eq!(note.event().data["message"]["internal"], true);
+    }
+}

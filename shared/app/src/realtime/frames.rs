@@ -1,0 +1,281 @@
+//! Which WebSocket frames an event becomes, and for whom: a pure mapping, so it is tested without a store.
+//!
+//! Frames (API.md): `{"type": "message.created" | "conversation.assigned" | "conversation.queued" |
+//! "conversation.closed" | "notification", "conversation_id", "message"?, "data"?}`.
+//!
+//! | event                        | frame                   | to                                                  |
+//! |------------------------------|-------------------------|-----------------------------------------------------|
+//! | `message.received`           | `message.created`       | the assignee                                        |
+//! | `message.sent`, not internal | `message.created`       | the visitor and the assignee                        |
+//! | `message.sent`, internal     | `message.created`       | the assignee only, **never the visitor**            |
+//! | `conversation.assigned`      | `conversation.assigned` | the new agent, and the previous one if another      |
+//! | `conversation.queued`        | `conversation.queued`   | the visitor                                         |
+//! | `conversation.closed`        | `conversation.closed`   | the visitor and the agent who had it                |
+//! | `conversation.unanswered`, `sla.breached` | `notification` | the assignee                                 |
+
+use kefu_domain::AgentId;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::events::Envelope;
+
+/// Event types this module maps (kept here, as literals of the fixed event names, so the mapping reads whole).
+pub mod events {
+    /// A visitor's message.
+    pub const MESSAGE_RECEIVED: &str = "message.received";
+    /// An agent's or bot's reply, or an internal note.
+    pub const MESSAGE_SENT: &str = "message.sent";
+    /// A conversation got an assignee.
+    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+    /// A conversation waits in the queue.
+    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
+    /// A conversation was closed.
+    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+    /// A conversation went unanswered too long.
+    pub const CONVERSATION_UNANSWERED: &str = "conversation.unanswered";
+    /// An SLA was breached.
+    pub const SLA_BREACHED: &str = "sla.breached";
+}
+
+/// Frame types (API.md).
+pub mod types {
+    /// A new message in the conversation.
+    pub const MESSAGE_CREATED: &str = "message.created";
+    /// The conversation was assigned.
+    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
+    /// The conversation is waiting in the queue.
+    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
+    /// The conversation was closed.
+    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
+    /// Something for the agent's attention.
+    pub const NOTIFICATION: &str = "notification";
+}
+
+/// One server frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Frame {
+    /// The frame type.
+    #[serde(rename = "type")]
+    pub frame_type: &'static str,
+    /// The conversation it is about.
+    pub conversation_id: String,
+    /// The message (API.md message shape), for `message.created`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Value>,
+    /// The event's details, for the other types.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+impl Frame {
+    /// The frame as JSON text.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).expect("a frame serialises")
+    }
+
+    /// The frame as a reader without `customers.view_sensitive` may see it: personal data in the message's
+    /// content masked (as the conversations API masks it). `None` when masking changes nothing.
+    pub fn masked(&self) -> Option<Frame> {
+        let content = self.message.as_ref()?.get("content")?.as_str()?;
+        let std::borrow::Cow::Owned(masked) = kefu_domain::masking::mask_text(content) else { return None };
+        let mut frame = self.clone();
+        if let Some(m) = frame.message.as_mut().and_then(Value::as_object_mut) {
+            m.insert("content".into(), Value::String(masked));
+        }
+        Some(frame)
+    }
+}
+
+/// Who a frame goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    /// Whoever the conversation is assigned to now (read from the conversation when the frame is sent).
+    Assignee,
+    /// A named agent.
+    Agent(AgentId),
+    /// The visitor of the conversation.
+    Visitor,
+}
+
+fn str_field<'a>(data: &'a Value, k: &str) -> Option<&'a str> {
+    data.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// The frames an event becomes, each with its recipient; none for events that concern nobody's screen.
+pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
+    let data = &event.data;
+    let Some(conversation_id) = str_field(data, "conversation_id").map(str::to_owned) else { return Vec::new() };
+    let message_frame = || Frame {
+        frame_type: types::MESSAGE_CREATED,
+        conversation_id: conversation_id.clone(),
+        message: data.get("message").cloned(),
+        data: None,
+    };
+    let data_frame = |frame_type| Frame {
+        frame_type,
+        conversation_id: conversation_id.clone(),
+        message: None,
+        data: Some(data.clone()),
+    };
+    match event.event_type.as_str() {
+        events::MESSAGE_RECEIVED => vec![(Recipient::Assignee, message_frame())],
+        events::MESSAGE_SENT => {
+            let internal =
+                data.get("message").and_then(|m| m.get("internal")).and_then(Value::as_bool).unwrap_or(false);
+            if internal {
+                vec![(Recipient::Assignee, message_frame())]
+            } else {
+                vec![(Recipient::Visitor, message_frame()), (Recipient::Assignee, message_frame())]
+            }
+        }
+        events::CONVERSATION_ASSIGNED => {
+            let now = str_field(data, "agent_id").and_then(AgentId::parse);
+            let before = str_field(data, "previous_agent_id").and_then(AgentId::parse);
+            let mut out = Vec::new();
+            if let Some(a) = &now {
+                out.push((Recipient::Agent(a.clone()), data_frame(types::CONVERSATION_ASSIGNED)));
+            }
+            if let Some(b) = before.filter(|b| Some(b) != now.as_ref()) {
+                out.push((Recipient::Agent(b), data_frame(types::CONVERSATION_ASSIGNED)));
+            }
+            out
+        }
+        events::CONVERSATION_QUEUED => vec![(Recipient::Visitor, data_frame(types::CONVERSATION_QUEUED))],
+        events::CONVERSATION_CLOSED => {
+            let mut out = vec![(Recipient::Visitor, data_frame(types::CONVERSATION_CLOSED))];
+            if let Some(a) = str_field(data, "agent_id").and_then(AgentId::parse) {
+                out.push((Recipient::Agent(a), data_frame(types::CONVERSATION_CLOSED)));
+            }
+            out
+        }
+        events::CONVERSATION_UNANSWERED | events::SLA_BREACHED => {
+            let mut details = data.clone();
+            if let Some(m) = details.as_object_mut() {
+                m.insert("event".into(), json!(event.event_type));
+            }
+            let frame = Frame { frame_type: types::NOTIFICATION, conversation_id, message: None, data: Some(details) };
+            vec![(Recipient::Assignee, frame)]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Whether any frame needs the conversation's current assignee (one read of the conversation).
+pub fn needs_assignee(frames: &[(Recipient, Frame)]) -> bool {
+    frames.iter().any(|(r, _)| *r == Recipient::Assignee)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kefu_domain::TenantId;
+
+    fn event(ty: &str, data: Value) -> Envelope {
+        Envelope::new(ty, &TenantId::generate(), "2026-11-25T08:00:00Z".parse().unwrap(), data)
+    }
+
+    fn message(internal: bool, author: &str) -> Value {
+        json!({"id": "ms_1", "conversation_id": "cv_1", "author": author, "author_id": null, "content": "hi",
+               "internal": internal, "created_at": "2026-11-25T08:00:00Z"})
+    }
+
+    #[test]
+    fn a_visitor_message_goes_to_the_assignee_as_message_created() {
+        let m = message(false, "visitor");
+        let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
+        assert_eq!(frames.len(), 1);
+        let (to, f) = &frames[0];
+        assert_eq!(*to, Recipient::Assignee);
+        assert_eq!(
+            serde_json::from_str::<Value>(&f.to_text()).unwrap(),
+            json!({"type": "message.created", "conversation_id": "cv_1", "message": m})
+        );
+        assert!(needs_assignee(&frames));
+    }
+
+    #[test]
+    fn replies_reach_the_visitor_and_internal_notes_never_do() {
+        let reply =
+            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "agent")})));
+        let to: Vec<_> = reply.iter().map(|(r, _)| r.clone()).collect();
+        assert_eq!(to, vec![Recipient::Visitor, Recipient::Assignee]);
+        let bot =
+            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "bot")})));
+        assert!(bot.iter().any(|(r, f)| *r == Recipient::Visitor && f.frame_type == "message.created"));
+
+        let note =
+            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(true, "agent")})));
+        assert!(!note.is_empty(), "the assignee sees the note");
+        assert!(note.iter().all(|(r, _)| *r != Recipient::Visitor), "never to the visitor");
+    }
+
+    #[test]
+    fn assignment_goes_to_the_new_and_the_previous_agent() {
+        let (a, b) = (AgentId::generate(), AgentId::generate());
+        let frames = frames_for(&event(
+            "conversation.assigned",
+            json!({"conversation_id": "cv_1", "agent_id": a, "previous_agent_id": b, "by": null}),
+        ));
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].0, Recipient::Agent(a.clone()));
+        assert_eq!(frames[1].0, Recipient::Agent(b));
+        assert_eq!(frames[0].1.frame_type, "conversation.assigned");
+        assert_eq!(frames[0].1.data.as_ref().unwrap()["agent_id"], json!(a));
+        assert!(frames[0].1.message.is_none());
+
+        let first = frames_for(&event(
+            "conversation.assigned",
+            json!({"conversation_id": "cv_1", "agent_id": a, "previous_agent_id": null, "by": null}),
+        ));
+        assert_eq!(first.len(), 1);
+        assert!(!needs_assignee(&first));
+    }
+
+    #[test]
+    fn queued_and_closed_reach_the_visitor() {
+        let q = frames_for(&event(
+            "conversation.queued",
+            json!({"conversation_id": "cv_1", "group_id": null, "priority": "high"}),
+        ));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q[0].0, Recipient::Visitor);
+        assert_eq!(q[0].1.frame_type, "conversation.queued");
+        assert_eq!(q[0].1.data.as_ref().unwrap()["priority"], "high");
+
+        let a = AgentId::generate();
+        let c = frames_for(&event("conversation.closed", json!({"conversation_id": "cv_1", "agent_id": a})));
+        let to: Vec<_> = c.iter().map(|(r, _)| r.clone()).collect();
+        assert_eq!(to, vec![Recipient::Visitor, Recipient::Agent(a)]);
+        assert!(c.iter().all(|(_, f)| f.frame_type == "conversation.closed"));
+    }
+
+    #[test]
+    fn reminders_are_notifications_for_the_assignee() {
+        let n = frames_for(&event("conversation.unanswered", json!({"conversation_id": "cv_1", "minutes": 5})));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].0, Recipient::Assignee);
+        assert_eq!(n[0].1.frame_type, "notification");
+        assert_eq!(n[0].1.data.as_ref().unwrap()["event"], "conversation.unanswered");
+    }
+
+    #[test]
+    fn frames_mask_personal_data_for_readers_without_the_permission() {
+        let mut m = message(false, "visitor");
+        m["content"] = json!("call me on 13812345678 or z.li@example.com");
+        let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
+        let masked = frames[0].1.masked().expect("something to mask");
+        let content = masked.message.as_ref().unwrap()["content"].as_str().unwrap();
+        assert!(!content.contains("13812345678") && !content.contains("z.li@example.com"), "{content}");
+        assert_eq!(masked.message.as_ref().unwrap()["id"], "ms_1", "only the content changes");
+        let plain = json!({"conversation_id": "cv_1", "message": message(false, "visitor")});
+        assert!(frames_for(&event("message.received", plain))[0].1.masked().is_none(), "nothing to mask");
+    }
+
+    #[test]
+    fn other_events_and_events_without_a_conversation_make_no_frames() {
+        assert!(frames_for(&event("conversation.created", json!({"conversation_id": "cv_1"}))).is_empty());
+        assert!(frames_for(&event("tenant.created", json!({"name": "x"}))).is_empty());
+        assert!(frames_for(&event("message.received", json!({"message": {}}))).is_empty());
+        assert!(frames_for(&event("conversation.reopened", json!({"conversation_id": "cv_1"}))).is_empty());
+    }
+}

@@ -1,0 +1,371 @@
+//! Real time: one-time tickets, WebSocket connection records, and pushing frames to them.
+//!
+//! A client (an agent's console or a visitor's widget) asks `POST /v1/realtime/ticket` for a ticket, then opens
+//! `{url}?ticket=...`. The ticket works once (a conditional delete) and within [`TICKET_TTL`]. The connection is
+//! then recorded under its id, indexed (gsi1) by agent or by the visitor's conversation, so the `notify` consumer
+//! finds every connection of a recipient with one Query. The same functions serve `kefu serve` (axum WebSocket,
+//! in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
+//! through the API Gateway management API). A push that answers `Gone` removes the record.
+
+pub mod frames;
+pub mod presence;
+
+use std::time::Duration;
+
+use kefu_domain::{AgentId, ConversationId, Permission, TenantId};
+use kefu_ports::table::{Condition, Index, Item, Query, TableError, Update};
+use kefu_ports::{PushError, SkCondition};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::auth::{Principal, new_secret, token_hash};
+use crate::keys;
+
+/// How long a ticket may wait to be redeemed.
+pub const TICKET_TTL: Duration = Duration::from_secs(60);
+
+/// How long a connection record lives without a refresh. API Gateway closes a WebSocket after 2 hours at most,
+/// so a record whose `$disconnect` was lost disappears on its own; `kefu serve` refreshes live ones hourly.
+pub const CONNECTION_TTL: Duration = Duration::from_secs(3 * 3600);
+
+/// How often `kefu serve` refreshes the record of a connection that stays open.
+pub const CONNECTION_REFRESH: Duration = Duration::from_secs(3600);
+
+/// Prefix of every ticket (so a ticket is never mistaken for a session or visitor token).
+pub const TICKET_PREFIX: &str = "kft_";
+
+/// Who a ticket (and then a connection) is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscriber {
+    /// A staff member's console.
+    Agent {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The account.
+        agent_id: AgentId,
+        /// Whether the account may see customers' personal data unmasked (read when the ticket is issued).
+        view_sensitive: bool,
+    },
+    /// A visitor's widget, bound to its conversation.
+    Visitor {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The visitor's conversation.
+        conversation_id: String,
+        /// The visitor's customer record.
+        customer_id: String,
+    },
+}
+
+impl Subscriber {
+    /// The subscriber a staff principal stands for.
+    pub fn of_staff(p: &Principal) -> Self {
+        Subscriber::Agent {
+            tenant_id: p.tenant_id.clone(),
+            agent_id: p.agent_id.clone(),
+            view_sensitive: p.permissions.has(Permission::CustomersViewSensitive),
+        }
+    }
+
+    /// The subscriber a visitor token stands for.
+    pub fn of_visitor(v: &crate::widget::Visitor) -> Self {
+        Subscriber::Visitor {
+            tenant_id: v.tenant_id.clone(),
+            conversation_id: v.conversation_id.to_string(),
+            customer_id: v.customer_id.to_string(),
+        }
+    }
+
+    /// The tenant.
+    pub fn tenant_id(&self) -> &TenantId {
+        match self {
+            Subscriber::Agent { tenant_id, .. } | Subscriber::Visitor { tenant_id, .. } => tenant_id,
+        }
+    }
+
+    /// The index partition this subscriber's connections are listed under.
+    pub fn connections_pk(&self) -> String {
+        match self {
+            Subscriber::Agent { tenant_id, agent_id, .. } => keys::agent_connections(tenant_id, agent_id),
+            Subscriber::Visitor { tenant_id, conversation_id, .. } => {
+                keys::visitor_connections(tenant_id, conversation_id)
+            }
+        }
+    }
+
+    /// The stored fields describing the subscriber (on tickets and connection records).
+    fn fields(&self) -> Value {
+        match self {
+            Subscriber::Agent { tenant_id, agent_id, view_sensitive } => json!({
+                "tenant_id": tenant_id, "kind": "agent", "agent_id": agent_id, "view_sensitive": view_sensitive,
+            }),
+            Subscriber::Visitor { tenant_id, conversation_id, customer_id } => json!({
+                "tenant_id": tenant_id, "kind": "visitor", "conversation_id": conversation_id,
+                "customer_id": customer_id, "view_sensitive": true,
+            }),
+        }
+    }
+
+    /// The subscriber stored on a ticket or connection record.
+    fn from_item(item: &Item) -> Option<Self> {
+        let s = |k: &str| item.get(k).and_then(Value::as_str);
+        let tenant_id = TenantId::parse(s("tenant_id")?)?;
+        match s("kind")? {
+            "agent" => Some(Subscriber::Agent {
+                tenant_id,
+                agent_id: AgentId::parse(s("agent_id")?)?,
+                view_sensitive: item.get("view_sensitive").and_then(Value::as_bool).unwrap_or(false),
+            }),
+            "visitor" => Some(Subscriber::Visitor {
+                tenant_id,
+                conversation_id: s("conversation_id")?.to_owned(),
+                customer_id: s("customer_id").unwrap_or_default().to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A ticket, as `POST /v1/realtime/ticket` answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Ticket {
+    /// The one-time ticket; append it to `url` as `?ticket=...` within 60 seconds.
+    pub ticket: String,
+    /// The WebSocket URL to open.
+    pub url: String,
+}
+
+/// Why a ticket was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    /// Unknown, already used or expired.
+    #[error("the ticket is unknown, used or expired")]
+    Invalid,
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
+}
+
+/// Issues a ticket for `subscriber`, to be redeemed at `url`. Only the ticket's hash is stored.
+pub async fn issue_ticket(app: &App, subscriber: &Subscriber, url: String) -> Result<Ticket, TableError> {
+    let ticket = new_secret(TICKET_PREFIX);
+    let now = app.now();
+    let mut item = keys::realtime_ticket(&token_hash(&ticket)).with(subscriber.fields());
+    item.insert("type".into(), json!("realtime_ticket"));
+    item.insert("created_at".into(), json!(now));
+    item.insert("ttl".into(), json!(now.as_second() + secs(TICKET_TTL)));
+    app.table.put(item, Some(Condition::NotExists)).await?;
+    Ok(Ticket { ticket, url })
+}
+
+/// Redeems a ticket: deletes it on condition that it is there and unexpired, so it works once.
+pub async fn redeem_ticket(app: &App, ticket: &str) -> Result<Subscriber, TicketError> {
+    if !ticket.starts_with(TICKET_PREFIX) || ticket.len() > 100 {
+        return Err(TicketError::Invalid);
+    }
+    let key = keys::realtime_ticket(&token_hash(ticket));
+    match app.table.delete(&key, Some(Condition::Exists)).await {
+        Ok(Some(item)) => Subscriber::from_item(&item).ok_or(TicketError::Invalid),
+        Ok(None) | Err(TableError::ConditionFailed) => Err(TicketError::Invalid),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One recorded connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    /// The connection id (API Gateway's, or `kefu serve`'s own).
+    pub id: String,
+    /// Whether frames to it may carry personal data unmasked.
+    pub view_sensitive: bool,
+}
+
+/// Records a new connection of `subscriber`. An agent's reconnection cancels a pending away (presence grace).
+pub async fn connect(app: &App, connection_id: &str, subscriber: &Subscriber) -> Result<(), TableError> {
+    let now = app.now();
+    let mut item = keys::connection(connection_id).with(subscriber.fields());
+    item.insert("type".into(), json!("connection"));
+    item.insert("connection_id".into(), json!(connection_id));
+    item.insert("connected_at".into(), json!(now));
+    item.insert("ttl".into(), json!(now.as_second() + secs(CONNECTION_TTL)));
+    item.insert(Index::Gsi1.pk_attr().into(), json!(subscriber.connections_pk()));
+    item.insert(Index::Gsi1.sk_attr().into(), json!(connection_id));
+    app.table.put(item, None).await?;
+    if let Subscriber::Agent { tenant_id, agent_id, .. } = subscriber {
+        presence::cancel(app, tenant_id, agent_id).await?;
+    }
+    tracing::info!(tenant_id = %subscriber.tenant_id(), connection_id, "websocket connected");
+    Ok(())
+}
+
+/// Extends a live connection's record (nothing happens when it is gone).
+pub async fn refresh(app: &App, connection_id: &str) -> Result<(), TableError> {
+    let ttl = app.now().as_second() + secs(CONNECTION_TTL);
+    match app
+        .table
+        .update(&keys::connection(connection_id), Update::new().set("ttl", ttl), Some(Condition::Exists))
+        .await
+    {
+        Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Forgets a connection (closed, or answered `Gone`); answers who it belonged to. When it was an agent's last
+/// connection, the agent enters the presence grace period.
+pub async fn disconnect(app: &App, connection_id: &str) -> Result<Option<Subscriber>, TableError> {
+    let Some(item) = app.table.delete(&keys::connection(connection_id), None).await? else { return Ok(None) };
+    let subscriber = Subscriber::from_item(&item);
+    if let Some(Subscriber::Agent { tenant_id, agent_id, .. }) = &subscriber
+        && !has_connections(app, &keys::agent_connections(tenant_id, agent_id)).await?
+    {
+        presence::mark(app, tenant_id, agent_id).await?;
+    }
+    tracing::info!(connection_id, "websocket disconnected");
+    Ok(subscriber)
+}
+
+async fn has_connections(app: &App, pk: &str) -> Result<bool, TableError> {
+    Ok(!app.table.query(Query::index(Index::Gsi1, pk).limit(1)).await?.items.is_empty())
+}
+
+/// Every live connection listed under an index partition.
+async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app.table.query(Query::index(Index::Gsi1, pk.clone()).limit(100).after(cursor)).await?;
+        out.extend(page.items.iter().filter_map(|i| {
+            Some(Connection {
+                id: i.get("connection_id")?.as_str()?.to_owned(),
+                view_sensitive: i.get("view_sensitive").and_then(Value::as_bool).unwrap_or(false),
+            })
+        }));
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every connection of an agent.
+pub async fn agent_connections(app: &App, t: &TenantId, a: &AgentId) -> Result<Vec<Connection>, TableError> {
+    connections_under(app, keys::agent_connections(t, a)).await
+}
+
+/// Every visitor connection of a conversation.
+pub async fn visitor_connections(
+    app: &App,
+    t: &TenantId,
+    conversation_id: &str,
+) -> Result<Vec<Connection>, TableError> {
+    connections_under(app, keys::visitor_connections(t, conversation_id)).await
+}
+
+/// What a push to several connections did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PushReport {
+    /// Frames delivered.
+    pub sent: usize,
+    /// Connections found gone (their records removed).
+    pub gone: usize,
+    /// Pushes that failed for another reason.
+    pub failed: usize,
+}
+
+/// Pushes a frame to each connection (`render` builds the text for one connection, e.g. masked or not);
+/// connections that answer `Gone` are forgotten.
+pub async fn push_to(
+    app: &App,
+    connections: &[Connection],
+    render: impl Fn(&Connection) -> String,
+) -> Result<PushReport, TableError> {
+    let mut report = PushReport::default();
+    for c in connections {
+        match app.push.send(&c.id, &render(c)).await {
+            Ok(()) => report.sent += 1,
+            Err(PushError::Gone) => {
+                report.gone += 1;
+                disconnect(app, &c.id).await?;
+            }
+            Err(PushError::Unavailable(e)) => {
+                tracing::warn!(connection_id = %c.id, error = %e, "push failed");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The sort-key bound that selects index entries due at or before `now_ms` in a `{ms:013}#...` sort key.
+fn due_bound(now_ms: i64) -> SkCondition {
+    SkCondition::Lt(format!("{:013}$", now_ms.max(0)))
+}
+
+impl std::ops::AddAssign for PushReport {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.gone += o.gone;
+        self.failed += o.failed;
+    }
+}
+
+/// The conversation's current assignee (one read).
+async fn assignee_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<AgentId>, TableError> {
+    let Some(c) = ConversationId::parse(conversation_id) else { return Ok(None) };
+    let conversation = app.table.get(&keys::conversation(t, &c)).await?;
+    Ok(conversation.and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse)))
+}
+
+/// Pushes the frames an event becomes (see [`frames`]) to every connection of each recipient. Used by the
+/// `notify` consumer; delivery is at least once (a retried event pushes again; frames carry ids to dedupe on).
+pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushReport, TableError> {
+    let frames = frames::frames_for(event);
+    let mut report = PushReport::default();
+    if frames.is_empty() {
+        return Ok(report);
+    }
+    let t = &event.tenant_id;
+    let assignee = match frames.first() {
+        Some((_, f)) if frames::needs_assignee(&frames) => assignee_of(app, t, &f.conversation_id).await?,
+        _ => None,
+    };
+    for (to, frame) in &frames {
+        let connections = match to {
+            frames::Recipient::Assignee => match &assignee {
+                Some(a) => agent_connections(app, t, a).await?,
+                None => continue,
+            },
+            frames::Recipient::Agent(a) => agent_connections(app, t, a).await?,
+            frames::Recipient::Visitor => visitor_connections(app, t, &frame.conversation_id).await?,
+        };
+        if connections.is_empty() {
+            continue;
+        }
+        let text = frame.to_text();
+        let masked = frame.masked().map(|f| f.to_text());
+        let render = |c: &Connection| match &masked {
+            Some(m) if !c.view_sensitive => m.clone(),
+            _ => text.clone(),
+        };
+        report += push_to(app, &connections, render).await?;
+    }
+    Ok(report)
+}
+
+/// The path `kefu serve` upgrades to a WebSocket (`GET /v1/realtime/ws?ticket=...`).
+pub const LOCAL_WS_PATH: &str = "/v1/realtime/ws";
+
+/// The frame a client's `{"action": "ping"}` is answered with, in `kefu serve` and in AWS.
+pub const PONG: &str = r#"{"type":"pong"}"#;
+
+/// Whether a client frame is a ping (`{"action": "ping"}`; API Gateway selects routes on `action`), the one
+/// client frame Kefu answers. Clients ping to keep a connection open through idle timeouts.
+pub fn is_ping(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("action").and_then(Value::as_str) == Some("ping"))
+}

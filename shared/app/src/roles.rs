@@ -1,0 +1,215 @@
+//! Roles: the three built-ins every tenant has (`admin`, `supervisor`, `agent`; fixed, neither changed nor
+//! deleted, so their meaning is the same in every tenant and no one can lock the tenant out of administration
+//! by editing `admin`) and custom roles built from the permission catalogue. A role still held by an account
+//! cannot be deleted. Permissions are read on every request, so a change applies to the next one.
+
+use kefu_domain::{BuiltinRole, Name, PermissionSet, RoleId, TenantId};
+use kefu_ports::table::{Condition, Item, Query, TableError, Update};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::auth::role_item;
+use crate::http::ApiError;
+use crate::http::list::{ListPage, ListParams};
+use crate::keys;
+
+/// The most custom roles a tenant may have.
+pub const MAX_CUSTOM_ROLES: usize = 100;
+
+/// A role as the API shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RoleView {
+    /// The role's id (`admin`, `supervisor`, `agent` or `ro_…`).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What it allows, in catalogue order.
+    pub permissions: Vec<String>,
+    /// Built-in roles cannot be changed or deleted.
+    pub builtin: bool,
+}
+
+impl RoleView {
+    /// The view of a stored role item.
+    pub fn from_item(item: &Item) -> Self {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        Self {
+            id: s("role_id"),
+            name: s("name"),
+            permissions: item
+                .get("permissions")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            builtin: item.get("builtin").and_then(Value::as_bool).unwrap_or(false),
+        }
+    }
+}
+
+/// Why a role change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    /// No such role in this tenant.
+    #[error("not found")]
+    NotFound,
+    /// Built-in roles are fixed.
+    #[error("built-in roles cannot be changed or deleted")]
+    Builtin,
+    /// Accounts still hold the role.
+    #[error("{0} accounts hold this role")]
+    InUse(usize),
+    /// Another role has this name.
+    #[error("name taken")]
+    NameTaken,
+    /// The tenant has too many roles.
+    #[error("too many roles")]
+    TooMany,
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::NotFound => ApiError::not_found(),
+            RoleError::Builtin => ApiError::conflict(
+                "built-in roles (admin, supervisor, agent) cannot be changed or deleted; create a custom role",
+            ),
+            RoleError::InUse(n) => {
+                ApiError::conflict(format!("{n} account(s) still hold this role; give them another role first"))
+            }
+            RoleError::NameTaken => ApiError::conflict("another role has this name").with_field("name"),
+            RoleError::TooMany => {
+                ApiError::conflict(format!("a tenant may have at most {MAX_CUSTOM_ROLES} custom roles"))
+            }
+            RoleError::Table(t) => t.into(),
+        }
+    }
+}
+
+/// A page of the tenant's roles, by id (built-ins by name, custom roles `ro_…` oldest first).
+pub async fn list(app: &App, tenant: &TenantId, params: &ListParams) -> Result<ListPage<RoleView>, ApiError> {
+    let q = params.apply(Query::partition(keys::tenant_pk(tenant)).prefix(keys::ROLE_PREFIX))?;
+    let page = app.table.query(q).await?;
+    Ok(ListPage::from_page(page, RoleView::from_item))
+}
+
+/// Every role of the tenant.
+async fn all(app: &App, tenant: &TenantId) -> Result<Vec<RoleView>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(Query::partition(keys::tenant_pk(tenant)).prefix(keys::ROLE_PREFIX).limit(200).after(cursor))
+            .await?;
+        out.extend(page.items.iter().map(RoleView::from_item));
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// One role of the tenant (also how other code checks that a role id names a role before giving it to an
+/// account).
+pub async fn get(app: &App, tenant: &TenantId, id: &RoleId) -> Result<Option<RoleView>, TableError> {
+    Ok(app.table.get(&keys::role(tenant, id.as_str())).await?.map(|i| RoleView::from_item(&i)))
+}
+
+fn name_clash(roles: &[RoleView], name: &Name, except: Option<&RoleId>) -> bool {
+    let wanted = name.as_str().to_lowercase();
+    BuiltinRole::ALL.iter().any(|b| b.name() == wanted)
+        || roles.iter().any(|r| r.name.to_lowercase() == wanted && except.is_none_or(|e| e.as_str() != r.id))
+}
+
+/// Creates a custom role.
+pub async fn create(
+    app: &App,
+    tenant: &TenantId,
+    name: &Name,
+    permissions: &PermissionSet,
+) -> Result<RoleView, RoleError> {
+    let roles = all(app, tenant).await?;
+    if roles.iter().filter(|r| !r.builtin).count() >= MAX_CUSTOM_ROLES {
+        return Err(RoleError::TooMany);
+    }
+    if name_clash(&roles, name, None) {
+        return Err(RoleError::NameTaken);
+    }
+    let id = RoleId::generate();
+    let mut item = role_item(tenant, id.as_str(), name.as_str(), permissions, false);
+    item.insert("created_at".into(), json!(app.now()));
+    app.table.put(item.clone(), Some(Condition::NotExists)).await?;
+    Ok(RoleView::from_item(&item))
+}
+
+/// Renames a custom role and replaces its permissions.
+pub async fn update(
+    app: &App,
+    tenant: &TenantId,
+    id: &RoleId,
+    name: &Name,
+    permissions: &PermissionSet,
+) -> Result<RoleView, RoleError> {
+    let current = get(app, tenant, id).await?.ok_or(RoleError::NotFound)?;
+    if current.builtin {
+        return Err(RoleError::Builtin);
+    }
+    if name_clash(&all(app, tenant).await?, name, Some(id)) {
+        return Err(RoleError::NameTaken);
+    }
+    let update = Update::new()
+        .set("name", json!(name.as_str()))
+        .set("permissions", json!(permissions.names()))
+        .set("updated_at", json!(app.now()));
+    let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
+    match app.table.update(&keys::role(tenant, id.as_str()), update, Some(condition)).await {
+        Ok(item) => Ok(RoleView::from_item(&item)),
+        Err(TableError::ConditionFailed) => Err(RoleError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How many accounts of the tenant hold `id` (one query on the tenant's accounts; no scan).
+pub async fn holders(app: &App, tenant: &TenantId, id: &RoleId) -> Result<usize, TableError> {
+    let mut n = 0;
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(Query::partition(keys::tenant_pk(tenant)).prefix(keys::AGENT_PREFIX).limit(200).after(cursor))
+            .await?;
+        n += page
+            .items
+            .iter()
+            .filter(|i| i.get("type").and_then(Value::as_str) == Some("agent"))
+            .filter(|i| i.get("role_id").and_then(Value::as_str) == Some(id.as_str()))
+            .count();
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(n);
+        }
+    }
+}
+
+/// Deletes a custom role nobody holds. (An account given the role while it is being deleted ends up with no
+/// permissions at all: a missing role grants nothing.)
+pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId) -> Result<(), RoleError> {
+    let current = get(app, tenant, id).await?.ok_or(RoleError::NotFound)?;
+    if current.builtin {
+        return Err(RoleError::Builtin);
+    }
+    let n = holders(app, tenant, id).await?;
+    if n > 0 {
+        return Err(RoleError::InUse(n));
+    }
+    let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
+    match app.table.delete(&keys::role(tenant, id.as_str()), Some(condition)).await {
+        Ok(_) => Ok(()),
+        Err(TableError::ConditionFailed) => Err(RoleError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,248 @@
+//! A tenant's security policy, as stored, and the checks built on it: new passwords, the IP allowlist, and
+//! the per-account lockout after consecutive failed sign-ins.
+//!
+//! Nothing is cached across requests: the policy is read by every staff request, so a change (a narrower
+//! allowlist, `mfa_required`) applies to the very next one.
+
+use std::net::IpAddr;
+
+use kefu_domain::security::SecurityPolicy;
+use kefu_domain::{Password, TenantId, ValidationError};
+use kefu_ports::table::{Item, TableError, Update};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::http::ApiError;
+use crate::keys;
+
+/// How long consecutive failures are remembered when no lock follows them.
+const FAILURES_REMEMBERED_SECS: i64 = 24 * 3600;
+
+/// A tenant's policy; the defaults when it never saved one.
+pub async fn policy(app: &App, tenant: &TenantId) -> Result<SecurityPolicy, TableError> {
+    Ok(app.table.get(&keys::security_settings(tenant)).await?.map(|i| policy_of(&i)).unwrap_or_default())
+}
+
+/// The policy stored in a settings item (fields that are missing or malformed keep their defaults).
+pub fn policy_of(item: &Item) -> SecurityPolicy {
+    let d = SecurityPolicy::default();
+    let num = |k: &str, default: u32| {
+        item.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(default)
+    };
+    SecurityPolicy {
+        password_min_length: num("password_min_length", d.password_min_length),
+        password_max_age_days: item
+            .get("password_max_age_days")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
+        lockout_threshold: num("lockout_threshold", d.lockout_threshold),
+        lockout_minutes: num("lockout_minutes", d.lockout_minutes),
+        mfa_required: item.get("mfa_required").and_then(Value::as_bool).unwrap_or(d.mfa_required),
+        ip_allowlist: item
+            .get("ip_allowlist")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default(),
+        session_ttl_minutes: num("session_ttl_minutes", d.session_ttl_minutes),
+    }
+}
+
+/// Stores a validated policy.
+pub async fn save_policy(app: &App, tenant: &TenantId, p: &SecurityPolicy) -> Result<(), TableError> {
+    let item = keys::security_settings(tenant).with(json!({
+        "type": "security_settings", "tenant_id": tenant,
+        "password_min_length": p.password_min_length, "password_max_age_days": p.password_max_age_days,
+        "lockout_threshold": p.lockout_threshold, "lockout_minutes": p.lockout_minutes,
+        "mfa_required": p.mfa_required, "ip_allowlist": p.ip_allowlist,
+        "session_ttl_minutes": p.session_ttl_minutes, "updated_at": app.now(),
+    }));
+    app.table.put(item, None).await
+}
+
+/// Whether the tenant's allowlist lets `ip` in.
+pub fn ip_allowed(policy: &SecurityPolicy, ip: IpAddr) -> bool {
+    policy.allowlist().allows(ip)
+}
+
+/// 403 `ip_not_allowed`.
+pub fn ip_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "ip_not_allowed",
+        "this network is not on the tenant's IP allowlist",
+    )
+}
+
+/// Why a new password was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordCheckError {
+    /// It breaks the policy (the field is `password`; callers rename it with [`ValidationError::under`] or by
+    /// setting `field`).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+impl From<PasswordCheckError> for ApiError {
+    fn from(e: PasswordCheckError) -> Self {
+        match e {
+            PasswordCheckError::Invalid(v) => v.into(),
+            PasswordCheckError::Table(t) => t.into(),
+        }
+    }
+}
+
+/// Checks a password someone is about to set for the account `email` of `tenant`, against the tenant's
+/// policy: its minimum length (default 12) up to 1024 characters, not on the bundled common-password list,
+/// not the account's email (or its local part) nor the tenant's name. No composition rules. Every code path
+/// that sets a password calls this (password change, agent creation, resets).
+pub async fn check_new_password(
+    app: &App,
+    tenant: &TenantId,
+    password: &str,
+    email: &str,
+) -> Result<Password, PasswordCheckError> {
+    let tenant_key = keys::tenant(tenant);
+    let (policy, tenant_item) = futures::try_join!(policy(app, tenant), app.table.get(&tenant_key))?;
+    let tenant_name = tenant_item.as_ref().and_then(|t| t.get("name")).and_then(Value::as_str).unwrap_or_default();
+    let min = usize::try_from(policy.password_min_length).unwrap_or(kefu_domain::text::PASSWORD_MIN_CHARS);
+    Ok(Password::parse(password, min, email, tenant_name)?)
+}
+
+/// The lock state of one email in one tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockState {
+    /// Epoch second the lock ends, when locked now.
+    pub locked_until: Option<i64>,
+    /// Consecutive failures so far.
+    pub failures: i64,
+}
+
+impl LockState {
+    /// Seconds until the lock ends (at least 1), when locked.
+    pub fn retry_after(&self, now: i64) -> Option<u64> {
+        self.locked_until.filter(|u| *u > now).map(|u| u64::try_from(u - now).unwrap_or(1).max(1))
+    }
+}
+
+/// The lock state of `email` (the same for an unknown email as for a real one).
+pub async fn lock_state(app: &App, tenant: &TenantId, email: &str) -> Result<LockState, TableError> {
+    let now = app.now().as_second();
+    let item = app.table.get(&keys::login_failures(tenant, email)).await?;
+    Ok(item.map_or_else(LockState::default, |i| LockState {
+        locked_until: i.get("locked_until").and_then(Value::as_i64).filter(|u| *u > now),
+        failures: i.get("failures").and_then(Value::as_i64).unwrap_or(0),
+    }))
+}
+
+/// Counts one failed sign-in (or second-factor attempt) of `email`; locks it for `lockout_minutes` when the
+/// failures reach `lockout_threshold`. Answers the new state.
+pub async fn register_failure(
+    app: &App,
+    tenant: &TenantId,
+    email: &str,
+    policy: &SecurityPolicy,
+) -> Result<LockState, TableError> {
+    let now = app.now().as_second();
+    let key = keys::login_failures(tenant, email);
+    let item = app
+        .table
+        .update(
+            &key,
+            Update::new()
+                .add("failures", 1)
+                .set("tenant_id", json!(tenant))
+                .set("ttl", json!(now + FAILURES_REMEMBERED_SECS)),
+            None,
+        )
+        .await?;
+    let failures = item.get("failures").and_then(Value::as_i64).unwrap_or(1);
+    if failures < i64::from(policy.lockout_threshold) {
+        return Ok(LockState { locked_until: None, failures });
+    }
+    let until = now + i64::from(policy.lockout_minutes) * 60;
+    app.table
+        .update(
+            &key,
+            Update::new()
+                .set("failures", json!(0))
+                .set("locked_until", json!(until))
+                .set("ttl", json!(until.max(now + FAILURES_REMEMBERED_SECS))),
+            None,
+        )
+        .await?;
+    Ok(LockState { locked_until: Some(until), failures })
+}
+
+/// Forgets the failures of `email` after a successful sign-in.
+pub async fn clear_failures(app: &App, tenant: &TenantId, email: &str) -> Result<(), TableError> {
+    app.table.delete(&keys::login_failures(tenant, email), None).await.map(|_| ())
+}
+
+/// 423 `account_locked`, with `Retry-After`.
+pub fn account_locked(retry_after: u64) -> ApiError {
+    ApiError {
+        retry_after: Some(retry_after.max(1)),
+        ..ApiError::new(
+            axum::http::StatusCode::LOCKED,
+            "account_locked",
+            "too many failed sign-ins: this account is locked for a while",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::ManualClock;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn lockout_counts_consecutive_failures_and_expires() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let t = TenantId::generate();
+        let p = SecurityPolicy { lockout_threshold: 3, lockout_minutes: 10, ..Default::default() };
+        for n in 1..3 {
+            let s = register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+            assert_eq!((s.failures, s.locked_until), (n, None));
+        }
+        clear_failures(&app, &t, "x@y.co").await.unwrap();
+        for _ in 0..2 {
+            register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+        }
+        assert_eq!(lock_state(&app, &t, "x@y.co").await.unwrap().locked_until, None, "a success resets the run");
+        let s = register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+        assert!(s.locked_until.is_some());
+        let now = app.now().as_second();
+        assert_eq!(lock_state(&app, &t, "x@y.co").await.unwrap().retry_after(now), Some(600));
+        assert_eq!(lock_state(&app, &t, "other@y.co").await.unwrap(), LockState::default());
+        clock.advance(jiff::SignedDuration::from_secs(600));
+        let s = lock_state(&app, &t, "x@y.co").await.unwrap();
+        assert_eq!((s.locked_until, s.failures), (None, 0), "the lock ends and the count starts over");
+    }
+
+    #[tokio::test]
+    async fn policies_round_trip_and_new_passwords_follow_them() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(kefu_ports::SystemClock));
+        let t = TenantId::generate();
+        assert_eq!(policy(&app, &t).await.unwrap(), SecurityPolicy::default());
+        let p = SecurityPolicy {
+            password_min_length: 16,
+            password_max_age_days: Some(90),
+            ip_allowlist: vec!["10.0.0.0/8".into()],
+            ..Default::default()
+        };
+        save_policy(&app, &t, &p).await.unwrap();
+        assert_eq!(policy(&app, &t).await.unwrap(), p);
+        let e = check_new_password(&app, &t, "fifteen chars!!", "li@x.co").await.unwrap_err();
+        assert!(matches!(e, PasswordCheckError::Invalid(v) if v.field == "password"));
+        assert!(check_new_password(&app, &t, "sixteen chars ok", "li@x.co").await.is_ok());
+        assert!(check_new_password(&app, &t, "qwerty1234567890", "li@x.co").await.is_err(), "common");
+        assert!(check_new_password(&app, &t, "li@x.co", "li@x.co").await.is_err());
+    }
+}

@@ -1,0 +1,300 @@
+//! Staff sign-in sessions: created at sign-in, listed and revoked by their public id (`se_…`, never the
+//! token or its hash), and all ended at once on a password change, a disable or an admin's request.
+//!
+//! Revocation is exact, not eventual: every account carries a `session_epoch`, every session the epoch it was
+//! issued under, and [`crate::auth::authenticate`] refuses a session older than its account's epoch. So
+//! [`revoke_all`] takes effect on the very next request even where the index that lists sessions lags; the
+//! session items are then deleted too, so they stop being listed.
+
+use std::time::Duration;
+
+use kefu_domain::security::SessionId;
+use kefu_domain::{AgentId, TenantId};
+use kefu_ports::table::{Condition, Index, Item, Key, Query, SkCondition, TableError, TxOp, Update};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::auth::{new_secret, token_hash};
+use crate::http::ApiError;
+use crate::http::list::{ListPage, ListParams};
+use crate::keys;
+
+/// The prefix of staff session tokens.
+pub const TOKEN_PREFIX: &str = "kfs_";
+
+/// The longest `User-Agent` kept with a session.
+const USER_AGENT_MAX: usize = 200;
+
+/// A session as its owner sees it (`GET /v1/me/sessions`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session's public id.
+    pub id: String,
+    /// When it started.
+    pub created_at: String,
+    /// When it ends.
+    pub expires_at: String,
+    /// The IP it signed in from.
+    pub ip: String,
+    /// The browser or client it signed in with, as it said.
+    pub user_agent: Option<String>,
+    /// Whether sign-in passed a second factor.
+    pub mfa: bool,
+    /// Whether this is the session making the request.
+    pub current: bool,
+}
+
+impl SessionView {
+    fn from_item(item: &Item, current: Option<&SessionId>) -> Self {
+        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let id = s("session_id");
+        Self {
+            current: current.is_some_and(|c| c.as_str() == id),
+            id,
+            created_at: s("created_at"),
+            expires_at: s("expires_at"),
+            ip: s("ip"),
+            user_agent: item.get("user_agent").and_then(Value::as_str).map(str::to_owned),
+            mfa: item.get("mfa").and_then(Value::as_bool).unwrap_or(false),
+        }
+    }
+}
+
+/// What a new session needs to know.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// The tenant.
+    pub tenant: &'a TenantId,
+    /// The account.
+    pub agent: &'a AgentId,
+    /// The account's `session_epoch` when it signed in.
+    pub epoch: i64,
+    /// The client's IP.
+    pub ip: &'a str,
+    /// The client's `User-Agent`, if any.
+    pub user_agent: Option<&'a str>,
+    /// How long it lasts (the policy's `session_ttl_minutes`).
+    pub ttl: Duration,
+    /// Whether sign-in passed a second factor.
+    pub mfa: bool,
+}
+
+/// A new session: the bearer token (shown once) and its public id and end.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// The bearer token.
+    pub token: String,
+    /// The public id.
+    pub session_id: SessionId,
+    /// When it ends.
+    pub expires_at: jiff::Timestamp,
+}
+
+/// The epoch an account item carries (0 when never revoked).
+pub fn epoch_of(agent: &Item) -> i64 {
+    agent.get("session_epoch").and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// Stores a new session and stamps the account's `last_login_at`, in one transaction.
+pub async fn create(app: &App, new: NewSession<'_>) -> Result<Created, TableError> {
+    let now = app.now();
+    let expires = now + jiff::SignedDuration::try_from(new.ttl).unwrap_or(jiff::SignedDuration::from_hours(12));
+    let token = new_secret(TOKEN_PREFIX);
+    let session_id = SessionId::generate();
+    let user_agent: Option<String> = new.user_agent.map(|u| u.chars().take(USER_AGENT_MAX).collect());
+    let item = keys::session(&token_hash(&token)).with(json!({
+        "type": "session", "session_id": session_id, "tenant_id": new.tenant, "agent_id": new.agent,
+        "created_at": now, "expires_at": expires, "ip": new.ip, "user_agent": user_agent, "mfa": new.mfa,
+        "epoch": new.epoch, "ttl": expires.as_second(),
+        "gsi1pk": keys::sessions_of(new.tenant, new.agent), "gsi1sk": session_id,
+    }));
+    let stamp = TxOp::Update {
+        key: keys::agent(new.tenant, new.agent),
+        update: Update::new().set("last_login_at", json!(now)),
+        condition: Some(Condition::Exists),
+    };
+    app.table.transact(vec![TxOp::Put { item, condition: Some(Condition::NotExists) }, stamp]).await?;
+    Ok(Created { token, session_id, expires_at: expires })
+}
+
+/// A page of an account's live sessions, oldest first, marking `current`.
+pub async fn list(
+    app: &App,
+    tenant: &TenantId,
+    agent: &AgentId,
+    current: Option<&SessionId>,
+    params: &ListParams,
+) -> Result<ListPage<SessionView>, ApiError> {
+    let now = app.now().as_second();
+    let q = params.apply(Query::index(Index::Gsi1, keys::sessions_of(tenant, agent)))?;
+    let page = app.table.query(q).await?;
+    let items = page
+        .items
+        .iter()
+        .filter(|i| i.get("ttl").and_then(Value::as_i64).is_some_and(|t| t > now))
+        .map(|i| SessionView::from_item(i, current))
+        .collect();
+    Ok(ListPage::new(items, page.cursor))
+}
+
+/// The stored keys of an account's sessions, found through the index.
+async fn session_keys(app: &App, tenant: &TenantId, agent: &AgentId) -> Result<Vec<(Key, String)>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(Query::index(Index::Gsi1, keys::sessions_of(tenant, agent)).limit(200).after(cursor))
+            .await?;
+        for item in &page.items {
+            let id = item.get("session_id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            out.push((Key::of(item)?, id));
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Ends one session of an account by its public id; `false` when the account has no such session (another
+/// account's session ids are simply not found).
+pub async fn revoke(app: &App, tenant: &TenantId, agent: &AgentId, session: &SessionId) -> Result<bool, TableError> {
+    let page = app
+        .table
+        .query(
+            Query::index(Index::Gsi1, keys::sessions_of(tenant, agent))
+                .sk(SkCondition::Eq(session.as_str().to_owned()))
+                .limit(5),
+        )
+        .await?;
+    let mut found = false;
+    for item in &page.items {
+        if item.get("session_id").and_then(Value::as_str) == Some(session.as_str()) {
+            app.table.delete(&Key::of(item)?, None).await?;
+            found = true;
+        }
+    }
+    Ok(found)
+}
+
+/// Ends every session of an account at once, except `except` (the caller's own, on a password change).
+/// Answers how many session items were deleted. Used by password changes, `POST /v1/agents/{id}/disable`
+/// and `DELETE /v1/agents/{id}/sessions`.
+pub async fn revoke_all(
+    app: &App,
+    tenant: &TenantId,
+    agent: &AgentId,
+    except: Option<&SessionId>,
+) -> Result<usize, TableError> {
+    let agent_key = keys::agent(tenant, agent);
+    // Bump the account's epoch (and lift the kept session to it) in one transaction, conditioned on the
+    // epoch read, so a concurrent revocation cannot be lost.
+    for attempt in 1.. {
+        let Some(account) = app.table.get(&agent_key).await? else { return Ok(0) };
+        let kept = match except {
+            Some(id) => session_keys(app, tenant, agent).await?.into_iter().find(|(_, sid)| sid == id.as_str()),
+            None => None,
+        };
+        let epoch = epoch_of(&account);
+        let expected = if epoch == 0 {
+            Condition::Or(vec![Condition::AttrNotExists("session_epoch".into()), Condition::eq("session_epoch", 0)])
+        } else {
+            Condition::eq("session_epoch", epoch)
+        };
+        let mut ops = vec![TxOp::Update {
+            key: agent_key.clone(),
+            update: Update::new().set("session_epoch", json!(epoch + 1)),
+            condition: Some(Condition::And(vec![Condition::Exists, expected])),
+        }];
+        if let Some((key, _)) = &kept {
+            ops.push(TxOp::Update {
+                key: key.clone(),
+                update: Update::new().set("epoch", json!(epoch + 1)),
+                condition: Some(Condition::Exists),
+            });
+        }
+        match app.table.transact(ops).await {
+            Ok(()) => break,
+            Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed | TableError::Conflict)
+                if attempt < 10 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut deleted = 0;
+    for (key, id) in session_keys(app, tenant, agent).await? {
+        if except.is_some_and(|e| e.as_str() == id) {
+            continue;
+        }
+        app.table.delete(&key, None).await?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+    use crate::auth::{AuthError, authenticate};
+    use crate::tenants::{NewAdmin, NewTenant, create_tenant};
+
+    #[tokio::test]
+    async fn revoke_all_ends_every_session_but_the_one_kept_at_once() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let created = create_tenant(
+            &app,
+            NewTenant {
+                name: "Acme".into(),
+                admin: NewAdmin {
+                    email: "li@acme.test".into(),
+                    name: "Li".into(),
+                    password: "a long enough password".into(),
+                },
+                timezone: None,
+            },
+        )
+        .await
+        .unwrap();
+        let tenant = TenantId::parse(&created.tenant_id).unwrap();
+        let agent = AgentId::parse(&created.admin_id).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let open = || async {
+            let new = NewSession {
+                tenant: &tenant,
+                agent: &agent,
+                epoch: 0,
+                ip: "127.0.0.1",
+                user_agent: Some("test"),
+                ttl: Duration::from_secs(600),
+                mfa: false,
+            };
+            create(&app, new).await.unwrap()
+        };
+        let (a, b, c) = (open().await, open().await, open().await);
+        let listed = list(&app, &tenant, &agent, Some(&b.session_id), &ListParams::default()).await.unwrap();
+        assert_eq!(listed.items.len(), 3);
+        assert_eq!(listed.items.iter().filter(|s| s.current).count(), 1);
+
+        assert!(revoke(&app, &tenant, &agent, &a.session_id).await.unwrap());
+        assert!(!revoke(&app, &tenant, &agent, &a.session_id).await.unwrap(), "gone");
+        assert!(!revoke(&app, &tenant, &AgentId::generate(), &b.session_id).await.unwrap(), "not another's");
+        assert!(matches!(authenticate(&app, &a.token, ip).await, Err(AuthError::Unauthenticated)));
+
+        assert_eq!(revoke_all(&app, &tenant, &agent, Some(&b.session_id)).await.unwrap(), 1);
+        assert!(authenticate(&app, &b.token, ip).await.is_ok(), "the kept session lives on");
+        assert!(matches!(authenticate(&app, &c.token, ip).await, Err(AuthError::Unauthenticated)));
+
+        // A session issued under the old epoch is refused even if its item survived (a lagging index).
+        let stale = open().await;
+        assert!(matches!(authenticate(&app, &stale.token, ip).await, Err(AuthError::Unauthenticated)));
+        assert_eq!(revoke_all(&app, &tenant, &agent, None).await.unwrap(), 2);
+        assert!(matches!(authenticate(&app, &b.token, ip).await, Err(AuthError::Unauthenticated)));
+        assert_eq!(revoke_all(&app, &tenant, &AgentId::generate(), None).await.unwrap(), 0, "no such account");
+    }
+}

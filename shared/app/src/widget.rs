@@ -1,0 +1,469 @@
+//! The visitor widget: starting a conversation with the tenant's widget key, visitor tokens (random, stored
+//! only as a hash, expiring, like staff sessions), sending and polling messages.
+//!
+//! A visitor's send is the intake hot path: the message, the conversation's activity update and the outbox
+//! entry are one transaction ([`plan_send`] builds it without I/O), with one `GetItem` for the token before it.
+
+use std::time::Duration;
+
+use kefu_domain::routing::Priority;
+use kefu_domain::{
+    Author, ConversationId, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId, Name, Phone, TenantId,
+    ValidationError,
+};
+use kefu_ports::table::{Condition, Item, TableError, TxOp};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::App;
+use crate::auth::{AuthError, new_secret, token_hash};
+use crate::conversations::{self, MessageView, NewConversation, NewMessage};
+use crate::customers::{self, Contact};
+use crate::events::Envelope;
+use crate::http::ApiError;
+use crate::keys;
+use crate::ratelimit::{self, limits};
+
+/// How long a visitor token works after the conversation starts.
+pub const VISITOR_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The prefix of visitor tokens.
+pub const VISITOR_TOKEN_PREFIX: &str = "kfv_";
+
+/// A visitor, after its token was checked: the tenant, the conversation it may write to and read, and its
+/// customer record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visitor {
+    /// The tenant of the widget.
+    pub tenant_id: TenantId,
+    /// The visitor's conversation.
+    pub conversation_id: ConversationId,
+    /// The visitor's customer record.
+    pub customer_id: CustomerId,
+    /// The token's hash (the rate limit's key).
+    pub token_hash: String,
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+/// Resolves a visitor token: it must be stored (by hash) and unexpired. Public so the real-time ticket
+/// endpoint accepts visitor tokens too.
+pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, AuthError> {
+    if token.len() > 200 || !token.starts_with(VISITOR_TOKEN_PREFIX) {
+        return Err(AuthError::Unauthenticated);
+    }
+    let hash = token_hash(token);
+    let item = app.table.get(&keys::visitor_token(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
+    if item.get("ttl").and_then(Value::as_i64).unwrap_or(0) <= app.now().as_second() {
+        return Err(AuthError::Unauthenticated);
+    }
+    let get = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
+    Ok(Visitor {
+        tenant_id: TenantId::parse(get("tenant_id")).ok_or(AuthError::Unauthenticated)?,
+        conversation_id: ConversationId::parse(get("conversation_id")).ok_or(AuthError::Unauthenticated)?,
+        customer_id: CustomerId::parse(get("customer_id")).ok_or(AuthError::Unauthenticated)?,
+        token_hash: hash,
+    })
+}
+
+/// The tenant a widget key belongs to.
+pub async fn tenant_of_widget_key(app: &App, key: &str) -> Result<Option<TenantId>, TableError> {
+    if key.is_empty() || key.len() > 200 {
+        return Ok(None);
+    }
+    Ok(app
+        .table
+        .get(&keys::widget_key(key))
+        .await?
+        .and_then(|i| i.get("tenant_id").and_then(Value::as_str).and_then(TenantId::parse)))
+}
+
+/// `POST /v1/widget/conversations` body.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRequest {
+    /// Who the visitor is, as far as the site knows.
+    #[serde(default)]
+    pub visitor: VisitorInfo,
+    /// The page the widget is on.
+    #[serde(default)]
+    pub page_url: Option<String>,
+    /// The agent group to route to (default: the tenant's default group).
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+/// The visitor's details, all optional.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorInfo {
+    /// The site's own id for the visitor: a returning one maps to the same customer.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// `POST /v1/widget/conversations` answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Started {
+    /// The new conversation.
+    pub conversation_id: String,
+    /// The visitor's customer record (the same one for a returning `external_id`).
+    pub customer_id: String,
+    /// The bearer token for the other widget endpoints; shown once.
+    pub visitor_token: String,
+}
+
+/// The longest `page_url` kept.
+pub const PAGE_URL_MAX: usize = 2048;
+
+/// A validated start request.
+#[derive(Debug, Clone)]
+pub struct StartPlan {
+    /// The visitor's contact data.
+    pub contact: Contact,
+    /// The page.
+    pub page_url: Option<String>,
+    /// The agent group asked for.
+    pub group: Option<GroupId>,
+}
+
+/// Validates a start request (pure).
+pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> {
+    let v = &req.visitor;
+    let field = |f: &str| format!("visitor.{f}");
+    let contact = Contact {
+        external_id: v.external_id.as_deref().map(|s| ExternalId::parse(s, &field("external_id"))).transpose()?,
+        name: v.name.as_deref().map(|s| Name::parse(s, &field("name"))).transpose()?,
+        email: v.email.as_deref().map(|s| Email::parse(s).map_err(|e| e.under("visitor"))).transpose()?,
+        phone: v.phone.as_deref().map(|s| Phone::parse(s, &field("phone"))).transpose()?,
+    };
+    let page_url = match req.page_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(u) if u.len() > PAGE_URL_MAX || u.chars().any(char::is_control) => {
+            return Err(ValidationError::new("page_url", format!("must be at most {PAGE_URL_MAX} bytes of text")));
+        }
+        other => other.map(str::to_owned),
+    };
+    let group = req
+        .group_id
+        .as_deref()
+        .map(|g| GroupId::parse(g).ok_or_else(|| ValidationError::new("group_id", "no such group")))
+        .transpose()?;
+    Ok(StartPlan { contact, page_url, group })
+}
+
+/// Starts a conversation for a visitor of `tenant` from `ip`: rate-limited per IP and tenant; finds the
+/// customer of a returning `external_id` (filling in contact data it lacks) or creates one; stores the customer (if new), the conversation, the
+/// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
+pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
+    let plan = validate_start(req)?;
+    if let Some(g) = &plan.group
+        && !crate::conversations::group_exists(app, tenant, g).await?
+    {
+        return Err(ApiError::validation("group_id", "no such group"));
+    }
+    ratelimit::hit(
+        app,
+        "widget.start",
+        &format!("{tenant}:{ip}"),
+        limits::CONVERSATION_STARTS_PER_IP_PER_MINUTE,
+        limits::MINUTE,
+    )
+    .await?;
+    // A concurrent visit with the same external_id may claim it, or fill in the profile, between our read and
+    // our write: read again and retry.
+    for _ in 0..3 {
+        let existing = match &plan.contact.external_id {
+            Some(ext) => customers::by_external_id(app, tenant, ext).await?,
+            None => None,
+        };
+        let at = app.now();
+        let mut ops = Vec::new();
+        let (customer_id, priority) = match existing {
+            Some(id) => {
+                let item = customers::load(app, tenant, &id).await?;
+                if let Some(current) = &item {
+                    ops.extend(customers::fill_missing_ops(tenant, &id, current, &plan.contact, at));
+                }
+                (id, customers::priority_of(app, tenant, item.as_ref()).await?)
+            }
+            None => {
+                let id = CustomerId::generate();
+                ops.extend(customers::new_customer_ops(tenant, &id, &plan.contact, at));
+                (id, Priority::Normal)
+            }
+        };
+        let conversation_id = ConversationId::generate();
+        let c = NewConversation {
+            tenant,
+            id: &conversation_id,
+            customer: &customer_id,
+            group: plan.group.as_ref(),
+            priority,
+            page_url: plan.page_url.as_deref(),
+            at,
+        };
+        let token = new_secret(VISITOR_TOKEN_PREFIX);
+        let expires = at.as_second() + secs(VISITOR_TOKEN_TTL);
+        ops.push(TxOp::Put { item: conversations::conversation_item(&c), condition: Some(Condition::NotExists) });
+        ops.push(customers::conversation_pointer_op(tenant, &customer_id, &conversation_id, at));
+        ops.push(TxOp::Put {
+            item: keys::visitor_token(&token_hash(&token)).with(json!({
+                "type": "visitor_token", "tenant_id": tenant, "conversation_id": conversation_id,
+                "customer_id": customer_id, "created_at": at, "ttl": expires,
+            })),
+            condition: Some(Condition::NotExists),
+        });
+        match crate::outbox::commit(app, ops, vec![conversations::created_event(&c)]).await {
+            Ok(()) => {
+                return Ok(Started {
+                    conversation_id: conversation_id.to_string(),
+                    customer_id: customer_id.to_string(),
+                    visitor_token: token,
+                });
+            }
+            Err(TableError::TransactionCanceled { .. }) if plan.contact.external_id.is_some() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict("another visit with this external_id started at the same moment; retry"))
+}
+
+/// `POST /v1/widget/messages` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    /// 1..=4000 characters.
+    pub content: String,
+}
+
+/// `POST /v1/widget/messages` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Sent {
+    /// The stored message's id.
+    pub id: String,
+    /// When it was stored.
+    pub created_at: String,
+}
+
+/// Where a planned send's operations sit in its transaction (the outbox entry follows them).
+pub mod positions {
+    /// The message put.
+    pub const MESSAGE: usize = 0;
+    /// The conversation's update (fails when the conversation is closed or gone).
+    pub const CONVERSATION: usize = 1;
+    /// The `Idempotency-Key` claim, when there is one.
+    pub const CLAIM: usize = 2;
+}
+
+/// A visitor's send, ready to commit: everything the hot path computes without I/O.
+#[derive(Debug, Clone)]
+pub struct SendPlan {
+    /// Message put, conversation update, and the idempotency claim (when a key was given).
+    pub ops: Vec<TxOp>,
+    /// `message.received`.
+    pub event: Envelope,
+    /// The answer.
+    pub sent: Sent,
+    /// The SHA-256 of the content (an idempotent retry must carry the same content).
+    pub content_hash: String,
+}
+
+/// The SHA-256 of an `Idempotency-Key` (what the claim's key holds), or a validation error for a bad key.
+pub fn idempotency_key_hash(key: &str) -> Result<String, ValidationError> {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ValidationError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters"));
+    }
+    Ok(hex::encode(Sha256::digest(key.as_bytes())))
+}
+
+/// Parses, validates and builds a visitor's send (pure: the bench measures exactly this): the JSON body, the
+/// content rule, the message and conversation operations, the optional idempotency claim, and the event.
+pub fn plan_send(
+    body: &[u8],
+    visitor: &Visitor,
+    idempotency_key: Option<&str>,
+    id: MessageId,
+    at: jiff::Timestamp,
+) -> Result<SendPlan, ApiError> {
+    let req: SendRequest = crate::http::json::parse(body)?;
+    let content = MessageContent::parse(&req.content, "content")?;
+    let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
+    let author_id = visitor.customer_id.as_str();
+    let m = NewMessage {
+        tenant: &visitor.tenant_id,
+        conversation: &visitor.conversation_id,
+        id: &id,
+        author: Author::Visitor,
+        author_id: Some(author_id),
+        content: &content,
+        internal: false,
+        at,
+    };
+    let content_hash = hex::encode(Sha256::digest(content.as_str().as_bytes()));
+    let sent = Sent { id: id.to_string(), created_at: at.to_string() };
+    let mut ops = m.ops();
+    if let Some(h) = claim_hash {
+        ops.push(TxOp::Put {
+            item: keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &h).with(json!({
+                "message_id": sent.id, "created_at": sent.created_at, "content_hash": content_hash,
+                "ttl": at.as_second() + secs(IDEMPOTENCY_TTL),
+            })),
+            condition: Some(Condition::NotExists),
+        });
+    }
+    Ok(SendPlan { ops, event: m.event(), sent, content_hash })
+}
+
+/// Stores a visitor's message: rate-limited per token; with an `Idempotency-Key`, a retry answers the first
+/// send's id and stores nothing. A message to a closed conversation reopens it (the assignment module routes
+/// it again) and is stored.
+pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, body: &[u8]) -> Result<Sent, ApiError> {
+    let at = app.now();
+    let plan = plan_send(body, visitor, idempotency_key, conversations::next_message_id(at), at)?;
+    ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
+        .await?;
+    let mut reopened = false;
+    for _ in 0..3 {
+        match crate::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
+            Ok(()) => return Ok(plan.sent),
+            Err(TableError::TransactionCanceled { failed }) => {
+                if failed.contains(&positions::CLAIM)
+                    && let Some(key) = idempotency_key
+                {
+                    return replay(app, visitor, key, &plan.content_hash).await;
+                }
+                if failed.contains(&positions::CONVERSATION) && !reopened {
+                    let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
+                        .await?
+                        .ok_or_else(ApiError::not_found)?;
+                    if conversation.get("status").and_then(Value::as_str) != Some("closed") {
+                        continue;
+                    }
+                    conversations::reopen_for_visitor(app, visitor).await?;
+                    reopened = true;
+                    continue;
+                }
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict("the conversation changed while the message was stored; retry"))
+}
+
+/// The answer of an earlier send with the same `Idempotency-Key` (409 if the content differs).
+async fn replay(app: &App, visitor: &Visitor, key: &str, content_hash: &str) -> Result<Sent, ApiError> {
+    let hash = idempotency_key_hash(key)?;
+    let claim: Item = app
+        .table
+        .get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash))
+        .await?
+        .ok_or_else(|| ApiError::conflict("a send with this Idempotency-Key is in progress; retry"))?;
+    let get = |k: &str| claim.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    if get("content_hash") != content_hash {
+        return Err(ApiError::conflict("this Idempotency-Key was used for a different message"));
+    }
+    Ok(Sent { id: get("message_id"), created_at: get("created_at") })
+}
+
+/// `GET /v1/widget/messages`: the visitor's conversation after `after`, never internal notes.
+pub async fn poll(
+    app: &App,
+    visitor: &Visitor,
+    after: Option<&str>,
+    params: &crate::http::list::ListParams,
+) -> Result<crate::http::list::ListPage<MessageView>, ApiError> {
+    let after = after
+        .filter(|s| !s.is_empty())
+        .map(|s| MessageId::parse(s).ok_or_else(|| ApiError::validation("after", "must be a message id")))
+        .transpose()?;
+    conversations::visitor_messages(app, &visitor.tenant_id, &visitor.conversation_id, after.as_ref(), params).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+    use crate::http::list::ListParams;
+
+    /// The store work of one visitor message, from the adapter's own counters: the token `GetItem`, the
+    /// rate-limit `UpdateItem`, one transaction of message + conversation + outbox entry, and the outbox
+    /// entry's delete after publishing. No query, no scan. (The embedded adapter counts every item a write
+    /// touches as read too, as DynamoDB does for conditional writes.)
+    #[tokio::test]
+    async fn a_visitor_message_costs_four_requests_and_five_item_writes() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let before = app.table.stats();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        send(&app, &visitor, None, br#"{"content": "where is my order?"}"#).await.unwrap();
+        let after = app.table.stats();
+        assert_eq!(after.requests - before.requests, 4, "get token, rate limit, transaction, outbox delete");
+        assert_eq!(
+            after.items_written - before.items_written,
+            5,
+            "counter, message, conversation, outbox put and delete"
+        );
+        assert_eq!(after.items_read - before.items_read, 6, "the token plus every item the writes touched");
+
+        let before = app.table.stats();
+        send(&app, &visitor, Some("k-1"), br#"{"content": "again"}"#).await.unwrap();
+        assert_eq!(app.table.stats().items_written - before.items_written, 6, "plus the idempotency claim");
+    }
+
+    #[tokio::test]
+    async fn a_send_after_the_conversation_is_gone_is_not_found_and_stores_nothing() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        app.table.delete(&keys::conversation(&tenant, &visitor.conversation_id), None).await.unwrap();
+        let e = send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err();
+        assert_eq!(e.code, "not_found");
+        let page = poll(&app, &visitor, None, &ListParams::default()).await.unwrap();
+        assert!(page.items.is_empty(), "the message was not stored without its conversation");
+    }
+
+    #[test]
+    fn the_plan_refuses_bad_bodies_and_keys_before_any_io() {
+        let v = Visitor {
+            tenant_id: TenantId::generate(),
+            conversation_id: ConversationId::generate(),
+            customer_id: CustomerId::generate(),
+            token_hash: String::new(),
+        };
+        let at = jiff::Timestamp::now();
+        let plan = |body: &[u8], key: Option<&str>| plan_send(body, &v, key, conversations::next_message_id(at), at);
+        assert_eq!(plan(b"{", None).unwrap_err().code, "invalid_json");
+        assert_eq!(plan(br#"{"content": ""}"#, None).unwrap_err().field.as_deref(), Some("content"));
+        assert_eq!(plan(br#"{"content": "x", "extra": 1}"#, None).unwrap_err().code, "validation_failed");
+        assert_eq!(
+            plan(br#"{"content": "x"}"#, Some("has space")).unwrap_err().field.as_deref(),
+            Some("Idempotency-Key")
+        );
+        let ok = plan(br#"{"content": "x"}"#, Some("k")).unwrap();
+        assert_eq!(ok.ops.len(), 3);
+        assert!(matches!(&ok.ops[positions::CLAIM], TxOp::Put { condition: Some(Condition::NotExists), .. }));
+        assert_eq!(ok.event.data["message"]["author"], "visitor");
+        assert_eq!(ok.event.data["message"]["author_id"], v.customer_id.as_str());
+    }
+}
