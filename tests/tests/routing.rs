@@ -175,8 +175,9 @@ async fn groups_route_by_membership_and_disabling_requeues() {
     let sales = GroupId::parse(r.body["id"].as_str().unwrap()).unwrap();
     let got = t.get(&format!("/v1/agents/{sales1}"), Some(&ten.admin)).await;
     assert_eq!(got.body["group_ids"], json!([sales.as_str()]), "the agent's side of the membership");
+    let mut tokens = Vec::new();
     for n in 1..=3 {
-        online(&t, &ten, n).await;
+        tokens.push(online(&t, &ten, n).await);
     }
     let c = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", Some(&sales)).await;
     let first = assignee_within(t.app(), &ten.id, &c, 10).await.unwrap();
@@ -193,6 +194,7 @@ async fn groups_route_by_membership_and_disabling_requeues() {
     let disabled = t.get(&format!("/v1/agents/{first}"), Some(&ten.admin)).await.body;
     assert_eq!((disabled["disabled"].as_bool(), disabled["active_conversations"].as_u64()), (Some(true), Some(0)));
     let n = if first == sales1.as_str() { 1 } else { 2 };
+    assert_eq!(t.get("/v1/me", Some(&tokens[n - 1])).await.status, StatusCode::UNAUTHORIZED, "its sessions ended");
     let login = t
         .post(
             "/v1/auth/login",
@@ -257,6 +259,11 @@ async fn admin_endpoints_validate_scope_and_page() {
     assert_eq!(t.get("/v1/settings/assignment", Some(&agent_token)).await.status, StatusCode::FORBIDDEN);
     let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "busy"})), Some(&agent_token), &[]).await;
     assert_eq!(field(&r), bad("status"));
+    let r = t.call(Method::DELETE, &format!("/v1/agents/{a}/sessions"), None, Some(&other.admin), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t.call(Method::DELETE, &format!("/v1/agents/{a}/sessions"), None, Some(&ten.admin), &[]).await;
+    assert_eq!((r.status, r.body["revoked"].as_u64()), (StatusCode::OK, Some(1)), "{:?}", r.body);
+    assert_eq!(t.get("/v1/me", Some(&agent_token)).await.status, StatusCode::UNAUTHORIZED);
 
     // Paging.
     agent(&t, &ten, 2, 2, json!({})).await;

@@ -253,20 +253,19 @@ impl AgentAdminView {
     }
 }
 
-async fn tenant_name(app: &App, t: &TenantId) -> Result<String, TableError> {
-    Ok(app.table.get(&keys::tenant(t)).await?.and_then(|i| s(&i, "name").map(str::to_owned)).unwrap_or_default())
+/// A new password under the tenant's policy (length, common passwords, not the email or company name).
+async fn new_password(app: &App, t: &TenantId, password: &str, email: &str) -> Result<Password, AdminError> {
+    crate::security::check_new_password(app, t, password, email).await.map_err(|e| match e {
+        crate::security::PasswordCheckError::Invalid(v) => AdminError::Invalid(v),
+        crate::security::PasswordCheckError::Table(t) => AdminError::Table(t),
+    })
 }
 
 /// Creates an agent: account, email claim and routing item in one transaction with the groups it joins.
 pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<AgentAdminView, AdminError> {
     let email = Email::parse(&req.email)?;
     let name = Name::parse(&req.name, "name")?;
-    let password = Password::parse(
-        &req.password,
-        kefu_domain::text::PASSWORD_MIN_CHARS,
-        email.as_str(),
-        &tenant_name(app, t).await?,
-    )?;
+    let password = new_password(app, t, &req.password, email.as_str()).await?;
     let role = check_role(app, t, &req.role_id).await?;
     let skills = parse_skills(&req.skills, "skills")?;
     let max = parse_max_concurrent(req.max_concurrent.unwrap_or(i64::from(super::store::DEFAULT_MAX_CONCURRENT)))?;
@@ -375,8 +374,8 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         acc = acc.set("name", Name::parse(n, "name")?.as_str());
     }
     if let Some(p) = &req.password {
-        let p = Password::parse(p, kefu_domain::text::PASSWORD_MIN_CHARS, email.as_str(), &tenant_name(app, t).await?)?;
-        acc = acc.set("password_hash", hash_password(p.expose()));
+        let p = new_password(app, t, p, email.as_str()).await?;
+        acc = acc.set("password_hash", hash_password(p.expose())).set("password_changed_at", json!(app.now()));
     }
     if let Some(r) = &req.role_id {
         acc = acc.set("role_id", check_role(app, t, r).await?.as_str());
@@ -458,7 +457,13 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         vec![]
     };
     match outbox::commit(app, ops, events).await {
-        Ok(()) => get_agent(app, t, a).await,
+        Ok(()) => {
+            if req.password.is_some() {
+                // A password set by an administrator ends the sessions opened with the old one.
+                crate::sessions::revoke_all(app, t, a, None).await?;
+            }
+            get_agent(app, t, a).await
+        }
         Err(TableError::TransactionCanceled { failed }) if failed.iter().any(|f| *f < email_ops) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
         }
@@ -498,6 +503,7 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
         },
     ];
     app.table.transact(ops).await?;
+    crate::sessions::revoke_all(app, t, a, None).await?;
     let mut requeued = 0;
     loop {
         let page =
