@@ -36,6 +36,32 @@ enum Command {
         #[arg(long = "env")]
         env: Vec<String>,
     },
+    /// Drive visitors against `kefu serve` (in this process, or `--target`) and report messages per second,
+    /// latency from a visitor's send to the agent's WebSocket frame, and table work per message.
+    Loadtest {
+        /// Agents online, each with one WebSocket.
+        #[arg(long, default_value_t = 40)]
+        agents: usize,
+        /// Visitors, one conversation each (a visitor sends at most 30 messages a minute: use rate × 2.2).
+        #[arg(long, default_value_t = 4400)]
+        visitors: usize,
+        /// Visitor messages per second offered.
+        #[arg(long, default_value_t = 2000.0)]
+        rate: f64,
+        /// Seconds of sending before measuring (not counted).
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+        /// Seconds of sending and measuring after the warm-up.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        /// Most requests in flight at once.
+        #[arg(long, default_value_t = 512)]
+        concurrency: usize,
+        /// A running kefu serve (`http://host:port`) instead of one in this process (table counters are then
+        /// not reported); needs `KEFU_BOOTSTRAP_TOKEN`.
+        #[arg(long)]
+        target: Option<String>,
+    },
     /// The audit log (operations).
     Audit {
         #[command(subcommand)]
@@ -62,8 +88,11 @@ enum AuditCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    kefu_app::logging::init();
     let cli = Cli::parse();
+    match cli.command {
+        Command::Loadtest { .. } => kefu_app::logging::init_with_default("warn"),
+        _ => kefu_app::logging::init(),
+    }
     let mut config = match kefu_local::ServeConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -76,6 +105,20 @@ async fn main() -> std::process::ExitCode {
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
+        }
+        Command::Loadtest { agents, visitors, rate, warmup, duration, concurrency, target } => {
+            let run = kefu_local::loadtest::LoadConfig {
+                agents,
+                visitors,
+                rate,
+                warmup: std::time::Duration::from_secs(warmup),
+                duration: std::time::Duration::from_secs(duration),
+                concurrency,
+                target,
+                bootstrap_token: config.bootstrap_token.clone(),
+                data_dir: None,
+            };
+            kefu_local::loadtest::run(run).await.map(drop)
         }
         Command::Audit { command: AuditCommand::Verify { tenant, data_dir, json } } => {
             if let Some(dir) = data_dir {

@@ -173,6 +173,68 @@ where
     }
 }
 
+// ---- Identity and security (H2) ----
+
+impl TestApp {
+    /// Creates a staff account straight in the store (role `role_id`: a built-in name or a custom role's id)
+    /// and answers its id: for tests that need accounts of a given role without going through the agents API.
+    pub async fn add_staff(&self, tenant_id: &str, email: &str, role_id: &str, password: &str) -> String {
+        use kefu_ports::table::{Condition, TxOp};
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let agent = kefu_domain::AgentId::generate();
+        let role = kefu_domain::RoleId::parse_any(role_id).expect("role id");
+        let item = kefu_app::auth::agent_item(
+            &tenant,
+            &agent,
+            email,
+            "Test Staff",
+            &kefu_app::auth::hash_password(password),
+            &role,
+            self.app().now(),
+        );
+        let claim = kefu_app::keys::agent_email(&tenant, email).with(json!({"agent_id": agent}));
+        self.app()
+            .table
+            .transact(vec![
+                TxOp::Put { item, condition: Some(Condition::NotExists) },
+                TxOp::Put { item: claim, condition: Some(Condition::NotExists) },
+            ])
+            .await
+            .expect("staff stored");
+        agent.to_string()
+    }
+
+    /// Sends a request with an API key.
+    pub async fn with_key(&self, method: Method, path: &str, body: Option<Value>, key: &str) -> Reply {
+        self.call(method, path, body, None, &[("x-api-key", key)]).await
+    }
+
+    /// The audit entries of a tenant, oldest first (read from the store).
+    pub async fn audit_entries(&self, tenant_id: &str) -> Vec<Value> {
+        let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self
+                .app()
+                .table
+                .query(
+                    kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&tenant))
+                        .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX)
+                        .limit(500)
+                        .after(cursor),
+                )
+                .await
+                .expect("audit read");
+            out.extend(page.items.into_iter().map(Value::Object));
+            cursor = page.cursor;
+            if cursor.is_none() {
+                return out;
+            }
+        }
+    }
+}
+
 // ---- Conversations, customers and the widget (H4) ----
 
 impl TestApp {
@@ -288,4 +350,50 @@ pub fn manual_clock_app() -> (kefu_app::App, std::sync::Arc<kefu_ports::ManualCl
         config: Arc::new(kefu_app::Config::default()),
     };
     (app, clock, dir)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routing (H3): conversations as intake writes them, until the widget's endpoints replace this in the tests.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Starts a conversation the way intake does: a `pending` conversation item and its `conversation.created`
+/// event, in one transaction (the assign consumer routes it). Answers its id.
+pub async fn start_conversation(
+    app: &kefu_app::App,
+    tenant: &kefu_domain::TenantId,
+    customer: &kefu_domain::CustomerId,
+    priority: &str,
+    group: Option<&kefu_domain::GroupId>,
+) -> kefu_domain::ConversationId {
+    let c = kefu_domain::ConversationId::generate();
+    let now = app.now();
+    let item = kefu_app::keys::conversation(tenant, &c).with(json!({
+        "type": "conversation", "conversation_id": c, "tenant_id": tenant, "customer_id": customer,
+        "status": "pending", "group_id": group, "priority": priority, "skills": [], "tags": [],
+        "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
+    }));
+    let event = kefu_app::events::Envelope::new(
+        "conversation.created",
+        tenant,
+        now,
+        json!({"conversation_id": c, "customer_id": customer, "group_id": group, "priority": priority}),
+    );
+    kefu_app::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])
+        .await
+        .expect("conversation stored");
+    c
+}
+
+/// A conversation item as stored (`Value::Null` when absent).
+pub async fn conversation_item(
+    app: &kefu_app::App,
+    tenant: &kefu_domain::TenantId,
+    c: &kefu_domain::ConversationId,
+) -> Value {
+    app.table
+        .get(&kefu_app::keys::conversation(tenant, c))
+        .await
+        .expect("read")
+        .map(Value::Object)
+        .unwrap_or(Value::Null)
 }

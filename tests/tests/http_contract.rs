@@ -23,13 +23,19 @@ async fn health_and_openapi() {
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let t = spawn_app().await;
-    for path in ["/v1/nope", "/", "/v1/widget/conversations", "/v1/tenants/x/y"] {
+    for path in ["/v1/nope", "/", "/v1/widget/nope", "/v1/tenants/x/y"] {
         let r = t.get(path, None).await;
         assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"), "{path}");
     }
     let r = t.call(Method::DELETE, "/v1/health", None, None, &[]).await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.code(), "method_not_allowed");
+    let r = t.get("/v1/widget/conversations", None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+        "the widget starts by POST"
+    );
 }
 
 #[tokio::test]

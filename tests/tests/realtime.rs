@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use kefu_app::events::Envelope;
 use kefu_app::realtime::{self, Subscriber, TicketError, presence};
+use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, eventually, manual_clock_app, spawn_app, ws_connect};
 use reqwest::StatusCode;
@@ -170,4 +171,180 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     assert_eq!(realtime_fn(&app, "ws-disconnect.json", None).await, 200);
     assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty());
     assert!(presence::is_pending(&app, &tenant, &agent).await.unwrap(), "the agent's last connection dropped");
+}
+
+/// Sets a staff member's status through the assignment module (as `PUT /v1/me/status` does).
+async fn set_status(app: &kefu_app::App, t: &TenantId, a: &AgentId, status: AgentStatus) {
+    kefu_app::assignment::set_agent_status(app, t, a, status).await.unwrap();
+}
+
+async fn tick(app: &kefu_app::App) -> Result<kefu_fn_timers::TickReport, kefu_ports::TableError> {
+    kefu_fn_timers::tick(app, app.now()).await
+}
+
+async fn status_of(app: &kefu_app::App, t: &TenantId, a: &AgentId) -> AgentStatus {
+    kefu_app::assignment::ensure_agent_load(app, t, a).await.unwrap().status
+}
+
+#[tokio::test]
+async fn visitor_messages_reach_the_assigned_agent_and_replies_reach_the_visitor_but_notes_never_do() {
+    let t = spawn_app().await;
+    let created = t.create_tenant("Acme", "li@acme.test").await;
+    let tenant = TenantId::parse(created["tenant_id"].as_str().unwrap()).unwrap();
+    let admin = AgentId::parse(created["admin_id"].as_str().unwrap()).unwrap();
+    let token = t.login(tenant.as_str(), "li@acme.test", ADMIN_PASSWORD).await;
+    set_status(t.app(), &tenant, &admin, AgentStatus::Online).await;
+    let mut agent = t.websocket(&token).await;
+
+    let started =
+        t.start_conversation(created["widget_key"].as_str().unwrap(), json!({"visitor": {"name": "Wang"}})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let conversation = started.body["conversation_id"].as_str().unwrap().to_owned();
+    let visitor_token = started.body["visitor_token"].as_str().unwrap().to_owned();
+    let mut visitor = t.websocket(&visitor_token).await;
+
+    let assigned =
+        agent.frame_of_type("conversation.assigned", WAIT).await.expect("the agent hears of its new conversation");
+    assert_eq!(assigned["conversation_id"], conversation.as_str());
+    assert_eq!(assigned["data"]["agent_id"], json!(admin));
+
+    assert_eq!(t.visitor_send(&visitor_token, "Where is my parcel?").await.status, StatusCode::CREATED);
+    let f = agent.frame_of_type("message.created", WAIT).await.expect("the visitor's message reaches the agent");
+    assert_eq!(f["conversation_id"], conversation.as_str());
+    assert_eq!(f["message"]["content"], "Where is my parcel?");
+    assert_eq!(f["message"]["author"], "visitor");
+
+    let path = format!("/v1/conversations/{conversation}/messages");
+    let note = t.post(&path, json!({"content": "VIP, be quick", "internal": true}), Some(&token)).await;
+    assert_eq!(note.status, StatusCode::CREATED, "{:?}", note.body);
+    let reply = t.post(&path, json!({"content": "It ships today."}), Some(&token)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    let f = visitor.frame_of_type("message.created", WAIT).await.expect("the reply reaches the visitor");
+    assert_eq!(f["message"]["content"], "It ships today.", "the note before it never did");
+    assert_eq!(f["message"]["author"], "agent");
+    assert_eq!(f["message"]["internal"], false);
+    let seen_by_agent =
+        agent.frame_of_type("message.created", WAIT).await.expect("the agent's other tabs see the note");
+    assert_eq!(seen_by_agent["message"]["internal"], true);
+
+    let c = kefu_domain::ConversationId::parse(&conversation).unwrap();
+    assert!(kefu_app::assignment::close(t.app(), &tenant, &c, Some(&admin)).await.unwrap());
+    let closed = visitor.frame_of_type("conversation.closed", WAIT).await.expect("the visitor sees the close");
+    assert_eq!(closed["conversation_id"], conversation.as_str());
+    let mut rest = Vec::new();
+    while let Some(f) = visitor.next_frame(Duration::from_millis(300)).await {
+        rest.push(f);
+    }
+    assert!(
+        rest.iter().all(|f| f["message"]["internal"] != true),
+        "no internal note ever reaches the visitor: {rest:?}"
+    );
+    visitor.close().await;
+    agent.close().await;
+}
+
+#[tokio::test]
+async fn an_agent_whose_last_connection_stays_away_past_the_grace_is_set_away() {
+    let (app, clock, _dir) = manual_clock_app();
+    let created = kefu_app::tenants::create_tenant(
+        &app,
+        kefu_app::tenants::NewTenant {
+            name: "Acme".into(),
+            admin: kefu_app::tenants::NewAdmin {
+                email: "li@acme.test".into(),
+                name: "Li".into(),
+                password: ADMIN_PASSWORD.into(),
+            },
+            timezone: None,
+        },
+    )
+    .await
+    .unwrap();
+    let tenant = TenantId::parse(&created.tenant_id).unwrap();
+    let agent = AgentId::parse(&created.admin_id).unwrap();
+    let me = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: true };
+    set_status(&app, &tenant, &agent, AgentStatus::Online).await;
+
+    // Two tabs: closing one is not leaving.
+    realtime::connect(&app, "tab1", &me).await.unwrap();
+    realtime::connect(&app, "tab2", &me).await.unwrap();
+    realtime::disconnect(&app, "tab1").await.unwrap();
+    clock.advance(SignedDuration::from_secs(120));
+    assert_eq!(tick(&app).await.unwrap().presence.set_away, 0);
+    assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Online);
+
+    // The last tab closes; back within the grace: nothing happens.
+    realtime::disconnect(&app, "tab2").await.unwrap();
+    clock.advance(SignedDuration::from_secs(30));
+    realtime::connect(&app, "tab3", &me).await.unwrap();
+    clock.advance(SignedDuration::from_secs(60));
+    assert_eq!(tick(&app).await.unwrap().presence, Default::default());
+    assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Online);
+
+    // Gone and not back: still online during the grace, away after it.
+    realtime::disconnect(&app, "tab3").await.unwrap();
+    clock.advance(SignedDuration::from_secs(59));
+    assert_eq!(tick(&app).await.unwrap().presence.set_away, 0);
+    assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Online);
+    clock.advance(SignedDuration::from_secs(1));
+    assert_eq!(tick(&app).await.unwrap().presence.set_away, 1);
+    assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Away);
+    assert!(!presence::is_pending(&app, &tenant, &agent).await.unwrap());
+    assert_eq!(tick(&app).await.unwrap().presence, Default::default(), "handled once");
+
+    // An agent who went offline itself keeps its choice.
+    set_status(&app, &tenant, &agent, AgentStatus::Offline).await;
+    realtime::connect(&app, "tab4", &me).await.unwrap();
+    realtime::disconnect(&app, "tab4").await.unwrap();
+    clock.advance(SignedDuration::from_secs(61));
+    assert_eq!(tick(&app).await.unwrap().presence.unchanged, 1);
+    assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Offline);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_flow_through_kefu_serve_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("realtime-serve")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kefu_aws::AwsConfig::from_lookup(|n| stack.environment.get(n).cloned()).unwrap();
+    let t = kefu_e2e::spawn_with(kefu_local::ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
+        backend: kefu_local::Backend::Aws {
+            config: Box::new(config),
+            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
+        sweep_every: Duration::from_millis(250),
+    })
+    .await;
+    let slow = Duration::from_secs(20);
+    let created = t.create_tenant("Acme on AWS", "li@acme.test").await;
+    let token = t.login(created["tenant_id"].as_str().unwrap(), "li@acme.test", ADMIN_PASSWORD).await;
+    let online =
+        t.call(reqwest::Method::PUT, "/v1/me/status", Some(json!({"status": "online"})), Some(&token), &[]).await;
+    assert!(online.status.is_success(), "{:?}", online.body);
+    let mut agent = t.websocket(&token).await;
+    let started =
+        t.start_conversation(created["widget_key"].as_str().unwrap(), json!({"visitor": {"name": "Wang"}})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let conversation = started.body["conversation_id"].as_str().unwrap().to_owned();
+    let visitor_token = started.body["visitor_token"].as_str().unwrap().to_owned();
+    let mut visitor = t.websocket(&visitor_token).await;
+    assert!(agent.frame_of_type("conversation.assigned", slow).await.is_some(), "routed through SQS");
+
+    assert_eq!(t.visitor_send(&visitor_token, "Hello from the widget").await.status, StatusCode::CREATED);
+    let f = agent.frame_of_type("message.created", slow).await.expect("the message reaches the agent");
+    assert_eq!(f["message"]["content"], "Hello from the widget");
+    let path = format!("/v1/conversations/{conversation}/messages");
+    assert_eq!(
+        t.post(&path, json!({"content": "a note", "internal": true}), Some(&token)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(t.post(&path, json!({"content": "Hello back"}), Some(&token)).await.status, StatusCode::CREATED);
+    let f = visitor.frame_of_type("message.created", slow).await.expect("the reply reaches the visitor");
+    assert_eq!(f["message"]["content"], "Hello back", "and the note never did");
+    visitor.close().await;
+    agent.close().await;
 }

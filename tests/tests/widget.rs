@@ -74,8 +74,18 @@ async fn a_returning_external_id_is_the_same_customer() {
     let t = spawn_app().await;
     let a = tenant(&t, "li@acme.test").await;
     let first = start(&t, &a.widget_key, json!({"visitor": {"external_id": "user-42", "name": "Wang Fang"}})).await;
-    let again = start(&t, &a.widget_key, json!({"visitor": {"external_id": "user-42"}})).await;
+    let again = start(
+        &t,
+        &a.widget_key,
+        json!({"visitor": {"external_id": "user-42", "name": "Someone Else", "email": "wang@example.com"}}),
+    )
+    .await;
     assert_eq!(first["customer_id"], again["customer_id"]);
+    let profile = t.get(&format!("/v1/customers/{}", first["customer_id"].as_str().unwrap()), Some(&a.admin)).await;
+    assert_eq!(profile.body["name"], "Wang Fang", "a visitor never overwrites what the profile has");
+    assert_eq!(profile.body["email"], "wang@example.com", "but fills in what it lacks");
+    let found = t.get("/v1/customers?q=wang%40", Some(&a.admin)).await;
+    assert_eq!(found.body["items"][0]["id"], first["customer_id"], "and it is searchable");
     assert_ne!(first["conversation_id"], again["conversation_id"]);
     let stranger = start(&t, &a.widget_key, json!({})).await;
     assert_ne!(stranger["customer_id"], first["customer_id"]);
@@ -243,4 +253,127 @@ async fn the_visitor_sees_replies_but_never_internal_notes() {
 
     let staff = t.get(&path, Some(&a.admin)).await;
     assert_eq!(staff.body["items"].as_array().unwrap().len(), 3, "staff see the note");
+}
+
+/// The same widget flow on the AWS adapters against moto (resources from `infra/template.yaml`): the
+/// transaction's conditions (`status <> closed`, the idempotency claim) and cancellation reasons as DynamoDB
+/// reports them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widget_flow_holds_on_aws_adapters() {
+    use kefu_local::{Backend, ServeConfig};
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("widget")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
+    let t = kefu_e2e::spawn_with(ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
+        backend: Backend::Aws {
+            config: Box::new(config),
+            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
+        sweep_every: std::time::Duration::from_millis(250),
+    })
+    .await;
+    let a = tenant(&t, "li@acme.test").await;
+    let s = start(&t, &a.widget_key, json!({"visitor": {"external_id": "u-9", "phone": "13800138000"}})).await;
+    assert_eq!(
+        start(&t, &a.widget_key, json!({"visitor": {"external_id": "u-9"}})).await["customer_id"],
+        s["customer_id"]
+    );
+    let c = s["conversation_id"].as_str().unwrap();
+    let send = |key: &'static str| {
+        let (t, tok) = (&t, token(&s).to_owned());
+        async move {
+            t.call(
+                Method::POST,
+                "/v1/widget/messages",
+                Some(json!({"content": "hello"})),
+                Some(&tok),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = send("k1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    assert_eq!(send("k1").await.body, first.body, "a retry answers the first send");
+    let path = format!("/v1/conversations/{c}/messages");
+    assert_eq!(
+        t.post(&path, json!({"content": "note", "internal": true}), Some(&a.admin)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(t.post(&path, json!({"content": "hi there"}), Some(&a.admin)).await.status, StatusCode::CREATED);
+    let seen = t.visitor_poll(token(&s), None).await;
+    let contents: Vec<&str> =
+        seen.body["items"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(contents, ["hello", "hi there"]);
+
+    let closed = t.call(Method::POST, &format!("/v1/conversations/{c}/close"), None, Some(&a.admin), &[]).await;
+    assert_eq!(closed.body["status"], "closed", "{:?}", closed.body);
+    assert_eq!(t.visitor_send(token(&s), "still there?").await.status, StatusCode::CREATED);
+    assert_ne!(t.get(&format!("/v1/conversations/{c}"), Some(&a.admin)).await.body["status"], "closed");
+    let history = t.get(&path, Some(&a.admin)).await;
+    assert_eq!(history.body["items"].as_array().unwrap().len(), 4, "{:?}", history.body);
+}
+
+#[tokio::test]
+async fn the_widget_routes_are_documented_with_their_security() {
+    let t = spawn_app().await;
+    let doc = t.get("/v1/openapi.json", None).await.body;
+    assert_eq!(doc["components"]["securitySchemes"]["widget_key"]["in"], "header");
+    assert_eq!(doc["components"]["securitySchemes"]["widget_key"]["name"], "X-Widget-Key");
+    assert_eq!(doc["components"]["securitySchemes"]["visitor"]["scheme"], "bearer");
+    assert_eq!(doc["paths"]["/v1/widget/conversations"]["post"]["security"], json!([{"widget_key": []}]));
+    for (path, method) in [("/v1/widget/messages", "post"), ("/v1/widget/messages", "get")] {
+        assert_eq!(doc["paths"][path][method]["security"], json!([{"visitor": []}]), "{method} {path}");
+    }
+    assert_eq!(
+        doc["paths"]["/v1/conversations/{id}"]["delete"]["security"],
+        json!([{"bearer": ["conversations.delete"]}])
+    );
+    assert_eq!(doc["paths"]["/v1/conversations"]["get"]["security"], json!([{"bearer": []}]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_visits_and_retries_make_one_customer_and_one_message() {
+    let t = spawn_app().await;
+    let a = tenant(&t, "li@acme.test").await;
+    let starts = futures::future::join_all(
+        (0..6).map(|_| t.start_conversation(&a.widget_key, json!({"visitor": {"external_id": "racer"}}))),
+    )
+    .await;
+    let customers: std::collections::BTreeSet<String> = starts
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+            r.body["customer_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(customers.len(), 1, "one external id, one customer, however many first visits race");
+
+    let tok = starts[0].body["visitor_token"].as_str().unwrap().to_owned();
+    let sends = futures::future::join_all((0..6).map(|_| {
+        t.call(
+            Method::POST,
+            "/v1/widget/messages",
+            Some(json!({"content": "paid twice?"})),
+            Some(&tok),
+            &[("idempotency-key", "pay-1")],
+        )
+    }))
+    .await;
+    let ids: std::collections::BTreeSet<String> = sends
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .map(|r| r.body["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry that succeeds answers the same message: {sends:?}");
+    for r in &sends {
+        assert!(r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT, "{r:?}");
+    }
+    assert_eq!(t.visitor_poll(&tok, None).await.body["items"].as_array().unwrap().len(), 1);
 }

@@ -9,6 +9,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
+use kefu_app::assignment;
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::conversations::{
     self, AssigneeFilter, ConversationDetail, ConversationView, ListFilter, MessageView, Viewer,
@@ -175,7 +176,7 @@ pub struct ReplyRequest {
 /// Replies to the visitor, or adds an internal note the visitor never sees. Needs `conversations.reply` and a
 /// conversation the caller can see, or the conversation being assigned to the caller.
 #[utoipa::path(post, path = "/v1/conversations/{id}/messages", tag = "conversations", request_body = ReplyRequest,
-    params(("id" = String, Path, description = "conversation id")), security(("bearer" = ["conversations.reply"])),
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 201, body = MessageView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reply(
@@ -184,19 +185,8 @@ pub async fn reply(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReplyRequest>,
 ) -> Result<(StatusCode, ApiJson<MessageView>), ApiError> {
-    let viewer = Viewer::of(&app, &staff).await?;
-    if !staff.permissions.has(Permission::ConversationsReply) {
-        let assigned = match ConversationId::parse(&id) {
-            Some(c) => conversations::load(&app, &staff.tenant_id, &c).await?.is_some_and(|i| viewer.is_assignee(&i)),
-            None => false,
-        };
-        if !assigned {
-            staff.require(Permission::ConversationsReply)?;
-        }
-    }
+    let conversation = handled(&app, &staff, &id).await?;
     let content = MessageContent::parse(&req.content, "content")?;
-    conversations::load_visible(&app, &viewer, &id).await?;
-    let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
     let message = conversations::reply(&app, &staff, &conversation, &content, req.internal).await?;
     Ok((StatusCode::CREATED, ApiJson(message)))
 }
@@ -226,4 +216,98 @@ pub async fn set_tags(
     let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
     let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags).await?;
     Ok(ApiJson(ConversationView::from_item(&item)))
+}
+
+/// `POST /v1/conversations/{id}/assign` body: exactly one of the two.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// Assign to this agent (within its capacity).
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    /// Transfer to this agent group (routed again within it).
+    #[serde(default)]
+    pub group_id: Option<String>,
+}
+
+async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let item = conversations::load(app, &staff.tenant_id, id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(ApiJson(ConversationDetail::from_item(&item)))
+}
+
+/// Assigns the conversation to an agent, or transfers it to an agent group (routed again there). Routing
+/// and capacity are the assignment module's: an agent at capacity answers 409.
+#[utoipa::path(post, path = "/v1/conversations/{id}/assign", tag = "conversations", request_body = AssignRequest,
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = ["conversations.assign"])),
+    responses((status = 200, body = ConversationDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn assign(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    staff.require(Permission::ConversationsAssign)?;
+    let viewer = Viewer::of(&app, &staff).await?;
+    conversations::load_visible(&app, &viewer, &id).await?;
+    let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
+    let by = Some(&staff.agent_id);
+    match (req.agent_id.as_deref(), req.group_id.as_deref()) {
+        (Some(a), None) => {
+            let agent = kefu_domain::AgentId::parse(a)
+                .ok_or_else(|| ApiError::validation("agent_id", "no such agent, or it is disabled"))?;
+            assignment::assign_to_agent(&app, &staff.tenant_id, &conversation, &agent, by).await?;
+        }
+        (None, Some(g)) => {
+            let group = GroupId::parse(g).ok_or_else(|| ApiError::validation("group_id", "no such group"))?;
+            assignment::transfer_to_group(&app, &staff.tenant_id, &conversation, &group, by).await?;
+        }
+        _ => return Err(ApiError::validation("agent_id", "send exactly one of agent_id and group_id")),
+    }
+    detail(&app, &staff, &conversation).await
+}
+
+/// Loads a conversation the caller may act on as its handler: visible to the caller, and either assigned to
+/// the caller or the caller holds `conversations.reply`.
+///
+/// The answer depends on the conversation (its assignee), not on one permission, so these routes declare
+/// `security(("bearer" = []))` and check here: an unknown or invisible conversation is 404 first, then a
+/// caller that is neither its assignee nor holds `conversations.reply` is 403.
+async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, ApiError> {
+    let viewer = Viewer::of(app, staff).await?;
+    let item = conversations::load_visible(app, &viewer, id).await?;
+    if !viewer.is_assignee(&item) {
+        staff.require(Permission::ConversationsReply)?;
+    }
+    ConversationId::parse(id).ok_or_else(ApiError::not_found)
+}
+
+/// Closes the conversation: its agent's slot frees (the queue drains into it).
+#[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let conversation = handled(&app, &staff, &id).await?;
+    assignment::close(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    detail(&app, &staff, &conversation).await
+}
+
+/// Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that).
+#[utoipa::path(post, path = "/v1/conversations/{id}/reopen", tag = "conversations",
+    params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
+    responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reopen(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let conversation = handled(&app, &staff, &id).await?;
+    assignment::reopen(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    detail(&app, &staff, &conversation).await
 }

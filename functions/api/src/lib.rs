@@ -1,16 +1,20 @@
 //! `api`: the admin and agent REST API. One axum router, served by API Gateway through `lambda_http` in AWS
 //! and directly by `kefu serve`.
 
+pub mod agents;
 pub mod api_keys;
+pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
-pub mod me;
 pub mod conversations;
 pub mod customers;
+pub mod groups;
+pub mod me;
 pub mod openapi;
-pub mod roles;
-pub mod security_settings;
 pub mod realtime;
+pub mod roles;
+pub mod schedules;
+pub mod security_settings;
 pub mod system;
 pub mod tenants;
 
@@ -47,6 +51,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(conversations::get, conversations::delete))
         .routes(routes!(conversations::messages, conversations::reply))
         .routes(routes!(conversations::set_tags))
+        .routes(routes!(conversations::assign))
+        .routes(routes!(conversations::close))
+        .routes(routes!(conversations::reopen))
         .routes(routes!(customers::list))
         .routes(routes!(customers::get, customers::patch))
         .routes(routes!(customers::conversations))
@@ -55,11 +62,22 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(realtime::ticket))
         // Audit log (H1).
         .routes(routes!(audit::list))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::get_one, agents::update))
+        .routes(routes!(agents::disable))
+        .routes(routes!(agents::end_sessions))
+        .routes(routes!(agents::set_my_status))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::update, groups::delete))
+        .routes(routes!(schedules::list, schedules::create))
+        .routes(routes!(schedules::update))
+        .routes(routes!(assignment_settings::get, assignment_settings::put))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).
 pub fn routes() -> Router<App> {
-    let (router, _) = api().split_for_parts();
+    let (router, doc) = api().split_for_parts();
+    kefu_app::http::staff::declare_permissions(&doc);
     router.route("/v1/openapi.json", get(openapi::document))
 }
 

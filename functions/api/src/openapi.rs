@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 struct Security;
@@ -15,7 +15,23 @@ impl Modify for Security {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A staff session token (`kfs_…`). The scopes name the permission the route needs; an API \
+                         key (`X-Api-Key`, scheme `api_key`) holding that permission is accepted too, except on \
+                         routes about a person (`/v1/me…`, logout).",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "An integration's API key (`kfk_…`), with exactly the permissions it was created with.",
+            ))),
         );
     }
 }
@@ -26,7 +42,7 @@ impl Modify for Security {
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
     modifiers(&Security),
     tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "me"), (name = "settings"), (name = "roles"),
-         (name = "api_keys"), (name = "realtime"))
+         (name = "api_keys"), (name = "realtime"), (name = "agents"), (name = "groups"), (name = "schedules"))
 )]
 pub struct ApiDoc;
 

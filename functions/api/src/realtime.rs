@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, HOST};
 use kefu_app::App;
-use kefu_app::auth;
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
 use kefu_app::realtime::{self, Subscriber, Ticket};
+use kefu_app::{auth, widget};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
@@ -34,9 +34,17 @@ fn websocket_url(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
 /// visitor token. Open `{url}?ticket=...` with it.
 #[utoipa::path(post, path = "/v1/realtime/ticket", tag = "realtime", security(("bearer" = []), ("visitor" = [])),
     responses((status = 200, body = Ticket), (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
-pub async fn ticket(State(app): State<App>, ClientIp(ip): ClientIp, headers: HeaderMap) -> Result<ApiJson<Ticket>, ApiError> {
+pub async fn ticket(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+) -> Result<ApiJson<Ticket>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
-    let subscriber = Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?);
+    let subscriber = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
+        Subscriber::of_visitor(&widget::authenticate_visitor(&app, token).await?)
+    } else {
+        Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?)
+    };
     let url = websocket_url(&app, &headers)?;
     Ok(ApiJson(realtime::issue_ticket(&app, &subscriber, url).await?))
 }

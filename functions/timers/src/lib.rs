@@ -1,11 +1,13 @@
 //! `timers`: runs every minute. It sweeps the outbox (republishing events whose first publish never
 //! happened) and drains the waiting queue of every tenant that has one, since agents come on shift and working
-//! hours open with time, not with events. Other time-based triggers (unanswered conversations, SLA breaches)
+//! hours open with time, not with events; and it sets away the agents whose last WebSocket dropped more than the
+//! presence grace period ago (`kefu_app::realtime::presence`). Other time-based triggers (unanswered conversations, SLA breaches)
 //! join it with the issues that bring them.
 
 use kefu_app::App;
 use kefu_app::assignment::{self, DrainReport};
 use kefu_app::outbox::{self, SWEEP_AFTER, SweepReport};
+use kefu_app::realtime::presence::{self, PresenceReport};
 use kefu_ports::TableError;
 use serde::Serialize;
 
@@ -17,12 +19,15 @@ pub struct TickReport {
     pub sweep: SweepReport,
     /// The queue drains.
     pub drained: DrainReport,
+    /// Agents set away after their grace period.
+    pub presence: PresenceReport,
 }
 
 /// One minute's work.
 pub async fn tick(app: &App, at: jiff::Timestamp) -> Result<TickReport, TableError> {
     let sweep = outbox::sweep(app, SWEEP_AFTER).await?;
     let drained = assignment::drain_queued_tenants(app).await?;
-    tracing::info!(%at, published = sweep.published, failed = sweep.failed, assigned = drained.assigned, "timers tick");
-    Ok(TickReport { sweep, drained })
+    let presence = presence::sweep(app, at).await?;
+    tracing::info!(%at, published = sweep.published, failed = sweep.failed, assigned = drained.assigned, set_away = presence.set_away, "timers tick");
+    Ok(TickReport { sweep, drained, presence })
 }

@@ -298,7 +298,7 @@ pub struct MfaRequired {
 #[serde(untagged)]
 pub enum LoginAnswer {
     /// Signed in.
-    Session(LoginOk),
+    Session(Box<LoginOk>),
     /// A second factor is needed.
     Mfa(MfaRequired),
 }
@@ -322,6 +322,14 @@ pub struct LoginAttempt<'a> {
 pub async fn note(app: &App, entry: AuditEntry) {
     if let Err(e) = audit::record(app, entry).await {
         tracing::error!(error = %e, "audit entry not recorded");
+    }
+}
+
+/// Tells an account's owner about a change to its security by email (best effort: a mailer failure is
+/// logged), so a change they did not make does not go unnoticed.
+pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
+    if let Err(e) = app.mailer.send_email(to, subject, body).await {
+        tracing::warn!(error = %e, "security notice not sent");
     }
 }
 
@@ -393,27 +401,26 @@ pub(crate) async fn open_session(
     })
 }
 
-/// Records a failed step of `email` and answers how it failed: 401, or 423 when this failure locked it.
-async fn failed(
-    app: &App,
-    tenant: &TenantId,
-    email: &str,
-    account: Option<&Item>,
-    policy: &SecurityPolicy,
+/// Who failed a sign-in step, and where.
+struct Attempted<'a> {
+    tenant: &'a TenantId,
+    email: &'a str,
+    account: Option<&'a Item>,
+    policy: &'a SecurityPolicy,
     ip: IpAddr,
-    action: &str,
-    reason: &str,
-    error: AuthError,
-) -> AuthError {
-    let state = match security::register_failure(app, tenant, email, policy).await {
+}
+
+/// Records a failed step of `email` and answers how it failed: `error`, or 423 when this failure locked it.
+async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error: AuthError) -> AuthError {
+    let state = match security::register_failure(app, at.tenant, at.email, at.policy).await {
         Ok(s) => s,
         Err(e) => return e.into(),
     };
-    let mut entry = AuditEntry::new(tenant, action, Outcome::Failure).ip(ip).detail(json!({
-        "email": email, "reason": reason, "consecutive_failures": state.failures,
+    let mut entry = AuditEntry::new(at.tenant, action, Outcome::Failure).ip(at.ip).detail(json!({
+        "email": at.email, "reason": reason, "consecutive_failures": state.failures,
         "locked": state.locked_until.is_some(),
     }));
-    if let Some(id) = account.map(|a| s(a, "agent_id")) {
+    if let Some(id) = at.account.map(|a| s(a, "agent_id")) {
         entry = entry.actor(&id).target("agent", &id);
     }
     note(app, entry).await;
@@ -462,11 +469,7 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         spend_verification_effort(password);
         return Err(failed(
             app,
-            tenant,
-            email,
-            None,
-            &policy,
-            ip,
+            &Attempted { tenant, email, account: None, policy: &policy, ip },
             "auth.login",
             "unknown_account",
             AuthError::InvalidCredentials,
@@ -478,11 +481,7 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         let reason = if ok { "disabled" } else { "wrong_password" };
         return Err(failed(
             app,
-            tenant,
-            email,
-            Some(&agent),
-            &policy,
-            ip,
+            &Attempted { tenant, email, account: Some(&agent), policy: &policy, ip },
             "auth.login",
             reason,
             AuthError::InvalidCredentials,
@@ -497,7 +496,7 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         let challenge = mfa::create_challenge(app, tenant, &agent_id, email, &ip.to_string()).await?;
         return Ok(LoginAnswer::Mfa(MfaRequired { mfa_required: true, challenge }));
     }
-    Ok(LoginAnswer::Session(open_session(app, tenant, &agent, &policy, ip, user_agent, false).await?))
+    Ok(LoginAnswer::Session(Box::new(open_session(app, tenant, &agent, &policy, ip, user_agent, false).await?)))
 }
 
 /// Finishes a sign-in with its second factor: a TOTP code (each step once) or the emailed code. A wrong code
@@ -527,11 +526,7 @@ pub async fn login_mfa(
         Err(mfa::MfaError::Invalid) => {
             return Err(failed(
                 app,
-                &c.tenant_id,
-                &c.email,
-                Some(&agent),
-                &policy,
-                ip,
+                &Attempted { tenant: &c.tenant_id, email: &c.email, account: Some(&agent), policy: &policy, ip },
                 "auth.mfa",
                 "wrong_code",
                 AuthError::MfaInvalid,
@@ -640,11 +635,13 @@ pub async fn change_password(
     if !verify_password(&s(&agent, "password_hash"), current) {
         let e = failed(
             app,
-            &principal.tenant_id,
-            &email,
-            Some(&agent),
-            &policy,
-            principal.ip,
+            &Attempted {
+                tenant: &principal.tenant_id,
+                email: &email,
+                account: Some(&agent),
+                policy: &policy,
+                ip: principal.ip,
+            },
             "auth.password_change",
             "wrong_password",
             AuthError::InvalidCredentials,
@@ -674,6 +671,17 @@ pub async fn change_password(
         .set("password_changed_at", json!(app.now()));
     app.table.update(&key, update, Some(Condition::Exists)).await?;
     sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id()).await?;
+    tell_owner(
+        app,
+        &email,
+        "Your Kefu password was changed",
+        &format!(
+            "The password of your Kefu account {email} was changed from {}, and your other sessions were ended. \
+             If this was not you, contact your administrator at once.",
+            principal.ip
+        ),
+    )
+    .await;
     note(
         app,
         AuditEntry::new(&principal.tenant_id, "auth.password_change", Outcome::Success)

@@ -48,49 +48,65 @@ pub struct BatchItem {
     pub body: String,
 }
 
-/// Handles a batch; answers the ids of the messages that failed (to be retried, then dead-lettered).
+/// Handles a batch; answers the ids of the messages that failed (to be retried, then dead-lettered). The
+/// messages are handled concurrently (each one's store round trips overlap the others'), as SQS gives no order
+/// within a batch anyway; every event still runs at most once at a time, under its idempotency claim.
+///
+/// A batch may carry the same event twice (at-least-once delivery): only its first copy is handled, and the
+/// others share that copy's outcome, so a duplicate is acknowledged when the event is done instead of racing
+/// its twin for the claim and coming back later.
 pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchItem>) -> Vec<String> {
+    let event_id = |item: &BatchItem| {
+        serde_json::from_str::<Envelope>(&item.body).map(|e| e.id).unwrap_or_else(|_| item.message_id.clone())
+    };
+    let ids: Vec<String> = items.iter().map(event_id).collect();
+    let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let firsts: Vec<usize> = (0..items.len()).filter(|&i| first_of.entry(ids[i].as_str()).or_insert(i) == &i).collect();
+    let outcomes = futures::future::join_all(firsts.iter().map(|&i| process_one(app, consumer, &items[i]))).await;
+    let ok_of: std::collections::HashMap<usize, bool> = firsts.into_iter().zip(outcomes).collect();
+    items
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !ok_of[&first_of[ids[*i].as_str()]])
+        .map(|(_, item)| item.message_id)
+        .collect()
+}
+
+/// Handles one message of a batch; answers whether it is done (handled now or before).
+async fn process_one(app: &App, consumer: &dyn Consumer, item: &BatchItem) -> bool {
     let name = consumer.name().as_str();
-    let mut failed = Vec::new();
-    for item in items {
-        let event: Envelope = match serde_json::from_str(&item.body) {
-            Ok(e) => e,
-            Err(e) => {
-                error!(consumer = name, message_id = %item.message_id, error = %e, "poison message: not an event envelope");
-                failed.push(item.message_id);
-                continue;
-            }
-        };
-        match idempotency::claim(app, name, &event.id, consumer.name().visibility_timeout()).await {
-            Ok(Claim::AlreadyDone) => {
-                info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
-                continue;
-            }
-            Ok(Claim::InProgress) => {
-                failed.push(item.message_id);
-                continue;
-            }
-            Ok(Claim::Acquired) => {}
-            Err(e) => {
-                warn!(consumer = name, error = %e, "idempotency claim failed");
-                failed.push(item.message_id);
-                continue;
-            }
+    let event: Envelope = match serde_json::from_str(&item.body) {
+        Ok(e) => e,
+        Err(e) => {
+            error!(consumer = name, message_id = %item.message_id, error = %e, "poison message: not an event envelope");
+            return false;
         }
-        match consumer.handle(app, &event).await {
-            Ok(()) => {
-                if let Err(e) = idempotency::complete(app, name, &event.id).await {
-                    warn!(consumer = name, event_id = %event.id, error = %e, "handled, but not recorded as done");
-                }
-            }
-            Err(e) => {
-                warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
-                let _ = idempotency::release(app, name, &event.id).await;
-                failed.push(item.message_id);
-            }
+    };
+    match idempotency::claim(app, name, &event.id, consumer.name().visibility_timeout()).await {
+        Ok(Claim::AlreadyDone) => {
+            info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
+            return true;
+        }
+        Ok(Claim::InProgress) => return false,
+        Ok(Claim::Acquired) => {}
+        Err(e) => {
+            warn!(consumer = name, error = %e, "idempotency claim failed");
+            return false;
         }
     }
-    failed
+    match consumer.handle(app, &event).await {
+        Ok(()) => {
+            if let Err(e) = idempotency::complete(app, name, &event.id).await {
+                warn!(consumer = name, event_id = %event.id, error = %e, "handled, but not recorded as done");
+            }
+            true
+        }
+        Err(e) => {
+            warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
+            let _ = idempotency::release(app, name, &event.id).await;
+            false
+        }
+    }
 }
 
 /// Runs a consumer against an embedded queue until `shutdown` turns true; the batch in hand is finished
@@ -125,17 +141,21 @@ pub async fn run_poller(
         }
         let items = messages.iter().map(|m| BatchItem { message_id: m.id.clone(), body: m.body.clone() }).collect();
         let failed = process_batch(&app, consumer.as_ref(), items).await;
-        for m in &messages {
-            let result = if failed.contains(&m.id) {
-                let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
-                queue.change_visibility(&m.receipt, backoff).await
-            } else {
-                queue.delete(&m.receipt).await
-            };
-            if let Err(e) = result {
-                warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
+        let settle = messages.iter().map(|m| {
+            let (queue, failed) = (&queue, failed.contains(&m.id));
+            async move {
+                let result = if failed {
+                    let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
+                    queue.change_visibility(&m.receipt, backoff).await
+                } else {
+                    queue.delete(&m.receipt).await
+                };
+                if let Err(e) = result {
+                    warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
+                }
             }
-        }
+        });
+        futures::future::join_all(settle).await;
     }
     info!(consumer = name, "poller drained and stopped");
 }

@@ -3,14 +3,15 @@
 //!
 //! The builders here are pure (no I/O), so the intake hot path can be measured without a store. Every change
 //! of `status`, `assignee_id` or `group_id` after creation belongs to the assignment module; the writes here
-//! touch only `last_message_at`, `waiting_since`, `first_response_at`, `tags` and the activity index, without
+//! touch only `last_message_at`, `first_response_at`, `tags` and the activity index, without
 //! conditions on the fields assignment changes.
 
 use std::sync::Mutex;
 
+use kefu_domain::routing::Priority;
 use kefu_domain::{
     AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
-    Priority, TagName, TenantId,
+    TagName, TenantId,
 };
 use kefu_ports::table::{CmpOp, Condition, Cursor, Index, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::Serialize;
@@ -252,10 +253,11 @@ impl NewMessage<'_> {
         }))
     }
 
-    /// The transaction operations that store the message and touch its conversation:
-    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise),
-    ///   moves `last_message_at` and starts `waiting_since` unless the visitor is already waiting;
-    /// - an agent's or bot's reply moves `last_message_at`, ends the wait and stamps `first_response_at` once;
+    /// The transaction operations that store the message and touch its conversation (never `status`,
+    /// `assignee_id`, `group_id` or `waiting_since`, which routing owns):
+    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise) and
+    ///   moves `last_message_at`;
+    /// - an agent's or bot's reply moves `last_message_at` and stamps `first_response_at` once;
     /// - an internal note only checks that the conversation exists (it is not activity the visitor sees).
     pub fn ops(&self) -> Vec<TxOp> {
         let key = keys::conversation(self.tenant, self.conversation);
@@ -265,10 +267,7 @@ impl NewMessage<'_> {
             (true, _) => TxOp::Check { key, condition: Condition::Exists },
             (false, Author::Visitor) => TxOp::Update {
                 key,
-                update: Update::new()
-                    .set("last_message_at", at.clone())
-                    .set("gsi1sk", index_sk)
-                    .set_if_absent("waiting_since", at),
+                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk),
                 condition: Some(Condition::And(vec![
                     Condition::Exists,
                     Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),
@@ -279,7 +278,6 @@ impl NewMessage<'_> {
                 update: Update::new()
                     .set("last_message_at", at.clone())
                     .set("gsi1sk", index_sk)
-                    .remove("waiting_since")
                     .set_if_absent("first_response_at", at),
                 condition: Some(Condition::Exists),
             },
@@ -449,41 +447,101 @@ pub async fn filtered_page(
     }
 }
 
-/// `GET /v1/conversations`: the tenant's conversations by latest activity, newest first, that the caller may
-/// see and that pass the filters. One index (`gsi1`, the tenant's activity index) serves every filter; the
-/// filters and visibility are applied to each page as read (see docs/data-model.md for the cost).
+/// The index partitions that hold every conversation a list filter can match, narrowest first:
+/// - an assignee (`me` or an id) with `open` or `closed`: that agent's partition of the assignment module's
+///   gsi2 (`T#{t}#ASSIGNED#{a}#{status}`, newest assignment first); without a status, its open partition then its
+///   closed one (a conversation with an assignee is open, or closed keeping it);
+/// - `queued` without an assignee: the waiting queue (gsi2 `T#{t}#QUEUE`, in queue order: priority, then
+///   longest waiting);
+/// - otherwise the tenant's activity index (gsi1 `T#{t}#CONVS`, newest activity first).
+///
+/// `None` when nothing can match (an assignee with `pending` or `queued`: those have no assignee).
+fn partitions(viewer: &Viewer, filter: &ListFilter) -> Option<Vec<Query>> {
+    let t = &viewer.principal.tenant_id;
+    let assignee = match &filter.assignee {
+        Some(AssigneeFilter::Me) => Some(&viewer.principal.agent_id),
+        Some(AssigneeFilter::Agent(a)) => Some(a),
+        _ => None,
+    };
+    let assigned =
+        |a: &AgentId, s: ConversationStatus| Query::index(Index::Gsi2, keys::assigned_pk(t, a, s.as_str())).backwards();
+    Some(match (assignee, filter.status) {
+        (Some(a), Some(s @ (ConversationStatus::Open | ConversationStatus::Closed))) => vec![assigned(a, s)],
+        (Some(_), Some(_)) => return None,
+        (Some(a), None) => vec![assigned(a, ConversationStatus::Open), assigned(a, ConversationStatus::Closed)],
+        (None, Some(ConversationStatus::Queued)) if filter.assignee.is_none() => {
+            vec![Query::index(Index::Gsi2, keys::queue_pk(t))]
+        }
+        _ => vec![Query::index(Index::Gsi1, keys::conversations_index(t)).backwards()],
+    })
+}
+
+/// `GET /v1/conversations`: the conversations the caller may see that pass the filters, from the narrowest
+/// index that holds them all ([`partitions`]); visibility and the remaining filters are applied to each page
+/// as read (see docs/data-model.md for the cost).
 pub async fn list(
     app: &App,
     viewer: &Viewer,
     filter: &ListFilter,
     params: &ListParams,
 ) -> Result<ListPage<ConversationView>, ApiError> {
-    let query = params.apply(Query::index(Index::Gsi1, keys::conversations_index(&viewer.principal.tenant_id)))?;
-    let query = query.backwards();
-    let (items, next) =
-        filtered_page(app, query, params.limit, |i| viewer.can_see(i) && filter.matches(viewer, i)).await?;
-    Ok(ListPage::new(items.iter().map(ConversationView::from_item).collect(), next))
+    let Some(parts) = partitions(viewer, filter) else { return Ok(ListPage::new(Vec::new(), None)) };
+    let bad_cursor = || ApiError::validation("cursor", "the cursor is not one this list gave out");
+    let start = match &params.cursor {
+        None => 0,
+        Some(c) => {
+            let key = c.key_item().map_err(|_| bad_cursor())?;
+            parts
+                .iter()
+                .position(|q| {
+                    let attr = q.index.map_or("pk", |ix| ix.pk_attr());
+                    key.get(attr).and_then(Value::as_str) == Some(q.pk.as_str())
+                })
+                .ok_or_else(bad_cursor)?
+        }
+    };
+    let mut kept: Vec<Item> = Vec::new();
+    for (n, query) in parts.into_iter().enumerate().skip(start) {
+        let cursor = if n == start { params.cursor.clone() } else { None };
+        let (items, next) = filtered_page(app, query.after(cursor), params.limit - kept.len(), |i| {
+            viewer.can_see(i) && filter.matches(viewer, i)
+        })
+        .await?;
+        kept.extend(items);
+        if next.is_some() {
+            return Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), next));
+        }
+        if kept.len() == params.limit {
+            break;
+        }
+    }
+    Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), None))
 }
 
 /// Whether an agent group exists in this tenant (the assignment module's group item).
 pub async fn group_exists(app: &App, tenant: &TenantId, group: &GroupId) -> Result<bool, TableError> {
-    let key = kefu_ports::Key::new(format!("T#{tenant}#ROUTING"), format!("GROUP#{group}"));
-    Ok(app.table.get(&key).await?.is_some())
+    Ok(app.table.get(&keys::group(tenant, group)).await?.is_some())
 }
 
 /// A visitor wrote to a closed conversation: it is reopened through the assignment module, which routes it
 /// again, and then the message is stored.
-pub async fn reopen_for_visitor(_app: &App, _visitor: &crate::widget::Visitor) -> Result<(), ApiError> {
-    Err(ApiError::conflict("the conversation is closed; start a new one"))
+pub async fn reopen_for_visitor(app: &App, visitor: &crate::widget::Visitor) -> Result<(), ApiError> {
+    match crate::assignment::reopen(app, &visitor.tenant_id, &visitor.conversation_id, None).await {
+        // Someone else reopened it first: the message can go in now.
+        Ok(_) | Err(crate::assignment::AssignmentError::InvalidState(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
-/// queue) must be released: only a closed (or never routed) conversation may be deleted.
-pub async fn release_before_delete(_app: &App, _principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
-    match conversation.get("status").and_then(Value::as_str) {
-        Some("closed" | "pending") => Ok(()),
-        _ => Err(ApiError::conflict("close the conversation before deleting it")),
+/// queue) is released by closing it through the assignment module first.
+pub async fn release_before_delete(app: &App, principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
+    if conversation.get("status").and_then(Value::as_str) == Some(ConversationStatus::Closed.as_str()) {
+        return Ok(());
     }
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    crate::assignment::close(app, &principal.tenant_id, &id, Some(&principal.agent_id)).await?;
+    Ok(())
 }
 
 /// Masks personal data in message text for a reader without `customers.view_sensitive`. The one place message
@@ -494,7 +552,7 @@ pub fn mask_for(viewer: &Viewer, content: String) -> String {
 
 /// The single call site of personal-data masking for message text.
 fn mask_message(content: &str) -> String {
-    content.to_owned()
+    kefu_domain::masking::mask_text(content).into_owned()
 }
 
 /// `GET /v1/conversations/{id}/messages`: the messages of the last `days` days, oldest first, with cursors;

@@ -3,9 +3,10 @@
 //! search by name, email or phone without a scan (prefix queries on stored search terms).
 
 use kefu_domain::customer::{SearchKind, search_prefix, search_terms};
+use kefu_domain::routing::Priority;
 use kefu_domain::{
-    ConversationId, CustomerGroupId, CustomerId, Email, ExternalId, Name, Permission, Phone, Priority, TagName,
-    TenantId, ValidationError,
+    ConversationId, CustomerGroupId, CustomerId, Email, ExternalId, Name, Permission, Phone, TagName, TenantId,
+    ValidationError,
 };
 use kefu_ports::table::{Condition, Index, Item, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
@@ -59,12 +60,12 @@ pub fn sees_sensitive(principal: &Principal) -> bool {
 
 /// The single call site of email masking.
 fn mask_email(email: &str) -> String {
-    email.to_owned()
+    kefu_domain::masking::mask_email(email)
 }
 
 /// The single call site of phone masking.
 fn mask_phone(phone: &str) -> String {
-    phone.to_owned()
+    kefu_domain::masking::mask_phone(phone)
 }
 
 impl CustomerView {
@@ -125,6 +126,53 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
     ops
 }
 
+/// What a returning visitor's contact data adds to its profile (pure): the name, email and phone the profile
+/// lacks, with their search terms, on condition that the profile is still the version read. Nothing (no
+/// operation) when it adds nothing; what the profile already has is never overwritten by a visitor.
+pub fn fill_missing_ops(
+    tenant: &TenantId,
+    id: &CustomerId,
+    current: &Item,
+    contact: &Contact,
+    at: jiff::Timestamp,
+) -> Vec<TxOp> {
+    let missing = |k: &str| text(current, k).is_none();
+    let mut update = Update::new();
+    let mut next = current.clone();
+    let mut changed = false;
+    for (k, v) in [
+        ("name", contact.name.as_ref().map(Name::as_str)),
+        ("email", contact.email.as_ref().map(Email::as_str)),
+        ("phone", contact.phone.as_ref().map(Phone::as_str)),
+    ] {
+        if let Some(v) = v.filter(|_| missing(k)) {
+            update = update.set(k, v);
+            next.insert(k.into(), json!(v));
+            changed = true;
+        }
+    }
+    if !changed {
+        return Vec::new();
+    }
+    let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
+    let phone = text(&next, "phone").and_then(|p| Phone::parse(&p, "phone").ok());
+    let terms = search_terms(text(&next, "name").as_deref(), text(&next, "email").as_deref(), phone.as_ref());
+    let old_terms = strings(current, "search_terms");
+    let update = update.set("search_terms", json!(terms)).set("updated_at", json!(at)).set("version", version + 1);
+    let mut ops = vec![TxOp::Update {
+        key: keys::customer(tenant, id),
+        update,
+        condition: Some(Condition::eq("version", version)),
+    }];
+    ops.extend(
+        terms
+            .iter()
+            .filter(|t| !old_terms.contains(t))
+            .map(|t| TxOp::Put { item: term_item(tenant, t, id), condition: None }),
+    );
+    ops
+}
+
 fn term_item(tenant: &TenantId, term: &str, id: &CustomerId) -> Item {
     keys::customer_search(tenant, term, id).with(json!({"customer_id": id}))
 }
@@ -154,8 +202,8 @@ pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) 
         .get(&keys::customer_group(tenant, &g))
         .await?
         .and_then(|g| text(&g, "priority"))
-        .and_then(|p| Priority::parse(&p, "priority").ok())
-        .unwrap_or_default())
+        .and_then(|p| Priority::parse(&p))
+        .unwrap_or(Priority::Normal))
 }
 
 /// The pointer from a customer to one of its conversations, written with the conversation (pure).
@@ -443,7 +491,9 @@ impl CustomerGroupBody {
     fn validate(&self) -> Result<(Name, Priority), ValidationError> {
         let name = Name::parse(&self.name, "name")?;
         let priority = match self.priority.as_deref() {
-            Some(p) => Priority::parse(p, "priority")?,
+            Some(p) => {
+                Priority::parse(p).ok_or_else(|| ValidationError::new("priority", "must be high, normal or low"))?
+            }
             None => Priority::Normal,
         };
         Ok((name, priority))

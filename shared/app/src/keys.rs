@@ -70,7 +70,7 @@ pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
     format!("T#{t}#CONV#{c}")
 }
 
-/// A conversation.
+/// A conversation (the item; its messages share the partition).
 pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
     Key::new(conversation_pk(t, c), "CONV")
 }

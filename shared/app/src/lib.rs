@@ -5,8 +5,8 @@
 
 pub mod alerts;
 pub mod anomaly;
-pub mod assignment;
 pub mod api_keys;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod consumer;
@@ -19,8 +19,8 @@ pub mod keys;
 pub mod logging;
 pub mod mfa;
 pub mod outbox;
-pub mod realtime;
 pub mod ratelimit;
+pub mod realtime;
 pub mod roles;
 pub mod security;
 pub mod sessions;

@@ -116,7 +116,17 @@ pub async fn confirm_totp(app: &App, tenant: &TenantId, agent: &AgentId, code: &
         .set("totp_last_step", json!(step))
         .remove("totp_pending");
     match app.table.update(&key, update, Some(Condition::eq("totp_pending", pending))).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            crate::auth::tell_owner(
+                app,
+                email,
+                "Two-step sign-in is on for your Kefu account",
+                "An authenticator app was just set up for your Kefu account; sign-in now asks for its code. If this \
+                 was not you, contact your administrator at once.",
+            )
+            .await;
+            Ok(())
+        }
         Err(TableError::ConditionFailed) => Err(MfaError::Invalid),
         Err(e) => Err(e.into()),
     }

@@ -89,7 +89,7 @@ impl From<RoleError> for ApiError {
     }
 }
 
-/// A page of the tenant's roles (by id: the built-ins, then custom roles oldest first).
+/// A page of the tenant's roles, by id (built-ins by name, custom roles `ro_…` oldest first).
 pub async fn list(app: &App, tenant: &TenantId, params: &ListParams) -> Result<ListPage<RoleView>, ApiError> {
     let q = params.apply(Query::partition(keys::tenant_pk(tenant)).prefix(keys::ROLE_PREFIX))?;
     let page = app.table.query(q).await?;

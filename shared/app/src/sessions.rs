@@ -232,3 +232,69 @@ pub async fn revoke_all(
     }
     Ok(deleted)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+    use crate::auth::{AuthError, authenticate};
+    use crate::tenants::{NewAdmin, NewTenant, create_tenant};
+
+    #[tokio::test]
+    async fn revoke_all_ends_every_session_but_the_one_kept_at_once() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let created = create_tenant(
+            &app,
+            NewTenant {
+                name: "Acme".into(),
+                admin: NewAdmin {
+                    email: "li@acme.test".into(),
+                    name: "Li".into(),
+                    password: "a long enough password".into(),
+                },
+                timezone: None,
+            },
+        )
+        .await
+        .unwrap();
+        let tenant = TenantId::parse(&created.tenant_id).unwrap();
+        let agent = AgentId::parse(&created.admin_id).unwrap();
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let open = || async {
+            let new = NewSession {
+                tenant: &tenant,
+                agent: &agent,
+                epoch: 0,
+                ip: "127.0.0.1",
+                user_agent: Some("test"),
+                ttl: Duration::from_secs(600),
+                mfa: false,
+            };
+            create(&app, new).await.unwrap()
+        };
+        let (a, b, c) = (open().await, open().await, open().await);
+        let listed = list(&app, &tenant, &agent, Some(&b.session_id), &ListParams::default()).await.unwrap();
+        assert_eq!(listed.items.len(), 3);
+        assert_eq!(listed.items.iter().filter(|s| s.current).count(), 1);
+
+        assert!(revoke(&app, &tenant, &agent, &a.session_id).await.unwrap());
+        assert!(!revoke(&app, &tenant, &agent, &a.session_id).await.unwrap(), "gone");
+        assert!(!revoke(&app, &tenant, &AgentId::generate(), &b.session_id).await.unwrap(), "not another's");
+        assert!(matches!(authenticate(&app, &a.token, ip).await, Err(AuthError::Unauthenticated)));
+
+        assert_eq!(revoke_all(&app, &tenant, &agent, Some(&b.session_id)).await.unwrap(), 1);
+        assert!(authenticate(&app, &b.token, ip).await.is_ok(), "the kept session lives on");
+        assert!(matches!(authenticate(&app, &c.token, ip).await, Err(AuthError::Unauthenticated)));
+
+        // A session issued under the old epoch is refused even if its item survived (a lagging index).
+        let stale = open().await;
+        assert!(matches!(authenticate(&app, &stale.token, ip).await, Err(AuthError::Unauthenticated)));
+        assert_eq!(revoke_all(&app, &tenant, &agent, None).await.unwrap(), 2);
+        assert!(matches!(authenticate(&app, &b.token, ip).await, Err(AuthError::Unauthenticated)));
+        assert_eq!(revoke_all(&app, &tenant, &AgentId::generate(), None).await.unwrap(), 0, "no such account");
+    }
+}

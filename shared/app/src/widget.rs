@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use kefu_domain::routing::Priority;
 use kefu_domain::{
     Author, ConversationId, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId, Name, Phone, TenantId,
     ValidationError,
@@ -166,7 +167,7 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
 }
 
 /// Starts a conversation for a visitor of `tenant` from `ip`: rate-limited per IP and tenant; finds the
-/// customer of a returning `external_id` or creates one; stores the customer (if new), the conversation, the
+/// customer of a returning `external_id` (filling in contact data it lacks) or creates one; stores the customer (if new), the conversation, the
 /// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
 pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
     let plan = validate_start(req)?;
@@ -183,8 +184,9 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         limits::MINUTE,
     )
     .await?;
-    // Two attempts: a concurrent first visit with the same external_id may claim it between our read and write.
-    for _ in 0..2 {
+    // A concurrent visit with the same external_id may claim it, or fill in the profile, between our read and
+    // our write: read again and retry.
+    for _ in 0..3 {
         let existing = match &plan.contact.external_id {
             Some(ext) => customers::by_external_id(app, tenant, ext).await?,
             None => None,
@@ -194,12 +196,15 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         let (customer_id, priority) = match existing {
             Some(id) => {
                 let item = customers::load(app, tenant, &id).await?;
+                if let Some(current) = &item {
+                    ops.extend(customers::fill_missing_ops(tenant, &id, current, &plan.contact, at));
+                }
                 (id, customers::priority_of(app, tenant, item.as_ref()).await?)
             }
             None => {
                 let id = CustomerId::generate();
                 ops.extend(customers::new_customer_ops(tenant, &id, &plan.contact, at));
-                (id, kefu_domain::Priority::Normal)
+                (id, Priority::Normal)
             }
         };
         let conversation_id = ConversationId::generate();
@@ -388,4 +393,77 @@ pub async fn poll(
         .map(|s| MessageId::parse(s).ok_or_else(|| ApiError::validation("after", "must be a message id")))
         .transpose()?;
     conversations::visitor_messages(app, &visitor.tenant_id, &visitor.conversation_id, after.as_ref(), params).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::SystemClock;
+
+    use super::*;
+    use crate::http::list::ListParams;
+
+    /// The store work of one visitor message, from the adapter's own counters: the token `GetItem`, the
+    /// rate-limit `UpdateItem`, one transaction of message + conversation + outbox entry, and the outbox
+    /// entry's delete after publishing. No query, no scan. (The embedded adapter counts every item a write
+    /// touches as read too, as DynamoDB does for conditional writes.)
+    #[tokio::test]
+    async fn a_visitor_message_costs_four_requests_and_five_item_writes() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let before = app.table.stats();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        send(&app, &visitor, None, br#"{"content": "where is my order?"}"#).await.unwrap();
+        let after = app.table.stats();
+        assert_eq!(after.requests - before.requests, 4, "get token, rate limit, transaction, outbox delete");
+        assert_eq!(
+            after.items_written - before.items_written,
+            5,
+            "counter, message, conversation, outbox put and delete"
+        );
+        assert_eq!(after.items_read - before.items_read, 6, "the token plus every item the writes touched");
+
+        let before = app.table.stats();
+        send(&app, &visitor, Some("k-1"), br#"{"content": "again"}"#).await.unwrap();
+        assert_eq!(app.table.stats().items_written - before.items_written, 6, "plus the idempotency claim");
+    }
+
+    #[tokio::test]
+    async fn a_send_after_the_conversation_is_gone_is_not_found_and_stores_nothing() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        app.table.delete(&keys::conversation(&tenant, &visitor.conversation_id), None).await.unwrap();
+        let e = send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err();
+        assert_eq!(e.code, "not_found");
+        let page = poll(&app, &visitor, None, &ListParams::default()).await.unwrap();
+        assert!(page.items.is_empty(), "the message was not stored without its conversation");
+    }
+
+    #[test]
+    fn the_plan_refuses_bad_bodies_and_keys_before_any_io() {
+        let v = Visitor {
+            tenant_id: TenantId::generate(),
+            conversation_id: ConversationId::generate(),
+            customer_id: CustomerId::generate(),
+            token_hash: String::new(),
+        };
+        let at = jiff::Timestamp::now();
+        let plan = |body: &[u8], key: Option<&str>| plan_send(body, &v, key, conversations::next_message_id(at), at);
+        assert_eq!(plan(b"{", None).unwrap_err().code, "invalid_json");
+        assert_eq!(plan(br#"{"content": ""}"#, None).unwrap_err().field.as_deref(), Some("content"));
+        assert_eq!(plan(br#"{"content": "x", "extra": 1}"#, None).unwrap_err().code, "validation_failed");
+        assert_eq!(
+            plan(br#"{"content": "x"}"#, Some("has space")).unwrap_err().field.as_deref(),
+            Some("Idempotency-Key")
+        );
+        let ok = plan(br#"{"content": "x"}"#, Some("k")).unwrap();
+        assert_eq!(ok.ops.len(), 3);
+        assert!(matches!(&ok.ops[positions::CLAIM], TxOp::Put { condition: Some(Condition::NotExists), .. }));
+        assert_eq!(ok.event.data["message"]["author"], "visitor");
+        assert_eq!(ok.event.data["message"]["author_id"], v.customer_id.as_str());
+    }
 }

@@ -66,40 +66,6 @@ impl MessageId {
     }
 }
 
-/// A conversation's priority, set from its customer's group when it is created (VIP first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    /// Served first.
-    High,
-    /// The default.
-    #[default]
-    Normal,
-    /// Served last.
-    Low,
-}
-
-impl Priority {
-    /// The name in the API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::High => "high",
-            Priority::Normal => "normal",
-            Priority::Low => "low",
-        }
-    }
-
-    /// The priority named `s` (`high`, `normal`, `low`), for `field`.
-    pub fn parse(s: &str, field: &str) -> Result<Self, ValidationError> {
-        match s {
-            "high" => Ok(Priority::High),
-            "normal" => Ok(Priority::Normal),
-            "low" => Ok(Priority::Low),
-            _ => Err(ValidationError::new(field, "must be high, normal or low")),
-        }
-    }
-}
-
 /// Where a conversation stands. H3's assignment module owns every change after creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -250,9 +216,6 @@ mod tests {
 
     #[test]
     fn enums_parse_their_names() {
-        assert_eq!(Priority::parse("high", "p").unwrap(), Priority::High);
-        assert!(Priority::parse("urgent", "p").is_err());
-        assert!(Priority::High < Priority::Normal && Priority::Normal < Priority::Low);
         for s in ConversationStatus::ALL {
             assert_eq!(ConversationStatus::parse(s.as_str(), "status").unwrap(), s);
         }

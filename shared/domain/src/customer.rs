@@ -138,7 +138,37 @@ pub fn search_prefix(q: &str) -> Result<(SearchKind, String), ValidationError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever a name, every prefix of it (and of each later word) that a person would type finds it.
+        #[test]
+        fn every_typed_prefix_of_a_name_finds_it(name in "[A-Za-z\u{4e00}-\u{4e20}][A-Za-z\u{4e00}-\u{4e20} ]{0,30}", cut in 1usize..40) {
+            let terms = search_terms(Some(&name), None, None);
+            let normal = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            let words: Vec<&str> = normal.split(' ').collect();
+            for typed in std::iter::once(normal.as_str()).chain(words.iter().skip(1).take(4).copied()) {
+                let prefix: String = typed.chars().take(cut).collect();
+                let (kind, key) = search_prefix(&prefix).unwrap();
+                prop_assert_eq!(kind, SearchKind::Name);
+                prop_assert!(terms.iter().any(|t| t.starts_with(&key)), "{:?} does not find {:?} in {:?}", prefix, name, terms);
+            }
+        }
+
+        /// A phone number is found by any leading run of its digits, however it is written.
+        #[test]
+        fn a_phone_is_found_by_its_leading_digits(digits in "[0-9]{5,15}", cut in 1usize..16) {
+            let written: String = digits.chars().enumerate().flat_map(|(i, c)| if i == 3 { vec!['-', c] } else { vec![c] }).collect();
+            let phone = Phone::parse(&written, "phone").unwrap();
+            let terms = search_terms(None, None, Some(&phone));
+            let typed: String = digits.chars().take(cut).collect();
+            let (kind, key) = search_prefix(&typed).unwrap();
+            prop_assert_eq!(kind, SearchKind::Phone);
+            prop_assert!(terms.iter().any(|t| t.starts_with(&key)));
+        }
+    }
 
     #[test]
     fn external_ids_and_phones() {

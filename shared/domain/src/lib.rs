@@ -12,11 +12,9 @@ pub mod schedule;
 pub mod security;
 pub mod text;
 
-pub use conversation::{Author, ConversationStatus, MessageContent, Priority, TagName};
+pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
 pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
-pub use ids::{
-    AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId,
-};
+pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet};
 pub use text::{Email, Name, Password, TimeZoneName};

@@ -7,9 +7,10 @@
 //! request's denial slot, and the layer [`record_denials`] (installed by `http::finish`, which has the app)
 //! records it once the answer is ready.
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -90,6 +91,43 @@ pub async fn record_denials(State(app): State<App>, req: Request, next: Next) ->
     res
 }
 
+/// The permission each staff route declares in its OpenAPI annotation (`security(("bearer" = ["p"]))`), by
+/// method and path template.
+type Declared = HashMap<(String, String), Permission>;
+
+static DECLARED: OnceLock<Declared> = OnceLock::new();
+
+/// Registers the permissions the routes of an OpenAPI document declare, so the [`Staff`] extractor enforces
+/// each route's declared permission before the handler runs (and before its body is parsed: a caller without
+/// the permission learns nothing from validation errors). Handlers still call `require` themselves; this
+/// makes the annotation and the check one thing. Called once by the API's router; later calls are ignored.
+pub fn declare_permissions(doc: &utoipa::openapi::OpenApi) {
+    DECLARED.get_or_init(|| {
+        let mut map = Declared::new();
+        let json = serde_json::to_value(doc).unwrap_or_default();
+        for (path, ops) in json["paths"].as_object().into_iter().flatten() {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let named = op["security"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|req| req.get("bearer")?.as_array()?.first()?.as_str())
+                    .find_map(Permission::parse);
+                if let Some(p) = named {
+                    map.insert((method.to_ascii_uppercase(), path.clone()), p);
+                }
+            }
+        }
+        map
+    });
+}
+
+/// The permission the matched route declares, if any.
+fn declared(parts: &Parts) -> Option<Permission> {
+    let path = parts.extensions.get::<MatchedPath>()?;
+    DECLARED.get()?.get(&(parts.method.as_str().to_owned(), path.as_str().to_owned())).copied()
+}
+
 /// The bearer token of a request, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -132,7 +170,11 @@ impl FromRequestParts<App> for Staff {
             };
             return Err(ApiError::new(StatusCode::FORBIDDEN, r.code(), message));
         }
-        Ok(Staff(principal))
+        let staff = Staff(principal);
+        if let Some(p) = declared(parts) {
+            staff.require(p)?;
+        }
+        Ok(staff)
     }
 }
 

@@ -72,6 +72,18 @@ impl Frame {
     pub fn to_text(&self) -> String {
         serde_json::to_string(self).expect("a frame serialises")
     }
+
+    /// The frame as a reader without `customers.view_sensitive` may see it: personal data in the message's
+    /// content masked (as the conversations API masks it). `None` when masking changes nothing.
+    pub fn masked(&self) -> Option<Frame> {
+        let content = self.message.as_ref()?.get("content")?.as_str()?;
+        let std::borrow::Cow::Owned(masked) = kefu_domain::masking::mask_text(content) else { return None };
+        let mut frame = self.clone();
+        if let Some(m) = frame.message.as_mut().and_then(Value::as_object_mut) {
+            m.insert("content".into(), Value::String(masked));
+        }
+        Some(frame)
+    }
 }
 
 /// Who a frame goes to.
@@ -244,6 +256,19 @@ mod tests {
         assert_eq!(n[0].0, Recipient::Assignee);
         assert_eq!(n[0].1.frame_type, "notification");
         assert_eq!(n[0].1.data.as_ref().unwrap()["event"], "conversation.unanswered");
+    }
+
+    #[test]
+    fn frames_mask_personal_data_for_readers_without_the_permission() {
+        let mut m = message(false, "visitor");
+        m["content"] = json!("call me on 13812345678 or z.li@example.com");
+        let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
+        let masked = frames[0].1.masked().expect("something to mask");
+        let content = masked.message.as_ref().unwrap()["content"].as_str().unwrap();
+        assert!(!content.contains("13812345678") && !content.contains("z.li@example.com"), "{content}");
+        assert_eq!(masked.message.as_ref().unwrap()["id"], "ms_1", "only the content changes");
+        let plain = json!({"conversation_id": "cv_1", "message": message(false, "visitor")});
+        assert!(frames_for(&event("message.received", plain))[0].1.masked().is_none(), "nothing to mask");
     }
 
     #[test]

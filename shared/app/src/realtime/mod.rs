@@ -12,7 +12,7 @@ pub mod presence;
 
 use std::time::Duration;
 
-use kefu_domain::{AgentId, Permission, TenantId};
+use kefu_domain::{AgentId, ConversationId, Permission, TenantId};
 use kefu_ports::table::{Condition, Index, Item, Query, TableError, Update};
 use kefu_ports::{PushError, SkCondition};
 use serde::Serialize;
@@ -65,6 +65,15 @@ impl Subscriber {
             tenant_id: p.tenant_id.clone(),
             agent_id: p.agent_id.clone(),
             view_sensitive: p.permissions.has(Permission::CustomersViewSensitive),
+        }
+    }
+
+    /// The subscriber a visitor token stands for.
+    pub fn of_visitor(v: &crate::widget::Visitor) -> Self {
+        Subscriber::Visitor {
+            tenant_id: v.tenant_id.clone(),
+            conversation_id: v.conversation_id.to_string(),
+            customer_id: v.customer_id.to_string(),
         }
     }
 
@@ -308,8 +317,9 @@ impl std::ops::AddAssign for PushReport {
 
 /// The conversation's current assignee (one read).
 async fn assignee_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<AgentId>, TableError> {
-    let key = kefu_ports::Key::new(format!("{}#CONV#{conversation_id}", keys::tenant_pk(t)), "CONV");
-    Ok(app.table.get(&key).await?.and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse)))
+    let Some(c) = ConversationId::parse(conversation_id) else { return Ok(None) };
+    let conversation = app.table.get(&keys::conversation(t, &c)).await?;
+    Ok(conversation.and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse)))
 }
 
 /// Pushes the frames an event becomes (see [`frames`]) to every connection of each recipient. Used by the
@@ -338,7 +348,12 @@ pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushR
             continue;
         }
         let text = frame.to_text();
-        report += push_to(app, &connections, |_| text.clone()).await?;
+        let masked = frame.masked().map(|f| f.to_text());
+        let render = |c: &Connection| match &masked {
+            Some(m) if !c.view_sensitive => m.clone(),
+            _ => text.clone(),
+        };
+        report += push_to(app, &connections, render).await?;
     }
     Ok(report)
 }

@@ -14,7 +14,9 @@ use kefu_ports::table::{Condition, Index, Query, TableError};
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::assignment::{self, AssignmentError};
 use crate::keys;
+use kefu_domain::routing::AgentStatus;
 
 /// How long an agent may stay disconnected before it is set away (a page reload, a flaky network).
 pub const GRACE: Duration = Duration::from_secs(60);
@@ -91,4 +93,71 @@ pub async fn claim(app: &App, d: &Due) -> Result<bool, TableError> {
 /// Whether an agent is still in its grace period (for tests and operations).
 pub async fn is_pending(app: &App, t: &TenantId, a: &AgentId) -> Result<bool, TableError> {
     Ok(app.table.get(&keys::presence_pending(t, a)).await?.is_some())
+}
+
+/// What a presence sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PresenceReport {
+    /// Agents whose grace ran out and who were online: now away.
+    pub set_away: u64,
+    /// Due agents left as they were (connected again, or not online any more).
+    pub unchanged: u64,
+    /// Due agents whose change failed; they stay due for the next run.
+    pub failed: u64,
+}
+
+/// Sets away every agent whose grace period has run out, who has no connection and who is still `online`
+/// (an agent who chose `away` or `offline` keeps its choice). Run by `timers` every minute.
+pub async fn sweep(app: &App, now: jiff::Timestamp) -> Result<PresenceReport, TableError> {
+    let mut report = PresenceReport::default();
+    for d in due(app, now).await? {
+        if !claim(app, &d).await? {
+            continue;
+        }
+        match set_away(app, &d).await {
+            Ok(true) => {
+                tracing::info!(tenant_id = %d.tenant_id, agent_id = %d.agent_id, "presence: set away");
+                report.set_away += 1;
+            }
+            Ok(false) => report.unchanged += 1,
+            Err(e) => {
+                tracing::warn!(tenant_id = %d.tenant_id, agent_id = %d.agent_id, error = %e, "presence: not set away; retried next run");
+                restore(app, &d).await?;
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn set_away(app: &App, d: &Due) -> Result<bool, AssignmentError> {
+    if !super::agent_connections(app, &d.tenant_id, &d.agent_id).await?.is_empty() {
+        return Ok(false);
+    }
+    let load = match assignment::ensure_agent_load(app, &d.tenant_id, &d.agent_id).await {
+        Ok(load) => load,
+        Err(AssignmentError::AgentNotFound) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if load.status != AgentStatus::Online || load.disabled {
+        return Ok(false);
+    }
+    match assignment::set_agent_status(app, &d.tenant_id, &d.agent_id, AgentStatus::Away).await {
+        Ok(()) => Ok(true),
+        Err(AssignmentError::AgentNotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Puts a claimed due item back (its change failed), unless the agent reconnected or left again meanwhile.
+async fn restore(app: &App, d: &Due) -> Result<(), TableError> {
+    let item = keys::presence_pending(&d.tenant_id, &d.agent_id).with(json!({
+        "type": "presence_pending", "tenant_id": d.tenant_id, "agent_id": d.agent_id, "due_ms": d.due_ms,
+        Index::Gsi1.pk_attr(): keys::presence_due_pk(shard_of(&d.agent_id)),
+        Index::Gsi1.sk_attr(): format!("{:013}#{}#{}", d.due_ms, d.tenant_id, d.agent_id),
+    }));
+    match app.table.put(item, Some(Condition::NotExists)).await {
+        Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
 }

@@ -1,0 +1,201 @@
+//! Agents (`agents.manage`): accounts with their routing settings, status, last sign-in and load; disabling;
+//! and the caller's own presence (`PUT /v1/me/status`, any staff member).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kefu_app::App;
+use kefu_app::assignment::admin::{self, AgentAdminView, AgentPatch, NewAgent};
+use kefu_app::assignment::{self, AssignmentError};
+use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::http::list::{ListPage, ListParams};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{AgentId, Permission};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+type E = kefu_app::http::error::ErrorEnvelope;
+
+/// An agent id from the path: one of another shape cannot exist, so it is simply not found.
+pub(crate) fn agent_id(id: &str) -> Result<AgentId, ApiError> {
+    AgentId::parse(id).ok_or_else(ApiError::not_found)
+}
+
+/// Records a change to an agent in the audit log; a failure to record is logged, not fatal to the change.
+pub(crate) async fn audit_agent(
+    app: &App,
+    staff: &Staff,
+    ip: &ClientIp,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) {
+    let entry = AuditEntry::new(&staff.tenant_id, action, Outcome::Success)
+        .actor(&staff.agent_id)
+        .target("agent", target)
+        .ip(ip.0)
+        .detail(detail);
+    if let Err(e) = audit::record(app, entry).await {
+        tracing::error!(error = %e, action, "audit record failed");
+    }
+}
+
+/// The tenant's agents with status, last sign-in and active conversations.
+#[utoipa::path(get, path = "/v1/agents", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("limit" = Option<u32>, Query, description = "1..=200, default 50"), ("cursor" = Option<String>, Query, description = "from next_cursor")),
+    responses((status = 200, body = ListPage<AgentAdminView>), (status = 403, body = E)))]
+pub async fn list(
+    State(app): State<App>,
+    staff: Staff,
+    params: ListParams,
+) -> Result<ApiJson<ListPage<AgentAdminView>>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let (items, next) = admin::list_agents(&app, &staff.tenant_id, &params).await?;
+    Ok(ApiJson(ListPage::new(items, next)))
+}
+
+/// Creates an agent.
+#[utoipa::path(post, path = "/v1/agents", tag = "agents", security(("bearer" = ["agents.manage"])), request_body = NewAgent,
+    responses((status = 201, body = AgentAdminView), (status = 400, body = E), (status = 403, body = E), (status = 409, body = E)))]
+pub async fn create(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<NewAgent>,
+) -> Result<(StatusCode, ApiJson<AgentAdminView>), ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let view = admin::create_agent(&app, &staff.tenant_id, req).await?;
+    audit_agent(&app, &staff, &ip, "agent.create", &view.id, json!({"email": view.email, "role_id": view.role_id}))
+        .await;
+    Ok((StatusCode::CREATED, ApiJson(view)))
+}
+
+/// One agent.
+#[utoipa::path(get, path = "/v1/agents/{id}", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = AgentAdminView), (status = 403, body = E), (status = 404, body = E)))]
+pub async fn get_one(
+    State(app): State<App>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<ApiJson<AgentAdminView>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    Ok(ApiJson(admin::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
+}
+
+/// Changes an agent: only the fields present change.
+#[utoipa::path(patch, path = "/v1/agents/{id}", tag = "agents", security(("bearer" = ["agents.manage"])), request_body = AgentPatch,
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = AgentAdminView), (status = 400, body = E), (status = 403, body = E), (status = 404, body = E), (status = 409, body = E)))]
+pub async fn update(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AgentPatch>,
+) -> Result<ApiJson<AgentAdminView>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let a = agent_id(&id)?;
+    let changed: Vec<&str> = [
+        ("email", req.email.is_some()),
+        ("name", req.name.is_some()),
+        ("password", req.password.is_some()),
+        ("role_id", req.role_id.is_some()),
+        ("group_ids", req.group_ids.is_some()),
+        ("skills", req.skills.is_some()),
+        ("max_concurrent", req.max_concurrent.is_some()),
+        ("schedule_id", req.schedule_id.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect();
+    let view = admin::update_agent(&app, &staff.tenant_id, &a, req).await?;
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"fields": changed})).await;
+    Ok(ApiJson(view))
+}
+
+/// What disabling did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Disabled {
+    /// The agent, now disabled.
+    pub agent: AgentAdminView,
+    /// Its open conversations put back in the queue (and routed to others when they can take them).
+    pub requeued: usize,
+}
+
+/// Disables an agent: it cannot sign in, is taken out of routing, and its open conversations are requeued.
+#[utoipa::path(post, path = "/v1/agents/{id}/disable", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = Disabled), (status = 403, body = E), (status = 404, body = E), (status = 409, body = E)))]
+pub async fn disable(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Disabled>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let a = agent_id(&id)?;
+    if a == staff.agent_id {
+        return Err(ApiError::conflict("you cannot disable your own account"));
+    }
+    let requeued = admin::disable_agent(&app, &staff.tenant_id, &a).await?;
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": true, "requeued": requeued})).await;
+    Ok(ApiJson(Disabled { agent: admin::get_agent(&app, &staff.tenant_id, &a).await?, requeued }))
+}
+
+/// `PUT /v1/me/status` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// `online` | `away` | `offline`.
+    pub status: String,
+}
+
+/// The caller's presence.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusAnswer {
+    /// The status now.
+    pub status: String,
+}
+
+/// Sets the caller's presence; coming online lets the waiting queue drain to it.
+#[utoipa::path(put, path = "/v1/me/status", tag = "agents", security(("bearer" = [])), request_body = StatusRequest,
+    responses((status = 200, body = StatusAnswer), (status = 400, body = E), (status = 401, body = E)))]
+pub async fn set_my_status(
+    State(app): State<App>,
+    staff: Staff,
+    ApiJson(req): ApiJson<StatusRequest>,
+) -> Result<ApiJson<StatusAnswer>, ApiError> {
+    let status = AgentStatus::parse(&req.status)
+        .ok_or_else(|| ApiError::validation("status", "must be online, away or offline"))?;
+    match assignment::set_agent_status(&app, &staff.tenant_id, &staff.agent_id, status).await {
+        Ok(()) => Ok(ApiJson(StatusAnswer { status: status.as_str().to_owned() })),
+        Err(AssignmentError::AgentNotFound) => Err(ApiError::unauthenticated()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What ending an agent's sessions did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// Sessions ended; every token the agent held stops working at once.
+    pub revoked: usize,
+}
+
+/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again.
+#[utoipa::path(delete, path = "/v1/agents/{id}/sessions", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = SessionsEnded), (status = 403, body = E), (status = 404, body = E)))]
+pub async fn end_sessions(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<ApiJson<SessionsEnded>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let a = agent_id(&id)?;
+    admin::get_agent(&app, &staff.tenant_id, &a).await?;
+    let revoked = kefu_app::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
+    Ok(ApiJson(SessionsEnded { revoked }))
+}

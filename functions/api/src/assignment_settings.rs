@@ -1,0 +1,55 @@
+//! `GET|PUT /v1/settings/assignment` (`settings.manage`): strategy, queueing, sticky routing, the default group
+//! and the tenant's working hours.
+
+use axum::extract::State;
+use kefu_app::App;
+use kefu_app::assignment::Settings;
+use kefu_app::assignment::admin::{self, SettingsInput};
+use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_domain::Permission;
+use serde_json::json;
+
+type E = kefu_app::http::error::ErrorEnvelope;
+
+fn view(s: &Settings) -> SettingsInput {
+    SettingsInput {
+        strategy: s.strategy.as_str().to_owned(),
+        queue_when_full: s.queue_when_full,
+        sticky_returning_customers: s.sticky_returning_customers,
+        default_group_id: s.default_group_id.as_ref().map(ToString::to_string),
+        schedule_id: s.schedule_id.as_ref().map(ToString::to_string),
+    }
+}
+
+/// The assignment settings (defaults: least_loaded, queue when full, sticky, no default group, always open).
+#[utoipa::path(get, path = "/v1/settings/assignment", tag = "settings", security(("bearer" = ["settings.manage"])),
+    responses((status = 200, body = SettingsInput), (status = 403, body = E)))]
+pub async fn get(State(app): State<App>, staff: Staff) -> Result<ApiJson<SettingsInput>, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    Ok(ApiJson(view(&admin::get_settings(&app, &staff.tenant_id).await?)))
+}
+
+/// Replaces the assignment settings; the waiting queue drains under the new rules.
+#[utoipa::path(put, path = "/v1/settings/assignment", tag = "settings", security(("bearer" = ["settings.manage"])),
+    request_body = SettingsInput,
+    responses((status = 200, body = SettingsInput), (status = 400, body = E), (status = 403, body = E)))]
+pub async fn put(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<SettingsInput>,
+) -> Result<ApiJson<SettingsInput>, ApiError> {
+    staff.require(Permission::SettingsManage)?;
+    let settings = admin::put_settings(&app, &staff.tenant_id, req).await?;
+    let answer = view(&settings);
+    let entry = AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
+        .actor(&staff.agent_id)
+        .target("settings", "assignment")
+        .ip(ip.0)
+        .detail(json!(answer));
+    if let Err(e) = audit::record(&app, entry).await {
+        tracing::error!(error = %e, "audit record failed");
+    }
+    Ok(ApiJson(answer))
+}
