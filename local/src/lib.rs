@@ -130,10 +130,23 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-/// How many pollers each queue gets, like concurrent Lambda invocations on one event source: a poller waits
-/// for its batch's store writes, and several overlap them (the embedded store commits concurrent writes
-/// together, one fsync per group).
-pub const POLLERS_PER_CONSUMER: usize = 4;
+/// How many pollers each queue gets on the embedded store, like concurrent Lambda invocations on one event
+/// source: a poller waits for its batch's store writes, and many overlap them (the embedded store commits
+/// concurrent writes together, one fsync per group). `KEFU_POLLERS` overrides it; see docs/performance.md.
+pub const POLLERS_PER_CONSUMER: usize = 32;
+
+/// Pollers per queue on AWS adapters: SQS long polls; in AWS, Lambda's own concurrency does this.
+pub const POLLERS_PER_SQS_CONSUMER: usize = 4;
+
+/// Pollers per queue: `KEFU_POLLERS` (1..=256), else the backend's default.
+fn pollers_per_consumer(backend: &Backend) -> usize {
+    let default = match backend {
+        Backend::Embedded => POLLERS_PER_CONSUMER,
+        Backend::Aws { .. } => POLLERS_PER_SQS_CONSUMER,
+    };
+    let configured = std::env::var("KEFU_POLLERS").ok().and_then(|v| v.trim().parse().ok());
+    configured.filter(|n| (1..=256).contains(n)).unwrap_or(default)
+}
 
 /// The consumer for each queue.
 pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
@@ -174,8 +187,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }
     });
 
+    let pollers = pollers_per_consumer(&config.backend);
     for (name, queue) in wired.queues {
-        for _ in 0..POLLERS_PER_CONSUMER {
+        for _ in 0..pollers {
             tasks.spawn(run_poller(app.clone(), queue.clone(), consumer(name), rx.clone()));
         }
     }

@@ -30,6 +30,12 @@ use crate::{Backend, ServeConfig, Server};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The most conversations an agent may take at once (the agents API's bound).
+const MAX_CONCURRENT: usize = 100;
+
+/// Loopback addresses from this index on sign agents in (visitors' addresses come before).
+const AGENT_CLIENTS_FROM: usize = 5000;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
@@ -40,7 +46,9 @@ pub struct LoadConfig {
     pub visitors: usize,
     /// Visitor messages per second to offer.
     pub rate: f64,
-    /// How long to send.
+    /// How long to send before measuring (connections warm up, caches fill); not counted.
+    pub warmup: Duration,
+    /// How long to send and measure after the warm-up.
     pub duration: Duration,
     /// Most requests in flight at once (the client's concurrency).
     pub concurrency: usize,
@@ -76,7 +84,8 @@ pub struct Report {
     pub delivered: u64,
     /// Accepted messages whose frame never came (within the drain time).
     pub missing: u64,
-    /// Delivered messages per second over the sending time.
+    /// Messages delivered to agents per second while sending (frames that came during the drain after it do not
+    /// count): what the system sustains.
     pub delivered_per_second: f64,
     /// Latency percentiles send → agent frame, in milliseconds.
     pub latency_ms: Percentiles,
@@ -162,8 +171,9 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 /// What the agents' sockets have seen.
-#[derive(Default)]
 struct Observed {
+    /// Probes from this sequence number on are measured (the warm-up's are not).
+    measured_from: AtomicU64,
     assigned: AtomicU64,
     delivered: AtomicU64,
     latencies: Mutex<Vec<u32>>,
@@ -279,7 +289,21 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
 
     // Agents: created, signed in, online, connected.
     let per_agent = cfg.visitors.div_ceil(cfg.agents) + 1;
-    let observed = Arc::new(Observed::default());
+    if per_agent > MAX_CONCURRENT {
+        return Err(format!(
+            "{} visitors need at least {} agents (at most {MAX_CONCURRENT} conversations each)",
+            cfg.visitors,
+            (cfg.visitors).div_ceil(MAX_CONCURRENT - 1)
+        )
+        .into());
+    }
+    let observed = Arc::new(Observed {
+        measured_from: AtomicU64::new(u64::MAX),
+        assigned: AtomicU64::new(0),
+        delivered: AtomicU64::new(0),
+        latencies: Mutex::new(Vec::new()),
+        window: Mutex::new(Vec::new()),
+    });
     let start = Instant::now();
     let mut sockets = JoinSet::new();
     for i in 0..cfg.agents {
@@ -294,7 +318,9 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         )
         .await?;
         expect("create agent", s, &b, StatusCode::CREATED)?;
-        let token = login(&admin_client, base, &tenant, &email, &password).await?;
+        // Sign-ins are limited per IP too: 20 agents per loopback address.
+        let agent_client = client_from(AGENT_CLIENTS_FROM + i / 20, loopback)?;
+        let token = login(&agent_client, base, &tenant, &email, &password).await?;
         let res = admin_client
             .put(format!("{base}/v1/me/status"))
             .bearer_auth(&token)
@@ -327,12 +353,14 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
                     }
                     Some("message.created") => {
                         let content = frame["message"]["content"].as_str().unwrap_or_default();
-                        if let Some((_, sent_at)) = parse_probe(content) {
+                        if let Some((seq, sent_at)) = parse_probe(content) {
                             let now = start.elapsed().as_micros() as u64;
                             let micros = u32::try_from(now.saturating_sub(sent_at)).unwrap_or(u32::MAX);
-                            observed.delivered.fetch_add(1, Ordering::Relaxed);
-                            observed.latencies.lock().await.push(micros);
                             observed.window.lock().await.push(micros);
+                            if seq >= observed.measured_from.load(Ordering::Relaxed) {
+                                observed.delivered.fetch_add(1, Ordering::Relaxed);
+                                observed.latencies.lock().await.push(micros);
+                            }
                         }
                     }
                     _ => {}
@@ -378,41 +406,53 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         println!("  {n} assigned");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    println!("all {} conversations assigned; sending {}/s for {} s", cfg.visitors, cfg.rate, cfg.duration.as_secs());
+    println!(
+        "all {} conversations assigned; sending {}/s for {} s (the first {} s warm up)",
+        cfg.visitors,
+        cfg.rate,
+        (cfg.warmup + cfg.duration).as_secs(),
+        cfg.warmup.as_secs()
+    );
 
-    // Steady state: messages at the offered rate, round-robin over the visitors.
+    // Steady state: messages at the offered rate, round-robin over the visitors; the warm-up is not measured.
     let counters = Arc::new(Counters {
         sent: AtomicU64::new(0),
         accepted: AtomicU64::new(0),
         rate_limited: AtomicU64::new(0),
         errors: AtomicU64::new(0),
     });
-    let stats_before = server.map(|s| s.app.table.stats());
-    let cpu_before = cpu_seconds();
-    observed.latencies.lock().await.clear();
-    observed.delivered.store(0, Ordering::Relaxed);
     let visitors: Arc<Vec<String>> = Arc::new(visitors);
     let send_start = Instant::now();
+    let mut measure_start: Option<(Instant, Option<TableStats>, Option<f64>)> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     let mut last_report = Instant::now();
     let mut last_delivered = 0u64;
     let mut seq = 0u64;
     let mut senders = JoinSet::new();
-    while send_start.elapsed() < cfg.duration {
+    while send_start.elapsed() < cfg.warmup + cfg.duration {
         tick.tick().await;
+        if measure_start.is_none() && send_start.elapsed() >= cfg.warmup {
+            observed.measured_from.store(seq, Ordering::Relaxed);
+            measure_start = Some((Instant::now(), server.map(|s| s.app.table.stats()), cpu_seconds()));
+            println!("  warm-up over: measuring from message {seq}");
+        }
         let due = (send_start.elapsed().as_secs_f64() * cfg.rate) as u64;
         while seq < due {
             let permit = gate.clone().acquire_owned().await.expect("open semaphore");
             let client = clients[(seq as usize) % clients.len()].clone();
             let token = visitors[(seq as usize) % visitors.len()].clone();
             let (counters, url) = (counters.clone(), format!("{base}/v1/widget/messages"));
+            let measured = measure_start.is_some();
             let content = probe(seq, start.elapsed().as_micros() as u64);
             senders.spawn(async move {
                 let _permit = permit;
+                let bearer = format!("Bearer {token}");
+                let outcome = call(&client, url, json!({"content": content}), &[("authorization", &bearer)]).await;
+                if !measured {
+                    return;
+                }
                 counters.sent.fetch_add(1, Ordering::Relaxed);
-                match call(&client, url, json!({"content": content}), &[("authorization", &format!("Bearer {token}"))])
-                    .await
-                {
+                match outcome {
                     Ok((StatusCode::CREATED, _)) => counters.accepted.fetch_add(1, Ordering::Relaxed),
                     Ok((StatusCode::TOO_MANY_REQUESTS, _)) => counters.rate_limited.fetch_add(1, Ordering::Relaxed),
                     Ok(_) | Err(_) => counters.errors.fetch_add(1, Ordering::Relaxed),
@@ -425,12 +465,12 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
             let delivered = observed.delivered.load(Ordering::Relaxed);
             let window = percentiles(std::mem::take(&mut *observed.window.lock().await));
             println!(
-                "  t={:>4.1}s sent {:>7} accepted {:>7} delivered {:>7} ({:>6.0}/s) p50 {:>6.1} ms p99 {:>7.1} ms 429s {} errors {}",
+                "  t={:>4.1}s offered {:>7} in flight {:>4} delivered {:>7} ({:>6.0}/s) p50 {:>6.1} ms p99 {:>7.1} ms 429s {} errors {}",
                 send_start.elapsed().as_secs_f64(),
-                counters.sent.load(Ordering::Relaxed),
-                counters.accepted.load(Ordering::Relaxed),
+                seq,
+                cfg.concurrency.max(1) - gate.available_permits(),
                 delivered,
-                (delivered - last_delivered) as f64 / last_report.elapsed().as_secs_f64(),
+                delivered.saturating_sub(last_delivered) as f64 / last_report.elapsed().as_secs_f64(),
                 window.p50,
                 window.p99,
                 counters.rate_limited.load(Ordering::Relaxed),
@@ -440,7 +480,9 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
             last_report = Instant::now();
         }
     }
-    let seconds = send_start.elapsed().as_secs_f64();
+    let (measured_at, stats_before, cpu_before) = measure_start.ok_or("the run ended before the warm-up did")?;
+    let seconds = measured_at.elapsed().as_secs_f64();
+    let delivered_in_time = observed.delivered.load(Ordering::Relaxed);
     while senders.join_next().await.is_some() {}
     // Let the last frames arrive.
     let drain_by = Instant::now() + Duration::from_secs(10);
@@ -450,7 +492,7 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let cpu = match (cpu_before, cpu_seconds()) {
-        (Some(a), Some(b)) if server.is_some() => Some((b - a) / send_start.elapsed().as_secs_f64()),
+        (Some(a), Some(b)) if server.is_some() => Some((b - a) / measured_at.elapsed().as_secs_f64()),
         _ => None,
     };
     let table_per_message = match (stats_before, server.map(|s| s.app.table.stats())) {
@@ -474,7 +516,7 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         errors: counters.errors.load(Ordering::Relaxed),
         delivered,
         missing: accepted.saturating_sub(delivered),
-        delivered_per_second: delivered as f64 / seconds,
+        delivered_per_second: delivered_in_time as f64 / seconds,
         latency_ms: percentiles(std::mem::take(&mut *observed.latencies.lock().await)),
         table_per_message,
         cpu_cores_used: cpu,

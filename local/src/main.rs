@@ -48,7 +48,10 @@ enum Command {
         /// Visitor messages per second offered.
         #[arg(long, default_value_t = 2000.0)]
         rate: f64,
-        /// Seconds of sending.
+        /// Seconds of sending before measuring (not counted).
+        #[arg(long, default_value_t = 5)]
+        warmup: u64,
+        /// Seconds of sending and measuring after the warm-up.
         #[arg(long, default_value_t = 30)]
         duration: u64,
         /// Most requests in flight at once.
@@ -103,17 +106,12 @@ async fn main() -> std::process::ExitCode {
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
         }
-        Command::Audit { command: AuditCommand::Verify { tenant, data_dir, json } } => {
-            if let Some(dir) = data_dir {
-                config.data_dir = dir;
-            }
-            kefu_local::cli::audit_verify(config, &tenant, json).await
-        }
-        Command::Loadtest { agents, visitors, rate, duration, concurrency, target } => {
+        Command::Loadtest { agents, visitors, rate, warmup, duration, concurrency, target } => {
             let run = kefu_local::loadtest::LoadConfig {
                 agents,
                 visitors,
                 rate,
+                warmup: std::time::Duration::from_secs(warmup),
                 duration: std::time::Duration::from_secs(duration),
                 concurrency,
                 target,
@@ -121,6 +119,12 @@ async fn main() -> std::process::ExitCode {
                 data_dir: None,
             };
             kefu_local::loadtest::run(run).await.map(drop)
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant, data_dir, json } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::audit_verify(config, &tenant, json).await
         }
     };
     match result {

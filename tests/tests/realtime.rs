@@ -300,3 +300,51 @@ async fn an_agent_whose_last_connection_stays_away_past_the_grace_is_set_away() 
     assert_eq!(tick(&app).await.unwrap().presence.unchanged, 1);
     assert_eq!(status_of(&app, &tenant, &agent).await, AgentStatus::Offline);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_flow_through_kefu_serve_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("realtime-serve")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kefu_aws::AwsConfig::from_lookup(|n| stack.environment.get(n).cloned()).unwrap();
+    let t = kefu_e2e::spawn_with(kefu_local::ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
+        backend: kefu_local::Backend::Aws {
+            config: Box::new(config),
+            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
+        sweep_every: Duration::from_millis(250),
+    })
+    .await;
+    let slow = Duration::from_secs(20);
+    let created = t.create_tenant("Acme on AWS", "li@acme.test").await;
+    let token = t.login(created["tenant_id"].as_str().unwrap(), "li@acme.test", ADMIN_PASSWORD).await;
+    let online =
+        t.call(reqwest::Method::PUT, "/v1/me/status", Some(json!({"status": "online"})), Some(&token), &[]).await;
+    assert!(online.status.is_success(), "{:?}", online.body);
+    let mut agent = t.websocket(&token).await;
+    let started =
+        t.start_conversation(created["widget_key"].as_str().unwrap(), json!({"visitor": {"name": "Wang"}})).await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let conversation = started.body["conversation_id"].as_str().unwrap().to_owned();
+    let visitor_token = started.body["visitor_token"].as_str().unwrap().to_owned();
+    let mut visitor = t.websocket(&visitor_token).await;
+    assert!(agent.frame_of_type("conversation.assigned", slow).await.is_some(), "routed through SQS");
+
+    assert_eq!(t.visitor_send(&visitor_token, "Hello from the widget").await.status, StatusCode::CREATED);
+    let f = agent.frame_of_type("message.created", slow).await.expect("the message reaches the agent");
+    assert_eq!(f["message"]["content"], "Hello from the widget");
+    let path = format!("/v1/conversations/{conversation}/messages");
+    assert_eq!(
+        t.post(&path, json!({"content": "a note", "internal": true}), Some(&token)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(t.post(&path, json!({"content": "Hello back"}), Some(&token)).await.status, StatusCode::CREATED);
+    let f = visitor.frame_of_type("message.created", slow).await.expect("the reply reaches the visitor");
+    assert_eq!(f["message"]["content"], "Hello back", "and the note never did");
+    visitor.close().await;
+    agent.close().await;
+}

@@ -1,0 +1,30 @@
+//! `kefu loadtest` end to end at a tiny scale: every message a visitor sends reaches its agent's WebSocket, and
+//! the report adds up (no timing is asserted: the numbers are for people, in docs/performance.md).
+
+use std::time::Duration;
+
+use kefu_local::loadtest::{LoadConfig, run};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_load_reaches_every_agent_and_reports_table_work() {
+    let report = run(LoadConfig {
+        agents: 2,
+        visitors: 8,
+        rate: 4.0,
+        warmup: Duration::from_secs(1),
+        duration: Duration::from_secs(2),
+        concurrency: 8,
+        target: None,
+        bootstrap_token: None,
+        data_dir: None,
+    })
+    .await
+    .expect("the load test runs");
+    assert!(report.sent >= 6, "{report:?}");
+    assert_eq!(report.accepted, report.sent, "{report:?}");
+    assert_eq!((report.rate_limited, report.errors, report.missing), (0, 0, 0), "{report:?}");
+    assert_eq!(report.delivered, report.accepted);
+    let table = report.table_per_message.expect("in process, the table's counters are read");
+    assert!(table.items_written >= 3.0 && table.items_read >= 1.0, "{table:?}");
+    assert!(report.latency_ms.max > 0.0 && report.latency_ms.p50 <= report.latency_ms.max);
+}
