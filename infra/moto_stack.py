@@ -20,6 +20,9 @@ How it works:
    SNS subscriptions (with RawMessageDelivery and FilterPolicy), SQS queue policies, DynamoDB time-to-live and
    point-in-time recovery, S3 lifecycle rules and public access block. Everything is then described back and
    checked against the template, so a silent moto gap fails here rather than in a test.
+5. Before any of that, the template itself is checked for encryption (`check_encryption`): a queue, topic, table
+   or bucket without the stack's KMS key, or a queue, topic or bucket without a TLS-only policy, fails every
+   AWS test.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any
 
 import yaml
 
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 REGION = "us-east-1"
 HERE = Path(__file__).resolve().parent
 DEFAULT_TEMPLATE = HERE / "template.yaml"
@@ -135,9 +138,52 @@ def references(value: Any) -> set[str]:
     return found
 
 
+def check_encryption(resources: dict[str, Any]) -> None:
+    """Refuses a template that stores data unencrypted or accepts it without TLS: every table, queue (DLQs
+    included), topic and bucket is encrypted with the stack's KMS key, and every queue, topic and bucket has a
+    policy denying requests with aws:SecureTransport false."""
+
+    def is_key(value: Any) -> bool:
+        return value in ({"Ref": "KmsKey"}, {"Fn::GetAtt": ["KmsKey", "Arn"]})
+
+    def tls_denied(policy: dict[str, Any]) -> bool:
+        return any(
+            st.get("Effect") == "Deny" and st.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for st in policy.get("Statement", [])
+        )
+
+    covered: set[str] = set()
+    for r in resources.values():
+        props = r.get("Properties", {})
+        targets = {
+            "AWS::SQS::QueuePolicy": "Queues",
+            "AWS::SNS::TopicPolicy": "Topics",
+            "AWS::S3::BucketPolicy": "Bucket",
+        }.get(r["Type"])
+        if targets and tls_denied(props.get("PolicyDocument", {})):
+            refs = props[targets] if isinstance(props[targets], list) else [props[targets]]
+            covered |= {ref["Ref"] for ref in refs if isinstance(ref, dict) and "Ref" in ref}
+    for lid, r in resources.items():
+        props, kind = r.get("Properties", {}), r["Type"]
+        if kind in ("AWS::SQS::Queue", "AWS::SNS::Topic"):
+            expect(is_key(props.get("KmsMasterKeyId")), f"{lid} is not encrypted with KmsKey")
+            expect(lid in covered, f"{lid} has no policy denying requests without TLS")
+        elif kind == "AWS::DynamoDB::Table":
+            sse = props.get("SSESpecification", {})
+            expect(sse.get("SSEEnabled") is True and is_key(sse.get("KMSMasterKeyId")), f"{lid} is not KMS-encrypted")
+        elif kind == "AWS::S3::Bucket":
+            rules = props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+            expect(
+                any(is_key(rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")) for rule in rules),
+                f"{lid} is not KMS-encrypted",
+            )
+            expect(lid in covered, f"{lid} has no policy denying requests without TLS")
+
+
 def plan(cfn: dict[str, Any]) -> dict[str, Any]:
     """Splits the translated template into what moto's CloudFormation creates and what is applied by API."""
     resources = cfn["Resources"]
+    check_encryption(resources)
     # Conditional resources are optional extras (e.g. the alarm e-mail subscription): never needed by tests.
     kept = {lid for lid, r in resources.items() if r["Type"] in KEPT_TYPES and "Condition" not in r}
     applied = {lid for lid, r in resources.items() if r["Type"] in APPLIED_TYPES and "Condition" not in r}

@@ -405,6 +405,15 @@ async fn close_reopen_and_a_visitor_writing_to_a_closed_conversation() {
         )
         .await;
     assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+
+    // Every change is in the audit log, with who did it; refused attempts are not logged as changes.
+    let assigned = audit_actions(&s, "conversation.assign").await;
+    assert_eq!(assigned.len(), 1, "{assigned:?}");
+    assert_eq!(assigned[0]["detail"]["agent_id"], ann.as_str());
+    let closes = audit_actions(&s, "conversation.close").await;
+    assert_eq!(closes.iter().map(|e| e["actor_id"].as_str().unwrap()).collect::<Vec<_>>().len(), 2);
+    assert!(closes.iter().any(|e| e["actor_id"] == ann.as_str() && e["target_id"] == c.as_str()));
+    assert_eq!(audit_actions(&s, "conversation.reopen").await.len(), 1, "the refused reopen is not a change");
 }
 
 #[tokio::test]

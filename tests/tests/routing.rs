@@ -2,8 +2,10 @@
 //! the assign consumer; the waiting queue drained as capacity frees; and the capacity invariant under a race of
 //! many assigners, on the embedded store and on DynamoDB (moto).
 //!
-//! Conversations are started through `kefu_e2e::start_conversation` (a pending conversation and its
-//! `conversation.created` event, exactly what intake writes) until the widget's endpoints take over.
+//! The first two tests go the whole way a user does: a visitor starts in the widget, the agent reads the
+//! conversation and its routing decision over `GET /v1/conversations/{id}`, VIP priority comes from the customer's
+//! group. The others start conversations with `kefu_e2e::start_conversation` (a pending conversation and its
+//! `conversation.created` event, what intake writes) where they need a group, a fixed customer or an app handle.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,6 +26,7 @@ const AGENT_PASSWORD: &str = "an agent's long password";
 struct Tenant {
     id: TenantId,
     admin: String,
+    widget_key: String,
 }
 
 async fn tenant(t: &TestApp, name: &str) -> Tenant {
@@ -31,7 +34,33 @@ async fn tenant(t: &TestApp, name: &str) -> Tenant {
     let created = t.create_tenant(name, &email).await;
     let id = created["tenant_id"].as_str().unwrap().to_owned();
     let admin = t.login(&id, &email, ADMIN_PASSWORD).await;
-    Tenant { id: TenantId::parse(&id).unwrap(), admin }
+    let widget_key = created["widget_key"].as_str().unwrap().to_owned();
+    Tenant { id: TenantId::parse(&id).unwrap(), admin, widget_key }
+}
+
+/// A visitor starts a conversation in the widget; answers its id and customer id.
+async fn visitor(t: &TestApp, ten: &Tenant, external_id: &str) -> (ConversationId, String) {
+    let r = t
+        .start_conversation(&ten.widget_key, json!({"visitor": {"external_id": external_id, "name": external_id}}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    (
+        ConversationId::parse(r.body["conversation_id"].as_str().unwrap()).unwrap(),
+        r.body["customer_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The conversation as an agent sees it (`GET /v1/conversations/{id}`), once its status is `status`.
+async fn seen_as(t: &TestApp, token: &str, c: &ConversationId, status: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = t.get(&format!("/v1/conversations/{c}"), Some(token)).await.body;
+        if last["status"] == status {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("conversation {c} never became {status}: {last}")
 }
 
 /// Creates an agent over HTTP and answers its id.
@@ -66,23 +95,21 @@ async fn assignee_within(app: &App, ten: &TenantId, c: &ConversationId, secs: u6
     }
 }
 
-async fn status_within(app: &App, ten: &TenantId, c: &ConversationId, status: &str, secs: u64) -> bool {
-    eventually(Duration::from_secs(secs), || async { conversation_item(app, ten, c).await["status"] == status }).await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn one_online_agent_gets_the_first_conversation_within_seconds() {
     let t = spawn_app().await;
     let ten = tenant(&t, "Acme").await;
     let a = agent(&t, &ten, 1, 3, json!({})).await;
     let away = agent(&t, &ten, 2, 3, json!({})).await;
-    online(&t, &ten, 1).await;
-    let c = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", None).await;
-    assert_eq!(assignee_within(t.app(), &ten.id, &c, 10).await.as_deref(), Some(a.as_str()));
+    let token = online(&t, &ten, 1).await;
+    let (c, _) = visitor(&t, &ten, "first-visitor").await;
+    let seen = seen_as(&t, &token, &c, "open").await;
+    assert_eq!(seen["assignee_id"], a.as_str());
 
-    let routing = conversation_item(t.app(), &ten.id, &c).await["routing"].clone();
+    let routing = &seen["routing"];
     assert_eq!(routing["chosen_agent_id"], a.as_str());
     assert_eq!(routing["strategy"], "least_loaded");
+    assert!(routing["decided_at"].is_string());
     let reasons: HashMap<String, Value> = routing["candidates"]
         .as_array()
         .unwrap()
@@ -103,27 +130,43 @@ async fn a_full_agent_queues_and_vip_waits_less_when_capacity_frees() {
     let t = spawn_app().await;
     let ten = tenant(&t, "Queue").await;
     let a = agent(&t, &ten, 1, 1, json!({})).await;
-    online(&t, &ten, 1).await;
-    let first = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", None).await;
-    assert_eq!(assignee_within(t.app(), &ten.id, &first, 10).await.as_deref(), Some(a.as_str()));
-    let normal = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", None).await;
-    assert!(status_within(t.app(), &ten.id, &normal, "queued", 10).await);
-    let vip = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "high", None).await;
-    assert!(status_within(t.app(), &ten.id, &vip, "queued", 10).await);
-    let routing = conversation_item(t.app(), &ten.id, &vip).await["routing"].clone();
-    assert_eq!(routing["candidates"][0]["excluded"], "at_capacity");
-    assert_eq!(routing["outcome"], "queued");
+    let token = online(&t, &ten, 1).await;
+    // A VIP customer group, and a customer in it (from an earlier visit).
+    let r = t.post("/v1/customer_groups", json!({"name": "VIP", "priority": "high"}), Some(&ten.admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let vip_group = r.body["id"].as_str().unwrap().to_owned();
+    let (earlier, vip_customer) = visitor(&t, &ten, "vip-customer").await;
+    assert_eq!(seen_as(&t, &token, &earlier, "open").await["assignee_id"], a.as_str());
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/customers/{vip_customer}"),
+            Some(json!({"group_id": vip_group})),
+            Some(&ten.admin),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    let (normal, _) = visitor(&t, &ten, "normal-customer").await;
+    let queued = seen_as(&t, &token, &normal, "queued").await;
+    assert_eq!(queued["routing"]["candidates"][0]["excluded"], "at_capacity");
+    assert_eq!(queued["routing"]["outcome"], "queued");
+    let (vip, _) = visitor(&t, &ten, "vip-customer").await;
+    let queued = seen_as(&t, &token, &vip, "queued").await;
+    assert_eq!(queued["priority"], "high");
 
     // Capacity frees: the assign consumer drains on conversation.closed, VIP first though it came later.
-    assert!(assignment::close(t.app(), &ten.id, &first, Some(&a)).await.unwrap());
-    assert_eq!(assignee_within(t.app(), &ten.id, &vip, 10).await.as_deref(), Some(a.as_str()));
-    assert_eq!(conversation_item(t.app(), &ten.id, &normal).await["status"], "queued");
+    let r = t.post(&format!("/v1/conversations/{earlier}/close"), json!({}), Some(&token)).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    assert_eq!(seen_as(&t, &token, &vip, "open").await["assignee_id"], a.as_str());
+    assert_eq!(t.get(&format!("/v1/conversations/{normal}"), Some(&ten.admin)).await.body["status"], "queued");
     // Raising max_concurrent frees capacity too.
     let r = t
         .call(Method::PATCH, &format!("/v1/agents/{a}"), Some(json!({"max_concurrent": 2})), Some(&ten.admin), &[])
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(assignee_within(t.app(), &ten.id, &normal, 10).await.as_deref(), Some(a.as_str()));
+    assert_eq!(seen_as(&t, &token, &normal, "open").await["assignee_id"], a.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,8 +218,9 @@ async fn groups_route_by_membership_and_disabling_requeues() {
     let sales = GroupId::parse(r.body["id"].as_str().unwrap()).unwrap();
     let got = t.get(&format!("/v1/agents/{sales1}"), Some(&ten.admin)).await;
     assert_eq!(got.body["group_ids"], json!([sales.as_str()]), "the agent's side of the membership");
+    let mut tokens = Vec::new();
     for n in 1..=3 {
-        online(&t, &ten, n).await;
+        tokens.push(online(&t, &ten, n).await);
     }
     let c = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", Some(&sales)).await;
     let first = assignee_within(t.app(), &ten.id, &c, 10).await.unwrap();
@@ -193,6 +237,7 @@ async fn groups_route_by_membership_and_disabling_requeues() {
     let disabled = t.get(&format!("/v1/agents/{first}"), Some(&ten.admin)).await.body;
     assert_eq!((disabled["disabled"].as_bool(), disabled["active_conversations"].as_u64()), (Some(true), Some(0)));
     let n = if first == sales1.as_str() { 1 } else { 2 };
+    assert_eq!(t.get("/v1/me", Some(&tokens[n - 1])).await.status, StatusCode::UNAUTHORIZED, "its sessions ended");
     let login = t
         .post(
             "/v1/auth/login",
@@ -257,6 +302,11 @@ async fn admin_endpoints_validate_scope_and_page() {
     assert_eq!(t.get("/v1/settings/assignment", Some(&agent_token)).await.status, StatusCode::FORBIDDEN);
     let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "busy"})), Some(&agent_token), &[]).await;
     assert_eq!(field(&r), bad("status"));
+    let r = t.call(Method::DELETE, &format!("/v1/agents/{a}/sessions"), None, Some(&other.admin), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t.call(Method::DELETE, &format!("/v1/agents/{a}/sessions"), None, Some(&ten.admin), &[]).await;
+    assert_eq!((r.status, r.body["revoked"].as_u64()), (StatusCode::OK, Some(1)), "{:?}", r.body);
+    assert_eq!(t.get("/v1/me", Some(&agent_token)).await.status, StatusCode::UNAUTHORIZED);
 
     // Paging.
     agent(&t, &ten, 2, 2, json!({})).await;
@@ -401,17 +451,14 @@ async fn race(t: &TestApp) {
     let head = app.table.query(Query::index(Index::Gsi2, kefu_app::keys::queue_pk(&ten.id)).limit(1)).await.unwrap();
     let head = ConversationId::parse(head.items[0]["conversation_id"].as_str().unwrap()).unwrap();
     assert_eq!(conversation_item(&app, &ten.id, &head).await["priority"], "high");
-    let victim = convs.iter().find(|c| by_agent.contains_key(agents[0].as_str()) && *c != &head).unwrap();
-    let victim = {
-        let mut v = victim.clone();
-        for c in &convs {
-            if conversation_item(&app, &ten.id, c).await["assignee_id"] == agents[0].as_str() {
-                v = c.clone();
-                break;
-            }
+    let mut victim = None;
+    for c in &convs {
+        if conversation_item(&app, &ten.id, c).await["assignee_id"] == agents[0].as_str() {
+            victim = Some(c.clone());
+            break;
         }
-        v
-    };
+    }
+    let victim = victim.expect("the first agent holds two conversations");
     assert!(assignment::close(&app, &ten.id, &victim, None).await.unwrap());
     assignment::drain(&app, &ten.id).await.unwrap();
     assert_eq!(assignee_within(&app, &ten.id, &head, 10).await.as_deref(), Some(agents[0].as_str()));

@@ -174,3 +174,28 @@ pub async fn set_my_status(
         Err(e) => Err(e.into()),
     }
 }
+
+/// What ending an agent's sessions did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// Sessions ended; every token the agent held stops working at once.
+    pub revoked: usize,
+}
+
+/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again.
+#[utoipa::path(delete, path = "/v1/agents/{id}/sessions", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = SessionsEnded), (status = 403, body = E), (status = 404, body = E)))]
+pub async fn end_sessions(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<ApiJson<SessionsEnded>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let a = agent_id(&id)?;
+    admin::get_agent(&app, &staff.tenant_id, &a).await?;
+    let revoked = kefu_app::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
+    Ok(ApiJson(SessionsEnded { revoked }))
+}

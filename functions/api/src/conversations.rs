@@ -207,6 +207,7 @@ pub struct TagsRequest {
 pub async fn set_tags(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TagsRequest>,
 ) -> Result<ApiJson<ConversationView>, ApiError> {
@@ -215,6 +216,7 @@ pub async fn set_tags(
     conversations::load_visible(&app, &viewer, &id).await?;
     let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
     let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags).await?;
+    audit_change(&app, &staff, ip, "conversation.update", &conversation, serde_json::json!({"tags": req.tags})).await?;
     Ok(ApiJson(ConversationView::from_item(&item)))
 }
 
@@ -228,6 +230,24 @@ pub struct AssignRequest {
     /// Transfer to this agent group (routed again within it).
     #[serde(default)]
     pub group_id: Option<String>,
+}
+
+/// Records a change to a conversation in the audit log.
+async fn audit_change(
+    app: &App,
+    staff: &Staff,
+    ip: std::net::IpAddr,
+    action: &str,
+    id: &ConversationId,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let entry = AuditEntry::new(&staff.tenant_id, action, Outcome::Success)
+        .actor(&staff.agent_id)
+        .target("conversation", id)
+        .ip(ip)
+        .detail(detail);
+    audit::record(app, entry).await?;
+    Ok(())
 }
 
 async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
@@ -244,6 +264,7 @@ async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson
 pub async fn assign(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
@@ -264,6 +285,8 @@ pub async fn assign(
         }
         _ => return Err(ApiError::validation("agent_id", "send exactly one of agent_id and group_id")),
     }
+    let to = serde_json::json!({"agent_id": req.agent_id, "group_id": req.group_id});
+    audit_change(&app, &staff, ip, "conversation.assign", &conversation, to).await?;
     detail(&app, &staff, &conversation).await
 }
 
@@ -290,10 +313,12 @@ async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, A
 pub async fn close(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let conversation = handled(&app, &staff, &id).await?;
     assignment::close(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    audit_change(&app, &staff, ip, "conversation.close", &conversation, serde_json::Value::Null).await?;
     detail(&app, &staff, &conversation).await
 }
 
@@ -305,9 +330,11 @@ pub async fn close(
 pub async fn reopen(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let conversation = handled(&app, &staff, &id).await?;
     assignment::reopen(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
+    audit_change(&app, &staff, ip, "conversation.reopen", &conversation, serde_json::Value::Null).await?;
     detail(&app, &staff, &conversation).await
 }

@@ -186,10 +186,14 @@ pub async fn list_groups(
 pub async fn create_group(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<CustomerGroupBody>,
 ) -> Result<(StatusCode, ApiJson<CustomerGroupView>), ApiError> {
     staff.require(Permission::SettingsManage)?;
-    Ok((StatusCode::CREATED, ApiJson(customers::create_group(&app, &staff.tenant_id, &body).await?)))
+    let group = customers::create_group(&app, &staff.tenant_id, &body).await?;
+    let entry = audit_entry(&staff, "customer_group.create", None, ip).target("customer_group", &group.id);
+    audit::record(&app, entry).await?;
+    Ok((StatusCode::CREATED, ApiJson(group)))
 }
 
 /// Renames a customer group or changes its priority.
@@ -200,11 +204,15 @@ pub async fn create_group(
 pub async fn update_group(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CustomerGroupBody>,
 ) -> Result<ApiJson<CustomerGroupView>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    Ok(ApiJson(customers::update_group(&app, &staff.tenant_id, &id, &body).await?))
+    let group = customers::update_group(&app, &staff.tenant_id, &id, &body).await?;
+    let entry = audit_entry(&staff, "customer_group.update", None, ip).target("customer_group", &group.id);
+    audit::record(&app, entry).await?;
+    Ok(ApiJson(group))
 }
 
 /// Deletes a customer group without customers (409 while it has some).
@@ -215,9 +223,12 @@ pub async fn update_group(
 pub async fn delete_group(
     State(app): State<App>,
     staff: Staff,
+    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Permission::SettingsManage)?;
     customers::delete_group(&app, &staff.tenant_id, &id).await?;
+    let entry = audit_entry(&staff, "customer_group.delete", None, ip).target("customer_group", &id);
+    audit::record(&app, entry).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -370,6 +370,10 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
     assignment::drain(&f.app, &f.tenant).await.unwrap();
     assert_eq!(f.conv(&c2).await["assignee_id"], b.as_str());
     assert_eq!(f.active(&b).await, 2);
+    // Capacity never drops below what b holds.
+    let lower =
+        admin::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(1), ..Default::default() }).await;
+    assert!(matches!(lower, Err(admin::AdminError::Conflict(ref m)) if m.contains("holds 2")), "{lower:?}");
     // Disabling b requeues both; only the default-group one can go to a, the billing one waits.
     let requeued = admin::disable_agent(&f.app, &f.tenant, &b).await.unwrap();
     assert_eq!(requeued, 2);

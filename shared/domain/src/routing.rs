@@ -390,7 +390,7 @@ mod tests {
             conversation_id: ConversationId::parse(&format!("cv_{n:026}")).unwrap(),
         };
         let mut q =
-            vec![w(Priority::Normal, 1, 1), w(Priority::Low, 0, 2), w(Priority::High, 9, 3), w(Priority::Normal, 0, 4)];
+            [w(Priority::Normal, 1, 1), w(Priority::Low, 0, 2), w(Priority::High, 9, 3), w(Priority::Normal, 0, 4)];
         q.sort();
         let order: Vec<_> =
             q.iter().map(|x| x.conversation_id.as_str()[3..].trim_start_matches('0').to_owned()).collect();

@@ -253,20 +253,19 @@ impl AgentAdminView {
     }
 }
 
-async fn tenant_name(app: &App, t: &TenantId) -> Result<String, TableError> {
-    Ok(app.table.get(&keys::tenant(t)).await?.and_then(|i| s(&i, "name").map(str::to_owned)).unwrap_or_default())
+/// A new password under the tenant's policy (length, common passwords, not the email or company name).
+async fn new_password(app: &App, t: &TenantId, password: &str, email: &str) -> Result<Password, AdminError> {
+    crate::security::check_new_password(app, t, password, email).await.map_err(|e| match e {
+        crate::security::PasswordCheckError::Invalid(v) => AdminError::Invalid(v),
+        crate::security::PasswordCheckError::Table(t) => AdminError::Table(t),
+    })
 }
 
 /// Creates an agent: account, email claim and routing item in one transaction with the groups it joins.
 pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<AgentAdminView, AdminError> {
     let email = Email::parse(&req.email)?;
     let name = Name::parse(&req.name, "name")?;
-    let password = Password::parse(
-        &req.password,
-        kefu_domain::text::PASSWORD_MIN_CHARS,
-        email.as_str(),
-        &tenant_name(app, t).await?,
-    )?;
+    let password = new_password(app, t, &req.password, email.as_str()).await?;
     let role = check_role(app, t, &req.role_id).await?;
     let skills = parse_skills(&req.skills, "skills")?;
     let max = parse_max_concurrent(req.max_concurrent.unwrap_or(i64::from(super::store::DEFAULT_MAX_CONCURRENT)))?;
@@ -370,12 +369,13 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
             condition: Some(Condition::NotExists),
         });
     }
+    let email_ops = ops.len();
     if let Some(n) = &req.name {
         acc = acc.set("name", Name::parse(n, "name")?.as_str());
     }
     if let Some(p) = &req.password {
-        let p = Password::parse(p, kefu_domain::text::PASSWORD_MIN_CHARS, email.as_str(), &tenant_name(app, t).await?)?;
-        acc = acc.set("password_hash", hash_password(p.expose()));
+        let p = new_password(app, t, p, email.as_str()).await?;
+        acc = acc.set("password_hash", hash_password(p.expose())).set("password_changed_at", json!(app.now()));
     }
     if let Some(r) = &req.role_id {
         acc = acc.set("role_id", check_role(app, t, r).await?.as_str());
@@ -386,8 +386,8 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         rt = rt.set("skills", json!(skills));
         routing_changed = true;
     }
-    if let Some(m) = req.max_concurrent {
-        let m = parse_max_concurrent(m)?;
+    let new_max = req.max_concurrent.map(parse_max_concurrent).transpose()?;
+    if let Some(m) = new_max {
         acc = acc.set("max_concurrent", m);
         rt = rt.set("max_concurrent", m);
         routing_changed = true;
@@ -429,20 +429,24 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         rt = rt.set("group_ids", json!(list)).set("gv", membership_version + 1);
         routing_changed = true;
     }
-    let first_account_op = ops.len();
     if !acc.actions.is_empty() {
         ops.push(TxOp::Update { key: keys::agent(t, a), update: acc, condition: Some(Condition::Exists) });
     }
+    let mut routing_op = None;
     if !rt.actions.is_empty() {
-        let cond = if req.group_ids.is_some() {
-            Condition::Or(vec![
+        let mut cond = vec![Condition::Exists];
+        if req.group_ids.is_some() {
+            cond.push(Condition::Or(vec![
                 Condition::eq("gv", membership_version),
                 Condition::And(vec![Condition::AttrNotExists("gv".into()), Condition::Exists]),
-            ])
-        } else {
-            Condition::Exists
-        };
-        ops.push(TxOp::Update { key: keys::agent_load(t, a), update: rt, condition: Some(cond) });
+            ]));
+        }
+        if let Some(m) = new_max {
+            // Capacity is never below what the agent holds: the invariant stays "active <= max_concurrent".
+            cond.push(Condition::cmp("active", CmpOp::Le, m));
+        }
+        routing_op = Some(ops.len());
+        ops.push(TxOp::Update { key: keys::agent_load(t, a), update: rt, condition: Some(Condition::And(cond)) });
     }
     if ops.is_empty() {
         return get_agent(app, t, a).await;
@@ -453,11 +457,24 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         vec![]
     };
     match outbox::commit(app, ops, events).await {
-        Ok(()) => get_agent(app, t, a).await,
-        Err(TableError::TransactionCanceled { failed })
-            if req.email.is_some() && failed.iter().any(|f| *f < first_account_op && *f <= 1) =>
-        {
+        Ok(()) => {
+            if req.password.is_some() {
+                // A password set by an administrator ends the sessions opened with the old one.
+                crate::sessions::revoke_all(app, t, a, None).await?;
+            }
+            get_agent(app, t, a).await
+        }
+        Err(TableError::TransactionCanceled { failed }) if failed.iter().any(|f| *f < email_ops) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
+        }
+        Err(TableError::TransactionCanceled { failed })
+            if new_max.is_some() && failed.iter().any(|f| Some(*f) == routing_op) =>
+        {
+            let now = get_agent(app, t, a).await?;
+            Err(AdminError::Conflict(format!(
+                "the agent holds {} open conversations: close or transfer some before lowering max_concurrent below that",
+                now.active_conversations
+            )))
         }
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("the agent or a group changed meanwhile; retry".into()))
@@ -486,6 +503,7 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
         },
     ];
     app.table.transact(ops).await?;
+    crate::sessions::revoke_all(app, t, a, None).await?;
     let mut requeued = 0;
     loop {
         let page =

@@ -1,0 +1,123 @@
+//! The assign consumer under its batch semantics: a conversation routed once however often its event arrives,
+//! poison messages failed (to end in the DLQ) without stopping the batch, capacity-freeing events draining.
+
+use std::sync::Arc;
+
+use kefu_app::assignment::{self, admin};
+use kefu_app::consumer::{BatchItem, process_batch};
+use kefu_app::events::Envelope;
+use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::{App, Config, keys};
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{AgentId, ConversationId, CustomerId, TenantId};
+use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
+use kefu_fn_assign::AssignConsumer;
+use kefu_ports::{ManualClock, TxOp};
+use serde_json::json;
+
+async fn app() -> (App, TenantId, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
+    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
+    let app = App {
+        table: Arc::new(store.table()),
+        topic: Arc::new(EmbeddedTopic::new(store.clone())),
+        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
+        push: Arc::new(PushHub::new()),
+        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+        clock,
+        config: Arc::new(Config::default()),
+    };
+    let created = create_tenant(
+        &app,
+        NewTenant {
+            name: "Acme".into(),
+            admin: NewAdmin {
+                email: "boss@acme.test".into(),
+                name: "Boss".into(),
+                password: "a long admin password".into(),
+            },
+            timezone: None,
+        },
+    )
+    .await
+    .unwrap();
+    let t = TenantId::parse(&created.tenant_id).unwrap();
+    (app, t, dir)
+}
+
+async fn agent(app: &App, t: &TenantId, max: i64) -> AgentId {
+    let v = admin::create_agent(
+        app,
+        t,
+        admin::NewAgent {
+            email: "a@acme.test".into(),
+            name: "A".into(),
+            password: "a long agent password".into(),
+            role_id: "agent".into(),
+            group_ids: vec![],
+            skills: vec![],
+            max_concurrent: Some(max),
+            schedule_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    let a = AgentId::parse(&v.id).unwrap();
+    assignment::set_agent_status(app, t, &a, AgentStatus::Online).await.unwrap();
+    a
+}
+
+async fn pending(app: &App, t: &TenantId) -> (ConversationId, Envelope) {
+    let c = ConversationId::generate();
+    let now = app.now();
+    let item = keys::conversation(t, &c).with(json!({
+        "type": "conversation", "conversation_id": c, "tenant_id": t, "customer_id": CustomerId::generate(),
+        "status": "pending", "group_id": null, "priority": "normal", "skills": [], "created_at": now,
+        "last_message_at": now, "waiting_since": now, "version": 1,
+    }));
+    app.table.transact(vec![TxOp::Put { item, condition: None }]).await.unwrap();
+    let event = Envelope::new("conversation.created", t, now, json!({"conversation_id": c, "priority": "normal"}));
+    (c, event)
+}
+
+fn item(id: &str, e: &Envelope) -> BatchItem {
+    BatchItem { message_id: id.into(), body: serde_json::to_string(e).unwrap() }
+}
+
+#[tokio::test]
+async fn duplicates_route_once_and_poison_fails_alone() {
+    let (app, t, _dir) = app().await;
+    let a = agent(&app, &t, 1).await;
+    let (c1, created1) = pending(&app, &t).await;
+    let (c2, created2) = pending(&app, &t).await;
+    let no_id = Envelope::new("conversation.created", &t, app.now(), json!({"conversation_id": "nope"}));
+    let batch = vec![
+        item("m1", &created1),
+        BatchItem { message_id: "m2".into(), body: "not json".into() },
+        item("m3", &no_id),
+        item("m4", &created2),
+    ];
+    let failed = process_batch(&app, &AssignConsumer, batch).await;
+    assert_eq!(failed, vec!["m2".to_owned(), "m3".to_owned()], "only the poison messages fail");
+    let conv = |c: &ConversationId| {
+        let (app, t, c) = (app.clone(), t.clone(), c.clone());
+        async move { app.table.get(&keys::conversation(&t, &c)).await.unwrap().unwrap() }
+    };
+    assert_eq!(conv(&c1).await["assignee_id"], a.as_str());
+    assert_eq!(conv(&c2).await["status"], "queued");
+
+    // The same event again (acknowledged by its idempotency record), and a copy under a new event id (past the
+    // record: the handler itself must not route it twice): nothing changes.
+    let copy = Envelope::new("conversation.created", &t, app.now(), created1.data.clone());
+    let failed = process_batch(&app, &AssignConsumer, vec![item("m5", &created1), item("m6", &copy)]).await;
+    assert!(failed.is_empty());
+    let load = app.table.get(&keys::agent_load(&t, &a)).await.unwrap().unwrap();
+    assert_eq!(load["active"], 1);
+
+    // Closing frees the slot; the consumer drains on conversation.closed.
+    assignment::close(&app, &t, &c1, None).await.unwrap();
+    let closed = Envelope::new("conversation.closed", &t, app.now(), json!({"conversation_id": c1, "agent_id": a}));
+    assert!(process_batch(&app, &AssignConsumer, vec![item("m7", &closed)]).await.is_empty());
+    assert_eq!(conv(&c2).await["assignee_id"], a.as_str());
+}
