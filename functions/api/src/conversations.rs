@@ -316,10 +316,7 @@ pub async fn close(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
-    let conversation = handled(&app, &staff, &id).await?;
-    assignment::close(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
-    audit_change(&app, &staff, ip, "conversation.close", &conversation, serde_json::Value::Null).await?;
-    detail(&app, &staff, &conversation).await
+    transition(&app, &staff, ip, &id, Transition::Close).await
 }
 
 /// Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that).
@@ -333,8 +330,37 @@ pub async fn reopen(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
-    let conversation = handled(&app, &staff, &id).await?;
-    assignment::reopen(&app, &staff.tenant_id, &conversation, Some(&staff.agent_id)).await?;
-    audit_change(&app, &staff, ip, "conversation.reopen", &conversation, serde_json::Value::Null).await?;
-    detail(&app, &staff, &conversation).await
+    transition(&app, &staff, ip, &id, Transition::Reopen).await
+}
+
+/// What a conversation's handler may do to it.
+#[derive(Clone, Copy)]
+enum Transition {
+    Close,
+    Reopen,
+}
+
+/// Closes or reopens a conversation the caller handles, through the assignment module (which frees or takes
+/// an agent's slot), and records it in the audit log.
+async fn transition(
+    app: &App,
+    staff: &Staff,
+    ip: std::net::IpAddr,
+    id: &str,
+    to: Transition,
+) -> Result<ApiJson<ConversationDetail>, ApiError> {
+    let conversation = handled(app, staff, id).await?;
+    let by = Some(&staff.agent_id);
+    let action = match to {
+        Transition::Close => {
+            assignment::close(app, &staff.tenant_id, &conversation, by).await?;
+            "conversation.close"
+        }
+        Transition::Reopen => {
+            assignment::reopen(app, &staff.tenant_id, &conversation, by).await?;
+            "conversation.reopen"
+        }
+    };
+    audit_change(app, staff, ip, action, &conversation, serde_json::Value::Null).await?;
+    detail(app, staff, &conversation).await
 }

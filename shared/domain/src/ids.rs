@@ -32,6 +32,11 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// The part after the prefix (the ULID of a generated id).
+            pub fn ulid_part(&self) -> &str {
+                self.0.strip_prefix($prefix).unwrap_or(&self.0)
+            }
         }
 
         impl fmt::Display for $name {
@@ -77,6 +82,15 @@ id_type!(
 id_type!(
     /// A schedule: working hours or an agent's shift.
     ScheduleId, "sc_"
+);
+
+id_type!(
+    /// A sign-in session's public id: listed and revoked by it; never the token or the token's hash.
+    SessionId, "se_"
+);
+id_type!(
+    /// An API key's id (the key itself is shown once and stored hashed).
+    ApiKeyId, "ak_"
 );
 
 impl RoleId {

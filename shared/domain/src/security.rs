@@ -2,7 +2,6 @@
 //! bundled list of common passwords, and the ids of sessions and API keys.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -11,52 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
 
-macro_rules! secure_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct $name(String);
-
-        impl $name {
-            /// A new, unique id (a ULID, so ids sort by creation time).
-            pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, ulid::Ulid::new().to_string().to_ascii_lowercase()))
-            }
-
-            /// Accepts an id from outside when it has the right shape.
-            pub fn parse(s: &str) -> Option<Self> {
-                let rest = s.strip_prefix($prefix)?;
-                (rest.len() == 26 && rest.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| Self(s.to_owned()))
-            }
-
-            /// The id as text.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-
-            /// The ULID part (without the prefix).
-            pub fn ulid_part(&self) -> &str {
-                &self.0[$prefix.len()..]
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-secure_id!(
-    /// A sign-in session's public id: listed and revoked by it; never the token or the token's hash.
-    SessionId, "se_"
-);
-secure_id!(
-    /// An API key's id (the key itself is shown once and stored hashed).
-    ApiKeyId, "ak_"
-);
+pub use crate::ids::{ApiKeyId, SessionId};
 
 /// The common-password list: 30,000 passwords of a leaked corpus, most common first (see `data/README.md`
 /// for its source and licence: zxcvbn 3.1.1, MIT).
