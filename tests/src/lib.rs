@@ -56,6 +56,21 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
     }
 }
 
+/// The configuration of a test server on the AWS adapters against a moto stack provisioned from the template:
+/// the adapters read the environment the template gives the functions, through the same code as in Lambda.
+pub fn aws_config(stack: &kefu_testkit::MotoStack, dir: &Path) -> ServeConfig {
+    let config =
+        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
+    ServeConfig {
+        backend: Backend::Aws {
+            config: Box::new(config),
+            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
+            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
+        },
+        ..embedded_config(dir)
+    }
+}
+
 /// A fresh server on a fresh embedded store.
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");

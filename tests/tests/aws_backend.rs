@@ -5,28 +5,10 @@ use std::time::Duration;
 
 use kefu_app::events::ConsumerName;
 use kefu_e2e::{ADMIN_PASSWORD, eventually, spawn_with};
-use kefu_local::{Backend, ServeConfig};
+use kefu_local::Backend;
 use kefu_ports::{FilterPolicy, Queue};
 use kefu_testkit::{MotoStack, require_moto};
 use reqwest::StatusCode;
-
-fn aws_config(stack: &MotoStack, dir: &std::path::Path) -> ServeConfig {
-    // The variables the template hands every function, read by the same code as in Lambda.
-    let config =
-        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
-    let queue_urls = stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect();
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_path_buf(),
-        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: Backend::Aws {
-            config: Box::new(config),
-            queue_urls,
-            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
-        },
-        sweep_every: Duration::from_millis(250),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_template_subscribes_each_consumer_as_the_code_expects() {
@@ -46,7 +28,7 @@ async fn tenants_sign_in_and_events_flow_on_aws_adapters() {
     let Some(_) = require_moto() else { return };
     let stack = tokio::task::spawn_blocking(|| MotoStack::create("e2e")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let t = spawn_with(aws_config(&stack, dir.path())).await;
+    let t = spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
     let created = t.create_tenant("Acme on AWS", "li@acme.test").await;
     let tenant = created["tenant_id"].as_str().unwrap();
     let token = t.login(tenant, "li@acme.test", ADMIN_PASSWORD).await;
@@ -56,7 +38,7 @@ async fn tenants_sign_in_and_events_flow_on_aws_adapters() {
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, StatusCode::UNAUTHORIZED);
 
     let aws = kefu_aws::AwsAdapters::for_emulator(
-        match &aws_config(&stack, dir.path()).backend {
+        match &kefu_e2e::aws_config(&stack, dir.path()).backend {
             Backend::Aws { config, .. } => config.as_ref().clone(),
             Backend::Embedded => unreachable!(),
         },

@@ -306,19 +306,7 @@ async fn frames_flow_through_kefu_serve_on_aws_adapters() {
     let Some(_) = kefu_testkit::require_moto() else { return };
     let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("realtime-serve")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = kefu_aws::AwsConfig::from_lookup(|n| stack.environment.get(n).cloned()).unwrap();
-    let t = kefu_e2e::spawn_with(kefu_local::ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: kefu_local::Backend::Aws {
-            config: Box::new(config),
-            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
-            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
-        },
-        sweep_every: Duration::from_millis(250),
-    })
-    .await;
+    let t = kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
     let slow = Duration::from_secs(20);
     let created = t.create_tenant("Acme on AWS", "li@acme.test").await;
     let token = t.login(created["tenant_id"].as_str().unwrap(), "li@acme.test", ADMIN_PASSWORD).await;

@@ -15,7 +15,6 @@ use kefu_app::assignment::{self, admin};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, conversation_item, eventually, spawn_app, spawn_with, start_conversation};
-use kefu_local::{Backend, ServeConfig};
 use kefu_ports::{Index, Query};
 use kefu_testkit::{MotoStack, require_moto};
 use reqwest::{Method, StatusCode};
@@ -471,28 +470,11 @@ async fn capacity_holds_under_a_race_on_the_embedded_store() {
     race(&t).await;
 }
 
-fn aws_config(stack: &MotoStack, dir: &std::path::Path) -> ServeConfig {
-    let config =
-        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
-    let queue_urls = stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect();
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_path_buf(),
-        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: Backend::Aws {
-            config: Box::new(config),
-            queue_urls,
-            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
-        },
-        sweep_every: Duration::from_millis(250),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn capacity_holds_under_a_race_on_dynamodb() {
     let Some(_) = require_moto() else { return };
     let stack = tokio::task::spawn_blocking(|| MotoStack::create("routing-race")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let t = spawn_with(aws_config(&stack, dir.path())).await;
+    let t = spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
     race(&t).await;
 }

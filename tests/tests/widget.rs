@@ -260,24 +260,10 @@ async fn the_visitor_sees_replies_but_never_internal_notes() {
 /// reports them.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_widget_flow_holds_on_aws_adapters() {
-    use kefu_local::{Backend, ServeConfig};
     let Some(_) = kefu_testkit::require_moto() else { return };
     let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("widget")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        kefu_aws::AwsConfig::from_lookup(|name| stack.environment.get(name).cloned()).expect("template environment");
-    let t = kefu_e2e::spawn_with(ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        bootstrap_token: Some(kefu_e2e::BOOTSTRAP.into()),
-        backend: Backend::Aws {
-            config: Box::new(config),
-            queue_urls: stack.queues.iter().map(|(name, q)| (name.clone(), q.url.clone())).collect(),
-            emulator: Some((stack.endpoint.clone(), stack.region.clone())),
-        },
-        sweep_every: std::time::Duration::from_millis(250),
-    })
-    .await;
+    let t = kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
     let a = tenant(&t, "li@acme.test").await;
     let s = start(&t, &a.widget_key, json!({"visitor": {"external_id": "u-9", "phone": "13800138000"}})).await;
     assert_eq!(
