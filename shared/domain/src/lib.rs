@@ -16,5 +16,5 @@ pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
 pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
 pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId};
-pub use permission::{BuiltinRole, Permission, PermissionSet};
+pub use permission::{BuiltinRole, Permission, PermissionSet, Roster, RosterChange};
 pub use text::{Email, Name, Password, TimeZoneName};

@@ -61,6 +61,15 @@ impl Name {
         if t.chars().any(char::is_control) {
             return Err(ValidationError::new(field, "must not contain control characters"));
         }
+        if let Some(c) = t.chars().find(|c| is_invisible_format(*c)) {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "must not contain invisible or direction-changing characters (U+{:04X}): they make one name look like another",
+                    u32::from(c)
+                ),
+            ));
+        }
         Ok(Self(t.to_owned()))
     }
 
@@ -68,6 +77,52 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form two names are compared in when they must not be confused: NFKC (full-width `Ａdmin` and
+    /// ligatures read as their plain letters), lower-cased, then NFKC again (lower-casing can leave a
+    /// non-normalised sequence). So "Ａｄｍｉｎ" and "ADMIN" both fold to "admin".
+    pub fn folded(&self) -> String {
+        fold(&self.0)
+    }
+}
+
+/// The comparison form of [`Name::folded`], for text that is not (yet) a `Name`.
+pub fn fold(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let step = |t: &str| -> String { t.nfkc().collect::<String>().to_lowercase().nfkc().collect() };
+    let mut folded = step(s);
+    // A few characters need a second round (their lower case normalises further); a fixed point is
+    // reached within a couple of rounds, bounded here all the same.
+    for _ in 0..3 {
+        let next = step(&folded);
+        if next == folded {
+            break;
+        }
+        folded = next;
+    }
+    folded
+}
+
+/// Characters that show nothing, or change the direction of the text around them: bidirectional embeddings,
+/// overrides, isolates and marks, zero-width spaces and joiners, the soft hyphen, and blank fillers. In a name
+/// they only serve to make it look like another one (`admin` + U+200B, or a right-to-left override that
+/// reverses what follows), so names refuse them.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'                      // soft hyphen
+        | '\u{034F}'                    // combining grapheme joiner
+        | '\u{061C}'                    // Arabic letter mark
+        | '\u{115F}' | '\u{1160}'        // Hangul fillers
+        | '\u{180E}'                    // Mongolian vowel separator
+        | '\u{200B}'..='\u{200F}'       // zero-width space, non-joiner, joiner; LRM, RLM
+        | '\u{202A}'..='\u{202E}'       // bidirectional embeddings and overrides
+        | '\u{2060}'..='\u{2064}'       // word joiner, invisible operators
+        | '\u{2066}'..='\u{2069}'       // bidirectional isolates
+        | '\u{3164}'                    // Hangul filler
+        | '\u{FEFF}'                    // zero-width no-break space (BOM)
+        | '\u{FFA0}'                    // half-width Hangul filler
+    )
 }
 
 /// The longest password accepted: long enough for passphrases, short enough to bound hashing work.
@@ -171,12 +226,42 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_invisible_and_direction_characters_and_fold_look_alikes() {
+        assert_eq!(Name::parse("  Li Lei ", "name").unwrap().as_str(), "Li Lei");
+        assert!(Name::parse("李雷", "name").is_ok());
+        for bad in
+            ["admin\u{200B}", "\u{202E}nimda", "ad\u{200D}min", "\u{2066}x\u{2069}", "\u{FEFF}admin", "a\u{00AD}b"]
+        {
+            let e = Name::parse(bad, "role.name").unwrap_err();
+            assert_eq!(e.field, "role.name", "{bad:?}");
+            assert!(e.message.contains("invisible"), "{e}");
+        }
+        let fold = |s: &str| Name::parse(s, "name").unwrap().folded();
+        assert_eq!(fold("Ａｄｍｉｎ"), "admin");
+        assert_eq!(fold("ＡＤＭＩＮ"), fold("admin"));
+        assert_eq!(fold("Supervisor"), "supervisor");
+        assert_ne!(fold("admin2"), fold("admin"));
+    }
+
+    #[test]
     fn zones() {
         assert!(TimeZoneName::parse("Asia/Shanghai", "timezone").is_ok());
         assert!(TimeZoneName::parse("Mars/Olympus", "timezone").is_err());
     }
 
     proptest! {
+        #[test]
+        fn a_parsed_name_never_holds_an_invisible_character(s in "\\PC{0,20}", c in prop::sample::select(vec!['\u{200B}', '\u{200C}', '\u{200D}', '\u{202E}', '\u{2067}', '\u{FEFF}', '\u{061C}']), at in 0usize..20) {
+            let mut chars: Vec<char> = s.chars().collect();
+            chars.insert(at.min(chars.len()), c);
+            let with: String = chars.into_iter().collect();
+            prop_assert!(Name::parse(&with, "name").is_err());
+            if let Ok(n) = Name::parse(&s, "name") {
+                prop_assert!(!n.as_str().chars().any(is_invisible_format));
+                prop_assert_eq!(fold(&n.folded()), n.folded(), "folding is idempotent");
+            }
+        }
+
         #[test]
         fn parsed_emails_are_stable(s in "\\PC{0,40}") {
             if let Ok(e) = Email::parse(&s) {
