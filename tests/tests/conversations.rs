@@ -521,3 +521,49 @@ async fn deleting_a_conversation_removes_its_messages() {
         StatusCode::NOT_FOUND
     );
 }
+
+/// Issue 8, item 7: close, reopen and tags belong to the conversation's assignee or a holder of
+/// `conversations.assign`; a colleague who merely sees the conversation (same group) cannot act on it.
+#[tokio::test]
+async fn only_the_assignee_or_conversations_assign_closes_reopens_and_tags() {
+    let s = Shop::new("li@acme.test").await;
+    let (ann, ann_t) = s.agent("ann@acme.test", "agent", &[]).await;
+    let (_bob, bob_t) = s.agent("bob@acme.test", "agent", &[]).await;
+    let (_sue, sue_t) = s.agent("sue@acme.test", "supervisor", &[]).await;
+    let c = id(&s.start(json!({})).await, "conversation_id");
+    s.routed(&c).await;
+    let r = s.t.post(&format!("/v1/conversations/{c}/assign"), json!({"agent_id": ann}), Some(&s.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let close = format!("/v1/conversations/{c}/close");
+    let reopen = format!("/v1/conversations/{c}/reopen");
+    let tags = format!("/v1/conversations/{c}/tags");
+
+    // Bob sees it (default group, conversations.view_group) but it is Ann's.
+    assert_eq!(s.t.get(&format!("/v1/conversations/{c}"), Some(&bob_t)).await.status, StatusCode::OK);
+    for (m, path, body) in [
+        (Method::POST, &close, None),
+        (Method::POST, &reopen, None),
+        (Method::PUT, &tags, Some(json!({"tags": ["vip"]}))),
+    ] {
+        let r = s.t.call(m, path, body, Some(&bob_t), &[]).await;
+        assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "{path}: {:?}", r.body);
+    }
+    let now = s.t.get(&format!("/v1/conversations/{c}"), Some(&s.admin)).await;
+    assert_eq!(now.body["status"], "open");
+    assert_eq!(now.body["tags"], json!([]), "nothing changed");
+
+    // The assignee tags and closes; a supervisor (conversations.assign) reopens and tags.
+    let r = s.t.call(Method::PUT, &tags, Some(json!({"tags": ["refund"]})), Some(&ann_t), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(s.call(Method::POST, &close, None, &ann_t).await.status, StatusCode::OK);
+    let r = s.call(Method::POST, &reopen, None, &bob_t).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a closed conversation is still its last assignee's");
+    assert_eq!(s.call(Method::POST, &reopen, None, &sue_t).await.status, StatusCode::OK);
+    let r = s.t.call(Method::PUT, &tags, Some(json!({"tags": ["vip"]})), Some(&sue_t), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    // Each refusal is audited as a denial.
+    let log = s.t.audit_entries(&s.tenant).await;
+    let denied = log.iter().filter(|e| e["action"] == "permission.denied").count();
+    assert!(denied >= 4, "{denied} denials logged");
+}

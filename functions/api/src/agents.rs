@@ -4,6 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
+use kefu_app::access::{self, AccessError};
 use kefu_app::assignment::admin::{self, AgentAdminView, AgentPatch, NewAgent};
 use kefu_app::assignment::{self, AssignmentError};
 use kefu_app::audit::{self, AuditEntry, Outcome};
@@ -19,6 +20,20 @@ type E = kefu_app::http::error::ErrorEnvelope;
 /// An agent id from the path: one of another shape cannot exist, so it is simply not found.
 pub(crate) fn agent_id(id: &str) -> Result<AgentId, ApiError> {
     AgentId::parse(id).ok_or_else(ApiError::not_found)
+}
+
+/// Maps a refusal of the granting rules to 403, audited as a denial (like a missing permission); other
+/// errors answer as they always do.
+pub(crate) fn denied(staff: &Staff) -> impl Fn(AccessError) -> ApiError + '_ {
+    move |e| match e {
+        AccessError::Refused(r) => staff.refuse(access::refused_permission(&r), r.to_string()),
+        e => e.into(),
+    }
+}
+
+/// The account `id` names, with what it holds now; 404 when the tenant has none.
+async fn target(app: &App, staff: &Staff, a: &AgentId) -> Result<access::Target, ApiError> {
+    access::target(app, &staff.tenant_id, a).await?.ok_or_else(ApiError::not_found)
 }
 
 /// Records a change to an agent in the audit log; a failure to record is logged, not fatal to the change.
@@ -64,6 +79,9 @@ pub async fn create(
     ApiJson(req): ApiJson<NewAgent>,
 ) -> Result<(StatusCode, ApiJson<AgentAdminView>), ApiError> {
     staff.require(Permission::AgentsManage)?;
+    access::may_give_role(&app, &staff.tenant_id, &staff, &req.role_id).await.map_err(denied(&staff))?;
+    let groups: Vec<&str> = req.group_ids.iter().map(String::as_str).collect();
+    access::may_add_to_groups(&app, &staff.tenant_id, &staff, &groups).await.map_err(denied(&staff))?;
     let view = admin::create_agent(&app, &staff.tenant_id, req).await?;
     audit_agent(&app, &staff, &ip, "agent.create", &view.id, json!({"email": view.email, "role_id": view.role_id}))
         .await;
@@ -83,7 +101,11 @@ pub async fn get_one(
     Ok(ApiJson(admin::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
 }
 
-/// Changes an agent: only the fields present change.
+/// Changes an agent: only the fields present change. Changing the email, password or role of an account that
+/// holds a permission the caller lacks is 403, as is giving a role with such a permission or joining a group
+/// whose conversations the caller does not see; a change that would leave the tenant without an enabled
+/// administrator is 409. An email change is mailed to the old address; the audit entry names the old and new
+/// role, and the old and new email masked (with their SHA-256).
 #[utoipa::path(patch, path = "/v1/agents/{id}", tag = "agents", security(("bearer" = ["agents.manage"])), request_body = AgentPatch,
     params(("id" = String, Path, description = "agent id")),
     responses((status = 200, body = AgentAdminView), (status = 400, body = E), (status = 403, body = E), (status = 404, body = E), (status = 409, body = E)))]
@@ -109,8 +131,30 @@ pub async fn update(
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
     .collect();
+    let before = target(&app, &staff, &a).await?;
+    let touches_access = req.email.is_some() || req.password.is_some() || req.role_id.is_some();
+    access::may_change(&app, &staff.tenant_id, &staff, &before, touches_access, req.role_id.as_deref())
+        .await
+        .map_err(denied(&staff))?;
+    if let Some(wanted) = &req.group_ids {
+        let had = access::groups_of_account(&before.account);
+        let joining = access::joined(&had, wanted);
+        access::may_add_to_groups(&app, &staff.tenant_id, &staff, &joining).await.map_err(denied(&staff))?;
+    }
     let view = admin::update_agent(&app, &staff.tenant_id, &a, req).await?;
-    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"fields": changed})).await;
+    let mut detail = json!({"fields": changed});
+    if view.role_id != before.role_id {
+        detail["role_id"] = json!({"from": before.role_id, "to": view.role_id});
+    }
+    if view.email != before.email {
+        // Masked, with a SHA-256 to confirm a suspected address against: never the address in clear.
+        let (mask, hash) = (kefu_domain::masking::mask_email, kefu_app::auth::token_hash);
+        detail["email"] = json!({
+            "from": mask(&before.email), "to": mask(&view.email),
+            "from_sha256": hash(&before.email), "to_sha256": hash(&view.email),
+        });
+    }
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), detail).await;
     Ok(ApiJson(view))
 }
 
@@ -135,12 +179,35 @@ pub async fn disable(
 ) -> Result<ApiJson<Disabled>, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
+    let before = target(&app, &staff, &a).await?;
+    access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
     if a == staff.agent_id {
         return Err(ApiError::conflict("you cannot disable your own account"));
     }
     let requeued = admin::disable_agent(&app, &staff.tenant_id, &a).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": true, "requeued": requeued})).await;
     Ok(ApiJson(Disabled { agent: admin::get_agent(&app, &staff.tenant_id, &a).await?, requeued }))
+}
+
+/// Enables a disabled agent: it may sign in again and is routed conversations once it comes online. Like
+/// disabling, it needs every permission the account holds (enabling an account above the caller would hand
+/// back access the caller does not have).
+#[utoipa::path(post, path = "/v1/agents/{id}/enable", tag = "agents", security(("bearer" = ["agents.manage"])),
+    params(("id" = String, Path, description = "agent id")),
+    responses((status = 200, body = AgentAdminView), (status = 403, body = E), (status = 404, body = E)))]
+pub async fn enable(
+    State(app): State<App>,
+    staff: Staff,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<ApiJson<AgentAdminView>, ApiError> {
+    staff.require(Permission::AgentsManage)?;
+    let a = agent_id(&id)?;
+    let before = target(&app, &staff, &a).await?;
+    access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
+    let view = admin::enable_agent(&app, &staff.tenant_id, &a).await?;
+    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": false})).await;
+    Ok(ApiJson(view))
 }
 
 /// `PUT /v1/me/status` body.

@@ -5,6 +5,9 @@
 //! Visibility: `conversations.view_all` sees every conversation of the tenant; `conversations.view_group` those
 //! of its agent groups; everyone sees the ones assigned to them. A conversation the caller may not see answers
 //! 404, exactly like another tenant's.
+//!
+//! Acting: replying needs `conversations.reply` or the assignment; closing, reopening and retagging need the
+//! assignment or `conversations.assign` (a colleague of the same group may see and answer, not close).
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -199,11 +202,12 @@ pub struct TagsRequest {
     pub tags: Vec<String>,
 }
 
-/// Replaces the conversation's tags (by name).
+/// Replaces the conversation's tags (by name). Only its assignee, or a holder of `conversations.assign`, may
+/// (403 otherwise).
 #[utoipa::path(put, path = "/v1/conversations/{id}/tags", tag = "conversations", request_body = TagsRequest,
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 200, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 404, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_tags(
     State(app): State<App>,
     staff: Staff,
@@ -211,10 +215,8 @@ pub async fn set_tags(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TagsRequest>,
 ) -> Result<ApiJson<ConversationView>, ApiError> {
+    let conversation = acted_on(&app, &staff, &id).await?;
     let tags = TagName::parse_list(&req.tags, "tags")?;
-    let viewer = Viewer::of(&app, &staff).await?;
-    conversations::load_visible(&app, &viewer, &id).await?;
-    let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
     let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags).await?;
     audit_change(&app, &staff, ip, "conversation.update", &conversation, serde_json::json!({"tags": req.tags})).await?;
     Ok(ApiJson(ConversationView::from_item(&item)))
@@ -305,7 +307,27 @@ async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, A
     ConversationId::parse(id).ok_or_else(ApiError::not_found)
 }
 
-/// Closes the conversation: its agent's slot frees (the queue drains into it).
+/// Loads a conversation the caller may act on as a whole (close, reopen, tags): visible to the caller, and
+/// either assigned to the caller (a closed conversation keeps its last assignee) or the caller holds
+/// `conversations.assign`, the permission of those who run the floor. A colleague who merely sees it (same
+/// group) may answer it but not close, reopen or retag it.
+///
+/// The answer depends on the conversation, so these routes declare `security(("bearer" = []))` and check
+/// here: an unknown or invisible conversation is 404 first, then anyone else is 403 (audited as a denial).
+async fn acted_on(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, ApiError> {
+    let viewer = Viewer::of(app, staff).await?;
+    let item = conversations::load_visible(app, &viewer, id).await?;
+    if !viewer.is_assignee(&item) && !staff.permissions.has(Permission::ConversationsAssign) {
+        return Err(staff.refuse(
+            Permission::ConversationsAssign,
+            "only the conversation's assignee, or a holder of `conversations.assign`, may close, reopen or tag it",
+        ));
+    }
+    ConversationId::parse(id).ok_or_else(ApiError::not_found)
+}
+
+/// Closes the conversation: its agent's slot frees (the queue drains into it). Only its assignee, or a holder
+/// of `conversations.assign`, may.
 #[utoipa::path(post, path = "/v1/conversations/{id}/close", tag = "conversations",
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -320,6 +342,7 @@ pub async fn close(
 }
 
 /// Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that).
+/// Only its last assignee, or a holder of `conversations.assign`, may.
 #[utoipa::path(post, path = "/v1/conversations/{id}/reopen", tag = "conversations",
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 200, body = ConversationDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -340,7 +363,7 @@ enum Transition {
     Reopen,
 }
 
-/// Closes or reopens a conversation the caller handles, through the assignment module (which frees or takes
+/// Closes or reopens a conversation the caller may act on ([`acted_on`]), through the assignment module (which frees or takes
 /// an agent's slot), and records it in the audit log.
 async fn transition(
     app: &App,
@@ -349,7 +372,7 @@ async fn transition(
     id: &str,
     to: Transition,
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
-    let conversation = handled(app, staff, id).await?;
+    let conversation = acted_on(app, staff, id).await?;
     let by = Some(&staff.agent_id);
     let action = match to {
         Transition::Close => {

@@ -3,13 +3,14 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
+use kefu_app::access;
 use kefu_app::assignment::admin::{self, GroupInput, GroupView};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_domain::{GroupId, Permission};
 use serde_json::json;
 
-use crate::agents::audit_agent;
+use crate::agents::{audit_agent, denied};
 
 type E = kefu_app::http::error::ErrorEnvelope;
 
@@ -31,7 +32,9 @@ pub async fn list(
     Ok(ApiJson(ListPage::new(items, next)))
 }
 
-/// Creates a group with its members (their `group_ids` change in the same transaction).
+/// Creates a group with its members (their `group_ids` change in the same transaction). Membership widens what
+/// an account sees and is routed, so only a caller who would see the group's conversations gives it: one
+/// holding `conversations.view_all`, or `conversations.view_group` and being a member (403 otherwise).
 #[utoipa::path(post, path = "/v1/groups", tag = "groups", security(("bearer" = ["agents.manage"])), request_body = GroupInput,
     responses((status = 201, body = GroupView), (status = 400, body = E), (status = 403, body = E), (status = 409, body = E)))]
 pub async fn create(
@@ -41,12 +44,14 @@ pub async fn create(
     ApiJson(req): ApiJson<GroupInput>,
 ) -> Result<(StatusCode, ApiJson<GroupView>), ApiError> {
     staff.require(Permission::AgentsManage)?;
+    access::may_fill_new_group(&staff, &req.agent_ids).map_err(denied(&staff))?;
     let g = admin::create_group(&app, &staff.tenant_id, req).await?;
     audit_agent(&app, &staff, &ip, "group.create", &g.id, json!({"agent_ids": g.agent_ids})).await;
     Ok((StatusCode::CREATED, ApiJson(g)))
 }
 
-/// Replaces a group: name, members and working hours.
+/// Replaces a group: name, members and working hours. New members need a caller who sees the group's
+/// conversations (`conversations.view_all`, or `conversations.view_group` and membership); leaving needs nothing.
 #[utoipa::path(put, path = "/v1/groups/{id}", tag = "groups", security(("bearer" = ["agents.manage"])), request_body = GroupInput,
     params(("id" = String, Path, description = "group id")),
     responses((status = 200, body = GroupView), (status = 400, body = E), (status = 403, body = E), (status = 404, body = E), (status = 409, body = E)))]
@@ -58,7 +63,12 @@ pub async fn update(
     ApiJson(req): ApiJson<GroupInput>,
 ) -> Result<ApiJson<GroupView>, ApiError> {
     staff.require(Permission::AgentsManage)?;
-    let g = admin::update_group(&app, &staff.tenant_id, &group_id(&id)?, req).await?;
+    let g = group_id(&id)?;
+    let had = access::group_members(&app, &staff.tenant_id, &g).await?.ok_or_else(ApiError::not_found)?;
+    if !access::joined(&had, &req.agent_ids).is_empty() {
+        access::may_add_to_groups(&app, &staff.tenant_id, &staff, &[g.as_str()]).await.map_err(denied(&staff))?;
+    }
+    let g = admin::update_group(&app, &staff.tenant_id, &g, req).await?;
     audit_agent(&app, &staff, &ip, "group.update", &g.id, json!({"agent_ids": g.agent_ids})).await;
     Ok(ApiJson(g))
 }

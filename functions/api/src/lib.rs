@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(agents::list, agents::create))
         .routes(routes!(agents::get_one, agents::update))
         .routes(routes!(agents::disable))
+        .routes(routes!(agents::enable))
         .routes(routes!(agents::end_sessions))
         .routes(routes!(agents::set_my_status))
         .routes(routes!(groups::list, groups::create))

@@ -30,9 +30,8 @@ pub struct RoleBody {
 pub fn grantable(staff: &Staff, names: &[String]) -> Result<PermissionSet, ApiError> {
     let set = PermissionSet::parse(names.iter().map(String::as_str))
         .map_err(|bad| ApiError::validation("permissions", format!("`{bad}` is not in the permission catalogue")))?;
-    if let Some(p) = Permission::ALL.iter().find(|p| set.has(**p) && !staff.permissions.has(**p)) {
-        return Err(ApiError::forbidden(format!("you cannot grant `{}`: you do not hold it", p.name())));
-    }
+    kefu_domain::permission::may_grant(&staff.permissions, &set)
+        .map_err(|r| staff.refuse(kefu_app::access::refused_permission(&r), r.to_string()))?;
     Ok(set)
 }
 

@@ -35,6 +35,12 @@ pub fn agent(t: &TenantId, a: &AgentId) -> Key {
 /// Prefix of every staff account of a tenant.
 pub const AGENT_PREFIX: &str = "AGENT#";
 
+/// The tenant's administrator guard: a version bumped by every change that could leave the tenant without an
+/// enabled administrator, so two such changes racing cannot both commit (see `access`).
+pub fn admin_guard(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "ADMINGUARD")
+}
+
 /// The claim of an email address within a tenant (unique sign-in names), pointing at the account.
 pub fn agent_email(t: &TenantId, email: &str) -> Key {
     Key::new(tenant_pk(t), format!("EMAIL#{email}"))

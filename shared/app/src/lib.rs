@@ -3,6 +3,7 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod access;
 pub mod alerts;
 pub mod anomaly;
 pub mod api_keys;

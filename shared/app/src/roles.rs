@@ -1,14 +1,18 @@
 //! Roles: the three built-ins every tenant has (`admin`, `supervisor`, `agent`; fixed, neither changed nor
 //! deleted, so their meaning is the same in every tenant and no one can lock the tenant out of administration
 //! by editing `admin`) and custom roles built from the permission catalogue. A role still held by an account
-//! cannot be deleted. Permissions are read on every request, so a change applies to the next one.
+//! cannot be deleted. Permissions are read on every request, so a change applies to the next one. Role names
+//! are compared after NFKC, so no role can be made to look like another. A change to a role's permissions, or
+//! its deletion, that would leave the tenant without an enabled administrator is refused ([`crate::access`]).
 
-use kefu_domain::{BuiltinRole, Name, PermissionSet, RoleId, TenantId};
-use kefu_ports::table::{Condition, Item, Query, TableError, Update};
+use kefu_domain::text::fold;
+use kefu_domain::{BuiltinRole, Name, PermissionSet, RoleId, RosterChange, TenantId};
+use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::access::{self, AccessError};
 use crate::auth::role_item;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
@@ -65,6 +69,9 @@ pub enum RoleError {
     /// The tenant has too many roles.
     #[error("too many roles")]
     TooMany,
+    /// The change would leave the tenant without an enabled administrator, or raced another such change.
+    #[error("{0}")]
+    Conflict(String),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
@@ -84,7 +91,17 @@ impl From<RoleError> for ApiError {
             RoleError::TooMany => {
                 ApiError::conflict(format!("a tenant may have at most {MAX_CUSTOM_ROLES} custom roles"))
             }
+            RoleError::Conflict(m) => ApiError::conflict(m),
             RoleError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AccessError> for RoleError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Table(t) => RoleError::Table(t),
+            other => RoleError::Conflict(other.to_string()),
         }
     }
 }
@@ -119,10 +136,12 @@ pub async fn get(app: &App, tenant: &TenantId, id: &RoleId) -> Result<Option<Rol
     Ok(app.table.get(&keys::role(tenant, id.as_str())).await?.map(|i| RoleView::from_item(&i)))
 }
 
+/// Whether `name` reads like a built-in role's or another role's name: compared after NFKC and lower-casing
+/// ([`Name::folded`]), so a full-width "Ａdmin" collides with "admin" and no look-alike of a role can be made.
 fn name_clash(roles: &[RoleView], name: &Name, except: Option<&RoleId>) -> bool {
-    let wanted = name.as_str().to_lowercase();
-    BuiltinRole::ALL.iter().any(|b| b.name() == wanted)
-        || roles.iter().any(|r| r.name.to_lowercase() == wanted && except.is_none_or(|e| e.as_str() != r.id))
+    let wanted = name.folded();
+    BuiltinRole::ALL.iter().any(|b| fold(b.name()) == wanted)
+        || roles.iter().any(|r| fold(&r.name) == wanted && except.is_none_or(|e| e.as_str() != r.id))
 }
 
 /// Creates a custom role.
@@ -161,14 +180,19 @@ pub async fn update(
     if name_clash(&all(app, tenant).await?, name, Some(id)) {
         return Err(RoleError::NameTaken);
     }
+    let change = RosterChange::SetRolePermissions { role: id.to_string(), permissions: permissions.clone() };
+    let guard = access::keep_an_administrator(app, tenant, &change).await?;
     let update = Update::new()
         .set("name", json!(name.as_str()))
         .set("permissions", json!(permissions.names()))
         .set("updated_at", json!(app.now()));
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
-    match app.table.update(&keys::role(tenant, id.as_str()), update, Some(condition)).await {
-        Ok(item) => Ok(RoleView::from_item(&item)),
-        Err(TableError::ConditionFailed) => Err(RoleError::NotFound),
+    let key = keys::role(tenant, id.as_str());
+    let ops = vec![TxOp::Update { key: key.clone(), update, condition: Some(condition) }, guard];
+    match app.table.transact(ops).await {
+        Ok(()) => Ok(get(app, tenant, id).await?.ok_or(RoleError::NotFound)?),
+        Err(e) if access::guard_failed(&e, 1) => Err(RoleError::Conflict(access::GUARD_MOVED.into())),
+        Err(TableError::TransactionCanceled { .. }) => Err(RoleError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -195,8 +219,7 @@ pub async fn holders(app: &App, tenant: &TenantId, id: &RoleId) -> Result<usize,
     }
 }
 
-/// Deletes a custom role nobody holds. (An account given the role while it is being deleted ends up with no
-/// permissions at all: a missing role grants nothing.)
+/// Deletes a custom role nobody holds.
 pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId) -> Result<(), RoleError> {
     let current = get(app, tenant, id).await?.ok_or(RoleError::NotFound)?;
     if current.builtin {
@@ -206,10 +229,15 @@ pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId) -> Result<(), Rol
     if n > 0 {
         return Err(RoleError::InUse(n));
     }
+    // The guard serialises the delete with role changes of accounts, so an account given the role meanwhile
+    // makes one of the two fail rather than leave a holder of a deleted role.
+    let guard = access::keep_an_administrator(app, tenant, &RosterChange::DeleteRole { role: id.to_string() }).await?;
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
-    match app.table.delete(&keys::role(tenant, id.as_str()), Some(condition)).await {
-        Ok(_) => Ok(()),
-        Err(TableError::ConditionFailed) => Err(RoleError::NotFound),
+    let ops = vec![TxOp::Delete { key: keys::role(tenant, id.as_str()), condition: Some(condition) }, guard];
+    match app.table.transact(ops).await {
+        Ok(()) => Ok(()),
+        Err(e) if access::guard_failed(&e, 1) => Err(RoleError::Conflict(access::GUARD_MOVED.into())),
+        Err(TableError::TransactionCanceled { .. }) => Err(RoleError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

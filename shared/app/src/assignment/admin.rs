@@ -15,7 +15,8 @@ use tracing::warn;
 use super::store::{AgentLoad, GroupRecord, Settings, s, strings, u32_of};
 use super::{AssignmentError, drain, ensure_agent_load, events};
 use crate::App;
-use crate::auth::{agent_item, hash_password};
+use crate::access::{self, AccessError};
+use crate::auth::{agent_item, hash_password, tell_owner};
 use crate::events::Envelope;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
@@ -38,9 +39,12 @@ pub enum AdminError {
     /// No such thing in this tenant.
     #[error("not found")]
     NotFound,
-    /// Taken or in use (email, default group…).
+    /// Taken or in use (email, default group…), or the tenant's last administrator.
     #[error("{0}")]
     Conflict(String),
+    /// The granting rules refuse it: the caller would give, or touch, more than it holds.
+    #[error("{0}")]
+    Refused(kefu_domain::permission::GrantRefusal),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
@@ -64,7 +68,18 @@ impl From<AdminError> for ApiError {
             AdminError::Invalid(v) => v.into(),
             AdminError::NotFound => ApiError::not_found(),
             AdminError::Conflict(m) => ApiError::conflict(m),
+            AdminError::Refused(r) => ApiError::forbidden(r.to_string()),
             AdminError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AccessError> for AdminError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Refused(r) => AdminError::Refused(r),
+            AccessError::LastAdministrator => AdminError::Conflict(AccessError::LastAdministrator.to_string()),
+            AccessError::Table(t) => AdminError::Table(t),
         }
     }
 }
@@ -377,8 +392,13 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         let p = new_password(app, t, p, email.as_str()).await?;
         acc = acc.set("password_hash", hash_password(p.expose())).set("password_changed_at", json!(app.now()));
     }
+    let mut guard = None;
     if let Some(r) = &req.role_id {
-        acc = acc.set("role_id", check_role(app, t, r).await?.as_str());
+        let role = check_role(app, t, r).await?;
+        if s(&account, "role_id") != Some(role.as_str()) {
+            guard = Some(access::keep_an_administrator(app, t, &access::set_role(a, role.as_str())).await?);
+        }
+        acc = acc.set("role_id", role.as_str());
     }
     if let Some(skills) = &req.skills {
         let skills = parse_skills(skills, "skills")?;
@@ -451,6 +471,10 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
     if ops.is_empty() {
         return get_agent(app, t, a).await;
     }
+    let guard_op = guard.map(|g| {
+        ops.push(g);
+        ops.len() - 1
+    });
     let events = if routing_changed {
         vec![Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}))]
     } else {
@@ -461,8 +485,35 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
             if req.password.is_some() {
                 // A password set by an administrator ends the sessions opened with the old one.
                 crate::sessions::revoke_all(app, t, a, None).await?;
+                tell_owner(
+                    app,
+                    email.as_str(),
+                    "Your Kefu password was reset",
+                    &format!(
+                        "An administrator set a new password for your Kefu account {email}, and your sessions were \
+                         ended. If you did not expect this, contact your administrator at once."
+                    ),
+                )
+                .await;
+            }
+            if email_ops > 0 {
+                // The old address is told, so a takeover through an email change does not go unnoticed.
+                tell_owner(
+                    app,
+                    &old_email,
+                    "Your Kefu sign-in email was changed",
+                    &format!(
+                        "The sign-in email of your Kefu account {old_email} was changed to {} by an administrator. \
+                         If you did not expect this, contact your administrator at once.",
+                        kefu_domain::masking::mask_email(email.as_str())
+                    ),
+                )
+                .await;
             }
             get_agent(app, t, a).await
+        }
+        Err(e) if guard_op.is_some_and(|i| access::guard_failed(&e, i)) => {
+            Err(AdminError::Conflict(access::GUARD_MOVED.into()))
         }
         Err(TableError::TransactionCanceled { failed }) if failed.iter().any(|f| *f < email_ops) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
@@ -486,11 +537,15 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
 /// Disables an agent: it cannot sign in or receive conversations; its open conversations go back to the queue
 /// (keeping their place by original arrival) and are routed to others. Its sessions are ended by the caller.
 /// Answers how many conversations were requeued.
+///
+/// Refused (409) when it would leave the tenant without an enabled administrator (see [`crate::access`]).
 pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize, AdminError> {
     app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
     ensure_agent_load(app, t, a).await?;
+    let guard = access::keep_an_administrator(app, t, &access::disable(a)).await?;
     let now = app.now();
     let ops = vec![
+        guard,
         TxOp::Update {
             key: keys::agent(t, a),
             update: Update::new().set("disabled", true).set("status", "offline").set("disabled_at", json!(now)),
@@ -502,7 +557,11 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
             condition: Some(Condition::Exists),
         },
     ];
-    app.table.transact(ops).await?;
+    match app.table.transact(ops).await {
+        Ok(()) => {}
+        Err(e) if access::guard_failed(&e, 0) => return Err(AdminError::Conflict(access::GUARD_MOVED.into())),
+        Err(e) => return Err(e.into()),
+    }
     crate::sessions::revoke_all(app, t, a, None).await?;
     let mut requeued = 0;
     loop {
@@ -539,6 +598,28 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
         warn!(tenant_id = %t, error = %e, "drain after disabling failed; the consumer retries");
     }
     Ok(requeued)
+}
+
+/// Enables a disabled agent again: it may sign in and is routed conversations when it comes online (its
+/// status stays `offline` until then). Enabling an enabled agent changes nothing.
+pub async fn enable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdminView, AdminError> {
+    app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
+    ensure_agent_load(app, t, a).await?;
+    let ops = vec![
+        TxOp::Update {
+            key: keys::agent(t, a),
+            update: Update::new().set("disabled", false).remove("disabled_at"),
+            condition: Some(Condition::Exists),
+        },
+        TxOp::Update {
+            key: keys::agent_load(t, a),
+            update: Update::new().set("disabled", false),
+            condition: Some(Condition::Exists),
+        },
+    ];
+    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}));
+    outbox::commit(app, ops, vec![event]).await?;
+    get_agent(app, t, a).await
 }
 
 /// Puts one of a (disabled) agent's open conversations back in the queue, releasing the slot.

@@ -57,6 +57,13 @@ impl Staff {
         if self.permissions.has(p) {
             return Ok(());
         }
+        Err(self.refuse(p, format!("this needs the `{}` permission", p.name())))
+    }
+
+    /// A 403 `forbidden` saying `message`, audited like a [`Staff::require`] refusal (naming `p`, the
+    /// permission that would have allowed it): for the checks that depend on more than the route's permission
+    /// (the granting rules, a conversation's assignee).
+    pub fn refuse(&self, p: Permission, message: impl Into<String>) -> ApiError {
         tracing::info!(tenant_id = %self.tenant_id, agent_id = %self.agent_id, permission = p.name(), "permission denied");
         let denial = Denial {
             tenant_id: self.tenant_id.clone(),
@@ -69,7 +76,7 @@ impl Staff {
                 *d = Some(denial);
             }
         });
-        Err(ApiError::forbidden(format!("this needs the `{}` permission", p.name())))
+        ApiError::forbidden(message)
     }
 }
 
