@@ -338,3 +338,89 @@ fn fill(path: &str, foreign: &BTreeMap<String, String>) -> String {
     }
     out
 }
+
+/// The routes whose decision depends on the conversation (`security(("bearer" = []))` with a check in the
+/// handler): close, reopen and tags need the conversation's assignee or `conversations.assign`; seeing it is
+/// not enough (issue 8, item 7). Each role is tried on each of them, in the conversation's every state.
+#[tokio::test]
+async fn conversation_actions_need_the_assignee_or_conversations_assign() {
+    let t = spawn_app().await;
+    let home = t.create_tenant("Home", "admin@home.test").await;
+    let tenant = home["tenant_id"].as_str().unwrap().to_owned();
+    let admin = t.login(&tenant, "admin@home.test", ADMIN_PASSWORD).await;
+    const PASSWORD: &str = "a long enough staff password";
+    let watcher =
+        t.post("/v1/roles", json!({"name": "Watcher", "permissions": ["conversations.view_all"]}), Some(&admin)).await;
+    let watcher = watcher.body["id"].as_str().unwrap().to_owned();
+    let empty = t.post("/v1/roles", json!({"name": "Nothing", "permissions": []}), Some(&admin)).await;
+    let empty = empty.body["id"].as_str().unwrap().to_owned();
+    let mut who = BTreeMap::new();
+    who.insert("admin", (home["admin_id"].as_str().unwrap().to_owned(), admin.clone()));
+    for (label, role) in [
+        ("supervisor", "supervisor"),
+        ("assignee", "agent"),
+        ("colleague", "agent"),
+        ("watcher", &watcher),
+        ("nothing", &empty),
+    ] {
+        let email = format!("{label}@home.test");
+        let id = t.add_staff(&tenant, &email, role, PASSWORD).await;
+        who.insert(label, (id, t.login(&tenant, &email, PASSWORD).await));
+    }
+    let started = t.start_conversation(home["widget_key"].as_str().unwrap(), json!({})).await;
+    let c = started.body["conversation_id"].as_str().expect("conversation").to_owned();
+    let routed = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        t.get(&format!("/v1/conversations/{c}"), Some(&admin)).await.body["status"] != "pending"
+    })
+    .await;
+    assert!(routed);
+    let r =
+        t.post(&format!("/v1/conversations/{c}/assign"), json!({"agent_id": who["assignee"].0}), Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    let act = |action: &'static str, label: &'static str| {
+        let (path, method, body) = match action {
+            "tags" => (format!("/v1/conversations/{c}/tags"), Method::PUT, Some(json!({"tags": [label]}))),
+            other => (format!("/v1/conversations/{c}/{other}"), Method::POST, None),
+        };
+        let token = who[label].1.clone();
+        let t = &t;
+        async move { t.call(method, &path, body, Some(&token), &[]).await }
+    };
+    let mut failures = Vec::new();
+    let mut expect = |what: &str, r: Reply, status: StatusCode| {
+        if r.status != status {
+            failures.push(format!("{what}: {} {} (expected {status})", r.status, r.body));
+        }
+    };
+    // Open, assigned: the outsiders first, then those allowed to tag.
+    for label in ["colleague", "watcher"] {
+        expect(&format!("tags as {label}"), act("tags", label).await, StatusCode::FORBIDDEN);
+        expect(&format!("close as {label}"), act("close", label).await, StatusCode::FORBIDDEN);
+    }
+    expect("tags as nothing", act("tags", "nothing").await, StatusCode::NOT_FOUND);
+    expect("close as nothing", act("close", "nothing").await, StatusCode::NOT_FOUND);
+    for label in ["assignee", "supervisor", "admin"] {
+        expect(&format!("tags as {label}"), act("tags", label).await, StatusCode::OK);
+    }
+    expect("close as assignee", act("close", "assignee").await, StatusCode::OK);
+    // Closed (it keeps its last assignee).
+    for label in ["colleague", "watcher"] {
+        expect(&format!("reopen as {label}"), act("reopen", label).await, StatusCode::FORBIDDEN);
+    }
+    expect("reopen as nothing", act("reopen", "nothing").await, StatusCode::NOT_FOUND);
+    expect("reopen as supervisor", act("reopen", "supervisor").await, StatusCode::OK);
+    // Reopened, routed again (nobody is online): the former assignee is no longer its handler.
+    expect("close as former assignee", act("close", "assignee").await, StatusCode::FORBIDDEN);
+    expect("close as admin", act("close", "admin").await, StatusCode::OK);
+    expect("reopen as admin", act("reopen", "admin").await, StatusCode::OK);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    let denials = t
+        .audit_entries(&tenant)
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "permission.denied" && e["detail"]["permission"] == "conversations.assign")
+        .count();
+    assert_eq!(denials, 7, "every 403 is audited as a denial");
+}
