@@ -150,3 +150,58 @@ pub async fn verify_audit_chain(
     }
     Ok(report)
 }
+
+/// `kefu admin restore`: gives a tenant an administrator back on a stopped store (see
+/// [`kefu_app::access::restore_admin`]) and prints what it did, with the one-time password (`--json`: one
+/// JSON object). For the operator of a tenant whose admins are all disabled, demoted, locked out or gone.
+pub async fn admin_restore(
+    config: ServeConfig,
+    tenant: &str,
+    email: &str,
+    name: Option<&str>,
+    reset_mfa: bool,
+    json: bool,
+) -> Result<(), BoxError> {
+    let tenant = kefu_domain::TenantId::parse(tenant.trim()).ok_or_else(|| format!("{tenant:?} is not a tenant id"))?;
+    if matches!(config.backend, crate::Backend::Embedded) && !config.data_dir.join("kefu.redb").exists() {
+        return Err(format!("no Kefu data in {} (set --data-dir or KEFU_DATA_DIR)", config.data_dir.display()).into());
+    }
+    let wired = wiring::wire(&config).await.map_err(|e| {
+        format!(
+            "cannot open the store in {}: {e} (a running `kefu serve` holds it: stop it first)",
+            config.data_dir.display()
+        )
+    })?;
+    let r = kefu_app::access::restore_admin(&wired.app, &tenant, email, name, reset_mfa).await?;
+    let mut out = std::io::stdout().lock();
+    write_restored(&mut out, &r, json)?;
+    Ok(())
+}
+
+/// Writes what a restore did, for a person (or as one JSON object).
+pub fn write_restored(
+    out: &mut impl std::io::Write,
+    r: &kefu_app::access::Restored,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        return writeln!(out, "{}", serde_json::to_string(r).expect("serialises"));
+    }
+    let before = match (&r.previous_role, r.created, r.was_disabled) {
+        (_, true, _) => "created (no account had this email)".to_owned(),
+        (Some(role), false, true) => format!("existing; was disabled, role {role}"),
+        (Some(role), false, false) => format!("existing; was enabled, role {role}"),
+        (None, false, _) => "existing".to_owned(),
+    };
+    writeln!(out, "admin restored in tenant {}", r.tenant_id)?;
+    writeln!(out, "  account   {} {} ({before})", r.agent_id, r.email)?;
+    writeln!(out, "  role      admin, enabled, sign-in lock cleared")?;
+    writeln!(out, "  password  {}", r.one_time_password)?;
+    writeln!(out, "            one-time: the first sign-in must set a new password")?;
+    writeln!(out, "  sessions  {} ended", r.sessions_ended)?;
+    if r.mfa_reset {
+        writeln!(out, "  mfa       TOTP removed: enrol again after signing in")?;
+    }
+    writeln!(out, "recorded in the tenant's audit log as agent.update by operator")?;
+    Ok(())
+}

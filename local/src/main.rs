@@ -73,6 +73,38 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Tenant administration for the operator (on a stopped store).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Give a tenant an administrator back: the account with this email is enabled, given the built-in admin
+    /// role, unlocked, signed out everywhere, and given a one-time password (printed) that must be changed at
+    /// the first sign-in. An account is created when no account has this email. Stop `kefu serve` first.
+    Restore {
+        /// The tenant's id (`tn_…`).
+        #[arg(long)]
+        tenant: String,
+        /// The sign-in email of the account to restore (or create).
+        #[arg(long)]
+        email: String,
+        /// The display name of a created account (default "Administrator").
+        #[arg(long)]
+        name: Option<String>,
+        /// Also remove the account's TOTP second factor (a lost phone).
+        #[arg(long)]
+        reset_mfa: bool,
+        /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+        /// Print the result as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -131,6 +163,12 @@ async fn main() -> std::process::ExitCode {
                 config.data_dir = dir;
             }
             kefu_local::cli::audit_verify(config, &tenant, json).await
+        }
+        Command::Admin { command: AdminCommand::Restore { tenant, email, name, reset_mfa, data_dir, json } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::admin_restore(config, &tenant, &email, name.as_deref(), reset_mfa, json).await
         }
     };
     match result {

@@ -354,6 +354,16 @@ fn mfa_enabled(agent: &Item) -> bool {
     agent.get("mfa_enabled").and_then(Value::as_bool).unwrap_or(false)
 }
 
+/// What an account's sessions are held to: the policy's (expired password, MFA enrolment), or a password
+/// change when the account's password was set to be used once (`password_must_change`, set by the operator's
+/// `kefu admin restore`).
+fn restriction_of(policy: &SecurityPolicy, agent: &Item, now: jiff::Timestamp) -> Option<Restriction> {
+    if agent.get("password_must_change").and_then(Value::as_bool).unwrap_or(false) {
+        return Some(Restriction::PasswordChange);
+    }
+    policy.restriction(mfa_enabled(agent), password_changed_at(agent), now)
+}
+
 /// Opens a session for an account that passed every step, and answers as login does.
 pub(crate) async fn open_session(
     app: &App,
@@ -379,7 +389,7 @@ pub(crate) async fn open_session(
         },
     )
     .await?;
-    let restriction = policy.restriction(mfa_enabled(agent), password_changed_at(agent), app.now());
+    let restriction = restriction_of(policy, agent, app.now());
     let mut view = AgentView::from_item(agent);
     view.last_login_at = Some(app.now().to_string());
     note(
@@ -575,7 +585,7 @@ pub async fn authenticate(app: &App, token: &str, ip: IpAddr) -> Result<Principa
         }
         None => PermissionSet::default(),
     };
-    let restriction = policy.restriction(mfa_enabled(&agent), password_changed_at(&agent), app.now());
+    let restriction = restriction_of(&policy, &agent, app.now());
     Ok(Principal {
         tenant_id: tenant,
         agent_id,
@@ -668,7 +678,8 @@ pub async fn change_password(
     }
     let update = Update::new()
         .set("password_hash", json!(hash_password(password.expose())))
-        .set("password_changed_at", json!(app.now()));
+        .set("password_changed_at", json!(app.now()))
+        .remove("password_must_change");
     app.table.update(&key, update, Some(Condition::Exists)).await?;
     sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id()).await?;
     tell_owner(
