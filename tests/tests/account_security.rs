@@ -20,7 +20,10 @@ struct Tenant {
 
 impl Tenant {
     async fn new() -> Self {
-        let t = spawn_app().await;
+        Self::on(spawn_app().await).await
+    }
+
+    async fn on(t: TestApp) -> Self {
         let created = t.create_tenant("Acme", "admin@acme.test").await;
         let id = created["tenant_id"].as_str().unwrap().to_owned();
         let admin = t.login(&id, "admin@acme.test", ADMIN_PASSWORD).await;
@@ -192,7 +195,8 @@ async fn roles_keys_and_groups_give_only_what_the_caller_holds() {
     forbidden(&put(&other, vec![&x]).await, "join a group the lead cannot see");
     forbidden(&s.patch(&x, json!({"group_ids": [other]}), &lead_t).await, "join through the agent");
     forbidden(&s.patch(&lead_id, json!({"group_ids": [mine, other]}), &lead_t).await, "join it yourself");
-    let create = |members: Vec<&str>| s.t.post("/v1/groups", json!({"name": "New", "agent_ids": members}), Some(&lead_t));
+    let create =
+        |members: Vec<&str>| s.t.post("/v1/groups", json!({"name": "New", "agent_ids": members}), Some(&lead_t));
     forbidden(&create(vec![&x]).await, "a new group the lead is not in");
     assert_eq!(create(vec![&lead_id, &x]).await.status, StatusCode::CREATED, "a new group of its own");
     let r = put(&mine, vec![&lead_id, &x]).await;
@@ -312,4 +316,31 @@ async fn names_refuse_invisible_characters_and_role_names_compare_by_nfkc() {
     assert_eq!(r.body["error"]["field"], "name");
     let r = s.patch(&s.admin_id, json!({"name": "Li\u{200B}Lei"}), &s.admin).await;
     assert_eq!(r.body["error"]["field"], "name", "{:?}", r.body);
+}
+
+/// The same rule on the AWS adapters (DynamoDB's transactions and conditions, through moto): the only admin is
+/// not demoted, two admins demoting each other at once leave one, and an administering role is not stripped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_administrator_is_kept_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("lastadmin")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = Tenant::on(kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await).await;
+    conflict(&s.patch(&s.admin_id, json!({"role_id": "agent"}), &s.admin).await, "demote the only admin");
+    let (b, b_t) = s.staff("b@acme.test", "admin").await;
+    let (one, two) = tokio::join!(
+        s.patch(&b, json!({"role_id": "agent"}), &s.admin),
+        s.patch(&s.admin_id, json!({"role_id": "agent"}), &b_t)
+    );
+    let ok = [&one, &two].iter().filter(|r| r.status == StatusCode::OK).count();
+    assert!(ok <= 1, "both demotions committed: {:?} {:?}", one.body, two.body);
+    let admins = [s.agent(&s.admin_id).await, s.agent(&b).await].iter().filter(|a| a["role_id"] == "admin").count();
+    assert!(admins >= 1 && admins + ok == 2, "{admins} admins after {ok} demotions");
+    let boss = s.role("Boss", &["roles.manage", "agents.manage"]).await;
+    let holder = if s.agent(&b).await["role_id"] == "admin" { &b } else { &s.admin_id };
+    let token = if holder == &b { &b_t } else { &s.admin };
+    assert_eq!(s.patch(holder, json!({"role_id": boss}), token).await.status, StatusCode::OK, "still one admin");
+    let edit = json!({"name": "Boss", "permissions": []});
+    let r = s.t.call(Method::PUT, &format!("/v1/roles/{boss}"), Some(edit), Some(token), &[]).await;
+    conflict(&r, "strip the last admin's role");
 }
