@@ -308,7 +308,7 @@ fn one_time_password(min_chars: usize) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    let groups = min_chars.div_ceil(6).max(4);
+    let groups = min_chars.div_ceil(5).max(4);
     (0..groups)
         .map(|_| (0..5).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect::<String>())
         .collect::<Vec<_>>()
@@ -423,4 +423,28 @@ pub async fn restore_admin(
         sessions_ended,
         mfa_reset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_passwords_are_readable_long_and_fresh() {
+        let p = one_time_password(12);
+        assert_eq!(p.len(), 4 * 5 + 3, "{p}");
+        assert!(
+            p.split('-').all(|g| g.len() == 5 && g.bytes().all(|b| b"abcdefghjkmnpqrstuvwxyz23456789".contains(&b)))
+        );
+        assert_ne!(p, one_time_password(12));
+        assert!(one_time_password(128).chars().filter(|c| *c != '-').count() >= 128, "the policy's minimum holds");
+    }
+
+    #[test]
+    fn joined_lists_only_new_groups() {
+        let had = vec!["gr_a".to_owned(), "gr_b".to_owned()];
+        let wanted = vec!["gr_b".to_owned(), "gr_c".to_owned()];
+        assert_eq!(joined(&had, &wanted), ["gr_c"]);
+        assert!(joined(&wanted, &had[1..]).is_empty());
+    }
 }
