@@ -172,6 +172,14 @@ async fn roles_keys_and_groups_give_only_what_the_caller_holds() {
         )
         .await;
     forbidden(&r, "widen a role");
+    let narrow = json!({"name": "Numbers", "permissions": []});
+    let r = s.t.call(Method::PUT, &format!("/v1/roles/{stats}"), Some(narrow), Some(&ra_t), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let edits = s.audit("role.update").await;
+    let edit =
+        edits.iter().find(|e| e["target_id"] == stats.as_str() && e["detail"]["op"] == "update").expect("audited");
+    assert_eq!(edit["detail"]["from"], json!({"name": "Stats", "permissions": ["stats.view"]}), "{edit}");
+    assert_eq!(edit["detail"]["permissions"], json!([]));
 
     let settings = s.role("Settings", &["settings.manage"]).await;
     let (_, st_t) = s.staff("st@acme.test", &settings).await;

@@ -82,7 +82,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, ApiJson(role)))
 }
 
-/// Renames a custom role and replaces its permissions; holders get them on their next request.
+/// Renames a custom role and replaces its permissions; holders get them on their next request. The audit entry
+/// keeps the name and permissions before (`from`) and after. A change that would leave the tenant without an
+/// enabled administrator is 409.
 #[utoipa::path(put, path = "/v1/roles/{id}", tag = "roles", security(("bearer" = ["roles.manage"])), request_body = RoleBody,
     params(("id" = String, Path, description = "a role id")),
     responses((status = 200, body = RoleView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
@@ -96,8 +98,11 @@ pub async fn update(
     staff.require(Permission::RolesManage)?;
     let id = RoleId::parse_any(&id).ok_or_else(ApiError::not_found)?;
     let (name, permissions) = parse_body(&staff, &body)?;
+    let before = roles::get(&app, &staff.tenant_id, &id).await?;
     let role = roles::update(&app, &staff.tenant_id, &id, &name, &permissions).await?;
-    audit(&app, &staff, &role.id, "update", json!({"name": role.name, "permissions": role.permissions})).await;
+    let from = before.map(|b| json!({"name": b.name, "permissions": b.permissions}));
+    let detail = json!({"name": role.name, "permissions": role.permissions, "from": from});
+    audit(&app, &staff, &role.id, "update", detail).await;
     Ok(ApiJson(role))
 }
 
