@@ -6,6 +6,7 @@
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod listener;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
@@ -37,6 +38,8 @@ pub struct ServeConfig {
     pub backend: Backend,
     /// How often the outbox sweeper runs.
     pub sweep_every: Duration,
+    /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
+    pub connections: listener::ConnectionLimits,
 }
 
 impl ServeConfig {
@@ -67,6 +70,7 @@ impl ServeConfig {
                 Backend::Embedded
             },
             sweep_every: Duration::from_secs(2),
+            connections: listener::ConnectionLimits::from_env()?,
         })
     }
 }
@@ -95,6 +99,8 @@ pub struct Server {
     pub app: App,
     /// The push hub this server's WebSockets are registered with.
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
+    /// The open connections under their caps (counts for tests and probes).
+    pub connections: Arc<listener::Admissions>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -170,22 +176,16 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let listener = TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
+    let tcp = TcpListener::bind(config.addr).await?;
+    let addr = tcp.local_addr()?;
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
         routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
     }
-    let service = kefu_app::http::finish(routes, app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut http_rx = rx.clone();
-    tasks.spawn(async move {
-        let stop = async move {
-            let _ = http_rx.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let router = kefu_app::http::finish(routes, app.clone());
+    let limits = config.connections.within_open_files(listener::raise_open_file_limit());
+    let connections = Arc::new(listener::Admissions::new(limits));
+    tasks.spawn(listener::serve(tcp, router, connections.clone(), rx.clone()));
 
     let pollers = pollers_per_consumer(&config.backend);
     for (name, queue) in wired.queues {
@@ -219,7 +219,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }));
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
-    Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
+    Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
 }
 
 /// Runs `job` every `period` (first after one period) until shutdown.
