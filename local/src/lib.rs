@@ -38,6 +38,9 @@ pub struct ServeConfig {
     pub backend: Backend,
     /// How often the outbox sweeper runs.
     pub sweep_every: Duration,
+    /// The server's public base URL (`KEFU_PUBLIC_URL`, e.g. `https://kefu.example.com`): real-time tickets
+    /// name the WebSocket under it. Unset, they name this server's bound address.
+    pub public_url: Option<String>,
     /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
     pub connections: listener::ConnectionLimits,
 }
@@ -70,6 +73,7 @@ impl ServeConfig {
                 Backend::Embedded
             },
             sweep_every: Duration::from_secs(2),
+            public_url: var("KEFU_PUBLIC_URL"),
             connections: listener::ConnectionLimits::from_env()?,
         })
     }
@@ -172,12 +176,16 @@ pub fn router(app: App) -> axum::Router {
 /// Starts everything and answers once the listener is bound.
 pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
     let wired = wiring::wire(&config).await?;
-    let app = wired.app.clone();
+    let mut app = wired.app.clone();
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
     let tcp = TcpListener::bind(config.addr).await?;
     let addr = tcp.local_addr()?;
+    if app.config.websocket_url.is_none() {
+        let url = websocket_url(config.public_url.as_deref(), addr)?;
+        app.config = Arc::new(kefu_app::Config { websocket_url: Some(url), ..(*app.config).clone() });
+    }
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
         routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
@@ -220,6 +228,28 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
     Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
+}
+
+/// Where tickets send clients: the WebSocket path under `KEFU_PUBLIC_URL` (`https` becomes `wss`), else
+/// under the bound address (a wildcard address names loopback, as only a local client can use it unnamed).
+/// Never the request's `Host` header, which the client writes.
+pub fn websocket_url(public_url: Option<&str>, addr: SocketAddr) -> Result<String, String> {
+    let path = kefu_app::realtime::LOCAL_WS_PATH;
+    if let Some(base) = public_url {
+        let base = base.trim().trim_end_matches('/');
+        let rest = |scheme: &str| base.strip_prefix(scheme).filter(|r| !r.is_empty() && !r.contains(['?', '#']));
+        return match (rest("https://"), rest("http://")) {
+            (Some(host), _) => Ok(format!("wss://{host}{path}")),
+            (None, Some(host)) => Ok(format!("ws://{host}{path}")),
+            _ => Err(format!("KEFU_PUBLIC_URL={base}: expected http(s)://host[:port][/path]")),
+        };
+    }
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Ok(format!("ws://{}{path}", SocketAddr::new(ip, addr.port())))
 }
 
 /// Runs `job` every `period` (first after one period) until shutdown.

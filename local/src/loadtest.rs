@@ -254,6 +254,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 backend: Backend::Embedded,
                 sweep_every: Duration::from_secs(2),
                 connections: Default::default(),
+                public_url: None,
             })
             .await?;
             let base = format!("http://{}", server.addr);

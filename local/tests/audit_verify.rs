@@ -19,6 +19,7 @@ fn config(dir: &Path) -> ServeConfig {
         backend: Backend::Embedded,
         sweep_every: Duration::from_secs(60),
         connections: Default::default(),
+        public_url: None,
     }
 }
 

@@ -54,6 +54,7 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
         backend: Backend::Embedded,
         sweep_every: Duration::from_millis(250),
         connections: Default::default(),
+        public_url: None,
     }
 }
 

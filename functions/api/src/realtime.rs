@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::header::AUTHORIZATION;
 use kefu_app::App;
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
 use kefu_app::realtime::{self, Subscriber, Ticket};
@@ -14,20 +14,13 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Where clients open the WebSocket: the configured URL (`KEFU_WS_URL`, the WebSocket API's stage URL in AWS),
-/// else, in `kefu serve`, this server's own WebSocket path on the host the client called.
-fn websocket_url(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
-    if let Some(url) = &app.config.websocket_url {
-        return Ok(url.clone());
-    }
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty());
-    match host {
-        Some(host) if app.config.local => Ok(format!("ws://{host}{}", realtime::LOCAL_WS_PATH)),
-        _ => {
-            tracing::error!("no WebSocket URL configured (KEFU_WS_URL)");
-            Err(ApiError::unavailable())
-        }
-    }
+/// Where clients open the WebSocket: the configured URL only (`KEFU_WS_URL`, the WebSocket API's stage URL,
+/// in AWS; `kefu serve` sets its own at start), never the request's `Host` header, which the client writes.
+fn websocket_url(app: &App) -> Result<String, ApiError> {
+    app.config.websocket_url.clone().ok_or_else(|| {
+        tracing::error!("no WebSocket URL configured (KEFU_WS_URL)");
+        ApiError::unavailable()
+    })
 }
 
 /// Issues a one-time WebSocket ticket (valid 60 s) for the caller: a staff member, or a visitor with its
@@ -45,6 +38,6 @@ pub async fn ticket(
     } else {
         Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?)
     };
-    let url = websocket_url(&app, &headers)?;
+    let url = websocket_url(&app)?;
     Ok(ApiJson(realtime::issue_ticket(&app, &subscriber, url).await?))
 }
