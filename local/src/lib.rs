@@ -41,6 +41,9 @@ pub struct ServeConfig {
     /// The server's public base URL (`KEFU_PUBLIC_URL`, e.g. `https://kefu.example.com`): real-time tickets
     /// name the WebSocket under it. Unset, they name this server's bound address.
     pub public_url: Option<String>,
+    /// The most WebSockets open at once (`KEFU_MAX_WEBSOCKETS`, default
+    /// [`realtime::DEFAULT_MAX_WEBSOCKETS`]); each also counts as a connection.
+    pub max_websockets: usize,
     /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
     pub connections: listener::ConnectionLimits,
 }
@@ -74,6 +77,10 @@ impl ServeConfig {
             },
             sweep_every: Duration::from_secs(2),
             public_url: var("KEFU_PUBLIC_URL"),
+            max_websockets: match var("KEFU_MAX_WEBSOCKETS") {
+                None => realtime::DEFAULT_MAX_WEBSOCKETS,
+                Some(v) => v.trim().parse().map_err(|_| format!("KEFU_MAX_WEBSOCKETS={v}: expected a number"))?,
+            },
             connections: listener::ConnectionLimits::from_env()?,
         })
     }
@@ -188,7 +195,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     }
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
-        routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
+        routes = routes.merge(realtime::routes(hub.clone(), rx.clone(), config.max_websockets));
     }
     let router = kefu_app::http::finish(routes, app.clone());
     let limits = config.connections.within_open_files(listener::raise_open_file_limit());

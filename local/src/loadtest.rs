@@ -255,6 +255,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 sweep_every: Duration::from_secs(2),
                 connections: Default::default(),
                 public_url: None,
+                max_websockets: crate::realtime::DEFAULT_MAX_WEBSOCKETS,
             })
             .await?;
             let base = format!("http://{}", server.addr);

@@ -20,6 +20,7 @@ fn config(dir: &Path) -> ServeConfig {
         sweep_every: Duration::from_secs(60),
         connections: Default::default(),
         public_url: None,
+        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
     }
 }
 

@@ -55,6 +55,7 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
         sweep_every: Duration::from_millis(250),
         connections: Default::default(),
         public_url: None,
+        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
     }
 }
 

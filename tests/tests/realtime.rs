@@ -23,6 +23,30 @@ async fn tenant_with_admin(t: &TestApp, email: &str) -> (TenantId, AgentId, Stri
     (tenant, admin, token)
 }
 
+/// A staff subscriber of a session (by its key), asked for from loopback.
+fn staff(tenant_id: TenantId, agent_id: AgentId, session_hash: &str) -> Subscriber {
+    Subscriber::Agent { tenant_id, agent_id, session_hash: session_hash.into(), ip: [127, 0, 0, 1].into() }
+}
+
+/// A tenant created straight on `app`, with its admin signed in: (tenant, admin, session token).
+async fn signed_in(app: &kefu_app::App, email: &str) -> (TenantId, AgentId, String) {
+    use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+    let admin = NewAdmin { email: email.into(), name: "Li".into(), password: ADMIN_PASSWORD.into() };
+    let created = create_tenant(app, NewTenant { name: "Acme".into(), admin, timezone: None }).await.unwrap();
+    let tenant = TenantId::parse(&created.tenant_id).unwrap();
+    let attempt = kefu_app::auth::LoginAttempt {
+        tenant: &tenant,
+        email,
+        password: ADMIN_PASSWORD,
+        ip: [127, 0, 0, 1].into(),
+        user_agent: None,
+    };
+    let kefu_app::auth::LoginAnswer::Session(ok) = kefu_app::auth::login(app, attempt).await.unwrap() else {
+        panic!("no MFA on a new tenant")
+    };
+    (tenant, AgentId::parse(&created.admin_id).unwrap(), ok.token)
+}
+
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller handles it.
 async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: serde_json::Value) {
     let e = Envelope::new(ty, tenant, t.app().now(), data);
@@ -53,8 +77,7 @@ async fn a_ticket_opens_one_websocket_once() {
 #[tokio::test]
 async fn a_ticket_expires_after_sixty_seconds() {
     let (app, clock, _dir) = manual_clock_app();
-    let who =
-        Subscriber::Agent { tenant_id: TenantId::generate(), agent_id: AgentId::generate(), view_sensitive: false };
+    let who = staff(TenantId::generate(), AgentId::generate(), "a session's hash");
     let fresh = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
     let stale = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
     clock.advance(SignedDuration::from_secs(59));
@@ -96,7 +119,7 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     assert!(!presence::is_pending(t.app(), &tenant, &admin).await.unwrap(), "another connection is still open");
 
     // A connection whose record outlived it (a crash) answers Gone on the next push and is forgotten.
-    let ghost = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: admin.clone(), view_sensitive: true };
+    let ghost = staff(tenant.clone(), admin.clone(), &kefu_app::auth::token_hash(&token));
     realtime::connect(t.app(), "ws_ghost", &ghost).await.unwrap();
     publish(
         &t,
@@ -149,8 +172,9 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
         kefu_app::Config { websocket_url: Some("wss://ws.kefu.example/prod".into()), ..Default::default() },
     );
 
-    let (tenant, agent) = (TenantId::generate(), AgentId::generate());
-    let who = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: false };
+    // Frames go only to a socket whose session works: sign someone in on this stack.
+    let (tenant, agent, token) = signed_in(&app, "li@acme.test").await;
+    let who = staff(tenant.clone(), agent.clone(), &kefu_app::auth::token_hash(&token));
     assert_eq!(realtime_fn(&app, "ws-connect.json", None).await, 401, "the sample's ticket is unknown");
     let ticket = realtime::issue_ticket(&app, &who, app.config.websocket_url.clone().unwrap()).await.unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
@@ -262,7 +286,7 @@ async fn an_agent_whose_last_connection_stays_away_past_the_grace_is_set_away() 
     .unwrap();
     let tenant = TenantId::parse(&created.tenant_id).unwrap();
     let agent = AgentId::parse(&created.admin_id).unwrap();
-    let me = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: true };
+    let me = staff(tenant.clone(), agent.clone(), "a session's hash");
     set_status(&app, &tenant, &agent, AgentStatus::Online).await;
 
     // Two tabs: closing one is not leaving.
