@@ -73,9 +73,8 @@ impl ConnectionLimits {
                 },
             }
         };
-        let count = |name: &str, default: usize| {
-            number(name, default as u64).map(|n| usize::try_from(n).unwrap_or(usize::MAX))
-        };
+        let count =
+            |name: &str, default: usize| number(name, default as u64).map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         Ok(Self {
             max_connections: count("KEFU_MAX_CONNECTIONS", d.max_connections)?,
             max_per_ip: count("KEFU_MAX_CONNECTIONS_PER_IP", d.max_per_ip)?,
@@ -387,8 +386,8 @@ async fn connection(
     });
     let conn = builder.serve_connection_with_upgrades(io, service);
     tokio::pin!(conn);
-    let period = (limits.idle_timeout.min(limits.header_timeout) / 4)
-        .clamp(Duration::from_millis(100), Duration::from_secs(5));
+    let period =
+        (limits.idle_timeout.min(limits.header_timeout) / 4).clamp(Duration::from_millis(100), Duration::from_secs(5));
     let mut check = tokio::time::interval(period);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;

@@ -46,9 +46,7 @@ struct Realtime {
 
 /// The WebSocket route, to merge into the server's router; at most `max_sockets` open at once.
 pub fn routes(hub: Arc<PushHub>, stop: watch::Receiver<bool>, max_sockets: usize) -> Router<App> {
-    Router::new()
-        .route(realtime::LOCAL_WS_PATH, get(upgrade))
-        .layer(Extension(Realtime { hub, stop, max_sockets }))
+    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime { hub, stop, max_sockets }))
 }
 
 #[derive(Deserialize)]
@@ -104,13 +102,13 @@ async fn upgrade(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         .on_failed_upgrade(move |e| {
-        tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
-        failed_hub.disconnect(&failed_id);
-        tokio::spawn(async move {
-            let _ = realtime::disconnect(&failed_app, &failed_id).await;
-        });
-    })
-    .on_upgrade(move |socket| session(app, rt, id, socket, frames))
+            tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
+            failed_hub.disconnect(&failed_id);
+            tokio::spawn(async move {
+                let _ = realtime::disconnect(&failed_app, &failed_id).await;
+            });
+        })
+        .on_upgrade(move |socket| session(app, rt, id, socket, frames))
 }
 
 /// Relays frames until the client or the server goes away, then forgets the connection.

@@ -34,8 +34,9 @@ async fn json_bodies_need_a_json_content_type() {
         assert_eq!((r["status"].as_u64(), r["code"].as_str()), (Some(415), Some("unsupported_media_type")), "{ct:?}");
     }
     let tenant_body = json!({"name": "B", "admin": {"email": "b@b.example", "name": "B", "password": ADMIN_PASSWORD}});
-    let r = post_raw(&t, "/v1/tenants", Some("text/plain"), &tenant_body.to_string(), &[("x-bootstrap-token", BOOTSTRAP)])
-        .await;
+    let r =
+        post_raw(&t, "/v1/tenants", Some("text/plain"), &tenant_body.to_string(), &[("x-bootstrap-token", BOOTSTRAP)])
+            .await;
     assert_eq!(r["code"], "unsupported_media_type");
     // The widget's routes read the body themselves; they refuse alike, and nothing is stored.
     let start = json!({"page_url": "https://acme.example/help"}).to_string();

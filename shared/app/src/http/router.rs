@@ -35,9 +35,7 @@ async fn json_refusals(req: Request, next: Next) -> Response {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
         StatusCode::NOT_FOUND => ApiError::not_found(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(),
-        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            ApiError::invalid_json("the body must be JSON")
-        }
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid_json("the body must be JSON"),
         _ => return res,
     };
     mapped.into_response()
