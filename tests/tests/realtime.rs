@@ -195,6 +195,30 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     assert_eq!(realtime_fn(&app, "ws-disconnect.json", None).await, 200);
     assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty());
     assert!(presence::is_pending(&app, &tenant, &agent).await.unwrap(), "the agent's last connection dropped");
+
+    // The cap holds at $connect: with the most sockets open, a valid ticket is refused with 429.
+    for n in 0..realtime::MAX_AGENT_SOCKETS {
+        realtime::connect(&app, &format!("other{n}"), &who).await.unwrap();
+    }
+    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 429, "over the socket cap");
+    for n in 0..realtime::MAX_AGENT_SOCKETS {
+        realtime::disconnect(&app, &format!("other{n}")).await.unwrap();
+    }
+    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
+
+    // The session ends: a ping re-checks it and the connection is closed and forgotten; a ticket issued before
+    // the end no longer opens a socket; a frame for it is not sent.
+    let principal = kefu_app::auth::authenticate(&app, &token, [127, 0, 0, 1].into()).await.unwrap();
+    let stale = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    kefu_app::auth::logout(&app, &principal).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-default.json", None).await, 200);
+    assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty(), "closed on the ping");
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&stale.ticket)).await, 401, "the session ended");
+    realtime::connect(&app, "probeConn=", &who).await.unwrap();
+    let report = realtime::deliver(&app, &assigned).await.unwrap();
+    assert_eq!((report.sent, report.closed), (0, 1), "nothing for an ended session; its socket is closed");
 }
 
 /// Sets a staff member's status through the assignment module (as `PUT /v1/me/status` does).
