@@ -1,7 +1,10 @@
 //! The HTTP listener of `kefu serve`, driving hyper directly so that a flood of connections cannot take the
 //! server down: a cap on open connections in total and per client address (a refused connection is closed
 //! at once, before any byte is read), a deadline for a request's headers, and an idle timeout for connections
-//! that carry no request. Upgraded connections (WebSockets) keep their place under the caps until they close.
+//! that carry no request. When the total cap is reached, a new client does not wait for idle timeouts: the
+//! client holding the most connections gives up its longest-idle one (no request in flight) for it, so a
+//! flood of idle connections cannot lock others out. Upgraded connections (WebSockets) keep their place
+//! under the caps until they close and are never given up.
 //! At start the process's soft limit on open files is raised to the hard limit, and the total cap is kept
 //! below it, so the store and outgoing calls always find a descriptor.
 
@@ -9,8 +12,8 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,9 +24,12 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tower::ServiceExt as _;
+
+/// How far past the total cap connections may be while the idle ones given up for newcomers finish closing.
+const EVICTION_SLACK: usize = 64;
 
 /// Descriptors kept free for the store, the log, outgoing HTTP calls and the like: the total cap on
 /// connections stays this far below the process's limit on open files.
@@ -131,7 +137,33 @@ fn client_key(ip: IpAddr) -> IpAddr {
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
-    per_ip: HashMap<IpAddr, usize>,
+    per_ip: HashMap<IpAddr, Client>,
+}
+
+/// One client address's open connections.
+#[derive(Debug, Default)]
+struct Client {
+    open: usize,
+    /// Its connections (some may have closed since; pruned as the list is walked).
+    connections: Vec<Weak<Connection>>,
+}
+
+impl Counts {
+    /// Asks the longest-idle connection of the client holding the most to close, so a newcomer can have its
+    /// place; `false` when that client has none to give (all busy or upgraded).
+    fn evict_one(&mut self) -> bool {
+        let Some((_, client)) = self.per_ip.iter_mut().max_by_key(|(_, c)| c.open) else { return false };
+        client.connections.retain(|w| w.strong_count() > 0);
+        let victim =
+            client.connections.iter().filter_map(Weak::upgrade).filter(|c| c.evictable()).max_by_key(|c| c.quiet_for());
+        match victim {
+            Some(c) => {
+                c.evict();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Admits connections under the caps and counts them until they close.
@@ -153,12 +185,16 @@ impl Admissions {
         self.limits
     }
 
-    /// A place for a connection from `ip`, or `None` when a cap is reached (the refusal is counted).
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Admission> {
+    /// A place for a connection from `ip`, or `None` when a cap is reached (the refusal is counted). At the
+    /// total cap, an idle connection of the client holding the most is asked to close for it.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<(Admission, Arc<Connection>)> {
         let key = client_key(ip);
         let mut counts = self.counts.lock().expect("admissions lock");
-        let from_ip = counts.per_ip.get(&key).copied().unwrap_or(0);
-        if counts.total >= self.limits.max_connections || from_ip >= self.limits.max_per_ip {
+        let from_ip = counts.per_ip.get(&key).map_or(0, |c| c.open);
+        let max = self.limits.max_connections;
+        let admitted = from_ip < self.limits.max_per_ip
+            && (counts.total < max || (counts.total < max + EVICTION_SLACK && counts.evict_one()));
+        if !admitted {
             drop(counts);
             let n = self.refused.fetch_add(1, Ordering::Relaxed);
             if n.is_power_of_two() {
@@ -166,9 +202,15 @@ impl Admissions {
             }
             return None;
         }
+        let connection = Arc::new(Connection::new());
         counts.total += 1;
-        counts.per_ip.insert(key, from_ip + 1);
-        Some(Admission { admissions: self.clone(), key })
+        let client = counts.per_ip.entry(key).or_default();
+        client.open += 1;
+        if client.connections.len() >= 2 * client.open + 8 {
+            client.connections.retain(|w| w.strong_count() > 0);
+        }
+        client.connections.push(Arc::downgrade(&connection));
+        Some((Admission { admissions: self.clone(), key }, connection))
     }
 
     /// Open connections in total.
@@ -178,7 +220,7 @@ impl Admissions {
 
     /// Open connections from `ip` (its /64 for IPv6).
     pub fn open_from(&self, ip: IpAddr) -> usize {
-        self.counts.lock().expect("admissions lock").per_ip.get(&client_key(ip)).copied().unwrap_or(0)
+        self.counts.lock().expect("admissions lock").per_ip.get(&client_key(ip)).map_or(0, |c| c.open)
     }
 
     /// Connections refused so far.
@@ -198,26 +240,47 @@ impl Drop for Admission {
     fn drop(&mut self) {
         let mut counts = self.admissions.counts.lock().expect("admissions lock");
         counts.total = counts.total.saturating_sub(1);
-        if let Some(n) = counts.per_ip.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(client) = counts.per_ip.get_mut(&self.key) {
+            client.open = client.open.saturating_sub(1);
+            if client.open == 0 {
                 counts.per_ip.remove(&self.key);
             }
         }
     }
 }
 
-/// When a connection last moved a byte, and how many of its requests are in flight.
+/// One connection's state: when it last moved a byte, how many of its requests are in flight, whether it is
+/// still served as HTTP (not upgraded), and the signal that asks it to close.
 #[derive(Debug)]
-struct Activity {
+struct Connection {
     started: Instant,
     last_byte_ms: AtomicU64,
     in_flight: AtomicUsize,
+    http: AtomicBool,
+    evicted: AtomicBool,
+    close: Notify,
 }
 
-impl Activity {
+impl Connection {
     fn new() -> Self {
-        Self { started: Instant::now(), last_byte_ms: AtomicU64::new(0), in_flight: AtomicUsize::new(0) }
+        Self {
+            started: Instant::now(),
+            last_byte_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            http: AtomicBool::new(true),
+            evicted: AtomicBool::new(false),
+            close: Notify::new(),
+        }
+    }
+
+    /// Whether it may be asked to close for a newcomer: served as HTTP, nothing in flight, not asked yet.
+    fn evictable(&self) -> bool {
+        self.http.load(Ordering::Acquire) && self.idle() && !self.evicted.load(Ordering::Acquire)
+    }
+
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::Release);
+        self.close.notify_one();
     }
 
     fn touch(&self) {
@@ -236,10 +299,10 @@ impl Activity {
 }
 
 /// A request in flight, from its headers until its response body is dropped.
-struct InFlight(Arc<Activity>);
+struct InFlight(Arc<Connection>);
 
 impl InFlight {
-    fn enter(activity: &Arc<Activity>) -> Self {
+    fn enter(activity: &Arc<Connection>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
         Self(activity.clone())
     }
@@ -256,7 +319,7 @@ impl Drop for InFlight {
 /// long as it is open (an upgraded WebSocket takes it along).
 struct Tracked {
     stream: TcpStream,
-    activity: Arc<Activity>,
+    activity: Arc<Connection>,
     _admission: Admission,
 }
 
@@ -343,14 +406,15 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(admission) = admissions.admit(peer.ip()) else {
+        let Some((admission, state)) = admissions.admit(peer.ip()) else {
             // Closed at once: a reset frees the socket without a FIN handshake or TIME_WAIT.
             let _ = stream.set_zero_linger();
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(connection(builder.clone(), stream, peer, admission, router.clone(), limits, stop.clone()));
+        let io = Tracked { stream, activity: state, _admission: admission };
+        connections.spawn(connection(builder.clone(), io, peer, router.clone(), limits, stop.clone()));
     }
     drop(listener);
     while connections.join_next().await.is_some() {}
@@ -359,15 +423,14 @@ pub async fn serve(
 /// Serves one connection: requests (and an upgrade) through `router`, closed when idle past the limit.
 async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
-    stream: TcpStream,
+    io: Tracked,
     peer: SocketAddr,
-    admission: Admission,
     router: axum::Router,
     limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) {
-    let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Tracked { stream, activity: activity.clone(), _admission: admission });
+    let activity = io.activity.clone();
+    let io = TokioIo::new(io);
     let in_service = activity.clone();
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
@@ -394,10 +457,18 @@ async fn connection(
     loop {
         tokio::select! {
             done = conn.as_mut() => {
+                // Over, or upgraded: a WebSocket keeps the socket (and its place) but is no longer HTTP's.
+                activity.http.store(false, Ordering::Release);
                 if let Err(e) = done {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 }
                 return;
+            }
+            _ = activity.close.notified() => {
+                if activity.idle() {
+                    tracing::debug!(%peer, "idle connection closed for a newcomer");
+                    return;
+                }
             }
             _ = stop.wait_for(|s| *s), if !stopping => {
                 stopping = true;
@@ -434,15 +505,25 @@ mod tests {
         let admissions = Arc::new(Admissions::new(limits));
         let one: IpAddr = "192.0.2.1".parse().unwrap();
         let two: IpAddr = "192.0.2.2".parse().unwrap();
-        let a = admissions.admit(one).expect("first");
-        let _b = admissions.admit(one).expect("second");
+        let (a, a_state) = admissions.admit(one).expect("first");
+        let (_b, b_state) = admissions.admit(one).expect("second");
         assert!(admissions.admit(one).is_none(), "a third from one address is refused");
-        let _c = admissions.admit(two).expect("another address");
+        let (_c, c_state) = admissions.admit(two).expect("another address");
+        assert_eq!((admissions.open(), admissions.open_from(one), admissions.refused()), (3, 2, 1));
+
+        // At the total cap, every connection busy: a newcomer is refused.
+        let busy: Vec<InFlight> = [&a_state, &b_state, &c_state].iter().map(|s| InFlight::enter(s)).collect();
         assert!(admissions.admit("192.0.2.3".parse().unwrap()).is_none(), "the total cap");
-        assert_eq!((admissions.open(), admissions.open_from(one), admissions.refused()), (3, 2, 2));
+        assert_eq!(admissions.refused(), 2);
+        drop(busy);
+
+        // Idle ones: the client holding the most gives one up for the newcomer.
+        let (_d, _) = admissions.admit("192.0.2.3".parse().unwrap()).expect("an idle place is given up");
+        assert!(a_state.evicted.load(Ordering::Acquire) ^ b_state.evicted.load(Ordering::Acquire));
+        assert!(!c_state.evicted.load(Ordering::Acquire), "not the client with fewer connections");
+
         drop(a);
-        assert_eq!(admissions.open_from(one), 1);
-        assert!(admissions.admit(one).is_some(), "a closed connection frees its place");
+        assert_eq!((admissions.open(), admissions.open_from(one)), (3, 1), "a closed connection frees its place");
     }
 
     #[test]
