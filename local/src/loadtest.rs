@@ -333,8 +333,9 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         if !res.status().is_success() {
             return Err(format!("agent online: {}", res.status()).into());
         }
+        // Tickets are limited per IP too: ask from the agent's own address.
         let (s, t) = call(
-            &admin_client,
+            &agent_client,
             format!("{base}/v1/realtime/ticket"),
             json!({}),
             &[("authorization", &format!("Bearer {token}"))],
