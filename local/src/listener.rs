@@ -255,6 +255,8 @@ impl Drop for Admission {
 struct Connection {
     started: Instant,
     last_byte_ms: AtomicU64,
+    /// When the first byte of a request's head arrived (ms since `started`, plus one; 0 when none is pending).
+    head_since_ms: AtomicU64,
     in_flight: AtomicUsize,
     http: AtomicBool,
     evicted: AtomicBool,
@@ -266,6 +268,7 @@ impl Connection {
         Self {
             started: Instant::now(),
             last_byte_ms: AtomicU64::new(0),
+            head_since_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
             http: AtomicBool::new(true),
             evicted: AtomicBool::new(false),
@@ -283,9 +286,29 @@ impl Connection {
         self.close.notify_one();
     }
 
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
     fn touch(&self) {
-        let ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_byte_ms.store(ms, Ordering::Relaxed);
+        self.last_byte_ms.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// Bytes arrived: with no request in flight they start a request's head, whose clock starts now.
+    fn received(&self) {
+        let now = self.now_ms();
+        self.last_byte_ms.store(now, Ordering::Relaxed);
+        if self.idle() {
+            let _ = self.head_since_ms.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    /// How long the pending request head has been arriving, if one is.
+    fn head_pending_for(&self) -> Option<Duration> {
+        match self.head_since_ms.load(Ordering::Acquire) {
+            0 => None,
+            since => Some(Duration::from_millis(self.now_ms().saturating_sub(since - 1))),
+        }
     }
 
     /// How long since the last byte (or the connection's start).
@@ -304,6 +327,7 @@ struct InFlight(Arc<Connection>);
 impl InFlight {
     fn enter(activity: &Arc<Connection>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.head_since_ms.store(0, Ordering::Release);
         Self(activity.clone())
     }
 }
@@ -328,7 +352,7 @@ impl AsyncRead for Tracked {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.activity.touch();
+            self.activity.received();
         }
         polled
     }
@@ -386,7 +410,9 @@ pub async fn serve(
 ) {
     let limits = admissions.limits();
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    // The header deadline is kept here (see `connection`), not by hyper, whose timer also runs while a
+    // keep-alive connection waits for its next request and so would cut the idle timeout short.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let mut connections = JoinSet::new();
@@ -475,8 +501,10 @@ async fn connection(
                 conn.as_mut().graceful_shutdown();
             }
             _ = check.tick() => {
-                // Nothing in flight and silent too long (or the server is stopping): close by dropping.
-                if activity.idle() && (stopping || activity.quiet_for() >= limits.idle_timeout) {
+                // Nothing in flight and (the server is stopping, a request's head is taking too long, or silent
+                // too long): close by dropping.
+                let slow_head = activity.head_pending_for().is_some_and(|d| d >= limits.header_timeout);
+                if activity.idle() && (stopping || slow_head || activity.quiet_for() >= limits.idle_timeout) {
                     return;
                 }
             }
@@ -524,6 +552,22 @@ mod tests {
 
         drop(a);
         assert_eq!((admissions.open(), admissions.open_from(one)), (3, 1), "a closed connection frees its place");
+    }
+
+    #[test]
+    fn a_request_head_is_timed_from_its_first_byte_until_the_request_starts() {
+        let c = Arc::new(Connection::new());
+        assert_eq!(c.head_pending_for(), None, "a silent connection is only idle");
+        c.received();
+        assert!(c.head_pending_for().is_some(), "bytes with nothing in flight start a head");
+        let request = InFlight::enter(&c);
+        assert_eq!(c.head_pending_for(), None, "the head is complete once the request starts");
+        c.received();
+        assert_eq!(c.head_pending_for(), None, "a body's bytes are not a head");
+        drop(request);
+        assert_eq!(c.head_pending_for(), None, "a keep-alive connection waits under the idle timeout");
+        c.received();
+        assert!(c.head_pending_for().is_some(), "the next request's head");
     }
 
     #[test]
