@@ -1,7 +1,8 @@
 //! Real-time tickets: `POST /v1/realtime/ticket` gives a signed-in staff member (or a visitor, with its visitor
 //! token) a one-time ticket for the WebSocket. The work is in [`kefu_app::realtime`].
 //!
-//! Refusals: 429 `rate_limited` past [`realtime::TICKETS_PER_IP_PER_MINUTE`] tickets a minute from one IP or
+//! Refusals: 429 `rate_limited` past [`realtime::TICKETS_PER_IP_PER_MINUTE`] tickets a minute from one IP (per
+//! tenant) or
 //! [`realtime::TICKETS_PER_TOKEN_PER_MINUTE`] for one token, and when the caller already holds as many sockets
 //! as it may ([`realtime::MAX_AGENT_SOCKETS`], [`realtime::MAX_VISITOR_SOCKETS`]); 403 with the restriction's
 //! code for a session that must first change its password or enrol in MFA. Each ticket issued is audited.
@@ -42,7 +43,6 @@ pub async fn ticket(
     headers: HeaderMap,
 ) -> Result<ApiJson<Ticket>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
-    ratelimit::hit(&app, "realtime.ticket.ip", &ip.to_string(), realtime::TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
     let (subscriber, entry) = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
         let visitor = widget::authenticate_visitor(&app, token).await?;
         let entry = AuditEntry::new(&visitor.tenant_id, "realtime.ticket", Outcome::Success)
@@ -67,6 +67,9 @@ pub async fn ticket(
         }
         (Subscriber::of_staff(&principal), entry)
     };
+    // Per IP within the tenant (as API.md's other per-IP limits), then per token.
+    let ip_key = format!("{}:{ip}", subscriber.tenant_id());
+    ratelimit::hit(&app, "realtime.ticket.ip", &ip_key, realtime::TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
     let token_key = auth::token_hash(token);
     ratelimit::hit(&app, "realtime.ticket", &token_key, realtime::TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await?;
     if realtime::open_sockets(&app, &subscriber).await? >= subscriber.max_sockets() {

@@ -53,7 +53,7 @@ pub const MAX_AGENT_SOCKETS: usize = 10;
 /// Tickets one token (session or visitor token) may get per minute.
 pub const TICKETS_PER_TOKEN_PER_MINUTE: u32 = 20;
 
-/// Tickets one client IP may get per minute, all tokens together.
+/// Tickets one client IP may get per minute per tenant, all tokens together.
 pub const TICKETS_PER_IP_PER_MINUTE: u32 = 120;
 
 /// Who a ticket (and then a connection) is for.
