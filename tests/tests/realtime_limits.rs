@@ -114,6 +114,7 @@ async fn an_agent_holds_a_handful_of_sockets_and_the_server_a_total() {
     open.push(t.websocket(&visitor_token).await);
     let (ticket, url) = t.ticket(&visitor_token).await;
     assert_eq!(ws_connect(&url, &ticket).await.err(), Some(503), "the server's total cap");
+    assert_eq!(t.get("/v1/health", None).await.status, StatusCode::OK, "HTTP goes on at the socket cap");
     for ws in open {
         ws.close().await;
     }
