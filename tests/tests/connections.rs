@@ -118,7 +118,7 @@ async fn an_idle_flood_is_refused_at_the_caps_while_health_answers() {
     }
     assert!(eventually(WAIT, || async { counts.open() == 200 }).await, "the total cap holds ({})", counts.open());
     assert_eq!(health_from(&t, loopback(2)).await, Some(StatusCode::OK), "health answers at the total cap");
-    assert!(eventually(WAIT, || async { counts.open() == 200 }).await, "and the total is back at its cap");
+    assert!(eventually(WAIT, || async { counts.open() <= 200 }).await, "and the total is back within its cap");
     let newcomers_in = [3, 4, 5, 6].iter().all(|last| counts.open_from(loopback(*last)) > 0);
     assert!(newcomers_in, "every newcomer address got places");
 
