@@ -42,7 +42,8 @@ pub struct ServeConfig {
     /// name the WebSocket under it. Unset, they name this server's bound address.
     pub public_url: Option<String>,
     /// The most WebSockets open at once (`KEFU_MAX_WEBSOCKETS`, default
-    /// [`realtime::DEFAULT_MAX_WEBSOCKETS`]); each also counts as a connection.
+    /// [`realtime::DEFAULT_MAX_WEBSOCKETS`], at most three quarters of the connection cap); each also counts as
+    /// a connection.
     pub max_websockets: usize,
     /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
     pub connections: listener::ConnectionLimits,
@@ -193,12 +194,12 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         let url = websocket_url(config.public_url.as_deref(), addr)?;
         app.config = Arc::new(kefu_app::Config { websocket_url: Some(url), ..(*app.config).clone() });
     }
+    let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
-        routes = routes.merge(realtime::routes(hub.clone(), rx.clone(), config.max_websockets));
+        routes = routes.merge(realtime::routes(hub.clone(), rx.clone(), max_websockets(&config, &limits)));
     }
     let router = kefu_app::http::finish(routes, app.clone());
-    let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let connections = Arc::new(listener::Admissions::new(limits));
     tasks.spawn(listener::serve(tcp, router, connections.clone(), rx.clone()));
 
@@ -235,6 +236,13 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
     Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
+}
+
+/// The most WebSockets open at once: `KEFU_MAX_WEBSOCKETS`, but at most three quarters of the connection cap.
+/// A WebSocket is never given up for a newcomer (an idle HTTP connection is), so the last quarter of the
+/// places stays for HTTP, and a flood of sockets cannot lock the API (or `/v1/health`) out.
+pub fn max_websockets(config: &ServeConfig, limits: &listener::ConnectionLimits) -> usize {
+    config.max_websockets.min(limits.max_connections / 4 * 3).max(1)
 }
 
 /// Where tickets send clients: the WebSocket path under `KEFU_PUBLIC_URL` (`https` becomes `wss`), else

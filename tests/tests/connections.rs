@@ -180,3 +180,22 @@ async fn headers_sent_slowly_are_cut_off_at_the_header_timeout() {
     assert_eq!(health_from(&t, loopback(1)).await, Some(StatusCode::OK));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn websockets_leave_a_quarter_of_the_places_to_http() {
+    let limits = ConnectionLimits { max_connections: 8, max_per_ip: 100, ..ConnectionLimits::default() };
+    let (mut t, _dir) = server(limits).await;
+    let created = t.create_tenant("Acme", "li@acme.test").await;
+    let token = t.login(created["tenant_id"].as_str().unwrap(), "li@acme.test", kefu_e2e::ADMIN_PASSWORD).await;
+    let mut sockets = Vec::new();
+    for _ in 0..6 {
+        sockets.push(t.websocket(&token).await);
+    }
+    let (ticket, url) = t.ticket(&token).await;
+    assert_eq!(kefu_e2e::ws_connect(&url, &ticket).await.err(), Some(503), "three quarters of 8 are sockets");
+    assert_eq!(health_from(&t, loopback(2)).await, Some(StatusCode::OK), "HTTP keeps its quarter");
+    for ws in sockets {
+        ws.close().await;
+    }
+    t.stop().await;
+}
