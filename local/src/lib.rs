@@ -197,7 +197,12 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
-        routes = routes.merge(realtime::routes(hub.clone(), rx.clone(), max_websockets(&config, &limits)));
+        routes = routes.merge(realtime::routes(
+            hub.clone(),
+            rx.clone(),
+            max_websockets(&config, &limits),
+            limits.websocket_idle_timeout,
+        ));
     }
     let router = kefu_app::http::finish(routes, app.clone());
     let connections = Arc::new(listener::Admissions::new(limits));

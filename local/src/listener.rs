@@ -36,7 +36,7 @@ const EVICTION_SLACK: usize = 64;
 pub const FD_RESERVE: u64 = 256;
 
 /// The limits on connections (`KEFU_MAX_CONNECTIONS`, `KEFU_MAX_CONNECTIONS_PER_IP`,
-/// `KEFU_HEADER_TIMEOUT_SECS`, `KEFU_IDLE_TIMEOUT_SECS`).
+/// `KEFU_HEADER_TIMEOUT_SECS`, `KEFU_IDLE_TIMEOUT_SECS`, `KEFU_WS_IDLE_TIMEOUT_SECS`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Open connections in total (WebSockets included); more are closed at once. Lowered at start to what
@@ -48,6 +48,9 @@ pub struct ConnectionLimits {
     pub header_timeout: Duration,
     /// How long a connection may stay open with no request in flight and no byte either way.
     pub idle_timeout: Duration,
+    /// How long a WebSocket may stay open without a message from its client (API Gateway's idle timeout is
+    /// 10 minutes; clients ping to stay).
+    pub websocket_idle_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
@@ -57,6 +60,7 @@ impl Default for ConnectionLimits {
             max_per_ip: 256,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            websocket_idle_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -86,6 +90,10 @@ impl ConnectionLimits {
             max_per_ip: count("KEFU_MAX_CONNECTIONS_PER_IP", d.max_per_ip)?,
             header_timeout: Duration::from_secs(number("KEFU_HEADER_TIMEOUT_SECS", d.header_timeout.as_secs())?),
             idle_timeout: Duration::from_secs(number("KEFU_IDLE_TIMEOUT_SECS", d.idle_timeout.as_secs())?),
+            websocket_idle_timeout: Duration::from_secs(number(
+                "KEFU_WS_IDLE_TIMEOUT_SECS",
+                d.websocket_idle_timeout.as_secs(),
+            )?),
         })
     }
 

@@ -6,7 +6,8 @@
 //!
 //! Limits: a subscriber's socket cap holds at the handshake too (429), the server holds at most
 //! `KEFU_MAX_WEBSOCKETS` sockets (503 past it), and each socket's buffers are small (clients only ping), so an
-//! idle socket costs a few kilobytes. A socket whose session stops working is closed when a frame or a ping
+//! idle socket costs a few kilobytes. A socket whose client sends nothing (not even a ping) for
+//! `KEFU_WS_IDLE_TIMEOUT_SECS` (10 minutes, as API Gateway) is closed. A socket whose session stops working is closed when a frame or a ping
 //! finds it so (see `kefu_app::realtime`), and at the latest at the next [`RECHECK_EVERY`].
 
 use std::sync::Arc;
@@ -42,11 +43,23 @@ struct Realtime {
     hub: Arc<PushHub>,
     stop: watch::Receiver<bool>,
     max_sockets: usize,
+    idle_timeout: std::time::Duration,
 }
 
-/// The WebSocket route, to merge into the server's router; at most `max_sockets` open at once.
-pub fn routes(hub: Arc<PushHub>, stop: watch::Receiver<bool>, max_sockets: usize) -> Router<App> {
-    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime { hub, stop, max_sockets }))
+/// The WebSocket route, to merge into the server's router; at most `max_sockets` open at once, each closed
+/// after `idle_timeout` without a message from its client.
+pub fn routes(
+    hub: Arc<PushHub>,
+    stop: watch::Receiver<bool>,
+    max_sockets: usize,
+    idle_timeout: std::time::Duration,
+) -> Router<App> {
+    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime {
+        hub,
+        stop,
+        max_sockets,
+        idle_timeout,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -122,6 +135,8 @@ async fn session(
     let period = realtime::CONNECTION_REFRESH;
     let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    let idle = tokio::time::sleep(rt.idle_timeout);
+    tokio::pin!(idle);
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
@@ -132,14 +147,24 @@ async fn session(
                     break;
                 }
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv() => {
+                if matches!(incoming, Some(Ok(_))) {
+                    idle.as_mut().reset(tokio::time::Instant::now() + rt.idle_timeout);
+                }
+                match incoming {
                 Some(Ok(Message::Text(t))) if realtime::is_ping(t.as_str()) => {
                     if !still_open(&app, &id).await { continue }
                     if socket.send(Message::Text(realtime::PONG.into())).await.is_err() { break }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
-            },
+                }
+            }
+            _ = &mut idle => {
+                // Nothing from the client for too long (as API Gateway's idle timeout): it should have pinged.
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
             _ = recheck.tick() => { let _ = still_open(&app, &id).await; }
             _ = refresh.tick() => {
                 if let Err(e) = realtime::refresh(&app, &id).await {

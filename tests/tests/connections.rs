@@ -80,6 +80,7 @@ async fn an_idle_flood_is_refused_at_the_caps_while_health_answers() {
         max_per_ip: 50,
         header_timeout: Duration::from_secs(600),
         idle_timeout: Duration::from_secs(600),
+        ..ConnectionLimits::default()
     };
     let (mut t, _dir) = server(limits).await;
     let addr = t.server.as_ref().unwrap().addr;
@@ -137,6 +138,7 @@ async fn connections_that_send_nothing_or_stop_after_a_request_are_closed_when_i
         max_per_ip: 100,
         header_timeout: Duration::from_secs(600),
         idle_timeout: Duration::from_secs(1),
+        ..ConnectionLimits::default()
     };
     let (mut t, _dir) = server(limits).await;
     let addr = t.server.as_ref().unwrap().addr;
@@ -162,6 +164,7 @@ async fn headers_sent_slowly_are_cut_off_at_the_header_timeout() {
         max_per_ip: 100,
         header_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(600),
+        ..ConnectionLimits::default()
     };
     let (mut t, _dir) = server(limits).await;
     let addr = t.server.as_ref().unwrap().addr;
@@ -197,5 +200,23 @@ async fn websockets_leave_a_quarter_of_the_places_to_http() {
     for ws in sockets {
         ws.close().await;
     }
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_websocket_whose_client_sends_nothing_is_closed() {
+    let limits = ConnectionLimits { websocket_idle_timeout: Duration::from_secs(1), ..ConnectionLimits::default() };
+    let (mut t, _dir) = server(limits).await;
+    let created = t.create_tenant("Acme", "li@acme.test").await;
+    let tenant = kefu_domain::TenantId::parse(created["tenant_id"].as_str().unwrap()).unwrap();
+    let admin = kefu_domain::AgentId::parse(created["admin_id"].as_str().unwrap()).unwrap();
+    let token = t.login(tenant.as_str(), "li@acme.test", kefu_e2e::ADMIN_PASSWORD).await;
+    let mut ws = t.websocket(&token).await;
+    assert_eq!(ws.next_frame(WAIT).await, None, "closed after a second without a message");
+    let forgotten = eventually(WAIT, || async {
+        kefu_app::realtime::agent_connections(t.app(), &tenant, &admin).await.unwrap().is_empty()
+    })
+    .await;
+    assert!(forgotten, "its record is removed");
     t.stop().await;
 }
