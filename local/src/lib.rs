@@ -6,6 +6,7 @@
 //! case the AWS adapters are used instead.
 
 pub mod cli;
+pub mod listener;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
@@ -37,6 +38,15 @@ pub struct ServeConfig {
     pub backend: Backend,
     /// How often the outbox sweeper runs.
     pub sweep_every: Duration,
+    /// The server's public base URL (`KEFU_PUBLIC_URL`, e.g. `https://kefu.example.com`): real-time tickets
+    /// name the WebSocket under it. Unset, they name this server's bound address.
+    pub public_url: Option<String>,
+    /// The most WebSockets open at once (`KEFU_MAX_WEBSOCKETS`, default
+    /// [`realtime::DEFAULT_MAX_WEBSOCKETS`], at most three quarters of the connection cap); each also counts as
+    /// a connection.
+    pub max_websockets: usize,
+    /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
+    pub connections: listener::ConnectionLimits,
 }
 
 impl ServeConfig {
@@ -67,6 +77,12 @@ impl ServeConfig {
                 Backend::Embedded
             },
             sweep_every: Duration::from_secs(2),
+            public_url: var("KEFU_PUBLIC_URL"),
+            max_websockets: match var("KEFU_MAX_WEBSOCKETS") {
+                None => realtime::DEFAULT_MAX_WEBSOCKETS,
+                Some(v) => v.trim().parse().map_err(|_| format!("KEFU_MAX_WEBSOCKETS={v}: expected a number"))?,
+            },
+            connections: listener::ConnectionLimits::from_env()?,
         })
     }
 }
@@ -95,6 +111,8 @@ pub struct Server {
     pub app: App,
     /// The push hub this server's WebSockets are registered with.
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
+    /// The open connections under their caps (counts for tests and probes).
+    pub connections: Arc<listener::Admissions>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -166,26 +184,29 @@ pub fn router(app: App) -> axum::Router {
 /// Starts everything and answers once the listener is bound.
 pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
     let wired = wiring::wire(&config).await?;
-    let app = wired.app.clone();
+    let mut app = wired.app.clone();
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
 
-    let listener = TcpListener::bind(config.addr).await?;
-    let addr = listener.local_addr()?;
+    let tcp = TcpListener::bind(config.addr).await?;
+    let addr = tcp.local_addr()?;
+    if app.config.websocket_url.is_none() {
+        let url = websocket_url(config.public_url.as_deref(), addr)?;
+        app.config = Arc::new(kefu_app::Config { websocket_url: Some(url), ..(*app.config).clone() });
+    }
+    let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
-        routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
+        routes = routes.merge(realtime::routes(
+            hub.clone(),
+            rx.clone(),
+            max_websockets(&config, &limits),
+            limits.websocket_idle_timeout,
+        ));
     }
-    let service = kefu_app::http::finish(routes, app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let mut http_rx = rx.clone();
-    tasks.spawn(async move {
-        let stop = async move {
-            let _ = http_rx.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, service).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let router = kefu_app::http::finish(routes, app.clone());
+    let connections = Arc::new(listener::Admissions::new(limits));
+    tasks.spawn(listener::serve(tcp, router, connections.clone(), rx.clone()));
 
     let pollers = pollers_per_consumer(&config.backend);
     for (name, queue) in wired.queues {
@@ -219,7 +240,36 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }));
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
-    Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
+    Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
+}
+
+/// The most WebSockets open at once: `KEFU_MAX_WEBSOCKETS`, but at most three quarters of the connection cap.
+/// A WebSocket is never given up for a newcomer (an idle HTTP connection is), so the last quarter of the
+/// places stays for HTTP, and a flood of sockets cannot lock the API (or `/v1/health`) out.
+pub fn max_websockets(config: &ServeConfig, limits: &listener::ConnectionLimits) -> usize {
+    config.max_websockets.min(limits.max_connections / 4 * 3).max(1)
+}
+
+/// Where tickets send clients: the WebSocket path under `KEFU_PUBLIC_URL` (`https` becomes `wss`), else
+/// under the bound address (a wildcard address names loopback, as only a local client can use it unnamed).
+/// Never the request's `Host` header, which the client writes.
+pub fn websocket_url(public_url: Option<&str>, addr: SocketAddr) -> Result<String, String> {
+    let path = kefu_app::realtime::LOCAL_WS_PATH;
+    if let Some(base) = public_url {
+        let base = base.trim().trim_end_matches('/');
+        let rest = |scheme: &str| base.strip_prefix(scheme).filter(|r| !r.is_empty() && !r.contains(['?', '#']));
+        return match (rest("https://"), rest("http://")) {
+            (Some(host), _) => Ok(format!("wss://{host}{path}")),
+            (None, Some(host)) => Ok(format!("ws://{host}{path}")),
+            _ => Err(format!("KEFU_PUBLIC_URL={base}: expected http(s)://host[:port][/path]")),
+        };
+    }
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Ok(format!("ws://{}{path}", SocketAddr::new(ip, addr.port())))
 }
 
 /// Runs `job` every `period` (first after one period) until shutdown.

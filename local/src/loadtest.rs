@@ -253,6 +253,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 bootstrap_token: Some(token.clone()),
                 backend: Backend::Embedded,
                 sweep_every: Duration::from_secs(2),
+                connections: Default::default(),
+                public_url: None,
+                max_websockets: crate::realtime::DEFAULT_MAX_WEBSOCKETS,
             })
             .await?;
             let base = format!("http://{}", server.addr);
@@ -330,8 +333,9 @@ async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Se
         if !res.status().is_success() {
             return Err(format!("agent online: {}", res.status()).into());
         }
+        // Tickets are limited per IP too: ask from the agent's own address.
         let (s, t) = call(
-            &admin_client,
+            &agent_client,
             format!("{base}/v1/realtime/ticket"),
             json!({}),
             &[("authorization", &format!("Bearer {token}"))],

@@ -3,6 +3,12 @@
 //! same way it finds API Gateway connections in AWS), then relays pushed frames until either side closes.
 //! Closing (or the server stopping) removes the record; an agent's last connection closing starts its presence
 //! grace period.
+//!
+//! Limits: a subscriber's socket cap holds at the handshake too (429), the server holds at most
+//! `KEFU_MAX_WEBSOCKETS` sockets (503 past it), and each socket's buffers are small (clients only ping), so an
+//! idle socket costs a few kilobytes. A socket whose client sends nothing (not even a ping) for
+//! `KEFU_WS_IDLE_TIMEOUT_SECS` (10 minutes, as API Gateway) is closed. A socket whose session stops working is closed when a frame or a ping
+//! finds it so (see `kefu_app::realtime`), and at the latest at the next [`RECHECK_EVERY`].
 
 use std::sync::Arc;
 
@@ -21,17 +27,39 @@ use kefu_embedded::PushHub;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-/// What the WebSocket route needs besides the app: the hub frames are pushed through, and the server's stop
-/// signal (upgraded connections outlive the HTTP server's graceful shutdown otherwise).
+/// The most WebSockets `kefu serve` holds open by default (`KEFU_MAX_WEBSOCKETS`).
+pub const DEFAULT_MAX_WEBSOCKETS: usize = 10_000;
+
+/// How often an open socket re-checks the session behind it even when nothing is pushed to it.
+pub const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The largest message a client may send (clients send pings only).
+const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+
+/// What the WebSocket route needs besides the app: the hub frames are pushed through, the server's stop
+/// signal (upgraded connections outlive the HTTP server's graceful shutdown otherwise), and the cap on sockets.
 #[derive(Clone)]
 struct Realtime {
     hub: Arc<PushHub>,
     stop: watch::Receiver<bool>,
+    max_sockets: usize,
+    idle_timeout: std::time::Duration,
 }
 
-/// The WebSocket route, to merge into the server's router.
-pub fn routes(hub: Arc<PushHub>, stop: watch::Receiver<bool>) -> Router<App> {
-    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime { hub, stop }))
+/// The WebSocket route, to merge into the server's router; at most `max_sockets` open at once, each closed
+/// after `idle_timeout` without a message from its client.
+pub fn routes(
+    hub: Arc<PushHub>,
+    stop: watch::Receiver<bool>,
+    max_sockets: usize,
+    idle_timeout: std::time::Duration,
+) -> Router<App> {
+    Router::new().route(realtime::LOCAL_WS_PATH, get(upgrade)).layer(Extension(Realtime {
+        hub,
+        stop,
+        max_sockets,
+        idle_timeout,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -55,9 +83,24 @@ async fn upgrade(
     let Some(ticket) = query.ok().and_then(|Query(q)| q.ticket) else {
         return ApiError::unauthenticated().into_response();
     };
-    let subscriber = match realtime::redeem_ticket(&app, &ticket).await {
+    if rt.hub.len() >= rt.max_sockets {
+        tracing::warn!(max = rt.max_sockets, "websocket refused: the server's socket cap is reached");
+        return ApiError::unavailable().into_response();
+    }
+    let admitted = match realtime::redeem_ticket(&app, &ticket).await {
+        Ok(s) => realtime::admit(&app, &s).await.map(|()| s),
+        Err(e) => Err(e),
+    };
+    let subscriber = match admitted {
         Ok(s) => s,
         Err(TicketError::Invalid) => return ApiError::unauthenticated().into_response(),
+        Err(TicketError::TooMany) => {
+            return ApiError {
+                message: "too many WebSockets open for this caller: close one first".into(),
+                ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
+            }
+            .into_response();
+        }
         Err(TicketError::Table(e)) => return ApiError::from(e).into_response(),
     };
     let id = format!("ws_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
@@ -67,14 +110,18 @@ async fn upgrade(
         return ApiError::from(e).into_response();
     }
     let (failed_app, failed_hub, failed_id) = (app.clone(), rt.hub.clone(), id.clone());
-    ws.on_failed_upgrade(move |e| {
-        tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
-        failed_hub.disconnect(&failed_id);
-        tokio::spawn(async move {
-            let _ = realtime::disconnect(&failed_app, &failed_id).await;
-        });
-    })
-    .on_upgrade(move |socket| session(app, rt, id, socket, frames))
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_failed_upgrade(move |e| {
+            tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
+            failed_hub.disconnect(&failed_id);
+            tokio::spawn(async move {
+                let _ = realtime::disconnect(&failed_app, &failed_id).await;
+            });
+        })
+        .on_upgrade(move |socket| session(app, rt, id, socket, frames))
 }
 
 /// Relays frames until the client or the server goes away, then forgets the connection.
@@ -87,19 +134,38 @@ async fn session(
 ) {
     let period = realtime::CONNECTION_REFRESH;
     let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + RECHECK_EVERY, RECHECK_EVERY);
+    let idle = tokio::time::sleep(rt.idle_timeout);
+    tokio::pin!(idle);
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
                 Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { break },
-                None => break,
+                None => {
+                    // The hub forgot it: the server closed it (its session no longer works).
+                    let _ = socket.send(Message::Close(None)).await;
+                    break;
+                }
             },
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv() => {
+                if matches!(incoming, Some(Ok(_))) {
+                    idle.as_mut().reset(tokio::time::Instant::now() + rt.idle_timeout);
+                }
+                match incoming {
                 Some(Ok(Message::Text(t))) if realtime::is_ping(t.as_str()) => {
+                    if !still_open(&app, &id).await { continue }
                     if socket.send(Message::Text(realtime::PONG.into())).await.is_err() { break }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
-            },
+                }
+            }
+            _ = &mut idle => {
+                // Nothing from the client for too long (as API Gateway's idle timeout): it should have pinged.
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
+            _ = recheck.tick() => { let _ = still_open(&app, &id).await; }
             _ = refresh.tick() => {
                 if let Err(e) = realtime::refresh(&app, &id).await {
                     tracing::warn!(connection_id = %id, error = %e, "connection refresh failed");
@@ -114,5 +180,17 @@ async fn session(
     rt.hub.disconnect(&id);
     if let Err(e) = realtime::disconnect(&app, &id).await {
         tracing::warn!(connection_id = %id, error = %e, "connection record not removed; it expires on its own");
+    }
+}
+
+/// Re-checks the session behind a socket (closing it through the hub when it no longer works); a failed
+/// re-check keeps it open until the next one.
+async fn still_open(app: &App, id: &str) -> bool {
+    match realtime::recheck(app, id).await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::warn!(connection_id = %id, error = %e, "session re-check failed");
+            true
+        }
     }
 }

@@ -53,6 +53,9 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
         bootstrap_token: Some(BOOTSTRAP.into()),
         backend: Backend::Embedded,
         sweep_every: Duration::from_millis(250),
+        connections: Default::default(),
+        public_url: None,
+        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
     }
 }
 

@@ -23,6 +23,30 @@ async fn tenant_with_admin(t: &TestApp, email: &str) -> (TenantId, AgentId, Stri
     (tenant, admin, token)
 }
 
+/// A staff subscriber of a session (by its key), asked for from loopback.
+fn staff(tenant_id: TenantId, agent_id: AgentId, session_hash: &str) -> Subscriber {
+    Subscriber::Agent { tenant_id, agent_id, session_hash: session_hash.into(), ip: [127, 0, 0, 1].into() }
+}
+
+/// A tenant created straight on `app`, with its admin signed in: (tenant, admin, session token).
+async fn signed_in(app: &kefu_app::App, email: &str) -> (TenantId, AgentId, String) {
+    use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+    let admin = NewAdmin { email: email.into(), name: "Li".into(), password: ADMIN_PASSWORD.into() };
+    let created = create_tenant(app, NewTenant { name: "Acme".into(), admin, timezone: None }).await.unwrap();
+    let tenant = TenantId::parse(&created.tenant_id).unwrap();
+    let attempt = kefu_app::auth::LoginAttempt {
+        tenant: &tenant,
+        email,
+        password: ADMIN_PASSWORD,
+        ip: [127, 0, 0, 1].into(),
+        user_agent: None,
+    };
+    let kefu_app::auth::LoginAnswer::Session(ok) = kefu_app::auth::login(app, attempt).await.unwrap() else {
+        panic!("no MFA on a new tenant")
+    };
+    (tenant, AgentId::parse(&created.admin_id).unwrap(), ok.token)
+}
+
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller handles it.
 async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: serde_json::Value) {
     let e = Envelope::new(ty, tenant, t.app().now(), data);
@@ -53,8 +77,7 @@ async fn a_ticket_opens_one_websocket_once() {
 #[tokio::test]
 async fn a_ticket_expires_after_sixty_seconds() {
     let (app, clock, _dir) = manual_clock_app();
-    let who =
-        Subscriber::Agent { tenant_id: TenantId::generate(), agent_id: AgentId::generate(), view_sensitive: false };
+    let who = staff(TenantId::generate(), AgentId::generate(), "a session's hash");
     let fresh = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
     let stale = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
     clock.advance(SignedDuration::from_secs(59));
@@ -96,7 +119,7 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     assert!(!presence::is_pending(t.app(), &tenant, &admin).await.unwrap(), "another connection is still open");
 
     // A connection whose record outlived it (a crash) answers Gone on the next push and is forgotten.
-    let ghost = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: admin.clone(), view_sensitive: true };
+    let ghost = staff(tenant.clone(), admin.clone(), &kefu_app::auth::token_hash(&token));
     realtime::connect(t.app(), "ws_ghost", &ghost).await.unwrap();
     publish(
         &t,
@@ -149,8 +172,9 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
         kefu_app::Config { websocket_url: Some("wss://ws.kefu.example/prod".into()), ..Default::default() },
     );
 
-    let (tenant, agent) = (TenantId::generate(), AgentId::generate());
-    let who = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: false };
+    // Frames go only to a socket whose session works: sign someone in on this stack.
+    let (tenant, agent, token) = signed_in(&app, "li@acme.test").await;
+    let who = staff(tenant.clone(), agent.clone(), &kefu_app::auth::token_hash(&token));
     assert_eq!(realtime_fn(&app, "ws-connect.json", None).await, 401, "the sample's ticket is unknown");
     let ticket = realtime::issue_ticket(&app, &who, app.config.websocket_url.clone().unwrap()).await.unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
@@ -171,6 +195,30 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     assert_eq!(realtime_fn(&app, "ws-disconnect.json", None).await, 200);
     assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty());
     assert!(presence::is_pending(&app, &tenant, &agent).await.unwrap(), "the agent's last connection dropped");
+
+    // The cap holds at $connect: with the most sockets open, a valid ticket is refused with 429.
+    for n in 0..realtime::MAX_AGENT_SOCKETS {
+        realtime::connect(&app, &format!("other{n}"), &who).await.unwrap();
+    }
+    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 429, "over the socket cap");
+    for n in 0..realtime::MAX_AGENT_SOCKETS {
+        realtime::disconnect(&app, &format!("other{n}")).await.unwrap();
+    }
+    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
+
+    // The session ends: a ping re-checks it and the connection is closed and forgotten; a ticket issued before
+    // the end no longer opens a socket; a frame for it is not sent.
+    let principal = kefu_app::auth::authenticate(&app, &token, [127, 0, 0, 1].into()).await.unwrap();
+    let stale = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    kefu_app::auth::logout(&app, &principal).await.unwrap();
+    assert_eq!(realtime_fn(&app, "ws-default.json", None).await, 200);
+    assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty(), "closed on the ping");
+    assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&stale.ticket)).await, 401, "the session ended");
+    realtime::connect(&app, "probeConn=", &who).await.unwrap();
+    let report = realtime::deliver(&app, &assigned).await.unwrap();
+    assert_eq!((report.sent, report.closed), (0, 1), "nothing for an ended session; its socket is closed");
 }
 
 /// Sets a staff member's status through the assignment module (as `PUT /v1/me/status` does).
@@ -262,7 +310,7 @@ async fn an_agent_whose_last_connection_stays_away_past_the_grace_is_set_away() 
     .unwrap();
     let tenant = TenantId::parse(&created.tenant_id).unwrap();
     let agent = AgentId::parse(&created.admin_id).unwrap();
-    let me = Subscriber::Agent { tenant_id: tenant.clone(), agent_id: agent.clone(), view_sensitive: true };
+    let me = staff(tenant.clone(), agent.clone(), "a session's hash");
     set_status(&app, &tenant, &agent, AgentStatus::Online).await;
 
     // Two tabs: closing one is not leaving.

@@ -121,7 +121,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         assert!(r.body["error"]["field"].as_str().unwrap().starts_with(field), "{:?}", r.body);
     }
     let r = t.call(Method::POST, "/v1/widget/conversations", None, None, &[("x-widget-key", &a.widget_key)]).await;
-    assert_eq!(r.code(), "invalid_json");
+    assert_eq!(r.code(), "unsupported_media_type", "no body, so no JSON content type");
 
     let s = start(&t, &a.widget_key, json!({})).await;
     for content in [String::new(), "   \n ".to_owned(), "字".repeat(4001)] {

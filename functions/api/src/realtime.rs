@@ -1,50 +1,85 @@
 //! Real-time tickets: `POST /v1/realtime/ticket` gives a signed-in staff member (or a visitor, with its visitor
 //! token) a one-time ticket for the WebSocket. The work is in [`kefu_app::realtime`].
+//!
+//! Refusals: 429 `rate_limited` past [`realtime::TICKETS_PER_IP_PER_MINUTE`] tickets a minute from one IP (per
+//! tenant) or
+//! [`realtime::TICKETS_PER_TOKEN_PER_MINUTE`] for one token, and when the caller already holds as many sockets
+//! as it may ([`realtime::MAX_AGENT_SOCKETS`], [`realtime::MAX_VISITOR_SOCKETS`]); 403 with the restriction's
+//! code for a session that must first change its password or enrol in MFA. Each ticket issued is audited.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, HOST};
-use kefu_app::App;
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
+use kefu_app::ratelimit::{self, limits::MINUTE};
 use kefu_app::realtime::{self, Subscriber, Ticket};
-use kefu_app::{auth, widget};
+use kefu_app::{App, auth, widget};
+use serde_json::json;
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = headers.get(AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Where clients open the WebSocket: the configured URL (`KEFU_WS_URL`, the WebSocket API's stage URL in AWS),
-/// else, in `kefu serve`, this server's own WebSocket path on the host the client called.
-fn websocket_url(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
-    if let Some(url) = &app.config.websocket_url {
-        return Ok(url.clone());
-    }
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty());
-    match host {
-        Some(host) if app.config.local => Ok(format!("ws://{host}{}", realtime::LOCAL_WS_PATH)),
-        _ => {
-            tracing::error!("no WebSocket URL configured (KEFU_WS_URL)");
-            Err(ApiError::unavailable())
-        }
-    }
+/// Where clients open the WebSocket: the configured URL only (`KEFU_WS_URL`, the WebSocket API's stage URL,
+/// in AWS; `kefu serve` sets its own at start), never the request's `Host` header, which the client writes.
+fn websocket_url(app: &App) -> Result<String, ApiError> {
+    app.config.websocket_url.clone().ok_or_else(|| {
+        tracing::error!("no WebSocket URL configured (KEFU_WS_URL)");
+        ApiError::unavailable()
+    })
 }
 
 /// Issues a one-time WebSocket ticket (valid 60 s) for the caller: a staff member, or a visitor with its
 /// visitor token. Open `{url}?ticket=...` with it.
 #[utoipa::path(post, path = "/v1/realtime/ticket", tag = "realtime", security(("bearer" = []), ("visitor" = [])),
-    responses((status = 200, body = Ticket), (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
+    responses((status = 200, body = Ticket), (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn ticket(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<ApiJson<Ticket>, ApiError> {
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
-    let subscriber = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
-        Subscriber::of_visitor(&widget::authenticate_visitor(&app, token).await?)
+    let (subscriber, entry) = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
+        let visitor = widget::authenticate_visitor(&app, token).await?;
+        let entry = AuditEntry::new(&visitor.tenant_id, "realtime.ticket", Outcome::Success)
+            .actor(&visitor.customer_id)
+            .target("conversation", &visitor.conversation_id)
+            .detail(json!({"subscriber": "visitor"}));
+        (Subscriber::of_visitor(&visitor), entry)
     } else {
-        Subscriber::of_staff(&auth::authenticate(&app, token, ip).await?)
+        let principal = auth::authenticate(&app, token, ip).await?;
+        if let Some(r) = principal.restriction {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                r.code(),
+                "this session may not open a WebSocket until its restriction is lifted",
+            ));
+        }
+        let mut entry = AuditEntry::new(&principal.tenant_id, "realtime.ticket", Outcome::Success)
+            .actor(principal.actor_id())
+            .detail(json!({"subscriber": "agent"}));
+        if let Some(session) = principal.session_id() {
+            entry = entry.target("session", session);
+        }
+        (Subscriber::of_staff(&principal), entry)
     };
-    let url = websocket_url(&app, &headers)?;
-    Ok(ApiJson(realtime::issue_ticket(&app, &subscriber, url).await?))
+    // Per IP within the tenant (as API.md's other per-IP limits), then per token.
+    let ip_key = format!("{}:{ip}", subscriber.tenant_id());
+    ratelimit::hit(&app, "realtime.ticket.ip", &ip_key, realtime::TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
+    let token_key = auth::token_hash(token);
+    ratelimit::hit(&app, "realtime.ticket", &token_key, realtime::TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await?;
+    if realtime::open_sockets(&app, &subscriber).await? >= subscriber.max_sockets() {
+        return Err(ApiError {
+            message: "too many WebSockets open for this caller: close one first".into(),
+            ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
+        });
+    }
+    let url = websocket_url(&app)?;
+    let ticket = realtime::issue_ticket(&app, &subscriber, url).await?;
+    auth::note(&app, entry.ip(ip)).await;
+    Ok(ApiJson(ticket))
 }

@@ -9,11 +9,10 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use bytes::Bytes;
 use kefu_app::App;
 use kefu_app::conversations::MessageView;
 use kefu_app::http::list::{ListPage, ListParams};
-use kefu_app::http::{ApiError, ApiJson, ClientIp};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, JsonBytes};
 use kefu_app::widget::{self, Sent, StartRequest, Started, Visitor};
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -87,7 +86,7 @@ pub async fn start_conversation(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, ApiJson<Started>), ApiError> {
     let key = headers.get("x-widget-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let tenant = widget::tenant_of_widget_key(&app, key.trim()).await?.ok_or_else(|| {
@@ -114,7 +113,7 @@ pub async fn send_message(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, ApiJson<Sent>), ApiError> {
     let key = match headers.get("idempotency-key") {
         Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?),

@@ -44,8 +44,8 @@ impl Consumer for NotifyConsumer {
             welcome(app, event).await?;
         }
         let pushed = kefu_app::realtime::deliver(app, event).await?;
-        if pushed.sent + pushed.gone + pushed.failed > 0 {
-            tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, "frames pushed");
+        if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {
+            tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, closed = pushed.closed, "frames pushed");
         }
         if pushed.failed > 0 {
             return Err(HandlerError::Retry(format!("{} pushes failed", pushed.failed)));

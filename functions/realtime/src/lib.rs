@@ -1,10 +1,12 @@
 //! `realtime`: the WebSocket API's `$connect`, `$disconnect` and `$default` routes.
 //!
 //! `$connect` admits a client with a one-time ticket from `POST /v1/realtime/ticket` (`?ticket=...` in the
-//! query string) and records the connection (401 without a valid ticket, so API Gateway refuses the handshake);
+//! query string) and records the connection (401 without a valid ticket or when the staff session behind it
+//! no longer works, 429 when the subscriber already holds its most sockets; API Gateway then refuses the
+//! handshake);
 //! `$disconnect` removes the record (an agent's last connection starts its presence grace period); `$default`
 //! answers `{"action": "ping"}` with a `{"type": "pong"}` frame through the management API and keeps the
-//! record alive. Frames themselves are pushed by the `notify` consumer. The work is in `kefu_app::realtime`,
+//! record alive, after re-checking the session behind it (a socket whose session ended is closed instead). Frames themselves are pushed by the `notify` consumer. The work is in `kefu_app::realtime`,
 //! which `kefu serve`'s own WebSocket uses too.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
@@ -67,7 +69,11 @@ pub async fn handle(app: &App, route: Option<Route>, event: WsEvent<'_>) -> u16 
     match route {
         Some(Route::Connect) => {
             let Some(ticket) = event.ticket else { return 401 };
-            match realtime::redeem_ticket(app, ticket).await {
+            let admitted = match realtime::redeem_ticket(app, ticket).await {
+                Ok(subscriber) => realtime::admit(app, &subscriber).await.map(|()| subscriber),
+                Err(e) => Err(e),
+            };
+            match admitted {
                 Ok(subscriber) => match realtime::connect(app, id, &subscriber).await {
                     Ok(()) => 200,
                     Err(e) => {
@@ -75,6 +81,10 @@ pub async fn handle(app: &App, route: Option<Route>, event: WsEvent<'_>) -> u16 
                         500
                     }
                 },
+                Err(TicketError::TooMany) => {
+                    tracing::info!(connection_id = id, "websocket refused: the subscriber's socket cap is reached");
+                    429
+                }
                 Err(TicketError::Invalid) => {
                     tracing::info!(connection_id = id, "websocket refused: no valid ticket");
                     401
@@ -94,6 +104,11 @@ pub async fn handle(app: &App, route: Option<Route>, event: WsEvent<'_>) -> u16 
         },
         Some(Route::Default) => {
             if event.body.is_some_and(realtime::is_ping) {
+                match realtime::recheck(app, id).await {
+                    Ok(true) => {}
+                    Ok(false) => return 200,
+                    Err(e) => tracing::warn!(connection_id = id, error = %e, "session re-check failed"),
+                }
                 if let Err(e) = app.push.send(id, realtime::PONG).await {
                     tracing::info!(connection_id = id, error = %e, "pong not delivered");
                 }

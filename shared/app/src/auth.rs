@@ -557,7 +557,12 @@ pub async fn authenticate(app: &App, token: &str, ip: IpAddr) -> Result<Principa
     if token.len() > 200 || !token.starts_with(sessions::TOKEN_PREFIX) {
         return Err(AuthError::Unauthenticated);
     }
-    let hash = token_hash(token);
+    authenticate_session(app, token_hash(token), ip).await
+}
+
+/// [`authenticate`] for a session known by its key (the token's hash), as a WebSocket remembers it: the same
+/// checks, so a socket re-checked with it stops when the session would stop working.
+pub async fn authenticate_session(app: &App, hash: String, ip: IpAddr) -> Result<Principal, AuthError> {
     let session = app.table.get(&keys::session(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
     let expires = session.get("ttl").and_then(Value::as_i64).unwrap_or(0);
     if expires <= app.now().as_second() {

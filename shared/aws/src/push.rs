@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
+use aws_sdk_apigatewaymanagement::operation::delete_connection::DeleteConnectionError;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use kefu_ports::{Push, PushError};
@@ -41,6 +42,19 @@ impl Push for ApiGatewayPush {
             }
             Err(e) => {
                 tracing::warn!(error = %describe(&e), "post to connection failed");
+                Err(PushError::Unavailable(describe(&e)))
+            }
+        }
+    }
+
+    async fn close(&self, connection_id: &str) -> Result<(), PushError> {
+        match self.client.delete_connection().connection_id(connection_id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(DeleteConnectionError::GoneException(_))) => {
+                Err(PushError::Gone)
+            }
+            Err(e) => {
+                tracing::warn!(error = %describe(&e), "delete connection failed");
                 Err(PushError::Unavailable(describe(&e)))
             }
         }

@@ -53,6 +53,14 @@ impl Push for PushHub {
         }
         Ok(())
     }
+
+    /// Forgets the connection: its socket's task sees its frame channel end and closes the socket.
+    async fn close(&self, connection_id: &str) -> Result<(), PushError> {
+        match self.connections.lock().expect("hub lock").remove(connection_id) {
+            Some(_) => Ok(()),
+            None => Err(PushError::Gone),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ impl Push for NoPush {
     async fn send(&self, _connection_id: &str, _payload: &str) -> Result<(), PushError> {
         Err(PushError::Unavailable("KEFU_WS_ENDPOINT is not set for this function".into()))
     }
+
+    async fn close(&self, _connection_id: &str) -> Result<(), PushError> {
+        Err(PushError::Unavailable("KEFU_WS_ENDPOINT is not set for this function".into()))
+    }
 }
 
 /// Settings read from the environment: `KEFU_BOOTSTRAP_TOKEN`, `KEFU_WS_URL`.

@@ -18,4 +18,8 @@ pub enum PushError {
 pub trait Push: Send + Sync {
     /// Sends `payload` (a JSON text frame) to `connection_id`.
     async fn send(&self, connection_id: &str, payload: &str) -> Result<(), PushError>;
+
+    /// Closes `connection_id` from the server's side (its reader may no longer receive frames). `Gone` when
+    /// it was already closed.
+    async fn close(&self, connection_id: &str) -> Result<(), PushError>;
 }

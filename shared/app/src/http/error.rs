@@ -54,6 +54,15 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_json", message)
     }
 
+    /// 415 `unsupported_media_type`: a JSON endpoint's body came without a JSON `Content-Type`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body with Content-Type: application/json",
+        )
+    }
+
     /// 400 `validation_failed` on `field`.
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "validation_failed", message).with_field(field)

@@ -11,6 +11,6 @@ pub mod staff;
 
 pub use client_ip::ClientIp;
 pub use error::ApiError;
-pub use json::ApiJson;
+pub use json::{ApiJson, JsonBytes};
 pub use router::finish;
 pub use staff::{SignedIn, Staff};

@@ -1,5 +1,5 @@
 //! What every router gets: the 1 MiB body limit, JSON answers for unknown routes and wrong methods, request
-//! ids and request logging.
+//! ids (a client's own kept only when short and printable) and request logging.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -34,12 +34,30 @@ async fn json_refusals(req: Request, next: Next) -> Response {
         }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(),
         StatusCode::NOT_FOUND => ApiError::not_found(),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-            ApiError::invalid_json("the body must be JSON")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::unsupported_media_type(),
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => ApiError::invalid_json("the body must be JSON"),
         _ => return res,
     };
     mapped.into_response()
+}
+
+/// The longest `X-Request-Id` kept from a client.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Whether a client's `X-Request-Id` may be kept: 1 to [`MAX_REQUEST_ID`] visible ASCII characters (no
+/// spaces or control characters, so it cannot forge log lines or bloat them).
+pub fn is_fit_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&value.len()) && value.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// Drops a client's `X-Request-Id` that is not fit to keep, so a fresh one is made in its place.
+async fn drop_unfit_request_id(mut req: Request, next: Next) -> Response {
+    let unfit = req.headers().get_all("x-request-id").iter().count() > 1
+        || req.headers().get("x-request-id").is_some_and(|v| !is_fit_request_id(v.as_bytes()));
+    if unfit {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
 }
 
 /// The span every request's log lines carry: method, path, request id, and (once authenticated) tenant and
@@ -72,5 +90,6 @@ pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unfit_request_id))
         .with_state(app)
 }

@@ -6,10 +6,19 @@
 //! finds every connection of a recipient with one Query. The same functions serve `kefu serve` (axum WebSocket,
 //! in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
 //! through the API Gateway management API). A push that answers `Gone` removes the record.
+//!
+//! Limits: a subscriber holds at most [`MAX_VISITOR_SOCKETS`] or [`MAX_AGENT_SOCKETS`] sockets (a ticket past
+//! that answers 429, and so does a handshake that would pass it); tickets are rate limited per token and per
+//! IP. A staff socket stays tied to its session: every frame is rendered for the reader as it is now (the
+//! session is re-checked as a request would be: logged out, revoked, expired, account disabled or off the IP
+//! allowlist closes the socket; masking follows the role's permissions at that moment), and a client's ping
+//! re-checks it too.
 
 pub mod frames;
 pub mod presence;
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use kefu_domain::{AgentId, ConversationId, Permission, TenantId};
@@ -19,7 +28,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::auth::{Principal, new_secret, token_hash};
+use crate::auth::{AuthError, Principal, new_secret, token_hash};
 use crate::keys;
 
 /// How long a ticket may wait to be redeemed.
@@ -35,6 +44,18 @@ pub const CONNECTION_REFRESH: Duration = Duration::from_secs(3600);
 /// Prefix of every ticket (so a ticket is never mistaken for a session or visitor token).
 pub const TICKET_PREFIX: &str = "kft_";
 
+/// The most sockets one visitor (its conversation) may hold open: a widget needs one, a few tabs a few.
+pub const MAX_VISITOR_SOCKETS: usize = 5;
+
+/// The most sockets one staff account may hold open (tabs and devices).
+pub const MAX_AGENT_SOCKETS: usize = 10;
+
+/// Tickets one token (session or visitor token) may get per minute.
+pub const TICKETS_PER_TOKEN_PER_MINUTE: u32 = 20;
+
+/// Tickets one client IP may get per minute per tenant, all tokens together.
+pub const TICKETS_PER_IP_PER_MINUTE: u32 = 120;
+
 /// Who a ticket (and then a connection) is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subscriber {
@@ -44,8 +65,10 @@ pub enum Subscriber {
         tenant_id: TenantId,
         /// The account.
         agent_id: AgentId,
-        /// Whether the account may see customers' personal data unmasked (read when the ticket is issued).
-        view_sensitive: bool,
+        /// The session's key (its token's hash): the socket lives only as long as the session works.
+        session_hash: String,
+        /// The address the ticket was asked from, for the tenant's IP allowlist on every re-check.
+        ip: IpAddr,
     },
     /// A visitor's widget, bound to its conversation.
     Visitor {
@@ -64,7 +87,8 @@ impl Subscriber {
         Subscriber::Agent {
             tenant_id: p.tenant_id.clone(),
             agent_id: p.agent_id.clone(),
-            view_sensitive: p.permissions.has(Permission::CustomersViewSensitive),
+            session_hash: p.session_hash.clone(),
+            ip: p.ip,
         }
     }
 
@@ -84,6 +108,14 @@ impl Subscriber {
         }
     }
 
+    /// The most sockets this subscriber may hold open.
+    pub fn max_sockets(&self) -> usize {
+        match self {
+            Subscriber::Agent { .. } => MAX_AGENT_SOCKETS,
+            Subscriber::Visitor { .. } => MAX_VISITOR_SOCKETS,
+        }
+    }
+
     /// The index partition this subscriber's connections are listed under.
     pub fn connections_pk(&self) -> String {
         match self {
@@ -97,12 +129,13 @@ impl Subscriber {
     /// The stored fields describing the subscriber (on tickets and connection records).
     fn fields(&self) -> Value {
         match self {
-            Subscriber::Agent { tenant_id, agent_id, view_sensitive } => json!({
-                "tenant_id": tenant_id, "kind": "agent", "agent_id": agent_id, "view_sensitive": view_sensitive,
+            Subscriber::Agent { tenant_id, agent_id, session_hash, ip } => json!({
+                "tenant_id": tenant_id, "kind": "agent", "agent_id": agent_id, "session_hash": session_hash,
+                "ip": ip.to_string(),
             }),
             Subscriber::Visitor { tenant_id, conversation_id, customer_id } => json!({
                 "tenant_id": tenant_id, "kind": "visitor", "conversation_id": conversation_id,
-                "customer_id": customer_id, "view_sensitive": true,
+                "customer_id": customer_id,
             }),
         }
     }
@@ -115,7 +148,9 @@ impl Subscriber {
             "agent" => Some(Subscriber::Agent {
                 tenant_id,
                 agent_id: AgentId::parse(s("agent_id")?)?,
-                view_sensitive: item.get("view_sensitive").and_then(Value::as_bool).unwrap_or(false),
+                // A record without a session (written before sockets were tied to one) never passes a re-check.
+                session_hash: s("session_hash").unwrap_or_default().to_owned(),
+                ip: s("ip").and_then(|ip| ip.parse().ok()).unwrap_or(IpAddr::from([0, 0, 0, 0])),
             }),
             "visitor" => Some(Subscriber::Visitor {
                 tenant_id,
@@ -139,9 +174,12 @@ pub struct Ticket {
 /// Why a ticket was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
-    /// Unknown, already used or expired.
+    /// Unknown, already used or expired; or the session behind it no longer works.
     #[error("the ticket is unknown, used or expired")]
     Invalid,
+    /// The subscriber already holds as many sockets as it may.
+    #[error("too many sockets open")]
+    TooMany,
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
@@ -181,8 +219,75 @@ pub async fn redeem_ticket(app: &App, ticket: &str) -> Result<Subscriber, Ticket
 pub struct Connection {
     /// The connection id (API Gateway's, or `kefu serve`'s own).
     pub id: String,
-    /// Whether frames to it may carry personal data unmasked.
-    pub view_sensitive: bool,
+    /// Whom it was opened for (`None` for an unreadable record, which is never pushed to).
+    pub subscriber: Option<Subscriber>,
+}
+
+/// How many sockets `subscriber` holds open (counting up to its cap only).
+pub async fn open_sockets(app: &App, subscriber: &Subscriber) -> Result<usize, TableError> {
+    let cap = subscriber.max_sockets();
+    let page = app.table.query(Query::index(Index::Gsi1, subscriber.connections_pk()).limit(cap)).await?;
+    Ok(page.items.len())
+}
+
+/// Whether `subscriber` may open one more socket now: under its cap and, for staff, with a session that still
+/// works (the ticket may have waited up to a minute). `Invalid` or `TooMany` otherwise.
+pub async fn admit(app: &App, subscriber: &Subscriber) -> Result<(), TicketError> {
+    if let Subscriber::Agent { .. } = subscriber
+        && reader_view(app, subscriber).await?.is_none()
+    {
+        return Err(TicketError::Invalid);
+    }
+    if open_sockets(app, subscriber).await? >= subscriber.max_sockets() {
+        return Err(TicketError::TooMany);
+    }
+    Ok(())
+}
+
+/// What a subscriber may see now: `Some(view_sensitive)` when it may receive frames (for staff: its session
+/// passes the same checks as a request, unrestricted; unmasked when its role has `customers.view_sensitive`
+/// now), `None` when its socket must close.
+pub async fn reader_view(app: &App, subscriber: &Subscriber) -> Result<Option<bool>, TableError> {
+    let Subscriber::Agent { tenant_id, agent_id, session_hash, ip } = subscriber else { return Ok(Some(true)) };
+    if session_hash.is_empty() {
+        return Ok(None);
+    }
+    match crate::auth::authenticate_session(app, session_hash.clone(), *ip).await {
+        Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => {
+            Ok(Some(p.permissions.has(Permission::CustomersViewSensitive)))
+        }
+        Ok(_) | Err(AuthError::Unauthenticated | AuthError::IpNotAllowed) => Ok(None),
+        Err(AuthError::Table(e)) => Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "session re-check failed");
+            Ok(None)
+        }
+    }
+}
+
+/// Closes a connection whose reader may no longer receive frames, and forgets it.
+pub async fn close(app: &App, connection_id: &str) -> Result<(), TableError> {
+    match app.push.close(connection_id).await {
+        Ok(()) | Err(PushError::Gone) => {}
+        Err(PushError::Unavailable(e)) => tracing::warn!(connection_id, error = %e, "close failed"),
+    }
+    disconnect(app, connection_id).await?;
+    tracing::info!(connection_id, "websocket closed: its session no longer works");
+    Ok(())
+}
+
+/// Re-checks one connection (a client's ping): closes it when its reader may no longer receive frames.
+/// Answers whether it stays open.
+pub async fn recheck(app: &App, connection_id: &str) -> Result<bool, TableError> {
+    let Some(item) = app.table.get(&keys::connection(connection_id)).await? else { return Ok(false) };
+    let view = match Subscriber::from_item(&item) {
+        Some(subscriber) => reader_view(app, &subscriber).await?,
+        None => None,
+    };
+    if view.is_none() {
+        close(app, connection_id).await?;
+    }
+    Ok(view.is_some())
 }
 
 /// Records a new connection of `subscriber`. An agent's reconnection cancels a pending away (presence grace).
@@ -241,10 +346,7 @@ async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, Tab
     loop {
         let page = app.table.query(Query::index(Index::Gsi1, pk.clone()).limit(100).after(cursor)).await?;
         out.extend(page.items.iter().filter_map(|i| {
-            Some(Connection {
-                id: i.get("connection_id")?.as_str()?.to_owned(),
-                view_sensitive: i.get("view_sensitive").and_then(Value::as_bool).unwrap_or(false),
-            })
+            Some(Connection { id: i.get("connection_id")?.as_str()?.to_owned(), subscriber: Subscriber::from_item(i) })
         }));
         cursor = page.cursor;
         if cursor.is_none() {
@@ -276,18 +378,21 @@ pub struct PushReport {
     pub gone: usize,
     /// Pushes that failed for another reason.
     pub failed: usize,
+    /// Connections closed because their reader may no longer receive frames (session ended, account
+    /// disabled…).
+    pub closed: usize,
 }
 
-/// Pushes a frame to each connection (`render` builds the text for one connection, e.g. masked or not);
+/// Pushes a frame to each connection (`render` builds the text for one reader: unmasked or not);
 /// connections that answer `Gone` are forgotten.
 pub async fn push_to(
     app: &App,
-    connections: &[Connection],
-    render: impl Fn(&Connection) -> String,
+    connections: &[(Connection, bool)],
+    render: impl Fn(bool) -> String,
 ) -> Result<PushReport, TableError> {
     let mut report = PushReport::default();
-    for c in connections {
-        match app.push.send(&c.id, &render(c)).await {
+    for (c, view_sensitive) in connections {
+        match app.push.send(&c.id, &render(*view_sensitive)).await {
             Ok(()) => report.sent += 1,
             Err(PushError::Gone) => {
                 report.gone += 1;
@@ -312,6 +417,7 @@ impl std::ops::AddAssign for PushReport {
         self.sent += o.sent;
         self.gone += o.gone;
         self.failed += o.failed;
+        self.closed += o.closed;
     }
 }
 
@@ -335,6 +441,8 @@ pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushR
         Some((_, f)) if frames::needs_assignee(&frames) => assignee_of(app, t, &f.conversation_id).await?,
         _ => None,
     };
+    // Each reader is checked once per event, as it is now: a closed session gets nothing and its socket closes.
+    let mut views: HashMap<String, Option<bool>> = HashMap::new();
     for (to, frame) in &frames {
         let connections = match to {
             frames::Recipient::Assignee => match &assignee {
@@ -347,13 +455,35 @@ pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushR
         if connections.is_empty() {
             continue;
         }
+        let mut readers = Vec::with_capacity(connections.len());
+        for c in connections {
+            let view = match &c.subscriber {
+                Some(s @ Subscriber::Agent { session_hash, .. }) => match views.get(session_hash) {
+                    Some(v) => *v,
+                    None => {
+                        let v = reader_view(app, s).await?;
+                        views.insert(session_hash.clone(), v);
+                        v
+                    }
+                },
+                Some(s @ Subscriber::Visitor { .. }) => reader_view(app, s).await?,
+                None => None,
+            };
+            match view {
+                Some(view_sensitive) => readers.push((c, view_sensitive)),
+                None => {
+                    close(app, &c.id).await?;
+                    report.closed += 1;
+                }
+            }
+        }
         let text = frame.to_text();
         let masked = frame.masked().map(|f| f.to_text());
-        let render = |c: &Connection| match &masked {
-            Some(m) if !c.view_sensitive => m.clone(),
+        let render = |view_sensitive: bool| match &masked {
+            Some(m) if !view_sensitive => m.clone(),
             _ => text.clone(),
         };
-        report += push_to(app, &connections, render).await?;
+        report += push_to(app, &readers, render).await?;
     }
     Ok(report)
 }
