@@ -21,6 +21,9 @@ fn config(dir: &Path) -> ServeConfig {
         bootstrap_token: None,
         backend: Backend::Embedded,
         sweep_every: Duration::from_secs(60),
+        connections: Default::default(),
+        public_url: None,
+        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
     }
 }
 
