@@ -225,6 +225,12 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }));
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
+    match &config.web_dir {
+        Some(dir) => tracing::info!(web_dir = %dir.display(), "serving the console and widget"),
+        None => tracing::warn!(
+            "no web build found (KEFU_WEB_DIR, web/ beside the binary, web/dist): `/` says how to build the console"
+        ),
+    }
     Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
 }
 
