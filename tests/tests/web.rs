@@ -492,6 +492,7 @@ async fn the_console_and_the_widget_are_served_with_their_cache_and_cors_headers
     assert!(loader.header("x-frame-options").is_empty());
     let gz = fetch(&t, "/widget/kefu.js", &[("accept-encoding", "gzip")]).await;
     assert_eq!((gz.status, gz.header("content-encoding")), (StatusCode::OK, "gzip"), "the precompressed file");
+    assert!(gz.header("vary").to_ascii_lowercase().contains("accept-encoding"));
     let chunk = fetch(&t, "/widget/chat-C1a2B3c4.js", &[("origin", "https://shop.acme.test")]).await;
     assert_eq!(chunk.status, StatusCode::OK);
     assert_eq!(chunk.header("cache-control"), "public, max-age=31536000, immutable");
