@@ -10,6 +10,7 @@ pub mod listener;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
+pub mod web;
 pub mod wiring;
 
 use std::net::SocketAddr;
@@ -47,6 +48,9 @@ pub struct ServeConfig {
     pub max_websockets: usize,
     /// Caps on open connections and the header and idle timeouts (`KEFU_MAX_CONNECTIONS`…).
     pub connections: listener::ConnectionLimits,
+    /// The web build (console and widget) to serve, if one was found (see [`web::locate`]); without one, `/`
+    /// says how to build it.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -83,6 +87,7 @@ impl ServeConfig {
                 Some(v) => v.trim().parse().map_err(|_| format!("KEFU_MAX_WEBSOCKETS={v}: expected a number"))?,
             },
             connections: listener::ConnectionLimits::from_env()?,
+            web_dir: web::locate(var("KEFU_WEB_DIR").map(PathBuf::from).as_deref()),
         })
     }
 }
@@ -204,7 +209,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
             limits.websocket_idle_timeout,
         ));
     }
-    let router = kefu_app::http::finish(routes, app.clone());
+    let router = web::with_site(kefu_app::http::finish(routes, app.clone()), config.web_dir.as_deref());
     let connections = Arc::new(listener::Admissions::new(limits));
     tasks.spawn(listener::serve(tcp, router, connections.clone(), rx.clone()));
 
@@ -240,6 +245,12 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }));
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
+    match &config.web_dir {
+        Some(dir) => tracing::info!(web_dir = %dir.display(), "serving the console and widget"),
+        None => tracing::warn!(
+            "no web build found (KEFU_WEB_DIR, web/ beside the binary, web/dist): `/` says how to build the console"
+        ),
+    }
     Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
 }
 

@@ -256,6 +256,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 connections: Default::default(),
                 public_url: None,
                 max_websockets: crate::realtime::DEFAULT_MAX_WEBSOCKETS,
+                web_dir: None,
             })
             .await?;
             let base = format!("http://{}", server.addr);

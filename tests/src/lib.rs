@@ -56,6 +56,7 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
         connections: Default::default(),
         public_url: None,
         max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
+        web_dir: None,
     }
 }
 
