@@ -73,6 +73,9 @@ async fn widget_settings_are_validated_stored_and_audited() {
     assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
     let mut expected = full.clone();
     expected["color"] = json!("#ff6600");
+    // The answer also names the widget key (tests/me.rs checks it is the tenant's).
+    expected["widget_key"] = saved.body["widget_key"].clone();
+    assert!(expected["widget_key"].as_str().is_some_and(|k| k.starts_with("wk_")));
     assert_eq!(saved.body, expected);
     assert_eq!(t.get("/v1/settings/widget", Some(&a.admin)).await.body, expected);
 

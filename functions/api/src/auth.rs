@@ -143,9 +143,28 @@ pub async fn logout(State(app): State<App>, me: SignedIn) -> Result<StatusCode, 
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /v1/me`: the caller's account, with what its role allows now and what it must do first, so a
+/// console shows only the screens the caller may use (and no probing of forbidden routes is needed).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MeView {
+    /// The account.
+    #[serde(flatten)]
+    pub agent: AgentView,
+    /// The permissions the caller's role grants, by name (API.md's catalogue), read fresh on this request.
+    pub permissions: Vec<String>,
+    /// What the session must do before it may work: `password_expired` or `mfa_enrollment_required`; null
+    /// when nothing is pending.
+    pub restriction: Option<String>,
+}
+
 /// The caller's account.
 #[utoipa::path(get, path = "/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = AgentView), (status = 401, body = ErrorEnvelope)))]
-pub async fn me(State(app): State<App>, me: SignedIn) -> Result<ApiJson<AgentView>, ApiError> {
-    Ok(ApiJson(auth::me(&app, &me).await?))
+    responses((status = 200, body = MeView), (status = 401, body = ErrorEnvelope)))]
+pub async fn me(State(app): State<App>, me: SignedIn) -> Result<ApiJson<MeView>, ApiError> {
+    let agent = auth::me(&app, &me).await?;
+    Ok(ApiJson(MeView {
+        agent,
+        permissions: me.permissions.names().into_iter().map(str::to_owned).collect(),
+        restriction: me.restriction.map(|r| r.code().to_owned()),
+    }))
 }
