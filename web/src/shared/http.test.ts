@@ -8,7 +8,7 @@ function fakeFetch(respond: (url: string, init: RequestInit) => Response) {
     calls.push({ url, init: init ?? {} });
     return Promise.resolve(respond(url, init ?? {}));
   };
-  return { f: f as typeof fetch, calls };
+  return { f: f, calls };
 }
 
 describe('buildUrl', () => {

@@ -7,6 +7,8 @@ export interface StoredSession {
   visitor_token: string;
   conversation_id: string;
   customer_id?: string;
+  /** The newest message the visitor has seen with the chat open (unread replies are counted after it). */
+  seen_up_to?: string;
 }
 
 /** The localStorage key for a widget key. */
