@@ -1,14 +1,7 @@
-// The console's entry (served at `/`). The console helper replaces this file with the real application; until
-// then it renders the product name so the build, the server's SPA fallback and the test harness have a page.
+/** The console's entry: renders the app into `#app` of `index.html`. */
 import { render } from 'preact';
-
-function Console() {
-  return (
-    <main>
-      <h1>Kefu</h1>
-    </main>
-  );
-}
+import { App } from './app';
+import './console.css';
 
 const root = document.getElementById('app');
-if (root) render(<Console />, root);
+if (root) render(<App />, root);
