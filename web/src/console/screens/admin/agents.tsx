@@ -86,7 +86,7 @@ export function Agents({ headingRef }: ScreenProps): JSX.Element {
               <th scope="col">{t('login.email')}</th>
               <th scope="col">{t('account.role')}</th>
               <th scope="col">{t('agents.groups')}</th>
-              <th scope="col">{t('presence.label')}</th>
+              <th scope="col">{t('inbox.status')}</th>
               <th scope="col">{t('agents.load')}</th>
               <th scope="col">{t('account.lastLogin')}</th>
               <th scope="col">{t('common.actions')}</th>

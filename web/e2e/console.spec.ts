@@ -1,0 +1,273 @@
+// The console as agents and admins use it, in Chromium against a real `kefu serve`: a visitor writes through the
+// widget on a page of another origin and an agent signed in to the console sees the conversation arrive live,
+// replies and adds a note (the visitor gets the reply, never the note); an admin adds an agent and a group and
+// changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
+// main screens; screenshots for the docs.
+import { expect, test } from './fixtures';
+import { createAgent, expectAccessible, hotp, signIn, totp } from './console-helpers';
+import { screenshot, widget } from './widget-helpers';
+
+test('a visitor writes from another origin; the agent sees it live, replies and notes; the visitor never sees the note', async ({
+  browser,
+  page,
+  env,
+  newTenant,
+  staff,
+  hostPageUrl,
+}) => {
+  const tenant = await newTenant('Acme Console');
+  const admin = await staff(tenant);
+
+  // The agent signs in and goes online from the console's own status control.
+  await signIn(page, env, tenant, tenant.admin_email, tenant.admin_password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  await page.getByLabel('My status').selectOption('online');
+  await expect.poll(async () => (await admin.call<{ status: string }>('GET', '/v1/me')).status).toBe('online');
+  await expect(page.locator('.live-open')).toBeVisible();
+  await expect(page.getByTestId('conversation-item')).toHaveCount(0);
+  await expectAccessible(page);
+  // Marks this document: a reload or navigation would lose the mark.
+  await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+  // A visitor on another origin opens the widget and writes.
+  const visitorContext = await browser.newContext();
+  const visitor = await visitorContext.newPage();
+  await visitor.goto(hostPageUrl(tenant));
+  expect(new URL(visitor.url()).origin).not.toBe(new URL(env.base).origin);
+  const w = widget(visitor);
+  await w.launcher.click();
+  await expect(w.input.or(visitor.getByTestId('kefu-start'))).toBeVisible();
+  if (await visitor.getByTestId('kefu-start').isVisible()) await visitor.getByTestId('kefu-start').click();
+  await w.input.fill('Hello, is my parcel on its way?');
+  await w.input.press('Enter');
+  await expect(w.byAuthor('visitor')).toHaveText(/is my parcel on its way/);
+
+  // It arrives in the agent's inbox without a reload.
+  const item = page.getByTestId('conversation-item');
+  await expect(item).toHaveCount(1);
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  const conversationId = await item.getAttribute('data-conversation-id');
+  expect(conversationId).toMatch(/^cv_/);
+  await item.click();
+  await expect(page.getByTestId('message').and(page.locator('[data-author="visitor"]'))).toHaveText(/is my parcel on its way/);
+  // Why this agent: the routing decision names the admin as chosen.
+  await expect(page.getByTestId('routing')).toContainText('Li Lei');
+  await expect(page.getByTestId('customer-panel')).toBeVisible();
+
+  // A second visitor message arrives live in the open conversation.
+  await w.input.fill('Order 1234');
+  await w.input.press('Enter');
+  await expect(page.locator('[data-testid="message"][data-author="visitor"]')).toHaveCount(2);
+  expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+
+  // Reply, then a note (chosen with the `n` shortcut), then another reply.
+  await page.getByTestId('composer').fill('It ships today.');
+  await page.getByTestId('send').click();
+  await expect(page.locator('[data-testid="message"][data-author="agent"]')).toHaveCount(1);
+  await page.getByTestId('composer').blur();
+  await page.keyboard.press('n');
+  await expect(page.getByTestId('composer')).toBeFocused();
+  await expect(page.getByTestId('mode-note')).toBeChecked();
+  await page.getByTestId('composer').fill('VIP, handle with care (internal)');
+  await page.getByTestId('send').click();
+  await expect(page.locator('[data-testid="message"][data-internal="true"]')).toHaveText(/VIP, handle with care/);
+  await page.getByTestId('mode-reply').check();
+  await page.getByTestId('composer').fill('Anything else?');
+  await page.getByTestId('composer').press('Control+Enter');
+  await expect(page.locator('[data-testid="message"][data-author="agent"]')).toHaveCount(3);
+  await screenshot(page, 'console-inbox');
+  await expectAccessible(page);
+
+  // The visitor sees both replies, in order, and never the note (it was sent between them).
+  await expect(w.byAuthor('agent')).toHaveCount(2);
+  await expect(w.byAuthor('agent').nth(0)).toHaveText(/It ships today\./);
+  await expect(w.byAuthor('agent').nth(1)).toHaveText(/Anything else\?/);
+  await expect(visitor.getByText('VIP, handle with care (internal)')).toHaveCount(0);
+
+  // The server agrees: one note, two replies.
+  const stored = await admin.messages(conversationId!);
+  expect(stored.filter((m) => m.internal).map((m) => m.content)).toEqual(['VIP, handle with care (internal)']);
+
+  // Close from the keyboard (c), then reopen.
+  await page.getByTestId('composer').blur();
+  await page.keyboard.press('c');
+  await expect(page.getByTestId('conversation-status')).toHaveText('Closed');
+  await page.getByTestId('reopen-conversation').click();
+  await expect(page.getByTestId('conversation-status')).not.toHaveText('Closed');
+  await visitorContext.close();
+});
+
+test('an admin adds an agent and a group and changes a schedule', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Admin');
+  const admin = await staff(tenant);
+  await signIn(page, env, tenant, tenant.admin_email, tenant.admin_password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+
+  // Agents: add one.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Agents' }).click();
+  await expect(page.getByRole('heading', { name: 'Agents', level: 1 })).toBeFocused();
+  await page.getByTestId('agent-add').click();
+  const dialog = page.getByRole('dialog', { name: 'Add agent' });
+  await dialog.getByLabel('Name').fill('Han Meimei');
+  const email = `han-${Date.now()}@shop.example`;
+  await dialog.getByLabel('Email').fill(email);
+  await dialog.getByLabel('Password').fill('a long passphrase for han');
+  await dialog.getByLabel('Role').selectOption('agent');
+  await dialog.getByLabel('Skills').fill('refunds, english');
+  await dialog.getByLabel('Most conversations at once').fill('3');
+  await page.getByTestId('agent-save').click();
+  await expect(dialog).toHaveCount(0);
+  const row = page.locator(`tr[data-agent-email="${email}"]`);
+  await expect(row).toContainText('Han Meimei');
+  await expect(row).toContainText('0 / 3');
+  await screenshot(page, 'console-admin-agents');
+  await expectAccessible(page);
+
+  // Groups: add one with the new agent in it.
+  await page.getByRole('link', { name: 'Groups' }).click();
+  await page.getByTestId('group-add').click();
+  const gdialog = page.getByRole('dialog', { name: 'Add group' });
+  await gdialog.getByLabel('Name').fill('After-sales');
+  await gdialog.getByLabel(`Han Meimei (${email})`).check();
+  await page.getByTestId('group-save').click();
+  await expect(page.getByTestId('groups-table')).toContainText('After-sales');
+  await expect(page.getByTestId('groups-table')).toContainText('Han Meimei');
+  const groups = await admin.call<{ items: { name: string; agent_ids: string[] }[] }>('GET', '/v1/groups');
+  expect(groups.items.find((g) => g.name === 'After-sales')?.agent_ids).toHaveLength(1);
+
+  // Schedules: add one, then change Monday's hours and add a holiday.
+  await page.getByRole('link', { name: 'Schedules' }).click();
+  await page.getByTestId('schedule-add').click();
+  let sdialog = page.getByRole('dialog', { name: 'Add schedule' });
+  await sdialog.getByLabel('Name').fill('Shanghai office');
+  await sdialog.getByLabel('Time zone').fill('Asia/Shanghai');
+  await page.getByTestId('schedule-save').click();
+  const srow = page.locator('tr[data-schedule-name="Shanghai office"]');
+  await expect(srow.locator('[data-day="mon"]')).toHaveText('09:00-18:00');
+  await srow.getByRole('button', { name: 'Edit Shanghai office' }).click();
+  sdialog = page.getByRole('dialog', { name: 'Edit Shanghai office' });
+  await sdialog.getByLabel('Monday').fill('10:00-12:00, 13:00-19:30');
+  await sdialog.getByLabel('Holidays').fill('2026-10-01');
+  await page.getByTestId('schedule-save').click();
+  await expect(srow.locator('[data-day="mon"]')).toHaveText('10:00-12:00, 13:00-19:30');
+  const schedules = await admin.call<{ items: { name: string; weekly: Record<string, string[][]>; holidays: string[] }[] }>('GET', '/v1/schedules');
+  const shanghai = schedules.items.find((s) => s.name === 'Shanghai office');
+  expect(shanghai?.weekly.mon).toEqual([
+    ['10:00', '12:00'],
+    ['13:00', '19:30'],
+  ]);
+  expect(shanghai?.holidays).toEqual(['2026-10-01']);
+
+  // Security settings: an allowlist without the admin's own IP asks first, and cancelling saves nothing.
+  await page.getByRole('link', { name: 'Security' }).click();
+  await page.getByTestId('ip-allowlist').fill('203.0.113.0/24');
+  await page.getByTestId('security-save').click();
+  await expect(page.getByRole('dialog', { name: 'You would lock yourself out' })).toBeVisible();
+  await screenshot(page, 'console-security-lockout');
+  await page.getByTestId('lockout-cancel').click();
+  expect((await admin.call<{ ip_allowlist: string[] }>('GET', '/v1/settings/security')).ip_allowlist).toEqual([]);
+  // With the loopback network in it, it saves at once.
+  await page.getByTestId('ip-allowlist').fill('203.0.113.0/24\n127.0.0.0/8');
+  await page.getByTestId('security-save').click();
+  await expect.poll(async () => (await admin.call<{ ip_allowlist: string[] }>('GET', '/v1/settings/security')).ip_allowlist).toEqual([
+    '203.0.113.0/24',
+    '127.0.0.0/8',
+  ]);
+  await screenshot(page, 'console-security');
+  await expectAccessible(page);
+});
+
+test('the built-in agent role never sees the admin screens', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Roles');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Wang Fang');
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Inbox' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'My account' })).toBeVisible();
+  await expect(nav.getByText('Administration')).toHaveCount(0);
+  for (const name of ['Agents', 'Groups', 'Schedules', 'Assignment', 'Roles and permissions', 'Security', 'API keys', 'Audit log', 'Chat widget']) {
+    await expect(nav.getByRole('link', { name })).toHaveCount(0);
+  }
+  // A direct URL to an admin screen is refused too, and shows none of it.
+  for (const path of ['/admin/agents', '/admin/security', '/admin/audit', '/admin/roles', '/admin/api-keys', '/admin/widget']) {
+    await page.goto(`${env.base}/#${path}`);
+    await expect(page.getByTestId('route-refused')).toHaveText('Not available');
+    await expect(page.getByTestId('agents-table')).toHaveCount(0);
+    await expect(page.getByTestId('security-form')).toHaveCount(0);
+  }
+  await expectAccessible(page);
+});
+
+test('the TOTP helper matches RFC 4226', () => {
+  // RFC 4226, appendix D: the secret "12345678901234567890", counters 0 and 9.
+  const secret = Buffer.from('12345678901234567890');
+  expect(hotp(secret, 0)).toBe('755224');
+  expect(hotp(secret, 9)).toBe('520489');
+});
+
+test('sign-in with TOTP: enrol from the account screen, then sign in with a code', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme MFA');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'supervisor', 'Zhao Lei');
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+
+  await page.getByRole('link', { name: 'My account' }).click();
+  await expect(page.getByTestId('mfa-state')).toHaveText('Two-step verification is off.');
+  await page.getByTestId('mfa-enrol').click();
+  const secret = (await page.getByTestId('mfa-secret').textContent())?.replace(/\s/g, '') ?? '';
+  expect(secret).toMatch(/^[A-Z2-7]+$/);
+  await page.getByTestId('mfa-confirm-code').fill(totp(secret));
+  await page.getByTestId('mfa-confirm').click();
+  await expect(page.getByTestId('mfa-state')).toHaveText('Two-step verification is on.');
+  await page.getByTestId('sign-out').click();
+
+  // Sign in again: the password step asks for a code; a wrong one is refused, the next step's code works (each
+  // step is accepted once, and the enrolment spent this one).
+  await signIn(page, env, tenant, agent.email, agent.password);
+  const code = page.getByTestId('login-mfa-code');
+  await expect(code).toBeFocused();
+  await code.fill(totp(secret, 1) === '000000' ? '111111' : '000000');
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByRole('alert')).toHaveText('That code is wrong, used or expired.');
+  await code.fill(totp(secret, 1));
+  await page.getByTestId('login-submit').click();
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  // The session is listed as signed in with a second factor.
+  await page.getByRole('link', { name: 'My account' }).click();
+  await expect(page.getByTestId('sessions')).toContainText('yes');
+});
+
+test('the sign-in screen passes axe-core and switches to Chinese', async ({ page, env }) => {
+  await page.goto(`${env.base}/`);
+  await expect(page.getByRole('heading', { name: 'Sign in to Kefu', level: 1 })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'console-sign-in');
+  await page.getByLabel('Language').selectOption('zh-CN');
+  await expect(page.getByRole('heading', { name: '登录客服系统', level: 1 })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'zh-CN');
+  await expectAccessible(page);
+});
+
+test('a session restricted by the MFA policy can only enrol, then works', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Restricted');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Sun Li');
+  // MFA required for everyone: the agent's next session may only enrol.
+  await admin.call('PUT', '/v1/settings/security', { mfa_required: true });
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByTestId('restriction')).toContainText('requires two-step verification');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' })).toHaveCount(0);
+  await page.goto(`${env.base}/#/inbox`);
+  await expect(page.getByRole('heading', { name: 'My account', level: 1 })).toBeVisible();
+  await page.getByTestId('mfa-enrol').click();
+  const secret = (await page.getByTestId('mfa-secret').textContent())?.replace(/\s/g, '') ?? '';
+  await page.getByTestId('mfa-confirm-code').fill(totp(secret));
+  await page.getByTestId('mfa-confirm').click();
+  await expect(page.getByTestId('restriction')).toHaveCount(0);
+  await page.getByRole('link', { name: 'Inbox' }).click();
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+});
