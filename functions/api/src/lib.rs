@@ -17,6 +17,7 @@ pub mod schedules;
 pub mod security_settings;
 pub mod system;
 pub mod tenants;
+pub mod widget_settings;
 
 use axum::Router;
 use axum::routing::get;
@@ -72,6 +73,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(schedules::list, schedules::create))
         .routes(routes!(schedules::update))
         .routes(routes!(assignment_settings::get, assignment_settings::put))
+        .routes(routes!(widget_settings::get, widget_settings::put))
 }
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).

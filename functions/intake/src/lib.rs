@@ -13,8 +13,9 @@ use bytes::Bytes;
 use kefu_app::App;
 use kefu_app::conversations::MessageView;
 use kefu_app::http::list::{ListPage, ListParams};
-use kefu_app::http::{ApiError, ApiJson, ClientIp};
+use kefu_app::http::{ApiError, ApiJson, ClientIp, cors};
 use kefu_app::widget::{self, Sent, StartRequest, Started, Visitor};
+use kefu_app::widget_settings::WidgetConfig;
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -46,6 +47,7 @@ pub struct WidgetDoc;
 pub fn api() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(WidgetDoc::openapi())
         .routes(routes!(start_conversation))
+        .routes(routes!(config))
         .routes(routes!(send_message, poll_messages))
 }
 
@@ -67,11 +69,56 @@ impl axum::extract::FromRequestParts<App> for VisitorAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // The CORS check already resolved the token for a cross-origin request: do not read it twice.
+        if let Some(visitor) = parts.extensions.get::<Visitor>() {
+            return Ok(VisitorAuth(visitor.clone()));
+        }
         let token = kefu_app::http::staff::bearer(parts).ok_or_else(ApiError::unauthenticated)?;
         let visitor = widget::authenticate_visitor(app, token).await?;
         tracing::Span::current().record("tenant_id", tracing::field::display(&visitor.tenant_id));
         Ok(VisitorAuth(visitor))
     }
+}
+
+/// The tenant named by the request's `X-Widget-Key` (401 `unauthenticated` without a known one).
+pub struct WidgetTenant(pub kefu_domain::TenantId);
+
+impl axum::extract::FromRequestParts<App> for WidgetTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        // The CORS check already resolved the key for a cross-origin request: do not read it twice.
+        let tenant = match parts.extensions.get::<cors::WidgetKeyTenant>() {
+            Some(t) => t.0.clone(),
+            None => {
+                let key = parts.headers.get("x-widget-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                widget::tenant_of_widget_key(app, key.trim()).await?.ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "the X-Widget-Key header is missing or unknown",
+                    )
+                })?
+            }
+        };
+        tracing::Span::current().record("tenant_id", tracing::field::display(&tenant));
+        Ok(WidgetTenant(tenant))
+    }
+}
+
+/// What the widget shows before the visitor writes: title, colour, greeting, language, the pre-chat form, the
+/// groups a visitor may choose, whether someone could take a chat now (`online`: working hours, and an online
+/// agent with room or a queue), what it offers otherwise, typing preview and uploads.
+#[utoipa::path(get, path = "/v1/widget/config", tag = "widget",
+    security(("widget_key" = [])),
+    params(("X-Widget-Key" = String, Header, description = "the tenant's widget key")),
+    responses((status = 200, body = WidgetConfig), (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn config(
+    State(app): State<App>,
+    WidgetTenant(tenant): WidgetTenant,
+) -> Result<ApiJson<WidgetConfig>, ApiError> {
+    Ok(ApiJson(kefu_app::widget_settings::config(&app, &tenant).await?))
 }
 
 /// Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
@@ -86,14 +133,9 @@ impl axum::extract::FromRequestParts<App> for VisitorAuth {
 pub async fn start_conversation(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    WidgetTenant(tenant): WidgetTenant,
     body: Bytes,
 ) -> Result<(StatusCode, ApiJson<Started>), ApiError> {
-    let key = headers.get("x-widget-key").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let tenant = widget::tenant_of_widget_key(&app, key.trim()).await?.ok_or_else(|| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the X-Widget-Key header is missing or unknown")
-    })?;
-    tracing::Span::current().record("tenant_id", tracing::field::display(&tenant));
     let req: StartRequest = kefu_app::http::json::parse(&body)?;
     let started = widget::start(&app, &tenant, &ip.to_string(), &req).await?;
     tracing::info!(tenant_id = %tenant, conversation_id = %started.conversation_id, "conversation started");

@@ -98,6 +98,9 @@ pub struct Contact {
     pub email: Option<Email>,
     /// Phone.
     pub phone: Option<Phone>,
+    /// Custom attributes the visitor gave (its pre-chat answers): set on a new customer; on a returning one they
+    /// replace the attributes of the same names.
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// A new customer's item plus its search-term items (pure).
@@ -112,7 +115,7 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
         "name": contact.name.as_ref().map(Name::as_str), "email": contact.email.as_ref().map(Email::as_str),
         "phone": contact.phone.as_ref().map(Phone::as_str),
         "external_id": contact.external_id.as_ref().map(ExternalId::as_str),
-        "group_id": null, "tags": [], "attributes": {}, "search_terms": terms, "created_at": at, "version": 1,
+        "group_id": null, "tags": [], "attributes": contact.attributes, "search_terms": terms, "created_at": at, "version": 1,
         "gsi1pk": keys::customers_index(tenant), "gsi1sk": id,
     }));
     let mut ops = vec![TxOp::Put { item, condition: Some(Condition::NotExists) }];
@@ -148,6 +151,18 @@ pub fn fill_missing_ops(
         if let Some(v) = v.filter(|_| missing(k)) {
             update = update.set(k, v);
             next.insert(k.into(), json!(v));
+            changed = true;
+        }
+    }
+    if !contact.attributes.is_empty() {
+        let mut merged = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+        for (k, v) in &contact.attributes {
+            if merged.len() < MAX_ATTRIBUTES || merged.contains_key(k) {
+                merged.insert(k.clone(), json!(v));
+            }
+        }
+        if current.get("attributes").and_then(Value::as_object) != Some(&merged) {
+            update = update.set("attributes", Value::Object(merged));
             changed = true;
         }
     }

@@ -323,6 +323,12 @@ pub fn security_settings(t: &TenantId) -> Key {
     Key::new(tenant_pk(t), "SETTINGS#SECURITY")
 }
 
+/// A tenant's widget settings (`GET|PUT /v1/settings/widget`): what `GET /v1/widget/config` shows visitors,
+/// the origins allowed to embed the widget (CORS), the pre-chat form and the groups visitors may choose.
+pub fn widget_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#WIDGET")
+}
+
 /// The consecutive failed sign-ins of one email in one tenant, and its lock. Keyed by the email, not the
 /// account, so an unknown email locks exactly like a real one (no enumeration through 423).
 pub fn login_failures(t: &TenantId, email: &str) -> Key {

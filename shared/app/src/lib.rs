@@ -29,5 +29,6 @@ pub mod tenants;
 #[cfg(test)]
 mod testing;
 pub mod widget;
+pub mod widget_settings;
 
 pub use state::{App, Config};

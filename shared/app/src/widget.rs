@@ -94,9 +94,15 @@ pub struct StartRequest {
     /// The page the widget is on.
     #[serde(default)]
     pub page_url: Option<String>,
-    /// The agent group to route to (default: the tenant's default group).
+    /// The agent group to route to (default: the tenant's default group); one of the widget settings'
+    /// `visitor_group_ids` when that list is not empty.
     #[serde(default)]
     pub group_id: Option<String>,
+    /// The pre-chat form's answers, field name → value, checked against the form (when it is on) and kept as
+    /// the customer's attributes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub pre_chat: Option<serde_json::Map<String, Value>>,
 }
 
 /// The visitor's details, all optional.
@@ -151,6 +157,7 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
         name: v.name.as_deref().map(|s| Name::parse(s, &field("name"))).transpose()?,
         email: v.email.as_deref().map(|s| Email::parse(s).map_err(|e| e.under("visitor"))).transpose()?,
         phone: v.phone.as_deref().map(|s| Phone::parse(s, &field("phone"))).transpose()?,
+        attributes: Default::default(),
     };
     let page_url = match req.page_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(u) if u.len() > PAGE_URL_MAX || u.chars().any(char::is_control) => {
@@ -170,11 +177,16 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
 /// customer of a returning `external_id` (filling in contact data it lacks) or creates one; stores the customer (if new), the conversation, the
 /// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
 pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
-    let plan = validate_start(req)?;
-    if let Some(g) = &plan.group
-        && !crate::conversations::group_exists(app, tenant, g).await?
-    {
-        return Err(ApiError::validation("group_id", "no such group"));
+    let mut plan = validate_start(req)?;
+    let settings = crate::widget_settings::get(app, tenant).await?;
+    plan.contact.attributes = crate::widget_settings::check_pre_chat(&settings.pre_chat_form, req.pre_chat.as_ref())?;
+    if let Some(g) = &plan.group {
+        if !crate::widget_settings::group_choosable(&settings, g) {
+            return Err(ApiError::validation("group_id", "is not one of the groups visitors may choose"));
+        }
+        if !crate::conversations::group_exists(app, tenant, g).await? {
+            return Err(ApiError::validation("group_id", "no such group"));
+        }
     }
     ratelimit::hit(
         app,

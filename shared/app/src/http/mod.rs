@@ -1,8 +1,9 @@
 //! The HTTP conventions of API.md, shared by every function's router: JSON errors, a JSON extractor that
-//! tells bad JSON from bad fields, the staff authentication and permission check, the client IP, and the
-//! layers (body limit, fallback, request ids) every router gets.
+//! tells bad JSON from bad fields, the staff authentication and permission check, the client IP, CORS, and
+//! the layers (body limit, fallback, request ids) every router gets.
 
 pub mod client_ip;
+pub mod cors;
 pub mod error;
 pub mod json;
 pub mod list;

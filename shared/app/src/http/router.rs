@@ -1,5 +1,5 @@
-//! What every router gets: the 1 MiB body limit, JSON answers for unknown routes and wrong methods, request
-//! ids and request logging.
+//! What every router gets: the 1 MiB body limit, CORS (`cors`), JSON answers for unknown routes and wrong
+//! methods, request ids and request logging.
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -64,6 +64,7 @@ pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), super::staff::record_denials))
         .layer(middleware::from_fn(json_refusals))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(app.clone(), super::cors::enforce))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
