@@ -4,7 +4,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { createHmac } from 'node:crypto';
 import { expect, type Page } from '@playwright/test';
-import type { Staff } from './api';
+import { call, type Staff } from './api';
 import type { TestEnv, TestTenant } from './env';
 
 /** Decodes RFC 4648 base32 (what authenticator apps take; padding and spaces ignored). */
@@ -71,4 +71,19 @@ export async function createAgent(
   const password = 'another long passphrase 2';
   const created = await admin.call<{ id: string }>('POST', '/v1/agents', { email, name, password, role_id: role });
   return { id: created.id, email, password, name };
+}
+
+/** Starts a visitor's conversation through the widget API (as the widget does) and sends its first message. */
+export async function startChat(
+  env: TestEnv,
+  tenant: TestTenant,
+  visitor: { name?: string; email?: string; phone?: string },
+  content: string,
+): Promise<string> {
+  const started = await call<{ conversation_id: string; visitor_token: string }>(env.base, 'POST', '/v1/widget/conversations', {
+    headers: { 'x-widget-key': tenant.widget_key },
+    body: { visitor },
+  });
+  await call(env.base, 'POST', '/v1/widget/messages', { token: started.visitor_token, body: { content } });
+  return started.conversation_id;
 }

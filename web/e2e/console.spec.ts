@@ -4,7 +4,7 @@
 // changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
 // main screens; screenshots for the docs.
 import { expect, test } from './fixtures';
-import { createAgent, expectAccessible, hotp, signIn, totp } from './console-helpers';
+import { createAgent, expectAccessible, hotp, signIn, startChat, totp } from './console-helpers';
 import { screenshot, widget } from './widget-helpers';
 
 test('a visitor writes from another origin; the agent sees it live, replies and notes; the visitor never sees the note', async ({
@@ -75,6 +75,7 @@ test('a visitor writes from another origin; the agent sees it live, replies and 
   await page.getByTestId('composer').fill('Anything else?');
   await page.getByTestId('composer').press('Control+Enter');
   await expect(page.locator('[data-testid="message"][data-author="agent"]')).toHaveCount(3);
+  await page.setViewportSize({ width: 1440, height: 960 });
   await screenshot(page, 'console-inbox');
   await expectAccessible(page);
 
@@ -174,6 +175,87 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
     '127.0.0.0/8',
   ]);
   await screenshot(page, 'console-security');
+  await expectAccessible(page);
+
+  // API keys: the key is shown once, then only its prefix.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('Name').fill('CRM sync');
+  await page.getByLabel('customers.edit').check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const keyDialog = page.getByRole('dialog', { name: 'Key “CRM sync” created' });
+  const key = (await keyDialog.getByTestId('api-key-value').textContent()) ?? '';
+  expect(key).toMatch(/^kfk_/);
+  await keyDialog.getByRole('button', { name: 'I have stored it' }).click();
+  await expect(page.getByRole('table')).toContainText('CRM sync');
+  await expect(page.getByText(key)).toHaveCount(0);
+
+  // The audit log, filtered by action.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Action').fill('agent.create');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const actions = page.getByTestId('audit-table').locator('tbody tr td:nth-child(3)');
+  await expect(actions.first()).toHaveText('agent.create');
+  expect(new Set(await actions.allTextContents())).toEqual(new Set(['agent.create']));
+});
+
+test('a supervisor works the shared queue: the all view, j and k, a masked customer, assign, history window', async ({
+  page,
+  env,
+  newTenant,
+  staff,
+}) => {
+  const tenant = await newTenant('Acme Floor');
+  const admin = await staff(tenant);
+  const supervisor = await createAgent(admin, 'supervisor', 'Zhou Min');
+  const first = await startChat(env, tenant, { name: 'Han Meimei', email: 'han@shop.example', phone: '13812345678' }, 'Call me on 13812345678');
+  const second = await startChat(env, tenant, { name: 'Wei Hua' }, 'A second question');
+
+  await signIn(page, env, tenant, supervisor.email, supervisor.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  await page.getByRole('button', { name: 'All', exact: true }).click();
+  const items = page.getByTestId('conversation-item');
+  await expect(items).toHaveCount(2);
+
+  // j and k move through the list (newest activity first), and focus follows.
+  const order = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation-id')));
+  expect(new Set(order)).toEqual(new Set([first, second]));
+  await page.keyboard.press('j');
+  await expect(page.locator(`[data-conversation-id="${order[0]}"]`)).toHaveAttribute('aria-current', 'true');
+  await page.keyboard.press('j');
+  await expect(page.locator(`[data-conversation-id="${order[1]}"]`)).toHaveAttribute('aria-current', 'true');
+  await expect(page.locator(`[data-conversation-id="${order[1]}"]`)).toBeFocused();
+  await page.keyboard.press('k');
+  await expect(page.locator(`[data-conversation-id="${order[0]}"]`)).toHaveAttribute('aria-current', 'true');
+  await page.keyboard.press('?');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('dialog', { name: 'Keyboard shortcuts' })).toHaveCount(0);
+
+  // A supervisor lacks customers.view_sensitive: contact data comes masked, in the profile and in messages.
+  await page.locator(`[data-conversation-id="${first}"]`).click();
+  await expect(page.getByRole('heading', { name: 'Conversation with Han Meimei', level: 1 })).toBeVisible();
+  await expect(page.getByTestId('customer-phone')).toHaveText('138****5678');
+  await expect(page.getByTestId('customer-email')).toContainText('***');
+  await expect(page.getByTestId('customer-email')).not.toContainText('han@shop.example');
+  await expect(page.getByTestId('message').first()).toContainText('Call me on');
+  await expect(page.getByTestId('message').first()).not.toContainText('13812345678');
+  await expect(page.getByTestId('routing')).toBeVisible();
+
+  // The history window: 30 days, then wider.
+  await page.getByRole('button', { name: 'Last 30 days' }).click();
+  await expect(page.getByRole('button', { name: 'Last 30 days' })).toHaveAttribute('aria-pressed', 'true');
+  await page.getByTestId('load-older').click();
+  await expect(page.getByTestId('message')).toHaveCount(1);
+
+  // Assign it to themselves (a supervisor cannot list agents, so the id is typed).
+  await page.getByTestId('assign-open').click();
+  const dialog = page.getByRole('dialog', { name: 'Assign or transfer' });
+  await dialog.getByTestId('assign-agent').fill(supervisor.id);
+  await dialog.getByTestId('assign-submit').click();
+  await expect(dialog).toHaveCount(0);
+  await expect(page.locator('.conversation-meta')).toContainText('Assigned to: Zhou Min');
+  const detail = await admin.call<{ assignee_id: string | null }>('GET', `/v1/conversations/${first}`);
+  expect(detail.assignee_id).toBe(supervisor.id);
   await expectAccessible(page);
 });
 

@@ -21,6 +21,16 @@ export async function configureWidget(staff: Staff, patch: Record<string, unknow
   return staff.call<Record<string, unknown>>('PUT', '/v1/settings/widget', { ...current, ...patch });
 }
 
+/**
+ * Makes the tenant "offline" for the widget: its admin (the only agent) goes offline, and new chats no longer
+ * wait in a queue (`queue_when_full` off), so `GET /v1/widget/config` answers `online: false`.
+ */
+export async function goOffline(staff: Staff): Promise<void> {
+  await staff.setStatus('offline');
+  const current = await staff.call<Record<string, unknown>>('GET', '/v1/settings/assignment');
+  await staff.call('PUT', '/v1/settings/assignment', { ...current, queue_when_full: false });
+}
+
 /** The widget's parts (Playwright's locators reach into its open shadow root). */
 export function widget(page: Page) {
   return {

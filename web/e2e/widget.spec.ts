@@ -2,7 +2,7 @@
 // against a real `kefu serve`. The agent's side is played through the API here; the console's own spec plays it
 // in a second browser context.
 import { expect, test } from './fixtures';
-import { configureWidget, expectNoAxeViolations, screenshot, waitForConversations, widget } from './widget-helpers';
+import { configureWidget, expectNoAxeViolations, goOffline, screenshot, waitForConversations, widget } from './widget-helpers';
 
 const PRE_CHAT = {
   enabled: true,
@@ -193,7 +193,7 @@ test.describe('offline', () => {
   test('with offline_mode queue: says nobody is online, and the visitor may still write', async ({ page, newTenant, staff, hostPageUrl }) => {
     const tenant = await newTenant();
     const admin = await staff(tenant);
-    await admin.setStatus('offline');
+    await goOffline(admin);
     await configureWidget(admin, { offline_mode: 'queue' });
     await page.goto(hostPageUrl(tenant));
     const w = widget(page);
@@ -214,7 +214,7 @@ test.describe('offline', () => {
   }) => {
     const tenant = await newTenant();
     const admin = await staff(tenant);
-    await admin.setStatus('offline');
+    await goOffline(admin);
     await configureWidget(admin, { offline_mode: 'leave_message' });
     await page.goto(hostPageUrl(tenant));
     const w = widget(page);

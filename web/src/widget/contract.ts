@@ -9,7 +9,12 @@ export interface VisitorUser {
   phone?: string;
 }
 
-/** The events `Kefu.on` accepts. */
+/**
+ * The events `Kefu.on` accepts: `ready` (the launcher is drawn; a late listener is called at once), `message`
+ * (each new message of the conversation, the visitor's own included, with the message as payload; not the
+ * history loaded on a page load), `unread` (the number of unread replies, whenever it changes while the chat is
+ * closed, and 0 when it opens).
+ */
 export type KefuEvent = 'ready' | 'message' | 'unread';
 
 /** What the loader gives the chat UI when it mounts it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeConfig, readableOn } from './config';
+import { hexColor, normalizeConfig, readableOn } from './config';
 
 describe('normalizeConfig', () => {
   it('keeps a well-formed answer', () => {
@@ -36,6 +36,16 @@ describe('normalizeConfig', () => {
   it('treats a form without fields as no form', () => {
     expect(normalizeConfig({ pre_chat_form: { enabled: true, fields: [] } }).pre_chat_form.enabled).toBe(false);
     expect(normalizeConfig(null).pre_chat_form.enabled).toBe(false);
+  });
+});
+
+describe('hexColor', () => {
+  it('accepts #rrggbb and #rgb, nothing else', () => {
+    expect(hexColor('#1A73E8')).toBe('#1a73e8');
+    expect(hexColor('#f80')).toBe('#ff8800');
+    expect(hexColor('red')).toBeUndefined();
+    expect(hexColor('#12345')).toBeUndefined();
+    expect(hexColor(7)).toBeUndefined();
   });
 });
 

@@ -45,6 +45,14 @@ export interface WidgetMessage {
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const FIELD_TYPES = ['text', 'email', 'phone', 'select'] as const;
 
+/** `#rrggbb` from `#rrggbb` or `#rgb` (the settings accept both); undefined for anything else. */
+export function hexColor(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  if (/^#[0-9a-f]{6}$/i.test(v)) return v.toLowerCase();
+  if (/^#[0-9a-f]{3}$/i.test(v)) return `#${[...v.slice(1)].map((d) => d + d).join('')}`.toLowerCase();
+  return undefined;
+}
+
 /** Fills gaps and drops malformed parts, so an older or newer server never breaks the widget. */
 export function normalizeConfig(raw: unknown): WidgetConfig {
   const c = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -67,7 +75,7 @@ export function normalizeConfig(raw: unknown): WidgetConfig {
   const att = (typeof c.attachments === 'object' && c.attachments !== null ? c.attachments : {}) as Record<string, unknown>;
   return {
     title: str(c.title, ''),
-    color: typeof c.color === 'string' && /^#[0-9a-f]{6}$/i.test(c.color) ? c.color : '#1d4ed8',
+    color: hexColor(c.color) ?? '#1d4ed8',
     greeting: str(c.greeting, ''),
     language: lang,
     pre_chat_form: { enabled: form.enabled === true && fields.length > 0, fields },

@@ -185,6 +185,8 @@ export class ChatController {
     );
     this.session = { visitor_token: started.visitor_token, conversation_id: started.conversation_id, customer_id: started.customer_id };
     saveSession(this.host.widgetKey, this.session);
+    // A new conversation has no history to load: from here on every message is news (Kefu.on('message')).
+    this.loaded = true;
     this.set({ started: true, closed: false });
     this.goLive();
   }
