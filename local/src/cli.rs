@@ -9,30 +9,59 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The demo admin's password (the demo is for a developer's own machine).
 pub const DEMO_PASSWORD: &str = "kefu-demo-password";
 
-/// `kefu serve [--demo]`.
+/// The demo admin's email.
+pub const DEMO_EMAIL: &str = "admin@demo.kefu.dev";
+
+/// `kefu serve [--demo]`: starts the server and prints, for a person, where it listens, where the console is
+/// and how to sign in (the first line, `kefu serve listening on http://…`, is what scripts read the address
+/// from), then serves until SIGINT or SIGTERM.
 pub async fn serve(config: ServeConfig, demo: bool) -> Result<(), BoxError> {
+    let web_dir = config.web_dir.clone();
+    let data_dir = config.data_dir.clone();
+    let aws = matches!(config.backend, crate::Backend::Aws { .. });
     let server = start(config).await?;
-    println!("kefu serve listening on http://{}", server.addr);
+    let base = format!("http://{}", server.addr);
+    println!("kefu serve listening on {base}");
     if demo {
         let created = create_tenant(
             &server.app,
             NewTenant {
                 name: "Demo Company".into(),
-                admin: NewAdmin {
-                    email: "admin@demo.kefu.dev".into(),
-                    name: "Demo Admin".into(),
-                    password: DEMO_PASSWORD.into(),
-                },
+                admin: NewAdmin { email: DEMO_EMAIL.into(), name: "Demo Admin".into(), password: DEMO_PASSWORD.into() },
                 timezone: Some("Asia/Shanghai".into()),
             },
         )
         .await?;
-        println!("demo tenant created: tenant_id={} widget_key={}", created.tenant_id, created.widget_key);
+        let (tenant, key) = (&created.tenant_id, &created.widget_key);
+        println!("demo tenant created: tenant_id={tenant} widget_key={key}");
+        println!("sign in:");
+        if web_dir.is_some() {
+            println!("  console   {base}/");
+        }
+        println!("  tenant    {tenant}");
+        println!("  email     {DEMO_EMAIL}");
+        println!("  password  {DEMO_PASSWORD}");
         println!(
-            "sign in:\n  curl -s http://{}/v1/auth/login -H 'content-type: application/json' \\\n    -d '{{\"tenant_id\": \"{}\", \"email\": \"admin@demo.kefu.dev\", \"password\": \"{DEMO_PASSWORD}\"}}'",
-            server.addr, created.tenant_id
+            "  or curl -s {base}/v1/auth/login -H 'content-type: application/json' \\\n      -d '{{\"tenant_id\": \"{tenant}\", \"email\": \"{DEMO_EMAIL}\", \"password\": \"{DEMO_PASSWORD}\"}}'"
         );
+        if web_dir.is_some() {
+            println!("widget: paste into a page of your site (any origin, until the widget settings list some):");
+            println!("  <script src=\"{base}/widget/kefu.js\" data-widget-key=\"{key}\" async></script>");
+        }
     }
+    match &web_dir {
+        Some(dir) if !demo => println!("console: {base}/ (web build in {})", dir.display()),
+        Some(_) => {}
+        None => {
+            println!("console: not built; run `npm ci && npm run build` in web/, then restart (or set KEFU_WEB_DIR)")
+        }
+    }
+    if aws {
+        println!("data: AWS adapters (KEFU_TABLE)");
+    } else {
+        println!("data: {}", data_dir.display());
+    }
+    println!("stop with Ctrl-C");
     server.run_until_signal().await;
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
+pub mod web;
 pub mod wiring;
 
 use std::net::SocketAddr;
@@ -37,6 +38,9 @@ pub struct ServeConfig {
     pub backend: Backend,
     /// How often the outbox sweeper runs.
     pub sweep_every: Duration,
+    /// The web build (console and widget) to serve, if one was found (see [`web::locate`]); without one, `/`
+    /// says how to build it.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -67,6 +71,7 @@ impl ServeConfig {
                 Backend::Embedded
             },
             sweep_every: Duration::from_secs(2),
+            web_dir: web::locate(var("KEFU_WEB_DIR").map(PathBuf::from).as_deref()),
         })
     }
 }
@@ -176,7 +181,8 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     if let Some(hub) = &wired.hub {
         routes = routes.merge(realtime::routes(hub.clone(), rx.clone()));
     }
-    let service = kefu_app::http::finish(routes, app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let site = web::with_site(kefu_app::http::finish(routes, app.clone()), config.web_dir.as_deref());
+    let service = site.into_make_service_with_connect_info::<SocketAddr>();
     let mut http_rx = rx.clone();
     tasks.spawn(async move {
         let stop = async move {
@@ -219,6 +225,12 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }));
     }
     tracing::info!(%addr, aws = matches!(config.backend, Backend::Aws { .. }), "kefu serve listening");
+    match &config.web_dir {
+        Some(dir) => tracing::info!(web_dir = %dir.display(), "serving the console and widget"),
+        None => tracing::warn!(
+            "no web build found (KEFU_WEB_DIR, web/ beside the binary, web/dist): `/` says how to build the console"
+        ),
+    }
     Ok(Server { addr, app, hub: wired.hub, shutdown, tasks })
 }
 

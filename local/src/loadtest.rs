@@ -253,6 +253,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 bootstrap_token: Some(token.clone()),
                 backend: Backend::Embedded,
                 sweep_every: Duration::from_secs(2),
+                web_dir: None,
             })
             .await?;
             let base = format!("http://{}", server.addr);

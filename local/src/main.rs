@@ -1,5 +1,5 @@
 //! The `kefu` binary. `kefu serve` runs Kefu locally; `kefu serve --demo` also creates a demo tenant and
-//! prints how to sign in.
+//! prints how to sign in; `kefu openapi` prints the API's OpenAPI document.
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +26,9 @@ enum Command {
     },
     /// Republish outbox entries now (operations), then exit.
     SweepOutbox,
+    /// Print the OpenAPI document (the same JSON as `GET /v1/openapi.json`), e.g. for the web build to generate
+    /// its API types without a running server.
+    Openapi,
     /// Run a Lambda function binary against a local Runtime API and measure start-up, first event, memory and
     /// size (compare with `kefu-lambda-hello`). Prints one JSON summary on stdout.
     ProbeLambda {
@@ -96,7 +99,17 @@ enum AuditCommand {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Openapi => {
+            println!("{}", kefu_fn_api::openapi::json());
+            return std::process::ExitCode::SUCCESS;
+        }
         Command::Loadtest { .. } => kefu_app::logging::init_with_default("warn"),
+        Command::Serve { .. } => {
+            // At a terminal, a person reads the lines `serve` prints; logs show warnings only (RUST_LOG for more).
+            use kefu_app::logging::LogFormat;
+            let format = LogFormat::detect();
+            kefu_app::logging::init_as(format, if format == LogFormat::Text { "warn" } else { "info" });
+        }
         _ => kefu_app::logging::init(),
     }
     let mut config = match kefu_local::ServeConfig::from_env() {
@@ -109,6 +122,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve { demo } => kefu_local::cli::serve(config, demo).await,
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,
+        Command::Openapi => unreachable!("answered before the configuration is read"),
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
         }

@@ -18,6 +18,7 @@ fn config(dir: &Path) -> ServeConfig {
         bootstrap_token: None,
         backend: Backend::Embedded,
         sweep_every: Duration::from_secs(60),
+        web_dir: None,
     }
 }
 

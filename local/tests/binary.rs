@@ -122,3 +122,18 @@ fn a_bad_address_is_refused_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("KEFU_ADDR"));
 }
+
+#[test]
+fn openapi_prints_the_document_the_server_serves() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kefu"))
+        .arg("openapi")
+        .env("KEFU_ADDR", "not an address: openapi needs no configuration")
+        .output()
+        .expect("kefu runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc, serde_json::from_str::<serde_json::Value>(kefu_fn_api::openapi::json()).unwrap());
+    for path in ["/v1/settings/widget", "/v1/widget/config", "/v1/widget/conversations"] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+}

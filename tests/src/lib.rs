@@ -53,6 +53,7 @@ pub fn embedded_config(dir: &Path) -> ServeConfig {
         bootstrap_token: Some(BOOTSTRAP.into()),
         backend: Backend::Embedded,
         sweep_every: Duration::from_millis(250),
+        web_dir: None,
     }
 }
 

@@ -420,3 +420,99 @@ async fn staff_endpoints_answer_only_the_consoles_own_origin() {
     let r = t.call(Method::POST, "/v1/realtime/ticket", Some(json!({})), Some(&a.admin), &[("origin", evil)]).await;
     assert_eq!(r.code(), "origin_not_allowed", "a staff token's ticket is a staff request");
 }
+
+/// A fake web build: the console's `index.html` and a fingerprinted asset, the widget's loader (with a gzip
+/// sibling) and a fingerprinted chunk.
+fn fake_build() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("assets")).unwrap();
+    std::fs::create_dir_all(p.join("widget")).unwrap();
+    std::fs::write(p.join("index.html"), "<!doctype html><title>Kefu console</title>").unwrap();
+    std::fs::write(p.join("assets/index-B6d2Fa9x.js"), "console.log('console')").unwrap();
+    std::fs::write(p.join("widget/kefu.js"), "/* loader */").unwrap();
+    std::fs::write(p.join("widget/kefu.js.gz"), b"\x1f\x8bfake gzip bytes").unwrap();
+    std::fs::write(p.join("widget/chat-C1a2B3c4.js"), "/* chat ui */").unwrap();
+    dir
+}
+
+struct Fetched {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Fetched {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+async fn fetch(t: &TestApp, path: &str, headers: &[(&str, &str)]) -> Fetched {
+    let mut req = t.client.get(format!("{}{path}", t.base));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.expect("request sent");
+    let (status, headers) = (res.status(), res.headers().clone());
+    Fetched { status, headers, body: String::from_utf8_lossy(&res.bytes().await.expect("body")).into_owned() }
+}
+
+#[tokio::test]
+async fn the_console_and_the_widget_are_served_with_their_cache_and_cors_headers() {
+    let build = fake_build();
+    let data = tempfile::tempdir().unwrap();
+    let config =
+        kefu_local::ServeConfig { web_dir: Some(build.path().to_path_buf()), ..kefu_e2e::embedded_config(data.path()) };
+    let mut t = kefu_e2e::spawn_with(config).await;
+
+    let index = fetch(&t, "/", &[]).await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(index.body.contains("Kefu console"));
+    assert_eq!(index.header("cache-control"), "no-cache");
+    assert!(index.header("content-type").starts_with("text/html"));
+    assert_eq!(index.header("x-frame-options"), "DENY");
+    for spa_path in ["/inbox", "/conversations/cv_123", "/admin/widget?tab=embed"] {
+        let r = fetch(&t, spa_path, &[]).await;
+        assert_eq!((r.status, r.header("cache-control")), (StatusCode::OK, "no-cache"), "{spa_path}");
+        assert!(r.body.contains("Kefu console"), "{spa_path} falls back to index.html");
+    }
+
+    let asset = fetch(&t, "/assets/index-B6d2Fa9x.js", &[]).await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert_eq!(asset.header("cache-control"), "public, max-age=31536000, immutable");
+    assert!(asset.header("content-type").contains("javascript"));
+    assert_eq!(fetch(&t, "/assets/missing-B6d2Fa9x.js", &[]).await.status, StatusCode::NOT_FOUND);
+
+    let loader = fetch(&t, "/widget/kefu.js", &[("origin", "https://shop.acme.test")]).await;
+    assert_eq!(loader.status, StatusCode::OK);
+    assert_eq!(loader.body, "/* loader */");
+    assert_eq!(loader.header("cache-control"), "public, max-age=300");
+    assert_eq!(loader.header("access-control-allow-origin"), "*");
+    assert!(loader.header("x-frame-options").is_empty());
+    let gz = fetch(&t, "/widget/kefu.js", &[("accept-encoding", "gzip")]).await;
+    assert_eq!((gz.status, gz.header("content-encoding")), (StatusCode::OK, "gzip"), "the precompressed file");
+    let chunk = fetch(&t, "/widget/chat-C1a2B3c4.js", &[("origin", "https://shop.acme.test")]).await;
+    assert_eq!(chunk.status, StatusCode::OK);
+    assert_eq!(chunk.header("cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(chunk.header("access-control-allow-origin"), "*");
+    assert_eq!(fetch(&t, "/widget/nope.js", &[]).await.status, StatusCode::NOT_FOUND);
+
+    // The API is untouched: JSON, its own 404s.
+    let health = fetch(&t, "/v1/health", &[]).await;
+    assert_eq!((health.status, health.body.as_str()), (StatusCode::OK, r#"{"status":"ok"}"#));
+    let missing = t.get("/v1/no/such/route", None).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "not_found"));
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn without_a_build_the_root_says_how_to_make_one() {
+    let t = spawn_app().await;
+    let r = fetch(&t, "/", &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("npm run build"), "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-cache");
+    assert_eq!(fetch(&t, "/widget/kefu.js", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/v1/health", None).await.status, StatusCode::OK);
+}
