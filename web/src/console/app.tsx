@@ -60,7 +60,8 @@ export function App(): JSX.Element {
   const sessionRef = useRef(session);
   sessionRef.current = session;
   const [me, setMe] = useState<AgentView | null>(null);
-  const [perms, setPerms] = useState<PermissionSet>(new Set());
+  // Null until the account's permissions are known: no screen is guarded on a guess.
+  const [perms, setPerms] = useState<PermissionSet | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [endedNote, setEndedNote] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState('');
@@ -100,6 +101,7 @@ export function App(): JSX.Element {
           if (e.status === 401 && e.code === 'unauthenticated') {
             updateSession(null);
             setMe(null);
+            setPerms(null);
             setEndedNote(t('login.sessionEnded'));
           } else if (e.status === 403) {
             const r = restrictionOf(e.code);
@@ -148,6 +150,7 @@ export function App(): JSX.Element {
       setEndedNote(null);
       const r = restrictionOfLogin(ok);
       updateSession({ token: ok.token, session_id: ok.session_id, expires_at: ok.expires_at, restriction: r });
+      setPerms(null);
       setMe(ok.agent);
       if (r) location.hash = '#/me';
       else if (!matchRoute(location.hash)) location.hash = `#${HOME}`;
@@ -163,7 +166,7 @@ export function App(): JSX.Element {
     }
     updateSession(null);
     setMe(null);
-    setPerms(new Set());
+    setPerms(null);
     location.hash = `#${HOME}`;
   }, [client, updateSession]);
 
@@ -237,7 +240,7 @@ export function App(): JSX.Element {
     client,
     me,
     setMe,
-    perms,
+    perms: perms ?? new Set(),
     restriction,
     setRestriction,
     signedIn,
@@ -261,7 +264,7 @@ export function App(): JSX.Element {
     <ConsoleContext.Provider value={state}>
       {!session ? (
         <Login note={endedNote} />
-      ) : !me ? (
+      ) : !me || perms === null ? (
         <main id="main" class="loading">
           {loadError ? (
             <>

@@ -43,6 +43,7 @@ export function Conversation(props: {
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const [assigning, setAssigning] = useState(false);
+  const [customerName, setCustomerName] = useState<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const listEnd = useRef<HTMLLIElement>(null);
 
@@ -161,8 +162,9 @@ export function Conversation(props: {
     [],
   );
 
-  const wider = olderWindow(days);
-  const title = detail ? t('conversation.title', { customer: detail.customer_id }) : t('nav.conversation');
+  // The offered windows are buttons of their own; "show older" widens past the widest of them.
+  const wider = olderWindow(Math.max(days, ...WINDOWS));
+  const title = detail ? t('conversation.title', { customer: customerName ?? t('author.visitor') }) : t('nav.conversation');
 
   return (
     <div class="conversation-wrap">
@@ -173,6 +175,7 @@ export function Conversation(props: {
           </h1>
           {detail && (
             <p class="conversation-meta">
+              <span class="hint">{detail.customer_id}</span>
               <span class={`badge status-${detail.status}`} data-testid="conversation-status">
                 {t(`status.${detail.status}` as 'status.open')}
               </span>{' '}
@@ -275,7 +278,7 @@ export function Conversation(props: {
         </form>
         {detail && <WhyThisAgent detail={detail} dir={dir} />}
       </section>
-      {detail && perms.has('customers.view') && <CustomerPanel customerId={detail.customer_id} current={id} />}
+      {detail && perms.has('customers.view') && <CustomerPanel customerId={detail.customer_id} current={id} onName={setCustomerName} />}
       {assigning && detail && (
         <AssignDialog
           detail={detail}
@@ -377,7 +380,7 @@ function WhyThisAgent({ detail, dir }: { detail: ConversationDetail; dir: Direct
   );
 }
 
-function CustomerPanel({ customerId, current }: { customerId: string; current: string }): JSX.Element {
+function CustomerPanel({ customerId, current, onName }: { customerId: string; current: string; onName: (n: string | null) => void }): JSX.Element {
   const { t, client } = useConsole();
   const [customer, setCustomer] = useState<CustomerView | null>(null);
   const [past, setPast] = useState<ConversationView[]>([]);
@@ -392,6 +395,7 @@ function CustomerPanel({ customerId, current }: { customerId: string; current: s
       .then(([c, p]) => {
         if (!live) return;
         setCustomer(c);
+        onName(c.name ?? null);
         setPast(p.items);
       })
       .catch((e: unknown) => live && setError(e));
@@ -494,33 +498,11 @@ function AssignDialog(props: { detail: ConversationDetail; dir: Directory; onClo
         </fieldset>
         {target === 'agent' ? (
           <Field label={t('assign.agent')} hint={dir.complete ? undefined : t('assign.idHint')}>
-            {(a) => (
-              <>
-                <input {...a} list="assign-agents" data-testid="assign-agent" required value={agentId} onInput={(e) => setAgentId(e.currentTarget.value)} />
-                <datalist id="assign-agents">
-                  {agentChoices.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {c.label}
-                    </option>
-                  ))}
-                </datalist>
-              </>
-            )}
+            {(a) => <Choice attrs={a} testId="assign-agent" choices={agentChoices} known={dir.complete} value={agentId} onChange={setAgentId} />}
           </Field>
         ) : (
           <Field label={t('assign.group')} hint={dir.complete ? undefined : t('assign.idHint')}>
-            {(a) => (
-              <>
-                <input {...a} list="assign-groups" data-testid="assign-group" required value={groupId} onInput={(e) => setGroupId(e.currentTarget.value)} />
-                <datalist id="assign-groups">
-                  {groupChoices.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {c.label}
-                    </option>
-                  ))}
-                </datalist>
-              </>
-            )}
+            {(a) => <Choice attrs={a} testId="assign-group" choices={groupChoices} known={dir.complete} value={groupId} onChange={setGroupId} />}
           </Field>
         )}
         <ErrorLine error={error} />
@@ -534,5 +516,45 @@ function AssignDialog(props: { detail: ConversationDetail; dir: Directory; onClo
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * A choice among known options (a select), or, when the account cannot list them, an id typed in with the
+ * ids it does know offered as suggestions.
+ */
+function Choice(props: {
+  attrs: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean };
+  testId: string;
+  choices: { id: string; label: string }[];
+  known: boolean;
+  value: string;
+  onChange: (v: string) => void;
+}): JSX.Element {
+  const { t } = useConsole();
+  const listId = `${props.attrs.id}-list`;
+  if (props.known) {
+    return (
+      <select {...props.attrs} data-testid={props.testId} required value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <option value="">{t('assign.choose')}</option>
+        {props.choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  return (
+    <>
+      <input {...props.attrs} list={listId} data-testid={props.testId} required value={props.value} onInput={(e) => props.onChange(e.currentTarget.value)} />
+      <datalist id={listId}>
+        {props.choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label}
+          </option>
+        ))}
+      </datalist>
+    </>
   );
 }

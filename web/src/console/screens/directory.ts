@@ -13,6 +13,8 @@ export interface Directory {
   groups: Map<string, GroupView>;
   /** Whether the lists could be read (else only ids are known). */
   complete: boolean;
+  /** The signed-in account, whose name is known either way. */
+  me?: { id: string; name: string } | null;
 }
 
 /** Reads every page of a list. */
@@ -29,7 +31,7 @@ export async function readAll<T>(client: Client, path: string, max = 20): Promis
 }
 
 /** The directory, loaded when the account may read it; `reload` reads it again. */
-export function useDirectory(client: Client, perms: PermissionSet): [Directory, () => void] {
+export function useDirectory(client: Client, perms: PermissionSet, me?: { id: string; name: string } | null): [Directory, () => void] {
   const [dir, setDir] = useState<Directory>({ agents: new Map(), groups: new Map(), complete: false });
   const [n, setN] = useState(0);
   const may = perms.has('agents.manage');
@@ -45,12 +47,13 @@ export function useDirectory(client: Client, perms: PermissionSet): [Directory, 
       live = false;
     };
   }, [client, may, n]);
-  return [dir, () => setN((x) => x + 1)];
+  return [{ ...dir, me }, () => setN((x) => x + 1)];
 }
 
 /** An agent's name, or its id. */
 export function agentName(dir: Directory, id: string | null | undefined): string {
   if (!id) return '';
+  if (dir.me && dir.me.id === id) return dir.me.name;
   return dir.agents.get(id)?.name ?? id;
 }
 

@@ -36,7 +36,7 @@ export function Workspace({ params, headingRef }: ScreenProps): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
   const [help, setHelp] = useState(false);
-  const [dir, reloadDir] = useDirectory(client, perms);
+  const [dir, reloadDir] = useDirectory(client, perms, me);
   const selected = params.id ?? null;
   const pane = useRef<PaneControl | null>(null);
   remembered.view = view;

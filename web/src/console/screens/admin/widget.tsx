@@ -4,6 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { embedSnippet } from '../../lib/embed';
 import { useConsole } from '../../state';
 import type { GroupView, PreChatField, WidgetSettings } from '../../types';
 import { Check, copyText, ErrorLine, Field, splitList } from '../../ui';
@@ -24,12 +25,6 @@ const WRITABLE = [
   'typing_preview',
   'attachments',
 ] as const;
-
-/** The snippet a tenant pastes into its pages. */
-export function embedSnippet(origin: string, widgetKey: string): string {
-  const key = widgetKey.replace(/[^A-Za-z0-9_-]/g, '');
-  return `<script src="${origin}/widget/kefu.js" data-widget-key="${key}" async></script>`;
-}
 
 /** `#/admin/widget`. */
 export function WidgetSettingsScreen({ headingRef }: ScreenProps): JSX.Element {
