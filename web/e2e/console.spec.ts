@@ -197,6 +197,23 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   const actions = page.getByTestId('audit-table').locator('tbody tr td:nth-child(3)');
   await expect(actions.first()).toHaveText('agent.create');
   expect(new Set(await actions.allTextContents())).toEqual(new Set(['agent.create']));
+
+  // Widget settings: a title and an allowed site, and the embed snippet for the tenant's widget key.
+  await page.getByRole('link', { name: 'Chat widget' }).click();
+  await page.getByLabel('Title').fill('Acme help');
+  await page.getByLabel('Allowed sites').fill('https://shop.example');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect
+    .poll(async () => admin.call<{ title: string; allowed_origins: string[] }>('GET', '/v1/settings/widget'))
+    .toMatchObject({ title: 'Acme help', allowed_origins: ['https://shop.example'] });
+  await page.getByTestId('widget-key').fill(tenant.widget_key);
+  await expect(page.getByTestId('embed-snippet')).toHaveText(
+    `<script src="${env.base}/widget/kefu.js" data-widget-key="${tenant.widget_key}" async></script>`,
+  );
+  await page.getByTestId('widget-key').blur();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await screenshot(page, 'console-admin-widget');
+  await expectAccessible(page);
 });
 
 test('a supervisor works the shared queue: the all view, j and k, a masked customer, assign, history window', async ({
