@@ -232,13 +232,18 @@ test.describe('in Chinese', () => {
   test('a browser set to zh-CN gets the widget in Chinese', async ({ page, newTenant, staff, hostPageUrl }) => {
     const tenant = await newTenant();
     const agent = await staff(tenant);
-    await configureWidget(agent, { title: '', language: 'auto', pre_chat_form: { enabled: true, fields: [{ name: 'name', label: '姓名', type: 'text', required: true }] } });
+    await configureWidget(agent, {
+      title: '爱客商城客服',
+      language: 'auto',
+      pre_chat_form: { enabled: true, fields: [{ name: 'name', label: '姓名', type: 'text', required: true }] },
+    });
     await agent.setStatus('online');
     await page.goto(hostPageUrl(tenant));
     const w = widget(page);
     await expect(w.launcher).toHaveAccessibleName('打开在线客服');
     await w.launcher.click();
-    await expect(page.getByRole('dialog', { name: '在线客服' })).toBeVisible();
+    await expect(page.getByRole('dialog', { name: '爱客商城客服' })).toBeVisible();
+    await expect(page.getByText('开始之前，请简单介绍一下您自己。')).toBeVisible();
     await expect(page.getByTestId('kefu-start')).toHaveText('开始咨询');
     await page.getByTestId('kefu-start').click();
     await expect(page.getByText('请填写此项。')).toBeVisible();
@@ -258,11 +263,13 @@ test.describe('in Chinese', () => {
   test('a fixed language in the settings wins over the browser', async ({ page, newTenant, staff, hostPageUrl }) => {
     const tenant = await newTenant();
     const agent = await staff(tenant);
-    await configureWidget(agent, { title: '', language: 'en' });
+    await configureWidget(agent, { language: 'en' });
+    await agent.setStatus('online');
     await page.goto(hostPageUrl(tenant));
     const w = widget(page);
     await w.launcher.click();
-    await expect(page.getByRole('dialog', { name: 'Chat with us' })).toBeVisible();
+    await expect(w.input).toHaveAttribute('placeholder', 'Write a message…');
+    await expect(w.send).toHaveText('Send');
     await expect(w.launcher).toHaveAccessibleName('Close chat');
   });
 });

@@ -731,6 +731,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's widget settings (the defaults until it saves some). */
+        get: operations["settings_widget_get"];
+        /**
+         * Changes the widget settings: the fields given replace the current ones, the others stay. Every field is
+         *     validated (errors name its path, e.g. `allowed_origins[1]`); group ids must be groups of this tenant. The
+         *     change is audited as `settings.update`.
+         */
+        put: operations["settings_widget_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -742,6 +764,27 @@ export interface paths {
         put?: never;
         /** Creates a tenant, its built-in roles, its first admin and its widget key. */
         post: operations["tenants_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the widget shows before the visitor writes: title, colour, greeting, language, the pre-chat form, the
+         *     groups a visitor may choose, whether someone could take a chat now (`online`: working hours, and an online
+         *     agent with room or a queue), what it offers otherwise, typing preview and uploads.
+         */
+        get: operations["config"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -909,6 +952,18 @@ export interface components {
             /** @description Transfer to this agent group (routed again within it). */
             group_id?: string | null;
         };
+        /** @description Whether and what visitors may upload. */
+        AttachmentSettings: {
+            /** @description MIME types accepted, `type/subtype` or `type/*` (default images and PDF). */
+            content_types?: string[];
+            /** @description Whether the widget offers uploads (default false). */
+            enabled?: boolean;
+            /**
+             * Format: int64
+             * @description The largest file, 1..=104857600 bytes (default 10 MiB).
+             */
+            max_bytes?: number;
+        };
         /** @description One audit entry, as API.md shows it. */
         AuditView: {
             /** @description What was done. */
@@ -1070,6 +1125,32 @@ export interface components {
             /** @description The error. */
             error: Record<string, never>;
         };
+        /** @description One field of the pre-chat form. */
+        FormField: {
+            /** @description What the visitor reads, 1..=100 characters. */
+            label: string;
+            /**
+             * @description The answer's key (`pre_chat.<name>`, and the customer attribute it is kept as): a lower-case letter,
+             *     then lower-case letters, digits or `_`, at most 32 characters; unique in the form.
+             */
+            name: string;
+            /** @description The choices of a `select` field (1..=50, each 1..=100 characters); absent for the other types. */
+            options?: string[] | null;
+            /** @description Whether the visitor must answer it. */
+            required?: boolean;
+            /**
+             * @description `text` | `email` | `phone` | `select`.
+             * @example text
+             */
+            type: string;
+        };
+        /** @description One group a visitor may choose. */
+        GroupChoice: {
+            /** @description The group's id. */
+            id: string;
+            /** @description Its name. */
+            name: string;
+        };
         /** @description `POST /v1/groups` and `PUT /v1/groups/{id}` body. */
         GroupInput: {
             /** @description Members. */
@@ -1097,6 +1178,11 @@ export interface components {
             /** @description Always `ok` when the function answers. */
             status: string;
         };
+        /**
+         * @description The widget's language: the browser's (`auto`) or a fixed one.
+         * @enum {string}
+         */
+        Language: "auto" | "zh-CN" | "en";
         /** @description One page of a list, as API.md answers it. */
         ListPage_AgentAdminView: {
             /** @description The page's items. */
@@ -1469,6 +1555,18 @@ export interface components {
             /** @description IANA time zone (default UTC). */
             timezone?: string | null;
         };
+        /**
+         * @description What the widget offers when nobody can take a chat (`online` is false).
+         * @enum {string}
+         */
+        OfflineMode: "leave_message" | "queue";
+        /** @description The form a visitor fills in before the chat starts. */
+        PreChatForm: {
+            /** @description Whether the widget shows it (default false). */
+            enabled?: boolean;
+            /** @description Its fields, in order (at most 20). */
+            fields?: components["schemas"]["FormField"][];
+        };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
             /** @description 1..=4000 characters. */
@@ -1639,10 +1737,18 @@ export interface components {
         };
         /** @description `POST /v1/widget/conversations` body. */
         StartRequest: {
-            /** @description The agent group to route to (default: the tenant's default group). */
+            /**
+             * @description The agent group to route to (default: the tenant's default group); one of the widget settings'
+             *     `visitor_group_ids` when that list is not empty.
+             */
             group_id?: string | null;
             /** @description The page the widget is on. */
             page_url?: string | null;
+            /**
+             * @description The pre-chat form's answers, field name → value, checked against the form (when it is on) and kept as
+             *     the customer's attributes.
+             */
+            pre_chat?: Record<string, never> | null;
             /** @description Who the visitor is, as far as the site knows. */
             visitor?: components["schemas"]["VisitorInfo"];
         };
@@ -1685,6 +1791,119 @@ export interface components {
             name?: string | null;
             /** @description Phone. */
             phone?: string | null;
+        };
+        /** @description `GET /v1/widget/config`: what the widget needs before the visitor writes. */
+        WidgetConfig: {
+            /** @description See [`WidgetSettings`]. */
+            attachments: components["schemas"]["AttachmentSettings"];
+            /** @description See [`WidgetSettings`]. */
+            color: string;
+            /** @description See [`WidgetSettings`]. */
+            greeting: string;
+            /** @description The groups a visitor may choose (`visitor_group_ids`, with their names), in the tenant's order. */
+            groups: components["schemas"]["GroupChoice"][];
+            /** @description See [`WidgetSettings`]. */
+            language: components["schemas"]["Language"];
+            /** @description See [`WidgetSettings`]. */
+            offline_mode: components["schemas"]["OfflineMode"];
+            /**
+             * @description Whether someone could take a chat now: working hours are open, and an online agent has room or
+             *     conversations queue when everyone is full.
+             */
+            online: boolean;
+            /** @description See [`WidgetSettings`]. */
+            pre_chat_form: components["schemas"]["PreChatForm"];
+            /** @description See [`WidgetSettings`]. */
+            title: string;
+            /** @description See [`WidgetSettings`]. */
+            typing_preview: boolean;
+        };
+        /** @description A tenant's widget settings, as the API shows them and as they are stored. */
+        WidgetSettings: {
+            /**
+             * @description Origins (`scheme://host[:port]`) whose pages may use the widget; empty: every origin (at most 100).
+             * @default []
+             */
+            allowed_origins: string[];
+            /**
+             * @default {
+             *       "content_types": [
+             *         "image/png",
+             *         "image/jpeg",
+             *         "image/gif",
+             *         "image/webp",
+             *         "application/pdf"
+             *       ],
+             *       "enabled": false,
+             *       "max_bytes": 10485760
+             *     }
+             */
+            attachments: components["schemas"]["AttachmentSettings"];
+            /**
+             * @description The launcher's and header's colour, `#rgb` or `#rrggbb`.
+             * @default #1a73e8
+             */
+            color: string;
+            /**
+             * @description The first line a visitor reads, at most 1000 characters (may be empty).
+             * @default
+             */
+            greeting: string;
+            /** @default auto */
+            language: components["schemas"]["Language"];
+            /**
+             * @description Where left messages go (a group of this tenant), or null.
+             * @default null
+             */
+            leave_message_group_id: string | null;
+            /** @default queue */
+            offline_mode: components["schemas"]["OfflineMode"];
+            /**
+             * @default {
+             *       "enabled": false,
+             *       "fields": []
+             *     }
+             */
+            pre_chat_form: components["schemas"]["PreChatForm"];
+            /**
+             * @description The chat window's title, 1..=80 characters.
+             * @default Chat with us
+             */
+            title: string;
+            /**
+             * @description Whether agents see what the visitor is typing before it is sent (the visitor is told). Default false.
+             * @default false
+             */
+            typing_preview: boolean;
+            /**
+             * @description Agent groups a visitor may choose (at most 50); empty: no choice, the default group.
+             * @default []
+             */
+            visitor_group_ids: string[];
+        };
+        /**
+         * @description `PUT /v1/settings/widget` body: the fields to change; missing ones keep their value. Nested objects
+         *     (`pre_chat_form`, `attachments`) are replaced whole.
+         */
+        WidgetSettingsUpdate: {
+            /** @description See [`WidgetSettings`]. */
+            allowed_origins?: string[] | null;
+            attachments?: null | components["schemas"]["AttachmentSettings"];
+            /** @description See [`WidgetSettings`]. */
+            color?: string | null;
+            /** @description See [`WidgetSettings`]. */
+            greeting?: string | null;
+            language?: null | components["schemas"]["Language"];
+            /** @description Null clears it. */
+            leave_message_group_id?: string | null;
+            offline_mode?: null | components["schemas"]["OfflineMode"];
+            pre_chat_form?: null | components["schemas"]["PreChatForm"];
+            /** @description See [`WidgetSettings`]. */
+            title?: string | null;
+            /** @description See [`WidgetSettings`]. */
+            typing_preview?: boolean | null;
+            /** @description See [`WidgetSettings`]. */
+            visitor_group_ids?: string[] | null;
         };
     };
     responses: never;
@@ -4153,6 +4372,88 @@ export interface operations {
             };
         };
     };
+    settings_widget_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_widget_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetSettingsUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     tenants_create: {
         parameters: {
             query?: never;
@@ -4183,6 +4484,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    config: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the tenant's widget key */
+                "X-Widget-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetConfig"];
                 };
             };
             401: {

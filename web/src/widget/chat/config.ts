@@ -1,5 +1,6 @@
 // The widget's settings as `GET /v1/widget/config` answers them (API.md, Widget), and the message shape the
 // widget reads. Answers are normalized here, so the view can rely on every field being there.
+import type { MessageView } from '../../api/types';
 import type { Lang } from '../../shared/i18n';
 
 /** One pre-chat form field (API.md: `/v1/settings/widget`'s `pre_chat_form.fields`). */
@@ -32,15 +33,7 @@ export interface WidgetConfig {
 }
 
 /** A message as the widget reads it (`GET /v1/widget/messages`, `message.created` frames). */
-export interface WidgetMessage {
-  id: string;
-  conversation_id?: string;
-  author: string;
-  author_id?: string | null;
-  content: string;
-  internal?: boolean;
-  created_at: string;
-}
+export type WidgetMessage = MessageView;
 
 const str = (v: unknown, fallback: string): string => (typeof v === 'string' ? v : fallback);
 const FIELD_TYPES = ['text', 'email', 'phone', 'select'] as const;

@@ -35,16 +35,16 @@ function setup(config: Record<string, unknown> = {}) {
   FakeSocket.all = [];
   const calls: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
   let serverMessages: ReturnType<typeof msg>[] = [];
-  const fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(String(input));
+  const fetch = (input: string, init?: RequestInit & { body?: string }) => {
+    const url = new URL(input);
     const method = init?.method ?? 'GET';
     const headers = (init?.headers ?? {}) as Record<string, string>;
-    calls.push({ method, url: url.pathname + url.search, headers, body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    calls.push({ method, url: url.pathname + url.search, headers, body: init?.body ? JSON.parse(init.body) : undefined });
     const json = (v: unknown, status = 200) => Promise.resolve(Response.json(v, { status }));
     if (url.pathname === '/v1/widget/config') return json({ title: 'Acme', online: true, ...config });
     if (url.pathname === '/v1/widget/conversations') return json({ conversation_id: 'cv_1', customer_id: 'cu_1', visitor_token: 'vt_secret' }, 201);
     if (url.pathname === '/v1/widget/messages' && method === 'POST') {
-      const m = msg(`ms_${10 + serverMessages.length}`, 'visitor', (JSON.parse(String(init?.body)) as { content: string }).content);
+      const m = msg(`ms_${10 + serverMessages.length}`, 'visitor', (JSON.parse(init?.body ?? '{}') as { content: string }).content);
       serverMessages.push(m);
       return json({ id: m.id, created_at: m.created_at }, 201);
     }
@@ -68,7 +68,7 @@ function setup(config: Record<string, unknown> = {}) {
     requestClose: () => undefined,
     setLang: () => undefined,
   };
-  const c = new ChatController(host, { fetch: fetch as typeof globalThis.fetch, WebSocket: FakeSocket as unknown as typeof WebSocket });
+  const c = new ChatController(host, { fetch: fetch as unknown as typeof globalThis.fetch, WebSocket: FakeSocket as unknown as typeof WebSocket });
   return {
     c,
     calls,
@@ -151,8 +151,7 @@ describe('ChatController', () => {
     // While the socket is down, the agent answers twice.
     FakeSocket.all[0]!.onclose?.();
     setServer([...server(), msg('ms_30', 'agent', 'One'), msg('ms_31', 'agent', 'Two')]);
-    c.catchUp();
-    await flush();
+    await c.catchUp();
     const reads = calls.filter((x) => x.method === 'GET' && x.url.startsWith('/v1/widget/messages'));
     expect(reads.at(-1)?.url).toContain('after=ms_10');
     expect(c.state.messages.map((m) => m.content)).toEqual(['Hi', 'One', 'Two']);

@@ -2,10 +2,11 @@
 // Idempotency-Key, keeps the messages (live over the WebSocket, caught up by `after=` on every (re)connect,
 // one copy per id), counts unread replies while the chat is closed, and keeps the visitor's session in
 // localStorage so a reload continues the conversation. The view (view.tsx) renders its state.
+import type { MessageView, Page, RealtimeTicket, Schemas } from '../../api/types';
 import { ApiError, createClient, idempotencyKey, type Client } from '../../shared/http';
 import { browserLangs, pickLang, type Lang } from '../../shared/i18n';
 import { lastId, mergeMessages } from '../../shared/messages';
-import { connectLive, type Frame, type Live, type LiveState, type Ticket } from '../../shared/ws';
+import { connectLive, type Frame, type Live, type LiveState } from '../../shared/ws';
 import type { ChatHost } from '../contract';
 import { clearSession, loadSession, saveSession, type StoredSession } from '../storage';
 import { normalizeConfig, type WidgetConfig, type WidgetMessage } from './config';
@@ -102,7 +103,7 @@ export class ChatController {
     this.set({ phase: 'loading' });
     let config: WidgetConfig;
     try {
-      config = normalizeConfig(await this.api.get('/v1/widget/config', { headers: { 'X-Widget-Key': this.host.widgetKey } }));
+      config = normalizeConfig(await this.fetchConfig());
     } catch {
       this.set({ phase: 'failed' });
       return;
@@ -113,6 +114,10 @@ export class ChatController {
     if (this.session) this.goLive();
   }
 
+  private fetchConfig(): Promise<Schemas['WidgetConfig']> {
+    return this.api.get<Schemas['WidgetConfig']>('/v1/widget/config', { headers: { 'X-Widget-Key': this.host.widgetKey } });
+  }
+
   private needsForm(config: WidgetConfig): boolean {
     return config.pre_chat_form.enabled || config.groups.length > 0;
   }
@@ -120,7 +125,7 @@ export class ChatController {
   /** The configuration again (on open: whether someone is online changes during the day). */
   private async refreshConfig(): Promise<void> {
     try {
-      const config = normalizeConfig(await this.api.get('/v1/widget/config', { headers: { 'X-Widget-Key': this.host.widgetKey } }));
+      const config = normalizeConfig(await this.fetchConfig());
       this.set({ config });
     } catch {
       // keep the one we have
@@ -178,7 +183,7 @@ export class ChatController {
     };
     if (Object.keys(preChat).length > 0) body.pre_chat = preChat;
     if (groupId) body.group_id = groupId;
-    const started = await this.api.post<{ conversation_id: string; customer_id: string; visitor_token: string }>(
+    const started = await this.api.post<Schemas['Started']>(
       '/v1/widget/conversations',
       body,
       { headers: { 'X-Widget-Key': this.host.widgetKey } },
@@ -217,14 +222,14 @@ export class ChatController {
     try {
       if (!this.session) await this.startConversation({}, undefined);
       const conversationId = this.session?.conversation_id;
-      const sent = await this.api.post<{ id: string; created_at: string }>(
+      const sent = await this.api.post<Schemas['Sent']>(
         '/v1/widget/messages',
         { content: p.content },
         { headers: { 'Idempotency-Key': p.key } },
       );
       const mine: WidgetMessage = {
         id: sent.id,
-        conversation_id: conversationId,
+        conversation_id: conversationId ?? '',
         author: 'visitor',
         content: p.content,
         internal: false,
@@ -269,7 +274,7 @@ export class ChatController {
     if (this.live || !this.session) return;
     void this.catchUp();
     this.live = connectLive({
-      ticket: () => this.api.post<Ticket>('/v1/realtime/ticket'),
+      ticket: () => this.api.post<RealtimeTicket>('/v1/realtime/ticket'),
       onFrame: (f) => this.onFrame(f),
       onOpen: () => void this.catchUp(),
       onState: (live) => this.set({ live }),
@@ -310,7 +315,7 @@ export class ChatController {
           let cursor: string | undefined;
           const after = lastId(this.state.messages);
           do {
-            const page = await this.api.get<{ items: WidgetMessage[]; next_cursor?: string | null }>('/v1/widget/messages', {
+            const page = await this.api.get<Page<MessageView>>('/v1/widget/messages', {
               query: { after, cursor, limit: 200 },
             });
             this.addMessages(page.items);
