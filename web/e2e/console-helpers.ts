@@ -73,17 +73,21 @@ export async function createAgent(
   return { id: created.id, email, password, name };
 }
 
-/** Starts a visitor's conversation through the widget API (as the widget does) and sends its first message. */
+/**
+ * Starts a visitor's conversation through the widget API (as the widget does), sends its first message, and
+ * answers the conversation's id and a function that sends the visitor's next message.
+ */
 export async function startChat(
   env: TestEnv,
   tenant: TestTenant,
   visitor: { name?: string; email?: string; phone?: string },
   content: string,
-): Promise<string> {
+): Promise<{ id: string; say: (content: string) => Promise<unknown> }> {
   const started = await call<{ conversation_id: string; visitor_token: string }>(env.base, 'POST', '/v1/widget/conversations', {
     headers: { 'x-widget-key': tenant.widget_key },
     body: { visitor },
   });
-  await call(env.base, 'POST', '/v1/widget/messages', { token: started.visitor_token, body: { content } });
-  return started.conversation_id;
+  const say = (text: string) => call(env.base, 'POST', '/v1/widget/messages', { token: started.visitor_token, body: { content: text } });
+  await say(content);
+  return { id: started.conversation_id, say };
 }

@@ -225,8 +225,8 @@ test('a supervisor works the shared queue: the all view, j and k, a masked custo
   const tenant = await newTenant('Acme Floor');
   const admin = await staff(tenant);
   const supervisor = await createAgent(admin, 'supervisor', 'Zhou Min');
-  const first = await startChat(env, tenant, { name: 'Han Meimei', email: 'han@shop.example', phone: '13812345678' }, 'Call me on 13812345678');
-  const second = await startChat(env, tenant, { name: 'Wei Hua' }, 'A second question');
+  const first = (await startChat(env, tenant, { name: 'Han Meimei', email: 'han@shop.example', phone: '13812345678' }, 'Call me on 13812345678')).id;
+  const second = (await startChat(env, tenant, { name: 'Wei Hua' }, 'A second question')).id;
 
   await signIn(page, env, tenant, supervisor.email, supervisor.password);
   await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
@@ -275,6 +275,61 @@ test('a supervisor works the shared queue: the all view, j and k, a masked custo
   const detail = await admin.call<{ assignee_id: string | null }>('GET', `/v1/conversations/${first}`);
   expect(detail.assignee_id).toBe(supervisor.id);
   await expectAccessible(page);
+});
+
+test('a new conversation and a new message beep and raise desktop notifications once alerts are on', async ({
+  page,
+  env,
+  newTenant,
+  staff,
+}) => {
+  const tenant = await newTenant('Acme Alerts');
+  const admin = await staff(tenant);
+  // Record notifications and beeps; the console is treated as in the background (not focused).
+  await page.addInitScript(() => {
+    const w = window as unknown as { __notes: string[]; __beeps: number; Notification: unknown; AudioContext: typeof AudioContext };
+    w.__notes = [];
+    w.__beeps = 0;
+    class RecordedNotification {
+      static permission: NotificationPermission = 'default';
+      static requestPermission(): Promise<NotificationPermission> {
+        RecordedNotification.permission = 'granted';
+        return Promise.resolve('granted');
+      }
+      onclick: (() => void) | null = null;
+      constructor(title: string, options?: { body?: string }) {
+        w.__notes.push(`${title}: ${options?.body ?? ''}`);
+      }
+      close(): void {}
+    }
+    w.Notification = RecordedNotification;
+    const Real = w.AudioContext;
+    w.AudioContext = class extends Real {
+      override createOscillator(): OscillatorNode {
+        const o = super.createOscillator();
+        const start = o.start.bind(o);
+        o.start = (when?: number) => {
+          w.__beeps += 1;
+          start(when);
+        };
+        return o;
+      }
+    };
+    document.hasFocus = () => false;
+  });
+  await signIn(page, env, tenant, tenant.admin_email, tenant.admin_password);
+  await page.getByRole('button', { name: 'Turn on alerts' }).click();
+  await expect(page.getByRole('button', { name: 'Alerts on' })).toBeDisabled();
+  await page.getByLabel('My status').selectOption('online');
+  await expect.poll(async () => (await admin.call<{ status: string }>('GET', '/v1/me')).status).toBe('online');
+  await expect(page.locator('.live-open')).toBeVisible();
+
+  const chat = await startChat(env, tenant, { name: 'Li Na' }, 'Hello there');
+  const notes = () => page.evaluate(() => (window as unknown as { __notes: string[] }).__notes);
+  await expect.poll(notes).toContain('New conversation: A conversation was assigned to you.');
+  await chat.say('Are you there?');
+  await expect.poll(notes).toContain('New message: Are you there?');
+  expect(await page.evaluate(() => (window as unknown as { __beeps: number }).__beeps)).toBeGreaterThanOrEqual(2);
 });
 
 test('the built-in agent role never sees the admin screens', async ({ page, env, newTenant, staff }) => {

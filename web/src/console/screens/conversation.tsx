@@ -343,29 +343,33 @@ function WhyThisAgent({ detail, dir }: { detail: ConversationDetail; dir: Direct
             {r.outside_working_hours && ` ${t('routing.offHours')}`}{' '}
             <Time at={r.decided_at} />
           </p>
-          <table class="table">
-            <caption class="sr-only">{t('routing.candidates')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('routing.agent')}</th>
-                <th scope="col">{t('routing.verdict')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.candidates.map((c) => (
-                <tr key={c.agent_id} class={c.agent_id === r.chosen_agent_id ? 'chosen' : undefined}>
-                  <td>{agentName(dir, c.agent_id)}</td>
-                  <td>
-                    {c.agent_id === r.chosen_agent_id
-                      ? t('routing.picked')
-                      : c.excluded
-                        ? t(`routing.excluded.${c.excluded}`)
-                        : t('routing.eligible')}
-                  </td>
+          {r.candidates.length === 0 ? (
+            <p>{t('routing.noCandidates')}</p>
+          ) : (
+            <table class="table">
+              <caption class="sr-only">{t('routing.candidates')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('routing.agent')}</th>
+                  <th scope="col">{t('routing.verdict')}</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {r.candidates.map((c) => (
+                  <tr key={c.agent_id} class={c.agent_id === r.chosen_agent_id ? 'chosen' : undefined}>
+                    <td>{agentName(dir, c.agent_id)}</td>
+                    <td>
+                      {c.agent_id === r.chosen_agent_id
+                        ? t('routing.picked')
+                        : c.excluded
+                          ? t(`routing.excluded.${c.excluded}`)
+                          : t('routing.eligible')}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
           {r.candidates_omitted && Object.keys(r.candidates_omitted).length > 0 && (
             <p class="hint">
               {t('routing.omitted')}{' '}
