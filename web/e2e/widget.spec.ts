@@ -136,6 +136,58 @@ test('a reply while the chat is closed shows the unread badge and fires Kefu.on(
   await expect(w.byAuthor('agent')).toHaveText(/Hi Wang/);
 });
 
+test('when the live connection drops, the widget reconnects and catches up on what it missed', async ({
+  page,
+  newTenant,
+  staff,
+  hostPageUrl,
+}) => {
+  const tenant = await newTenant();
+  const agent = await staff(tenant);
+  await agent.setStatus('online');
+  // Every WebSocket the page opens goes through this route, so the test can cut it and refuse new ones.
+  let refuse = false;
+  let opened = 0;
+  const open: { close: () => Promise<void> }[] = [];
+  await page.routeWebSocket(/\/v1\/realtime/, (ws) => {
+    if (refuse) {
+      void ws.close({ code: 1011, reason: 'test: refused' });
+      return;
+    }
+    opened += 1;
+    ws.connectToServer();
+    open.push({ close: () => ws.close({ code: 1012, reason: 'test: cut' }) });
+  });
+
+  await page.goto(hostPageUrl(tenant));
+  const w = widget(page);
+  await w.launcher.click();
+  await w.input.fill('Hello');
+  await w.input.press('Enter');
+  const [conversation] = await waitForConversations(agent);
+  await agent.reply(conversation!.id, 'First reply, live');
+  await expect(w.byAuthor('agent')).toHaveText(/First reply, live/);
+  expect(opened).toBe(1);
+
+  // Cut the connection and refuse new ones: the widget says so and keeps trying.
+  refuse = true;
+  for (const s of open.splice(0)) await s.close();
+  await expect(page.getByText('Connection lost. Reconnecting…')).toBeVisible();
+  await agent.reply(conversation!.id, 'Sent while you were away');
+  await agent.reply(conversation!.id, 'And one more');
+
+  // Let it back in: the next attempt connects, and the catch-up read brings both replies, once each.
+  refuse = false;
+  await expect(w.byAuthor('agent')).toHaveCount(3);
+  await expect(w.byAuthor('agent').nth(1)).toHaveText(/Sent while you were away/);
+  await expect(w.byAuthor('agent').nth(2)).toHaveText(/And one more/);
+  await expect(page.getByText('Connection lost. Reconnecting…')).toHaveCount(0);
+  expect(opened).toBe(2);
+  // And it is live again.
+  await agent.reply(conversation!.id, 'Live again');
+  await expect(w.byAuthor('agent')).toHaveCount(4);
+});
+
 test('the widget is keyboard usable: Enter opens it, Tab stays inside, Esc closes and focus returns', async ({
   page,
   newTenant,
