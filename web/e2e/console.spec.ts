@@ -4,6 +4,7 @@
 // changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
 // main screens; screenshots for the docs.
 import { expect, test } from './fixtures';
+import { login } from './api';
 import { createAgent, expectAccessible, hotp, signIn, startChat, totp } from './console-helpers';
 import { configureWidget, screenshot, widget } from './widget-helpers';
 
@@ -363,14 +364,22 @@ test('the TOTP helper matches RFC 4226', () => {
   expect(hotp(secret, 9)).toBe('520489');
 });
 
-test('sign-in with TOTP: enrol from the account screen, then sign in with a code', async ({ page, env, newTenant, staff }) => {
+test('my sessions, and sign-in with TOTP: enrol from the account screen, then sign in with a code', async ({ page, env, newTenant, staff }) => {
   const tenant = await newTenant('Acme MFA');
   const admin = await staff(tenant);
   const agent = await createAgent(admin, 'supervisor', 'Zhao Lei');
   await signIn(page, env, tenant, agent.email, agent.password);
   await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
 
+  // Another session of the same account (another device), listed on My account and signed out from there.
+  await login(env.base, tenant, agent.email, agent.password);
   await page.getByRole('link', { name: 'My account' }).click();
+  const sessions = page.getByTestId('sessions').locator('tbody tr');
+  await expect(sessions).toHaveCount(2);
+  await sessions.filter({ hasNotText: 'this one' }).getByRole('button', { name: 'Sign out' }).click();
+  await expect(sessions).toHaveCount(1);
+  await expect(sessions).toContainText('this one');
+
   await expect(page.getByTestId('mfa-state')).toHaveText('Two-step verification is off.');
   await page.getByTestId('mfa-enrol').click();
   const secret = (await page.getByTestId('mfa-secret').textContent())?.replace(/\s/g, '') ?? '';
