@@ -1,7 +1,8 @@
 // The "host page": a tenant's own site, on another origin than kefu (another port), that embeds the widget with
-// the snippet from API.md. GET /?key=<widget key>[&base=<kefu base>][&lang=<html lang>] answers a plain page with
+// the snippet from API.md. GET /?key=<widget key>[&base=<kefu base>][&stub=<JSON>] answers a plain page with
 // `<script src="{base}/widget/kefu.js" data-widget-key="..." async></script>`. The page carries aggressive CSS
 // of its own (every button restyled, a huge font) so the tests can see that the widget's shadow DOM is isolated.
+// With `stub`, the page first defines `window.Kefu = {q: <stub>}`: calls queued before kefu.js loads.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -42,8 +43,11 @@ export async function startHostServer(defaultBase: string): Promise<{ base: stri
     }
     const key = url.searchParams.get('key') ?? '';
     const base = url.searchParams.get('base') ?? defaultBase;
+    const stub = url.searchParams.get('stub');
+    // JSON inside a <script>: `<` is escaped so the value cannot close the element.
+    const head = stub ? `<script>window.Kefu = { q: ${JSON.stringify(JSON.parse(stub)).replace(/</g, '\\u003c')} };</script>` : '';
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(hostPage(base, key));
+    res.end(hostPage(base, key, head));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

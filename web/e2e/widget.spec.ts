@@ -136,6 +136,53 @@ test('a reply while the chat is closed shows the unread badge and fires Kefu.on(
   await expect(w.byAuthor('agent')).toHaveText(/Hi Wang/);
 });
 
+test('the visitor chooses a group and answers a select field; calls queued before kefu.js loaded are replayed', async ({
+  page,
+  newTenant,
+  staff,
+  hostPageUrl,
+}) => {
+  const tenant = await newTenant();
+  const admin = await staff(tenant);
+  await admin.setStatus('online');
+  const sales = await admin.call<{ id: string }>('POST', '/v1/groups', { name: 'Sales', agent_ids: [tenant.admin_id] });
+  const support = await admin.call<{ id: string }>('POST', '/v1/groups', { name: 'Support', agent_ids: [tenant.admin_id] });
+  await configureWidget(admin, {
+    visitor_group_ids: [sales.id, support.id],
+    pre_chat_form: {
+      enabled: true,
+      fields: [
+        { name: 'phone', label: 'Phone', type: 'phone', required: false },
+        { name: 'plan', label: 'Your plan', type: 'select', required: true, options: ['Basic', 'Pro'] },
+      ],
+    },
+  });
+  // The page queues setUser and open before the loader runs (window.Kefu = {q: [...]}).
+  const stub = JSON.stringify([['setUser', { external_id: 'crm-7', name: 'Zhao Lei' }], ['open']]);
+  await page.goto(`${hostPageUrl(tenant)}&stub=${encodeURIComponent(stub)}`);
+  const w = widget(page);
+  await expect(page.getByTestId('kefu-prechat')).toBeVisible();
+
+  await page.getByLabel('Phone').fill('12');
+  await page.getByTestId('kefu-start').click();
+  await expect(page.getByText('Please enter a valid phone number.')).toBeVisible();
+  // The plan (required) and the group are missing too.
+  await expect(page.getByText('Please fill this in.')).toHaveCount(2);
+  await page.getByLabel('Phone').fill('+86 138 0013 8000');
+  await page.getByLabel('Your plan').selectOption('Pro');
+  await page.getByLabel('What is it about?').selectOption({ label: 'Support' });
+  await page.getByTestId('kefu-start').click();
+  await w.input.fill('My invoice is wrong');
+  await w.send.click();
+  await expect(w.byAuthor('visitor')).toHaveText(/My invoice is wrong/);
+
+  const [conversation] = await waitForConversations(admin);
+  const detail = await admin.call<{ group_id: string | null }>('GET', `/v1/conversations/${conversation!.id}`);
+  expect(detail.group_id).toBe(support.id);
+  const customer = await admin.call<{ name?: string; external_id?: string; phone?: string }>('GET', `/v1/customers/${conversation!.customer_id}`);
+  expect(customer).toMatchObject({ name: 'Zhao Lei', external_id: 'crm-7' });
+});
+
 test('when the live connection drops, the widget reconnects and catches up on what it missed', async ({
   page,
   newTenant,
