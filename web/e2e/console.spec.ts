@@ -276,6 +276,20 @@ test('a supervisor works the shared queue: the all view, j and k, a masked custo
   const detail = await admin.call<{ assignee_id: string | null }>('GET', `/v1/conversations/${first}`);
   expect(detail.assignee_id).toBe(supervisor.id);
   await expectAccessible(page);
+
+  // After moving to the other conversation with the keyboard, r and n act on that one.
+  const other = order.find((id) => id !== first)!;
+  await page.locator(`[data-conversation-id="${first}"]`).focus();
+  await page.keyboard.press(order.indexOf(other) > order.indexOf(first) ? 'j' : 'k');
+  await expect(page.getByRole('heading', { name: 'Conversation with Wei Hua', level: 1 })).toBeVisible();
+  await page.keyboard.press('n');
+  await expect(page.getByTestId('composer')).toBeFocused();
+  await expect(page.getByTestId('mode-note')).toBeChecked();
+  await page.getByTestId('composer').fill('Asked about delivery times');
+  await page.getByTestId('composer').press('Control+Enter');
+  await expect.poll(async () => (await admin.messages(other)).filter((m) => m.internal).map((m) => m.content)).toEqual([
+    'Asked about delivery times',
+  ]);
 });
 
 test('a new conversation and a new message beep and raise desktop notifications once alerts are on', async ({

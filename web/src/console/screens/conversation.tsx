@@ -146,7 +146,10 @@ export function Conversation(props: {
     }
   };
 
-  props.control.current = {
+  // The inbox's shortcuts reach this pane through `control`; a pane that is replaced (another conversation)
+  // only clears it when it is still its own.
+  const latest = useRef<PaneControl | null>(null);
+  latest.current = {
     compose: (m) => {
       setMode(m);
       composer.current?.focus();
@@ -155,12 +158,17 @@ export function Conversation(props: {
       if (detail && detail.status !== 'closed') await act('close', t('conversation.closed'));
     },
   };
-  useEffect(
-    () => () => {
-      props.control.current = null;
-    },
-    [],
-  );
+  useEffect(() => {
+    const control = props.control;
+    const mine: PaneControl = {
+      compose: (m) => latest.current?.compose(m),
+      close: async () => latest.current?.close(),
+    };
+    control.current = mine;
+    return () => {
+      if (control.current === mine) control.current = null;
+    };
+  }, [props.control]);
 
   // The offered windows are buttons of their own; "show older" widens past the widest of them.
   const wider = olderWindow(Math.max(days, ...WINDOWS));

@@ -218,7 +218,7 @@ export function Workspace({ params, headingRef }: ScreenProps): JSX.Element {
           </label>
           <label>
             <span>{t('inbox.tag')}</span>
-            <input value={tagDraft} onInput={(e) => setTagDraft(e.currentTarget.value)} onBlur={() => setFilters({ ...filters, tag: tagDraft.trim() || undefined })} />
+            <input value={tagDraft} onInput={(e) => setTagDraft(e.currentTarget.value)} onBlur={() => (tagDraft.trim() || undefined) !== filters.tag && setFilters({ ...filters, tag: tagDraft.trim() || undefined })} />
           </label>
           {groupOptions.length > 0 && (
             <label>
