@@ -211,7 +211,10 @@ test('when the live connection drops, the widget reconnects and catches up on wh
   await w.launcher.click();
   await w.input.fill('Hello');
   await w.input.press('Enter');
+  await expect(w.byAuthor('visitor')).toHaveText(/Hello/);
   const [conversation] = await waitForConversations(agent);
+  // The widget has opened its socket (the reply may still come by the catch-up read that follows the open).
+  await expect.poll(() => opened).toBe(1);
   await agent.reply(conversation!.id, 'First reply, live');
   await expect(w.byAuthor('agent')).toHaveText(/First reply, live/);
   expect(opened).toBe(1);
