@@ -328,6 +328,34 @@ test.describe('offline', () => {
   });
 });
 
+test.describe('on a phone', () => {
+  test.use({ viewport: { width: 375, height: 667 }, hasTouch: true, isMobile: true });
+
+  test('the chat fills the screen, nothing covers the composer, and the close button closes it', async ({
+    page,
+    newTenant,
+    staff,
+    hostPageUrl,
+  }) => {
+    const tenant = await newTenant();
+    await (await staff(tenant)).setStatus('online');
+    await page.goto(hostPageUrl(tenant));
+    const w = widget(page);
+    await w.launcher.tap();
+    await expect(w.panel).toBeVisible();
+    const box = await w.panel.boundingBox();
+    expect(box).toMatchObject({ x: 0, y: 0, width: 375, height: 667 });
+    await w.input.fill('Hi from my phone');
+    // A tap fails if anything (the launcher) lies over the button.
+    await w.send.tap();
+    await expect(w.byAuthor('visitor')).toHaveText(/Hi from my phone/);
+    await screenshot(page, 'widget-phone');
+    await page.getByRole('button', { name: 'Close chat' }).tap();
+    await expect(w.panel).toBeHidden();
+    await expect(w.launcher).toBeVisible();
+  });
+});
+
 test.describe('in Chinese', () => {
   test.use({ locale: 'zh-CN' });
 

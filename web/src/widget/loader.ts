@@ -33,7 +33,8 @@ const ICON_CHAT =
 const ICON_CLOSE =
   '<svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false"><path fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" d="M6 6l12 12M18 6L6 18"/></svg>';
 
-// The host element's own styles are !important so that host-page rules aimed at it cannot move or hide it.
+// The host element's own styles are !important so that host-page rules aimed at it cannot move or hide it. On a
+// phone the open chat fills the screen, and the launcher steps aside (the chat's own close button closes it).
 const CSS = `
 :host{all:initial!important;position:fixed!important;z-index:2147483000!important;right:0!important;bottom:0!important;width:0!important;height:0!important;display:block!important}
 .kefu-launcher{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;padding:0;cursor:pointer;
@@ -42,6 +43,7 @@ background:var(--kefu-color,#1d4ed8);color:var(--kefu-on-color,#fff);box-shadow:
 .kefu-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 6px;box-sizing:border-box;border-radius:10px;
 background:#b91c1c;color:#fff;font:bold 12px/20px system-ui,sans-serif;text-align:center}
 .kefu-badge[hidden]{display:none}
+@media (max-width:480px){.kefu-launcher[aria-expanded=true]{display:none}}
 `;
 
 function init(): void {
