@@ -2,12 +2,25 @@
 // become dist/index.html and dist/assets/* (fingerprinted). It empties dist/ first; the widget builds run after
 // it. Vitest's settings live here too.
 import { defineConfig } from 'vitest/config';
-import { shared } from './vite.shared.ts';
+import { hashedOutput, shared } from './vite.shared.ts';
 
 export default defineConfig({
   ...shared,
   base: '/',
-  build: { ...shared.build, outDir: 'dist', emptyOutDir: true, assetsDir: 'assets' },
+  build: {
+    ...shared.build,
+    outDir: 'dist',
+    emptyOutDir: true,
+    assetsDir: 'assets',
+    rolldownOptions: {
+      output: {
+        ...hashedOutput,
+        entryFileNames: 'assets/[name]-[hash:12].js',
+        chunkFileNames: 'assets/[name]-[hash:12].js',
+        assetFileNames: 'assets/[name]-[hash:12][extname]',
+      },
+    },
+  },
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
     environment: 'node',

@@ -1,8 +1,8 @@
-// The widget's chat UI (second build): src/widget/chat/index.tsx becomes dist/widget/chat-<hash>.js, one ES
+// The widget's chat UI (second build): src/widget/chat/index.tsx becomes dist/widget/chat-<hash>.js (12 hex digits), one ES
 // module that the loader (kefu.js) imports on first use. Its file name is recorded in
 // dist/widget/.vite/manifest.json, which the loader build (third) reads.
 import { defineConfig } from 'vite';
-import { shared } from './vite.shared.ts';
+import { hashedOutput, shared } from './vite.shared.ts';
 
 export default defineConfig({
   ...shared,
@@ -18,7 +18,7 @@ export default defineConfig({
     rolldownOptions: {
       input: { chat: 'src/widget/chat/index.tsx' },
       preserveEntrySignatures: 'exports-only',
-      output: { format: 'es', entryFileNames: '[name]-[hash].js', chunkFileNames: '[name]-[hash].js' },
+      output: { format: 'es', ...hashedOutput },
     },
   },
 });
