@@ -12,8 +12,9 @@ How it works:
 1. The SAM template is loaded (CloudFormation short-form tags such as !Ref / !GetAtt / !Sub are understood), each
    function's local CodeUri is replaced by a fake s3:// location, and the SAM translator turns it into plain
    CloudFormation. The result is cached in the temp dir, keyed by the template's hash (translation is the slow part).
-2. Only the resources the tests need and moto's CloudFormation can create are kept (table, queues, topics, bucket,
-   KMS key); every resource that references a dropped one (functions, APIs, alarms, IAM...) is dropped as well.
+2. Only the resources the tests need and moto's CloudFormation can create are kept (table, queues, topics, export
+   bucket, KMS key); every resource that references a dropped one (functions, APIs, alarms, IAM, the CloudFront
+   distribution and the static site's bucket...) is dropped as well.
 3. The stack is created through moto's CloudFormation API. Physical names are derived from the stack name, so many
    tests can create their own stacks in one moto server in parallel.
 4. What moto's CloudFormation ignores is applied through the service APIs, from the template's own values:
@@ -41,7 +42,7 @@ from typing import Any
 
 import yaml
 
-CACHE_VERSION = "6"
+CACHE_VERSION = "7"
 REGION = "us-east-1"
 HERE = Path(__file__).resolve().parent
 DEFAULT_TEMPLATE = HERE / "template.yaml"
@@ -57,6 +58,10 @@ KEPT_TYPES = {
 }
 # Resource types moto's CloudFormation ignores but that this script applies by API.
 APPLIED_TYPES = {"AWS::SNS::Subscription", "AWS::SQS::QueuePolicy"}
+# Resources of a kept type that no test uses: the static site's bucket is read only by CloudFront (its
+# distribution, origin access control, policies and functions are not moto resources and are dropped anyway).
+# Its encryption and TLS policy are still checked (`check_encryption`), like every bucket's.
+NOT_USED_BY_TESTS = {"WebBucket"}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -185,7 +190,11 @@ def plan(cfn: dict[str, Any]) -> dict[str, Any]:
     resources = cfn["Resources"]
     check_encryption(resources)
     # Conditional resources are optional extras (e.g. the alarm e-mail subscription): never needed by tests.
-    kept = {lid for lid, r in resources.items() if r["Type"] in KEPT_TYPES and "Condition" not in r}
+    kept = {
+        lid
+        for lid, r in resources.items()
+        if r["Type"] in KEPT_TYPES and "Condition" not in r and lid not in NOT_USED_BY_TESTS
+    }
     applied = {lid for lid, r in resources.items() if r["Type"] in APPLIED_TYPES and "Condition" not in r}
     params = set(cfn.get("Parameters", {}))
 

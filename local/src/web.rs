@@ -96,6 +96,8 @@ async fn headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // A `.br` or `.gz` sibling may answer instead: caches must key on the encoding asked for.
+    h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     let widget = path.starts_with("/widget/");
     if widget {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));

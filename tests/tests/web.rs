@@ -492,6 +492,7 @@ async fn the_console_and_the_widget_are_served_with_their_cache_and_cors_headers
     assert!(loader.header("x-frame-options").is_empty());
     let gz = fetch(&t, "/widget/kefu.js", &[("accept-encoding", "gzip")]).await;
     assert_eq!((gz.status, gz.header("content-encoding")), (StatusCode::OK, "gzip"), "the precompressed file");
+    assert!(gz.header("vary").to_ascii_lowercase().contains("accept-encoding"));
     let chunk = fetch(&t, "/widget/chat-C1a2B3c4.js", &[("origin", "https://shop.acme.test")]).await;
     assert_eq!(chunk.status, StatusCode::OK);
     assert_eq!(chunk.header("cache-control"), "public, max-age=31536000, immutable");
@@ -515,4 +516,46 @@ async fn without_a_build_the_root_says_how_to_make_one() {
     assert_eq!(r.header("cache-control"), "no-cache");
     assert_eq!(fetch(&t, "/widget/kefu.js", &[]).await.status, StatusCode::NOT_FOUND);
     assert_eq!(t.get("/v1/health", None).await.status, StatusCode::OK);
+}
+
+/// The settings record (nested objects, lists, an empty string, a null) survives DynamoDB, and the CORS check
+/// and `/v1/widget/config` read it there, on the AWS adapters against a moto stack made from the template.
+#[tokio::test(flavor = "multi_thread")]
+async fn widget_settings_and_cors_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("web")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
+    let a = tenant(&t, "li@acme.test").await;
+    let sales = group(&t, &a, "Sales").await;
+    let body = json!({
+        "greeting": "", "allowed_origins": ["https://shop.acme.test"], "visitor_group_ids": [sales],
+        "leave_message_group_id": null,
+        "pre_chat_form": {"enabled": true, "fields": [
+            {"name": "topic", "label": "Topic", "type": "select", "required": true, "options": ["Orders", "Returns"]}
+        ]},
+    });
+    let saved = put_settings(&t, &a.admin, body).await;
+    assert_eq!(saved.status, StatusCode::OK, "{:?}", saved.body);
+    assert_eq!(t.get("/v1/settings/widget", Some(&a.admin)).await.body, saved.body, "read back from DynamoDB");
+
+    let key = a.widget_key.as_str();
+    let c = t
+        .call(
+            Method::GET,
+            "/v1/widget/config",
+            None,
+            None,
+            &[("x-widget-key", key), ("origin", "https://shop.acme.test")],
+        )
+        .await;
+    assert_eq!((c.status, header(&c, "access-control-allow-origin")), (StatusCode::OK, "https://shop.acme.test"));
+    assert_eq!(c.body["groups"], json!([{"id": sales, "name": "Sales"}]));
+    let r = start_from(&t, key, "https://evil.test").await;
+    assert_eq!(r.code(), "origin_not_allowed");
+    let r = t.start_conversation(key, json!({"pre_chat": {"topic": "Orders"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let customer = t.get(&format!("/v1/customers/{}", r.body["customer_id"].as_str().unwrap()), Some(&a.admin)).await;
+    assert_eq!(customer.body["attributes"], json!({"topic": "Orders"}));
+    t.stop().await;
 }

@@ -70,7 +70,7 @@ pub struct FormField {
     pub label: String,
     /// `text` | `email` | `phone` | `select`.
     #[serde(rename = "type")]
-    #[schema(value_type = String, example = "text")]
+    #[schema(schema_with = field_kind_schema)]
     pub kind: FieldKind,
     /// Whether the visitor must answer it.
     #[serde(default)]
@@ -78,6 +78,14 @@ pub struct FormField {
     /// The choices of a `select` field (1..=50, each 1..=100 characters); absent for the other types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<String>>,
+}
+
+/// The OpenAPI schema of [`FieldKind`] (a domain type, which knows nothing of OpenAPI): one of four strings.
+fn field_kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["text", "email", "phone", "select"]))
+        .build()
 }
 
 /// The form a visitor fills in before the chat starts.
@@ -119,31 +127,43 @@ impl Default for AttachmentSettings {
     }
 }
 
-/// A tenant's widget settings, as the API shows them and as they are stored.
+/// A tenant's widget settings, as the API shows them and as they are stored. (Every field is always in an
+/// answer; `serde(default)` is for stored records that predate a field.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct WidgetSettings {
     /// The chat window's title, 1..=80 characters.
+    #[schema(required = true)]
     pub title: String,
     /// The launcher's and header's colour, `#rgb` or `#rrggbb`.
+    #[schema(required = true)]
     pub color: String,
     /// The first line a visitor reads, at most 1000 characters (may be empty).
+    #[schema(required = true)]
     pub greeting: String,
     /// `auto` (the browser's), `zh-CN` or `en`.
+    #[schema(required = true)]
     pub language: Language,
     /// Origins (`scheme://host[:port]`) whose pages may use the widget; empty: every origin (at most 100).
+    #[schema(required = true)]
     pub allowed_origins: Vec<String>,
     /// The pre-chat form.
+    #[schema(required = true)]
     pub pre_chat_form: PreChatForm,
     /// Agent groups a visitor may choose (at most 50); empty: no choice, the default group.
+    #[schema(required = true)]
     pub visitor_group_ids: Vec<String>,
     /// What the widget offers when nobody can take a chat.
+    #[schema(required = true)]
     pub offline_mode: OfflineMode,
     /// Where left messages go (a group of this tenant), or null.
+    #[schema(required = true)]
     pub leave_message_group_id: Option<String>,
     /// Whether agents see what the visitor is typing before it is sent (the visitor is told). Default false.
+    #[schema(required = true)]
     pub typing_preview: bool,
     /// Uploads.
+    #[schema(required = true)]
     pub attachments: AttachmentSettings,
 }
 
@@ -680,6 +700,17 @@ mod tests {
         );
         shut.schedules.insert(closed, Schedule::parse(&input).unwrap());
         assert!(!online(&shut, at), "outside working hours nobody takes a chat, queue or not");
+    }
+
+    #[test]
+    fn the_documented_field_types_are_the_accepted_ones() {
+        let schema = serde_json::to_value(field_kind_schema()).unwrap();
+        let listed: Vec<String> =
+            serde_json::from_value(schema["enum"].clone()).expect("the schema lists the field types");
+        for name in &listed {
+            assert!(serde_json::from_value::<FieldKind>(json!(name)).is_ok(), "{name}");
+        }
+        assert_eq!(listed.len(), 4);
     }
 
     #[test]

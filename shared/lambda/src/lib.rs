@@ -57,7 +57,8 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
     }
 }
 
-/// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp`.
+/// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp` (or, for a
+/// request that came through the stack's own CloudFront distribution, the viewer's address it reports).
 pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
     kefu_app::logging::init();
     let (app, _) = aws_app(config_from_env(false)).await?;
@@ -65,16 +66,39 @@ pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
     lambda_http::run(router).await
 }
 
+/// The header the stack's CloudFront distribution adds to every request it forwards to the API, holding
+/// `KEFU_CDN_SECRET` (infra/template.yaml), so the API knows the request came through it.
+pub const CDN_SECRET_HEADER: &str = "x-kefu-cdn-secret";
+
 async fn source_ip(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    static CDN_SECRET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let secret = CDN_SECRET.get_or_init(|| std::env::var("KEFU_CDN_SECRET").ok().filter(|s| !s.is_empty()));
     let ip = match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
         Some(lambda_http::request::RequestContext::WebSocket(ctx)) => ctx.identity.source_ip.clone(),
         _ => None,
     };
-    if let Some(ip) = ip.and_then(|s| s.parse::<IpAddr>().ok()) {
+    let ip = ip.and_then(|s| s.parse::<IpAddr>().ok());
+    if let Some(ip) = viewer_ip(req.headers(), secret.as_deref()).or(ip) {
         req.extensions_mut().insert(ClientIp(ip));
     }
     next.run(req).await
+}
+
+/// Through CloudFront, API Gateway's `sourceIp` is an edge server's. CloudFront reports the viewer's address
+/// in `CloudFront-Viewer-Address` (`ip:port`; an IPv6 address unbracketed), which is trusted only when the
+/// request also carries the distribution's secret header: anyone can send the header to the API directly.
+pub fn viewer_ip(headers: &axum::http::HeaderMap, secret: Option<&str>) -> Option<IpAddr> {
+    let secret = secret?;
+    let sent = headers.get(CDN_SECRET_HEADER)?.as_bytes();
+    // Length, then every byte: the comparison takes the same time wherever a guess goes wrong.
+    if sent.len() != secret.len() || sent.iter().zip(secret.as_bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) != 0 {
+        return None;
+    }
+    let value = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
+    let (ip, port) = value.trim().rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    ip.trim_start_matches('[').trim_end_matches(']').parse().ok()
 }
 
 /// Handles one SQS batch: every record through the consumer, the failed ones reported as partial batch
@@ -131,4 +155,32 @@ where
         handler(app.clone(), at).await
     }))
     .await
+}
+
+#[cfg(test)]
+mod viewer_ip_tests {
+    use axum::http::{HeaderMap, HeaderValue};
+
+    use super::viewer_ip;
+
+    fn headers(secret: &'static str, address: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-kefu-cdn-secret", HeaderValue::from_static(secret));
+        h.insert("cloudfront-viewer-address", HeaderValue::from_static(address));
+        h
+    }
+
+    #[test]
+    fn the_viewer_address_counts_only_with_the_distributions_secret() {
+        assert_eq!(viewer_ip(&headers("s3cret", "203.0.113.7:51234"), Some("s3cret")), "203.0.113.7".parse().ok());
+        assert_eq!(
+            viewer_ip(&headers("s3cret", "2001:db8::1:443"), Some("s3cret")),
+            "2001:db8::1".parse().ok(),
+            "IPv6 comes unbracketed, the port last"
+        );
+        assert_eq!(viewer_ip(&headers("guess", "203.0.113.7:1"), Some("s3cret")), None);
+        assert_eq!(viewer_ip(&headers("s3cret", "203.0.113.7:1"), None), None, "no CDN configured");
+        assert_eq!(viewer_ip(&headers("s3cret", "not an address"), Some("s3cret")), None);
+        assert_eq!(viewer_ip(&HeaderMap::new(), Some("s3cret")), None);
+    }
 }
