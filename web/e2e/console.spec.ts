@@ -91,8 +91,25 @@ test('a visitor writes from another origin; the agent sees it live, replies and 
   const stored = await admin.messages(conversationId!);
   expect(stored.filter((m) => m.internal).map((m) => m.content)).toEqual(['VIP, handle with care (internal)']);
 
+  // Tags, and the inbox's tag filter.
+  await page.getByTestId('tags-input').fill('vip, delivery');
+  await page.getByTestId('tags-input').press('Enter');
+  await expect.poll(async () => (await admin.call<{ tags: string[] }>('GET', `/v1/conversations/${conversationId}`)).tags).toEqual([
+    'vip',
+    'delivery',
+  ]);
+  await expect(item).toContainText('#vip');
+  const tagFilter = page.getByRole('form', { name: 'Filters' }).getByLabel('Tag');
+  await tagFilter.fill('nothing-like-it');
+  await tagFilter.press('Enter');
+  await expect(page.getByTestId('conversation-item')).toHaveCount(0);
+  await tagFilter.fill('vip');
+  await tagFilter.press('Enter');
+  await expect(page.getByTestId('conversation-item')).toHaveCount(1);
+
   // Close from the keyboard (c), then reopen.
-  await page.getByTestId('composer').blur();
+  // Esc leaves the text field; then c closes.
+  await page.keyboard.press('Escape');
   await page.keyboard.press('c');
   await expect(page.getByTestId('conversation-status')).toHaveText('Closed');
   await page.getByTestId('reopen-conversation').click();
@@ -137,6 +154,39 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await expect(page.getByTestId('groups-table')).toContainText('Han Meimei');
   const groups = await admin.call<{ items: { name: string; agent_ids: string[] }[] }>('GET', '/v1/groups');
   expect(groups.items.find((g) => g.name === 'After-sales')?.agent_ids).toHaveLength(1);
+
+  // Edit the agent, then disable it.
+  await page.getByRole('link', { name: 'Agents' }).click();
+  await row.getByRole('button', { name: 'Edit Han Meimei' }).click();
+  const edit = page.getByRole('dialog', { name: 'Edit Han Meimei' });
+  await expect(edit.getByLabel('After-sales')).toBeChecked();
+  await edit.getByLabel('Most conversations at once').fill('4');
+  await page.getByTestId('agent-save').click();
+  await expect(row).toContainText('0 / 4');
+  await row.getByRole('button', { name: 'Disable Han Meimei' }).click();
+  await expect(row).toContainText('Disabled');
+  await expect(row.getByRole('button', { name: 'Enable Han Meimei' })).toBeVisible();
+  const agents = await admin.call<{ items: { email: string; disabled: boolean }[] }>('GET', '/v1/agents');
+  expect(agents.items.find((a) => a.email === email)?.disabled).toBe(true);
+
+  // Assignment settings: round robin, conversations without a group go to After-sales.
+  await page.getByRole('link', { name: 'Assignment' }).click();
+  await page.getByLabel('Strategy').selectOption('round_robin');
+  await page.getByLabel('Group for conversations without one').selectOption({ label: 'After-sales' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect
+    .poll(async () => admin.call<{ strategy: string; default_group_id: string | null }>('GET', '/v1/settings/assignment'))
+    .toMatchObject({ strategy: 'round_robin', default_group_id: expect.stringMatching(/^gr_/) as unknown as string });
+
+  // Roles: a custom role from the catalogue.
+  await page.getByRole('link', { name: 'Roles and permissions' }).click();
+  await page.getByRole('button', { name: 'Add role' }).click();
+  await page.getByLabel('Name').fill('Auditor');
+  await page.getByLabel('audit.view').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('columnheader', { name: 'Auditor' })).toBeVisible();
+  const roles = await admin.call<{ items: { name: string; permissions: string[] }[] }>('GET', '/v1/roles');
+  expect(roles.items.find((r) => r.name === 'Auditor')?.permissions).toEqual(['audit.view']);
 
   // Schedules: add one, then change Monday's hours and add a holiday.
   await page.getByRole('link', { name: 'Schedules' }).click();
