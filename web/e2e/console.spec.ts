@@ -135,6 +135,7 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await dialog.getByLabel('Role').selectOption('agent');
   await dialog.getByLabel('Skills').fill('refunds, english');
   await dialog.getByLabel('Most conversations at once').fill('3');
+  await expectAccessible(page);
   await page.getByTestId('agent-save').click();
   await expect(dialog).toHaveCount(0);
   const row = page.locator(`tr[data-agent-email="${email}"]`);
@@ -443,6 +444,7 @@ test('my sessions, and sign-in with TOTP: enrol from the account screen, then si
   await sessions.filter({ hasNotText: 'this one' }).getByRole('button', { name: 'Sign out' }).click();
   await expect(sessions).toHaveCount(1);
   await expect(sessions).toContainText('this one');
+  await expectAccessible(page);
 
   await expect(page.getByTestId('mfa-state')).toHaveText('Two-step verification is off.');
   await page.getByTestId('mfa-enrol').click();

@@ -212,6 +212,8 @@ export function App(): JSX.Element {
       ticket: () => client.post<Ticket>('/v1/realtime/ticket'),
       onFrame: (f) => {
         alertFor(f);
+        // A notification may be about the account itself (set away after idling): read it again.
+        if (f.type === 'notification') client.get<AgentView>('/v1/me').then(setMe, () => undefined);
         for (const l of frameListeners.current) l(f);
       },
       onOpen: (reconnected) => {

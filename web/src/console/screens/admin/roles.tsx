@@ -81,7 +81,10 @@ export function Roles({ headingRef }: ScreenProps): JSX.Element {
                     <code>{p}</code> <span class="hint">{t(`perm.${p}`)}</span>
                   </th>
                   {roles.map((r) => (
-                    <td key={r.id}>{r.permissions.includes(p) ? <span aria-label={t('common.yes')}>✓</span> : <span aria-label={t('common.no')}>·</span>}</td>
+                    <td key={r.id}>
+                      <span aria-hidden="true">{r.permissions.includes(p) ? '✓' : '·'}</span>
+                      <span class="sr-only">{r.permissions.includes(p) ? t('common.yes') : t('common.no')}</span>
+                    </td>
                   ))}
                 </tr>
               ))}
