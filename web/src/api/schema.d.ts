@@ -1138,11 +1138,8 @@ export interface components {
             options?: string[] | null;
             /** @description Whether the visitor must answer it. */
             required?: boolean;
-            /**
-             * @description `text` | `email` | `phone` | `select`.
-             * @example text
-             */
-            type: string;
+            /** @enum {string} */
+            type: "text" | "email" | "phone" | "select";
         };
         /** @description One group a visitor may choose. */
         GroupChoice: {
@@ -1818,7 +1815,10 @@ export interface components {
             /** @description See [`WidgetSettings`]. */
             typing_preview: boolean;
         };
-        /** @description A tenant's widget settings, as the API shows them and as they are stored. */
+        /**
+         * @description A tenant's widget settings, as the API shows them and as they are stored. (Every field is always in an
+         *     answer; `serde(default)` is for stored records that predate a field.)
+         */
         WidgetSettings: {
             /**
              * @description Origins (`scheme://host[:port]`) whose pages may use the widget; empty: every origin (at most 100).
