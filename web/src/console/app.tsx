@@ -134,7 +134,8 @@ export function App(): JSX.Element {
       .then(async (m) => {
         if (!live) return;
         setMe(m);
-        const p = await resolvePermissions(client, m).catch(() => new Set<never>());
+        const sessionId = sessionRef.current?.session_id ?? '';
+        const p = await resolvePermissions(client, m, { store: sessionStorage, sessionId }).catch(() => new Set<never>());
         if (live) setPerms(p);
       })
       .catch((e: unknown) => {

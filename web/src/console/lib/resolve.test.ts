@@ -61,6 +61,30 @@ describe('resolvePermissions', () => {
     expect(p.has('conversations.reply')).toBe(true);
   });
 
+  it('probes once per session and role', async () => {
+    const map = new Map<string, string>();
+    const store = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), removeItem: (k: string) => void map.delete(k) };
+    const answers = { '/v1/roles': 403, '/v1/agents': { items: [], next_cursor: null }, '/v1/settings/security': 403, '/v1/audit': 403 };
+    const seen: string[] = [];
+    const first = await resolvePermissions(fakeClient(answers, seen), me('ro_x'), { store, sessionId: 'se_1' });
+    expect(first.has('agents.manage')).toBe(true);
+    const probes = seen.length;
+    const again = await resolvePermissions(fakeClient(answers, seen), me('ro_x'), { store, sessionId: 'se_1' });
+    expect([...again].sort()).toEqual([...first].sort());
+    expect(seen.length).toBe(probes + 1); // only the roles read, no probe
+    await resolvePermissions(fakeClient(answers, seen), me('ro_x'), { store, sessionId: 'se_2' });
+    expect(seen.length).toBeGreaterThan(probes + 2);
+  });
+
+  it('learns nothing from a restricted session', async () => {
+    const map = new Map<string, string>();
+    const store = { getItem: (k: string) => map.get(k) ?? null, setItem: (k: string, v: string) => void map.set(k, v), removeItem: (k: string) => void map.delete(k) };
+    const restricted = fakeClient({});
+    restricted.get = <T,>(): Promise<T> => Promise.reject(new ApiError(403, { code: 'mfa_enrollment_required', message: '' }));
+    await expect(resolvePermissions(restricted, me('ro_x'), { store, sessionId: 'se_1' })).rejects.toBeInstanceOf(ApiError);
+    expect(map.size).toBe(0);
+  });
+
   it('passes on errors other than a refusal', async () => {
     await expect(resolvePermissions(fakeClient({ '/v1/roles': 500 }), me('ro_x'))).rejects.toBeInstanceOf(ApiError);
   });

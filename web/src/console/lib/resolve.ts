@@ -7,6 +7,7 @@
 import { ApiError, type Client } from '../../shared/http';
 import type { AgentView, Page, RoleView } from '../types';
 import { builtinPermissions, permissionSet, type Permission, type PermissionSet } from './permissions';
+import { restrictionOf, type StorageLike } from './session';
 
 /** Reads that tell whether the account holds a permission, for custom roles the console cannot read. */
 const PROBES: readonly [Permission, string][] = [
@@ -26,18 +27,44 @@ const ASSUMED: readonly Permission[] = [
   'customers.view',
 ];
 
+/**
+ * Whether an error is a refusal for lack of permission (a restricted session's 403 says nothing about its
+ * permissions, so it is passed on, and nothing is kept).
+ */
+function refused(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 403 && restrictionOf(e.code) === null;
+}
+
 async function allowed(client: Client, path: string): Promise<boolean> {
   try {
     await client.get(path);
     return true;
   } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return false;
+    if (refused(e)) return false;
     throw e;
   }
 }
 
+/** Where a probe's outcome is kept: the session and the role it was found for. */
+export interface ProbeCache {
+  store: StorageLike;
+  sessionId: string;
+}
+
+const CACHE_KEY = 'kefu.console.probed';
+
+function cached(cache: ProbeCache | undefined, roleId: string): PermissionSet | null {
+  if (!cache) return null;
+  try {
+    const v = JSON.parse(cache.store.getItem(CACHE_KEY) ?? 'null') as { session: string; role: string; permissions: string[] } | null;
+    return v && v.session === cache.sessionId && v.role === roleId && Array.isArray(v.permissions) ? permissionSet(v.permissions) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The permissions of `me`. */
-export async function resolvePermissions(client: Client, me: AgentView): Promise<PermissionSet> {
+export async function resolvePermissions(client: Client, me: AgentView, cache?: ProbeCache): Promise<PermissionSet> {
   if (Array.isArray(me.permissions)) return permissionSet(me.permissions);
   const builtin = builtinPermissions(me.role_id);
   if (builtin) return builtin;
@@ -51,12 +78,19 @@ export async function resolvePermissions(client: Client, me: AgentView): Promise
       cursor = page.next_cursor;
     } while (cursor);
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 403)) throw e;
+    if (!refused(e)) throw e;
   }
+  const known = cached(cache, me.role_id);
+  if (known) return known;
   const held: string[] = [...ASSUMED];
   const answers = await Promise.all(PROBES.map(([, path]) => allowed(client, path)));
   PROBES.forEach(([p], i) => {
     if (answers[i]) held.push(p);
   });
+  try {
+    cache?.store.setItem(CACHE_KEY, JSON.stringify({ session: cache.sessionId, role: me.role_id, permissions: held }));
+  } catch {
+    // not kept: the next load probes again
+  }
   return permissionSet(held);
 }
