@@ -422,6 +422,31 @@ test('the built-in agent role never sees the admin screens', async ({ page, env,
   await expectAccessible(page);
 });
 
+test('a custom role sees exactly its admin screens (here: the audit log)', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Custom');
+  const admin = await staff(tenant);
+  const role = await admin.call<{ id: string }>('POST', '/v1/roles', {
+    name: 'Auditor',
+    permissions: ['conversations.view_group', 'conversations.reply', 'audit.view'],
+  });
+  const auditor = await createAgent(admin, role.id, 'Qian Yu');
+  await signIn(page, env, tenant, auditor.email, auditor.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Audit log' })).toBeVisible();
+  for (const name of ['Agents', 'Groups', 'Schedules', 'Security', 'API keys', 'Roles and permissions']) {
+    await expect(nav.getByRole('link', { name })).toHaveCount(0);
+  }
+  await nav.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByTestId('audit-table')).toContainText('auth.login');
+  await page.goto(`${env.base}/#/admin/agents`);
+  await expect(page.getByTestId('route-refused')).toHaveText('Not available');
+  // A reload keeps the same screens without asking the server again.
+  await page.reload();
+  await expect(nav.getByRole('link', { name: 'Audit log' })).toBeVisible();
+  await expect(nav.getByRole('link', { name: 'Agents' })).toHaveCount(0);
+});
+
 test('the TOTP helper matches RFC 4226', () => {
   // RFC 4226, appendix D: the secret "12345678901234567890", counters 0 and 9.
   const secret = Buffer.from('12345678901234567890');
