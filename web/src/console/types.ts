@@ -2,7 +2,7 @@
  * The API shapes the console reads and writes, named once. They are the generated OpenAPI types
  * (`src/api/schema.d.ts`, from the server's `/v1/openapi.json`); the few the document leaves as a bare
  * object (a conversation's routing decision, a schedule's hours, a customer's attributes) are spelled out
- * here from API.md, and the widget settings until the server's document has them.
+ * here from API.md.
  */
 import type { Schemas } from '../api/types';
 
@@ -78,26 +78,10 @@ export interface ScheduleView {
 }
 
 /** A pre-chat form field of the widget settings. */
-export interface PreChatField {
-  name: string;
-  label: string;
-  type: 'text' | 'email' | 'phone' | 'select';
-  required: boolean;
-  options?: string[];
-}
+export type PreChatField = Schemas['FormField'];
 
-/** `GET|PUT /v1/settings/widget` (fields this console edits; others are kept as read). */
-export interface WidgetSettings {
-  title: string;
-  color: string;
-  greeting: string;
-  language: 'auto' | 'zh-CN' | 'en';
-  allowed_origins: string[];
-  pre_chat_form: { enabled: boolean; fields: PreChatField[] };
-  visitor_group_ids: string[];
-  offline_mode: 'leave_message' | 'queue';
-  leave_message_group_id?: string | null;
-  typing_preview?: boolean;
-  widget_key?: string;
-  [more: string]: unknown;
-}
+/**
+ * `GET|PUT /v1/settings/widget`; `widget_key` is used if the answer ever carries it (today no endpoint answers the
+ * key after `POST /v1/tenants`).
+ */
+export type WidgetSettings = Schemas['WidgetSettings'] & { widget_key?: string };

@@ -137,7 +137,7 @@ export function WidgetSettingsScreen({ headingRef }: ScreenProps): JSX.Element {
                     {(p) => <input {...p} value={(f.options ?? []).join(', ')} onInput={(e) => setField(i, { options: splitList(e.currentTarget.value) })} />}
                   </Field>
                 )}
-                <Check label={t('widget.fieldRequired')} checked={f.required} onChange={(v) => setField(i, { required: v })} />
+                <Check label={t('widget.fieldRequired')} checked={f.required ?? false} onChange={(v) => setField(i, { required: v })} />
                 <button
                   type="button"
                   onClick={() => setS({ ...s, pre_chat_form: { ...s.pre_chat_form, fields: fields.filter((_, j) => j !== i) } })}
