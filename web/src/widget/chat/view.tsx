@@ -3,7 +3,7 @@
 // for a new line; never while an input method is composing). Screen readers: the panel is a labelled dialog,
 // new messages are announced politely (role=log), every control has a label.
 import type { JSX } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { translator, type Translate } from '../../shared/i18n';
 import type { ChatHost } from '../contract';
 import type { PreChatField, WidgetConfig } from './config';
@@ -251,26 +251,37 @@ function Composer({ t, controller, inputRef }: { t: T; controller: ChatControlle
 /** The whole panel. */
 export function ChatPanel({ controller, host }: { controller: ChatController; host: ChatHost }) {
   const [state, setState] = useState<ChatState>(controller.state);
-  useEffect(() => controller.subscribe(setState), [controller]);
+  // Subscribe before the browser paints, and take the state as it is now: changes made between the first render
+  // and the subscription (the loader opens the chat right after mounting it; the configuration may already
+  // have arrived) would otherwise be lost.
+  useLayoutEffect(() => {
+    setState(controller.state);
+    return controller.subscribe(setState);
+  }, [controller]);
   const panelRef = useRef<HTMLDivElement>(null);
   const inputRef = useRef<HTMLTextAreaElement | null>(null);
   const t = translator(DICTS, state.lang);
   const config = state.config;
+  const writable = canWrite(state);
 
-  // On open (and when the panel's content changes while open and nothing inside has focus): focus the first
-  // field of the form, or the message box.
+  // On open, and when the panel's content changes while open (loading → form → conversation): focus the first
+  // field of the form, or the message box; the close button while there is neither. Focus the visitor moved
+  // somewhere else in the panel stays where it is.
+  const autoFocused = useRef<HTMLElement | null>(null);
   useEffect(() => {
     if (!state.open) return;
     const panel = panelRef.current;
     if (!panel) return;
     const active = host.root.activeElement;
-    if (active && panel.contains(active)) return;
+    if (active && panel.contains(active) && active !== autoFocused.current) return;
     const first =
       inputRef.current && state.phase === 'chat'
         ? inputRef.current
         : panel.querySelector<HTMLElement>('.kefu-body input, .kefu-body select, .kefu-body textarea, .kefu-body button');
-    (first ?? panel.querySelector<HTMLElement>('.kefu-close'))?.focus();
-  }, [state.open, state.phase]);
+    const target = first ?? panel.querySelector<HTMLElement>('.kefu-close');
+    target?.focus();
+    autoFocused.current = target;
+  }, [state.open, state.phase, writable]);
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Escape') {
@@ -295,7 +306,6 @@ export function ChatPanel({ controller, host }: { controller: ChatController; ho
     }
   };
 
-  const writable = canWrite(state);
   let body: JSX.Element;
   if (state.phase === 'loading') body = <p class="kefu-status">{t('loading')}</p>;
   else if (state.phase === 'failed')
