@@ -132,8 +132,15 @@ test('a reply while the chat is closed shows the unread badge and fires Kefu.on(
   await expect(w.badge).toBeHidden();
   await page.reload();
   await expect(w.launcher).toHaveAccessibleName('Open chat');
+  // A returning visitor's chat loads in the background (the panel stays closed), so a reply shows on the badge.
+  await expect.poll(() => page.evaluate(() => document.querySelector('kefu-widget')?.shadowRoot?.querySelector('.kefu-panel') != null)).toBe(true);
+  await agent.reply(conversation!.id, 'Still there?');
+  await expect(w.badge).toHaveText('1');
+  await expect(w.panel).toBeHidden();
   await w.launcher.click();
-  await expect(w.byAuthor('agent')).toHaveText(/Hi Wang/);
+  await expect(w.byAuthor('agent')).toHaveCount(2);
+  await expect(w.byAuthor('agent').nth(1)).toHaveText(/Still there\?/);
+  await expect(w.badge).toBeHidden();
 });
 
 test('the visitor chooses a group and answers a select field; calls queued before kefu.js loaded are replayed', async ({
