@@ -140,16 +140,17 @@ run_doc_tests() {
 }
 
 install_chromium() {
-  if [ -x "${KEFU_CHROMIUM:-/usr/bin/chromium}" ]; then
+  # Playwright's own browser download does not work here: the browser tests drive Debian's Chromium. A CJK font
+  # makes the zh-CN screenshots readable (the tests pass without one).
+  if [ -x "${KEFU_CHROMIUM:-/usr/bin/chromium}" ] && [ -d /usr/share/fonts/truetype/wqy ]; then
     "${KEFU_CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null || true
     return
   fi
-  # Playwright's own browser download does not work here: the browser tests drive Debian's Chromium.
   local sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
-  /usr/bin/chromium --version
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  "${KEFU_CHROMIUM:-/usr/bin/chromium}" --version
 }
 
 # The web client: dependencies from the lockfile, static checks, unit tests, the build and its size budgets, the
@@ -205,7 +206,7 @@ step "Doc tests (cargo test --workspace --doc)" run_doc_tests
 if [ "${KEFU_SKIP_WEB:-0}" = "1" ]; then
   section "web checks skipped (KEFU_SKIP_WEB=1)"
 else
-  step "Chromium for the browser tests" install_chromium
+  step "Chromium (and a CJK font) for the browser tests" install_chromium
   step "Web client (npm ci, lint, typecheck, vitest, build, size budgets, API types, Playwright)" web_checks
 fi
 step "sam validate --lint" sam_validate
