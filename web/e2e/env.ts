@@ -1,7 +1,7 @@
 // What the global setup hands the specs: the running server, a tenant with its admin, and the "host page"
-// server on another origin. Written to .e2e/env.json by global-setup.ts, read here.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// server on another origin. global-setup.ts puts it in the environment variable KEFU_E2E_ENV (Playwright passes
+// the runner's environment, as the global setup left it, to its workers), so two runs in one checkout do not
+// see each other's servers.
 
 /** A tenant created for the tests, with its admin's credentials. */
 export interface TestTenant {
@@ -25,10 +25,12 @@ export interface TestEnv {
   tenant: TestTenant;
 }
 
-/** Where the setup writes the environment. */
-export const ENV_FILE = join(import.meta.dirname, '..', '.e2e', 'env.json');
+/** The environment variable that carries the environment, as JSON. */
+export const ENV_VAR = 'KEFU_E2E_ENV';
 
-/** Reads the environment the global setup wrote. */
+/** Reads the environment the global setup left. */
 export function readEnv(): TestEnv {
-  return JSON.parse(readFileSync(ENV_FILE, 'utf8')) as TestEnv;
+  const raw = process.env[ENV_VAR];
+  if (!raw) throw new Error(`${ENV_VAR} is not set: run the browser tests with \`npm run e2e\` (its global setup sets it)`);
+  return JSON.parse(raw) as TestEnv;
 }
