@@ -5,12 +5,16 @@
 #   2. starts moto_server on a free port (stopped on exit) so the AWS adapters are tested against emulated AWS whose
 #      resources are created from infra/template.yaml itself (infra/moto_stack.py, shared/testkit),
 #   3. runs every Rust test (unit, conformance, end-to-end, doc tests; benches in test mode),
-#   4. lints the SAM template and builds every Lambda for arm64 with `sam build`.
+#   4. checks the web client (web/): npm ci, lint, typecheck, Vitest, build, the widget's size budgets, that the
+#      generated API types match the server's OpenAPI document, then the Playwright browser tests against a real
+#      `kefu serve` in Debian's Chromium (installed with apt when missing),
+#   5. lints the SAM template and builds every Lambda for arm64 with `sam build`.
 #
 # Environment (all optional):
 #   KEFU_VENV            venv location (default: <repo>/.venv)
 #   CARGO_TARGET_DIR     cargo target dir (default: <repo>/target)
 #   KEFU_SKIP_SAM_BUILD  set to 1 to skip the `sam build` step (it compiles all nine functions for arm64)
+#   KEFU_SKIP_WEB        set to 1 to skip the web client's checks and browser tests
 #   KEFU_TEST_ARGS       extra arguments for `cargo nextest run` / `cargo test` (e.g. a filter)
 set -euo pipefail
 
@@ -135,6 +139,39 @@ run_doc_tests() {
   cargo test --workspace --doc --no-fail-fast
 }
 
+install_chromium() {
+  # Playwright's own browser download does not work here: the browser tests drive Debian's Chromium. A CJK font
+  # makes the zh-CN screenshots readable (the tests pass without one).
+  if [ -x "${KEFU_CHROMIUM:-/usr/bin/chromium}" ] && [ -d /usr/share/fonts/truetype/wqy ]; then
+    "${KEFU_CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null || true
+    return
+  fi
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  "${KEFU_CHROMIUM:-/usr/bin/chromium}" --version
+}
+
+# The web client: dependencies from the lockfile, static checks, unit tests, the build and its size budgets, the
+# API types against the kefu binary the Rust tests just built, then the browser tests (which start that binary).
+web_checks() {
+  (
+    cd "$repo/web"
+    export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+    export KEFU_BIN="${KEFU_BIN:-$CARGO_TARGET_DIR/debug/kefu}"
+    test -x "$KEFU_BIN" || cargo build --bin kefu
+    npm ci --no-audit --no-fund
+    npm run lint
+    npm run typecheck
+    npm test
+    npm run build
+    npm run size
+    npm run check:api
+    npm run e2e
+  )
+}
+
 sam_validate() {
   sam validate --lint --template infra/template.yaml
 }
@@ -166,6 +203,12 @@ step "Rust tools (aarch64 target, cargo-nextest)" install_rust_tools
 step "moto_server" start_moto
 step "Rust tests (cargo nextest run --workspace --all-targets)" run_rust_tests
 step "Doc tests (cargo test --workspace --doc)" run_doc_tests
+if [ "${KEFU_SKIP_WEB:-0}" = "1" ]; then
+  section "web checks skipped (KEFU_SKIP_WEB=1)"
+else
+  step "Chromium (and a CJK font) for the browser tests" install_chromium
+  step "Web client (npm ci, lint, typecheck, vitest, build, size budgets, API types, Playwright)" web_checks
+fi
 step "sam validate --lint" sam_validate
 if [ "${KEFU_SKIP_SAM_BUILD:-0}" = "1" ]; then
   section "sam build skipped (KEFU_SKIP_SAM_BUILD=1)"

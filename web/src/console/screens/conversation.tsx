@@ -1,0 +1,572 @@
+/**
+ * One conversation: its history by window, the composer (reply or internal note), assign and transfer,
+ * close and reopen, tags, the routing decision ("why this agent") and the customer beside it.
+ */
+import type { JSX, RefObject } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { idempotencyKey } from '../../shared/http';
+import { mergeMessages } from '../../shared/messages';
+import type { Frame } from '../../shared/ws';
+import { olderWindow, WINDOWS } from '../lib/history';
+import { hrefOf } from '../lib/routes';
+import { useConsole } from '../state';
+import type { ConversationDetail, ConversationView, CustomerView, MessageView, Page } from '../types';
+import { Dialog, ErrorLine, Field, splitList, Time } from '../ui';
+import { agentName, groupName, type Directory } from './directory';
+
+/** What the inbox's shortcuts do to the open conversation. */
+export interface PaneControl {
+  compose: (mode: 'reply' | 'note') => void;
+  close: () => Promise<void>;
+}
+
+/** The most pages of history read at once for one window (200 messages each). */
+const MAX_PAGES = 10;
+
+/** The conversation pane. */
+export function Conversation(props: {
+  id: string;
+  headingRef: RefObject<HTMLHeadingElement>;
+  dir: Directory;
+  reloadDir: () => void;
+  control: { current: PaneControl | null };
+  onChanged: () => void;
+}): JSX.Element {
+  const { id, dir } = props;
+  const { t, client, perms, onFrame, onReconnect, announce } = useConsole();
+  const [detail, setDetail] = useState<ConversationDetail | null>(null);
+  const [messages, setMessages] = useState<readonly MessageView[]>([]);
+  const [days, setDays] = useState<number>(7);
+  const [truncated, setTruncated] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [mode, setMode] = useState<'reply' | 'note'>('reply');
+  const [draft, setDraft] = useState('');
+  const [sending, setSending] = useState(false);
+  const [assigning, setAssigning] = useState(false);
+  const [customerName, setCustomerName] = useState<string | null>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
+  const listEnd = useRef<HTMLLIElement>(null);
+
+  const loadDetail = useCallback(async () => {
+    try {
+      setDetail(await client.get<ConversationDetail>(`/v1/conversations/${encodeURIComponent(id)}`));
+    } catch (e) {
+      setError(e);
+    }
+  }, [client, id]);
+
+  const loadHistory = useCallback(
+    async (windowDays: number) => {
+      try {
+        let all: readonly MessageView[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const page: Page<MessageView> = await client.get<Page<MessageView>>(`/v1/conversations/${encodeURIComponent(id)}/messages`, {
+            query: { days: windowDays, limit: 200, cursor: cursor ?? undefined },
+          });
+          all = mergeMessages(all, page.items);
+          cursor = page.next_cursor;
+          pages += 1;
+        } while (cursor && pages < MAX_PAGES);
+        setTruncated(cursor !== null);
+        setMessages((have) => mergeMessages(have.filter((m) => all.some((a) => a.id === m.id) || Date.parse(m.created_at) > Date.now() - windowDays * 86_400_000), all));
+      } catch (e) {
+        setError(e);
+      }
+    },
+    [client, id],
+  );
+
+  useEffect(() => {
+    void loadDetail();
+  }, [loadDetail]);
+  useEffect(() => {
+    void loadHistory(days);
+  }, [loadHistory, days]);
+
+  // Live frames for this conversation.
+  useEffect(() => {
+    const off = onFrame((f: Frame) => {
+      if (f.conversation_id !== id) return;
+      if (f.type === 'message.created' && f.message) {
+        const m = f.message as MessageView;
+        setMessages((have) => mergeMessages(have, [m]));
+        if (m.author === 'visitor') announce(t('conversation.visitorWrote', { text: m.content.slice(0, 120) }));
+      } else if (f.type.startsWith('conversation.')) {
+        void loadDetail();
+      }
+    });
+    const offRe = onReconnect(() => {
+      void loadDetail();
+      void loadHistory(days);
+    });
+    return () => {
+      off();
+      offRe();
+    };
+  }, [id, onFrame, onReconnect, loadDetail, loadHistory, days, announce, t]);
+
+  useEffect(() => {
+    listEnd.current?.scrollIntoView?.({ block: 'end' });
+  }, [messages.length]);
+
+  const act = async (path: string, done: string) => {
+    setError(null);
+    try {
+      setDetail(await client.post<ConversationDetail>(`/v1/conversations/${encodeURIComponent(id)}/${path}`));
+      announce(done);
+      props.onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const send = async (e?: Event) => {
+    e?.preventDefault();
+    const content = draft.trim();
+    if (!content || sending) return;
+    setSending(true);
+    setError(null);
+    try {
+      const m = await client.post<MessageView>(
+        `/v1/conversations/${encodeURIComponent(id)}/messages`,
+        { content, internal: mode === 'note' },
+        { headers: { 'Idempotency-Key': idempotencyKey() } },
+      );
+      setMessages((have) => mergeMessages(have, [m]));
+      setDraft('');
+      announce(mode === 'note' ? t('conversation.noteAdded') : t('conversation.replySent'));
+      props.onChanged();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSending(false);
+      composer.current?.focus();
+    }
+  };
+
+  // The inbox's shortcuts reach this pane through `control`; a pane that is replaced (another conversation)
+  // only clears it when it is still its own.
+  const latest = useRef<PaneControl | null>(null);
+  latest.current = {
+    compose: (m) => {
+      setMode(m);
+      composer.current?.focus();
+    },
+    close: async () => {
+      if (detail && detail.status !== 'closed') await act('close', t('conversation.closed'));
+    },
+  };
+  useEffect(() => {
+    const control = props.control;
+    const mine: PaneControl = {
+      compose: (m) => latest.current?.compose(m),
+      close: async () => latest.current?.close(),
+    };
+    control.current = mine;
+    return () => {
+      if (control.current === mine) control.current = null;
+    };
+  }, [props.control]);
+
+  // The offered windows are buttons of their own; "show older" widens past the widest of them.
+  const wider = olderWindow(Math.max(days, ...WINDOWS));
+  const title = detail ? t('conversation.title', { customer: customerName ?? t('author.visitor') }) : t('nav.conversation');
+
+  return (
+    <div class="conversation-wrap">
+      <section class="conversation" aria-labelledby="conversation-h">
+        <header class="conversation-head">
+          <h1 id="conversation-h" ref={props.headingRef} tabIndex={-1}>
+            {title}
+          </h1>
+          {detail && (
+            <p class="conversation-meta">
+              <span class="hint">{detail.customer_id}</span>
+              <span class={`badge status-${detail.status}`} data-testid="conversation-status">
+                {t(`status.${detail.status}` as 'status.open')}
+              </span>{' '}
+              {detail.priority === 'high' && <span class="badge high">{t('priority.high')}</span>}{' '}
+              {t('conversation.assignee')}: <strong>{detail.assignee_id ? agentName(dir, detail.assignee_id) : t('conversation.nobody')}</strong>
+              {detail.group_id && (
+                <>
+                  {' · '}
+                  {t('inbox.group')}: {groupName(dir, detail.group_id)}
+                </>
+              )}
+            </p>
+          )}
+          {detail && (
+            <div class="actions" role="group" aria-label={t('common.actions')}>
+              {detail.status === 'closed' ? (
+                <button type="button" data-testid="reopen-conversation" onClick={() => void act('reopen', t('conversation.reopened'))}>
+                  {t('conversation.reopen')}
+                </button>
+              ) : (
+                <button type="button" data-testid="close-conversation" aria-keyshortcuts="c" onClick={() => void act('close', t('conversation.closed'))}>
+                  {t('conversation.close')}
+                </button>
+              )}
+              {perms.has('conversations.assign') && (
+                <button type="button" data-testid="assign-open" onClick={() => setAssigning(true)}>
+                  {t('conversation.assign')}
+                </button>
+              )}
+            </div>
+          )}
+        </header>
+        {detail && <Tags detail={detail} onSaved={(c) => { setDetail({ ...detail, ...c }); props.onChanged(); }} />}
+        <div class="history-window" role="group" aria-label={t('conversation.window')}>
+          {WINDOWS.map((d) => (
+            <button key={d} type="button" aria-pressed={days === d} onClick={() => setDays(d)}>
+              {t('conversation.lastDays', { days: d })}
+            </button>
+          ))}
+          {wider && (
+            <button type="button" data-testid="load-older" onClick={() => setDays(wider)}>
+              {t('conversation.older', { days: wider })}
+            </button>
+          )}
+          {!wider && <span class="hint">{t('conversation.oldest')}</span>}
+        </div>
+        {truncated && <p class="hint">{t('conversation.truncated')}</p>}
+        <ol class="messages" aria-label={t('conversation.messages')}>
+          {messages.length === 0 && <li class="empty">{t('conversation.noMessages', { days })}</li>}
+          {messages.map((m) => (
+            <li
+              key={m.id}
+              data-testid="message"
+              data-author={m.author}
+              data-internal={m.internal ? 'true' : 'false'}
+              class={`message from-${m.author}${m.internal ? ' internal' : ''}`}
+            >
+              <span class="message-who">
+                {m.internal ? `${t('conversation.note')} · ` : ''}
+                {m.author === 'agent' ? agentName(dir, m.author_id) || t('author.agent') : t(`author.${m.author}` as 'author.visitor')}
+                {' · '}
+                <Time at={m.created_at} relative />
+              </span>
+              <span class="message-text">{m.content}</span>
+            </li>
+          ))}
+          <li ref={listEnd} class="end" aria-hidden="true" />
+        </ol>
+        <form class={`composer-form mode-${mode}`} onSubmit={(e) => void send(e)}>
+          <div class="modes" role="radiogroup" aria-label={t('conversation.mode')}>
+            <label>
+              <input type="radio" name="mode" value="reply" data-testid="mode-reply" checked={mode === 'reply'} onChange={() => setMode('reply')} />
+              {t('conversation.reply')} <kbd>r</kbd>
+            </label>
+            <label>
+              <input type="radio" name="mode" value="note" data-testid="mode-note" checked={mode === 'note'} onChange={() => setMode('note')} />
+              {t('conversation.note')} <kbd>n</kbd>
+            </label>
+          </div>
+          <label for="composer" class="sr-only">
+            {mode === 'note' ? t('conversation.noteLabel') : t('conversation.replyLabel')}
+          </label>
+          <textarea
+            id="composer"
+            ref={composer}
+            data-testid="composer"
+            rows={3}
+            maxLength={4000}
+            placeholder={mode === 'note' ? t('conversation.notePlaceholder') : t('conversation.replyPlaceholder')}
+            value={draft}
+            onInput={(e) => setDraft(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
+            }}
+          />
+          <ErrorLine error={error} />
+          <button type="submit" data-testid="send" disabled={sending || !draft.trim()}>
+            {mode === 'note' ? t('conversation.addNote') : t('conversation.send')}
+          </button>
+        </form>
+        {detail && <WhyThisAgent detail={detail} dir={dir} />}
+      </section>
+      {detail && perms.has('customers.view') && <CustomerPanel customerId={detail.customer_id} current={id} onName={setCustomerName} />}
+      {assigning && detail && (
+        <AssignDialog
+          detail={detail}
+          dir={dir}
+          onClose={() => setAssigning(false)}
+          onDone={(d) => {
+            setDetail(d);
+            setAssigning(false);
+            props.reloadDir();
+            props.onChanged();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function Tags({ detail, onSaved }: { detail: ConversationDetail; onSaved: (c: ConversationView) => void }): JSX.Element {
+  const { t, client, announce } = useConsole();
+  const [text, setText] = useState(detail.tags.join(', '));
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => setText(detail.tags.join(', ')), [detail.tags.join(',')]);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const c = await client.put<ConversationView>(`/v1/conversations/${encodeURIComponent(detail.id)}/tags`, { tags: splitList(text) });
+      onSaved(c);
+      announce(t('conversation.tagsSaved'));
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <form class="tags" onSubmit={(e) => void save(e)}>
+      <label for="tags-input">{t('conversation.tags')}</label>
+      <input id="tags-input" data-testid="tags-input" value={text} onInput={(e) => setText(e.currentTarget.value)} aria-describedby="tags-hint" />
+      <small id="tags-hint" class="hint">
+        {t('conversation.tagsHint')}
+      </small>
+      <button type="submit">{t('common.save')}</button>
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
+function WhyThisAgent({ detail, dir }: { detail: ConversationDetail; dir: Directory }): JSX.Element {
+  const { t } = useConsole();
+  const r = detail.routing;
+  return (
+    <section class="routing card" aria-labelledby="routing-h" data-testid="routing">
+      <h2 id="routing-h">{t('routing.title')}</h2>
+      {!r ? (
+        <p>{t('routing.none')}</p>
+      ) : (
+        <>
+          <p>
+            {r.chosen_agent_id
+              ? t('routing.chosen', { agent: agentName(dir, r.chosen_agent_id), strategy: t(`strategy.${r.strategy}` as 'strategy.least_loaded') })
+              : t(r.outcome === 'queued' ? 'routing.queued' : 'routing.unassigned')}
+            {r.sticky && ` ${t('routing.sticky')}`}
+            {r.outside_working_hours && ` ${t('routing.offHours')}`}{' '}
+            <Time at={r.decided_at} />
+          </p>
+          {r.candidates.length === 0 ? (
+            <p>{t('routing.noCandidates')}</p>
+          ) : (
+            <table class="table">
+              <caption class="sr-only">{t('routing.candidates')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('routing.agent')}</th>
+                  <th scope="col">{t('routing.verdict')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {r.candidates.map((c) => (
+                  <tr key={c.agent_id} class={c.agent_id === r.chosen_agent_id ? 'chosen' : undefined}>
+                    <td>{agentName(dir, c.agent_id)}</td>
+                    <td>
+                      {c.agent_id === r.chosen_agent_id
+                        ? t('routing.picked')
+                        : c.excluded
+                          ? t(`routing.excluded.${c.excluded}`)
+                          : t('routing.eligible')}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {r.candidates_omitted && Object.keys(r.candidates_omitted).length > 0 && (
+            <p class="hint">
+              {t('routing.omitted')}{' '}
+              {Object.entries(r.candidates_omitted)
+                .map(([k, n]) => `${k === 'eligible' ? t('routing.eligible') : t(`routing.excluded.${k}` as 'routing.excluded.offline')}: ${n}`)
+                .join(', ')}
+            </p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function CustomerPanel({ customerId, current, onName }: { customerId: string; current: string; onName: (n: string | null) => void }): JSX.Element {
+  const { t, client } = useConsole();
+  const [customer, setCustomer] = useState<CustomerView | null>(null);
+  const [past, setPast] = useState<ConversationView[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    let live = true;
+    const enc = encodeURIComponent(customerId);
+    Promise.all([
+      client.get<CustomerView>(`/v1/customers/${enc}`),
+      client.get<Page<ConversationView>>(`/v1/customers/${enc}/conversations`, { query: { limit: 20 } }),
+    ])
+      .then(([c, p]) => {
+        if (!live) return;
+        setCustomer(c);
+        onName(c.name ?? null);
+        setPast(p.items);
+      })
+      .catch((e: unknown) => live && setError(e));
+    return () => {
+      live = false;
+    };
+  }, [client, customerId]);
+  const attrs = customer?.attributes && typeof customer.attributes === 'object' ? Object.entries(customer.attributes) : [];
+  return (
+    <aside class="customer card" aria-labelledby="customer-h" data-testid="customer-panel">
+      <h2 id="customer-h">{t('customer.title')}</h2>
+      <ErrorLine error={error} />
+      {customer && (
+        <dl class="pairs">
+          <dt>{t('customer.name')}</dt>
+          <dd>{customer.name ?? '—'}</dd>
+          <dt>{t('login.email')}</dt>
+          <dd data-testid="customer-email">{customer.email ?? '—'}</dd>
+          <dt>{t('customer.phone')}</dt>
+          <dd data-testid="customer-phone">{customer.phone ?? '—'}</dd>
+          {customer.external_id && (
+            <>
+              <dt>{t('customer.externalId')}</dt>
+              <dd>{customer.external_id}</dd>
+            </>
+          )}
+          {customer.tags.length > 0 && (
+            <>
+              <dt>{t('conversation.tags')}</dt>
+              <dd>{customer.tags.join(', ')}</dd>
+            </>
+          )}
+          {attrs.map(([k, v]) => (
+            <div key={k} class="pair">
+              <dt>{k}</dt>
+              <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+            </div>
+          ))}
+          <dt>{t('customer.since')}</dt>
+          <dd>
+            <Time at={customer.created_at} />
+          </dd>
+        </dl>
+      )}
+      <h3>{t('customer.past')}</h3>
+      {past.length === 0 ? (
+        <p class="hint">{t('customer.noPast')}</p>
+      ) : (
+        <ul class="past">
+          {past.map((c) => (
+            <li key={c.id}>
+              <a href={hrefOf('/conversations/:id', { id: c.id })} aria-current={c.id === current ? 'true' : undefined}>
+                <Time at={c.created_at} /> · {t(`status.${c.status}` as 'status.open')}
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}
+
+function AssignDialog(props: { detail: ConversationDetail; dir: Directory; onClose: () => void; onDone: (d: ConversationDetail) => void }): JSX.Element {
+  const { t, client, announce, me } = useConsole();
+  const { dir, detail } = props;
+  const [target, setTarget] = useState<'agent' | 'group'>('agent');
+  const [agentId, setAgentId] = useState('');
+  const [groupId, setGroupId] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const candidates = detail.routing?.candidates.map((c) => c.agent_id) ?? [];
+  const agentChoices = dir.complete
+    ? [...dir.agents.values()].filter((a) => !a.disabled).map((a) => ({ id: a.id, label: `${a.name} (${t(`presence.${a.status}` as 'presence.online')}, ${a.active_conversations}/${a.max_concurrent})` }))
+    : [...new Set([...(me ? [me.id] : []), ...candidates])].map((id) => ({ id, label: id === me?.id ? `${me.name} (${t('conversation.me')})` : id }));
+  const groupChoices = dir.complete ? [...dir.groups.values()].map((g) => ({ id: g.id, label: g.name })) : (me?.group_ids ?? []).map((id) => ({ id, label: id }));
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const body = target === 'agent' ? { agent_id: agentId.trim() } : { group_id: groupId.trim() };
+      const d = await client.post<ConversationDetail>(`/v1/conversations/${encodeURIComponent(detail.id)}/assign`, body);
+      announce(t('conversation.assigned'));
+      props.onDone(d);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  return (
+    <Dialog title={t('conversation.assign')} onClose={props.onClose}>
+      <form onSubmit={(e) => void submit(e)}>
+        <fieldset>
+          <legend>{t('assign.to')}</legend>
+          <label class="check">
+            <input type="radio" name="target" checked={target === 'agent'} onChange={() => setTarget('agent')} />
+            {t('assign.agent')}
+          </label>
+          <label class="check">
+            <input type="radio" name="target" checked={target === 'group'} onChange={() => setTarget('group')} />
+            {t('assign.group')}
+          </label>
+        </fieldset>
+        {target === 'agent' ? (
+          <Field label={t('assign.agent')} hint={dir.complete ? undefined : t('assign.idHint')}>
+            {(a) => <Choice attrs={a} testId="assign-agent" choices={agentChoices} known={dir.complete} value={agentId} onChange={setAgentId} />}
+          </Field>
+        ) : (
+          <Field label={t('assign.group')} hint={dir.complete ? undefined : t('assign.idHint')}>
+            {(a) => <Choice attrs={a} testId="assign-group" choices={groupChoices} known={dir.complete} value={groupId} onChange={setGroupId} />}
+          </Field>
+        )}
+        <ErrorLine error={error} />
+        <div class="dialog-actions">
+          <button type="button" onClick={props.onClose}>
+            {t('common.cancel')}
+          </button>
+          <button type="submit" data-testid="assign-submit">
+            {t('conversation.assign')}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/**
+ * A choice among known options (a select), or, when the account cannot list them, an id typed in with the
+ * ids it does know offered as suggestions.
+ */
+function Choice(props: {
+  attrs: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean };
+  testId: string;
+  choices: { id: string; label: string }[];
+  known: boolean;
+  value: string;
+  onChange: (v: string) => void;
+}): JSX.Element {
+  const { t } = useConsole();
+  const listId = `${props.attrs.id}-list`;
+  if (props.known) {
+    return (
+      <select {...props.attrs} data-testid={props.testId} required value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <option value="">{t('assign.choose')}</option>
+        {props.choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label}
+          </option>
+        ))}
+      </select>
+    );
+  }
+  return (
+    <>
+      <input {...props.attrs} list={listId} data-testid={props.testId} required value={props.value} onInput={(e) => props.onChange(e.currentTarget.value)} />
+      <datalist id={listId}>
+        {props.choices.map((c) => (
+          <option key={c.id} value={c.id}>
+            {c.label}
+          </option>
+        ))}
+      </datalist>
+    </>
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * The component of each route of `lib/routes.ts`, by route id. A later screen is one entry here and one in
+ * the route table.
+ */
+import type { JSX, RefObject } from 'preact';
+import { Account } from './account';
+import { Agents } from './admin/agents';
+import { ApiKeys } from './admin/api-keys';
+import { Assignment } from './admin/assignment';
+import { Audit } from './admin/audit';
+import { Groups } from './admin/groups';
+import { Roles } from './admin/roles';
+import { Schedules } from './admin/schedules';
+import { Security } from './admin/security';
+import { WidgetSettingsScreen } from './admin/widget';
+import { Workspace } from './workspace';
+
+/** What a screen is given. */
+export interface ScreenProps {
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The screen's `<h1>`: it gets focus when the screen changes. */
+  headingRef: RefObject<HTMLHeadingElement>;
+}
+
+/** Screens by route id. */
+export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
+  inbox: Workspace,
+  conversation: Workspace,
+  account: Account,
+  agents: Agents,
+  groups: Groups,
+  schedules: Schedules,
+  assignment: Assignment,
+  roles: Roles,
+  security: Security,
+  apiKeys: ApiKeys,
+  audit: Audit,
+  widget: WidgetSettingsScreen,
+};

@@ -1,0 +1,87 @@
+/**
+ * The API shapes the console reads and writes, named once. They are the generated OpenAPI types
+ * (`src/api/schema.d.ts`, from the server's `/v1/openapi.json`); the few the document leaves as a bare
+ * object (a conversation's routing decision, a schedule's hours, a customer's attributes) are spelled out
+ * here from API.md.
+ */
+import type { Schemas } from '../api/types';
+
+/** A list answer (API.md: `{"items", "next_cursor"}`). */
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/** `GET /v1/me`, and the `agent` of a sign-in; `permissions` is used when the server answers it. */
+export type AgentView = Schemas['AgentView'] & { permissions?: string[] };
+/** A finished sign-in. */
+export type LoginOk = Omit<Schemas['LoginOk'], 'agent'> & { agent: AgentView };
+/** The first step of an MFA sign-in. */
+export type MfaRequired = Schemas['MfaRequired'];
+/** `GET /v1/me/sessions` items. */
+export type SessionView = Schemas['SessionView'];
+/** `POST /v1/me/mfa/totp`. */
+export type TotpEnrolment = Schemas['TotpEnrolment'];
+/** A conversation in the inbox. */
+export type ConversationView = Schemas['ConversationView'];
+/** A message. */
+export type MessageView = Schemas['MessageView'];
+/** `GET /v1/agents` items. */
+export type AgentAdminView = Schemas['AgentAdminView'];
+/** `GET /v1/groups` items. */
+export type GroupView = Schemas['GroupView'];
+/** `GET|PUT /v1/settings/assignment`. */
+export type AssignmentSettings = Schemas['SettingsInput'];
+/** `GET|PUT /v1/settings/security`. */
+export type SecuritySettings = Schemas['SecuritySettings'];
+/** `GET /v1/roles` items. */
+export type RoleView = Schemas['RoleView'];
+/** `GET /v1/api_keys` items. */
+export type ApiKeyView = Schemas['ApiKeyView'];
+/** `POST /v1/api_keys`: the key, shown once. */
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+/** `GET /v1/audit` items. */
+export type AuditView = Schemas['AuditView'];
+
+/** `GET /v1/customers/{id}`, with its attributes typed. */
+export type CustomerView = Omit<Schemas['CustomerView'], 'attributes'> & { attributes: Record<string, unknown> | null };
+
+/** Why routing left an agent out (`null`: eligible). */
+export type Exclusion = 'offline' | 'at_capacity' | 'off_shift' | 'missing_skill' | 'not_in_group';
+
+/** The last routing decision (API.md). */
+export interface Routing {
+  decided_at: string;
+  strategy: string;
+  chosen_agent_id: string | null;
+  sticky?: boolean;
+  outcome?: string;
+  outside_working_hours?: boolean;
+  candidates: { agent_id: string; excluded: Exclusion | null }[];
+  candidates_omitted?: Record<string, number>;
+}
+
+/** `GET /v1/conversations/{id}`, with its routing decision typed. */
+export type ConversationDetail = Omit<Schemas['ConversationDetail'], 'routing'> & { routing?: Routing | null };
+
+/** A schedule's hours: ranges of `HH:MM` pairs. */
+export type Hours = string[][];
+
+/** `GET /v1/schedules` items. */
+export interface ScheduleView {
+  id: string;
+  name: string;
+  timezone: string;
+  weekly: Record<string, Hours>;
+  holidays: string[];
+  overrides: { date: string; hours: Hours }[];
+}
+
+/** A pre-chat form field of the widget settings. */
+export type PreChatField = Schemas['FormField'];
+
+/**
+ * `GET|PUT /v1/settings/widget`; `widget_key` is used if the answer ever carries it (today no endpoint answers the
+ * key after `POST /v1/tenants`).
+ */
+export type WidgetSettings = Schemas['WidgetSettings'] & { widget_key?: string };

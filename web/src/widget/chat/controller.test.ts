@@ -1,0 +1,170 @@
+import { describe, expect, it } from 'vitest';
+import type { ChatHost } from '../contract';
+import { ChatController } from './controller';
+
+/** A WebSocket stand-in the test drives by hand. */
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  close() {}
+  frame(v: unknown) {
+    this.onmessage?.({ data: JSON.stringify(v) });
+  }
+}
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+const msg = (id: string, author: string, content: string, internal = false) => ({
+  id,
+  conversation_id: 'cv_1',
+  author,
+  author_id: null,
+  content,
+  internal,
+  created_at: `2026-01-01T00:00:${id.slice(-2)}Z`,
+});
+
+function setup(config: Record<string, unknown> = {}) {
+  FakeSocket.all = [];
+  const calls: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
+  let serverMessages: ReturnType<typeof msg>[] = [];
+  const fetch = (input: string, init?: RequestInit & { body?: string }) => {
+    const url = new URL(input);
+    const method = init?.method ?? 'GET';
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    calls.push({ method, url: url.pathname + url.search, headers, body: init?.body ? JSON.parse(init.body) : undefined });
+    const json = (v: unknown, status = 200) => Promise.resolve(Response.json(v, { status }));
+    if (url.pathname === '/v1/widget/config') return json({ title: 'Acme', online: true, ...config });
+    if (url.pathname === '/v1/widget/conversations') return json({ conversation_id: 'cv_1', customer_id: 'cu_1', visitor_token: 'vt_secret' }, 201);
+    if (url.pathname === '/v1/widget/messages' && method === 'POST') {
+      const m = msg(`ms_${10 + serverMessages.length}`, 'visitor', (JSON.parse(init?.body ?? '{}') as { content: string }).content);
+      serverMessages.push(m);
+      return json({ id: m.id, created_at: m.created_at }, 201);
+    }
+    if (url.pathname === '/v1/widget/messages') {
+      const after = url.searchParams.get('after');
+      return json({ items: serverMessages.filter((m) => !after || m.id > after), next_cursor: null });
+    }
+    if (url.pathname === '/v1/realtime/ticket') return json({ ticket: 'tk', url: 'ws://kefu.test/v1/realtime' });
+    return json({ error: { code: 'not_found', message: 'no' } }, 404);
+  };
+  const events: [string, unknown][] = [];
+  const unread: number[] = [];
+  const host: ChatHost = {
+    root: {} as ShadowRoot,
+    launcher: {} as HTMLButtonElement,
+    apiBase: 'http://kefu.test',
+    widgetKey: 'wk_1',
+    user: () => ({ external_id: 'u-1', name: 'Li' }),
+    emit: (e, p) => events.push([e, p]),
+    setUnread: (n) => unread.push(n),
+    requestClose: () => undefined,
+    setLang: () => undefined,
+  };
+  const c = new ChatController(host, { fetch: fetch as unknown as typeof globalThis.fetch, WebSocket: FakeSocket as unknown as typeof WebSocket });
+  return {
+    c,
+    calls,
+    events,
+    unread,
+    setServer: (m: ReturnType<typeof msg>[]) => {
+      serverMessages = m;
+    },
+    server: () => serverMessages,
+  };
+}
+
+describe('ChatController', () => {
+  it('goes straight to the chat without a form, and the first send starts the conversation', async () => {
+    const { c, calls } = setup();
+    await c.init();
+    expect(c.state.phase).toBe('chat');
+    expect(calls[0]).toMatchObject({ url: '/v1/widget/config', headers: { 'X-Widget-Key': 'wk_1' } });
+    c.setOpen(true);
+    expect(await c.send('  Hello  ')).toBe(true);
+    const start = calls.find((x) => x.url === '/v1/widget/conversations');
+    expect(start?.body).toMatchObject({ visitor: { external_id: 'u-1', name: 'Li' } });
+    const send = calls.find((x) => x.method === 'POST' && x.url === '/v1/widget/messages');
+    expect(send?.body).toEqual({ content: 'Hello' });
+    expect(send?.headers.Authorization).toBe('Bearer vt_secret');
+    expect(send?.headers['Idempotency-Key']).toMatch(/.+/);
+    expect(c.state.messages.map((m) => [m.author, m.content])).toEqual([['visitor', 'Hello']]);
+    expect(c.state.pending).toEqual([]);
+  });
+
+  it('shows the form when one is configured, and refuses a bad one without calling the server', async () => {
+    const { c, calls } = setup({
+      pre_chat_form: { enabled: true, fields: [{ name: 'email', label: 'Email', type: 'email', required: true }] },
+      groups: [{ id: 'gr_1', name: 'Sales' }],
+    });
+    await c.init();
+    expect(c.state.phase).toBe('prechat');
+    expect(await c.start({ email: 'nope' }, 'gr_1')).toBe(false);
+    expect(c.state.fieldErrors).toEqual({ email: 'invalid_email' });
+    expect(calls.some((x) => x.url === '/v1/widget/conversations')).toBe(false);
+    expect(await c.start({ email: 'li@shop.example' }, 'gr_1')).toBe(true);
+    expect(calls.find((x) => x.url === '/v1/widget/conversations')?.body).toMatchObject({
+      pre_chat: { email: 'li@shop.example' },
+      group_id: 'gr_1',
+      visitor: { external_id: 'u-1', name: 'Li', email: 'li@shop.example' },
+    });
+    expect(c.state.phase).toBe('chat');
+  });
+
+  it('takes live messages once each, never notes, and counts unread replies while closed', async () => {
+    const { c, events, unread } = setup();
+    await c.init();
+    c.setOpen(true);
+    await c.send('Hi');
+    await flush();
+    const ws = FakeSocket.all[0]!;
+    ws.onopen?.();
+    await flush();
+    c.setOpen(false);
+    const reply = msg('ms_20', 'agent', 'Hello!');
+    ws.frame({ type: 'message.created', conversation_id: 'cv_1', message: reply });
+    ws.frame({ type: 'message.created', conversation_id: 'cv_1', message: reply });
+    ws.frame({ type: 'message.created', conversation_id: 'cv_1', message: msg('ms_21', 'agent', 'secret note', true) });
+    ws.frame({ type: 'message.created', conversation_id: 'cv_other', message: msg('ms_22', 'agent', 'not yours') });
+    expect(c.state.messages.map((m) => m.content)).toEqual(['Hi', 'Hello!']);
+    expect(unread.at(-1)).toBe(1);
+    expect(events.filter(([e]) => e === 'message').map(([, m]) => (m as { content: string }).content)).toEqual(['Hi', 'Hello!']);
+    c.setOpen(true);
+    expect(unread.at(-1)).toBe(0);
+  });
+
+  it('catches up with after=<last id> when the socket comes back, without duplicates', async () => {
+    const { c, calls, setServer, server } = setup();
+    await c.init();
+    c.setOpen(true);
+    await c.send('Hi');
+    await flush();
+    FakeSocket.all[0]!.onopen?.();
+    await flush();
+    // While the socket is down, the agent answers twice.
+    FakeSocket.all[0]!.onclose?.();
+    setServer([...server(), msg('ms_30', 'agent', 'One'), msg('ms_31', 'agent', 'Two')]);
+    await c.catchUp();
+    const reads = calls.filter((x) => x.method === 'GET' && x.url.startsWith('/v1/widget/messages'));
+    expect(reads.at(-1)?.url).toContain('after=ms_10');
+    expect(c.state.messages.map((m) => m.content)).toEqual(['Hi', 'One', 'Two']);
+    // A live copy of a message already caught up changes nothing.
+    FakeSocket.all[0]!.onmessage?.({ data: JSON.stringify({ type: 'message.created', conversation_id: 'cv_1', message: msg('ms_31', 'agent', 'Two') }) });
+    expect(c.state.messages).toHaveLength(3);
+  });
+
+  it('refuses messages over 4000 characters without sending them', async () => {
+    const { c, calls } = setup();
+    await c.init();
+    expect(await c.send('x'.repeat(4001))).toBe(false);
+    expect(c.state.notice).toEqual({ key: 'too_long' });
+    expect(calls.some((x) => x.method === 'POST')).toBe(false);
+  });
+});

@@ -1,0 +1,371 @@
+// The chat's logic, apart from its looks: loads the configuration, starts the conversation, sends with
+// Idempotency-Key, keeps the messages (live over the WebSocket, caught up by `after=` on every (re)connect,
+// one copy per id), counts unread replies while the chat is closed, and keeps the visitor's session in
+// localStorage so a reload continues the conversation. The view (view.tsx) renders its state.
+import type { MessageView, Page, RealtimeTicket, Schemas } from '../../api/types';
+import { ApiError, createClient, idempotencyKey, type Client } from '../../shared/http';
+import { browserLangs, pickLang, type Lang } from '../../shared/i18n';
+import { lastId, mergeMessages } from '../../shared/messages';
+import { connectLive, type Frame, type Live, type LiveState } from '../../shared/ws';
+import type { ChatHost } from '../contract';
+import { clearSession, loadSession, saveSession, type StoredSession } from '../storage';
+import { normalizeConfig, type WidgetConfig, type WidgetMessage } from './config';
+import { preChatBody, validatePreChat, visitorBody, type FieldError } from './prechat';
+import { countUnread } from './unread';
+
+/** A message written here and not yet acknowledged by the server. */
+export interface PendingMessage {
+  /** Its Idempotency-Key (kept for a resend, so the server stores it once). */
+  key: string;
+  content: string;
+  status: 'sending' | 'failed';
+}
+
+/** A problem to show the visitor, as a dictionary key (with values) or the server's own words. */
+export type Notice = { key: 'rate_limited'; s: number } | { key: 'too_long' } | { key: 'error'; message: string };
+
+/** Everything the view shows. */
+export interface ChatState {
+  /** loading: fetching the configuration; failed: it could not be fetched; prechat: the form; chat: talking. */
+  phase: 'loading' | 'failed' | 'prechat' | 'chat';
+  config: WidgetConfig | undefined;
+  lang: Lang;
+  open: boolean;
+  /** A conversation exists (the visitor has a token). */
+  started: boolean;
+  messages: readonly WidgetMessage[];
+  pending: readonly PendingMessage[];
+  live: LiveState | 'idle';
+  /** The conversation was closed by an agent (writing again reopens it). */
+  closed: boolean;
+  /** Starting the conversation is under way. */
+  starting: boolean;
+  fieldErrors: Record<string, FieldError>;
+  notice: Notice | undefined;
+}
+
+const MAX_CHARS = 4000;
+
+/** Whether the visitor may write now: a conversation exists, someone is online, or the tenant queues. */
+export function canWrite(s: Pick<ChatState, 'started' | 'config'>): boolean {
+  return s.started || !s.config || s.config.online || s.config.offline_mode === 'queue';
+}
+
+export class ChatController {
+  state: ChatState;
+  private readonly listeners = new Set<(s: ChatState) => void>();
+  private readonly api: Client;
+  private session: StoredSession | undefined;
+  private live: Live | undefined;
+  private loaded = false;
+  private catchingUp: Promise<void> | undefined;
+  private catchUpAgain = false;
+
+  constructor(
+    private readonly host: ChatHost,
+    private readonly deps: { fetch?: typeof fetch; WebSocket?: typeof WebSocket } = {},
+  ) {
+    this.session = loadSession(host.widgetKey);
+    this.api = createClient({
+      base: host.apiBase,
+      headers: (): Record<string, string> => (this.session ? { Authorization: `Bearer ${this.session.visitor_token}` } : {}),
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    this.state = {
+      phase: 'loading',
+      config: undefined,
+      lang: pickLang('auto', browserLangs()),
+      open: false,
+      started: this.session !== undefined,
+      messages: [],
+      pending: [],
+      live: 'idle',
+      closed: false,
+      starting: false,
+      fieldErrors: {},
+      notice: undefined,
+    };
+    if (typeof window !== 'undefined') window.addEventListener('online', () => this.live?.retryNow());
+  }
+
+  subscribe(fn: (s: ChatState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private set(patch: Partial<ChatState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const fn of this.listeners) fn(this.state);
+  }
+
+  /** Fetches the configuration, then continues a stored conversation or shows what starts one. */
+  async init(): Promise<void> {
+    this.set({ phase: 'loading' });
+    let config: WidgetConfig;
+    try {
+      config = normalizeConfig(await this.fetchConfig());
+    } catch {
+      this.set({ phase: 'failed' });
+      return;
+    }
+    const lang = pickLang(config.language, browserLangs());
+    this.host.setLang(lang);
+    this.set({ config, lang, phase: this.session ? 'chat' : this.needsForm(config) ? 'prechat' : 'chat' });
+    if (this.session) this.goLive();
+  }
+
+  private fetchConfig(): Promise<Schemas['WidgetConfig']> {
+    return this.api.get<Schemas['WidgetConfig']>('/v1/widget/config', { headers: { 'X-Widget-Key': this.host.widgetKey } });
+  }
+
+  private needsForm(config: WidgetConfig): boolean {
+    return config.pre_chat_form.enabled || config.groups.length > 0;
+  }
+
+  /** The configuration again (on open: whether someone is online changes during the day). */
+  private async refreshConfig(): Promise<void> {
+    try {
+      const config = normalizeConfig(await this.fetchConfig());
+      this.set({ config });
+    } catch {
+      // keep the one we have
+    }
+  }
+
+  setOpen(open: boolean): void {
+    if (open === this.state.open) return;
+    this.set({ open, notice: undefined });
+    if (open) {
+      this.markSeen();
+      if (this.state.phase === 'failed') void this.init();
+      else if (this.state.phase !== 'loading') void this.refreshConfig();
+    }
+  }
+
+  /** Checks the pre-chat form and shows its errors; answers whether it may be sent. */
+  checkForm(values: Record<string, string>): boolean {
+    const config = this.state.config;
+    const fields = config?.pre_chat_form.enabled ? config.pre_chat_form.fields : [];
+    const fieldErrors = validatePreChat(fields, values);
+    this.set({ fieldErrors });
+    return Object.keys(fieldErrors).length === 0;
+  }
+
+  /** Starts the conversation from the pre-chat form; answers whether it started. */
+  async start(values: Record<string, string>, groupId: string | undefined): Promise<boolean> {
+    const config = this.state.config;
+    if (!config || this.state.starting) return false;
+    const fields = config.pre_chat_form.enabled ? config.pre_chat_form.fields : [];
+    const fieldErrors = validatePreChat(fields, values);
+    if (Object.keys(fieldErrors).length > 0) {
+      this.set({ fieldErrors });
+      return false;
+    }
+    this.set({ fieldErrors: {}, starting: true, notice: undefined });
+    try {
+      await this.startConversation(preChatBody(fields, values), groupId);
+      this.set({ phase: 'chat' });
+      return true;
+    } catch (e) {
+      const field = e instanceof ApiError && e.field?.startsWith('pre_chat.') ? e.field.slice('pre_chat.'.length) : undefined;
+      if (field) this.set({ fieldErrors: { [field]: 'required' } });
+      this.set({ notice: this.noticeOf(e) });
+      return false;
+    } finally {
+      this.set({ starting: false });
+    }
+  }
+
+  private async startConversation(preChat: Record<string, string>, groupId: string | undefined): Promise<void> {
+    const body: Record<string, unknown> = {
+      visitor: visitorBody(this.host.user(), preChat),
+      page_url: typeof location !== 'undefined' ? location.href : undefined,
+    };
+    if (Object.keys(preChat).length > 0) body.pre_chat = preChat;
+    if (groupId) body.group_id = groupId;
+    const started = await this.api.post<Schemas['Started']>(
+      '/v1/widget/conversations',
+      body,
+      { headers: { 'X-Widget-Key': this.host.widgetKey } },
+    );
+    this.session = { visitor_token: started.visitor_token, conversation_id: started.conversation_id, customer_id: started.customer_id };
+    saveSession(this.host.widgetKey, this.session);
+    // A new conversation has no history to load: from here on every message is news (Kefu.on('message')).
+    this.loaded = true;
+    this.set({ started: true, closed: false });
+    this.goLive();
+  }
+
+  /** Sends a message (starting the conversation first when there is none and no form is needed). */
+  async send(content: string): Promise<boolean> {
+    const text = content.trim();
+    if (!text) return false;
+    if ([...text].length > MAX_CHARS) {
+      this.set({ notice: { key: 'too_long' } });
+      return false;
+    }
+    const pending: PendingMessage = { key: idempotencyKey(), content: text, status: 'sending' };
+    this.set({ pending: [...this.state.pending, pending], notice: undefined });
+    return this.deliver(pending);
+  }
+
+  /** Sends a failed message again, with the same Idempotency-Key. */
+  resend(key: string): Promise<boolean> {
+    const p = this.state.pending.find((x) => x.key === key);
+    if (!p) return Promise.resolve(false);
+    const again: PendingMessage = { ...p, status: 'sending' };
+    this.set({ pending: this.state.pending.map((x) => (x.key === key ? again : x)), notice: undefined });
+    return this.deliver(again);
+  }
+
+  private async deliver(p: PendingMessage): Promise<boolean> {
+    try {
+      if (!this.session) await this.startConversation({}, undefined);
+      const conversationId = this.session?.conversation_id;
+      const sent = await this.api.post<Schemas['Sent']>(
+        '/v1/widget/messages',
+        { content: p.content },
+        { headers: { 'Idempotency-Key': p.key } },
+      );
+      const mine: WidgetMessage = {
+        id: sent.id,
+        conversation_id: conversationId ?? '',
+        author: 'visitor',
+        content: p.content,
+        internal: false,
+        created_at: sent.created_at,
+      };
+      this.set({ pending: this.state.pending.filter((x) => x.key !== p.key), closed: false });
+      this.addMessages([mine]);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401 && this.session) this.forgetSession();
+      this.set({
+        pending: this.state.pending.map((x) => (x.key === p.key ? { ...x, status: 'failed' } : x)),
+        notice: this.noticeOf(e),
+      });
+      return false;
+    }
+  }
+
+  private noticeOf(e: unknown): Notice {
+    if (e instanceof ApiError && e.code === 'rate_limited') return { key: 'rate_limited', s: e.retryAfter ?? 60 };
+    return { key: 'error', message: e instanceof Error ? e.message : String(e) };
+  }
+
+  /** The token was refused (the conversation is gone or the token expired): start afresh. */
+  private forgetSession(): void {
+    this.live?.stop();
+    this.live = undefined;
+    this.session = undefined;
+    clearSession(this.host.widgetKey);
+    const config = this.state.config;
+    this.set({
+      started: false,
+      messages: [],
+      live: 'idle',
+      closed: false,
+      phase: config && this.needsForm(config) ? 'prechat' : 'chat',
+    });
+    this.loaded = false;
+  }
+
+  private goLive(): void {
+    if (this.live || !this.session) return;
+    void this.catchUp();
+    this.live = connectLive({
+      ticket: () => this.api.post<RealtimeTicket>('/v1/realtime/ticket'),
+      onFrame: (f) => this.onFrame(f),
+      onOpen: () => void this.catchUp(),
+      onState: (live) => this.set({ live }),
+      ...(this.deps.WebSocket ? { WebSocket: this.deps.WebSocket } : {}),
+    });
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.session && frame.conversation_id && frame.conversation_id !== this.session.conversation_id) return;
+    switch (frame.type) {
+      case 'message.created': {
+        const m = frame.message as WidgetMessage | undefined;
+        if (m && typeof m.id === 'string') this.addMessages([m]);
+        break;
+      }
+      case 'conversation.closed':
+        this.set({ closed: true });
+        break;
+      case 'conversation.assigned':
+      case 'conversation.queued':
+        this.set({ closed: false });
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Reads what came after the newest message here (everything, the first time), page by page. */
+  catchUp(): Promise<void> {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return this.catchingUp;
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false;
+        try {
+          let cursor: string | undefined;
+          const after = lastId(this.state.messages);
+          do {
+            const page = await this.api.get<Page<MessageView>>('/v1/widget/messages', {
+              query: { after, cursor, limit: 200 },
+            });
+            this.addMessages(page.items);
+            cursor = page.next_cursor ?? undefined;
+          } while (cursor);
+          this.loaded = true;
+          this.updateUnread();
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) this.forgetSession();
+          // anything else: the next reconnect catches up
+        }
+      } while (this.catchUpAgain && this.session);
+    })().finally(() => {
+      this.catchingUp = undefined;
+    });
+    return this.catchingUp;
+  }
+
+  private addMessages(incoming: readonly WidgetMessage[]): void {
+    // Notes never reach visitors; should one ever arrive, it is not shown.
+    const visible = incoming.filter((m) => m.internal !== true);
+    const before = this.state.messages;
+    const merged = mergeMessages(before, visible);
+    if (merged === before) return;
+    this.set({ messages: merged });
+    if (this.loaded) {
+      const known = new Set(before.map((m) => m.id));
+      for (const m of merged) if (!known.has(m.id)) this.host.emit('message', m);
+    }
+    if (this.state.open) this.markSeen();
+    else this.updateUnread();
+  }
+
+  private markSeen(): void {
+    const id = lastId(this.state.messages);
+    if (this.session && id && this.session.seen_up_to !== id) {
+      this.session = { ...this.session, seen_up_to: id };
+      saveSession(this.host.widgetKey, this.session);
+    }
+    this.host.setUnread(0);
+  }
+
+  private updateUnread(): void {
+    if (this.state.open) return;
+    this.host.setUnread(countUnread(this.state.messages, this.session?.seen_up_to));
+  }
+
+  /** Stops the live connection (the widget is being removed). */
+  dispose(): void {
+    this.live?.stop();
+    this.live = undefined;
+  }
+}
