@@ -34,7 +34,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Changes an agent: only the fields present change. */
+        /**
+         * Changes an agent: only the fields present change. Changing the email, password or role of an account that
+         *     holds a permission the caller lacks is 403, as is giving a role with such a permission or joining a group
+         *     whose conversations the caller does not see; a change that would leave the tenant without an enabled
+         *     administrator is 409. An email change is mailed to the old address; the audit entry names the old and new
+         *     role, and the old and new email masked (with their SHA-256).
+         */
         patch: operations["agents_by_id_update"];
         trace?: never;
     };
@@ -49,6 +55,27 @@ export interface paths {
         put?: never;
         /** Disables an agent: it cannot sign in, is taken out of routing, and its open conversations are requeued. */
         post: operations["disable"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enables a disabled agent: it may sign in again and is routed conversations once it comes online. Like
+         *     disabling, it needs every permission the account holds (enabling an account above the caller would hand
+         *     back access the caller does not have).
+         */
+        post: operations["enable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -267,7 +294,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Closes the conversation: its agent's slot frees (the queue drains into it). */
+        /**
+         * Closes the conversation: its agent's slot frees (the queue drains into it). Only its assignee, or a holder
+         *     of `conversations.assign`, may.
+         */
         post: operations["close"];
         delete?: never;
         options?: never;
@@ -309,7 +339,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that). */
+        /**
+         * Reopens a closed conversation; it is routed again (sticky to its last agent when the tenant wants that).
+         *     Only its last assignee, or a holder of `conversations.assign`, may.
+         */
         post: operations["reopen"];
         delete?: never;
         options?: never;
@@ -325,7 +358,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replaces the conversation's tags (by name). */
+        /**
+         * Replaces the conversation's tags (by name). Only its assignee, or a holder of `conversations.assign`, may
+         *     (403 otherwise).
+         */
         put: operations["set_tags"];
         post?: never;
         delete?: never;
@@ -432,7 +468,11 @@ export interface paths {
         /** The tenant's groups. */
         get: operations["groups_list"];
         put?: never;
-        /** Creates a group with its members (their `group_ids` change in the same transaction). */
+        /**
+         * Creates a group with its members (their `group_ids` change in the same transaction). Membership widens what
+         *     an account sees and is routed, so only a caller who would see the group's conversations gives it: one
+         *     holding `conversations.view_all`, or `conversations.view_group` and being a member (403 otherwise).
+         */
         post: operations["groups_create"];
         delete?: never;
         options?: never;
@@ -448,7 +488,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Replaces a group: name, members and working hours. */
+        /**
+         * Replaces a group: name, members and working hours. New members need a caller who sees the group's
+         *     conversations (`conversations.view_all`, or `conversations.view_group` and membership); leaving needs nothing.
+         */
         put: operations["groups_by_id_update"];
         post?: never;
         /** Deletes a group (not the default group); its members leave it. */
@@ -646,7 +689,11 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Renames a custom role and replaces its permissions; holders get them on their next request. */
+        /**
+         * Renames a custom role and replaces its permissions; holders get them on their next request. The audit entry
+         *     keeps the name and permissions before (`from`) and after. A change that would leave the tenant without an
+         *     enabled administrator is 409.
+         */
         put: operations["roles_by_id_update"];
         post?: never;
         /** Deletes a custom role nobody holds. */
@@ -1476,6 +1523,19 @@ export interface components {
             /** @description An internal note: never shown to the visitor. */
             internal: boolean;
         };
+        /**
+         * @description `GET /v1/me`: the caller's account, with what its role allows now and what it must do first, so a
+         *     console shows only the screens the caller may use (and no probing of forbidden routes is needed).
+         */
+        MeView: components["schemas"]["AgentView"] & {
+            /** @description The permissions the caller's role grants, by name (API.md's catalogue), read fresh on this request. */
+            permissions: string[];
+            /**
+             * @description What the session must do before it may work: `password_expired` or `mfa_enrollment_required`; null
+             *     when nothing is pending.
+             */
+            restriction?: string | null;
+        };
         /** @description `POST /v1/auth/mfa/email` body. */
         MfaEmailRequest: {
             /** @description The challenge login answered with. */
@@ -1905,6 +1965,15 @@ export interface components {
             /** @description See [`WidgetSettings`]. */
             visitor_group_ids?: string[] | null;
         };
+        /**
+         * @description The widget settings as the console reads them: the settings, plus the tenant's widget key, which the
+         *     embed snippet needs (`<script ... data-widget-key="...">`). The key is public by design (every page that
+         *     embeds the widget shows it), so `settings.manage` is enough to read it.
+         */
+        WidgetSettingsView: components["schemas"]["WidgetSettings"] & {
+            /** @description The tenant's widget key (`X-Widget-Key`, `data-widget-key`). */
+            widget_key: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -2126,6 +2195,44 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    enable: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description agent id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentAdminView"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2987,6 +3094,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3628,7 +3743,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AgentView"];
+                    "application/json": components["schemas"]["MeView"];
                 };
             };
             401: {
@@ -3875,6 +3990,22 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4386,7 +4517,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WidgetSettings"];
+                    "application/json": components["schemas"]["WidgetSettingsView"];
                 };
             };
             401: {
@@ -4425,7 +4556,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WidgetSettings"];
+                    "application/json": components["schemas"]["WidgetSettingsView"];
                 };
             };
             400: {
