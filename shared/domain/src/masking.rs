@@ -74,13 +74,27 @@ const MAX_SPAN_DIGITS: usize = 19;
 /// the input itself (borrowed) when there is nothing to mask.
 pub fn mask_text(text: &str) -> Cow<'_, str> {
     let mut work = Work::default();
-    let Some(mut owned) = mask_once(text, &mut work) else { return Cow::Borrowed(text) };
+    let Some(Pass { text: mut owned, folded }) = mask_once(text, &mut work) else { return Cow::Borrowed(text) };
+    // The usual proof of the fixed point for a folded text: its folded form is known already, so scan that
+    // instead of folding the result again.
+    if let Some(folded) = folded
+        && scan(&folded, &mut work, false).is_ok_and(|edits| edits.is_empty())
+    {
+        return Cow::Owned(owned);
+    }
     // Each pass only turns digits into `*` or shortens an email, so this ends; the second pass almost always
     // finds nothing.
     while let Some(next) = mask_once(&owned, &mut work) {
-        owned = next;
+        owned = next.text;
     }
     Cow::Owned(owned)
+}
+
+/// What one masking pass made: the masked text and, when it was matched through a fold, the exact folded
+/// form of the masked text (when known without folding it again).
+struct Pass {
+    text: String,
+    folded: Option<Vec<u8>>,
 }
 
 /// Masks an email address for display: the first character of the local part, `***`, and the domain
@@ -138,13 +152,17 @@ fn folded_digit(c: char) -> bool {
 }
 
 /// One masking pass; `None` when nothing was masked.
-fn mask_once(text: &str, work: &mut Work) -> Option<String> {
+fn mask_once(text: &str, work: &mut Work) -> Option<Pass> {
     if let Ok(edits) = scan(text.as_bytes(), work, true) {
-        return (!edits.is_empty()).then(|| render_direct(text.as_bytes(), &edits));
+        return (!edits.is_empty()).then(|| Pass { text: render_direct(text.as_bytes(), &edits), folded: None });
     }
     let folded = fold(text)?;
     let edits = scan(&folded.bytes, work, false).unwrap_or_default();
-    (!edits.is_empty()).then(|| render_mapped(text.as_bytes(), &folded, &edits))
+    if edits.is_empty() {
+        return None;
+    }
+    let (masked, exact) = render_mapped(text.as_bytes(), &folded, &edits);
+    Some(Pass { text: masked, folded: exact.then(|| apply(&folded.bytes, &edits)) })
 }
 
 // ---- folding ----
@@ -347,10 +365,12 @@ fn fold_other(b: &[u8], i: usize) -> (Fold, usize) {
     }
 }
 
-/// Where one folded byte came from: the original character at bytes `orig.0..orig.1`.
+/// Where one folded byte came from: the original character at bytes `orig.0..orig.1`; `several` when that
+/// character folded to more than one byte (`⑫` → `12`).
 #[derive(Debug, Clone, Copy)]
 struct Origin {
     orig: (usize, usize),
+    several: bool,
 }
 
 /// Maps folded offsets back to the original text; queries must come in increasing order.
@@ -365,14 +385,14 @@ impl Mapper<'_> {
             self.next += 1;
         }
         if let Some(s) = self.segs.get(self.next).filter(|s| s.folded <= p) {
-            return Origin { orig: (s.orig, s.orig + s.orig_len) };
+            return Origin { orig: (s.orig, s.orig + s.orig_len), several: s.folded_len > 1 };
         }
         // Between changed characters, bytes were copied one for one.
         let o = match self.next.checked_sub(1).map(|k| self.segs[k]) {
             Some(s) => s.orig + s.orig_len + (p - (s.folded + s.folded_len)),
             None => p,
         };
-        Origin { orig: (o, o + 1) }
+        Origin { orig: (o, o + 1), several: false }
     }
 }
 
@@ -389,6 +409,12 @@ enum Edit {
 
 /// Applies edits to the text they were found in.
 fn render_direct(b: &[u8], edits: &[Edit]) -> String {
+    // Only ASCII digits became `*` and only whole ASCII runs were replaced, so this stays UTF-8.
+    String::from_utf8(apply(b, edits)).expect("masking keeps UTF-8")
+}
+
+/// Applies edits to the bytes they were found in.
+fn apply(b: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut copied = 0;
     for e in edits {
@@ -407,21 +433,24 @@ fn render_direct(b: &[u8], edits: &[Edit]) -> String {
         }
     }
     out.extend_from_slice(&b[copied..]);
-    // Only ASCII digits became `*` and only whole ASCII runs were replaced, so this stays UTF-8.
-    String::from_utf8(out).expect("masking keeps UTF-8")
+    out
 }
 
 /// Applies edits found in the folded copy to the original text: a hidden digit's original character becomes
 /// `*` (a character that folded to several bytes, like `⑽`, becomes one `*` when any of its digits is
-/// hidden); an email keeps its original first character and everything from its `@` on.
-fn render_mapped(orig: &[u8], f: &Folded, edits: &[Edit]) -> String {
+/// hidden); an email keeps its original first character and everything from its `@` on. Also answers
+/// whether the folded copy with the same edits applied ([`apply`]) is exactly the fold of the result, which
+/// holds unless an edit touched a character that folded to several bytes.
+fn render_mapped(orig: &[u8], f: &Folded, edits: &[Edit]) -> (String, bool) {
     let mut out = Vec::with_capacity(orig.len());
     let mut map = Mapper { segs: &f.segs, next: 0 };
     let mut copied = 0;
+    let mut exact = true;
     for e in edits {
         match *e {
             Edit::Star(p) => {
                 let o = map.locate(p);
+                exact &= !o.several;
                 // A second hidden digit of a character already replaced.
                 if o.orig.0 < copied {
                     continue;
@@ -433,6 +462,7 @@ fn render_mapped(orig: &[u8], f: &Folded, edits: &[Edit]) -> String {
             Edit::Email { start, at } => {
                 let first = map.locate(start);
                 let sign = map.locate(at);
+                exact &= !first.several;
                 if first.orig.0 >= copied {
                     out.extend_from_slice(&orig[copied..first.orig.1]);
                     out.extend_from_slice(b"***");
@@ -443,7 +473,7 @@ fn render_mapped(orig: &[u8], f: &Folded, edits: &[Edit]) -> String {
     }
     out.extend_from_slice(&orig[copied..]);
     // Whole original characters were copied or replaced by ASCII, so this stays UTF-8.
-    String::from_utf8(out).expect("masking keeps UTF-8")
+    (String::from_utf8(out).expect("masking keeps UTF-8"), exact)
 }
 
 /// Bytes that can start a match, and (in the first pass over an unfolded text) the lead bytes of characters
