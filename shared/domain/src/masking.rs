@@ -1127,6 +1127,10 @@ mod tests {
         assert_eq!(mask_phone("5550123"), "***0123");
         assert_eq!(mask_phone("12345"), "*****");
         assert_eq!(mask_phone(""), "");
+        // Full-width digits are digits, and a full-width `＠` is an `@`.
+        assert_eq!(mask_phone("１３８００１３８０００"), "１３８****８０００");
+        assert_eq!(mask_phone("５５５０１２３"), "***０１２３");
+        assert_eq!(mask_email("ｚｈａｎｇ＠example.com"), "ｚ***＠example.com");
         for p in ["13812345678", "+86 138 1234 5678", "010-12345678", "5550123", "12345", "+852 6123 4567"] {
             let once = mask_phone(p);
             assert_eq!(mask_phone(&once), once, "{p}");
