@@ -156,6 +156,13 @@ async fn refused_bootstrap_tokens_are_audited_and_rate_limited_per_ip() {
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "not compared once the budget is spent");
     let refused = platform_entries(&t).await.into_iter().filter(|e| e["action"] == "tenant.bootstrap").count();
     assert_eq!(refused, 10, "refusals past the limit are not written one by one");
+    // The platform chain is a chain like a tenant's: `kefu audit verify --tenant platform` walks it.
+    let (mut out, mut progress) = (Vec::new(), Vec::new());
+    let report =
+        kefu_local::cli::verify_audit_chain(t.app(), &kefu_app::audit::platform(), &mut out, &mut progress, false)
+            .await
+            .expect("verify runs");
+    assert!(report.is_intact() && report.entries == 10, "{report:?}");
 }
 
 #[tokio::test]
