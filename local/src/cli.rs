@@ -99,7 +99,11 @@ pub async fn probe_lambda(
 /// Progress goes to stderr on long chains; the findings to stdout (`--json`: the report as one JSON object).
 /// Answers an error (so the exit status is non-zero) when the chain is broken.
 pub async fn audit_verify(config: ServeConfig, tenant: &str, json: bool) -> Result<(), BoxError> {
-    let tenant = kefu_domain::TenantId::parse(tenant.trim()).ok_or_else(|| format!("{tenant:?} is not a tenant id"))?;
+    // `platform` names the chain of what happens outside any tenant (refused bootstrap tokens).
+    let tenant = match tenant.trim() {
+        "platform" => kefu_app::audit::platform(),
+        t => kefu_domain::TenantId::parse(t).ok_or_else(|| format!("{tenant:?} is not a tenant id"))?,
+    };
     if matches!(config.backend, crate::Backend::Embedded) && !config.data_dir.join("kefu.redb").exists() {
         return Err(format!("no Kefu data in {} (set --data-dir or KEFU_DATA_DIR)", config.data_dir.display()).into());
     }

@@ -114,7 +114,7 @@ enum AdminCommand {
 enum AuditCommand {
     /// Walk a tenant's audit chain and report every edited or removed entry; exits 1 when it is broken.
     Verify {
-        /// The tenant's id (`tn_…`).
+        /// The tenant's id (`tn_…`), or `platform` for the chain of refused bootstrap tokens.
         #[arg(long)]
         tenant: String,
         /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`); with `KEFU_TABLE`

@@ -48,7 +48,8 @@ async fn all_pages(app: &TestApp, path: &str, token: &str) -> Vec<Value> {
         };
         let r = app.get(&url, Some(token)).await;
         assert_eq!(r.status, StatusCode::OK, "{url}: {:?}", r.body);
-        items.extend(r.body["items"].as_array().unwrap().iter().cloned());
+        // Every read is itself recorded (`audit.read`): leave those out, so reads compare with each other.
+        items.extend(r.body["items"].as_array().unwrap().iter().filter(|e| e["action"] != "audit.read").cloned());
         match r.body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => return items,

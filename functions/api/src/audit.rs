@@ -4,16 +4,20 @@
 //! reads that actor's `gsi2` partition instead. `action` has no index: entries are read in order and kept when
 //! they match, at most [`MAX_EXAMINED`] per request, so a rare action can answer a short (even empty) page
 //! with a `next_cursor` to go on from, as DynamoDB's filter expressions do.
+//!
+//! Reading the log is itself recorded (`audit.read`, with the filters and how many entries the page showed),
+//! so who looked at the trail, and for what, is on the trail.
 
 use axum::extract::{Query as QueryString, State};
 use kefu_app::App;
+use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
 use kefu_app::keys;
 use kefu_domain::Permission;
 use kefu_ports::table::{Cursor, Index, Item, Query, SkCondition};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 type ErrorBody = kefu_app::http::error::ErrorEnvelope;
 
@@ -108,7 +112,21 @@ fn range(since: Option<jiff::Timestamp>, until: Option<jiff::Timestamp>) -> Resu
     })
 }
 
-/// The tenant's audit log, newest first (`audit.view`).
+/// Records a read of the log: the filters and how many entries the page showed.
+async fn note_read(app: &App, staff: &Staff, q: &AuditQuery, shown: usize) -> Result<(), ApiError> {
+    let detail = json!({
+        "actor_id": nonempty(&q.actor_id), "action": nonempty(&q.action), "since": nonempty(&q.since),
+        "until": nonempty(&q.until), "cursor": nonempty(&q.cursor).is_some(), "entries": shown,
+    });
+    let entry = AuditEntry::new(&staff.tenant_id, "audit.read", Outcome::Success)
+        .actor(staff.actor_id())
+        .ip(staff.ip)
+        .detail(detail);
+    kefu_app::audit::record(app, entry).await?;
+    Ok(())
+}
+
+/// The tenant's audit log, newest first (`audit.view`). Each read is recorded (`audit.read`).
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery),
     security(("bearer" = ["audit.view"])),
     responses((status = 200, body = ListPage<AuditView>), (status = 400, body = ErrorBody),
@@ -140,7 +158,10 @@ pub async fn list(
         Some(a) => (Index::Gsi2, keys::audit_by_actor(t, a)),
         None => (Index::Gsi1, keys::audit_by_time(t)),
     };
-    let Ok(sk) = range(since, until) else { return Ok(ApiJson(ListPage::new(Vec::new(), None))) };
+    let Ok(sk) = range(since, until) else {
+        note_read(&app, &staff, &q, 0).await?;
+        return Ok(ApiJson(ListPage::new(Vec::new(), None)));
+    };
     let mut query = Query::index(index, pk).backwards();
     if let Some(sk) = sk {
         query = query.sk(sk);
@@ -148,6 +169,7 @@ pub async fn list(
     let mut query = params.apply(query)?;
     let Some(action) = action else {
         let page = app.table.query(query).await?;
+        note_read(&app, &staff, &q, page.items.len()).await?;
         return Ok(ApiJson(ListPage::from_page(page, AuditView::from_item)));
     };
     // Filter by action: read on until the page is full, the partition ends or the budget is spent.
@@ -171,6 +193,7 @@ pub async fn list(
             }
         }
         if next.is_none() || items.len() == params.limit || examined >= MAX_EXAMINED {
+            note_read(&app, &staff, &q, items.len()).await?;
             return Ok(ApiJson(ListPage::new(items, next)));
         }
         query.cursor = next;

@@ -29,11 +29,11 @@ pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
     headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
 }
 
-/// Counts a sign-in step against the per-IP limit of the tenant (30 a minute; malformed tenant ids share
-/// one bucket per IP).
+/// Counts a sign-in step against the per-IP limit of the tenant (30 a minute per address, and per IPv6 /64;
+/// malformed tenant ids share one bucket per IP).
 async fn limit_sign_in(app: &App, tenant: Option<&TenantId>, ip: std::net::IpAddr) -> Result<(), ApiError> {
-    let key = format!("{}:{ip}", tenant.map_or("-", TenantId::as_str));
-    ratelimit::hit(app, "auth.login", &key, limits::SIGN_INS_PER_IP_PER_MINUTE, limits::MINUTE).await?;
+    let tenant = tenant.map_or("-", TenantId::as_str);
+    ratelimit::hit_ip(app, "auth.login", tenant, ip, limits::SIGN_INS_PER_IP_PER_MINUTE, limits::MINUTE).await?;
     Ok(())
 }
 

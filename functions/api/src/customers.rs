@@ -46,7 +46,11 @@ fn audit_entry(staff: &Staff, action: &str, target: Option<&str>, ip: std::net::
     }
 }
 
-/// Customers: search by `q`, filter by `group_id` and `tag`.
+/// The most customer ids one list read records in its audit entry (a page holds at most 200).
+pub const LISTED_IDS_KEPT: usize = 100;
+
+/// Customers: search by `q`, filter by `group_id` and `tag`. The audit entry (`customer.read`) names the
+/// customers the page showed (at most [`LISTED_IDS_KEPT`] ids, and how many more).
 #[utoipa::path(get, path = "/v1/customers", tag = "customers", params(ListQuery),
     security(("bearer" = ["customers.view"])),
     responses((status = 200, body = ListPage<CustomerView>), (status = 400, body = ErrorBody),
@@ -69,11 +73,14 @@ pub async fn list(
     };
     let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let page = customers::list(&app, &staff, &filter, &params).await?;
-    audit::record(
-        &app,
-        audit_entry(&staff, "customer.read", None, ip).detail(serde_json::json!({"list": page.items.len()})),
-    )
-    .await?;
+    // Which customers the page showed (the first LISTED_IDS_KEPT ids), so a reader who pages through the
+    // customer base leaves a trail naming them.
+    let ids: Vec<&str> = page.items.iter().take(LISTED_IDS_KEPT).map(|c| c.id.as_str()).collect();
+    let detail = serde_json::json!({
+        "list": page.items.len(), "customer_ids": ids,
+        "ids_omitted": page.items.len().saturating_sub(LISTED_IDS_KEPT), "query": filter.q.is_some(),
+    });
+    audit::record(&app, audit_entry(&staff, "customer.read", None, ip).detail(detail)).await?;
     Ok(ApiJson(page))
 }
 

@@ -38,6 +38,13 @@ impl Outcome {
     }
 }
 
+/// The chain of what happens outside any tenant (refused bootstrap tokens on `POST /v1/tenants`): keyed like
+/// a tenant's chain under a fixed id that no tenant can have ([`TenantId::parse`] only accepts generated
+/// ids, so no request can name it), verified with `kefu audit verify --tenant platform`.
+pub fn platform() -> TenantId {
+    TenantId::from_static("tn_platform")
+}
+
 /// What to record. Actions are API.md's names (`auth.login`, `customer.read`, `settings.update`…).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {

@@ -56,7 +56,7 @@ pub enum AuthError {
 impl From<mfa::MfaError> for AuthError {
     fn from(e: mfa::MfaError) -> Self {
         match e {
-            mfa::MfaError::Invalid => AuthError::MfaInvalid,
+            mfa::MfaError::Invalid | mfa::MfaError::Spent => AuthError::MfaInvalid,
             mfa::MfaError::TooManyEmails => AuthError::TooManyEmails,
             mfa::MfaError::Table(t) => AuthError::Table(t),
             mfa::MfaError::Mail(m) => {
@@ -418,11 +418,39 @@ struct Attempted<'a> {
     account: Option<&'a Item>,
     policy: &'a SecurityPolicy,
     ip: IpAddr,
+    /// The attempt's place in the run of failures, counted when it was claimed ([`security::claim_attempt`]).
+    failures: i64,
 }
 
-/// Records a failed step of `email` and answers how it failed: `error`, or 423 when this failure locked it.
+/// Claims an attempt of `email` before anything is checked; answers its count, or `Locked` (audited as
+/// `action` with reason `locked`) when it may not be checked.
+async fn claim(
+    app: &App,
+    tenant: &TenantId,
+    email: &str,
+    account: Option<&Item>,
+    policy: &SecurityPolicy,
+    (action, ip): (&str, IpAddr),
+) -> Result<i64, AuthError> {
+    match security::claim_attempt(app, tenant, email, policy).await? {
+        security::Claim::Granted(n) => Ok(n),
+        security::Claim::Locked(retry_after) => {
+            let mut entry = AuditEntry::new(tenant, action, Outcome::Failure)
+                .ip(ip)
+                .detail(json!({"email": email, "reason": "locked"}));
+            if let Some(id) = account.map(|a| s(a, "agent_id")) {
+                entry = entry.actor(&id).target("agent", &id);
+            }
+            note(app, entry).await;
+            Err(AuthError::Locked { retry_after })
+        }
+    }
+}
+
+/// Records a failed step of `email` (already counted by its claim) and answers how it failed: `error`, or 423
+/// when this failure locked it.
 async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error: AuthError) -> AuthError {
-    let state = match security::register_failure(app, at.tenant, at.email, at.policy).await {
+    let state = match security::settle_failure(app, at.tenant, at.email, at.policy, at.failures).await {
         Ok(s) => s,
         Err(e) => return e.into(),
     };
@@ -443,6 +471,7 @@ async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error
 /// Signs a staff member in. Unknown email, wrong password and disabled account answer alike (401
 /// `invalid_credentials`) in about the same time; the lockout is kept per email, so an unknown email locks
 /// like a real one and 423 says nothing about which exist. Order: IP allowlist, lock, password, second factor.
+/// The attempt is counted before the password is checked, so a burst checks at most the lockout threshold.
 pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, AuthError> {
     let LoginAttempt { tenant, email, password, ip, user_agent } = attempt;
     let tenant_key = keys::tenant(tenant);
@@ -461,25 +490,19 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         .await;
         return Err(AuthError::IpNotAllowed);
     }
-    let now = app.now().as_second();
-    let (lock, account) =
-        futures::try_join!(security::lock_state(app, tenant, email), account_by_email(app, tenant, email))?;
-    if let Some(retry_after) = lock.retry_after(now) {
-        spend_verification_effort(password);
-        let mut entry = AuditEntry::new(tenant, "auth.login", Outcome::Failure)
-            .ip(ip)
-            .detail(json!({"email": email, "reason": "locked"}));
-        if let Some(id) = account.as_ref().map(|a| s(a, "agent_id")) {
-            entry = entry.actor(&id).target("agent", &id);
+    let account = account_by_email(app, tenant, email).await?;
+    let failures = match claim(app, tenant, email, account.as_ref(), &policy, ("auth.login", ip)).await {
+        Ok(n) => n,
+        Err(e) => {
+            spend_verification_effort(password);
+            return Err(e);
         }
-        note(app, entry).await;
-        return Err(AuthError::Locked { retry_after });
-    }
+    };
     let Some(agent) = account else {
         spend_verification_effort(password);
         return Err(failed(
             app,
-            &Attempted { tenant, email, account: None, policy: &policy, ip },
+            &Attempted { tenant, email, account: None, policy: &policy, ip, failures },
             "auth.login",
             "unknown_account",
             AuthError::InvalidCredentials,
@@ -491,16 +514,14 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         let reason = if ok { "disabled" } else { "wrong_password" };
         return Err(failed(
             app,
-            &Attempted { tenant, email, account: Some(&agent), policy: &policy, ip },
+            &Attempted { tenant, email, account: Some(&agent), policy: &policy, ip, failures },
             "auth.login",
             reason,
             AuthError::InvalidCredentials,
         )
         .await);
     }
-    if lock.failures > 0 {
-        security::clear_failures(app, tenant, email).await?;
-    }
+    security::clear_failures(app, tenant, email).await?;
     if mfa_enabled(&agent) {
         let agent_id = AgentId::parse(&s(&agent, "agent_id")).ok_or(AuthError::InvalidCredentials)?;
         let challenge = mfa::create_challenge(app, tenant, &agent_id, email, &ip.to_string()).await?;
@@ -509,8 +530,9 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
     Ok(LoginAnswer::Session(Box::new(open_session(app, tenant, &agent, &policy, ip, user_agent, false).await?)))
 }
 
-/// Finishes a sign-in with its second factor: a TOTP code (each step once) or the emailed code. A wrong code
-/// counts toward both the challenge's attempts and the account's lockout.
+/// Finishes a sign-in with its second factor: a TOTP code (each step once) or the emailed code. Every code
+/// counts toward both the challenge's attempts and the account's lockout before it is checked, so a burst
+/// checks at most the smaller limit.
 pub async fn login_mfa(
     app: &App,
     challenge: &str,
@@ -523,27 +545,25 @@ pub async fn login_mfa(
     if !security::ip_allowed(&policy, ip) {
         return Err(AuthError::IpNotAllowed);
     }
-    let agent_key = keys::agent(&c.tenant_id, &c.agent_id);
-    let (lock, agent) =
-        futures::try_join!(security::lock_state(app, &c.tenant_id, &c.email), app.table.get(&agent_key))?;
-    if let Some(retry_after) = lock.retry_after(app.now().as_second()) {
-        return Err(AuthError::Locked { retry_after });
-    }
+    let agent = app.table.get(&keys::agent(&c.tenant_id, &c.agent_id)).await?;
     let agent = agent.filter(|a| !a.get("disabled").and_then(Value::as_bool).unwrap_or(false));
     let Some(agent) = agent else { return Err(AuthError::MfaInvalid) };
+    let failures = claim(app, &c.tenant_id, &c.email, Some(&agent), &policy, ("auth.mfa", ip)).await?;
+    let attempted =
+        Attempted { tenant: &c.tenant_id, email: &c.email, account: Some(&agent), policy: &policy, ip, failures };
     match mfa::answer(app, &c, &agent, code).await {
         Ok(()) => {}
         Err(mfa::MfaError::Invalid) => {
-            return Err(failed(
-                app,
-                &Attempted { tenant: &c.tenant_id, email: &c.email, account: Some(&agent), policy: &policy, ip },
-                "auth.mfa",
-                "wrong_code",
-                AuthError::MfaInvalid,
-            )
-            .await);
+            return Err(failed(app, &attempted, "auth.mfa", "wrong_code", AuthError::MfaInvalid).await);
         }
-        Err(e) => return Err(e.into()),
+        Err(mfa::MfaError::Spent) => {
+            return Err(failed(app, &attempted, "auth.mfa", "challenge_spent", AuthError::MfaInvalid).await);
+        }
+        Err(e) => {
+            // Not the caller's mistake: the attempt does not count.
+            security::clear_failures(app, &c.tenant_id, &c.email).await.ok();
+            return Err(e.into());
+        }
     }
     security::clear_failures(app, &c.tenant_id, &c.email).await?;
     note(app, AuditEntry::new(&c.tenant_id, "auth.mfa", Outcome::Success).actor(&c.agent_id).ip(ip)).await;
@@ -642,11 +662,8 @@ pub async fn change_password(
     let agent = app.table.get(&key).await?.ok_or(AuthError::Unauthenticated)?;
     let email = s(&agent, "email");
     let policy = security::policy(app, &principal.tenant_id).await?;
-    if let Some(retry_after) =
-        security::lock_state(app, &principal.tenant_id, &email).await?.retry_after(app.now().as_second())
-    {
-        return Err(AuthError::Locked { retry_after }.into());
-    }
+    let failures =
+        claim(app, &principal.tenant_id, &email, Some(&agent), &policy, ("auth.password_change", principal.ip)).await?;
     if !verify_password(&s(&agent, "password_hash"), current) {
         let e = failed(
             app,
@@ -656,6 +673,7 @@ pub async fn change_password(
                 account: Some(&agent),
                 policy: &policy,
                 ip: principal.ip,
+                failures,
             },
             "auth.password_change",
             "wrong_password",
@@ -669,6 +687,7 @@ pub async fn change_password(
             other => other.into(),
         });
     }
+    security::clear_failures(app, &principal.tenant_id, &email).await?;
     let password = security::check_new_password(app, &principal.tenant_id, new, &email).await.map_err(|e| match e {
         security::PasswordCheckError::Invalid(v) => {
             ChangePasswordError::Invalid(ValidationError::new("new_password", v.message))

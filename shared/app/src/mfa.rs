@@ -31,6 +31,10 @@ pub enum MfaError {
     /// The challenge is unknown, expired or used up, or the code is wrong or replayed.
     #[error("invalid code or challenge")]
     Invalid,
+    /// The challenge took all its attempts (counted before each check, so concurrent codes cannot exceed
+    /// them): the code was not checked.
+    #[error("the challenge took all its attempts")]
+    Spent,
     /// The challenge already sent its emails.
     #[error("no more emails for this challenge")]
     TooManyEmails,
@@ -229,17 +233,24 @@ pub async fn send_email_code(app: &App, c: &Challenge) -> Result<(), MfaError> {
     app.mailer.send_email(&c.email, "Your Kefu sign-in code", &body).await.map_err(|e| MfaError::Mail(e.to_string()))
 }
 
-/// Checks a code against a challenge: the account's TOTP (each step once) or the emailed code. On success
-/// the challenge is used up (only one caller can use it); on failure its attempts grow.
+/// Checks a code against a challenge: the account's TOTP (each step once) or the emailed code. The attempt
+/// is counted first, with a conditional update that only succeeds while the challenge has attempts left, so
+/// at most [`CHALLENGE_ATTEMPTS`] codes are ever checked however many arrive at once (`Spent` for the
+/// others). On success the challenge is used up (only one caller can use it).
 pub async fn answer(app: &App, c: &Challenge, account: &Item, code: &str) -> Result<(), MfaError> {
     let key = keys::mfa_challenge(&c.hash);
+    let room = Condition::And(vec![Condition::Exists, Condition::cmp("attempts", CmpOp::Lt, CHALLENGE_ATTEMPTS)]);
+    match app.table.update(&key, Update::new().add("attempts", 1), Some(room)).await {
+        Ok(_) => {}
+        Err(TableError::ConditionFailed) => return Err(MfaError::Spent),
+        Err(e) => return Err(e.into()),
+    }
     let code = code.trim();
     let by_email = c.item.get("email_code").and_then(Value::as_str).is_some_and(|stored| {
         code.len() == 6 && bool::from(stored.as_bytes().ct_eq(email_code_hash(&c.hash, code).as_bytes()))
     });
     let ok = by_email || use_totp(app, account, code).await?;
     if !ok {
-        app.table.update(&key, Update::new().add("attempts", 1), Some(Condition::Exists)).await.ok();
         return Err(MfaError::Invalid);
     }
     match app.table.delete(&key, Some(Condition::Exists)).await {

@@ -1,5 +1,5 @@
 //! A tenant's security policy, as stored, and the checks built on it: new passwords, the IP allowlist, and
-//! the per-account lockout after consecutive failed sign-ins.
+//! the per-account lockout after consecutive failed sign-ins (each attempt counted before it is checked).
 //!
 //! Nothing is cached across requests: the policy is read by every staff request, so a change (a narrower
 //! allowlist, `mfa_required`) applies to the very next one.
@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use kefu_domain::security::SecurityPolicy;
 use kefu_domain::{Password, TenantId, ValidationError};
-use kefu_ports::table::{Item, TableError, Update};
+use kefu_ports::table::{CmpOp, Condition, Item, TableError, Update};
 use serde_json::{Value, json};
 
 use crate::App;
@@ -137,38 +137,105 @@ pub async fn lock_state(app: &App, tenant: &TenantId, email: &str) -> Result<Loc
     }))
 }
 
-/// Counts one failed sign-in (or second-factor attempt) of `email`; locks it for `lockout_minutes` when the
-/// failures reach `lockout_threshold`. Answers the new state.
-pub async fn register_failure(
+/// What claiming an attempt answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The attempt may be checked; it is already counted as the `n`th consecutive failure (a success clears
+    /// the count with [`clear_failures`], a failure settles it with [`settle_failure`]).
+    Granted(i64),
+    /// Locked (or the threshold is taken by attempts still being checked): do not check; retry after this
+    /// many seconds.
+    Locked(u64),
+}
+
+/// Counts a sign-in (or second-factor, or current-password) attempt of `email` *before* it is checked, with
+/// one conditional update that succeeds only while the account is not locked and fewer than
+/// `lockout_threshold` failures are counted. So a burst of concurrent attempts checks at most the threshold:
+/// the attempts beyond it are refused without being checked.
+///
+/// When the count is full but no lock is set yet, the attempts that filled it are still being checked (or
+/// their checker stopped before settling): the account counts as locked until `lockout_minutes` after the
+/// last of them, after which the count starts over.
+pub async fn claim_attempt(
     app: &App,
     tenant: &TenantId,
     email: &str,
     policy: &SecurityPolicy,
-) -> Result<LockState, TableError> {
+) -> Result<Claim, TableError> {
     let now = app.now().as_second();
     let key = keys::login_failures(tenant, email);
-    let item = app
-        .table
-        .update(
-            &key,
-            Update::new()
-                .add("failures", 1)
-                .set("tenant_id", json!(tenant))
-                .set("ttl", json!(now + FAILURES_REMEMBERED_SECS)),
-            None,
-        )
-        .await?;
-    let failures = item.get("failures").and_then(Value::as_i64).unwrap_or(1);
+    let threshold = i64::from(policy.lockout_threshold);
+    let lock_secs = i64::from(policy.lockout_minutes) * 60;
+    let count = |failures: Update| {
+        failures
+            .set("tenant_id", json!(tenant))
+            .set("last_attempt_at", json!(now))
+            .set("ttl", json!(now + FAILURES_REMEMBERED_SECS.max(lock_secs)))
+    };
+    let unlocked = Condition::Or(vec![
+        Condition::AttrNotExists("locked_until".into()),
+        Condition::cmp("locked_until", CmpOp::Le, now),
+    ]);
+    let room = Condition::Or(vec![
+        Condition::AttrNotExists("failures".into()),
+        Condition::cmp("failures", CmpOp::Lt, threshold),
+    ]);
+    let retry = |until: i64| Claim::Locked(u64::try_from(until - now).unwrap_or(1).max(1));
+    // Twice at most: a success may clear the count between the update and the read.
+    for _ in 0..2 {
+        let claim = Condition::And(vec![unlocked.clone(), room.clone()]);
+        match app.table.update(&key, count(Update::new().add("failures", 1)), Some(claim)).await {
+            Ok(item) => return Ok(Claim::Granted(item.get("failures").and_then(Value::as_i64).unwrap_or(1))),
+            Err(TableError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+        let Some(item) = app.table.get(&key).await? else { continue };
+        if let Some(until) = item.get("locked_until").and_then(Value::as_i64).filter(|u| *u > now) {
+            return Ok(retry(until));
+        }
+        let last = item.get("last_attempt_at").and_then(Value::as_i64);
+        if let Some(last) = last
+            && last + lock_secs > now
+        {
+            return Ok(retry(last + lock_secs));
+        }
+        // A full count whose attempts were never settled, older than a lock would last (or left by a higher
+        // threshold): start over.
+        let stale = match last {
+            Some(last) => Condition::cmp("last_attempt_at", CmpOp::Le, last),
+            None => Condition::AttrNotExists("last_attempt_at".into()),
+        };
+        let update = count(Update::new().set("failures", json!(1)).remove("locked_until"));
+        return match app.table.update(&key, update, Some(stale)).await {
+            Ok(_) => Ok(Claim::Granted(1)),
+            Err(TableError::ConditionFailed) => Ok(retry(now + lock_secs)),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(retry(now + 1))
+}
+
+/// Settles a claimed attempt (the `failures`th) that failed its check: when it reached `lockout_threshold`,
+/// the account locks for `lockout_minutes` and the count starts over. Answers the new state.
+pub async fn settle_failure(
+    app: &App,
+    tenant: &TenantId,
+    email: &str,
+    policy: &SecurityPolicy,
+    failures: i64,
+) -> Result<LockState, TableError> {
     if failures < i64::from(policy.lockout_threshold) {
         return Ok(LockState { locked_until: None, failures });
     }
+    let now = app.now().as_second();
     let until = now + i64::from(policy.lockout_minutes) * 60;
     app.table
         .update(
-            &key,
+            &keys::login_failures(tenant, email),
             Update::new()
                 .set("failures", json!(0))
                 .set("locked_until", json!(until))
+                .set("tenant_id", json!(tenant))
                 .set("ttl", json!(until.max(now + FAILURES_REMEMBERED_SECS))),
             None,
         )
@@ -176,9 +243,18 @@ pub async fn register_failure(
     Ok(LockState { locked_until: Some(until), failures })
 }
 
-/// Forgets the failures of `email` after a successful sign-in.
+/// Forgets the failures of `email` after a successful check. A lock that a concurrent failure set in the
+/// meantime stays.
 pub async fn clear_failures(app: &App, tenant: &TenantId, email: &str) -> Result<(), TableError> {
-    app.table.delete(&keys::login_failures(tenant, email), None).await.map(|_| ())
+    let now = app.now().as_second();
+    let unlocked = Condition::Or(vec![
+        Condition::AttrNotExists("locked_until".into()),
+        Condition::cmp("locked_until", CmpOp::Le, now),
+    ]);
+    match app.table.delete(&keys::login_failures(tenant, email), Some(unlocked)).await {
+        Ok(_) | Err(TableError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// 423 `account_locked`, with `Retry-After`.
@@ -207,23 +283,57 @@ mod tests {
         let (app, _dir) = crate::testing::embedded_app(clock.clone());
         let t = TenantId::generate();
         let p = SecurityPolicy { lockout_threshold: 3, lockout_minutes: 10, ..Default::default() };
+        let fail = || async {
+            let Claim::Granted(n) = claim_attempt(&app, &t, "x@y.co", &p).await.unwrap() else { panic!("locked") };
+            settle_failure(&app, &t, "x@y.co", &p, n).await.unwrap()
+        };
         for n in 1..3 {
-            let s = register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+            let s = fail().await;
             assert_eq!((s.failures, s.locked_until), (n, None));
         }
         clear_failures(&app, &t, "x@y.co").await.unwrap();
         for _ in 0..2 {
-            register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+            fail().await;
         }
         assert_eq!(lock_state(&app, &t, "x@y.co").await.unwrap().locked_until, None, "a success resets the run");
-        let s = register_failure(&app, &t, "x@y.co", &p).await.unwrap();
+        let s = fail().await;
         assert!(s.locked_until.is_some());
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Locked(600), "no check while locked");
         let now = app.now().as_second();
         assert_eq!(lock_state(&app, &t, "x@y.co").await.unwrap().retry_after(now), Some(600));
         assert_eq!(lock_state(&app, &t, "other@y.co").await.unwrap(), LockState::default());
         clock.advance(jiff::SignedDuration::from_secs(600));
         let s = lock_state(&app, &t, "x@y.co").await.unwrap();
         assert_eq!((s.locked_until, s.failures), (None, 0), "the lock ends and the count starts over");
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Granted(1));
+    }
+
+    #[tokio::test]
+    async fn attempts_are_counted_before_they_are_checked() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let t = TenantId::generate();
+        let p = SecurityPolicy { lockout_threshold: 3, lockout_minutes: 10, ..Default::default() };
+        // Three attempts in flight fill the count: a fourth is refused before any of them is settled.
+        for n in 1..=3 {
+            assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Granted(n));
+        }
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Locked(600));
+        // A success among them clears the count, but not a lock a concurrent failure set.
+        clear_failures(&app, &t, "x@y.co").await.unwrap();
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Granted(1));
+        settle_failure(&app, &t, "x@y.co", &p, 3).await.unwrap();
+        clear_failures(&app, &t, "x@y.co").await.unwrap();
+        assert!(matches!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Locked(_)));
+        // Attempts whose checker stopped before settling hold the count for a lock's length, then it starts over.
+        clock.advance(jiff::SignedDuration::from_secs(600));
+        for n in 1..=3 {
+            assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Granted(n));
+        }
+        clock.advance(jiff::SignedDuration::from_secs(300));
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Locked(300));
+        clock.advance(jiff::SignedDuration::from_secs(300));
+        assert_eq!(claim_attempt(&app, &t, "x@y.co", &p).await.unwrap(), Claim::Granted(1));
     }
 
     #[tokio::test]

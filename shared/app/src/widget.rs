@@ -188,14 +188,12 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
             return Err(ApiError::validation("group_id", "no such group"));
         }
     }
-    ratelimit::hit(
-        app,
-        "widget.start",
-        &format!("{tenant}:{ip}"),
-        limits::CONVERSATION_STARTS_PER_IP_PER_MINUTE,
-        limits::MINUTE,
-    )
-    .await?;
+    // Per address, and per IPv6 /64 (see `ratelimit::hit_ip`).
+    let (per_ip, minute) = (limits::CONVERSATION_STARTS_PER_IP_PER_MINUTE, limits::MINUTE);
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(addr) => ratelimit::hit_ip(app, "widget.start", tenant.as_str(), addr, per_ip, minute).await?,
+        Err(_) => ratelimit::hit(app, "widget.start", &format!("{tenant}:{ip}"), per_ip, minute).await?,
+    }
     // A concurrent visit with the same external_id may claim it, or fill in the profile, between our read and
     // our write: read again and retry.
     for _ in 0..3 {

@@ -17,12 +17,17 @@ const PLAIN_MESSAGE: &str = "您好，我上周在你们店里买了一个蓝色
 const PII_MESSAGE: &str = "您好，我叫张三，手机 13812345678，邮箱 zhang.san@example.com。上周用卡 6222 0212 3456 7894 \
      付了 ¥199.00 买电热水壶，订单号 48213，到现在还没有收到货，麻烦尽快处理，谢谢！";
 
-/// About 1 MiB of chat transcript: `every`-th message carries personal data, the rest is plain.
-fn transcript(every: usize) -> String {
+/// The same personal data as a visitor typing with a Chinese input method writes it, or disguises it: full-width
+/// digits and signs, an ideographic space, zero-width characters, a number split by dots, a landline.
+const DISGUISED_MESSAGE: &str = "您好，我叫张三，手机 １３８\u{200B}１２３４\u{200B}５６７８，邮箱 ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ。\
+     上周用卡 6222.0212.3456.7894 付了 ¥199.00，座机（０２１）１２３４５６７８，订单号 48213，麻烦尽快处理，谢谢！";
+
+/// About 1 MiB of chat transcript: `every`-th message carries personal data (`pii`), the rest is plain.
+fn transcript(every: usize, pii: &str) -> String {
     let mut s = String::with_capacity(1 << 20);
     let mut i = 0;
     while s.len() < 1 << 20 {
-        s.push_str(if every > 0 && i % every == 0 { PII_MESSAGE } else { PLAIN_MESSAGE });
+        s.push_str(if every > 0 && i % every == 0 { pii } else { PLAIN_MESSAGE });
         s.push('\n');
         i += 1;
     }
@@ -35,9 +40,11 @@ fn bench(c: &mut Criterion) {
     let inputs = [
         ("message_plain", PLAIN_MESSAGE.to_owned()),
         ("message_pii", PII_MESSAGE.to_owned()),
-        ("1mib_plain", transcript(0)),
-        ("1mib_pii_every_10th", transcript(10)),
-        ("1mib_pii_every_message", transcript(1)),
+        ("message_disguised", DISGUISED_MESSAGE.to_owned()),
+        ("1mib_plain", transcript(0, PII_MESSAGE)),
+        ("1mib_pii_every_10th", transcript(10, PII_MESSAGE)),
+        ("1mib_pii_every_message", transcript(1, PII_MESSAGE)),
+        ("1mib_disguised_every_message", transcript(1, DISGUISED_MESSAGE)),
     ];
     for (name, text) in &inputs {
         g.throughput(Throughput::Bytes(text.len() as u64));
