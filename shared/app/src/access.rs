@@ -399,7 +399,7 @@ pub async fn restore_admin(
         }
     };
     let sessions_ended = if created { 0 } else { crate::sessions::revoke_all(app, t, &agent, None).await? };
-    crate::security::clear_failures(app, t, email.as_str()).await?;
+    crate::security::unlock(app, t, email.as_str()).await?;
     crate::auth::note(
         app,
         crate::audit::AuditEntry::new(t, "agent.update", crate::audit::Outcome::Success)

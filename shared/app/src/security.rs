@@ -257,6 +257,13 @@ pub async fn clear_failures(app: &App, tenant: &TenantId, email: &str) -> Result
     }
 }
 
+/// Lifts the sign-in lock of `email` and forgets its failures, whatever their state: for an operator giving an
+/// account back (`kefu admin restore`), not for a sign-in (which uses [`clear_failures`], keeping a lock that a
+/// concurrent failure set).
+pub async fn unlock(app: &App, tenant: &TenantId, email: &str) -> Result<(), TableError> {
+    app.table.delete(&keys::login_failures(tenant, email), None).await.map(|_| ())
+}
+
 /// 423 `account_locked`, with `Retry-After`.
 pub fn account_locked(retry_after: u64) -> ApiError {
     ApiError {
