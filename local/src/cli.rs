@@ -1,6 +1,6 @@
 //! The commands of the `kefu` binary.
 
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 
 use crate::{ServeConfig, start, wiring};
 
@@ -69,7 +69,7 @@ pub async fn serve(config: ServeConfig, demo: bool) -> Result<(), BoxError> {
 /// `kefu sweep-outbox`: publishes every pending outbox entry now, whatever its age.
 pub async fn sweep_outbox(config: ServeConfig) -> Result<(), BoxError> {
     let wired = wiring::wire(&config).await?;
-    let report = kefu_app::outbox::sweep(&wired.app, std::time::Duration::ZERO).await?;
+    let report = kefu_app::plumbing::outbox::sweep(&wired.app, std::time::Duration::ZERO).await?;
     println!("published {} outbox entries ({} failed)", report.published, report.failed);
     Ok(())
 }
@@ -131,9 +131,9 @@ pub async fn verify_audit_chain(
     use kefu_app::audit::{self, ChainProblem};
     use serde_json::Value;
 
-    let head = app.table.get(&kefu_app::keys::audit_head(tenant)).await?;
+    let head = app.table.get(&kefu_app::plumbing::keys::audit_head(tenant)).await?;
     let total = head.as_ref().and_then(|h| h.get("seq")).and_then(Value::as_u64).unwrap_or(0);
-    if head.is_none() && app.table.get(&kefu_app::keys::tenant(tenant)).await?.is_none() {
+    if head.is_none() && app.table.get(&kefu_app::plumbing::keys::tenant(tenant)).await?.is_none() {
         return Err(format!("no tenant {tenant} in this store").into());
     }
     let started = std::time::Instant::now();
@@ -152,7 +152,7 @@ pub async fn verify_audit_chain(
     for problem in &report.problems {
         let line = match problem {
             ChainProblem::Edited { seq } => {
-                let what = match app.table.get(&kefu_app::keys::audit_entry(tenant, *seq)).await? {
+                let what = match app.table.get(&kefu_app::plumbing::keys::audit_entry(tenant, *seq)).await? {
                     Some(e) => {
                         let s = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
                         format!(" ({} by {} at {})", s("action"), s("actor_id"), s("at"))
@@ -185,7 +185,7 @@ pub async fn verify_audit_chain(
 }
 
 /// `kefu admin restore`: gives a tenant an administrator back on a stopped store (see
-/// [`kefu_app::access::restore_admin`]) and prints what it did, with the one-time password (`--json`: one
+/// [`kefu_app::assignment::restore::restore_admin`]) and prints what it did, with the one-time password (`--json`: one
 /// JSON object). For the operator of a tenant whose admins are all disabled, demoted, locked out or gone.
 pub async fn admin_restore(
     config: ServeConfig,
@@ -205,7 +205,7 @@ pub async fn admin_restore(
             config.data_dir.display()
         )
     })?;
-    let r = kefu_app::access::restore_admin(&wired.app, &tenant, email, name, reset_mfa).await?;
+    let r = kefu_app::assignment::restore::restore_admin(&wired.app, &tenant, email, name, reset_mfa).await?;
     let mut out = std::io::stdout().lock();
     write_restored(&mut out, &r, json)?;
     Ok(())
@@ -214,7 +214,7 @@ pub async fn admin_restore(
 /// Writes what a restore did, for a person (or as one JSON object).
 pub fn write_restored(
     out: &mut impl std::io::Write,
-    r: &kefu_app::access::Restored,
+    r: &kefu_app::assignment::restore::Restored,
     json: bool,
 ) -> std::io::Result<()> {
     if json {

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kefu_app::App;
-use kefu_app::consumer::{Consumer, run_poller};
-use kefu_app::events::ConsumerName;
+use kefu_app::plumbing::consumer::{Consumer, run_poller};
+use kefu_app::plumbing::events::ConsumerName;
 use kefu_ports::Queue;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -69,7 +69,7 @@ impl ServeConfig {
             bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"),
             backend: if var("KEFU_TABLE").is_some() {
                 let config = kefu_aws::AwsConfig::from_env().map_err(|e| e.to_string())?;
-                let queue_urls = kefu_app::events::ConsumerName::ALL
+                let queue_urls = kefu_app::plumbing::events::ConsumerName::ALL
                     .iter()
                     .filter_map(|c| {
                         let url = var(&format!("KEFU_QUEUE_URL_{}", c.as_str().to_ascii_uppercase()))?;
@@ -220,7 +220,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         }
     }
     tasks.spawn(every(config.sweep_every, rx.clone(), app.clone(), |app| async move {
-        if let Err(e) = kefu_app::outbox::sweep(&app, kefu_app::outbox::SWEEP_AFTER).await {
+        if let Err(e) = kefu_app::plumbing::outbox::sweep(&app, kefu_app::plumbing::outbox::SWEEP_AFTER).await {
             tracing::warn!(error = %e, "outbox sweep failed");
         }
     }));

@@ -246,7 +246,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                     p
                 }
             };
-            let token = kefu_app::auth::new_secret("lt_");
+            let token = kefu_app::identity::secrets::new_secret("lt_");
             let server = crate::start(ServeConfig {
                 addr: "127.0.0.1:0".parse()?,
                 data_dir,
@@ -276,7 +276,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
 async fn drive(cfg: &LoadConfig, base: &str, bootstrap: &str, server: Option<&Server>) -> Result<Report, BoxError> {
     let loopback = base.contains("://127.") || base.contains("://localhost");
     let admin_client = client_from(0, false)?;
-    let password = kefu_app::auth::new_secret("pw-");
+    let password = kefu_app::identity::secrets::new_secret("pw-");
 
     // A tenant and its admin.
     let (s, created) = call(

@@ -135,14 +135,14 @@ async fn main() -> std::process::ExitCode {
             println!("{}", kefu_fn_api::openapi::json());
             return std::process::ExitCode::SUCCESS;
         }
-        Command::Loadtest { .. } => kefu_app::logging::init_with_default("warn"),
+        Command::Loadtest { .. } => kefu_app::plumbing::logging::init_with_default("warn"),
         Command::Serve { .. } => {
             // At a terminal, a person reads the lines `serve` prints; logs show warnings only (RUST_LOG for more).
-            use kefu_app::logging::LogFormat;
+            use kefu_app::plumbing::logging::LogFormat;
             let format = LogFormat::detect();
-            kefu_app::logging::init_as(format, if format == LogFormat::Text { "warn" } else { "info" });
+            kefu_app::plumbing::logging::init_as(format, if format == LogFormat::Text { "warn" } else { "info" });
         }
-        _ => kefu_app::logging::init(),
+        _ => kefu_app::plumbing::logging::init(),
     }
     let mut config = match kefu_local::ServeConfig::from_env() {
         Ok(c) => c,

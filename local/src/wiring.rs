@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kefu_app::events::{ConsumerName, MAX_RECEIVE_COUNT};
+use kefu_app::plumbing::events::{ConsumerName, MAX_RECEIVE_COUNT};
 use kefu_app::{App, Config};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{Clock, Queue, RedrivePolicy, SystemClock};

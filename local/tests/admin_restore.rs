@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_local::{Backend, ServeConfig};
 use kefu_ports::table::Update;
 use serde_json::{Value, json};
@@ -82,7 +82,7 @@ async fn restore_gives_a_locked_out_tenant_its_admin_back() {
     // The tenant lost its admin (the way the API no longer allows: straight in the store) and the account is
     // locked out by failed sign-ins.
     let demoted = Update::new().set("disabled", true).set("role_id", "agent");
-    server.app.table.update(&kefu_app::keys::agent(&t, &admin), demoted, None).await.unwrap();
+    server.app.table.update(&kefu_app::plumbing::keys::agent(&t, &admin), demoted, None).await.unwrap();
     let base = format!("http://{}", server.addr);
     for _ in 0..6 {
         let body = json!({"tenant_id": t, "email": "admin@acme.example", "password": "not the password at all"});
@@ -135,8 +135,8 @@ async fn restore_gives_a_locked_out_tenant_its_admin_back() {
         .app
         .table
         .query(
-            kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&t))
-                .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX),
+            kefu_ports::table::Query::partition(kefu_app::plumbing::keys::audit_pk(&t))
+                .prefix(kefu_app::plumbing::keys::AUDIT_ENTRY_PREFIX),
         )
         .await
         .unwrap()

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use kefu_app::audit::{self, AuditEntry, Outcome};
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_local::{Backend, ServeConfig};
 use kefu_ports::table::Update;
 use serde_json::json;
@@ -77,11 +77,11 @@ async fn verify_exits_zero_on_a_clean_chain_and_one_naming_each_tampered_entry()
     let server = kefu_local::start(config(dir.path())).await.unwrap();
     let table = &server.app.table;
     table
-        .update(&kefu_app::keys::audit_entry(&t, 3), Update::new().set("actor_id", json!("ag_y")), None)
+        .update(&kefu_app::plumbing::keys::audit_entry(&t, 3), Update::new().set("actor_id", json!("ag_y")), None)
         .await
         .unwrap();
     for seq in [5, 6] {
-        table.delete(&kefu_app::keys::audit_entry(&t, seq), None).await.unwrap();
+        table.delete(&kefu_app::plumbing::keys::audit_entry(&t, seq), None).await.unwrap();
     }
     server.stop().await;
 

@@ -202,16 +202,16 @@ impl TestApp {
         let tenant = kefu_domain::TenantId::parse(tenant_id).expect("tenant id");
         let agent = kefu_domain::AgentId::generate();
         let role = kefu_domain::RoleId::parse_any(role_id).expect("role id");
-        let item = kefu_app::auth::agent_item(
+        let item = kefu_app::identity::accounts::agent_item(
             &tenant,
             &agent,
             email,
             "Test Staff",
-            &kefu_app::auth::hash_password(password),
+            &kefu_app::identity::secrets::hash_password(password),
             &role,
             self.app().now(),
         );
-        let claim = kefu_app::keys::agent_email(&tenant, email).with(json!({"agent_id": agent}));
+        let claim = kefu_app::plumbing::keys::agent_email(&tenant, email).with(json!({"agent_id": agent}));
         self.app()
             .table
             .transact(vec![
@@ -238,8 +238,8 @@ impl TestApp {
                 .app()
                 .table
                 .query(
-                    kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&tenant))
-                        .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX)
+                    kefu_ports::table::Query::partition(kefu_app::plumbing::keys::audit_pk(&tenant))
+                        .prefix(kefu_app::plumbing::keys::AUDIT_ENTRY_PREFIX)
                         .limit(500)
                         .after(cursor),
                 )
@@ -386,18 +386,18 @@ pub async fn start_conversation(
 ) -> kefu_domain::ConversationId {
     let c = kefu_domain::ConversationId::generate();
     let now = app.now();
-    let item = kefu_app::keys::conversation(tenant, &c).with(json!({
+    let item = kefu_app::plumbing::keys::conversation(tenant, &c).with(json!({
         "type": "conversation", "conversation_id": c, "tenant_id": tenant, "customer_id": customer,
         "status": "pending", "group_id": group, "priority": priority, "skills": [], "tags": [],
         "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
     }));
-    let event = kefu_app::events::Envelope::new(
+    let event = kefu_app::plumbing::events::Envelope::new(
         "conversation.created",
         tenant,
         now,
         json!({"conversation_id": c, "customer_id": customer, "group_id": group, "priority": priority}),
     );
-    kefu_app::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])
+    kefu_app::plumbing::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])
         .await
         .expect("conversation stored");
     c
@@ -410,7 +410,7 @@ pub async fn conversation_item(
     c: &kefu_domain::ConversationId,
 ) -> Value {
     app.table
-        .get(&kefu_app::keys::conversation(tenant, c))
+        .get(&kefu_app::plumbing::keys::conversation(tenant, c))
         .await
         .expect("read")
         .map(Value::Object)

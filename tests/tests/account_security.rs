@@ -141,8 +141,8 @@ async fn email_changes_tell_the_old_address_and_the_audit_names_old_and_new_valu
     assert_eq!(entry["detail"]["role_id"], json!({"from": "agent", "to": "supervisor"}), "{entry}");
     let email = &entry["detail"]["email"];
     assert_eq!(email["from"], "a***@acme.test", "{entry}");
-    assert_eq!(email["from_sha256"], kefu_app::auth::token_hash("ann@acme.test"), "{entry}");
-    assert_eq!(email["to_sha256"], kefu_app::auth::token_hash("ann.new@acme.test"), "{entry}");
+    assert_eq!(email["from_sha256"], kefu_app::identity::secrets::token_hash("ann@acme.test"), "{entry}");
+    assert_eq!(email["to_sha256"], kefu_app::identity::secrets::token_hash("ann.new@acme.test"), "{entry}");
     let text = entry.to_string();
     assert!(!text.contains("ann@acme.test") && !text.contains("ann.new@acme.test"), "no address in clear: {text}");
     // The account signs in with the new address only.
@@ -286,7 +286,7 @@ async fn racing_demotions_never_leave_a_tenant_without_an_administrator() {
         let a =
             s.t.app()
                 .table
-                .get(&kefu_app::keys::agent(
+                .get(&kefu_app::plumbing::keys::agent(
                     &kefu_domain::TenantId::parse(&s.id).unwrap(),
                     &kefu_domain::AgentId::parse(id).unwrap(),
                 ))

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use kefu_app::assignment::admin::{NewAgent, create_agent};
-use kefu_app::keys;
+use kefu_app::assignment::agents::{NewAgent, create_agent};
+use kefu_app::plumbing::keys;
 use kefu_domain::TenantId;
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, eventually, spawn_app};
 use kefu_ports::table::Update;
@@ -172,7 +172,7 @@ async fn a_burst_of_failed_sign_ins_emails_every_admin_once() {
     staff(&app, &t, "second.admin@acme.example", "admin").await;
     staff(&app, &t, "agent@acme.example", "agent").await;
     let wrong = json!({"tenant_id": t, "email": "agent@acme.example", "password": "guessing guessing guessing"});
-    for _ in 0..kefu_app::anomaly::FAILED_SIGN_INS_PER_ACCOUNT + 3 {
+    for _ in 0..kefu_app::audit::anomaly::FAILED_SIGN_INS_PER_ACCOUNT + 3 {
         let r = app.post("/v1/auth/login", wrong.clone(), None).await;
         assert!(matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::LOCKED), "{:?}", r.body);
     }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kefu_app::events::ConsumerName;
+use kefu_app::plumbing::events::ConsumerName;
 use kefu_e2e::{ADMIN_PASSWORD, eventually, spawn_with};
 use kefu_local::Backend;
 use kefu_ports::{FilterPolicy, Queue};
@@ -18,7 +18,7 @@ async fn the_template_subscribes_each_consumer_as_the_code_expects() {
         let declared: FilterPolicy =
             serde_json::from_value(stack.subscriptions[name.as_str()].clone()).expect("filter policy in the template");
         assert_eq!(declared, name.filter_policy(), "{} drifted from the template", name.as_str());
-        assert_eq!(stack.queue(name.as_str()).max_receive_count, kefu_app::events::MAX_RECEIVE_COUNT);
+        assert_eq!(stack.queue(name.as_str()).max_receive_count, kefu_app::plumbing::events::MAX_RECEIVE_COUNT);
         assert_eq!(u64::from(stack.queue(name.as_str()).visibility_timeout), name.visibility_timeout().as_secs());
     }
 }
@@ -47,7 +47,7 @@ async fn tenants_sign_in_and_events_flow_on_aws_adapters() {
     )
     .await;
     let outbox_empty = eventually(Duration::from_secs(15), || async {
-        kefu_app::outbox::pending(t.app()).await.unwrap()["pending"] == 0
+        kefu_app::plumbing::outbox::pending(t.app()).await.unwrap()["pending"] == 0
     })
     .await;
     assert!(outbox_empty, "the event was published to SNS and cleared");

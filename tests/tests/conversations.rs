@@ -280,8 +280,8 @@ async fn audit_actions(s: &Shop, action: &str) -> Vec<Value> {
         s.t.app()
             .table
             .query(
-                kefu_ports::Query::partition(kefu_app::keys::audit_pk(&s.tenant_id()))
-                    .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX),
+                kefu_ports::Query::partition(kefu_app::plumbing::keys::audit_pk(&s.tenant_id()))
+                    .prefix(kefu_app::plumbing::keys::AUDIT_ENTRY_PREFIX),
             )
             .await
             .unwrap();
@@ -507,7 +507,7 @@ async fn deleting_a_conversation_removes_its_messages() {
     let page =
         s.t.app()
             .table
-            .query(kefu_ports::Query::partition(kefu_app::keys::conversation_pk(
+            .query(kefu_ports::Query::partition(kefu_app::plumbing::keys::conversation_pk(
                 &s.tenant_id(),
                 &kefu_domain::ConversationId::parse(&c).unwrap(),
             )))

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kefu_app::events::{ConsumerName, Envelope, types};
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
 use kefu_e2e::{ADMIN_PASSWORD, embedded_config, eventually, spawn_app, spawn_with};
 use kefu_ports::{Topic, TopicError};
 use reqwest::StatusCode;
@@ -35,7 +35,7 @@ async fn a_tenant_created_event_reaches_its_consumer() {
     })
     .await;
     assert!(delivered, "the notify consumer sent the welcome mail");
-    let pending = kefu_app::outbox::pending(t.app()).await.unwrap();
+    let pending = kefu_app::plumbing::outbox::pending(t.app()).await.unwrap();
     assert_eq!(pending["pending"], 0, "published entries are cleared from the outbox");
 }
 
@@ -62,14 +62,14 @@ async fn an_event_stored_but_never_published_is_not_lost() {
             timezone: None,
         };
         create_tenant(&wired.app, req).await.expect("the state change commits even though the publish fails");
-        assert_eq!(kefu_app::outbox::pending(&wired.app).await.unwrap()["pending"], 1);
+        assert_eq!(kefu_app::plumbing::outbox::pending(&wired.app).await.unwrap()["pending"], 1);
     }
     let t = spawn_with(config).await;
     assert!(t.mail().is_empty());
     let delivered =
         eventually(Duration::from_secs(20), || async { t.mail().iter().any(|m| m["to"] == "ops@crashy.test") }).await;
     assert!(delivered, "the sweeper republished the stored event after the restart");
-    assert_eq!(kefu_app::outbox::pending(t.app()).await.unwrap()["pending"], 0);
+    assert_eq!(kefu_app::plumbing::outbox::pending(t.app()).await.unwrap()["pending"], 0);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn a_duplicate_delivery_is_handled_once() {
     let t = spawn_app().await;
     let created = t.create_tenant("Twice", "twice@x.test").await;
     assert!(eventually(Duration::from_secs(10), || async { t.mail().len() == 1 }).await);
-    let tenant = kefu_app::keys::tenant_pk(&serde_json::from_value(created["tenant_id"].clone()).unwrap());
+    let tenant = kefu_app::plumbing::keys::tenant_pk(&serde_json::from_value(created["tenant_id"].clone()).unwrap());
     assert!(tenant.starts_with("T#"));
     let event = Envelope::new(
         types::TENANT_CREATED,
@@ -90,7 +90,7 @@ async fn a_duplicate_delivery_is_handled_once() {
     t.app().topic.publish(types::TENANT_CREATED, &body).await.unwrap();
     assert!(eventually(Duration::from_secs(10), || async { t.mail().iter().any(|m| m["to"] == "again@x.test") }).await);
     let app = t.app();
-    assert!(kefu_app::idempotency::is_done(app, ConsumerName::Notify.as_str(), &event.id).await.unwrap());
+    assert!(kefu_app::plumbing::idempotency::is_done(app, ConsumerName::Notify.as_str(), &event.id).await.unwrap());
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         t.mail().iter().filter(|m| m["to"] == "again@x.test").count(),

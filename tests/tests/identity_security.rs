@@ -28,7 +28,10 @@ async fn put_security(t: &TestApp, token: &str, body: Value) -> kefu_e2e::Reply 
 }
 
 fn agent_key(tenant: &str, agent: &str) -> kefu_ports::Key {
-    kefu_app::keys::agent(&kefu_domain::TenantId::parse(tenant).unwrap(), &kefu_domain::AgentId::parse(agent).unwrap())
+    kefu_app::plumbing::keys::agent(
+        &kefu_domain::TenantId::parse(tenant).unwrap(),
+        &kefu_domain::AgentId::parse(agent).unwrap(),
+    )
 }
 
 const STAFF_PASSWORD: &str = "a long enough staff password";
@@ -271,7 +274,7 @@ async fn lockout_is_per_email_and_says_nothing_about_which_accounts_exist() {
     t.app()
         .table
         .update(
-            &kefu_app::keys::login_failures(&tenant_id, "ada@umbrella.test"),
+            &kefu_app::plumbing::keys::login_failures(&tenant_id, "ada@umbrella.test"),
             Update::new().set("locked_until", json!(past)),
             None,
         )
@@ -341,7 +344,7 @@ async fn sessions_are_listed_and_revoked_by_their_own_ids() {
 }
 
 fn code(secret: &str, offset: i64) -> String {
-    kefu_app::mfa::code_at(secret, jiff::Timestamp::now().as_second() + offset).unwrap()
+    kefu_app::identity::mfa::code_at(secret, jiff::Timestamp::now().as_second() + offset).unwrap()
 }
 
 #[tokio::test]
@@ -467,7 +470,7 @@ async fn the_ip_allowlist_guards_staff_and_keys_and_refuses_to_shut_out_its_auth
     assert_eq!(r.status, StatusCode::CREATED, "visitors are never affected: {:?}", r.body);
 
     // An operator lifts it in the store; the change applies at once (nothing is cached).
-    kefu_app::security::save_policy(
+    kefu_app::identity::security::save_policy(
         t.app(),
         &kefu_domain::TenantId::parse(&a.id).unwrap(),
         &kefu_domain::security::SecurityPolicy::default(),

@@ -110,8 +110,8 @@ async fn platform_entries(t: &TestApp) -> Vec<Value> {
         .app()
         .table
         .query(
-            kefu_ports::table::Query::partition(kefu_app::keys::audit_pk(&kefu_app::audit::platform()))
-                .prefix(kefu_app::keys::AUDIT_ENTRY_PREFIX),
+            kefu_ports::table::Query::partition(kefu_app::plumbing::keys::audit_pk(&kefu_app::audit::platform()))
+                .prefix(kefu_app::plumbing::keys::AUDIT_ENTRY_PREFIX),
         )
         .await
         .unwrap();

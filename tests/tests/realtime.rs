@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use kefu_app::events::Envelope;
+use kefu_app::plumbing::events::Envelope;
 use kefu_app::realtime::{self, Subscriber, TicketError, presence};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, TenantId};
@@ -30,18 +30,20 @@ fn staff(tenant_id: TenantId, agent_id: AgentId, session_hash: &str) -> Subscrib
 
 /// A tenant created straight on `app`, with its admin signed in: (tenant, admin, session token).
 async fn signed_in(app: &kefu_app::App, email: &str) -> (TenantId, AgentId, String) {
-    use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
+    use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
     let admin = NewAdmin { email: email.into(), name: "Li".into(), password: ADMIN_PASSWORD.into() };
     let created = create_tenant(app, NewTenant { name: "Acme".into(), admin, timezone: None }).await.unwrap();
     let tenant = TenantId::parse(&created.tenant_id).unwrap();
-    let attempt = kefu_app::auth::LoginAttempt {
+    let attempt = kefu_app::identity::auth::LoginAttempt {
         tenant: &tenant,
         email,
         password: ADMIN_PASSWORD,
         ip: [127, 0, 0, 1].into(),
         user_agent: None,
     };
-    let kefu_app::auth::LoginAnswer::Session(ok) = kefu_app::auth::login(app, attempt).await.unwrap() else {
+    let kefu_app::identity::auth::LoginAnswer::Session(ok) =
+        kefu_app::identity::auth::login(app, attempt).await.unwrap()
+    else {
         panic!("no MFA on a new tenant")
     };
     (tenant, AgentId::parse(&created.admin_id).unwrap(), ok.token)
@@ -50,7 +52,7 @@ async fn signed_in(app: &kefu_app::App, email: &str) -> (TenantId, AgentId, Stri
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller handles it.
 async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: serde_json::Value) {
     let e = Envelope::new(ty, tenant, t.app().now(), data);
-    kefu_app::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
+    kefu_app::plumbing::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
 }
 
 #[tokio::test]
@@ -119,7 +121,7 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     assert!(!presence::is_pending(t.app(), &tenant, &admin).await.unwrap(), "another connection is still open");
 
     // A connection whose record outlived it (a crash) answers Gone on the next push and is forgotten.
-    let ghost = staff(tenant.clone(), admin.clone(), &kefu_app::auth::token_hash(&token));
+    let ghost = staff(tenant.clone(), admin.clone(), &kefu_app::identity::secrets::token_hash(&token));
     realtime::connect(t.app(), "ws_ghost", &ghost).await.unwrap();
     publish(
         &t,
@@ -174,7 +176,7 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
 
     // Frames go only to a socket whose session works: sign someone in on this stack.
     let (tenant, agent, token) = signed_in(&app, "li@acme.test").await;
-    let who = staff(tenant.clone(), agent.clone(), &kefu_app::auth::token_hash(&token));
+    let who = staff(tenant.clone(), agent.clone(), &kefu_app::identity::secrets::token_hash(&token));
     assert_eq!(realtime_fn(&app, "ws-connect.json", None).await, 401, "the sample's ticket is unknown");
     let ticket = realtime::issue_ticket(&app, &who, app.config.websocket_url.clone().unwrap()).await.unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
@@ -210,9 +212,9 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
 
     // The session ends: a ping re-checks it and the connection is closed and forgotten; a ticket issued before
     // the end no longer opens a socket; a frame for it is not sent.
-    let principal = kefu_app::auth::authenticate(&app, &token, [127, 0, 0, 1].into()).await.unwrap();
+    let principal = kefu_app::identity::auth::authenticate(&app, &token, [127, 0, 0, 1].into()).await.unwrap();
     let stale = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
-    kefu_app::auth::logout(&app, &principal).await.unwrap();
+    kefu_app::identity::auth::logout(&app, &principal).await.unwrap();
     assert_eq!(realtime_fn(&app, "ws-default.json", None).await, 200);
     assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty(), "closed on the ping");
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&stale.ticket)).await, 401, "the session ended");
@@ -294,11 +296,11 @@ async fn visitor_messages_reach_the_assigned_agent_and_replies_reach_the_visitor
 #[tokio::test]
 async fn an_agent_whose_last_connection_stays_away_past_the_grace_is_set_away() {
     let (app, clock, _dir) = manual_clock_app();
-    let created = kefu_app::tenants::create_tenant(
+    let created = kefu_app::identity::tenants::create_tenant(
         &app,
-        kefu_app::tenants::NewTenant {
+        kefu_app::identity::tenants::NewTenant {
             name: "Acme".into(),
-            admin: kefu_app::tenants::NewAdmin {
+            admin: kefu_app::identity::tenants::NewAdmin {
                 email: "li@acme.test".into(),
                 name: "Li".into(),
                 password: ADMIN_PASSWORD.into(),

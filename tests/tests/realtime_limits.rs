@@ -5,7 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use kefu_app::events::Envelope;
+use kefu_app::plumbing::events::Envelope;
 use kefu_app::realtime;
 use kefu_domain::{AgentId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, embedded_config, eventually, spawn_app, spawn_with, ws_connect};
@@ -53,7 +53,7 @@ async fn visitor(t: &TestApp, a: &Tenant) -> String {
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller delivers it.
 async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: Value) {
     let e = Envelope::new(ty, tenant, t.app().now(), data);
-    kefu_app::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
+    kefu_app::plumbing::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
 }
 
 async fn assigned_to(t: &TestApp, tenant: &TenantId, agent: &AgentId, conversation: &str) {

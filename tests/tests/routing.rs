@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use kefu_app::App;
-use kefu_app::assignment::{self, admin};
+use kefu_app::assignment::{self, agents};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, conversation_item, eventually, spawn_app, spawn_with, start_conversation};
@@ -438,16 +438,20 @@ async fn race(t: &TestApp) {
     assert_eq!(statuses.get("open"), Some(&6), "{statuses:?}");
     assert_eq!(statuses.get("queued"), Some(&44), "{statuses:?}");
     for a in &agents {
-        let load = admin::get_agent(&app, &ten.id, a).await.unwrap();
+        let load = agents::get_agent(&app, &ten.id, a).await.unwrap();
         assert_eq!(load.active_conversations, 2, "never over capacity");
         assert_eq!(by_agent.get(a.as_str()), Some(&2), "the count is exactly the conversations it holds");
-        let open =
-            app.table.query(Query::index(Index::Gsi2, kefu_app::keys::assigned_pk(&ten.id, a, "open"))).await.unwrap();
+        let open = app
+            .table
+            .query(Query::index(Index::Gsi2, kefu_app::plumbing::keys::assigned_pk(&ten.id, a, "open")))
+            .await
+            .unwrap();
         assert_eq!(open.items.len(), 2);
     }
 
     // The queue's head is the oldest high-priority conversation; closing one conversation hands it the slot.
-    let head = app.table.query(Query::index(Index::Gsi2, kefu_app::keys::queue_pk(&ten.id)).limit(1)).await.unwrap();
+    let head =
+        app.table.query(Query::index(Index::Gsi2, kefu_app::plumbing::keys::queue_pk(&ten.id)).limit(1)).await.unwrap();
     let head = ConversationId::parse(head.items[0]["conversation_id"].as_str().unwrap()).unwrap();
     assert_eq!(conversation_item(&app, &ten.id, &head).await["priority"], "high");
     let mut victim = None;
@@ -461,7 +465,7 @@ async fn race(t: &TestApp) {
     assert!(assignment::close(&app, &ten.id, &victim, None).await.unwrap());
     assignment::drain(&app, &ten.id).await.unwrap();
     assert_eq!(assignee_within(&app, &ten.id, &head, 10).await.as_deref(), Some(agents[0].as_str()));
-    assert_eq!(admin::get_agent(&app, &ten.id, &agents[0]).await.unwrap().active_conversations, 2);
+    assert_eq!(agents::get_agent(&app, &ten.id, &agents[0]).await.unwrap().active_conversations, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

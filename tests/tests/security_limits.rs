@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use kefu_app::auth::{AuthError, LoginAttempt};
+use kefu_app::identity::auth::{AuthError, LoginAttempt};
 use kefu_domain::TenantId;
 use kefu_e2e::{ADMIN_PASSWORD, spawn_app};
 use reqwest::StatusCode;
@@ -34,7 +34,7 @@ async fn a_burst_of_sign_ins_checks_at_most_the_lockout_threshold() {
                     ip: ip(),
                     user_agent: None,
                 };
-                kefu_app::auth::login(&app, attempt).await
+                kefu_app::identity::auth::login(&app, attempt).await
             })
         })
         .collect();
@@ -78,7 +78,11 @@ async fn a_burst_of_second_factor_codes_checks_at_most_the_challenge_limit() {
     let secret = t.post("/v1/me/mfa/totp", json!({}), Some(&admin)).await.body["secret"].as_str().unwrap().to_owned();
     let now = jiff::Timestamp::now().as_second();
     let r = t
-        .post("/v1/me/mfa/totp/confirm", json!({"code": kefu_app::mfa::code_at(&secret, now).unwrap()}), Some(&admin))
+        .post(
+            "/v1/me/mfa/totp/confirm",
+            json!({"code": kefu_app::identity::mfa::code_at(&secret, now).unwrap()}),
+            Some(&admin),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let r = t
@@ -91,7 +95,7 @@ async fn a_burst_of_second_factor_codes_checks_at_most_the_challenge_limit() {
     let challenge = r.body["challenge"].as_str().expect("a challenge").to_owned();
 
     // 100 well-formed codes, none of them right (the steps around now are left out).
-    let valid: Vec<String> = (-2..=2).filter_map(|k| kefu_app::mfa::code_at(&secret, now + 30 * k)).collect();
+    let valid: Vec<String> = (-2..=2).filter_map(|k| kefu_app::identity::mfa::code_at(&secret, now + 30 * k)).collect();
     let codes: Vec<String> =
         (0..).map(|k| format!("{:06}", 100_000 + k * 7919)).filter(|c| !valid.contains(c)).take(BURST).collect();
     let app = t.app().clone();
@@ -99,7 +103,7 @@ async fn a_burst_of_second_factor_codes_checks_at_most_the_challenge_limit() {
         .into_iter()
         .map(|code| {
             let (app, challenge) = (app.clone(), challenge.clone());
-            tokio::spawn(async move { kefu_app::auth::login_mfa(&app, &challenge, &code, ip(), None).await })
+            tokio::spawn(async move { kefu_app::identity::auth::login_mfa(&app, &challenge, &code, ip(), None).await })
         })
         .collect();
     for task in tasks {

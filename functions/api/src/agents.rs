@@ -4,12 +4,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::access::{self, AccessError};
-use kefu_app::assignment::admin::{self, AgentAdminView, AgentPatch, NewAgent};
+use kefu_app::assignment::agents::{self, AgentAdminView, AgentPatch, NewAgent};
 use kefu_app::assignment::{self, AssignmentError};
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_app::identity::access::{self, AccessError};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, Permission};
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@ pub async fn list(
     params: ListParams,
 ) -> Result<ApiJson<ListPage<AgentAdminView>>, ApiError> {
     staff.require(Permission::AgentsManage)?;
-    let (items, next) = admin::list_agents(&app, &staff.tenant_id, &params).await?;
+    let (items, next) = agents::list_agents(&app, &staff.tenant_id, &params).await?;
     Ok(ApiJson(ListPage::new(items, next)))
 }
 
@@ -82,7 +82,7 @@ pub async fn create(
     access::may_give_role(&app, &staff.tenant_id, &staff, &req.role_id).await.map_err(denied(&staff))?;
     let groups: Vec<&str> = req.group_ids.iter().map(String::as_str).collect();
     access::may_add_to_groups(&app, &staff.tenant_id, &staff, &groups).await.map_err(denied(&staff))?;
-    let view = admin::create_agent(&app, &staff.tenant_id, req).await?;
+    let view = agents::create_agent(&app, &staff.tenant_id, req).await?;
     audit_agent(&app, &staff, &ip, "agent.create", &view.id, json!({"email": view.email, "role_id": view.role_id}))
         .await;
     Ok((StatusCode::CREATED, ApiJson(view)))
@@ -98,7 +98,7 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> Result<ApiJson<AgentAdminView>, ApiError> {
     staff.require(Permission::AgentsManage)?;
-    Ok(ApiJson(admin::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
+    Ok(ApiJson(agents::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
 }
 
 /// Changes an agent: only the fields present change. Changing the email, password or role of an account that
@@ -141,14 +141,14 @@ pub async fn update(
         let joining = access::joined(&had, wanted);
         access::may_add_to_groups(&app, &staff.tenant_id, &staff, &joining).await.map_err(denied(&staff))?;
     }
-    let view = admin::update_agent(&app, &staff.tenant_id, &a, req).await?;
+    let view = agents::update_agent(&app, &staff.tenant_id, &a, req).await?;
     let mut detail = json!({"fields": changed});
     if view.role_id != before.role_id {
         detail["role_id"] = json!({"from": before.role_id, "to": view.role_id});
     }
     if view.email != before.email {
         // Masked, with a SHA-256 to confirm a suspected address against: never the address in clear.
-        let (mask, hash) = (kefu_domain::masking::mask_email, kefu_app::auth::token_hash);
+        let (mask, hash) = (kefu_domain::masking::mask_email, kefu_app::identity::secrets::token_hash);
         detail["email"] = json!({
             "from": mask(&before.email), "to": mask(&view.email),
             "from_sha256": hash(&before.email), "to_sha256": hash(&view.email),
@@ -184,9 +184,9 @@ pub async fn disable(
     if a == staff.agent_id {
         return Err(ApiError::conflict("you cannot disable your own account"));
     }
-    let requeued = admin::disable_agent(&app, &staff.tenant_id, &a).await?;
+    let requeued = agents::disable_agent(&app, &staff.tenant_id, &a).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": true, "requeued": requeued})).await;
-    Ok(ApiJson(Disabled { agent: admin::get_agent(&app, &staff.tenant_id, &a).await?, requeued }))
+    Ok(ApiJson(Disabled { agent: agents::get_agent(&app, &staff.tenant_id, &a).await?, requeued }))
 }
 
 /// Enables a disabled agent: it may sign in again and is routed conversations once it comes online. Like
@@ -205,7 +205,7 @@ pub async fn enable(
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
-    let view = admin::enable_agent(&app, &staff.tenant_id, &a).await?;
+    let view = agents::enable_agent(&app, &staff.tenant_id, &a).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": false})).await;
     Ok(ApiJson(view))
 }
@@ -261,8 +261,8 @@ pub async fn end_sessions(
 ) -> Result<ApiJson<SessionsEnded>, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
-    admin::get_agent(&app, &staff.tenant_id, &a).await?;
-    let revoked = kefu_app::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
+    agents::get_agent(&app, &staff.tenant_id, &a).await?;
+    let revoked = kefu_app::identity::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
     Ok(ApiJson(SessionsEnded { revoked }))
 }

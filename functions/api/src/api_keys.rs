@@ -4,12 +4,11 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::api_keys::{self, ApiKeyView, CreatedApiKey};
 use kefu_app::audit::{AuditEntry, Outcome};
-use kefu_app::auth;
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
+use kefu_app::identity::api_keys::{self, ApiKeyView, CreatedApiKey};
 use kefu_domain::security::ApiKeyId;
 use kefu_domain::{Name, Permission};
 use serde::Deserialize;
@@ -38,7 +37,7 @@ pub async fn create(
     let name = Name::parse(&body.name, "name")?;
     let permissions = crate::roles::grantable(&staff, &body.permissions)?;
     let created = api_keys::create(&app, &staff.tenant_id, &staff, &name, &permissions).await?;
-    auth::note(
+    kefu_app::audit::note(
         &app,
         AuditEntry::new(&staff.tenant_id, "api_key.create", Outcome::Success)
             .actor(staff.actor_id())
@@ -73,7 +72,7 @@ pub async fn revoke(State(app): State<App>, staff: Staff, Path(id): Path<String>
     if !api_keys::revoke(&app, &staff.tenant_id, &id).await? {
         return Err(ApiError::not_found());
     }
-    auth::note(
+    kefu_app::audit::note(
         &app,
         AuditEntry::new(&staff.tenant_id, "api_key.revoke", Outcome::Success)
             .actor(staff.actor_id())

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use kefu_app::App;
 use kefu_app::assignment::Settings;
-use kefu_app::assignment::admin::{self, SettingsInput};
+use kefu_app::assignment::settings::{self, SettingsInput};
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_domain::Permission;
@@ -27,7 +27,7 @@ fn view(s: &Settings) -> SettingsInput {
     responses((status = 200, body = SettingsInput), (status = 403, body = E)))]
 pub async fn get(State(app): State<App>, staff: Staff) -> Result<ApiJson<SettingsInput>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    Ok(ApiJson(view(&admin::get_settings(&app, &staff.tenant_id).await?)))
+    Ok(ApiJson(view(&settings::get_settings(&app, &staff.tenant_id).await?)))
 }
 
 /// Replaces the assignment settings; the waiting queue drains under the new rules.
@@ -41,7 +41,7 @@ pub async fn put(
     ApiJson(req): ApiJson<SettingsInput>,
 ) -> Result<ApiJson<SettingsInput>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let settings = admin::put_settings(&app, &staff.tenant_id, req).await?;
+    let settings = settings::put_settings(&app, &staff.tenant_id, req).await?;
     let answer = view(&settings);
     let entry = AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
         .actor(&staff.agent_id)

@@ -13,7 +13,7 @@ use kefu_app::App;
 use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
-use kefu_app::keys;
+use kefu_app::plumbing::keys;
 use kefu_domain::Permission;
 use kefu_ports::table::{Cursor, Index, Item, Query, SkCondition};
 use serde::{Deserialize, Serialize};

@@ -4,11 +4,13 @@ use axum::extract::State;
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use kefu_app::App;
-use kefu_app::auth::{self, AgentView, LoginAnswer, LoginAttempt, LoginOk};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::{ApiError, ApiJson, ClientIp, SignedIn};
-use kefu_app::mfa;
-use kefu_app::ratelimit::{self, limits};
+use kefu_app::identity::accounts::AgentView;
+use kefu_app::identity::auth::{self, LoginAnswer, LoginAttempt, LoginOk};
+use kefu_app::identity::mfa;
+use kefu_app::identity::secrets;
+use kefu_app::plumbing::ratelimit::{self, limits};
 use kefu_domain::{Email, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +56,7 @@ pub async fn login(
     limit_sign_in(&app, tenant.as_ref(), ip).await?;
     let email = Email::parse(&req.email).ok();
     let (Some(tenant), Some(email)) = (tenant, email) else {
-        auth::spend_verification_effort(&req.password);
+        secrets::spend_verification_effort(&req.password);
         return Err(ApiError::invalid_credentials());
     };
     let attempt = LoginAttempt {
@@ -127,9 +129,9 @@ pub async fn mfa_email(
 ) -> Result<(StatusCode, ApiJson<MfaEmailSent>), ApiError> {
     limit_sign_in(&app, None, ip).await?;
     let challenge = mfa::challenge(&app, &req.challenge).await.map_err(auth::AuthError::from)?;
-    let policy = kefu_app::security::policy(&app, &challenge.tenant_id).await?;
-    if !kefu_app::security::ip_allowed(&policy, ip) {
-        return Err(kefu_app::security::ip_not_allowed());
+    let policy = kefu_app::identity::security::policy(&app, &challenge.tenant_id).await?;
+    if !kefu_app::identity::security::ip_allowed(&policy, ip) {
+        return Err(kefu_app::identity::security::ip_not_allowed());
     }
     mfa::send_email_code(&app, &challenge).await.map_err(auth::AuthError::from)?;
     Ok((StatusCode::ACCEPTED, ApiJson(MfaEmailSent { sent: true })))

@@ -160,7 +160,8 @@ pub async fn conversations(
     staff.require(Permission::CustomersView)?;
     let (cid, _) = load_customer(&app, &staff, &id).await?;
     let viewer = Viewer::of(&app, &staff).await?;
-    let page = customers::conversations_of(&app, &staff.tenant_id, &cid, &params, |c| viewer.can_see(c)).await?;
+    let page =
+        kefu_app::conversations::of_customer(&app, &staff.tenant_id, &cid, &params, |c| viewer.can_see(c)).await?;
     audit::record(
         &app,
         audit_entry(&staff, "customer.read", Some(&id), ip)

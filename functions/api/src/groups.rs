@@ -3,10 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::access;
-use kefu_app::assignment::admin::{self, GroupInput, GroupView};
+use kefu_app::assignment::groups::{self, GroupInput, GroupView};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
+use kefu_app::identity::access;
 use kefu_domain::{GroupId, Permission};
 use serde_json::json;
 
@@ -28,7 +28,7 @@ pub async fn list(
     params: ListParams,
 ) -> Result<ApiJson<ListPage<GroupView>>, ApiError> {
     staff.require(Permission::AgentsManage)?;
-    let (items, next) = admin::list_groups(&app, &staff.tenant_id, &params).await?;
+    let (items, next) = groups::list_groups(&app, &staff.tenant_id, &params).await?;
     Ok(ApiJson(ListPage::new(items, next)))
 }
 
@@ -45,7 +45,7 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<GroupView>), ApiError> {
     staff.require(Permission::AgentsManage)?;
     access::may_fill_new_group(&staff, &req.agent_ids).map_err(denied(&staff))?;
-    let g = admin::create_group(&app, &staff.tenant_id, req).await?;
+    let g = groups::create_group(&app, &staff.tenant_id, req).await?;
     audit_agent(&app, &staff, &ip, "group.create", &g.id, json!({"agent_ids": g.agent_ids})).await;
     Ok((StatusCode::CREATED, ApiJson(g)))
 }
@@ -68,7 +68,7 @@ pub async fn update(
     if !access::joined(&had, &req.agent_ids).is_empty() {
         access::may_add_to_groups(&app, &staff.tenant_id, &staff, &[g.as_str()]).await.map_err(denied(&staff))?;
     }
-    let g = admin::update_group(&app, &staff.tenant_id, &g, req).await?;
+    let g = groups::update_group(&app, &staff.tenant_id, &g, req).await?;
     audit_agent(&app, &staff, &ip, "group.update", &g.id, json!({"agent_ids": g.agent_ids})).await;
     Ok(ApiJson(g))
 }
@@ -85,7 +85,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let g = group_id(&id)?;
-    admin::delete_group(&app, &staff.tenant_id, &g).await?;
+    groups::delete_group(&app, &staff.tenant_id, &g).await?;
     audit_agent(&app, &staff, &ip, "group.delete", g.as_str(), json!({})).await;
     Ok(StatusCode::NO_CONTENT)
 }

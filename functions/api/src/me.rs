@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::audit::{AuditEntry, Outcome};
-use kefu_app::auth::{self, ChangePasswordError};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, SignedIn};
-use kefu_app::mfa::{self, MfaError, TotpEnrolment};
-use kefu_app::sessions::{self, SessionView};
+use kefu_app::identity::auth::{self, ChangePasswordError};
+use kefu_app::identity::mfa::{self, MfaError, TotpEnrolment};
+use kefu_app::identity::sessions::{self, SessionView};
 use kefu_domain::security::SessionId;
 use serde::{Deserialize, Serialize};
 
@@ -69,7 +69,7 @@ pub async fn revoke_session(
     if !sessions::revoke(&app, &me.tenant_id, &me.agent_id, &id).await? {
         return Err(ApiError::not_found());
     }
-    auth::note(
+    kefu_app::audit::note(
         &app,
         AuditEntry::new(&me.tenant_id, "auth.session_revoke", Outcome::Success)
             .actor(me.actor_id())
@@ -115,11 +115,11 @@ pub async fn confirm_totp(
     let entry = |o| AuditEntry::new(&me.tenant_id, "auth.mfa_enrol", o).actor(me.actor_id()).ip(me.ip);
     match outcome {
         Ok(()) => {
-            auth::note(&app, entry(Outcome::Success)).await;
+            kefu_app::audit::note(&app, entry(Outcome::Success)).await;
             Ok(ApiJson(MfaStatus { mfa_enabled: true }))
         }
         Err(MfaError::Invalid) => {
-            auth::note(&app, entry(Outcome::Failure)).await;
+            kefu_app::audit::note(&app, entry(Outcome::Failure)).await;
             Err(ApiError::validation("code", "the code does not match: start again if the enrolment was replaced"))
         }
         Err(e) => Err(auth::AuthError::from(e).into()),

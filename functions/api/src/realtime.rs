@@ -10,11 +10,13 @@
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
+use kefu_app::App;
 use kefu_app::audit::{AuditEntry, Outcome};
+use kefu_app::conversations::widget;
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
-use kefu_app::ratelimit::{self, limits::MINUTE};
+use kefu_app::identity::auth;
+use kefu_app::plumbing::ratelimit::{self, limits::MINUTE};
 use kefu_app::realtime::{self, Subscriber, Ticket};
-use kefu_app::{App, auth, widget};
 use serde_json::json;
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -70,7 +72,7 @@ pub async fn ticket(
     // Per IP within the tenant (as API.md's other per-IP limits), then per token.
     let ip_key = format!("{}:{ip}", subscriber.tenant_id());
     ratelimit::hit(&app, "realtime.ticket.ip", &ip_key, realtime::TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
-    let token_key = auth::token_hash(token);
+    let token_key = kefu_app::identity::secrets::token_hash(token);
     ratelimit::hit(&app, "realtime.ticket", &token_key, realtime::TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await?;
     if realtime::open_sockets(&app, &subscriber).await? >= subscriber.max_sockets() {
         return Err(ApiError {
@@ -80,6 +82,6 @@ pub async fn ticket(
     }
     let url = websocket_url(&app)?;
     let ticket = realtime::issue_ticket(&app, &subscriber, url).await?;
-    auth::note(&app, entry.ip(ip)).await;
+    kefu_app::audit::note(&app, entry.ip(ip)).await;
     Ok(ApiJson(ticket))
 }

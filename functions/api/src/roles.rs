@@ -6,11 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::audit::{AuditEntry, Outcome};
-use kefu_app::auth;
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
-use kefu_app::roles::{self, RoleView};
+use kefu_app::identity::roles::{self, RoleView};
 use kefu_domain::{Name, Permission, PermissionSet, RoleId};
 use serde::Deserialize;
 use serde_json::json;
@@ -31,7 +30,7 @@ pub fn grantable(staff: &Staff, names: &[String]) -> Result<PermissionSet, ApiEr
     let set = PermissionSet::parse(names.iter().map(String::as_str))
         .map_err(|bad| ApiError::validation("permissions", format!("`{bad}` is not in the permission catalogue")))?;
     kefu_domain::permission::may_grant(&staff.permissions, &set)
-        .map_err(|r| staff.refuse(kefu_app::access::refused_permission(&r), r.to_string()))?;
+        .map_err(|r| staff.refuse(kefu_app::identity::access::refused_permission(&r), r.to_string()))?;
     Ok(set)
 }
 
@@ -42,7 +41,7 @@ fn parse_body(staff: &Staff, body: &RoleBody) -> Result<(Name, PermissionSet), A
 async fn audit(app: &App, staff: &Staff, role: &str, op: &str, detail: serde_json::Value) {
     let mut detail = detail;
     detail["op"] = json!(op);
-    auth::note(
+    kefu_app::audit::note(
         app,
         AuditEntry::new(&staff.tenant_id, "role.update", Outcome::Success)
             .actor(staff.actor_id())

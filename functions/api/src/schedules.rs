@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::assignment::admin::{self, ScheduleView};
+use kefu_app::assignment::schedules::{self, ScheduleView};
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
@@ -68,7 +68,7 @@ pub async fn list(
     params: ListParams,
 ) -> Result<ApiJson<ListPage<ScheduleView>>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let (items, next) = admin::list_schedules(&app, &staff.tenant_id, &params).await?;
+    let (items, next) = schedules::list_schedules(&app, &staff.tenant_id, &params).await?;
     Ok(ApiJson(ListPage::new(items, next)))
 }
 
@@ -82,7 +82,7 @@ pub async fn create(
     ApiJson(req): ApiJson<ScheduleBody>,
 ) -> Result<(StatusCode, ApiJson<ScheduleView>), ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let view = admin::create_schedule(&app, &staff.tenant_id, req.into()).await?;
+    let view = schedules::create_schedule(&app, &staff.tenant_id, req.into()).await?;
     audit_settings(&app, &staff, &ip, &view.id).await;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
@@ -100,7 +100,7 @@ pub async fn update(
 ) -> Result<ApiJson<ScheduleView>, ApiError> {
     staff.require(Permission::SettingsManage)?;
     let id = ScheduleId::parse(&id).ok_or_else(ApiError::not_found)?;
-    let view = admin::update_schedule(&app, &staff.tenant_id, &id, req.into()).await?;
+    let view = schedules::update_schedule(&app, &staff.tenant_id, &id, req.into()).await?;
     audit_settings(&app, &staff, &ip, &view.id).await;
     Ok(ApiJson(view))
 }

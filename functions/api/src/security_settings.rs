@@ -3,10 +3,9 @@
 use axum::extract::State;
 use kefu_app::App;
 use kefu_app::audit::{AuditEntry, Outcome};
-use kefu_app::auth;
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::{ApiError, ApiJson, Staff};
-use kefu_app::security;
+use kefu_app::identity::security;
 use kefu_domain::Permission;
 use kefu_domain::security::SecurityPolicy;
 use serde::{Deserialize, Serialize};
@@ -126,7 +125,7 @@ pub async fn put(
     .into_iter()
     .filter_map(|(k, c)| c.then_some(k))
     .collect();
-    auth::note(
+    kefu_app::audit::note(
         &app,
         AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
             .actor(staff.actor_id())

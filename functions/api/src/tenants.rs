@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode};
 use kefu_app::App;
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
-use kefu_app::ratelimit::{self, limits};
-use kefu_app::tenants::{CreateTenantError, CreatedTenant, NewTenant, create_tenant};
+use kefu_app::identity::tenants::{CreateTenantError, CreatedTenant, NewTenant, create_tenant};
+use kefu_app::plumbing::ratelimit::{self, limits};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 

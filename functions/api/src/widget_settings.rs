@@ -5,9 +5,9 @@
 use axum::extract::State;
 use kefu_app::App;
 use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::conversations::widget_settings::{self, WidgetSettings, WidgetSettingsUpdate};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
-use kefu_app::widget_settings::{self, WidgetSettings, WidgetSettingsUpdate};
 use kefu_domain::{Permission, TenantId};
 use serde::Serialize;
 
@@ -24,7 +24,7 @@ pub struct WidgetSettingsView {
 }
 
 async fn view(app: &App, tenant: &TenantId, settings: WidgetSettings) -> Result<WidgetSettingsView, ApiError> {
-    let item = app.table.get(&kefu_app::keys::tenant(tenant)).await?;
+    let item = app.table.get(&kefu_app::plumbing::keys::tenant(tenant)).await?;
     let widget_key =
         item.as_ref().and_then(|i| i.get("widget_key")).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     Ok(WidgetSettingsView { settings, widget_key })

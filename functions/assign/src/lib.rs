@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 use kefu_app::App;
 use kefu_app::assignment::{self, AssignmentError, events};
-use kefu_app::consumer::{Consumer, HandlerError};
-use kefu_app::events::{ConsumerName, Envelope, types};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
 use kefu_domain::ConversationId;
 use serde_json::Value;
 

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use kefu_app::assignment::{self, admin};
-use kefu_app::consumer::{BatchItem, process_batch};
-use kefu_app::events::Envelope;
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
-use kefu_app::{App, Config, keys};
+use kefu_app::assignment::{self, agents};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::plumbing::consumer::{BatchItem, process_batch};
+use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::keys;
+use kefu_app::{App, Config};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, TenantId};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
@@ -47,10 +48,10 @@ async fn app() -> (App, TenantId, tempfile::TempDir) {
 }
 
 async fn agent(app: &App, t: &TenantId, max: i64) -> AgentId {
-    let v = admin::create_agent(
+    let v = agents::create_agent(
         app,
         t,
-        admin::NewAgent {
+        agents::NewAgent {
             email: "a@acme.test".into(),
             name: "A".into(),
             password: "a long agent password".into(),

@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use kefu_app::App;
-use kefu_app::consumer::{Consumer, HandlerError};
-use kefu_app::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::events::{ConsumerName, Envelope};
 
 /// The export consumer.
 pub struct ExportConsumer;

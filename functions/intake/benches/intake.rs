@@ -6,8 +6,8 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kefu_app::conversations::next_message_id;
-use kefu_app::outbox;
-use kefu_app::widget::{Visitor, plan_send};
+use kefu_app::conversations::widget::{Visitor, plan_send};
+use kefu_app::plumbing::outbox;
 use kefu_domain::{ConversationId, CustomerId, TenantId};
 
 fn visitor() -> Visitor {

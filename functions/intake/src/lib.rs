@@ -3,7 +3,7 @@
 //! A visitor starts a conversation with the tenant's widget key and gets a visitor token; with it, it sends
 //! messages and polls its conversation. A send costs one `GetItem` (the token), one conditional counter update
 //! (the rate limit) and one transaction (message, conversation activity, outbox entry); everything else is the
-//! pure [`kefu_app::widget::plan_send`], measured by `benches/intake.rs`.
+//! pure [`kefu_app::conversations::widget::plan_send`], measured by `benches/intake.rs`.
 
 use axum::Router;
 use axum::extract::{Query, State};
@@ -11,10 +11,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use kefu_app::App;
 use kefu_app::conversations::MessageView;
+use kefu_app::conversations::widget::{self, Sent, StartRequest, Started, Visitor};
+use kefu_app::conversations::widget_settings::WidgetConfig;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, JsonBytes, cors};
-use kefu_app::widget::{self, Sent, StartRequest, Started, Visitor};
-use kefu_app::widget_settings::WidgetConfig;
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -117,7 +117,7 @@ pub async fn config(
     State(app): State<App>,
     WidgetTenant(tenant): WidgetTenant,
 ) -> Result<ApiJson<WidgetConfig>, ApiError> {
-    Ok(ApiJson(kefu_app::widget_settings::config(&app, &tenant).await?))
+    Ok(ApiJson(kefu_app::conversations::widget_settings::config(&app, &tenant).await?))
 }
 
 /// Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same

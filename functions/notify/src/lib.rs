@@ -7,8 +7,8 @@
 
 use async_trait::async_trait;
 use kefu_app::App;
-use kefu_app::consumer::{Consumer, HandlerError};
-use kefu_app::events::{ConsumerName, Envelope, types};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
 use kefu_ports::MailError;
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ impl Consumer for NotifyConsumer {
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
         if event.event_type == types::SECURITY_ALERT {
-            kefu_app::alerts::notify_admins(app, event).await?;
+            kefu_app::audit::alerts::notify_admins(app, event).await?;
         }
         if event.event_type == types::TENANT_CREATED {
             welcome(app, event).await?;

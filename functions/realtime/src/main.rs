@@ -5,7 +5,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    kefu_app::logging::init();
+    kefu_app::plumbing::logging::init();
     let (app, _) = kefu_lambda::aws_app(kefu_lambda::config_from_env(false)).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {

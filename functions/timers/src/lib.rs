@@ -6,7 +6,7 @@
 
 use kefu_app::App;
 use kefu_app::assignment::{self, DrainReport};
-use kefu_app::outbox::{self, SWEEP_AFTER, SweepReport};
+use kefu_app::plumbing::outbox::{self, SWEEP_AFTER, SweepReport};
 use kefu_app::realtime::presence::{self, PresenceReport};
 use kefu_ports::TableError;
 use serde::Serialize;

@@ -1,35 +1,27 @@
-//! Kefu's application layer: the services that run the domain over the ports, the event plumbing (outbox,
-//! idempotent consumers), and the HTTP conventions (errors, JSON, authentication) every function shares.
+//! Kefu's application layer, one folder per capability, each named in the product's words:
+//!
+//! - [`identity`]: sign-in, sessions, MFA, roles, API keys, the security policy, granting access, tenants;
+//! - [`conversations`]: conversations, messages, the visitor widget and its settings;
+//! - [`customers`]: customer profiles and customer groups;
+//! - [`assignment`]: routing, the waiting queue, agents, groups, schedules and assignment settings;
+//! - [`audit`]: the hash-chained audit log, anomaly detection and security alerts;
+//! - [`realtime`]: WebSocket connections, frames and agent presence;
+//! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
+//!
+//! and [`http`], the HTTP conventions every function shares (errors, JSON, authentication of staff).
+//! `docs/architecture.md` says which capability may use which; `tests/capabilities.rs` holds the code to it.
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
-pub mod access;
-pub mod alerts;
-pub mod anomaly;
-pub mod api_keys;
 pub mod assignment;
 pub mod audit;
-pub mod auth;
-pub mod consumer;
 pub mod conversations;
 pub mod customers;
-pub mod events;
 pub mod http;
-pub mod idempotency;
-pub mod keys;
-pub mod logging;
-pub mod mfa;
-pub mod outbox;
-pub mod ratelimit;
+pub mod identity;
+pub mod plumbing;
 pub mod realtime;
-pub mod roles;
-pub mod security;
-pub mod sessions;
-pub mod state;
-pub mod tenants;
 #[cfg(test)]
 mod testing;
-pub mod widget;
-pub mod widget_settings;
 
-pub use state::{App, Config};
+pub use plumbing::state::{App, Config};

@@ -5,11 +5,16 @@
 use std::sync::Arc;
 
 use jiff::SignedDuration;
-use kefu_app::assignment::admin::{self, AgentPatch, GroupInput, NewAgent, SettingsInput};
+use kefu_app::assignment::admin;
+use kefu_app::assignment::agents::{self, AgentPatch, NewAgent};
+use kefu_app::assignment::groups::{self, GroupInput};
+use kefu_app::assignment::schedules;
+use kefu_app::assignment::settings::{self, SettingsInput};
 use kefu_app::assignment::{self, AssignmentError, snapshot};
-use kefu_app::events::Envelope;
-use kefu_app::tenants::{NewAdmin, NewTenant, create_tenant};
-use kefu_app::{App, Config, keys, outbox};
+use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
+use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::{keys, outbox};
+use kefu_app::{App, Config};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::schedule::ScheduleInput;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
@@ -61,7 +66,7 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     async fn agent(&self, n: u32, max: i64, groups: &[&GroupId], skills: &[&str]) -> AgentId {
-        let v = admin::create_agent(
+        let v = agents::create_agent(
             &self.app,
             &self.tenant,
             NewAgent {
@@ -85,7 +90,7 @@ impl Fixture {
     }
 
     async fn group(&self, name: &str, members: &[&AgentId]) -> GroupId {
-        let g = admin::create_group(
+        let g = groups::create_group(
             &self.app,
             &self.tenant,
             GroupInput {
@@ -236,7 +241,7 @@ async fn a_newcomer_never_overtakes_the_queue() {
 #[tokio::test]
 async fn groups_skills_shifts_and_working_hours() {
     let f = fixture().await;
-    let night = admin::create_schedule(
+    let night = schedules::create_schedule(
         &f.app,
         &f.tenant,
         serde_json::from_value::<ScheduleInput>(
@@ -249,7 +254,7 @@ async fn groups_skills_shifts_and_working_hours() {
     let sales_agent = f.agent(1, 3, &[], &["zh"]).await;
     let support_agent = f.agent(2, 3, &[], &[]).await;
     let night_agent = f.agent(3, 3, &[], &["zh"]).await;
-    admin::update_agent(
+    agents::update_agent(
         &f.app,
         &f.tenant,
         &night_agent,
@@ -279,14 +284,14 @@ async fn groups_skills_shifts_and_working_hours() {
     assert_eq!(d.candidates.iter().find(|x| x.agent_id == sales_agent).unwrap().excluded, Some(MissingSkill));
 
     // Working hours: the sales group gets office hours; at 20:00 a new sales conversation waits.
-    let office = admin::create_schedule(
+    let office = schedules::create_schedule(
         &f.app,
         &f.tenant,
         serde_json::from_value::<ScheduleInput>(json!({"name": "Office", "timezone": "UTC", "weekly": {"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]]}})).unwrap(),
     )
     .await
     .unwrap();
-    admin::update_group(
+    groups::update_group(
         &f.app,
         &f.tenant,
         &sales,
@@ -363,7 +368,7 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
     assert_eq!(f.conv(&c2).await["status"], "queued");
     assert_eq!(f.active(&a).await, 0);
     // Raising b's capacity and putting b online drains the billing queue.
-    admin::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(2), ..Default::default() })
+    agents::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(2), ..Default::default() })
         .await
         .unwrap();
     f.online(&b).await;
@@ -372,10 +377,10 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
     assert_eq!(f.active(&b).await, 2);
     // Capacity never drops below what b holds.
     let lower =
-        admin::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(1), ..Default::default() }).await;
+        agents::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(1), ..Default::default() }).await;
     assert!(matches!(lower, Err(admin::AdminError::Conflict(ref m)) if m.contains("holds 2")), "{lower:?}");
     // Disabling b requeues both; only the default-group one can go to a, the billing one waits.
-    let requeued = admin::disable_agent(&f.app, &f.tenant, &b).await.unwrap();
+    let requeued = agents::disable_agent(&f.app, &f.tenant, &b).await.unwrap();
     assert_eq!(requeued, 2);
     assert_eq!(f.active(&b).await, 0);
     assert_eq!(f.conv(&c).await["assignee_id"], a.as_str());
@@ -387,7 +392,7 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
 #[tokio::test]
 async fn settings_validate_and_round_robin_rotates() {
     let f = fixture().await;
-    let bad = admin::put_settings(
+    let bad = settings::put_settings(
         &f.app,
         &f.tenant,
         SettingsInput {
@@ -401,7 +406,7 @@ async fn settings_validate_and_round_robin_rotates() {
     .await
     .unwrap_err();
     assert!(matches!(bad, admin::AdminError::Invalid(ref v) if v.field == "strategy"));
-    admin::put_settings(
+    settings::put_settings(
         &f.app,
         &f.tenant,
         SettingsInput {

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
-use kefu_app::consumer::{BatchItem, Consumer, HandlerError, process_batch};
-use kefu_app::events::{ConsumerName, Envelope};
-use kefu_app::idempotency::{self, Claim};
-use kefu_app::{App, Config, outbox};
+use kefu_app::plumbing::consumer::{BatchItem, Consumer, HandlerError, process_batch};
+use kefu_app::plumbing::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::idempotency::{self, Claim};
+use kefu_app::plumbing::outbox;
+use kefu_app::{App, Config};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{FilterPolicy, ManualClock, Queue, Topic, TopicError};
 

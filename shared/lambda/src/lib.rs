@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use axum::Router;
-use kefu_app::consumer::{BatchItem, Consumer, process_batch};
 use kefu_app::http::ClientIp;
+use kefu_app::plumbing::consumer::{BatchItem, Consumer, process_batch};
 use kefu_app::{App, Config};
 use kefu_aws::AwsAdapters;
 use kefu_ports::{Push, PushError, SystemClock};
@@ -64,7 +64,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
 /// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp` (or, for a
 /// request that came through the stack's own CloudFront distribution, the viewer's address it reports).
 pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
-    kefu_app::logging::init();
+    kefu_app::plumbing::logging::init();
     let (app, _) = aws_app(config_from_env(false)).await?;
     let router = build(app).layer(axum::middleware::from_fn(source_ip));
     lambda_http::run(router).await
@@ -128,7 +128,7 @@ pub async fn handle_sqs(app: &App, consumer: &dyn Consumer, event: SqsEvent) -> 
 
 /// Runs a queue consumer on SQS batches, reporting partial batch failures.
 pub async fn run_sqs(consumer: Arc<dyn Consumer>) -> Result<(), Error> {
-    kefu_app::logging::init();
+    kefu_app::plumbing::logging::init();
     let (app, _) = aws_app(config_from_env(false)).await?;
     let app = &app;
     let consumer = &consumer;
@@ -144,7 +144,7 @@ where
     F: Fn(App, jiff::Timestamp) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, Error>>,
 {
-    kefu_app::logging::init();
+    kefu_app::plumbing::logging::init();
     let (app, _) = aws_app(config_from_env(false)).await?;
     let app = &app;
     let handler = &handler;

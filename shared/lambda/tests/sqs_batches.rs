@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use kefu_app::consumer::{Consumer, HandlerError};
-use kefu_app::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::events::{ConsumerName, Envelope};
 use kefu_app::{App, Config};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::SystemClock;
@@ -57,6 +57,6 @@ async fn partial_batch_failures_name_only_the_failed_records() {
     let response = kefu_lambda::handle_sqs(&app, &FailsOnBoom, event).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, ["m3", "m4"], "the duplicate m2 is acknowledged; poison and failing records are retried");
-    assert!(kefu_app::idempotency::is_done(&app, "automation", &ok.id).await.unwrap());
-    assert!(!kefu_app::idempotency::is_done(&app, "automation", &bad.id).await.unwrap());
+    assert!(kefu_app::plumbing::idempotency::is_done(&app, "automation", &ok.id).await.unwrap());
+    assert!(!kefu_app::plumbing::idempotency::is_done(&app, "automation", &bad.id).await.unwrap());
 }

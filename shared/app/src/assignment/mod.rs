@@ -19,6 +19,11 @@
 //! it first, so a newcomer never overtakes a conversation that waits with a higher place in the queue.
 
 pub mod admin;
+pub mod agents;
+pub mod groups;
+pub mod restore;
+pub mod schedules;
+pub mod settings;
 pub mod store;
 
 use std::time::Duration;
@@ -32,10 +37,10 @@ use tracing::{debug, info, warn};
 pub use store::{AgentLoad, ConversationState, GroupRecord, Settings, Snapshot, snapshot};
 
 use crate::App;
-use crate::events::Envelope;
 use crate::http::ApiError;
-use crate::keys;
-use crate::outbox;
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys;
+use crate::plumbing::outbox;
 
 /// Event types of assignment (the assign consumer hears `conversation.*` and `agent.*`).
 pub mod events {

@@ -11,7 +11,7 @@ use kefu_ports::table::{Item, Query, TableError};
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::keys;
+use crate::plumbing::keys;
 
 pub(crate) fn s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(Value::as_str)

@@ -24,7 +24,7 @@ use kefu_domain::widget::{Origin, origin_allowed};
 
 use super::ApiError;
 use crate::App;
-use crate::widget::{self, VISITOR_TOKEN_PREFIX};
+use crate::conversations::widget::{self, VISITOR_TOKEN_PREFIX};
 
 /// The methods a preflight allows.
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -78,7 +78,9 @@ pub async fn enforce(State(app): State<App>, mut req: Request, next: Next) -> Re
                 tenant = Some(v.tenant_id.clone());
                 req.extensions_mut().insert(v);
             }
-            Err(crate::auth::AuthError::Table(e)) => return with_origin(ApiError::from(e).into_response(), &origin),
+            Err(crate::identity::auth::AuthError::Table(e)) => {
+                return with_origin(ApiError::from(e).into_response(), &origin);
+            }
             Err(_) => {}
         }
     }
@@ -98,11 +100,11 @@ pub async fn enforce(State(app): State<App>, mut req: Request, next: Next) -> Re
     let Some(tenant) = tenant else {
         return with_origin(next.run(req).await, &origin);
     };
-    let settings = match crate::widget_settings::get(&app, &tenant).await {
+    let settings = match crate::conversations::widget_settings::get(&app, &tenant).await {
         Ok(s) => s,
         Err(e) => return with_origin(ApiError::from(e).into_response(), &origin),
     };
-    let allowed = crate::widget_settings::allowed_origins(&settings);
+    let allowed = crate::conversations::widget_settings::allowed_origins(&settings);
     if !origin_allowed(&allowed, origin.to_str().unwrap_or("")) {
         tracing::info!(tenant_id = %tenant, origin = ?origin, path = %req.uri().path(), "widget origin not allowed");
         return with_origin(origin_not_allowed().into_response(), &origin);

@@ -157,21 +157,23 @@ impl From<TableError> for ApiError {
     }
 }
 
-impl From<crate::auth::AuthError> for ApiError {
-    fn from(e: crate::auth::AuthError) -> Self {
+impl From<crate::identity::auth::AuthError> for ApiError {
+    fn from(e: crate::identity::auth::AuthError) -> Self {
         match e {
-            crate::auth::AuthError::InvalidCredentials => Self::invalid_credentials(),
-            crate::auth::AuthError::Unauthenticated => Self::unauthenticated(),
-            crate::auth::AuthError::IpNotAllowed => crate::security::ip_not_allowed(),
-            crate::auth::AuthError::Locked { retry_after } => crate::security::account_locked(retry_after),
-            crate::auth::AuthError::MfaInvalid => Self::new(
+            crate::identity::auth::AuthError::InvalidCredentials => Self::invalid_credentials(),
+            crate::identity::auth::AuthError::Unauthenticated => Self::unauthenticated(),
+            crate::identity::auth::AuthError::IpNotAllowed => crate::identity::security::ip_not_allowed(),
+            crate::identity::auth::AuthError::Locked { retry_after } => {
+                crate::identity::security::account_locked(retry_after)
+            }
+            crate::identity::auth::AuthError::MfaInvalid => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "mfa_invalid",
                 "the code is wrong or used, or the challenge expired: sign in again if it keeps failing",
             ),
-            crate::auth::AuthError::TooManyEmails => Self::rate_limited(60),
-            crate::auth::AuthError::MailUnavailable => Self::unavailable(),
-            crate::auth::AuthError::Table(t) => t.into(),
+            crate::identity::auth::AuthError::TooManyEmails => Self::rate_limited(60),
+            crate::identity::auth::AuthError::MailUnavailable => Self::unavailable(),
+            crate::identity::auth::AuthError::Table(t) => t.into(),
         }
     }
 }

@@ -21,7 +21,8 @@ use kefu_domain::{Permission, TenantId};
 use super::{ApiError, ClientIp};
 use crate::App;
 use crate::audit::{AuditEntry, Outcome};
-use crate::auth::{self, Caller, Principal};
+use crate::identity::accounts::{Caller, Principal};
+use crate::identity::auth;
 
 /// An authenticated staff member (or API key) with an unrestricted session.
 #[derive(Debug, Clone)]
@@ -93,7 +94,7 @@ pub async fn record_denials(State(app): State<App>, req: Request, next: Next) ->
             .target("route", route)
             .ip(d.ip)
             .detail(serde_json::json!({"permission": d.permission}));
-        auth::note(&app, entry).await;
+        crate::audit::note(&app, entry).await;
     }
     res
 }
@@ -152,7 +153,7 @@ async fn principal(parts: &mut Parts, app: &App) -> Result<Principal, ApiError> 
     let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, app).await;
     let principal = match (bearer(parts), api_key(parts)) {
         (Some(token), _) => auth::authenticate(app, token, ip).await?,
-        (None, Some(key)) => crate::api_keys::authenticate(app, key, ip).await?,
+        (None, Some(key)) => crate::identity::api_keys::authenticate(app, key, ip).await?,
         (None, None) => return Err(ApiError::unauthenticated()),
     };
     let span = tracing::Span::current();

@@ -17,7 +17,7 @@ use kefu_domain::AgentId;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::events::Envelope;
+use crate::plumbing::events::Envelope;
 
 /// Event types this module maps (kept here, as literals of the fixed event names, so the mapping reads whole).
 pub mod events {

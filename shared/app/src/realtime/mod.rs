@@ -28,8 +28,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::auth::{AuthError, Principal, new_secret, token_hash};
-use crate::keys;
+use crate::identity::accounts::Principal;
+use crate::identity::auth::AuthError;
+use crate::identity::secrets::{new_secret, token_hash};
+use crate::plumbing::keys;
 
 /// How long a ticket may wait to be redeemed.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
@@ -93,7 +95,7 @@ impl Subscriber {
     }
 
     /// The subscriber a visitor token stands for.
-    pub fn of_visitor(v: &crate::widget::Visitor) -> Self {
+    pub fn of_visitor(v: &crate::conversations::widget::Visitor) -> Self {
         Subscriber::Visitor {
             tenant_id: v.tenant_id.clone(),
             conversation_id: v.conversation_id.to_string(),
@@ -252,7 +254,7 @@ pub async fn reader_view(app: &App, subscriber: &Subscriber) -> Result<Option<bo
     if session_hash.is_empty() {
         return Ok(None);
     }
-    match crate::auth::authenticate_session(app, session_hash.clone(), *ip).await {
+    match crate::identity::auth::authenticate_session(app, session_hash.clone(), *ip).await {
         Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => {
             Ok(Some(p.permissions.has(Permission::CustomersViewSensitive)))
         }
@@ -430,7 +432,7 @@ async fn assignee_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<O
 
 /// Pushes the frames an event becomes (see [`frames`]) to every connection of each recipient. Used by the
 /// `notify` consumer; delivery is at least once (a retried event pushes again; frames carry ids to dedupe on).
-pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushReport, TableError> {
+pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Result<PushReport, TableError> {
     let frames = frames::frames_for(event);
     let mut report = PushReport::default();
     if frames.is_empty() {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::assignment::{self, AssignmentError};
-use crate::keys;
+use crate::plumbing::keys;
 use kefu_domain::routing::AgentStatus;
 
 /// How long an agent may stay disconnected before it is set away (a page reload, a flaky network).

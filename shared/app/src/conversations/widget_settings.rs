@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::App;
 use crate::assignment::store::Snapshot;
 use crate::http::ApiError;
-use crate::keys;
+use crate::plumbing::keys;
 
 /// The default `attachments.max_bytes`: 10 MiB.
 pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;

@@ -2,7 +2,7 @@
 //! token or its hash), and all ended at once on a password change, a disable or an admin's request.
 //!
 //! Revocation is exact, not eventual: every account carries a `session_epoch`, every session the epoch it was
-//! issued under, and [`crate::auth::authenticate`] refuses a session older than its account's epoch. So
+//! issued under, and [`crate::identity::auth::authenticate`] refuses a session older than its account's epoch. So
 //! [`revoke_all`] takes effect on the very next request even where the index that lists sessions lags; the
 //! session items are then deleted too, so they stop being listed.
 
@@ -14,11 +14,11 @@ use kefu_ports::table::{Condition, Index, Item, Key, Query, SkCondition, TableEr
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::secrets::{new_secret, token_hash};
 use crate::App;
-use crate::auth::{new_secret, token_hash};
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
-use crate::keys;
+use crate::plumbing::keys;
 
 /// The prefix of staff session tokens.
 pub const TOKEN_PREFIX: &str = "kfs_";
@@ -241,8 +241,8 @@ mod tests {
     use kefu_ports::SystemClock;
 
     use super::*;
-    use crate::auth::{AuthError, authenticate};
-    use crate::tenants::{NewAdmin, NewTenant, create_tenant};
+    use crate::identity::auth::{AuthError, authenticate};
+    use crate::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 
     #[tokio::test]
     async fn revoke_all_ends_every_session_but_the_one_kept_at_once() {

@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::App;
-use crate::events::{ConsumerName, Envelope};
-use crate::idempotency::{self, Claim};
+use crate::plumbing::events::{ConsumerName, Envelope};
+use crate::plumbing::idempotency::{self, Claim};
 
 /// Why handling an event failed.
 #[derive(Debug, thiserror::Error)]

@@ -13,16 +13,20 @@ use kefu_domain::{
     AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
     TagName, TenantId,
 };
-use kefu_ports::table::{CmpOp, Condition, Cursor, Index, Item, Query, SkCondition, TableError, TxOp, Update};
+use kefu_ports::table::{CmpOp, Condition, Index, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub mod widget;
+pub mod widget_settings;
+
 use crate::App;
-use crate::auth::Principal;
-use crate::events::{Envelope, types};
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
-use crate::keys;
+use crate::identity::accounts::Principal;
+use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::keys;
+use crate::plumbing::pages::filtered_page;
 
 /// Event types this module emits beyond the shared list.
 pub mod event_types {
@@ -410,43 +414,6 @@ impl ListFilter {
     }
 }
 
-/// The most index items one list request examines before it answers with what it found and a cursor (so a
-/// selective filter costs bounded work per request, like a DynamoDB FilterExpression with a Limit).
-pub const LIST_EXAMINE_BUDGET: usize = 1000;
-
-/// Reads a query page by page, keeping the items `keep` accepts, until `limit` are kept, the query ends, or
-/// [`LIST_EXAMINE_BUDGET`] items were examined. Answers the kept items and the cursor to continue from (after
-/// the last kept item when the page filled up mid-page, else where the store stopped).
-pub async fn filtered_page(
-    app: &App,
-    query: Query,
-    limit: usize,
-    mut keep: impl FnMut(&Item) -> bool,
-) -> Result<(Vec<Item>, Option<Cursor>), TableError> {
-    let index = query.index;
-    let mut cursor = query.cursor.clone();
-    let mut kept = Vec::new();
-    let mut examined = 0usize;
-    loop {
-        let page_size = (limit - kept.len()).clamp(25, 200);
-        let page = app.table.query(query.clone().limit(page_size).after(cursor)).await?;
-        examined += page.items.len();
-        for item in page.items {
-            if keep(&item) {
-                kept.push(item);
-                if kept.len() == limit {
-                    let next = Cursor::after(kept.last().expect("one kept"), index)?;
-                    return Ok((kept, Some(next)));
-                }
-            }
-        }
-        cursor = page.cursor;
-        if cursor.is_none() || examined >= LIST_EXAMINE_BUDGET {
-            return Ok((kept, cursor));
-        }
-    }
-}
-
 /// The index partitions that hold every conversation a list filter can match, narrowest first:
 /// - an assignee (`me` or an id) with `open` or `closed`: that agent's partition of the assignment module's
 ///   gsi2 (`T#{t}#ASSIGNED#{a}#{status}`, newest assignment first); without a status, its open partition then its
@@ -523,14 +490,21 @@ pub async fn group_exists(app: &App, tenant: &TenantId, group: &GroupId) -> Resu
     Ok(app.table.get(&keys::group(tenant, group)).await?.is_some())
 }
 
-/// A visitor wrote to a closed conversation: it is reopened through the assignment module, which routes it
-/// again, and then the message is stored.
-pub async fn reopen_for_visitor(app: &App, visitor: &crate::widget::Visitor) -> Result<(), ApiError> {
-    match crate::assignment::reopen(app, &visitor.tenant_id, &visitor.conversation_id, None).await {
-        // Someone else reopened it first: the message can go in now.
-        Ok(_) | Err(crate::assignment::AssignmentError::InvalidState(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+/// The conversations of a customer that `keep` accepts, newest first (its pointers, then each conversation).
+pub async fn of_customer(
+    app: &App,
+    tenant: &TenantId,
+    id: &CustomerId,
+    params: &ListParams,
+    keep: impl Fn(&Item) -> bool,
+) -> Result<ListPage<ConversationView>, ApiError> {
+    let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
+    let page = app.table.query(params.apply(query)?).await?;
+    let ids: Vec<ConversationId> =
+        page.items.iter().map(|p| text(p, "conversation_id")).filter_map(|s| ConversationId::parse(&s)).collect();
+    let loaded = futures::future::try_join_all(ids.iter().map(|c| load(app, tenant, c))).await?;
+    let items = loaded.iter().flatten().filter(|c| keep(c)).map(ConversationView::from_item).collect();
+    Ok(ListPage::new(items, page.cursor))
 }
 
 /// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
@@ -626,7 +600,7 @@ pub async fn reply(
         internal,
         at,
     };
-    match crate::outbox::commit(app, m.ops(), vec![m.event()]).await {
+    match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
         Ok(()) => Ok(m.view()),
         Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
         Err(e) => Err(e.into()),

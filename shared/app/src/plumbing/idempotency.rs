@@ -8,7 +8,7 @@ use kefu_ports::table::{Condition, TableError};
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::keys::idempotency;
+use crate::plumbing::keys::idempotency;
 
 /// The outcome of a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use crate::App;
-use crate::events::Envelope;
-use crate::keys::{OUTBOX_SHARDS, outbox_pk};
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys::{OUTBOX_SHARDS, outbox_pk};
 
 /// How long an entry may wait for its first publish before the sweeper takes it over.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(5);

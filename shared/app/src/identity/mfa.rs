@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
+use super::secrets::{new_secret, token_hash};
 use crate::App;
-use crate::auth::{new_secret, token_hash};
-use crate::keys;
+use crate::plumbing::keys;
 
 /// How long a challenge lasts.
 pub const CHALLENGE_TTL_SECS: i64 = 300;
@@ -121,7 +121,7 @@ pub async fn confirm_totp(app: &App, tenant: &TenantId, agent: &AgentId, code: &
         .remove("totp_pending");
     match app.table.update(&key, update, Some(Condition::eq("totp_pending", pending))).await {
         Ok(_) => {
-            crate::auth::tell_owner(
+            crate::identity::accounts::tell_owner(
                 app,
                 email,
                 "Two-step sign-in is on for your Kefu account",
@@ -273,7 +273,7 @@ mod tests {
         let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
         let (app, _dir) = crate::testing::embedded_app(clock.clone());
         let (t, a) = (TenantId::generate(), AgentId::generate());
-        let account = crate::auth::agent_item(
+        let account = crate::identity::accounts::agent_item(
             &t,
             &a,
             "li@x.co",

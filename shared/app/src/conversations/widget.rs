@@ -17,13 +17,14 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::auth::{AuthError, new_secret, token_hash};
 use crate::conversations::{self, MessageView, NewConversation, NewMessage};
 use crate::customers::{self, Contact};
-use crate::events::Envelope;
 use crate::http::ApiError;
-use crate::keys;
-use crate::ratelimit::{self, limits};
+use crate::identity::auth::AuthError;
+use crate::identity::secrets::{new_secret, token_hash};
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys;
+use crate::plumbing::ratelimit::{self, limits};
 
 /// How long a visitor token works after the conversation starts.
 pub const VISITOR_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -178,10 +179,11 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
 /// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
 pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
     let mut plan = validate_start(req)?;
-    let settings = crate::widget_settings::get(app, tenant).await?;
-    plan.contact.attributes = crate::widget_settings::check_pre_chat(&settings.pre_chat_form, req.pre_chat.as_ref())?;
+    let settings = crate::conversations::widget_settings::get(app, tenant).await?;
+    plan.contact.attributes =
+        crate::conversations::widget_settings::check_pre_chat(&settings.pre_chat_form, req.pre_chat.as_ref())?;
     if let Some(g) = &plan.group {
-        if !crate::widget_settings::group_choosable(&settings, g) {
+        if !crate::conversations::widget_settings::group_choosable(&settings, g) {
             return Err(ApiError::validation("group_id", "is not one of the groups visitors may choose"));
         }
         if !crate::conversations::group_exists(app, tenant, g).await? {
@@ -238,7 +240,7 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
             })),
             condition: Some(Condition::NotExists),
         });
-        match crate::outbox::commit(app, ops, vec![conversations::created_event(&c)]).await {
+        match crate::plumbing::outbox::commit(app, ops, vec![conversations::created_event(&c)]).await {
             Ok(()) => {
                 return Ok(Started {
                     conversation_id: conversation_id.to_string(),
@@ -349,7 +351,7 @@ pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, b
         .await?;
     let mut reopened = false;
     for _ in 0..3 {
-        match crate::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
+        match crate::plumbing::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
             Ok(()) => return Ok(plan.sent),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
@@ -364,7 +366,7 @@ pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, b
                     if conversation.get("status").and_then(Value::as_str) != Some("closed") {
                         continue;
                     }
-                    conversations::reopen_for_visitor(app, visitor).await?;
+                    reopen_for_visitor(app, visitor).await?;
                     reopened = true;
                     continue;
                 }
@@ -403,6 +405,16 @@ pub async fn poll(
         .map(|s| MessageId::parse(s).ok_or_else(|| ApiError::validation("after", "must be a message id")))
         .transpose()?;
     conversations::visitor_messages(app, &visitor.tenant_id, &visitor.conversation_id, after.as_ref(), params).await
+}
+
+/// A visitor wrote to a closed conversation: it is reopened through the assignment module, which routes it
+/// again, and then the message is stored.
+pub async fn reopen_for_visitor(app: &App, visitor: &Visitor) -> Result<(), ApiError> {
+    match crate::assignment::reopen(app, &visitor.tenant_id, &visitor.conversation_id, None).await {
+        // Someone else reopened it first: the message can go in now.
+        Ok(_) | Err(crate::assignment::AssignmentError::InvalidState(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::App;
 use crate::http::ApiError;
-use crate::keys;
+use crate::plumbing::keys;
 
 /// Why a request may not go on.
 #[derive(Debug, thiserror::Error)]

@@ -6,11 +6,12 @@ use kefu_ports::table::{Condition, TableError, TxOp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::accounts::{agent_item, builtin_role_ops};
+use super::secrets::{hash_password, new_secret};
 use crate::App;
-use crate::auth::{agent_item, builtin_role_ops, hash_password, new_secret};
-use crate::events::{Envelope, types};
-use crate::keys;
-use crate::outbox;
+use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::keys;
+use crate::plumbing::outbox;
 
 /// `POST /v1/tenants` body.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

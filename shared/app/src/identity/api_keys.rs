@@ -10,11 +10,14 @@ use kefu_ports::table::{Condition, Item, Query, TableError, TxOp};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::accounts::{Caller, Principal};
+use super::auth::AuthError;
+use super::secrets::{new_secret, token_hash};
+use super::security;
 use crate::App;
-use crate::auth::{AuthError, Caller, Principal, new_secret, token_hash};
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
-use crate::{keys, security};
+use crate::plumbing::keys;
 
 /// The prefix of API keys.
 pub const KEY_PREFIX: &str = "kfk_";

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::http::ApiError;
-use crate::keys;
+use crate::plumbing::keys;
 
 /// How long consecutive failures are remembered when no lock follows them.
 const FAILURES_REMEMBERED_SECS: i64 = 24 * 3600;

@@ -12,9 +12,9 @@
 //!
 //! An alert is an audit entry (action [`ALERT_ACTION`], appended without passing through [`observe`] again,
 //! so alerts never feed the detector) and a `security.alert` event in the same transaction; the notify consumer
-//! emails the tenant's admins ([`crate::alerts`]).
+//! emails the tenant's admins ([`crate::audit::alerts`]).
 //!
-//! Counters are fixed windows in the table (like [`crate::ratelimit`]): one atomic `ADD`, so exactly one writer
+//! Counters are fixed windows in the table (like [`crate::plumbing::ratelimit`]): one atomic `ADD`, so exactly one writer
 //! sees the count reach the threshold, and a burst sends **one alert per window** however long it lasts.
 //! Detection is best effort: a store error is logged and never fails the request being audited.
 
@@ -26,10 +26,10 @@ use kefu_ports::table::{Condition, Query, TableError, Update};
 use serde_json::{Value, json};
 use tracing::warn;
 
+use super::chain::{self, AuditEntry, Outcome};
 use crate::App;
-use crate::audit::{self, AuditEntry, Outcome};
-use crate::events::{Envelope, types};
-use crate::keys;
+use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::keys;
 
 /// The audit action of an alert (and the event type that carries it).
 pub const ALERT_ACTION: &str = types::SECURITY_ALERT;
@@ -251,7 +251,7 @@ async fn raise(
         alert = alert.ip(ip);
     }
     alert = alert.detail(detail);
-    audit::append(app, &alert, vec![event]).await?;
+    chain::append(app, &alert, vec![event]).await?;
     warn!(tenant_id = %cause.tenant_id, kind, target_type, target_id, "security alert raised");
     Ok(())
 }
@@ -264,6 +264,7 @@ mod tests {
     use kefu_ports::table::Query;
 
     use super::*;
+    use crate::audit;
 
     fn app_at(start: &str) -> (App, tempfile::TempDir, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock::new(start.parse().unwrap()));
@@ -395,7 +396,7 @@ mod tests {
         use kefu_embedded::{EmbeddedStore, EmbeddedTopic};
         use kefu_ports::Queue;
 
-        use crate::events::ConsumerName;
+        use crate::plumbing::events::ConsumerName;
 
         // An app whose topic feeds a notify queue, to see the event the alert sends.
         let (base, dir, _clock) = app_at("2026-01-01T00:00:00Z");

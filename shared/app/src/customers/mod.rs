@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::App;
-use crate::auth::Principal;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
-use crate::keys;
+use crate::identity::accounts::Principal;
+use crate::plumbing::keys;
 
 fn text(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(Value::as_str).map(str::to_owned)
@@ -283,7 +283,7 @@ pub async fn list(
         None => Query::index(Index::Gsi1, keys::customers_index(tenant)),
     };
     let query = params.apply(query)?.backwards();
-    let (items, next) = crate::conversations::filtered_page(app, query, params.limit, keep).await?;
+    let (items, next) = crate::plumbing::pages::filtered_page(app, query, params.limit, keep).await?;
     Ok(ListPage::new(items.iter().map(|c| CustomerView::from_item(c, sensitive)).collect(), next))
 }
 
@@ -442,28 +442,6 @@ pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: Custom
     next.insert("updated_at".into(), json!(now));
     next.insert("version".into(), json!(version + 1));
     Ok(next)
-}
-
-/// The conversations of a customer that `keep` accepts, newest first (its pointers, then each conversation).
-pub async fn conversations_of(
-    app: &App,
-    tenant: &TenantId,
-    id: &CustomerId,
-    params: &ListParams,
-    keep: impl Fn(&Item) -> bool,
-) -> Result<ListPage<crate::conversations::ConversationView>, ApiError> {
-    let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
-    let page = app.table.query(params.apply(query)?).await?;
-    let ids: Vec<ConversationId> = page
-        .items
-        .iter()
-        .filter_map(|p| text(p, "conversation_id"))
-        .filter_map(|s| ConversationId::parse(&s))
-        .collect();
-    let loaded = futures::future::try_join_all(ids.iter().map(|c| crate::conversations::load(app, tenant, c))).await?;
-    let items =
-        loaded.iter().flatten().filter(|c| keep(c)).map(crate::conversations::ConversationView::from_item).collect();
-    Ok(ListPage::new(items, page.cursor))
 }
 
 /// A customer group as API.md shows it.

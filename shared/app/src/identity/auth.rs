@@ -1,25 +1,22 @@
-//! Staff sign-in: argon2id password hashes, opaque bearer tokens bound to stored sessions (so logout and
-//! revocation take effect at once), and the principal every authenticated request carries.
+//! Staff sign-in and authentication: the password check with its lockout and anomaly records, the second
+//! factor's step, opaque bearer tokens bound to stored sessions (so logout and revocation take effect at once),
+//! sign-out and password changes.
 
 use std::net::IpAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use kefu_domain::security::{ApiKeyId, Restriction, SecurityPolicy, SessionId};
-use kefu_domain::{AgentId, BuiltinRole, PermissionSet, RoleId, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Item, TableError, TxOp, Update};
-use rand::RngCore;
+use kefu_domain::security::{Restriction, SecurityPolicy, SessionId};
+use kefu_domain::{AgentId, PermissionSet, RoleId, TenantId, ValidationError};
+use kefu_ports::table::{Condition, Item, TableError, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use super::accounts::{AgentView, Caller, Principal, s, strings, tell_owner};
+use super::secrets::{hash_password, spend_verification_effort, token_hash, verify_password};
+use super::{mfa, security, sessions};
 use crate::App;
-use crate::audit::{self, AuditEntry, Outcome};
-use crate::{keys, mfa, security, sessions};
+use crate::audit::{AuditEntry, Outcome, note};
+use crate::plumbing::keys;
 
 /// Why authentication failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,201 +66,6 @@ impl From<mfa::MfaError> for AuthError {
 
 /// The default session lifetime when the tenant's policy does not set one.
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
-
-fn argon() -> Argon2<'static> {
-    // OWASP: argon2id, m = 19 MiB, t = 2, p = 1.
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("static params"))
-}
-
-/// Hashes a password with argon2id and a random salt (PHC string).
-pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).expect("16-byte salt encodes");
-    argon().hash_password(password.as_bytes(), &salt).expect("argon2 hashes").to_string()
-}
-
-/// Checks a password against a stored PHC hash.
-pub fn verify_password(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
-}
-
-/// A hash to verify against when the account does not exist, so both answers take the same time.
-fn dummy_hash() -> &'static str {
-    static H: OnceLock<String> = OnceLock::new();
-    H.get_or_init(|| hash_password("kefu-dummy-password-for-timing"))
-}
-
-/// Spends the effort of one real password check, for the paths that refuse without one (unknown account,
-/// malformed tenant id or email), so a refusal's timing says nothing about why.
-pub fn spend_verification_effort(password: &str) {
-    verify_password(dummy_hash(), password);
-}
-
-/// A new random secret of 32 bytes with a readable prefix.
-pub fn new_secret(prefix: &str) -> String {
-    let mut b = [0u8; 32];
-    rand::rng().fill_bytes(&mut b);
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(b))
-}
-
-/// SHA-256 of a token, hex: what the store keeps instead of the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// How the caller proved who it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// A staff member's sign-in session (`Authorization: Bearer kfs_…`).
-    Session(SessionId),
-    /// An integration's API key (`X-Api-Key: kfk_…`).
-    ApiKey(ApiKeyId),
-}
-
-/// Who is calling, after authentication.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// The caller's tenant: every lookup is scoped to it.
-    pub tenant_id: TenantId,
-    /// The caller's account. For an API key this is an id no account has (`ag_` + the key's ULID), so
-    /// "assigned to me" finds nothing and nothing is done in a person's name.
-    pub agent_id: AgentId,
-    /// The caller's role (`api_key` for an API key).
-    pub role_id: RoleId,
-    /// What the role (or the key) allows, read fresh on every request.
-    pub permissions: PermissionSet,
-    /// The session's key (for logout); empty for an API key.
-    pub session_hash: String,
-    /// Session or API key.
-    pub caller: Caller,
-    /// The client's IP (from `ClientIp`, never `X-Forwarded-For`).
-    pub ip: IpAddr,
-    /// What a signed-in account must do before it may work (expired password, MFA enrolment); `Staff`
-    /// refuses a restricted principal, `SignedIn` lets the few routes that lift it through.
-    pub restriction: Option<Restriction>,
-}
-
-impl Principal {
-    /// The id audit entries name as the actor: the account, or the API key.
-    pub fn actor_id(&self) -> String {
-        match &self.caller {
-            Caller::Session(_) => self.agent_id.to_string(),
-            Caller::ApiKey(k) => k.to_string(),
-        }
-    }
-
-    /// The session's public id, when the caller is a session.
-    pub fn session_id(&self) -> Option<&SessionId> {
-        match &self.caller {
-            Caller::Session(s) => Some(s),
-            Caller::ApiKey(_) => None,
-        }
-    }
-}
-
-/// The public view of a staff account.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AgentView {
-    /// Account id.
-    pub id: String,
-    /// Tenant id.
-    pub tenant_id: String,
-    /// Sign-in email.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// Role id.
-    pub role_id: String,
-    /// `online` / `away` / `offline`.
-    pub status: String,
-    /// Groups the agent belongs to.
-    pub group_ids: Vec<String>,
-    /// Skills.
-    pub skills: Vec<String>,
-    /// Most conversations at once.
-    pub max_concurrent: u32,
-    /// Last successful sign-in.
-    pub last_login_at: Option<String>,
-    /// Whether the account is disabled.
-    pub disabled: bool,
-    /// Whether sign-in asks for a second factor (TOTP confirmed).
-    pub mfa_enabled: bool,
-    /// Created at.
-    pub created_at: String,
-}
-
-fn s(item: &Item, k: &str) -> String {
-    item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
-impl AgentView {
-    /// The view of a stored account item.
-    pub fn from_item(item: &Item) -> Self {
-        Self {
-            id: s(item, "agent_id"),
-            tenant_id: s(item, "tenant_id"),
-            email: s(item, "email"),
-            name: s(item, "name"),
-            role_id: s(item, "role_id"),
-            status: item.get("status").and_then(Value::as_str).unwrap_or("offline").to_owned(),
-            group_ids: strings(item, "group_ids"),
-            skills: strings(item, "skills"),
-            max_concurrent: item
-                .get("max_concurrent")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(5),
-            last_login_at: item.get("last_login_at").and_then(Value::as_str).map(str::to_owned),
-            disabled: item.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            mfa_enabled: item.get("mfa_enabled").and_then(Value::as_bool).unwrap_or(false),
-            created_at: s(item, "created_at"),
-        }
-    }
-}
-
-/// A staff account item, as stored, ready to put.
-pub fn agent_item(
-    tenant: &TenantId,
-    agent: &AgentId,
-    email: &str,
-    name: &str,
-    password_hash: &str,
-    role: &RoleId,
-    at: jiff::Timestamp,
-) -> Item {
-    keys::agent(tenant, agent).with(json!({
-        "type": "agent", "agent_id": agent, "tenant_id": tenant, "email": email, "name": name,
-        "password_hash": password_hash, "role_id": role, "status": "offline", "group_ids": [], "skills": [],
-        "max_concurrent": 5, "disabled": false, "created_at": at, "password_changed_at": at, "session_epoch": 0,
-        "mfa_enabled": false, "version": 1,
-    }))
-}
-
-/// A role item, as stored.
-pub fn role_item(tenant: &TenantId, role_id: &str, name: &str, permissions: &PermissionSet, builtin: bool) -> Item {
-    keys::role(tenant, role_id).with(
-        json!({"type": "role", "role_id": role_id, "name": name, "permissions": permissions.names(), "builtin": builtin}),
-    )
-}
-
-/// The operations creating the three built-in roles of a new tenant.
-pub fn builtin_role_ops(tenant: &TenantId) -> Vec<TxOp> {
-    BuiltinRole::ALL
-        .iter()
-        .map(|r| TxOp::Put {
-            item: role_item(tenant, r.name(), r.name(), &r.permissions(), true),
-            condition: Some(Condition::NotExists),
-        })
-        .collect()
-}
 
 /// A successful sign-in.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -316,21 +118,6 @@ pub struct LoginAttempt<'a> {
     pub ip: IpAddr,
     /// The client's `User-Agent`.
     pub user_agent: Option<&'a str>,
-}
-
-/// Records an audit entry; a failure to record is logged, not passed on (the action itself already happened).
-pub async fn note(app: &App, entry: AuditEntry) {
-    if let Err(e) = audit::record(app, entry).await {
-        tracing::error!(error = %e, "audit entry not recorded");
-    }
-}
-
-/// Tells an account's owner about a change to its security by email (best effort: a mailer failure is
-/// logged), so a change they did not make does not go unnoticed.
-pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
-    if let Err(e) = app.mailer.send_email(to, subject, body).await {
-        tracing::warn!(error = %e, "security notice not sent");
-    }
 }
 
 async fn account_by_email(app: &App, tenant: &TenantId, email: &str) -> Result<Option<Item>, TableError> {
@@ -742,29 +529,5 @@ pub enum ChangePasswordError {
 impl From<TableError> for ChangePasswordError {
     fn from(e: TableError) -> Self {
         Self::Auth(AuthError::Table(e))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_verify_and_differ() {
-        let a = hash_password("correct horse battery");
-        let b = hash_password("correct horse battery");
-        assert_ne!(a, b, "salted");
-        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password(&a, "correct horse battery"));
-        assert!(!verify_password(&a, "wrong horse battery"));
-        assert!(!verify_password("not a hash", "x"));
-    }
-
-    #[test]
-    fn tokens_are_random_and_hashed() {
-        let t = new_secret("kfs_");
-        assert!(t.starts_with("kfs_") && t.len() == 47);
-        assert_ne!(t, new_secret("kfs_"));
-        assert_eq!(token_hash(&t).len(), 64);
     }
 }

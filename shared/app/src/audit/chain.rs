@@ -1,4 +1,4 @@
-//! The audit log: append-only, one hash chain per tenant. Each entry carries the hash of the one before it and
+//! The audit chain: append-only, one hash chain per tenant. Each entry carries the hash of the one before it and
 //! its own hash over its canonical form, and the chain's head (last sequence number and hash) is updated in the
 //! same transaction as the append, conditioned on the head it read. So entries are numbered without gaps, two
 //! writers can never both append entry n, and [`verify`] finds any entry that was edited or removed afterwards.
@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::App;
-use crate::events::Envelope;
-use crate::keys;
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys;
 
 /// How a recorded action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -179,15 +179,6 @@ pub fn seq_of(item: &Item) -> u64 {
     item.get("seq").and_then(Value::as_u64).unwrap_or(0)
 }
 
-/// Appends an entry to its tenant's chain and returns the stored item, then lets the anomaly detector look at
-/// it ([`crate::anomaly::observe`], which may append a `security.alert` entry of its own). Writers racing for
-/// the head retry with a short random pause; the store's conditions make sure each sequence number is taken once.
-pub async fn record(app: &App, entry: AuditEntry) -> Result<Item, TableError> {
-    let item = append(app, &entry, Vec::new()).await?;
-    crate::anomaly::observe(app, &entry).await;
-    Ok(item)
-}
-
 /// Appends an entry to its tenant's chain, with `events` stored through the outbox in the same transaction
 /// (published right after). Nothing else: no anomaly detection, so the detector's own entries go through here.
 pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>) -> Result<Item, TableError> {
@@ -228,7 +219,7 @@ pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>)
                 condition: Some(head_condition),
             },
         ];
-        match crate::outbox::commit(app, ops, events.clone()).await {
+        match crate::plumbing::outbox::commit(app, ops, events.clone()).await {
             Ok(()) => return Ok(item),
             Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
                 let pause = rand::random::<u64>() % (2 + 2 * u64::from(attempt.min(10)));
@@ -348,7 +339,7 @@ mod tests {
                 .target("customer", format!("cu_{i}"))
                 .ip("127.0.0.1")
                 .detail(json!({"b": 1, "a": [1, {"z": 2, "y": 3}]}));
-            record(app, e).await.unwrap();
+            crate::audit::record(app, e).await.unwrap();
         }
     }
 

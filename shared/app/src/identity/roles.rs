@@ -3,7 +3,7 @@
 //! by editing `admin`) and custom roles built from the permission catalogue. A role still held by an account
 //! cannot be deleted. Permissions are read on every request, so a change applies to the next one. Role names
 //! are compared after NFKC, so no role can be made to look like another. A change to a role's permissions, or
-//! its deletion, that would leave the tenant without an enabled administrator is refused ([`crate::access`]).
+//! its deletion, that would leave the tenant without an enabled administrator is refused ([`crate::identity::access`]).
 
 use kefu_domain::text::fold;
 use kefu_domain::{BuiltinRole, Name, PermissionSet, RoleId, RosterChange, TenantId};
@@ -12,11 +12,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::access::{self, AccessError};
-use crate::auth::role_item;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
-use crate::keys;
+use crate::identity::access::{self, AccessError};
+use crate::identity::accounts::role_item;
+use crate::plumbing::keys;
 
 /// The most custom roles a tenant may have.
 pub const MAX_CUSTOM_ROLES: usize = 100;

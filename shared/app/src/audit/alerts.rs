@@ -1,5 +1,5 @@
 //! Delivering security alerts: the notify consumer hands every `security.alert` event (raised by
-//! [`crate::anomaly`]) to [`notify_admins`], which emails each enabled account of the tenant whose role is
+//! [`crate::audit::anomaly`]) to [`notify_admins`], which emails each enabled account of the tenant whose role is
 //! `admin`, through the mailer port (SNS in AWS, the outbox file in `kefu serve`).
 //!
 //! A delivery is marked per admin once sent, so a retried event (another admin's address failed, the
@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use crate::App;
-use crate::consumer::HandlerError;
-use crate::events::Envelope;
-use crate::keys;
+use crate::plumbing::consumer::HandlerError;
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys;
 
 /// How long a delivery mark is kept (longer than any redelivery of the event).
 const SENT_MARK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);

@@ -1,0 +1,207 @@
+//! Agent groups: their members (each member's `group_ids` and the group's `agent_ids` change together) and
+//! their schedules.
+
+use kefu_domain::{AgentId, GroupId, Name, TenantId, ValidationError};
+use kefu_ports::table::{Condition, Cursor, Item, TableError, TxOp, Update};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::store::{GroupRecord, s, strings};
+use super::{ensure_agent_load, events};
+use crate::App;
+use crate::http::ApiError;
+use crate::http::list::ListParams;
+use crate::plumbing::events::Envelope;
+use crate::plumbing::keys;
+use crate::plumbing::outbox;
+
+use super::admin::{AdminError, MAX_MEMBER_CHANGES, check_schedule, list_prefix};
+use super::settings::get_settings;
+
+/// `POST /v1/groups` and `PUT /v1/groups/{id}` body.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupInput {
+    /// Display name.
+    pub name: String,
+    /// Members.
+    #[serde(default)]
+    pub agent_ids: Vec<String>,
+    /// Working hours of the group.
+    #[serde(default)]
+    pub schedule_id: Option<String>,
+}
+
+/// A group as the API answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupView {
+    /// Group id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Members.
+    pub agent_ids: Vec<String>,
+    /// Working hours.
+    pub schedule_id: Option<String>,
+    /// Created at.
+    pub created_at: String,
+}
+
+impl GroupView {
+    fn of(item: &Item) -> Self {
+        Self {
+            id: s(item, "group_id").unwrap_or_default().to_owned(),
+            name: s(item, "name").unwrap_or_default().to_owned(),
+            agent_ids: strings(item, "agent_ids"),
+            schedule_id: s(item, "schedule_id").map(str::to_owned),
+            created_at: s(item, "created_at").unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// The members' side of a membership change: each agent's routing and account items.
+pub(super) async fn member_ops(
+    app: &App,
+    t: &TenantId,
+    g: &GroupId,
+    joining: &[AgentId],
+    leaving: &[AgentId],
+) -> Result<Vec<TxOp>, AdminError> {
+    if joining.len() + leaving.len() > MAX_MEMBER_CHANGES {
+        return Err(ValidationError::new(
+            "agent_ids",
+            format!("at most {MAX_MEMBER_CHANGES} members can join or leave in one request"),
+        )
+        .into());
+    }
+    let mut ops = Vec::new();
+    for (a, join) in joining.iter().map(|a| (a, true)).chain(leaving.iter().map(|a| (a, false))) {
+        let load = ensure_agent_load(app, t, a).await?;
+        let item = app.table.get(&keys::agent_load(t, a)).await?.ok_or(AdminError::NotFound)?;
+        let gv = item.get("gv").and_then(Value::as_u64).unwrap_or(0);
+        let mut groups: Vec<GroupId> = load.group_ids.into_iter().filter(|x| x != g).collect();
+        if join {
+            groups.push(g.clone());
+        }
+        ops.push(TxOp::Update {
+            key: keys::agent_load(t, a),
+            update: Update::new().set("group_ids", json!(groups)).set("gv", gv + 1),
+            condition: Some(if gv == 0 {
+                Condition::And(vec![Condition::Exists, Condition::AttrNotExists("gv".into())])
+            } else {
+                Condition::eq("gv", gv)
+            }),
+        });
+        ops.push(TxOp::Update {
+            key: keys::agent(t, a),
+            update: Update::new().set("group_ids", json!(groups)),
+            condition: Some(Condition::Exists),
+        });
+    }
+    Ok(ops)
+}
+
+pub(super) async fn parse_members(app: &App, t: &TenantId, ids: &[String]) -> Result<Vec<AgentId>, AdminError> {
+    let mut out: Vec<AgentId> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let bad = || ValidationError::new(format!("agent_ids[{i}]"), "no such agent");
+        let a = AgentId::parse(id).ok_or_else(bad)?;
+        app.table.get(&keys::agent(t, &a)).await?.ok_or_else(bad)?;
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a group with its members.
+pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<GroupView, AdminError> {
+    let name = Name::parse(&req.name, "name")?;
+    let members = parse_members(app, t, &req.agent_ids).await?;
+    let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
+    let g = GroupId::generate();
+    let item = keys::group(t, &g).with(json!({
+        "type": "group", "group_id": g, "tenant_id": t, "name": name.as_str(), "agent_ids": members,
+        "schedule_id": schedule, "created_at": app.now(), "version": 1,
+    }));
+    let mut ops = vec![TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) }];
+    ops.extend(member_ops(app, t, &g, &members, &[]).await?);
+    let events: Vec<Envelope> = members
+        .iter()
+        .map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a})))
+        .take(1)
+        .collect();
+    match outbox::commit(app, ops, events).await {
+        Ok(()) => Ok(GroupView::of(&item)),
+        Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
+            Err(AdminError::Conflict("an agent changed meanwhile; retry".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The tenant's groups, a page at a time.
+pub async fn list_groups(
+    app: &App,
+    t: &TenantId,
+    params: &ListParams,
+) -> Result<(Vec<GroupView>, Option<Cursor>), ApiError> {
+    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
+}
+
+/// Replaces a group (name, members, schedule); members joining and leaving change in the same transaction.
+pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput) -> Result<GroupView, AdminError> {
+    let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let name = Name::parse(&req.name, "name")?;
+    let members = parse_members(app, t, &req.agent_ids).await?;
+    let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
+    let joining: Vec<AgentId> = members.iter().filter(|a| !rec.agent_ids.contains(a)).cloned().collect();
+    let leaving: Vec<AgentId> = rec.agent_ids.iter().filter(|a| !members.contains(a)).cloned().collect();
+    let mut ops = vec![TxOp::Update {
+        key: keys::group(t, g),
+        update: Update::new()
+            .set("name", name.as_str())
+            .set("agent_ids", json!(members))
+            .set("schedule_id", json!(schedule))
+            .add("version", 1),
+        condition: Some(Condition::eq("version", rec.version)),
+    }];
+    ops.extend(member_ops(app, t, g, &joining, &leaving).await?);
+    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    match outbox::commit(app, ops, vec![event]).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
+            return Err(AdminError::Conflict("the group or an agent changed meanwhile; retry".into()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
+    Ok(GroupView::of(&item))
+}
+
+/// Deletes a group, taking it out of its members' groups. The default group cannot be deleted. Conversations
+/// of a deleted group are routed as if they had none (the default group).
+pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), AdminError> {
+    let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let settings = get_settings(app, t).await?;
+    if settings.default_group_id.as_ref() == Some(g) {
+        return Err(AdminError::Conflict("this is the default group of the assignment settings".into()));
+    }
+    let mut ops = vec![TxOp::Delete { key: keys::group(t, g), condition: Some(Condition::eq("version", rec.version)) }];
+    ops.extend(member_ops(app, t, g, &[], &rec.agent_ids).await.map_err(|e| match e {
+        AdminError::Invalid(_) => {
+            AdminError::Conflict(format!("the group has more than {MAX_MEMBER_CHANGES} members; remove some first"))
+        }
+        e => e,
+    })?);
+    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    match outbox::commit(app, ops, vec![event]).await {
+        Ok(()) => Ok(()),
+        Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
+            Err(AdminError::Conflict("the group or an agent changed meanwhile; retry".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,14 @@
+//! The plumbing every capability builds on: the application state ([`state`]), the table's keys, the event
+//! envelope and types, the transactional outbox, idempotent queue consumers, rate limits and logging.
+//!
+//! It uses no capability: everything else may use it.
+
+pub mod consumer;
+pub mod events;
+pub mod idempotency;
+pub mod keys;
+pub mod logging;
+pub mod outbox;
+pub mod pages;
+pub mod ratelimit;
+pub mod state;
