@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The one command that runs every test on a fresh machine:
 #   1. installs what the tests need (a Python venv with moto, boto3, SAM CLI, cargo-lambda, zig; the aarch64 target;
-#      cargo-nextest),
-#   2. starts moto_server on a free port (stopped on exit) so the AWS adapters are tested against emulated AWS whose
+#      cargo-nextest, cargo-deny),
+#   2. checks the habits that keep the code in shape, before any test: `cargo fmt --check`, clippy on every target
+#      with warnings as errors (missing_docs is a workspace lint, so an undocumented public item fails it), and
+#      cargo-deny's licence and duplicate-crate checks (deny.toml; offline),
+#   3. starts moto_server on a free port (stopped on exit) so the AWS adapters are tested against emulated AWS whose
 #      resources are created from infra/template.yaml itself (infra/moto_stack.py, shared/testkit),
-#   3. runs every Rust test (unit, conformance, end-to-end, doc tests; benches in test mode),
-#   4. checks the web client (web/): npm ci, lint, typecheck, Vitest, build, the widget's size budgets, that the
+#   4. runs every Rust test (unit, conformance, end-to-end, doc tests; benches in test mode),
+#   5. checks the web client (web/): npm ci, lint, typecheck, Vitest, build, the widget's size budgets, that the
 #      generated API types match the server's OpenAPI document, then the Playwright browser tests against a real
 #      `kefu serve` in Debian's Chromium (installed with apt when missing),
-#   5. lints the SAM template and builds every Lambda for arm64 with `sam build`.
+#   6. lints the SAM template and builds every Lambda for arm64 with `sam build`.
 #
 # Environment (all optional):
 #   KEFU_VENV            venv location (default: <repo>/.venv)
@@ -65,6 +68,18 @@ install_rust_tools() {
     cargo install cargo-nextest --locked || echo "cargo-nextest could not be installed; falling back to cargo test"
   fi
   cargo nextest --version 2>/dev/null | head -1 || true
+  if ! cargo deny --version >/dev/null 2>&1; then
+    cargo install cargo-deny --locked
+  fi
+  cargo deny --version
+}
+
+# The habits, quick and before the tests: formatting, clippy on every target with warnings as errors (the
+# workspace's missing_docs lint included), and the licences and duplicate crates of the dependency graph.
+static_checks() {
+  cargo fmt --all --check
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo deny --offline check licenses bans
 }
 
 moto_pid=""
@@ -199,7 +214,8 @@ export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
 
-step "Rust tools (aarch64 target, cargo-nextest)" install_rust_tools
+step "Rust tools (aarch64 target, cargo-nextest, cargo-deny)" install_rust_tools
+step "Static checks (cargo fmt --check, clippy -D warnings, cargo deny licenses bans)" static_checks
 step "moto_server" start_moto
 step "Rust tests (cargo nextest run --workspace --all-targets)" run_rust_tests
 step "Doc tests (cargo test --workspace --doc)" run_doc_tests

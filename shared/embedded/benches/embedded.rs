@@ -7,6 +7,8 @@
 //! Run: `cargo bench -p kefu-embedded --bench embedded` (set `KEFU_BENCH_DIR` to put the database on another
 //! file system than the system temp dir).
 
+#![allow(missing_docs)] // criterion_group! defines a public function that cannot carry a doc comment
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
