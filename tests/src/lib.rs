@@ -356,19 +356,9 @@ impl TestApp {
 /// server, so tests call the app layer directly. Keep the returned directory alive as long as the app.
 pub fn manual_clock_app() -> (kefu_app::App, std::sync::Arc<kefu_ports::ManualClock>, tempfile::TempDir) {
     use std::sync::Arc;
-    let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(kefu_ports::ManualClock::new("2026-11-25T08:00:00Z".parse().expect("time")));
-    let store = kefu_embedded::EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).expect("store opens");
-    let app = kefu_app::App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(kefu_embedded::EmbeddedTopic::new(store.clone())),
-        blobs: Arc::new(kefu_embedded::LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(kefu_embedded::PushHub::new()),
-        mailer: Arc::new(kefu_embedded::OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock: clock.clone(),
-        config: Arc::new(kefu_app::Config::default()),
-    };
-    (app, clock, dir)
+    let e = kefu_app::testing::EmbeddedApp::new(clock.clone());
+    (e.app, clock, e.dir)
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,32 +3,22 @@
 
 use std::sync::Arc;
 
+use kefu_app::App;
 use kefu_app::assignment::{self, agents};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::consumer::{BatchItem, process_batch};
 use kefu_app::plumbing::events::Envelope;
 use kefu_app::plumbing::keys;
-use kefu_app::{App, Config};
+use kefu_app::testing::EmbeddedApp;
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, TenantId};
-use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_fn_assign::AssignConsumer;
 use kefu_ports::{ManualClock, TxOp};
 use serde_json::json;
 
 async fn app() -> (App, TenantId, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new("2026-11-23T10:00:00Z".parse().unwrap()));
-    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
-    let app = App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(EmbeddedTopic::new(store.clone())),
-        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(PushHub::new()),
-        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock,
-        config: Arc::new(Config::default()),
-    };
+    let EmbeddedApp { app, dir, .. } = EmbeddedApp::new(clock);
     let created = create_tenant(
         &app,
         NewTenant {

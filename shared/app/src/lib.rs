@@ -21,7 +21,7 @@ pub mod http;
 pub mod identity;
 pub mod plumbing;
 pub mod realtime;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use plumbing::state::{App, Config};

@@ -1,24 +1,59 @@
-//! Unit-test wiring for this crate: an [`App`] on a fresh embedded store with the clock the test gives.
+//! The one way a test builds an [`App`] on the embedded store: a fresh redb file in a temporary directory, the
+//! clock the test gives, and the embedded adapters for everything else. Compiled for this crate's unit tests
+//! and, with the `testing` feature, for every test crate (`kefu-app = { workspace = true, features =
+//! ["testing"] }` under `[dev-dependencies]`), never for what ships.
 
 use std::sync::Arc;
 
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
-use kefu_ports::Clock;
+use kefu_ports::{Clock, FilterPolicy, Queue};
 
 use crate::{App, Config};
 
-/// An app on a temporary embedded store (kept alive by the returned directory).
+/// An app on a fresh embedded store, with the store (for queues) and the directory that holds both: the
+/// directory is removed when this is dropped, so keep it alive as long as the app.
+pub struct EmbeddedApp {
+    /// The app: table, topic, blobs, push and mailer on the embedded adapters.
+    pub app: App,
+    /// The store under the app's table and topic.
+    pub store: Arc<EmbeddedStore>,
+    /// The temporary directory of the store, the blobs and the mail outbox.
+    pub dir: tempfile::TempDir,
+}
+
+impl EmbeddedApp {
+    /// An app with [`Config::default`] whose topic delivers to no queue.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).expect("store opens");
+        let app = App {
+            table: Arc::new(store.table()),
+            topic: Arc::new(EmbeddedTopic::new(store.clone())),
+            blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
+            push: Arc::new(PushHub::new()),
+            mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+            clock,
+            config: Arc::new(Config::default()),
+        };
+        Self { app, store, dir }
+    }
+
+    /// The same app with other settings.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.app.config = Arc::new(config);
+        self
+    }
+
+    /// Makes the topic deliver the events `policy` accepts to the queue `name`, and answers that queue, so a
+    /// test sees what was published.
+    pub fn subscribe(&mut self, name: &str, policy: FilterPolicy) -> Arc<dyn Queue> {
+        self.app.topic = Arc::new(EmbeddedTopic::new(self.store.clone()).subscribe(name, policy));
+        Arc::new(self.store.queue(name, None))
+    }
+}
+
+/// An app as `kefu serve` configures it (`local`), on a fresh embedded store, with the directory to keep alive.
 pub fn embedded_app(clock: Arc<dyn Clock>) -> (App, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).expect("store opens");
-    let app = App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(EmbeddedTopic::new(store.clone())),
-        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(PushHub::new()),
-        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock,
-        config: Arc::new(Config { local: true, ..Config::default() }),
-    };
-    (app, dir)
+    let e = EmbeddedApp::new(clock).with_config(Config { local: true, ..Config::default() });
+    (e.app, e.dir)
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use jiff::SignedDuration;
+use kefu_app::App;
 use kefu_app::assignment::admin;
 use kefu_app::assignment::agents::{self, AgentPatch, NewAgent};
 use kefu_app::assignment::groups::{self, GroupInput};
@@ -14,11 +15,10 @@ use kefu_app::assignment::{self, AssignmentError, snapshot};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::events::Envelope;
 use kefu_app::plumbing::{keys, outbox};
-use kefu_app::{App, Config};
+use kefu_app::testing::EmbeddedApp;
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::schedule::ScheduleInput;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
-use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{FilterPolicy, ManualClock, TxOp};
 use serde_json::{Value, json};
 
@@ -33,19 +33,10 @@ struct Fixture {
 const MONDAY_10: &str = "2026-11-23T10:00:00Z";
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(MONDAY_10.parse().unwrap()));
-    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
-    let topic = EmbeddedTopic::new(store.clone()).subscribe("all", FilterPolicy::default());
-    let app = App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(topic),
-        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(PushHub::new()),
-        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock: clock.clone(),
-        config: Arc::new(Config::default()),
-    };
+    let mut e = EmbeddedApp::new(clock.clone());
+    e.subscribe("all", FilterPolicy::default());
+    let (app, dir) = (e.app, e.dir);
     let created = create_tenant(
         &app,
         NewTenant {

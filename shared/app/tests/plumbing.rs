@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
+use kefu_app::App;
 use kefu_app::plumbing::consumer::{BatchItem, Consumer, HandlerError, process_batch};
 use kefu_app::plumbing::events::{ConsumerName, Envelope};
 use kefu_app::plumbing::idempotency::{self, Claim};
 use kefu_app::plumbing::outbox;
-use kefu_app::{App, Config};
-use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
+use kefu_app::testing::EmbeddedApp;
 use kefu_ports::{FilterPolicy, ManualClock, Queue, Topic, TopicError};
 
 struct Fixture {
@@ -23,21 +23,10 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new("2026-11-25T08:00:00Z".parse().unwrap()));
-    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).unwrap();
-    let queue: Arc<dyn Queue> = Arc::new(store.queue("all", None));
-    let topic = EmbeddedTopic::new(store.clone()).subscribe("all", FilterPolicy::default());
-    let app = App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(topic),
-        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(PushHub::new()),
-        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock: clock.clone(),
-        config: Arc::new(Config::default()),
-    };
-    Fixture { _dir: dir, app, clock, queue }
+    let mut e = EmbeddedApp::new(clock.clone());
+    let queue = e.subscribe("all", FilterPolicy::default());
+    Fixture { _dir: e.dir, app: e.app, clock, queue }
 }
 
 fn event(app: &App) -> Envelope {

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use kefu_app::App;
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
 use kefu_app::plumbing::events::{ConsumerName, Envelope};
-use kefu_app::{App, Config};
-use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
+use kefu_app::testing::EmbeddedApp;
 use kefu_ports::SystemClock;
 
 struct FailsOnBoom;
@@ -33,17 +33,7 @@ fn record(id: &str, body: &str) -> SqsMessage {
 
 #[tokio::test]
 async fn partial_batch_failures_name_only_the_failed_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), Arc::new(SystemClock)).unwrap();
-    let app = App {
-        table: Arc::new(store.table()),
-        topic: Arc::new(EmbeddedTopic::new(store.clone())),
-        blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
-        push: Arc::new(PushHub::new()),
-        mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
-        clock: Arc::new(SystemClock),
-        config: Arc::new(Config::default()),
-    };
+    let EmbeddedApp { app, dir: _dir, .. } = EmbeddedApp::new(Arc::new(SystemClock));
     let tenant = kefu_domain::TenantId::generate();
     let ok = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({}));
     let bad = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({"boom": true}));

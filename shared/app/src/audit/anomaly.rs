@@ -393,17 +393,15 @@ mod tests {
 
     #[tokio::test]
     async fn mass_exports_alert_with_a_security_alert_event() {
-        use kefu_embedded::{EmbeddedStore, EmbeddedTopic};
-        use kefu_ports::Queue;
-
         use crate::plumbing::events::ConsumerName;
+        use crate::testing::EmbeddedApp;
 
         // An app whose topic feeds a notify queue, to see the event the alert sends.
-        let (base, dir, _clock) = app_at("2026-01-01T00:00:00Z");
-        let store = EmbeddedStore::open(&dir.path().join("events.redb"), base.clock.clone()).unwrap();
-        let queue = store.queue("notify", None);
-        let topic = EmbeddedTopic::new(store.clone()).subscribe("notify", ConsumerName::Notify.filter_policy());
-        let app = App { table: Arc::new(store.table()), topic: Arc::new(topic), ..base };
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let mut embedded =
+            EmbeddedApp::new(clock).with_config(crate::Config { local: true, ..crate::Config::default() });
+        let queue = embedded.subscribe("notify", ConsumerName::Notify.filter_policy());
+        let app = embedded.app.clone();
         let t = TenantId::generate();
         for _ in 0..MASS_EXPORTS + 2 {
             let e = AuditEntry::new(&t, "export.create", Outcome::Success).actor("ag_9").ip("192.0.2.1");
