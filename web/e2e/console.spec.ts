@@ -156,7 +156,7 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   const groups = await admin.call<{ items: { name: string; agent_ids: string[] }[] }>('GET', '/v1/groups');
   expect(groups.items.find((g) => g.name === 'After-sales')?.agent_ids).toHaveLength(1);
 
-  // Edit the agent, then disable it.
+  // Edit the agent, then disable it and enable it again.
   await page.getByRole('link', { name: 'Agents' }).click();
   await row.getByRole('button', { name: 'Edit Han Meimei' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit Han Meimei' });
@@ -167,8 +167,13 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await row.getByRole('button', { name: 'Disable Han Meimei' }).click();
   await expect(row).toContainText('Disabled');
   await expect(row.getByRole('button', { name: 'Enable Han Meimei' })).toBeVisible();
-  const agents = await admin.call<{ items: { email: string; disabled: boolean }[] }>('GET', '/v1/agents');
-  expect(agents.items.find((a) => a.email === email)?.disabled).toBe(true);
+  const disabledOf = async () =>
+    (await admin.call<{ items: { email: string; disabled: boolean }[] }>('GET', '/v1/agents')).items.find((a) => a.email === email)?.disabled;
+  expect(await disabledOf()).toBe(true);
+  await row.getByRole('button', { name: 'Enable Han Meimei' }).click();
+  await expect(row.getByRole('button', { name: 'Disable Han Meimei' })).toBeVisible();
+  await expect(row).not.toContainText('Disabled');
+  expect(await disabledOf()).toBe(false);
 
   // Assignment settings: round robin, conversations without a group go to After-sales.
   await page.getByRole('link', { name: 'Assignment' }).click();
@@ -258,11 +263,11 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await expect
     .poll(async () => admin.call<{ title: string; allowed_origins: string[] }>('GET', '/v1/settings/widget'))
     .toMatchObject({ title: 'Acme help', allowed_origins: ['https://shop.example'] });
-  await page.getByTestId('widget-key').fill(tenant.widget_key);
+  // The snippet carries the tenant's own widget key, read from the settings (nothing to paste).
+  await expect(page.getByTestId('embed-snippet')).toContainText(`data-widget-key="${tenant.widget_key}"`);
   await expect(page.getByTestId('embed-snippet')).toHaveText(
     `<script src="${env.base}/widget/kefu.js" data-widget-key="${tenant.widget_key}" async></script>`,
   );
-  await page.getByTestId('widget-key').blur();
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'console-admin-widget');
   await expectAccessible(page);

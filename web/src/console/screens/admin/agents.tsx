@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { BUILTIN_ROLES } from '../../lib/permissions';
+import { BUILTIN_ROLE_IDS } from '../../lib/permissions';
 import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, RoleView, ScheduleView } from '../../types';
 import { Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
@@ -21,7 +21,7 @@ interface Choices {
 export function Agents({ headingRef }: ScreenProps): JSX.Element {
   const { t, client, perms, announce } = useConsole();
   const [agents, setAgents] = useState<AgentAdminView[] | null>(null);
-  const [choices, setChoices] = useState<Choices>({ roles: Object.keys(BUILTIN_ROLES).map((id) => ({ id, name: id })), groups: [], schedules: null });
+  const [choices, setChoices] = useState<Choices>({ roles: BUILTIN_ROLE_IDS.map((id) => ({ id, name: id })), groups: [], schedules: null });
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<AgentAdminView | 'new' | null>(null);
 
