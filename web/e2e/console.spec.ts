@@ -446,10 +446,40 @@ test('a custom role sees exactly its admin screens (here: the audit log)', async
   await expect(page.getByTestId('audit-table')).toContainText('auth.login');
   await page.goto(`${env.base}/#/admin/agents`);
   await expect(page.getByTestId('route-refused')).toHaveText('Not available');
-  // A reload keeps the same screens without asking the server again.
+  // A reload reads /v1/me again and offers the same screens.
   await page.reload();
   await expect(nav.getByRole('link', { name: 'Audit log' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Agents' })).toHaveCount(0);
+  // The console learnt its screens from /v1/me and refused the direct URL itself: it never called a route the
+  // role lacks, so the audit log holds no refusal of this account.
+  const denied = await admin.call<{ items: { actor_id: string | null }[] }>('GET', `/v1/audit?action=permission.denied&actor_id=${auditor.id}`);
+  expect(denied.items).toEqual([]);
+});
+
+test('a session ended elsewhere sends the console back to sign-in with a message', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Revoke');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Zhou Min');
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  // The live connection is up before the session is ended.
+  await expect(page.locator('.live')).toHaveClass(/live-open/);
+  const tickets: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().endsWith('/v1/realtime/ticket')) tickets.push(r.status());
+  });
+
+  // An admin ends all the agent's sessions. The agent comes back to the tab: the console pings, the server
+  // re-checks the session and closes the socket, the console reconnects, its ticket request answers 401, and it
+  // returns to sign-in saying why. (Without the ping the server's own re-check, within a minute, does the same.)
+  await admin.call('DELETE', `/v1/agents/${agent.id}/sessions`);
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Your session has ended. Sign in again.' })).toBeVisible();
+  expect(tickets).toEqual([401]);
+  // It stays there: the one refused ticket stopped the connection (no reconnecting loop).
+  await expect(page.getByTestId('sign-out')).toHaveCount(0);
+  await expectAccessible(page);
 });
 
 test('the TOTP helper matches RFC 4226', () => {
