@@ -141,7 +141,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's audit log, newest first (`audit.view`). */
+        /** The tenant's audit log, newest first (`audit.view`). Each read is recorded (`audit.read`). */
         get: operations["audit_list"];
         put?: never;
         post?: never;
@@ -413,7 +413,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customers: search by `q`, filter by `group_id` and `tag`. */
+        /**
+         * Customers: search by `q`, filter by `group_id` and `tag`. The audit entry (`customer.read`) names the
+         *     customers the page showed (at most [`LISTED_IDS_KEPT`] ids, and how many more).
+         */
         get: operations["customers_list"];
         put?: never;
         post?: never;
@@ -809,7 +812,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates a tenant, its built-in roles, its first admin and its widget key. */
+        /**
+         * Creates a tenant, its built-in roles, its first admin and its widget key. Refused tokens are audited and
+         *     rate limited per IP (429).
+         */
         post: operations["tenants_create"];
         delete?: never;
         options?: never;
@@ -4626,6 +4632,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
