@@ -162,20 +162,21 @@ describe('keeping the socket alive', () => {
   function start(visibility = new FakeVisibility()) {
     FakeSocket.all = [];
     const sched = manualScheduler();
+    const frames: Frame[] = [];
     const live = connectLive({
       ticket: () => Promise.resolve({ ticket: 't', url: 'ws://k.example/v1/realtime' }),
-      onFrame: () => undefined,
+      onFrame: (f) => frames.push(f),
       backoff: { baseMs: 100, maxMs: 1000, jitter: 0 },
       WebSocket: FakeSocket as unknown as typeof WebSocket,
       schedule: sched.schedule,
       visibility: visibility as unknown as Document,
     });
-    return { live, sched, visibility };
+    return { live, sched, visibility, frames };
   }
 
   it('pings every five minutes while open, well inside the 10-minute idle limit of the server', async () => {
     vi.useFakeTimers();
-    const { live } = start();
+    const { live, frames } = start();
     await vi.advanceTimersByTimeAsync(0);
     const ws = FakeSocket.all[0]!;
     await vi.advanceTimersByTimeAsync(PING_EVERY_MS * 3);
@@ -186,6 +187,9 @@ describe('keeping the socket alive', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(ws.sent).toEqual([PING]);
     expect(JSON.parse(PING)).toEqual({ action: 'ping' });
+    // The server's answer is not handed to the caller.
+    ws.onmessage?.({ data: '{"type":"pong"}' });
+    expect(frames).toEqual([]);
     await vi.advanceTimersByTimeAsync(PING_EVERY_MS);
     expect(ws.sent).toEqual([PING, PING]);
     expect(PING_EVERY_MS).toBeLessThan(10 * 60_000);

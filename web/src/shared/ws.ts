@@ -184,7 +184,8 @@ export function connectLive(options: LiveOptions): Live {
     ws.onmessage = (ev: MessageEvent) => {
       if (gen !== generation) return;
       const frame = parseFrame(ev.data);
-      if (frame) options.onFrame(frame);
+      // The answer to a ping says nothing to the caller.
+      if (frame && frame.type !== 'pong') options.onFrame(frame);
     };
     ws.onclose = () => {
       if (gen !== generation) return;
