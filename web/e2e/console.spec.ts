@@ -4,7 +4,7 @@
 // changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
 // main screens; screenshots for the docs.
 import { expect, test } from './fixtures';
-import { login } from './api';
+import { call, login } from './api';
 import { createAgent, expectAccessible, hotp, signIn, startChat, totp } from './console-helpers';
 import { configureWidget, screenshot, widget } from './widget-helpers';
 
@@ -452,8 +452,13 @@ test('a custom role sees exactly its admin screens (here: the audit log)', async
   await expect(nav.getByRole('link', { name: 'Agents' })).toHaveCount(0);
   // The console learnt its screens from /v1/me and refused the direct URL itself: it never called a route the
   // role lacks, so the audit log holds no refusal of this account.
-  const denied = await admin.call<{ items: { actor_id: string | null }[] }>('GET', `/v1/audit?action=permission.denied&actor_id=${auditor.id}`);
-  expect(denied.items).toEqual([]);
+  const denied = () =>
+    admin.call<{ items: { actor_id: string | null; action: string }[] }>('GET', `/v1/audit?action=permission.denied&actor_id=${auditor.id}`);
+  expect((await denied()).items).toEqual([]);
+  // The same query does find a refusal once the account really asks for a route its role lacks.
+  const token = await login(env.base, tenant, auditor.email, auditor.password);
+  await expect(call(env.base, 'GET', '/v1/agents', { token })).rejects.toThrow(/answered 403/);
+  expect((await denied()).items.map((e) => [e.action, e.actor_id])).toEqual([['permission.denied', auditor.id]]);
 });
 
 test('a session ended elsewhere sends the console back to sign-in with a message', async ({ page, env, newTenant, staff }) => {
