@@ -3,7 +3,8 @@
 //! an email change tells the old address; role and email changes are audited with their old and new values;
 //! a tenant never loses its last administrator (demote, disable, role edit, role delete answer 409, even when
 //! raced); disabled accounts are enabled again; names refuse invisible characters and role names compare by
-//! NFKC. One's own password changes only through `POST /v1/me/password`.
+//! NFKC. One's own password changes only through `POST /v1/me/password`; ending an account's sessions follows
+//! the granting rule.
 
 use kefu_e2e::{ADMIN_PASSWORD, Reply, TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -151,6 +152,39 @@ async fn an_own_password_changes_only_through_me_password() {
     // An administrator still resets another account's password.
     let r = s.patch(&hr, json!({"password": "an admin-set staff password"}), &s.admin).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+async fn end_sessions(s: &Tenant, id: &str, token: &str) -> Reply {
+    s.t.call(Method::DELETE, &format!("/v1/agents/{id}/sessions"), None, Some(token), &[]).await
+}
+
+#[tokio::test]
+async fn ending_an_accounts_sessions_needs_every_permission_it_holds() {
+    let s = Tenant::new().await;
+    let hr_role = s.role("HR", &["agents.manage", "conversations.reply"]).await;
+    let (hr, hr_t) = s.staff("hr@acme.test", &hr_role).await;
+    let clerk = s.role("Clerk", &["conversations.reply"]).await;
+    let (clerk_id, clerk_t) = s.staff("clerk@acme.test", &clerk).await;
+
+    // A lower account cannot sign a higher one out everywhere.
+    forbidden(&end_sessions(&s, &s.admin_id, &hr_t).await, "hr ends the admin's sessions");
+    assert_eq!(s.t.get("/v1/me", Some(&s.admin)).await.status, StatusCode::OK, "the admin's session lives");
+    assert!(s.audit("permission.denied").await.iter().any(|e| e["actor_id"] == hr.as_str()), "the refusal is audited");
+    let key = s.t.post("/v1/api_keys", json!({"name": "sync", "permissions": ["agents.manage"]}), Some(&s.admin)).await;
+    let key = key.body["key"].as_str().unwrap().to_owned();
+    let path = format!("/v1/agents/{}/sessions", s.admin_id);
+    forbidden(&s.t.with_key(Method::DELETE, &path, None, &key).await, "a key ends the admin's sessions");
+    assert_eq!(s.t.get("/v1/me", Some(&s.admin)).await.status, StatusCode::OK);
+
+    // Within the caller's permissions, and for its own account, it works as before.
+    let r = end_sessions(&s, &clerk_id, &hr_t).await;
+    assert_eq!((r.status, &r.body["revoked"]), (StatusCode::OK, &json!(1)), "{:?}", r.body);
+    assert_eq!(s.t.get("/v1/me", Some(&clerk_t)).await.status, StatusCode::UNAUTHORIZED);
+    let r = end_sessions(&s, &hr, &hr_t).await;
+    assert_eq!(r.status, StatusCode::OK, "own account: {:?}", r.body);
+    assert_eq!(s.t.get("/v1/me", Some(&hr_t)).await.status, StatusCode::UNAUTHORIZED);
+    let r = end_sessions(&s, &hr, &s.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "the admin holds all: {:?}", r.body);
 }
 
 #[tokio::test]

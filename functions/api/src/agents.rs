@@ -258,7 +258,9 @@ pub struct SessionsEnded {
     pub revoked: usize,
 }
 
-/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again.
+/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again. Like disabling, it needs
+/// every permission the account holds (403 otherwise: a lower account cannot sign a higher one out everywhere);
+/// one's own account is allowed.
 #[utoipa::path(delete, path = "/v1/agents/{id}/sessions", tag = "agents", security(("bearer" = ["agents.manage"])),
     params(("id" = String, Path, description = "agent id")),
     responses((status = 200, body = SessionsEnded), (status = 403, body = E), (status = 404, body = E)))]
@@ -270,7 +272,8 @@ pub async fn end_sessions(
 ) -> Result<ApiJson<SessionsEnded>, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
-    admin::get_agent(&app, &staff.tenant_id, &a).await?;
+    let before = target(&app, &staff, &a).await?;
+    access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
     let revoked = kefu_app::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
     Ok(ApiJson(SessionsEnded { revoked }))
