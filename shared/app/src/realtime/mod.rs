@@ -189,6 +189,22 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
 }
 
+/// Counts one ticket against its rate limits: [`TICKETS_PER_IP_PER_MINUTE`] per client IP within the tenant
+/// (per address and, for IPv6, per /64 prefix, as sign-in counts: [`crate::ratelimit::hit_ip`]; else a client
+/// rotating addresses inside its /64 multiplies the budget), then [`TICKETS_PER_TOKEN_PER_MINUTE`] per token.
+/// `Limited` (429 with `Retry-After`) past either.
+pub async fn limit_tickets(
+    app: &App,
+    subscriber: &Subscriber,
+    token: &str,
+    ip: IpAddr,
+) -> Result<(), crate::ratelimit::RateLimitError> {
+    use crate::ratelimit::{hit, hit_ip, limits::MINUTE};
+    let tenant = subscriber.tenant_id().as_str();
+    hit_ip(app, "realtime.ticket.ip", tenant, ip, TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
+    hit(app, "realtime.ticket", &token_hash(token), TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await
+}
+
 /// Issues a ticket for `subscriber`, to be redeemed at `url`. Only the ticket's hash is stored.
 pub async fn issue_ticket(app: &App, subscriber: &Subscriber, url: String) -> Result<Ticket, TableError> {
     let ticket = new_secret(TICKET_PREFIX);
@@ -498,4 +514,58 @@ pub const PONG: &str = r#"{"type":"pong"}"#;
 /// client frame Kefu answers. Clients ping to keep a connection open through idle timeouts.
 pub fn is_ping(text: &str) -> bool {
     serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("action").and_then(Value::as_str) == Some("ping"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+    use std::sync::Arc;
+
+    use kefu_ports::ManualClock;
+
+    use super::*;
+    use crate::ratelimit::RateLimitError;
+
+    #[tokio::test]
+    async fn ticket_limits_count_an_ipv6_client_by_its_64() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:10Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let tenant = TenantId::generate();
+        let visitor = |n: usize| Subscriber::Visitor {
+            tenant_id: tenant.clone(),
+            conversation_id: format!("cv_{n}"),
+            customer_id: format!("cu_{n}"),
+        };
+        let in_64 = |k: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 7, k, 0, 0, 1));
+        let per_ip = TICKETS_PER_IP_PER_MINUTE as usize;
+        let factor = crate::ratelimit::limits::IPV6_PREFIX_FACTOR as usize;
+        // Fresh tokens (so the per-token limit never binds), one address after another inside one /64: each
+        // address has its own budget, but together they spend the prefix's.
+        let mut n = 0;
+        for k in 0..factor {
+            for _ in 0..per_ip {
+                n += 1;
+                limit_tickets(&app, &visitor(n), &format!("token{n}"), in_64(k as u16)).await.expect("in budget");
+            }
+        }
+        let fresh = in_64(0xffff);
+        let r = limit_tickets(&app, &visitor(0), "a fresh token", fresh).await;
+        assert!(matches!(r, Err(RateLimitError::Limited { .. })), "a fresh address in a spent /64: {r:?}");
+        // Another /64, or the same address in another tenant, has its own budget.
+        let neighbour = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 8, 0, 0, 0, 1));
+        limit_tickets(&app, &visitor(0), "a fresh token", neighbour).await.expect("another /64");
+        let elsewhere = Subscriber::Visitor {
+            tenant_id: TenantId::generate(),
+            conversation_id: "cv_x".into(),
+            customer_id: "cu_x".into(),
+        };
+        limit_tickets(&app, &elsewhere, "another fresh token", fresh).await.expect("another tenant");
+        // The per-token limit still holds.
+        let v4 = IpAddr::from([203, 0, 113, 9]);
+        for _ in 0..TICKETS_PER_TOKEN_PER_MINUTE {
+            limit_tickets(&app, &visitor(0), "one token", v4).await.expect("in the token's budget");
+        }
+        let r = limit_tickets(&app, &visitor(0), "one token", v4).await;
+        assert!(matches!(r, Err(RateLimitError::Limited { .. })), "{r:?}");
+    }
 }
