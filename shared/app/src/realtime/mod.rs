@@ -3,8 +3,9 @@
 //! A client (an agent's console or a visitor's widget) asks `POST /v1/realtime/ticket` for a ticket, then opens
 //! `{url}?ticket=...`. The ticket works once (a conditional delete) and within [`TICKET_TTL`]. The connection is
 //! then recorded under its id, indexed (gsi1) by agent or by the visitor's conversation, so the `notify` consumer
-//! finds every connection of a recipient with one Query. The same functions serve `kefu serve` (axum WebSocket,
-//! in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
+//! finds every connection of a recipient with one Query; a staff connection is also listed (gsi2) under its
+//! tenant's staff sockets, where the watchers of an unassigned conversation are found. The same functions serve
+//! `kefu serve` (axum WebSocket, in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
 //! through the API Gateway management API). A push that answers `Gone` removes the record.
 //!
 //! Limits: a subscriber holds at most [`MAX_VISITOR_SOCKETS`] or [`MAX_AGENT_SOCKETS`] sockets (a ticket past
@@ -264,14 +265,21 @@ pub async fn admit(app: &App, subscriber: &Subscriber) -> Result<(), TicketError
 /// passes the same checks as a request, unrestricted; unmasked when its role has `customers.view_sensitive`
 /// now), `None` when its socket must close.
 pub async fn reader_view(app: &App, subscriber: &Subscriber) -> Result<Option<bool>, TableError> {
-    let Subscriber::Agent { tenant_id, agent_id, session_hash, ip } = subscriber else { return Ok(Some(true)) };
+    if let Subscriber::Visitor { .. } = subscriber {
+        return Ok(Some(true));
+    }
+    Ok(staff_reader(app, subscriber).await?.map(|p| p.permissions.has(Permission::CustomersViewSensitive)))
+}
+
+/// The staff member behind a socket as it is now (its session re-checked as a request would be); `None` when
+/// its socket must close (and for a visitor's).
+async fn staff_reader(app: &App, subscriber: &Subscriber) -> Result<Option<Principal>, TableError> {
+    let Subscriber::Agent { tenant_id, agent_id, session_hash, ip } = subscriber else { return Ok(None) };
     if session_hash.is_empty() {
         return Ok(None);
     }
     match crate::auth::authenticate_session(app, session_hash.clone(), *ip).await {
-        Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => {
-            Ok(Some(p.permissions.has(Permission::CustomersViewSensitive)))
-        }
+        Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => Ok(Some(p)),
         Ok(_) | Err(AuthError::Unauthenticated | AuthError::IpNotAllowed) => Ok(None),
         Err(AuthError::Table(e)) => Err(e),
         Err(e) => {
@@ -316,6 +324,11 @@ pub async fn connect(app: &App, connection_id: &str, subscriber: &Subscriber) ->
     item.insert("ttl".into(), json!(now.as_second() + secs(CONNECTION_TTL)));
     item.insert(Index::Gsi1.pk_attr().into(), json!(subscriber.connections_pk()));
     item.insert(Index::Gsi1.sk_attr().into(), json!(connection_id));
+    if let Subscriber::Agent { tenant_id, .. } = subscriber {
+        // Also listed among the tenant's staff sockets, where the watchers of an unassigned conversation are.
+        item.insert(Index::Gsi2.pk_attr().into(), json!(keys::staff_connections(tenant_id)));
+        item.insert(Index::Gsi2.sk_attr().into(), json!(connection_id));
+    }
     app.table.put(item, None).await?;
     if let Subscriber::Agent { tenant_id, agent_id, .. } = subscriber {
         presence::cancel(app, tenant_id, agent_id).await?;
@@ -357,10 +370,15 @@ async fn has_connections(app: &App, pk: &str) -> Result<bool, TableError> {
 
 /// Every live connection listed under an index partition.
 async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, TableError> {
+    connections_in(app, Index::Gsi1, pk).await
+}
+
+/// Every live connection listed under a partition of `index`.
+async fn connections_in(app: &App, index: Index, pk: String) -> Result<Vec<Connection>, TableError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.table.query(Query::index(Index::Gsi1, pk.clone()).limit(100).after(cursor)).await?;
+        let page = app.table.query(Query::index(index, pk.clone()).limit(100).after(cursor)).await?;
         out.extend(page.items.iter().filter_map(|i| {
             Some(Connection { id: i.get("connection_id")?.as_str()?.to_owned(), subscriber: Subscriber::from_item(i) })
         }));
@@ -374,6 +392,12 @@ async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, Tab
 /// Every connection of an agent.
 pub async fn agent_connections(app: &App, t: &TenantId, a: &AgentId) -> Result<Vec<Connection>, TableError> {
     connections_under(app, keys::agent_connections(t, a)).await
+}
+
+/// Every staff connection of a tenant (one Query on gsi2): where the watchers of an unassigned conversation
+/// are found.
+pub async fn staff_connections(app: &App, t: &TenantId) -> Result<Vec<Connection>, TableError> {
+    connections_in(app, Index::Gsi2, keys::staff_connections(t)).await
 }
 
 /// Every visitor connection of a conversation.
@@ -437,15 +461,26 @@ impl std::ops::AddAssign for PushReport {
     }
 }
 
-/// The conversation's current assignee (one read).
-async fn assignee_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<AgentId>, TableError> {
+/// The conversation as it is now (one read); `None` when it does not exist.
+async fn conversation_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<Item>, TableError> {
     let Some(c) = ConversationId::parse(conversation_id) else { return Ok(None) };
-    let conversation = app.table.get(&keys::conversation(t, &c)).await?;
-    Ok(conversation.and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse)))
+    app.table.get(&keys::conversation(t, &c)).await
+}
+
+/// What one staff socket's reader may receive of this event, decided once per session: `None` when the socket
+/// must close, else whether it reads unmasked and whether it may see the conversation.
+#[derive(Debug, Clone, Copy)]
+struct StaffView {
+    view_sensitive: bool,
+    sees_conversation: bool,
 }
 
 /// Pushes the frames an event becomes (see [`frames`]) to every connection of each recipient. Used by the
 /// `notify` consumer; delivery is at least once (a retried event pushes again; frames carry ids to dedupe on).
+///
+/// The watchers of an unassigned conversation ([`frames::Recipient::Watchers`]) are found among the tenant's
+/// staff sockets (one Query on their index partition, no Scan); each reader's session is re-checked and what it
+/// may see decided as the conversations API decides it ([`crate::conversations::Viewer::can_see`]), now.
 pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushReport, TableError> {
     let frames = frames::frames_for(event);
     let mut report = PushReport::default();
@@ -453,12 +488,15 @@ pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushR
         return Ok(report);
     }
     let t = &event.tenant_id;
-    let assignee = match frames.first() {
-        Some((_, f)) if frames::needs_assignee(&frames) => assignee_of(app, t, &f.conversation_id).await?,
+    let conversation = match frames.first() {
+        Some((_, f)) if frames::needs_assignee(&frames) => conversation_of(app, t, &f.conversation_id).await?,
         _ => None,
     };
+    let assignee =
+        conversation.as_ref().and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse));
+    let watched = assignee.is_none() && frames.iter().any(|(to, _)| *to == frames::Recipient::Watchers);
     // Each reader is checked once per event, as it is now: a closed session gets nothing and its socket closes.
-    let mut views: HashMap<String, Option<bool>> = HashMap::new();
+    let mut views: HashMap<String, Option<StaffView>> = HashMap::new();
     for (to, frame) in &frames {
         let connections = match to {
             frames::Recipient::Assignee => match &assignee {
@@ -467,26 +505,49 @@ pub async fn deliver(app: &App, event: &crate::events::Envelope) -> Result<PushR
             },
             frames::Recipient::Agent(a) => agent_connections(app, t, a).await?,
             frames::Recipient::Visitor => visitor_connections(app, t, &frame.conversation_id).await?,
+            frames::Recipient::Watchers => match (&conversation, &assignee) {
+                (Some(_), None) => staff_connections(app, t).await?,
+                _ => continue,
+            },
         };
         if connections.is_empty() {
             continue;
         }
+        let watchers = *to == frames::Recipient::Watchers;
         let mut readers = Vec::with_capacity(connections.len());
         for c in connections {
             let view = match &c.subscriber {
                 Some(s @ Subscriber::Agent { session_hash, .. }) => match views.get(session_hash) {
                     Some(v) => *v,
                     None => {
-                        let v = reader_view(app, s).await?;
+                        let v = match staff_reader(app, s).await? {
+                            Some(p) => {
+                                let view_sensitive = p.permissions.has(Permission::CustomersViewSensitive);
+                                // Visibility matters (and costs a read) only when watchers are told.
+                                let sees_conversation = match &conversation {
+                                    Some(item) if watched => {
+                                        crate::conversations::Viewer::of(app, &p).await?.can_see(item)
+                                    }
+                                    _ => false,
+                                };
+                                Some(StaffView { view_sensitive, sees_conversation })
+                            }
+                            None => None,
+                        };
                         views.insert(session_hash.clone(), v);
                         v
                     }
                 },
-                Some(s @ Subscriber::Visitor { .. }) => reader_view(app, s).await?,
+                // A visitor's socket is listed only under its own conversation.
+                Some(Subscriber::Visitor { .. }) if !watchers => {
+                    Some(StaffView { view_sensitive: true, sees_conversation: true })
+                }
+                Some(Subscriber::Visitor { .. }) => continue,
                 None => None,
             };
             match view {
-                Some(view_sensitive) => readers.push((c, view_sensitive)),
+                Some(v) if watchers && !v.sees_conversation => {}
+                Some(v) => readers.push((c, v.view_sensitive)),
                 None => {
                     close(app, &c.id).await?;
                     report.closed += 1;
