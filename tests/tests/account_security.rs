@@ -3,7 +3,8 @@
 //! an email change tells the old address; role and email changes are audited with their old and new values;
 //! a tenant never loses its last administrator (demote, disable, role edit, role delete answer 409, even when
 //! raced); disabled accounts are enabled again; names refuse invisible characters and role names compare by
-//! NFKC.
+//! NFKC. One's own password changes only through `POST /v1/me/password`; ending an account's sessions follows
+//! the granting rule.
 
 use kefu_e2e::{ADMIN_PASSWORD, Reply, TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
@@ -121,6 +122,69 @@ async fn agents_manage_cannot_make_admins_or_take_over_an_admin_account() {
     forbidden(&r, "key: admin password");
     let body = json!({"email": "key.admin@acme.test", "name": "X", "password": PASSWORD, "role_id": "admin"});
     forbidden(&s.t.with_key(Method::POST, "/v1/agents", Some(body), &key).await, "key: create admin");
+}
+
+#[tokio::test]
+async fn an_own_password_changes_only_through_me_password() {
+    let s = Tenant::new().await;
+    let hr_role = s.role("HR", &["agents.manage", "conversations.reply"]).await;
+    let (hr, hr_t) = s.staff("hr@acme.test", &hr_role).await;
+
+    // The granting rule lets an account change itself; its password must still go through /v1/me/password,
+    // which asks for the current one (a stolen session could otherwise set a new password and keep the account).
+    for (me, token, email, password) in
+        [(&s.admin_id, &s.admin, "admin@acme.test", ADMIN_PASSWORD), (&hr, &hr_t, "hr@acme.test", PASSWORD)]
+    {
+        let r = s.patch(me, json!({"password": "a brand new own password", "name": "Renamed"}), token).await;
+        forbidden(&r, email);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("/v1/me/password"), "{:?}", r.body);
+        assert_ne!(s.agent(me).await["name"], "Renamed", "{email}: nothing of the refused change is written");
+        assert_eq!(s.login_status(email, password).await, StatusCode::OK, "{email}: the password is unchanged");
+        assert_eq!(s.login_status(email, "a brand new own password").await, StatusCode::UNAUTHORIZED);
+        // The rest of one's own account stays open to a PATCH.
+        assert_eq!(s.patch(me, json!({"name": "Renamed"}), token).await.status, StatusCode::OK, "{email}");
+    }
+    // The way that does work: the current password, then the new one.
+    let body = json!({"current_password": PASSWORD, "new_password": "a brand new own password"});
+    let r = s.t.post("/v1/me/password", body, Some(&hr_t)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    assert_eq!(s.login_status("hr@acme.test", "a brand new own password").await, StatusCode::OK);
+    // An administrator still resets another account's password.
+    let r = s.patch(&hr, json!({"password": "an admin-set staff password"}), &s.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+async fn end_sessions(s: &Tenant, id: &str, token: &str) -> Reply {
+    s.t.call(Method::DELETE, &format!("/v1/agents/{id}/sessions"), None, Some(token), &[]).await
+}
+
+#[tokio::test]
+async fn ending_an_accounts_sessions_needs_every_permission_it_holds() {
+    let s = Tenant::new().await;
+    let hr_role = s.role("HR", &["agents.manage", "conversations.reply"]).await;
+    let (hr, hr_t) = s.staff("hr@acme.test", &hr_role).await;
+    let clerk = s.role("Clerk", &["conversations.reply"]).await;
+    let (clerk_id, clerk_t) = s.staff("clerk@acme.test", &clerk).await;
+
+    // A lower account cannot sign a higher one out everywhere.
+    forbidden(&end_sessions(&s, &s.admin_id, &hr_t).await, "hr ends the admin's sessions");
+    assert_eq!(s.t.get("/v1/me", Some(&s.admin)).await.status, StatusCode::OK, "the admin's session lives");
+    assert!(s.audit("permission.denied").await.iter().any(|e| e["actor_id"] == hr.as_str()), "the refusal is audited");
+    let key = s.t.post("/v1/api_keys", json!({"name": "sync", "permissions": ["agents.manage"]}), Some(&s.admin)).await;
+    let key = key.body["key"].as_str().unwrap().to_owned();
+    let path = format!("/v1/agents/{}/sessions", s.admin_id);
+    forbidden(&s.t.with_key(Method::DELETE, &path, None, &key).await, "a key ends the admin's sessions");
+    assert_eq!(s.t.get("/v1/me", Some(&s.admin)).await.status, StatusCode::OK);
+
+    // Within the caller's permissions, and for its own account, it works as before.
+    let r = end_sessions(&s, &clerk_id, &hr_t).await;
+    assert_eq!((r.status, &r.body["revoked"]), (StatusCode::OK, &json!(1)), "{:?}", r.body);
+    assert_eq!(s.t.get("/v1/me", Some(&clerk_t)).await.status, StatusCode::UNAUTHORIZED);
+    let r = end_sessions(&s, &hr, &hr_t).await;
+    assert_eq!(r.status, StatusCode::OK, "own account: {:?}", r.body);
+    assert_eq!(s.t.get("/v1/me", Some(&hr_t)).await.status, StatusCode::UNAUTHORIZED);
+    let r = end_sessions(&s, &hr, &s.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "the admin holds all: {:?}", r.body);
 }
 
 #[tokio::test]

@@ -20,6 +20,17 @@ async fn health_and_openapi() {
     assert!(r.headers.get("x-request-id").is_some(), "every answer carries a request id");
 }
 
+/// Maps of strings say so, so the generated TypeScript types them (`{[key: string]: string}`, not
+/// `Record<string, never>`, which no pre-chat answer fits).
+#[tokio::test]
+async fn string_maps_are_typed_in_the_openapi_document() {
+    let t = spawn_app().await;
+    let doc = t.get("/v1/openapi.json", None).await.body;
+    let pre_chat = &doc["components"]["schemas"]["StartRequest"]["properties"]["pre_chat"];
+    assert_eq!(pre_chat["additionalProperties"], json!({"type": "string"}), "{pre_chat}");
+    assert_eq!(pre_chat["type"], json!(["object", "null"]), "{pre_chat}");
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let t = spawn_app().await;

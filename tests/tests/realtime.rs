@@ -183,6 +183,9 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 401, "a ticket works once");
     let conns = realtime::agent_connections(&app, &tenant, &agent).await.unwrap();
     assert_eq!(conns.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["probeConn="]);
+    // Also listed among the tenant's staff sockets (gsi2), where the watchers of an unassigned conversation are.
+    let staff_conns = realtime::staff_connections(&app, &tenant).await.unwrap();
+    assert_eq!(staff_conns.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["probeConn="]);
 
     let assigned = Envelope::new(
         "conversation.assigned",

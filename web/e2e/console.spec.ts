@@ -4,7 +4,7 @@
 // changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
 // main screens; screenshots for the docs.
 import { expect, test } from './fixtures';
-import { login } from './api';
+import { call, login } from './api';
 import { createAgent, expectAccessible, hotp, signIn, startChat, totp } from './console-helpers';
 import { configureWidget, screenshot, widget } from './widget-helpers';
 
@@ -156,7 +156,7 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   const groups = await admin.call<{ items: { name: string; agent_ids: string[] }[] }>('GET', '/v1/groups');
   expect(groups.items.find((g) => g.name === 'After-sales')?.agent_ids).toHaveLength(1);
 
-  // Edit the agent, then disable it.
+  // Edit the agent, then disable it and enable it again.
   await page.getByRole('link', { name: 'Agents' }).click();
   await row.getByRole('button', { name: 'Edit Han Meimei' }).click();
   const edit = page.getByRole('dialog', { name: 'Edit Han Meimei' });
@@ -167,8 +167,13 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await row.getByRole('button', { name: 'Disable Han Meimei' }).click();
   await expect(row).toContainText('Disabled');
   await expect(row.getByRole('button', { name: 'Enable Han Meimei' })).toBeVisible();
-  const agents = await admin.call<{ items: { email: string; disabled: boolean }[] }>('GET', '/v1/agents');
-  expect(agents.items.find((a) => a.email === email)?.disabled).toBe(true);
+  const disabledOf = async () =>
+    (await admin.call<{ items: { email: string; disabled: boolean }[] }>('GET', '/v1/agents')).items.find((a) => a.email === email)?.disabled;
+  expect(await disabledOf()).toBe(true);
+  await row.getByRole('button', { name: 'Enable Han Meimei' }).click();
+  await expect(row.getByRole('button', { name: 'Disable Han Meimei' })).toBeVisible();
+  await expect(row).not.toContainText('Disabled');
+  expect(await disabledOf()).toBe(false);
 
   // Assignment settings: round robin, conversations without a group go to After-sales.
   await page.getByRole('link', { name: 'Assignment' }).click();
@@ -258,11 +263,11 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
   await expect
     .poll(async () => admin.call<{ title: string; allowed_origins: string[] }>('GET', '/v1/settings/widget'))
     .toMatchObject({ title: 'Acme help', allowed_origins: ['https://shop.example'] });
-  await page.getByTestId('widget-key').fill(tenant.widget_key);
+  // The snippet carries the tenant's own widget key, read from the settings (nothing to paste).
+  await expect(page.getByTestId('embed-snippet')).toContainText(`data-widget-key="${tenant.widget_key}"`);
   await expect(page.getByTestId('embed-snippet')).toHaveText(
     `<script src="${env.base}/widget/kefu.js" data-widget-key="${tenant.widget_key}" async></script>`,
   );
-  await page.getByTestId('widget-key').blur();
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'console-admin-widget');
   await expectAccessible(page);
@@ -441,10 +446,45 @@ test('a custom role sees exactly its admin screens (here: the audit log)', async
   await expect(page.getByTestId('audit-table')).toContainText('auth.login');
   await page.goto(`${env.base}/#/admin/agents`);
   await expect(page.getByTestId('route-refused')).toHaveText('Not available');
-  // A reload keeps the same screens without asking the server again.
+  // A reload reads /v1/me again and offers the same screens.
   await page.reload();
   await expect(nav.getByRole('link', { name: 'Audit log' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'Agents' })).toHaveCount(0);
+  // The console learnt its screens from /v1/me and refused the direct URL itself: it never called a route the
+  // role lacks, so the audit log holds no refusal of this account.
+  const denied = () =>
+    admin.call<{ items: { actor_id: string | null; action: string }[] }>('GET', `/v1/audit?action=permission.denied&actor_id=${auditor.id}`);
+  expect((await denied()).items).toEqual([]);
+  // The same query does find a refusal once the account really asks for a route its role lacks.
+  const token = await login(env.base, tenant, auditor.email, auditor.password);
+  await expect(call(env.base, 'GET', '/v1/agents', { token })).rejects.toThrow(/answered 403/);
+  expect((await denied()).items.map((e) => [e.action, e.actor_id])).toEqual([['permission.denied', auditor.id]]);
+});
+
+test('a session ended elsewhere sends the console back to sign-in with a message', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Revoke');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Zhou Min');
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  // The live connection is up before the session is ended.
+  await expect(page.locator('.live')).toHaveClass(/live-open/);
+  const tickets: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().endsWith('/v1/realtime/ticket')) tickets.push(r.status());
+  });
+
+  // An admin ends all the agent's sessions. The agent comes back to the tab: the console pings, the server
+  // re-checks the session and closes the socket, the console reconnects, its ticket request answers 401, and it
+  // returns to sign-in saying why. (Without the ping the server's own re-check, within a minute, does the same.)
+  await admin.call('DELETE', `/v1/agents/${agent.id}/sessions`);
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Your session has ended. Sign in again.' })).toBeVisible();
+  expect(tickets).toEqual([401]);
+  // It stays there: the one refused ticket stopped the connection (no reconnecting loop).
+  await expect(page.getByTestId('sign-out')).toHaveCount(0);
+  await expectAccessible(page);
 });
 
 test('the TOTP helper matches RFC 4226', () => {

@@ -17,7 +17,8 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 
 /** Changes some of the tenant's widget settings (`PUT /v1/settings/widget` with the rest unchanged). */
 export async function configureWidget(staff: Staff, patch: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const current = await staff.call<Record<string, unknown>>('GET', '/v1/settings/widget');
+  // The answer also carries the tenant's `widget_key`, which is read-only: it is not sent back.
+  const { widget_key: _key, ...current } = await staff.call<Record<string, unknown>>('GET', '/v1/settings/widget');
   return staff.call<Record<string, unknown>>('PUT', '/v1/settings/widget', { ...current, ...patch });
 }
 

@@ -101,10 +101,16 @@ pub async fn get_one(
     Ok(ApiJson(agents::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
 }
 
+/// The refusal of a `password` in a PATCH of one's own account.
+const OWN_PASSWORD: &str =
+    "change your own password with POST /v1/me/password: it asks for the current one (password is refused here)";
+
 /// Changes an agent: only the fields present change. Changing the email, password or role of an account that
 /// holds a permission the caller lacks is 403, as is giving a role with such a permission or joining a group
 /// whose conversations the caller does not see; a change that would leave the tenant without an enabled
-/// administrator is 409. An email change is mailed to the old address; the audit entry names the old and new
+/// administrator is 409. A `password` for the caller's own account is 403 too: that goes through
+/// `POST /v1/me/password`, which asks for the current password and counts wrong ones toward the lockout (else a
+/// stolen session could set a new password and keep the account). An email change is mailed to the old address; the audit entry names the old and new
 /// role, and the old and new email masked (with their SHA-256).
 #[utoipa::path(patch, path = "/v1/agents/{id}", tag = "agents", security(("bearer" = ["agents.manage"])), request_body = AgentPatch,
     params(("id" = String, Path, description = "agent id")),
@@ -131,6 +137,9 @@ pub async fn update(
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
     .collect();
+    if req.password.is_some() && a == staff.agent_id {
+        return Err(ApiError::forbidden(OWN_PASSWORD));
+    }
     let before = target(&app, &staff, &a).await?;
     let touches_access = req.email.is_some() || req.password.is_some() || req.role_id.is_some();
     access::may_change(&app, &staff.tenant_id, &staff, &before, touches_access, req.role_id.as_deref())
@@ -249,7 +258,9 @@ pub struct SessionsEnded {
     pub revoked: usize,
 }
 
-/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again.
+/// Ends every session of an agent (e.g. a lost laptop); the agent signs in again. Like disabling, it needs
+/// every permission the account holds (403 otherwise: a lower account cannot sign a higher one out everywhere);
+/// one's own account is allowed.
 #[utoipa::path(delete, path = "/v1/agents/{id}/sessions", tag = "agents", security(("bearer" = ["agents.manage"])),
     params(("id" = String, Path, description = "agent id")),
     responses((status = 200, body = SessionsEnded), (status = 403, body = E), (status = 404, body = E)))]
@@ -261,7 +272,8 @@ pub async fn end_sessions(
 ) -> Result<ApiJson<SessionsEnded>, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
-    agents::get_agent(&app, &staff.tenant_id, &a).await?;
+    let before = target(&app, &staff, &a).await?;
+    access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
     let revoked = kefu_app::identity::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
     audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
     Ok(ApiJson(SessionsEnded { revoked }))

@@ -2,7 +2,7 @@
 //! token) a one-time ticket for the WebSocket. The work is in [`kefu_app::realtime`].
 //!
 //! Refusals: 429 `rate_limited` past [`realtime::TICKETS_PER_IP_PER_MINUTE`] tickets a minute from one IP (per
-//! tenant) or
+//! tenant; an IPv6 client also per /64, see [`realtime::limit_tickets`]) or
 //! [`realtime::TICKETS_PER_TOKEN_PER_MINUTE`] for one token, and when the caller already holds as many sockets
 //! as it may ([`realtime::MAX_AGENT_SOCKETS`], [`realtime::MAX_VISITOR_SOCKETS`]); 403 with the restriction's
 //! code for a session that must first change its password or enrol in MFA. Each ticket issued is audited.
@@ -15,7 +15,6 @@ use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::conversations::widget;
 use kefu_app::http::{ApiError, ApiJson, ClientIp};
 use kefu_app::identity::auth;
-use kefu_app::plumbing::ratelimit::{self, limits::MINUTE};
 use kefu_app::realtime::{self, Subscriber, Ticket};
 use serde_json::json;
 
@@ -69,11 +68,8 @@ pub async fn ticket(
         }
         (Subscriber::of_staff(&principal), entry)
     };
-    // Per IP within the tenant (as API.md's other per-IP limits), then per token.
-    let ip_key = format!("{}:{ip}", subscriber.tenant_id());
-    ratelimit::hit(&app, "realtime.ticket.ip", &ip_key, realtime::TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
-    let token_key = kefu_app::identity::secrets::token_hash(token);
-    ratelimit::hit(&app, "realtime.ticket", &token_key, realtime::TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await?;
+    // Per IP (and IPv6 /64) within the tenant, as API.md's other per-IP limits, then per token.
+    realtime::limit_tickets(&app, &subscriber, token, ip).await?;
     if realtime::open_sockets(&app, &subscriber).await? >= subscriber.max_sockets() {
         return Err(ApiError {
             message: "too many WebSockets open for this caller: close one first".into(),

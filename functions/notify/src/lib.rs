@@ -2,7 +2,8 @@
 //!
 //! It welcomes a new tenant's first admin by email (through the mailer port: SNS in AWS, the outbox file in
 //! `kefu serve`), and turns conversation and message events into WebSocket frames for the people concerned
-//! (`kefu_app::realtime::deliver`: the assignee, the visitor; never an internal note to a visitor). A push to a
+//! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
+//! the conversation; never an internal note to a visitor). A push to a
 //! connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;

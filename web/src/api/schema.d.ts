@@ -38,7 +38,9 @@ export interface paths {
          * Changes an agent: only the fields present change. Changing the email, password or role of an account that
          *     holds a permission the caller lacks is 403, as is giving a role with such a permission or joining a group
          *     whose conversations the caller does not see; a change that would leave the tenant without an enabled
-         *     administrator is 409. An email change is mailed to the old address; the audit entry names the old and new
+         *     administrator is 409. A `password` for the caller's own account is 403 too: that goes through
+         *     `POST /v1/me/password`, which asks for the current password and counts wrong ones toward the lockout (else a
+         *     stolen session could set a new password and keep the account). An email change is mailed to the old address; the audit entry names the old and new
          *     role, and the old and new email masked (with their SHA-256).
          */
         patch: operations["agents_by_id_update"];
@@ -92,7 +94,11 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Ends every session of an agent (e.g. a lost laptop); the agent signs in again. */
+        /**
+         * Ends every session of an agent (e.g. a lost laptop); the agent signs in again. Like disabling, it needs
+         *     every permission the account holds (403 otherwise: a lower account cannot sign a higher one out everywhere);
+         *     one's own account is allowed.
+         */
         delete: operations["end_sessions"];
         options?: never;
         head?: never;
@@ -141,7 +147,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The tenant's audit log, newest first (`audit.view`). */
+        /** The tenant's audit log, newest first (`audit.view`). Each read is recorded (`audit.read`). */
         get: operations["audit_list"];
         put?: never;
         post?: never;
@@ -413,7 +419,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Customers: search by `q`, filter by `group_id` and `tag`. */
+        /**
+         * Customers: search by `q`, filter by `group_id` and `tag`. The audit entry (`customer.read`) names the
+         *     customers the page showed (at most [`LISTED_IDS_KEPT`] ids, and how many more).
+         */
         get: operations["customers_list"];
         put?: never;
         post?: never;
@@ -809,7 +818,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates a tenant, its built-in roles, its first admin and its widget key. */
+        /**
+         * Creates a tenant, its built-in roles, its first admin and its widget key. Refused tokens are audited and
+         *     rate limited per IP (429).
+         */
         post: operations["tenants_create"];
         delete?: never;
         options?: never;
@@ -1805,7 +1817,9 @@ export interface components {
              * @description The pre-chat form's answers, field name → value, checked against the form (when it is on) and kept as
              *     the customer's attributes.
              */
-            pre_chat?: Record<string, never> | null;
+            pre_chat?: {
+                [key: string]: string;
+            } | null;
             /** @description Who the visitor is, as far as the site knows. */
             visitor?: components["schemas"]["VisitorInfo"];
         };
@@ -4626,6 +4640,14 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

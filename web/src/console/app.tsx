@@ -9,14 +9,14 @@ import { browserLangs, LANGS, pickLang, translator, type Lang } from '../shared/
 import { connectLive, type Frame, type LiveState, type Ticket } from '../shared/ws';
 import { MESSAGES } from './i18n';
 import { beep, desktopNotify, enableAlerts as unlockAlerts, notificationPermission } from './lib/notify';
+import { accessOf } from './lib/access';
 import type { PermissionSet } from './lib/permissions';
-import { resolvePermissions } from './lib/resolve';
 import { guard, HOME, matchRoute, navFor } from './lib/routes';
 import { loadSession, restrictionOf, restrictionOfLogin, saveSession, type Restriction, type StoredSession } from './lib/session';
 import { Login } from './screens/login';
 import { SCREENS } from './screens';
 import { ConsoleContext, useConsole, type ConsoleState } from './state';
-import type { AgentView, LoginOk, MessageView } from './types';
+import type { AgentView, LoginOk, MeView, MessageView } from './types';
 import { errorText } from './ui';
 
 const LANG_KEY = 'kefu.console.lang';
@@ -122,6 +122,17 @@ export function App(): JSX.Element {
     // The client reads the session through its ref; it never needs rebuilding.
   }, []);
 
+  // Takes a `GET /v1/me` answer: the account, its role's permissions and the session's restriction.
+  const applyMe = useCallback(
+    (m: MeView) => {
+      const access = accessOf(m);
+      setMe(m);
+      setPerms(access.perms);
+      setRestriction(access.restriction);
+    },
+    [setRestriction],
+  );
+
   // Load the account (and its permissions) whenever the session's token changes.
   const token = session?.token ?? null;
   const restriction = session?.restriction ?? null;
@@ -130,13 +141,9 @@ export function App(): JSX.Element {
     let live = true;
     setLoadError(null);
     client
-      .get<AgentView>('/v1/me')
-      .then(async (m) => {
-        if (!live) return;
-        setMe(m);
-        const sessionId = sessionRef.current?.session_id ?? '';
-        const p = await resolvePermissions(client, m, { store: sessionStorage, sessionId }).catch(() => new Set<never>());
-        if (live) setPerms(p);
+      .get<MeView>('/v1/me')
+      .then((m) => {
+        if (live) applyMe(m);
       })
       .catch((e: unknown) => {
         if (live) setLoadError(e);
@@ -144,7 +151,7 @@ export function App(): JSX.Element {
     return () => {
       live = false;
     };
-  }, [token, client, restriction]);
+  }, [token, client, restriction, applyMe]);
 
   const signedIn = useCallback(
     (ok: LoginOk) => {
@@ -214,7 +221,7 @@ export function App(): JSX.Element {
       onFrame: (f) => {
         alertFor(f);
         // A notification may be about the account itself (set away after idling): read it again.
-        if (f.type === 'notification') client.get<AgentView>('/v1/me').then(setMe, () => undefined);
+        if (f.type === 'notification') client.get<MeView>('/v1/me').then(applyMe, () => undefined);
         for (const l of frameListeners.current) l(f);
       },
       onOpen: (reconnected) => {
@@ -228,7 +235,7 @@ export function App(): JSX.Element {
       window.removeEventListener('online', online);
       live.stop();
     };
-  }, [token, restriction, signedInId, client, alertFor]);
+  }, [token, restriction, signedInId, client, alertFor, applyMe]);
 
   const enableAlerts = useCallback(async () => {
     const p = await unlockAlerts();

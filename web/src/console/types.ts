@@ -12,8 +12,10 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
-/** `GET /v1/me`, and the `agent` of a sign-in; `permissions` is used when the server answers it. */
-export type AgentView = Schemas['AgentView'] & { permissions?: string[] };
+/** The `agent` of a sign-in, and `GET /v1/me` (which adds `permissions` and `restriction`). */
+export type AgentView = Schemas['AgentView'] & { permissions?: string[]; restriction?: string | null };
+/** `GET /v1/me`: the account, its role's permissions and the session's restriction. */
+export type MeView = Schemas['MeView'];
 /** A finished sign-in. */
 export type LoginOk = Omit<Schemas['LoginOk'], 'agent'> & { agent: AgentView };
 /** The first step of an MFA sign-in. */
@@ -80,8 +82,5 @@ export interface ScheduleView {
 /** A pre-chat form field of the widget settings. */
 export type PreChatField = Schemas['FormField'];
 
-/**
- * `GET|PUT /v1/settings/widget`; `widget_key` is used if the answer ever carries it (today no endpoint answers the
- * key after `POST /v1/tenants`).
- */
-export type WidgetSettings = Schemas['WidgetSettings'] & { widget_key?: string };
+/** `GET|PUT /v1/settings/widget`: the settings and the tenant's widget key (for the embed snippet). */
+export type WidgetSettings = Schemas['WidgetSettingsView'];

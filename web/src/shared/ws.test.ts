@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from './http';
-import { connectLive, parseFrame, ticketUrl, type Frame, type LiveState } from './ws';
+import { connectLive, parseFrame, PING, PING_EVERY_MS, ticketUrl, type Frame, type LiveState } from './ws';
 
 /** A WebSocket stand-in the test drives by hand. */
 class FakeSocket {
@@ -9,8 +9,12 @@ class FakeSocket {
   onmessage: ((ev: { data: unknown }) => void) | null = null;
   onclose: (() => void) | null = null;
   closed = false;
+  sent: string[] = [];
   constructor(readonly url: string) {
     FakeSocket.all.push(this);
+  }
+  send(data: string) {
+    this.sent.push(data);
   }
   close() {
     this.closed = true;
@@ -128,5 +132,128 @@ describe('ticketUrl and parseFrame', () => {
     expect(parseFrame('[1]')).toBeUndefined();
     expect(parseFrame('{"no":"type"}')).toBeUndefined();
     expect(parseFrame(new ArrayBuffer(2))).toBeUndefined();
+  });
+});
+
+/** A document's visibility the test switches by hand. */
+class FakeVisibility {
+  visibilityState: DocumentVisibilityState = 'visible';
+  private listeners = new Set<() => void>();
+  addEventListener(_type: string, l: () => void) {
+    this.listeners.add(l);
+  }
+  removeEventListener(_type: string, l: () => void) {
+    this.listeners.delete(l);
+  }
+  get listening() {
+    return this.listeners.size;
+  }
+  set(state: DocumentVisibilityState) {
+    this.visibilityState = state;
+    for (const l of this.listeners) l();
+  }
+}
+
+describe('keeping the socket alive', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function start(visibility = new FakeVisibility()) {
+    FakeSocket.all = [];
+    const sched = manualScheduler();
+    const frames: Frame[] = [];
+    const live = connectLive({
+      ticket: () => Promise.resolve({ ticket: 't', url: 'ws://k.example/v1/realtime' }),
+      onFrame: (f) => frames.push(f),
+      backoff: { baseMs: 100, maxMs: 1000, jitter: 0 },
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      schedule: sched.schedule,
+      visibility: visibility as unknown as Document,
+    });
+    return { live, sched, visibility, frames };
+  }
+
+  it('pings every five minutes while open, well inside the 10-minute idle limit of the server', async () => {
+    vi.useFakeTimers();
+    const { live, frames } = start();
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.all[0]!;
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS * 3);
+    expect(ws.sent).toEqual([]); // not open yet: nothing is sent
+    ws.onopen?.();
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS - 1);
+    expect(ws.sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ws.sent).toEqual([PING]);
+    expect(JSON.parse(PING)).toEqual({ action: 'ping' });
+    // The server's answer is not handed to the caller.
+    ws.onmessage?.({ data: '{"type":"pong"}' });
+    expect(frames).toEqual([]);
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS);
+    expect(ws.sent).toEqual([PING, PING]);
+    expect(PING_EVERY_MS).toBeLessThan(10 * 60_000);
+    live.stop();
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS * 3);
+    expect(ws.sent).toEqual([PING, PING]);
+  });
+
+  it('stops pinging a closed socket and pings the next one from its own open', async () => {
+    vi.useFakeTimers();
+    const { live, sched } = start();
+    await vi.advanceTimersByTimeAsync(0);
+    const first = FakeSocket.all[0]!;
+    first.onopen?.();
+    first.onclose?.();
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS * 2);
+    expect(first.sent).toEqual([]);
+    sched.runNext();
+    await vi.advanceTimersByTimeAsync(0);
+    const second = FakeSocket.all[1]!;
+    second.onopen?.();
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS);
+    expect(second.sent).toEqual([PING]);
+    expect(first.sent).toEqual([]);
+    live.stop();
+  });
+
+  it('pings when the tab becomes visible again, and reconnects at once if it was waiting', async () => {
+    vi.useFakeTimers();
+    const { live, sched, visibility } = start();
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.all[0]!;
+    ws.onopen?.();
+    visibility.set('hidden');
+    expect(ws.sent).toEqual([]);
+    visibility.set('visible');
+    expect(ws.sent).toEqual([PING]);
+
+    ws.onclose?.();
+    expect(sched.pending).toHaveLength(1);
+    visibility.set('hidden');
+    expect(FakeSocket.all).toHaveLength(1);
+    visibility.set('visible');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sched.pending).toHaveLength(0);
+    expect(FakeSocket.all).toHaveLength(2);
+    live.stop();
+    expect(visibility.listening).toBe(0);
+  });
+
+  it('never pings when told not to', async () => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+    const live = connectLive({
+      ticket: () => Promise.resolve({ ticket: 't', url: 'ws://k.example/v1/realtime' }),
+      onFrame: () => undefined,
+      WebSocket: FakeSocket as unknown as typeof WebSocket,
+      pingEveryMs: 0,
+      visibility: new FakeVisibility() as unknown as Document,
+    });
+    await vi.advanceTimersByTimeAsync(0);
+    FakeSocket.all[0]!.onopen?.();
+    await vi.advanceTimersByTimeAsync(PING_EVERY_MS * 4);
+    expect(FakeSocket.all[0]!.sent).toEqual([]);
+    live.stop();
   });
 });

@@ -1,6 +1,9 @@
 // The live connection: asks for a one-time ticket (`POST /v1/realtime/ticket`), opens the WebSocket, hands each
 // frame to the caller, and when the socket drops reconnects with backoff. After every (re)connect it calls
 // `onOpen`, where the caller catches up on what it missed (e.g. `GET /v1/widget/messages?after=<last id>`).
+// While open it sends `{"action":"ping"}` every few minutes and when the tab becomes visible again: the server
+// (like API Gateway) closes a socket after 10 minutes without a client message, and a ping also makes it check
+// the session again (a session that ended has its socket closed, and the next ticket request answers 401).
 
 import { backoffDelay, type BackoffOptions } from './backoff';
 import { ApiError } from './http';
@@ -41,7 +44,17 @@ export interface LiveOptions {
   WebSocket?: typeof WebSocket;
   /** For tests: schedules a retry (setTimeout by default). */
   schedule?: (fn: () => void, ms: number) => () => void;
+  /** How often an open socket sends `{"action":"ping"}`, in ms ({@link PING_EVERY_MS} by default; 0: never). */
+  pingEveryMs?: number;
+  /** Where tab visibility is watched (`document` by default, when there is one). */
+  visibility?: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'>;
 }
+
+/** Every 5 minutes: half the 10 minutes after which the server closes a socket that has heard nothing. */
+export const PING_EVERY_MS = 5 * 60_000;
+
+/** The frame a client sends to keep its socket alive and have its session checked again. */
+export const PING = '{"action":"ping"}';
 
 /** A running live connection. */
 export interface Live {
@@ -84,8 +97,11 @@ export function connectLive(options: LiveOptions): Live {
       return () => clearTimeout(t);
     });
   const isFatal = options.isFatal ?? defaultFatal;
+  const pingEvery = options.pingEveryMs ?? PING_EVERY_MS;
+  const visibility = options.visibility ?? (typeof document === 'undefined' ? undefined : document);
   let state: LiveState = 'connecting';
   let socket: WebSocket | undefined;
+  let pinger: ReturnType<typeof setInterval> | undefined;
   let cancelWait: (() => void) | undefined;
   let attempt = 0;
   let everOpened = false;
@@ -96,6 +112,25 @@ export function connectLive(options: LiveOptions): Live {
   const setState = (s: LiveState) => {
     state = s;
     options.onState?.(s);
+  };
+
+  const ping = () => {
+    if (state !== 'open' || !socket) return;
+    try {
+      socket.send(PING);
+    } catch {
+      // The socket is closing: its close event reconnects.
+    }
+  };
+  const stopPinging = () => {
+    if (pinger !== undefined) clearInterval(pinger);
+    pinger = undefined;
+  };
+  // Back in view: ping (a sleeping tab's timers may have been held back) or, when not connected, try now.
+  const onVisibility = () => {
+    if (visibility?.visibilityState !== 'visible') return;
+    if (state === 'open') ping();
+    else api.retryNow();
   };
 
   const retryLater = () => {
@@ -120,6 +155,7 @@ export function connectLive(options: LiveOptions): Live {
       if (stopped || gen !== generation) return;
       if (isFatal(e)) {
         stopped = true;
+        visibility?.removeEventListener('visibilitychange', onVisibility);
         setState('stopped');
         return;
       }
@@ -141,26 +177,30 @@ export function connectLive(options: LiveOptions): Live {
       setState('open');
       const reconnected = everOpened;
       everOpened = true;
+      stopPinging();
+      if (pingEvery > 0) pinger = setInterval(ping, pingEvery);
       options.onOpen?.(reconnected);
     };
     ws.onmessage = (ev: MessageEvent) => {
       if (gen !== generation) return;
       const frame = parseFrame(ev.data);
-      if (frame) options.onFrame(frame);
+      // The answer to a ping says nothing to the caller.
+      if (frame && frame.type !== 'pong') options.onFrame(frame);
     };
     ws.onclose = () => {
       if (gen !== generation) return;
       socket = undefined;
+      stopPinging();
       retryLater();
     };
   }
 
-  void connect();
-
-  return {
+  const api: Live = {
     stop() {
       stopped = true;
       generation += 1;
+      stopPinging();
+      visibility?.removeEventListener('visibilitychange', onVisibility);
       cancelWait?.();
       cancelWait = undefined;
       socket?.close();
@@ -177,4 +217,7 @@ export function connectLive(options: LiveOptions): Live {
       return state;
     },
   };
+  visibility?.addEventListener('visibilitychange', onVisibility);
+  void connect();
+  return api;
 }

@@ -102,7 +102,7 @@ pub struct StartRequest {
     /// The pre-chat form's answers, field name → value, checked against the form (when it is on) and kept as
     /// the customer's attributes.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<HashMap<String, String>>)]
     pub pre_chat: Option<serde_json::Map<String, Value>>,
 }
 

@@ -188,6 +188,12 @@ pub fn agent_connections(t: &TenantId, a: &AgentId) -> String {
     format!("T#{t}#AGENT#{a}#WS")
 }
 
+/// Index partition (gsi2) of every staff connection of a tenant (the sockets of everyone signed in to the
+/// console); the sort key is the connection id. The watchers of an unassigned conversation are found in it.
+pub fn staff_connections(t: &TenantId) -> String {
+    format!("T#{t}#STAFF#WS")
+}
+
 /// Index partition (gsi1) of one conversation's visitor connections; the sort key is the connection id.
 pub fn visitor_connections(t: &TenantId, conversation_id: &str) -> String {
     format!("T#{t}#CONV#{conversation_id}#WS")

@@ -5,13 +5,17 @@
 //!
 //! | event                        | frame                   | to                                                  |
 //! |------------------------------|-------------------------|-----------------------------------------------------|
-//! | `message.received`           | `message.created`       | the assignee                                        |
-//! | `message.sent`, not internal | `message.created`       | the visitor and the assignee                        |
-//! | `message.sent`, internal     | `message.created`       | the assignee only, **never the visitor**            |
+//! | `message.received`           | `message.created`       | the assignee, or the watchers when there is none    |
+//! | `message.sent`, not internal | `message.created`       | the visitor and the assignee (or the watchers)      |
+//! | `message.sent`, internal     | `message.created`       | the assignee (or the watchers), **never the visitor** |
 //! | `conversation.assigned`      | `conversation.assigned` | the new agent, and the previous one if another      |
-//! | `conversation.queued`        | `conversation.queued`   | the visitor                                         |
+//! | `conversation.queued`        | `conversation.queued`   | the visitor, and the watchers                       |
 //! | `conversation.closed`        | `conversation.closed`   | the visitor and the agent who had it                |
 //! | `conversation.unanswered`, `sla.breached` | `notification` | the assignee                                 |
+//!
+//! The *watchers* of a conversation nobody is assigned to are the staff who may see it (as the conversations
+//! API decides: `conversations.view_all`, or `conversations.view_group` and membership of its group), so a
+//! supervisor's console shows new and queued conversations live ([`Recipient::Watchers`]).
 
 use kefu_domain::AgentId;
 use serde::Serialize;
@@ -95,6 +99,9 @@ pub enum Recipient {
     Agent(AgentId),
     /// The visitor of the conversation.
     Visitor,
+    /// While the conversation has no assignee (read when the frame is sent): every connected staff member who
+    /// may see it now. Nobody when it has one (its assignee is told instead).
+    Watchers,
 }
 
 fn str_field<'a>(data: &'a Value, k: &str) -> Option<&'a str> {
@@ -118,15 +125,15 @@ pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
         data: Some(data.clone()),
     };
     match event.event_type.as_str() {
-        events::MESSAGE_RECEIVED => vec![(Recipient::Assignee, message_frame())],
+        events::MESSAGE_RECEIVED => {
+            vec![(Recipient::Assignee, message_frame()), (Recipient::Watchers, message_frame())]
+        }
         events::MESSAGE_SENT => {
             let internal =
                 data.get("message").and_then(|m| m.get("internal")).and_then(Value::as_bool).unwrap_or(false);
-            if internal {
-                vec![(Recipient::Assignee, message_frame())]
-            } else {
-                vec![(Recipient::Visitor, message_frame()), (Recipient::Assignee, message_frame())]
-            }
+            let mut out = if internal { vec![] } else { vec![(Recipient::Visitor, message_frame())] };
+            out.extend([(Recipient::Assignee, message_frame()), (Recipient::Watchers, message_frame())]);
+            out
         }
         events::CONVERSATION_ASSIGNED => {
             let now = str_field(data, "agent_id").and_then(AgentId::parse);
@@ -140,7 +147,10 @@ pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
             }
             out
         }
-        events::CONVERSATION_QUEUED => vec![(Recipient::Visitor, data_frame(types::CONVERSATION_QUEUED))],
+        events::CONVERSATION_QUEUED => vec![
+            (Recipient::Visitor, data_frame(types::CONVERSATION_QUEUED)),
+            (Recipient::Watchers, data_frame(types::CONVERSATION_QUEUED)),
+        ],
         events::CONVERSATION_CLOSED => {
             let mut out = vec![(Recipient::Visitor, data_frame(types::CONVERSATION_CLOSED))];
             if let Some(a) = str_field(data, "agent_id").and_then(AgentId::parse) {
@@ -160,9 +170,9 @@ pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
     }
 }
 
-/// Whether any frame needs the conversation's current assignee (one read of the conversation).
+/// Whether any frame needs the conversation as it is now: its assignee, or who may see it (one read).
 pub fn needs_assignee(frames: &[(Recipient, Frame)]) -> bool {
-    frames.iter().any(|(r, _)| *r == Recipient::Assignee)
+    frames.iter().any(|(r, _)| matches!(r, Recipient::Assignee | Recipient::Watchers))
 }
 
 #[cfg(test)]
@@ -183,9 +193,9 @@ mod tests {
     fn a_visitor_message_goes_to_the_assignee_as_message_created() {
         let m = message(false, "visitor");
         let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
-        assert_eq!(frames.len(), 1);
-        let (to, f) = &frames[0];
-        assert_eq!(*to, Recipient::Assignee);
+        let to: Vec<_> = frames.iter().map(|(r, _)| r.clone()).collect();
+        assert_eq!(to, vec![Recipient::Assignee, Recipient::Watchers], "the watchers when nobody is assigned");
+        let (_, f) = &frames[0];
         assert_eq!(
             serde_json::from_str::<Value>(&f.to_text()).unwrap(),
             json!({"type": "message.created", "conversation_id": "cv_1", "message": m})
@@ -198,7 +208,7 @@ mod tests {
         let reply =
             frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "agent")})));
         let to: Vec<_> = reply.iter().map(|(r, _)| r.clone()).collect();
-        assert_eq!(to, vec![Recipient::Visitor, Recipient::Assignee]);
+        assert_eq!(to, vec![Recipient::Visitor, Recipient::Assignee, Recipient::Watchers]);
         let bot =
             frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "bot")})));
         assert!(bot.iter().any(|(r, f)| *r == Recipient::Visitor && f.frame_type == "message.created"));
@@ -232,13 +242,13 @@ mod tests {
     }
 
     #[test]
-    fn queued_and_closed_reach_the_visitor() {
+    fn queued_reaches_the_visitor_and_the_watchers_and_closed_the_visitor() {
         let q = frames_for(&event(
             "conversation.queued",
             json!({"conversation_id": "cv_1", "group_id": null, "priority": "high"}),
         ));
-        assert_eq!(q.len(), 1);
-        assert_eq!(q[0].0, Recipient::Visitor);
+        let to: Vec<_> = q.iter().map(|(r, _)| r.clone()).collect();
+        assert_eq!(to, vec![Recipient::Visitor, Recipient::Watchers], "the supervisors see the queue live");
         assert_eq!(q[0].1.frame_type, "conversation.queued");
         assert_eq!(q[0].1.data.as_ref().unwrap()["priority"], "high");
 

@@ -3,8 +3,9 @@
 //! A client (an agent's console or a visitor's widget) asks `POST /v1/realtime/ticket` for a ticket, then opens
 //! `{url}?ticket=...`. The ticket works once (a conditional delete) and within [`TICKET_TTL`]. The connection is
 //! then recorded under its id, indexed (gsi1) by agent or by the visitor's conversation, so the `notify` consumer
-//! finds every connection of a recipient with one Query. The same functions serve `kefu serve` (axum WebSocket,
-//! in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
+//! finds every connection of a recipient with one Query; a staff connection is also listed (gsi2) under its
+//! tenant's staff sockets, where the watchers of an unassigned conversation are found. The same functions serve
+//! `kefu serve` (axum WebSocket, in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
 //! through the API Gateway management API). A push that answers `Gone` removes the record.
 //!
 //! Limits: a subscriber holds at most [`MAX_VISITOR_SOCKETS`] or [`MAX_AGENT_SOCKETS`] sockets (a ticket past
@@ -191,6 +192,22 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)
 }
 
+/// Counts one ticket against its rate limits: [`TICKETS_PER_IP_PER_MINUTE`] per client IP within the tenant
+/// (per address and, for IPv6, per /64 prefix, as sign-in counts: [`crate::plumbing::ratelimit::hit_ip`]; else a client
+/// rotating addresses inside its /64 multiplies the budget), then [`TICKETS_PER_TOKEN_PER_MINUTE`] per token.
+/// `Limited` (429 with `Retry-After`) past either.
+pub async fn limit_tickets(
+    app: &App,
+    subscriber: &Subscriber,
+    token: &str,
+    ip: IpAddr,
+) -> Result<(), crate::plumbing::ratelimit::RateLimitError> {
+    use crate::plumbing::ratelimit::{hit, hit_ip, limits::MINUTE};
+    let tenant = subscriber.tenant_id().as_str();
+    hit_ip(app, "realtime.ticket.ip", tenant, ip, TICKETS_PER_IP_PER_MINUTE, MINUTE).await?;
+    hit(app, "realtime.ticket", &token_hash(token), TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await
+}
+
 /// Issues a ticket for `subscriber`, to be redeemed at `url`. Only the ticket's hash is stored.
 pub async fn issue_ticket(app: &App, subscriber: &Subscriber, url: String) -> Result<Ticket, TableError> {
     let ticket = new_secret(TICKET_PREFIX);
@@ -250,14 +267,21 @@ pub async fn admit(app: &App, subscriber: &Subscriber) -> Result<(), TicketError
 /// passes the same checks as a request, unrestricted; unmasked when its role has `customers.view_sensitive`
 /// now), `None` when its socket must close.
 pub async fn reader_view(app: &App, subscriber: &Subscriber) -> Result<Option<bool>, TableError> {
-    let Subscriber::Agent { tenant_id, agent_id, session_hash, ip } = subscriber else { return Ok(Some(true)) };
+    if let Subscriber::Visitor { .. } = subscriber {
+        return Ok(Some(true));
+    }
+    Ok(staff_reader(app, subscriber).await?.map(|p| p.permissions.has(Permission::CustomersViewSensitive)))
+}
+
+/// The staff member behind a socket as it is now (its session re-checked as a request would be); `None` when
+/// its socket must close (and for a visitor's).
+async fn staff_reader(app: &App, subscriber: &Subscriber) -> Result<Option<Principal>, TableError> {
+    let Subscriber::Agent { tenant_id, agent_id, session_hash, ip } = subscriber else { return Ok(None) };
     if session_hash.is_empty() {
         return Ok(None);
     }
     match crate::identity::auth::authenticate_session(app, session_hash.clone(), *ip).await {
-        Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => {
-            Ok(Some(p.permissions.has(Permission::CustomersViewSensitive)))
-        }
+        Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => Ok(Some(p)),
         Ok(_) | Err(AuthError::Unauthenticated | AuthError::IpNotAllowed) => Ok(None),
         Err(AuthError::Table(e)) => Err(e),
         Err(e) => {
@@ -302,6 +326,11 @@ pub async fn connect(app: &App, connection_id: &str, subscriber: &Subscriber) ->
     item.insert("ttl".into(), json!(now.as_second() + secs(CONNECTION_TTL)));
     item.insert(Index::Gsi1.pk_attr().into(), json!(subscriber.connections_pk()));
     item.insert(Index::Gsi1.sk_attr().into(), json!(connection_id));
+    if let Subscriber::Agent { tenant_id, .. } = subscriber {
+        // Also listed among the tenant's staff sockets, where the watchers of an unassigned conversation are.
+        item.insert(Index::Gsi2.pk_attr().into(), json!(keys::staff_connections(tenant_id)));
+        item.insert(Index::Gsi2.sk_attr().into(), json!(connection_id));
+    }
     app.table.put(item, None).await?;
     if let Subscriber::Agent { tenant_id, agent_id, .. } = subscriber {
         presence::cancel(app, tenant_id, agent_id).await?;
@@ -343,10 +372,15 @@ async fn has_connections(app: &App, pk: &str) -> Result<bool, TableError> {
 
 /// Every live connection listed under an index partition.
 async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, TableError> {
+    connections_in(app, Index::Gsi1, pk).await
+}
+
+/// Every live connection listed under a partition of `index`.
+async fn connections_in(app: &App, index: Index, pk: String) -> Result<Vec<Connection>, TableError> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.table.query(Query::index(Index::Gsi1, pk.clone()).limit(100).after(cursor)).await?;
+        let page = app.table.query(Query::index(index, pk.clone()).limit(100).after(cursor)).await?;
         out.extend(page.items.iter().filter_map(|i| {
             Some(Connection { id: i.get("connection_id")?.as_str()?.to_owned(), subscriber: Subscriber::from_item(i) })
         }));
@@ -360,6 +394,12 @@ async fn connections_under(app: &App, pk: String) -> Result<Vec<Connection>, Tab
 /// Every connection of an agent.
 pub async fn agent_connections(app: &App, t: &TenantId, a: &AgentId) -> Result<Vec<Connection>, TableError> {
     connections_under(app, keys::agent_connections(t, a)).await
+}
+
+/// Every staff connection of a tenant (one Query on gsi2): where the watchers of an unassigned conversation
+/// are found.
+pub async fn staff_connections(app: &App, t: &TenantId) -> Result<Vec<Connection>, TableError> {
+    connections_in(app, Index::Gsi2, keys::staff_connections(t)).await
 }
 
 /// Every visitor connection of a conversation.
@@ -423,15 +463,26 @@ impl std::ops::AddAssign for PushReport {
     }
 }
 
-/// The conversation's current assignee (one read).
-async fn assignee_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<AgentId>, TableError> {
+/// The conversation as it is now (one read); `None` when it does not exist.
+async fn conversation_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<Item>, TableError> {
     let Some(c) = ConversationId::parse(conversation_id) else { return Ok(None) };
-    let conversation = app.table.get(&keys::conversation(t, &c)).await?;
-    Ok(conversation.and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse)))
+    app.table.get(&keys::conversation(t, &c)).await
+}
+
+/// What one staff socket's reader may receive of this event, decided once per session: `None` when the socket
+/// must close, else whether it reads unmasked and whether it may see the conversation.
+#[derive(Debug, Clone, Copy)]
+struct StaffView {
+    view_sensitive: bool,
+    sees_conversation: bool,
 }
 
 /// Pushes the frames an event becomes (see [`frames`]) to every connection of each recipient. Used by the
 /// `notify` consumer; delivery is at least once (a retried event pushes again; frames carry ids to dedupe on).
+///
+/// The watchers of an unassigned conversation ([`frames::Recipient::Watchers`]) are found among the tenant's
+/// staff sockets (one Query on their index partition, no Scan); each reader's session is re-checked and what it
+/// may see decided as the conversations API decides it ([`crate::conversations::Viewer::can_see`]), now.
 pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Result<PushReport, TableError> {
     let frames = frames::frames_for(event);
     let mut report = PushReport::default();
@@ -439,12 +490,15 @@ pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Re
         return Ok(report);
     }
     let t = &event.tenant_id;
-    let assignee = match frames.first() {
-        Some((_, f)) if frames::needs_assignee(&frames) => assignee_of(app, t, &f.conversation_id).await?,
+    let conversation = match frames.first() {
+        Some((_, f)) if frames::needs_assignee(&frames) => conversation_of(app, t, &f.conversation_id).await?,
         _ => None,
     };
+    let assignee =
+        conversation.as_ref().and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse));
+    let watched = assignee.is_none() && frames.iter().any(|(to, _)| *to == frames::Recipient::Watchers);
     // Each reader is checked once per event, as it is now: a closed session gets nothing and its socket closes.
-    let mut views: HashMap<String, Option<bool>> = HashMap::new();
+    let mut views: HashMap<String, Option<StaffView>> = HashMap::new();
     for (to, frame) in &frames {
         let connections = match to {
             frames::Recipient::Assignee => match &assignee {
@@ -453,26 +507,49 @@ pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Re
             },
             frames::Recipient::Agent(a) => agent_connections(app, t, a).await?,
             frames::Recipient::Visitor => visitor_connections(app, t, &frame.conversation_id).await?,
+            frames::Recipient::Watchers => match (&conversation, &assignee) {
+                (Some(_), None) => staff_connections(app, t).await?,
+                _ => continue,
+            },
         };
         if connections.is_empty() {
             continue;
         }
+        let watchers = *to == frames::Recipient::Watchers;
         let mut readers = Vec::with_capacity(connections.len());
         for c in connections {
             let view = match &c.subscriber {
                 Some(s @ Subscriber::Agent { session_hash, .. }) => match views.get(session_hash) {
                     Some(v) => *v,
                     None => {
-                        let v = reader_view(app, s).await?;
+                        let v = match staff_reader(app, s).await? {
+                            Some(p) => {
+                                let view_sensitive = p.permissions.has(Permission::CustomersViewSensitive);
+                                // Visibility matters (and costs a read) only when watchers are told.
+                                let sees_conversation = match &conversation {
+                                    Some(item) if watched => {
+                                        crate::conversations::Viewer::of(app, &p).await?.can_see(item)
+                                    }
+                                    _ => false,
+                                };
+                                Some(StaffView { view_sensitive, sees_conversation })
+                            }
+                            None => None,
+                        };
                         views.insert(session_hash.clone(), v);
                         v
                     }
                 },
-                Some(s @ Subscriber::Visitor { .. }) => reader_view(app, s).await?,
+                // A visitor's socket is listed only under its own conversation.
+                Some(Subscriber::Visitor { .. }) if !watchers => {
+                    Some(StaffView { view_sensitive: true, sees_conversation: true })
+                }
+                Some(Subscriber::Visitor { .. }) => continue,
                 None => None,
             };
             match view {
-                Some(view_sensitive) => readers.push((c, view_sensitive)),
+                Some(v) if watchers && !v.sees_conversation => {}
+                Some(v) => readers.push((c, v.view_sensitive)),
                 None => {
                     close(app, &c.id).await?;
                     report.closed += 1;
@@ -500,4 +577,58 @@ pub const PONG: &str = r#"{"type":"pong"}"#;
 /// client frame Kefu answers. Clients ping to keep a connection open through idle timeouts.
 pub fn is_ping(text: &str) -> bool {
     serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("action").and_then(Value::as_str) == Some("ping"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+    use std::sync::Arc;
+
+    use kefu_ports::ManualClock;
+
+    use super::*;
+    use crate::plumbing::ratelimit::RateLimitError;
+
+    #[tokio::test]
+    async fn ticket_limits_count_an_ipv6_client_by_its_64() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:10Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let tenant = TenantId::generate();
+        let visitor = |n: usize| Subscriber::Visitor {
+            tenant_id: tenant.clone(),
+            conversation_id: format!("cv_{n}"),
+            customer_id: format!("cu_{n}"),
+        };
+        let in_64 = |k: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 7, k, 0, 0, 1));
+        let per_ip = TICKETS_PER_IP_PER_MINUTE as usize;
+        let factor = crate::plumbing::ratelimit::limits::IPV6_PREFIX_FACTOR as usize;
+        // Fresh tokens (so the per-token limit never binds), one address after another inside one /64: each
+        // address has its own budget, but together they spend the prefix's.
+        let mut n = 0;
+        for k in 0..factor {
+            for _ in 0..per_ip {
+                n += 1;
+                limit_tickets(&app, &visitor(n), &format!("token{n}"), in_64(k as u16)).await.expect("in budget");
+            }
+        }
+        let fresh = in_64(0xffff);
+        let r = limit_tickets(&app, &visitor(0), "a fresh token", fresh).await;
+        assert!(matches!(r, Err(RateLimitError::Limited { .. })), "a fresh address in a spent /64: {r:?}");
+        // Another /64, or the same address in another tenant, has its own budget.
+        let neighbour = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 8, 0, 0, 0, 1));
+        limit_tickets(&app, &visitor(0), "a fresh token", neighbour).await.expect("another /64");
+        let elsewhere = Subscriber::Visitor {
+            tenant_id: TenantId::generate(),
+            conversation_id: "cv_x".into(),
+            customer_id: "cu_x".into(),
+        };
+        limit_tickets(&app, &elsewhere, "another fresh token", fresh).await.expect("another tenant");
+        // The per-token limit still holds.
+        let v4 = IpAddr::from([203, 0, 113, 9]);
+        for _ in 0..TICKETS_PER_TOKEN_PER_MINUTE {
+            limit_tickets(&app, &visitor(0), "one token", v4).await.expect("in the token's budget");
+        }
+        let r = limit_tickets(&app, &visitor(0), "one token", v4).await;
+        assert!(matches!(r, Err(RateLimitError::Limited { .. })), "{r:?}");
+    }
 }

@@ -1,23 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { allows, builtinPermissions, inboxViews, permissionSet, PERMISSIONS } from './permissions';
+import { allows, inboxViews, permissionSet } from './permissions';
 
 describe('permissions', () => {
-  it('knows the built-in roles as the server defines them', () => {
-    expect([...(builtinPermissions('admin') ?? [])]).toEqual([...PERMISSIONS]);
-    const agent = builtinPermissions('agent');
-    expect(agent?.has('conversations.reply')).toBe(true);
-    expect(agent?.has('agents.manage')).toBe(false);
-    expect(agent?.has('conversations.view_all')).toBe(false);
-    const supervisor = builtinPermissions('supervisor');
-    expect(supervisor?.has('conversations.assign')).toBe(true);
-    expect(supervisor?.has('settings.manage')).toBe(false);
-  });
-
-  it('treats any other role id as custom', () => {
-    expect(builtinPermissions('ro_01J0000000000000000000000')).toBeNull();
-    expect(builtinPermissions('toString')).toBeNull();
-  });
-
   it('drops names outside the catalogue', () => {
     expect([...permissionSet(['audit.view', 'root', 'audit.view'])]).toEqual(['audit.view']);
   });

@@ -2,9 +2,8 @@
  * What the signed-in account may do, as the console needs to know it to hide what it cannot use.
  *
  * The server checks every request; this only decides what the console offers. `GET /v1/me` answers the
- * account's `role_id`; when it also answers `permissions` (a field the contract allows to be added) that list
- * wins. Otherwise the three built-in roles are known here (mirroring `BuiltinRole::permissions` in
- * `shared/domain/src/permission.rs`), and a custom role is read from `GET /v1/roles` when the caller may.
+ * role's permission names (read fresh on that request), so the console never guesses nor probes admin routes
+ * (a probe refused by the server would write a `permission.denied` audit entry).
  */
 
 /** The permission catalogue (API.md), in catalogue order. */
@@ -41,36 +40,14 @@ export function isPermission(name: string): name is Permission {
   return (PERMISSIONS as readonly string[]).includes(name);
 }
 
-/** The permissions of the built-in roles every tenant has, by role id. */
-export const BUILTIN_ROLES: Readonly<Record<string, readonly Permission[]>> = {
-  admin: PERMISSIONS,
-  supervisor: [
-    'conversations.view_all',
-    'conversations.view_group',
-    'conversations.reply',
-    'conversations.assign',
-    'customers.view',
-    'customers.edit',
-    'tickets.manage',
-    'quick_replies.manage',
-    'tags.manage',
-    'stats.view',
-    'approvals.review',
-  ],
-  agent: ['conversations.view_group', 'conversations.reply', 'customers.view', 'customers.edit', 'tickets.manage'],
-};
+/** The ids of the built-in roles every tenant has (offered before the tenant's roles are read). */
+export const BUILTIN_ROLE_IDS = ['admin', 'supervisor', 'agent'] as const;
 
 /** A set from names, dropping any the catalogue does not know. */
 export function permissionSet(names: Iterable<string>): PermissionSet {
   const out = new Set<Permission>();
   for (const n of names) if (isPermission(n)) out.add(n);
   return out;
-}
-
-/** The built-in role's permissions, or `null` for a custom role. */
-export function builtinPermissions(roleId: string): PermissionSet | null {
-  const names = Object.prototype.hasOwnProperty.call(BUILTIN_ROLES, roleId) ? BUILTIN_ROLES[roleId] : undefined;
-  return names ? permissionSet(names) : null;
 }
 
 /** A requirement on permissions: one permission, any of several, or none at all (`null`). */

@@ -5,9 +5,10 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../shared/http';
-import { restrictionOf } from '../lib/session';
+import { accessOf } from '../lib/access';
+import type { Restriction } from '../lib/session';
 import { useConsole } from '../state';
-import type { Page, SessionView, TotpEnrolment } from '../types';
+import type { MeView, Page, SessionView, TotpEnrolment } from '../types';
 import { ErrorLine, Field, Time } from '../ui';
 import type { ScreenProps } from '.';
 
@@ -47,17 +48,11 @@ export function Account({ headingRef }: ScreenProps): JSX.Element {
 }
 
 /**
- * After a change that may lift a restriction, asks the server whether the session may work now: a list read
- * answers 403 with the restriction's code while it holds.
+ * After a change that may lift a restriction, asks the server whether the session may work now: `GET /v1/me`
+ * answers the session's restriction (null once lifted).
  */
-async function recheck(client: ReturnType<typeof useConsole>['client']): Promise<ReturnType<typeof restrictionOf>> {
-  try {
-    await client.get('/v1/conversations', { query: { limit: 1 } });
-    return null;
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 403) return restrictionOf(e.code);
-    throw e;
-  }
+async function recheck(client: ReturnType<typeof useConsole>['client']): Promise<Restriction | null> {
+  return accessOf(await client.get<MeView>('/v1/me')).restriction;
 }
 
 function PasswordForm(): JSX.Element {

@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { BUILTIN_ROLES } from '../../lib/permissions';
+import { BUILTIN_ROLE_IDS } from '../../lib/permissions';
 import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, RoleView, ScheduleView } from '../../types';
 import { Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
@@ -21,7 +21,7 @@ interface Choices {
 export function Agents({ headingRef }: ScreenProps): JSX.Element {
   const { t, client, perms, announce } = useConsole();
   const [agents, setAgents] = useState<AgentAdminView[] | null>(null);
-  const [choices, setChoices] = useState<Choices>({ roles: Object.keys(BUILTIN_ROLES).map((id) => ({ id, name: id })), groups: [], schedules: null });
+  const [choices, setChoices] = useState<Choices>({ roles: BUILTIN_ROLE_IDS.map((id) => ({ id, name: id })), groups: [], schedules: null });
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<AgentAdminView | 'new' | null>(null);
 
@@ -139,8 +139,10 @@ export function Agents({ headingRef }: ScreenProps): JSX.Element {
 }
 
 function AgentForm(props: { agent: AgentAdminView | null; choices: Choices; onClose: () => void; onSaved: (a: AgentAdminView) => void }): JSX.Element {
-  const { t, client } = useConsole();
+  const { t, client, me } = useConsole();
   const a = props.agent;
+  // One's own password changes only on My account (with the current one); the server refuses it here.
+  const own = a !== null && me !== null && a.id === me.id;
   const [email, setEmail] = useState(a?.email ?? '');
   const [name, setName] = useState(a?.name ?? '');
   const [password, setPassword] = useState('');
@@ -185,9 +187,13 @@ function AgentForm(props: { agent: AgentAdminView | null; choices: Choices; onCl
       <form onSubmit={(e) => void submit(e)} class="grid-form">
         <Field label={t('account.name')}>{(p) => <input {...p} name="name" required value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
         <Field label={t('login.email')}>{(p) => <input {...p} name="email" type="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />}</Field>
-        <Field label={a ? t('agents.newPassword') : t('login.password')} hint={a ? t('agents.passwordKeep') : t('account.passwordHint')}>
-          {(p) => <input {...p} name="password" type="password" autoComplete="new-password" required={!a} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
-        </Field>
+        {own ? (
+          <p class="hint">{t('agents.ownPassword')}</p>
+        ) : (
+          <Field label={a ? t('agents.newPassword') : t('login.password')} hint={a ? t('agents.passwordKeep') : t('account.passwordHint')}>
+            {(p) => <input {...p} name="password" type="password" autoComplete="new-password" required={!a} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+          </Field>
+        )}
         <Field label={t('account.role')}>
           {(p) => (
             <select {...p} name="role" value={role} onChange={(e) => setRole(e.currentTarget.value)}>

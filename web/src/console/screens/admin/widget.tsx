@@ -33,7 +33,6 @@ export function WidgetSettingsScreen({ headingRef }: ScreenProps): JSX.Element {
   const [origins, setOrigins] = useState('');
   const [groups, setGroups] = useState<GroupView[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [pastedKey, setPastedKey] = useState('');
   const [copied, setCopied] = useState(false);
   const show = (x: WidgetSettings) => {
     setS(x);
@@ -59,8 +58,7 @@ export function WidgetSettingsScreen({ headingRef }: ScreenProps): JSX.Element {
   const fields = s?.pre_chat_form?.fields ?? [];
   const setField = (i: number, f: Partial<PreChatField>) =>
     s && setS({ ...s, pre_chat_form: { ...s.pre_chat_form, fields: fields.map((x, j) => (j === i ? { ...x, ...f } : x)) } });
-  const widgetKey = typeof s?.widget_key === 'string' ? s.widget_key : pastedKey.trim();
-  const snippet = widgetKey ? embedSnippet(location.origin, widgetKey) : '';
+  const snippet = s?.widget_key ? embedSnippet(location.origin, s.widget_key) : '';
   return (
     <div class="admin">
       <h1 ref={headingRef} tabIndex={-1}>
@@ -68,11 +66,6 @@ export function WidgetSettingsScreen({ headingRef }: ScreenProps): JSX.Element {
       </h1>
       <section class="card" aria-labelledby="embed-h">
         <h2 id="embed-h">{t('widget.embed')}</h2>
-        {typeof s?.widget_key !== 'string' && (
-          <Field label={t('widget.key')} hint={t('widget.keyHint')}>
-            {(p) => <input {...p} data-testid="widget-key" value={pastedKey} onInput={(e) => setPastedKey(e.currentTarget.value)} />}
-          </Field>
-        )}
         {snippet && (
           <>
             <p>{t('widget.embedHint')}</p>
