@@ -6,10 +6,17 @@ import { join } from 'node:path';
 import { expect, type Locator, type Page } from '@playwright/test';
 import type { Staff } from './api';
 
-/** Where screenshots of the main screens are kept (docs/screenshots/ in the repository). */
-export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
+/**
+ * Where screenshots of the main screens go: docs/screenshots/ in the repository when `KEFU_SCREENSHOTS=1`
+ * (`KEFU_SCREENSHOTS=1 npm run e2e` refreshes the docs' pictures), else test-results/screenshots/, so that a
+ * test run leaves the checkout as it found it.
+ */
+export const SCREENSHOTS =
+  process.env.KEFU_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '..', '..', 'docs', 'screenshots')
+    : join(import.meta.dirname, '..', 'test-results', 'screenshots');
 
-/** Saves a screenshot of the page as docs/screenshots/<name>.png. */
+/** Saves a screenshot of the page as <SCREENSHOTS>/<name>.png. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });

@@ -5,7 +5,7 @@
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createClient, type Client } from '../shared/http';
-import { browserLangs, LANGS, pickLang, translator, type Lang } from '../shared/i18n';
+import { browserLangs, pickLang, translator, type Lang } from '../shared/i18n';
 import { connectLive, type Frame, type LiveState, type Ticket } from '../shared/ws';
 import { MESSAGES } from './i18n';
 import { beep, desktopNotify, enableAlerts as unlockAlerts, notificationPermission } from './lib/notify';
@@ -17,7 +17,7 @@ import { Login } from './screens/login';
 import { SCREENS } from './screens';
 import { ConsoleContext, useConsole, type ConsoleState } from './state';
 import type { AgentView, LoginOk, MeView, MessageView } from './types';
-import { errorText } from './ui';
+import { errorText, LangSelect } from './ui';
 
 const LANG_KEY = 'kefu.console.lang';
 
@@ -428,19 +428,3 @@ function Presence(): JSX.Element {
   );
 }
 
-/** The language switch. */
-export function LangSelect(): JSX.Element {
-  const { t, lang, setLang } = useConsole();
-  return (
-    <span class="lang">
-      <label for="lang">{t('lang.label')}</label>
-      <select id="lang" value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
-        {LANGS.map((l) => (
-          <option key={l} value={l} lang={l}>
-            {l === 'zh-CN' ? '简体中文' : 'English'}
-          </option>
-        ))}
-      </select>
-    </span>
-  );
-}

@@ -5,7 +5,7 @@
 import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { ApiError } from '../shared/http';
-import type { Translate } from '../shared/i18n';
+import { LANGS, type Lang, type Translate } from '../shared/i18n';
 import type { MsgKey } from './i18n';
 import { useConsole } from './state';
 
@@ -160,4 +160,21 @@ export async function copyText(text: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The language switch. */
+export function LangSelect(): JSX.Element {
+  const { t, lang, setLang } = useConsole();
+  return (
+    <span class="lang">
+      <label for="lang">{t('lang.label')}</label>
+      <select id="lang" value={lang} onChange={(e) => setLang(e.currentTarget.value as Lang)}>
+        {LANGS.map((l) => (
+          <option key={l} value={l} lang={l}>
+            {l === 'zh-CN' ? '简体中文' : 'English'}
+          </option>
+        ))}
+      </select>
+    </span>
+  );
 }

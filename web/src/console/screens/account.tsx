@@ -10,7 +10,7 @@ import type { Restriction } from '../lib/session';
 import { useConsole } from '../state';
 import type { MeView, Page, SessionView, TotpEnrolment } from '../types';
 import { ErrorLine, Field, Time } from '../ui';
-import type { ScreenProps } from '.';
+import type { ScreenProps } from './props';
 
 /** `#/me`. */
 export function Account({ headingRef }: ScreenProps): JSX.Element {

@@ -2,7 +2,10 @@
  * The component of each route of `lib/routes.ts`, by route id. A later screen is one entry here and one in
  * the route table.
  */
-import type { JSX, RefObject } from 'preact';
+import type { JSX } from 'preact';
+import type { ScreenProps } from './props';
+
+export type { ScreenProps } from './props';
 import { Account } from './account';
 import { Agents } from './admin/agents';
 import { ApiKeys } from './admin/api-keys';
@@ -14,14 +17,6 @@ import { Schedules } from './admin/schedules';
 import { Security } from './admin/security';
 import { WidgetSettingsScreen } from './admin/widget';
 import { Workspace } from './workspace';
-
-/** What a screen is given. */
-export interface ScreenProps {
-  params: Record<string, string>;
-  query: URLSearchParams;
-  /** The screen's `<h1>`: it gets focus when the screen changes. */
-  headingRef: RefObject<HTMLHeadingElement>;
-}
 
 /** Screens by route id. */
 export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {

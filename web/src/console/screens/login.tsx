@@ -4,7 +4,7 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { LangSelect } from '../app';
+import { LangSelect } from '../ui';
 import { lastTenant, rememberTenant } from '../lib/session';
 import { useConsole } from '../state';
 import type { LoginOk, MfaRequired } from '../types';

@@ -15,7 +15,7 @@ import type { ConversationView, MessageView, Page } from '../types';
 import { Dialog, ErrorLine, Time } from '../ui';
 import { Conversation, type PaneControl } from './conversation';
 import { groupName, useDirectory } from './directory';
-import type { ScreenProps } from '.';
+import type { ScreenProps } from './props';
 
 /** The view and filters survive moving between conversations and screens. */
 const remembered: { view: InboxView; filters: InboxFilters } = { view: 'mine', filters: {} };

@@ -9,7 +9,7 @@ import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, RoleView, ScheduleView } from '../../types';
 import { Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 interface Choices {
   roles: { id: string; name: string }[];

@@ -6,7 +6,7 @@ import { useConsole } from '../../state';
 import type { ApiKeyView, CreatedApiKey } from '../../types';
 import { copyText, Dialog, ErrorLine, Field, Time } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/api-keys`. */
 export function ApiKeys({ headingRef }: ScreenProps): JSX.Element {

@@ -5,7 +5,7 @@ import { useConsole } from '../../state';
 import type { AssignmentSettings, GroupView, ScheduleView } from '../../types';
 import { Check, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/assignment`. */
 export function Assignment({ headingRef }: ScreenProps): JSX.Element {

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { useConsole } from '../../state';
 import type { AuditView, Page } from '../../types';
 import { ErrorLine, Time } from '../../ui';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** The filters of `GET /v1/audit`. */
 interface Filters {

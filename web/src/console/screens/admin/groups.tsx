@@ -5,7 +5,7 @@ import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, ScheduleView } from '../../types';
 import { Check, Dialog, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/groups`. */
 export function Groups({ headingRef }: ScreenProps): JSX.Element {

@@ -6,7 +6,7 @@ import { useConsole } from '../../state';
 import type { RoleView } from '../../types';
 import { ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/roles`. */
 export function Roles({ headingRef }: ScreenProps): JSX.Element {

@@ -6,7 +6,7 @@ import { useConsole } from '../../state';
 import type { Hours, ScheduleView } from '../../types';
 import { Dialog, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/schedules`. */
 export function Schedules({ headingRef }: ScreenProps): JSX.Element {

@@ -9,7 +9,7 @@ import { ApiError } from '../../../shared/http';
 import { useConsole } from '../../state';
 import type { SecuritySettings } from '../../types';
 import { Check, Dialog, ErrorLine, Field, splitList } from '../../ui';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** `#/admin/security`. */
 export function Security({ headingRef }: ScreenProps): JSX.Element {

@@ -9,7 +9,7 @@ import { useConsole } from '../../state';
 import type { GroupView, PreChatField, WidgetSettings } from '../../types';
 import { Check, copyText, ErrorLine, Field, splitList } from '../../ui';
 import { readAll } from '../directory';
-import type { ScreenProps } from '..';
+import type { ScreenProps } from '../props';
 
 /** The fields of API.md this screen writes back (anything else the answer carries is read-only). */
 const WRITABLE = [
