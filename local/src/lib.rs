@@ -54,6 +54,23 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// A server on the embedded store in `data_dir`, on a free loopback port, with the defaults for everything
+    /// else (no bootstrap token, no web build, the default caps, the sweeper every 2 s): what tests and
+    /// `kefu loadtest` start from, changing the fields they need.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            bootstrap_token: None,
+            backend: Backend::Embedded,
+            sweep_every: Duration::from_secs(2),
+            public_url: None,
+            max_websockets: realtime::DEFAULT_MAX_WEBSOCKETS,
+            connections: listener::ConnectionLimits::default(),
+            web_dir: None,
+        }
+    }
+
     /// The configuration from the environment.
     pub fn from_env() -> Result<Self, String> {
         let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());

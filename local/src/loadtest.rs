@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::{Backend, ServeConfig, Server};
+use crate::{ServeConfig, Server};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -247,18 +247,9 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 }
             };
             let token = kefu_app::identity::secrets::new_secret("lt_");
-            let server = crate::start(ServeConfig {
-                addr: "127.0.0.1:0".parse()?,
-                data_dir,
-                bootstrap_token: Some(token.clone()),
-                backend: Backend::Embedded,
-                sweep_every: Duration::from_secs(2),
-                connections: Default::default(),
-                public_url: None,
-                max_websockets: crate::realtime::DEFAULT_MAX_WEBSOCKETS,
-                web_dir: None,
-            })
-            .await?;
+            let server =
+                crate::start(ServeConfig { bootstrap_token: Some(token.clone()), ..ServeConfig::embedded(data_dir) })
+                    .await?;
             let base = format!("http://{}", server.addr);
             println!("kefu serve started in process on {base}");
             (Some(server), base, token)

@@ -7,22 +7,12 @@ use std::time::Duration;
 
 use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
-use kefu_local::{Backend, ServeConfig};
+use kefu_local::ServeConfig;
 use kefu_ports::table::Update;
 use serde_json::json;
 
 fn config(dir: &Path) -> ServeConfig {
-    ServeConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_path_buf(),
-        bootstrap_token: None,
-        backend: Backend::Embedded,
-        sweep_every: Duration::from_secs(60),
-        connections: Default::default(),
-        public_url: None,
-        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
-        web_dir: None,
-    }
+    ServeConfig { sweep_every: Duration::from_secs(60), ..ServeConfig::embedded(dir) }
 }
 
 fn verify(dir: &Path, tenant: &str, extra: &[&str]) -> Output {

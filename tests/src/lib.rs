@@ -48,15 +48,9 @@ impl Reply {
 /// The configuration of a test server on the embedded store in `dir`.
 pub fn embedded_config(dir: &Path) -> ServeConfig {
     ServeConfig {
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.to_path_buf(),
         bootstrap_token: Some(BOOTSTRAP.into()),
-        backend: Backend::Embedded,
         sweep_every: Duration::from_millis(250),
-        connections: Default::default(),
-        public_url: None,
-        max_websockets: kefu_local::realtime::DEFAULT_MAX_WEBSOCKETS,
-        web_dir: None,
+        ..ServeConfig::embedded(dir)
     }
 }
 
