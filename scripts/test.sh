@@ -69,7 +69,8 @@ install_rust_tools() {
   fi
   cargo nextest --version 2>/dev/null | head -1 || true
   if ! cargo deny --version >/dev/null 2>&1; then
-    cargo install cargo-deny --locked
+    # Pinned: the version checked to build with this toolchain and to run `check licenses bans` offline.
+    cargo install cargo-deny --locked --version 0.20.2
   fi
   cargo deny --version
 }
