@@ -2,7 +2,7 @@
  * Small accessible building blocks the console's screens share: labelled fields with their errors, the
  * error line, modal dialogs (native `<dialog>`: focus is kept inside and returns when it closes), times.
  */
-import type { ComponentChildren, JSX } from 'preact';
+import type { ComponentChildren, JSX, RefObject } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
 import { ApiError } from '../shared/http';
 import { LANGS, type Lang, type Translate } from '../shared/i18n';
@@ -176,5 +176,32 @@ export function LangSelect(): JSX.Element {
         ))}
       </select>
     </span>
+  );
+}
+
+/**
+ * The head of an admin list screen: its title (the `<h1>` that gets focus when the screen changes), the button
+ * that adds an entry, and the screen's last error.
+ */
+export function AdminHead(props: {
+  title: string;
+  headingRef: RefObject<HTMLHeadingElement>;
+  addLabel: string;
+  onAdd: () => void;
+  addTestId?: string;
+  error: unknown;
+}): JSX.Element {
+  return (
+    <>
+      <div class="admin-head">
+        <h1 ref={props.headingRef} tabIndex={-1}>
+          {props.title}
+        </h1>
+        <button type="button" data-testid={props.addTestId} onClick={props.onAdd}>
+          {props.addLabel}
+        </button>
+      </div>
+      <ErrorLine error={props.error} />
+    </>
   );
 }

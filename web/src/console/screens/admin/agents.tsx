@@ -7,7 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { BUILTIN_ROLE_IDS } from '../../lib/permissions';
 import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, RoleView, ScheduleView } from '../../types';
-import { Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
+import { AdminHead, Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
 
@@ -67,15 +67,13 @@ export function Agents({ headingRef }: ScreenProps): JSX.Element {
 
   return (
     <div class="admin">
-      <div class="admin-head">
-        <h1 ref={headingRef} tabIndex={-1}>
-          {t('nav.agents')}
-        </h1>
-        <button type="button" data-testid="agent-add" onClick={() => setEditing('new')}>
-          {t('agents.add')}
-        </button>
-      </div>
-      <ErrorLine error={error} />
+      <AdminHead
+        title={t('nav.agents')}
+        headingRef={headingRef}
+        addLabel={t('agents.add')}
+        onAdd={() => setEditing('new')} addTestId="agent-add"
+        error={error}
+      />
       {agents === null ? (
         <p role="status">{t('common.loading')}</p>
       ) : (

@@ -3,7 +3,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { useConsole } from '../../state';
 import type { AgentAdminView, GroupView, ScheduleView } from '../../types';
-import { Check, Dialog, ErrorLine, Field } from '../../ui';
+import { AdminHead, Check, Dialog, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
 
@@ -41,15 +41,13 @@ export function Groups({ headingRef }: ScreenProps): JSX.Element {
   };
   return (
     <div class="admin">
-      <div class="admin-head">
-        <h1 ref={headingRef} tabIndex={-1}>
-          {t('nav.groups')}
-        </h1>
-        <button type="button" data-testid="group-add" onClick={() => setEditing('new')}>
-          {t('groups.add')}
-        </button>
-      </div>
-      <ErrorLine error={error} />
+      <AdminHead
+        title={t('nav.groups')}
+        headingRef={headingRef}
+        addLabel={t('groups.add')}
+        onAdd={() => setEditing('new')} addTestId="group-add"
+        error={error}
+      />
       {groups === null ? (
         <p role="status">{t('common.loading')}</p>
       ) : groups.length === 0 ? (

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { PERMISSIONS } from '../../lib/permissions';
 import { useConsole } from '../../state';
 import type { RoleView } from '../../types';
-import { ErrorLine, Field } from '../../ui';
+import { AdminHead, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
 
@@ -37,15 +37,13 @@ export function Roles({ headingRef }: ScreenProps): JSX.Element {
   };
   return (
     <div class="admin">
-      <div class="admin-head">
-        <h1 ref={headingRef} tabIndex={-1}>
-          {t('nav.roles')}
-        </h1>
-        <button type="button" onClick={() => setEditing('new')}>
-          {t('roles.add')}
-        </button>
-      </div>
-      <ErrorLine error={error} />
+      <AdminHead
+        title={t('nav.roles')}
+        headingRef={headingRef}
+        addLabel={t('roles.add')}
+        onAdd={() => setEditing('new')}
+        error={error}
+      />
       {editing && (
         <RoleForm
           role={editing === 'new' ? null : editing}

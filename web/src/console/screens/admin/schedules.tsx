@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { DAYS, formatDates, formatHours, formatOverrides, parseDates, parseHours, parseOverrides } from '../../lib/schedule';
 import { useConsole } from '../../state';
 import type { Hours, ScheduleView } from '../../types';
-import { Dialog, ErrorLine, Field } from '../../ui';
+import { AdminHead, Dialog, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
 
@@ -26,15 +26,13 @@ export function Schedules({ headingRef }: ScreenProps): JSX.Element {
   }, []);
   return (
     <div class="admin">
-      <div class="admin-head">
-        <h1 ref={headingRef} tabIndex={-1}>
-          {t('nav.schedules')}
-        </h1>
-        <button type="button" data-testid="schedule-add" onClick={() => setEditing('new')}>
-          {t('schedules.add')}
-        </button>
-      </div>
-      <ErrorLine error={error} />
+      <AdminHead
+        title={t('nav.schedules')}
+        headingRef={headingRef}
+        addLabel={t('schedules.add')}
+        onAdd={() => setEditing('new')} addTestId="schedule-add"
+        error={error}
+      />
       {items === null ? (
         <p role="status">{t('common.loading')}</p>
       ) : items.length === 0 ? (
