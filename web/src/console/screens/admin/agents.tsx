@@ -10,6 +10,7 @@ import type { AgentAdminView, GroupView, RoleView, ScheduleView } from '../../ty
 import { AdminHead, Check, Dialog, ErrorLine, Field, splitList, Time } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
+import { useAdminList } from './list';
 
 interface Choices {
   roles: { id: string; name: string }[];
@@ -20,20 +21,11 @@ interface Choices {
 /** `#/admin/agents`. */
 export function Agents({ headingRef }: ScreenProps): JSX.Element {
   const { t, client, perms, announce } = useConsole();
-  const [agents, setAgents] = useState<AgentAdminView[] | null>(null);
+  const { items: agents, error, load, act } = useAdminList<AgentAdminView>('/v1/agents');
   const [choices, setChoices] = useState<Choices>({ roles: BUILTIN_ROLE_IDS.map((id) => ({ id, name: id })), groups: [], schedules: null });
-  const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<AgentAdminView | 'new' | null>(null);
 
-  const load = async () => {
-    try {
-      setAgents(await readAll<AgentAdminView>(client, '/v1/agents'));
-    } catch (e) {
-      setError(e);
-    }
-  };
   useEffect(() => {
-    void load();
     void (async () => {
       const roles = perms.has('roles.manage') ? await readAll<RoleView>(client, '/v1/roles').catch(() => null) : null;
       const groups = await readAll<GroupView>(client, '/v1/groups').catch(() => []);
@@ -45,25 +37,13 @@ export function Agents({ headingRef }: ScreenProps): JSX.Element {
   const groupNames = (ids: string[]) => ids.map((id) => choices.groups.find((g) => g.id === id)?.name ?? id).join(', ');
   const roleName = (id: string) => choices.roles.find((r) => r.id === id)?.name ?? id;
 
-  const toggle = async (a: AgentAdminView) => {
-    setError(null);
-    try {
-      await client.post(`/v1/agents/${encodeURIComponent(a.id)}/${a.disabled ? 'enable' : 'disable'}`);
-      announce(a.disabled ? t('agents.enabled', { name: a.name }) : t('agents.disabled', { name: a.name }));
-      await load();
-    } catch (e) {
-      setError(e);
-    }
-  };
-  const endSessions = async (a: AgentAdminView) => {
-    setError(null);
-    try {
-      await client.del(`/v1/agents/${encodeURIComponent(a.id)}/sessions`);
-      announce(t('agents.sessionsEnded', { name: a.name }));
-    } catch (e) {
-      setError(e);
-    }
-  };
+  const toggle = (a: AgentAdminView) =>
+    act(
+      () => client.post(`/v1/agents/${encodeURIComponent(a.id)}/${a.disabled ? 'enable' : 'disable'}`),
+      a.disabled ? t('agents.enabled', { name: a.name }) : t('agents.disabled', { name: a.name }),
+    );
+  const endSessions = (a: AgentAdminView) =>
+    act(() => client.del(`/v1/agents/${encodeURIComponent(a.id)}/sessions`), t('agents.sessionsEnded', { name: a.name }));
 
   return (
     <div class="admin">

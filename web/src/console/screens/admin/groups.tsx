@@ -6,38 +6,23 @@ import type { AgentAdminView, GroupView, ScheduleView } from '../../types';
 import { AdminHead, Check, Dialog, ErrorLine, Field } from '../../ui';
 import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
+import { useAdminList } from './list';
 
 /** `#/admin/groups`. */
 export function Groups({ headingRef }: ScreenProps): JSX.Element {
   const { t, client, perms, announce } = useConsole();
-  const [groups, setGroups] = useState<GroupView[] | null>(null);
+  const { items: groups, error, load, act } = useAdminList<GroupView>('/v1/groups');
   const [agents, setAgents] = useState<AgentAdminView[]>([]);
   const [schedules, setSchedules] = useState<ScheduleView[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<GroupView | 'new' | null>(null);
-  const load = async () => {
-    try {
-      setGroups(await readAll<GroupView>(client, '/v1/groups'));
-    } catch (e) {
-      setError(e);
-    }
-  };
   useEffect(() => {
-    void load();
     readAll<AgentAdminView>(client, '/v1/agents').then(setAgents).catch(() => undefined);
     if (perms.has('settings.manage')) readAll<ScheduleView>(client, '/v1/schedules').then(setSchedules).catch(() => undefined);
   }, []);
   const agentNames = (ids: string[]) => ids.map((id) => agents.find((a) => a.id === id)?.name ?? id).join(', ');
   const remove = async (g: GroupView) => {
     if (!window.confirm(t('groups.confirmDelete', { name: g.name }))) return;
-    setError(null);
-    try {
-      await client.del(`/v1/groups/${encodeURIComponent(g.id)}`);
-      announce(t('common.deletedNamed', { name: g.name }));
-      await load();
-    } catch (e) {
-      setError(e);
-    }
+    await act(() => client.del(`/v1/groups/${encodeURIComponent(g.id)}`), t('common.deletedNamed', { name: g.name }));
   };
   return (
     <div class="admin">

@@ -1,39 +1,21 @@
 /** Roles and permissions (`roles.manage`): the built-in roles and custom roles from the catalogue. */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { PERMISSIONS } from '../../lib/permissions';
 import { useConsole } from '../../state';
 import type { RoleView } from '../../types';
 import { AdminHead, ErrorLine, Field } from '../../ui';
-import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
+import { useAdminList } from './list';
 
 /** `#/admin/roles`. */
 export function Roles({ headingRef }: ScreenProps): JSX.Element {
   const { t, client, announce } = useConsole();
-  const [roles, setRoles] = useState<RoleView[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { items: roles, error, load, act } = useAdminList<RoleView>('/v1/roles');
   const [editing, setEditing] = useState<RoleView | 'new' | null>(null);
-  const load = async () => {
-    try {
-      setRoles(await readAll<RoleView>(client, '/v1/roles'));
-    } catch (e) {
-      setError(e);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
   const remove = async (r: RoleView) => {
     if (!window.confirm(t('roles.confirmDelete', { name: r.name }))) return;
-    setError(null);
-    try {
-      await client.del(`/v1/roles/${encodeURIComponent(r.id)}`);
-      announce(t('common.deletedNamed', { name: r.name }));
-      await load();
-    } catch (e) {
-      setError(e);
-    }
+    await act(() => client.del(`/v1/roles/${encodeURIComponent(r.id)}`), t('common.deletedNamed', { name: r.name }));
   };
   return (
     <div class="admin">

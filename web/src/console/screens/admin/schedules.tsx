@@ -1,29 +1,18 @@
 /** Schedules (`settings.manage`): weekly hours per day, holidays and dated overrides, in a time zone. */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { DAYS, formatDates, formatHours, formatOverrides, parseDates, parseHours, parseOverrides } from '../../lib/schedule';
 import { useConsole } from '../../state';
 import type { Hours, ScheduleView } from '../../types';
 import { AdminHead, Dialog, ErrorLine, Field } from '../../ui';
-import { readAll } from '../directory';
 import type { ScreenProps } from '../props';
+import { useAdminList } from './list';
 
 /** `#/admin/schedules`. */
 export function Schedules({ headingRef }: ScreenProps): JSX.Element {
-  const { t, client, announce } = useConsole();
-  const [items, setItems] = useState<ScheduleView[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { t, announce } = useConsole();
+  const { items, error, load } = useAdminList<ScheduleView>('/v1/schedules');
   const [editing, setEditing] = useState<ScheduleView | 'new' | null>(null);
-  const load = async () => {
-    try {
-      setItems(await readAll<ScheduleView>(client, '/v1/schedules'));
-    } catch (e) {
-      setError(e);
-    }
-  };
-  useEffect(() => {
-    void load();
-  }, []);
   return (
     <div class="admin">
       <AdminHead
