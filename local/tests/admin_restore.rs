@@ -3,8 +3,10 @@
 //! changed at the first sign-in, its lock cleared and its sessions ended; an unknown email creates an admin;
 //! the result is printed readably (or as JSON) and audited; operator mistakes are clear errors.
 
+mod common;
+use common::{kefu, text};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
@@ -19,19 +21,7 @@ fn config(dir: &Path) -> ServeConfig {
 }
 
 fn restore(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["admin", "restore", "--data-dir"])
-        .arg(dir)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .env_remove("KEFU_TABLE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("kefu runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    kefu(&["admin", "restore", "--data-dir"]).arg(dir).args(args).output().expect("kefu runs")
 }
 
 async fn call(

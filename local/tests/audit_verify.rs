@@ -1,8 +1,10 @@
 //! `kefu audit verify` as an operator runs it: exit 0 and "intact" on a clean chain; exit 1 naming every
 //! edited and removed entry on a tampered one; a clear error for an unknown tenant or an empty data directory.
 
+mod common;
+use common::{kefu, text};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use kefu_app::audit::{self, AuditEntry, Outcome};
@@ -16,19 +18,7 @@ fn config(dir: &Path) -> ServeConfig {
 }
 
 fn verify(dir: &Path, tenant: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kefu"))
-        .args(["audit", "verify", "--tenant", tenant, "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .env_remove("KEFU_TABLE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .expect("kefu runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    kefu(&["audit", "verify", "--tenant", tenant, "--data-dir"]).arg(dir).args(extra).output().expect("kefu runs")
 }
 
 #[tokio::test]
