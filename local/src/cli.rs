@@ -66,11 +66,14 @@ pub async fn serve(config: ServeConfig, demo: bool) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// `kefu sweep-outbox`: publishes every pending outbox entry now, whatever its age.
+/// `kefu sweep-outbox`: publishes every pending outbox entry now, whatever its age, and appends every audit
+/// entry still waiting for its place in a chain.
 pub async fn sweep_outbox(config: ServeConfig) -> Result<(), BoxError> {
     let wired = wiring::wire(&config).await?;
     let report = kefu_app::plumbing::outbox::sweep(&wired.app, std::time::Duration::ZERO).await?;
     println!("published {} outbox entries ({} failed)", report.published, report.failed);
+    let audit = kefu_app::audit::pending::sweep(&wired.app, std::time::Duration::ZERO).await?;
+    println!("appended {} pending audit entries ({} failed)", audit.appended, audit.failed);
     Ok(())
 }
 

@@ -240,6 +240,9 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         if let Err(e) = kefu_app::plumbing::outbox::sweep(&app, kefu_app::plumbing::outbox::SWEEP_AFTER).await {
             tracing::warn!(error = %e, "outbox sweep failed");
         }
+        if let Err(e) = kefu_app::audit::pending::sweep(&app, kefu_app::audit::pending::SWEEP_AFTER).await {
+            tracing::warn!(error = %e, "audit sweep failed");
+        }
     }));
     tasks.spawn(every(Duration::from_secs(60), rx.clone(), app.clone(), |app| async move {
         if let Err(e) = kefu_fn_timers::tick(&app, app.now()).await {

@@ -42,7 +42,7 @@ async fn verify_exits_zero_on_a_clean_chain_and_one_naming_each_tampered_entry()
     let t = kefu_domain::TenantId::parse(&created.tenant_id).unwrap();
     for i in 0..6 {
         let e = AuditEntry::new(&t, "customer.update", Outcome::Success)
-            .actor("ag_x")
+            .by(&kefu_app::audit::Actor::Operator)
             .target("customer", i)
             .ip("192.0.2.1");
         audit::record(&server.app, e).await.unwrap();

@@ -33,7 +33,7 @@ async fn staff(app: &TestApp, t: &TenantId, email: &str, role: &str) -> String {
         max_concurrent: None,
         schedule_id: None,
     };
-    create_agent(app.app(), t, req).await.expect("agent created").id
+    create_agent(app.app(), t, req, None).await.expect("agent created").id
 }
 
 /// Every item of a list, following `next_cursor`.

@@ -474,6 +474,12 @@ async fn the_ip_allowlist_guards_staff_and_keys_and_refuses_to_shut_out_its_auth
         t.app(),
         &kefu_domain::TenantId::parse(&a.id).unwrap(),
         &kefu_domain::security::SecurityPolicy::default(),
+        kefu_app::audit::AuditEntry::new(
+            &kefu_domain::TenantId::parse(&a.id).unwrap(),
+            "settings.update",
+            kefu_app::audit::Outcome::Success,
+        )
+        .by(&kefu_app::audit::Actor::Operator),
     )
     .await
     .unwrap();

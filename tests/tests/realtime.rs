@@ -80,8 +80,22 @@ async fn a_ticket_opens_one_websocket_once() {
 async fn a_ticket_expires_after_sixty_seconds() {
     let (app, clock, _dir) = manual_clock_app();
     let who = staff(TenantId::generate(), AgentId::generate(), "a session's hash");
-    let fresh = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
-    let stale = realtime::issue_ticket(&app, &who, "ws://x".into()).await.unwrap();
+    let fresh = realtime::issue_ticket(
+        &app,
+        &who,
+        "ws://x".into(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
+    let stale = realtime::issue_ticket(
+        &app,
+        &who,
+        "ws://x".into(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
     clock.advance(SignedDuration::from_secs(59));
     assert_eq!(realtime::redeem_ticket(&app, &fresh.ticket).await.unwrap(), who);
     assert!(matches!(realtime::redeem_ticket(&app, &fresh.ticket).await, Err(TicketError::Invalid)));
@@ -178,7 +192,14 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     let (tenant, agent, token) = signed_in(&app, "li@acme.test").await;
     let who = staff(tenant.clone(), agent.clone(), &kefu_app::identity::secrets::token_hash(&token));
     assert_eq!(realtime_fn(&app, "ws-connect.json", None).await, 401, "the sample's ticket is unknown");
-    let ticket = realtime::issue_ticket(&app, &who, app.config.websocket_url.clone().unwrap()).await.unwrap();
+    let ticket = realtime::issue_ticket(
+        &app,
+        &who,
+        app.config.websocket_url.clone().unwrap(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 401, "a ticket works once");
     let conns = realtime::agent_connections(&app, &tenant, &agent).await.unwrap();
@@ -205,18 +226,39 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     for n in 0..realtime::MAX_AGENT_SOCKETS {
         realtime::connect(&app, &format!("other{n}"), &who).await.unwrap();
     }
-    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    let ticket = realtime::issue_ticket(
+        &app,
+        &who,
+        "wss://x".into(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 429, "over the socket cap");
     for n in 0..realtime::MAX_AGENT_SOCKETS {
         realtime::disconnect(&app, &format!("other{n}")).await.unwrap();
     }
-    let ticket = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    let ticket = realtime::issue_ticket(
+        &app,
+        &who,
+        "wss://x".into(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
     assert_eq!(realtime_fn(&app, "ws-connect.json", Some(&ticket.ticket)).await, 200);
 
     // The session ends: a ping re-checks it and the connection is closed and forgotten; a ticket issued before
     // the end no longer opens a socket; a frame for it is not sent.
     let principal = kefu_app::identity::auth::authenticate(&app, &token, [127, 0, 0, 1].into()).await.unwrap();
-    let stale = realtime::issue_ticket(&app, &who, "wss://x".into()).await.unwrap();
+    let stale = realtime::issue_ticket(
+        &app,
+        &who,
+        "wss://x".into(),
+        kefu_app::audit::AuditEntry::new(who.tenant_id(), "realtime.ticket", kefu_app::audit::Outcome::Success),
+    )
+    .await
+    .unwrap();
     kefu_app::identity::auth::logout(&app, &principal).await.unwrap();
     assert_eq!(realtime_fn(&app, "ws-default.json", None).await, 200);
     assert!(realtime::agent_connections(&app, &tenant, &agent).await.unwrap().is_empty(), "closed on the ping");

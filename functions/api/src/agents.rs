@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::assignment::agents::{self, AgentAdminView, AgentPatch, NewAgent};
 use kefu_app::assignment::{self, AssignmentError};
-use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_app::identity::access::{self, AccessError};
@@ -36,23 +36,10 @@ async fn target(app: &App, staff: &Staff, a: &AgentId) -> Result<access::Target,
     access::target(app, &staff.tenant_id, a).await?.ok_or_else(ApiError::not_found)
 }
 
-/// Records a change to an agent in the audit log; a failure to record is logged, not fatal to the change.
-pub(crate) async fn audit_agent(
-    app: &App,
-    staff: &Staff,
-    ip: &ClientIp,
-    action: &str,
-    target: &str,
-    detail: serde_json::Value,
-) {
-    let entry = AuditEntry::new(&staff.tenant_id, action, Outcome::Success)
-        .actor(&staff.agent_id)
-        .target("agent", target)
-        .ip(ip.0)
-        .detail(detail);
-    if let Err(e) = audit::record(app, entry).await {
-        tracing::error!(error = %e, action, "audit record failed");
-    }
+/// The audit entry of a change the caller makes (`agent.create`, `agent.update`, `group.*`): who, from where,
+/// and `detail`. The service that makes the change names its target and commits the entry with it.
+pub(crate) fn audit_entry(staff: &Staff, ip: &ClientIp, action: &str, detail: serde_json::Value) -> AuditEntry {
+    AuditEntry::new(&staff.tenant_id, action, Outcome::Success).by(&staff.actor()).ip(ip.0).detail(detail)
 }
 
 /// The tenant's agents with status, last sign-in and active conversations.
@@ -82,9 +69,8 @@ pub async fn create(
     access::may_give_role(&app, &staff.tenant_id, &staff, &req.role_id).await.map_err(denied(&staff))?;
     let groups: Vec<&str> = req.group_ids.iter().map(String::as_str).collect();
     access::may_add_to_groups(&app, &staff.tenant_id, &staff, &groups).await.map_err(denied(&staff))?;
-    let view = agents::create_agent(&app, &staff.tenant_id, req).await?;
-    audit_agent(&app, &staff, &ip, "agent.create", &view.id, json!({"email": view.email, "role_id": view.role_id}))
-        .await;
+    let entry = audit_entry(&staff, &ip, "agent.create", json!({}));
+    let view = agents::create_agent(&app, &staff.tenant_id, req, Some(entry)).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -150,20 +136,8 @@ pub async fn update(
         let joining = access::joined(&had, wanted);
         access::may_add_to_groups(&app, &staff.tenant_id, &staff, &joining).await.map_err(denied(&staff))?;
     }
-    let view = agents::update_agent(&app, &staff.tenant_id, &a, req).await?;
-    let mut detail = json!({"fields": changed});
-    if view.role_id != before.role_id {
-        detail["role_id"] = json!({"from": before.role_id, "to": view.role_id});
-    }
-    if view.email != before.email {
-        // Masked, with a SHA-256 to confirm a suspected address against: never the address in clear.
-        let (mask, hash) = (kefu_domain::masking::mask_email, kefu_app::identity::secrets::token_hash);
-        detail["email"] = json!({
-            "from": mask(&before.email), "to": mask(&view.email),
-            "from_sha256": hash(&before.email), "to_sha256": hash(&view.email),
-        });
-    }
-    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), detail).await;
+    let entry = audit_entry(&staff, &ip, "agent.update", json!({"fields": changed}));
+    let view = agents::update_agent(&app, &staff.tenant_id, &a, req, entry).await?;
     Ok(ApiJson(view))
 }
 
@@ -193,8 +167,8 @@ pub async fn disable(
     if a == staff.agent_id {
         return Err(ApiError::conflict("you cannot disable your own account"));
     }
-    let requeued = agents::disable_agent(&app, &staff.tenant_id, &a).await?;
-    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": true, "requeued": requeued})).await;
+    let entry = audit_entry(&staff, &ip, "agent.update", json!({}));
+    let requeued = agents::disable_agent(&app, &staff.tenant_id, &a, entry).await?;
     Ok(ApiJson(Disabled { agent: agents::get_agent(&app, &staff.tenant_id, &a).await?, requeued }))
 }
 
@@ -214,8 +188,8 @@ pub async fn enable(
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
-    let view = agents::enable_agent(&app, &staff.tenant_id, &a).await?;
-    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"disabled": false})).await;
+    let entry = audit_entry(&staff, &ip, "agent.update", json!({}));
+    let view = agents::enable_agent(&app, &staff.tenant_id, &a, entry).await?;
     Ok(ApiJson(view))
 }
 
@@ -274,7 +248,7 @@ pub async fn end_sessions(
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
-    let revoked = kefu_app::identity::sessions::revoke_all(&app, &staff.tenant_id, &a, None).await?;
-    audit_agent(&app, &staff, &ip, "agent.update", a.as_str(), json!({"sessions_revoked": revoked})).await;
+    let entry = audit_entry(&staff, &ip, "agent.update", json!({})).target("agent", &a);
+    let revoked = kefu_app::identity::sessions::revoke_all(&app, &staff.tenant_id, &a, None, Some(entry)).await?;
     Ok(ApiJson(SessionsEnded { revoked }))
 }

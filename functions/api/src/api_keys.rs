@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
@@ -12,7 +11,6 @@ use kefu_app::identity::api_keys::{self, ApiKeyView, CreatedApiKey};
 use kefu_domain::security::ApiKeyId;
 use kefu_domain::{Name, Permission};
 use serde::Deserialize;
-use serde_json::json;
 
 /// `POST /v1/api_keys` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -37,15 +35,6 @@ pub async fn create(
     let name = Name::parse(&body.name, "name")?;
     let permissions = crate::roles::grantable(&staff, &body.permissions)?;
     let created = api_keys::create(&app, &staff.tenant_id, &staff, &name, &permissions).await?;
-    kefu_app::audit::note(
-        &app,
-        AuditEntry::new(&staff.tenant_id, "api_key.create", Outcome::Success)
-            .actor(staff.actor_id())
-            .target("api_key", &created.id)
-            .ip(staff.ip)
-            .detail(json!({"name": created.name, "permissions": created.permissions})),
-    )
-    .await;
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
 
@@ -69,16 +58,8 @@ pub async fn list(
 pub async fn revoke(State(app): State<App>, staff: Staff, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     staff.require(Permission::SettingsManage)?;
     let id = ApiKeyId::parse(&id).ok_or_else(ApiError::not_found)?;
-    if !api_keys::revoke(&app, &staff.tenant_id, &id).await? {
+    if !api_keys::revoke(&app, &staff, &id).await? {
         return Err(ApiError::not_found());
     }
-    kefu_app::audit::note(
-        &app,
-        AuditEntry::new(&staff.tenant_id, "api_key.revoke", Outcome::Success)
-            .actor(staff.actor_id())
-            .target("api_key", &id)
-            .ip(staff.ip),
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,10 +5,8 @@ use axum::extract::State;
 use kefu_app::App;
 use kefu_app::assignment::Settings;
 use kefu_app::assignment::settings::{self, SettingsInput};
-use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_domain::Permission;
-use serde_json::json;
 
 type E = kefu_app::http::error::ErrorEnvelope;
 
@@ -41,15 +39,7 @@ pub async fn put(
     ApiJson(req): ApiJson<SettingsInput>,
 ) -> Result<ApiJson<SettingsInput>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let settings = settings::put_settings(&app, &staff.tenant_id, req).await?;
-    let answer = view(&settings);
-    let entry = AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
-        .actor(&staff.agent_id)
-        .target("settings", "assignment")
-        .ip(ip.0)
-        .detail(json!(answer));
-    if let Err(e) = audit::record(&app, entry).await {
-        tracing::error!(error = %e, "audit record failed");
-    }
-    Ok(ApiJson(answer))
+    let entry = staff.audit("settings.update").ip(ip.0);
+    let settings = settings::put_settings(&app, &staff.tenant_id, req, entry).await?;
+    Ok(ApiJson(view(&settings)))
 }

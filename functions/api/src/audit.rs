@@ -10,7 +10,6 @@
 
 use axum::extract::{Query as QueryString, State};
 use kefu_app::App;
-use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
 use kefu_app::plumbing::keys;
@@ -118,10 +117,7 @@ async fn note_read(app: &App, staff: &Staff, q: &AuditQuery, shown: usize) -> Re
         "actor_id": nonempty(&q.actor_id), "action": nonempty(&q.action), "since": nonempty(&q.since),
         "until": nonempty(&q.until), "cursor": nonempty(&q.cursor).is_some(), "entries": shown,
     });
-    let entry = AuditEntry::new(&staff.tenant_id, "audit.read", Outcome::Success)
-        .actor(staff.actor_id())
-        .ip(staff.ip)
-        .detail(detail);
+    let entry = staff.audit("audit.read").detail(detail);
     kefu_app::audit::record(app, entry).await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::assignment;
-use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::audit::{self};
 use kefu_app::conversations::{
     self, AssigneeFilter, ConversationDetail, ConversationView, ListFilter, MessageView, Viewer,
 };
@@ -105,15 +105,7 @@ pub async fn delete(
     let viewer = Viewer::of(&app, &staff).await?;
     let item = conversations::load_visible(&app, &viewer, &id).await?;
     conversations::release_before_delete(&app, &staff, &item).await?;
-    conversations::delete(&app, &staff.tenant_id, &item).await?;
-    audit::record(
-        &app,
-        AuditEntry::new(&staff.tenant_id, "conversation.delete", Outcome::Success)
-            .actor(&staff.agent_id)
-            .target("conversation", &id)
-            .ip(ip),
-    )
-    .await?;
+    conversations::delete(&app, &staff.tenant_id, &item, staff.audit("conversation.delete").ip(ip)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -155,8 +147,8 @@ pub async fn messages(
     let page = conversations::history(&app, &viewer, &item, days, &params).await?;
     audit::record(
         &app,
-        AuditEntry::new(&staff.tenant_id, "conversation.read", Outcome::Success)
-            .actor(&staff.agent_id)
+        staff
+            .audit("conversation.read")
             .target("conversation", &id)
             .ip(ip)
             .detail(serde_json::json!({"days": days, "messages": page.items.len()})),
@@ -217,8 +209,8 @@ pub async fn set_tags(
 ) -> Result<ApiJson<ConversationView>, ApiError> {
     let conversation = acted_on(&app, &staff, &id).await?;
     let tags = TagName::parse_list(&req.tags, "tags")?;
-    let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags).await?;
-    audit_change(&app, &staff, ip, "conversation.update", &conversation, serde_json::json!({"tags": req.tags})).await?;
+    let entry = staff.audit("conversation.update").ip(ip);
+    let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags, entry).await?;
     Ok(ApiJson(ConversationView::from_item(&item)))
 }
 
@@ -232,24 +224,6 @@ pub struct AssignRequest {
     /// Transfer to this agent group (routed again within it).
     #[serde(default)]
     pub group_id: Option<String>,
-}
-
-/// Records a change to a conversation in the audit log.
-async fn audit_change(
-    app: &App,
-    staff: &Staff,
-    ip: std::net::IpAddr,
-    action: &str,
-    id: &ConversationId,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    let entry = AuditEntry::new(&staff.tenant_id, action, Outcome::Success)
-        .actor(&staff.agent_id)
-        .target("conversation", id)
-        .ip(ip)
-        .detail(detail);
-    audit::record(app, entry).await?;
-    Ok(())
 }
 
 async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
@@ -275,20 +249,20 @@ pub async fn assign(
     conversations::load_visible(&app, &viewer, &id).await?;
     let conversation = ConversationId::parse(&id).ok_or_else(ApiError::not_found)?;
     let by = Some(&staff.agent_id);
+    let to = serde_json::json!({"agent_id": req.agent_id, "group_id": req.group_id});
+    let entry = Some(staff.audit("conversation.assign").ip(ip).detail(to));
     match (req.agent_id.as_deref(), req.group_id.as_deref()) {
         (Some(a), None) => {
             let agent = kefu_domain::AgentId::parse(a)
                 .ok_or_else(|| ApiError::validation("agent_id", "no such agent, or it is disabled"))?;
-            assignment::assign_to_agent(&app, &staff.tenant_id, &conversation, &agent, by).await?;
+            assignment::assign_to_agent_recorded(&app, &staff.tenant_id, &conversation, &agent, by, entry).await?;
         }
         (None, Some(g)) => {
             let group = GroupId::parse(g).ok_or_else(|| ApiError::validation("group_id", "no such group"))?;
-            assignment::transfer_to_group(&app, &staff.tenant_id, &conversation, &group, by).await?;
+            assignment::transfer_to_group_recorded(&app, &staff.tenant_id, &conversation, &group, by, entry).await?;
         }
         _ => return Err(ApiError::validation("agent_id", "send exactly one of agent_id and group_id")),
     }
-    let to = serde_json::json!({"agent_id": req.agent_id, "group_id": req.group_id});
-    audit_change(&app, &staff, ip, "conversation.assign", &conversation, to).await?;
     detail(&app, &staff, &conversation).await
 }
 
@@ -374,16 +348,15 @@ async fn transition(
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let conversation = acted_on(app, staff, id).await?;
     let by = Some(&staff.agent_id);
-    let action = match to {
+    match to {
         Transition::Close => {
-            assignment::close(app, &staff.tenant_id, &conversation, by).await?;
-            "conversation.close"
+            let entry = Some(staff.audit("conversation.close").ip(ip));
+            assignment::close_recorded(app, &staff.tenant_id, &conversation, by, entry).await?;
         }
         Transition::Reopen => {
-            assignment::reopen(app, &staff.tenant_id, &conversation, by).await?;
-            "conversation.reopen"
+            let entry = Some(staff.audit("conversation.reopen").ip(ip));
+            assignment::reopen_recorded(app, &staff.tenant_id, &conversation, by, entry).await?;
         }
-    };
-    audit_change(app, staff, ip, action, &conversation, serde_json::Value::Null).await?;
+    }
     detail(app, staff, &conversation).await
 }

@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::audit::{self, AuditEntry, Outcome};
+use kefu_app::audit::{self, AuditEntry};
 use kefu_app::conversations::{ConversationView, Viewer};
 use kefu_app::customers::{
     self, CustomerFilter, CustomerGroupBody, CustomerGroupView, CustomerPatch, CustomerView, sees_sensitive,
@@ -39,7 +39,7 @@ fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryR
 }
 
 fn audit_entry(staff: &Staff, action: &str, target: Option<&str>, ip: std::net::IpAddr) -> AuditEntry {
-    let e = AuditEntry::new(&staff.tenant_id, action, Outcome::Success).actor(&staff.agent_id).ip(ip);
+    let e = staff.audit(action).ip(ip);
     match target {
         Some(id) => e.target("customer", id),
         None => e,
@@ -134,12 +134,8 @@ pub async fn patch(
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
     .collect();
-    let item = customers::update(&app, &staff.tenant_id, &cid, body).await?;
-    audit::record(
-        &app,
-        audit_entry(&staff, "customer.update", Some(&id), ip).detail(serde_json::json!({"fields": changed})),
-    )
-    .await?;
+    let entry = audit_entry(&staff, "customer.update", None, ip).detail(serde_json::json!({"fields": changed}));
+    let item = customers::update(&app, &staff.tenant_id, &cid, body, entry).await?;
     Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
 }
 
@@ -198,9 +194,8 @@ pub async fn create_group(
     ApiJson(body): ApiJson<CustomerGroupBody>,
 ) -> Result<(StatusCode, ApiJson<CustomerGroupView>), ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let group = customers::create_group(&app, &staff.tenant_id, &body).await?;
-    let entry = audit_entry(&staff, "customer_group.create", None, ip).target("customer_group", &group.id);
-    audit::record(&app, entry).await?;
+    let entry = audit_entry(&staff, "customer_group.create", None, ip);
+    let group = customers::create_group(&app, &staff.tenant_id, &body, entry).await?;
     Ok((StatusCode::CREATED, ApiJson(group)))
 }
 
@@ -217,9 +212,8 @@ pub async fn update_group(
     ApiJson(body): ApiJson<CustomerGroupBody>,
 ) -> Result<ApiJson<CustomerGroupView>, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let group = customers::update_group(&app, &staff.tenant_id, &id, &body).await?;
-    let entry = audit_entry(&staff, "customer_group.update", None, ip).target("customer_group", &group.id);
-    audit::record(&app, entry).await?;
+    let entry = audit_entry(&staff, "customer_group.update", None, ip);
+    let group = customers::update_group(&app, &staff.tenant_id, &id, &body, entry).await?;
     Ok(ApiJson(group))
 }
 
@@ -235,8 +229,7 @@ pub async fn delete_group(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     staff.require(Permission::SettingsManage)?;
-    customers::delete_group(&app, &staff.tenant_id, &id).await?;
-    let entry = audit_entry(&staff, "customer_group.delete", None, ip).target("customer_group", &id);
-    audit::record(&app, entry).await?;
+    customers::delete_group(&app, &staff.tenant_id, &id, audit_entry(&staff, "customer_group.delete", None, ip))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use kefu_app::identity::access;
 use kefu_domain::{GroupId, Permission};
 use serde_json::json;
 
-use crate::agents::{audit_agent, denied};
+use crate::agents::{audit_entry, denied};
 
 type E = kefu_app::http::error::ErrorEnvelope;
 
@@ -45,8 +45,8 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<GroupView>), ApiError> {
     staff.require(Permission::AgentsManage)?;
     access::may_fill_new_group(&staff, &req.agent_ids).map_err(denied(&staff))?;
-    let g = groups::create_group(&app, &staff.tenant_id, req).await?;
-    audit_agent(&app, &staff, &ip, "group.create", &g.id, json!({"agent_ids": g.agent_ids})).await;
+    let g =
+        groups::create_group(&app, &staff.tenant_id, req, audit_entry(&staff, &ip, "group.create", json!({}))).await?;
     Ok((StatusCode::CREATED, ApiJson(g)))
 }
 
@@ -68,8 +68,8 @@ pub async fn update(
     if !access::joined(&had, &req.agent_ids).is_empty() {
         access::may_add_to_groups(&app, &staff.tenant_id, &staff, &[g.as_str()]).await.map_err(denied(&staff))?;
     }
-    let g = groups::update_group(&app, &staff.tenant_id, &g, req).await?;
-    audit_agent(&app, &staff, &ip, "group.update", &g.id, json!({"agent_ids": g.agent_ids})).await;
+    let entry = audit_entry(&staff, &ip, "group.update", json!({}));
+    let g = groups::update_group(&app, &staff.tenant_id, &g, req, entry).await?;
     Ok(ApiJson(g))
 }
 
@@ -85,7 +85,6 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     staff.require(Permission::AgentsManage)?;
     let g = group_id(&id)?;
-    groups::delete_group(&app, &staff.tenant_id, &g).await?;
-    audit_agent(&app, &staff, &ip, "group.delete", g.as_str(), json!({})).await;
+    groups::delete_group(&app, &staff.tenant_id, &g, audit_entry(&staff, &ip, "group.delete", json!({}))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

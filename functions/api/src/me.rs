@@ -66,17 +66,9 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = SessionId::parse(&id).ok_or_else(ApiError::not_found)?;
-    if !sessions::revoke(&app, &me.tenant_id, &me.agent_id, &id).await? {
+    if !sessions::revoke(&app, &me.tenant_id, &me.agent_id, &id, me.audit("auth.session_revoke")).await? {
         return Err(ApiError::not_found());
     }
-    kefu_app::audit::note(
-        &app,
-        AuditEntry::new(&me.tenant_id, "auth.session_revoke", Outcome::Success)
-            .actor(me.actor_id())
-            .target("session", &id)
-            .ip(me.ip),
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,15 +103,11 @@ pub async fn confirm_totp(
     me: SignedIn,
     ApiJson(req): ApiJson<ConfirmTotp>,
 ) -> Result<ApiJson<MfaStatus>, ApiError> {
-    let outcome = mfa::confirm_totp(&app, &me.tenant_id, &me.agent_id, &req.code).await;
-    let entry = |o| AuditEntry::new(&me.tenant_id, "auth.mfa_enrol", o).actor(me.actor_id()).ip(me.ip);
-    match outcome {
-        Ok(()) => {
-            kefu_app::audit::note(&app, entry(Outcome::Success)).await;
-            Ok(ApiJson(MfaStatus { mfa_enabled: true }))
-        }
+    match mfa::confirm_totp(&app, &me.tenant_id, &me.agent_id, &req.code, me.audit("auth.mfa_enrol")).await {
+        Ok(()) => Ok(ApiJson(MfaStatus { mfa_enabled: true })),
         Err(MfaError::Invalid) => {
-            kefu_app::audit::note(&app, entry(Outcome::Failure)).await;
+            let failed = AuditEntry::new(&me.tenant_id, "auth.mfa_enrol", Outcome::Failure).by(&me.actor()).ip(me.ip);
+            kefu_app::audit::note(&app, failed).await;
             Err(ApiError::validation("code", "the code does not match: start again if the enrolment was replaced"))
         }
         Err(e) => Err(auth::AuthError::from(e).into()),

@@ -47,7 +47,7 @@ pub async fn ticket(
     let (subscriber, entry) = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
         let visitor = widget::authenticate_visitor(&app, token).await?;
         let entry = AuditEntry::new(&visitor.tenant_id, "realtime.ticket", Outcome::Success)
-            .actor(&visitor.customer_id)
+            .by(&kefu_app::audit::Actor::Visitor(visitor.customer_id.clone()))
             .target("conversation", &visitor.conversation_id)
             .detail(json!({"subscriber": "visitor"}));
         (Subscriber::of_visitor(&visitor), entry)
@@ -61,7 +61,7 @@ pub async fn ticket(
             ));
         }
         let mut entry = AuditEntry::new(&principal.tenant_id, "realtime.ticket", Outcome::Success)
-            .actor(principal.actor_id())
+            .by(&principal.actor())
             .detail(json!({"subscriber": "agent"}));
         if let Some(session) = principal.session_id() {
             entry = entry.target("session", session);
@@ -77,7 +77,6 @@ pub async fn ticket(
         });
     }
     let url = websocket_url(&app)?;
-    let ticket = realtime::issue_ticket(&app, &subscriber, url).await?;
-    kefu_app::audit::note(&app, entry.ip(ip)).await;
+    let ticket = realtime::issue_ticket(&app, &subscriber, url, entry.ip(ip)).await?;
     Ok(ApiJson(ticket))
 }

@@ -5,14 +5,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
-use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
 use kefu_app::identity::roles::{self, RoleView};
 use kefu_domain::{Name, Permission, PermissionSet, RoleId};
 use serde::Deserialize;
-use serde_json::json;
 
 /// A role's body (`POST /v1/roles`, `PUT /v1/roles/{id}`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -36,20 +34,6 @@ pub fn grantable(staff: &Staff, names: &[String]) -> Result<PermissionSet, ApiEr
 
 fn parse_body(staff: &Staff, body: &RoleBody) -> Result<(Name, PermissionSet), ApiError> {
     Ok((Name::parse(&body.name, "name")?, grantable(staff, &body.permissions)?))
-}
-
-async fn audit(app: &App, staff: &Staff, role: &str, op: &str, detail: serde_json::Value) {
-    let mut detail = detail;
-    detail["op"] = json!(op);
-    kefu_app::audit::note(
-        app,
-        AuditEntry::new(&staff.tenant_id, "role.update", Outcome::Success)
-            .actor(staff.actor_id())
-            .target("role", role)
-            .ip(staff.ip)
-            .detail(detail),
-    )
-    .await;
 }
 
 /// The tenant's roles: the built-ins, then custom roles.
@@ -76,8 +60,7 @@ pub async fn create(
 ) -> Result<(StatusCode, ApiJson<RoleView>), ApiError> {
     staff.require(Permission::RolesManage)?;
     let (name, permissions) = parse_body(&staff, &body)?;
-    let role = roles::create(&app, &staff.tenant_id, &name, &permissions).await?;
-    audit(&app, &staff, &role.id, "create", json!({"name": role.name, "permissions": role.permissions})).await;
+    let role = roles::create(&app, &staff.tenant_id, &name, &permissions, staff.audit("role.update")).await?;
     Ok((StatusCode::CREATED, ApiJson(role)))
 }
 
@@ -97,11 +80,7 @@ pub async fn update(
     staff.require(Permission::RolesManage)?;
     let id = RoleId::parse_any(&id).ok_or_else(ApiError::not_found)?;
     let (name, permissions) = parse_body(&staff, &body)?;
-    let before = roles::get(&app, &staff.tenant_id, &id).await?;
-    let role = roles::update(&app, &staff.tenant_id, &id, &name, &permissions).await?;
-    let from = before.map(|b| json!({"name": b.name, "permissions": b.permissions}));
-    let detail = json!({"name": role.name, "permissions": role.permissions, "from": from});
-    audit(&app, &staff, &role.id, "update", detail).await;
+    let role = roles::update(&app, &staff.tenant_id, &id, &name, &permissions, staff.audit("role.update")).await?;
     Ok(ApiJson(role))
 }
 
@@ -113,7 +92,6 @@ pub async fn update(
 pub async fn delete(State(app): State<App>, staff: Staff, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     staff.require(Permission::RolesManage)?;
     let id = RoleId::parse_any(&id).ok_or_else(ApiError::not_found)?;
-    roles::delete(&app, &staff.tenant_id, &id).await?;
-    audit(&app, &staff, id.as_str(), "delete", json!({})).await;
+    roles::delete(&app, &staff.tenant_id, &id, staff.audit("role.update")).await?;
     Ok(StatusCode::NO_CONTENT)
 }

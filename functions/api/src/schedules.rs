@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::assignment::schedules::{self, ScheduleView};
-use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_domain::schedule::ScheduleInput;
@@ -48,16 +47,6 @@ impl From<ScheduleBody> for ScheduleInput {
     }
 }
 
-async fn audit_settings(app: &App, staff: &Staff, ip: &ClientIp, id: &str) {
-    let entry = AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
-        .actor(&staff.agent_id)
-        .target("schedule", id)
-        .ip(ip.0);
-    if let Err(e) = audit::record(app, entry).await {
-        tracing::error!(error = %e, "audit record failed");
-    }
-}
-
 /// The tenant's schedules.
 #[utoipa::path(get, path = "/v1/schedules", tag = "schedules", security(("bearer" = ["settings.manage"])),
     params(("limit" = Option<u32>, Query, description = "1..=200, default 50"), ("cursor" = Option<String>, Query, description = "from next_cursor")),
@@ -82,8 +71,8 @@ pub async fn create(
     ApiJson(req): ApiJson<ScheduleBody>,
 ) -> Result<(StatusCode, ApiJson<ScheduleView>), ApiError> {
     staff.require(Permission::SettingsManage)?;
-    let view = schedules::create_schedule(&app, &staff.tenant_id, req.into()).await?;
-    audit_settings(&app, &staff, &ip, &view.id).await;
+    let entry = staff.audit("settings.update").ip(ip.0);
+    let view = schedules::create_schedule(&app, &staff.tenant_id, req.into(), entry).await?;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -100,7 +89,7 @@ pub async fn update(
 ) -> Result<ApiJson<ScheduleView>, ApiError> {
     staff.require(Permission::SettingsManage)?;
     let id = ScheduleId::parse(&id).ok_or_else(ApiError::not_found)?;
-    let view = schedules::update_schedule(&app, &staff.tenant_id, &id, req.into()).await?;
-    audit_settings(&app, &staff, &ip, &view.id).await;
+    let entry = staff.audit("settings.update").ip(ip.0);
+    let view = schedules::update_schedule(&app, &staff.tenant_id, &id, req.into(), entry).await?;
     Ok(ApiJson(view))
 }

@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use kefu_app::App;
-use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::{ApiError, ApiJson, Staff};
 use kefu_app::identity::security;
@@ -112,7 +111,6 @@ pub async fn put(
         ))
         .with_field("ip_allowlist"));
     }
-    security::save_policy(&app, &staff.tenant_id, &next).await?;
     let changed: Vec<&str> = [
         ("password_min_length", current.password_min_length != next.password_min_length),
         ("password_max_age_days", current.password_max_age_days != next.password_max_age_days),
@@ -125,14 +123,9 @@ pub async fn put(
     .into_iter()
     .filter_map(|(k, c)| c.then_some(k))
     .collect();
-    kefu_app::audit::note(
-        &app,
-        AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
-            .actor(staff.actor_id())
-            .target("settings", "security")
-            .ip(staff.ip)
-            .detail(json!({"changed": changed, "settings": SecuritySettings::from(next.clone())})),
-    )
-    .await;
+    let entry = staff
+        .audit("settings.update")
+        .detail(json!({"changed": changed, "settings": SecuritySettings::from(next.clone())}));
+    security::save_policy(&app, &staff.tenant_id, &next, entry).await?;
     Ok(ApiJson(next.into()))
 }

@@ -4,7 +4,6 @@
 
 use axum::extract::State;
 use kefu_app::App;
-use kefu_app::audit::{self, AuditEntry, Outcome};
 use kefu_app::conversations::widget_settings::{self, WidgetSettings, WidgetSettingsUpdate};
 use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
@@ -58,14 +57,6 @@ pub async fn put(
         widget_settings::group_ids(&app, &staff.tenant_id)
     )?;
     let next = widget_settings::apply(current, req, &groups)?;
-    widget_settings::save(&app, &staff.tenant_id, &next).await?;
-    let entry = AuditEntry::new(&staff.tenant_id, "settings.update", Outcome::Success)
-        .actor(&staff.agent_id)
-        .target("settings", "widget")
-        .ip(ip.0)
-        .detail(serde_json::to_value(&next).unwrap_or_default());
-    if let Err(e) = audit::record(&app, entry).await {
-        tracing::error!(error = %e, "audit record failed");
-    }
+    widget_settings::save(&app, &staff.tenant_id, &next, staff.audit("settings.update").ip(ip.0)).await?;
     Ok(ApiJson(view(&app, &staff.tenant_id, next).await?))
 }

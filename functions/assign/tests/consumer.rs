@@ -51,6 +51,7 @@ async fn agent(app: &App, t: &TenantId, max: i64) -> AgentId {
             max_concurrent: Some(max),
             schedule_id: None,
         },
+        None,
     )
     .await
     .unwrap();

@@ -1,5 +1,5 @@
 //! `timers`: runs every minute. It sweeps the outbox (republishing events whose first publish never
-//! happened) and drains the waiting queue of every tenant that has one, since agents come on shift and working
+//! happened) and the audit entries committed with a change but not yet in their chain, and drains the waiting queue of every tenant that has one, since agents come on shift and working
 //! hours open with time, not with events; and it sets away the agents whose last WebSocket dropped more than the
 //! presence grace period ago (`kefu_app::realtime::presence`). Other time-based triggers (unanswered conversations, SLA breaches)
 //! join it with the issues that bring them.
@@ -17,6 +17,8 @@ pub struct TickReport {
     /// The outbox sweep.
     #[serde(flatten)]
     pub sweep: SweepReport,
+    /// The audit entries appended to their chain by the sweep.
+    pub audit: kefu_app::audit::pending::SweepReport,
     /// The queue drains.
     pub drained: DrainReport,
     /// Agents set away after their grace period.
@@ -26,8 +28,9 @@ pub struct TickReport {
 /// One minute's work.
 pub async fn tick(app: &App, at: jiff::Timestamp) -> Result<TickReport, TableError> {
     let sweep = outbox::sweep(app, SWEEP_AFTER).await?;
+    let audit = kefu_app::audit::pending::sweep(app, kefu_app::audit::pending::SWEEP_AFTER).await?;
     let drained = assignment::drain_queued_tenants(app).await?;
     let presence = presence::sweep(app, at).await?;
     tracing::info!(%at, published = sweep.published, failed = sweep.failed, assigned = drained.assigned, set_away = presence.set_away, "timers tick");
-    Ok(TickReport { sweep, drained, presence })
+    Ok(TickReport { sweep, audit, drained, presence })
 }

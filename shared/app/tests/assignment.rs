@@ -12,6 +12,7 @@ use kefu_app::assignment::groups::{self, GroupInput};
 use kefu_app::assignment::schedules;
 use kefu_app::assignment::settings::{self, SettingsInput};
 use kefu_app::assignment::{self, AssignmentError, snapshot};
+use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::events::Envelope;
 use kefu_app::plumbing::{keys, outbox};
@@ -70,6 +71,7 @@ impl Fixture {
                 max_concurrent: Some(max),
                 schedule_id: None,
             },
+            None,
         )
         .await
         .unwrap();
@@ -89,6 +91,7 @@ impl Fixture {
                 agent_ids: members.iter().map(|a| a.to_string()).collect(),
                 schedule_id: None,
             },
+            AuditEntry::new(&self.tenant, "test", Outcome::Success),
         )
         .await
         .unwrap();
@@ -239,6 +242,7 @@ async fn groups_skills_shifts_and_working_hours() {
             json!({"name": "Night", "timezone": "UTC", "weekly": {"mon": [["22:00", "06:00"]]}}),
         )
         .unwrap(),
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap();
@@ -250,6 +254,7 @@ async fn groups_skills_shifts_and_working_hours() {
         &f.tenant,
         &night_agent,
         AgentPatch { schedule_id: Some(Some(night.id.clone())), ..Default::default() },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap();
@@ -279,6 +284,7 @@ async fn groups_skills_shifts_and_working_hours() {
         &f.app,
         &f.tenant,
         serde_json::from_value::<ScheduleInput>(json!({"name": "Office", "timezone": "UTC", "weekly": {"mon": [["09:00", "18:00"]], "tue": [["09:00", "18:00"]]}})).unwrap(),
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap();
@@ -291,6 +297,7 @@ async fn groups_skills_shifts_and_working_hours() {
             agent_ids: vec![sales_agent.to_string(), night_agent.to_string()],
             schedule_id: Some(office.id.clone()),
         },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap();
@@ -359,19 +366,33 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
     assert_eq!(f.conv(&c2).await["status"], "queued");
     assert_eq!(f.active(&a).await, 0);
     // Raising b's capacity and putting b online drains the billing queue.
-    agents::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(2), ..Default::default() })
-        .await
-        .unwrap();
+    agents::update_agent(
+        &f.app,
+        &f.tenant,
+        &b,
+        AgentPatch { max_concurrent: Some(2), ..Default::default() },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
+    )
+    .await
+    .unwrap();
     f.online(&b).await;
     assignment::drain(&f.app, &f.tenant).await.unwrap();
     assert_eq!(f.conv(&c2).await["assignee_id"], b.as_str());
     assert_eq!(f.active(&b).await, 2);
     // Capacity never drops below what b holds.
-    let lower =
-        agents::update_agent(&f.app, &f.tenant, &b, AgentPatch { max_concurrent: Some(1), ..Default::default() }).await;
+    let lower = agents::update_agent(
+        &f.app,
+        &f.tenant,
+        &b,
+        AgentPatch { max_concurrent: Some(1), ..Default::default() },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
+    )
+    .await;
     assert!(matches!(lower, Err(admin::AdminError::Conflict(ref m)) if m.contains("holds 2")), "{lower:?}");
     // Disabling b requeues both; only the default-group one can go to a, the billing one waits.
-    let requeued = agents::disable_agent(&f.app, &f.tenant, &b).await.unwrap();
+    let requeued = agents::disable_agent(&f.app, &f.tenant, &b, AuditEntry::new(&f.tenant, "test", Outcome::Success))
+        .await
+        .unwrap();
     assert_eq!(requeued, 2);
     assert_eq!(f.active(&b).await, 0);
     assert_eq!(f.conv(&c).await["assignee_id"], a.as_str());
@@ -393,6 +414,7 @@ async fn settings_validate_and_round_robin_rotates() {
             default_group_id: None,
             schedule_id: None,
         },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap_err();
@@ -407,6 +429,7 @@ async fn settings_validate_and_round_robin_rotates() {
             default_group_id: None,
             schedule_id: None,
         },
+        AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
     .await
     .unwrap();

@@ -11,10 +11,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plumbing", &[]),
     ("audit", &["plumbing"]),
     ("identity", &["audit", "plumbing"]),
-    ("customers", &["identity", "plumbing"]),
+    ("customers", &["audit", "identity", "plumbing"]),
     ("assignment", &["audit", "identity", "plumbing"]),
-    ("conversations", &["assignment", "customers", "identity", "plumbing"]),
-    ("realtime", &["assignment", "conversations", "identity", "plumbing"]),
+    ("conversations", &["assignment", "audit", "customers", "identity", "plumbing"]),
+    ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it, except those still

@@ -12,6 +12,7 @@ use tracing::warn;
 use super::store::{AgentLoad, s, strings, u32_of};
 use super::{drain, ensure_agent_load, events};
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
 use crate::identity::access;
@@ -145,7 +146,15 @@ pub(super) async fn new_password(app: &App, t: &TenantId, password: &str, email:
 }
 
 /// Creates an agent: account, email claim and routing item in one transaction with the groups it joins.
-pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<AgentAdminView, AdminError> {
+///
+/// `audit` (the caller's `agent.create` entry, or `None` for the operator's restore, which records its own) is
+/// committed with the account, its target and detail filled in here.
+pub async fn create_agent(
+    app: &App,
+    t: &TenantId,
+    req: NewAgent,
+    audit: Option<AuditEntry>,
+) -> Result<AgentAdminView, AdminError> {
     let email = Email::parse(&req.email)?;
     let name = Name::parse(&req.name, "name")?;
     let password = new_password(app, t, &req.password, email.as_str()).await?;
@@ -179,7 +188,11 @@ pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<Agen
         members.push(a.clone());
         ops.push(group_members_op(t, g, &members));
     }
-    match app.table.transact(ops).await {
+    let entries: Vec<AuditEntry> = audit
+        .into_iter()
+        .map(|e| e.target("agent", &a).with("email", json!(email.as_str())).with("role_id", json!(role)))
+        .collect();
+    match crate::audit::commit(app, ops, Vec::new(), entries).await {
         Ok(()) => Ok(AgentAdminView::of(&account, Some(&load))),
         Err(TableError::TransactionCanceled { failed }) if failed.contains(&0) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
@@ -227,7 +240,17 @@ pub async fn list_agents(
 
 /// Changes an agent. Groups joined and left are updated in the same transaction; capacity, groups, skills
 /// and shift changes emit `agent.updated` (the queue drains).
-pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch) -> Result<AgentAdminView, AdminError> {
+///
+/// `audit` (the caller's `agent.update` entry) is committed with the change, with what changed of the role
+/// and the email added here (the email masked and hashed, never in clear).
+pub async fn update_agent(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    req: AgentPatch,
+    audit: AuditEntry,
+) -> Result<AgentAdminView, AdminError> {
+    let mut audit = audit.target("agent", a);
     let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
     let load = ensure_agent_load(app, t, a).await?;
     let load_item = app.table.get(&keys::agent_load(t, a)).await?.ok_or(AdminError::NotFound)?;
@@ -243,6 +266,15 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
     };
     if req.email.is_some() && email.as_str() != old_email {
         acc = acc.set("email", email.as_str());
+        // Masked, with a SHA-256 to confirm a suspected address against: never the address in clear.
+        let (mask, hash) = (kefu_domain::masking::mask_email, crate::identity::secrets::token_hash);
+        audit = audit.with(
+            "email",
+            json!({
+                "from": mask(&old_email), "to": mask(email.as_str()),
+                "from_sha256": hash(&old_email), "to_sha256": hash(email.as_str()),
+            }),
+        );
         ops.push(TxOp::Delete {
             key: keys::agent_email(t, &old_email),
             condition: Some(Condition::eq("agent_id", a.as_str())),
@@ -265,6 +297,7 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         let role = check_role(app, t, r).await?;
         if s(&account, "role_id") != Some(role.as_str()) {
             guard = Some(access::keep_an_administrator(app, t, &access::set_role(a, role.as_str())).await?);
+            audit = audit.with("role_id", json!({"from": s(&account, "role_id"), "to": role.as_str()}));
         }
         acc = acc.set("role_id", role.as_str());
     }
@@ -337,6 +370,7 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
         ops.push(TxOp::Update { key: keys::agent_load(t, a), update: rt, condition: Some(Condition::And(cond)) });
     }
     if ops.is_empty() {
+        crate::audit::record(app, audit).await?;
         return get_agent(app, t, a).await;
     }
     let guard_op = guard.map(|g| {
@@ -348,11 +382,11 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
     } else {
         vec![]
     };
-    match outbox::commit(app, ops, events).await {
+    match crate::audit::commit(app, ops, events, vec![audit]).await {
         Ok(()) => {
             if req.password.is_some() {
                 // A password set by an administrator ends the sessions opened with the old one.
-                crate::identity::sessions::revoke_all(app, t, a, None).await?;
+                crate::identity::sessions::revoke_all(app, t, a, None, None).await?;
                 tell_owner(
                     app,
                     email.as_str(),
@@ -407,7 +441,9 @@ pub async fn update_agent(app: &App, t: &TenantId, a: &AgentId, req: AgentPatch)
 /// Answers how many conversations were requeued.
 ///
 /// Refused (409) when it would leave the tenant without an enabled administrator (see [`crate::identity::access`]).
-pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize, AdminError> {
+///
+/// `audit` (the caller's `agent.update` entry) is committed with the account's disabling.
+pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEntry) -> Result<usize, AdminError> {
     app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
     ensure_agent_load(app, t, a).await?;
     let guard = access::keep_an_administrator(app, t, &access::disable(a)).await?;
@@ -425,12 +461,13 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
             condition: Some(Condition::Exists),
         },
     ];
-    match app.table.transact(ops).await {
+    let audit = audit.target("agent", a).with("disabled", json!(true));
+    match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => {}
         Err(e) if access::guard_failed(&e, 0) => return Err(AdminError::Conflict(access::GUARD_MOVED.into())),
         Err(e) => return Err(e.into()),
     }
-    crate::identity::sessions::revoke_all(app, t, a, None).await?;
+    crate::identity::sessions::revoke_all(app, t, a, None, None).await?;
     let mut requeued = 0;
     loop {
         let page =
@@ -470,7 +507,14 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
 
 /// Enables a disabled agent again: it may sign in and is routed conversations when it comes online (its
 /// status stays `offline` until then). Enabling an enabled agent changes nothing.
-pub async fn enable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdminView, AdminError> {
+///
+/// `audit` (the caller's `agent.update` entry) is committed with the change.
+pub async fn enable_agent(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    audit: AuditEntry,
+) -> Result<AgentAdminView, AdminError> {
     app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
     ensure_agent_load(app, t, a).await?;
     let ops = vec![
@@ -486,7 +530,8 @@ pub async fn enable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentA
         },
     ];
     let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}));
-    outbox::commit(app, ops, vec![event]).await?;
+    let audit = audit.target("agent", a).with("disabled", json!(false));
+    crate::audit::commit(app, ops, vec![event], vec![audit]).await?;
     get_agent(app, t, a).await
 }
 

@@ -9,11 +9,11 @@ use serde_json::{Value, json};
 use super::store::{GroupRecord, s, strings};
 use super::{ensure_agent_load, events};
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
-use crate::plumbing::outbox;
 
 use super::admin::{AdminError, MAX_MEMBER_CHANGES, check_schedule, list_prefix};
 use super::settings::get_settings;
@@ -114,8 +114,13 @@ pub(super) async fn parse_members(app: &App, t: &TenantId, ids: &[String]) -> Re
     Ok(out)
 }
 
-/// Creates a group with its members.
-pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<GroupView, AdminError> {
+/// Creates a group with its members; `audit` (the caller's `group.create` entry) is committed with it.
+pub async fn create_group(
+    app: &App,
+    t: &TenantId,
+    req: GroupInput,
+    audit: AuditEntry,
+) -> Result<GroupView, AdminError> {
     let name = Name::parse(&req.name, "name")?;
     let members = parse_members(app, t, &req.agent_ids).await?;
     let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
@@ -131,7 +136,8 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
         .map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a})))
         .take(1)
         .collect();
-    match outbox::commit(app, ops, events).await {
+    let audit = audit.target("group", &g).with("agent_ids", json!(members));
+    match crate::audit::commit(app, ops, events, vec![audit]).await {
         Ok(()) => Ok(GroupView::of(&item)),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("an agent changed meanwhile; retry".into()))
@@ -149,8 +155,15 @@ pub async fn list_groups(
     list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
 }
 
-/// Replaces a group (name, members, schedule); members joining and leaving change in the same transaction.
-pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput) -> Result<GroupView, AdminError> {
+/// Replaces a group (name, members, schedule); members joining and leaving change in the same transaction, and
+/// `audit` (the caller's `group.update` entry) is committed with them.
+pub async fn update_group(
+    app: &App,
+    t: &TenantId,
+    g: &GroupId,
+    req: GroupInput,
+    audit: AuditEntry,
+) -> Result<GroupView, AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
     let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
     let name = Name::parse(&req.name, "name")?;
@@ -169,7 +182,8 @@ pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput)
     }];
     ops.extend(member_ops(app, t, g, &joining, &leaving).await?);
     let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
-    match outbox::commit(app, ops, vec![event]).await {
+    let audit = audit.target("group", g).with("agent_ids", json!(members));
+    match crate::audit::commit(app, ops, vec![event], vec![audit]).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             return Err(AdminError::Conflict("the group or an agent changed meanwhile; retry".into()));
@@ -181,8 +195,9 @@ pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput)
 }
 
 /// Deletes a group, taking it out of its members' groups. The default group cannot be deleted. Conversations
-/// of a deleted group are routed as if they had none (the default group).
-pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), AdminError> {
+/// of a deleted group are routed as if they had none (the default group). `audit` (the caller's
+/// `group.delete` entry) is committed with the deletion.
+pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId, audit: AuditEntry) -> Result<(), AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
     let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
     let settings = get_settings(app, t).await?;
@@ -197,7 +212,8 @@ pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), Ad
         e => e,
     })?);
     let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
-    match outbox::commit(app, ops, vec![event]).await {
+    let audit = audit.target("group", g);
+    match crate::audit::commit(app, ops, vec![event], vec![audit]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("the group or an agent changed meanwhile; retry".into()))

@@ -37,6 +37,7 @@ use tracing::{debug, info, warn};
 pub use store::{AgentLoad, ConversationState, GroupRecord, Settings, Snapshot, snapshot};
 
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
@@ -186,6 +187,7 @@ async fn commit_assign(
     by: Option<&AgentId>,
     manual: bool,
     release_previous: bool,
+    audit: Option<&AuditEntry>,
 ) -> Result<Applied, TableError> {
     let now = app.now();
     let a = &agent.agent_id;
@@ -235,12 +237,12 @@ async fn commit_assign(
         now,
         json!({"conversation_id": conv.id, "agent_id": a, "previous_agent_id": previous, "by": by}),
     );
-    match outbox::commit(app, ops, vec![event]).await {
+    match crate::audit::commit(app, ops, vec![event], audit.into_iter().cloned().collect()).await {
         Ok(()) => Ok(Applied::Done),
         Err(TableError::TransactionCanceled { failed }) if failed == [2] && release_previous && previous.is_some() => {
             // The previous agent's count is already 0: nothing to release. Say so and assign without it.
             warn!(tenant_id = %t, conversation_id = %conv.id, "previous agent's active count was already 0");
-            Box::pin(commit_assign(app, t, conv, agent, routing_again, by, manual, false)).await
+            Box::pin(commit_assign(app, t, conv, agent, routing_again, by, manual, false, audit)).await
         }
         Err(e) => classify(e, 0, Some(1)),
     }
@@ -421,8 +423,18 @@ async fn pass(app: &App, t: &TenantId, target: Option<&ConversationState>) -> Re
                         ..agent.clone()
                     };
                     let outcome = if d.sticky { "sticky" } else { "assigned" };
-                    match commit_assign(app, t, &e.conv, &agent, routing_json(&d, outcome, true), None, false, true)
-                        .await?
+                    match commit_assign(
+                        app,
+                        t,
+                        &e.conv,
+                        &agent,
+                        routing_json(&d, outcome, true),
+                        None,
+                        false,
+                        true,
+                        None,
+                    )
+                    .await?
                     {
                         Applied::Done => {
                             debug!(tenant_id = %t, conversation_id = %e.conv.id, agent_id = %a, "assigned");
@@ -588,6 +600,20 @@ pub async fn assign_to_agent(
     agent_id: &AgentId,
     by: Option<&AgentId>,
 ) -> Result<(), AssignmentError> {
+    assign_to_agent_recorded(app, t, c, agent_id, by, None).await
+}
+
+/// [`assign_to_agent`], with `audit` (a staff member's `conversation.assign` entry) committed with the
+/// assignment. Assigning to the agent it already has changes nothing and records nothing.
+pub async fn assign_to_agent_recorded(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    agent_id: &AgentId,
+    by: Option<&AgentId>,
+    audit: Option<AuditEntry>,
+) -> Result<(), AssignmentError> {
+    let audit = audit.map(|e| e.target("conversation", c));
     for attempt in 0..MAX_ATTEMPTS {
         let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
         if conv.status == "closed" {
@@ -611,7 +637,7 @@ pub async fn assign_to_agent(
             "sticky": false, "candidates": [{"agent_id": agent_id, "excluded": null}],
             "outcome": "manual", "by": by, "outside_working_hours": false,
         });
-        match commit_assign(app, t, &conv, &agent, routing, by, true, true).await? {
+        match commit_assign(app, t, &conv, &agent, routing, by, true, true, audit.as_ref()).await? {
             Applied::Done => return Ok(()),
             Applied::ConversationChanged | Applied::AgentChanged | Applied::Retry => backoff(attempt).await,
         }
@@ -631,6 +657,18 @@ fn release(t: &TenantId, a: &AgentId) -> TxOp {
 /// Closes a conversation, releasing its agent's slot (the queue drains on `conversation.closed`). Closing a
 /// closed conversation changes nothing and answers `false`.
 pub async fn close(app: &App, t: &TenantId, c: &ConversationId, by: Option<&AgentId>) -> Result<bool, AssignmentError> {
+    close_recorded(app, t, c, by, None).await
+}
+
+/// [`close`], with `audit` (a staff member's `conversation.close` entry) committed with the change.
+pub async fn close_recorded(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    by: Option<&AgentId>,
+    audit: Option<AuditEntry>,
+) -> Result<bool, AssignmentError> {
+    let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
     let mut release_slot = true;
     for attempt in 0..MAX_ATTEMPTS {
         let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
@@ -654,7 +692,7 @@ pub async fn close(app: &App, t: &TenantId, c: &ConversationId, by: Option<&Agen
             now,
             json!({"conversation_id": c, "agent_id": conv.assignee_id, "by": by}),
         );
-        match outbox::commit(app, ops, vec![event]).await {
+        match crate::audit::commit(app, ops, vec![event], audit.clone()).await {
             Ok(()) => return Ok(true),
             Err(TableError::TransactionCanceled { failed }) if failed == [1] => {
                 warn!(tenant_id = %t, conversation_id = %c, "the agent's active count was already 0");
@@ -676,6 +714,18 @@ pub async fn reopen(
     c: &ConversationId,
     by: Option<&AgentId>,
 ) -> Result<Option<Decision>, AssignmentError> {
+    reopen_recorded(app, t, c, by, None).await
+}
+
+/// [`reopen`], with `audit` (a staff member's `conversation.reopen` entry) committed with the change.
+pub async fn reopen_recorded(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    by: Option<&AgentId>,
+    audit: Option<AuditEntry>,
+) -> Result<Option<Decision>, AssignmentError> {
+    let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
     let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
     if conv.status != "closed" {
         return Err(AssignmentError::InvalidState("only a closed conversation can be reopened"));
@@ -699,7 +749,7 @@ pub async fn reopen(
         now,
         json!({"conversation_id": c, "previous_agent_id": conv.assignee_id, "by": by}),
     );
-    match outbox::commit(app, ops, vec![event]).await {
+    match crate::audit::commit(app, ops, vec![event], audit).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. }) => {
             return Err(AssignmentError::InvalidState("the conversation changed meanwhile; retry"));
@@ -717,6 +767,19 @@ pub async fn transfer_to_group(
     group_id: &GroupId,
     by: Option<&AgentId>,
 ) -> Result<Option<Decision>, AssignmentError> {
+    transfer_to_group_recorded(app, t, c, group_id, by, None).await
+}
+
+/// [`transfer_to_group`], with `audit` (a staff member's `conversation.assign` entry) committed with the move.
+pub async fn transfer_to_group_recorded(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    group_id: &GroupId,
+    by: Option<&AgentId>,
+    audit: Option<AuditEntry>,
+) -> Result<Option<Decision>, AssignmentError> {
+    let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
     if app.table.get(&keys::group(t, group_id)).await?.is_none() {
         return Err(AssignmentError::GroupNotFound);
     }
@@ -747,7 +810,7 @@ pub async fn transfer_to_group(
             now,
             json!({"conversation_id": c, "group_id": group_id, "previous_agent_id": conv.assignee_id, "by": by}),
         );
-        match outbox::commit(app, ops, vec![event]).await {
+        match crate::audit::commit(app, ops, vec![event], audit.clone()).await {
             Ok(()) => return route(app, t, c).await,
             Err(TableError::TransactionCanceled { failed }) if failed == [1] => release_slot = false,
             Err(e) => {

@@ -136,7 +136,7 @@ pub async fn restore_admin(
                 max_concurrent: None,
                 schedule_id: None,
             };
-            let view = super::agents::create_agent(app, t, req).await.map_err(|e| match e {
+            let view = super::agents::create_agent(app, t, req, None).await.map_err(|e| match e {
                 super::admin::AdminError::Invalid(v) => RestoreError::Invalid(v),
                 super::admin::AdminError::Table(t) => RestoreError::Table(t),
                 other => RestoreError::Create(other.to_string()),
@@ -147,12 +147,13 @@ pub async fn restore_admin(
             (a, true, false, None, false)
         }
     };
-    let sessions_ended = if created { 0 } else { crate::identity::sessions::revoke_all(app, t, &agent, None).await? };
+    let sessions_ended =
+        if created { 0 } else { crate::identity::sessions::revoke_all(app, t, &agent, None, None).await? };
     crate::identity::security::unlock(app, t, email.as_str()).await?;
-    crate::audit::note(
+    crate::audit::record(
         app,
         crate::audit::AuditEntry::new(t, "agent.update", crate::audit::Outcome::Success)
-            .actor("operator")
+            .by(&crate::audit::Actor::Operator)
             .target("agent", &agent)
             .detail(json!({
                 "op": "admin.restore", "created": created, "disabled": false,
@@ -160,7 +161,7 @@ pub async fn restore_admin(
                 "mfa_reset": mfa_reset, "password_must_change": true,
             })),
     )
-    .await;
+    .await?;
     Ok(Restored {
         tenant_id: t.to_string(),
         agent_id: agent.to_string(),

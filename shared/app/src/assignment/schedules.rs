@@ -2,7 +2,7 @@
 
 use kefu_domain::schedule::{Schedule, ScheduleInput};
 use kefu_domain::{ScheduleId, TenantId};
-use kefu_ports::table::{Condition, Cursor, Item, TableError};
+use kefu_ports::table::{Condition, Cursor, Item, TableError, TxOp};
 use serde::Serialize;
 use serde_json::{Value, json};
 use tracing::warn;
@@ -10,6 +10,7 @@ use tracing::warn;
 use super::drain;
 use super::store::s;
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
 use crate::plumbing::keys;
@@ -47,27 +48,36 @@ pub(super) fn schedule_item(t: &TenantId, id: &ScheduleId, sc: &Schedule, at: ji
     item
 }
 
-/// Creates a schedule.
-pub async fn create_schedule(app: &App, t: &TenantId, req: ScheduleInput) -> Result<ScheduleView, AdminError> {
+/// Creates a schedule, committed with `audit` (the caller's `settings.update` entry).
+pub async fn create_schedule(
+    app: &App,
+    t: &TenantId,
+    req: ScheduleInput,
+    audit: AuditEntry,
+) -> Result<ScheduleView, AdminError> {
     let sc = Schedule::parse(&req)?;
     let id = ScheduleId::generate();
     let item = schedule_item(t, &id, &sc, app.now());
-    app.table.put(item.clone(), Some(Condition::NotExists)).await?;
+    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("schedule", &id)]).await?;
     Ok(schedule_view(&item))
 }
 
-/// Replaces a schedule; hours that open now drain the queue.
+/// Replaces a schedule, committed with `audit` (the caller's `settings.update` entry); hours that open now
+/// drain the queue.
 pub async fn update_schedule(
     app: &App,
     t: &TenantId,
     id: &ScheduleId,
     req: ScheduleInput,
+    audit: AuditEntry,
 ) -> Result<ScheduleView, AdminError> {
     let sc = Schedule::parse(&req)?;
     let item = schedule_item(t, id, &sc, app.now());
-    match app.table.put(item.clone(), Some(Condition::Exists)).await {
+    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::Exists) };
+    match crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("schedule", id)]).await {
         Ok(()) => {}
-        Err(TableError::ConditionFailed) => return Err(AdminError::NotFound),
+        Err(TableError::TransactionCanceled { .. }) => return Err(AdminError::NotFound),
         Err(e) => return Err(e.into()),
     }
     if let Err(e) = drain(app, t).await {

@@ -37,8 +37,14 @@ pub async fn get_settings(app: &App, t: &TenantId) -> Result<Settings, TableErro
     Ok(app.table.get(&keys::assignment_settings(t)).await?.map(|i| Settings::from_item(&i)).unwrap_or_default())
 }
 
-/// Replaces the assignment settings; the queue drains under the new rules.
-pub async fn put_settings(app: &App, t: &TenantId, req: SettingsInput) -> Result<Settings, AdminError> {
+/// Replaces the assignment settings, with `audit` (the caller's `settings.update` entry) committed alongside;
+/// the queue drains under the new rules.
+pub async fn put_settings(
+    app: &App,
+    t: &TenantId,
+    req: SettingsInput,
+    audit: crate::audit::AuditEntry,
+) -> Result<Settings, AdminError> {
     let strategy = Strategy::parse(&req.strategy)
         .ok_or_else(|| ValidationError::new("strategy", "must be least_loaded or round_robin"))?;
     let default_group_id = match req.default_group_id.as_deref() {
@@ -65,7 +71,9 @@ pub async fn put_settings(app: &App, t: &TenantId, req: SettingsInput) -> Result
     let mut item = keys::assignment_settings(t).with(settings.to_json());
     item.insert("type".into(), json!("assignment_settings"));
     item.insert("updated_at".into(), json!(app.now()));
-    app.table.put(item, None).await?;
+    let audit = audit.target("settings", "assignment").detail(settings.to_json());
+    crate::audit::commit(app, vec![kefu_ports::table::TxOp::Put { item, condition: None }], Vec::new(), vec![audit])
+        .await?;
     if let Err(e) = drain(app, t).await {
         warn!(tenant_id = %t, error = %e, "drain after a settings change failed; timers retry");
     }

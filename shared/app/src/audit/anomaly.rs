@@ -251,7 +251,7 @@ async fn raise(
         alert = alert.ip(ip);
     }
     alert = alert.detail(detail);
-    chain::append(app, &alert, vec![event]).await?;
+    chain::append(app, &alert, vec![event], None).await?;
     warn!(tenant_id = %cause.tenant_id, kind, target_type, target_id, "security alert raised");
     Ok(())
 }
@@ -337,7 +337,7 @@ mod tests {
     }
 
     async fn signed_in(app: &App, t: &TenantId, agent: &str, ip: &str) {
-        let e = AuditEntry::new(t, "auth.login", Outcome::Success).actor(agent).ip(ip);
+        let e = AuditEntry::new(t, "auth.login", Outcome::Success).actor_id_for_test(agent).ip(ip);
         audit::record(app, e).await.unwrap();
     }
 
@@ -370,7 +370,7 @@ mod tests {
         let (app, _dir, _clock) = app_at("2026-01-01T00:00:00Z");
         let t = TenantId::generate();
         let read = |kind: &'static str, id: String| {
-            AuditEntry::new(&t, format!("{kind}.read"), Outcome::Success).actor("ag_1").target(kind, id)
+            AuditEntry::new(&t, format!("{kind}.read"), Outcome::Success).actor_id_for_test("ag_1").target(kind, id)
         };
         // Re-reading one transcript many times is not a mass read.
         for _ in 0..MASS_READ_TARGETS + 5 {
@@ -384,7 +384,9 @@ mod tests {
         assert_eq!(alerts(&app, &t).await, vec![("mass_read".into(), "agent".into(), "ag_1".into())]);
         // Paging through a list counts every row it showed.
         for _ in 0..3 {
-            let page = AuditEntry::new(&t, "customer.read", Outcome::Success).actor("ag_2").detail(json!({"list": 50}));
+            let page = AuditEntry::new(&t, "customer.read", Outcome::Success)
+                .actor_id_for_test("ag_2")
+                .detail(json!({"list": 50}));
             audit::record(&app, page).await.unwrap();
         }
         assert_eq!(alerts(&app, &t).await.len(), 2);
@@ -404,7 +406,7 @@ mod tests {
         let app = embedded.app.clone();
         let t = TenantId::generate();
         for _ in 0..MASS_EXPORTS + 2 {
-            let e = AuditEntry::new(&t, "export.create", Outcome::Success).actor("ag_9").ip("192.0.2.1");
+            let e = AuditEntry::new(&t, "export.create", Outcome::Success).actor_id_for_test("ag_9").ip("192.0.2.1");
             audit::record(&app, e).await.unwrap();
         }
         assert_eq!(alerts(&app, &t).await, vec![("mass_export".into(), "agent".into(), "ag_9".into())]);
@@ -415,7 +417,7 @@ mod tests {
         assert_eq!(event.data["kind"], "mass_export");
         assert_eq!(event.data["detail"]["count"], MASS_EXPORTS);
         // Failed or denied exports are not counted.
-        let denied = AuditEntry::new(&t, "export.create", Outcome::Denied).actor("ag_8");
+        let denied = AuditEntry::new(&t, "export.create", Outcome::Denied).actor_id_for_test("ag_8");
         for _ in 0..MASS_EXPORTS {
             audit::record(&app, denied.clone()).await.unwrap();
         }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use kefu_domain::TenantId;
-use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
+use kefu_ports::table::{Condition, Item, Key, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -45,8 +45,38 @@ pub fn platform() -> TenantId {
     TenantId::from_static("tn_platform")
 }
 
+/// Who did something, named the one way every audit entry names its actor: the stored `actor_id` is the
+/// account's id, the API key's id, the visitor's customer id, `operator` for the command line, or nothing when
+/// nobody is known (a failed sign-in of no account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A staff account, through a session.
+    Account(kefu_domain::AgentId),
+    /// An integration's API key.
+    ApiKey(kefu_domain::security::ApiKeyId),
+    /// A visitor of the widget (their customer record).
+    Visitor(kefu_domain::CustomerId),
+    /// Whoever runs `kefu` on the command line (`kefu admin restore`…).
+    Operator,
+    /// Nobody known.
+    Nobody,
+}
+
+impl Actor {
+    /// The id stored as the entry's `actor_id` (and indexed for `GET /v1/audit?actor_id=`).
+    pub fn id(&self) -> Option<String> {
+        match self {
+            Actor::Account(a) => Some(a.to_string()),
+            Actor::ApiKey(k) => Some(k.to_string()),
+            Actor::Visitor(c) => Some(c.to_string()),
+            Actor::Operator => Some("operator".to_owned()),
+            Actor::Nobody => None,
+        }
+    }
+}
+
 /// What to record. Actions are API.md's names (`auth.login`, `customer.read`, `settings.update`…).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// The tenant whose log it goes to.
     pub tenant_id: TenantId,
@@ -82,8 +112,8 @@ impl AuditEntry {
     }
 
     /// Who acted.
-    pub fn actor(mut self, actor: impl ToString) -> Self {
-        self.actor_id = Some(actor.to_string());
+    pub fn by(mut self, actor: &Actor) -> Self {
+        self.actor_id = actor.id();
         self
     }
 
@@ -103,6 +133,27 @@ impl AuditEntry {
     /// More about it.
     pub fn detail(mut self, detail: Value) -> Self {
         self.detail = Some(detail);
+        self
+    }
+
+    /// One more field of the detail (an object, made if there is none): what the service that commits the
+    /// entry learns only while it makes the change.
+    pub fn with(mut self, field: &str, value: Value) -> Self {
+        match &mut self.detail {
+            Some(Value::Object(map)) => {
+                map.insert(field.to_owned(), value);
+            }
+            _ => self.detail = Some(json!({ field: value })),
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+impl AuditEntry {
+    /// A made-up actor id, for tests of the chain and the detector that need no real account.
+    pub(crate) fn actor_id_for_test(mut self, id: &str) -> Self {
+        self.actor_id = Some(id.to_owned());
         self
     }
 }
@@ -181,7 +232,17 @@ pub fn seq_of(item: &Item) -> u64 {
 
 /// Appends an entry to its tenant's chain, with `events` stored through the outbox in the same transaction
 /// (published right after). Nothing else: no anomaly detection, so the detector's own entries go through here.
-pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>) -> Result<Item, TableError> {
+///
+/// `settles` is the key of the pending entry this append takes the place of (an entry committed with a change,
+/// see [`super::pending`]): it is deleted in the same transaction, on condition that it still exists, so a
+/// pending entry takes exactly one place in the chain however many sweepers race for it. `Ok(None)` says
+/// another writer settled it first.
+pub(crate) async fn append(
+    app: &App,
+    entry: &AuditEntry,
+    events: Vec<Envelope>,
+    settles: Option<&Key>,
+) -> Result<Option<Item>, TableError> {
     let tenant = entry.tenant_id.clone();
     let head_key = keys::audit_head(&tenant);
     for attempt in 0..APPEND_ATTEMPTS {
@@ -211,7 +272,7 @@ pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>)
             item.insert("gsi2sk".into(), json!(time_sk));
         }
         let head_condition = if head.is_some() { Condition::eq("seq", seq) } else { Condition::NotExists };
-        let ops = vec![
+        let mut ops = vec![
             TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) },
             TxOp::Update {
                 key: head_key.clone(),
@@ -219,8 +280,14 @@ pub(crate) async fn append(app: &App, entry: &AuditEntry, events: Vec<Envelope>)
                 condition: Some(head_condition),
             },
         ];
+        if let Some(key) = settles {
+            ops.push(TxOp::Delete { key: key.clone(), condition: Some(Condition::Exists) });
+        }
         match crate::plumbing::outbox::commit(app, ops, events.clone()).await {
-            Ok(()) => return Ok(item),
+            Ok(()) => return Ok(Some(item)),
+            Err(TableError::TransactionCanceled { failed }) if settles.is_some() && failed.contains(&2) => {
+                return Ok(None);
+            }
             Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
                 let pause = rand::random::<u64>() % (2 + 2 * u64::from(attempt.min(10)));
                 tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -335,7 +402,7 @@ mod tests {
     async fn write(app: &App, t: &TenantId, n: usize) {
         for i in 0..n {
             let e = AuditEntry::new(t, "customer.read", Outcome::Success)
-                .actor("ag_1")
+                .actor_id_for_test("ag_1")
                 .target("customer", format!("cu_{i}"))
                 .ip("127.0.0.1")
                 .detail(json!({"b": 1, "a": [1, {"z": 2, "y": 3}]}));

@@ -21,6 +21,7 @@ pub mod widget;
 pub mod widget_settings;
 
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
@@ -608,16 +609,24 @@ pub async fn reply(
 }
 
 /// Replaces a conversation's tags (names, deduplicated). Assignment never touches tags, so this is a plain
-/// update of that one attribute.
-pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &[TagName]) -> Result<Item, ApiError> {
+/// update of that one attribute, committed with `audit` (the caller's `conversation.update` entry).
+pub async fn set_tags(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConversationId,
+    tags: &[TagName],
+    audit: AuditEntry,
+) -> Result<Item, ApiError> {
     let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
-    match app
-        .table
-        .update(&keys::conversation(tenant, id), Update::new().set("tags", json!(names)), Some(Condition::Exists))
-        .await
-    {
-        Ok(item) => Ok(item),
-        Err(TableError::ConditionFailed) => Err(ApiError::not_found()),
+    let op = TxOp::Update {
+        key: keys::conversation(tenant, id),
+        update: Update::new().set("tags", json!(names)),
+        condition: Some(Condition::Exists),
+    };
+    let audit = audit.target("conversation", id).with("tags", json!(names));
+    match crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await {
+        Ok(()) => load(app, tenant, id).await?.ok_or_else(ApiError::not_found),
+        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
         Err(e) => Err(e.into()),
     }
 }
@@ -625,7 +634,9 @@ pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &
 /// Deletes a conversation with all of its messages and its customer's pointer to it. Items go in
 /// transactions of up to 100; the conversation item goes last, so an interrupted delete leaves a conversation
 /// that can be deleted again, never messages without their conversation being visible.
-pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result<(), ApiError> {
+///
+/// `audit` (the caller's `conversation.delete` entry) is committed with the conversation item's deletion.
+pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item, audit: AuditEntry) -> Result<(), ApiError> {
     let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
     let pk = keys::conversation_pk(tenant, &id);
     loop {
@@ -644,7 +655,7 @@ pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result
     if let Some(cu) = CustomerId::parse(&text(conversation, "customer_id")) {
         last.push(TxOp::Delete { key: keys::customer_conversation(tenant, &cu, &id), condition: None });
     }
-    match app.table.transact(last).await {
+    match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", &id)]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
         Err(e) => Err(e.into()),

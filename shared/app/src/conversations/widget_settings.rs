@@ -416,7 +416,14 @@ fn check_form(form: PreChatForm) -> Result<PreChatForm, ValidationError> {
 }
 
 /// Stores a tenant's settings.
-pub async fn save(app: &App, tenant: &TenantId, s: &WidgetSettings) -> Result<(), ApiError> {
+///
+/// `audit` (the caller's `settings.update` entry) is committed with them.
+pub async fn save(
+    app: &App,
+    tenant: &TenantId,
+    s: &WidgetSettings,
+    audit: crate::audit::AuditEntry,
+) -> Result<(), ApiError> {
     let record = Record {
         kind: "widget_settings".into(),
         tenant_id: tenant.clone(),
@@ -427,7 +434,9 @@ pub async fn save(app: &App, tenant: &TenantId, s: &WidgetSettings) -> Result<()
         tracing::error!(error = %e, "widget settings do not serialise");
         ApiError::internal()
     })?;
-    app.table.put(keys::widget_settings(tenant).with(fields), None).await?;
+    let op = kefu_ports::table::TxOp::Put { item: keys::widget_settings(tenant).with(fields), condition: None };
+    let audit = audit.target("settings", "widget").detail(serde_json::to_value(s).unwrap_or_default());
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
@@ -352,7 +353,15 @@ pub const MAX_ATTRIBUTES: usize = 50;
 
 /// Applies a patch: the profile update (conditioned on the version read), the search terms that changed, in
 /// one transaction. Answers the item as it now stands.
-pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: CustomerPatch) -> Result<Item, UpdateError> {
+///
+/// `audit` (the caller's `customer.update` entry) is committed in the same transaction.
+pub async fn update(
+    app: &App,
+    tenant: &TenantId,
+    id: &CustomerId,
+    patch: CustomerPatch,
+    audit: AuditEntry,
+) -> Result<Item, UpdateError> {
     let current = load(app, tenant, id).await?.ok_or(UpdateError::NotFound)?;
     let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
     let mut next = current.clone();
@@ -434,7 +443,7 @@ pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: Custom
     for t in terms.iter().filter(|t| !old_terms.contains(t)) {
         ops.push(TxOp::Put { item: term_item(tenant, t, id), condition: None });
     }
-    match app.table.transact(ops).await {
+    match crate::audit::commit(app, ops, Vec::new(), vec![audit.target("customer", id)]).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(UpdateError::Conflict),
         Err(e) => return Err(e.into()),
@@ -504,11 +513,12 @@ pub async fn groups(
     Ok(ListPage::from_page(page, CustomerGroupView::from_item))
 }
 
-/// Creates a customer group.
+/// Creates a customer group, committed with `audit` (the caller's `customer_group.create` entry).
 pub async fn create_group(
     app: &App,
     tenant: &TenantId,
     body: &CustomerGroupBody,
+    audit: AuditEntry,
 ) -> Result<CustomerGroupView, ApiError> {
     let (name, priority) = body.validate()?;
     let id = CustomerGroupId::generate();
@@ -516,29 +526,38 @@ pub async fn create_group(
         "type": "customer_group", "group_id": id, "tenant_id": tenant, "name": name.as_str(),
         "priority": priority.as_str(), "created_at": app.now(),
     }));
-    app.table.put(item.clone(), Some(Condition::NotExists)).await?;
+    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await?;
     Ok(CustomerGroupView::from_item(&item))
 }
 
-/// Renames a customer group or changes its priority (new conversations of its customers get the new one).
+/// Renames a customer group or changes its priority (new conversations of its customers get the new one),
+/// committed with `audit` (the caller's `customer_group.update` entry).
 pub async fn update_group(
     app: &App,
     tenant: &TenantId,
     id: &str,
     body: &CustomerGroupBody,
+    audit: AuditEntry,
 ) -> Result<CustomerGroupView, ApiError> {
     let (name, priority) = body.validate()?;
     let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
     let update = Update::new().set("name", name.as_str()).set("priority", priority.as_str());
-    match app.table.update(&keys::customer_group(tenant, &id), update, Some(Condition::Exists)).await {
-        Ok(item) => Ok(CustomerGroupView::from_item(&item)),
-        Err(TableError::ConditionFailed) => Err(ApiError::not_found()),
+    let key = keys::customer_group(tenant, &id);
+    let op = TxOp::Update { key: key.clone(), update, condition: Some(Condition::Exists) };
+    match crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await {
+        Ok(()) => {
+            let item = app.table.get(&key).await?.ok_or_else(ApiError::not_found)?;
+            Ok(CustomerGroupView::from_item(&item))
+        }
+        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
         Err(e) => Err(e.into()),
     }
 }
 
-/// Deletes a customer group that no customer belongs to any more (409 otherwise: move them first).
-pub async fn delete_group(app: &App, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
+/// Deletes a customer group that no customer belongs to any more (409 otherwise: move them first), committed
+/// with `audit` (the caller's `customer_group.delete` entry).
+pub async fn delete_group(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -> Result<(), ApiError> {
     let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
     if app.table.get(&keys::customer_group(tenant, &id)).await?.is_none() {
         return Err(ApiError::not_found());
@@ -548,6 +567,7 @@ pub async fn delete_group(app: &App, tenant: &TenantId, id: &str) -> Result<(), 
     if !members.items.is_empty() {
         return Err(ApiError::conflict("the group still has customers; move them to another group first"));
     }
-    app.table.delete(&keys::customer_group(tenant, &id), None).await?;
+    let op = TxOp::Delete { key: keys::customer_group(tenant, &id), condition: None };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await?;
     Ok(())
 }

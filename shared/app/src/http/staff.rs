@@ -39,7 +39,7 @@ impl std::ops::Deref for Staff {
 #[derive(Debug, Clone)]
 struct Denial {
     tenant_id: TenantId,
-    actor_id: String,
+    actor: crate::audit::Actor,
     permission: &'static str,
     ip: String,
 }
@@ -68,7 +68,7 @@ impl Staff {
         tracing::info!(tenant_id = %self.tenant_id, agent_id = %self.agent_id, permission = p.name(), "permission denied");
         let denial = Denial {
             tenant_id: self.tenant_id.clone(),
-            actor_id: self.actor_id(),
+            actor: self.actor(),
             permission: p.name(),
             ip: self.ip.to_string(),
         };
@@ -90,7 +90,7 @@ pub async fn record_denials(State(app): State<App>, req: Request, next: Next) ->
     let denial = slot.0.lock().ok().and_then(|mut d| d.take());
     if let Some(d) = denial {
         let entry = AuditEntry::new(&d.tenant_id, "permission.denied", Outcome::Denied)
-            .actor(d.actor_id)
+            .by(&d.actor)
             .target("route", route)
             .ip(d.ip)
             .detail(serde_json::json!({"permission": d.permission}));

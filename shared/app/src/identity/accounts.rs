@@ -45,12 +45,25 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The id audit entries name as the actor: the account, or the API key.
-    pub fn actor_id(&self) -> String {
+    /// Who acts, as audit entries name it: the account, or the API key.
+    pub fn actor(&self) -> crate::audit::Actor {
         match &self.caller {
-            Caller::Session(_) => self.agent_id.to_string(),
-            Caller::ApiKey(k) => k.to_string(),
+            Caller::Session(_) => crate::audit::Actor::Account(self.agent_id.clone()),
+            Caller::ApiKey(k) => crate::audit::Actor::ApiKey(k.clone()),
         }
+    }
+
+    /// A successful `action` by this caller, from its IP: the start of every audit entry a caller's change
+    /// writes (the service making the change adds the target and detail and commits it with the change).
+    pub fn audit(&self, action: &str) -> crate::audit::AuditEntry {
+        crate::audit::AuditEntry::new(&self.tenant_id, action, crate::audit::Outcome::Success)
+            .by(&self.actor())
+            .ip(self.ip)
+    }
+
+    /// The actor's id (the account's, or the API key's), as audit entries and records store it.
+    pub fn actor_id(&self) -> String {
+        self.actor().id().unwrap_or_default()
     }
 
     /// The session's public id, when the caller is a session.

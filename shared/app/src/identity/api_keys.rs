@@ -95,12 +95,15 @@ pub async fn create(
     let lookup = keys::api_key_secret(&hash).with(json!({
         "type": "api_key_secret", "key_id": id, "tenant_id": tenant, "permissions": permissions.names(),
     }));
-    app.table
-        .transact(vec![
-            TxOp::Put { item: record, condition: Some(Condition::NotExists) },
-            TxOp::Put { item: lookup, condition: Some(Condition::NotExists) },
-        ])
-        .await?;
+    let entry = creator
+        .audit("api_key.create")
+        .target("api_key", &id)
+        .detail(json!({"name": name.as_str(), "permissions": permissions.names()}));
+    let ops = vec![
+        TxOp::Put { item: record, condition: Some(Condition::NotExists) },
+        TxOp::Put { item: lookup, condition: Some(Condition::NotExists) },
+    ];
+    crate::audit::commit(app, ops, Vec::new(), vec![entry]).await?;
     Ok(CreatedApiKey {
         id: id.to_string(),
         key,
@@ -117,17 +120,17 @@ pub async fn list(app: &App, tenant: &TenantId, params: &ListParams) -> Result<L
     Ok(ListPage::from_page(page, ApiKeyView::from_item))
 }
 
-/// Revokes a key at once; `false` when the tenant has no such key.
-pub async fn revoke(app: &App, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, TableError> {
+/// Revokes a key at once (audited as `api_key.revoke` by `by`); `false` when the tenant has no such key.
+pub async fn revoke(app: &App, by: &Principal, id: &ApiKeyId) -> Result<bool, TableError> {
+    let tenant = &by.tenant_id;
     let key = keys::api_key(tenant, id.as_str());
     let Some(record) = app.table.get(&key).await? else { return Ok(false) };
     let hash = record.get("key_hash").and_then(Value::as_str).unwrap_or_default();
-    app.table
-        .transact(vec![
-            TxOp::Delete { key, condition: Some(Condition::Exists) },
-            TxOp::Delete { key: keys::api_key_secret(hash), condition: None },
-        ])
-        .await?;
+    let ops = vec![
+        TxOp::Delete { key, condition: Some(Condition::Exists) },
+        TxOp::Delete { key: keys::api_key_secret(hash), condition: None },
+    ];
+    crate::audit::commit(app, ops, Vec::new(), vec![by.audit("api_key.revoke").target("api_key", id)]).await?;
     Ok(true)
 }
 

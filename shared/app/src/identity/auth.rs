@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kefu_domain::security::{Restriction, SecurityPolicy, SessionId};
 use kefu_domain::{AgentId, PermissionSet, RoleId, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Item, TableError, Update};
+use kefu_ports::table::{Condition, Item, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -15,7 +15,7 @@ use super::accounts::{AgentView, Caller, Principal, s, strings, tell_owner};
 use super::secrets::{hash_password, spend_verification_effort, token_hash, verify_password};
 use super::{mfa, security, sessions};
 use crate::App;
-use crate::audit::{AuditEntry, Outcome, note};
+use crate::audit::{Actor, AuditEntry, Outcome, note};
 use crate::plumbing::keys;
 
 /// Why authentication failed.
@@ -173,21 +173,16 @@ pub(crate) async fn open_session(
             user_agent,
             ttl,
             mfa,
+            audit: AuditEntry::new(tenant, "auth.login", Outcome::Success)
+                .by(&Actor::Account(agent_id.clone()))
+                .ip(ip)
+                .detail(json!({"mfa": mfa})),
         },
     )
     .await?;
     let restriction = restriction_of(policy, agent, app.now());
     let mut view = AgentView::from_item(agent);
     view.last_login_at = Some(app.now().to_string());
-    note(
-        app,
-        AuditEntry::new(tenant, "auth.login", Outcome::Success)
-            .actor(&agent_id)
-            .target("session", &created.session_id)
-            .ip(ip)
-            .detail(json!({"mfa": mfa})),
-    )
-    .await;
     Ok(LoginOk {
         token: created.token,
         expires_at: created.expires_at.to_string(),
@@ -225,8 +220,8 @@ async fn claim(
             let mut entry = AuditEntry::new(tenant, action, Outcome::Failure)
                 .ip(ip)
                 .detail(json!({"email": email, "reason": "locked"}));
-            if let Some(id) = account.map(|a| s(a, "agent_id")) {
-                entry = entry.actor(&id).target("agent", &id);
+            if let Some(id) = account.and_then(|a| AgentId::parse(&s(a, "agent_id"))) {
+                entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
             }
             note(app, entry).await;
             Err(AuthError::Locked { retry_after })
@@ -245,8 +240,8 @@ async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error
         "email": at.email, "reason": reason, "consecutive_failures": state.failures,
         "locked": state.locked_until.is_some(),
     }));
-    if let Some(id) = at.account.map(|a| s(a, "agent_id")) {
-        entry = entry.actor(&id).target("agent", &id);
+    if let Some(id) = at.account.and_then(|a| AgentId::parse(&s(a, "agent_id"))) {
+        entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
     }
     note(app, entry).await;
     match state.retry_after(app.now().as_second()) {
@@ -353,7 +348,11 @@ pub async fn login_mfa(
         }
     }
     security::clear_failures(app, &c.tenant_id, &c.email).await?;
-    note(app, AuditEntry::new(&c.tenant_id, "auth.mfa", Outcome::Success).actor(&c.agent_id).ip(ip)).await;
+    note(
+        app,
+        AuditEntry::new(&c.tenant_id, "auth.mfa", Outcome::Success).by(&Actor::Account(c.agent_id.clone())).ip(ip),
+    )
+    .await;
     open_session(app, &c.tenant_id, &agent, &policy, ip, user_agent, true).await
 }
 
@@ -415,14 +414,10 @@ pub async fn logout(app: &App, principal: &Principal) -> Result<(), AuthError> {
     if principal.session_hash.is_empty() {
         return Err(AuthError::Unauthenticated);
     }
-    app.table.delete(&keys::session(&principal.session_hash), None).await?;
-    note(
-        app,
-        AuditEntry::new(&principal.tenant_id, "auth.logout", Outcome::Success)
-            .actor(principal.actor_id())
-            .ip(principal.ip),
-    )
-    .await;
+    let entry =
+        AuditEntry::new(&principal.tenant_id, "auth.logout", Outcome::Success).by(&principal.actor()).ip(principal.ip);
+    let end = TxOp::Delete { key: keys::session(&principal.session_hash), condition: None };
+    crate::audit::commit(app, vec![end], Vec::new(), vec![entry]).await?;
     Ok(())
 }
 
@@ -491,8 +486,13 @@ pub async fn change_password(
         .set("password_hash", json!(hash_password(password.expose())))
         .set("password_changed_at", json!(app.now()))
         .remove("password_must_change");
-    app.table.update(&key, update, Some(Condition::Exists)).await?;
-    sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id()).await?;
+    let entry = AuditEntry::new(&principal.tenant_id, "auth.password_change", Outcome::Success)
+        .by(&principal.actor())
+        .target("agent", &principal.agent_id)
+        .ip(principal.ip);
+    let change = TxOp::Update { key: key.clone(), update, condition: Some(Condition::Exists) };
+    crate::audit::commit(app, vec![change], Vec::new(), vec![entry]).await?;
+    sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id(), None).await?;
     tell_owner(
         app,
         &email,
@@ -502,14 +502,6 @@ pub async fn change_password(
              If this was not you, contact your administrator at once.",
             principal.ip
         ),
-    )
-    .await;
-    note(
-        app,
-        AuditEntry::new(&principal.tenant_id, "auth.password_change", Outcome::Success)
-            .actor(principal.actor_id())
-            .target("agent", &principal.agent_id)
-            .ip(principal.ip),
     )
     .await;
     Ok(())

@@ -5,7 +5,7 @@
 //! sends at most 3 emails, and is used up by its first success.
 
 use kefu_domain::{AgentId, TenantId};
-use kefu_ports::table::{CmpOp, Condition, Item, TableError, Update};
+use kefu_ports::table::{CmpOp, Condition, Item, TableError, TxOp, Update};
 use rand::Rng;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -107,8 +107,15 @@ pub async fn enrol_totp(
     Ok(TotpEnrolment { secret, otpauth_url })
 }
 
-/// Confirms enrolment with a code from the new secret; from then on sign-in asks for a code.
-pub async fn confirm_totp(app: &App, tenant: &TenantId, agent: &AgentId, code: &str) -> Result<(), MfaError> {
+/// Confirms enrolment with a code from the new secret; from then on sign-in asks for a code. The change is
+/// committed with `audit` (the caller's `auth.mfa_enrol` entry).
+pub async fn confirm_totp(
+    app: &App,
+    tenant: &TenantId,
+    agent: &AgentId,
+    code: &str,
+    audit: crate::audit::AuditEntry,
+) -> Result<(), MfaError> {
     let key = keys::agent(tenant, agent);
     let account = app.table.get(&key).await?.ok_or(MfaError::Invalid)?;
     let pending = account.get("totp_pending").and_then(Value::as_str).ok_or(MfaError::Invalid)?;
@@ -119,8 +126,9 @@ pub async fn confirm_totp(app: &App, tenant: &TenantId, agent: &AgentId, code: &
         .set("mfa_enabled", json!(true))
         .set("totp_last_step", json!(step))
         .remove("totp_pending");
-    match app.table.update(&key, update, Some(Condition::eq("totp_pending", pending))).await {
-        Ok(_) => {
+    let op = TxOp::Update { key: key.clone(), update, condition: Some(Condition::eq("totp_pending", pending)) };
+    match crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await {
+        Ok(()) => {
             crate::identity::accounts::tell_owner(
                 app,
                 email,
@@ -131,7 +139,7 @@ pub async fn confirm_totp(app: &App, tenant: &TenantId, agent: &AgentId, code: &
             .await;
             Ok(())
         }
-        Err(TableError::ConditionFailed) => Err(MfaError::Invalid),
+        Err(TableError::TransactionCanceled { .. }) => Err(MfaError::Invalid),
         Err(e) => Err(e.into()),
     }
 }
@@ -286,8 +294,9 @@ mod tests {
         let e = enrol_totp(&app, &t, &a, "li@x.co").await.unwrap();
         assert!(e.otpauth_url.starts_with("otpauth://totp/Kefu:li%40x.co?secret="), "{}", e.otpauth_url);
         let now = app.now().as_second();
-        assert!(matches!(confirm_totp(&app, &t, &a, "12345").await, Err(MfaError::Invalid)));
-        confirm_totp(&app, &t, &a, &code_at(&e.secret, now).unwrap()).await.unwrap();
+        let entry = || crate::audit::AuditEntry::new(&t, "auth.mfa_enrol", crate::audit::Outcome::Success);
+        assert!(matches!(confirm_totp(&app, &t, &a, "12345", entry()).await, Err(MfaError::Invalid)));
+        confirm_totp(&app, &t, &a, &code_at(&e.secret, now).unwrap(), entry()).await.unwrap();
         let account = || async { app.table.get(&keys::agent(&t, &a)).await.unwrap().unwrap() };
         assert!(
             !use_totp(&app, &account().await, &code_at(&e.secret, now).unwrap()).await.unwrap(),

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::audit::AuditEntry;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
 use crate::identity::access::{self, AccessError};
@@ -144,12 +145,13 @@ fn name_clash(roles: &[RoleView], name: &Name, except: Option<&RoleId>) -> bool 
         || roles.iter().any(|r| fold(&r.name) == wanted && except.is_none_or(|e| e.as_str() != r.id))
 }
 
-/// Creates a custom role.
+/// Creates a custom role, committed with `audit` (the caller's `role.update` entry, op `create`).
 pub async fn create(
     app: &App,
     tenant: &TenantId,
     name: &Name,
     permissions: &PermissionSet,
+    audit: AuditEntry,
 ) -> Result<RoleView, RoleError> {
     let roles = all(app, tenant).await?;
     if roles.iter().filter(|r| !r.builtin).count() >= MAX_CUSTOM_ROLES {
@@ -161,17 +163,23 @@ pub async fn create(
     let id = RoleId::generate();
     let mut item = role_item(tenant, id.as_str(), name.as_str(), permissions, false);
     item.insert("created_at".into(), json!(app.now()));
-    app.table.put(item.clone(), Some(Condition::NotExists)).await?;
+    let audit = audit.target("role", &id).detail(json!({
+        "op": "create", "name": name.as_str(), "permissions": permissions.names(),
+    }));
+    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
     Ok(RoleView::from_item(&item))
 }
 
-/// Renames a custom role and replaces its permissions.
+/// Renames a custom role and replaces its permissions, committed with `audit` (the caller's `role.update`
+/// entry, op `update`, keeping the name and permissions before as `from`).
 pub async fn update(
     app: &App,
     tenant: &TenantId,
     id: &RoleId,
     name: &Name,
     permissions: &PermissionSet,
+    audit: AuditEntry,
 ) -> Result<RoleView, RoleError> {
     let current = get(app, tenant, id).await?.ok_or(RoleError::NotFound)?;
     if current.builtin {
@@ -189,7 +197,11 @@ pub async fn update(
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
     let key = keys::role(tenant, id.as_str());
     let ops = vec![TxOp::Update { key: key.clone(), update, condition: Some(condition) }, guard];
-    match app.table.transact(ops).await {
+    let audit = audit.target("role", id).detail(json!({
+        "op": "update", "name": name.as_str(), "permissions": permissions.names(),
+        "from": {"name": current.name, "permissions": current.permissions},
+    }));
+    match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => Ok(get(app, tenant, id).await?.ok_or(RoleError::NotFound)?),
         Err(e) if access::guard_failed(&e, 1) => Err(RoleError::Conflict(access::GUARD_MOVED.into())),
         Err(TableError::TransactionCanceled { .. }) => Err(RoleError::NotFound),
@@ -219,8 +231,8 @@ pub async fn holders(app: &App, tenant: &TenantId, id: &RoleId) -> Result<usize,
     }
 }
 
-/// Deletes a custom role nobody holds.
-pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId) -> Result<(), RoleError> {
+/// Deletes a custom role nobody holds, committed with `audit` (the caller's `role.update` entry, op `delete`).
+pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId, audit: AuditEntry) -> Result<(), RoleError> {
     let current = get(app, tenant, id).await?.ok_or(RoleError::NotFound)?;
     if current.builtin {
         return Err(RoleError::Builtin);
@@ -234,7 +246,8 @@ pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId) -> Result<(), Rol
     let guard = access::keep_an_administrator(app, tenant, &RosterChange::DeleteRole { role: id.to_string() }).await?;
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
     let ops = vec![TxOp::Delete { key: keys::role(tenant, id.as_str()), condition: Some(condition) }, guard];
-    match app.table.transact(ops).await {
+    let audit = audit.target("role", id).detail(json!({"op": "delete"}));
+    match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => Ok(()),
         Err(e) if access::guard_failed(&e, 1) => Err(RoleError::Conflict(access::GUARD_MOVED.into())),
         Err(TableError::TransactionCanceled { .. }) => Err(RoleError::NotFound),

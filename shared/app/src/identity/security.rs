@@ -47,8 +47,13 @@ pub fn policy_of(item: &Item) -> SecurityPolicy {
     }
 }
 
-/// Stores a validated policy.
-pub async fn save_policy(app: &App, tenant: &TenantId, p: &SecurityPolicy) -> Result<(), TableError> {
+/// Stores a validated policy, committed with `audit` (the caller's `settings.update` entry).
+pub async fn save_policy(
+    app: &App,
+    tenant: &TenantId,
+    p: &SecurityPolicy,
+    audit: crate::audit::AuditEntry,
+) -> Result<(), TableError> {
     let item = keys::security_settings(tenant).with(json!({
         "type": "security_settings", "tenant_id": tenant,
         "password_min_length": p.password_min_length, "password_max_age_days": p.password_max_age_days,
@@ -56,7 +61,8 @@ pub async fn save_policy(app: &App, tenant: &TenantId, p: &SecurityPolicy) -> Re
         "mfa_required": p.mfa_required, "ip_allowlist": p.ip_allowlist,
         "session_ttl_minutes": p.session_ttl_minutes, "updated_at": app.now(),
     }));
-    app.table.put(item, None).await
+    let op = kefu_ports::table::TxOp::Put { item, condition: None };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("settings", "security")]).await
 }
 
 /// Whether the tenant's allowlist lets `ip` in.
@@ -354,7 +360,9 @@ mod tests {
             ip_allowlist: vec!["10.0.0.0/8".into()],
             ..Default::default()
         };
-        save_policy(&app, &t, &p).await.unwrap();
+        save_policy(&app, &t, &p, crate::audit::AuditEntry::new(&t, "test", crate::audit::Outcome::Success))
+            .await
+            .unwrap();
         assert_eq!(policy(&app, &t).await.unwrap(), p);
         let e = check_new_password(&app, &t, "fifteen chars!!", "li@x.co").await.unwrap_err();
         assert!(matches!(e, PasswordCheckError::Invalid(v) if v.field == "password"));

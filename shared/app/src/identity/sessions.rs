@@ -78,6 +78,8 @@ pub struct NewSession<'a> {
     pub ttl: Duration,
     /// Whether sign-in passed a second factor.
     pub mfa: bool,
+    /// The entry that records the sign-in, committed with the session (its target is set to the new session).
+    pub audit: crate::audit::AuditEntry,
 }
 
 /// A new session: the bearer token (shown once) and its public id and end.
@@ -114,7 +116,9 @@ pub async fn create(app: &App, new: NewSession<'_>) -> Result<Created, TableErro
         update: Update::new().set("last_login_at", json!(now)),
         condition: Some(Condition::Exists),
     };
-    app.table.transact(vec![TxOp::Put { item, condition: Some(Condition::NotExists) }, stamp]).await?;
+    let entry = new.audit.target("session", &session_id);
+    let ops = vec![TxOp::Put { item, condition: Some(Condition::NotExists) }, stamp];
+    crate::audit::commit(app, ops, Vec::new(), vec![entry]).await?;
     Ok(Created { token, session_id, expires_at: expires })
 }
 
@@ -160,7 +164,15 @@ async fn session_keys(app: &App, tenant: &TenantId, agent: &AgentId) -> Result<V
 
 /// Ends one session of an account by its public id; `false` when the account has no such session (another
 /// account's session ids are simply not found).
-pub async fn revoke(app: &App, tenant: &TenantId, agent: &AgentId, session: &SessionId) -> Result<bool, TableError> {
+///
+/// `audit` (the caller's `auth.session_revoke` entry) is committed with the deletion.
+pub async fn revoke(
+    app: &App,
+    tenant: &TenantId,
+    agent: &AgentId,
+    session: &SessionId,
+    audit: crate::audit::AuditEntry,
+) -> Result<bool, TableError> {
     let page = app
         .table
         .query(
@@ -172,7 +184,8 @@ pub async fn revoke(app: &App, tenant: &TenantId, agent: &AgentId, session: &Ses
     let mut found = false;
     for item in &page.items {
         if item.get("session_id").and_then(Value::as_str) == Some(session.as_str()) {
-            app.table.delete(&Key::of(item)?, None).await?;
+            let op = TxOp::Delete { key: Key::of(item)?, condition: None };
+            crate::audit::commit(app, vec![op], Vec::new(), vec![audit.clone().target("session", session)]).await?;
             found = true;
         }
     }
@@ -181,22 +194,22 @@ pub async fn revoke(app: &App, tenant: &TenantId, agent: &AgentId, session: &Ses
 
 /// Ends every session of an account at once, except `except` (the caller's own, on a password change).
 /// Answers how many session items were deleted. Used by password changes, `POST /v1/agents/{id}/disable`
-/// and `DELETE /v1/agents/{id}/sessions`.
+/// and `DELETE /v1/agents/{id}/sessions`. `audit`, when given, is committed with the revocation (with
+/// `sessions_revoked`, how many live sessions it ended).
 pub async fn revoke_all(
     app: &App,
     tenant: &TenantId,
     agent: &AgentId,
     except: Option<&SessionId>,
+    audit: Option<crate::audit::AuditEntry>,
 ) -> Result<usize, TableError> {
     let agent_key = keys::agent(tenant, agent);
     // Bump the account's epoch (and lift the kept session to it) in one transaction, conditioned on the
     // epoch read, so a concurrent revocation cannot be lost.
     for attempt in 1.. {
         let Some(account) = app.table.get(&agent_key).await? else { return Ok(0) };
-        let kept = match except {
-            Some(id) => session_keys(app, tenant, agent).await?.into_iter().find(|(_, sid)| sid == id.as_str()),
-            None => None,
-        };
+        let live = session_keys(app, tenant, agent).await?;
+        let kept = except.and_then(|id| live.iter().find(|(_, sid)| sid == id.as_str()).cloned());
         let epoch = epoch_of(&account);
         let expected = if epoch == 0 {
             Condition::Or(vec![Condition::AttrNotExists("session_epoch".into()), Condition::eq("session_epoch", 0)])
@@ -215,7 +228,9 @@ pub async fn revoke_all(
                 condition: Some(Condition::Exists),
             });
         }
-        match app.table.transact(ops).await {
+        let ending = live.len() - usize::from(kept.is_some());
+        let entries: Vec<_> = audit.iter().map(|e| e.clone().with("sessions_revoked", json!(ending))).collect();
+        match crate::audit::commit(app, ops, Vec::new(), entries).await {
             Ok(()) => break,
             Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed | TableError::Conflict)
                 if attempt < 10 => {}
@@ -264,6 +279,7 @@ mod tests {
         let tenant = TenantId::parse(&created.tenant_id).unwrap();
         let agent = AgentId::parse(&created.admin_id).unwrap();
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let entry = || crate::audit::AuditEntry::new(&tenant, "test", crate::audit::Outcome::Success);
         let open = || async {
             let new = NewSession {
                 tenant: &tenant,
@@ -273,6 +289,7 @@ mod tests {
                 user_agent: Some("test"),
                 ttl: Duration::from_secs(600),
                 mfa: false,
+                audit: entry(),
             };
             create(&app, new).await.unwrap()
         };
@@ -281,20 +298,20 @@ mod tests {
         assert_eq!(listed.items.len(), 3);
         assert_eq!(listed.items.iter().filter(|s| s.current).count(), 1);
 
-        assert!(revoke(&app, &tenant, &agent, &a.session_id).await.unwrap());
-        assert!(!revoke(&app, &tenant, &agent, &a.session_id).await.unwrap(), "gone");
-        assert!(!revoke(&app, &tenant, &AgentId::generate(), &b.session_id).await.unwrap(), "not another's");
+        assert!(revoke(&app, &tenant, &agent, &a.session_id, entry()).await.unwrap());
+        assert!(!revoke(&app, &tenant, &agent, &a.session_id, entry()).await.unwrap(), "gone");
+        assert!(!revoke(&app, &tenant, &AgentId::generate(), &b.session_id, entry()).await.unwrap(), "not another's");
         assert!(matches!(authenticate(&app, &a.token, ip).await, Err(AuthError::Unauthenticated)));
 
-        assert_eq!(revoke_all(&app, &tenant, &agent, Some(&b.session_id)).await.unwrap(), 1);
+        assert_eq!(revoke_all(&app, &tenant, &agent, Some(&b.session_id), None).await.unwrap(), 1);
         assert!(authenticate(&app, &b.token, ip).await.is_ok(), "the kept session lives on");
         assert!(matches!(authenticate(&app, &c.token, ip).await, Err(AuthError::Unauthenticated)));
 
         // A session issued under the old epoch is refused even if its item survived (a lagging index).
         let stale = open().await;
         assert!(matches!(authenticate(&app, &stale.token, ip).await, Err(AuthError::Unauthenticated)));
-        assert_eq!(revoke_all(&app, &tenant, &agent, None).await.unwrap(), 2);
+        assert_eq!(revoke_all(&app, &tenant, &agent, None, None).await.unwrap(), 2);
         assert!(matches!(authenticate(&app, &b.token, ip).await, Err(AuthError::Unauthenticated)));
-        assert_eq!(revoke_all(&app, &tenant, &AgentId::generate(), None).await.unwrap(), 0, "no such account");
+        assert_eq!(revoke_all(&app, &tenant, &AgentId::generate(), None, None).await.unwrap(), 0, "no such account");
     }
 }

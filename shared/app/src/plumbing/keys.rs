@@ -240,6 +240,14 @@ pub fn audit_head(t: &TenantId) -> Key {
     Key::new(audit_pk(t), "HEAD")
 }
 
+/// How many partitions the audit entries waiting for their place in a chain are spread over (as the outbox).
+pub const AUDIT_PENDING_SHARDS: u32 = 8;
+
+/// A partition of audit entries committed with a change and not yet appended to their tenant's chain.
+pub fn audit_pending_pk(shard: u32) -> String {
+    format!("AUDITQ#{shard}")
+}
+
 /// The index sort key of an audit entry: epoch milliseconds (15 digits, fixed width so the string order is
 /// the time order: RFC 3339 text with an optional fraction is not) and the sequence number.
 pub fn audit_time_sk(at: jiff::Timestamp, seq: u64) -> String {

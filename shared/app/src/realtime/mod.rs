@@ -208,15 +208,22 @@ pub async fn limit_tickets(
     hit(app, "realtime.ticket", &token_hash(token), TICKETS_PER_TOKEN_PER_MINUTE, MINUTE).await
 }
 
-/// Issues a ticket for `subscriber`, to be redeemed at `url`. Only the ticket's hash is stored.
-pub async fn issue_ticket(app: &App, subscriber: &Subscriber, url: String) -> Result<Ticket, TableError> {
+/// Issues a ticket for `subscriber`, to be redeemed at `url`, committed with `audit` (its `realtime.ticket`
+/// entry). Only the ticket's hash is stored.
+pub async fn issue_ticket(
+    app: &App,
+    subscriber: &Subscriber,
+    url: String,
+    audit: crate::audit::AuditEntry,
+) -> Result<Ticket, TableError> {
     let ticket = new_secret(TICKET_PREFIX);
     let now = app.now();
     let mut item = keys::realtime_ticket(&token_hash(&ticket)).with(subscriber.fields());
     item.insert("type".into(), json!("realtime_ticket"));
     item.insert("created_at".into(), json!(now));
     item.insert("ttl".into(), json!(now.as_second() + secs(TICKET_TTL)));
-    app.table.put(item, Some(Condition::NotExists)).await?;
+    let op = kefu_ports::table::TxOp::Put { item, condition: Some(Condition::NotExists) };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
     Ok(Ticket { ticket, url })
 }
 
