@@ -73,7 +73,9 @@ pub async fn sweep_outbox(config: ServeConfig) -> Result<(), BoxError> {
     let report = kefu_app::plumbing::outbox::sweep(&wired.app, std::time::Duration::ZERO).await?;
     println!("published {} outbox entries ({} failed)", report.published, report.failed);
     let audit = kefu_app::audit::pending::sweep(&wired.app, std::time::Duration::ZERO).await?;
-    println!("appended {} pending audit entries ({} failed)", audit.appended, audit.failed);
+    if audit.appended + audit.failed > 0 {
+        println!("appended {} pending audit entries ({} failed)", audit.appended, audit.failed);
+    }
     Ok(())
 }
 
