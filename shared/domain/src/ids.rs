@@ -93,6 +93,15 @@ id_type!(
     ApiKeyId, "ak_"
 );
 
+id_type!(
+    /// A ticket: a piece of work with a status, tracked apart from (or after) a conversation.
+    TicketId, "tk_"
+);
+id_type!(
+    /// A comment on a ticket. Its ULID orders a ticket's comments by time.
+    TicketCommentId, "tc_"
+);
+
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
     pub fn parse_any(s: &str) -> Option<Self> {
