@@ -101,6 +101,10 @@ id_type!(
     /// A comment on a ticket. Its ULID orders a ticket's comments by time.
     TicketCommentId, "tc_"
 );
+id_type!(
+    /// A quick reply: a canned answer, personal or the team's.
+    QuickReplyId, "qr_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

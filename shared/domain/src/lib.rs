@@ -7,6 +7,7 @@ pub mod error;
 pub mod ids;
 pub mod masking;
 pub mod permission;
+pub mod quick_reply;
 pub mod routing;
 pub mod schedule;
 pub mod security;
