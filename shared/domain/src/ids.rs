@@ -105,6 +105,10 @@ id_type!(
     /// A quick reply: a canned answer, personal or the team's.
     QuickReplyId, "qr_"
 );
+id_type!(
+    /// A registered tag (its name is what conversations and customers carry).
+    TagId, "tg_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

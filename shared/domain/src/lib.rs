@@ -11,6 +11,7 @@ pub mod quick_reply;
 pub mod routing;
 pub mod schedule;
 pub mod security;
+pub mod tag;
 pub mod text;
 pub mod ticket;
 pub mod widget;
