@@ -109,6 +109,10 @@ id_type!(
     /// A registered tag (its name is what conversations and customers carry).
     TagId, "tg_"
 );
+id_type!(
+    /// A block: a customer or an IP range refused at the widget.
+    BlockId, "bl_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
