@@ -113,6 +113,10 @@ id_type!(
     /// A block: a customer or an IP range refused at the widget.
     BlockId, "bl_"
 );
+id_type!(
+    /// An approval request: a sensitive operation waiting for a second person's decision.
+    ApprovalId, "ap_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
