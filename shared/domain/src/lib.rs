@@ -18,9 +18,14 @@ pub mod text;
 pub mod ticket;
 pub mod widget;
 
+pub use approval::{ApprovalSettings, ApprovalStatus, Decision, SensitiveOperation};
+pub use block::{Block, BlockTarget};
 pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
 pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
 pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId};
 pub use permission::{BuiltinRole, Permission, PermissionSet, Roster, RosterChange};
+pub use quick_reply::{QuickReplyScope, Shortcut, Template};
+pub use tag::{TagColor, TagRegistry, TagScope, TagTarget};
 pub use text::{Email, Name, Password, TimeZoneName};
+pub use ticket::{TicketPriority, TicketSource, TicketStatus};
