@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod masking;
 pub mod permission;
+pub mod purchase;
 pub mod quick_reply;
 pub mod routing;
 pub mod schedule;
