@@ -8,6 +8,7 @@ pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod masking;
+pub mod pageview;
 pub mod permission;
 pub mod purchase;
 pub mod quick_reply;
