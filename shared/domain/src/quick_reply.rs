@@ -35,6 +35,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::ids::AgentId;
 use crate::text::{bounded_text, fold};
 
 pub use crate::ids::QuickReplyId;
@@ -82,6 +83,26 @@ impl QuickReplyScope {
             "team" => Ok(Self::Team),
             _ => Err(ValidationError::new(field, "must be personal or team")),
         }
+    }
+}
+
+/// Whether `reader` sees a quick reply of `scope` owned by `owner`: a team reply every agent of the tenant sees,
+/// a personal one only its owner, whatever the reader's permissions (a supervisor does not read an agent's
+/// personal replies). The app applies it to lists, search results, `render` and `/shortcut` completion alike.
+pub fn visible_to(scope: QuickReplyScope, owner: &AgentId, reader: &AgentId) -> bool {
+    match scope {
+        QuickReplyScope::Team => true,
+        QuickReplyScope::Personal => owner == reader,
+    }
+}
+
+/// Whether `actor` may create, change or delete a quick reply of `scope` owned by `owner`: its own personal
+/// ones always; team ones with `quick_replies.manage` (`may_manage`). Nobody writes another's personal reply;
+/// the app answers 404 for one the actor cannot see, 403 for a team one without the permission.
+pub fn may_write(scope: QuickReplyScope, owner: &AgentId, actor: &AgentId, may_manage: bool) -> bool {
+    match scope {
+        QuickReplyScope::Team => may_manage,
+        QuickReplyScope::Personal => owner == actor,
     }
 }
 
@@ -475,6 +496,18 @@ mod tests {
         assert_eq!(parse_category(Some(" 售后 "), "category").unwrap().as_deref(), Some("售后"));
         assert_eq!(parse_category(Some(&"x".repeat(51)), "category").unwrap_err().field, "category");
         assert!(QuickReplyId::generate().as_str().starts_with("qr_"));
+    }
+
+    #[test]
+    fn personal_replies_are_their_owners_alone() {
+        let (me, other) = (AgentId::generate(), AgentId::generate());
+        assert!(visible_to(QuickReplyScope::Personal, &me, &me));
+        assert!(!visible_to(QuickReplyScope::Personal, &other, &me));
+        assert!(visible_to(QuickReplyScope::Team, &other, &me));
+        assert!(may_write(QuickReplyScope::Personal, &me, &me, false));
+        assert!(!may_write(QuickReplyScope::Personal, &other, &me, true), "not even a manager");
+        assert!(!may_write(QuickReplyScope::Team, &me, &me, false));
+        assert!(may_write(QuickReplyScope::Team, &other, &me, true));
     }
 
     #[test]
