@@ -5,6 +5,7 @@ pub mod approval;
 pub mod block;
 pub mod conversation;
 pub mod customer;
+pub mod customer_change;
 pub mod error;
 pub mod ids;
 pub mod masking;
