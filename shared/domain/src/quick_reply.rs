@@ -12,7 +12,7 @@
 //! tenant, and carrying the reply's scope and owner so visibility is decided from the entry alone. A query is
 //! cut into terms the same way ([`query_terms`]); the app reads each term's entries (the rarest first), keeps
 //! the replies present under every term that the reader may see (its own personal ones and the team's), and
-//! confirms each candidate by [`matches`] on the reply's text, so an index hit that is only a coincidence of
+//! confirms each candidate by [`answers_search`] on the reply's text, so an index hit that is only a coincidence of
 //! terms (`退款` and `款退` share single characters) never reaches the reader. Editing a reply replaces its
 //! entries (old terms minus new terms are deleted); deleting it deletes them.
 //!
@@ -24,7 +24,7 @@
 //!   (`申请退款` → `申请`, `请退`, `退款`), a one-character query the character.
 //! - Other scripts are cut into words (letters and digits); each word gives its prefixes up to
 //!   [`MAX_PREFIX_CHARS`] characters, so `ref` finds `refund` while the words are typed. A query word longer
-//!   than that looks up its first [`MAX_PREFIX_CHARS`] characters, and [`matches`] checks the rest.
+//!   than that looks up its first [`MAX_PREFIX_CHARS`] characters, and [`answers_search`] checks the rest.
 //!
 //! A reply gives at most [`MAX_INDEX_TERMS`] terms (title first), which bounds the writes a save costs; a
 //! query at most [`MAX_QUERY_TERMS`], which bounds the reads a search costs.
@@ -458,7 +458,7 @@ pub fn query_terms(q: &str) -> Vec<String> {
 /// Whether a quick reply answers the search `q`, on its folded title and content: every CJK run of the query
 /// appears in the text, and every other word of the query begins a word of the text. The check the app makes on
 /// each index candidate, so the answer is exact whatever the terms' coincidences.
-pub fn matches(title: &str, content: &str, q: &str) -> bool {
+pub fn answers_search(title: &str, content: &str, q: &str) -> bool {
     let text = format!("{title}\n{}", searchable(content));
     let doc = runs(&text);
     runs(q).iter().all(|r| match r {
@@ -569,8 +569,8 @@ mod tests {
         assert!(q.iter().all(|t| terms.contains(t)));
         assert_eq!(query_terms("申请退款"), ["申请", "请退", "退款"]);
         assert_eq!(query_terms("退"), ["退"]);
-        assert!(matches("申请退款流程", "", "退款"));
-        assert!(!matches("款退", "", "退款"), "the index's single characters coincide; the text does not");
+        assert!(answers_search("申请退款流程", "", "退款"));
+        assert!(!answers_search("款退", "", "退款"), "the index's single characters coincide; the text does not");
         assert!(terms.contains(&"退".to_owned()) && terms.contains(&"款".to_owned()));
     }
 
@@ -584,11 +584,11 @@ mod tests {
         assert_eq!(query_terms("ＲＥＦ"), ["ref"]);
         assert_eq!(query_terms("  ,.!  "), Vec::<String>::new());
         assert_eq!(query_terms("internationalization"), ["internationa"]);
-        assert!(matches("Internationalization", "", "internationaliz"));
-        assert!(!matches("Internationalization", "", "internationally"));
-        assert!(matches("Refund policy", "", "POL ref"));
-        assert!(!matches("Refund policy", "", "fund"), "words match by their beginning");
-        assert!(matches("退款 Refund", "", "退款 ref"), "mixed queries");
+        assert!(answers_search("Internationalization", "", "internationaliz"));
+        assert!(!answers_search("Internationalization", "", "internationally"));
+        assert!(answers_search("Refund policy", "", "POL ref"));
+        assert!(!answers_search("Refund policy", "", "fund"), "words match by their beginning");
+        assert!(answers_search("退款 Refund", "", "退款 ref"), "mixed queries");
         let long = "word ".repeat(1000) + &(0..1000).map(|i| format!("w{i} ")).collect::<String>();
         assert_eq!(index_terms("t", &long).len(), MAX_INDEX_TERMS);
         assert_eq!(query_terms("a b c d e f g h i j").len(), MAX_QUERY_TERMS);
@@ -609,7 +609,7 @@ mod tests {
             let _ = Template::parse(&s, "content");
             let _ = index_terms(&s, &s);
             let _ = query_terms(&s);
-            let _ = matches(&s, &s, &v);
+            let _ = answers_search(&s, &s, &v);
         }
 
         #[test]
@@ -648,7 +648,7 @@ mod tests {
             for t in query_terms(&q) {
                 prop_assert!(terms.contains(&t), "{} from {:?} not in the index of {:?}", t, q, text);
             }
-            prop_assert!(matches(&text, "", &q));
+            prop_assert!(answers_search(&text, "", &q));
         }
     }
 }
