@@ -93,6 +93,31 @@ id_type!(
     ApiKeyId, "ak_"
 );
 
+id_type!(
+    /// A ticket: a piece of work with a status, tracked apart from (or after) a conversation.
+    TicketId, "tk_"
+);
+id_type!(
+    /// A comment on a ticket. Its ULID orders a ticket's comments by time.
+    TicketCommentId, "tc_"
+);
+id_type!(
+    /// A quick reply: a canned answer, personal or the team's.
+    QuickReplyId, "qr_"
+);
+id_type!(
+    /// A registered tag (its name is what conversations and customers carry).
+    TagId, "tg_"
+);
+id_type!(
+    /// A block: a customer or an IP range refused at the widget.
+    BlockId, "bl_"
+);
+id_type!(
+    /// An approval request: a sensitive operation waiting for a second person's decision.
+    ApprovalId, "ap_"
+);
+
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).
     pub fn parse_any(s: &str) -> Option<Self> {

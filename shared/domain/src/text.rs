@@ -197,6 +197,31 @@ impl Default for TimeZoneName {
     }
 }
 
+/// Checks free text sent as `field`: trimmed, `min..=max` characters (Unicode scalar values) after trimming,
+/// and no control characters, except line breaks and tabs when `multiline`. The one rule behind titles,
+/// descriptions, reasons and comments, so each states only its bounds. Answers the trimmed text.
+pub fn bounded_text(s: &str, field: &str, min: usize, max: usize, multiline: bool) -> Result<String, ValidationError> {
+    let t = s.trim();
+    let n = t.chars().count();
+    if n < min || n > max {
+        let m = if min == 0 {
+            format!("must be at most {max} characters")
+        } else {
+            format!("must be {min} to {max} characters")
+        };
+        return Err(ValidationError::new(field, m));
+    }
+    if t.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+        let m = if multiline {
+            "must not contain control characters other than line breaks and tabs"
+        } else {
+            "must not contain control characters or line breaks"
+        };
+        return Err(ValidationError::new(field, m));
+    }
+    Ok(t.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -241,6 +266,17 @@ mod tests {
         assert_eq!(fold("ＡＤＭＩＮ"), fold("admin"));
         assert_eq!(fold("Supervisor"), "supervisor");
         assert_ne!(fold("admin2"), fold("admin"));
+    }
+
+    #[test]
+    fn bounded_texts_are_trimmed_and_refuse_controls() {
+        assert_eq!(bounded_text("  退款  ", "title", 1, 5, false).unwrap(), "退款");
+        assert_eq!(bounded_text("   ", "title", 1, 5, false).unwrap_err().field, "title");
+        assert_eq!(bounded_text("", "description", 0, 5, true).unwrap(), "");
+        assert!(bounded_text("123456", "title", 1, 5, false).is_err());
+        assert!(bounded_text("a\nb", "title", 1, 5, false).is_err());
+        assert_eq!(bounded_text("a\nb\tc", "description", 0, 5, true).unwrap(), "a\nb\tc");
+        assert!(bounded_text("a\u{7}b", "description", 0, 5, true).is_err());
     }
 
     #[test]
