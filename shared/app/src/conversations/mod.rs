@@ -11,22 +11,26 @@ use std::sync::Mutex;
 use kefu_domain::routing::Priority;
 use kefu_domain::{
     AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
-    TagName, TenantId,
+    TagName, TenantId, ValidationError,
 };
 use kefu_ports::table::{CmpOp, Condition, Index, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub mod error;
 pub mod widget;
 pub mod widget_settings;
 
+pub use error::ConversationError;
+
 use crate::App;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
 use crate::plumbing::events::{Envelope, types};
 use crate::plumbing::keys;
-use crate::plumbing::pages::filtered_page;
+use crate::plumbing::pages::{ListPage, PageRequest, bad_cursor, filtered_page};
+
+/// What a stored conversation without a valid `conversation_id` answers (never written so: a bug).
+const NO_ID: &str = "a stored conversation has no valid conversation_id";
 
 /// Event types this module emits beyond the shared list.
 pub mod event_types {
@@ -35,7 +39,8 @@ pub mod event_types {
 }
 
 /// A message as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct MessageView {
     /// Message id (`ms_…`).
     pub id: String,
@@ -84,7 +89,8 @@ impl MessageView {
 }
 
 /// A conversation in lists (API.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ConversationView {
     /// Conversation id (`cv_…`).
     pub id: String,
@@ -124,13 +130,14 @@ impl ConversationView {
 }
 
 /// One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ConversationDetail {
     /// The list fields.
     #[serde(flatten)]
     pub conversation: ConversationView,
     /// The last routing decision (API.md shape), null until routed.
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<Object>))]
     pub routing: Option<Value>,
     /// The page the visitor started from.
     pub page_url: Option<String>,
@@ -356,10 +363,10 @@ impl Viewer {
 
 /// The conversation if it exists in the caller's tenant and the caller may see it; 404 otherwise (another
 /// tenant's id, or one the caller may not see, are both simply not found).
-pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ApiError> {
-    let id = ConversationId::parse(id).ok_or_else(ApiError::not_found)?;
-    let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or_else(ApiError::not_found)?;
-    if viewer.can_see(&item) { Ok(item) } else { Err(ApiError::not_found()) }
+pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ConversationError> {
+    let id = ConversationId::parse(id).ok_or(ConversationError::NotFound)?;
+    let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or(ConversationError::NotFound)?;
+    if viewer.can_see(&item) { Ok(item) } else { Err(ConversationError::NotFound) }
 }
 
 /// `assignee=` of the list.
@@ -375,13 +382,13 @@ pub enum AssigneeFilter {
 
 impl AssigneeFilter {
     /// Parses `me`, `unassigned` or an agent id.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
         match s {
             "me" => Ok(Self::Me),
             "unassigned" => Ok(Self::Unassigned),
             other => AgentId::parse(other)
                 .map(Self::Agent)
-                .ok_or_else(|| ApiError::validation("assignee", "must be me, unassigned or an agent id")),
+                .ok_or_else(|| ValidationError::new("assignee", "must be me, unassigned or an agent id")),
         }
     }
 }
@@ -450,10 +457,9 @@ pub async fn list(
     app: &App,
     viewer: &Viewer,
     filter: &ListFilter,
-    params: &ListParams,
-) -> Result<ListPage<ConversationView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<ConversationView>, ConversationError> {
     let Some(parts) = partitions(viewer, filter) else { return Ok(ListPage::new(Vec::new(), None)) };
-    let bad_cursor = || ApiError::validation("cursor", "the cursor is not one this list gave out");
     let start = match &params.cursor {
         None => 0,
         Some(c) => {
@@ -495,9 +501,9 @@ pub async fn of_customer(
     app: &App,
     tenant: &TenantId,
     id: &CustomerId,
-    params: &ListParams,
+    params: &PageRequest,
     keep: impl Fn(&Item) -> bool,
-) -> Result<ListPage<ConversationView>, ApiError> {
+) -> Result<ListPage<ConversationView>, ConversationError> {
     let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
     let page = app.table.query(params.apply(query)?).await?;
     let ids: Vec<ConversationId> =
@@ -509,11 +515,15 @@ pub async fn of_customer(
 
 /// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
 /// queue) is released by closing it through the assignment module first.
-pub async fn release_before_delete(app: &App, principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
+pub async fn release_before_delete(
+    app: &App,
+    principal: &Principal,
+    conversation: &Item,
+) -> Result<(), ConversationError> {
     if conversation.get("status").and_then(Value::as_str) == Some(ConversationStatus::Closed.as_str()) {
         return Ok(());
     }
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     crate::assignment::close(app, &principal.tenant_id, &id, Some(&principal.agent_id)).await?;
     Ok(())
 }
@@ -536,10 +546,10 @@ pub async fn history(
     viewer: &Viewer,
     conversation: &Item,
     days: u32,
-    params: &ListParams,
-) -> Result<ListPage<MessageView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<MessageView>, ConversationError> {
     let tenant = &viewer.principal.tenant_id;
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     let since = app.now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
     let from = ulid::Ulid::from_parts(u64::try_from(millis(since)).unwrap_or(0), 0);
     let query = Query::partition(keys::conversation_pk(tenant, &id))
@@ -563,8 +573,8 @@ pub async fn visitor_messages(
     tenant: &TenantId,
     conversation: &ConversationId,
     after: Option<&MessageId>,
-    params: &ListParams,
-) -> Result<ListPage<MessageView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<MessageView>, ConversationError> {
     let from = match after {
         Some(m) => format!("{}{}", keys::MESSAGE_PREFIX, ulid::Ulid(m.ulid().0.saturating_add(1))),
         None => keys::MESSAGE_PREFIX.to_owned(),
@@ -586,7 +596,7 @@ pub async fn reply(
     conversation: &ConversationId,
     content: &MessageContent,
     internal: bool,
-) -> Result<MessageView, ApiError> {
+) -> Result<MessageView, ConversationError> {
     let at = app.now();
     let id = next_message_id(at);
     let author_id = principal.agent_id.to_string();
@@ -602,14 +612,19 @@ pub async fn reply(
     };
     match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
         Ok(()) => Ok(m.view()),
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Replaces a conversation's tags (names, deduplicated). Assignment never touches tags, so this is a plain
 /// update of that one attribute.
-pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &[TagName]) -> Result<Item, ApiError> {
+pub async fn set_tags(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConversationId,
+    tags: &[TagName],
+) -> Result<Item, ConversationError> {
     let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
     match app
         .table
@@ -617,7 +632,7 @@ pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &
         .await
     {
         Ok(item) => Ok(item),
-        Err(TableError::ConditionFailed) => Err(ApiError::not_found()),
+        Err(TableError::ConditionFailed) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -625,8 +640,8 @@ pub async fn set_tags(app: &App, tenant: &TenantId, id: &ConversationId, tags: &
 /// Deletes a conversation with all of its messages and its customer's pointer to it. Items go in
 /// transactions of up to 100; the conversation item goes last, so an interrupted delete leaves a conversation
 /// that can be deleted again, never messages without their conversation being visible.
-pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result<(), ApiError> {
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result<(), ConversationError> {
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     let pk = keys::conversation_pk(tenant, &id);
     loop {
         let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
@@ -646,7 +661,7 @@ pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result
     }
     match app.table.transact(last).await {
         Ok(()) => Ok(()),
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -13,10 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::App;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
+use crate::plumbing::pages::{ListPage, PageRequest};
+
+pub mod error;
+
+pub use error::CustomerError;
 
 fn text(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(Value::as_str).map(str::to_owned)
@@ -30,7 +33,8 @@ fn strings(item: &Item, k: &str) -> Vec<String> {
 }
 
 /// A customer as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CustomerView {
     /// Customer id (`cu_…`).
     pub id: String,
@@ -47,7 +51,7 @@ pub struct CustomerView {
     /// Tag names.
     pub tags: Vec<String>,
     /// Custom attributes.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
     pub attributes: Value,
     /// When the customer first came.
     pub created_at: String,
@@ -248,8 +252,8 @@ pub async fn list(
     app: &App,
     principal: &Principal,
     filter: &CustomerFilter,
-    params: &ListParams,
-) -> Result<ListPage<CustomerView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<CustomerView>, CustomerError> {
     let tenant = &principal.tenant_id;
     let sensitive = sees_sensitive(principal);
     let group = filter.group_id.as_ref().map(CustomerGroupId::as_str);
@@ -260,7 +264,7 @@ pub async fn list(
     if let Some(q) = &filter.q {
         let (kind, prefix) = search_prefix(q)?;
         if kind != SearchKind::Name && !sensitive {
-            return Err(ApiError::forbidden(
+            return Err(CustomerError::Forbidden(
                 "searching by email or phone needs the `customers.view_sensitive` permission",
             ));
         }
@@ -288,29 +292,30 @@ pub async fn list(
 }
 
 /// `PATCH /v1/customers/{id}` body: only the fields present change; `null` clears an optional one.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     /// Name (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     /// Email (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub email: Option<Option<String>>,
     /// Phone (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub phone: Option<Option<String>>,
     /// Customer group id (null: no group).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub group_id: Option<Option<String>>,
     /// Tag names (replace the list).
     pub tags: Option<Vec<String>>,
     /// Custom attributes: merged key by key; a null value removes that key.
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<Object>))]
     pub attributes: Option<Map<String, Value>>,
 }
 
@@ -319,41 +324,18 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Why an update failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    /// A field is invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// No such customer (or customer group) in this tenant.
-    #[error("not found")]
-    NotFound,
-    /// Someone else changed it first.
-    #[error("conflict")]
-    Conflict,
-    /// The store failed.
-    #[error(transparent)]
-    Table(#[from] TableError),
-}
-
-impl From<UpdateError> for ApiError {
-    fn from(e: UpdateError) -> Self {
-        match e {
-            UpdateError::Invalid(v) => v.into(),
-            UpdateError::NotFound => ApiError::not_found(),
-            UpdateError::Conflict => ApiError::conflict("the customer changed meanwhile; read it again"),
-            UpdateError::Table(t) => t.into(),
-        }
-    }
-}
-
 /// The most custom attributes a customer carries.
 pub const MAX_ATTRIBUTES: usize = 50;
 
 /// Applies a patch: the profile update (conditioned on the version read), the search terms that changed, in
 /// one transaction. Answers the item as it now stands.
-pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: CustomerPatch) -> Result<Item, UpdateError> {
-    let current = load(app, tenant, id).await?.ok_or(UpdateError::NotFound)?;
+pub async fn update(
+    app: &App,
+    tenant: &TenantId,
+    id: &CustomerId,
+    patch: CustomerPatch,
+) -> Result<Item, CustomerError> {
+    let current = load(app, tenant, id).await?.ok_or(CustomerError::NotFound)?;
     let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
     let mut next = current.clone();
     let mut update = Update::new();
@@ -436,7 +418,7 @@ pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: Custom
     }
     match app.table.transact(ops).await {
         Ok(()) => {}
-        Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(UpdateError::Conflict),
+        Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(CustomerError::CHANGED),
         Err(e) => return Err(e.into()),
     }
     next.insert("updated_at".into(), json!(now));
@@ -445,7 +427,8 @@ pub async fn update(app: &App, tenant: &TenantId, id: &CustomerId, patch: Custom
 }
 
 /// A customer group as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CustomerGroupView {
     /// Group id (`cg_…`).
     pub id: String,
@@ -470,7 +453,8 @@ impl CustomerGroupView {
 }
 
 /// `POST /v1/customer_groups` and `PUT /v1/customer_groups/{id}` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerGroupBody {
     /// Name.
@@ -497,8 +481,8 @@ impl CustomerGroupBody {
 pub async fn groups(
     app: &App,
     tenant: &TenantId,
-    params: &ListParams,
-) -> Result<ListPage<CustomerGroupView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<CustomerGroupView>, CustomerError> {
     let query = Query::partition(keys::tenant_pk(tenant)).prefix(keys::CUSTOMER_GROUP_PREFIX);
     let page = app.table.query(params.apply(query)?).await?;
     Ok(ListPage::from_page(page, CustomerGroupView::from_item))
@@ -509,7 +493,7 @@ pub async fn create_group(
     app: &App,
     tenant: &TenantId,
     body: &CustomerGroupBody,
-) -> Result<CustomerGroupView, ApiError> {
+) -> Result<CustomerGroupView, CustomerError> {
     let (name, priority) = body.validate()?;
     let id = CustomerGroupId::generate();
     let item = keys::customer_group(tenant, &id).with(json!({
@@ -526,27 +510,27 @@ pub async fn update_group(
     tenant: &TenantId,
     id: &str,
     body: &CustomerGroupBody,
-) -> Result<CustomerGroupView, ApiError> {
+) -> Result<CustomerGroupView, CustomerError> {
     let (name, priority) = body.validate()?;
-    let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
+    let id = CustomerGroupId::parse(id).ok_or(CustomerError::NotFound)?;
     let update = Update::new().set("name", name.as_str()).set("priority", priority.as_str());
     match app.table.update(&keys::customer_group(tenant, &id), update, Some(Condition::Exists)).await {
         Ok(item) => Ok(CustomerGroupView::from_item(&item)),
-        Err(TableError::ConditionFailed) => Err(ApiError::not_found()),
+        Err(TableError::ConditionFailed) => Err(CustomerError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Deletes a customer group that no customer belongs to any more (409 otherwise: move them first).
-pub async fn delete_group(app: &App, tenant: &TenantId, id: &str) -> Result<(), ApiError> {
-    let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
+pub async fn delete_group(app: &App, tenant: &TenantId, id: &str) -> Result<(), CustomerError> {
+    let id = CustomerGroupId::parse(id).ok_or(CustomerError::NotFound)?;
     if app.table.get(&keys::customer_group(tenant, &id)).await?.is_none() {
-        return Err(ApiError::not_found());
+        return Err(CustomerError::NotFound);
     }
     let members =
         app.table.query(Query::index(Index::Gsi2, keys::customers_of_group_index(tenant, &id)).limit(1)).await?;
     if !members.items.is_empty() {
-        return Err(ApiError::conflict("the group still has customers; move them to another group first"));
+        return Err(CustomerError::Conflict("the group still has customers; move them to another group first"));
     }
     app.table.delete(&keys::customer_group(tenant, &id), None).await?;
     Ok(())
