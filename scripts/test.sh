@@ -4,7 +4,8 @@
 #      cargo-nextest, cargo-deny),
 #   2. checks the habits that keep the code in shape, before any test: `cargo fmt --check`, clippy on every target
 #      with warnings as errors (missing_docs is a workspace lint, so an undocumented public item fails it), and
-#      cargo-deny's licence and duplicate-crate checks (deny.toml; offline),
+#      cargo-deny's licence and duplicate-crate checks (deny.toml; offline), and that no queue or schedule
+#      function links axum or utoipa again,
 #   3. starts moto_server on a free port (stopped on exit) so the AWS adapters are tested against emulated AWS whose
 #      resources are created from infra/template.yaml itself (infra/moto_stack.py, shared/testkit),
 #   4. runs every Rust test (unit, conformance, end-to-end, doc tests; benches in test mode),
@@ -81,6 +82,27 @@ static_checks() {
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
   cargo deny --offline check licenses bans
+  consumers_link_no_http
+}
+
+# The queue and schedule functions speak no HTTP: built without the `http` feature of kefu-app and kefu-lambda,
+# they must not link axum, tower-http or utoipa (each capability's errors are free of HTTP; only the HTTP layer
+# maps them). The normal dependency graph of each is listed first (a failure of `cargo tree` itself fails the
+# step), then searched.
+consumers_link_no_http() {
+  local crate names
+  for crate in kefu-fn-assign kefu-fn-automation kefu-fn-export kefu-fn-notify kefu-fn-retention kefu-fn-timers; do
+    names="$(cargo tree -p "$crate" -e normal --prefix none --format '{p}' | cut -d' ' -f1 | sort -u)"
+    if [ -z "$names" ]; then
+      echo "cargo tree listed nothing for $crate" >&2
+      return 1
+    fi
+    if grep -qxE 'axum|axum-core|tower-http|utoipa|utoipa-axum|lambda_http' <<<"$names"; then
+      echo "$crate links an HTTP crate it must not (enable kefu-app/http only in the HTTP functions):" >&2
+      grep -xE 'axum|axum-core|tower-http|utoipa|utoipa-axum|lambda_http' <<<"$names" >&2
+      return 1
+    fi
+  done
 }
 
 moto_pid=""

@@ -131,7 +131,7 @@ pub async fn mfa_email(
     let challenge = mfa::challenge(&app, &req.challenge).await.map_err(auth::AuthError::from)?;
     let policy = kefu_app::identity::security::policy(&app, &challenge.tenant_id).await?;
     if !kefu_app::identity::security::ip_allowed(&policy, ip) {
-        return Err(kefu_app::identity::security::ip_not_allowed());
+        return Err(ApiError::ip_not_allowed());
     }
     mfa::send_email_code(&app, &challenge).await.map_err(auth::AuthError::from)?;
     Ok((StatusCode::ACCEPTED, ApiJson(MfaEmailSent { sent: true })))

@@ -8,7 +8,9 @@
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
-//! and [`http`], the HTTP conventions every function shares (errors, JSON, authentication of staff).
+//! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
+//! `http` feature. Each capability answers its own error type, free of HTTP; `http::error` is the one place
+//! that maps them to API.md's JSON errors, so a queue consumer built without the feature links no HTTP stack.
 //! `docs/architecture.md` says which capability may use which; `tests/capabilities.rs` holds the code to it.
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
@@ -17,6 +19,7 @@ pub mod assignment;
 pub mod audit;
 pub mod conversations;
 pub mod customers;
+#[cfg(feature = "http")]
 pub mod http;
 pub mod identity;
 pub mod plumbing;

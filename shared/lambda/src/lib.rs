@@ -1,20 +1,27 @@
 //! Lambda wiring shared by every function's `main`: build the [`App`] on the AWS adapters from the
 //! environment the template sets, then hand the handler to the runtime. Handlers themselves live in the
 //! function crates and run unchanged in `kefu serve`.
+//!
+//! The HTTP runner (`run_http`, with the client-IP middleware) comes with the `http` feature, which only the
+//! functions that serve HTTP enable: a queue or schedule consumer links neither axum nor utoipa.
 
 use std::future::Future;
+#[cfg(feature = "http")]
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+#[cfg(feature = "http")]
 use axum::Router;
+#[cfg(feature = "http")]
 use kefu_app::http::ClientIp;
 use kefu_app::plumbing::consumer::{BatchItem, Consumer, process_batch};
 use kefu_app::{App, Config};
 use kefu_aws::AwsAdapters;
 use kefu_ports::{Push, PushError, SystemClock};
+#[cfg(feature = "http")]
 use lambda_http::RequestExt;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -63,6 +70,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
 
 /// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp` (or, for a
 /// request that came through the stack's own CloudFront distribution, the viewer's address it reports).
+#[cfg(feature = "http")]
 pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
     kefu_app::plumbing::logging::init();
     let (app, _) = aws_app(config_from_env(false)).await?;
@@ -72,8 +80,10 @@ pub async fn run_http(build: fn(App) -> Router) -> Result<(), Error> {
 
 /// The header the stack's CloudFront distribution adds to every request it forwards to the API, holding
 /// `KEFU_CDN_SECRET` (infra/template.yaml), so the API knows the request came through it.
+#[cfg(feature = "http")]
 pub const CDN_SECRET_HEADER: &str = "x-kefu-cdn-secret";
 
+#[cfg(feature = "http")]
 async fn source_ip(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     static CDN_SECRET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let secret = CDN_SECRET.get_or_init(|| std::env::var("KEFU_CDN_SECRET").ok().filter(|s| !s.is_empty()));
@@ -92,6 +102,7 @@ async fn source_ip(mut req: axum::extract::Request, next: axum::middleware::Next
 /// Through CloudFront, API Gateway's `sourceIp` is an edge server's. CloudFront reports the viewer's address
 /// in `CloudFront-Viewer-Address` (`ip:port`; an IPv6 address unbracketed), which is trusted only when the
 /// request also carries the distribution's secret header: anyone can send the header to the API directly.
+#[cfg(feature = "http")]
 pub fn viewer_ip(headers: &axum::http::HeaderMap, secret: Option<&str>) -> Option<IpAddr> {
     let secret = secret?;
     let sent = headers.get(CDN_SECRET_HEADER)?.as_bytes();
@@ -161,7 +172,7 @@ where
     .await
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "http"))]
 mod viewer_ip_tests {
     use axum::http::{HeaderMap, HeaderValue};
 

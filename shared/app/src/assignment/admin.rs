@@ -12,10 +12,9 @@ use serde_json::json;
 use super::AssignmentError;
 use super::store::GroupRecord;
 use crate::App;
-use crate::http::ApiError;
-use crate::http::list::ListParams;
 use crate::identity::access::AccessError;
 use crate::plumbing::keys;
+use crate::plumbing::pages::PageRequest;
 
 /// The largest `max_concurrent`.
 pub const MAX_CONCURRENT_LIMIT: u32 = 100;
@@ -52,18 +51,6 @@ impl From<AssignmentError> for AdminError {
                 AdminError::NotFound
             }
             other => AdminError::Conflict(other.to_string()),
-        }
-    }
-}
-
-impl From<AdminError> for ApiError {
-    fn from(e: AdminError) -> Self {
-        match e {
-            AdminError::Invalid(v) => v.into(),
-            AdminError::NotFound => ApiError::not_found(),
-            AdminError::Conflict(m) => ApiError::conflict(m),
-            AdminError::Refused(r) => ApiError::forbidden(r.to_string()),
-            AdminError::Table(t) => t.into(),
         }
     }
 }
@@ -160,9 +147,9 @@ pub(super) async fn list_prefix<V>(
     app: &App,
     t: &TenantId,
     prefix: &str,
-    params: &ListParams,
+    params: &PageRequest,
     view: fn(&Item) -> V,
-) -> Result<(Vec<V>, Option<Cursor>), ApiError> {
+) -> Result<(Vec<V>, Option<Cursor>), AdminError> {
     let page = app.table.query(params.apply(Query::partition(keys::routing_pk(t)).prefix(prefix))?).await?;
     Ok((page.items.iter().map(view).collect(), page.cursor))
 }

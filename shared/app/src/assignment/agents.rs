@@ -13,14 +13,13 @@ use super::store::{AgentLoad, s, strings, u32_of};
 use super::{drain, ensure_agent_load, events};
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::ListParams;
 use crate::identity::access;
 use crate::identity::accounts::{agent_item, tell_owner};
 use crate::identity::secrets::hash_password;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
+use crate::plumbing::pages::PageRequest;
 
 use super::admin::{
     AdminError, MAX_MEMBER_CHANGES, check_groups, check_role, check_schedule, double, group_members_op,
@@ -28,7 +27,8 @@ use super::admin::{
 };
 
 /// `POST /v1/agents` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAgent {
     /// Sign-in email (unique in the tenant).
@@ -54,7 +54,8 @@ pub struct NewAgent {
 }
 
 /// `PATCH /v1/agents/{id}` body: only what is present changes; `schedule_id: null` removes the shift.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentPatch {
     /// New sign-in email.
@@ -80,12 +81,13 @@ pub struct AgentPatch {
     pub max_concurrent: Option<i64>,
     /// New shift schedule (`null` removes it).
     #[serde(default, deserialize_with = "double")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub schedule_id: Option<Option<String>>,
 }
 
 /// An agent as administrators see it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct AgentAdminView {
     /// Account id.
     pub id: String,
@@ -216,8 +218,8 @@ pub async fn get_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdmi
 pub async fn list_agents(
     app: &App,
     t: &TenantId,
-    params: &ListParams,
-) -> Result<(Vec<AgentAdminView>, Option<Cursor>), ApiError> {
+    params: &PageRequest,
+) -> Result<(Vec<AgentAdminView>, Option<Cursor>), AdminError> {
     let query = params.apply(Query::partition(keys::tenant_pk(t)).prefix(keys::AGENT_PREFIX))?;
     let page = app.table.query(query).await?;
     let (Some(first), Some(last)) = (page.items.first(), page.items.last()) else { return Ok((vec![], None)) };

@@ -10,16 +10,16 @@ use super::store::{GroupRecord, s, strings};
 use super::{ensure_agent_load, events};
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::ListParams;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
+use crate::plumbing::pages::PageRequest;
 
 use super::admin::{AdminError, MAX_MEMBER_CHANGES, check_schedule, list_prefix};
 use super::settings::get_settings;
 
 /// `POST /v1/groups` and `PUT /v1/groups/{id}` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GroupInput {
     /// Display name.
@@ -33,7 +33,8 @@ pub struct GroupInput {
 }
 
 /// A group as the API answers it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct GroupView {
     /// Group id.
     pub id: String,
@@ -150,8 +151,8 @@ pub async fn create_group(
 pub async fn list_groups(
     app: &App,
     t: &TenantId,
-    params: &ListParams,
-) -> Result<(Vec<GroupView>, Option<Cursor>), ApiError> {
+    params: &PageRequest,
+) -> Result<(Vec<GroupView>, Option<Cursor>), AdminError> {
     list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
 }
 

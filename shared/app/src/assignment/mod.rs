@@ -38,7 +38,6 @@ pub use store::{AgentLoad, ConversationState, GroupRecord, Settings, Snapshot, s
 
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
@@ -96,22 +95,6 @@ pub enum AssignmentError {
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
-}
-
-impl From<AssignmentError> for ApiError {
-    fn from(e: AssignmentError) -> Self {
-        match e {
-            AssignmentError::ConversationNotFound => ApiError::not_found(),
-            AssignmentError::AgentNotFound => ApiError::validation("agent_id", "no such agent, or it is disabled"),
-            AssignmentError::GroupNotFound => ApiError::validation("group_id", "no such group"),
-            AssignmentError::AtCapacity => {
-                ApiError::conflict("the agent already has as many conversations as its max_concurrent allows")
-            }
-            AssignmentError::InvalidState(m) => ApiError::conflict(m),
-            AssignmentError::Busy => ApiError::conflict("too many concurrent changes; retry"),
-            AssignmentError::Table(t) => t.into(),
-        }
-    }
 }
 
 /// The result of one conditional write.

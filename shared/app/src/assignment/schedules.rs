@@ -11,20 +11,20 @@ use super::drain;
 use super::store::s;
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::ListParams;
 use crate::plumbing::keys;
+use crate::plumbing::pages::PageRequest;
 
 use super::admin::{AdminError, list_prefix};
 
 /// A schedule as the API answers it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ScheduleView {
     /// Schedule id.
     pub id: String,
     /// Name, zone, weekly hours, holidays, overrides, as written.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
     pub schedule: ScheduleInput,
 }
 
@@ -96,7 +96,7 @@ pub async fn get_schedule(app: &App, t: &TenantId, id: &ScheduleId) -> Result<Sc
 pub async fn list_schedules(
     app: &App,
     t: &TenantId,
-    params: &ListParams,
-) -> Result<(Vec<ScheduleView>, Option<Cursor>), ApiError> {
+    params: &PageRequest,
+) -> Result<(Vec<ScheduleView>, Option<Cursor>), AdminError> {
     list_prefix(app, t, keys::SCHEDULE_PREFIX, params, schedule_view).await
 }

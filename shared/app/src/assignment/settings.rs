@@ -15,7 +15,8 @@ use crate::plumbing::keys;
 use super::admin::{AdminError, check_groups, check_schedule};
 
 /// `PUT /v1/settings/assignment` body (and the `GET` answer).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     /// `least_loaded` | `round_robin`.

@@ -11,23 +11,27 @@ use std::sync::Mutex;
 use kefu_domain::routing::Priority;
 use kefu_domain::{
     AgentId, Author, ConversationId, ConversationStatus, CustomerId, GroupId, MessageContent, MessageId, Permission,
-    TagName, TenantId,
+    TagName, TenantId, ValidationError,
 };
 use kefu_ports::table::{CmpOp, Condition, Index, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub mod error;
 pub mod widget;
 pub mod widget_settings;
 
+pub use error::ConversationError;
+
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
 use crate::plumbing::events::{Envelope, types};
 use crate::plumbing::keys;
-use crate::plumbing::pages::filtered_page;
+use crate::plumbing::pages::{ListPage, PageRequest, bad_cursor, filtered_page};
+
+/// What a stored conversation without a valid `conversation_id` answers (never written so: a bug).
+const NO_ID: &str = "a stored conversation has no valid conversation_id";
 
 /// Event types this module emits beyond the shared list.
 pub mod event_types {
@@ -36,7 +40,8 @@ pub mod event_types {
 }
 
 /// A message as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct MessageView {
     /// Message id (`ms_…`).
     pub id: String,
@@ -85,7 +90,8 @@ impl MessageView {
 }
 
 /// A conversation in lists (API.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ConversationView {
     /// Conversation id (`cv_…`).
     pub id: String,
@@ -125,13 +131,14 @@ impl ConversationView {
 }
 
 /// One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ConversationDetail {
     /// The list fields.
     #[serde(flatten)]
     pub conversation: ConversationView,
     /// The last routing decision (API.md shape), null until routed.
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<Object>))]
     pub routing: Option<Value>,
     /// The page the visitor started from.
     pub page_url: Option<String>,
@@ -357,10 +364,10 @@ impl Viewer {
 
 /// The conversation if it exists in the caller's tenant and the caller may see it; 404 otherwise (another
 /// tenant's id, or one the caller may not see, are both simply not found).
-pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ApiError> {
-    let id = ConversationId::parse(id).ok_or_else(ApiError::not_found)?;
-    let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or_else(ApiError::not_found)?;
-    if viewer.can_see(&item) { Ok(item) } else { Err(ApiError::not_found()) }
+pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ConversationError> {
+    let id = ConversationId::parse(id).ok_or(ConversationError::NotFound)?;
+    let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or(ConversationError::NotFound)?;
+    if viewer.can_see(&item) { Ok(item) } else { Err(ConversationError::NotFound) }
 }
 
 /// `assignee=` of the list.
@@ -376,13 +383,13 @@ pub enum AssigneeFilter {
 
 impl AssigneeFilter {
     /// Parses `me`, `unassigned` or an agent id.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
         match s {
             "me" => Ok(Self::Me),
             "unassigned" => Ok(Self::Unassigned),
             other => AgentId::parse(other)
                 .map(Self::Agent)
-                .ok_or_else(|| ApiError::validation("assignee", "must be me, unassigned or an agent id")),
+                .ok_or_else(|| ValidationError::new("assignee", "must be me, unassigned or an agent id")),
         }
     }
 }
@@ -451,10 +458,9 @@ pub async fn list(
     app: &App,
     viewer: &Viewer,
     filter: &ListFilter,
-    params: &ListParams,
-) -> Result<ListPage<ConversationView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<ConversationView>, ConversationError> {
     let Some(parts) = partitions(viewer, filter) else { return Ok(ListPage::new(Vec::new(), None)) };
-    let bad_cursor = || ApiError::validation("cursor", "the cursor is not one this list gave out");
     let start = match &params.cursor {
         None => 0,
         Some(c) => {
@@ -496,9 +502,9 @@ pub async fn of_customer(
     app: &App,
     tenant: &TenantId,
     id: &CustomerId,
-    params: &ListParams,
+    params: &PageRequest,
     keep: impl Fn(&Item) -> bool,
-) -> Result<ListPage<ConversationView>, ApiError> {
+) -> Result<ListPage<ConversationView>, ConversationError> {
     let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
     let page = app.table.query(params.apply(query)?).await?;
     let ids: Vec<ConversationId> =
@@ -510,11 +516,15 @@ pub async fn of_customer(
 
 /// Before a conversation is deleted, whatever it holds in routing (an agent's capacity, a place in the
 /// queue) is released by closing it through the assignment module first.
-pub async fn release_before_delete(app: &App, principal: &Principal, conversation: &Item) -> Result<(), ApiError> {
+pub async fn release_before_delete(
+    app: &App,
+    principal: &Principal,
+    conversation: &Item,
+) -> Result<(), ConversationError> {
     if conversation.get("status").and_then(Value::as_str) == Some(ConversationStatus::Closed.as_str()) {
         return Ok(());
     }
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     crate::assignment::close(app, &principal.tenant_id, &id, Some(&principal.agent_id)).await?;
     Ok(())
 }
@@ -537,10 +547,10 @@ pub async fn history(
     viewer: &Viewer,
     conversation: &Item,
     days: u32,
-    params: &ListParams,
-) -> Result<ListPage<MessageView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<MessageView>, ConversationError> {
     let tenant = &viewer.principal.tenant_id;
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     let since = app.now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
     let from = ulid::Ulid::from_parts(u64::try_from(millis(since)).unwrap_or(0), 0);
     let query = Query::partition(keys::conversation_pk(tenant, &id))
@@ -564,8 +574,8 @@ pub async fn visitor_messages(
     tenant: &TenantId,
     conversation: &ConversationId,
     after: Option<&MessageId>,
-    params: &ListParams,
-) -> Result<ListPage<MessageView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<MessageView>, ConversationError> {
     let from = match after {
         Some(m) => format!("{}{}", keys::MESSAGE_PREFIX, ulid::Ulid(m.ulid().0.saturating_add(1))),
         None => keys::MESSAGE_PREFIX.to_owned(),
@@ -587,7 +597,7 @@ pub async fn reply(
     conversation: &ConversationId,
     content: &MessageContent,
     internal: bool,
-) -> Result<MessageView, ApiError> {
+) -> Result<MessageView, ConversationError> {
     let at = app.now();
     let id = next_message_id(at);
     let author_id = principal.agent_id.to_string();
@@ -603,7 +613,7 @@ pub async fn reply(
     };
     match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
         Ok(()) => Ok(m.view()),
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -616,7 +626,7 @@ pub async fn set_tags(
     id: &ConversationId,
     tags: &[TagName],
     audit: AuditEntry,
-) -> Result<Item, ApiError> {
+) -> Result<Item, ConversationError> {
     let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
     let op = TxOp::Update {
         key: keys::conversation(tenant, id),
@@ -625,8 +635,8 @@ pub async fn set_tags(
     };
     let audit = audit.target("conversation", id).with("tags", json!(names));
     match crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await {
-        Ok(()) => load(app, tenant, id).await?.ok_or_else(ApiError::not_found),
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Ok(()) => load(app, tenant, id).await?.ok_or(ConversationError::NotFound),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
@@ -636,8 +646,13 @@ pub async fn set_tags(
 /// that can be deleted again, never messages without their conversation being visible.
 ///
 /// `audit` (the caller's `conversation.delete` entry) is committed with the conversation item's deletion.
-pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item, audit: AuditEntry) -> Result<(), ApiError> {
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or_else(ApiError::internal)?;
+pub async fn delete(
+    app: &App,
+    tenant: &TenantId,
+    conversation: &Item,
+    audit: AuditEntry,
+) -> Result<(), ConversationError> {
+    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
     let pk = keys::conversation_pk(tenant, &id);
     loop {
         let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
@@ -657,7 +672,7 @@ pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item, audit: Au
     }
     match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", &id)]).await {
         Ok(()) => Ok(()),
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
 }

@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::error::ConversationError;
 use crate::App;
 use crate::conversations::{self, MessageView, NewConversation, NewMessage};
 use crate::customers::{self, Contact};
-use crate::http::ApiError;
 use crate::identity::auth::AuthError;
 use crate::identity::secrets::{new_secret, token_hash};
 use crate::plumbing::events::Envelope;
@@ -86,7 +86,8 @@ pub async fn tenant_of_widget_key(app: &App, key: &str) -> Result<Option<TenantI
 }
 
 /// `POST /v1/widget/conversations` body.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// Who the visitor is, as far as the site knows.
@@ -102,12 +103,13 @@ pub struct StartRequest {
     /// The pre-chat form's answers, field name → value, checked against the form (when it is on) and kept as
     /// the customer's attributes.
     #[serde(default)]
-    #[schema(value_type = Option<HashMap<String, String>>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<HashMap<String, String>>))]
     pub pre_chat: Option<serde_json::Map<String, Value>>,
 }
 
 /// The visitor's details, all optional.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VisitorInfo {
     /// The site's own id for the visitor: a returning one maps to the same customer.
@@ -125,7 +127,8 @@ pub struct VisitorInfo {
 }
 
 /// `POST /v1/widget/conversations` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Started {
     /// The new conversation.
     pub conversation_id: String,
@@ -177,17 +180,17 @@ pub fn validate_start(req: &StartRequest) -> Result<StartPlan, ValidationError> 
 /// Starts a conversation for a visitor of `tenant` from `ip`: rate-limited per IP and tenant; finds the
 /// customer of a returning `external_id` (filling in contact data it lacks) or creates one; stores the customer (if new), the conversation, the
 /// customer's pointer to it and the visitor token with the `conversation.created` event, in one transaction.
-pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ApiError> {
+pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -> Result<Started, ConversationError> {
     let mut plan = validate_start(req)?;
     let settings = crate::conversations::widget_settings::get(app, tenant).await?;
     plan.contact.attributes =
         crate::conversations::widget_settings::check_pre_chat(&settings.pre_chat_form, req.pre_chat.as_ref())?;
     if let Some(g) = &plan.group {
         if !crate::conversations::widget_settings::group_choosable(&settings, g) {
-            return Err(ApiError::validation("group_id", "is not one of the groups visitors may choose"));
+            return Err(ValidationError::new("group_id", "is not one of the groups visitors may choose").into());
         }
         if !crate::conversations::group_exists(app, tenant, g).await? {
-            return Err(ApiError::validation("group_id", "no such group"));
+            return Err(ValidationError::new("group_id", "no such group").into());
         }
     }
     // Per address, and per IPv6 /64 (see `ratelimit::hit_ip`).
@@ -252,11 +255,12 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("another visit with this external_id started at the same moment; retry"))
+    Err(ConversationError::Conflict("another visit with this external_id started at the same moment; retry"))
 }
 
 /// `POST /v1/widget/messages` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// 1..=4000 characters.
@@ -264,7 +268,8 @@ pub struct SendRequest {
 }
 
 /// `POST /v1/widget/messages` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Sent {
     /// The stored message's id.
     pub id: String,
@@ -311,8 +316,8 @@ pub fn plan_send(
     idempotency_key: Option<&str>,
     id: MessageId,
     at: jiff::Timestamp,
-) -> Result<SendPlan, ApiError> {
-    let req: SendRequest = crate::http::json::parse(body)?;
+) -> Result<SendPlan, ConversationError> {
+    let req: SendRequest = crate::plumbing::json::parse(body)?;
     let content = MessageContent::parse(&req.content, "content")?;
     let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
     let author_id = visitor.customer_id.as_str();
@@ -344,7 +349,12 @@ pub fn plan_send(
 /// Stores a visitor's message: rate-limited per token; with an `Idempotency-Key`, a retry answers the first
 /// send's id and stores nothing. A message to a closed conversation reopens it (the assignment module routes
 /// it again) and is stored.
-pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, body: &[u8]) -> Result<Sent, ApiError> {
+pub async fn send(
+    app: &App,
+    visitor: &Visitor,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+) -> Result<Sent, ConversationError> {
     let at = app.now();
     let plan = plan_send(body, visitor, idempotency_key, conversations::next_message_id(at), at)?;
     ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
@@ -362,7 +372,7 @@ pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, b
                 if failed.contains(&positions::CONVERSATION) && !reopened {
                     let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
                         .await?
-                        .ok_or_else(ApiError::not_found)?;
+                        .ok_or(ConversationError::NotFound)?;
                     if conversation.get("status").and_then(Value::as_str) != Some("closed") {
                         continue;
                     }
@@ -375,20 +385,20 @@ pub async fn send(app: &App, visitor: &Visitor, idempotency_key: Option<&str>, b
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::conflict("the conversation changed while the message was stored; retry"))
+    Err(ConversationError::Conflict("the conversation changed while the message was stored; retry"))
 }
 
 /// The answer of an earlier send with the same `Idempotency-Key` (409 if the content differs).
-async fn replay(app: &App, visitor: &Visitor, key: &str, content_hash: &str) -> Result<Sent, ApiError> {
+async fn replay(app: &App, visitor: &Visitor, key: &str, content_hash: &str) -> Result<Sent, ConversationError> {
     let hash = idempotency_key_hash(key)?;
     let claim: Item = app
         .table
         .get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash))
         .await?
-        .ok_or_else(|| ApiError::conflict("a send with this Idempotency-Key is in progress; retry"))?;
+        .ok_or(ConversationError::Conflict("a send with this Idempotency-Key is in progress; retry"))?;
     let get = |k: &str| claim.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     if get("content_hash") != content_hash {
-        return Err(ApiError::conflict("this Idempotency-Key was used for a different message"));
+        return Err(ConversationError::Conflict("this Idempotency-Key was used for a different message"));
     }
     Ok(Sent { id: get("message_id"), created_at: get("created_at") })
 }
@@ -398,18 +408,18 @@ pub async fn poll(
     app: &App,
     visitor: &Visitor,
     after: Option<&str>,
-    params: &crate::http::list::ListParams,
-) -> Result<crate::http::list::ListPage<MessageView>, ApiError> {
+    params: &crate::plumbing::pages::PageRequest,
+) -> Result<crate::plumbing::pages::ListPage<MessageView>, ConversationError> {
     let after = after
         .filter(|s| !s.is_empty())
-        .map(|s| MessageId::parse(s).ok_or_else(|| ApiError::validation("after", "must be a message id")))
+        .map(|s| MessageId::parse(s).ok_or_else(|| ValidationError::new("after", "must be a message id")))
         .transpose()?;
     conversations::visitor_messages(app, &visitor.tenant_id, &visitor.conversation_id, after.as_ref(), params).await
 }
 
 /// A visitor wrote to a closed conversation: it is reopened through the assignment module, which routes it
 /// again, and then the message is stored.
-pub async fn reopen_for_visitor(app: &App, visitor: &Visitor) -> Result<(), ApiError> {
+pub async fn reopen_for_visitor(app: &App, visitor: &Visitor) -> Result<(), ConversationError> {
     match crate::assignment::reopen(app, &visitor.tenant_id, &visitor.conversation_id, None).await {
         // Someone else reopened it first: the message can go in now.
         Ok(_) | Err(crate::assignment::AssignmentError::InvalidState(_)) => Ok(()),
@@ -424,7 +434,8 @@ mod tests {
     use kefu_ports::SystemClock;
 
     use super::*;
-    use crate::http::list::ListParams;
+    use crate::http::ApiError;
+    use crate::plumbing::pages::PageRequest;
 
     /// The store work of one visitor message, from the adapter's own counters: the token `GetItem`, the
     /// rate-limit `UpdateItem`, one transaction of message + conversation + outbox entry, and the outbox
@@ -459,9 +470,9 @@ mod tests {
         let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
         let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
         app.table.delete(&keys::conversation(&tenant, &visitor.conversation_id), None).await.unwrap();
-        let e = send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err();
+        let e = ApiError::from(send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err());
         assert_eq!(e.code, "not_found");
-        let page = poll(&app, &visitor, None, &ListParams::default()).await.unwrap();
+        let page = poll(&app, &visitor, None, &PageRequest::default()).await.unwrap();
         assert!(page.items.is_empty(), "the message was not stored without its conversation");
     }
 
@@ -474,7 +485,9 @@ mod tests {
             token_hash: String::new(),
         };
         let at = jiff::Timestamp::now();
-        let plan = |body: &[u8], key: Option<&str>| plan_send(body, &v, key, conversations::next_message_id(at), at);
+        let plan = |body: &[u8], key: Option<&str>| {
+            plan_send(body, &v, key, conversations::next_message_id(at), at).map_err(ApiError::from)
+        };
         assert_eq!(plan(b"{", None).unwrap_err().code, "invalid_json");
         assert_eq!(plan(br#"{"content": ""}"#, None).unwrap_err().field.as_deref(), Some("content"));
         assert_eq!(plan(br#"{"content": "x", "extra": 1}"#, None).unwrap_err().code, "validation_failed");

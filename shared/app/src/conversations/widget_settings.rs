@@ -14,9 +14,9 @@ use kefu_ports::table::{Item, Query, TableError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::error::ConversationError;
 use crate::App;
 use crate::assignment::store::Snapshot;
-use crate::http::ApiError;
 use crate::plumbing::keys;
 
 /// The default `attachments.max_bytes`: 10 MiB.
@@ -35,7 +35,8 @@ pub const MAX_VISITOR_GROUPS: usize = 50;
 pub const MAX_CONTENT_TYPES: usize = 50;
 
 /// The widget's language: the browser's (`auto`) or a fixed one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub enum Language {
     /// Follow the browser (zh-CN or English).
     #[default]
@@ -50,7 +51,8 @@ pub enum Language {
 }
 
 /// What the widget offers when nobody can take a chat (`online` is false).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OfflineMode {
     /// The leave-a-message form (a ticket in `leave_message_group_id`).
@@ -61,7 +63,8 @@ pub enum OfflineMode {
 }
 
 /// One field of the pre-chat form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct FormField {
     /// The answer's key (`pre_chat.<name>`, and the customer attribute it is kept as): a lower-case letter,
     /// then lower-case letters, digits or `_`, at most 32 characters; unique in the form.
@@ -70,7 +73,7 @@ pub struct FormField {
     pub label: String,
     /// `text` | `email` | `phone` | `select`.
     #[serde(rename = "type")]
-    #[schema(schema_with = field_kind_schema)]
+    #[cfg_attr(feature = "http", schema(schema_with = field_kind_schema))]
     pub kind: FieldKind,
     /// Whether the visitor must answer it.
     #[serde(default)]
@@ -81,6 +84,7 @@ pub struct FormField {
 }
 
 /// The OpenAPI schema of [`FieldKind`] (a domain type, which knows nothing of OpenAPI): one of four strings.
+#[cfg(feature = "http")]
 fn field_kind_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
@@ -89,7 +93,8 @@ fn field_kind_schema() -> utoipa::openapi::Object {
 }
 
 /// The form a visitor fills in before the chat starts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct PreChatForm {
     /// Whether the widget shows it (default false).
     #[serde(default)]
@@ -100,7 +105,8 @@ pub struct PreChatForm {
 }
 
 /// Whether and what visitors may upload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct AttachmentSettings {
     /// Whether the widget offers uploads (default false).
     #[serde(default)]
@@ -129,41 +135,42 @@ impl Default for AttachmentSettings {
 
 /// A tenant's widget settings, as the API shows them and as they are stored. (Every field is always in an
 /// answer; `serde(default)` is for stored records that predate a field.)
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct WidgetSettings {
     /// The chat window's title, 1..=80 characters.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub title: String,
     /// The launcher's and header's colour, `#rgb` or `#rrggbb`.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub color: String,
     /// The first line a visitor reads, at most 1000 characters (may be empty).
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub greeting: String,
     /// `auto` (the browser's), `zh-CN` or `en`.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub language: Language,
     /// Origins (`scheme://host[:port]`) whose pages may use the widget; empty: every origin (at most 100).
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub allowed_origins: Vec<String>,
     /// The pre-chat form.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub pre_chat_form: PreChatForm,
     /// Agent groups a visitor may choose (at most 50); empty: no choice, the default group.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub visitor_group_ids: Vec<String>,
     /// What the widget offers when nobody can take a chat.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub offline_mode: OfflineMode,
     /// Where left messages go (a group of this tenant), or null.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub leave_message_group_id: Option<String>,
     /// Whether agents see what the visitor is typing before it is sent (the visitor is told). Default false.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub typing_preview: bool,
     /// Uploads.
-    #[schema(required = true)]
+    #[cfg_attr(feature = "http", schema(required = true))]
     pub attachments: AttachmentSettings,
 }
 
@@ -187,7 +194,8 @@ impl Default for WidgetSettings {
 
 /// `PUT /v1/settings/widget` body: the fields to change; missing ones keep their value. Nested objects
 /// (`pre_chat_form`, `attachments`) are replaced whole.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WidgetSettingsUpdate {
     /// See [`WidgetSettings`].
@@ -208,7 +216,7 @@ pub struct WidgetSettingsUpdate {
     pub offline_mode: Option<OfflineMode>,
     /// Null clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub leave_message_group_id: Option<Option<String>>,
     /// See [`WidgetSettings`].
     pub typing_preview: Option<bool>,
@@ -423,7 +431,7 @@ pub async fn save(
     tenant: &TenantId,
     s: &WidgetSettings,
     audit: crate::audit::AuditEntry,
-) -> Result<(), ApiError> {
+) -> Result<(), ConversationError> {
     let record = Record {
         kind: "widget_settings".into(),
         tenant_id: tenant.clone(),
@@ -432,7 +440,7 @@ pub async fn save(
     };
     let fields = serde_json::to_value(&record).map_err(|e| {
         tracing::error!(error = %e, "widget settings do not serialise");
-        ApiError::internal()
+        ConversationError::Broken("the widget settings do not serialise")
     })?;
     let op = kefu_ports::table::TxOp::Put { item: keys::widget_settings(tenant).with(fields), condition: None };
     let audit = audit.target("settings", "widget").detail(serde_json::to_value(s).unwrap_or_default());
@@ -500,7 +508,8 @@ pub fn group_choosable(s: &WidgetSettings, group: &GroupId) -> bool {
 }
 
 /// One group a visitor may choose.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct GroupChoice {
     /// The group's id.
     pub id: String,
@@ -509,7 +518,8 @@ pub struct GroupChoice {
 }
 
 /// `GET /v1/widget/config`: what the widget needs before the visitor writes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct WidgetConfig {
     /// See [`WidgetSettings`].
     pub title: String,

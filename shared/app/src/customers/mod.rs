@@ -14,10 +14,13 @@ use serde_json::{Map, Value, json};
 
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
+use crate::plumbing::pages::{ListPage, PageRequest};
+
+pub mod error;
+
+pub use error::CustomerError;
 
 fn text(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(Value::as_str).map(str::to_owned)
@@ -31,7 +34,8 @@ fn strings(item: &Item, k: &str) -> Vec<String> {
 }
 
 /// A customer as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CustomerView {
     /// Customer id (`cu_…`).
     pub id: String,
@@ -48,7 +52,7 @@ pub struct CustomerView {
     /// Tag names.
     pub tags: Vec<String>,
     /// Custom attributes.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
     pub attributes: Value,
     /// When the customer first came.
     pub created_at: String,
@@ -249,8 +253,8 @@ pub async fn list(
     app: &App,
     principal: &Principal,
     filter: &CustomerFilter,
-    params: &ListParams,
-) -> Result<ListPage<CustomerView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<CustomerView>, CustomerError> {
     let tenant = &principal.tenant_id;
     let sensitive = sees_sensitive(principal);
     let group = filter.group_id.as_ref().map(CustomerGroupId::as_str);
@@ -261,7 +265,7 @@ pub async fn list(
     if let Some(q) = &filter.q {
         let (kind, prefix) = search_prefix(q)?;
         if kind != SearchKind::Name && !sensitive {
-            return Err(ApiError::forbidden(
+            return Err(CustomerError::Forbidden(
                 "searching by email or phone needs the `customers.view_sensitive` permission",
             ));
         }
@@ -289,63 +293,36 @@ pub async fn list(
 }
 
 /// `PATCH /v1/customers/{id}` body: only the fields present change; `null` clears an optional one.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     /// Name (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub name: Option<Option<String>>,
     /// Email (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub email: Option<Option<String>>,
     /// Phone (null clears it).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub phone: Option<Option<String>>,
     /// Customer group id (null: no group).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<String>))]
     pub group_id: Option<Option<String>>,
     /// Tag names (replace the list).
     pub tags: Option<Vec<String>>,
     /// Custom attributes: merged key by key; a null value removes that key.
-    #[schema(value_type = Option<Object>)]
+    #[cfg_attr(feature = "http", schema(value_type = Option<Object>))]
     pub attributes: Option<Map<String, Value>>,
 }
 
 /// Tells a field sent as `null` (Some(None)) from one left out (None).
 fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// Why an update failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    /// A field is invalid.
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// No such customer (or customer group) in this tenant.
-    #[error("not found")]
-    NotFound,
-    /// Someone else changed it first.
-    #[error("conflict")]
-    Conflict,
-    /// The store failed.
-    #[error(transparent)]
-    Table(#[from] TableError),
-}
-
-impl From<UpdateError> for ApiError {
-    fn from(e: UpdateError) -> Self {
-        match e {
-            UpdateError::Invalid(v) => v.into(),
-            UpdateError::NotFound => ApiError::not_found(),
-            UpdateError::Conflict => ApiError::conflict("the customer changed meanwhile; read it again"),
-            UpdateError::Table(t) => t.into(),
-        }
-    }
 }
 
 /// The most custom attributes a customer carries.
@@ -361,8 +338,8 @@ pub async fn update(
     id: &CustomerId,
     patch: CustomerPatch,
     audit: AuditEntry,
-) -> Result<Item, UpdateError> {
-    let current = load(app, tenant, id).await?.ok_or(UpdateError::NotFound)?;
+) -> Result<Item, CustomerError> {
+    let current = load(app, tenant, id).await?.ok_or(CustomerError::NotFound)?;
     let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
     let mut next = current.clone();
     let mut update = Update::new();
@@ -445,7 +422,7 @@ pub async fn update(
     }
     match crate::audit::commit(app, ops, Vec::new(), vec![audit.target("customer", id)]).await {
         Ok(()) => {}
-        Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(UpdateError::Conflict),
+        Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(CustomerError::CHANGED),
         Err(e) => return Err(e.into()),
     }
     next.insert("updated_at".into(), json!(now));
@@ -454,7 +431,8 @@ pub async fn update(
 }
 
 /// A customer group as API.md shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CustomerGroupView {
     /// Group id (`cg_…`).
     pub id: String,
@@ -479,7 +457,8 @@ impl CustomerGroupView {
 }
 
 /// `POST /v1/customer_groups` and `PUT /v1/customer_groups/{id}` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomerGroupBody {
     /// Name.
@@ -506,8 +485,8 @@ impl CustomerGroupBody {
 pub async fn groups(
     app: &App,
     tenant: &TenantId,
-    params: &ListParams,
-) -> Result<ListPage<CustomerGroupView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<CustomerGroupView>, CustomerError> {
     let query = Query::partition(keys::tenant_pk(tenant)).prefix(keys::CUSTOMER_GROUP_PREFIX);
     let page = app.table.query(params.apply(query)?).await?;
     Ok(ListPage::from_page(page, CustomerGroupView::from_item))
@@ -519,7 +498,7 @@ pub async fn create_group(
     tenant: &TenantId,
     body: &CustomerGroupBody,
     audit: AuditEntry,
-) -> Result<CustomerGroupView, ApiError> {
+) -> Result<CustomerGroupView, CustomerError> {
     let (name, priority) = body.validate()?;
     let id = CustomerGroupId::generate();
     let item = keys::customer_group(tenant, &id).with(json!({
@@ -539,33 +518,33 @@ pub async fn update_group(
     id: &str,
     body: &CustomerGroupBody,
     audit: AuditEntry,
-) -> Result<CustomerGroupView, ApiError> {
+) -> Result<CustomerGroupView, CustomerError> {
     let (name, priority) = body.validate()?;
-    let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
+    let id = CustomerGroupId::parse(id).ok_or(CustomerError::NotFound)?;
     let update = Update::new().set("name", name.as_str()).set("priority", priority.as_str());
     let key = keys::customer_group(tenant, &id);
     let op = TxOp::Update { key: key.clone(), update, condition: Some(Condition::Exists) };
     match crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await {
         Ok(()) => {
-            let item = app.table.get(&key).await?.ok_or_else(ApiError::not_found)?;
+            let item = app.table.get(&key).await?.ok_or(CustomerError::NotFound)?;
             Ok(CustomerGroupView::from_item(&item))
         }
-        Err(TableError::TransactionCanceled { .. }) => Err(ApiError::not_found()),
+        Err(TableError::TransactionCanceled { .. }) => Err(CustomerError::NotFound),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Deletes a customer group that no customer belongs to any more (409 otherwise: move them first), committed
 /// with `audit` (the caller's `customer_group.delete` entry).
-pub async fn delete_group(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -> Result<(), ApiError> {
-    let id = CustomerGroupId::parse(id).ok_or_else(ApiError::not_found)?;
+pub async fn delete_group(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -> Result<(), CustomerError> {
+    let id = CustomerGroupId::parse(id).ok_or(CustomerError::NotFound)?;
     if app.table.get(&keys::customer_group(tenant, &id)).await?.is_none() {
-        return Err(ApiError::not_found());
+        return Err(CustomerError::NotFound);
     }
     let members =
         app.table.query(Query::index(Index::Gsi2, keys::customers_of_group_index(tenant, &id)).limit(1)).await?;
     if !members.items.is_empty() {
-        return Err(ApiError::conflict("the group still has customers; move them to another group first"));
+        return Err(CustomerError::Conflict("the group still has customers; move them to another group first"));
     }
     let op = TxOp::Delete { key: keys::customer_group(tenant, &id), condition: None };
     crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await?;

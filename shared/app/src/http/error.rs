@@ -1,10 +1,23 @@
-//! The one error type of the HTTP boundary, mapped to API.md's JSON errors in one place.
+//! The one error type of the HTTP boundary, and the one place the capabilities' errors (each free of HTTP)
+//! become API.md's JSON errors: their status, code and field.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kefu_domain::ValidationError;
 use kefu_ports::TableError;
 use serde::Serialize;
+
+use crate::assignment::AssignmentError;
+use crate::assignment::admin::AdminError;
+use crate::conversations::ConversationError;
+use crate::customers::CustomerError;
+use crate::identity::access::AccessError;
+use crate::identity::auth::AuthError;
+use crate::identity::error::IdentityError;
+use crate::identity::roles::{MAX_CUSTOM_ROLES, RoleError};
+use crate::identity::security::PasswordCheckError;
+use crate::plumbing::json::BodyError;
+use crate::plumbing::ratelimit::RateLimitError;
 
 /// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +115,23 @@ impl ApiError {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is over 1 MiB")
     }
 
+    /// 403 `ip_not_allowed`: the tenant's IP allowlist does not hold the caller's address.
+    pub fn ip_not_allowed() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "ip_not_allowed", "this network is not on the tenant's IP allowlist")
+    }
+
+    /// 423 `account_locked`, with `Retry-After`: too many failed sign-ins in a row.
+    pub fn account_locked(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(
+                StatusCode::LOCKED,
+                "account_locked",
+                "too many failed sign-ins: this account is locked for a while",
+            )
+        }
+    }
+
     /// 429 `rate_limited`.
     pub fn rate_limited(retry_after: u64) -> Self {
         Self {
@@ -157,23 +187,150 @@ impl From<TableError> for ApiError {
     }
 }
 
-impl From<crate::identity::auth::AuthError> for ApiError {
-    fn from(e: crate::identity::auth::AuthError) -> Self {
+// ------------------------------------------------------------------------------------------------------------
+// The one mapping from the capabilities' errors (free of HTTP) to API.md's JSON errors: status, code, field.
+// Every error a service answers reaches the client through one of these.
+
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
         match e {
-            crate::identity::auth::AuthError::InvalidCredentials => Self::invalid_credentials(),
-            crate::identity::auth::AuthError::Unauthenticated => Self::unauthenticated(),
-            crate::identity::auth::AuthError::IpNotAllowed => crate::identity::security::ip_not_allowed(),
-            crate::identity::auth::AuthError::Locked { retry_after } => {
-                crate::identity::security::account_locked(retry_after)
-            }
-            crate::identity::auth::AuthError::MfaInvalid => Self::new(
+            BodyError::TooLarge => Self::too_large(),
+            BodyError::Syntax(_) => Self::invalid_json(e.to_string()),
+            BodyError::NotAnObject => Self::new(StatusCode::BAD_REQUEST, "validation_failed", e.to_string()),
+            BodyError::Field(v) => v.into(),
+        }
+    }
+}
+
+impl From<RateLimitError> for ApiError {
+    fn from(e: RateLimitError) -> Self {
+        match e {
+            RateLimitError::Limited { retry_after } => Self::rate_limited(retry_after),
+            RateLimitError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::InvalidCredentials => Self::invalid_credentials(),
+            AuthError::Unauthenticated => Self::unauthenticated(),
+            AuthError::IpNotAllowed => Self::ip_not_allowed(),
+            AuthError::Locked { retry_after } => Self::account_locked(retry_after),
+            AuthError::MfaInvalid => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "mfa_invalid",
                 "the code is wrong or used, or the challenge expired: sign in again if it keeps failing",
             ),
-            crate::identity::auth::AuthError::TooManyEmails => Self::rate_limited(60),
-            crate::identity::auth::AuthError::MailUnavailable => Self::unavailable(),
-            crate::identity::auth::AuthError::Table(t) => t.into(),
+            AuthError::TooManyEmails => Self::rate_limited(60),
+            AuthError::MailUnavailable => Self::unavailable(),
+            AuthError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(e: IdentityError) -> Self {
+        match e {
+            IdentityError::Invalid(v) => v.into(),
+            IdentityError::NotFound => Self::not_found(),
+            IdentityError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<PasswordCheckError> for ApiError {
+    fn from(e: PasswordCheckError) -> Self {
+        match e {
+            PasswordCheckError::Invalid(v) => v.into(),
+            PasswordCheckError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Refused(r) => Self::forbidden(r.to_string()),
+            AccessError::LastAdministrator => Self::conflict(e.to_string()),
+            AccessError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::NotFound => Self::not_found(),
+            RoleError::Builtin => Self::conflict(
+                "built-in roles (admin, supervisor, agent) cannot be changed or deleted; create a custom role",
+            ),
+            RoleError::InUse(n) => {
+                Self::conflict(format!("{n} account(s) still hold this role; give them another role first"))
+            }
+            RoleError::NameTaken => Self::conflict("another role has this name").with_field("name"),
+            RoleError::TooMany => Self::conflict(format!("a tenant may have at most {MAX_CUSTOM_ROLES} custom roles")),
+            RoleError::Conflict(m) => Self::conflict(m),
+            RoleError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AssignmentError> for ApiError {
+    fn from(e: AssignmentError) -> Self {
+        match e {
+            AssignmentError::ConversationNotFound => Self::not_found(),
+            AssignmentError::AgentNotFound => Self::validation("agent_id", "no such agent, or it is disabled"),
+            AssignmentError::GroupNotFound => Self::validation("group_id", "no such group"),
+            AssignmentError::AtCapacity => {
+                Self::conflict("the agent already has as many conversations as its max_concurrent allows")
+            }
+            AssignmentError::InvalidState(m) => Self::conflict(m),
+            AssignmentError::Busy => Self::conflict("too many concurrent changes; retry"),
+            AssignmentError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(v) => v.into(),
+            AdminError::NotFound => Self::not_found(),
+            AdminError::Conflict(m) => Self::conflict(m),
+            AdminError::Refused(r) => Self::forbidden(r.to_string()),
+            AdminError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<CustomerError> for ApiError {
+    fn from(e: CustomerError) -> Self {
+        match e {
+            CustomerError::Invalid(v) => v.into(),
+            CustomerError::NotFound => Self::not_found(),
+            CustomerError::Conflict(m) => Self::conflict(m),
+            CustomerError::Forbidden(m) => Self::forbidden(m),
+            CustomerError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<ConversationError> for ApiError {
+    fn from(e: ConversationError) -> Self {
+        match e {
+            ConversationError::Invalid(v) => v.into(),
+            ConversationError::Body(b) => b.into(),
+            ConversationError::NotFound => Self::not_found(),
+            ConversationError::Conflict(m) => Self::conflict(m),
+            ConversationError::RateLimited(r) => r.into(),
+            ConversationError::Assignment(a) => a.into(),
+            ConversationError::Broken(m) => {
+                tracing::error!(error = m, "a stored item is not what this code writes");
+                Self::internal()
+            }
+            ConversationError::Table(t) => t.into(),
         }
     }
 }

@@ -13,8 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 1024 * 1024;
+pub use crate::plumbing::json::MAX_BODY;
 
 /// A JSON body (extractor) or a JSON answer (response).
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,24 +71,7 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 /// Parses a JSON body into `T` with API.md's errors.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.len() > MAX_BODY {
-        return Err(ApiError::too_large());
-    }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::invalid_json(format!("the body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "validation_failed",
-            "the body must be a JSON object",
-        ));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let field = if path == "." { inner.split('`').nth(1).map(str::to_owned).unwrap_or_default() } else { path };
-        ApiError::validation(field, inner)
-    })
+    Ok(crate::plumbing::json::parse(bytes)?)
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {

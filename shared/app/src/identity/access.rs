@@ -186,16 +186,6 @@ pub fn refused_permission(r: &GrantRefusal) -> Permission {
     }
 }
 
-impl From<AccessError> for crate::http::ApiError {
-    fn from(e: AccessError) -> Self {
-        match e {
-            AccessError::Refused(r) => crate::http::ApiError::forbidden(r.to_string()),
-            AccessError::LastAdministrator => crate::http::ApiError::conflict(e.to_string()),
-            AccessError::Table(t) => t.into(),
-        }
-    }
-}
-
 // -------------------------------------------------------------------------------------- the last administrator
 
 /// The tenant's accounts and roles for the last-administrator rule, read after the guard's version (so a

@@ -76,7 +76,8 @@ impl Principal {
 }
 
 /// The public view of a staff account.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct AgentView {
     /// Account id.
     pub id: String,

@@ -12,12 +12,12 @@ use serde_json::{Value, json};
 
 use super::accounts::{Caller, Principal};
 use super::auth::AuthError;
+use super::error::IdentityError;
 use super::secrets::{new_secret, token_hash};
 use super::security;
 use crate::App;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::plumbing::keys;
+use crate::plumbing::pages::{ListPage, PageRequest};
 
 /// The prefix of API keys.
 pub const KEY_PREFIX: &str = "kfk_";
@@ -25,7 +25,8 @@ pub const KEY_PREFIX: &str = "kfk_";
 pub const API_KEY_ROLE: &str = "api_key";
 
 /// An API key as listed (never the key).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     /// The key's id.
     pub id: String,
@@ -60,7 +61,8 @@ impl ApiKeyView {
 }
 
 /// `POST /v1/api_keys` answer: the key, shown this once.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CreatedApiKey {
     /// The key's id.
     pub id: String,
@@ -114,7 +116,7 @@ pub async fn create(
 }
 
 /// A page of a tenant's keys, oldest first.
-pub async fn list(app: &App, tenant: &TenantId, params: &ListParams) -> Result<ListPage<ApiKeyView>, ApiError> {
+pub async fn list(app: &App, tenant: &TenantId, params: &PageRequest) -> Result<ListPage<ApiKeyView>, IdentityError> {
     let q = params.apply(Query::partition(keys::tenant_pk(tenant)).prefix(keys::API_KEY_PREFIX))?;
     let page = app.table.query(q).await?;
     Ok(ListPage::from_page(page, ApiKeyView::from_item))

@@ -68,7 +68,8 @@ impl From<mfa::MfaError> for AuthError {
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// A successful sign-in.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct LoginOk {
     /// The bearer token; shown once.
     pub token: String,
@@ -87,7 +88,8 @@ pub struct LoginOk {
 }
 
 /// The first step of sign-in for an account with MFA: finish it with `POST /v1/auth/mfa`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct MfaRequired {
     /// Always true.
     pub mfa_required: bool,
@@ -96,7 +98,8 @@ pub struct MfaRequired {
 }
 
 /// What `POST /v1/auth/login` answers with 200.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum LoginAnswer {
     /// Signed in.

@@ -47,7 +47,8 @@ pub enum MfaError {
 }
 
 /// `POST /v1/me/mfa/totp` answer: what the authenticator app needs.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct TotpEnrolment {
     /// The shared secret, base32 (for typing in).
     pub secret: String,

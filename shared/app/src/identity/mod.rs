@@ -10,6 +10,7 @@ pub mod access;
 pub mod accounts;
 pub mod api_keys;
 pub mod auth;
+pub mod error;
 pub mod mfa;
 pub mod roles;
 pub mod secrets;

@@ -11,19 +11,20 @@ use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::error::IdentityError;
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::identity::access::{self, AccessError};
 use crate::identity::accounts::role_item;
 use crate::plumbing::keys;
+use crate::plumbing::pages::{ListPage, PageRequest};
 
 /// The most custom roles a tenant may have.
 pub const MAX_CUSTOM_ROLES: usize = 100;
 
 /// A role as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct RoleView {
     /// The role's id (`admin`, `supervisor`, `agent` or `ro_…`).
     pub id: String,
@@ -78,26 +79,6 @@ pub enum RoleError {
     Table(#[from] TableError),
 }
 
-impl From<RoleError> for ApiError {
-    fn from(e: RoleError) -> Self {
-        match e {
-            RoleError::NotFound => ApiError::not_found(),
-            RoleError::Builtin => ApiError::conflict(
-                "built-in roles (admin, supervisor, agent) cannot be changed or deleted; create a custom role",
-            ),
-            RoleError::InUse(n) => {
-                ApiError::conflict(format!("{n} account(s) still hold this role; give them another role first"))
-            }
-            RoleError::NameTaken => ApiError::conflict("another role has this name").with_field("name"),
-            RoleError::TooMany => {
-                ApiError::conflict(format!("a tenant may have at most {MAX_CUSTOM_ROLES} custom roles"))
-            }
-            RoleError::Conflict(m) => ApiError::conflict(m),
-            RoleError::Table(t) => t.into(),
-        }
-    }
-}
-
 impl From<AccessError> for RoleError {
     fn from(e: AccessError) -> Self {
         match e {
@@ -108,7 +89,7 @@ impl From<AccessError> for RoleError {
 }
 
 /// A page of the tenant's roles, by id (built-ins by name, custom roles `ro_…` oldest first).
-pub async fn list(app: &App, tenant: &TenantId, params: &ListParams) -> Result<ListPage<RoleView>, ApiError> {
+pub async fn list(app: &App, tenant: &TenantId, params: &PageRequest) -> Result<ListPage<RoleView>, IdentityError> {
     let q = params.apply(Query::partition(keys::tenant_pk(tenant)).prefix(keys::ROLE_PREFIX))?;
     let page = app.table.query(q).await?;
     Ok(ListPage::from_page(page, RoleView::from_item))

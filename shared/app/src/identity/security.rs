@@ -12,7 +12,6 @@ use kefu_ports::table::{CmpOp, Condition, Item, TableError, Update};
 use serde_json::{Value, json};
 
 use crate::App;
-use crate::http::ApiError;
 use crate::plumbing::keys;
 
 /// How long consecutive failures are remembered when no lock follows them.
@@ -70,15 +69,6 @@ pub fn ip_allowed(policy: &SecurityPolicy, ip: IpAddr) -> bool {
     policy.allowlist().allows(ip)
 }
 
-/// 403 `ip_not_allowed`.
-pub fn ip_not_allowed() -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::FORBIDDEN,
-        "ip_not_allowed",
-        "this network is not on the tenant's IP allowlist",
-    )
-}
-
 /// Why a new password was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordCheckError {
@@ -89,15 +79,6 @@ pub enum PasswordCheckError {
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
-}
-
-impl From<PasswordCheckError> for ApiError {
-    fn from(e: PasswordCheckError) -> Self {
-        match e {
-            PasswordCheckError::Invalid(v) => v.into(),
-            PasswordCheckError::Table(t) => t.into(),
-        }
-    }
 }
 
 /// Checks a password someone is about to set for the account `email` of `tenant`, against the tenant's
@@ -268,18 +249,6 @@ pub async fn clear_failures(app: &App, tenant: &TenantId, email: &str) -> Result
 /// concurrent failure set).
 pub async fn unlock(app: &App, tenant: &TenantId, email: &str) -> Result<(), TableError> {
     app.table.delete(&keys::login_failures(tenant, email), None).await.map(|_| ())
-}
-
-/// 423 `account_locked`, with `Retry-After`.
-pub fn account_locked(retry_after: u64) -> ApiError {
-    ApiError {
-        retry_after: Some(retry_after.max(1)),
-        ..ApiError::new(
-            axum::http::StatusCode::LOCKED,
-            "account_locked",
-            "too many failed sign-ins: this account is locked for a while",
-        )
-    }
 }
 
 #[cfg(test)]

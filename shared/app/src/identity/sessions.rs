@@ -14,11 +14,11 @@ use kefu_ports::table::{Condition, Index, Item, Key, Query, SkCondition, TableEr
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::error::IdentityError;
 use super::secrets::{new_secret, token_hash};
 use crate::App;
-use crate::http::ApiError;
-use crate::http::list::{ListPage, ListParams};
 use crate::plumbing::keys;
+use crate::plumbing::pages::{ListPage, PageRequest};
 
 /// The prefix of staff session tokens.
 pub const TOKEN_PREFIX: &str = "kfs_";
@@ -27,7 +27,8 @@ pub const TOKEN_PREFIX: &str = "kfs_";
 const USER_AGENT_MAX: usize = 200;
 
 /// A session as its owner sees it (`GET /v1/me/sessions`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// The session's public id.
     pub id: String,
@@ -128,8 +129,8 @@ pub async fn list(
     tenant: &TenantId,
     agent: &AgentId,
     current: Option<&SessionId>,
-    params: &ListParams,
-) -> Result<ListPage<SessionView>, ApiError> {
+    params: &PageRequest,
+) -> Result<ListPage<SessionView>, IdentityError> {
     let now = app.now().as_second();
     let q = params.apply(Query::index(Index::Gsi1, keys::sessions_of(tenant, agent)))?;
     let page = app.table.query(q).await?;
@@ -294,7 +295,7 @@ mod tests {
             create(&app, new).await.unwrap()
         };
         let (a, b, c) = (open().await, open().await, open().await);
-        let listed = list(&app, &tenant, &agent, Some(&b.session_id), &ListParams::default()).await.unwrap();
+        let listed = list(&app, &tenant, &agent, Some(&b.session_id), &PageRequest::default()).await.unwrap();
         assert_eq!(listed.items.len(), 3);
         assert_eq!(listed.items.iter().filter(|s| s.current).count(), 1);
 

@@ -14,7 +14,8 @@ use crate::plumbing::keys;
 use crate::plumbing::outbox;
 
 /// `POST /v1/tenants` body.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewTenant {
     /// The company's name.
@@ -27,7 +28,8 @@ pub struct NewTenant {
 }
 
 /// The first admin of a new tenant.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewAdmin {
     /// Sign-in email.
@@ -39,7 +41,8 @@ pub struct NewAdmin {
 }
 
 /// `POST /v1/tenants` answer.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct CreatedTenant {
     /// The new tenant.
     pub tenant_id: String,

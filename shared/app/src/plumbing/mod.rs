@@ -1,11 +1,12 @@
 //! The plumbing every capability builds on: the application state ([`state`]), the table's keys, the event
-//! envelope and types, the transactional outbox, idempotent queue consumers, rate limits and logging.
+//! envelope and types, the transactional outbox, idempotent queue consumers, rate limits, paged reads, JSON bodies and logging.
 //!
 //! It uses no capability: everything else may use it.
 
 pub mod consumer;
 pub mod events;
 pub mod idempotency;
+pub mod json;
 pub mod keys;
 pub mod logging;
 pub mod outbox;

@@ -15,7 +15,6 @@ use kefu_ports::table::{CmpOp, Condition, TableError, Update};
 use serde_json::json;
 
 use crate::App;
-use crate::http::ApiError;
 use crate::plumbing::keys;
 
 /// Why a request may not go on.
@@ -30,15 +29,6 @@ pub enum RateLimitError {
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
-}
-
-impl From<RateLimitError> for ApiError {
-    fn from(e: RateLimitError) -> Self {
-        match e {
-            RateLimitError::Limited { retry_after } => ApiError::rate_limited(retry_after),
-            RateLimitError::Table(t) => t.into(),
-        }
-    }
 }
 
 /// API.md's default limits.

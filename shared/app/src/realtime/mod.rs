@@ -166,7 +166,8 @@ impl Subscriber {
 }
 
 /// A ticket, as `POST /v1/realtime/ticket` answers it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 pub struct Ticket {
     /// The one-time ticket; append it to `url` as `?ticket=...` within 60 seconds.
     pub ticket: String,
