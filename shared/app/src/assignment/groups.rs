@@ -6,12 +6,12 @@ use kefu_ports::table::{Condition, Cursor, Item, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::ensure_agent_load;
 use super::store::{GroupRecord, s, strings};
-use super::{ensure_agent_load, events};
 use crate::App;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{AgentUpdated, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
 
@@ -128,7 +128,7 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
     ops.extend(member_ops(app, t, &g, &members, &[]).await?);
     let events: Vec<Envelope> = members
         .iter()
-        .map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a})))
+        .map(|a| Envelope::new(t, app.now(), AgentUpdated::Agent { agent_id: a.clone() }))
         .take(1)
         .collect();
     match outbox::commit(app, ops, events).await {
@@ -168,7 +168,7 @@ pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput)
         condition: Some(Condition::eq("version", rec.version)),
     }];
     ops.extend(member_ops(app, t, g, &joining, &leaving).await?);
-    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    let event = Envelope::new(t, app.now(), AgentUpdated::Group { group_id: g.clone() });
     match outbox::commit(app, ops, vec![event]).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
@@ -196,7 +196,7 @@ pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), Ad
         }
         e => e,
     })?);
-    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    let event = Envelope::new(t, app.now(), AgentUpdated::Group { group_id: g.clone() });
     match outbox::commit(app, ops, vec![event]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {

@@ -24,15 +24,9 @@ use crate::App;
 use crate::http::ApiError;
 use crate::http::list::{ListPage, ListParams};
 use crate::identity::accounts::Principal;
-use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::events::{ConversationCreated, Envelope, EventMessage, MessageReceived, MessageSent};
 use crate::plumbing::keys;
 use crate::plumbing::pages::filtered_page;
-
-/// Event types this module emits beyond the shared list.
-pub mod event_types {
-    /// An agent or bot reply, or an internal note (`message.internal` tells), was stored.
-    pub const MESSAGE_SENT: &str = "message.sent";
-}
 
 /// A message as API.md shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -203,14 +197,15 @@ pub fn conversation_item(c: &NewConversation<'_>) -> Item {
     }))
 }
 
-/// The `conversation.created` event (PLAN.md data fields).
+/// The `conversation.created` event.
 pub fn created_event(c: &NewConversation<'_>) -> Envelope {
-    Envelope::new(
-        types::CONVERSATION_CREATED,
-        c.tenant,
-        c.at,
-        json!({"conversation_id": c.id, "customer_id": c.customer, "group_id": c.group, "priority": c.priority.as_str()}),
-    )
+    let created = ConversationCreated {
+        conversation_id: c.id.clone(),
+        customer_id: c.customer.clone(),
+        group_id: c.group.cloned(),
+        priority: c.priority,
+    };
+    Envelope::new(c.tenant, c.at, created)
 }
 
 /// A message to store.
@@ -289,10 +284,27 @@ impl NewMessage<'_> {
         vec![TxOp::Put { item: self.item(), condition: Some(Condition::NotExists) }, touch]
     }
 
+    /// The message as its event carries it (the same fields as [`NewMessage::view`], unmasked).
+    pub fn event_message(&self) -> EventMessage {
+        EventMessage {
+            id: self.id.clone(),
+            conversation_id: self.conversation.clone(),
+            author: self.author,
+            author_id: self.author_id.map(str::to_owned),
+            content: self.content.as_str().to_owned(),
+            internal: self.internal,
+            created_at: self.at,
+        }
+    }
+
     /// The event the message emits: `message.received` for a visitor's, `message.sent` for the others.
     pub fn event(&self) -> Envelope {
-        let ty = if self.author == Author::Visitor { types::MESSAGE_RECEIVED } else { event_types::MESSAGE_SENT };
-        Envelope::new(ty, self.tenant, self.at, json!({"conversation_id": self.conversation, "message": self.view()}))
+        let (conversation_id, message) = (self.conversation.clone(), self.event_message());
+        if self.author == Author::Visitor {
+            Envelope::new(self.tenant, self.at, MessageReceived { conversation_id, message })
+        } else {
+            Envelope::new(self.tenant, self.at, MessageSent { conversation_id, message })
+        }
     }
 }
 
@@ -690,10 +702,10 @@ mod tests {
                 .iter()
                 .all(|a| !matches!(a, kefu_ports::UpdateAction::Set(n, _) if n == "status" || n == "assignee_id"))
         );
-        assert_eq!(m.event().event_type, "message.received");
+        assert_eq!(m.event().event_type().as_str(), "message.received");
         let note = NewMessage { internal: true, author: Author::Agent, ..m };
         assert!(matches!(note.ops()[1], TxOp::Check { .. }));
-        assert_eq!(note.event().event_type, "message.sent");
-        assert_eq!(note.event().data["message"]["internal"], true);
+        assert_eq!(note.event().event_type().as_str(), "message.sent");
+        assert_eq!(note.event().data()["message"]["internal"], true);
     }
 }
