@@ -667,6 +667,31 @@ pub async fn delete(app: &App, tenant: &TenantId, conversation: &Item) -> Result
 mod tests {
     use super::*;
 
+    /// A message event carries the message in API.md's shape: the same JSON as the view the API answers with.
+    #[test]
+    fn message_events_carry_the_api_view_of_the_message() {
+        let (t, c) = (TenantId::generate(), ConversationId::generate());
+        let content = MessageContent::parse("hello", "content").unwrap();
+        for at in ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123456789Z"] {
+            let at: jiff::Timestamp = at.parse().unwrap();
+            let id = next_message_id(at);
+            let (author, author_id) = (Author::Agent, Some("ag_01jd2q8m6xg3r8w6b4s1e2c9va"));
+            let m = NewMessage {
+                tenant: &t,
+                conversation: &c,
+                id: &id,
+                author,
+                author_id,
+                content: &content,
+                internal: true,
+                at,
+            };
+            let data = m.event().data();
+            assert_eq!(data["message"], serde_json::to_value(m.view()).unwrap());
+            assert_eq!(data["conversation_id"], c.as_str());
+        }
+    }
+
     #[test]
     fn message_ids_increase_within_a_millisecond() {
         let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
