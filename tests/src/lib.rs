@@ -375,12 +375,13 @@ pub async fn start_conversation(
         "status": "pending", "group_id": group, "priority": priority, "skills": [], "tags": [],
         "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
     }));
-    let event = kefu_app::plumbing::events::Envelope::new(
-        "conversation.created",
-        tenant,
-        now,
-        json!({"conversation_id": c, "customer_id": customer, "group_id": group, "priority": priority}),
-    );
+    let created = kefu_app::plumbing::events::ConversationCreated {
+        conversation_id: c.clone(),
+        customer_id: customer.clone(),
+        group_id: group.cloned(),
+        priority: kefu_domain::routing::Priority::parse(priority).expect("a priority"),
+    };
+    let event = kefu_app::plumbing::events::Envelope::new(tenant, now, created);
     kefu_app::plumbing::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])
         .await
         .expect("conversation stored");

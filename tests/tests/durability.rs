@@ -6,11 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
-use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, EventType, TenantCreated};
 use kefu_e2e::{ADMIN_PASSWORD, embedded_config, eventually, spawn_app, spawn_with};
 use kefu_ports::{Topic, TopicError};
 use reqwest::StatusCode;
-use serde_json::json;
 
 #[tokio::test]
 async fn restart_keeps_the_data() {
@@ -79,15 +78,17 @@ async fn a_duplicate_delivery_is_handled_once() {
     assert!(eventually(Duration::from_secs(10), || async { t.mail().len() == 1 }).await);
     let tenant = kefu_app::plumbing::keys::tenant_pk(&serde_json::from_value(created["tenant_id"].clone()).unwrap());
     assert!(tenant.starts_with("T#"));
-    let event = Envelope::new(
-        types::TENANT_CREATED,
-        &serde_json::from_value(created["tenant_id"].clone()).unwrap(),
-        jiff::Timestamp::now(),
-        json!({"name": "Twice", "admin_id": created["admin_id"], "admin_email": "again@x.test"}),
-    );
+    let again = TenantCreated {
+        name: "Twice".into(),
+        admin_id: serde_json::from_value(created["admin_id"].clone()).unwrap(),
+        admin_email: "again@x.test".into(),
+    };
+    let event =
+        Envelope::new(&serde_json::from_value(created["tenant_id"].clone()).unwrap(), jiff::Timestamp::now(), again);
     let body = serde_json::to_string(&event).unwrap();
-    t.app().topic.publish(types::TENANT_CREATED, &body).await.unwrap();
-    t.app().topic.publish(types::TENANT_CREATED, &body).await.unwrap();
+    let ty = EventType::TenantCreated.as_str();
+    t.app().topic.publish(ty, &body).await.unwrap();
+    t.app().topic.publish(ty, &body).await.unwrap();
     assert!(eventually(Duration::from_secs(10), || async { t.mail().iter().any(|m| m["to"] == "again@x.test") }).await);
     let app = t.app();
     assert!(kefu_app::plumbing::idempotency::is_done(app, ConsumerName::Notify.as_str(), &event.id).await.unwrap());

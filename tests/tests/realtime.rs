@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::events::{ConversationAssigned, Envelope, Event};
 use kefu_app::realtime::{self, Subscriber, TicketError, presence};
 use kefu_domain::routing::AgentStatus;
-use kefu_domain::{AgentId, TenantId};
+use kefu_domain::{AgentId, ConversationId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, eventually, manual_clock_app, spawn_app, ws_connect};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -50,8 +50,8 @@ async fn signed_in(app: &kefu_app::App, email: &str) -> (TenantId, AgentId, Stri
 }
 
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller handles it.
-async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: serde_json::Value) {
-    let e = Envelope::new(ty, tenant, t.app().now(), data);
+async fn publish(t: &TestApp, tenant: &TenantId, event: impl Into<Event>) {
+    let e = Envelope::new(tenant, t.app().now(), event);
     kefu_app::plumbing::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
 }
 
@@ -111,16 +111,17 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     let mut tab2 = t.websocket(&token).await;
     assert_eq!(realtime::agent_connections(t.app(), &tenant, &admin).await.unwrap().len(), 2);
 
-    publish(
-        &t,
-        &tenant,
-        "conversation.assigned",
-        json!({"conversation_id": "cv_1", "agent_id": admin, "previous_agent_id": null, "by": null}),
-    )
-    .await;
+    let assigned = |c: &ConversationId| ConversationAssigned {
+        conversation_id: c.clone(),
+        agent_id: admin.clone(),
+        previous_agent_id: None,
+        by: None,
+    };
+    let (cv_1, cv_2) = (ConversationId::generate(), ConversationId::generate());
+    publish(&t, &tenant, assigned(&cv_1)).await;
     for tab in [&mut tab1, &mut tab2] {
         let f = tab.frame_of_type("conversation.assigned", WAIT).await.expect("assignment frame");
-        assert_eq!(f["conversation_id"], "cv_1");
+        assert_eq!(f["conversation_id"], cv_1.as_str());
         assert_eq!(f["data"]["agent_id"], json!(admin));
     }
 
@@ -137,14 +138,8 @@ async fn frames_reach_every_connection_of_the_agent_and_closed_ones_are_forgotte
     // A connection whose record outlived it (a crash) answers Gone on the next push and is forgotten.
     let ghost = staff(tenant.clone(), admin.clone(), &kefu_app::identity::secrets::token_hash(&token));
     realtime::connect(t.app(), "ws_ghost", &ghost).await.unwrap();
-    publish(
-        &t,
-        &tenant,
-        "conversation.assigned",
-        json!({"conversation_id": "cv_2", "agent_id": admin, "previous_agent_id": null, "by": null}),
-    )
-    .await;
-    assert_eq!(tab1.frame_of_type("conversation.assigned", WAIT).await.unwrap()["conversation_id"], "cv_2");
+    publish(&t, &tenant, assigned(&cv_2)).await;
+    assert_eq!(tab1.frame_of_type("conversation.assigned", WAIT).await.unwrap()["conversation_id"], cv_2.as_str());
     let ghost_gone =
         eventually(WAIT, || async { realtime::agent_connections(t.app(), &tenant, &admin).await.unwrap().len() == 1 })
             .await;
@@ -208,12 +203,13 @@ async fn the_realtime_function_connects_pushes_and_disconnects_on_aws_adapters()
     let staff_conns = realtime::staff_connections(&app, &tenant).await.unwrap();
     assert_eq!(staff_conns.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec!["probeConn="]);
 
-    let assigned = Envelope::new(
-        "conversation.assigned",
-        &tenant,
-        app.now(),
-        json!({"conversation_id": "cv_1", "agent_id": agent, "previous_agent_id": null, "by": null}),
-    );
+    let assigned = ConversationAssigned {
+        conversation_id: ConversationId::from_static("cv_1"),
+        agent_id: agent.clone(),
+        previous_agent_id: None,
+        by: None,
+    };
+    let assigned = Envelope::new(&tenant, app.now(), assigned);
     let report = realtime::deliver(&app, &assigned).await.unwrap();
     assert_eq!((report.sent, report.gone, report.failed), (1, 0, 0), "pushed through the management API");
 

@@ -5,9 +5,9 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::events::{ConversationAssigned, Envelope};
 use kefu_app::realtime;
-use kefu_domain::{AgentId, TenantId};
+use kefu_domain::{AgentId, ConversationId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, embedded_config, eventually, spawn_app, spawn_with, ws_connect};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -51,14 +51,20 @@ async fn visitor(t: &TestApp, a: &Tenant) -> String {
 }
 
 /// Publishes an event as a service would (outbox, then topic), so the `notify` poller delivers it.
-async fn publish(t: &TestApp, tenant: &TenantId, ty: &str, data: Value) {
-    let e = Envelope::new(ty, tenant, t.app().now(), data);
+async fn publish(t: &TestApp, tenant: &TenantId, event: ConversationAssigned) {
+    let e = Envelope::new(tenant, t.app().now(), event);
     kefu_app::plumbing::outbox::commit(t.app(), Vec::new(), vec![e]).await.unwrap();
 }
 
-async fn assigned_to(t: &TestApp, tenant: &TenantId, agent: &AgentId, conversation: &str) {
-    let data = json!({"conversation_id": conversation, "agent_id": agent, "previous_agent_id": null, "by": null});
-    publish(t, tenant, "conversation.assigned", data).await;
+/// Publishes that a (new) conversation was assigned to `agent`.
+async fn assigned_to(t: &TestApp, tenant: &TenantId, agent: &AgentId) {
+    let event = ConversationAssigned {
+        conversation_id: ConversationId::generate(),
+        agent_id: agent.clone(),
+        previous_agent_id: None,
+        by: None,
+    };
+    publish(t, tenant, event).await;
 }
 
 async fn sockets_of(t: &TestApp, tenant: &TenantId, agent: &AgentId) -> usize {
@@ -218,7 +224,7 @@ async fn a_socket_closes_when_its_session_stops_working() {
         assert!(r.status.is_success(), "{who}: {:?}", r.body);
     }
     for (who, id, _, ws) in &mut accounts {
-        assigned_to(&t, &a.id, id, "cv_after").await;
+        assigned_to(&t, &a.id, id).await;
         assert_eq!(ws.next_frame(WAIT).await, None, "{who}: no frame after the session ended");
         let gone = eventually(WAIT, || async { sockets_of(&t, &a.id, id).await == 0 }).await;
         assert!(gone, "{who}: the socket is closed and forgotten");
@@ -236,7 +242,7 @@ async fn a_socket_closes_when_its_session_stops_working() {
 
     // A live session's socket still gets its frames.
     let mut live = t.websocket(&a.admin_token).await;
-    assigned_to(&t, &a.id, &a.admin, "cv_live").await;
+    assigned_to(&t, &a.id, &a.admin).await;
     assert!(live.frame_of_type("conversation.assigned", WAIT).await.is_some());
     live.close().await;
     t.stop().await;

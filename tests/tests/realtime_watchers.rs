@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::events::{ConversationQueued, Envelope, EventMessage, MessageReceived};
 use kefu_app::realtime;
-use kefu_domain::TenantId;
+use kefu_domain::routing::Priority;
+use kefu_domain::{Author, ConversationId, GroupId, MessageId, TenantId};
 use kefu_e2e::{ADMIN_PASSWORD, TestApp, WsClient, spawn_app};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -78,14 +79,25 @@ async fn unassigned_conversations_reach_the_staff_who_may_see_them_live() {
     // Exactly who a frame reaches, counted by the delivery itself: the visitor of the conversation and the
     // three who may see it; never the agent outside the group, nor the other conversation's visitor.
     let tid = TenantId::parse(&tenant).unwrap();
-    let data = json!({"conversation_id": cv, "group_id": group, "priority": "normal"});
-    let queued = Envelope::new("conversation.queued", &tid, t.app().now(), data);
+    let conversation_id = ConversationId::parse(&cv).unwrap();
+    let data = ConversationQueued {
+        conversation_id: conversation_id.clone(),
+        group_id: GroupId::parse(&group),
+        priority: Priority::Normal,
+    };
+    let queued = Envelope::new(&tid, t.app().now(), data);
     let report = realtime::deliver(t.app(), &queued).await.unwrap();
     assert_eq!((report.sent, report.closed, report.failed), (4, 0, 0), "{report:?}");
-    let message = json!({"id": "ms_x", "conversation_id": cv, "author": "visitor", "author_id": null,
-                         "content": "again", "internal": false, "created_at": t.app().now()});
-    let received =
-        Envelope::new("message.received", &tid, t.app().now(), json!({"conversation_id": cv, "message": message}));
+    let message = EventMessage {
+        id: MessageId::from_static("ms_x"),
+        conversation_id: conversation_id.clone(),
+        author: Author::Visitor,
+        author_id: None,
+        content: "again".into(),
+        internal: false,
+        created_at: t.app().now(),
+    };
+    let received = Envelope::new(&tid, t.app().now(), MessageReceived { conversation_id, message });
     let report = realtime::deliver(t.app(), &received).await.unwrap();
     assert_eq!(report.sent, 3, "the three staff who may see it, not the visitor itself: {report:?}");
     // Every frame the outsider and the other visitor got by now is about something else.

@@ -7,15 +7,16 @@
 //! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue.
 //!
 //! It runs under `consumer::process_batch` (idempotency records, partial batch failures); a message that can
-//! never be handled (no conversation id) fails permanently and ends in the dead-letter queue.
+//! never be handled (its payload does not decode, e.g. no valid conversation id) fails and ends in the
+//! dead-letter queue.
 
 use async_trait::async_trait;
 use kefu_app::App;
-use kefu_app::assignment::{self, AssignmentError, events};
+use kefu_app::assignment::{self, AssignmentError};
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
-use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
-use kefu_domain::ConversationId;
-use serde_json::Value;
+use kefu_app::plumbing::events::{ConsumerName, Envelope, Event};
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{ConversationId, TenantId};
 
 /// The routing consumer.
 pub struct AssignConsumer;
@@ -28,15 +29,6 @@ fn retryable(e: AssignmentError) -> HandlerError {
     }
 }
 
-fn conversation_id(event: &Envelope) -> Result<ConversationId, HandlerError> {
-    event
-        .data
-        .get("conversation_id")
-        .and_then(Value::as_str)
-        .and_then(ConversationId::parse)
-        .ok_or_else(|| HandlerError::Permanent(format!("{} without a valid conversation_id", event.event_type)))
-}
-
 #[async_trait]
 impl Consumer for AssignConsumer {
     fn name(&self) -> ConsumerName {
@@ -47,44 +39,37 @@ impl Consumer for AssignConsumer {
         let t = &event.tenant_id;
         let drain = || async {
             let r = assignment::drain(app, t).await.map_err(retryable)?;
-            tracing::info!(tenant_id = %t, event_type = %event.event_type, assigned = r.assigned, still_queued = r.still_queued, "queue drained");
+            tracing::info!(tenant_id = %t, event_type = %event.event_type(), assigned = r.assigned, still_queued = r.still_queued, "queue drained");
             Ok(())
         };
-        match event.event_type.as_str() {
-            types::CONVERSATION_CREATED | events::CONVERSATION_REOPENED | events::CONVERSATION_TRANSFERRED => {
-                let c = conversation_id(event)?;
-                match assignment::route(app, t, &c).await {
-                    Ok(Some(d)) => {
-                        tracing::info!(tenant_id = %t, conversation_id = %c, chosen = ?d.chosen_agent_id.as_ref().map(|a| a.as_str()), "routed");
-                        Ok(())
-                    }
-                    Ok(None) => Ok(()),
-                    Err(AssignmentError::ConversationNotFound) => {
-                        tracing::warn!(tenant_id = %t, conversation_id = %c, "conversation gone before routing");
-                        Ok(())
-                    }
-                    Err(e) => Err(retryable(e)),
-                }
-            }
-            events::CONVERSATION_CLOSED | events::AGENT_UPDATED | events::AGENT_DISABLED => drain().await,
-            events::CONVERSATION_ASSIGNED => {
-                if event.data.get("previous_agent_id").is_some_and(|p| !p.is_null()) {
-                    drain().await
-                } else {
-                    Ok(())
-                }
-            }
-            events::AGENT_STATUS_CHANGED => {
-                if event.data.get("status").and_then(Value::as_str) == Some("online") {
-                    drain().await
-                } else {
-                    Ok(())
-                }
-            }
-            events::CONVERSATION_QUEUED => {
+        match &event.event {
+            Event::ConversationCreated(e) => route(app, t, &e.conversation_id).await,
+            Event::ConversationReopened(e) => route(app, t, &e.conversation_id).await,
+            Event::ConversationTransferred(e) => route(app, t, &e.conversation_id).await,
+            Event::ConversationClosed(_) | Event::AgentUpdated(_) | Event::AgentDisabled(_) => drain().await,
+            // A transfer between agents freed the previous agent's slot.
+            Event::ConversationAssigned(e) if e.previous_agent_id.is_some() => drain().await,
+            Event::AgentStatusChanged(e) if e.status == AgentStatus::Online => drain().await,
+            Event::ConversationQueued(_) => {
                 assignment::mark_queued(app, t).await.map_err(|e| HandlerError::Retry(e.to_string()))
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Routes a conversation; one routed meanwhile is left alone, one gone is logged.
+async fn route(app: &App, t: &TenantId, c: &ConversationId) -> Result<(), HandlerError> {
+    match assignment::route(app, t, c).await {
+        Ok(Some(d)) => {
+            tracing::info!(tenant_id = %t, conversation_id = %c, chosen = ?d.chosen_agent_id.as_ref().map(|a| a.as_str()), "routed");
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(AssignmentError::ConversationNotFound) => {
+            tracing::warn!(tenant_id = %t, conversation_id = %c, "conversation gone before routing");
+            Ok(())
+        }
+        Err(e) => Err(retryable(e)),
     }
 }

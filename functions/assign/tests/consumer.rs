@@ -7,10 +7,10 @@ use kefu_app::App;
 use kefu_app::assignment::{self, agents};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::consumer::{BatchItem, process_batch};
-use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::events::{ConversationClosed, ConversationCreated, Envelope};
 use kefu_app::plumbing::keys;
 use kefu_app::testing::EmbeddedApp;
-use kefu_domain::routing::AgentStatus;
+use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::{AgentId, ConversationId, CustomerId, TenantId};
 use kefu_fn_assign::AssignConsumer;
 use kefu_ports::{ManualClock, TxOp};
@@ -69,7 +69,13 @@ async fn pending(app: &App, t: &TenantId) -> (ConversationId, Envelope) {
         "last_message_at": now, "waiting_since": now, "version": 1,
     }));
     app.table.transact(vec![TxOp::Put { item, condition: None }]).await.unwrap();
-    let event = Envelope::new("conversation.created", t, now, json!({"conversation_id": c, "priority": "normal"}));
+    let created = ConversationCreated {
+        conversation_id: c.clone(),
+        customer_id: CustomerId::generate(),
+        group_id: None,
+        priority: Priority::Normal,
+    };
+    let event = Envelope::new(t, now, created);
     (c, event)
 }
 
@@ -83,11 +89,13 @@ async fn duplicates_route_once_and_poison_fails_alone() {
     let a = agent(&app, &t, 1).await;
     let (c1, created1) = pending(&app, &t).await;
     let (c2, created2) = pending(&app, &t).await;
-    let no_id = Envelope::new("conversation.created", &t, app.now(), json!({"conversation_id": "nope"}));
+    // A payload as an older or broken producer might have written it: no valid conversation id.
+    let no_id = json!({"id": "01JD2Q8M6Y7N3F0ZK5T9W4XH2C", "type": "conversation.created", "tenant_id": t,
+                       "at": app.now(), "data": {"conversation_id": "nope"}});
     let batch = vec![
         item("m1", &created1),
         BatchItem { message_id: "m2".into(), body: "not json".into() },
-        item("m3", &no_id),
+        BatchItem { message_id: "m3".into(), body: no_id.to_string() },
         item("m4", &created2),
     ];
     let failed = process_batch(&app, &AssignConsumer, batch).await;
@@ -108,7 +116,7 @@ async fn duplicates_route_once_and_poison_fails_alone() {
 
     // The same event again (acknowledged by its idempotency record), and a copy under a new event id (past the
     // record: the handler itself must not route it twice): nothing changes.
-    let copy = Envelope::new("conversation.created", &t, app.now(), first_event.data.clone());
+    let copy = Envelope::new(&t, app.now(), first_event.event.clone());
     let failed = process_batch(&app, &AssignConsumer, vec![item("m5", &first_event), item("m6", &copy)]).await;
     assert!(failed.is_empty());
     let load = app.table.get(&keys::agent_load(&t, &a)).await.unwrap().unwrap();
@@ -116,7 +124,11 @@ async fn duplicates_route_once_and_poison_fails_alone() {
 
     // Closing frees the slot; the consumer drains on conversation.closed.
     assignment::close(&app, &t, &first, None).await.unwrap();
-    let closed = Envelope::new("conversation.closed", &t, app.now(), json!({"conversation_id": first, "agent_id": a}));
+    let closed = Envelope::new(
+        &t,
+        app.now(),
+        ConversationClosed { conversation_id: first.clone(), agent_id: Some(a.clone()), by: None },
+    );
     assert!(process_batch(&app, &AssignConsumer, vec![item("m7", &closed)]).await.is_empty());
     assert_eq!(conv(&second).await["assignee_id"], a.as_str());
 }

@@ -18,7 +18,7 @@ impl Consumer for AutomationConsumer {
     }
 
     async fn handle(&self, _app: &App, event: &Envelope) -> Result<(), HandlerError> {
-        tracing::info!(consumer = "automation", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
+        tracing::info!(consumer = "automation", event_id = %event.id, event_type = %event.event_type(), tenant_id = %event.tenant_id, "event received");
         Ok(())
     }
 }

@@ -9,21 +9,19 @@
 use async_trait::async_trait;
 use kefu_app::App;
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
-use kefu_app::plumbing::events::{ConsumerName, Envelope, types};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, Event, TenantCreated};
 use kefu_ports::MailError;
-use serde_json::Value;
 
 /// The notifications consumer.
 pub struct NotifyConsumer;
 
-async fn welcome(app: &App, event: &Envelope) -> Result<(), HandlerError> {
-    let field = |k: &str| event.data.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (email, name) = (field("admin_email"), field("name"));
+async fn welcome(app: &App, event: &Envelope, created: &TenantCreated) -> Result<(), HandlerError> {
+    let (email, name) = (&created.admin_email, &created.name);
     let body = format!(
         "Welcome to Kefu.\n\nYour workspace \"{name}\" is ready. Sign in with tenant id {} and this email address.\n",
         event.tenant_id
     );
-    match app.mailer.send_email(&email, "Your Kefu workspace is ready", &body).await {
+    match app.mailer.send_email(email, "Your Kefu workspace is ready", &body).await {
         Ok(()) => Ok(()),
         Err(MailError::InvalidRecipient(r)) => Err(HandlerError::Permanent(format!("invalid recipient {r}"))),
         Err(MailError::Unavailable(e)) => Err(HandlerError::Retry(e)),
@@ -37,12 +35,11 @@ impl Consumer for NotifyConsumer {
     }
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
-        tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type, tenant_id = %event.tenant_id, "event received");
-        if event.event_type == types::SECURITY_ALERT {
-            kefu_app::audit::alerts::notify_admins(app, event).await?;
-        }
-        if event.event_type == types::TENANT_CREATED {
-            welcome(app, event).await?;
+        tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type(), tenant_id = %event.tenant_id, "event received");
+        match &event.event {
+            Event::SecurityAlert(alert) => kefu_app::audit::alerts::notify_admins(app, event, alert).await?,
+            Event::TenantCreated(created) => welcome(app, event, created).await?,
+            _ => {}
         }
         let pushed = kefu_app::realtime::deliver(app, event).await?;
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {

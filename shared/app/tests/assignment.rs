@@ -14,7 +14,7 @@ use kefu_app::assignment::settings::{self, SettingsInput};
 use kefu_app::assignment::{self, AssignmentError, snapshot};
 use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
-use kefu_app::plumbing::events::Envelope;
+use kefu_app::plumbing::events::{ConversationCreated, Envelope};
 use kefu_app::plumbing::{keys, outbox};
 use kefu_app::testing::EmbeddedApp;
 use kefu_domain::routing::AgentStatus;
@@ -113,12 +113,13 @@ impl Fixture {
             "status": "pending", "group_id": group, "priority": priority, "skills": skills, "tags": [],
             "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
         }));
-        let event = Envelope::new(
-            "conversation.created",
-            &self.tenant,
-            now,
-            json!({"conversation_id": c, "customer_id": customer, "group_id": group, "priority": priority}),
-        );
+        let created = ConversationCreated {
+            conversation_id: c.clone(),
+            customer_id: customer.clone(),
+            group_id: group.cloned(),
+            priority: kefu_domain::routing::Priority::parse(priority).expect("a priority"),
+        };
+        let event = Envelope::new(&self.tenant, now, created);
         outbox::commit(&self.app, vec![TxOp::Put { item, condition: None }], vec![event]).await.unwrap();
         c
     }

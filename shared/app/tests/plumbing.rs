@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use jiff::SignedDuration;
 use kefu_app::App;
 use kefu_app::plumbing::consumer::{BatchItem, Consumer, HandlerError, process_batch};
-use kefu_app::plumbing::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::events::{ConsumerName, ConversationCreated, Envelope};
 use kefu_app::plumbing::idempotency::{self, Claim};
 use kefu_app::plumbing::outbox;
 use kefu_app::testing::EmbeddedApp;
@@ -30,7 +30,13 @@ fn fixture() -> Fixture {
 }
 
 fn event(app: &App) -> Envelope {
-    Envelope::new("conversation.created", &kefu_domain::TenantId::generate(), app.now(), serde_json::json!({}))
+    let created = ConversationCreated {
+        conversation_id: kefu_domain::ConversationId::generate(),
+        customer_id: kefu_domain::CustomerId::generate(),
+        group_id: None,
+        priority: kefu_domain::routing::Priority::Normal,
+    };
+    Envelope::new(&kefu_domain::TenantId::generate(), app.now(), created)
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use kefu_app::App;
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
-use kefu_app::plumbing::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::events::{AgentDisabled, ConsumerName, Envelope, Event};
 use kefu_app::testing::EmbeddedApp;
 use kefu_ports::SystemClock;
 
@@ -20,7 +20,11 @@ impl Consumer for FailsOnBoom {
     }
 
     async fn handle(&self, _app: &App, event: &Envelope) -> Result<(), HandlerError> {
-        if event.data["boom"] == true { Err(HandlerError::Retry("boom".into())) } else { Ok(()) }
+        // An agent disabled with requeued conversations stands for an event whose handling fails.
+        match &event.event {
+            Event::AgentDisabled(d) if d.requeued > 0 => Err(HandlerError::Retry("boom".into())),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -35,8 +39,9 @@ fn record(id: &str, body: &str) -> SqsMessage {
 async fn partial_batch_failures_name_only_the_failed_records() {
     let EmbeddedApp { app, dir: _dir, .. } = EmbeddedApp::new(Arc::new(SystemClock));
     let tenant = kefu_domain::TenantId::generate();
-    let ok = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({}));
-    let bad = Envelope::new("message.received", &tenant, jiff::Timestamp::now(), serde_json::json!({"boom": true}));
+    let disabled = |requeued| AgentDisabled { agent_id: kefu_domain::AgentId::generate(), requeued };
+    let ok = Envelope::new(&tenant, jiff::Timestamp::now(), disabled(0));
+    let bad = Envelope::new(&tenant, jiff::Timestamp::now(), disabled(1));
     let mut event = SqsEvent::default();
     event.records = vec![
         record("m1", &serde_json::to_string(&ok).unwrap()),

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use tracing::warn;
 
 use super::store::{AgentLoad, s, strings, u32_of};
-use super::{drain, ensure_agent_load, events};
+use super::{drain, ensure_agent_load};
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::access;
 use crate::identity::accounts::{agent_item, tell_owner};
 use crate::identity::secrets::hash_password;
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{AgentDisabled, AgentUpdated, ConversationQueued, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
 use crate::plumbing::pages::PageRequest;
@@ -380,7 +380,7 @@ pub async fn update_agent(
         ops.len() - 1
     });
     let events = if routing_changed {
-        vec![Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}))]
+        vec![Envelope::new(t, app.now(), AgentUpdated::Agent { agent_id: a.clone() })]
     } else {
         vec![]
     };
@@ -496,7 +496,8 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
             break;
         }
     }
-    let event = Envelope::new(events::AGENT_DISABLED, t, app.now(), json!({"agent_id": a, "requeued": requeued}));
+    let disabled = AgentDisabled { agent_id: a.clone(), requeued: u64::try_from(requeued).unwrap_or(u64::MAX) };
+    let event = Envelope::new(t, app.now(), disabled);
     outbox::commit(app, vec![], vec![event]).await.or_else(|e| match e {
         TableError::Invalid(_) => Ok(()),
         e => Err(e),
@@ -531,7 +532,7 @@ pub async fn enable_agent(
             condition: Some(Condition::Exists),
         },
     ];
-    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a}));
+    let event = Envelope::new(t, app.now(), AgentUpdated::Agent { agent_id: a.clone() });
     let audit = audit.target("agent", a).with("disabled", json!(false));
     crate::audit::commit(app, ops, vec![event], vec![audit]).await?;
     get_agent(app, t, a).await
@@ -566,12 +567,12 @@ pub(super) async fn requeue(
             condition: Some(Condition::cmp("active", CmpOp::Gt, 0)),
         },
     ];
-    let event = Envelope::new(
-        events::CONVERSATION_QUEUED,
-        t,
-        now,
-        json!({"conversation_id": conv.id, "group_id": conv.group_id, "priority": conv.priority.as_str()}),
-    );
+    let queued = ConversationQueued {
+        conversation_id: conv.id.clone(),
+        group_id: conv.group_id.clone(),
+        priority: conv.priority,
+    };
+    let event = Envelope::new(t, now, queued);
     match outbox::commit(app, ops, vec![event]).await {
         Ok(()) => {
             super::mark_queued(app, t).await?;

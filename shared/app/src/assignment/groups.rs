@@ -6,11 +6,11 @@ use kefu_ports::table::{Condition, Cursor, Item, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::ensure_agent_load;
 use super::store::{GroupRecord, s, strings};
-use super::{ensure_agent_load, events};
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{AgentUpdated, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::pages::PageRequest;
 
@@ -134,7 +134,7 @@ pub async fn create_group(
     ops.extend(member_ops(app, t, &g, &members, &[]).await?);
     let events: Vec<Envelope> = members
         .iter()
-        .map(|a| Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"agent_id": a})))
+        .map(|a| Envelope::new(t, app.now(), AgentUpdated::Agent { agent_id: a.clone() }))
         .take(1)
         .collect();
     let audit = audit.target("group", &g).with("agent_ids", json!(members));
@@ -182,7 +182,7 @@ pub async fn update_group(
         condition: Some(Condition::eq("version", rec.version)),
     }];
     ops.extend(member_ops(app, t, g, &joining, &leaving).await?);
-    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    let event = Envelope::new(t, app.now(), AgentUpdated::Group { group_id: g.clone() });
     let audit = audit.target("group", g).with("agent_ids", json!(members));
     match crate::audit::commit(app, ops, vec![event], vec![audit]).await {
         Ok(()) => {}
@@ -212,7 +212,7 @@ pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId, audit: AuditEntr
         }
         e => e,
     })?);
-    let event = Envelope::new(events::AGENT_UPDATED, t, app.now(), json!({"group_id": g}));
+    let event = Envelope::new(t, app.now(), AgentUpdated::Group { group_id: g.clone() });
     let audit = audit.target("group", g);
     match crate::audit::commit(app, ops, vec![event], vec![audit]).await {
         Ok(()) => Ok(()),

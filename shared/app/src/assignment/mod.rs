@@ -38,29 +38,12 @@ pub use store::{AgentLoad, ConversationState, GroupRecord, Settings, Snapshot, s
 
 use crate::App;
 use crate::audit::AuditEntry;
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{
+    AgentStatusChanged, ConversationAssigned, ConversationClosed, ConversationQueued, ConversationReopened,
+    ConversationTransferred, Envelope,
+};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
-
-/// Event types of assignment (the assign consumer hears `conversation.*` and `agent.*`).
-pub mod events {
-    /// A conversation got an agent: `{conversation_id, agent_id, previous_agent_id, by}`.
-    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
-    /// Nobody could take a conversation; it waits: `{conversation_id, group_id, priority}`.
-    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
-    /// A conversation was closed: `{conversation_id, agent_id, by}`.
-    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
-    /// A closed conversation was reopened: `{conversation_id, previous_agent_id, by}`.
-    pub const CONVERSATION_REOPENED: &str = "conversation.reopened";
-    /// A conversation was moved to a group: `{conversation_id, group_id, previous_agent_id, by}`.
-    pub const CONVERSATION_TRANSFERRED: &str = "conversation.transferred";
-    /// An agent's presence changed: `{agent_id, status}`.
-    pub const AGENT_STATUS_CHANGED: &str = "agent.status_changed";
-    /// An agent's routing settings changed (capacity, groups, skills, shift): `{agent_id}`.
-    pub const AGENT_UPDATED: &str = "agent.updated";
-    /// An agent was disabled and its open conversations requeued: `{agent_id, requeued}`.
-    pub const AGENT_DISABLED: &str = "agent.disabled";
-}
 
 /// How many times a transition retries after losing a race before it gives up.
 const MAX_ATTEMPTS: usize = 25;
@@ -214,12 +197,13 @@ async fn commit_assign(
             condition: None,
         });
     }
-    let event = Envelope::new(
-        events::CONVERSATION_ASSIGNED,
-        t,
-        now,
-        json!({"conversation_id": conv.id, "agent_id": a, "previous_agent_id": previous, "by": by}),
-    );
+    let assigned = ConversationAssigned {
+        conversation_id: conv.id.clone(),
+        agent_id: a.clone(),
+        previous_agent_id: previous.cloned(),
+        by: by.cloned(),
+    };
+    let event = Envelope::new(t, now, assigned);
     match crate::audit::commit(app, ops, vec![event], audit.into_iter().cloned().collect()).await {
         Ok(()) => Ok(Applied::Done),
         Err(TableError::TransactionCanceled { failed }) if failed == [2] && release_previous && previous.is_some() => {
@@ -260,12 +244,12 @@ async fn commit_wait(
     let events = if conv.status == "queued" {
         vec![]
     } else {
-        vec![Envelope::new(
-            events::CONVERSATION_QUEUED,
-            t,
-            now,
-            json!({"conversation_id": conv.id, "group_id": conv.group_id, "priority": conv.priority.as_str()}),
-        )]
+        let queued = ConversationQueued {
+            conversation_id: conv.id.clone(),
+            group_id: conv.group_id.clone(),
+            priority: conv.priority,
+        };
+        vec![Envelope::new(t, now, queued)]
     };
     let ops = vec![TxOp::Update { key, update, condition: Some(unchanged(conv)) }];
     match outbox::commit(app, ops, events).await {
@@ -669,12 +653,9 @@ pub async fn close_recorded(
         if let Some(a) = conv.assignee_id.as_ref().filter(|_| holds_slot && release_slot) {
             ops.push(release(t, a));
         }
-        let event = Envelope::new(
-            events::CONVERSATION_CLOSED,
-            t,
-            now,
-            json!({"conversation_id": c, "agent_id": conv.assignee_id, "by": by}),
-        );
+        let closed =
+            ConversationClosed { conversation_id: c.clone(), agent_id: conv.assignee_id.clone(), by: by.cloned() };
+        let event = Envelope::new(t, now, closed);
         match crate::audit::commit(app, ops, vec![event], audit.clone()).await {
             Ok(()) => return Ok(true),
             Err(TableError::TransactionCanceled { failed }) if failed == [1] => {
@@ -726,12 +707,12 @@ pub async fn reopen_recorded(
         None => update.remove("previous_assignee_id"),
     };
     let ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
-    let event = Envelope::new(
-        events::CONVERSATION_REOPENED,
-        t,
-        now,
-        json!({"conversation_id": c, "previous_agent_id": conv.assignee_id, "by": by}),
-    );
+    let reopened = ConversationReopened {
+        conversation_id: c.clone(),
+        previous_agent_id: conv.assignee_id.clone(),
+        by: by.cloned(),
+    };
+    let event = Envelope::new(t, now, reopened);
     match crate::audit::commit(app, ops, vec![event], audit).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. }) => {
@@ -787,12 +768,13 @@ pub async fn transfer_to_group_recorded(
         if let Some(a) = conv.assignee_id.as_ref().filter(|_| was_open && release_slot) {
             ops.push(release(t, a));
         }
-        let event = Envelope::new(
-            events::CONVERSATION_TRANSFERRED,
-            t,
-            now,
-            json!({"conversation_id": c, "group_id": group_id, "previous_agent_id": conv.assignee_id, "by": by}),
-        );
+        let transferred = ConversationTransferred {
+            conversation_id: c.clone(),
+            group_id: group_id.clone(),
+            previous_agent_id: conv.assignee_id.clone(),
+            by: by.cloned(),
+        };
+        let event = Envelope::new(t, now, transferred);
         match crate::audit::commit(app, ops, vec![event], audit.clone()).await {
             Ok(()) => return route(app, t, c).await,
             Err(TableError::TransactionCanceled { failed }) if failed == [1] => release_slot = false,
@@ -833,7 +815,7 @@ pub async fn set_agent_status(
             condition: Some(Condition::Exists),
         },
     ];
-    let event = Envelope::new(events::AGENT_STATUS_CHANGED, t, now, json!({"agent_id": a, "status": status.as_str()}));
+    let event = Envelope::new(t, now, AgentStatusChanged { agent_id: a.clone(), status });
     match outbox::commit(app, ops, vec![event]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) => Err(AssignmentError::AgentNotFound),

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use crate::App;
 use crate::plumbing::consumer::HandlerError;
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{AlertKind, Envelope, SecurityAlert};
 use crate::plumbing::keys;
 
 /// How long a delivery mark is kept (longer than any redelivery of the event).
@@ -45,31 +45,30 @@ async fn admins(app: &App, event: &Envelope) -> Result<Vec<Item>, HandlerError> 
 
 /// The alert as a subject and a plain-text body. It names the rule, the subject, the IP and the time, and
 /// points at the audit log; it carries no secrets.
-pub fn message(event: &Envelope) -> (String, String) {
-    let d = &event.data;
-    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("-").to_owned();
-    let n = |k: &str| d["detail"].get(k).and_then(Value::as_u64).unwrap_or(0);
-    let minutes = n("window_seconds") / 60;
-    let (kind, target, ip) = (s(d, "kind"), format!("{} {}", s(d, "target_type"), s(d, "target_id")), s(d, "ip"));
-    let what = match kind.as_str() {
-        "failed_sign_in_burst" => format!(
+pub fn message(event: &Envelope, alert: &SecurityAlert) -> (String, String) {
+    let d = &alert.detail.numbers;
+    let n = |v: Option<u64>| v.unwrap_or(0);
+    let minutes = n(d.window_seconds) / 60;
+    let target = format!("{} {}", alert.target_type.as_str(), alert.target_id);
+    let ip = alert.ip.as_deref().unwrap_or("-");
+    let what = match alert.kind {
+        AlertKind::FailedSignInBurst => format!(
             "{} failed sign-ins in {minutes} minutes for {target} ({} scope; last from IP {ip})",
-            n("count"),
-            s(&d["detail"], "scope")
+            n(d.count),
+            d.scope.map_or("-", |s| s.as_str())
         ),
-        "new_network_sign_in" => {
+        AlertKind::NewNetworkSignIn => {
             format!(
                 "a sign-in to {target} from a network it never used before: {} (IP {ip})",
-                s(&d["detail"], "network")
+                d.network.as_deref().unwrap_or("-")
             )
         }
-        "mass_read" => {
-            format!("{target} read {} different customers or transcripts in {minutes} minutes", n("distinct_targets"))
+        AlertKind::MassRead => {
+            format!("{target} read {} different customers or transcripts in {minutes} minutes", n(d.distinct_targets))
         }
-        "mass_export" => format!("{target} created {} exports in {minutes} minutes (IP {ip})", n("count")),
-        other => format!("{other} for {target} (IP {ip})"),
+        AlertKind::MassExport => format!("{target} created {} exports in {minutes} minutes (IP {ip})", n(d.count)),
     };
-    let subject = format!("Kefu security alert: {}", kind.replace('_', " "));
+    let subject = format!("Kefu security alert: {}", alert.kind.as_str().replace('_', " "));
     let body = format!(
         "Kefu noticed {what}.\n\nWhen: {}\nTenant: {}\n\nIf this was not expected, review the audit log \
          (GET /v1/audit?action=security.alert, or every entry of that account with ?actor_id=), end the \
@@ -79,14 +78,15 @@ pub fn message(event: &Envelope) -> (String, String) {
     (subject, body)
 }
 
-/// Emails a `security.alert` to every admin of its tenant who has not had it yet.
-pub async fn notify_admins(app: &App, event: &Envelope) -> Result<(), HandlerError> {
+/// Emails a `security.alert` (`event`, whose payload is `alert`) to every admin of its tenant who has not had
+/// it yet.
+pub async fn notify_admins(app: &App, event: &Envelope, alert: &SecurityAlert) -> Result<(), HandlerError> {
     let admins = admins(app, event).await?;
     if admins.is_empty() {
         warn!(tenant_id = %event.tenant_id, event_id = %event.id, "security alert: the tenant has no admin to tell");
         return Ok(());
     }
-    let (subject, body) = message(event);
+    let (subject, body) = message(event, alert);
     let mut retry = None;
     for admin in &admins {
         let (Some(agent), Some(email)) =

@@ -28,11 +28,13 @@ use tracing::warn;
 
 use super::chain::{self, AuditEntry, Outcome};
 use crate::App;
-use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::events::{
+    AlertDetail, AlertKind, AlertNumbers, AlertScope, AlertTarget, Envelope, EventType, SecurityAlert,
+};
 use crate::plumbing::keys;
 
 /// The audit action of an alert (and the event type that carries it).
-pub const ALERT_ACTION: &str = types::SECURITY_ALERT;
+pub const ALERT_ACTION: &str = EventType::SecurityAlert.as_str();
 
 /// The window failed sign-ins are counted in.
 pub const FAILED_SIGN_IN_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -119,26 +121,37 @@ async fn failed_sign_in(app: &App, entry: &AuditEntry) -> Result<(), TableError>
         let n = count(app, t, "signin_fail_account", account, FAILED_SIGN_IN_WINDOW).await?;
         if n == FAILED_SIGN_INS_PER_ACCOUNT {
             let (kind, id) = match &entry.actor_id {
-                Some(agent) => ("agent", agent.as_str()),
-                None => ("email", account),
+                Some(agent) => (AlertTarget::Agent, agent.as_str()),
+                None => (AlertTarget::Email, account),
             };
-            let detail = json!({"scope": "account", "email": email, "count": n, "window_seconds": window_secs});
-            raise(app, entry, "failed_sign_in_burst", (kind, id), detail).await?;
+            let detail = burst(AlertScope::Account, n, window_secs, email);
+            raise(app, entry, AlertKind::FailedSignInBurst, (kind, id), detail).await?;
         }
     }
     if let Some(ip) = &entry.ip {
         let n = count(app, t, "signin_fail_ip", ip, FAILED_SIGN_IN_WINDOW).await?;
         if n == FAILED_SIGN_INS_PER_IP {
-            let detail = json!({"scope": "ip", "count": n, "window_seconds": window_secs});
-            raise(app, entry, "failed_sign_in_burst", ("ip", ip), detail).await?;
+            let detail = burst(AlertScope::Ip, n, window_secs, None);
+            raise(app, entry, AlertKind::FailedSignInBurst, (AlertTarget::Ip, ip), detail).await?;
         }
     }
     let n = count(app, t, "signin_fail_tenant", "all", FAILED_SIGN_IN_WINDOW).await?;
     if n == FAILED_SIGN_INS_PER_TENANT {
-        let detail = json!({"scope": "tenant", "count": n, "window_seconds": window_secs});
-        raise(app, entry, "failed_sign_in_burst", ("tenant", t.as_str()), detail).await?;
+        let detail = burst(AlertScope::Tenant, n, window_secs, None);
+        raise(app, entry, AlertKind::FailedSignInBurst, (AlertTarget::Tenant, t.as_str()), detail).await?;
     }
     Ok(())
+}
+
+/// The numbers of a failed sign-in burst.
+fn burst(scope: AlertScope, count: u64, window_seconds: u64, email: Option<&str>) -> AlertNumbers {
+    AlertNumbers {
+        scope: Some(scope),
+        email: email.map(str::to_owned),
+        count: Some(count),
+        window_seconds: Some(window_seconds),
+        ..AlertNumbers::default()
+    }
 }
 
 /// The network an address belongs to, for "seen before": its /24 (IPv4) or /48 (IPv6). IPv4-mapped IPv6
@@ -173,8 +186,8 @@ async fn sign_in(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
             // New for this account; an alert unless it is the account's first network ever (its baseline).
             let known = app.table.query(Query::partition(keys::known_networks_pk(t, agent)).limit(2)).await?;
             if known.items.len() > 1 {
-                let detail = json!({"network": network});
-                raise(app, entry, "new_network_sign_in", ("agent", agent), detail).await?;
+                let detail = AlertNumbers { network: Some(network), ..AlertNumbers::default() };
+                raise(app, entry, AlertKind::NewNetworkSignIn, (AlertTarget::Agent, agent), detail).await?;
             }
             Ok(())
         }
@@ -209,8 +222,12 @@ async fn read(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
     };
     let n = count_by(app, t, "reads", actor, MASS_READ_WINDOW, added).await?;
     if n >= MASS_READ_TARGETS && n - added < MASS_READ_TARGETS {
-        let detail = json!({"distinct_targets": n, "window_seconds": MASS_READ_WINDOW.as_secs()});
-        raise(app, entry, "mass_read", ("agent", actor), detail).await?;
+        let detail = AlertNumbers {
+            distinct_targets: Some(n),
+            window_seconds: Some(MASS_READ_WINDOW.as_secs()),
+            ..AlertNumbers::default()
+        };
+        raise(app, entry, AlertKind::MassRead, (AlertTarget::Agent, actor), detail).await?;
     }
     Ok(())
 }
@@ -219,8 +236,12 @@ async fn export(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
     let Some(actor) = &entry.actor_id else { return Ok(()) };
     let n = count(app, &entry.tenant_id, "exports", actor, MASS_EXPORT_WINDOW).await?;
     if n == MASS_EXPORTS {
-        let detail = json!({"count": n, "window_seconds": MASS_EXPORT_WINDOW.as_secs()});
-        raise(app, entry, "mass_export", ("agent", actor), detail).await?;
+        let detail = AlertNumbers {
+            count: Some(n),
+            window_seconds: Some(MASS_EXPORT_WINDOW.as_secs()),
+            ..AlertNumbers::default()
+        };
+        raise(app, entry, AlertKind::MassExport, (AlertTarget::Agent, actor), detail).await?;
     }
     Ok(())
 }
@@ -229,23 +250,26 @@ async fn export(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
 async fn raise(
     app: &App,
     cause: &AuditEntry,
-    kind: &str,
-    (target_type, target_id): (&str, &str),
-    mut detail: Value,
+    kind: AlertKind,
+    (target_type, target_id): (AlertTarget, &str),
+    numbers: AlertNumbers,
 ) -> Result<(), TableError> {
-    if let Value::Object(map) = &mut detail {
-        map.insert("kind".into(), json!(kind));
-        map.insert("cause_action".into(), json!(cause.action));
-        map.insert("cause_actor_id".into(), json!(cause.actor_id));
-    }
-    let data = json!({
-        "kind": kind, "target_type": target_type, "target_id": target_id, "actor_id": cause.actor_id,
-        "ip": cause.ip, "detail": detail,
-    });
-    let event = Envelope::new(types::SECURITY_ALERT, &cause.tenant_id, app.now(), data);
+    let detail =
+        AlertDetail { numbers, kind, cause_action: cause.action.clone(), cause_actor_id: cause.actor_id.clone() };
+    let payload = SecurityAlert {
+        kind,
+        target_type,
+        target_id: target_id.to_owned(),
+        actor_id: cause.actor_id.clone(),
+        ip: cause.ip.clone(),
+        detail,
+    };
+    let mut detail = serde_json::to_value(&payload.detail).expect("an alert's detail serialises");
+    let event = Envelope::new(&cause.tenant_id, app.now(), payload);
     if let Value::Object(map) = &mut detail {
         map.insert("event_id".into(), json!(event.id));
     }
+    let (kind, target_type) = (kind.as_str(), target_type.as_str());
     let mut alert = AuditEntry::new(&cause.tenant_id, ALERT_ACTION, Outcome::Success).target(target_type, target_id);
     if let Some(ip) = &cause.ip {
         alert = alert.ip(ip);
@@ -413,9 +437,9 @@ mod tests {
         let got = queue.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "one event for one alert");
         let event: Envelope = serde_json::from_str(&got[0].body).unwrap();
-        assert_eq!((event.event_type.as_str(), &event.tenant_id), (types::SECURITY_ALERT, &t));
-        assert_eq!(event.data["kind"], "mass_export");
-        assert_eq!(event.data["detail"]["count"], MASS_EXPORTS);
+        assert_eq!((event.event_type(), &event.tenant_id), (EventType::SecurityAlert, &t));
+        assert_eq!(event.data()["kind"], "mass_export");
+        assert_eq!(event.data()["detail"]["count"], MASS_EXPORTS);
         // Failed or denied exports are not counted.
         let denied = AuditEntry::new(&t, "export.create", Outcome::Denied).actor_id_for_test("ag_8");
         for _ in 0..MASS_EXPORTS {

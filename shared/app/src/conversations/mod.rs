@@ -26,18 +26,12 @@ pub use error::ConversationError;
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::accounts::Principal;
-use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::events::{ConversationCreated, Envelope, EventMessage, MessageReceived, MessageSent};
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest, bad_cursor, filtered_page};
 
 /// What a stored conversation without a valid `conversation_id` answers (never written so: a bug).
 const NO_ID: &str = "a stored conversation has no valid conversation_id";
-
-/// Event types this module emits beyond the shared list.
-pub mod event_types {
-    /// An agent or bot reply, or an internal note (`message.internal` tells), was stored.
-    pub const MESSAGE_SENT: &str = "message.sent";
-}
 
 /// A message as API.md shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -211,14 +205,15 @@ pub fn conversation_item(c: &NewConversation<'_>) -> Item {
     }))
 }
 
-/// The `conversation.created` event (PLAN.md data fields).
+/// The `conversation.created` event.
 pub fn created_event(c: &NewConversation<'_>) -> Envelope {
-    Envelope::new(
-        types::CONVERSATION_CREATED,
-        c.tenant,
-        c.at,
-        json!({"conversation_id": c.id, "customer_id": c.customer, "group_id": c.group, "priority": c.priority.as_str()}),
-    )
+    let created = ConversationCreated {
+        conversation_id: c.id.clone(),
+        customer_id: c.customer.clone(),
+        group_id: c.group.cloned(),
+        priority: c.priority,
+    };
+    Envelope::new(c.tenant, c.at, created)
 }
 
 /// A message to store.
@@ -297,10 +292,27 @@ impl NewMessage<'_> {
         vec![TxOp::Put { item: self.item(), condition: Some(Condition::NotExists) }, touch]
     }
 
+    /// The message as its event carries it (the same fields as [`NewMessage::view`], unmasked).
+    pub fn event_message(&self) -> EventMessage {
+        EventMessage {
+            id: self.id.clone(),
+            conversation_id: self.conversation.clone(),
+            author: self.author,
+            author_id: self.author_id.map(str::to_owned),
+            content: self.content.as_str().to_owned(),
+            internal: self.internal,
+            created_at: self.at,
+        }
+    }
+
     /// The event the message emits: `message.received` for a visitor's, `message.sent` for the others.
     pub fn event(&self) -> Envelope {
-        let ty = if self.author == Author::Visitor { types::MESSAGE_RECEIVED } else { event_types::MESSAGE_SENT };
-        Envelope::new(ty, self.tenant, self.at, json!({"conversation_id": self.conversation, "message": self.view()}))
+        let (conversation_id, message) = (self.conversation.clone(), self.event_message());
+        if self.author == Author::Visitor {
+            Envelope::new(self.tenant, self.at, MessageReceived { conversation_id, message })
+        } else {
+            Envelope::new(self.tenant, self.at, MessageSent { conversation_id, message })
+        }
     }
 }
 
@@ -681,6 +693,31 @@ pub async fn delete(
 mod tests {
     use super::*;
 
+    /// A message event carries the message in API.md's shape: the same JSON as the view the API answers with.
+    #[test]
+    fn message_events_carry_the_api_view_of_the_message() {
+        let (t, c) = (TenantId::generate(), ConversationId::generate());
+        let content = MessageContent::parse("hello", "content").unwrap();
+        for at in ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123456789Z"] {
+            let at: jiff::Timestamp = at.parse().unwrap();
+            let id = next_message_id(at);
+            let (author, author_id) = (Author::Agent, Some("ag_01jd2q8m6xg3r8w6b4s1e2c9va"));
+            let m = NewMessage {
+                tenant: &t,
+                conversation: &c,
+                id: &id,
+                author,
+                author_id,
+                content: &content,
+                internal: true,
+                at,
+            };
+            let data = m.event().data();
+            assert_eq!(data["message"], serde_json::to_value(m.view()).unwrap());
+            assert_eq!(data["conversation_id"], c.as_str());
+        }
+    }
+
     #[test]
     fn message_ids_increase_within_a_millisecond() {
         let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
@@ -716,10 +753,10 @@ mod tests {
                 .iter()
                 .all(|a| !matches!(a, kefu_ports::UpdateAction::Set(n, _) if n == "status" || n == "assignee_id"))
         );
-        assert_eq!(m.event().event_type, "message.received");
+        assert_eq!(m.event().event_type().as_str(), "message.received");
         let note = NewMessage { internal: true, author: Author::Agent, ..m };
         assert!(matches!(note.ops()[1], TxOp::Check { .. }));
-        assert_eq!(note.event().event_type, "message.sent");
-        assert_eq!(note.event().data["message"]["internal"], true);
+        assert_eq!(note.event().event_type().as_str(), "message.sent");
+        assert_eq!(note.event().data()["message"]["internal"], true);
     }
 }

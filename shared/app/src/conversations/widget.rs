@@ -498,7 +498,7 @@ mod tests {
         let ok = plan(br#"{"content": "x"}"#, Some("k")).unwrap();
         assert_eq!(ok.ops.len(), 3);
         assert!(matches!(&ok.ops[positions::CLAIM], TxOp::Put { condition: Some(Condition::NotExists), .. }));
-        assert_eq!(ok.event.data["message"]["author"], "visitor");
-        assert_eq!(ok.event.data["message"]["author_id"], v.customer_id.as_str());
+        assert_eq!(ok.event.data()["message"]["author"], "visitor");
+        assert_eq!(ok.event.data()["message"]["author_id"], v.customer_id.as_str());
     }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::accounts::{agent_item, builtin_role_ops};
 use super::secrets::{hash_password, new_secret};
 use crate::App;
-use crate::plumbing::events::{Envelope, types};
+use crate::plumbing::events::{Envelope, TenantCreated};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
 
@@ -106,12 +106,12 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
         },
     ];
     ops.extend(builtin_role_ops(&tenant));
-    let event = Envelope::new(
-        types::TENANT_CREATED,
-        &tenant,
-        now,
-        json!({"name": name.as_str(), "admin_id": admin, "admin_email": email.as_str()}),
-    );
+    let created = TenantCreated {
+        name: name.as_str().to_owned(),
+        admin_id: admin.clone(),
+        admin_email: email.as_str().to_owned(),
+    };
+    let event = Envelope::new(&tenant, now, created);
     outbox::commit(app, ops, vec![event]).await?;
     Ok(CreatedTenant { tenant_id: tenant.to_string(), widget_key, admin_id: admin.to_string() })
 }

@@ -72,13 +72,15 @@ pub async fn process_batch(app: &App, consumer: &dyn Consumer, items: Vec<BatchI
         .collect()
 }
 
-/// Handles one message of a batch; answers whether it is done (handled now or before).
+/// Handles one message of a batch; answers whether it is done (handled now or before). A poison message — not
+/// an envelope, or one whose type or payload this version does not decode — is logged and fails, so it ends in
+/// the dead-letter queue after its receives, where it can be looked at.
 async fn process_one(app: &App, consumer: &dyn Consumer, item: &BatchItem) -> bool {
     let name = consumer.name().as_str();
     let event: Envelope = match serde_json::from_str(&item.body) {
         Ok(e) => e,
         Err(e) => {
-            error!(consumer = name, message_id = %item.message_id, error = %e, "poison message: not an event envelope");
+            error!(consumer = name, message_id = %item.message_id, error = %e, "poison message: not an event envelope this version reads");
             return false;
         }
     };

@@ -26,7 +26,7 @@ pub fn key_of(event: &Envelope) -> Key {
 
 fn entry(event: &Envelope) -> Result<Item, TableError> {
     let mut item = key_of(event).to_item();
-    item.insert("type".into(), Value::String(event.event_type.clone()));
+    item.insert("type".into(), Value::String(event.event_type().as_str().to_owned()));
     item.insert(
         "body".into(),
         Value::String(serde_json::to_string(event).map_err(|e| TableError::Invalid(e.to_string()))?),
@@ -45,7 +45,8 @@ pub async fn commit(app: &App, mut ops: Vec<TxOp>, events: Vec<Envelope>) -> Res
     ops.extend(ops_for(&events)?);
     app.table.transact(ops).await?;
     for e in &events {
-        publish_one(app, &key_of(e), &e.event_type, &serde_json::to_string(e).expect("envelope serialises")).await;
+        publish_one(app, &key_of(e), e.event_type().as_str(), &serde_json::to_string(e).expect("envelope serialises"))
+            .await;
     }
     Ok(())
 }

@@ -17,29 +17,11 @@
 //! API decides: `conversations.view_all`, or `conversations.view_group` and membership of its group), so a
 //! supervisor's console shows new and queued conversations live ([`Recipient::Watchers`]).
 
-use kefu_domain::AgentId;
+use kefu_domain::{AgentId, ConversationId};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::plumbing::events::Envelope;
-
-/// Event types this module maps (kept here, as literals of the fixed event names, so the mapping reads whole).
-pub mod events {
-    /// A visitor's message.
-    pub const MESSAGE_RECEIVED: &str = "message.received";
-    /// An agent's or bot's reply, or an internal note.
-    pub const MESSAGE_SENT: &str = "message.sent";
-    /// A conversation got an assignee.
-    pub const CONVERSATION_ASSIGNED: &str = "conversation.assigned";
-    /// A conversation waits in the queue.
-    pub const CONVERSATION_QUEUED: &str = "conversation.queued";
-    /// A conversation was closed.
-    pub const CONVERSATION_CLOSED: &str = "conversation.closed";
-    /// A conversation went unanswered too long.
-    pub const CONVERSATION_UNANSWERED: &str = "conversation.unanswered";
-    /// An SLA was breached.
-    pub const SLA_BREACHED: &str = "sla.breached";
-}
+use crate::plumbing::events::{Envelope, Event, EventMessage, EventType};
 
 /// Frame types (API.md).
 pub mod types {
@@ -104,64 +86,58 @@ pub enum Recipient {
     Watchers,
 }
 
-fn str_field<'a>(data: &'a Value, k: &str) -> Option<&'a str> {
-    data.get(k).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
 /// The frames an event becomes, each with its recipient; none for events that concern nobody's screen.
 pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
-    let data = &event.data;
-    let Some(conversation_id) = str_field(data, "conversation_id").map(str::to_owned) else { return Vec::new() };
-    let message_frame = || Frame {
+    let message_frame = |conversation_id: &ConversationId, message: &EventMessage| Frame {
         frame_type: types::MESSAGE_CREATED,
-        conversation_id: conversation_id.clone(),
-        message: data.get("message").cloned(),
+        conversation_id: conversation_id.to_string(),
+        message: Some(serde_json::to_value(message).expect("a message serialises")),
         data: None,
     };
-    let data_frame = |frame_type| Frame {
+    let data_frame = |frame_type, conversation_id: &ConversationId| Frame {
         frame_type,
-        conversation_id: conversation_id.clone(),
+        conversation_id: conversation_id.to_string(),
         message: None,
-        data: Some(data.clone()),
+        data: Some(event.data()),
     };
-    match event.event_type.as_str() {
-        events::MESSAGE_RECEIVED => {
-            vec![(Recipient::Assignee, message_frame()), (Recipient::Watchers, message_frame())]
+    match &event.event {
+        Event::MessageReceived(m) => {
+            let frame = message_frame(&m.conversation_id, &m.message);
+            vec![(Recipient::Assignee, frame.clone()), (Recipient::Watchers, frame)]
         }
-        events::MESSAGE_SENT => {
-            let internal =
-                data.get("message").and_then(|m| m.get("internal")).and_then(Value::as_bool).unwrap_or(false);
-            let mut out = if internal { vec![] } else { vec![(Recipient::Visitor, message_frame())] };
-            out.extend([(Recipient::Assignee, message_frame()), (Recipient::Watchers, message_frame())]);
+        Event::MessageSent(m) => {
+            let frame = message_frame(&m.conversation_id, &m.message);
+            let mut out = if m.message.internal { vec![] } else { vec![(Recipient::Visitor, frame.clone())] };
+            out.extend([(Recipient::Assignee, frame.clone()), (Recipient::Watchers, frame)]);
             out
         }
-        events::CONVERSATION_ASSIGNED => {
-            let now = str_field(data, "agent_id").and_then(AgentId::parse);
-            let before = str_field(data, "previous_agent_id").and_then(AgentId::parse);
-            let mut out = Vec::new();
-            if let Some(a) = &now {
-                out.push((Recipient::Agent(a.clone()), data_frame(types::CONVERSATION_ASSIGNED)));
-            }
-            if let Some(b) = before.filter(|b| Some(b) != now.as_ref()) {
-                out.push((Recipient::Agent(b), data_frame(types::CONVERSATION_ASSIGNED)));
+        Event::ConversationAssigned(a) => {
+            let frame = data_frame(types::CONVERSATION_ASSIGNED, &a.conversation_id);
+            let mut out = vec![(Recipient::Agent(a.agent_id.clone()), frame.clone())];
+            if let Some(b) = a.previous_agent_id.as_ref().filter(|b| **b != a.agent_id) {
+                out.push((Recipient::Agent(b.clone()), frame));
             }
             out
         }
-        events::CONVERSATION_QUEUED => vec![
-            (Recipient::Visitor, data_frame(types::CONVERSATION_QUEUED)),
-            (Recipient::Watchers, data_frame(types::CONVERSATION_QUEUED)),
-        ],
-        events::CONVERSATION_CLOSED => {
-            let mut out = vec![(Recipient::Visitor, data_frame(types::CONVERSATION_CLOSED))];
-            if let Some(a) = str_field(data, "agent_id").and_then(AgentId::parse) {
-                out.push((Recipient::Agent(a), data_frame(types::CONVERSATION_CLOSED)));
+        Event::ConversationQueued(q) => {
+            let frame = data_frame(types::CONVERSATION_QUEUED, &q.conversation_id);
+            vec![(Recipient::Visitor, frame.clone()), (Recipient::Watchers, frame)]
+        }
+        Event::ConversationClosed(c) => {
+            let frame = data_frame(types::CONVERSATION_CLOSED, &c.conversation_id);
+            let mut out = vec![(Recipient::Visitor, frame.clone())];
+            if let Some(a) = &c.agent_id {
+                out.push((Recipient::Agent(a.clone()), frame));
             }
             out
         }
-        events::CONVERSATION_UNANSWERED | events::SLA_BREACHED => {
-            let mut details = data.clone();
+        // Reserved types: no payload struct yet, so the conversation is read from the data as it came.
+        Event::Reserved(r) if matches!(r.event_type(), EventType::ConversationUnanswered | EventType::SlaBreached) => {
+            let conversation_id = r.data().get("conversation_id").and_then(Value::as_str).filter(|s| !s.is_empty());
+            let Some(conversation_id) = conversation_id.map(str::to_owned) else { return Vec::new() };
+            let mut details = r.data().clone();
             if let Some(m) = details.as_object_mut() {
-                m.insert("event".into(), json!(event.event_type));
+                m.insert("event".into(), json!(r.event_type().as_str()));
             }
             let frame = Frame { frame_type: types::NOTIFICATION, conversation_id, message: None, data: Some(details) };
             vec![(Recipient::Assignee, frame)]
@@ -178,21 +154,49 @@ pub fn needs_assignee(frames: &[(Recipient, Frame)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kefu_domain::TenantId;
+    use crate::plumbing::events::{
+        ConversationAssigned, ConversationClosed, ConversationCreated, ConversationQueued, ConversationReopened,
+        MessageReceived, MessageSent, ReservedEvent, TenantCreated,
+    };
+    use kefu_domain::routing::Priority;
+    use kefu_domain::{Author, CustomerId, MessageId, TenantId};
 
-    fn event(ty: &str, data: Value) -> Envelope {
-        Envelope::new(ty, &TenantId::generate(), "2026-11-25T08:00:00Z".parse().unwrap(), data)
+    fn event(e: impl Into<Event>) -> Envelope {
+        Envelope::new(&TenantId::generate(), "2026-11-25T08:00:00Z".parse().unwrap(), e)
     }
 
-    fn message(internal: bool, author: &str) -> Value {
-        json!({"id": "ms_1", "conversation_id": "cv_1", "author": author, "author_id": null, "content": "hi",
-               "internal": internal, "created_at": "2026-11-25T08:00:00Z"})
+    fn cv() -> ConversationId {
+        ConversationId::from_static("cv_1")
+    }
+
+    fn message(internal: bool, author: Author) -> EventMessage {
+        EventMessage {
+            id: MessageId::from_static("ms_1"),
+            conversation_id: cv(),
+            author,
+            author_id: None,
+            content: "hi".into(),
+            internal,
+            created_at: "2026-11-25T08:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn received(m: EventMessage) -> Envelope {
+        event(MessageReceived { conversation_id: cv(), message: m })
+    }
+
+    fn sent(m: EventMessage) -> Envelope {
+        event(MessageSent { conversation_id: cv(), message: m })
+    }
+
+    fn reserved(ty: EventType, data: Value) -> Envelope {
+        event(Event::Reserved(ReservedEvent::new(ty, data).unwrap()))
     }
 
     #[test]
     fn a_visitor_message_goes_to_the_assignee_as_message_created() {
-        let m = message(false, "visitor");
-        let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
+        let m = message(false, Author::Visitor);
+        let frames = frames_for(&received(m.clone()));
         let to: Vec<_> = frames.iter().map(|(r, _)| r.clone()).collect();
         assert_eq!(to, vec![Recipient::Assignee, Recipient::Watchers], "the watchers when nobody is assigned");
         let (_, f) = &frames[0];
@@ -205,16 +209,13 @@ mod tests {
 
     #[test]
     fn replies_reach_the_visitor_and_internal_notes_never_do() {
-        let reply =
-            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "agent")})));
+        let reply = frames_for(&sent(message(false, Author::Agent)));
         let to: Vec<_> = reply.iter().map(|(r, _)| r.clone()).collect();
         assert_eq!(to, vec![Recipient::Visitor, Recipient::Assignee, Recipient::Watchers]);
-        let bot =
-            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(false, "bot")})));
+        let bot = frames_for(&sent(message(false, Author::Bot)));
         assert!(bot.iter().any(|(r, f)| *r == Recipient::Visitor && f.frame_type == "message.created"));
 
-        let note =
-            frames_for(&event("message.sent", json!({"conversation_id": "cv_1", "message": message(true, "agent")})));
+        let note = frames_for(&sent(message(true, Author::Agent)));
         assert!(!note.is_empty(), "the assignee sees the note");
         assert!(note.iter().all(|(r, _)| *r != Recipient::Visitor), "never to the visitor");
     }
@@ -222,10 +223,12 @@ mod tests {
     #[test]
     fn assignment_goes_to_the_new_and_the_previous_agent() {
         let (a, b) = (AgentId::generate(), AgentId::generate());
-        let frames = frames_for(&event(
-            "conversation.assigned",
-            json!({"conversation_id": "cv_1", "agent_id": a, "previous_agent_id": b, "by": null}),
-        ));
+        let frames = frames_for(&event(ConversationAssigned {
+            conversation_id: cv(),
+            agent_id: a.clone(),
+            previous_agent_id: Some(b.clone()),
+            by: None,
+        }));
         assert_eq!(frames.len(), 2);
         assert_eq!(frames[0].0, Recipient::Agent(a.clone()));
         assert_eq!(frames[1].0, Recipient::Agent(b));
@@ -233,27 +236,27 @@ mod tests {
         assert_eq!(frames[0].1.data.as_ref().unwrap()["agent_id"], json!(a));
         assert!(frames[0].1.message.is_none());
 
-        let first = frames_for(&event(
-            "conversation.assigned",
-            json!({"conversation_id": "cv_1", "agent_id": a, "previous_agent_id": null, "by": null}),
-        ));
+        let first = frames_for(&event(ConversationAssigned {
+            conversation_id: cv(),
+            agent_id: a.clone(),
+            previous_agent_id: None,
+            by: None,
+        }));
         assert_eq!(first.len(), 1);
         assert!(!needs_assignee(&first));
     }
 
     #[test]
     fn queued_reaches_the_visitor_and_the_watchers_and_closed_the_visitor() {
-        let q = frames_for(&event(
-            "conversation.queued",
-            json!({"conversation_id": "cv_1", "group_id": null, "priority": "high"}),
-        ));
+        let q =
+            frames_for(&event(ConversationQueued { conversation_id: cv(), group_id: None, priority: Priority::High }));
         let to: Vec<_> = q.iter().map(|(r, _)| r.clone()).collect();
         assert_eq!(to, vec![Recipient::Visitor, Recipient::Watchers], "the supervisors see the queue live");
         assert_eq!(q[0].1.frame_type, "conversation.queued");
         assert_eq!(q[0].1.data.as_ref().unwrap()["priority"], "high");
 
         let a = AgentId::generate();
-        let c = frames_for(&event("conversation.closed", json!({"conversation_id": "cv_1", "agent_id": a})));
+        let c = frames_for(&event(ConversationClosed { conversation_id: cv(), agent_id: Some(a.clone()), by: None }));
         let to: Vec<_> = c.iter().map(|(r, _)| r.clone()).collect();
         assert_eq!(to, vec![Recipient::Visitor, Recipient::Agent(a)]);
         assert!(c.iter().all(|(_, f)| f.frame_type == "conversation.closed"));
@@ -261,7 +264,8 @@ mod tests {
 
     #[test]
     fn reminders_are_notifications_for_the_assignee() {
-        let n = frames_for(&event("conversation.unanswered", json!({"conversation_id": "cv_1", "minutes": 5})));
+        let n =
+            frames_for(&reserved(EventType::ConversationUnanswered, json!({"conversation_id": "cv_1", "minutes": 5})));
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].0, Recipient::Assignee);
         assert_eq!(n[0].1.frame_type, "notification");
@@ -270,22 +274,30 @@ mod tests {
 
     #[test]
     fn frames_mask_personal_data_for_readers_without_the_permission() {
-        let mut m = message(false, "visitor");
-        m["content"] = json!("call me on 13812345678 or z.li@example.com");
-        let frames = frames_for(&event("message.received", json!({"conversation_id": "cv_1", "message": m})));
+        let mut m = message(false, Author::Visitor);
+        m.content = "call me on 13812345678 or z.li@example.com".into();
+        let frames = frames_for(&received(m));
         let masked = frames[0].1.masked().expect("something to mask");
         let content = masked.message.as_ref().unwrap()["content"].as_str().unwrap();
         assert!(!content.contains("13812345678") && !content.contains("z.li@example.com"), "{content}");
         assert_eq!(masked.message.as_ref().unwrap()["id"], "ms_1", "only the content changes");
-        let plain = json!({"conversation_id": "cv_1", "message": message(false, "visitor")});
-        assert!(frames_for(&event("message.received", plain))[0].1.masked().is_none(), "nothing to mask");
+        let plain = received(message(false, Author::Visitor));
+        assert!(frames_for(&plain)[0].1.masked().is_none(), "nothing to mask");
     }
 
     #[test]
     fn other_events_and_events_without_a_conversation_make_no_frames() {
-        assert!(frames_for(&event("conversation.created", json!({"conversation_id": "cv_1"}))).is_empty());
-        assert!(frames_for(&event("tenant.created", json!({"name": "x"}))).is_empty());
-        assert!(frames_for(&event("message.received", json!({"message": {}}))).is_empty());
-        assert!(frames_for(&event("conversation.reopened", json!({"conversation_id": "cv_1"}))).is_empty());
+        let created = ConversationCreated {
+            conversation_id: cv(),
+            customer_id: CustomerId::generate(),
+            group_id: None,
+            priority: Priority::Normal,
+        };
+        assert!(frames_for(&event(created)).is_empty());
+        let tenant = TenantCreated { name: "x".into(), admin_id: AgentId::generate(), admin_email: "a@x.test".into() };
+        assert!(frames_for(&event(tenant)).is_empty());
+        assert!(frames_for(&reserved(EventType::ConversationUnanswered, json!({"minutes": 5}))).is_empty());
+        let reopened = ConversationReopened { conversation_id: cv(), previous_agent_id: None, by: None };
+        assert!(frames_for(&event(reopened)).is_empty());
     }
 }
