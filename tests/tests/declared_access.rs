@@ -90,6 +90,8 @@ async fn every_route_enforces_exactly_the_permission_it_declares() {
             let body = matches!(m, Method::POST | Method::PUT | Method::PATCH).then(|| json!({}));
             let route = format!("{method} {path}");
             let refused: Reply = t.with_key(m.clone(), &concrete, body.clone(), &without).await;
+            let short =
+                |r: &Reply| format!("{} {}", r.status, r.body.to_string().chars().take(200).collect::<String>());
             let says = refused.body["error"]["message"].as_str().unwrap_or_default();
             if (refused.status, refused.code()) != (StatusCode::FORBIDDEN, "forbidden") || !says.contains(p.name()) {
                 failures.push(format!(
@@ -103,7 +105,7 @@ async fn every_route_enforces_exactly_the_permission_it_declares() {
             if matches!(let_through.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
                 || let_through.status.is_server_error()
             {
-                failures.push(format!("{route} with only {}: {} {}", p.name(), let_through.status, let_through.body));
+                failures.push(format!("{route} with only {}: {}", p.name(), short(&let_through)));
             }
         }
     }
