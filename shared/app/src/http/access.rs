@@ -31,10 +31,10 @@ pub enum Declared {
     NotStaff,
 }
 
-/// The declared access of every route of a router, by method and path template (`/v1/customers/{id}`).
+/// The declared access of every route of a router, by path template (`/v1/customers/{id}`) and method.
 #[derive(Debug, Clone, Default)]
 pub struct RouteAccess {
-    routes: HashMap<(Method, String), Declared>,
+    routes: HashMap<String, HashMap<Method, Declared>>,
 }
 
 impl RouteAccess {
@@ -43,7 +43,7 @@ impl RouteAccess {
     /// unknown scheme, or a permission on a route other callers may open too.
     pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Result<Self, Vec<String>> {
         let json = serde_json::to_value(doc).map_err(|e| vec![format!("the document does not serialise: {e}")])?;
-        let mut routes = HashMap::new();
+        let mut routes: HashMap<String, HashMap<Method, Declared>> = HashMap::new();
         let mut problems = Vec::new();
         for (path, ops) in json["paths"].as_object().into_iter().flatten() {
             for (method, op) in ops.as_object().into_iter().flatten() {
@@ -54,7 +54,7 @@ impl RouteAccess {
                 let route = format!("{m} {path}");
                 match declared(op.get("security"), &route) {
                     Ok(d) => {
-                        routes.insert((m, path.clone()), d);
+                        routes.entry(path.clone()).or_default().insert(m, d);
                     }
                     Err(e) => problems.push(e),
                 }
@@ -65,12 +65,16 @@ impl RouteAccess {
 
     /// What the route `method path_template` declares; `None` for a route the document does not describe.
     pub fn get(&self, method: &Method, path_template: &str) -> Option<Declared> {
-        self.routes.get(&(method.clone(), path_template.to_owned())).copied()
+        self.routes.get(path_template)?.get(method).copied()
     }
 
     /// Every route with its declaration, sorted by path then method (for tests and reports).
     pub fn routes(&self) -> Vec<(Method, String, Declared)> {
-        let mut all: Vec<_> = self.routes.iter().map(|((m, p), d)| (m.clone(), p.clone(), *d)).collect();
+        let mut all: Vec<_> = self
+            .routes
+            .iter()
+            .flat_map(|(p, methods)| methods.iter().map(|(m, d)| (m.clone(), p.clone(), *d)))
+            .collect();
         all.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
         all
     }
