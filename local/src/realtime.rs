@@ -89,21 +89,22 @@ async fn upgrade(
         return ApiError::unavailable().into_response();
     }
     let id = format!("ws_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-    // Registered with the hub before the record exists, so no frame pushed to the record is lost.
-    let frames = rt.hub.connect(&id);
-    let refusal = match socket::on_connect(&app, &id, Some(&ticket)).await {
-        Ok(_) => None,
-        Err(TicketError::Invalid) => Some(ApiError::unauthenticated()),
-        Err(TicketError::TooMany) => Some(ApiError {
-            message: "too many WebSockets open for this caller: close one first".into(),
-            ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
-        }),
-        Err(TicketError::Table(e)) => Some(ApiError::from(e)),
+    // Registered with the hub once admitted and before the record exists, so no frame pushed to it is lost.
+    let frames = match socket::on_connect(&app, &id, Some(&ticket), || rt.hub.connect(&id)).await {
+        Ok((_, frames)) => frames,
+        Err(refused) => {
+            rt.hub.disconnect(&id);
+            return match refused {
+                TicketError::Invalid => ApiError::unauthenticated(),
+                TicketError::TooMany => ApiError {
+                    message: "too many WebSockets open for this caller: close one first".into(),
+                    ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
+                },
+                TicketError::Table(e) => ApiError::from(e),
+            }
+            .into_response();
+        }
     };
-    if let Some(refusal) = refusal {
-        rt.hub.disconnect(&id);
-        return refusal.into_response();
-    }
     let (failed_app, failed_hub, failed_id) = (app.clone(), rt.hub.clone(), id.clone());
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)

@@ -69,7 +69,7 @@ pub async fn handle(app: &App, route: Option<Route>, event: WsEvent<'_>) -> u16 
         return 400;
     }
     match route {
-        Some(Route::Connect) => match socket::on_connect(app, id, event.ticket).await {
+        Some(Route::Connect) => match socket::on_connect(app, id, event.ticket, || ()).await {
             Ok(_) => 200,
             Err(TicketError::Invalid) => 401,
             Err(TicketError::TooMany) => 429,

@@ -12,16 +12,23 @@ use super::{PONG, Subscriber, TicketError};
 use crate::App;
 
 /// The handshake of connection `connection_id` with `?ticket=` (if any): redeems the one-time ticket, holds
-/// the subscriber's socket cap and records the connection. Refused with `Invalid` (401) without a valid
-/// ticket or when the staff session behind it no longer works, `TooMany` (429) past the cap, `Table` when the
-/// store failed. A transport that delivers frames in-process registers the connection before calling this,
-/// so no frame pushed once the record exists is lost.
-pub async fn on_connect(app: &App, connection_id: &str, ticket: Option<&str>) -> Result<Subscriber, TicketError> {
+/// the subscriber's socket cap and records the connection; `ready` runs once the subscriber is admitted, just
+/// before the record is written (a transport that delivers frames in-process registers the connection there,
+/// so no frame pushed once the record exists is lost; API Gateway's `$connect` has nothing to do). Refused
+/// with `Invalid` (401) without a valid ticket or when the staff session behind it no longer works,
+/// `TooMany` (429) past the cap, `Table` when the store failed (after `ready` too: undo it then).
+pub async fn on_connect<R>(
+    app: &App,
+    connection_id: &str,
+    ticket: Option<&str>,
+    ready: impl FnOnce() -> R,
+) -> Result<(Subscriber, R), TicketError> {
     let admitted = async {
         let subscriber = super::redeem_ticket(app, ticket.ok_or(TicketError::Invalid)?).await?;
         super::admit(app, &subscriber).await?;
+        let registered = ready();
         super::connect(app, connection_id, &subscriber).await?;
-        Ok(subscriber)
+        Ok((subscriber, registered))
     }
     .await;
     match &admitted {
@@ -105,11 +112,14 @@ mod tests {
         let v = visitor(&tenant);
 
         // No ticket, a made-up one, then a good one that works once.
-        assert!(matches!(on_connect(&app, "c0", None).await, Err(TicketError::Invalid)));
-        assert!(matches!(on_connect(&app, "c0", Some("kft_made_up")).await, Err(TicketError::Invalid)));
+        assert!(matches!(on_connect(&app, "c0", None, || ()).await, Err(TicketError::Invalid)));
+        assert!(matches!(on_connect(&app, "c0", Some("kft_made_up"), || ()).await, Err(TicketError::Invalid)));
         let t = ticket(&app, &v).await;
-        assert_eq!(on_connect(&app, "c1", Some(&t)).await.expect("admitted"), v);
-        assert!(matches!(on_connect(&app, "c2", Some(&t)).await, Err(TicketError::Invalid)), "a ticket works once");
+        let mut registered = Vec::new();
+        let (admitted, ()) = on_connect(&app, "c1", Some(&t), || registered.push("c1")).await.expect("admitted");
+        assert_eq!((admitted, registered), (v.clone(), vec!["c1"]), "registered once admitted");
+        let refused = on_connect(&app, "c2", Some(&t), || panic!("not admitted, not registered")).await;
+        assert!(matches!(refused, Err(TicketError::Invalid)), "a ticket works once");
         assert_eq!(super::super::visitor_connections(&app, &tenant, "cv_1").await.expect("listed").len(), 1);
 
         // Only a ping is answered; anything else is ignored.
@@ -120,10 +130,11 @@ mod tests {
         // The cap holds at the handshake.
         for n in 2..=MAX_VISITOR_SOCKETS {
             let t = ticket(&app, &v).await;
-            on_connect(&app, &format!("c{n}"), Some(&t)).await.expect("under the cap");
+            on_connect(&app, &format!("c{n}"), Some(&t), || ()).await.expect("under the cap");
         }
         let t = ticket(&app, &v).await;
-        assert!(matches!(on_connect(&app, "c99", Some(&t)).await, Err(TicketError::TooMany)));
+        let refused = on_connect(&app, "c99", Some(&t), || panic!("over the cap, not registered")).await;
+        assert!(matches!(refused, Err(TicketError::TooMany)));
 
         // Gone: forgotten, and a late ping on it is not answered.
         assert!(on_disconnect(&app, "c1").await);
