@@ -2,9 +2,10 @@
 //! OpenAPI annotation (see [`super::access`]); the [`authorize`] layer reads the matched route's declaration
 //! and, before the handler runs (and before its body is parsed: a caller without the permission learns
 //! nothing from validation errors), authenticates the bearer token (or an integration's `X-Api-Key`), checks
-//! the tenant's IP allowlist, refuses restricted sessions and checks the declared permission. The [`Staff`]
-//! and [`SignedIn`] extractors hand the handler that caller; on a route that declares no staff access they
-//! refuse (500, logged), so no handler can act for staff on a route the document does not say is theirs.
+//! the tenant's IP allowlist and, on a route that needs a permission, refuses a restricted session and checks
+//! the permission. The [`Staff`] and [`SignedIn`] extractors hand the handler that caller (`Staff` refusing a
+//! restricted session, `SignedIn` an API key); on a route that declares no staff access they refuse (500,
+//! logged), so no handler can act for staff on a route the document does not say is theirs.
 //! Handlers look ids up under `staff.tenant_id` only, so another tenant's ids are simply not found.
 //!
 //! A refusal (by the layer, or by `require`/`refuse` for the checks that depend on the data) is also written
