@@ -200,7 +200,7 @@ pub fn consumer(name: ConsumerName) -> Arc<dyn Consumer> {
 
 /// The API and widget routes, with the shared layers (`start` adds the WebSocket route).
 pub fn router(app: App) -> axum::Router {
-    kefu_app::http::finish(kefu_fn_api::routes().merge(kefu_fn_intake::routes()), app)
+    kefu_app::http::finish(kefu_fn_api::routes(&app).merge(kefu_fn_intake::routes()), app)
 }
 
 /// Starts everything and answers once the listener is bound.
@@ -217,7 +217,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         app.config = Arc::new(kefu_app::Config { websocket_url: Some(url), ..(*app.config).clone() });
     }
     let limits = config.connections.within_open_files(listener::raise_open_file_limit());
-    let mut routes = kefu_fn_api::routes().merge(kefu_fn_intake::routes());
+    let mut routes = kefu_fn_api::routes(&app).merge(kefu_fn_intake::routes());
     if let Some(hub) = &wired.hub {
         routes = routes.merge(realtime::routes(
             hub.clone(),

@@ -2,13 +2,14 @@
 //! connection with the in-process push hub and records it in the store (so the `notify` consumer finds it the
 //! same way it finds API Gateway connections in AWS), then relays pushed frames until either side closes.
 //! Closing (or the server stopping) removes the record; an agent's last connection closing starts its presence
-//! grace period.
+//! grace period. This is only the axum adapter: the handshake, each frame, the checks and the close are
+//! `kefu_app::realtime::socket`'s, which the `realtime` function (API Gateway) uses too.
 //!
 //! Limits: a subscriber's socket cap holds at the handshake too (429), the server holds at most
 //! `KEFU_MAX_WEBSOCKETS` sockets (503 past it), and each socket's buffers are small (clients only ping), so an
 //! idle socket costs a few kilobytes. A socket whose client sends nothing (not even a ping) for
 //! `KEFU_WS_IDLE_TIMEOUT_SECS` (10 minutes, as API Gateway) is closed. A socket whose session stops working is closed when a frame or a ping
-//! finds it so (see `kefu_app::realtime`), and at the latest at the next [`RECHECK_EVERY`].
+//! finds it so (see `kefu_app::realtime::socket`), and at the latest at the next [`RECHECK_EVERY`].
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kefu_app::App;
 use kefu_app::http::ApiError;
-use kefu_app::realtime::{self, TicketError};
+use kefu_app::realtime::{self, TicketError, socket};
 use kefu_embedded::PushHub;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
@@ -87,28 +88,23 @@ async fn upgrade(
         tracing::warn!(max = rt.max_sockets, "websocket refused: the server's socket cap is reached");
         return ApiError::unavailable().into_response();
     }
-    let admitted = match realtime::redeem_ticket(&app, &ticket).await {
-        Ok(s) => realtime::admit(&app, &s).await.map(|()| s),
-        Err(e) => Err(e),
-    };
-    let subscriber = match admitted {
-        Ok(s) => s,
-        Err(TicketError::Invalid) => return ApiError::unauthenticated().into_response(),
-        Err(TicketError::TooMany) => {
-            return ApiError {
-                message: "too many WebSockets open for this caller: close one first".into(),
-                ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
+    let id = format!("ws_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
+    // Registered with the hub once admitted and before the record exists, so no frame pushed to it is lost.
+    let frames = match socket::on_connect(&app, &id, Some(&ticket), || rt.hub.connect(&id)).await {
+        Ok((_, frames)) => frames,
+        Err(refused) => {
+            rt.hub.disconnect(&id);
+            return match refused {
+                TicketError::Invalid => ApiError::unauthenticated(),
+                TicketError::TooMany => ApiError {
+                    message: "too many WebSockets open for this caller: close one first".into(),
+                    ..ApiError::rate_limited(realtime::TICKET_TTL.as_secs())
+                },
+                TicketError::Table(e) => ApiError::from(e),
             }
             .into_response();
         }
-        Err(TicketError::Table(e)) => return ApiError::from(e).into_response(),
     };
-    let id = format!("ws_{}", ulid::Ulid::new().to_string().to_ascii_lowercase());
-    let frames = rt.hub.connect(&id);
-    if let Err(e) = realtime::connect(&app, &id, &subscriber).await {
-        rt.hub.disconnect(&id);
-        return ApiError::from(e).into_response();
-    }
     let (failed_app, failed_hub, failed_id) = (app.clone(), rt.hub.clone(), id.clone());
     ws.read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
@@ -118,10 +114,10 @@ async fn upgrade(
             tracing::info!(connection_id = %failed_id, error = %e, "websocket upgrade failed");
             failed_hub.disconnect(&failed_id);
             tokio::spawn(async move {
-                let _ = realtime::disconnect(&failed_app, &failed_id).await;
+                socket::on_disconnect(&failed_app, &failed_id).await;
             });
         })
-        .on_upgrade(move |socket| session(app, rt, id, socket, frames))
+        .on_upgrade(move |upgraded| session(app, rt, id, upgraded, frames))
 }
 
 /// Relays frames until the client or the server goes away, then forgets the connection.
@@ -129,7 +125,7 @@ async fn session(
     app: App,
     mut rt: Realtime,
     id: String,
-    mut socket: WebSocket,
+    mut ws: WebSocket,
     mut frames: mpsc::UnboundedReceiver<String>,
 ) {
     let period = realtime::CONNECTION_REFRESH;
@@ -140,21 +136,21 @@ async fn session(
     loop {
         tokio::select! {
             frame = frames.recv() => match frame {
-                Some(text) => if socket.send(Message::Text(text.into())).await.is_err() { break },
+                Some(text) => if ws.send(Message::Text(text.into())).await.is_err() { break },
                 None => {
                     // The hub forgot it: the server closed it (its session no longer works).
-                    let _ = socket.send(Message::Close(None)).await;
+                    let _ = ws.send(Message::Close(None)).await;
                     break;
                 }
             },
-            incoming = socket.recv() => {
+            incoming = ws.recv() => {
                 if matches!(incoming, Some(Ok(_))) {
                     idle.as_mut().reset(tokio::time::Instant::now() + rt.idle_timeout);
                 }
                 match incoming {
-                Some(Ok(Message::Text(t))) if realtime::is_ping(t.as_str()) => {
-                    if !still_open(&app, &id).await { continue }
-                    if socket.send(Message::Text(realtime::PONG.into())).await.is_err() { break }
+                Some(Ok(Message::Text(t))) => {
+                    if let Some(reply) = socket::on_frame(&app, &id, t.as_str()).await
+                        && ws.send(Message::Text(reply.into())).await.is_err() { break }
                 }
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(_)) => {}
@@ -162,35 +158,17 @@ async fn session(
             }
             _ = &mut idle => {
                 // Nothing from the client for too long (as API Gateway's idle timeout): it should have pinged.
-                let _ = socket.send(Message::Close(None)).await;
+                let _ = ws.send(Message::Close(None)).await;
                 break;
             }
-            _ = recheck.tick() => { let _ = still_open(&app, &id).await; }
-            _ = refresh.tick() => {
-                if let Err(e) = realtime::refresh(&app, &id).await {
-                    tracing::warn!(connection_id = %id, error = %e, "connection refresh failed");
-                }
-            }
+            _ = recheck.tick() => { socket::on_recheck(&app, &id).await; }
+            _ = refresh.tick() => socket::on_keep_alive(&app, &id).await,
             _ = async { let _ = rt.stop.wait_for(|s| *s).await; } => {
-                let _ = socket.send(Message::Close(None)).await;
+                let _ = ws.send(Message::Close(None)).await;
                 break;
             }
         }
     }
     rt.hub.disconnect(&id);
-    if let Err(e) = realtime::disconnect(&app, &id).await {
-        tracing::warn!(connection_id = %id, error = %e, "connection record not removed; it expires on its own");
-    }
-}
-
-/// Re-checks the session behind a socket (closing it through the hub when it no longer works); a failed
-/// re-check keeps it open until the next one.
-async fn still_open(app: &App, id: &str) -> bool {
-    match realtime::recheck(app, id).await {
-        Ok(open) => open,
-        Err(e) => {
-            tracing::warn!(connection_id = %id, error = %e, "session re-check failed");
-            true
-        }
-    }
+    socket::on_disconnect(&app, &id).await;
 }

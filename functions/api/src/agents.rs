@@ -10,8 +10,8 @@ use kefu_app::audit::{AuditEntry, Outcome};
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_app::identity::access::{self, AccessError};
+use kefu_domain::AgentId;
 use kefu_domain::routing::AgentStatus;
-use kefu_domain::{AgentId, Permission};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -51,7 +51,6 @@ pub async fn list(
     staff: Staff,
     params: ListParams,
 ) -> Result<ApiJson<ListPage<AgentAdminView>>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     let (items, next) = agents::list_agents(&app, &staff.tenant_id, &params).await?;
     Ok(ApiJson(ListPage::new(items, next)))
 }
@@ -65,7 +64,6 @@ pub async fn create(
     ip: ClientIp,
     ApiJson(req): ApiJson<NewAgent>,
 ) -> Result<(StatusCode, ApiJson<AgentAdminView>), ApiError> {
-    staff.require(Permission::AgentsManage)?;
     access::may_give_role(&app, &staff.tenant_id, &staff, &req.role_id).await.map_err(denied(&staff))?;
     let groups: Vec<&str> = req.group_ids.iter().map(String::as_str).collect();
     access::may_add_to_groups(&app, &staff.tenant_id, &staff, &groups).await.map_err(denied(&staff))?;
@@ -83,7 +81,6 @@ pub async fn get_one(
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<ApiJson<AgentAdminView>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     Ok(ApiJson(agents::get_agent(&app, &staff.tenant_id, &agent_id(&id)?).await?))
 }
 
@@ -108,7 +105,6 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<AgentPatch>,
 ) -> Result<ApiJson<AgentAdminView>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
     let changed: Vec<&str> = [
         ("email", req.email.is_some()),
@@ -160,7 +156,6 @@ pub async fn disable(
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<Disabled>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
@@ -184,7 +179,6 @@ pub async fn enable(
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<AgentAdminView>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;
@@ -244,7 +238,6 @@ pub async fn end_sessions(
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<ApiJson<SessionsEnded>, ApiError> {
-    staff.require(Permission::AgentsManage)?;
     let a = agent_id(&id)?;
     let before = target(&app, &staff, &a).await?;
     access::may_change(&app, &staff.tenant_id, &staff, &before, true, None).await.map_err(denied(&staff))?;

@@ -8,8 +8,8 @@ use kefu_app::http::error::ErrorEnvelope;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, Staff};
 use kefu_app::identity::api_keys::{self, ApiKeyView, CreatedApiKey};
+use kefu_domain::Name;
 use kefu_domain::security::ApiKeyId;
-use kefu_domain::{Name, Permission};
 use serde::Deserialize;
 
 /// `POST /v1/api_keys` body.
@@ -31,7 +31,6 @@ pub async fn create(
     staff: Staff,
     ApiJson(body): ApiJson<NewApiKey>,
 ) -> Result<(StatusCode, ApiJson<CreatedApiKey>), ApiError> {
-    staff.require(Permission::SettingsManage)?;
     let name = Name::parse(&body.name, "name")?;
     let permissions = crate::roles::grantable(&staff, &body.permissions)?;
     let created = api_keys::create(&app, &staff.tenant_id, &staff, &name, &permissions).await?;
@@ -47,7 +46,6 @@ pub async fn list(
     staff: Staff,
     params: ListParams,
 ) -> Result<ApiJson<ListPage<ApiKeyView>>, ApiError> {
-    staff.require(Permission::SettingsManage)?;
     Ok(ApiJson(api_keys::list(&app, &staff.tenant_id, &params).await?))
 }
 
@@ -56,7 +54,6 @@ pub async fn list(
     params(("id" = String, Path, description = "an API key id (`ak_…`)")),
     responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn revoke(State(app): State<App>, staff: Staff, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    staff.require(Permission::SettingsManage)?;
     let id = ApiKeyId::parse(&id).ok_or_else(ApiError::not_found)?;
     if !api_keys::revoke(&app, &staff, &id).await? {
         return Err(ApiError::not_found());

@@ -22,6 +22,7 @@ pub mod widget_settings;
 use axum::Router;
 use axum::routing::get;
 use kefu_app::App;
+use kefu_app::http::access::RouteAccess;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -77,14 +78,27 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(widget_settings::get, widget_settings::put))
 }
 
-/// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's).
-pub fn routes() -> Router<App> {
+/// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's
+/// permission is written). Fails, naming each, on a declaration that reads more than one way.
+pub fn access() -> Result<RouteAccess, Vec<String>> {
+    RouteAccess::from_openapi(&api().split_for_parts().1)
+}
+
+/// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's), each
+/// enforcing the access its annotation declares.
+///
+/// # Panics
+/// When an annotation's security reads more than one way (an unknown permission, several permissions): a
+/// fault of the build, which `access()`'s test reports first.
+pub fn routes(app: &App) -> Router<App> {
     let (router, doc) = api().split_for_parts();
-    kefu_app::http::staff::declare_permissions(&doc);
-    router.route("/v1/openapi.json", get(openapi::document))
+    let access = RouteAccess::from_openapi(&doc)
+        .unwrap_or_else(|problems| panic!("the routes' declared access is ambiguous:\n{}", problems.join("\n")));
+    kefu_app::http::staff::enforce_declared_access(router, app.clone(), access)
+        .route("/v1/openapi.json", get(openapi::document))
 }
 
 /// The finished router this function serves.
 pub fn router(app: App) -> Router {
-    kefu_app::http::finish(routes(), app)
+    kefu_app::http::finish(routes(&app), app)
 }

@@ -6,12 +6,14 @@
 //! handshake);
 //! `$disconnect` removes the record (an agent's last connection starts its presence grace period); `$default`
 //! answers `{"action": "ping"}` with a `{"type": "pong"}` frame through the management API and keeps the
-//! record alive, after re-checking the session behind it (a socket whose session ended is closed instead). Frames themselves are pushed by the `notify` consumer. The work is in `kefu_app::realtime`,
-//! which `kefu serve`'s own WebSocket uses too.
+//! record alive, after re-checking the session behind it (a socket whose session ended is closed instead).
+//! Frames themselves are pushed by the `notify` consumer. This is only the API Gateway adapter: the handling
+//! is `kefu_app::realtime::socket`'s, which `kefu serve`'s own WebSocket uses too.
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use kefu_app::App;
-use kefu_app::realtime::{self, TicketError};
+use kefu_app::realtime::TicketError;
+use kefu_app::realtime::socket;
 
 /// Which WebSocket route an event is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,61 +62,31 @@ pub fn decode(request: &ApiGatewayWebsocketProxyRequest) -> (Option<Route>, WsEv
 }
 
 /// Handles one WebSocket event; answers the HTTP status API Gateway should see (for `$connect`, anything but
-/// 2xx refuses the handshake).
+/// 2xx refuses the handshake). The work is [`socket`]'s, shared with `kefu serve`; this only translates.
 pub async fn handle(app: &App, route: Option<Route>, event: WsEvent<'_>) -> u16 {
     let id = event.connection_id;
     if id.is_empty() {
         return 400;
     }
     match route {
-        Some(Route::Connect) => {
-            let Some(ticket) = event.ticket else { return 401 };
-            let admitted = match realtime::redeem_ticket(app, ticket).await {
-                Ok(subscriber) => realtime::admit(app, &subscriber).await.map(|()| subscriber),
-                Err(e) => Err(e),
-            };
-            match admitted {
-                Ok(subscriber) => match realtime::connect(app, id, &subscriber).await {
-                    Ok(()) => 200,
-                    Err(e) => {
-                        tracing::error!(connection_id = id, error = %e, "connection not recorded");
-                        500
-                    }
-                },
-                Err(TicketError::TooMany) => {
-                    tracing::info!(connection_id = id, "websocket refused: the subscriber's socket cap is reached");
-                    429
-                }
-                Err(TicketError::Invalid) => {
-                    tracing::info!(connection_id = id, "websocket refused: no valid ticket");
-                    401
-                }
-                Err(TicketError::Table(e)) => {
-                    tracing::error!(connection_id = id, error = %e, "ticket not redeemed");
-                    500
-                }
-            }
-        }
-        Some(Route::Disconnect) => match realtime::disconnect(app, id).await {
+        Some(Route::Connect) => match socket::on_connect(app, id, event.ticket, || ()).await {
             Ok(_) => 200,
-            Err(e) => {
-                tracing::warn!(connection_id = id, error = %e, "connection record not removed; it expires on its own");
+            Err(TicketError::Invalid) => 401,
+            Err(TicketError::TooMany) => 429,
+            Err(TicketError::Table(_)) => 500,
+        },
+        Some(Route::Disconnect) => {
+            if socket::on_disconnect(app, id).await {
+                200
+            } else {
                 500
             }
-        },
+        }
         Some(Route::Default) => {
-            if event.body.is_some_and(realtime::is_ping) {
-                match realtime::recheck(app, id).await {
-                    Ok(true) => {}
-                    Ok(false) => return 200,
-                    Err(e) => tracing::warn!(connection_id = id, error = %e, "session re-check failed"),
-                }
-                if let Err(e) = app.push.send(id, realtime::PONG).await {
-                    tracing::info!(connection_id = id, error = %e, "pong not delivered");
-                }
-                if let Err(e) = realtime::refresh(app, id).await {
-                    tracing::warn!(connection_id = id, error = %e, "connection refresh failed");
-                }
+            if let Some(reply) = socket::on_frame(app, id, event.body.unwrap_or_default()).await
+                && let Err(e) = app.push.send(id, reply).await
+            {
+                tracing::info!(connection_id = id, error = %e, "pong not delivered");
             }
             200
         }

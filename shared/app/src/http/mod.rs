@@ -1,7 +1,9 @@
 //! The HTTP conventions of API.md, shared by every function's router: JSON errors, a JSON extractor that
-//! tells bad JSON from bad fields, the staff authentication and permission check, the client IP, CORS, and
+//! tells bad JSON from bad fields, each route's declared access (`access`) and the staff authentication and
+//! permission check that enforces it (`staff`), the client IP, CORS, and
 //! the layers (body limit, fallback, request ids) every router gets.
 
+pub mod access;
 pub mod client_ip;
 pub mod cors;
 pub mod error;

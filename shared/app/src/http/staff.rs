@@ -1,23 +1,29 @@
-//! The permission-and-tenant check every staff route uses: the `Staff` extractor authenticates the bearer
-//! token (or an integration's `X-Api-Key`), checks the tenant's IP allowlist and refuses restricted sessions;
-//! `require` checks one permission. Handlers look ids up under `staff.tenant_id` only, so another tenant's
-//! ids are simply not found.
+//! The permission-and-tenant check every staff route gets. A route's permission is declared once, in its
+//! OpenAPI annotation (see [`super::access`]); the [`authorize`] layer reads the matched route's declaration
+//! and, before the handler runs (and before its body is parsed: a caller without the permission learns
+//! nothing from validation errors), authenticates the bearer token (or an integration's `X-Api-Key`), checks
+//! the tenant's IP allowlist and, on a route that needs a permission, refuses a restricted session and checks
+//! the permission. The [`Staff`] and [`SignedIn`] extractors hand the handler that caller (`Staff` refusing a
+//! restricted session, `SignedIn` an API key); on a route that declares no staff access they refuse (500,
+//! logged), so no handler can act for staff on a route the document does not say is theirs.
+//! Handlers look ids up under `staff.tenant_id` only, so another tenant's ids are simply not found.
 //!
-//! A refusal by `require` is also written to the audit log (outcome `denied`): `require` notes it in the
-//! request's denial slot, and the layer [`record_denials`] (installed by `http::finish`, which has the app)
-//! records it once the answer is ready.
+//! A refusal (by the layer, or by `require`/`refuse` for the checks that depend on the data) is also written
+//! to the audit log (outcome `denied`): it is noted in the request's denial slot, and the layer
+//! [`record_denials`] (installed by `http::finish`, which has the app) records it once the answer is ready.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
+use axum::Router;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kefu_domain::{Permission, TenantId};
 
+use super::access::{Declared, RouteAccess};
 use super::{ApiError, ClientIp};
 use crate::App;
 use crate::audit::{AuditEntry, Outcome};
@@ -53,7 +59,9 @@ tokio::task_local! {
 }
 
 impl Staff {
-    /// Refuses with 403 `forbidden` unless the caller's role (or key) has `p`; the refusal is audited.
+    /// Refuses with 403 `forbidden` unless the caller's role (or key) has `p`; the refusal is audited. For the
+    /// checks that depend on the data (replying to a conversation one is not assigned): a route's own
+    /// permission is declared in its annotation and checked by [`authorize`], never here.
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
         if self.permissions.has(p) {
             return Ok(());
@@ -99,43 +107,6 @@ pub async fn record_denials(State(app): State<App>, req: Request, next: Next) ->
     res
 }
 
-/// The permission each staff route declares in its OpenAPI annotation (`security(("bearer" = ["p"]))`), by
-/// method and path template.
-type Declared = HashMap<(String, String), Permission>;
-
-static DECLARED: OnceLock<Declared> = OnceLock::new();
-
-/// Registers the permissions the routes of an OpenAPI document declare, so the [`Staff`] extractor enforces
-/// each route's declared permission before the handler runs (and before its body is parsed: a caller without
-/// the permission learns nothing from validation errors). Handlers still call `require` themselves; this
-/// makes the annotation and the check one thing. Called once by the API's router; later calls are ignored.
-pub fn declare_permissions(doc: &utoipa::openapi::OpenApi) {
-    DECLARED.get_or_init(|| {
-        let mut map = Declared::new();
-        let json = serde_json::to_value(doc).unwrap_or_default();
-        for (path, ops) in json["paths"].as_object().into_iter().flatten() {
-            for (method, op) in ops.as_object().into_iter().flatten() {
-                let named = op["security"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|req| req.get("bearer")?.as_array()?.first()?.as_str())
-                    .find_map(Permission::parse);
-                if let Some(p) = named {
-                    map.insert((method.to_ascii_uppercase(), path.clone()), p);
-                }
-            }
-        }
-        map
-    });
-}
-
-/// The permission the matched route declares, if any.
-fn declared(parts: &Parts) -> Option<Permission> {
-    let path = parts.extensions.get::<MatchedPath>()?;
-    DECLARED.get()?.get(&(parts.method.as_str().to_owned(), path.as_str().to_owned())).copied()
-}
-
 /// The bearer token of a request, if any.
 pub fn bearer(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -162,27 +133,82 @@ async fn principal(parts: &mut Parts, app: &App) -> Result<Principal, ApiError> 
     Ok(principal)
 }
 
+/// The caller the [`authorize`] layer authenticated for a route that declares staff access.
+#[derive(Debug, Clone)]
+struct Authorized(Principal);
+
+/// What the [`authorize`] layer found the matched route to declare.
+#[derive(Debug, Clone, Copy)]
+struct RouteDeclared(Declared);
+
+/// Puts the [`authorize`] layer on every route of `router` (routes added to it later declare nothing, so
+/// `Staff` refuses on them). `access` is read from the router's own OpenAPI document.
+pub fn enforce_declared_access(router: Router<App>, app: App, access: RouteAccess) -> Router<App> {
+    router.route_layer(axum::middleware::from_fn_with_state((app, Arc::new(access)), authorize))
+}
+
+/// The layer that enforces the matched route's declared access: a route declaring `bearer` (alone) answers
+/// 401 without staff credentials, 403 with the restriction's code for a restricted session on a route that
+/// needs a permission, and 403 `forbidden` (audited) without the declared permission, all before the
+/// handler runs.
+pub async fn authorize(State((app, access)): State<(App, Arc<RouteAccess>)>, req: Request, next: Next) -> Response {
+    let declared = req.extensions().get::<MatchedPath>().and_then(|path| access.get(req.method(), path.as_str()));
+    let Some(declared) = declared else { return next.run(req).await };
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(RouteDeclared(declared));
+    if let Declared::Staff(permission) = declared {
+        let staff = match principal(&mut parts, &app).await {
+            Ok(p) => Staff(p),
+            Err(e) => return e.into_response(),
+        };
+        if let Some(p) = permission
+            && let Err(e) = unrestricted(&staff).and_then(|()| staff.require(p))
+        {
+            return e.into_response();
+        }
+        parts.extensions.insert(Authorized(staff.0));
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// Refuses a session that must first change its password or enrol in MFA, with the restriction's code.
+fn unrestricted(principal: &Principal) -> Result<(), ApiError> {
+    let Some(r) = principal.restriction else { return Ok(()) };
+    let message = match r {
+        kefu_domain::security::Restriction::PasswordChange => {
+            "your password has expired: change it with POST /v1/me/password first"
+        }
+        kefu_domain::security::Restriction::MfaEnrollment => {
+            "this tenant requires MFA: enrol with POST /v1/me/mfa/totp and confirm it first"
+        }
+    };
+    Err(ApiError::new(StatusCode::FORBIDDEN, r.code(), message))
+}
+
+/// The staff caller of a route that declares staff access: the one [`authorize`] authenticated, or (on a
+/// route open to other callers too) authenticated now. A route that declares no staff access (or a router
+/// without [`authorize`]) is a server fault: refused with 500 and logged, never let through unchecked.
+async fn declared_caller(parts: &mut Parts, app: &App) -> Result<Principal, ApiError> {
+    if let Some(Authorized(p)) = parts.extensions.get::<Authorized>() {
+        return Ok(p.clone());
+    }
+    match parts.extensions.get::<RouteDeclared>() {
+        Some(RouteDeclared(Declared::StaffOrOther)) => principal(parts, app).await,
+        declared => {
+            let route = parts.extensions.get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str);
+            tracing::error!(method = %parts.method, route, ?declared, "a staff handler on a route that declares no staff access");
+            Err(ApiError::internal())
+        }
+    }
+}
+
 impl FromRequestParts<App> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let principal = principal(parts, app).await?;
-        if let Some(r) = principal.restriction {
-            let message = match r {
-                kefu_domain::security::Restriction::PasswordChange => {
-                    "your password has expired: change it with POST /v1/me/password first"
-                }
-                kefu_domain::security::Restriction::MfaEnrollment => {
-                    "this tenant requires MFA: enrol with POST /v1/me/mfa/totp and confirm it first"
-                }
-            };
-            return Err(ApiError::new(StatusCode::FORBIDDEN, r.code(), message));
-        }
-        let staff = Staff(principal);
-        if let Some(p) = declared(parts) {
-            staff.require(p)?;
-        }
-        Ok(staff)
+        let principal = declared_caller(parts, app).await?;
+        unrestricted(&principal)?;
+        Ok(Staff(principal))
     }
 }
 
@@ -203,7 +229,7 @@ impl FromRequestParts<App> for SignedIn {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let principal = principal(parts, app).await?;
+        let principal = declared_caller(parts, app).await?;
         if matches!(principal.caller, Caller::ApiKey(_)) {
             return Err(ApiError::forbidden("this route is for a signed-in person, not an API key"));
         }

@@ -6,7 +6,8 @@
 //! finds every connection of a recipient with one Query; a staff connection is also listed (gsi2) under its
 //! tenant's staff sockets, where the watchers of an unassigned conversation are found. The same functions serve
 //! `kefu serve` (axum WebSocket, in-process [`kefu_ports::Push`] hub) and AWS (the `realtime` function's `$connect`/`$disconnect`, pushes
-//! through the API Gateway management API). A push that answers `Gone` removes the record.
+//! through the API Gateway management API). A push that answers `Gone` removes the record. One
+//! socket's life (handshake, client frames, re-checks, close) is [`socket`]'s: both transports only adapt it.
 //!
 //! Limits: a subscriber holds at most [`MAX_VISITOR_SOCKETS`] or [`MAX_AGENT_SOCKETS`] sockets (a ticket past
 //! that answers 429, and so does a handshake that would pass it); tickets are rate limited per token and per
@@ -17,6 +18,7 @@
 
 pub mod frames;
 pub mod presence;
+pub mod socket;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,0 +1,172 @@
+//! Who may call each route, read from the route's OpenAPI annotation, which is the one place a route's
+//! permission is declared: `security(("bearer" = ["customers.view"]))` means "staff holding
+//! `customers.view`", `security(("bearer" = []))` "any signed-in staff member". The table is built once from
+//! the generated document ([`RouteAccess::from_openapi`]) and the [`authorize`](super::staff::authorize) layer
+//! enforces it before the handler runs, so the published document and the check cannot differ.
+//!
+//! Checks that depend on the data (a conversation's assignee, the granting rules, what `view_sensitive` shows)
+//! are not the route's permission: they stay in the handlers and services.
+
+use std::collections::HashMap;
+
+use axum::http::Method;
+use kefu_domain::Permission;
+
+/// The security scheme of staff credentials (a session token, or an API key holding the permission).
+pub const STAFF_SCHEME: &str = "bearer";
+
+/// The other security schemes a route may declare (the widget's key, a visitor's token): their callers are
+/// told apart and checked by the route itself.
+pub const OTHER_SCHEMES: &[&str] = &["widget_key", "visitor"];
+
+/// What a route's annotation declares about its callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    /// Staff only (`bearer`): any signed-in staff member (`None`) or those holding the permission.
+    Staff(Option<Permission>),
+    /// Any signed-in staff member or another kind of caller (`bearer = []` next to a visitor's scheme): the
+    /// handler tells them apart (a real-time ticket).
+    StaffOrOther,
+    /// No staff credentials: a public route or a widget route.
+    NotStaff,
+}
+
+/// The declared access of every route of a router, by path template (`/v1/customers/{id}`) and method.
+#[derive(Debug, Clone, Default)]
+pub struct RouteAccess {
+    routes: HashMap<String, HashMap<Method, Declared>>,
+}
+
+impl RouteAccess {
+    /// Reads every operation's `security` of an OpenAPI document. Refuses (with every problem found) a
+    /// declaration that could be read two ways: a permission outside the catalogue, several permissions, an
+    /// unknown scheme, or a permission on a route other callers may open too.
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Result<Self, Vec<String>> {
+        let json = serde_json::to_value(doc).map_err(|e| vec![format!("the document does not serialise: {e}")])?;
+        let mut routes: HashMap<String, HashMap<Method, Declared>> = HashMap::new();
+        let mut problems = Vec::new();
+        for (path, ops) in json["paths"].as_object().into_iter().flatten() {
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let Ok(m) = Method::from_bytes(method.to_ascii_uppercase().as_bytes()) else {
+                    problems.push(format!("{method} {path}: not an HTTP method"));
+                    continue;
+                };
+                let route = format!("{m} {path}");
+                match declared(op.get("security"), &route) {
+                    Ok(d) => {
+                        routes.entry(path.clone()).or_default().insert(m, d);
+                    }
+                    Err(e) => problems.push(e),
+                }
+            }
+        }
+        if problems.is_empty() { Ok(RouteAccess { routes }) } else { Err(problems) }
+    }
+
+    /// What the route `method path_template` declares; `None` for a route the document does not describe.
+    pub fn get(&self, method: &Method, path_template: &str) -> Option<Declared> {
+        self.routes.get(path_template)?.get(method).copied()
+    }
+
+    /// Every route with its declaration, sorted by path then method (for tests and reports).
+    pub fn routes(&self) -> Vec<(Method, String, Declared)> {
+        let mut all: Vec<_> = self
+            .routes
+            .iter()
+            .flat_map(|(p, methods)| methods.iter().map(|(m, d)| (m.clone(), p.clone(), *d)))
+            .collect();
+        all.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
+        all
+    }
+}
+
+/// The declaration of one operation's `security` list.
+fn declared(security: Option<&serde_json::Value>, route: &str) -> Result<Declared, String> {
+    let Some(requirements) = security.and_then(serde_json::Value::as_array) else { return Ok(Declared::NotStaff) };
+    let (mut staff, mut other): (Option<Option<Permission>>, bool) = (None, false);
+    for requirement in requirements {
+        for (scheme, scopes) in requirement.as_object().into_iter().flatten() {
+            let scopes: Vec<&str> = scopes.as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+            match scheme.as_str() {
+                STAFF_SCHEME => {
+                    let permission = match scopes.as_slice() {
+                        [] => None,
+                        [name] => Some(
+                            Permission::parse(name)
+                                .ok_or_else(|| format!("{route}: `{name}` is not in the permission catalogue"))?,
+                        ),
+                        more => return Err(format!("{route}: one permission per route, not {more:?}")),
+                    };
+                    if staff.is_some_and(|prev| prev != permission) {
+                        return Err(format!("{route}: several staff permissions"));
+                    }
+                    staff = Some(permission);
+                }
+                s if OTHER_SCHEMES.contains(&s) => other = true,
+                s => return Err(format!("{route}: unknown security scheme `{s}`")),
+            }
+        }
+    }
+    match (staff, other) {
+        (Some(permission), false) => Ok(Declared::Staff(permission)),
+        (Some(None), true) => Ok(Declared::StaffOrOther),
+        (Some(Some(p)), true) => {
+            Err(format!("{route}: `{}` cannot be needed on a route other callers may open", p.name()))
+        }
+        (None, true) => Ok(Declared::NotStaff),
+        (None, false) => Err(format!("{route}: an empty security list is no decision")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(paths: serde_json::Value) -> utoipa::openapi::OpenApi {
+        serde_json::from_value(json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}))
+            .expect("a document")
+    }
+
+    #[test]
+    fn each_declaration_reads_one_way() {
+        let access = RouteAccess::from_openapi(&doc(json!({
+            "/v1/customers/{id}": {
+                "get": {"security": [{"bearer": ["customers.view"]}], "responses": {}},
+                "patch": {"security": [{"bearer": ["customers.edit"]}], "responses": {}}
+            },
+            "/v1/me": {"get": {"security": [{"bearer": []}], "responses": {}}},
+            "/v1/realtime/ticket": {"post": {"security": [{"bearer": []}, {"visitor": []}], "responses": {}}},
+            "/v1/widget/config": {"get": {"security": [{"widget_key": []}], "responses": {}}},
+            "/v1/health": {"get": {"responses": {}}}
+        })))
+        .expect("valid declarations");
+        let get = |m: Method, p: &str| access.get(&m, p);
+        assert_eq!(get(Method::GET, "/v1/customers/{id}"), Some(Declared::Staff(Some(Permission::CustomersView))));
+        assert_eq!(get(Method::PATCH, "/v1/customers/{id}"), Some(Declared::Staff(Some(Permission::CustomersEdit))));
+        assert_eq!(get(Method::GET, "/v1/me"), Some(Declared::Staff(None)));
+        assert_eq!(get(Method::POST, "/v1/realtime/ticket"), Some(Declared::StaffOrOther));
+        assert_eq!(get(Method::GET, "/v1/widget/config"), Some(Declared::NotStaff));
+        assert_eq!(get(Method::GET, "/v1/health"), Some(Declared::NotStaff));
+        assert_eq!(get(Method::DELETE, "/v1/customers/{id}"), None);
+        assert_eq!(access.routes().len(), 6);
+    }
+
+    #[test]
+    fn an_ambiguous_declaration_is_refused_not_ignored() {
+        for (security, problem) in [
+            (json!([{"bearer": ["customers.veiw"]}]), "not in the permission catalogue"),
+            (json!([{"bearer": ["customers.view", "customers.edit"]}]), "one permission per route"),
+            (json!([{"bearer": ["customers.view"]}, {"bearer": ["customers.edit"]}]), "several staff permissions"),
+            (json!([{"cookie": []}]), "unknown security scheme"),
+            (json!([{"bearer": ["customers.view"]}, {"visitor": []}]), "other callers may open"),
+            (json!([]), "no decision"),
+        ] {
+            let problems = RouteAccess::from_openapi(&doc(json!({
+                "/v1/customers": {"get": {"security": security, "responses": {}}}
+            })))
+            .expect_err("refused");
+            assert!(problems.iter().any(|p| p.contains(problem)), "{problems:?} should say {problem}");
+        }
+    }
+}
