@@ -334,3 +334,61 @@ impl From<ConversationError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use kefu_domain::permission::GrantRefusal;
+
+    use super::*;
+
+    fn answer(e: impl Into<ApiError>) -> (u16, &'static str, String, Option<String>) {
+        let e = e.into();
+        (e.status.as_u16(), e.code, e.message, e.field)
+    }
+
+    #[test]
+    fn each_capabilitys_errors_map_to_apimd_codes() {
+        let invalid = || ValidationError::new("name", "is required");
+        let field = Some("name".to_owned());
+        assert_eq!(answer(IdentityError::Invalid(invalid())), (400, "validation_failed", "is required".into(), field));
+        assert_eq!(answer(IdentityError::NotFound).1, "not_found");
+        assert_eq!(
+            answer(CustomerError::CHANGED),
+            (409, "conflict", "the customer changed meanwhile; read it again".into(), None)
+        );
+        assert_eq!(answer(CustomerError::Forbidden("no")).0, 403);
+        assert_eq!(answer(ConversationError::NotFound), (404, "not_found", "no such resource".into(), None));
+        assert_eq!(
+            answer(ConversationError::Broken("bug")),
+            (500, "internal", "something went wrong on our side".into(), None)
+        );
+        assert_eq!(
+            answer(ConversationError::Assignment(AssignmentError::GroupNotFound)).3.as_deref(),
+            Some("group_id")
+        );
+        let limited = ApiError::from(ConversationError::RateLimited(RateLimitError::Limited { retry_after: 0 }));
+        assert_eq!((limited.status.as_u16(), limited.code, limited.retry_after), (429, "rate_limited", Some(1)));
+        assert_eq!(answer(AdminError::Refused(GrantRefusal::GroupNotVisibleToCaller)).1, "forbidden");
+        assert_eq!(answer(AccessError::LastAdministrator).1, "conflict");
+        assert_eq!(answer(RoleError::NameTaken).3.as_deref(), Some("name"));
+        assert_eq!(answer(AuthError::IpNotAllowed).0, 403);
+        let locked = ApiError::from(AuthError::Locked { retry_after: 90 });
+        assert_eq!((locked.status.as_u16(), locked.code, locked.retry_after), (423, "account_locked", Some(90)));
+        assert_eq!(answer(TableError::Conflict).1, "conflict");
+        assert_eq!(answer(IdentityError::Table(TableError::Unavailable("down".into()))).0, 503);
+    }
+
+    #[test]
+    fn body_errors_keep_the_json_extractors_answers() {
+        assert_eq!(answer(BodyError::TooLarge), (413, "too_large", "the request body is over 1 MiB".into(), None));
+        assert_eq!(
+            answer(BodyError::Syntax("eof".into())),
+            (400, "invalid_json", "the body is not valid JSON: eof".into(), None)
+        );
+        assert_eq!(
+            answer(BodyError::NotAnObject),
+            (400, "validation_failed", "the body must be a JSON object".into(), None)
+        );
+        assert_eq!(answer(BodyError::Field(ValidationError::new("a.b", "wrong"))).3.as_deref(), Some("a.b"));
+    }
+}
