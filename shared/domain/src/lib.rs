@@ -11,6 +11,7 @@ pub mod routing;
 pub mod schedule;
 pub mod security;
 pub mod text;
+pub mod webhook;
 pub mod widget;
 
 pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
