@@ -92,6 +92,10 @@ id_type!(
     /// An API key's id (the key itself is shown once and stored hashed).
     ApiKeyId, "ak_"
 );
+id_type!(
+    /// An automation rule.
+    RuleId, "ru_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

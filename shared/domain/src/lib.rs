@@ -1,6 +1,7 @@
 //! Kefu's domain: the types, policies and decisions of a customer-service platform, with no I/O, no async and
 //! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
 
+pub mod automation;
 pub mod conversation;
 pub mod customer;
 pub mod error;
