@@ -11,6 +11,7 @@ pub mod permission;
 pub mod routing;
 pub mod schedule;
 pub mod security;
+pub mod stats;
 pub mod text;
 pub mod webhook;
 pub mod widget;
