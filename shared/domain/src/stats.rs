@@ -20,6 +20,7 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationError;
+use crate::schedule::Schedule;
 
 /// Seconds below this have a bucket each (exact).
 const EXACT: u64 = 16;
@@ -330,6 +331,52 @@ pub fn days_between(since: Timestamp, until: Timestamp, tz: &TimeZone) -> Result
     Ok(out)
 }
 
+/// The most days [`business_seconds`] walks (about eleven years); time beyond is not counted.
+pub const MAX_BUSINESS_DAYS: usize = 4000;
+
+/// The local instant of `minute` after midnight of `date` (1440 is the next midnight). A wall time that a
+/// daylight-saving change skips is read as jiff's "compatible" choice (the later side of the gap).
+fn at_minute(date: Date, minute: u16, tz: &TimeZone) -> Option<Timestamp> {
+    let (d, m) = if minute >= 24 * 60 { (date.tomorrow().ok()?, minute - 24 * 60) } else { (date, minute) };
+    let (h, m) = (i8::try_from(m / 60).ok()?, i8::try_from(m % 60).ok()?);
+    d.at(h, m, 0, 0).to_zoned(tz.clone()).ok().map(|z| z.timestamp())
+}
+
+/// How many seconds of `[from, to)` fall inside the schedule's hours (`GET /v1/stats?business_hours=true`
+/// counts a wait or a resolution only while the team works). Holidays, overrides and overnight ranges count as
+/// [`Schedule::is_open`] reads them.
+pub fn business_seconds(schedule: &Schedule, from: Timestamp, to: Timestamp) -> u64 {
+    if to <= from {
+        return 0;
+    }
+    let tz = TimeZone::get(schedule.timezone()).unwrap_or(TimeZone::UTC);
+    // The day before `from` may have an overnight range that reaches into it.
+    let first = day_of(from, &tz);
+    let mut day = first.yesterday().unwrap_or(first);
+    let last = day_of(to, &tz);
+    let mut total: u64 = 0;
+    for _ in 0..MAX_BUSINESS_DAYS {
+        for h in schedule.hours_on(day) {
+            let end_day_minute = if h.overnight() { h.end + 24 * 60 } else { h.end };
+            let (Some(start), Some(end)) = (at_minute(day, h.start, &tz), at_minute(day, end_day_minute, &tz)) else {
+                continue;
+            };
+            let (s, e) = (start.max(from), end.min(to));
+            if e > s {
+                total += e.duration_since(s).as_secs().unsigned_abs();
+            }
+        }
+        if day >= last {
+            break;
+        }
+        day = match day.tomorrow() {
+            Ok(d) => d,
+            Err(_) => break,
+        };
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -431,6 +478,36 @@ mod tests {
         assert_eq!(day_key(dst, &ny), "2026-03-08");
     }
 
+    fn office(tz: &str) -> Schedule {
+        Schedule::parse(
+            &serde_json::from_value(serde_json::json!({"name": "Office", "timezone": tz,
+                "weekly": {"mon": [["09:00", "12:00"], ["13:00", "18:00"]], "tue": [["09:00", "18:00"]],
+                           "wed": [["22:00", "06:00"]], "thu": [["09:00", "24:00"]], "sat": [["10:00", "14:00"]]},
+                "holidays": ["2026-12-08"], "overrides": [{"date": "2026-12-10", "hours": [["11:00", "12:30"]]}]}))
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn business_time_counts_only_working_hours() {
+        let s = office("UTC");
+        let t = |x: &str| x.parse::<Timestamp>().unwrap();
+        // Monday 2026-11-30 08:00 to 14:00: 09–12 and 13–14.
+        assert_eq!(business_seconds(&s, t("2026-11-30T08:00:00Z"), t("2026-11-30T14:00:00Z")), 4 * 3600);
+        // Wednesday 23:00 to Thursday 10:00: the night shift's 23–06, then 09–10.
+        assert_eq!(business_seconds(&s, t("2026-12-02T23:00:00Z"), t("2026-12-03T10:00:00Z")), 8 * 3600);
+        // Tuesday 2026-12-08 is a holiday; Thursday 2026-12-10 has an override of 1.5 hours.
+        assert_eq!(business_seconds(&s, t("2026-12-08T00:00:00Z"), t("2026-12-09T00:00:00Z")), 0);
+        assert_eq!(
+            business_seconds(&s, t("2026-12-10T00:00:00Z"), t("2026-12-11T00:00:00Z")),
+            27000,
+            "Wednesday night's tail, then the override"
+        );
+        assert_eq!(business_seconds(&s, t("2026-12-10T00:00:00Z"), t("2026-12-10T00:00:00Z")), 0);
+        assert_eq!(business_seconds(&s, t("2026-12-11T00:00:00Z"), t("2026-12-10T00:00:00Z")), 0);
+    }
+
     fn durations() -> impl Strategy<Value = Vec<u64>> {
         prop::collection::vec(prop_oneof![0u64..60, 0u64..3_600, 0u64..2_000_000, 0u64..=MAX_TRACKED_SECONDS], 1..200)
     }
@@ -448,6 +525,20 @@ mod tests {
             }
             prop_assert_eq!(h.count(), values.len() as u64);
             prop_assert_eq!(h.sum(), values.iter().sum::<u64>());
+        }
+
+        #[test]
+        fn business_time_agrees_with_is_open(zone in prop::sample::select(vec!["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata"]),
+                                             start in 0i64..(60 * 24 * 150), minutes in 0i64..(3 * 24 * 60)) {
+            // From late October 2026 over five months: New York's clocks change on 1 November and 8 March.
+            let s = office(zone);
+            let base = "2026-10-20T00:00:00Z".parse::<Timestamp>().unwrap();
+            let from = base + jiff::SignedDuration::from_mins(start);
+            let to = from + jiff::SignedDuration::from_mins(minutes);
+            let brute: u64 = (0..minutes)
+                .filter(|m| s.is_open(from + jiff::SignedDuration::from_mins(*m)))
+                .count() as u64 * 60;
+            prop_assert_eq!(business_seconds(&s, from, to), brute);
         }
 
         #[test]
