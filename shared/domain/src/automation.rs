@@ -1202,6 +1202,37 @@ impl RuleSet {
     }
 }
 
+/// The longest delay one queued timer message can carry (SQS `DelaySeconds`); a later due time is re-armed.
+pub const MAX_TIMER_DELAY_SECONDS: u64 = 900;
+
+/// The next `conversation.unanswered` threshold of a wait: the smallest of `thresholds` (minutes, ascending, as
+/// [`RuleSet::unanswered_thresholds`] gives them) above `fired_up_to` (the largest already fired in this wait),
+/// with the instant it falls due (`since` is when the wait began: the visitor's oldest unanswered message).
+/// Firing each threshold once, in order, and remembering the largest fired is what makes a timer that fires
+/// late or twice harmless.
+pub fn next_unanswered(
+    thresholds: &[u64],
+    since: jiff::Timestamp,
+    fired_up_to: Option<u64>,
+) -> Option<(u64, jiff::Timestamp)> {
+    let n = *thresholds.iter().find(|n| fired_up_to.is_none_or(|f| **n > f))?;
+    let due = since.checked_add(jiff::SignedDuration::from_secs(i64::try_from(n).ok()?.checked_mul(60)?)).ok()?;
+    Some((n, due))
+}
+
+/// How to arm a timer for `due` at `now`: the delay to queue it with (at most [`MAX_TIMER_DELAY_SECONDS`]) and
+/// whether it is due then (`true`) or must only re-arm itself (`false`, the due time is further away).
+pub fn timer_delay(now: jiff::Timestamp, due: jiff::Timestamp) -> (u64, bool) {
+    let left = due.duration_since(now).as_secs();
+    if left <= 0 {
+        (0, true)
+    } else {
+        // Round up: a timer never fires before its due second.
+        let left = left.unsigned_abs() + u64::from(due.duration_since(now).subsec_nanos() > 0);
+        if left <= MAX_TIMER_DELAY_SECONDS { (left, true) } else { (MAX_TIMER_DELAY_SECONDS, false) }
+    }
+}
+
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -1590,6 +1621,23 @@ mod tests {
         ]);
         assert_eq!(set.unanswered_thresholds(), [3, 10]);
         assert!(RuleSet::default().unanswered_thresholds().is_empty());
+    }
+
+    #[test]
+    fn unanswered_timers_fire_each_threshold_once_in_order() {
+        let since: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let at = |m: i64| since + jiff::SignedDuration::from_mins(m);
+        let th = [3, 10, 60];
+        assert_eq!(next_unanswered(&th, since, None), Some((3, at(3))));
+        assert_eq!(next_unanswered(&th, since, Some(3)), Some((10, at(10))));
+        assert_eq!(next_unanswered(&th, since, Some(5)), Some((10, at(10))), "a threshold removed since");
+        assert_eq!(next_unanswered(&th, since, Some(60)), None);
+        assert_eq!(next_unanswered(&[], since, None), None);
+        assert_eq!(timer_delay(at(0), at(3)), (180, true));
+        assert_eq!(timer_delay(at(0), at(60)), (MAX_TIMER_DELAY_SECONDS, false), "re-armed past 15 minutes");
+        assert_eq!(timer_delay(at(5), at(3)), (0, true), "late: fire now");
+        let half = at(0) + jiff::SignedDuration::from_millis(1500);
+        assert_eq!(timer_delay(at(0), half), (2, true), "never before the due second");
     }
 
     #[test]
