@@ -92,6 +92,10 @@ id_type!(
     /// An API key's id (the key itself is shown once and stored hashed).
     ApiKeyId, "ak_"
 );
+id_type!(
+    /// An automation rule.
+    RuleId, "ru_"
+);
 
 id_type!(
     /// A ticket: a piece of work with a status, tracked apart from (or after) a conversation.

@@ -2,6 +2,7 @@
 //! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
 
 pub mod approval;
+pub mod automation;
 pub mod block;
 pub mod conversation;
 pub mod customer;
@@ -16,9 +17,11 @@ pub mod quick_reply;
 pub mod routing;
 pub mod schedule;
 pub mod security;
+pub mod stats;
 pub mod tag;
 pub mod text;
 pub mod ticket;
+pub mod webhook;
 pub mod widget;
 
 pub use approval::{ApprovalSettings, ApprovalStatus, Decision, SensitiveOperation};
