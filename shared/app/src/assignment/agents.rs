@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use kefu_domain::{AgentId, Email, GroupId, Name, Password, TenantId, ValidationError};
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{AgentId, ConversationStatus, Email, GroupId, Name, Password, TenantId, ValidationError};
 use kefu_ports::table::{CmpOp, Condition, Cursor, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -416,12 +417,15 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
         guard,
         TxOp::Update {
             key: keys::agent(t, a),
-            update: Update::new().set("disabled", true).set("status", "offline").set("disabled_at", json!(now)),
+            update: Update::new()
+                .set("disabled", true)
+                .set("status", AgentStatus::Offline.as_str())
+                .set("disabled_at", json!(now)),
             condition: Some(Condition::Exists),
         },
         TxOp::Update {
             key: keys::agent_load(t, a),
-            update: Update::new().set("disabled", true).set("status", "offline"),
+            update: Update::new().set("disabled", true).set("status", AgentStatus::Offline.as_str()),
             condition: Some(Condition::Exists),
         },
     ];
@@ -433,15 +437,20 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<usize
     crate::identity::sessions::revoke_all(app, t, a, None).await?;
     let mut requeued = 0;
     loop {
-        let page =
-            app.table.query(Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, "open")).limit(50)).await?;
+        let page = app
+            .table
+            .query(
+                Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, ConversationStatus::Open.as_str()))
+                    .limit(50),
+            )
+            .await?;
         if page.items.is_empty() {
             break;
         }
         let mut progressed = false;
         for item in &page.items {
-            let Some(conv) = super::ConversationState::from_item(item) else { continue };
-            if conv.status != "open" || conv.assignee_id.as_ref() != Some(a) {
+            let conv = super::ConversationState::from_item(item).map_err(TableError::from)?;
+            if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(a) {
                 continue;
             }
             match requeue(app, t, &conv, a).await {
@@ -502,14 +511,14 @@ pub(super) async fn requeue(
         TxOp::Update {
             key: keys::conversation(t, &conv.id),
             update: Update::new()
-                .set("status", "queued")
+                .set("status", ConversationStatus::Queued.as_str())
                 .remove("assignee_id")
                 .set("queued_at", json!(now))
                 .set("waiting_since", json!(conv.waiting_since))
                 .set("gsi2pk", keys::queue_pk(t))
                 .set("gsi2sk", keys::queue_sk(conv.priority.rank(), conv.waiting_since, &conv.id)),
             condition: Some(Condition::And(vec![
-                Condition::eq("status", "open"),
+                Condition::eq("status", ConversationStatus::Open.as_str()),
                 Condition::eq("assignee_id", a.as_str()),
             ])),
         },

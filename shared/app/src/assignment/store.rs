@@ -6,12 +6,14 @@ use std::collections::HashMap;
 
 use kefu_domain::routing::{AgentStatus, Candidate, Priority, Strategy};
 use kefu_domain::schedule::{Schedule, ScheduleInput};
-use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, ScheduleId, TenantId};
+use kefu_domain::{AgentId, ConversationId, ConversationStatus, CustomerId, GroupId, ScheduleId, TenantId};
 use kefu_ports::table::{Item, Query, TableError};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record::{self, RecordError};
 
 pub(crate) fn s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(Value::as_str)
@@ -260,15 +262,17 @@ impl Snapshot {
     }
 }
 
-/// What routing reads of a conversation.
+/// What routing reads of a conversation: a typed view of some attributes of the conversation item
+/// (`conversations::record::ConversationRecord` is the whole item; the conversations capability sits above this
+/// one, so routing reads its own part through the same [`record::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationState {
     /// The conversation.
     pub id: ConversationId,
     /// Its customer.
     pub customer_id: Option<CustomerId>,
-    /// `pending` | `open` | `queued` | `closed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: ConversationStatus,
     /// Its agent, if any.
     pub assignee_id: Option<AgentId>,
     /// Its group (`None`: the default group).
@@ -283,26 +287,47 @@ pub struct ConversationState {
     pub previous_assignee_id: Option<AgentId>,
 }
 
+/// The attributes of a stored conversation routing reads (see `ConversationRecord` for their meaning).
+#[derive(Deserialize)]
+struct StoredConversation {
+    conversation_id: ConversationId,
+    #[serde(default)]
+    customer_id: Option<CustomerId>,
+    status: ConversationStatus,
+    #[serde(default)]
+    assignee_id: Option<AgentId>,
+    #[serde(default)]
+    group_id: Option<GroupId>,
+    priority: Priority,
+    #[serde(default)]
+    skills: Vec<String>,
+    created_at: jiff::Timestamp,
+    #[serde(default)]
+    waiting_since: Option<jiff::Timestamp>,
+    #[serde(default)]
+    previous_assignee_id: Option<AgentId>,
+}
+
 impl ConversationState {
-    /// The state of a stored conversation item.
-    pub fn from_item(item: &Item) -> Option<Self> {
-        let waiting_since = ts(item, "waiting_since").or_else(|| ts(item, "created_at")).unwrap_or_default();
-        Some(Self {
-            id: ConversationId::parse(s(item, "conversation_id")?)?,
-            customer_id: s(item, "customer_id").and_then(CustomerId::parse),
-            status: s(item, "status").unwrap_or("pending").to_owned(),
-            assignee_id: s(item, "assignee_id").and_then(AgentId::parse),
-            group_id: s(item, "group_id").and_then(GroupId::parse),
-            priority: s(item, "priority").and_then(Priority::parse).unwrap_or(Priority::Normal),
-            skills: strings(item, "skills"),
-            waiting_since,
-            previous_assignee_id: s(item, "previous_assignee_id").and_then(AgentId::parse),
+    /// The state of a stored conversation item; an item that does not parse is an error.
+    pub fn from_item(item: &Item) -> Result<Self, RecordError> {
+        let c: StoredConversation = record::parse("conversation", item.clone())?;
+        Ok(Self {
+            id: c.conversation_id,
+            customer_id: c.customer_id,
+            status: c.status,
+            assignee_id: c.assignee_id,
+            group_id: c.group_id,
+            priority: c.priority,
+            skills: c.skills,
+            waiting_since: c.waiting_since.unwrap_or(c.created_at),
+            previous_assignee_id: c.previous_assignee_id,
         })
     }
 
     /// Whether routing may still act on it (not yet assigned, not closed).
     pub fn routable(&self) -> bool {
-        matches!(self.status.as_str(), "pending" | "queued") && self.assignee_id.is_none()
+        matches!(self.status, ConversationStatus::Pending | ConversationStatus::Queued) && self.assignee_id.is_none()
     }
 
     /// Its place in the waiting queue.
@@ -321,5 +346,8 @@ pub async fn conversation(
     t: &TenantId,
     c: &ConversationId,
 ) -> Result<Option<ConversationState>, TableError> {
-    Ok(app.table.get(&keys::conversation(t, c)).await?.as_ref().and_then(ConversationState::from_item))
+    match app.table.get(&keys::conversation(t, c)).await? {
+        Some(item) => Ok(Some(ConversationState::from_item(&item)?)),
+        None => Ok(None),
+    }
 }
