@@ -90,7 +90,7 @@ async fn load_customer(app: &App, staff: &Staff, id: &str) -> Result<(CustomerId
     Ok((id, item))
 }
 
-type CustomerItem = serde_json::Map<String, serde_json::Value>;
+type CustomerItem = kefu_app::customers::CustomerRecord;
 
 /// One customer.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
@@ -106,7 +106,7 @@ pub async fn get(
     staff.require(Permission::CustomersView)?;
     let (_, item) = load_customer(&app, &staff, &id).await?;
     audit::record(&app, audit_entry(&staff, "customer.read", Some(&id), ip)).await?;
-    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }
 
 /// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key.
@@ -140,7 +140,7 @@ pub async fn patch(
         audit_entry(&staff, "customer.update", Some(&id), ip).detail(serde_json::json!({"fields": changed})),
     )
     .await?;
-    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }
 
 /// The customer's conversations, newest first (only those the caller may see).
