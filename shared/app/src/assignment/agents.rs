@@ -10,17 +10,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::warn;
 
-use super::store::{AgentLoad, s, strings, u32_of};
+use super::store::{AgentLoad, AgentLoadRecord, s};
 use super::{drain, ensure_agent_load, events};
 use crate::App;
 use crate::http::ApiError;
 use crate::http::list::ListParams;
 use crate::identity::access;
-use crate::identity::accounts::{agent_item, tell_owner};
+use crate::identity::accounts::{AccountRecord, tell_owner};
 use crate::identity::secrets::hash_password;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
+use crate::plumbing::record::Record;
 
 use super::admin::{
     AdminError, MAX_MEMBER_CHANGES, check_groups, check_role, check_schedule, double, group_members_op,
@@ -104,7 +105,8 @@ pub struct AgentAdminView {
     /// Shift schedule.
     pub schedule_id: Option<String>,
     /// `online` / `away` / `offline`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AgentStatus,
     /// Last successful sign-in.
     pub last_login_at: Option<String>,
     /// Open conversations assigned now.
@@ -117,22 +119,32 @@ pub struct AgentAdminView {
 
 impl AgentAdminView {
     /// The view of an account item and its routing item (which, when present, is authoritative for routing).
-    pub fn of(account: &Item, load: Option<&Item>) -> Self {
-        let r = load.unwrap_or(account);
+    pub fn of(account: &AccountRecord, load: Option<&AgentLoadRecord>) -> Self {
+        let ids = |g: &[GroupId]| g.iter().map(ToString::to_string).collect();
+        let (group_ids, skills, max_concurrent, schedule_id, status) = match load {
+            Some(l) => (ids(&l.group_ids), l.skills.clone(), l.max_concurrent, l.schedule_id.clone(), l.status),
+            None => (
+                ids(&account.group_ids),
+                account.skills.clone(),
+                account.max_concurrent,
+                account.schedule_id.clone(),
+                account.status,
+            ),
+        };
         Self {
-            id: s(account, "agent_id").unwrap_or_default().to_owned(),
-            email: s(account, "email").unwrap_or_default().to_owned(),
-            name: s(account, "name").unwrap_or_default().to_owned(),
-            role_id: s(account, "role_id").unwrap_or_default().to_owned(),
-            group_ids: strings(r, "group_ids"),
-            skills: strings(r, "skills"),
-            max_concurrent: u32_of(r, "max_concurrent").unwrap_or(super::store::DEFAULT_MAX_CONCURRENT),
-            schedule_id: s(r, "schedule_id").map(str::to_owned),
-            status: s(r, "status").unwrap_or("offline").to_owned(),
-            last_login_at: s(account, "last_login_at").map(str::to_owned),
-            active_conversations: load.and_then(|l| u32_of(l, "active")).unwrap_or(0),
-            disabled: account.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            created_at: s(account, "created_at").unwrap_or_default().to_owned(),
+            id: account.agent_id.to_string(),
+            email: account.email.clone(),
+            name: account.name.clone(),
+            role_id: account.role_id.to_string(),
+            group_ids,
+            skills,
+            max_concurrent,
+            schedule_id: schedule_id.map(|s| s.to_string()),
+            status,
+            last_login_at: account.last_login_at.map(|t| t.to_string()),
+            active_conversations: load.map_or(0, |l| l.active),
+            disabled: account.disabled,
+            created_at: account.created_at.to_string(),
         }
     }
 }
@@ -161,12 +173,15 @@ pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<Agen
     let a = AgentId::generate();
     let now = app.now();
     let group_ids: Vec<&GroupId> = groups.iter().map(|g| &g.group_id).collect();
-    let mut account = agent_item(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()), &role, now);
-    account.insert("group_ids".into(), json!(group_ids));
-    account.insert("skills".into(), json!(skills));
-    account.insert("max_concurrent".into(), json!(max));
-    account.insert("schedule_id".into(), json!(schedule));
-    let load = AgentLoad::item_for_account(t, &account).expect("a fresh account has an id");
+    let mut record =
+        AccountRecord::new(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()), &role, now);
+    record.group_ids = group_ids.into_iter().cloned().collect();
+    record.skills = skills;
+    record.max_concurrent = max;
+    record.schedule_id = schedule;
+    let account = record.to_item();
+    let load = AgentLoad::item_for_account(&record);
+    let load_record = AgentLoadRecord::from_ref(&load).map_err(TableError::from)?;
     let mut ops = vec![
         TxOp::Put {
             item: keys::agent_email(t, email.as_str()).with(json!({"agent_id": a})),
@@ -181,7 +196,7 @@ pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<Agen
         ops.push(group_members_op(t, g, &members));
     }
     match app.table.transact(ops).await {
-        Ok(()) => Ok(AgentAdminView::of(&account, Some(&load))),
+        Ok(()) => Ok(AgentAdminView::of(&record, Some(&load_record))),
         Err(TableError::TransactionCanceled { failed }) if failed.contains(&0) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
         }
@@ -195,8 +210,9 @@ pub async fn create_agent(app: &App, t: &TenantId, req: NewAgent) -> Result<Agen
 /// One agent (404 for an id of another tenant).
 pub async fn get_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdminView, AdminError> {
     let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
-    let load = app.table.get(&keys::agent_load(t, a)).await?;
-    Ok(AgentAdminView::of(&account, load.as_ref()))
+    let account = AccountRecord::from_item(account).map_err(TableError::from)?;
+    let load = app.table.get(&keys::agent_load(t, a)).await?.map(AgentLoadRecord::from_item).transpose();
+    Ok(AgentAdminView::of(&account, load.map_err(TableError::from)?.as_ref()))
 }
 
 /// A page of the tenant's agents, in id order: one `Query` for the accounts and one for their routing items
@@ -214,15 +230,17 @@ pub async fn list_agents(
         .table
         .query(Query::partition(keys::routing_pk(t)).sk(SkCondition::Between(sk(first), sk(last))))
         .await?
-        .items;
-    let views = page
         .items
-        .iter()
-        .map(|acc| {
-            let load = loads.iter().find(|l| s(l, "agent_id") == s(acc, "agent_id"));
-            AgentAdminView::of(acc, load)
-        })
-        .collect();
+        .into_iter()
+        .filter(|l| s(l, kefu_ports::table::SK).is_some_and(|k| k.starts_with(keys::AGENT_LOAD_PREFIX)))
+        .map(AgentLoadRecord::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TableError::from)?;
+    let mut views = Vec::with_capacity(page.items.len());
+    for acc in page.items {
+        let acc = AccountRecord::from_item(acc).map_err(TableError::from)?;
+        views.push(AgentAdminView::of(&acc, loads.iter().find(|l| l.agent_id == acc.agent_id)));
+    }
     Ok((views, page.cursor))
 }
 

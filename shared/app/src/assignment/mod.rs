@@ -570,16 +570,18 @@ pub async fn drain_queued_tenants(app: &App) -> Result<DrainReport, TableError> 
 /// before routing knew them, e.g. a tenant's first admin).
 pub async fn ensure_agent_load(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentLoad, AssignmentError> {
     if let Some(item) = app.table.get(&keys::agent_load(t, a)).await? {
-        return AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound);
+        return Ok(AgentLoad::from_item(&item).map_err(TableError::from)?);
     }
     let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
-    let item = AgentLoad::item_for_account(t, &account).ok_or(AssignmentError::AgentNotFound)?;
+    let account = <crate::identity::accounts::AccountRecord as crate::plumbing::record::Record>::from_item(account)
+        .map_err(TableError::from)?;
+    let item = AgentLoad::item_for_account(&account);
     match app.table.put(item, Some(Condition::NotExists)).await {
         Ok(()) | Err(TableError::ConditionFailed) => {}
         Err(e) => return Err(e.into()),
     }
     let item = app.table.get(&keys::agent_load(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
-    AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound)
+    Ok(AgentLoad::from_item(&item).map_err(TableError::from)?)
 }
 
 /// Assigns a conversation to an agent by hand (`POST /v1/conversations/{id}/assign {"agent_id"}`), from
