@@ -6,7 +6,7 @@ use kefu_ports::table::{Condition, Cursor, Item, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::store::{GroupRecord, s, strings};
+use super::store::GroupRecord;
 use super::{ensure_agent_load, events};
 use crate::App;
 use crate::http::ApiError;
@@ -14,6 +14,7 @@ use crate::http::list::ListParams;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
+use crate::plumbing::record::Record;
 
 use super::admin::{AdminError, MAX_MEMBER_CHANGES, check_schedule, list_prefix};
 use super::settings::get_settings;
@@ -48,14 +49,18 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    fn of(item: &Item) -> Self {
+    fn of(g: &GroupRecord) -> Self {
         Self {
-            id: s(item, "group_id").unwrap_or_default().to_owned(),
-            name: s(item, "name").unwrap_or_default().to_owned(),
-            agent_ids: strings(item, "agent_ids"),
-            schedule_id: s(item, "schedule_id").map(str::to_owned),
-            created_at: s(item, "created_at").unwrap_or_default().to_owned(),
+            id: g.group_id.to_string(),
+            name: g.name.clone(),
+            agent_ids: g.agent_ids.iter().map(ToString::to_string).collect(),
+            schedule_id: g.schedule_id.as_ref().map(ToString::to_string),
+            created_at: g.created_at.to_string(),
         }
+    }
+
+    fn of_item(item: &Item) -> Result<Self, TableError> {
+        Ok(Self::of(&GroupRecord::from_item(item)?))
     }
 }
 
@@ -120,11 +125,16 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
     let members = parse_members(app, t, &req.agent_ids).await?;
     let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
     let g = GroupId::generate();
-    let item = keys::group(t, &g).with(json!({
-        "type": "group", "group_id": g, "tenant_id": t, "name": name.as_str(), "agent_ids": members,
-        "schedule_id": schedule, "created_at": app.now(), "version": 1,
-    }));
-    let mut ops = vec![TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) }];
+    let group = GroupRecord {
+        group_id: g.clone(),
+        tenant_id: t.clone(),
+        name: name.as_str().to_owned(),
+        agent_ids: members.clone(),
+        schedule_id: schedule,
+        created_at: app.now(),
+        version: 1,
+    };
+    let mut ops = vec![TxOp::Put { item: group.to_item(), condition: Some(Condition::NotExists) }];
     ops.extend(member_ops(app, t, &g, &members, &[]).await?);
     let events: Vec<Envelope> = members
         .iter()
@@ -132,7 +142,7 @@ pub async fn create_group(app: &App, t: &TenantId, req: GroupInput) -> Result<Gr
         .take(1)
         .collect();
     match outbox::commit(app, ops, events).await {
-        Ok(()) => Ok(GroupView::of(&item)),
+        Ok(()) => Ok(GroupView::of(&group)),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("an agent changed meanwhile; retry".into()))
         }
@@ -146,13 +156,13 @@ pub async fn list_groups(
     t: &TenantId,
     params: &ListParams,
 ) -> Result<(Vec<GroupView>, Option<Cursor>), ApiError> {
-    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
+    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of_item).await
 }
 
 /// Replaces a group (name, members, schedule); members joining and leaving change in the same transaction.
 pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput) -> Result<GroupView, AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
     let name = Name::parse(&req.name, "name")?;
     let members = parse_members(app, t, &req.agent_ids).await?;
     let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
@@ -177,14 +187,14 @@ pub async fn update_group(app: &App, t: &TenantId, g: &GroupId, req: GroupInput)
         Err(e) => return Err(e.into()),
     }
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    Ok(GroupView::of(&item))
+    Ok(GroupView::of_item(&item)?)
 }
 
 /// Deletes a group, taking it out of its members' groups. The default group cannot be deleted. Conversations
 /// of a deleted group are routed as if they had none (the default group).
 pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId) -> Result<(), AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
     let settings = get_settings(app, t).await?;
     if settings.default_group_id.as_ref() == Some(g) {
         return Err(AdminError::Conflict("this is the default group of the assignment settings".into()));

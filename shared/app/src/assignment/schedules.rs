@@ -88,5 +88,5 @@ pub async fn list_schedules(
     t: &TenantId,
     params: &ListParams,
 ) -> Result<(Vec<ScheduleView>, Option<Cursor>), ApiError> {
-    list_prefix(app, t, keys::SCHEDULE_PREFIX, params, schedule_view).await
+    list_prefix(app, t, keys::SCHEDULE_PREFIX, params, |i| Ok(schedule_view(i))).await
 }

@@ -20,13 +20,6 @@ pub(crate) fn s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(Value::as_str)
 }
 
-pub(crate) fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 /// The default `max_concurrent` of a new agent.
 pub const DEFAULT_MAX_CONCURRENT: u32 = 5;
 
@@ -201,31 +194,45 @@ impl Record for AgentLoadRecord {
     }
 }
 
-/// An agent group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+fn one() -> u64 {
+    1
+}
+
+/// An agent group: `T#{t}#ROUTING` / `GROUP#{g}`. Written whole when created; renamed and re-membered by
+/// updates conditioned on `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRecord {
     /// The group.
     pub group_id: GroupId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
     /// Its name.
     pub name: String,
     /// Its members.
+    #[serde(default)]
     pub agent_ids: Vec<AgentId>,
     /// Its working hours, if any.
+    #[serde(default)]
     pub schedule_id: Option<ScheduleId>,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
     /// Optimistic concurrency.
+    #[serde(default = "one")]
     pub version: u64,
 }
 
 impl GroupRecord {
-    /// The record of a stored group item.
-    pub fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            group_id: GroupId::parse(s(item, "group_id")?)?,
-            name: s(item, "name").unwrap_or_default().to_owned(),
-            agent_ids: strings(item, "agent_ids").iter().filter_map(|a| AgentId::parse(a)).collect(),
-            schedule_id: s(item, "schedule_id").and_then(ScheduleId::parse),
-            version: item.get("version").and_then(Value::as_u64).unwrap_or(1),
-        })
+    /// The record of a stored group item; an item that does not parse is an error.
+    pub fn from_item(item: &Item) -> Result<Self, RecordError> {
+        Self::from_ref(item)
+    }
+}
+
+impl Record for GroupRecord {
+    const TYPE: &'static str = "group";
+
+    fn key(&self) -> kefu_ports::table::Key {
+        keys::group(&self.tenant_id, &self.group_id)
     }
 }
 
@@ -262,9 +269,8 @@ pub async fn snapshot(app: &App, t: &TenantId) -> Result<Snapshot, TableError> {
             } else if sk.starts_with(keys::AGENT_LOAD_PREFIX) {
                 snap.agents.push(AgentLoad::from_item(item)?);
             } else if sk.starts_with(keys::GROUP_PREFIX) {
-                if let Some(g) = GroupRecord::from_item(item) {
-                    snap.groups.insert(g.group_id.clone(), g);
-                }
+                let g = GroupRecord::from_item(item)?;
+                snap.groups.insert(g.group_id.clone(), g);
             } else if sk.starts_with(keys::SCHEDULE_PREFIX)
                 && let Some((id, sc)) = schedule_of(item)
             {
@@ -431,5 +437,26 @@ mod tests {
         let mut bad = item;
         bad.insert("active".into(), json!("two"));
         assert!(AgentLoad::from_item(&bad).is_err());
+    }
+
+    #[test]
+    fn a_group_is_stored_as_before() {
+        let (t, g, a) = (TenantId::generate(), GroupId::generate(), AgentId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let r = GroupRecord {
+            group_id: g.clone(),
+            tenant_id: t.clone(),
+            name: "Sales".into(),
+            agent_ids: vec![a.clone()],
+            schedule_id: None,
+            created_at: at,
+            version: 1,
+        };
+        let expected = keys::group(&t, &g).with(json!({
+            "type": "group", "group_id": g, "tenant_id": t, "name": "Sales", "agent_ids": [a],
+            "schedule_id": null, "created_at": at, "version": 1,
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(GroupRecord::from_item(&expected).unwrap(), r);
     }
 }
