@@ -53,15 +53,7 @@ pub trait Record: Serialize + DeserializeOwned {
 
     /// The item to store: the key, `type`, the index attributes and every field.
     fn to_item(&self) -> Item {
-        let mut item = match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            // A record is a struct with named fields: serde gives an object, or fails only on a non-string map
-            // key or a failing custom serializer, which no record has.
-            other => unreachable!("record {} did not serialize to an object: {other:?}", Self::TYPE),
-        };
-        let key = self.key();
-        item.insert(PK.into(), Value::String(key.pk));
-        item.insert(SK.into(), Value::String(key.sk));
+        let mut item = item_of(self.key(), self);
         if Self::TYPED {
             item.insert("type".into(), Value::String(Self::TYPE.into()));
         }
@@ -80,6 +72,20 @@ pub trait Record: Serialize + DeserializeOwned {
     fn from_ref(item: &Item) -> Result<Self, RecordError> {
         parse(Self::TYPE, item.clone())
     }
+}
+
+/// The item of a key and a struct's fields (what [`Record::to_item`] builds on), for the items whose key is not
+/// made of their own attributes (an idempotency record's consumer and event id are only in its key).
+pub fn item_of<T: Serialize + ?Sized>(key: Key, fields: &T) -> Item {
+    let mut item = match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => map,
+        // A record is a struct with named fields: serde gives an object, or fails only on a non-string map key
+        // or a failing custom serializer, which no record has.
+        other => unreachable!("a record did not serialize to an object: {other:?}"),
+    };
+    item.insert(PK.into(), Value::String(key.pk));
+    item.insert(SK.into(), Value::String(key.sk));
+    item
 }
 
 /// Reads a stored item into `T` (a record, or a typed view of some of its attributes), naming it `what` in
