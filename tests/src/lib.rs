@@ -370,16 +370,14 @@ pub async fn start_conversation(
 ) -> kefu_domain::ConversationId {
     let c = kefu_domain::ConversationId::generate();
     let now = app.now();
-    let item = kefu_app::plumbing::keys::conversation(tenant, &c).with(json!({
-        "type": "conversation", "conversation_id": c, "tenant_id": tenant, "customer_id": customer,
-        "status": "pending", "group_id": group, "priority": priority, "skills": [], "tags": [],
-        "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
-    }));
+    let p = kefu_domain::routing::Priority::parse(priority).expect("a priority");
+    let item = kefu_app::conversations::ConversationRecord::started(tenant, &c, customer, group, p, None, now);
+    let item = kefu_app::plumbing::record::Record::to_item(&item);
     let created = kefu_app::plumbing::events::ConversationCreated {
         conversation_id: c.clone(),
         customer_id: customer.clone(),
         group_id: group.cloned(),
-        priority: kefu_domain::routing::Priority::parse(priority).expect("a priority"),
+        priority: p,
     };
     let event = kefu_app::plumbing::events::Envelope::new(tenant, now, created);
     kefu_app::plumbing::outbox::commit(app, vec![kefu_ports::TxOp::Put { item, condition: None }], vec![event])

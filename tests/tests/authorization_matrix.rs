@@ -370,7 +370,7 @@ async fn conversation_actions_need_the_assignee_or_conversations_assign() {
     let started = t.start_conversation(home["widget_key"].as_str().unwrap(), json!({})).await;
     let c = started.body["conversation_id"].as_str().expect("conversation").to_owned();
     let routed = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
-        t.get(&format!("/v1/conversations/{c}"), Some(&admin)).await.body["status"] != "pending"
+        !t.get(&format!("/v1/conversations/{c}"), Some(&admin)).await.body["routing"].is_null()
     })
     .await;
     assert!(routed);

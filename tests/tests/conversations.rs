@@ -59,11 +59,12 @@ impl Shop {
         r.body
     }
 
-    /// Waits until routing has looked at the conversation (no agent is online, so it leaves `pending`).
+    /// Waits until routing has looked at the conversation (its `routing` decision is set; the status reads
+    /// `queued` before and after, as no agent is online).
     async fn routed(&self, conversation: &str) {
         let path = format!("/v1/conversations/{conversation}");
         let settled = eventually(Duration::from_secs(10), || async {
-            self.t.get(&path, Some(&self.admin)).await.body["status"] != "pending"
+            !self.t.get(&path, Some(&self.admin)).await.body["routing"].is_null()
         })
         .await;
         assert!(settled, "routing never looked at {conversation}");
@@ -128,9 +129,16 @@ async fn the_inbox_filters_and_shows_each_role_what_it_may_see() {
     assert_eq!(s.ids("/v1/conversations?assignee=unassigned", &sup_t).await, [c1.as_str()]);
     assert_eq!(s.ids(&format!("/v1/conversations?group_id={sales}"), &s.admin).await, [c1.as_str()]);
     assert_eq!(s.ids("/v1/conversations?status=open", &s.admin).await.len(), 2);
-    let unrouted = s.ids("/v1/conversations?status=queued", &s.admin).await;
-    let pending = s.ids("/v1/conversations?status=pending", &s.admin).await;
-    assert_eq!([unrouted, pending].concat(), [c1.as_str()], "c1 waits (nobody online)");
+    // `queued` is every conversation waiting without an assignee, whether routing queued it or not.
+    let waiting = s.ids("/v1/conversations?status=queued", &s.admin).await;
+    assert_eq!(waiting, [c1.as_str()], "c1 waits (nobody online)");
+    let r = s.t.get("/v1/conversations?status=pending", Some(&s.admin)).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("status")),
+        "{:?}",
+        r.body
+    );
 
     let tagged =
         s.t.call(

@@ -49,12 +49,13 @@ async fn visitor(t: &TestApp, ten: &Tenant, external_id: &str) -> (ConversationI
     )
 }
 
-/// The conversation as an agent sees it (`GET /v1/conversations/{id}`), once its status is `status`.
+/// The conversation as an agent sees it (`GET /v1/conversations/{id}`), once routing has decided (its `routing`
+/// is set: a conversation not routed yet already reads `queued`) and its status is `status`.
 async fn seen_as(t: &TestApp, token: &str, c: &ConversationId, status: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..100 {
         last = t.get(&format!("/v1/conversations/{c}"), Some(token)).await.body;
-        if last["status"] == status {
+        if last["status"] == status && !last["routing"].is_null() {
             return last;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

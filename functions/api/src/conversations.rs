@@ -28,7 +28,7 @@ type ErrorBody = kefu_app::http::error::ErrorEnvelope;
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// `pending` | `open` | `queued` | `closed`.
+    /// `open` | `queued` | `closed` (`queued`: every conversation waiting without an assignee).
     pub status: Option<String>,
     /// `me` | `unassigned` | an agent id.
     pub assignee: Option<String>,
@@ -46,7 +46,7 @@ impl ListQuery {
     fn filter(&self) -> Result<ListFilter, ApiError> {
         let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         Ok(ListFilter {
-            status: nonempty(&self.status).map(|s| ConversationStatus::parse(&s, "status")).transpose()?,
+            status: nonempty(&self.status).map(|s| ConversationStatus::parse_shown(&s, "status")).transpose()?,
             assignee: nonempty(&self.assignee).map(|s| AssigneeFilter::parse(&s)).transpose()?,
             tag: nonempty(&self.tag).map(|s| TagName::parse(&s, "tag")).transpose()?,
             group_id: nonempty(&self.group_id)
@@ -88,7 +88,7 @@ pub async fn get(
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let viewer = Viewer::of(&app, &staff).await?;
     let item = conversations::load_visible(&app, &viewer, &id).await?;
-    Ok(ApiJson(ConversationDetail::from_item(&item)))
+    Ok(ApiJson(ConversationDetail::of(&item)))
 }
 
 /// Deletes a conversation and its messages.
@@ -210,7 +210,7 @@ pub async fn set_tags(
     let tags = TagName::parse_list(&req.tags, "tags")?;
     let entry = staff.audit("conversation.update").ip(ip);
     let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags, entry).await?;
-    Ok(ApiJson(ConversationView::from_item(&item)))
+    Ok(ApiJson(ConversationView::of(&item)))
 }
 
 /// `POST /v1/conversations/{id}/assign` body: exactly one of the two.
@@ -227,7 +227,7 @@ pub struct AssignRequest {
 
 async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let item = conversations::load(app, &staff.tenant_id, id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(ApiJson(ConversationDetail::from_item(&item)))
+    Ok(ApiJson(ConversationDetail::of(&item)))
 }
 
 /// Assigns the conversation to an agent, or transfers it to an agent group (routed again there). Routing

@@ -89,7 +89,7 @@ async fn load_customer(app: &App, staff: &Staff, id: &str) -> Result<(CustomerId
     Ok((id, item))
 }
 
-type CustomerItem = serde_json::Map<String, serde_json::Value>;
+type CustomerItem = kefu_app::customers::CustomerRecord;
 
 /// One customer.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
@@ -104,7 +104,7 @@ pub async fn get(
 ) -> Result<ApiJson<CustomerView>, ApiError> {
     let (_, item) = load_customer(&app, &staff, &id).await?;
     audit::record(&app, audit_entry(&staff, "customer.read", Some(&id), ip)).await?;
-    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }
 
 /// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key.
@@ -133,7 +133,7 @@ pub async fn patch(
     .collect();
     let entry = audit_entry(&staff, "customer.update", None, ip).detail(serde_json::json!({"fields": changed}));
     let item = customers::update(&app, &staff.tenant_id, &cid, body, entry).await?;
-    Ok(ApiJson(CustomerView::from_item(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }
 
 /// The customer's conversations, newest first (only those the caller may see).

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use kefu_app::App;
 use kefu_app::assignment::{self, agents};
+use kefu_app::conversations::ConversationRecord;
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::consumer::{BatchItem, process_batch};
 use kefu_app::plumbing::events::{ConversationClosed, ConversationCreated, Envelope};
 use kefu_app::plumbing::keys;
+use kefu_app::plumbing::record::Record;
 use kefu_app::testing::EmbeddedApp;
 use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::{AgentId, ConversationId, CustomerId, TenantId};
@@ -63,11 +65,7 @@ async fn agent(app: &App, t: &TenantId, max: i64) -> AgentId {
 async fn pending(app: &App, t: &TenantId) -> (ConversationId, Envelope) {
     let c = ConversationId::generate();
     let now = app.now();
-    let item = keys::conversation(t, &c).with(json!({
-        "type": "conversation", "conversation_id": c, "tenant_id": t, "customer_id": CustomerId::generate(),
-        "status": "pending", "group_id": null, "priority": "normal", "skills": [], "created_at": now,
-        "last_message_at": now, "waiting_since": now, "version": 1,
-    }));
+    let item = ConversationRecord::started(t, &c, &CustomerId::generate(), None, Priority::Normal, None, now).to_item();
     app.table.transact(vec![TxOp::Put { item, condition: None }]).await.unwrap();
     let created = ConversationCreated {
         conversation_id: c.clone(),

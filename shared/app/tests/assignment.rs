@@ -13,11 +13,13 @@ use kefu_app::assignment::schedules;
 use kefu_app::assignment::settings::{self, SettingsInput};
 use kefu_app::assignment::{self, AssignmentError, snapshot};
 use kefu_app::audit::{AuditEntry, Outcome};
+use kefu_app::conversations::ConversationRecord;
 use kefu_app::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 use kefu_app::plumbing::events::{ConversationCreated, Envelope};
+use kefu_app::plumbing::record::Record;
 use kefu_app::plumbing::{keys, outbox};
 use kefu_app::testing::EmbeddedApp;
-use kefu_domain::routing::AgentStatus;
+use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::schedule::ScheduleInput;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
 use kefu_ports::{FilterPolicy, ManualClock, TxOp};
@@ -108,16 +110,15 @@ impl Fixture {
     ) -> ConversationId {
         let c = ConversationId::generate();
         let now = self.app.now();
-        let item = keys::conversation(&self.tenant, &c).with(json!({
-            "type": "conversation", "conversation_id": c, "tenant_id": self.tenant, "customer_id": customer,
-            "status": "pending", "group_id": group, "priority": priority, "skills": skills, "tags": [],
-            "created_at": now, "last_message_at": now, "waiting_since": now, "version": 1,
-        }));
+        let p = Priority::parse(priority).expect("a priority");
+        let mut record = ConversationRecord::started(&self.tenant, &c, customer, group, p, None, now);
+        record.skills = skills.iter().map(|s| (*s).to_owned()).collect();
+        let item = record.to_item();
         let created = ConversationCreated {
             conversation_id: c.clone(),
             customer_id: customer.clone(),
             group_id: group.cloned(),
-            priority: kefu_domain::routing::Priority::parse(priority).expect("a priority"),
+            priority: p,
         };
         let event = Envelope::new(&self.tenant, now, created);
         outbox::commit(&self.app, vec![TxOp::Put { item, condition: None }], vec![event]).await.unwrap();

@@ -66,11 +66,16 @@ impl MessageId {
     }
 }
 
-/// Where a conversation stands. H3's assignment module owns every change after creation.
+/// Where a conversation stands, as stored. H3's assignment module owns every change after creation.
+///
+/// The API shows three of them (API.md: `open`, `queued`, `closed`): `Pending` is how routing tells a
+/// conversation it has not placed in the waiting queue from one it has, and it reads `queued` to clients
+/// ([`ConversationStatus::shown`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConversationStatus {
-    /// Created, not routed yet.
+    /// Created and not routed yet, or routed without a place in the queue (the tenant does not queue): waiting
+    /// without an assignee, outside the queue index. Shown as `queued`.
     Pending,
     /// Has an assignee.
     Open,
@@ -101,6 +106,29 @@ impl ConversationStatus {
             .into_iter()
             .find(|x| x.as_str() == s)
             .ok_or_else(|| ValidationError::new(field, "must be pending, open, queued or closed"))
+    }
+}
+
+/// The statuses the API shows and filters on (API.md), in that order.
+pub const SHOWN_STATUSES: [ConversationStatus; 3] =
+    [ConversationStatus::Open, ConversationStatus::Queued, ConversationStatus::Closed];
+
+impl ConversationStatus {
+    /// The status the API shows: a conversation waiting without an assignee reads `queued` whether or not
+    /// routing has placed it in the queue yet.
+    pub fn shown(self) -> Self {
+        match self {
+            ConversationStatus::Pending => ConversationStatus::Queued,
+            other => other,
+        }
+    }
+
+    /// A status as a client names it (a list filter), for `field`: one of [`SHOWN_STATUSES`].
+    pub fn parse_shown(s: &str, field: &str) -> Result<Self, ValidationError> {
+        SHOWN_STATUSES
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| ValidationError::new(field, "must be open, queued or closed"))
     }
 }
 
@@ -220,6 +248,17 @@ mod tests {
             assert_eq!(ConversationStatus::parse(s.as_str(), "status").unwrap(), s);
         }
         assert!(ConversationStatus::parse("done", "status").is_err());
+    }
+
+    #[test]
+    fn clients_see_and_filter_on_api_md_statuses_only() {
+        assert_eq!(ConversationStatus::Pending.shown(), ConversationStatus::Queued);
+        for s in SHOWN_STATUSES {
+            assert_eq!(s.shown(), s);
+            assert_eq!(ConversationStatus::parse_shown(s.as_str(), "status").unwrap(), s);
+        }
+        assert_eq!(ConversationStatus::parse_shown("pending", "status").unwrap_err().field, "status");
+        assert!(ConversationStatus::ALL.iter().all(|s| SHOWN_STATUSES.contains(&s.shown())));
     }
 
     #[test]

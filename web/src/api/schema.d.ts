@@ -1091,7 +1091,10 @@ export interface components {
             last_message_at: string;
             /** @description `high` | `normal` | `low`, from the customer's group. */
             priority: string;
-            /** @description `pending` | `open` | `queued` | `closed`. */
+            /**
+             * @description `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
+             *     or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
+             */
             status: string;
             /** @description Tag names. */
             tags: string[];
@@ -1348,7 +1351,10 @@ export interface components {
                 last_message_at: string;
                 /** @description `high` | `normal` | `low`, from the customer's group. */
                 priority: string;
-                /** @description `pending` | `open` | `queued` | `closed`. */
+                /**
+                 * @description `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
+                 *     or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
+                 */
                 status: string;
                 /** @description Tag names. */
                 tags: string[];
@@ -2664,7 +2670,7 @@ export interface operations {
                 group_id?: string;
                 /** @description Page size (default 50, max 200). */
                 limit?: string;
-                /** @description `pending` | `open` | `queued` | `closed`. */
+                /** @description `open` | `queued` | `closed` (`queued`: every conversation waiting without an assignee). */
                 status?: string;
                 /** @description A tag name. */
                 tag?: string;

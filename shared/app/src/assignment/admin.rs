@@ -118,7 +118,7 @@ pub(super) async fn check_groups(
         let bad = || ValidationError::new(format!("{field}[{i}]"), "no such group");
         let g = GroupId::parse(id).ok_or_else(bad)?;
         let item = app.table.get(&keys::group(t, &g)).await?.ok_or_else(bad)?;
-        let rec = GroupRecord::from_item(&item).ok_or_else(bad)?;
+        let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
         if !out.iter().any(|x| x.group_id == rec.group_id) {
             out.push(rec);
         }
@@ -148,8 +148,8 @@ pub(super) async fn list_prefix<V>(
     t: &TenantId,
     prefix: &str,
     params: &PageRequest,
-    view: fn(&Item) -> V,
+    view: fn(&Item) -> Result<V, TableError>,
 ) -> Result<(Vec<V>, Option<Cursor>), AdminError> {
     let page = app.table.query(params.apply(Query::partition(keys::routing_pk(t)).prefix(prefix))?).await?;
-    Ok((page.items.iter().map(view).collect(), page.cursor))
+    Ok((page.items.iter().map(view).collect::<Result<_, _>>()?, page.cursor))
 }

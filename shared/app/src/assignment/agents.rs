@@ -3,23 +3,25 @@
 
 use std::collections::BTreeSet;
 
-use kefu_domain::{AgentId, Email, GroupId, Name, Password, TenantId, ValidationError};
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{AgentId, ConversationStatus, Email, GroupId, Name, Password, TenantId, ValidationError};
 use kefu_ports::table::{CmpOp, Condition, Cursor, Item, Query, SkCondition, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::warn;
 
-use super::store::{AgentLoad, s, strings, u32_of};
+use super::store::{AgentLoad, AgentLoadRecord, s};
 use super::{drain, ensure_agent_load};
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::access;
-use crate::identity::accounts::{agent_item, tell_owner};
+use crate::identity::accounts::{AccountRecord, tell_owner};
 use crate::identity::secrets::hash_password;
 use crate::plumbing::events::{AgentDisabled, AgentUpdated, ConversationQueued, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
 use crate::plumbing::pages::PageRequest;
+use crate::plumbing::record::Record;
 
 use super::admin::{
     AdminError, MAX_MEMBER_CHANGES, check_groups, check_role, check_schedule, double, group_members_op,
@@ -106,7 +108,8 @@ pub struct AgentAdminView {
     /// Shift schedule.
     pub schedule_id: Option<String>,
     /// `online` / `away` / `offline`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AgentStatus,
     /// Last successful sign-in.
     pub last_login_at: Option<String>,
     /// Open conversations assigned now.
@@ -119,22 +122,32 @@ pub struct AgentAdminView {
 
 impl AgentAdminView {
     /// The view of an account item and its routing item (which, when present, is authoritative for routing).
-    pub fn of(account: &Item, load: Option<&Item>) -> Self {
-        let r = load.unwrap_or(account);
+    pub fn of(account: &AccountRecord, load: Option<&AgentLoadRecord>) -> Self {
+        let ids = |g: &[GroupId]| g.iter().map(ToString::to_string).collect();
+        let (group_ids, skills, max_concurrent, schedule_id, status) = match load {
+            Some(l) => (ids(&l.group_ids), l.skills.clone(), l.max_concurrent, l.schedule_id.clone(), l.status),
+            None => (
+                ids(&account.group_ids),
+                account.skills.clone(),
+                account.max_concurrent,
+                account.schedule_id.clone(),
+                account.status,
+            ),
+        };
         Self {
-            id: s(account, "agent_id").unwrap_or_default().to_owned(),
-            email: s(account, "email").unwrap_or_default().to_owned(),
-            name: s(account, "name").unwrap_or_default().to_owned(),
-            role_id: s(account, "role_id").unwrap_or_default().to_owned(),
-            group_ids: strings(r, "group_ids"),
-            skills: strings(r, "skills"),
-            max_concurrent: u32_of(r, "max_concurrent").unwrap_or(super::store::DEFAULT_MAX_CONCURRENT),
-            schedule_id: s(r, "schedule_id").map(str::to_owned),
-            status: s(r, "status").unwrap_or("offline").to_owned(),
-            last_login_at: s(account, "last_login_at").map(str::to_owned),
-            active_conversations: load.and_then(|l| u32_of(l, "active")).unwrap_or(0),
-            disabled: account.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            created_at: s(account, "created_at").unwrap_or_default().to_owned(),
+            id: account.agent_id.to_string(),
+            email: account.email.clone(),
+            name: account.name.clone(),
+            role_id: account.role_id.to_string(),
+            group_ids,
+            skills,
+            max_concurrent,
+            schedule_id: schedule_id.map(|s| s.to_string()),
+            status,
+            last_login_at: account.last_login_at.map(|t| t.to_string()),
+            active_conversations: load.map_or(0, |l| l.active),
+            disabled: account.disabled,
+            created_at: account.created_at.to_string(),
         }
     }
 }
@@ -171,12 +184,15 @@ pub async fn create_agent(
     let a = AgentId::generate();
     let now = app.now();
     let group_ids: Vec<&GroupId> = groups.iter().map(|g| &g.group_id).collect();
-    let mut account = agent_item(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()), &role, now);
-    account.insert("group_ids".into(), json!(group_ids));
-    account.insert("skills".into(), json!(skills));
-    account.insert("max_concurrent".into(), json!(max));
-    account.insert("schedule_id".into(), json!(schedule));
-    let load = AgentLoad::item_for_account(t, &account).expect("a fresh account has an id");
+    let mut record =
+        AccountRecord::new(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()), &role, now);
+    record.group_ids = group_ids.into_iter().cloned().collect();
+    record.skills = skills;
+    record.max_concurrent = max;
+    record.schedule_id = schedule;
+    let account = record.to_item();
+    let load = AgentLoad::item_for_account(&record);
+    let load_record = AgentLoadRecord::from_ref(&load).map_err(TableError::from)?;
     let mut ops = vec![
         TxOp::Put {
             item: keys::agent_email(t, email.as_str()).with(json!({"agent_id": a})),
@@ -195,7 +211,7 @@ pub async fn create_agent(
         .map(|e| e.target("agent", &a).with("email", json!(email.as_str())).with("role_id", json!(role)))
         .collect();
     match crate::audit::commit(app, ops, Vec::new(), entries).await {
-        Ok(()) => Ok(AgentAdminView::of(&account, Some(&load))),
+        Ok(()) => Ok(AgentAdminView::of(&record, Some(&load_record))),
         Err(TableError::TransactionCanceled { failed }) if failed.contains(&0) => {
             Err(AdminError::Conflict("an account with this email exists".into()))
         }
@@ -209,8 +225,9 @@ pub async fn create_agent(
 /// One agent (404 for an id of another tenant).
 pub async fn get_agent(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentAdminView, AdminError> {
     let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AdminError::NotFound)?;
-    let load = app.table.get(&keys::agent_load(t, a)).await?;
-    Ok(AgentAdminView::of(&account, load.as_ref()))
+    let account = AccountRecord::from_item(account).map_err(TableError::from)?;
+    let load = app.table.get(&keys::agent_load(t, a)).await?.map(AgentLoadRecord::from_item).transpose();
+    Ok(AgentAdminView::of(&account, load.map_err(TableError::from)?.as_ref()))
 }
 
 /// A page of the tenant's agents, in id order: one `Query` for the accounts and one for their routing items
@@ -228,15 +245,17 @@ pub async fn list_agents(
         .table
         .query(Query::partition(keys::routing_pk(t)).sk(SkCondition::Between(sk(first), sk(last))))
         .await?
-        .items;
-    let views = page
         .items
-        .iter()
-        .map(|acc| {
-            let load = loads.iter().find(|l| s(l, "agent_id") == s(acc, "agent_id"));
-            AgentAdminView::of(acc, load)
-        })
-        .collect();
+        .into_iter()
+        .filter(|l| s(l, kefu_ports::table::SK).is_some_and(|k| k.starts_with(keys::AGENT_LOAD_PREFIX)))
+        .map(AgentLoadRecord::from_item)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TableError::from)?;
+    let mut views = Vec::with_capacity(page.items.len());
+    for acc in page.items {
+        let acc = AccountRecord::from_item(acc).map_err(TableError::from)?;
+        views.push(AgentAdminView::of(&acc, loads.iter().find(|l| l.agent_id == acc.agent_id)));
+    }
     Ok((views, page.cursor))
 }
 
@@ -454,12 +473,15 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
         guard,
         TxOp::Update {
             key: keys::agent(t, a),
-            update: Update::new().set("disabled", true).set("status", "offline").set("disabled_at", json!(now)),
+            update: Update::new()
+                .set("disabled", true)
+                .set("status", AgentStatus::Offline.as_str())
+                .set("disabled_at", json!(now)),
             condition: Some(Condition::Exists),
         },
         TxOp::Update {
             key: keys::agent_load(t, a),
-            update: Update::new().set("disabled", true).set("status", "offline"),
+            update: Update::new().set("disabled", true).set("status", AgentStatus::Offline.as_str()),
             condition: Some(Condition::Exists),
         },
     ];
@@ -472,15 +494,20 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
     crate::identity::sessions::revoke_all(app, t, a, None, None).await?;
     let mut requeued = 0;
     loop {
-        let page =
-            app.table.query(Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, "open")).limit(50)).await?;
+        let page = app
+            .table
+            .query(
+                Query::index(kefu_ports::Index::Gsi2, keys::assigned_pk(t, a, ConversationStatus::Open.as_str()))
+                    .limit(50),
+            )
+            .await?;
         if page.items.is_empty() {
             break;
         }
         let mut progressed = false;
         for item in &page.items {
-            let Some(conv) = super::ConversationState::from_item(item) else { continue };
-            if conv.status != "open" || conv.assignee_id.as_ref() != Some(a) {
+            let conv = super::ConversationState::from_item(item).map_err(TableError::from)?;
+            if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(a) {
                 continue;
             }
             match requeue(app, t, &conv, a).await {
@@ -550,14 +577,14 @@ pub(super) async fn requeue(
         TxOp::Update {
             key: keys::conversation(t, &conv.id),
             update: Update::new()
-                .set("status", "queued")
+                .set("status", ConversationStatus::Queued.as_str())
                 .remove("assignee_id")
                 .set("queued_at", json!(now))
                 .set("waiting_since", json!(conv.waiting_since))
                 .set("gsi2pk", keys::queue_pk(t))
                 .set("gsi2sk", keys::queue_sk(conv.priority.rank(), conv.waiting_since, &conv.id)),
             condition: Some(Condition::And(vec![
-                Condition::eq("status", "open"),
+                Condition::eq("status", ConversationStatus::Open.as_str()),
                 Condition::eq("assignee_id", a.as_str()),
             ])),
         },

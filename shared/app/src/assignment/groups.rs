@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ensure_agent_load;
-use super::store::{GroupRecord, s, strings};
+use super::store::GroupRecord;
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::plumbing::events::{AgentUpdated, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::pages::PageRequest;
+use crate::plumbing::record::Record;
 
 use super::admin::{AdminError, MAX_MEMBER_CHANGES, check_schedule, list_prefix};
 use super::settings::get_settings;
@@ -49,14 +50,18 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    fn of(item: &Item) -> Self {
+    fn of(g: &GroupRecord) -> Self {
         Self {
-            id: s(item, "group_id").unwrap_or_default().to_owned(),
-            name: s(item, "name").unwrap_or_default().to_owned(),
-            agent_ids: strings(item, "agent_ids"),
-            schedule_id: s(item, "schedule_id").map(str::to_owned),
-            created_at: s(item, "created_at").unwrap_or_default().to_owned(),
+            id: g.group_id.to_string(),
+            name: g.name.clone(),
+            agent_ids: g.agent_ids.iter().map(ToString::to_string).collect(),
+            schedule_id: g.schedule_id.as_ref().map(ToString::to_string),
+            created_at: g.created_at.to_string(),
         }
+    }
+
+    fn of_item(item: &Item) -> Result<Self, TableError> {
+        Ok(Self::of(&GroupRecord::from_item(item)?))
     }
 }
 
@@ -126,11 +131,16 @@ pub async fn create_group(
     let members = parse_members(app, t, &req.agent_ids).await?;
     let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
     let g = GroupId::generate();
-    let item = keys::group(t, &g).with(json!({
-        "type": "group", "group_id": g, "tenant_id": t, "name": name.as_str(), "agent_ids": members,
-        "schedule_id": schedule, "created_at": app.now(), "version": 1,
-    }));
-    let mut ops = vec![TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) }];
+    let group = GroupRecord {
+        group_id: g.clone(),
+        tenant_id: t.clone(),
+        name: name.as_str().to_owned(),
+        agent_ids: members.clone(),
+        schedule_id: schedule,
+        created_at: app.now(),
+        version: 1,
+    };
+    let mut ops = vec![TxOp::Put { item: group.to_item(), condition: Some(Condition::NotExists) }];
     ops.extend(member_ops(app, t, &g, &members, &[]).await?);
     let events: Vec<Envelope> = members
         .iter()
@@ -139,7 +149,7 @@ pub async fn create_group(
         .collect();
     let audit = audit.target("group", &g).with("agent_ids", json!(members));
     match crate::audit::commit(app, ops, events, vec![audit]).await {
-        Ok(()) => Ok(GroupView::of(&item)),
+        Ok(()) => Ok(GroupView::of(&group)),
         Err(TableError::TransactionCanceled { .. }) | Err(TableError::Conflict) => {
             Err(AdminError::Conflict("an agent changed meanwhile; retry".into()))
         }
@@ -153,7 +163,7 @@ pub async fn list_groups(
     t: &TenantId,
     params: &PageRequest,
 ) -> Result<(Vec<GroupView>, Option<Cursor>), AdminError> {
-    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of).await
+    list_prefix(app, t, keys::GROUP_PREFIX, params, GroupView::of_item).await
 }
 
 /// Replaces a group (name, members, schedule); members joining and leaving change in the same transaction, and
@@ -166,7 +176,7 @@ pub async fn update_group(
     audit: AuditEntry,
 ) -> Result<GroupView, AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
     let name = Name::parse(&req.name, "name")?;
     let members = parse_members(app, t, &req.agent_ids).await?;
     let schedule = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
@@ -192,7 +202,7 @@ pub async fn update_group(
         Err(e) => return Err(e.into()),
     }
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    Ok(GroupView::of(&item))
+    Ok(GroupView::of_item(&item)?)
 }
 
 /// Deletes a group, taking it out of its members' groups. The default group cannot be deleted. Conversations
@@ -200,7 +210,7 @@ pub async fn update_group(
 /// `group.delete` entry) is committed with the deletion.
 pub async fn delete_group(app: &App, t: &TenantId, g: &GroupId, audit: AuditEntry) -> Result<(), AdminError> {
     let item = app.table.get(&keys::group(t, g)).await?.ok_or(AdminError::NotFound)?;
-    let rec = GroupRecord::from_item(&item).ok_or(AdminError::NotFound)?;
+    let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
     let settings = get_settings(app, t).await?;
     if settings.default_group_id.as_ref() == Some(g) {
         return Err(AdminError::Conflict("this is the default group of the assignment settings".into()));

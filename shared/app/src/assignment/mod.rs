@@ -28,8 +28,8 @@ pub mod store;
 
 use std::time::Duration;
 
-use kefu_domain::routing::{Candidate, Decision, Needs, Waiting, decide};
-use kefu_domain::{AgentId, ConversationId, GroupId, TenantId};
+use kefu_domain::routing::{AgentStatus, Candidate, Decision, Needs, Waiting, decide};
+use kefu_domain::{AgentId, ConversationId, ConversationStatus, GroupId, TenantId};
 use kefu_ports::table::{CmpOp, Condition, Query, TableError, TxOp, Update};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
@@ -159,11 +159,11 @@ async fn commit_assign(
     let a = &agent.agent_id;
     let routing_again = routing.clone();
     let conv_update = Update::new()
-        .set("status", "open")
+        .set("status", ConversationStatus::Open.as_str())
         .set("assignee_id", a.as_str())
         .set("assigned_at", json!(now))
         .set("routing", routing)
-        .set("gsi2pk", keys::assigned_pk(t, a, "open"))
+        .set("gsi2pk", keys::assigned_pk(t, a, ConversationStatus::Open.as_str()))
         .set("gsi2sk", keys::assigned_sk(now, &conv.id))
         .remove("previous_assignee_id");
     let mut agent_cond = vec![
@@ -173,7 +173,7 @@ async fn commit_assign(
         Condition::cmp("disabled", CmpOp::Ne, true),
     ];
     if !manual {
-        agent_cond.push(Condition::eq("status", "online"));
+        agent_cond.push(Condition::eq("status", AgentStatus::Online.as_str()));
     }
     let mut ops = vec![
         TxOp::Update { key: keys::conversation(t, &conv.id), update: conv_update, condition: Some(unchanged(conv)) },
@@ -235,13 +235,13 @@ async fn commit_wait(
     }
     let now = app.now();
     let update = Update::new()
-        .set("status", "queued")
+        .set("status", ConversationStatus::Queued.as_str())
         .set("routing", routing)
         .set("waiting_since", json!(conv.waiting_since))
         .set("queued_at", json!(now))
         .set("gsi2pk", keys::queue_pk(t))
         .set("gsi2sk", keys::queue_sk(conv.priority.rank(), conv.waiting_since, &conv.id));
-    let events = if conv.status == "queued" {
+    let events = if conv.status == ConversationStatus::Queued {
         vec![]
     } else {
         let queued = ConversationQueued {
@@ -359,8 +359,11 @@ async fn pass(app: &App, t: &TenantId, target: Option<&ConversationState>) -> Re
         let mut waiting: Vec<ConversationState> = page
             .items
             .iter()
-            .filter_map(ConversationState::from_item)
-            .filter(|c| c.routable() && c.status == "queued" && target.is_none_or(|x| x.id != c.id))
+            .map(ConversationState::from_item)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TableError::from)?
+            .into_iter()
+            .filter(|c| c.routable() && c.status == ConversationStatus::Queued && target.is_none_or(|x| x.id != c.id))
             .collect();
         waiting.sort_by_key(ConversationState::waiting);
         let last_of_page: Option<Waiting> = waiting.last().map(ConversationState::waiting);
@@ -546,16 +549,18 @@ pub async fn drain_queued_tenants(app: &App) -> Result<DrainReport, TableError> 
 /// before routing knew them, e.g. a tenant's first admin).
 pub async fn ensure_agent_load(app: &App, t: &TenantId, a: &AgentId) -> Result<AgentLoad, AssignmentError> {
     if let Some(item) = app.table.get(&keys::agent_load(t, a)).await? {
-        return AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound);
+        return Ok(AgentLoad::from_item(&item).map_err(TableError::from)?);
     }
     let account = app.table.get(&keys::agent(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
-    let item = AgentLoad::item_for_account(t, &account).ok_or(AssignmentError::AgentNotFound)?;
+    let account = <crate::identity::accounts::AccountRecord as crate::plumbing::record::Record>::from_item(account)
+        .map_err(TableError::from)?;
+    let item = AgentLoad::item_for_account(&account);
     match app.table.put(item, Some(Condition::NotExists)).await {
         Ok(()) | Err(TableError::ConditionFailed) => {}
         Err(e) => return Err(e.into()),
     }
     let item = app.table.get(&keys::agent_load(t, a)).await?.ok_or(AssignmentError::AgentNotFound)?;
-    AgentLoad::from_item(&item).ok_or(AssignmentError::AgentNotFound)
+    Ok(AgentLoad::from_item(&item).map_err(TableError::from)?)
 }
 
 /// Assigns a conversation to an agent by hand (`POST /v1/conversations/{id}/assign {"agent_id"}`), from
@@ -583,7 +588,7 @@ pub async fn assign_to_agent_recorded(
     let audit = audit.map(|e| e.target("conversation", c));
     for attempt in 0..MAX_ATTEMPTS {
         let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
-        if conv.status == "closed" {
+        if conv.status == ConversationStatus::Closed {
             return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
         }
         if conv.assignee_id.as_ref() == Some(agent_id) {
@@ -639,17 +644,22 @@ pub async fn close_recorded(
     let mut release_slot = true;
     for attempt in 0..MAX_ATTEMPTS {
         let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
-        if conv.status == "closed" {
+        if conv.status == ConversationStatus::Closed {
             return Ok(false);
         }
         let now = app.now();
-        let mut update = Update::new().set("status", "closed").set("closed_at", json!(now)).set("closed_by", json!(by));
+        let mut update = Update::new()
+            .set("status", ConversationStatus::Closed.as_str())
+            .set("closed_at", json!(now))
+            .set("closed_by", json!(by));
         update = match &conv.assignee_id {
-            Some(a) => update.set("gsi2pk", keys::assigned_pk(t, a, "closed")).set("gsi2sk", keys::assigned_sk(now, c)),
+            Some(a) => update
+                .set("gsi2pk", keys::assigned_pk(t, a, ConversationStatus::Closed.as_str()))
+                .set("gsi2sk", keys::assigned_sk(now, c)),
             None => update.remove("gsi2pk").remove("gsi2sk"),
         };
         let mut ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
-        let holds_slot = conv.status == "open" && conv.assignee_id.is_some();
+        let holds_slot = conv.status == ConversationStatus::Open && conv.assignee_id.is_some();
         if let Some(a) = conv.assignee_id.as_ref().filter(|_| holds_slot && release_slot) {
             ops.push(release(t, a));
         }
@@ -691,12 +701,12 @@ pub async fn reopen_recorded(
 ) -> Result<Option<Decision>, AssignmentError> {
     let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
     let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
-    if conv.status != "closed" {
+    if conv.status != ConversationStatus::Closed {
         return Err(AssignmentError::InvalidState("only a closed conversation can be reopened"));
     }
     let now = app.now();
     let mut update = Update::new()
-        .set("status", "pending")
+        .set("status", ConversationStatus::Pending.as_str())
         .set("waiting_since", json!(now))
         .set("reopened_at", json!(now))
         .remove("assignee_id")
@@ -750,14 +760,14 @@ pub async fn transfer_to_group_recorded(
     let mut release_slot = true;
     for attempt in 0..MAX_ATTEMPTS {
         let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
-        if conv.status == "closed" {
+        if conv.status == ConversationStatus::Closed {
             return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
         }
         let now = app.now();
-        let was_open = conv.status == "open";
+        let was_open = conv.status == ConversationStatus::Open;
         let update = Update::new()
             .set("group_id", group_id.as_str())
-            .set("status", "pending")
+            .set("status", ConversationStatus::Pending.as_str())
             .set("waiting_since", json!(if was_open { now } else { conv.waiting_since }))
             .set("transferred_at", json!(now))
             .remove("assignee_id")

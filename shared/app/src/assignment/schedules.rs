@@ -98,5 +98,5 @@ pub async fn list_schedules(
     t: &TenantId,
     params: &PageRequest,
 ) -> Result<(Vec<ScheduleView>, Option<Cursor>), AdminError> {
-    list_prefix(app, t, keys::SCHEDULE_PREFIX, params, schedule_view).await
+    list_prefix(app, t, keys::SCHEDULE_PREFIX, params, |i| Ok(schedule_view(i))).await
 }

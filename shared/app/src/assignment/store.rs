@@ -6,30 +6,18 @@ use std::collections::HashMap;
 
 use kefu_domain::routing::{AgentStatus, Candidate, Priority, Strategy};
 use kefu_domain::schedule::{Schedule, ScheduleInput};
-use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, ScheduleId, TenantId};
+use kefu_domain::{AgentId, ConversationId, ConversationStatus, CustomerId, GroupId, ScheduleId, TenantId};
 use kefu_ports::table::{Item, Query, TableError};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::identity::accounts::AccountRecord;
 use crate::plumbing::keys;
+use crate::plumbing::record::{self, Record, RecordError};
 
 pub(crate) fn s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(Value::as_str)
-}
-
-pub(crate) fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
-pub(crate) fn u32_of(item: &Item, k: &str) -> Option<u32> {
-    item.get(k).and_then(Value::as_i64).map(|n| u32::try_from(n.max(0)).unwrap_or(u32::MAX))
-}
-
-pub(crate) fn ts(item: &Item, k: &str) -> Option<jiff::Timestamp> {
-    s(item, k).and_then(|v| v.parse().ok())
 }
 
 /// The default `max_concurrent` of a new agent.
@@ -112,60 +100,139 @@ pub struct AgentLoad {
 }
 
 impl AgentLoad {
-    /// The record of a stored routing item.
-    pub fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            agent_id: AgentId::parse(s(item, "agent_id")?)?,
-            status: s(item, "status").and_then(AgentStatus::parse).unwrap_or(AgentStatus::Offline),
-            disabled: item.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            group_ids: strings(item, "group_ids").iter().filter_map(|g| GroupId::parse(g)).collect(),
-            skills: strings(item, "skills"),
-            max_concurrent: u32_of(item, "max_concurrent").unwrap_or(DEFAULT_MAX_CONCURRENT),
-            active: u32_of(item, "active").unwrap_or(0),
-            last_assigned_at: ts(item, "last_assigned_at"),
-            schedule_id: s(item, "schedule_id").and_then(ScheduleId::parse),
+    /// The routing view of a stored routing item; an item that does not parse is an error.
+    pub fn from_item(item: &Item) -> Result<Self, RecordError> {
+        let r = AgentLoadRecord::from_ref(item)?;
+        Ok(Self {
+            agent_id: r.agent_id,
+            status: r.status,
+            disabled: r.disabled,
+            group_ids: r.group_ids,
+            skills: r.skills,
+            max_concurrent: r.max_concurrent,
+            active: r.active,
+            last_assigned_at: r.last_assigned_at,
+            schedule_id: r.schedule_id,
         })
     }
 
-    /// A routing item for an account item (what an agent's routing item starts from).
-    pub fn item_for_account(t: &TenantId, account: &Item) -> Option<Item> {
-        let a = AgentId::parse(s(account, "agent_id")?)?;
-        Some(keys::agent_load(t, &a).with(json!({
-            "type": "agent_load", "agent_id": a, "tenant_id": t,
-            "status": s(account, "status").unwrap_or("offline"),
-            "disabled": account.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            "group_ids": strings(account, "group_ids"), "skills": strings(account, "skills"),
-            "max_concurrent": u32_of(account, "max_concurrent").unwrap_or(DEFAULT_MAX_CONCURRENT),
-            "schedule_id": s(account, "schedule_id"), "active": 0,
-        })))
+    /// A routing item for an account (what an agent's routing item starts from: the account's copies, no
+    /// conversations).
+    pub fn item_for_account(account: &AccountRecord) -> Item {
+        AgentLoadRecord {
+            agent_id: account.agent_id.clone(),
+            tenant_id: account.tenant_id.clone(),
+            status: account.status,
+            status_at: None,
+            disabled: account.disabled,
+            group_ids: account.group_ids.clone(),
+            skills: account.skills.clone(),
+            max_concurrent: account.max_concurrent,
+            schedule_id: account.schedule_id.clone(),
+            active: 0,
+            last_assigned_at: None,
+            gv: None,
+        }
+        .to_item()
     }
 }
 
-/// An agent group.
-#[derive(Debug, Clone, PartialEq, Eq)]
+fn default_max_concurrent() -> u32 {
+    DEFAULT_MAX_CONCURRENT
+}
+
+fn offline() -> AgentStatus {
+    AgentStatus::Offline
+}
+
+/// An agent's routing item as stored: `T#{t}#ROUTING` / `AGENT#{a}` (docs/data-model.md). Written whole when the
+/// agent is created or first routed ([`AgentLoad::item_for_account`]); every later change is an update
+/// conditioned on what routing read (`active`, `max_concurrent`, `status`, `gv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentLoadRecord {
+    /// The agent.
+    pub agent_id: AgentId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Presence.
+    #[serde(default = "offline")]
+    pub status: AgentStatus,
+    /// When the presence last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<jiff::Timestamp>,
+    /// Disabled accounts never receive conversations.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Its groups.
+    #[serde(default)]
+    pub group_ids: Vec<GroupId>,
+    /// Its skills.
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Capacity.
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: u32,
+    /// Its shift (null: none).
+    #[serde(default)]
+    pub schedule_id: Option<ScheduleId>,
+    /// Open conversations it holds (the capacity invariant's counter).
+    #[serde(default)]
+    pub active: u32,
+    /// When it last received a conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_assigned_at: Option<jiff::Timestamp>,
+    /// Membership version: every change of `group_ids` is conditioned on it and adds 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gv: Option<u64>,
+}
+
+impl Record for AgentLoadRecord {
+    const TYPE: &'static str = "agent_load";
+
+    fn key(&self) -> kefu_ports::table::Key {
+        keys::agent_load(&self.tenant_id, &self.agent_id)
+    }
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// An agent group: `T#{t}#ROUTING` / `GROUP#{g}`. Written whole when created; renamed and re-membered by
+/// updates conditioned on `version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRecord {
     /// The group.
     pub group_id: GroupId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
     /// Its name.
     pub name: String,
     /// Its members.
+    #[serde(default)]
     pub agent_ids: Vec<AgentId>,
     /// Its working hours, if any.
+    #[serde(default)]
     pub schedule_id: Option<ScheduleId>,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
     /// Optimistic concurrency.
+    #[serde(default = "one")]
     pub version: u64,
 }
 
 impl GroupRecord {
-    /// The record of a stored group item.
-    pub fn from_item(item: &Item) -> Option<Self> {
-        Some(Self {
-            group_id: GroupId::parse(s(item, "group_id")?)?,
-            name: s(item, "name").unwrap_or_default().to_owned(),
-            agent_ids: strings(item, "agent_ids").iter().filter_map(|a| AgentId::parse(a)).collect(),
-            schedule_id: s(item, "schedule_id").and_then(ScheduleId::parse),
-            version: item.get("version").and_then(Value::as_u64).unwrap_or(1),
-        })
+    /// The record of a stored group item; an item that does not parse is an error.
+    pub fn from_item(item: &Item) -> Result<Self, RecordError> {
+        Self::from_ref(item)
+    }
+}
+
+impl Record for GroupRecord {
+    const TYPE: &'static str = "group";
+
+    fn key(&self) -> kefu_ports::table::Key {
+        keys::group(&self.tenant_id, &self.group_id)
     }
 }
 
@@ -200,11 +267,10 @@ pub async fn snapshot(app: &App, t: &TenantId) -> Result<Snapshot, TableError> {
             if sk == "SETTINGS" {
                 snap.settings = Settings::from_item(item);
             } else if sk.starts_with(keys::AGENT_LOAD_PREFIX) {
-                snap.agents.extend(AgentLoad::from_item(item));
+                snap.agents.push(AgentLoad::from_item(item)?);
             } else if sk.starts_with(keys::GROUP_PREFIX) {
-                if let Some(g) = GroupRecord::from_item(item) {
-                    snap.groups.insert(g.group_id.clone(), g);
-                }
+                let g = GroupRecord::from_item(item)?;
+                snap.groups.insert(g.group_id.clone(), g);
             } else if sk.starts_with(keys::SCHEDULE_PREFIX)
                 && let Some((id, sc)) = schedule_of(item)
             {
@@ -260,15 +326,17 @@ impl Snapshot {
     }
 }
 
-/// What routing reads of a conversation.
+/// What routing reads of a conversation: a typed view of some attributes of the conversation item
+/// (`conversations::record::ConversationRecord` is the whole item; the conversations capability sits above this
+/// one, so routing reads its own part through the same [`record::parse`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationState {
     /// The conversation.
     pub id: ConversationId,
     /// Its customer.
     pub customer_id: Option<CustomerId>,
-    /// `pending` | `open` | `queued` | `closed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: ConversationStatus,
     /// Its agent, if any.
     pub assignee_id: Option<AgentId>,
     /// Its group (`None`: the default group).
@@ -283,26 +351,47 @@ pub struct ConversationState {
     pub previous_assignee_id: Option<AgentId>,
 }
 
+/// The attributes of a stored conversation routing reads (see `ConversationRecord` for their meaning).
+#[derive(Deserialize)]
+struct StoredConversation {
+    conversation_id: ConversationId,
+    #[serde(default)]
+    customer_id: Option<CustomerId>,
+    status: ConversationStatus,
+    #[serde(default)]
+    assignee_id: Option<AgentId>,
+    #[serde(default)]
+    group_id: Option<GroupId>,
+    priority: Priority,
+    #[serde(default)]
+    skills: Vec<String>,
+    created_at: jiff::Timestamp,
+    #[serde(default)]
+    waiting_since: Option<jiff::Timestamp>,
+    #[serde(default)]
+    previous_assignee_id: Option<AgentId>,
+}
+
 impl ConversationState {
-    /// The state of a stored conversation item.
-    pub fn from_item(item: &Item) -> Option<Self> {
-        let waiting_since = ts(item, "waiting_since").or_else(|| ts(item, "created_at")).unwrap_or_default();
-        Some(Self {
-            id: ConversationId::parse(s(item, "conversation_id")?)?,
-            customer_id: s(item, "customer_id").and_then(CustomerId::parse),
-            status: s(item, "status").unwrap_or("pending").to_owned(),
-            assignee_id: s(item, "assignee_id").and_then(AgentId::parse),
-            group_id: s(item, "group_id").and_then(GroupId::parse),
-            priority: s(item, "priority").and_then(Priority::parse).unwrap_or(Priority::Normal),
-            skills: strings(item, "skills"),
-            waiting_since,
-            previous_assignee_id: s(item, "previous_assignee_id").and_then(AgentId::parse),
+    /// The state of a stored conversation item; an item that does not parse is an error.
+    pub fn from_item(item: &Item) -> Result<Self, RecordError> {
+        let c: StoredConversation = record::parse("conversation", item.clone())?;
+        Ok(Self {
+            id: c.conversation_id,
+            customer_id: c.customer_id,
+            status: c.status,
+            assignee_id: c.assignee_id,
+            group_id: c.group_id,
+            priority: c.priority,
+            skills: c.skills,
+            waiting_since: c.waiting_since.unwrap_or(c.created_at),
+            previous_assignee_id: c.previous_assignee_id,
         })
     }
 
     /// Whether routing may still act on it (not yet assigned, not closed).
     pub fn routable(&self) -> bool {
-        matches!(self.status.as_str(), "pending" | "queued") && self.assignee_id.is_none()
+        matches!(self.status, ConversationStatus::Pending | ConversationStatus::Queued) && self.assignee_id.is_none()
     }
 
     /// Its place in the waiting queue.
@@ -321,5 +410,53 @@ pub async fn conversation(
     t: &TenantId,
     c: &ConversationId,
 ) -> Result<Option<ConversationState>, TableError> {
-    Ok(app.table.get(&keys::conversation(t, c)).await?.as_ref().and_then(ConversationState::from_item))
+    match app.table.get(&keys::conversation(t, c)).await? {
+        Some(item) => Ok(Some(ConversationState::from_item(&item)?)),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_routing_item_starts_from_the_account_as_before() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let account =
+            AccountRecord::new(&t, &a, "li@acme.test", "Li", "h", &kefu_domain::RoleId::from_static("agent"), at);
+        let item = AgentLoad::item_for_account(&account);
+        let expected = keys::agent_load(&t, &a).with(json!({
+            "type": "agent_load", "agent_id": a, "tenant_id": t, "status": "offline", "disabled": false,
+            "group_ids": [], "skills": [], "max_concurrent": 5, "schedule_id": null, "active": 0,
+        }));
+        assert_eq!(item, expected);
+        let load = AgentLoad::from_item(&item).unwrap();
+        assert_eq!((load.status, load.active, load.max_concurrent), (AgentStatus::Offline, 0, 5));
+        let mut bad = item;
+        bad.insert("active".into(), json!("two"));
+        assert!(AgentLoad::from_item(&bad).is_err());
+    }
+
+    #[test]
+    fn a_group_is_stored_as_before() {
+        let (t, g, a) = (TenantId::generate(), GroupId::generate(), AgentId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let r = GroupRecord {
+            group_id: g.clone(),
+            tenant_id: t.clone(),
+            name: "Sales".into(),
+            agent_ids: vec![a.clone()],
+            schedule_id: None,
+            created_at: at,
+            version: 1,
+        };
+        let expected = keys::group(&t, &g).with(json!({
+            "type": "group", "group_id": g, "tenant_id": t, "name": "Sales", "agent_ids": [a],
+            "schedule_id": null, "created_at": at, "version": 1,
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(GroupRecord::from_item(&expected).unwrap(), r);
+    }
 }

@@ -18,20 +18,22 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 pub mod error;
+pub mod record;
 pub mod widget;
 pub mod widget_settings;
 
+use crate::plumbing::pages::filtered_records;
+use crate::plumbing::record::Record;
 pub use error::ConversationError;
+use record::millis;
+pub use record::{ConversationRecord, MessageRecord};
 
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::accounts::Principal;
 use crate::plumbing::events::{ConversationCreated, Envelope, EventMessage, MessageReceived, MessageSent};
 use crate::plumbing::keys;
-use crate::plumbing::pages::{ListPage, PageRequest, bad_cursor, filtered_page};
-
-/// What a stored conversation without a valid `conversation_id` answers (never written so: a bug).
-const NO_ID: &str = "a stored conversation has no valid conversation_id";
+use crate::plumbing::pages::{ListPage, PageRequest, bad_cursor};
 
 /// A message as API.md shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -42,7 +44,8 @@ pub struct MessageView {
     /// Its conversation.
     pub conversation_id: String,
     /// `visitor` | `agent` | `bot` | `system`.
-    pub author: String,
+    #[schema(value_type = String)]
+    pub author: Author,
     /// The visitor's customer id or the agent's id; null for bots and the system.
     pub author_id: Option<String>,
     /// The text (masked for readers without `customers.view_sensitive`).
@@ -53,32 +56,17 @@ pub struct MessageView {
     pub created_at: String,
 }
 
-fn text(item: &Item, k: &str) -> String {
-    item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-fn opt_text(item: &Item, k: &str) -> Option<String> {
-    item.get(k).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 impl MessageView {
-    /// The view of a stored message item.
-    pub fn from_item(item: &Item) -> Self {
+    /// The view of a stored message.
+    pub fn of(m: &MessageRecord) -> Self {
         Self {
-            id: text(item, "message_id"),
-            conversation_id: text(item, "conversation_id"),
-            author: text(item, "author"),
-            author_id: opt_text(item, "author_id"),
-            content: text(item, "content"),
-            internal: item.get("internal").and_then(Value::as_bool).unwrap_or(false),
-            created_at: text(item, "created_at"),
+            id: m.message_id.to_string(),
+            conversation_id: m.conversation_id.to_string(),
+            author: m.author,
+            author_id: m.author_id.clone(),
+            content: m.content.clone(),
+            internal: m.internal,
+            created_at: m.created_at.to_string(),
         }
     }
 }
@@ -91,14 +79,17 @@ pub struct ConversationView {
     pub id: String,
     /// The visitor's customer record.
     pub customer_id: String,
-    /// `pending` | `open` | `queued` | `closed`.
-    pub status: String,
+    /// `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
+    /// or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
+    #[schema(value_type = String)]
+    pub status: ConversationStatus,
     /// The agent it is assigned to.
     pub assignee_id: Option<String>,
     /// Its agent group (null: the default group).
     pub group_id: Option<String>,
     /// `high` | `normal` | `low`, from the customer's group.
-    pub priority: String,
+    #[schema(value_type = String)]
+    pub priority: Priority,
     /// Tag names.
     pub tags: Vec<String>,
     /// When the visitor started it.
@@ -108,18 +99,18 @@ pub struct ConversationView {
 }
 
 impl ConversationView {
-    /// The view of a stored conversation item.
-    pub fn from_item(item: &Item) -> Self {
+    /// The view of a stored conversation.
+    pub fn of(c: &ConversationRecord) -> Self {
         Self {
-            id: text(item, "conversation_id"),
-            customer_id: text(item, "customer_id"),
-            status: text(item, "status"),
-            assignee_id: opt_text(item, "assignee_id"),
-            group_id: opt_text(item, "group_id"),
-            priority: item.get("priority").and_then(Value::as_str).unwrap_or("normal").to_owned(),
-            tags: strings(item, "tags"),
-            created_at: text(item, "created_at"),
-            last_message_at: text(item, "last_message_at"),
+            id: c.conversation_id.to_string(),
+            customer_id: c.customer_id.to_string(),
+            status: c.status.shown(),
+            assignee_id: c.assignee_id.as_ref().map(ToString::to_string),
+            group_id: c.group_id.as_ref().map(ToString::to_string),
+            priority: c.priority,
+            tags: c.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            created_at: c.created_at.to_string(),
+            last_message_at: c.last_message_at.to_string(),
         }
     }
 }
@@ -143,21 +134,16 @@ pub struct ConversationDetail {
 }
 
 impl ConversationDetail {
-    /// The detail view of a stored conversation item.
-    pub fn from_item(item: &Item) -> Self {
+    /// The detail view of a stored conversation.
+    pub fn of(c: &ConversationRecord) -> Self {
         Self {
-            conversation: ConversationView::from_item(item),
-            routing: item.get("routing").filter(|v| !v.is_null()).cloned(),
-            page_url: opt_text(item, "page_url"),
-            waiting_since: opt_text(item, "waiting_since"),
-            skills: strings(item, "skills"),
+            conversation: ConversationView::of(c),
+            routing: c.routing.clone().filter(|v| !v.is_null()),
+            page_url: c.page_url.clone(),
+            waiting_since: c.waiting_since.map(|t| t.to_string()),
+            skills: c.skills.clone(),
         }
     }
-}
-
-/// A fixed-width number for the activity index's sort key (RFC 3339 text does not sort: its fraction varies).
-fn millis(at: jiff::Timestamp) -> i64 {
-    at.as_millisecond().max(0)
 }
 
 /// A new message id minted at `at`, strictly increasing within this process even for messages stored in the
@@ -196,13 +182,7 @@ pub struct NewConversation<'a> {
 
 /// The conversation item as first stored: `pending`, no assignee, waiting since now.
 pub fn conversation_item(c: &NewConversation<'_>) -> Item {
-    keys::conversation(c.tenant, c.id).with(json!({
-        "type": "conversation", "conversation_id": c.id, "tenant_id": c.tenant, "customer_id": c.customer,
-        "status": ConversationStatus::Pending.as_str(), "group_id": c.group, "priority": c.priority.as_str(),
-        "skills": [], "tags": [], "page_url": c.page_url, "created_at": c.at, "last_message_at": c.at,
-        "waiting_since": c.at, "routing": null, "version": 1,
-        "gsi1pk": keys::conversations_index(c.tenant), "gsi1sk": keys::conversations_index_sk(millis(c.at), c.id),
-    }))
+    ConversationRecord::started(c.tenant, c.id, c.customer, c.group, c.priority, c.page_url, c.at).to_item()
 }
 
 /// The `conversation.created` event.
@@ -240,24 +220,26 @@ pub struct NewMessage<'a> {
 impl NewMessage<'_> {
     /// The view of the message, as events carry it.
     pub fn view(&self) -> MessageView {
-        MessageView {
-            id: self.id.to_string(),
-            conversation_id: self.conversation.to_string(),
-            author: self.author.as_str().to_owned(),
+        MessageView::of(&self.record())
+    }
+
+    /// The message as stored.
+    pub fn record(&self) -> MessageRecord {
+        MessageRecord {
+            message_id: self.id.clone(),
+            conversation_id: self.conversation.clone(),
+            tenant_id: self.tenant.clone(),
+            author: self.author,
             author_id: self.author_id.map(str::to_owned),
             content: self.content.as_str().to_owned(),
             internal: self.internal,
-            created_at: self.at.to_string(),
+            created_at: self.at,
         }
     }
 
     /// The message item.
     pub fn item(&self) -> Item {
-        keys::message(self.tenant, self.conversation, self.id).with(json!({
-            "type": "message", "message_id": self.id, "conversation_id": self.conversation, "tenant_id": self.tenant,
-            "author": self.author.as_str(), "author_id": self.author_id, "content": self.content.as_str(),
-            "internal": self.internal, "created_at": self.at,
-        }))
+        self.record().to_item()
     }
 
     /// The transaction operations that store the message and touch its conversation (never `status`,
@@ -316,9 +298,12 @@ impl NewMessage<'_> {
     }
 }
 
-/// The conversation, if it exists in this tenant.
-pub async fn load(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<Option<Item>, TableError> {
-    app.table.get(&keys::conversation(tenant, id)).await
+/// The conversation, if it exists in this tenant (an item that does not parse is an error).
+pub async fn load(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<Option<ConversationRecord>, TableError> {
+    match app.table.get(&keys::conversation(tenant, id)).await? {
+        Some(item) => Ok(Some(ConversationRecord::from_item(item)?)),
+        None => Ok(None),
+    }
 }
 
 /// Who is reading, with what they may see.
@@ -338,7 +323,12 @@ impl Viewer {
             app.table
                 .get(&keys::agent(&principal.tenant_id, &principal.agent_id))
                 .await?
-                .map(|a| strings(&a, "group_ids"))
+                .map(|a| {
+                    a.get("group_ids")
+                        .and_then(Value::as_array)
+                        .map(|g| g.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                        .unwrap_or_default()
+                })
                 .unwrap_or_default()
         } else {
             Vec::new()
@@ -349,23 +339,23 @@ impl Viewer {
     /// Whether the caller may see the conversation: `view_all` sees every one; `view_group` those of its
     /// groups (and of the default group, `group_id` null, which every agent serves); everyone sees the ones
     /// assigned to them.
-    pub fn can_see(&self, conversation: &Item) -> bool {
+    pub fn can_see(&self, conversation: &ConversationRecord) -> bool {
         let p = &self.principal.permissions;
         if p.has(Permission::ConversationsViewAll) || self.is_assignee(conversation) {
             return true;
         }
         if p.has(Permission::ConversationsViewGroup) {
-            return match conversation.get("group_id").and_then(Value::as_str) {
+            return match &conversation.group_id {
                 None => true,
-                Some(g) => self.group_ids.iter().any(|mine| mine == g),
+                Some(g) => self.group_ids.iter().any(|mine| mine == g.as_str()),
             };
         }
         false
     }
 
     /// Whether the conversation is assigned to the caller.
-    pub fn is_assignee(&self, conversation: &Item) -> bool {
-        conversation.get("assignee_id").and_then(Value::as_str) == Some(self.principal.agent_id.as_str())
+    pub fn is_assignee(&self, conversation: &ConversationRecord) -> bool {
+        conversation.assignee_id.as_ref() == Some(&self.principal.agent_id)
     }
 
     /// Whether message text reaches this reader unmasked.
@@ -376,7 +366,7 @@ impl Viewer {
 
 /// The conversation if it exists in the caller's tenant and the caller may see it; 404 otherwise (another
 /// tenant's id, or one the caller may not see, are both simply not found).
-pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<Item, ConversationError> {
+pub async fn load_visible(app: &App, viewer: &Viewer, id: &str) -> Result<ConversationRecord, ConversationError> {
     let id = ConversationId::parse(id).ok_or(ConversationError::NotFound)?;
     let item = load(app, &viewer.principal.tenant_id, &id).await?.ok_or(ConversationError::NotFound)?;
     if viewer.can_see(&item) { Ok(item) } else { Err(ConversationError::NotFound) }
@@ -409,7 +399,7 @@ impl AssigneeFilter {
 /// The list's filters.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
-    /// Only this status.
+    /// Only this status, as the API shows it (`open`, `queued` or `closed`; `queued` includes `pending`).
     pub status: Option<ConversationStatus>,
     /// Only this assignee.
     pub assignee: Option<AssigneeFilter>,
@@ -420,17 +410,17 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    fn matches(&self, viewer: &Viewer, item: &Item) -> bool {
-        let assignee = item.get("assignee_id").and_then(Value::as_str);
-        self.status.is_none_or(|s| item.get("status").and_then(Value::as_str) == Some(s.as_str()))
+    fn matches(&self, viewer: &Viewer, c: &ConversationRecord) -> bool {
+        let assignee = c.assignee_id.as_ref();
+        self.status.is_none_or(|s| c.status.shown() == s)
             && match &self.assignee {
                 None => true,
-                Some(AssigneeFilter::Me) => assignee == Some(viewer.principal.agent_id.as_str()),
+                Some(AssigneeFilter::Me) => assignee == Some(&viewer.principal.agent_id),
                 Some(AssigneeFilter::Unassigned) => assignee.is_none(),
-                Some(AssigneeFilter::Agent(a)) => assignee == Some(a.as_str()),
+                Some(AssigneeFilter::Agent(a)) => assignee == Some(a),
             }
-            && self.tag.as_ref().is_none_or(|t| strings(item, "tags").iter().any(|x| x == t.as_str()))
-            && self.group_id.as_ref().is_none_or(|g| item.get("group_id").and_then(Value::as_str) == Some(g.as_str()))
+            && self.tag.as_ref().is_none_or(|t| c.tags.contains(t))
+            && self.group_id.as_ref().is_none_or(|g| c.group_id.as_ref() == Some(g))
     }
 }
 
@@ -439,27 +429,31 @@ impl ListFilter {
 ///   gsi2 (`T#{t}#ASSIGNED#{a}#{status}`, newest assignment first); without a status, its open partition then its
 ///   closed one (a conversation with an assignee is open, or closed keeping it);
 /// - `queued` without an assignee: the waiting queue (gsi2 `T#{t}#QUEUE`, in queue order: priority, then
-///   longest waiting);
+///   longest waiting), then the conversations waiting outside it (stored `pending`: not routed yet, or a
+///   tenant that does not queue), from the activity index;
 /// - otherwise the tenant's activity index (gsi1 `T#{t}#CONVS`, newest activity first).
 ///
-/// `None` when nothing can match (an assignee with `pending` or `queued`: those have no assignee).
-fn partitions(viewer: &Viewer, filter: &ListFilter) -> Option<Vec<Query>> {
+/// Each partition comes with the stored status it is read for, when it holds others too. `None` when nothing
+/// can match (an assignee with `queued`: a waiting conversation has no assignee).
+fn partitions(viewer: &Viewer, filter: &ListFilter) -> Option<Vec<(Query, Option<ConversationStatus>)>> {
     let t = &viewer.principal.tenant_id;
     let assignee = match &filter.assignee {
         Some(AssigneeFilter::Me) => Some(&viewer.principal.agent_id),
         Some(AssigneeFilter::Agent(a)) => Some(a),
         _ => None,
     };
-    let assigned =
-        |a: &AgentId, s: ConversationStatus| Query::index(Index::Gsi2, keys::assigned_pk(t, a, s.as_str())).backwards();
+    let assigned = |a: &AgentId, s: ConversationStatus| {
+        (Query::index(Index::Gsi2, keys::assigned_pk(t, a, s.as_str())).backwards(), None)
+    };
+    let activity = || Query::index(Index::Gsi1, keys::conversations_index(t)).backwards();
     Some(match (assignee, filter.status) {
         (Some(a), Some(s @ (ConversationStatus::Open | ConversationStatus::Closed))) => vec![assigned(a, s)],
         (Some(_), Some(_)) => return None,
         (Some(a), None) => vec![assigned(a, ConversationStatus::Open), assigned(a, ConversationStatus::Closed)],
         (None, Some(ConversationStatus::Queued)) if filter.assignee.is_none() => {
-            vec![Query::index(Index::Gsi2, keys::queue_pk(t))]
+            vec![(Query::index(Index::Gsi2, keys::queue_pk(t)), None), (activity(), Some(ConversationStatus::Pending))]
         }
-        _ => vec![Query::index(Index::Gsi1, keys::conversations_index(t)).backwards()],
+        _ => vec![(activity(), None)],
     })
 }
 
@@ -479,29 +473,30 @@ pub async fn list(
             let key = c.key_item().map_err(|_| bad_cursor())?;
             parts
                 .iter()
-                .position(|q| {
+                .position(|(q, _)| {
                     let attr = q.index.map_or("pk", |ix| ix.pk_attr());
                     key.get(attr).and_then(Value::as_str) == Some(q.pk.as_str())
                 })
                 .ok_or_else(bad_cursor)?
         }
     };
-    let mut kept: Vec<Item> = Vec::new();
-    for (n, query) in parts.into_iter().enumerate().skip(start) {
+    let mut kept: Vec<ConversationRecord> = Vec::new();
+    for (n, (query, stored)) in parts.into_iter().enumerate().skip(start) {
         let cursor = if n == start { params.cursor.clone() } else { None };
-        let (items, next) = filtered_page(app, query.after(cursor), params.limit - kept.len(), |i| {
-            viewer.can_see(i) && filter.matches(viewer, i)
-        })
-        .await?;
+        let (items, next) =
+            filtered_records(app, query.after(cursor), params.limit - kept.len(), |c: &ConversationRecord| {
+                stored.is_none_or(|s| c.status == s) && viewer.can_see(c) && filter.matches(viewer, c)
+            })
+            .await?;
         kept.extend(items);
         if next.is_some() {
-            return Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), next));
+            return Ok(ListPage::new(kept.iter().map(ConversationView::of).collect(), next));
         }
         if kept.len() == params.limit {
             break;
         }
     }
-    Ok(ListPage::new(kept.iter().map(ConversationView::from_item).collect(), None))
+    Ok(ListPage::new(kept.iter().map(ConversationView::of).collect(), None))
 }
 
 /// Whether an agent group exists in this tenant (the assignment module's group item).
@@ -515,14 +510,18 @@ pub async fn of_customer(
     tenant: &TenantId,
     id: &CustomerId,
     params: &PageRequest,
-    keep: impl Fn(&Item) -> bool,
+    keep: impl Fn(&ConversationRecord) -> bool,
 ) -> Result<ListPage<ConversationView>, ConversationError> {
     let query = Query::partition(keys::customer_pk(tenant, id)).prefix(keys::CUSTOMER_CONVERSATION_PREFIX).backwards();
     let page = app.table.query(params.apply(query)?).await?;
-    let ids: Vec<ConversationId> =
-        page.items.iter().map(|p| text(p, "conversation_id")).filter_map(|s| ConversationId::parse(&s)).collect();
+    let ids: Vec<ConversationId> = page
+        .items
+        .iter()
+        .filter_map(|p| p.get("conversation_id").and_then(Value::as_str))
+        .filter_map(ConversationId::parse)
+        .collect();
     let loaded = futures::future::try_join_all(ids.iter().map(|c| load(app, tenant, c))).await?;
-    let items = loaded.iter().flatten().filter(|c| keep(c)).map(ConversationView::from_item).collect();
+    let items = loaded.iter().flatten().filter(|c| keep(c)).map(ConversationView::of).collect();
     Ok(ListPage::new(items, page.cursor))
 }
 
@@ -531,13 +530,13 @@ pub async fn of_customer(
 pub async fn release_before_delete(
     app: &App,
     principal: &Principal,
-    conversation: &Item,
+    conversation: &ConversationRecord,
 ) -> Result<(), ConversationError> {
-    if conversation.get("status").and_then(Value::as_str) == Some(ConversationStatus::Closed.as_str()) {
+    if conversation.status == ConversationStatus::Closed {
         return Ok(());
     }
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
-    crate::assignment::close(app, &principal.tenant_id, &id, Some(&principal.agent_id)).await?;
+    let id = &conversation.conversation_id;
+    crate::assignment::close(app, &principal.tenant_id, id, Some(&principal.agent_id)).await?;
     Ok(())
 }
 
@@ -557,26 +556,26 @@ fn mask_message(content: &str) -> String {
 pub async fn history(
     app: &App,
     viewer: &Viewer,
-    conversation: &Item,
+    conversation: &ConversationRecord,
     days: u32,
     params: &PageRequest,
 ) -> Result<ListPage<MessageView>, ConversationError> {
     let tenant = &viewer.principal.tenant_id;
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
+    let id = &conversation.conversation_id;
     let since = app.now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
     let from = ulid::Ulid::from_parts(u64::try_from(millis(since)).unwrap_or(0), 0);
-    let query = Query::partition(keys::conversation_pk(tenant, &id))
+    let query = Query::partition(keys::conversation_pk(tenant, id))
         .sk(SkCondition::Between(format!("{}{from}", keys::MESSAGE_PREFIX), keys::MESSAGE_END.to_owned()));
     let page = app.table.query(params.apply(query)?).await?;
     let items = page
         .items
-        .iter()
+        .into_iter()
         .map(|i| {
-            let mut m = MessageView::from_item(i);
+            let mut m = MessageView::of(&MessageRecord::from_item(i)?);
             m.content = mask_for(viewer, m.content);
-            m
+            Ok(m)
         })
-        .collect();
+        .collect::<Result<_, TableError>>()?;
     Ok(ListPage::new(items, page.cursor))
 }
 
@@ -596,10 +595,8 @@ pub async fn visitor_messages(
         Query::partition(keys::conversation_pk(tenant, conversation))
             .sk(SkCondition::Between(from, keys::MESSAGE_END.to_owned())),
     )?;
-    let (items, next) =
-        filtered_page(app, query, params.limit, |i| !i.get("internal").and_then(Value::as_bool).unwrap_or(false))
-            .await?;
-    Ok(ListPage::new(items.iter().map(MessageView::from_item).collect(), next))
+    let (items, next) = filtered_records(app, query, params.limit, |m: &MessageRecord| !m.internal).await?;
+    Ok(ListPage::new(items.iter().map(MessageView::of).collect(), next))
 }
 
 /// Stores a staff member's reply or internal note with its `message.sent` event.
@@ -638,14 +635,13 @@ pub async fn set_tags(
     id: &ConversationId,
     tags: &[TagName],
     audit: AuditEntry,
-) -> Result<Item, ConversationError> {
-    let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
+) -> Result<ConversationRecord, ConversationError> {
     let op = TxOp::Update {
         key: keys::conversation(tenant, id),
-        update: Update::new().set("tags", json!(names)),
+        update: Update::new().set("tags", json!(tags)),
         condition: Some(Condition::Exists),
     };
-    let audit = audit.target("conversation", id).with("tags", json!(names));
+    let audit = audit.target("conversation", id).with("tags", json!(tags));
     match crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await {
         Ok(()) => load(app, tenant, id).await?.ok_or(ConversationError::NotFound),
         Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
@@ -661,11 +657,11 @@ pub async fn set_tags(
 pub async fn delete(
     app: &App,
     tenant: &TenantId,
-    conversation: &Item,
+    conversation: &ConversationRecord,
     audit: AuditEntry,
 ) -> Result<(), ConversationError> {
-    let id = ConversationId::parse(&text(conversation, "conversation_id")).ok_or(ConversationError::Broken(NO_ID))?;
-    let pk = keys::conversation_pk(tenant, &id);
+    let id = &conversation.conversation_id;
+    let pk = keys::conversation_pk(tenant, id);
     loop {
         let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
         if page.items.is_empty() {
@@ -678,11 +674,11 @@ pub async fn delete(
             .collect::<Result<Vec<_>, _>>()?;
         app.table.transact(ops).await?;
     }
-    let mut last = vec![TxOp::Delete { key: keys::conversation(tenant, &id), condition: Some(Condition::Exists) }];
-    if let Some(cu) = CustomerId::parse(&text(conversation, "customer_id")) {
-        last.push(TxOp::Delete { key: keys::customer_conversation(tenant, &cu, &id), condition: None });
-    }
-    match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", &id)]).await {
+    let last = vec![
+        TxOp::Delete { key: keys::conversation(tenant, id), condition: Some(Condition::Exists) },
+        TxOp::Delete { key: keys::customer_conversation(tenant, &conversation.customer_id, id), condition: None },
+    ];
+    match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", id)]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use kefu_domain::routing::Priority;
 use kefu_domain::{
-    Author, ConversationId, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId, Name, Phone, TenantId,
-    ValidationError,
+    Author, ConversationId, ConversationStatus, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId,
+    Name, Phone, TenantId, ValidationError,
 };
 use kefu_ports::table::{Condition, Item, TableError, TxOp};
 use serde::{Deserialize, Serialize};
@@ -373,7 +373,7 @@ pub async fn send(
                     let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
                         .await?
                         .ok_or(ConversationError::NotFound)?;
-                    if conversation.get("status").and_then(Value::as_str) != Some("closed") {
+                    if conversation.status != ConversationStatus::Closed {
                         continue;
                     }
                     reopen_for_visitor(app, visitor).await?;

@@ -17,20 +17,16 @@ use crate::audit::AuditEntry;
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
+use crate::plumbing::record::Record;
 
 pub mod error;
+pub mod record;
 
 pub use error::CustomerError;
+pub use record::{CustomerGroupRecord, CustomerRecord};
 
 fn text(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }
 
 /// A customer as API.md shows it.
@@ -75,19 +71,18 @@ fn mask_phone(phone: &str) -> String {
 
 impl CustomerView {
     /// The view of a stored customer, masked unless `sensitive`.
-    pub fn from_item(item: &Item, sensitive: bool) -> Self {
-        let email = text(item, "email");
-        let phone = text(item, "phone");
+    pub fn of(c: &CustomerRecord, sensitive: bool) -> Self {
+        let (email, phone) = (c.email.clone(), c.phone.clone());
         Self {
-            id: text(item, "customer_id").unwrap_or_default(),
-            name: text(item, "name"),
+            id: c.customer_id.to_string(),
+            name: c.name.clone(),
             email: if sensitive { email } else { email.as_deref().map(mask_email) },
             phone: if sensitive { phone } else { phone.as_deref().map(mask_phone) },
-            external_id: text(item, "external_id"),
-            group_id: text(item, "group_id"),
-            tags: strings(item, "tags"),
-            attributes: item.get("attributes").filter(|v| v.is_object()).cloned().unwrap_or_else(|| json!({})),
-            created_at: text(item, "created_at").unwrap_or_default(),
+            external_id: c.external_id.clone(),
+            group_id: c.group_id.as_ref().map(ToString::to_string),
+            tags: c.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            attributes: Value::Object(c.attributes.clone()),
+            created_at: c.created_at.to_string(),
         }
     }
 }
@@ -115,14 +110,22 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
         contact.email.as_ref().map(Email::as_str),
         contact.phone.as_ref(),
     );
-    let item = keys::customer(tenant, id).with(json!({
-        "type": "customer", "customer_id": id, "tenant_id": tenant,
-        "name": contact.name.as_ref().map(Name::as_str), "email": contact.email.as_ref().map(Email::as_str),
-        "phone": contact.phone.as_ref().map(Phone::as_str),
-        "external_id": contact.external_id.as_ref().map(ExternalId::as_str),
-        "group_id": null, "tags": [], "attributes": contact.attributes, "search_terms": terms, "created_at": at, "version": 1,
-        "gsi1pk": keys::customers_index(tenant), "gsi1sk": id,
-    }));
+    let item = CustomerRecord {
+        customer_id: id.clone(),
+        tenant_id: tenant.clone(),
+        name: contact.name.as_ref().map(|n| n.as_str().to_owned()),
+        email: contact.email.as_ref().map(|e| e.as_str().to_owned()),
+        phone: contact.phone.as_ref().map(|p| p.as_str().to_owned()),
+        external_id: contact.external_id.as_ref().map(|x| x.as_str().to_owned()),
+        group_id: None,
+        tags: Vec::new(),
+        attributes: contact.attributes.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect(),
+        search_terms: terms.clone(),
+        created_at: at,
+        updated_at: None,
+        version: 1,
+    }
+    .to_item();
     let mut ops = vec![TxOp::Put { item, condition: Some(Condition::NotExists) }];
     if let Some(ext) = &contact.external_id {
         ops.push(TxOp::Put {
@@ -140,33 +143,32 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
 pub fn fill_missing_ops(
     tenant: &TenantId,
     id: &CustomerId,
-    current: &Item,
+    current: &CustomerRecord,
     contact: &Contact,
     at: jiff::Timestamp,
 ) -> Vec<TxOp> {
-    let missing = |k: &str| text(current, k).is_none();
     let mut update = Update::new();
     let mut next = current.clone();
     let mut changed = false;
-    for (k, v) in [
-        ("name", contact.name.as_ref().map(Name::as_str)),
-        ("email", contact.email.as_ref().map(Email::as_str)),
-        ("phone", contact.phone.as_ref().map(Phone::as_str)),
+    for (k, slot, v) in [
+        ("name", &mut next.name, contact.name.as_ref().map(Name::as_str)),
+        ("email", &mut next.email, contact.email.as_ref().map(Email::as_str)),
+        ("phone", &mut next.phone, contact.phone.as_ref().map(Phone::as_str)),
     ] {
-        if let Some(v) = v.filter(|_| missing(k)) {
+        if let Some(v) = v.filter(|_| slot.is_none()) {
             update = update.set(k, v);
-            next.insert(k.into(), json!(v));
+            *slot = Some(v.to_owned());
             changed = true;
         }
     }
     if !contact.attributes.is_empty() {
-        let mut merged = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut merged = current.attributes.clone();
         for (k, v) in &contact.attributes {
             if merged.len() < MAX_ATTRIBUTES || merged.contains_key(k) {
                 merged.insert(k.clone(), json!(v));
             }
         }
-        if current.get("attributes").and_then(Value::as_object) != Some(&merged) {
+        if current.attributes != merged {
             update = update.set("attributes", Value::Object(merged));
             changed = true;
         }
@@ -174,10 +176,10 @@ pub fn fill_missing_ops(
     if !changed {
         return Vec::new();
     }
-    let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
-    let phone = text(&next, "phone").and_then(|p| Phone::parse(&p, "phone").ok());
-    let terms = search_terms(text(&next, "name").as_deref(), text(&next, "email").as_deref(), phone.as_ref());
-    let old_terms = strings(current, "search_terms");
+    let version = current.version;
+    let phone = next.phone.as_deref().and_then(|p| Phone::parse(p, "phone").ok());
+    let terms = search_terms(next.name.as_deref(), next.email.as_deref(), phone.as_ref());
+    let old_terms = &current.search_terms;
     let update = update.set("search_terms", json!(terms)).set("updated_at", json!(at)).set("version", version + 1);
     let mut ops = vec![TxOp::Update {
         key: keys::customer(tenant, id),
@@ -207,23 +209,27 @@ pub async fn by_external_id(app: &App, tenant: &TenantId, ext: &ExternalId) -> R
         .and_then(|s| CustomerId::parse(&s)))
 }
 
-/// A customer of this tenant.
-pub async fn load(app: &App, tenant: &TenantId, id: &CustomerId) -> Result<Option<Item>, TableError> {
-    app.table.get(&keys::customer(tenant, id)).await
+/// A customer of this tenant (an item that does not parse is an error).
+pub async fn load(app: &App, tenant: &TenantId, id: &CustomerId) -> Result<Option<CustomerRecord>, TableError> {
+    match app.table.get(&keys::customer(tenant, id)).await? {
+        Some(item) => Ok(Some(CustomerRecord::from_item(item)?)),
+        None => Ok(None),
+    }
 }
 
-/// The priority a customer's conversations get: its group's, `normal` without one.
-pub async fn priority_of(app: &App, tenant: &TenantId, customer: Option<&Item>) -> Result<Priority, TableError> {
-    let Some(g) = customer.and_then(|c| text(c, "group_id")).and_then(|g| CustomerGroupId::parse(&g)) else {
+/// The priority a customer's conversations get: its group's, `normal` without one (or when the group is gone).
+pub async fn priority_of(
+    app: &App,
+    tenant: &TenantId,
+    customer: Option<&CustomerRecord>,
+) -> Result<Priority, TableError> {
+    let Some(g) = customer.and_then(|c| c.group_id.as_ref()) else {
         return Ok(Priority::Normal);
     };
-    Ok(app
-        .table
-        .get(&keys::customer_group(tenant, &g))
-        .await?
-        .and_then(|g| text(&g, "priority"))
-        .and_then(|p| Priority::parse(&p))
-        .unwrap_or(Priority::Normal))
+    match app.table.get(&keys::customer_group(tenant, g)).await? {
+        Some(item) => Ok(CustomerGroupRecord::from_item(item)?.priority),
+        None => Ok(Priority::Normal),
+    }
 }
 
 /// The pointer from a customer to one of its conversations, written with the conversation (pure).
@@ -257,10 +263,9 @@ pub async fn list(
 ) -> Result<ListPage<CustomerView>, CustomerError> {
     let tenant = &principal.tenant_id;
     let sensitive = sees_sensitive(principal);
-    let group = filter.group_id.as_ref().map(CustomerGroupId::as_str);
-    let keep = |c: &Item| {
-        group.is_none_or(|g| text(c, "group_id").as_deref() == Some(g))
-            && filter.tag.as_ref().is_none_or(|t| strings(c, "tags").iter().any(|x| x == t.as_str()))
+    let keep = |c: &CustomerRecord| {
+        filter.group_id.as_ref().is_none_or(|g| c.group_id.as_ref() == Some(g))
+            && filter.tag.as_ref().is_none_or(|t| c.tags.contains(t))
     };
     if let Some(q) = &filter.q {
         let (kind, prefix) = search_prefix(q)?;
@@ -280,7 +285,7 @@ pub async fn list(
             }
         }
         let loaded = futures::future::try_join_all(ids.iter().map(|id| load(app, tenant, id))).await?;
-        let items = loaded.into_iter().flatten().filter(|c| keep(c)).map(|c| CustomerView::from_item(&c, sensitive));
+        let items = loaded.into_iter().flatten().filter(|c| keep(c)).map(|c| CustomerView::of(&c, sensitive));
         return Ok(ListPage::new(items.collect(), page.cursor));
     }
     let query = match &filter.group_id {
@@ -288,8 +293,8 @@ pub async fn list(
         None => Query::index(Index::Gsi1, keys::customers_index(tenant)),
     };
     let query = params.apply(query)?.backwards();
-    let (items, next) = crate::plumbing::pages::filtered_page(app, query, params.limit, keep).await?;
-    Ok(ListPage::new(items.iter().map(|c| CustomerView::from_item(c, sensitive)).collect(), next))
+    let (items, next) = crate::plumbing::pages::filtered_records(app, query, params.limit, keep).await?;
+    Ok(ListPage::new(items.iter().map(|c| CustomerView::of(c, sensitive)).collect(), next))
 }
 
 /// `PATCH /v1/customers/{id}` body: only the fields present change; `null` clears an optional one.
@@ -329,7 +334,7 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 pub const MAX_ATTRIBUTES: usize = 50;
 
 /// Applies a patch: the profile update (conditioned on the version read), the search terms that changed, in
-/// one transaction. Answers the item as it now stands.
+/// one transaction. Answers the customer as it now stands.
 ///
 /// `audit` (the caller's `customer.update` entry) is committed in the same transaction.
 pub async fn update(
@@ -338,26 +343,22 @@ pub async fn update(
     id: &CustomerId,
     patch: CustomerPatch,
     audit: AuditEntry,
-) -> Result<Item, CustomerError> {
+) -> Result<CustomerRecord, CustomerError> {
     let current = load(app, tenant, id).await?.ok_or(CustomerError::NotFound)?;
-    let version = current.get("version").and_then(Value::as_u64).unwrap_or(1);
+    let version = current.version;
     let mut next = current.clone();
     let mut update = Update::new();
-    let set = |update: &mut Update, next: &mut Item, k: &str, v: Option<String>| {
-        *update = std::mem::take(update).set(k, json!(v));
-        next.insert(k.into(), json!(v));
-    };
     if let Some(name) = patch.name {
-        let v = name.map(|n| Name::parse(&n, "name")).transpose()?.map(|n| n.as_str().to_owned());
-        set(&mut update, &mut next, "name", v);
+        next.name = name.map(|n| Name::parse(&n, "name")).transpose()?.map(|n| n.as_str().to_owned());
+        update = update.set("name", json!(next.name));
     }
     if let Some(email) = patch.email {
-        let v = email.map(|e| Email::parse(&e)).transpose()?.map(|e| e.as_str().to_owned());
-        set(&mut update, &mut next, "email", v);
+        next.email = email.map(|e| Email::parse(&e)).transpose()?.map(|e| e.as_str().to_owned());
+        update = update.set("email", json!(next.email));
     }
     if let Some(phone) = patch.phone {
-        let v = phone.map(|p| Phone::parse(&p, "phone")).transpose()?.map(|p| p.as_str().to_owned());
-        set(&mut update, &mut next, "phone", v);
+        next.phone = phone.map(|p| Phone::parse(&p, "phone")).transpose()?.map(|p| p.as_str().to_owned());
+        update = update.set("phone", json!(next.phone));
     }
     if let Some(group) = patch.group_id {
         match group {
@@ -366,24 +367,24 @@ pub async fn update(
                 if app.table.get(&keys::customer_group(tenant, &g)).await?.is_none() {
                     return Err(ValidationError::new("group_id", "no such group").into());
                 }
-                update =
-                    update.set("gsi2pk", json!(keys::customers_of_group_index(tenant, &g))).set("gsi2sk", json!(id));
-                set(&mut update, &mut next, "group_id", Some(g.to_string()));
+                update = update
+                    .set("gsi2pk", json!(keys::customers_of_group_index(tenant, &g)))
+                    .set("gsi2sk", json!(id))
+                    .set("group_id", json!(g));
+                next.group_id = Some(g);
             }
             None => {
-                update = update.remove("gsi2pk").remove("gsi2sk");
-                set(&mut update, &mut next, "group_id", None);
+                update = update.remove("gsi2pk").remove("gsi2sk").set("group_id", Value::Null);
+                next.group_id = None;
             }
         }
     }
     if let Some(tags) = patch.tags {
-        let tags = TagName::parse_list(&tags, "tags")?;
-        let names: Vec<&str> = tags.iter().map(TagName::as_str).collect();
-        update = update.set("tags", json!(names));
-        next.insert("tags".into(), json!(names));
+        next.tags = TagName::parse_list(&tags, "tags")?;
+        update = update.set("tags", json!(next.tags));
     }
     if let Some(attrs) = patch.attributes {
-        let mut merged = current.get("attributes").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut merged = current.attributes.clone();
         for (k, v) in attrs {
             if k.is_empty() || k.chars().count() > 64 {
                 return Err(ValidationError::new(format!("attributes.{k}"), "names are 1 to 64 characters").into());
@@ -402,11 +403,11 @@ pub async fn update(
             return Err(ValidationError::new("attributes", format!("at most {MAX_ATTRIBUTES} attributes")).into());
         }
         update = update.set("attributes", Value::Object(merged.clone()));
-        next.insert("attributes".into(), Value::Object(merged));
+        next.attributes = merged;
     }
-    let phone = text(&next, "phone").and_then(|p| Phone::parse(&p, "phone").ok());
-    let terms = search_terms(text(&next, "name").as_deref(), text(&next, "email").as_deref(), phone.as_ref());
-    let old_terms = strings(&current, "search_terms");
+    let phone = next.phone.as_deref().and_then(|p| Phone::parse(p, "phone").ok());
+    let terms = search_terms(next.name.as_deref(), next.email.as_deref(), phone.as_ref());
+    let old_terms = &current.search_terms;
     let now = app.now();
     update = update.set("search_terms", json!(terms)).set("updated_at", json!(now)).set("version", json!(version + 1));
     let mut ops = vec![TxOp::Update {
@@ -425,8 +426,9 @@ pub async fn update(
         Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => return Err(CustomerError::CHANGED),
         Err(e) => return Err(e.into()),
     }
-    next.insert("updated_at".into(), json!(now));
-    next.insert("version".into(), json!(version + 1));
+    next.search_terms = terms;
+    next.updated_at = Some(now);
+    next.version = version + 1;
     Ok(next)
 }
 
@@ -439,19 +441,20 @@ pub struct CustomerGroupView {
     /// Name.
     pub name: String,
     /// `high` | `normal` | `low`: the priority its customers' conversations get.
-    pub priority: String,
+    #[schema(value_type = String)]
+    pub priority: Priority,
     /// Created at.
     pub created_at: String,
 }
 
 impl CustomerGroupView {
     /// The view of a stored group.
-    pub fn from_item(item: &Item) -> Self {
+    pub fn of(g: &CustomerGroupRecord) -> Self {
         Self {
-            id: text(item, "group_id").unwrap_or_default(),
-            name: text(item, "name").unwrap_or_default(),
-            priority: text(item, "priority").unwrap_or_else(|| "normal".into()),
-            created_at: text(item, "created_at").unwrap_or_default(),
+            id: g.group_id.to_string(),
+            name: g.name.clone(),
+            priority: g.priority,
+            created_at: g.created_at.to_string(),
         }
     }
 }
@@ -489,7 +492,13 @@ pub async fn groups(
 ) -> Result<ListPage<CustomerGroupView>, CustomerError> {
     let query = Query::partition(keys::tenant_pk(tenant)).prefix(keys::CUSTOMER_GROUP_PREFIX);
     let page = app.table.query(params.apply(query)?).await?;
-    Ok(ListPage::from_page(page, CustomerGroupView::from_item))
+    let items = page
+        .items
+        .into_iter()
+        .map(|i| CustomerGroupRecord::from_item(i).map(|g| CustomerGroupView::of(&g)))
+        .collect::<Result<_, _>>()
+        .map_err(TableError::from)?;
+    Ok(ListPage::new(items, page.cursor))
 }
 
 /// Creates a customer group, committed with `audit` (the caller's `customer_group.create` entry).
@@ -501,13 +510,16 @@ pub async fn create_group(
 ) -> Result<CustomerGroupView, CustomerError> {
     let (name, priority) = body.validate()?;
     let id = CustomerGroupId::generate();
-    let item = keys::customer_group(tenant, &id).with(json!({
-        "type": "customer_group", "group_id": id, "tenant_id": tenant, "name": name.as_str(),
-        "priority": priority.as_str(), "created_at": app.now(),
-    }));
-    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) };
-    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await?;
-    Ok(CustomerGroupView::from_item(&item))
+    let group = CustomerGroupRecord {
+        group_id: id,
+        tenant_id: tenant.clone(),
+        name: name.as_str().to_owned(),
+        priority,
+        created_at: app.now(),
+    };
+    let op = TxOp::Put { item: group.to_item(), condition: Some(Condition::NotExists) };
+    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &group.group_id)]).await?;
+    Ok(CustomerGroupView::of(&group))
 }
 
 /// Renames a customer group or changes its priority (new conversations of its customers get the new one),
@@ -527,7 +539,7 @@ pub async fn update_group(
     match crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("customer_group", &id)]).await {
         Ok(()) => {
             let item = app.table.get(&key).await?.ok_or(CustomerError::NotFound)?;
-            Ok(CustomerGroupView::from_item(&item))
+            Ok(CustomerGroupView::of(&CustomerGroupRecord::from_item(item).map_err(TableError::from)?))
         }
         Err(TableError::TransactionCanceled { .. }) => Err(CustomerError::NotFound),
         Err(e) => Err(e.into()),

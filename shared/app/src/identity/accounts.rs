@@ -3,14 +3,17 @@
 
 use std::net::IpAddr;
 
+use jiff::Timestamp;
+use kefu_domain::routing::AgentStatus;
 use kefu_domain::security::{ApiKeyId, Restriction, SessionId};
-use kefu_domain::{AgentId, BuiltinRole, PermissionSet, RoleId, TenantId};
-use kefu_ports::table::{Condition, Item, TxOp};
-use serde::Serialize;
+use kefu_domain::{AgentId, BuiltinRole, GroupId, PermissionSet, RoleId, ScheduleId, TenantId};
+use kefu_ports::table::{Condition, Item, Key, TxOp};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record::Record;
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +93,8 @@ pub struct AgentView {
     /// Role id.
     pub role_id: String,
     /// `online` / `away` / `offline`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: AgentStatus,
     /// Groups the agent belongs to.
     pub group_ids: Vec<String>,
     /// Skills.
@@ -121,31 +125,155 @@ pub(super) fn strings(item: &Item, k: &str) -> Vec<String> {
 }
 
 impl AgentView {
-    /// The view of a stored account item.
-    pub fn from_item(item: &Item) -> Self {
+    /// The view of a stored account.
+    pub fn of(a: &AccountRecord) -> Self {
         Self {
-            id: s(item, "agent_id"),
-            tenant_id: s(item, "tenant_id"),
-            email: s(item, "email"),
-            name: s(item, "name"),
-            role_id: s(item, "role_id"),
-            status: item.get("status").and_then(Value::as_str).unwrap_or("offline").to_owned(),
-            group_ids: strings(item, "group_ids"),
-            skills: strings(item, "skills"),
-            max_concurrent: item
-                .get("max_concurrent")
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(5),
-            last_login_at: item.get("last_login_at").and_then(Value::as_str).map(str::to_owned),
-            disabled: item.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-            mfa_enabled: item.get("mfa_enabled").and_then(Value::as_bool).unwrap_or(false),
-            created_at: s(item, "created_at"),
+            id: a.agent_id.to_string(),
+            tenant_id: a.tenant_id.to_string(),
+            email: a.email.clone(),
+            name: a.name.clone(),
+            role_id: a.role_id.to_string(),
+            status: a.status,
+            group_ids: a.group_ids.iter().map(ToString::to_string).collect(),
+            skills: a.skills.clone(),
+            max_concurrent: a.max_concurrent,
+            last_login_at: a.last_login_at.map(|t| t.to_string()),
+            disabled: a.disabled,
+            mfa_enabled: a.mfa_enabled,
+            created_at: a.created_at.to_string(),
         }
     }
 }
 
-/// A staff account item, as stored, ready to put.
+fn default_max_concurrent() -> u32 {
+    5
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// A staff account: `T#{t}` / `AGENT#{a}` (docs/data-model.md lists what each attribute is for). Written whole
+/// when the account is created; every later change is an update of its own attributes (sign-in, MFA, sessions,
+/// agent administration), so the record is the reader's and the creator's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountRecord {
+    /// Its id.
+    pub agent_id: AgentId,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Sign-in email, trimmed and lower-cased.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Its role (a built-in name or `ro_…`).
+    pub role_id: RoleId,
+    /// Presence (a copy of the routing item's, for `GET /v1/me`).
+    #[serde(default = "offline")]
+    pub status: AgentStatus,
+    /// Agent groups (a copy of the routing item's).
+    #[serde(default)]
+    pub group_ids: Vec<GroupId>,
+    /// Skills (a copy of the routing item's).
+    #[serde(default)]
+    pub skills: Vec<String>,
+    /// Capacity (a copy of the routing item's).
+    #[serde(default = "default_max_concurrent")]
+    pub max_concurrent: u32,
+    /// Its shift (a copy of the routing item's); null or absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<ScheduleId>,
+    /// Disabled accounts cannot sign in.
+    #[serde(default)]
+    pub disabled: bool,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When the password was last set (absent on old items: `created_at` counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_at: Option<Timestamp>,
+    /// Sessions issued before this epoch no longer work.
+    #[serde(default)]
+    pub session_epoch: u64,
+    /// Whether sign-in asks for a second factor.
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// Optimistic concurrency.
+    #[serde(default = "one")]
+    pub version: u64,
+    /// The last successful sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<Timestamp>,
+    /// The confirmed TOTP secret (base32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
+    /// A TOTP secret between enrolment and confirmation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_pending: Option<String>,
+    /// The last TOTP time step accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_last_step: Option<u64>,
+    /// Set by `kefu admin restore`: sessions are restricted to a password change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_must_change: Option<bool>,
+    /// While disabled: since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<Timestamp>,
+}
+
+fn offline() -> AgentStatus {
+    AgentStatus::Offline
+}
+
+impl AccountRecord {
+    /// A new account: offline, no groups or skills, 5 at once, enabled, no MFA, epoch 0, version 1.
+    pub fn new(
+        tenant: &TenantId,
+        agent: &AgentId,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role: &RoleId,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            agent_id: agent.clone(),
+            tenant_id: tenant.clone(),
+            email: email.to_owned(),
+            name: name.to_owned(),
+            password_hash: password_hash.to_owned(),
+            role_id: role.clone(),
+            status: AgentStatus::Offline,
+            group_ids: Vec::new(),
+            skills: Vec::new(),
+            max_concurrent: default_max_concurrent(),
+            schedule_id: None,
+            disabled: false,
+            created_at: at,
+            password_changed_at: Some(at),
+            session_epoch: 0,
+            mfa_enabled: false,
+            version: 1,
+            last_login_at: None,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: None,
+            password_must_change: None,
+            disabled_at: None,
+        }
+    }
+}
+
+impl Record for AccountRecord {
+    const TYPE: &'static str = "agent";
+
+    fn key(&self) -> Key {
+        keys::agent(&self.tenant_id, &self.agent_id)
+    }
+}
+
+/// A staff account item, as stored, ready to put (see [`AccountRecord::new`]).
 pub fn agent_item(
     tenant: &TenantId,
     agent: &AgentId,
@@ -155,12 +283,7 @@ pub fn agent_item(
     role: &RoleId,
     at: jiff::Timestamp,
 ) -> Item {
-    keys::agent(tenant, agent).with(json!({
-        "type": "agent", "agent_id": agent, "tenant_id": tenant, "email": email, "name": name,
-        "password_hash": password_hash, "role_id": role, "status": "offline", "group_ids": [], "skills": [],
-        "max_concurrent": 5, "disabled": false, "created_at": at, "password_changed_at": at, "session_epoch": 0,
-        "mfa_enabled": false, "version": 1,
-    }))
+    AccountRecord::new(tenant, agent, email, name, password_hash, role, at).to_item()
 }
 
 /// A role item, as stored.
@@ -186,5 +309,40 @@ pub fn builtin_role_ops(tenant: &TenantId) -> Vec<TxOp> {
 pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
     if let Err(e) = app.mailer.send_email(to, subject, body).await {
         tracing::warn!(error = %e, "security notice not sent");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new account is written with the attributes it had before it had a record, and an old item (no
+    /// `password_changed_at`, `status` or `version`) still reads.
+    #[test]
+    fn an_account_is_stored_as_before_and_old_items_read() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let role = RoleId::from_static("admin");
+        let item = agent_item(&t, &a, "li@acme.test", "Li", "$argon2id$x", &role, at);
+        let expected = keys::agent(&t, &a).with(json!({
+            "type": "agent", "agent_id": a, "tenant_id": t, "email": "li@acme.test", "name": "Li",
+            "password_hash": "$argon2id$x", "role_id": "admin", "status": "offline", "group_ids": [], "skills": [],
+            "max_concurrent": 5, "disabled": false, "created_at": at, "password_changed_at": at, "session_epoch": 0,
+            "mfa_enabled": false, "version": 1,
+        }));
+        assert_eq!(item, expected);
+        let mut old = expected;
+        for k in ["password_changed_at", "status", "version", "session_epoch"] {
+            old.remove(k);
+        }
+        old.insert("last_login_at".into(), json!(at));
+        let r = AccountRecord::from_item(old).unwrap();
+        assert_eq!(
+            (r.status, r.version, r.password_changed_at, r.last_login_at),
+            (AgentStatus::Offline, 1, None, Some(at))
+        );
+        let mut bad = item;
+        bad.insert("status".into(), json!("busy"));
+        assert!(AccountRecord::from_item(bad).is_err(), "a status no enum names is an error");
     }
 }

@@ -11,12 +11,13 @@ use kefu_ports::table::{Condition, Item, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::accounts::{AgentView, Caller, Principal, s, strings, tell_owner};
+use super::accounts::{AccountRecord, AgentView, Caller, Principal, s, strings, tell_owner};
 use super::secrets::{hash_password, spend_verification_effort, token_hash, verify_password};
 use super::{mfa, security, sessions};
 use crate::App;
 use crate::audit::{Actor, AuditEntry, Outcome, note};
 use crate::plumbing::keys;
+use crate::plumbing::record::Record;
 
 /// Why authentication failed.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +185,7 @@ pub(crate) async fn open_session(
     )
     .await?;
     let restriction = restriction_of(policy, agent, app.now());
-    let mut view = AgentView::from_item(agent);
+    let mut view = AgentView::of(&AccountRecord::from_ref(agent).map_err(TableError::from)?);
     view.last_login_at = Some(app.now().to_string());
     Ok(LoginOk {
         token: created.token,
@@ -431,7 +432,7 @@ pub async fn me(app: &App, principal: &Principal) -> Result<AgentView, AuthError
         .get(&keys::agent(&principal.tenant_id, &principal.agent_id))
         .await?
         .ok_or(AuthError::Unauthenticated)?;
-    Ok(AgentView::from_item(&item))
+    Ok(AgentView::of(&AccountRecord::from_item(item).map_err(TableError::from)?))
 }
 
 /// Changes the caller's own password: the current one must be right (a wrong one counts toward the

@@ -5,10 +5,50 @@
 use std::time::Duration;
 
 use kefu_ports::table::{Condition, TableError};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use crate::App;
 use crate::plumbing::keys::idempotency;
+use crate::plumbing::record;
+
+/// Where a consumer's handling of one event stands, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// Claimed, being handled (until the claim's `ttl`).
+    InProgress,
+    /// Handled.
+    Completed,
+}
+
+impl ClaimStatus {
+    /// The name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::InProgress => "in_progress",
+            ClaimStatus::Completed => "completed",
+        }
+    }
+}
+
+/// An idempotency record: `IDEMP#{consumer}#{event_id}` / `IDEMP` (the key names the consumer and the event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// Where the handling stands.
+    pub status: ClaimStatus,
+    /// When it was marked handled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<jiff::Timestamp>,
+    /// Expiry, epoch seconds: the claim's lapse, or how long a completed record is kept.
+    pub ttl: i64,
+}
+
+async fn status(app: &App, consumer: &str, event_id: &str) -> Result<Option<ClaimStatus>, TableError> {
+    match app.table.get(&idempotency(consumer, event_id)).await? {
+        Some(item) => Ok(Some(record::parse::<IdempotencyRecord>("idempotency", item)?.status)),
+        None => Ok(None),
+    }
+}
 
 /// The outcome of a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,13 +72,12 @@ fn secs(d: Duration) -> i64 {
 pub async fn claim(app: &App, consumer: &str, event_id: &str, in_progress_for: Duration) -> Result<Claim, TableError> {
     let key = idempotency(consumer, event_id);
     let now = app.now().as_second();
-    let mut item = key.to_item();
-    item.insert("status".into(), json!("in_progress"));
-    item.insert("ttl".into(), json!(now + secs(in_progress_for)));
-    match app.table.put(item, Some(Condition::NotExists)).await {
+    let claim =
+        IdempotencyRecord { status: ClaimStatus::InProgress, completed_at: None, ttl: now + secs(in_progress_for) };
+    match app.table.put(record::item_of(key, &claim), Some(Condition::NotExists)).await {
         Ok(()) => Ok(Claim::Acquired),
         Err(TableError::ConditionFailed) => {
-            let done = app.table.get(&key).await?.is_some_and(|i| i.get("status") == Some(&Value::from("completed")));
+            let done = status(app, consumer, event_id).await? == Some(ClaimStatus::Completed);
             Ok(if done { Claim::AlreadyDone } else { Claim::InProgress })
         }
         Err(e) => Err(e),
@@ -47,17 +86,18 @@ pub async fn claim(app: &App, consumer: &str, event_id: &str, in_progress_for: D
 
 /// Marks the event handled.
 pub async fn complete(app: &App, consumer: &str, event_id: &str) -> Result<(), TableError> {
-    let mut item = idempotency(consumer, event_id).to_item();
-    item.insert("status".into(), json!("completed"));
-    item.insert("completed_at".into(), json!(app.now()));
-    item.insert("ttl".into(), json!(app.now().as_second() + secs(KEEP_DONE)));
-    app.table.put(item, None).await
+    let done = IdempotencyRecord {
+        status: ClaimStatus::Completed,
+        completed_at: Some(app.now()),
+        ttl: app.now().as_second() + secs(KEEP_DONE),
+    };
+    app.table.put(record::item_of(idempotency(consumer, event_id), &done), None).await
 }
 
 /// Gives a claim up after a failure, so the retry can take it at once.
 pub async fn release(app: &App, consumer: &str, event_id: &str) -> Result<(), TableError> {
     app.table
-        .delete(&idempotency(consumer, event_id), Some(Condition::eq("status", "in_progress")))
+        .delete(&idempotency(consumer, event_id), Some(Condition::eq("status", ClaimStatus::InProgress.as_str())))
         .await
         .map(drop)
         .or_else(|e| match e {
@@ -68,9 +108,5 @@ pub async fn release(app: &App, consumer: &str, event_id: &str) -> Result<(), Ta
 
 /// Whether `consumer` has completed `event_id` (for tests and operations).
 pub async fn is_done(app: &App, consumer: &str, event_id: &str) -> Result<bool, TableError> {
-    Ok(app
-        .table
-        .get(&idempotency(consumer, event_id))
-        .await?
-        .is_some_and(|i| i.get("status") == Some(&Value::from("completed"))))
+    Ok(status(app, consumer, event_id).await? == Some(ClaimStatus::Completed))
 }

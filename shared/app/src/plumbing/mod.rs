@@ -1,5 +1,6 @@
 //! The plumbing every capability builds on: the application state ([`state`]), the table's keys, the event
-//! envelope and types, the transactional outbox, idempotent queue consumers, rate limits, paged reads, JSON bodies and logging.
+//! envelope and types, the transactional outbox, idempotent queue consumers, rate limits, paged reads, JSON bodies,
+//! logging, and the typed records' one conversion to and from the table's items ([`record`]).
 //!
 //! It uses no capability: everything else may use it.
 
@@ -12,4 +13,5 @@ pub mod logging;
 pub mod outbox;
 pub mod pages;
 pub mod ratelimit;
+pub mod record;
 pub mod state;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::App;
+use crate::plumbing::record::Record;
 
 /// The default page size.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -135,5 +136,38 @@ pub async fn filtered_page(
         if cursor.is_none() || examined >= LIST_EXAMINE_BUDGET {
             return Ok((kept, cursor));
         }
+    }
+}
+
+/// [`filtered_page`] over typed records: each item read is parsed into `R` (an item that does not parse fails
+/// the read: the list does not skip what it cannot understand), and `keep` sees the record.
+pub async fn filtered_records<R: Record>(
+    app: &App,
+    query: Query,
+    limit: usize,
+    mut keep: impl FnMut(&R) -> bool,
+) -> Result<(Vec<R>, Option<Cursor>), TableError> {
+    let mut records = Vec::new();
+    let mut failed = None;
+    let (_, cursor) = filtered_page(app, query, limit, |item| {
+        if failed.is_some() {
+            return false;
+        }
+        match R::from_ref(item) {
+            Ok(r) if keep(&r) => {
+                records.push(r);
+                true
+            }
+            Ok(_) => false,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })
+    .await?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok((records, cursor)),
     }
 }

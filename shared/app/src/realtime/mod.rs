@@ -474,9 +474,13 @@ impl std::ops::AddAssign for PushReport {
 }
 
 /// The conversation as it is now (one read); `None` when it does not exist.
-async fn conversation_of(app: &App, t: &TenantId, conversation_id: &str) -> Result<Option<Item>, TableError> {
+async fn conversation_of(
+    app: &App,
+    t: &TenantId,
+    conversation_id: &str,
+) -> Result<Option<crate::conversations::ConversationRecord>, TableError> {
     let Some(c) = ConversationId::parse(conversation_id) else { return Ok(None) };
-    app.table.get(&keys::conversation(t, &c)).await
+    crate::conversations::load(app, t, &c).await
 }
 
 /// What one staff socket's reader may receive of this event, decided once per session: `None` when the socket
@@ -504,8 +508,7 @@ pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Re
         Some((_, f)) if frames::needs_assignee(&frames) => conversation_of(app, t, &f.conversation_id).await?,
         _ => None,
     };
-    let assignee =
-        conversation.as_ref().and_then(|c| c.get("assignee_id").and_then(Value::as_str).and_then(AgentId::parse));
+    let assignee = conversation.as_ref().and_then(|c| c.assignee_id.clone());
     let watched = assignee.is_none() && frames.iter().any(|(to, _)| *to == frames::Recipient::Watchers);
     // Each reader is checked once per event, as it is now: a closed session gets nothing and its socket closes.
     let mut views: HashMap<String, Option<StaffView>> = HashMap::new();

@@ -1,0 +1,148 @@
+//! Typed records: the one way a stored item becomes a struct and back.
+//!
+//! Each stored item has a `#[derive(Serialize, Deserialize)]` struct in the capability that owns it
+//! (`conversations::record::ConversationRecord`, …) that implements [`Record`]: its `type` attribute, its key and
+//! its index attributes. [`Record::to_item`] writes the struct's fields (serde, so statuses are the domain's
+//! enums) plus those attributes; [`Record::from_item`] reads an item back, and an item that does not parse is an
+//! error ([`RecordError`]), never a default. `docs/data-model.md` names the struct of each item.
+
+use kefu_ports::table::{Item, Key, PK, SK, TableError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A stored item that does not have the shape its record expects: the store holds something the code did not
+/// write (or an older shape no reader accepts any more). A server fault, never the client's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("stored {what} item {pk} / {sk} does not parse: {reason}")]
+pub struct RecordError {
+    /// The record's name (its `type`, or the struct's purpose).
+    pub what: &'static str,
+    /// The item's partition key, if it had one.
+    pub pk: String,
+    /// The item's sort key, if it had one.
+    pub sk: String,
+    /// What serde found wrong.
+    pub reason: String,
+}
+
+/// A corrupt item is reported like any other invalid store answer: the request fails (500) and nothing is
+/// written on its behalf.
+impl From<RecordError> for TableError {
+    fn from(e: RecordError) -> Self {
+        TableError::Invalid(e.to_string())
+    }
+}
+
+/// A struct that is one stored item: its fields are the item's attributes (besides the key, the index
+/// attributes and `type`, which [`Record::to_item`] adds).
+pub trait Record: Serialize + DeserializeOwned {
+    /// The item's `type` attribute, for items that carry one; also the name errors give the record.
+    const TYPE: &'static str;
+
+    /// Whether the item carries `type = TYPE` (most do; some lookup items never did).
+    const TYPED: bool = true;
+
+    /// The item's key.
+    fn key(&self) -> Key;
+
+    /// The index attributes (`gsi1pk`, `gsi1sk`, `gsi2pk`, `gsi2sk`) the item carries when written whole.
+    fn index(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// The item to store: the key, `type`, the index attributes and every field.
+    fn to_item(&self) -> Item {
+        let mut item = item_of(self.key(), self);
+        if Self::TYPED {
+            item.insert("type".into(), Value::String(Self::TYPE.into()));
+        }
+        for (name, value) in self.index() {
+            item.insert(name.into(), Value::String(value));
+        }
+        item
+    }
+
+    /// The record of a stored item; an item that does not parse is an error.
+    fn from_item(item: Item) -> Result<Self, RecordError> {
+        parse(Self::TYPE, item)
+    }
+
+    /// [`Record::from_item`] of a borrowed item.
+    fn from_ref(item: &Item) -> Result<Self, RecordError> {
+        parse(Self::TYPE, item.clone())
+    }
+}
+
+/// The item of a key and a struct's fields (what [`Record::to_item`] builds on), for the items whose key is not
+/// made of their own attributes (an idempotency record's consumer and event id are only in its key).
+pub fn item_of<T: Serialize + ?Sized>(key: Key, fields: &T) -> Item {
+    let mut item = match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => map,
+        // A record is a struct with named fields: serde gives an object, or fails only on a non-string map key
+        // or a failing custom serializer, which no record has.
+        other => unreachable!("a record did not serialize to an object: {other:?}"),
+    };
+    item.insert(PK.into(), Value::String(key.pk));
+    item.insert(SK.into(), Value::String(key.sk));
+    item
+}
+
+/// Reads a stored item into `T` (a record, or a typed view of some of its attributes), naming it `what` in
+/// the error. Attributes `T` does not declare are ignored, so other capabilities may add their own.
+pub fn parse<T: DeserializeOwned>(what: &'static str, item: Item) -> Result<T, RecordError> {
+    let part = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let (pk, sk) = (part(PK), part(SK));
+    serde_path_to_error::deserialize(Value::Object(item)).map_err(|e| RecordError {
+        what,
+        pk,
+        sk,
+        reason: format!("{}: {}", e.path(), e.inner()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Thing {
+        id: String,
+        n: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+
+    impl Record for Thing {
+        const TYPE: &'static str = "thing";
+        fn key(&self) -> Key {
+            Key::new(format!("THING#{}", self.id), "THING")
+        }
+        fn index(&self) -> Vec<(&'static str, String)> {
+            vec![("gsi1pk", "THINGS".into()), ("gsi1sk", self.id.clone())]
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips_with_its_key_type_and_index() {
+        let t = Thing { id: "a".into(), n: 3, note: None };
+        let item = t.to_item();
+        assert_eq!(
+            Value::Object(item.clone()),
+            json!({"pk": "THING#a", "sk": "THING", "type": "thing", "gsi1pk": "THINGS", "gsi1sk": "a", "id": "a", "n": 3})
+        );
+        assert_eq!(Thing::from_item(item).unwrap(), t);
+    }
+
+    #[test]
+    fn an_item_that_does_not_parse_is_an_error_naming_the_item_and_the_field() {
+        let item = json!({"pk": "THING#a", "sk": "THING", "id": "a", "n": "three"}).as_object().unwrap().clone();
+        let e = Thing::from_item(item).unwrap_err();
+        assert_eq!((e.what, e.pk.as_str(), e.sk.as_str()), ("thing", "THING#a", "THING"));
+        assert!(e.reason.starts_with("n:"), "{}", e.reason);
+        assert!(matches!(TableError::from(e), TableError::Invalid(_)));
+    }
+}
