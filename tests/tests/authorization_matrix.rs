@@ -34,6 +34,8 @@ const PREFIXES: &[(&str, &str)] = &[
     ("sessions", "se_"),
     ("api_keys", "ak_"),
     ("messages", "ms_"),
+    ("tags", "tg_"),
+    ("quick_replies", "qr_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.

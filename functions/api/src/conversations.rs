@@ -19,7 +19,8 @@ use kefu_app::conversations::{
 };
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
-use kefu_domain::{ConversationId, ConversationStatus, GroupId, MessageContent, Permission, TagName};
+use kefu_app::tags;
+use kefu_domain::{ConversationId, ConversationStatus, GroupId, MessageContent, Permission, TagName, TagTarget};
 use serde::Deserialize;
 
 type ErrorBody = kefu_app::http::error::ErrorEnvelope;
@@ -194,7 +195,8 @@ pub struct TagsRequest {
 }
 
 /// Replaces the conversation's tags (by name). Only its assignee, or a holder of `conversations.assign`, may
-/// (403 otherwise).
+/// (403 otherwise). Once the tenant has a tag registry, each tag added must be registered with a scope that
+/// allows conversations (400 `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
 #[utoipa::path(put, path = "/v1/conversations/{id}/tags", tag = "conversations", request_body = TagsRequest,
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 200, body = ConversationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -207,7 +209,19 @@ pub async fn set_tags(
     ApiJson(req): ApiJson<TagsRequest>,
 ) -> Result<ApiJson<ConversationView>, ApiError> {
     let conversation = acted_on(&app, &staff, &id).await?;
-    let tags = TagName::parse_list(&req.tags, "tags")?;
+    let current = conversations::load(&app, &staff.tenant_id, &conversation)
+        .await?
+        .map(|c| ConversationView::from_item(&c).tags)
+        .unwrap_or_default();
+    let tags = tags::prepare_write(
+        &app,
+        &staff.tenant_id,
+        TagTarget::Conversation,
+        conversation.as_str(),
+        &current,
+        &req.tags,
+    )
+    .await?;
     let entry = staff.audit("conversation.update").ip(ip);
     let item = conversations::set_tags(&app, &staff.tenant_id, &conversation, &tags, entry).await?;
     Ok(ApiJson(ConversationView::of(&item)))

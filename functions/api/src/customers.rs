@@ -12,7 +12,7 @@ use kefu_app::customers::{
 };
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
-use kefu_domain::{CustomerGroupId, CustomerId, TagName};
+use kefu_domain::{CustomerGroupId, CustomerId, TagName, TagTarget};
 use serde::Deserialize;
 
 type ErrorBody = kefu_app::http::error::ErrorEnvelope;
@@ -107,7 +107,9 @@ pub async fn get(
     Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }
 
-/// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key.
+/// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. Once the
+/// tenant has a tag registry, each tag added must be registered with a scope that allows customers (400
+/// `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
     params(("id" = String, Path, description = "customer id")), security(("bearer" = ["customers.edit"])),
     responses((status = 200, body = CustomerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -117,9 +119,17 @@ pub async fn patch(
     staff: Staff,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<CustomerPatch>,
+    ApiJson(mut body): ApiJson<CustomerPatch>,
 ) -> Result<ApiJson<CustomerView>, ApiError> {
     let cid = CustomerId::parse(&id).ok_or_else(ApiError::not_found)?;
+    if let Some(names) = &body.tags {
+        let current = customers::load(&app, &staff.tenant_id, &cid).await?.ok_or_else(ApiError::not_found)?;
+        let current = CustomerView::from_item(&current, false).tags;
+        let checked =
+            kefu_app::tags::prepare_write(&app, &staff.tenant_id, TagTarget::Customer, cid.as_str(), &current, names)
+                .await?;
+        body.tags = Some(checked.iter().map(|t| t.as_str().to_owned()).collect());
+    }
     let changed: Vec<&str> = [
         ("name", body.name.is_some()),
         ("email", body.email.is_some()),

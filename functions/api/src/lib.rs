@@ -11,11 +11,13 @@ pub mod customers;
 pub mod groups;
 pub mod me;
 pub mod openapi;
+pub mod quick_replies;
 pub mod realtime;
 pub mod roles;
 pub mod schedules;
 pub mod security_settings;
 pub mod system;
+pub mod tags;
 pub mod tenants;
 pub mod widget_settings;
 
@@ -76,6 +78,13 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(schedules::update))
         .routes(routes!(assignment_settings::get, assignment_settings::put))
         .routes(routes!(widget_settings::get, widget_settings::put))
+        // Tags as a registry (issue 11).
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::delete))
+        // Quick replies (issue 11).
+        .routes(routes!(quick_replies::list, quick_replies::create))
+        .routes(routes!(quick_replies::update, quick_replies::delete))
+        .routes(routes!(quick_replies::render))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -42,7 +42,8 @@ impl Modify for Security {
     info(title = "Kefu HTTP API", version = "1", description = "The public contract of Kefu (see API.md)."),
     modifiers(&Security),
     tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "me"), (name = "settings"), (name = "roles"),
-         (name = "api_keys"), (name = "realtime"), (name = "agents"), (name = "groups"), (name = "schedules"))
+         (name = "api_keys"), (name = "realtime"), (name = "agents"), (name = "groups"), (name = "schedules"),
+         (name = "tags"), (name = "quick_replies"))
 )]
 pub struct ApiDoc;
 

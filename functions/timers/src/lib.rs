@@ -1,7 +1,8 @@
 //! `timers`: runs every minute. It sweeps the outbox (republishing events whose first publish never
 //! happened) and the audit entries committed with a change but not yet in their chain, and drains the waiting queue of every tenant that has one, since agents come on shift and working
 //! hours open with time, not with events; and it sets away the agents whose last WebSocket dropped more than the
-//! presence grace period ago (`kefu_app::realtime::presence`). Other time-based triggers (unanswered conversations, SLA breaches)
+//! presence grace period ago (`kefu_app::realtime::presence`); and it works through the removal of deleted tags
+//! (`kefu_app::tags::cleanup`). Other time-based triggers (unanswered conversations, SLA breaches)
 //! join it with the issues that bring them.
 
 use kefu_app::App;
@@ -23,6 +24,8 @@ pub struct TickReport {
     pub drained: DrainReport,
     /// Agents set away after their grace period.
     pub presence: PresenceReport,
+    /// Deleted tags removed from where they were used (a page at a time, resumed each tick).
+    pub tag_cleanup: kefu_app::tags::cleanup::CleanupReport,
 }
 
 /// One minute's work.
@@ -31,6 +34,7 @@ pub async fn tick(app: &App, at: jiff::Timestamp) -> Result<TickReport, TableErr
     let audit = kefu_app::audit::pending::sweep(app, kefu_app::audit::pending::SWEEP_AFTER).await?;
     let drained = assignment::drain_queued_tenants(app).await?;
     let presence = presence::sweep(app, at).await?;
+    let tag_cleanup = kefu_app::tags::cleanup::sweep(app).await?;
     tracing::info!(%at, published = sweep.published, failed = sweep.failed, assigned = drained.assigned, set_away = presence.set_away, "timers tick");
-    Ok(TickReport { sweep, audit, drained, presence })
+    Ok(TickReport { sweep, audit, drained, presence, tag_cleanup })
 }

@@ -6,6 +6,8 @@
 //! - [`assignment`]: routing, the waiting queue, agents, groups, schedules and assignment settings;
 //! - [`audit`]: the hash-chained audit log, anomaly detection and security alerts;
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
+//! - [`quick_replies`]: personal and team quick replies, their shortcuts, search index and variables;
+//! - [`tags`]: the tag registry, where each tag is used, and the removal of deleted tags;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -23,7 +25,9 @@ pub mod customers;
 pub mod http;
 pub mod identity;
 pub mod plumbing;
+pub mod quick_replies;
 pub mod realtime;
+pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -15,6 +15,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("assignment", &["audit", "identity", "plumbing"]),
     ("conversations", &["assignment", "audit", "customers", "identity", "plumbing"]),
     ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
+    ("tags", &["audit", "plumbing"]),
+    ("quick_replies", &["audit", "identity", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -183,6 +183,46 @@ impl TagRegistry {
     }
 }
 
+impl TagRegistry {
+    /// Whether no tag is registered.
+    pub fn is_empty(&self) -> bool {
+        self.by_folded.is_empty()
+    }
+
+    /// [`TagRegistry::check`] for a write that replaces a record's tags: the names the record already carries
+    /// (`kept`, compared folded) pass unchecked — in the registry's spelling when registered, as stored when not —
+    /// so a tag written before the tenant had a registry (or before its scope changed) does not block editing
+    /// the others. Every other name must be registered and allowed for `target`. Errors name `field[i]`, `i`
+    /// being the position in `names`.
+    pub fn check_keeping(
+        &self,
+        names: &[String],
+        kept: &[String],
+        target: TagTarget,
+        field: &str,
+    ) -> Result<Vec<TagName>, ValidationError> {
+        TagName::parse_list(names, field)?;
+        let kept: Vec<String> = kept.iter().map(|k| fold(k.trim())).collect();
+        let mut out: Vec<TagName> = Vec::with_capacity(names.len());
+        for (i, raw) in names.iter().enumerate() {
+            let at = format!("{field}[{i}]");
+            let n = TagName::parse(raw, &at)?;
+            let name = if kept.contains(&fold(n.as_str())) {
+                self.get(n.as_str()).map(|r| r.name.clone()).unwrap_or(n)
+            } else {
+                let mut one = self
+                    .check(std::slice::from_ref(raw), target, field)
+                    .map_err(|e| ValidationError { field: at.clone(), ..e })?;
+                one.remove(0)
+            };
+            if !out.iter().any(|o| fold(o.as_str()) == fold(name.as_str())) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Why a new tag cannot be created.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NewTagError {
@@ -253,6 +293,20 @@ mod tests {
         assert_eq!(r.check_new("ｖｉｐ", "name"), Err(NewTagError::Exists(TagName::parse("VIP", "x").unwrap())));
         assert!(matches!(r.check_new("a#b", "name"), Err(NewTagError::Invalid(e)) if e.field == "name"));
         assert_eq!(r.check_new(" 售后 ", "name").unwrap().as_str(), "售后");
+    }
+
+    #[test]
+    fn tags_a_record_already_has_are_kept_unchecked() {
+        let r = reg(&[("vip", TagScope::Both), ("wholesale", TagScope::Customer)]);
+        let kept = strings(&["legacy", "wholesale"]);
+        let ok = r.check_keeping(&strings(&["Legacy", "VIP", "wholesale"]), &kept, TagTarget::Conversation, "tags");
+        assert_eq!(ok.unwrap().iter().map(TagName::as_str).collect::<Vec<_>>(), ["Legacy", "vip", "wholesale"]);
+        let e = r.check_keeping(&strings(&["legacy", "newone"]), &kept, TagTarget::Conversation, "tags").unwrap_err();
+        assert_eq!(e.field, "tags[1]");
+        assert!(e.message.contains("not a registered tag"), "{e}");
+        let e = r.check_keeping(&strings(&["vip", "wholesale"]), &[], TagTarget::Conversation, "tags").unwrap_err();
+        assert_eq!(e.field, "tags[1]");
+        assert!(!r.is_empty() && TagRegistry::default().is_empty());
     }
 
     proptest! {

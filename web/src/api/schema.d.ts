@@ -366,7 +366,8 @@ export interface paths {
         get?: never;
         /**
          * Replaces the conversation's tags (by name). Only its assignee, or a holder of `conversations.assign`, may
-         *     (403 otherwise).
+         *     (403 otherwise). Once the tenant has a tag registry, each tag added must be registered with a scope that
+         *     allows conversations (400 `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
          */
         put: operations["set_tags"];
         post?: never;
@@ -446,7 +447,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. */
+        /**
+         * Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. Once the
+         *     tenant has a tag registry, each tag added must be registered with a scope that allows customers (400
+         *     `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
+         */
         patch: operations["patch"];
         trace?: never;
     };
@@ -652,6 +657,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/quick_replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The quick replies the caller sees: its personal ones, then the team's, each by title. */
+        get: operations["quick_replies_list"];
+        put?: never;
+        /**
+         * Creates a quick reply: personal by default; `team` needs `quick_replies.manage` (403 otherwise). A shortcut
+         *     already used in that scope is 409.
+         */
+        post: operations["quick_replies_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quick_replies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replaces a quick reply's title, content, category and shortcut (its scope stays). Its owner changes a
+         *     personal one; a team one needs `quick_replies.manage`.
+         */
+        put: operations["quick_replies_by_id_update"];
+        post?: never;
+        /** Deletes a quick reply (its owner, or a holder of `quick_replies.manage` for a team one). */
+        delete: operations["quick_replies_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quick_replies/{id}/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fills in a quick reply's variables for a conversation the caller sees (404 for one it does not). */
+        post: operations["render"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/realtime/ticket": {
         parameters: {
             query?: never;
@@ -804,6 +868,47 @@ export interface paths {
         put: operations["settings_widget_put"];
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's registered tags, by name (all of them: a tenant has at most 500). */
+        get: operations["tags_list"];
+        put?: never;
+        /**
+         * Registers a tag. Its name is unique up to case and width (409 otherwise); once a tenant has a tag, only
+         *     registered tags may be newly written to conversations and customers.
+         */
+        post: operations["tags_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tags/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a tag: it can no longer be written at once, and it is removed from every conversation and customer
+         *     that carries it (the first pages now, the rest within minutes).
+         */
+        delete: operations["tags_by_id_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1445,6 +1550,32 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list, as API.md answers it. */
+        ListPage_QuickReplyView: {
+            /** @description The page's items. */
+            items: {
+                /** @description Category, if any. */
+                category?: string | null;
+                /** @description Content, with its variables as written (`{{customer.name|朋友}}`). */
+                content: string;
+                /** @description Created at. */
+                created_at: string;
+                /** @description Quick reply id (`qr_…`). */
+                id: string;
+                /** @description The owner of a personal reply (the caller: nobody sees another agent's). */
+                owner_id?: string | null;
+                /** @description `personal` | `team`. */
+                scope: string;
+                /** @description Shortcut (without `/`), unique per scope and owner. */
+                shortcut?: string | null;
+                /** @description Title. */
+                title: string;
+                /** @description Last changed at. */
+                updated_at: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
         ListPage_RoleView: {
             /** @description The page's items. */
             items: {
@@ -1488,6 +1619,24 @@ export interface components {
                 mfa: boolean;
                 /** @description The browser or client it signed in with, as it said. */
                 user_agent?: string | null;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_TagView: {
+            /** @description The page's items. */
+            items: {
+                /** @description `#rrggbb`. */
+                color: string;
+                /** @description When it was registered. */
+                created_at: string;
+                /** @description Tag id (`tg_…`). */
+                id: string;
+                /** @description Name, as registered. */
+                name: string;
+                /** @description `customer` | `conversation` | `both`. */
+                scope: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -1621,6 +1770,15 @@ export interface components {
             /** @description Names from the permission catalogue; at most the creator's own. */
             permissions: string[];
         };
+        /** @description `POST /v1/tags` body. */
+        NewTag: {
+            /** @description `#rrggbb` (default a neutral grey). */
+            color?: string | null;
+            /** @description Name (unique up to case and width). */
+            name: string;
+            /** @description `customer` | `conversation` | `both` (default `both`). */
+            scope?: string | null;
+        };
         /** @description `POST /v1/tenants` body. */
         NewTenant: {
             /** @description The first admin. */
@@ -1641,6 +1799,56 @@ export interface components {
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
+        };
+        /** @description `POST /v1/quick_replies` and `PUT /v1/quick_replies/{id}` body. */
+        QuickReplyBody: {
+            /** @description Category (optional). */
+            category?: string | null;
+            /**
+             * @description Content (1..=4000 characters), variables `{{customer.name}}`, `{{customer.email}}`, `{{agent.name}}`,
+             *     `{{conversation.id}}`, each with an optional fallback (`{{customer.name|朋友}}`).
+             */
+            content: string;
+            /** @description `personal` (default) | `team` (needs `quick_replies.manage`). A reply's scope does not change on `PUT`. */
+            scope?: string | null;
+            /** @description Shortcut: a-z, 0-9, `-`, `_` (a leading `/` is dropped), unique per scope and owner. */
+            shortcut?: string | null;
+            /** @description Title (1..=100 characters). */
+            title: string;
+        };
+        /** @description A quick reply as API.md shows it. */
+        QuickReplyView: {
+            /** @description Category, if any. */
+            category?: string | null;
+            /** @description Content, with its variables as written (`{{customer.name|朋友}}`). */
+            content: string;
+            /** @description Created at. */
+            created_at: string;
+            /** @description Quick reply id (`qr_…`). */
+            id: string;
+            /** @description The owner of a personal reply (the caller: nobody sees another agent's). */
+            owner_id?: string | null;
+            /** @description `personal` | `team`. */
+            scope: string;
+            /** @description Shortcut (without `/`), unique per scope and owner. */
+            shortcut?: string | null;
+            /** @description Title. */
+            title: string;
+            /** @description Last changed at. */
+            updated_at: string;
+        };
+        /** @description A rendered quick reply. */
+        Rendered: {
+            /**
+             * @description The content with its variables filled in, as the caller may see them (the customer's email masked
+             *     without `customers.view_sensitive`); a missing value takes its fallback.
+             */
+            content: string;
+        };
+        /** @description `POST /v1/quick_replies/{id}/render` body. */
+        RenderRequest: {
+            /** @description The conversation the reply goes to (one the caller sees). */
+            conversation_id: string;
         };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
@@ -1843,6 +2051,19 @@ export interface components {
         TagsRequest: {
             /** @description Tag names (replace the list; at most 20). */
             tags: string[];
+        };
+        /** @description A registered tag as API.md shows it. */
+        TagView: {
+            /** @description `#rrggbb`. */
+            color: string;
+            /** @description When it was registered. */
+            created_at: string;
+            /** @description Tag id (`tg_…`). */
+            id: string;
+            /** @description Name, as registered. */
+            name: string;
+            /** @description `customer` | `conversation` | `both`. */
+            scope: string;
         };
         /** @description A ticket, as `POST /v1/realtime/ticket` answers it. */
         Ticket: {
@@ -3992,6 +4213,253 @@ export interface operations {
             };
         };
     };
+    quick_replies_list: {
+        parameters: {
+            query?: {
+                /** @description Only this category. */
+                category?: string;
+                /** @description Words of the title or content (Chinese too: `退款` finds "申请退款流程"). */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_QuickReplyView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_by_id_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    render: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenderRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rendered"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ticket: {
         parameters: {
             query?: never;
@@ -4596,6 +5064,132 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tags_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_TagView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tags_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTag"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tags_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tag id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

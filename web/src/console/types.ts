@@ -45,6 +45,11 @@ export type CreatedApiKey = Schemas['CreatedApiKey'];
 /** `GET /v1/audit` items. */
 export type AuditView = Schemas['AuditView'];
 
+/** `GET /v1/quick_replies` items. */
+export type QuickReplyView = Schemas['QuickReplyView'];
+/** `GET /v1/tags` items. */
+export type TagView = Schemas['TagView'];
+
 /** `GET /v1/customers/{id}`, with its attributes typed. */
 export type CustomerView = Omit<Schemas['CustomerView'], 'attributes'> & { attributes: Record<string, unknown> | null };
 

@@ -18,6 +18,8 @@ use crate::identity::roles::{MAX_CUSTOM_ROLES, RoleError};
 use crate::identity::security::PasswordCheckError;
 use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
+use crate::quick_replies::QuickReplyError;
+use crate::tags::TagError;
 
 /// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,6 +315,31 @@ impl From<CustomerError> for ApiError {
             CustomerError::Conflict(m) => Self::conflict(m),
             CustomerError::Forbidden(m) => Self::forbidden(m),
             CustomerError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<QuickReplyError> for ApiError {
+    fn from(e: QuickReplyError) -> Self {
+        match e {
+            QuickReplyError::Invalid(v) => v.into(),
+            QuickReplyError::NotFound => Self::not_found(),
+            QuickReplyError::Conflict(m) => Self::conflict(m),
+            QuickReplyError::TeamNeedsManage => {
+                Self::forbidden("team quick replies need the `quick_replies.manage` permission")
+            }
+            QuickReplyError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<TagError> for ApiError {
+    fn from(e: TagError) -> Self {
+        match e {
+            TagError::Invalid(v) => v.into(),
+            TagError::NotFound => Self::not_found(),
+            TagError::Conflict(m) => Self::conflict(m),
+            TagError::Table(t) => t.into(),
         }
     }
 }

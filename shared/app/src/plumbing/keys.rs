@@ -407,3 +407,77 @@ pub fn known_network(t: &TenantId, a: &str, network: &str) -> Key {
 pub fn alert_sent(t: &TenantId, event_id: &str, agent: &str) -> Key {
     Key::new(format!("T#{t}#ALERTSENT#{event_id}"), format!("AGENT#{agent}"))
 }
+
+// ---- Tags (the registry, its name claims, where each tag is used, pending removals) ----
+
+/// A registered tag of a tenant (`GET /v1/tags` reads them by prefix).
+pub fn tag(t: &TenantId, tag_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{TAG_PREFIX}{tag_id}"))
+}
+
+/// Prefix of every registered tag of a tenant.
+pub const TAG_PREFIX: &str = "TAG#";
+
+/// A folded tag name's claim: one tag per name up to case and width; kept, marked `deleting`, while the removal
+/// of a deleted tag runs, so no new tag of that name is made before the old one is gone everywhere.
+pub fn tag_name(t: &TenantId, folded: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{TAG_NAME_PREFIX}{folded}"))
+}
+
+/// Prefix of every tag-name claim of a tenant.
+pub const TAG_NAME_PREFIX: &str = "TAGNAME#";
+
+/// Marks a tenant that has a tag registry (written with its first tag, never removed): from then on only
+/// registered tags may be newly written to conversations and customers.
+pub fn tag_registry_marker(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "TAGREGISTRY")
+}
+
+/// Where a tag (by folded name) was written: one item per conversation or customer (sort key
+/// `conversation#<id>` / `customer#<id>`), read page by page when the tag is deleted.
+pub fn tag_usage_pk(t: &TenantId, folded: &str) -> String {
+    format!("{}#TAGUSE#{folded}", tenant_pk(t))
+}
+
+/// One use of a tag.
+pub fn tag_usage(t: &TenantId, folded: &str, target: &str, id: &str) -> Key {
+    Key::new(tag_usage_pk(t, folded), format!("{target}#{id}"))
+}
+
+/// The partition of pending tag removals of every tenant (timers work through them every minute).
+pub const TAG_CLEANUPS_PK: &str = "TAG_CLEANUPS";
+
+/// A deleted tag's pending removal.
+pub fn tag_cleanup(t: &TenantId, tag_id: &str) -> Key {
+    Key::new(TAG_CLEANUPS_PK, format!("{t}#{tag_id}"))
+}
+
+// ---- Quick replies (one partition per owner: the team, or an agent; and its search terms) ----
+
+/// The partition of an owner's quick replies (`owner` is `team` or an agent id): its replies and shortcut claims.
+pub fn quick_replies_pk(t: &TenantId, owner: &str) -> String {
+    format!("{}#QR#{owner}", tenant_pk(t))
+}
+
+/// A quick reply.
+pub fn quick_reply(t: &TenantId, owner: &str, id: &str) -> Key {
+    Key::new(quick_replies_pk(t, owner), format!("{QUICK_REPLY_PREFIX}{id}"))
+}
+
+/// Prefix of every quick reply in an owner's partition.
+pub const QUICK_REPLY_PREFIX: &str = "QR#";
+
+/// A shortcut's claim in an owner's partition (unique per scope and owner).
+pub fn quick_reply_shortcut(t: &TenantId, owner: &str, shortcut: &str) -> Key {
+    Key::new(quick_replies_pk(t, owner), format!("SHORTCUT#{shortcut}"))
+}
+
+/// The search terms of an owner's quick replies.
+pub fn quick_reply_terms_pk(t: &TenantId, owner: &str) -> String {
+    format!("{}#QRTERM#{owner}", tenant_pk(t))
+}
+
+/// One search term of a quick reply (`{term}#{id}`: a search queries the prefix `{term}#`).
+pub fn quick_reply_term(t: &TenantId, owner: &str, term: &str, id: &str) -> Key {
+    Key::new(quick_reply_terms_pk(t, owner), format!("{term}#{id}"))
+}

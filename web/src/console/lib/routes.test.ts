@@ -37,12 +37,12 @@ describe('navigation by permission', () => {
   it('shows an agent no admin screen', () => {
     const nav = navFor(agent, false);
     expect(nav.map((s) => s.section)).toEqual(['work', 'account']);
-    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'account']);
+    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'account']);
   });
 
   it('shows an admin every admin screen', () => {
     const admins = navFor(admin, false).find((s) => s.section === 'admin')?.entries.map((e) => e.id);
-    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget']);
+    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags']);
   });
 
   it('shows an auditor only the audit log among admin screens', () => {

@@ -29,6 +29,7 @@ export interface RouteDef {
 export const ROUTES: readonly RouteDef[] = [
   { id: 'inbox', pattern: '/inbox', title: 'nav.inbox', requires: null, nav: 'work' },
   { id: 'conversation', pattern: '/conversations/:id', title: 'nav.conversation', requires: null },
+  { id: 'quickReplies', pattern: '/quick-replies', title: 'nav.quickReplies', requires: null, nav: 'work' },
   // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },
@@ -45,6 +46,7 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'apiKeys', pattern: '/admin/api-keys', title: 'nav.apiKeys', requires: 'settings.manage', nav: 'admin' },
   { id: 'audit', pattern: '/admin/audit', title: 'nav.audit', requires: 'audit.view', nav: 'admin' },
   { id: 'widget', pattern: '/admin/widget', title: 'nav.widget', requires: 'settings.manage', nav: 'admin' },
+  { id: 'tags', pattern: '/admin/tags', title: 'nav.tags', requires: 'tags.manage', nav: 'admin' },
   { id: 'account', pattern: '/me', title: 'nav.account', requires: null, nav: 'account', restrictedOk: true },
 ];
 

@@ -8,9 +8,10 @@ import { idempotencyKey } from '../../shared/http';
 import { mergeMessages } from '../../shared/messages';
 import type { Frame } from '../../shared/ws';
 import { olderWindow, WINDOWS } from '../lib/history';
+import { shortcutMatches, typedShortcut } from '../lib/quick-replies';
 import { hrefOf } from '../lib/routes';
 import { useConsole } from '../state';
-import type { ConversationDetail, ConversationView, CustomerView, MessageView, Page } from '../types';
+import type { ConversationDetail, ConversationView, CustomerView, MessageView, Page, QuickReplyView } from '../types';
 import { Dialog, ErrorLine, Field, splitList, Time } from '../ui';
 import { agentName, groupName, type Directory } from './directory';
 
@@ -46,6 +47,26 @@ export function Conversation(props: {
   const [customerName, setCustomerName] = useState<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const listEnd = useRef<HTMLLIElement>(null);
+  // Quick replies for `/shortcut` completion in the composer (the agent's own and the team's).
+  const [replies, setReplies] = useState<QuickReplyView[]>([]);
+  useEffect(() => {
+    client
+      .get<Page<QuickReplyView>>('/v1/quick_replies')
+      .then((p) => setReplies(p.items))
+      .catch(() => undefined);
+  }, [client]);
+  const typed = typedShortcut(draft);
+  const suggestions = typed === null ? [] : shortcutMatches(replies, typed).slice(0, 8);
+  const insertReply = async (r: QuickReplyView) => {
+    setError(null);
+    try {
+      const out = await client.post<{ content: string }>(`/v1/quick_replies/${encodeURIComponent(r.id)}/render`, { conversation_id: id });
+      setDraft(out.content);
+    } catch (err) {
+      setError(err);
+    }
+    composer.current?.focus();
+  };
 
   const loadDetail = useCallback(async () => {
     try {
@@ -275,10 +296,26 @@ export function Conversation(props: {
             placeholder={mode === 'note' ? t('conversation.notePlaceholder') : t('conversation.replyPlaceholder')}
             value={draft}
             onInput={(e) => setDraft(e.currentTarget.value)}
+            aria-controls={suggestions.length > 0 ? 'quick-reply-suggestions' : undefined}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
+              else if ((e.key === 'Tab' || e.key === 'Enter') && suggestions[0]) {
+                e.preventDefault();
+                void insertReply(suggestions[0]);
+              }
             }}
           />
+          {suggestions.length > 0 && (
+            <ul id="quick-reply-suggestions" class="quick-reply-suggestions" data-testid="quick-reply-suggestions" aria-label={t('quickReplies.pick')}>
+              {suggestions.map((r) => (
+                <li key={r.id}>
+                  <button type="button" onClick={() => void insertReply(r)}>
+                    <code>/{r.shortcut}</code> {r.title}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
           <ErrorLine error={error} />
           <button type="submit" data-testid="send" disabled={sending || !draft.trim()}>
             {mode === 'note' ? t('conversation.addNote') : t('conversation.send')}

@@ -15,7 +15,9 @@ import { Groups } from './admin/groups';
 import { Roles } from './admin/roles';
 import { Schedules } from './admin/schedules';
 import { Security } from './admin/security';
+import { Tags } from './admin/tags';
 import { WidgetSettingsScreen } from './admin/widget';
+import { QuickReplies } from './quick-replies';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -32,4 +34,6 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   apiKeys: ApiKeys,
   audit: Audit,
   widget: WidgetSettingsScreen,
+  tags: Tags,
+  quickReplies: QuickReplies,
 };
