@@ -211,7 +211,7 @@ pub async fn set_tags(
     let conversation = acted_on(&app, &staff, &id).await?;
     let current = conversations::load(&app, &staff.tenant_id, &conversation)
         .await?
-        .map(|c| ConversationView::from_item(&c).tags)
+        .map(|c| ConversationView::of(&c).tags)
         .unwrap_or_default();
     let tags = tags::prepare_write(
         &app,

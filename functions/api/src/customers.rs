@@ -124,7 +124,7 @@ pub async fn patch(
     let cid = CustomerId::parse(&id).ok_or_else(ApiError::not_found)?;
     if let Some(names) = &body.tags {
         let current = customers::load(&app, &staff.tenant_id, &cid).await?.ok_or_else(ApiError::not_found)?;
-        let current = CustomerView::from_item(&current, false).tags;
+        let current = CustomerView::of(&current, false).tags;
         let checked =
             kefu_app::tags::prepare_write(&app, &staff.tenant_id, TagTarget::Customer, cid.as_str(), &current, names)
                 .await?;

@@ -121,7 +121,7 @@ pub async fn render(
     let (_, reply) = quick_replies::load_visible(&app, &staff, &id).await?;
     let viewer = Viewer::of(&app, &staff).await?;
     let conversation = conversations::load_visible(&app, &viewer, &req.conversation_id).await?;
-    let conversation = ConversationView::from_item(&conversation);
+    let conversation = ConversationView::of(&conversation);
     let needs = quick_replies::needs(&reply);
     let mut values = BTreeMap::new();
     values.insert(Variable::ConversationId, conversation.id.clone());
@@ -130,7 +130,7 @@ pub async fn render(
             Some(cu) => customers::load(&app, &staff.tenant_id, &cu).await?,
             None => None,
         };
-        if let Some(c) = customer.map(|c| CustomerView::from_item(&c, sees_sensitive(&staff))) {
+        if let Some(c) = customer.map(|c| CustomerView::of(&c, sees_sensitive(&staff))) {
             values.extend(c.name.map(|n| (Variable::CustomerName, n)));
             values.extend(c.email.map(|e| (Variable::CustomerEmail, e)));
         }
