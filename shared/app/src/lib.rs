@@ -6,6 +6,7 @@
 //! - [`assignment`]: routing, the waiting queue, agents, groups, schedules and assignment settings;
 //! - [`audit`]: the hash-chained audit log, anomaly detection and security alerts;
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
+//! - [`blocks`]: customers and IP ranges the widget refuses;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -17,6 +18,7 @@
 
 pub mod assignment;
 pub mod audit;
+pub mod blocks;
 pub mod conversations;
 pub mod customers;
 #[cfg(feature = "http")]

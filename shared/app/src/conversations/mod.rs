@@ -681,6 +681,7 @@ pub async fn delete(
     let mut last = vec![TxOp::Delete { key: keys::conversation(tenant, &id), condition: Some(Condition::Exists) }];
     if let Some(cu) = CustomerId::parse(&text(conversation, "customer_id")) {
         last.push(TxOp::Delete { key: keys::customer_conversation(tenant, &cu, &id), condition: None });
+        last.push(crate::customers::counts::conversation_deleted_op(tenant, &cu));
     }
     match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", &id)]).await {
         Ok(()) => Ok(()),
