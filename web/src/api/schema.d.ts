@@ -236,6 +236,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's blocks that have not lapsed, oldest first. */
+        get: operations["blocks_list"];
+        put?: never;
+        /** Blocks a customer or an IP range, with a reason and an optional expiry; audited (`block.create`). */
+        post: operations["blocks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Lifts a block at once; audited (`block.delete`). */
+        delete: operations["blocks_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -425,7 +460,11 @@ export interface paths {
          */
         get: operations["customers_list"];
         put?: never;
-        post?: never;
+        /**
+         * Creates a customer (201), or answers the one its `external_id` already names (200), updated with the
+         *     fields sent. Changes to email and phone are audited with both values masked.
+         */
+        post: operations["customers_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,7 +478,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One customer. */
+        /** One customer, with its latest purchases, its page trail and its conversation count. */
         get: operations["customers_by_id_get"];
         put?: never;
         post?: never;
@@ -461,6 +500,24 @@ export interface paths {
         get: operations["conversations"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/purchases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's purchases, newest first. */
+        get: operations["list_purchases"];
+        put?: never;
+        /** Records a purchase of the customer (201), or updates the order with this `order_id` (200). */
+        post: operations["record_purchase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -862,7 +919,7 @@ export interface paths {
         /**
          * Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
          *     customer; the customer's group gives the conversation its priority. At most 60 starts a minute per IP and
-         *     tenant.
+         *     tenant. A blocked visitor (by IP, or a returning `external_id` whose customer is blocked) gets 403 `blocked`.
          */
         post: operations["start_conversation"];
         delete?: never;
@@ -890,6 +947,23 @@ export interface paths {
          *     conversation reopens it.
          */
         post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/pageviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Records a page the visitor opened, for its customer's page trail (the last 50 on the profile). One write. */
+        post: operations["pageview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1049,6 +1123,23 @@ export interface components {
             /** @description The kind of thing acted on. */
             target_type?: string | null;
         };
+        /** @description A block as API.md shows it. */
+        BlockView: {
+            /** @description When. */
+            created_at: string;
+            /** @description Who created it (an account or an API key id). */
+            created_by: string;
+            /** @description The blocked customer, for a customer block. */
+            customer_id?: string | null;
+            /** @description When it lapses; null holds until lifted. */
+            expires_at?: string | null;
+            /** @description Block id (`bl_…`). */
+            id: string;
+            /** @description The blocked range (canonical CIDR), for an IP block. */
+            ip_cidr?: string | null;
+            /** @description Why. */
+            reason: string;
+        };
         /** @description `POST /v1/me/password` body. */
         ChangePassword: {
             /** @description The password in use now. */
@@ -1150,6 +1241,18 @@ export interface components {
             phone?: string | null;
             /** @description Tag names (replace the list). */
             tags?: string[] | null;
+        };
+        /** @description A customer with what an agent wants beside it. */
+        CustomerProfile: components["schemas"]["CustomerView"] & {
+            /**
+             * Format: int64
+             * @description How many conversations it has started.
+             */
+            conversations_count: number;
+            /** @description The latest 20 purchases, newest first. */
+            purchases: components["schemas"]["PurchaseView"][];
+            /** @description The last 50 pages it opened, newest first. */
+            recent_pages: components["schemas"]["PageView"][];
         };
         /** @description A customer as API.md shows it. */
         CustomerView: {
@@ -1331,6 +1434,28 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list, as API.md answers it. */
+        ListPage_BlockView: {
+            /** @description The page's items. */
+            items: {
+                /** @description When. */
+                created_at: string;
+                /** @description Who created it (an account or an API key id). */
+                created_by: string;
+                /** @description The blocked customer, for a customer block. */
+                customer_id?: string | null;
+                /** @description When it lapses; null holds until lifted. */
+                expires_at?: string | null;
+                /** @description Block id (`bl_…`). */
+                id: string;
+                /** @description The blocked range (canonical CIDR), for an IP block. */
+                ip_cidr?: string | null;
+                /** @description Why. */
+                reason: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
         ListPage_ConversationView: {
             /** @description The page's items. */
             items: {
@@ -1434,6 +1559,26 @@ export interface components {
                 id: string;
                 /** @description An internal note: never shown to the visitor. */
                 internal: boolean;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_PurchaseView: {
+            /** @description The page's items. */
+            items: {
+                /** @description The amount as an exact decimal string (`199.00`). */
+                amount: string;
+                /** @description ISO 4217 code. */
+                currency: string;
+                /** @description The items. */
+                items: components["schemas"]["PurchaseItemView"][];
+                /** @description The shop's order id. */
+                order_id: string;
+                /** @description When it was bought. */
+                purchased_at: string;
+                /** @description When it was last posted. */
+                updated_at: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -1615,6 +1760,34 @@ export interface components {
             /** @description Names from the permission catalogue; at most the creator's own. */
             permissions: string[];
         };
+        /** @description `POST /v1/blocks` body, as received. */
+        NewBlock: {
+            /** @description The customer to block (`cu_…`), or… */
+            customer_id?: string | null;
+            /** @description When the block lapses (RFC 3339, in the future); absent holds until lifted. */
+            expires_at?: string | null;
+            /** @description …an IPv4 or IPv6 address or CIDR range (at least a /8 for IPv4, a /32 for IPv6). */
+            ip_cidr?: string | null;
+            /** @description Why, 1..=500 characters. */
+            reason: string;
+        };
+        /** @description `POST /v1/customers` body. */
+        NewCustomer: {
+            /** @description Custom attributes (short strings, numbers or booleans). */
+            attributes?: Record<string, never> | null;
+            /** @description Email. */
+            email?: string | null;
+            /** @description The integration's own id for the customer (1..=128 characters, no spaces): the upsert key. */
+            external_id?: string | null;
+            /** @description Customer group id. */
+            group_id?: string | null;
+            /** @description Name. */
+            name?: string | null;
+            /** @description Phone. */
+            phone?: string | null;
+            /** @description Tag names. */
+            tags?: string[] | null;
+        };
         /** @description `POST /v1/tenants` body. */
         NewTenant: {
             /** @description The first admin. */
@@ -1629,12 +1802,66 @@ export interface components {
          * @enum {string}
          */
         OfflineMode: "leave_message" | "queue";
+        /** @description A page of the trail as the profile shows it. */
+        PageView: {
+            /** @description The title, when the widget sent one. */
+            title?: string | null;
+            /** @description The address. */
+            url: string;
+            /** @description When the visitor opened it. */
+            viewed_at: string;
+        };
+        /** @description `POST /v1/widget/pageviews` body. */
+        PageviewBody: {
+            /** @description Its title. */
+            title?: string | null;
+            /** @description The page's absolute http(s) address. */
+            url: string;
+        };
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
             /** @description Whether the widget shows it (default false). */
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
+        };
+        /** @description `POST /v1/customers/{id}/purchases` body. */
+        PurchaseBody: {
+            /** @description The amount, a decimal number or string (`199.00`), exact to the currency's minor unit. */
+            amount: string;
+            /** @description ISO 4217 code (`CNY`). */
+            currency: string;
+            /** @description The items: names, or `{"name", "quantity"}`. */
+            items?: Record<string, never>[];
+            /** @description The shop's order id (1..=64 characters): re-posting it updates the order. */
+            order_id: string;
+            /** @description When it was bought (RFC 3339). */
+            purchased_at: string;
+        };
+        /** @description One item of a purchase as shown. */
+        PurchaseItemView: {
+            /** @description What. */
+            name: string;
+            /**
+             * Format: int32
+             * @description How many.
+             */
+            quantity: number;
+        };
+        /** @description A purchase as API.md shows it. */
+        PurchaseView: {
+            /** @description The amount as an exact decimal string (`199.00`). */
+            amount: string;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** @description The items. */
+            items: components["schemas"]["PurchaseItemView"][];
+            /** @description The shop's order id. */
+            order_id: string;
+            /** @description When it was bought. */
+            purchased_at: string;
+            /** @description When it was last posted. */
+            updated_at: string;
         };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
@@ -2653,6 +2880,151 @@ export interface operations {
             };
         };
     };
+    blocks_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_BlockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    blocks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewBlock"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    blocks_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a block id (`bl_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     conversations_list: {
         parameters: {
             query?: {
@@ -3380,6 +3752,69 @@ export interface operations {
             };
         };
     };
+    customers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCustomer"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     customers_by_id_get: {
         parameters: {
             query?: never;
@@ -3397,7 +3832,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerView"];
+                    "application/json": components["schemas"]["CustomerProfile"];
                 };
             };
             401: {
@@ -3515,6 +3950,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListPage_ConversationView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_purchases: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_PurchaseView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    record_purchase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurchaseBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -4735,6 +5293,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,6 +5351,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     send_message: {
@@ -4827,6 +5401,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4836,6 +5418,51 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    pageview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PageviewBody"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

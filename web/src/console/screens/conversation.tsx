@@ -10,8 +10,9 @@ import type { Frame } from '../../shared/ws';
 import { olderWindow, WINDOWS } from '../lib/history';
 import { hrefOf } from '../lib/routes';
 import { useConsole } from '../state';
-import type { ConversationDetail, ConversationView, CustomerView, MessageView, Page } from '../types';
+import type { ConversationDetail, ConversationView, CustomerProfile, MessageView, Page } from '../types';
 import { Dialog, ErrorLine, Field, splitList, Time } from '../ui';
+import { CustomerHistory } from './customer-history';
 import { agentName, groupName, type Directory } from './directory';
 
 /** What the inbox's shortcuts do to the open conversation. */
@@ -394,14 +395,14 @@ function WhyThisAgent({ detail, dir }: { detail: ConversationDetail; dir: Direct
 
 function CustomerPanel({ customerId, current, onName }: { customerId: string; current: string; onName: (n: string | null) => void }): JSX.Element {
   const { t, client } = useConsole();
-  const [customer, setCustomer] = useState<CustomerView | null>(null);
+  const [customer, setCustomer] = useState<CustomerProfile | null>(null);
   const [past, setPast] = useState<ConversationView[]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let live = true;
     const enc = encodeURIComponent(customerId);
     Promise.all([
-      client.get<CustomerView>(`/v1/customers/${enc}`),
+      client.get<CustomerProfile>(`/v1/customers/${enc}`),
       client.get<Page<ConversationView>>(`/v1/customers/${enc}/conversations`, { query: { limit: 20 } }),
     ])
       .then(([c, p]) => {
@@ -452,6 +453,7 @@ function CustomerPanel({ customerId, current, onName }: { customerId: string; cu
           </dd>
         </dl>
       )}
+      {customer && <CustomerHistory profile={customer} />}
       <h3>{t('customer.past')}</h3>
       {past.length === 0 ? (
         <p class="hint">{t('customer.noPast')}</p>
