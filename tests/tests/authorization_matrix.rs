@@ -36,6 +36,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("messages", "ms_"),
     ("tags", "tg_"),
     ("quick_replies", "qr_"),
+    ("blocks", "bl_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.
@@ -51,6 +52,7 @@ fn factory_bodies(kind: &str) -> Vec<Value> {
         "tags" => vec![json!({"name": "foreign", "scope": "both", "color": "#ff0000"})],
         "quick_replies" => vec![json!({"title": "Hi", "content": "Hello", "category": "greeting", "scope": "team"})],
         "tickets" => vec![json!({"title": "Foreign ticket", "description": "x", "priority": "normal"})],
+        "blocks" => vec![json!({"ip_cidr": "10.9.9.9", "reason": "foreign"})],
         "agents" => vec![
             json!({"email": "foreign.agent@b.test", "name": "Foreign", "password": "a long enough agent password", "role_id": "agent"}),
         ],

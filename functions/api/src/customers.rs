@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use kefu_app::App;
 use kefu_app::audit::{self, AuditEntry};
 use kefu_app::conversations::{ConversationView, Viewer};
+use kefu_app::customers::profile::{self, CustomerProfile};
 use kefu_app::customers::{
     self, CustomerFilter, CustomerGroupBody, CustomerGroupView, CustomerPatch, CustomerView, sees_sensitive,
 };
@@ -91,20 +92,20 @@ async fn load_customer(app: &App, staff: &Staff, id: &str) -> Result<(CustomerId
 
 type CustomerItem = kefu_app::customers::CustomerRecord;
 
-/// One customer.
+/// One customer, with its latest purchases, its page trail and its conversation count.
 #[utoipa::path(get, path = "/v1/customers/{id}", tag = "customers",
     params(("id" = String, Path, description = "customer id")), security(("bearer" = ["customers.view"])),
-    responses((status = 200, body = CustomerView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = CustomerProfile), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(app): State<App>,
     staff: Staff,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-) -> Result<ApiJson<CustomerView>, ApiError> {
-    let (_, item) = load_customer(&app, &staff, &id).await?;
+) -> Result<ApiJson<CustomerProfile>, ApiError> {
+    let (cid, item) = load_customer(&app, &staff, &id).await?;
     audit::record(&app, audit_entry(&staff, "customer.read", Some(&id), ip)).await?;
-    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(profile::profile(&app, &staff.tenant_id, &cid, &item, sees_sensitive(&staff)).await?))
 }
 
 /// Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. Once the
@@ -141,7 +142,11 @@ pub async fn patch(
     .into_iter()
     .filter_map(|(f, on)| on.then_some(f))
     .collect();
-    let entry = audit_entry(&staff, "customer.update", None, ip).detail(serde_json::json!({"fields": changed}));
+    // Email and phone changes are logged masked, never in clear.
+    let (_, current) = load_customer(&app, &staff, &id).await?;
+    let sensitive = customers::sensitive::changes(&current, &body.email, &body.phone)?;
+    let entry = audit_entry(&staff, "customer.update", None, ip)
+        .detail(serde_json::json!({"fields": changed, "sensitive": sensitive}));
     let item = customers::update(&app, &staff.tenant_id, &cid, body, entry).await?;
     Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
 }

@@ -6,8 +6,10 @@ pub mod api_keys;
 pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
+pub mod blocks;
 pub mod conversations;
 pub mod customers;
+pub mod customers_push;
 pub mod groups;
 pub mod me;
 pub mod openapi;
@@ -85,6 +87,12 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(quick_replies::list, quick_replies::create))
         .routes(routes!(quick_replies::update, quick_replies::delete))
         .routes(routes!(quick_replies::render))
+        // Blocks (issue 11).
+        .routes(routes!(blocks::list, blocks::create))
+        .routes(routes!(blocks::delete))
+        // Customers pushed by integrations (issue 11).
+        .routes(routes!(customers_push::create))
+        .routes(routes!(customers_push::list_purchases, customers_push::record_purchase))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -46,6 +46,9 @@ pub async fn ticket(
     let token = bearer(&headers).ok_or_else(ApiError::unauthenticated)?;
     let (subscriber, entry) = if token.starts_with(widget::VISITOR_TOKEN_PREFIX) {
         let visitor = widget::authenticate_visitor(&app, token).await?;
+        // A blocked visitor gets no socket (and no ticket is stored or counted).
+        let active = kefu_app::blocks::active(&app, &visitor.tenant_id).await?;
+        kefu_app::blocks::check(&active, &visitor.tenant_id, Some(&visitor.customer_id), ip, app.now())?;
         let entry = AuditEntry::new(&visitor.tenant_id, "realtime.ticket", Outcome::Success)
             .by(&kefu_app::audit::Actor::Visitor(visitor.customer_id.clone()))
             .target("conversation", &visitor.conversation_id)

@@ -6,13 +6,15 @@
 //! pure [`kefu_app::conversations::widget::plan_send`], measured by `benches/intake.rs`.
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use kefu_app::App;
+use kefu_app::blocks::{self, ActiveBlocks};
 use kefu_app::conversations::MessageView;
 use kefu_app::conversations::widget::{self, Sent, StartRequest, Started, Visitor};
 use kefu_app::conversations::widget_settings::WidgetConfig;
+use kefu_app::customers::pageviews::PageviewBody;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, JsonBytes, cors};
 use serde::Deserialize;
@@ -48,6 +50,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(start_conversation))
         .routes(routes!(config))
         .routes(routes!(send_message, poll_messages))
+        .routes(routes!(pageview))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -61,7 +64,8 @@ pub fn router(app: App) -> Router {
     kefu_app::http::finish(routes(), app)
 }
 
-/// The visitor behind the request's bearer token (401 `unauthenticated` without a valid one).
+/// The visitor behind the request's bearer token (401 `unauthenticated` without a valid one; 403 `blocked` when
+/// its customer or its IP is blocked).
 pub struct VisitorAuth(pub Visitor);
 
 impl axum::extract::FromRequestParts<App> for VisitorAuth {
@@ -69,17 +73,24 @@ impl axum::extract::FromRequestParts<App> for VisitorAuth {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         // The CORS check already resolved the token for a cross-origin request: do not read it twice.
-        if let Some(visitor) = parts.extensions.get::<Visitor>() {
-            return Ok(VisitorAuth(visitor.clone()));
-        }
-        let token = kefu_app::http::staff::bearer(parts).ok_or_else(ApiError::unauthenticated)?;
-        let visitor = widget::authenticate_visitor(app, token).await?;
+        let visitor = match parts.extensions.get::<Visitor>() {
+            Some(visitor) => visitor.clone(),
+            None => {
+                let token = kefu_app::http::staff::bearer(parts).ok_or_else(ApiError::unauthenticated)?;
+                widget::authenticate_visitor(app, token).await?
+            }
+        };
         tracing::Span::current().record("tenant_id", tracing::field::display(&visitor.tenant_id));
+        // A blocked customer, or a visitor from a blocked range, goes no further (nothing stored, nobody told).
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
+        let active = blocks::active(app, &visitor.tenant_id).await?;
+        blocks::check(&active, &visitor.tenant_id, Some(&visitor.customer_id), ip, app.now())?;
         Ok(VisitorAuth(visitor))
     }
 }
 
-/// The tenant named by the request's `X-Widget-Key` (401 `unauthenticated` without a known one).
+/// The tenant named by the request's `X-Widget-Key` (401 `unauthenticated` without a known one; 403 `blocked`
+/// for a visitor from a blocked IP range).
 pub struct WidgetTenant(pub kefu_domain::TenantId);
 
 impl axum::extract::FromRequestParts<App> for WidgetTenant {
@@ -101,6 +112,12 @@ impl axum::extract::FromRequestParts<App> for WidgetTenant {
             }
         };
         tracing::Span::current().record("tenant_id", tracing::field::display(&tenant));
+        // A visitor from a blocked range goes no further; the active blocks stay with the request for the
+        // handler's own check of who the visitor is (`start_conversation`).
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, app).await.unwrap_or_else(|e| match e {});
+        let active = blocks::active(app, &tenant).await?;
+        blocks::check(&active, &tenant, None, ip, app.now())?;
+        parts.extensions.insert(active);
         Ok(WidgetTenant(tenant))
     }
 }
@@ -122,20 +139,24 @@ pub async fn config(
 
 /// Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
 /// customer; the customer's group gives the conversation its priority. At most 60 starts a minute per IP and
-/// tenant.
+/// tenant. A blocked visitor (by IP, or a returning `external_id` whose customer is blocked) gets 403 `blocked`.
 #[utoipa::path(post, path = "/v1/widget/conversations", tag = "widget", request_body = StartRequest,
     security(("widget_key" = [])),
     params(("X-Widget-Key" = String, Header, description = "the tenant's widget key")),
     responses((status = 201, body = Started), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
               (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope),
               (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn start_conversation(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     WidgetTenant(tenant): WidgetTenant,
+    Extension(active): Extension<ActiveBlocks>,
     JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, ApiJson<Started>), ApiError> {
     let req: StartRequest = kefu_app::http::json::parse(&body)?;
+    // A returning visitor whose customer is blocked is refused before anything is found, made or counted.
+    blocks::check_external_id(&app, &active, &tenant, req.visitor.external_id.as_deref(), ip).await?;
     let started = widget::start(&app, &tenant, &ip.to_string(), &req).await?;
     tracing::info!(tenant_id = %tenant, conversation_id = %started.conversation_id, "conversation started");
     Ok((StatusCode::CREATED, ApiJson(started)))
@@ -149,6 +170,7 @@ pub async fn start_conversation(
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried send store one message")),
     responses((status = 201, body = Sent), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
               (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope),
               (status = 409, body = kefu_app::http::error::ErrorEnvelope),
               (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn send_message(
@@ -182,7 +204,8 @@ pub struct PollParams {
 #[utoipa::path(get, path = "/v1/widget/messages", tag = "widget", params(PollParams),
     security(("visitor" = [])),
     responses((status = 200, body = ListPage<MessageView>), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
-              (status = 401, body = kefu_app::http::error::ErrorEnvelope)))]
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn poll_messages(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -190,4 +213,19 @@ pub async fn poll_messages(
 ) -> Result<ApiJson<ListPage<MessageView>>, ApiError> {
     let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     Ok(ApiJson(widget::poll(&app, &visitor, q.after.as_deref(), &params).await?))
+}
+
+/// Records a page the visitor opened, for its customer's page trail (the last 50 on the profile). One write.
+#[utoipa::path(post, path = "/v1/widget/pageviews", tag = "widget", request_body = PageviewBody,
+    security(("visitor" = [])),
+    responses((status = 204), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn pageview(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(body): ApiJson<PageviewBody>,
+) -> Result<StatusCode, ApiError> {
+    kefu_app::customers::pageviews::record(&app, &visitor.tenant_id, &visitor.customer_id, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

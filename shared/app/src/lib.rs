@@ -8,6 +8,7 @@
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
 //! - [`quick_replies`]: personal and team quick replies, their shortcuts, search index and variables;
 //! - [`tags`]: the tag registry, where each tag is used, and the removal of deleted tags;
+//! - [`blocks`]: customers and IP ranges the widget refuses;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -19,6 +20,7 @@
 
 pub mod assignment;
 pub mod audit;
+pub mod blocks;
 pub mod conversations;
 pub mod customers;
 #[cfg(feature = "http")]

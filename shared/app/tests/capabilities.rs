@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
     ("tags", &["audit", "plumbing"]),
     ("quick_replies", &["audit", "identity", "plumbing"]),
+    ("blocks", &["audit", "customers", "identity", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -52,6 +52,14 @@ export type TagView = Schemas['TagView'];
 
 /** `GET /v1/customers/{id}`, with its attributes typed. */
 export type CustomerView = Omit<Schemas['CustomerView'], 'attributes'> & { attributes: Record<string, unknown> | null };
+/** `GET /v1/customers/{id}`: the customer with its latest purchases, page trail and conversation count. */
+export type CustomerProfile = CustomerView & Pick<Schemas['CustomerProfile'], 'purchases' | 'recent_pages' | 'conversations_count'>;
+/** A purchase on a customer's profile. */
+export type PurchaseView = Schemas['PurchaseView'];
+/** A page of a customer's trail. */
+export type PageView = Schemas['PageView'];
+/** `GET /v1/blocks` items. */
+export type BlockView = Schemas['BlockView'];
 
 /** Why routing left an agent out (`null`: eligible). */
 export type Exclusion = 'offline' | 'at_capacity' | 'off_shift' | 'missing_skill' | 'not_in_group';

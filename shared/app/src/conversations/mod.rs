@@ -674,10 +674,11 @@ pub async fn delete(
             .collect::<Result<Vec<_>, _>>()?;
         app.table.transact(ops).await?;
     }
-    let last = vec![
+    let mut last = vec![
         TxOp::Delete { key: keys::conversation(tenant, id), condition: Some(Condition::Exists) },
         TxOp::Delete { key: keys::customer_conversation(tenant, &conversation.customer_id, id), condition: None },
     ];
+    last.push(crate::customers::counts::conversation_deleted_op(tenant, &conversation.customer_id));
     match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", id)]).await {
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),

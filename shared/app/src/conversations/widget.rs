@@ -236,6 +236,7 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         let expires = at.as_second() + secs(VISITOR_TOKEN_TTL);
         ops.push(TxOp::Put { item: conversations::conversation_item(&c), condition: Some(Condition::NotExists) });
         ops.push(customers::conversation_pointer_op(tenant, &customer_id, &conversation_id, at));
+        ops.push(customers::counts::conversation_started_op(tenant, &customer_id));
         ops.push(TxOp::Put {
             item: keys::visitor_token(&token_hash(&token)).with(json!({
                 "type": "visitor_token", "tenant_id": tenant, "conversation_id": conversation_id,

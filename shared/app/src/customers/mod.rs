@@ -19,8 +19,15 @@ use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
 use crate::plumbing::record::Record;
 
+pub mod counts;
 pub mod error;
+pub mod pageviews;
+pub mod profile;
+pub mod purchases;
 pub mod record;
+pub mod search;
+pub mod sensitive;
+pub mod upsert;
 
 pub use error::CustomerError;
 pub use record::{CustomerGroupRecord, CustomerRecord};
@@ -252,7 +259,8 @@ pub struct CustomerFilter {
 }
 
 /// Lists customers. With `q`: a prefix query on the tenant's search terms (name; email and phone only for
-/// readers with `customers.view_sensitive`), newest match first within a term. With `group_id`: the group's
+/// readers with `customers.view_sensitive`), newest match first within a term, after (on the first page) the
+/// customers whose external id starts with `q`. With `group_id`: the group's
 /// index. Otherwise the tenant's customer index, by creation. `tag` (and `group_id` alongside `q`) filter each
 /// page as read, so a page may hold fewer than `limit` items while `next_cursor` says there is more.
 pub async fn list(
@@ -277,6 +285,10 @@ pub async fn list(
         let page =
             app.table.query(params.apply(Query::partition(keys::customer_search_pk(tenant)).prefix(prefix))?).await?;
         let mut ids: Vec<CustomerId> = Vec::new();
+        // The first page also holds the customers whose external id starts with `q`.
+        if params.cursor.is_none() {
+            ids.extend(search::by_external_id_prefix(app, tenant, q, params.limit).await?);
+        }
         for t in &page.items {
             if let Some(id) = text(t, "customer_id").and_then(|s| CustomerId::parse(&s))
                 && !ids.contains(&id)

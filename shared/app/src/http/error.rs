@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::assignment::AssignmentError;
 use crate::assignment::admin::AdminError;
+use crate::blocks::BlockError;
 use crate::conversations::ConversationError;
 use crate::customers::CustomerError;
 use crate::identity::access::AccessError;
@@ -358,6 +359,18 @@ impl From<ConversationError> for ApiError {
                 Self::internal()
             }
             ConversationError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<BlockError> for ApiError {
+    fn from(e: BlockError) -> Self {
+        match e {
+            BlockError::Invalid(v) => v.into(),
+            BlockError::NotFound => Self::not_found(),
+            BlockError::Conflict(m) => Self::conflict(m),
+            BlockError::Blocked => Self::new(StatusCode::FORBIDDEN, "blocked", "this visitor is blocked"),
+            BlockError::Table(t) => t.into(),
         }
     }
 }

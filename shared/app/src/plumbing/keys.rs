@@ -481,3 +481,52 @@ pub fn quick_reply_terms_pk(t: &TenantId, owner: &str) -> String {
 pub fn quick_reply_term(t: &TenantId, owner: &str, term: &str, id: &str) -> Key {
     Key::new(quick_reply_terms_pk(t, owner), format!("{term}#{id}"))
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Blocks (issue 11): one record per block, and the tenant's active set read once per widget request.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// One block of a tenant (listed by `GET /v1/blocks`; its `ttl` is its expiry, so a lapsed block is absent).
+pub fn block(t: &TenantId, block_id: &str) -> Key {
+    Key::new(tenant_pk(t), format!("{BLOCK_PREFIX}{block_id}"))
+}
+
+/// Prefix of every block record of a tenant.
+pub const BLOCK_PREFIX: &str = "BLOCK#";
+
+/// The tenant's active blocks in one item (targets and expiries, a bounded count): the widget's hot path reads
+/// this one item per request instead of querying the records.
+pub fn active_blocks(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "BLOCKS")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Customers' purchases, page trail and counts (issue 11), in the customer's partition.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// A purchase of a customer, by the shop's order id (so re-posting an order updates it).
+pub fn customer_purchase(t: &TenantId, cu: &CustomerId, order_id: &str) -> Key {
+    Key::new(customer_pk(t, cu), format!("ORDER#{order_id}"))
+}
+
+/// gsi1 partition of a customer's purchases, sorted by `{purchased_at}#{order_id}` (newest first backwards).
+pub fn customer_purchases_index(t: &TenantId, cu: &CustomerId) -> String {
+    format!("{}#ORDERS", customer_pk(t, cu))
+}
+
+/// One page view of a customer (sort key `PAGE#{ulid}`: by time), kept for [`PAGEVIEW_TTL_DAYS`].
+pub fn customer_pageview(t: &TenantId, cu: &CustomerId, ulid: &str) -> Key {
+    Key::new(customer_pk(t, cu), format!("{CUSTOMER_PAGEVIEW_PREFIX}{ulid}"))
+}
+
+/// Sort-key prefix of a customer's page views.
+pub const CUSTOMER_PAGEVIEW_PREFIX: &str = "PAGE#";
+
+/// How long a page view is kept (the profile shows the newest 50; older ones lapse by `ttl`).
+pub const PAGEVIEW_TTL_DAYS: i64 = 30;
+
+/// A customer's counters (`conversations`), apart from the profile so a conversation start adds to it in the
+/// same transaction that writes or updates the profile.
+pub fn customer_counts(t: &TenantId, cu: &CustomerId) -> Key {
+    Key::new(customer_pk(t, cu), "COUNTS")
+}

@@ -37,7 +37,7 @@ describe('navigation by permission', () => {
   it('shows an agent no admin screen', () => {
     const nav = navFor(agent, false);
     expect(nav.map((s) => s.section)).toEqual(['work', 'account']);
-    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'account']);
+    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'blocks', 'account']);
   });
 
   it('shows an admin every admin screen', () => {
@@ -48,6 +48,13 @@ describe('navigation by permission', () => {
   it('shows an auditor only the audit log among admin screens', () => {
     const nav = navFor(permissionSet(['audit.view']), false);
     expect(nav.find((s) => s.section === 'admin')?.entries.map((e) => e.id)).toEqual(['audit']);
+  });
+
+  it('shows blocks to whoever may edit customers, and not to others', () => {
+    const ids = (p: string[]) => navFor(permissionSet(p), false).flatMap((s) => s.entries.map((e) => e.id));
+    expect(ids(['customers.edit'])).toContain('blocks');
+    expect(ids(['customers.view'])).not.toContain('blocks');
+    expect(guard(matchRoute('#/blocks'), permissionSet(['customers.view']), false)).toEqual({ ok: false, reason: 'forbidden' });
   });
 
   it('shows a restricted session only its account', () => {

@@ -30,6 +30,8 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'inbox', pattern: '/inbox', title: 'nav.inbox', requires: null, nav: 'work' },
   { id: 'conversation', pattern: '/conversations/:id', title: 'nav.conversation', requires: null },
   { id: 'quickReplies', pattern: '/quick-replies', title: 'nav.quickReplies', requires: null, nav: 'work' },
+  // Blocking an abusive visitor is everyday work for whoever may edit customers (agents included).
+  { id: 'blocks', pattern: '/blocks', title: 'nav.blocks', requires: 'customers.edit', nav: 'work' },
   // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },

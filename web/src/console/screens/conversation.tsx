@@ -11,8 +11,17 @@ import { olderWindow, WINDOWS } from '../lib/history';
 import { shortcutMatches, typedShortcut } from '../lib/quick-replies';
 import { hrefOf } from '../lib/routes';
 import { useConsole } from '../state';
-import type { ConversationDetail, ConversationView, CustomerView, MessageView, Page, QuickReplyView } from '../types';
+import type {
+  ConversationDetail,
+  ConversationView,
+  CustomerProfile,
+  CustomerView,
+  MessageView,
+  Page,
+  QuickReplyView,
+} from '../types';
 import { Dialog, ErrorLine, Field, splitList, Time } from '../ui';
+import { CustomerHistory } from './customer-history';
 import { agentName, groupName, type Directory } from './directory';
 
 /** What the inbox's shortcuts do to the open conversation. */
@@ -431,14 +440,14 @@ function WhyThisAgent({ detail, dir }: { detail: ConversationDetail; dir: Direct
 
 function CustomerPanel({ customerId, current, onName }: { customerId: string; current: string; onName: (n: string | null) => void }): JSX.Element {
   const { t, client } = useConsole();
-  const [customer, setCustomer] = useState<CustomerView | null>(null);
+  const [customer, setCustomer] = useState<CustomerProfile | null>(null);
   const [past, setPast] = useState<ConversationView[]>([]);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     let live = true;
     const enc = encodeURIComponent(customerId);
     Promise.all([
-      client.get<CustomerView>(`/v1/customers/${enc}`),
+      client.get<CustomerProfile>(`/v1/customers/${enc}`),
       client.get<Page<ConversationView>>(`/v1/customers/${enc}/conversations`, { query: { limit: 20 } }),
     ])
       .then(([c, p]) => {
@@ -489,6 +498,7 @@ function CustomerPanel({ customerId, current, onName }: { customerId: string; cu
           </dd>
         </dl>
       )}
+      {customer && <CustomerHistory profile={customer} />}
       <h3>{t('customer.past')}</h3>
       {past.length === 0 ? (
         <p class="hint">{t('customer.noPast')}</p>

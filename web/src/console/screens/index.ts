@@ -18,6 +18,7 @@ import { Security } from './admin/security';
 import { Tags } from './admin/tags';
 import { WidgetSettingsScreen } from './admin/widget';
 import { QuickReplies } from './quick-replies';
+import { Blocks } from './admin/blocks';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -36,4 +37,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   widget: WidgetSettingsScreen,
   tags: Tags,
   quickReplies: QuickReplies,
+  blocks: Blocks,
 };
