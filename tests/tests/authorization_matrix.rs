@@ -34,6 +34,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("sessions", "se_"),
     ("api_keys", "ak_"),
     ("messages", "ms_"),
+    ("tickets", "tk_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.

@@ -17,6 +17,7 @@ pub mod schedules;
 pub mod security_settings;
 pub mod system;
 pub mod tenants;
+pub mod tickets;
 pub mod widget_settings;
 
 use axum::Router;
@@ -76,6 +77,11 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(schedules::update))
         .routes(routes!(assignment_settings::get, assignment_settings::put))
         .routes(routes!(widget_settings::get, widget_settings::put))
+        // Tickets (issue 11).
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::get, tickets::patch))
+        .routes(routes!(tickets::comment))
+        .routes(routes!(tickets::of_customer))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

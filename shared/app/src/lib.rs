@@ -6,6 +6,8 @@
 //! - [`assignment`]: routing, the waiting queue, agents, groups, schedules and assignment settings;
 //! - [`audit`]: the hash-chained audit log, anomaly detection and security alerts;
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
+//! - [`tickets`]: tickets (from a conversation, standalone, by an API key, or the widget's leave-a-message form),
+//!   their comments and their `ticket.assigned` frames;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -26,5 +28,6 @@ pub mod plumbing;
 pub mod realtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod tickets;
 
 pub use plumbing::state::{App, Config};

@@ -15,6 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("assignment", &["audit", "identity", "plumbing"]),
     ("conversations", &["assignment", "audit", "customers", "identity", "plumbing"]),
     ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
+    ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

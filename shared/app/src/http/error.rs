@@ -18,6 +18,7 @@ use crate::identity::roles::{MAX_CUSTOM_ROLES, RoleError};
 use crate::identity::security::PasswordCheckError;
 use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
+use crate::tickets::TicketError;
 
 /// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,6 +314,24 @@ impl From<CustomerError> for ApiError {
             CustomerError::Conflict(m) => Self::conflict(m),
             CustomerError::Forbidden(m) => Self::forbidden(m),
             CustomerError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::Invalid(v) => v.into(),
+            TicketError::NotFound => Self::not_found(),
+            TicketError::Move(m) => Self::conflict(m.to_string()),
+            TicketError::Conflict(m) => Self::conflict(m),
+            TicketError::RateLimited(r) => r.into(),
+            TicketError::Conversation(c) => c.into(),
+            TicketError::Broken(m) => {
+                tracing::error!(error = m, "a stored item is not what this code writes");
+                Self::internal()
+            }
+            TicketError::Table(t) => t.into(),
         }
     }
 }
