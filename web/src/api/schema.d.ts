@@ -447,7 +447,7 @@ export interface paths {
         options?: never;
         head?: never;
         /** Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. */
-        patch: operations["patch"];
+        patch: operations["customers_by_id_patch"];
         trace?: never;
     };
     "/v1/customers/{id}/conversations": {
@@ -459,6 +459,23 @@ export interface paths {
         };
         /** The customer's conversations, newest first (only those the caller may see). */
         get: operations["conversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's tickets, newest first. */
+        get: operations["of_customer"];
         put?: never;
         post?: never;
         delete?: never;
@@ -829,6 +846,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's tickets, newest first, filtered by `status`, `assignee` and `group_id`. */
+        get: operations["tickets_list"];
+        put?: never;
+        /**
+         * Creates a ticket: standalone, or from a conversation the caller may see (linked to it and its customer);
+         *     `source` is `agent`, or `api` for an API key. The assignee or group is told (`ticket.assigned`).
+         */
+        post: operations["tickets_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tickets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One ticket with its comments, oldest first. */
+        get: operations["tickets_by_id_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a ticket: only the fields sent change. A status move off the line (`open → pending → solved →
+         *     closed`, reopen from `solved` or `closed`) is 409 `conflict`.
+         */
+        patch: operations["tickets_by_id_patch"];
+        trace?: never;
+    };
+    "/v1/tickets/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Comments on a ticket. */
+        post: operations["comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/config": {
         parameters: {
             query?: never;
@@ -865,6 +941,28 @@ export interface paths {
          *     tenant.
          */
         post: operations["start_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/leave_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The leave-a-message form (留言), for when nobody is online: the message and a way back (`contact`, or the
+         *     visitor's own email or phone) become a ticket with `source: widget` in the widget settings'
+         *     `leave_message_group_id`, for the visitor's customer (a returning `external_id` finds the same one); the
+         *     group is told. Rate limited like conversation starts (60 a minute per IP and tenant).
+         */
+        post: operations["leave_message"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1059,10 +1157,38 @@ export interface components {
              */
             new_password: string;
         };
+        /** @description A comment on a ticket. */
+        CommentView: {
+            /** @description Who wrote it (an account or API key id). */
+            author_id: string;
+            /** @description The text. */
+            content: string;
+            /** @description When. */
+            created_at: string;
+            /** @description Comment id (`tc_…`). */
+            id: string;
+        };
         /** @description `POST /v1/me/mfa/totp/confirm` body. */
         ConfirmTotp: {
             /** @description The authenticator's current 6-digit code for the new secret. */
             code: string;
+        };
+        /** @description The contact part of the form: how to answer the visitor. */
+        ContactInput: {
+            /** @description An email to answer to. */
+            email?: string | null;
+            /** @description A phone to call back. */
+            phone?: string | null;
+        };
+        /**
+         * @description How to reach the visitor who left a message, as API.md shows it (masked without
+         *     `customers.view_sensitive`).
+         */
+        ContactView: {
+            /** @description Email. */
+            email?: string | null;
+            /** @description Phone. */
+            phone?: string | null;
         };
         /** @description One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision. */
         ConversationDetail: components["schemas"]["ConversationView"] & {
@@ -1239,6 +1365,20 @@ export interface components {
          * @enum {string}
          */
         Language: "auto" | "zh-CN" | "en";
+        /** @description `POST /v1/widget/leave_message` body. */
+        LeaveMessageRequest: {
+            /** @description How to answer: an email or a phone (else the visitor's own must be given). */
+            contact?: components["schemas"]["ContactInput"];
+            /** @description The message, 1..=4000 characters. */
+            content: string;
+            /** @description Who the visitor is, as far as the site knows (as for starting a conversation). */
+            visitor?: components["schemas"]["VisitorInfo"];
+        };
+        /** @description `POST /v1/widget/leave_message` answer. */
+        LeftMessage: {
+            /** @description The ticket the message became. */
+            ticket_id: string;
+        };
         /** @description One page of a list, as API.md answers it. */
         ListPage_AgentAdminView: {
             /** @description The page's items. */
@@ -1486,6 +1626,39 @@ export interface components {
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_TicketView: {
+            /** @description The page's items. */
+            items: {
+                /** @description Its agent. */
+                assignee_id?: string | null;
+                contact?: null | components["schemas"]["ContactView"];
+                /** @description The conversation it was made from. */
+                conversation_id?: string | null;
+                /** @description Created at. */
+                created_at: string;
+                /** @description Its customer. */
+                customer_id?: string | null;
+                /** @description The details. */
+                description: string;
+                /** @description Its agent group. */
+                group_id?: string | null;
+                /** @description Ticket id (`tk_…`). */
+                id: string;
+                /** @description `low` | `normal` | `high` | `urgent`. */
+                priority: string;
+                /** @description `agent` | `widget` | `rule` | `api`. */
+                source: string;
+                /** @description `open` | `pending` | `solved` | `closed`. */
+                status: string;
+                /** @description One line. */
+                title: string;
+                /** @description Last changed at. */
+                updated_at: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
         /** @description What `POST /v1/auth/login` answers with 200. */
         LoginAnswer: components["schemas"]["LoginOk"] | components["schemas"]["MfaRequired"];
         /** @description A successful sign-in. */
@@ -1615,6 +1788,11 @@ export interface components {
             /** @description Names from the permission catalogue; at most the creator's own. */
             permissions: string[];
         };
+        /** @description `POST /v1/tickets/{id}/comments` body. */
+        NewComment: {
+            /** @description 1..=10,000 characters. */
+            content: string;
+        };
         /** @description `POST /v1/tenants` body. */
         NewTenant: {
             /** @description The first admin. */
@@ -1623,6 +1801,23 @@ export interface components {
             name: string;
             /** @description IANA time zone (default UTC). */
             timezone?: string | null;
+        };
+        /** @description `POST /v1/tickets` body. */
+        NewTicket: {
+            /** @description An agent of the tenant. */
+            assignee_id?: string | null;
+            /** @description The conversation it is made from: linked, with its customer. */
+            conversation_id?: string | null;
+            /** @description Its customer (taken from the conversation when `conversation_id` is given). */
+            customer_id?: string | null;
+            /** @description The details, up to 10,000 characters. */
+            description?: string | null;
+            /** @description An agent group of the tenant. */
+            group_id?: string | null;
+            /** @description `low` | `normal` (default) | `high` | `urgent`. */
+            priority?: string | null;
+            /** @description One line, 1..=200 characters. */
+            title: string;
         };
         /**
          * @description What the widget offers when nobody can take a chat (`online` is false).
@@ -1844,6 +2039,57 @@ export interface components {
             ticket: string;
             /** @description The WebSocket URL to open. */
             url: string;
+        };
+        /** @description `GET /v1/tickets/{id}`: the ticket with its comments, oldest first. */
+        TicketDetail: components["schemas"]["TicketView"] & {
+            /** @description Its comments, oldest first (at most [`MAX_COMMENTS_SHOWN`]). */
+            comments: components["schemas"]["CommentView"][];
+        };
+        /** @description `PATCH /v1/tickets/{id}` body: only the fields sent change; `null` clears the assignee or the group. */
+        TicketPatch: {
+            /** @description An agent of the tenant (null: nobody). */
+            assignee_id?: string | null;
+            /** @description The details. */
+            description?: string | null;
+            /** @description An agent group of the tenant (null: none). */
+            group_id?: string | null;
+            /** @description `low` | `normal` | `high` | `urgent`. */
+            priority?: string | null;
+            /**
+             * @description The next status: `open → pending → solved → closed`, `open` again from `solved` or `closed`; any other
+             *     move is 409.
+             */
+            status?: string | null;
+            /** @description One line. */
+            title?: string | null;
+        };
+        /** @description A ticket as API.md shows it. */
+        TicketView: {
+            /** @description Its agent. */
+            assignee_id?: string | null;
+            contact?: null | components["schemas"]["ContactView"];
+            /** @description The conversation it was made from. */
+            conversation_id?: string | null;
+            /** @description Created at. */
+            created_at: string;
+            /** @description Its customer. */
+            customer_id?: string | null;
+            /** @description The details. */
+            description: string;
+            /** @description Its agent group. */
+            group_id?: string | null;
+            /** @description Ticket id (`tk_…`). */
+            id: string;
+            /** @description `low` | `normal` | `high` | `urgent`. */
+            priority: string;
+            /** @description `agent` | `widget` | `rule` | `api`. */
+            source: string;
+            /** @description `open` | `pending` | `solved` | `closed`. */
+            status: string;
+            /** @description One line. */
+            title: string;
+            /** @description Last changed at. */
+            updated_at: string;
         };
         /** @description `POST /v1/me/mfa/totp` answer: what the authenticator app needs. */
         TotpEnrolment: {
@@ -3426,7 +3672,7 @@ export interface operations {
             };
         };
     };
-    patch: {
+    customers_by_id_patch: {
         parameters: {
             query?: never;
             header?: never;
@@ -3515,6 +3761,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListPage_ConversationView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    of_customer: {
+        parameters: {
+            query?: {
+                /** @description where the previous page ended */
+                cursor?: string;
+                /** @description page size */
+                limit?: string;
+            };
+            header?: never;
+            path: {
+                /** @description customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_TicketView"];
                 };
             };
             401: {
@@ -4657,6 +4954,277 @@ export interface operations {
             };
         };
     };
+    tickets_list: {
+        parameters: {
+            query?: {
+                /** @description `me` | `unassigned` | an agent id. */
+                assignee?: string;
+                /** @description Where the previous page ended. */
+                cursor?: string;
+                /** @description An agent group id. */
+                group_id?: string;
+                /** @description Page size (default 50, max 200). */
+                limit?: string;
+                /** @description `open` | `pending` | `solved` | `closed`. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTicket"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_by_id_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketDetail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_by_id_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewComment"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     config: {
         parameters: {
             query?: never;
@@ -4717,6 +5285,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Started"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    leave_message: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the tenant's widget key */
+                "X-Widget-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaveMessageRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeftMessage"];
                 };
             };
             400: {

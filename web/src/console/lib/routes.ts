@@ -30,6 +30,8 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'inbox', pattern: '/inbox', title: 'nav.inbox', requires: null, nav: 'work' },
   { id: 'conversation', pattern: '/conversations/:id', title: 'nav.conversation', requires: null },
   // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
+  { id: 'tickets', pattern: '/tickets', title: 'nav.tickets', requires: 'tickets.manage', nav: 'work' },
+  { id: 'ticket', pattern: '/tickets/:id', title: 'nav.ticket', requires: 'tickets.manage' },
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },
   { id: 'schedules', pattern: '/admin/schedules', title: 'nav.schedules', requires: 'settings.manage', nav: 'admin' },

@@ -16,6 +16,7 @@ import { Roles } from './admin/roles';
 import { Schedules } from './admin/schedules';
 import { Security } from './admin/security';
 import { WidgetSettingsScreen } from './admin/widget';
+import { Ticket, Tickets } from './tickets';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -32,4 +33,6 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   apiKeys: ApiKeys,
   audit: Audit,
   widget: WidgetSettingsScreen,
+  tickets: Tickets,
+  ticket: Ticket,
 };
