@@ -8,10 +8,27 @@ import { useEffect, useState } from 'preact/hooks';
 import { hrefOf } from '../lib/routes';
 import { TICKET_PRIORITIES, TICKET_STATUSES, filtersOf, nextStatuses, ticketQuery, type TicketFilters, type TicketPriority, type TicketSource, type TicketStatus } from '../lib/tickets';
 import { useConsole } from '../state';
-import type { CommentView, TicketDetail, TicketView } from '../types';
+import type { Client } from '../../shared/http';
+import type { CommentView, Page, TicketDetail, TicketView } from '../types';
 import { AdminHead, Dialog, ErrorLine, Field, Time } from '../ui';
-import { agentName, groupName, readAll, useDirectory } from './directory';
+import { agentName, groupName, useDirectory } from './directory';
 import type { ScreenProps } from './props';
+
+/** The most pages of tickets the list reads at once (200 each). */
+const MAX_PAGES = 5;
+
+/** The tickets `GET /v1/tickets` answers for `query`, every page up to [`MAX_PAGES`]. */
+async function readTickets(client: Client, query: Record<string, string>): Promise<TicketView[]> {
+  const out: TicketView[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page: Page<TicketView> = await client.get<Page<TicketView>>('/v1/tickets', { query: { ...query, limit: 200, cursor: cursor ?? undefined } });
+    out.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return out;
+}
 
 /** `#/tickets`. */
 export function Tickets({ headingRef, query }: ScreenProps): JSX.Element {
@@ -25,10 +42,14 @@ export function Tickets({ headingRef, query }: ScreenProps): JSX.Element {
   useEffect(() => {
     let live = true;
     setItems(null);
-    const q = new URLSearchParams(ticketQuery(filters)).toString();
-    readAll<TicketView>(client, `/v1/tickets${q ? `?${q}` : ''}`, 5)
+    setError(null);
+    readTickets(client, ticketQuery(filters))
       .then((list) => live && setItems(list))
-      .catch((e: unknown) => live && setError(e));
+      .catch((e: unknown) => {
+        if (!live) return;
+        setError(e);
+        setItems([]);
+      });
     return () => {
       live = false;
     };
