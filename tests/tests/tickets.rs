@@ -275,3 +275,39 @@ async fn the_assignee_gets_a_ticket_assigned_frame_and_the_group_too() {
     assert_eq!(frame["data"]["group_id"], group.as_str());
     assert_eq!(frame["data"]["contact"]["email"], "li@example.com");
 }
+
+#[tokio::test]
+async fn one_ip_leaves_at_most_60_messages_a_minute_per_tenant_and_a_refused_one_stores_nothing() {
+    let t = spawn_app().await;
+    let a = tenant(&t, "admin@a.test").await;
+    let b = tenant(&t, "admin@b.test").await;
+    let body = json!({"content": "call me back", "contact": {"phone": "13800138000"}});
+    let mut limited = None;
+    let mut taken = 0;
+    // Within a window 60 pass; a window that turns over mid-loop allows at most 60 more.
+    for _ in 0..122 {
+        let r = leave(&t, &a.widget_key, body.clone()).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        taken += 1;
+    }
+    let r = limited.expect("past 60 messages a minute the IP is refused");
+    assert_eq!(r.code(), "rate_limited");
+    assert!(r.headers.contains_key("retry-after"));
+    let mut stored = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let page = t.get(&format!("/v1/tickets?limit=200{q}"), Some(&a.admin)).await.body;
+        stored += page["items"].as_array().unwrap().len();
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(stored, taken, "the refused message made no ticket");
+    assert_eq!(leave(&t, &b.widget_key, body).await.status, StatusCode::CREATED, "per tenant");
+}
