@@ -37,6 +37,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("tags", "tg_"),
     ("quick_replies", "qr_"),
     ("blocks", "bl_"),
+    ("tickets", "tk_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.

@@ -566,3 +566,43 @@ test('a session restricted by the MFA policy can only enrol, then works', async 
   await page.getByRole('link', { name: 'Inbox' }).click();
   await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
 });
+
+test('an agent makes a ticket from a conversation, moves it along its statuses, comments and finds it by filter', async ({
+  page,
+  env,
+  newTenant,
+  staff,
+}) => {
+  const tenant = await newTenant('Acme Tickets');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Wang Fang');
+  const chat = await startChat(env, tenant, { name: 'Han Meimei' }, 'My kettle leaks');
+
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  await page.goto(`${env.base}/#/conversations/${chat.id}`);
+  await page.getByTestId('ticket-from-conversation').click();
+  await page.getByTestId('ticket-title').fill('Replace the leaking kettle');
+  await page.getByTestId('ticket-save').click();
+  await expect(page.getByTestId('ticket-detail')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Replace the leaking kettle', level: 1 })).toBeVisible();
+  await expect(page.getByTestId('ticket-status')).toHaveText('Open');
+  await expect(page.getByTestId('ticket-move-solved')).toHaveCount(0);
+  await page.getByTestId('ticket-move-pending').click();
+  await expect(page.getByTestId('ticket-status')).toHaveText('Pending');
+  await page.getByTestId('ticket-comment-input').fill('Asked for a photo of the kettle');
+  await page.getByTestId('ticket-comment-submit').click();
+  await expect(page.getByTestId('ticket-comment')).toContainText('Asked for a photo of the kettle');
+  await expectAccessible(page);
+
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Tickets' }).click();
+  await expect(page.getByTestId('ticket-item')).toHaveCount(1);
+  await page.getByTestId('ticket-filter-status').selectOption('open');
+  await expect(page.getByText('No tickets match.')).toBeVisible();
+  await page.getByTestId('ticket-filter-status').selectOption('pending');
+  await expect(page.getByTestId('ticket-item')).toHaveCount(1);
+  const tickets = await admin.call<{ items: { conversation_id: string | null; customer_id: string | null }[] }>('GET', '/v1/tickets');
+  expect(tickets.items[0]?.conversation_id).toBe(chat.id);
+  expect(tickets.items[0]?.customer_id).toMatch(/^cu_/);
+});

@@ -315,7 +315,7 @@ test.describe('offline', () => {
     await screenshot(page, 'widget-offline');
   });
 
-  test('with offline_mode leave_message: says nobody is online and offers no chat to a new visitor', async ({
+  test('with offline_mode leave_message: says nobody is online and offers the leave-a-message form instead of a chat', async ({
     page,
     newTenant,
     staff,
@@ -329,9 +329,16 @@ test.describe('offline', () => {
     const w = widget(page);
     await w.launcher.click();
     await expect(w.offline).toContainText('Nobody is online right now.');
-    await expect(w.offline).toContainText('Please come back during our opening hours.');
+    await expect(w.offline).toContainText('Leave us a message');
     await expect(w.input).toHaveCount(0);
+    await expect(page.getByTestId('kefu-leave-message')).toBeVisible();
     await expectNoAxeViolations(page);
+    await page.getByTestId('kefu-leave-content').fill('我想退货，订单 123');
+    await page.getByTestId('kefu-leave-phone').fill('13800138000');
+    await page.getByTestId('kefu-leave-submit').click();
+    await expect(page.getByTestId('kefu-left')).toContainText('we got your message');
+    const tickets = await admin.call<{ items: { title: string; source: string; contact: { phone: string | null } | null }[] }>('GET', '/v1/tickets');
+    expect(tickets.items.map((t) => [t.title, t.source, t.contact?.phone])).toEqual([['我想退货，订单 123', 'widget', '13800138000']]);
   });
 });
 

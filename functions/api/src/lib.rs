@@ -21,6 +21,7 @@ pub mod security_settings;
 pub mod system;
 pub mod tags;
 pub mod tenants;
+pub mod tickets;
 pub mod widget_settings;
 
 use axum::Router;
@@ -93,6 +94,11 @@ pub fn api() -> OpenApiRouter<App> {
         // Customers pushed by integrations (issue 11).
         .routes(routes!(customers_push::create))
         .routes(routes!(customers_push::list_purchases, customers_push::record_purchase))
+        // Tickets (issue 11).
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::get, tickets::patch))
+        .routes(routes!(tickets::comment))
+        .routes(routes!(tickets::of_customer))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

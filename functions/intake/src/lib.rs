@@ -51,6 +51,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(config))
         .routes(routes!(send_message, poll_messages))
         .routes(routes!(pageview))
+        .routes(routes!(leave_message))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -228,4 +229,28 @@ pub async fn pageview(
 ) -> Result<StatusCode, ApiError> {
     kefu_app::customers::pageviews::record(&app, &visitor.tenant_id, &visitor.customer_id, &body).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The leave-a-message form (留言), for when nobody is online: the message and a way back (`contact`, or the
+/// visitor's own email or phone) become a ticket with `source: widget` in the widget settings'
+/// `leave_message_group_id`, for the visitor's customer (a returning `external_id` finds the same one); the
+/// group is told. Rate limited like conversation starts (60 a minute per IP and tenant).
+#[utoipa::path(post, path = "/v1/widget/leave_message", tag = "widget",
+    request_body = kefu_app::tickets::leave_message::LeaveMessageRequest,
+    security(("widget_key" = [])),
+    params(("X-Widget-Key" = String, Header, description = "the tenant's widget key")),
+    responses((status = 201, body = kefu_app::tickets::leave_message::LeftMessage),
+              (status = 400, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
+pub async fn leave_message(
+    State(app): State<App>,
+    ClientIp(ip): ClientIp,
+    WidgetTenant(tenant): WidgetTenant,
+    JsonBytes(body): JsonBytes,
+) -> Result<(StatusCode, ApiJson<kefu_app::tickets::leave_message::LeftMessage>), ApiError> {
+    let req: kefu_app::tickets::leave_message::LeaveMessageRequest = kefu_app::http::json::parse(&body)?;
+    let left = kefu_app::tickets::leave_message::leave_message(&app, &tenant, &ip.to_string(), &req).await?;
+    tracing::info!(tenant_id = %tenant, ticket_id = %left.ticket_id, "message left");
+    Ok((StatusCode::CREATED, ApiJson(left)))
 }

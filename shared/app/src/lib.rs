@@ -9,6 +9,8 @@
 //! - [`quick_replies`]: personal and team quick replies, their shortcuts, search index and variables;
 //! - [`tags`]: the tag registry, where each tag is used, and the removal of deleted tags;
 //! - [`blocks`]: customers and IP ranges the widget refuses;
+//! - [`tickets`]: tickets (from a conversation, standalone, by an API key, or the widget's leave-a-message form),
+//!   their comments and their `ticket.assigned` frames;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -32,5 +34,6 @@ pub mod realtime;
 pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod tickets;
 
 pub use plumbing::state::{App, Config};

@@ -236,41 +236,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/blocks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The tenant's blocks that have not lapsed, oldest first. */
-        get: operations["blocks_list"];
-        put?: never;
-        /** Blocks a customer or an IP range, with a reason and an optional expiry; audited (`block.create`). */
-        post: operations["blocks_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/blocks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Lifts a block at once; audited (`block.delete`). */
-        delete: operations["blocks_by_id_delete"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -460,11 +425,7 @@ export interface paths {
          */
         get: operations["customers_list"];
         put?: never;
-        /**
-         * Creates a customer (201), or answers the one its `external_id` already names (200), updated with the
-         *     fields sent. Changes to email and phone are audited with both values masked.
-         */
-        post: operations["customers_create"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -478,7 +439,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One customer, with its latest purchases, its page trail and its conversation count. */
+        /** One customer. */
         get: operations["customers_by_id_get"];
         put?: never;
         post?: never;
@@ -486,7 +447,7 @@ export interface paths {
         options?: never;
         head?: never;
         /** Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. */
-        patch: operations["patch"];
+        patch: operations["customers_by_id_patch"];
         trace?: never;
     };
     "/v1/customers/{id}/conversations": {
@@ -506,18 +467,17 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/customers/{id}/purchases": {
+    "/v1/customers/{id}/tickets": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** The customer's purchases, newest first. */
-        get: operations["list_purchases"];
+        /** A customer's tickets, newest first. */
+        get: operations["of_customer"];
         put?: never;
-        /** Records a purchase of the customer (201), or updates the order with this `order_id` (200). */
-        post: operations["record_purchase"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -886,6 +846,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's tickets, newest first, filtered by `status`, `assignee` and `group_id`. */
+        get: operations["tickets_list"];
+        put?: never;
+        /**
+         * Creates a ticket: standalone, or from a conversation the caller may see (linked to it and its customer);
+         *     `source` is `agent`, or `api` for an API key. The assignee or group is told (`ticket.assigned`).
+         */
+        post: operations["tickets_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tickets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One ticket with its comments, oldest first. */
+        get: operations["tickets_by_id_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes a ticket: only the fields sent change. A status move off the line (`open → pending → solved →
+         *     closed`, reopen from `solved` or `closed`) is 409 `conflict`.
+         */
+        patch: operations["tickets_by_id_patch"];
+        trace?: never;
+    };
+    "/v1/tickets/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Comments on a ticket. */
+        post: operations["comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/config": {
         parameters: {
             query?: never;
@@ -919,9 +938,31 @@ export interface paths {
         /**
          * Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
          *     customer; the customer's group gives the conversation its priority. At most 60 starts a minute per IP and
-         *     tenant. A blocked visitor (by IP, or a returning `external_id` whose customer is blocked) gets 403 `blocked`.
+         *     tenant.
          */
         post: operations["start_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/leave_message": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The leave-a-message form (留言), for when nobody is online: the message and a way back (`contact`, or the
+         *     visitor's own email or phone) become a ticket with `source: widget` in the widget settings'
+         *     `leave_message_group_id`, for the visitor's customer (a returning `external_id` finds the same one); the
+         *     group is told. Rate limited like conversation starts (60 a minute per IP and tenant).
+         */
+        post: operations["leave_message"];
         delete?: never;
         options?: never;
         head?: never;
@@ -947,23 +988,6 @@ export interface paths {
          *     conversation reopens it.
          */
         post: operations["send_message"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/widget/pageviews": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Records a page the visitor opened, for its customer's page trail (the last 50 on the profile). One write. */
-        post: operations["pageview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1123,23 +1147,6 @@ export interface components {
             /** @description The kind of thing acted on. */
             target_type?: string | null;
         };
-        /** @description A block as API.md shows it. */
-        BlockView: {
-            /** @description When. */
-            created_at: string;
-            /** @description Who created it (an account or an API key id). */
-            created_by: string;
-            /** @description The blocked customer, for a customer block. */
-            customer_id?: string | null;
-            /** @description When it lapses; null holds until lifted. */
-            expires_at?: string | null;
-            /** @description Block id (`bl_…`). */
-            id: string;
-            /** @description The blocked range (canonical CIDR), for an IP block. */
-            ip_cidr?: string | null;
-            /** @description Why. */
-            reason: string;
-        };
         /** @description `POST /v1/me/password` body. */
         ChangePassword: {
             /** @description The password in use now. */
@@ -1150,10 +1157,38 @@ export interface components {
              */
             new_password: string;
         };
+        /** @description A comment on a ticket. */
+        CommentView: {
+            /** @description Who wrote it (an account or API key id). */
+            author_id: string;
+            /** @description The text. */
+            content: string;
+            /** @description When. */
+            created_at: string;
+            /** @description Comment id (`tc_…`). */
+            id: string;
+        };
         /** @description `POST /v1/me/mfa/totp/confirm` body. */
         ConfirmTotp: {
             /** @description The authenticator's current 6-digit code for the new secret. */
             code: string;
+        };
+        /** @description The contact part of the form: how to answer the visitor. */
+        ContactInput: {
+            /** @description An email to answer to. */
+            email?: string | null;
+            /** @description A phone to call back. */
+            phone?: string | null;
+        };
+        /**
+         * @description How to reach the visitor who left a message, as API.md shows it (masked without
+         *     `customers.view_sensitive`).
+         */
+        ContactView: {
+            /** @description Email. */
+            email?: string | null;
+            /** @description Phone. */
+            phone?: string | null;
         };
         /** @description One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision. */
         ConversationDetail: components["schemas"]["ConversationView"] & {
@@ -1241,18 +1276,6 @@ export interface components {
             phone?: string | null;
             /** @description Tag names (replace the list). */
             tags?: string[] | null;
-        };
-        /** @description A customer with what an agent wants beside it. */
-        CustomerProfile: components["schemas"]["CustomerView"] & {
-            /**
-             * Format: int64
-             * @description How many conversations it has started.
-             */
-            conversations_count: number;
-            /** @description The latest 20 purchases, newest first. */
-            purchases: components["schemas"]["PurchaseView"][];
-            /** @description The last 50 pages it opened, newest first. */
-            recent_pages: components["schemas"]["PageView"][];
         };
         /** @description A customer as API.md shows it. */
         CustomerView: {
@@ -1342,6 +1365,20 @@ export interface components {
          * @enum {string}
          */
         Language: "auto" | "zh-CN" | "en";
+        /** @description `POST /v1/widget/leave_message` body. */
+        LeaveMessageRequest: {
+            /** @description How to answer: an email or a phone (else the visitor's own must be given). */
+            contact?: components["schemas"]["ContactInput"];
+            /** @description The message, 1..=4000 characters. */
+            content: string;
+            /** @description Who the visitor is, as far as the site knows (as for starting a conversation). */
+            visitor?: components["schemas"]["VisitorInfo"];
+        };
+        /** @description `POST /v1/widget/leave_message` answer. */
+        LeftMessage: {
+            /** @description The ticket the message became. */
+            ticket_id: string;
+        };
         /** @description One page of a list, as API.md answers it. */
         ListPage_AgentAdminView: {
             /** @description The page's items. */
@@ -1429,28 +1466,6 @@ export interface components {
                 target_id?: string | null;
                 /** @description The kind of thing acted on. */
                 target_type?: string | null;
-            }[];
-            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description One page of a list, as API.md answers it. */
-        ListPage_BlockView: {
-            /** @description The page's items. */
-            items: {
-                /** @description When. */
-                created_at: string;
-                /** @description Who created it (an account or an API key id). */
-                created_by: string;
-                /** @description The blocked customer, for a customer block. */
-                customer_id?: string | null;
-                /** @description When it lapses; null holds until lifted. */
-                expires_at?: string | null;
-                /** @description Block id (`bl_…`). */
-                id: string;
-                /** @description The blocked range (canonical CIDR), for an IP block. */
-                ip_cidr?: string | null;
-                /** @description Why. */
-                reason: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -1564,26 +1579,6 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list, as API.md answers it. */
-        ListPage_PurchaseView: {
-            /** @description The page's items. */
-            items: {
-                /** @description The amount as an exact decimal string (`199.00`). */
-                amount: string;
-                /** @description ISO 4217 code. */
-                currency: string;
-                /** @description The items. */
-                items: components["schemas"]["PurchaseItemView"][];
-                /** @description The shop's order id. */
-                order_id: string;
-                /** @description When it was bought. */
-                purchased_at: string;
-                /** @description When it was last posted. */
-                updated_at: string;
-            }[];
-            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
-            next_cursor?: string | null;
-        };
-        /** @description One page of a list, as API.md answers it. */
         ListPage_RoleView: {
             /** @description The page's items. */
             items: {
@@ -1627,6 +1622,39 @@ export interface components {
                 mfa: boolean;
                 /** @description The browser or client it signed in with, as it said. */
                 user_agent?: string | null;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_TicketView: {
+            /** @description The page's items. */
+            items: {
+                /** @description Its agent. */
+                assignee_id?: string | null;
+                contact?: null | components["schemas"]["ContactView"];
+                /** @description The conversation it was made from. */
+                conversation_id?: string | null;
+                /** @description Created at. */
+                created_at: string;
+                /** @description Its customer. */
+                customer_id?: string | null;
+                /** @description The details. */
+                description: string;
+                /** @description Its agent group. */
+                group_id?: string | null;
+                /** @description Ticket id (`tk_…`). */
+                id: string;
+                /** @description `low` | `normal` | `high` | `urgent`. */
+                priority: string;
+                /** @description `agent` | `widget` | `rule` | `api`. */
+                source: string;
+                /** @description `open` | `pending` | `solved` | `closed`. */
+                status: string;
+                /** @description One line. */
+                title: string;
+                /** @description Last changed at. */
+                updated_at: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -1760,33 +1788,10 @@ export interface components {
             /** @description Names from the permission catalogue; at most the creator's own. */
             permissions: string[];
         };
-        /** @description `POST /v1/blocks` body, as received. */
-        NewBlock: {
-            /** @description The customer to block (`cu_…`), or… */
-            customer_id?: string | null;
-            /** @description When the block lapses (RFC 3339, in the future); absent holds until lifted. */
-            expires_at?: string | null;
-            /** @description …an IPv4 or IPv6 address or CIDR range (at least a /8 for IPv4, a /32 for IPv6). */
-            ip_cidr?: string | null;
-            /** @description Why, 1..=500 characters. */
-            reason: string;
-        };
-        /** @description `POST /v1/customers` body. */
-        NewCustomer: {
-            /** @description Custom attributes (short strings, numbers or booleans). */
-            attributes?: Record<string, never> | null;
-            /** @description Email. */
-            email?: string | null;
-            /** @description The integration's own id for the customer (1..=128 characters, no spaces): the upsert key. */
-            external_id?: string | null;
-            /** @description Customer group id. */
-            group_id?: string | null;
-            /** @description Name. */
-            name?: string | null;
-            /** @description Phone. */
-            phone?: string | null;
-            /** @description Tag names. */
-            tags?: string[] | null;
+        /** @description `POST /v1/tickets/{id}/comments` body. */
+        NewComment: {
+            /** @description 1..=10,000 characters. */
+            content: string;
         };
         /** @description `POST /v1/tenants` body. */
         NewTenant: {
@@ -1797,71 +1802,34 @@ export interface components {
             /** @description IANA time zone (default UTC). */
             timezone?: string | null;
         };
+        /** @description `POST /v1/tickets` body. */
+        NewTicket: {
+            /** @description An agent of the tenant. */
+            assignee_id?: string | null;
+            /** @description The conversation it is made from: linked, with its customer. */
+            conversation_id?: string | null;
+            /** @description Its customer (taken from the conversation when `conversation_id` is given). */
+            customer_id?: string | null;
+            /** @description The details, up to 10,000 characters. */
+            description?: string | null;
+            /** @description An agent group of the tenant. */
+            group_id?: string | null;
+            /** @description `low` | `normal` (default) | `high` | `urgent`. */
+            priority?: string | null;
+            /** @description One line, 1..=200 characters. */
+            title: string;
+        };
         /**
          * @description What the widget offers when nobody can take a chat (`online` is false).
          * @enum {string}
          */
         OfflineMode: "leave_message" | "queue";
-        /** @description A page of the trail as the profile shows it. */
-        PageView: {
-            /** @description The title, when the widget sent one. */
-            title?: string | null;
-            /** @description The address. */
-            url: string;
-            /** @description When the visitor opened it. */
-            viewed_at: string;
-        };
-        /** @description `POST /v1/widget/pageviews` body. */
-        PageviewBody: {
-            /** @description Its title. */
-            title?: string | null;
-            /** @description The page's absolute http(s) address. */
-            url: string;
-        };
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
             /** @description Whether the widget shows it (default false). */
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
-        };
-        /** @description `POST /v1/customers/{id}/purchases` body. */
-        PurchaseBody: {
-            /** @description The amount, a decimal number or string (`199.00`), exact to the currency's minor unit. */
-            amount: string;
-            /** @description ISO 4217 code (`CNY`). */
-            currency: string;
-            /** @description The items: names, or `{"name", "quantity"}`. */
-            items?: Record<string, never>[];
-            /** @description The shop's order id (1..=64 characters): re-posting it updates the order. */
-            order_id: string;
-            /** @description When it was bought (RFC 3339). */
-            purchased_at: string;
-        };
-        /** @description One item of a purchase as shown. */
-        PurchaseItemView: {
-            /** @description What. */
-            name: string;
-            /**
-             * Format: int32
-             * @description How many.
-             */
-            quantity: number;
-        };
-        /** @description A purchase as API.md shows it. */
-        PurchaseView: {
-            /** @description The amount as an exact decimal string (`199.00`). */
-            amount: string;
-            /** @description ISO 4217 code. */
-            currency: string;
-            /** @description The items. */
-            items: components["schemas"]["PurchaseItemView"][];
-            /** @description The shop's order id. */
-            order_id: string;
-            /** @description When it was bought. */
-            purchased_at: string;
-            /** @description When it was last posted. */
-            updated_at: string;
         };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
@@ -2071,6 +2039,57 @@ export interface components {
             ticket: string;
             /** @description The WebSocket URL to open. */
             url: string;
+        };
+        /** @description `GET /v1/tickets/{id}`: the ticket with its comments, oldest first. */
+        TicketDetail: components["schemas"]["TicketView"] & {
+            /** @description Its comments, oldest first (at most [`MAX_COMMENTS_SHOWN`]). */
+            comments: components["schemas"]["CommentView"][];
+        };
+        /** @description `PATCH /v1/tickets/{id}` body: only the fields sent change; `null` clears the assignee or the group. */
+        TicketPatch: {
+            /** @description An agent of the tenant (null: nobody). */
+            assignee_id?: string | null;
+            /** @description The details. */
+            description?: string | null;
+            /** @description An agent group of the tenant (null: none). */
+            group_id?: string | null;
+            /** @description `low` | `normal` | `high` | `urgent`. */
+            priority?: string | null;
+            /**
+             * @description The next status: `open → pending → solved → closed`, `open` again from `solved` or `closed`; any other
+             *     move is 409.
+             */
+            status?: string | null;
+            /** @description One line. */
+            title?: string | null;
+        };
+        /** @description A ticket as API.md shows it. */
+        TicketView: {
+            /** @description Its agent. */
+            assignee_id?: string | null;
+            contact?: null | components["schemas"]["ContactView"];
+            /** @description The conversation it was made from. */
+            conversation_id?: string | null;
+            /** @description Created at. */
+            created_at: string;
+            /** @description Its customer. */
+            customer_id?: string | null;
+            /** @description The details. */
+            description: string;
+            /** @description Its agent group. */
+            group_id?: string | null;
+            /** @description Ticket id (`tk_…`). */
+            id: string;
+            /** @description `low` | `normal` | `high` | `urgent`. */
+            priority: string;
+            /** @description `agent` | `widget` | `rule` | `api`. */
+            source: string;
+            /** @description `open` | `pending` | `solved` | `closed`. */
+            status: string;
+            /** @description One line. */
+            title: string;
+            /** @description Last changed at. */
+            updated_at: string;
         };
         /** @description `POST /v1/me/mfa/totp` answer: what the authenticator app needs. */
         TotpEnrolment: {
@@ -2880,151 +2899,6 @@ export interface operations {
             };
         };
     };
-    blocks_list: {
-        parameters: {
-            query?: {
-                cursor?: string;
-                limit?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ListPage_BlockView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    blocks_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["NewBlock"];
-            };
-        };
-        responses: {
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BlockView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    blocks_by_id_delete: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description a block id (`bl_…`) */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
     conversations_list: {
         parameters: {
             query?: {
@@ -3752,69 +3626,6 @@ export interface operations {
             };
         };
     };
-    customers_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["NewCustomer"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CustomerView"];
-                };
-            };
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CustomerView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
     customers_by_id_get: {
         parameters: {
             query?: never;
@@ -3832,7 +3643,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerProfile"];
+                    "application/json": components["schemas"]["CustomerView"];
                 };
             };
             401: {
@@ -3861,7 +3672,7 @@ export interface operations {
             };
         };
     };
-    patch: {
+    customers_by_id_patch: {
         parameters: {
             query?: never;
             header?: never;
@@ -3978,11 +3789,13 @@ export interface operations {
             };
         };
     };
-    list_purchases: {
+    of_customer: {
         parameters: {
             query?: {
+                /** @description where the previous page ended */
                 cursor?: string;
-                limit?: number;
+                /** @description page size */
+                limit?: string;
             };
             header?: never;
             path: {
@@ -3998,81 +3811,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ListPage_PurchaseView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    record_purchase: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description customer id */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PurchaseBody"];
-            };
-        };
-        responses: {
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PurchaseView"];
-                };
-            };
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PurchaseView"];
-                };
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
+                    "application/json": components["schemas"]["ListPage_TicketView"];
                 };
             };
             401: {
@@ -5215,6 +4954,277 @@ export interface operations {
             };
         };
     };
+    tickets_list: {
+        parameters: {
+            query?: {
+                /** @description `me` | `unassigned` | an agent id. */
+                assignee?: string;
+                /** @description Where the previous page ended. */
+                cursor?: string;
+                /** @description An agent group id. */
+                group_id?: string;
+                /** @description Page size (default 50, max 200). */
+                limit?: string;
+                /** @description `open` | `pending` | `solved` | `closed`. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTicket"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_by_id_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketDetail"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tickets_by_id_patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TicketPatch"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description ticket id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewComment"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     config: {
         parameters: {
             query?: never;
@@ -5293,7 +5303,49 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            403: {
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    leave_message: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the tenant's widget key */
+                "X-Widget-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaveMessageRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeftMessage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5351,14 +5403,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
         };
     };
     send_message: {
@@ -5401,14 +5445,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5418,51 +5454,6 @@ export interface operations {
                 };
             };
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    pageview: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PageviewBody"];
-            };
-        };
-        responses: {
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

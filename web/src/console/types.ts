@@ -97,3 +97,10 @@ export type PreChatField = Schemas['FormField'];
 
 /** `GET|PUT /v1/settings/widget`: the settings and the tenant's widget key (for the embed snippet). */
 export type WidgetSettings = Schemas['WidgetSettingsView'];
+
+/** A ticket (`GET /v1/tickets`). */
+export type TicketView = Schemas['TicketView'];
+/** A ticket with its comments (`GET /v1/tickets/{id}`). */
+export type TicketDetail = Schemas['TicketDetail'];
+/** A comment on a ticket. */
+export type CommentView = Schemas['CommentView'];

@@ -21,6 +21,7 @@ use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
 use crate::quick_replies::QuickReplyError;
 use crate::tags::TagError;
+use crate::tickets::TicketError;
 
 /// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,6 +317,24 @@ impl From<CustomerError> for ApiError {
             CustomerError::Conflict(m) => Self::conflict(m),
             CustomerError::Forbidden(m) => Self::forbidden(m),
             CustomerError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<TicketError> for ApiError {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::Invalid(v) => v.into(),
+            TicketError::NotFound => Self::not_found(),
+            TicketError::Move(m) => Self::conflict(m.to_string()),
+            TicketError::Conflict(m) => Self::conflict(m),
+            TicketError::RateLimited(r) => r.into(),
+            TicketError::Conversation(c) => c.into(),
+            TicketError::Broken(m) => {
+                tracing::error!(error = m, "a stored item is not what this code writes");
+                Self::internal()
+            }
+            TicketError::Table(t) => t.into(),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! filter policies follow [`ConsumerName::filter_policy`] (a test against moto checks them).
 
 use kefu_domain::routing::{AgentStatus, Priority};
+use kefu_domain::ticket::{TicketId, TicketPriority, TicketSource};
 use kefu_domain::{AgentId, Author, ConversationId, CustomerId, GroupId, MessageId, TenantId};
 use kefu_ports::FilterPolicy;
 use serde::de::Error as _;
@@ -138,12 +139,14 @@ event_list! {
         "agent.disabled" => AgentDisabled, heard by [Assign];
         /// A security anomaly was detected (notify emails the tenant's admins).
         "security.alert" => SecurityAlert, heard by [Notify];
+        /// A ticket was created (by staff, an API key or the widget's leave-a-message form).
+        "ticket.created" => TicketCreated, heard by [Automation];
+        /// A ticket got an assignee or a group (notify tells the assignee, else the group's members).
+        "ticket.assigned" => TicketAssigned, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
         "conversation.unanswered" => ConversationUnanswered, heard by [Assign, Automation, Notify];
-        /// A ticket was created (the tickets issue).
-        "ticket.created" => TicketCreated, heard by [Automation];
         /// An export was asked for (the data issue).
         "export.requested" => ExportRequested, heard by [Export];
         /// An SLA was breached (timers, with the SLA issue).
@@ -189,6 +192,7 @@ mod checked {
     }
     ids!(AgentId => "agent id", ConversationId => "conversation id", CustomerId => "customer id",
          GroupId => "group id", MessageId => "message id");
+    ids!(TicketId => "ticket id");
 
     fn check<E: serde::de::Error, T: Id>(s: String) -> Result<T, E> {
         T::parse_id(&s).ok_or_else(|| E::custom(format!("{s:?} is not a valid {}", T::WHAT)))
@@ -519,6 +523,50 @@ pub struct SecurityAlert {
     pub detail: AlertDetail,
 }
 
+/// `ticket.created`: a ticket was stored, with its audit entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketCreated {
+    /// The ticket.
+    #[serde(deserialize_with = "checked::id")]
+    pub ticket_id: TicketId,
+    /// Who made it: `agent`, `widget`, `rule` or `api`.
+    pub source: TicketSource,
+    /// Its customer, when it has one.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub customer_id: Option<CustomerId>,
+    /// The conversation it was made from, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub conversation_id: Option<ConversationId>,
+    /// Its agent group, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub group_id: Option<GroupId>,
+    /// Its assignee, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub assignee_id: Option<AgentId>,
+    /// How urgent it is.
+    pub priority: TicketPriority,
+}
+
+/// `ticket.assigned`: a ticket got an assignee or a group (at creation or by a change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketAssigned {
+    /// The ticket.
+    #[serde(deserialize_with = "checked::id")]
+    pub ticket_id: TicketId,
+    /// Its assignee now; `None` when it waits in its group.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub agent_id: Option<AgentId>,
+    /// Its group now, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub group_id: Option<GroupId>,
+    /// The assignee it had before, when another.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub previous_agent_id: Option<AgentId>,
+    /// Who assigned it (an account or API key id); `None` for the widget.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
 /// An event of a reserved type: its name and routing are fixed, its payload is not (no code emits it yet).
 /// Its data is kept as it came, so such an event still travels and is routed like any other.
 #[derive(Debug, Clone, PartialEq)]
@@ -694,6 +742,7 @@ mod tests {
     const MS: &str = "ms_01jd2q8m6xg3r8w6b4s1e2c9va";
     const AG: &str = "ag_01jd2q8m6xg3r8w6b4s1e2c9va";
     const AG2: &str = "ag_01jd2q8m6xg3r8w6b4s1e2c9vb";
+    const TK: &str = "tk_01jd2q8m6xg3r8w6b4s1e2c9va";
 
     fn id<T: checked::Id>(s: &str) -> T {
         T::parse_id(s).unwrap()
@@ -734,6 +783,14 @@ mod tests {
             EventType::SecurityAlert => format!(
                 r#"{{"actor_id":"{AG}","detail":{{"cause_action":"export.create","cause_actor_id":"{AG}","count":3,"kind":"mass_export","window_seconds":3600}},"ip":"192.0.2.1","kind":"mass_export","target_id":"{AG}","target_type":"agent"}}"#
             ),
+            EventType::TicketCreated => format!(
+                r#"{{"assignee_id":null,"conversation_id":"{CV}","customer_id":"{CU}","group_id":"{GR}","priority":"high","source":"agent","ticket_id":"{TK}"}}"#
+            ),
+            EventType::TicketAssigned => {
+                format!(
+                    r#"{{"agent_id":"{AG}","by":"{AG2}","group_id":null,"previous_agent_id":null,"ticket_id":"{TK}"}}"#
+                )
+            }
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -815,6 +872,30 @@ mod tests {
             group_id: id(GR),
             previous_agent_id: None,
             by: Some(id(AG2)),
+        });
+    }
+
+    #[test]
+    fn ticket_created_round_trips() {
+        round_trip(TicketCreated {
+            ticket_id: id(TK),
+            source: TicketSource::Agent,
+            customer_id: Some(id(CU)),
+            conversation_id: Some(id(CV)),
+            group_id: Some(id(GR)),
+            assignee_id: None,
+            priority: TicketPriority::High,
+        });
+    }
+
+    #[test]
+    fn ticket_assigned_round_trips() {
+        round_trip(TicketAssigned {
+            ticket_id: id(TK),
+            agent_id: Some(id(AG)),
+            group_id: None,
+            previous_agent_id: None,
+            by: Some(AG2.into()),
         });
     }
 
@@ -934,7 +1015,7 @@ mod tests {
                     r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
-                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached"]}"#
+                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned"]}"#
                 }
                 ConsumerName::Export => r#"{"type": ["export.requested"]}"#,
             })

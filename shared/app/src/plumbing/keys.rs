@@ -530,3 +530,69 @@ pub const PAGEVIEW_TTL_DAYS: i64 = 30;
 pub fn customer_counts(t: &TenantId, cu: &CustomerId) -> Key {
     Key::new(customer_pk(t, cu), "COUNTS")
 }
+// ---------------------------------------------------------------------------------------------------------------
+// Tickets (issue 11, `tickets`): the ticket and its comments in one partition, and an index for each filter.
+// ---------------------------------------------------------------------------------------------------------------
+
+/// The partition of one ticket: the ticket (`TICKET`) and its comments (`COMMENT#{id}`, oldest first).
+pub fn ticket_pk(t: &TenantId, id: &kefu_domain::ticket::TicketId) -> String {
+    format!("T#{t}#TICKET#{id}")
+}
+
+/// A ticket.
+pub fn ticket(t: &TenantId, id: &kefu_domain::ticket::TicketId) -> Key {
+    Key::new(ticket_pk(t, id), "TICKET")
+}
+
+/// A comment on a ticket (comment ids are ULIDs, so the partition reads oldest first).
+pub fn ticket_comment(
+    t: &TenantId,
+    id: &kefu_domain::ticket::TicketId,
+    comment: &kefu_domain::ticket::TicketCommentId,
+) -> Key {
+    Key::new(ticket_pk(t, id), format!("COMMENT#{comment}"))
+}
+
+/// Sort-key prefix of a ticket's comments.
+pub const TICKET_COMMENT_PREFIX: &str = "COMMENT#";
+
+/// gsi1 partition of a tenant's tickets in one status (`?status=`), by ticket id (creation order).
+pub fn tickets_by_status(t: &TenantId, status: kefu_domain::TicketStatus) -> String {
+    format!("T#{t}#TICKETS#STATUS#{status}")
+}
+
+/// gsi2 partition of a tenant's tickets assigned to one agent, or to nobody (`?assignee=`), by ticket id.
+pub fn tickets_by_assignee(t: &TenantId, a: Option<&AgentId>) -> String {
+    match a {
+        Some(a) => format!("T#{t}#TICKETS#AGENT#{a}"),
+        None => format!("T#{t}#TICKETS#AGENT#none"),
+    }
+}
+
+/// The partition of pointers to every ticket of a tenant (`GET /v1/tickets` without a filter), by ticket id.
+pub fn tickets_pk(t: &TenantId) -> String {
+    format!("T#{t}#TICKETS")
+}
+
+/// A ticket's pointer in [`tickets_pk`].
+pub fn ticket_pointer(t: &TenantId, id: &kefu_domain::ticket::TicketId) -> Key {
+    Key::new(tickets_pk(t), id.as_str())
+}
+
+/// The partition of pointers to the tickets of one agent group (`?group_id=`), by ticket id.
+pub fn tickets_of_group_pk(t: &TenantId, g: &GroupId) -> String {
+    format!("T#{t}#GROUP#{g}#TICKETS")
+}
+
+/// A ticket's pointer in [`tickets_of_group_pk`].
+pub fn group_ticket(t: &TenantId, g: &GroupId, id: &kefu_domain::ticket::TicketId) -> Key {
+    Key::new(tickets_of_group_pk(t, g), id.as_str())
+}
+
+/// A customer's pointer to one of its tickets (`GET /v1/customers/{id}/tickets`), in the customer's partition.
+pub fn customer_ticket(t: &TenantId, cu: &CustomerId, id: &kefu_domain::ticket::TicketId) -> Key {
+    Key::new(customer_pk(t, cu), format!("TICKET#{id}"))
+}
+
+/// Sort-key prefix of a customer's ticket pointers.
+pub const CUSTOMER_TICKET_PREFIX: &str = "TICKET#";

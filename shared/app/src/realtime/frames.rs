@@ -35,6 +35,8 @@ pub mod types {
     pub const CONVERSATION_CLOSED: &str = "conversation.closed";
     /// Something for the agent's attention.
     pub const NOTIFICATION: &str = "notification";
+    /// A ticket was assigned to the agent, or to a group it is in (`tickets::notify`; data: the ticket).
+    pub const TICKET_ASSIGNED: &str = "ticket.assigned";
 }
 
 /// One server frame.
@@ -43,7 +45,8 @@ pub struct Frame {
     /// The frame type.
     #[serde(rename = "type")]
     pub frame_type: &'static str,
-    /// The conversation it is about.
+    /// The conversation it is about (left out when empty: a ticket without a conversation).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub conversation_id: String,
     /// The message (API.md message shape), for `message.created`.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -37,7 +37,15 @@ describe('navigation by permission', () => {
   it('shows an agent no admin screen', () => {
     const nav = navFor(agent, false);
     expect(nav.map((s) => s.section)).toEqual(['work', 'account']);
-    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'blocks', 'account']);
+    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'blocks', 'tickets', 'account']);
+  });
+
+  it('shows tickets only with tickets.manage, and guards a ticket link the same way', () => {
+    const noTickets = permissionSet(['conversations.view_group', 'conversations.reply']);
+    expect(navFor(noTickets, false).flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'account']);
+    expect(guard(matchRoute('#/tickets/tk_1'), noTickets, false)).toEqual({ ok: false, reason: 'forbidden' });
+    expect(guard(matchRoute('#/tickets/tk_1'), agent, false)).toEqual({ ok: true });
+    expect(matchRoute('#/tickets?status=open')?.route.id).toBe('tickets');
   });
 
   it('shows an admin every admin screen', () => {

@@ -33,6 +33,8 @@ export const ROUTES: readonly RouteDef[] = [
   // Blocking an abusive visitor is everyday work for whoever may edit customers (agents included).
   { id: 'blocks', pattern: '/blocks', title: 'nav.blocks', requires: 'customers.edit', nav: 'work' },
   // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
+  { id: 'tickets', pattern: '/tickets', title: 'nav.tickets', requires: 'tickets.manage', nav: 'work' },
+  { id: 'ticket', pattern: '/tickets/:id', title: 'nav.ticket', requires: 'tickets.manage' },
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },
   { id: 'schedules', pattern: '/admin/schedules', title: 'nav.schedules', requires: 'settings.manage', nav: 'admin' },

@@ -1,6 +1,7 @@
 /**
  * One conversation: its history by window, the composer (reply or internal note), assign and transfer,
- * close and reopen, tags, the routing decision ("why this agent") and the customer beside it.
+ * close and reopen, tags, the routing decision ("why this agent"), the customer beside it, and a ticket made
+ * from it (`tickets.manage`).
  */
 import type { JSX, RefObject } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -10,6 +11,7 @@ import type { Frame } from '../../shared/ws';
 import { olderWindow, WINDOWS } from '../lib/history';
 import { shortcutMatches, typedShortcut } from '../lib/quick-replies';
 import { hrefOf } from '../lib/routes';
+import { titleFromConversation } from '../lib/tickets';
 import { useConsole } from '../state';
 import type {
   ConversationDetail,
@@ -23,6 +25,7 @@ import type {
 import { Dialog, ErrorLine, Field, splitList, Time } from '../ui';
 import { CustomerHistory } from './customer-history';
 import { agentName, groupName, type Directory } from './directory';
+import { CreateTicketDialog } from './tickets';
 
 /** What the inbox's shortcuts do to the open conversation. */
 export interface PaneControl {
@@ -53,6 +56,7 @@ export function Conversation(props: {
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const [assigning, setAssigning] = useState(false);
+  const [ticketing, setTicketing] = useState(false);
   const [customerName, setCustomerName] = useState<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const listEnd = useRef<HTMLLIElement>(null);
@@ -243,6 +247,11 @@ export function Conversation(props: {
                   {t('conversation.assign')}
                 </button>
               )}
+              {perms.has('tickets.manage') && (
+                <button type="button" data-testid="ticket-from-conversation" onClick={() => setTicketing(true)}>
+                  {t('tickets.fromConversation')}
+                </button>
+              )}
             </div>
           )}
         </header>
@@ -345,6 +354,9 @@ export function Conversation(props: {
             props.onChanged();
           }}
         />
+      )}
+      {ticketing && detail && (
+        <CreateTicketDialog conversationId={detail.id} initialTitle={titleFromConversation(customerName, detail.id)} onClose={() => setTicketing(false)} />
       )}
     </div>
   );

@@ -19,6 +19,7 @@ import { Tags } from './admin/tags';
 import { WidgetSettingsScreen } from './admin/widget';
 import { QuickReplies } from './quick-replies';
 import { Blocks } from './admin/blocks';
+import { Ticket, Tickets } from './tickets';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -38,4 +39,6 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   tags: Tags,
   quickReplies: QuickReplies,
   blocks: Blocks,
+  tickets: Tickets,
+  ticket: Ticket,
 };

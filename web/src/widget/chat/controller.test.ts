@@ -52,6 +52,7 @@ function setup(config: Record<string, unknown> = {}) {
       const after = url.searchParams.get('after');
       return json({ items: serverMessages.filter((m) => !after || m.id > after), next_cursor: null });
     }
+    if (url.pathname === '/v1/widget/leave_message') return json({ ticket_id: 'tk_1' }, 201);
     if (url.pathname === '/v1/realtime/ticket') return json({ ticket: 'tk', url: 'ws://kefu.test/v1/realtime' });
     return json({ error: { code: 'not_found', message: 'no' } }, 404);
   };
@@ -82,6 +83,22 @@ function setup(config: Record<string, unknown> = {}) {
 }
 
 describe('ChatController', () => {
+  it('leaves a message when nobody is online and the tenant takes messages, once', async () => {
+    const { c, calls } = setup({ online: false, offline_mode: 'leave_message' });
+    await c.init();
+    expect(c.state.left).toBe(false);
+    expect(await c.leaveMessage('   ', { email: 'li@example.com' })).toBe(false);
+    expect(await c.leaveMessage(' 我想退货 ', { email: ' li@example.com ', phone: '' })).toBe(true);
+    const left = calls.filter((x) => x.url === '/v1/widget/leave_message');
+    expect(left).toHaveLength(1);
+    expect(left[0]?.headers['X-Widget-Key']).toBe('wk_1');
+    expect(left[0]?.body).toEqual({ visitor: { external_id: 'u-1', name: 'Li' }, content: '我想退货', contact: { email: 'li@example.com' } });
+    expect(c.state.left).toBe(true);
+    expect(await c.leaveMessage('again', { email: 'li@example.com' })).toBe(false);
+    expect(calls.filter((x) => x.url === '/v1/widget/leave_message')).toHaveLength(1);
+    expect(calls.some((x) => x.url === '/v1/widget/conversations')).toBe(false);
+  });
+
   it('goes straight to the chat without a form, and the first send starts the conversation', async () => {
     const { c, calls } = setup();
     await c.init();

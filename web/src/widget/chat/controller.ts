@@ -42,6 +42,10 @@ export interface ChatState {
   starting: boolean;
   fieldErrors: Record<string, FieldError>;
   notice: Notice | undefined;
+  /** Leaving a message (nobody online, `offline_mode` leave_message) is under way. */
+  leaving: boolean;
+  /** The visitor's message was left: the form is done. */
+  left: boolean;
 }
 
 const MAX_CHARS = 4000;
@@ -84,6 +88,8 @@ export class ChatController {
       starting: false,
       fieldErrors: {},
       notice: undefined,
+      leaving: false,
+      left: false,
     };
     if (typeof window !== 'undefined') window.addEventListener('online', () => this.live?.retryNow());
   }
@@ -173,6 +179,35 @@ export class ChatController {
       return false;
     } finally {
       this.set({ starting: false });
+    }
+  }
+
+  /**
+   * Leaves a message for when nobody is online (`POST /v1/widget/leave_message`): it becomes a ticket for the
+   * team. Needs an email or a phone to answer, from the form or from `Kefu.setUser`; answers whether it was left.
+   */
+  async leaveMessage(content: string, contact: { email?: string; phone?: string }): Promise<boolean> {
+    if (this.state.leaving || this.state.left) return false;
+    const text = content.trim();
+    if (!text) return false;
+    if (text.length > MAX_CHARS) {
+      this.set({ notice: { key: 'too_long' } });
+      return false;
+    }
+    const way: { email?: string; phone?: string } = {};
+    if (contact.email?.trim()) way.email = contact.email.trim();
+    if (contact.phone?.trim()) way.phone = contact.phone.trim();
+    const body = { visitor: visitorBody(this.host.user(), {}), content: text, contact: way };
+    this.set({ leaving: true, notice: undefined });
+    try {
+      await this.api.post<Schemas['LeftMessage']>('/v1/widget/leave_message', body, { headers: { 'X-Widget-Key': this.host.widgetKey } });
+      this.set({ left: true });
+      return true;
+    } catch (e) {
+      this.set({ notice: this.noticeOf(e) });
+      return false;
+    } finally {
+      this.set({ leaving: false });
     }
   }
 

@@ -46,11 +46,49 @@ function OfflineNotice({ t, writable }: { t: T; writable: boolean }) {
   return (
     <div class="kefu-offline" role="status" data-testid="kefu-offline">
       <p>
-        <strong>{t('offline')}</strong> {writable ? t('offline_queue') : t('offline_later')}
+        <strong>{t('offline')}</strong> {writable ? t('offline_queue') : t('offline_leave')}
       </p>
-      {/* The leave-a-message form (留言: POST /v1/widget/leave_message, data-testid kefu-leave-message) goes
-          here, for offline_mode leave_message when the visitor cannot write: it needs tickets, a later issue. */}
     </div>
+  );
+}
+
+/** The leave-a-message form (留言): the message and a way back, for when nobody is online and the tenant does not queue. */
+function LeaveMessageForm({ t, state, controller }: { t: T; state: ChatState; controller: ChatController }) {
+  const [content, setContent] = useState('');
+  const [email, setEmail] = useState('');
+  const [phone, setPhone] = useState('');
+  if (state.left) {
+    return (
+      <p class="kefu-status" role="status" data-testid="kefu-left">
+        {t('left')}
+      </p>
+    );
+  }
+  return (
+    <form
+      class="kefu-prechat"
+      data-testid="kefu-leave-message"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void controller.leaveMessage(content, { email, phone });
+      }}
+    >
+      <div class="kefu-field">
+        <label for="kefu-leave-content">{t('message_label')} *</label>
+        <textarea id="kefu-leave-content" data-testid="kefu-leave-content" rows={4} maxLength={4000} required value={content} onInput={(e) => setContent(e.currentTarget.value)} />
+      </div>
+      <div class="kefu-field">
+        <label for="kefu-leave-email">{t('leave_email')}</label>
+        <input id="kefu-leave-email" data-testid="kefu-leave-email" type="email" autocomplete="email" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+      </div>
+      <div class="kefu-field">
+        <label for="kefu-leave-phone">{t('leave_phone')}</label>
+        <input id="kefu-leave-phone" data-testid="kefu-leave-phone" type="tel" autocomplete="tel" value={phone} onInput={(e) => setPhone(e.currentTarget.value)} />
+      </div>
+      <button type="submit" class="kefu-primary" data-testid="kefu-leave-submit" disabled={state.leaving || !content.trim()}>
+        {state.leaving ? t('sending') : t('leave_submit')}
+      </button>
+    </form>
   );
 }
 
@@ -317,7 +355,7 @@ export function ChatPanel({ controller, host }: { controller: ChatController; ho
         </button>
       </div>
     );
-  else if (!writable) body = <Conversation t={t} state={state} controller={controller} />;
+  else if (!writable) body = <LeaveMessageForm t={t} state={state} controller={controller} />;
   else if (state.phase === 'prechat') body = <PreChatForm t={t} state={state} controller={controller} />;
   else body = <Conversation t={t} state={state} controller={controller} />;
 
