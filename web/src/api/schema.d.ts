@@ -236,6 +236,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/blocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's blocks that have not lapsed, oldest first. */
+        get: operations["blocks_list"];
+        put?: never;
+        /** Blocks a customer or an IP range, with a reason and an optional expiry; audited (`block.create`). */
+        post: operations["blocks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/blocks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Lifts a block at once; audited (`block.delete`). */
+        delete: operations["blocks_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations": {
         parameters: {
             query?: never;
@@ -366,7 +401,8 @@ export interface paths {
         get?: never;
         /**
          * Replaces the conversation's tags (by name). Only its assignee, or a holder of `conversations.assign`, may
-         *     (403 otherwise).
+         *     (403 otherwise). Once the tenant has a tag registry, each tag added must be registered with a scope that
+         *     allows conversations (400 `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
          */
         put: operations["set_tags"];
         post?: never;
@@ -425,7 +461,11 @@ export interface paths {
          */
         get: operations["customers_list"];
         put?: never;
-        post?: never;
+        /**
+         * Creates a customer (201), or answers the one its `external_id` already names (200), updated with the
+         *     fields sent. Changes to email and phone are audited with both values masked.
+         */
+        post: operations["customers_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,14 +479,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One customer. */
+        /** One customer, with its latest purchases, its page trail and its conversation count. */
         get: operations["customers_by_id_get"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. */
+        /**
+         * Edits a customer: only the fields sent change; `null` clears one; `attributes` merge key by key. Once the
+         *     tenant has a tag registry, each tag added must be registered with a scope that allows customers (400
+         *     `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
+         */
         patch: operations["customers_by_id_patch"];
         trace?: never;
     };
@@ -461,6 +505,24 @@ export interface paths {
         get: operations["conversations"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{id}/purchases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The customer's purchases, newest first. */
+        get: operations["list_purchases"];
+        put?: never;
+        /** Records a purchase of the customer (201), or updates the order with this `order_id` (200). */
+        post: operations["record_purchase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -669,6 +731,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/quick_replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The quick replies the caller sees: its personal ones, then the team's, each by title. */
+        get: operations["quick_replies_list"];
+        put?: never;
+        /**
+         * Creates a quick reply: personal by default; `team` needs `quick_replies.manage` (403 otherwise). A shortcut
+         *     already used in that scope is 409.
+         */
+        post: operations["quick_replies_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quick_replies/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replaces a quick reply's title, content, category and shortcut (its scope stays). Its owner changes a
+         *     personal one; a team one needs `quick_replies.manage`.
+         */
+        put: operations["quick_replies_by_id_update"];
+        post?: never;
+        /** Deletes a quick reply (its owner, or a holder of `quick_replies.manage` for a team one). */
+        delete: operations["quick_replies_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/quick_replies/{id}/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fills in a quick reply's variables for a conversation the caller sees (404 for one it does not). */
+        post: operations["render"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/realtime/ticket": {
         parameters: {
             query?: never;
@@ -826,6 +947,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's registered tags, by name (all of them: a tenant has at most 500). */
+        get: operations["tags_list"];
+        put?: never;
+        /**
+         * Registers a tag. Its name is unique up to case and width (409 otherwise); once a tenant has a tag, only
+         *     registered tags may be newly written to conversations and customers.
+         */
+        post: operations["tags_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tags/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a tag: it can no longer be written at once, and it is removed from every conversation and customer
+         *     that carries it (the first pages now, the rest within minutes).
+         */
+        delete: operations["tags_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tenants": {
         parameters: {
             query?: never;
@@ -938,7 +1100,7 @@ export interface paths {
         /**
          * Starts a conversation: the widget key names the tenant; a returning `external_id` maps to the same
          *     customer; the customer's group gives the conversation its priority. At most 60 starts a minute per IP and
-         *     tenant.
+         *     tenant. A blocked visitor (by IP, or a returning `external_id` whose customer is blocked) gets 403 `blocked`.
          */
         post: operations["start_conversation"];
         delete?: never;
@@ -988,6 +1150,23 @@ export interface paths {
          *     conversation reopens it.
          */
         post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/pageviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Records a page the visitor opened, for its customer's page trail (the last 50 on the profile). One write. */
+        post: operations["pageview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1147,6 +1326,23 @@ export interface components {
             /** @description The kind of thing acted on. */
             target_type?: string | null;
         };
+        /** @description A block as API.md shows it. */
+        BlockView: {
+            /** @description When. */
+            created_at: string;
+            /** @description Who created it (an account or an API key id). */
+            created_by: string;
+            /** @description The blocked customer, for a customer block. */
+            customer_id?: string | null;
+            /** @description When it lapses; null holds until lifted. */
+            expires_at?: string | null;
+            /** @description Block id (`bl_…`). */
+            id: string;
+            /** @description The blocked range (canonical CIDR), for an IP block. */
+            ip_cidr?: string | null;
+            /** @description Why. */
+            reason: string;
+        };
         /** @description `POST /v1/me/password` body. */
         ChangePassword: {
             /** @description The password in use now. */
@@ -1217,7 +1413,10 @@ export interface components {
             last_message_at: string;
             /** @description `high` | `normal` | `low`, from the customer's group. */
             priority: string;
-            /** @description `pending` | `open` | `queued` | `closed`. */
+            /**
+             * @description `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
+             *     or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
+             */
             status: string;
             /** @description Tag names. */
             tags: string[];
@@ -1276,6 +1475,18 @@ export interface components {
             phone?: string | null;
             /** @description Tag names (replace the list). */
             tags?: string[] | null;
+        };
+        /** @description A customer with what an agent wants beside it. */
+        CustomerProfile: components["schemas"]["CustomerView"] & {
+            /**
+             * Format: int64
+             * @description How many conversations it has started.
+             */
+            conversations_count: number;
+            /** @description The latest 20 purchases, newest first. */
+            purchases: components["schemas"]["PurchaseView"][];
+            /** @description The last 50 pages it opened, newest first. */
+            recent_pages: components["schemas"]["PageView"][];
         };
         /** @description A customer as API.md shows it. */
         CustomerView: {
@@ -1471,6 +1682,28 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list, as API.md answers it. */
+        ListPage_BlockView: {
+            /** @description The page's items. */
+            items: {
+                /** @description When. */
+                created_at: string;
+                /** @description Who created it (an account or an API key id). */
+                created_by: string;
+                /** @description The blocked customer, for a customer block. */
+                customer_id?: string | null;
+                /** @description When it lapses; null holds until lifted. */
+                expires_at?: string | null;
+                /** @description Block id (`bl_…`). */
+                id: string;
+                /** @description The blocked range (canonical CIDR), for an IP block. */
+                ip_cidr?: string | null;
+                /** @description Why. */
+                reason: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
         ListPage_ConversationView: {
             /** @description The page's items. */
             items: {
@@ -1488,7 +1721,10 @@ export interface components {
                 last_message_at: string;
                 /** @description `high` | `normal` | `low`, from the customer's group. */
                 priority: string;
-                /** @description `pending` | `open` | `queued` | `closed`. */
+                /**
+                 * @description `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
+                 *     or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
+                 */
                 status: string;
                 /** @description Tag names. */
                 tags: string[];
@@ -1579,6 +1815,52 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list, as API.md answers it. */
+        ListPage_PurchaseView: {
+            /** @description The page's items. */
+            items: {
+                /** @description The amount as an exact decimal string (`199.00`). */
+                amount: string;
+                /** @description ISO 4217 code. */
+                currency: string;
+                /** @description The items. */
+                items: components["schemas"]["PurchaseItemView"][];
+                /** @description The shop's order id. */
+                order_id: string;
+                /** @description When it was bought. */
+                purchased_at: string;
+                /** @description When it was last posted. */
+                updated_at: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_QuickReplyView: {
+            /** @description The page's items. */
+            items: {
+                /** @description Category, if any. */
+                category?: string | null;
+                /** @description Content, with its variables as written (`{{customer.name|朋友}}`). */
+                content: string;
+                /** @description Created at. */
+                created_at: string;
+                /** @description Quick reply id (`qr_…`). */
+                id: string;
+                /** @description The owner of a personal reply (the caller: nobody sees another agent's). */
+                owner_id?: string | null;
+                /** @description `personal` | `team`. */
+                scope: string;
+                /** @description Shortcut (without `/`), unique per scope and owner. */
+                shortcut?: string | null;
+                /** @description Title. */
+                title: string;
+                /** @description Last changed at. */
+                updated_at: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
         ListPage_RoleView: {
             /** @description The page's items. */
             items: {
@@ -1622,6 +1904,24 @@ export interface components {
                 mfa: boolean;
                 /** @description The browser or client it signed in with, as it said. */
                 user_agent?: string | null;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_TagView: {
+            /** @description The page's items. */
+            items: {
+                /** @description `#rrggbb`. */
+                color: string;
+                /** @description When it was registered. */
+                created_at: string;
+                /** @description Tag id (`tg_…`). */
+                id: string;
+                /** @description Name, as registered. */
+                name: string;
+                /** @description `customer` | `conversation` | `both`. */
+                scope: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -1788,10 +2088,47 @@ export interface components {
             /** @description Names from the permission catalogue; at most the creator's own. */
             permissions: string[];
         };
+        /** @description `POST /v1/blocks` body, as received. */
+        NewBlock: {
+            /** @description The customer to block (`cu_…`), or… */
+            customer_id?: string | null;
+            /** @description When the block lapses (RFC 3339, in the future); absent holds until lifted. */
+            expires_at?: string | null;
+            /** @description …an IPv4 or IPv6 address or CIDR range (at least a /8 for IPv4, a /32 for IPv6). */
+            ip_cidr?: string | null;
+            /** @description Why, 1..=500 characters. */
+            reason: string;
+        };
         /** @description `POST /v1/tickets/{id}/comments` body. */
         NewComment: {
             /** @description 1..=10,000 characters. */
             content: string;
+        };
+        /** @description `POST /v1/customers` body. */
+        NewCustomer: {
+            /** @description Custom attributes (short strings, numbers or booleans). */
+            attributes?: Record<string, never> | null;
+            /** @description Email. */
+            email?: string | null;
+            /** @description The integration's own id for the customer (1..=128 characters, no spaces): the upsert key. */
+            external_id?: string | null;
+            /** @description Customer group id. */
+            group_id?: string | null;
+            /** @description Name. */
+            name?: string | null;
+            /** @description Phone. */
+            phone?: string | null;
+            /** @description Tag names. */
+            tags?: string[] | null;
+        };
+        /** @description `POST /v1/tags` body. */
+        NewTag: {
+            /** @description `#rrggbb` (default a neutral grey). */
+            color?: string | null;
+            /** @description Name (unique up to case and width). */
+            name: string;
+            /** @description `customer` | `conversation` | `both` (default `both`). */
+            scope?: string | null;
         };
         /** @description `POST /v1/tenants` body. */
         NewTenant: {
@@ -1824,12 +2161,116 @@ export interface components {
          * @enum {string}
          */
         OfflineMode: "leave_message" | "queue";
+        /** @description A page of the trail as the profile shows it. */
+        PageView: {
+            /** @description The title, when the widget sent one. */
+            title?: string | null;
+            /** @description The address. */
+            url: string;
+            /** @description When the visitor opened it. */
+            viewed_at: string;
+        };
+        /** @description `POST /v1/widget/pageviews` body. */
+        PageviewBody: {
+            /** @description Its title. */
+            title?: string | null;
+            /** @description The page's absolute http(s) address. */
+            url: string;
+        };
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
             /** @description Whether the widget shows it (default false). */
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
+        };
+        /** @description `POST /v1/customers/{id}/purchases` body. */
+        PurchaseBody: {
+            /** @description The amount, a decimal number or string (`199.00`), exact to the currency's minor unit. */
+            amount: string;
+            /** @description ISO 4217 code (`CNY`). */
+            currency: string;
+            /** @description The items: names, or `{"name", "quantity"}`. */
+            items?: Record<string, never>[];
+            /** @description The shop's order id (1..=64 characters): re-posting it updates the order. */
+            order_id: string;
+            /** @description When it was bought (RFC 3339). */
+            purchased_at: string;
+        };
+        /** @description One item of a purchase as shown. */
+        PurchaseItemView: {
+            /** @description What. */
+            name: string;
+            /**
+             * Format: int32
+             * @description How many.
+             */
+            quantity: number;
+        };
+        /** @description A purchase as API.md shows it. */
+        PurchaseView: {
+            /** @description The amount as an exact decimal string (`199.00`). */
+            amount: string;
+            /** @description ISO 4217 code. */
+            currency: string;
+            /** @description The items. */
+            items: components["schemas"]["PurchaseItemView"][];
+            /** @description The shop's order id. */
+            order_id: string;
+            /** @description When it was bought. */
+            purchased_at: string;
+            /** @description When it was last posted. */
+            updated_at: string;
+        };
+        /** @description `POST /v1/quick_replies` and `PUT /v1/quick_replies/{id}` body. */
+        QuickReplyBody: {
+            /** @description Category (optional). */
+            category?: string | null;
+            /**
+             * @description Content (1..=4000 characters), variables `{{customer.name}}`, `{{customer.email}}`, `{{agent.name}}`,
+             *     `{{conversation.id}}`, each with an optional fallback (`{{customer.name|朋友}}`).
+             */
+            content: string;
+            /** @description `personal` (default) | `team` (needs `quick_replies.manage`). A reply's scope does not change on `PUT`. */
+            scope?: string | null;
+            /** @description Shortcut: a-z, 0-9, `-`, `_` (a leading `/` is dropped), unique per scope and owner. */
+            shortcut?: string | null;
+            /** @description Title (1..=100 characters). */
+            title: string;
+        };
+        /** @description A quick reply as API.md shows it. */
+        QuickReplyView: {
+            /** @description Category, if any. */
+            category?: string | null;
+            /** @description Content, with its variables as written (`{{customer.name|朋友}}`). */
+            content: string;
+            /** @description Created at. */
+            created_at: string;
+            /** @description Quick reply id (`qr_…`). */
+            id: string;
+            /** @description The owner of a personal reply (the caller: nobody sees another agent's). */
+            owner_id?: string | null;
+            /** @description `personal` | `team`. */
+            scope: string;
+            /** @description Shortcut (without `/`), unique per scope and owner. */
+            shortcut?: string | null;
+            /** @description Title. */
+            title: string;
+            /** @description Last changed at. */
+            updated_at: string;
+        };
+        /** @description A rendered quick reply. */
+        Rendered: {
+            /**
+             * @description The content with its variables filled in, as the caller may see them (the customer's email masked
+             *     without `customers.view_sensitive`); a missing value takes its fallback.
+             */
+            content: string;
+        };
+        /** @description `POST /v1/quick_replies/{id}/render` body. */
+        RenderRequest: {
+            /** @description The conversation the reply goes to (one the caller sees). */
+            conversation_id: string;
         };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
@@ -2032,6 +2473,19 @@ export interface components {
         TagsRequest: {
             /** @description Tag names (replace the list; at most 20). */
             tags: string[];
+        };
+        /** @description A registered tag as API.md shows it. */
+        TagView: {
+            /** @description `#rrggbb`. */
+            color: string;
+            /** @description When it was registered. */
+            created_at: string;
+            /** @description Tag id (`tg_…`). */
+            id: string;
+            /** @description Name, as registered. */
+            name: string;
+            /** @description `customer` | `conversation` | `both`. */
+            scope: string;
         };
         /** @description A ticket, as `POST /v1/realtime/ticket` answers it. */
         Ticket: {
@@ -2899,6 +3353,151 @@ export interface operations {
             };
         };
     };
+    blocks_list: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_BlockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    blocks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewBlock"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    blocks_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a block id (`bl_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     conversations_list: {
         parameters: {
             query?: {
@@ -2910,7 +3509,7 @@ export interface operations {
                 group_id?: string;
                 /** @description Page size (default 50, max 200). */
                 limit?: string;
-                /** @description `pending` | `open` | `queued` | `closed`. */
+                /** @description `open` | `queued` | `closed` (`queued`: every conversation waiting without an assignee). */
                 status?: string;
                 /** @description A tag name. */
                 tag?: string;
@@ -3626,6 +4225,69 @@ export interface operations {
             };
         };
     };
+    customers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCustomer"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     customers_by_id_get: {
         parameters: {
             query?: never;
@@ -3643,7 +4305,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerView"];
+                    "application/json": components["schemas"]["CustomerProfile"];
                 };
             };
             401: {
@@ -3761,6 +4423,129 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListPage_ConversationView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_purchases: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_PurchaseView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    record_purchase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description customer id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PurchaseBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseView"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             401: {
@@ -4274,6 +5059,253 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_list: {
+        parameters: {
+            query?: {
+                /** @description Only this category. */
+                category?: string;
+                /** @description Words of the title or content (Chinese too: `退款` finds "申请退款流程"). */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_QuickReplyView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_by_id_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuickReplyBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuickReplyView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    quick_replies_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    render: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description quick reply id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenderRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rendered"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4896,6 +5928,132 @@ export interface operations {
             };
         };
     };
+    tags_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_TagView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tags_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewTag"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    tags_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description tag id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     tenants_create: {
         parameters: {
             query?: never;
@@ -5303,6 +6461,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5403,6 +6569,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     send_message: {
@@ -5445,6 +6619,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5454,6 +6636,51 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    pageview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PageviewBody"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,7 +17,6 @@ import type {
   ConversationDetail,
   ConversationView,
   CustomerProfile,
-  CustomerView,
   MessageView,
   Page,
   QuickReplyView,
