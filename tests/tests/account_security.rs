@@ -406,11 +406,26 @@ async fn the_last_administrator_is_kept_on_aws_adapters() {
     );
     let ok = [&one, &two].iter().filter(|r| r.status == StatusCode::OK).count();
     assert!(ok <= 1, "both demotions committed: {:?} {:?}", one.body, two.body);
-    let admins = [s.agent(&s.admin_id).await, s.agent(&b).await].iter().filter(|a| a["role_id"] == "admin").count();
-    assert!(admins >= 1 && admins + ok == 2, "{admins} admins after {ok} demotions");
-    let boss = s.role("Boss", &["roles.manage", "agents.manage"]).await;
-    let holder = if s.agent(&b).await["role_id"] == "admin" { &b } else { &s.admin_id };
-    let token = if holder == &b { &b_t } else { &s.admin };
+    // Each account reads its own role (`/v1/me`): whichever of the two lost its role can no longer read others'.
+    let (admin_role, b_role) = (
+        s.t.get("/v1/me", Some(&s.admin)).await.body["role_id"].clone(),
+        s.t.get("/v1/me", Some(&b_t)).await.body["role_id"].clone(),
+    );
+    let admins = [&admin_role, &b_role].iter().filter(|r| **r == "admin").count();
+    assert!(
+        admins >= 1 && admins + ok == 2,
+        "{admins} admins after {ok} demotions: {} {:?} / {} {:?}",
+        one.status,
+        one.body,
+        two.status,
+        two.body
+    );
+    let (holder, token) = if b_role == "admin" { (&b, &b_t) } else { (&s.admin_id, &s.admin) };
+    let r =
+        s.t.post("/v1/roles", json!({"name": "Boss", "permissions": ["roles.manage", "agents.manage"]}), Some(token))
+            .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let boss = r.body["id"].as_str().unwrap().to_owned();
     assert_eq!(s.patch(holder, json!({"role_id": boss}), token).await.status, StatusCode::OK, "still one admin");
     let edit = json!({"name": "Boss", "permissions": []});
     let r = s.t.call(Method::PUT, &format!("/v1/roles/{boss}"), Some(edit), Some(token), &[]).await;

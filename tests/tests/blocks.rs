@@ -119,7 +119,14 @@ impl Env {
                 self.call(Method::POST, "/v1/widget/pageviews", Some(json!({"url": "https://acme.test/p"})), &auth, ip)
                     .await,
             ),
+            ("leave_message", self.leave_message(key, json!({}), ip).await),
         ]
+    }
+
+    /// `POST /v1/widget/leave_message` from `visitor`, with a contact to answer.
+    async fn leave_message(&self, key: &str, visitor: Value, ip: &str) -> Reply {
+        let body = json!({"visitor": visitor, "content": "please call me back", "contact": {"email": "v@acme.test"}});
+        self.call(Method::POST, "/v1/widget/leave_message", Some(body), &[("x-widget-key", key)], ip).await
     }
 
     async fn message_count(&self, admin: &str, conversation: &str) -> usize {
@@ -188,7 +195,9 @@ async fn a_blocked_customer_is_refused_everywhere_and_nothing_is_stored() {
         e.call(Method::POST, "/v1/widget/pageviews", Some(json!({"url": "https://acme.test/x"})), &auth, ip).await;
     let customers = e.customer_count(&admin).await;
     let returning = e.start(&key, json!({"external_id": "user-9"}), "203.0.113.50").await;
+    let left = e.leave_message(&key, json!({"external_id": "user-9"}), "203.0.113.50").await;
     assert_all_blocked(&[
+        ("returning leave_message", left),
         ("send", send),
         ("poll", poll),
         ("ticket", ticket),

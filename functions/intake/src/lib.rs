@@ -234,7 +234,8 @@ pub async fn pageview(
 /// The leave-a-message form (留言), for when nobody is online: the message and a way back (`contact`, or the
 /// visitor's own email or phone) become a ticket with `source: widget` in the widget settings'
 /// `leave_message_group_id`, for the visitor's customer (a returning `external_id` finds the same one); the
-/// group is told. Rate limited like conversation starts (60 a minute per IP and tenant).
+/// group is told. Rate limited like conversation starts (60 a minute per IP and tenant). A blocked visitor (by
+/// IP, or a returning `external_id` of a blocked customer) is refused with 403 `blocked`, nothing stored.
 #[utoipa::path(post, path = "/v1/widget/leave_message", tag = "widget",
     request_body = kefu_app::tickets::leave_message::LeaveMessageRequest,
     security(("widget_key" = [])),
@@ -242,14 +243,18 @@ pub async fn pageview(
     responses((status = 201, body = kefu_app::tickets::leave_message::LeftMessage),
               (status = 400, body = kefu_app::http::error::ErrorEnvelope),
               (status = 401, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope),
               (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn leave_message(
     State(app): State<App>,
     ClientIp(ip): ClientIp,
     WidgetTenant(tenant): WidgetTenant,
+    Extension(active): Extension<ActiveBlocks>,
     JsonBytes(body): JsonBytes,
 ) -> Result<(StatusCode, ApiJson<kefu_app::tickets::leave_message::LeftMessage>), ApiError> {
     let req: kefu_app::tickets::leave_message::LeaveMessageRequest = kefu_app::http::json::parse(&body)?;
+    // A returning visitor whose customer is blocked leaves no message (the IP was checked by `WidgetTenant`).
+    blocks::check_external_id(&app, &active, &tenant, req.visitor.external_id.as_deref(), ip).await?;
     let left = kefu_app::tickets::leave_message::leave_message(&app, &tenant, &ip.to_string(), &req).await?;
     tracing::info!(tenant_id = %tenant, ticket_id = %left.ticket_id, "message left");
     Ok((StatusCode::CREATED, ApiJson(left)))
