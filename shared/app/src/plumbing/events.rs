@@ -922,6 +922,17 @@ mod tests {
         });
     }
 
+    #[test]
+    fn approval_requested_round_trips() {
+        round_trip(ApprovalRequested {
+            approval_id: id("ap_01jd2q8m6xg3r8w6b4s1e2c9va"),
+            operation: SensitiveOperation::DeleteConversation,
+            target_id: CV.into(),
+            requested_by: AG.into(),
+            expires_at: "2026-11-28T08:00:00Z".parse().unwrap(),
+        });
+    }
+
     fn message(author: Author, author_id: &str, content: &str, internal: bool, at: &str) -> EventMessage {
         EventMessage {
             id: id(MS),
