@@ -311,3 +311,44 @@ async fn an_email_change_waits_and_is_applied_as_sent_once_approved() {
     let after = e.staff(Method::GET, &path, None, &t.admin).await;
     assert_eq!((after.body["email"].as_str(), after.body["name"].as_str()), (Some("new@example.com"), Some("Z. San")));
 }
+
+/// On the served app (with the notify consumer running): a request reaches a connected reviewer as an
+/// `approval.requested` frame; the requester's own socket does not get it.
+#[tokio::test]
+async fn a_connected_reviewer_gets_an_approval_requested_frame() {
+    let wait = std::time::Duration::from_secs(10);
+    let t = kefu_e2e::spawn_app().await;
+    let created = t.create_tenant("Acme", "admin@acme.test").await;
+    let tenant = created["tenant_id"].as_str().unwrap().to_owned();
+    let admin = t.login(&tenant, "admin@acme.test", kefu_e2e::ADMIN_PASSWORD).await;
+    t.add_staff(&tenant, "wang@acme.test", "supervisor", PASSWORD).await;
+    let reviewer = t.login(&tenant, "wang@acme.test", PASSWORD).await;
+    let mut reviewer_ws = t.websocket(&reviewer).await;
+    let mut admin_ws = t.websocket(&admin).await;
+
+    let r = t
+        .call(
+            reqwest::Method::PUT,
+            "/v1/settings/approvals",
+            Some(json!({"conversation.delete": true})),
+            Some(&admin),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{:?}", r.body);
+    let s = t.start_conversation(created["widget_key"].as_str().unwrap(), json!({"visitor": {"name": "Zhang"}})).await;
+    let c = s.body["conversation_id"].as_str().unwrap().to_owned();
+    let d = t.call(reqwest::Method::DELETE, &format!("/v1/conversations/{c}"), None, Some(&admin), &[]).await;
+    assert_eq!(d.status.as_u16(), 202, "{:?}", d.body);
+
+    let frame = reviewer_ws.frame_of_type("approval.requested", wait).await.expect("the reviewer is told");
+    assert_eq!(frame["data"]["id"], d.body["approval_id"]);
+    assert_eq!(
+        (frame["data"]["operation"].as_str(), frame["data"]["target_id"].as_str()),
+        (Some("conversation.delete"), Some(c.as_str()))
+    );
+    assert!(
+        admin_ws.frame_of_type("approval.requested", std::time::Duration::from_secs(2)).await.is_none(),
+        "not the requester"
+    );
+}
