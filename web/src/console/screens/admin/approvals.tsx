@@ -1,0 +1,67 @@
+/** Approvals (`approvals.review`): the pending requests of sensitive operations; approve (it runs once) or reject. */
+import type { JSX } from 'preact';
+import { approvalSummary, operationKey } from '../../lib/approvals';
+import { useConsole } from '../../state';
+import type { ApprovalView } from '../../types';
+import { ErrorLine, Time } from '../../ui';
+import type { ScreenProps } from '../props';
+import { useAdminList } from './list';
+
+/** `#/approvals`. */
+export function Approvals({ headingRef }: ScreenProps): JSX.Element {
+  const { t, client } = useConsole();
+  const { items, error, act } = useAdminList<ApprovalView>('/v1/approvals?status=pending');
+  const decide = async (a: ApprovalView, verb: 'approve' | 'reject') => {
+    await act(
+      () => client.post(`/v1/approvals/${encodeURIComponent(a.id)}/${verb}`, {}),
+      t(verb === 'approve' ? 'approvals.approved' : 'approvals.rejected', { id: a.id }),
+    );
+  };
+  return (
+    <div class="admin">
+      <h1 ref={headingRef} tabIndex={-1}>
+        {t('nav.approvals')}
+      </h1>
+      <ErrorLine error={error} />
+      {items === null ? (
+        <p role="status">{t('common.loading')}</p>
+      ) : items.length === 0 ? (
+        <p class="empty">{t('approvals.none')}</p>
+      ) : (
+        <table class="table" data-testid="approvals-table">
+          <thead>
+            <tr>
+              <th scope="col">{t('approvals.operation')}</th>
+              <th scope="col">{t('approvals.target')}</th>
+              <th scope="col">{t('approvals.requestedBy')}</th>
+              <th scope="col">{t('approvals.expires')}</th>
+              <th scope="col">{t('common.actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((a) => (
+              <tr key={a.id} data-testid="approval-row">
+                <th scope="row">{((k) => (k ? t(k) : a.operation))(operationKey(a.operation))}</th>
+                <td>
+                  <code>{approvalSummary(a)}</code>
+                </td>
+                <td>
+                  <code>{a.requested_by}</code>
+                </td>
+                <td>{a.status === 'expired' ? t('approvals.expired') : <Time at={a.expires_at} />}</td>
+                <td>
+                  <button type="button" disabled={a.status !== 'pending'} onClick={() => void decide(a, 'approve')}>
+                    {t('approvals.approve')}
+                  </button>{' '}
+                  <button type="button" disabled={a.status !== 'pending'} onClick={() => void decide(a, 'reject')}>
+                    {t('approvals.reject')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
