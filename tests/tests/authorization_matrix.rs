@@ -38,6 +38,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("quick_replies", "qr_"),
     ("blocks", "bl_"),
     ("tickets", "tk_"),
+    ("approvals", "ap_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.

@@ -12,6 +12,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
+use kefu_app::approvals;
 use kefu_app::assignment;
 use kefu_app::audit::{self};
 use kefu_app::conversations::{
@@ -20,7 +21,9 @@ use kefu_app::conversations::{
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, Staff};
 use kefu_app::tags;
-use kefu_domain::{ConversationId, ConversationStatus, GroupId, MessageContent, Permission, TagName, TagTarget};
+use kefu_domain::{
+    ConversationId, ConversationStatus, GroupId, MessageContent, Permission, SensitiveOperation, TagName, TagTarget,
+};
 use serde::Deserialize;
 
 type ErrorBody = kefu_app::http::error::ErrorEnvelope;
@@ -92,21 +95,31 @@ pub async fn get(
     Ok(ApiJson(ConversationDetail::of(&item)))
 }
 
-/// Deletes a conversation and its messages.
+/// Deletes a conversation and its messages. When the tenant puts `conversation.delete` behind an approval, it
+/// answers 202 with the approval request instead, and the deletion runs once a second person approves.
 #[utoipa::path(delete, path = "/v1/conversations/{id}", tag = "conversations",
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = ["conversations.delete"])),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 202, body = approvals::Pending), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     State(app): State<App>,
     staff: Staff,
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let viewer = Viewer::of(&app, &staff).await?;
     let item = conversations::load_visible(&app, &viewer, &id).await?;
+    if approvals::required(&app, &staff.tenant_id, SensitiveOperation::DeleteConversation).await? {
+        let target = item.conversation_id.to_string();
+        let pending =
+            approvals::request(&app, &staff, SensitiveOperation::DeleteConversation, &target, serde_json::json!({}))
+                .await?;
+        return Ok((StatusCode::ACCEPTED, ApiJson(pending)).into_response());
+    }
     conversations::release_before_delete(&app, &staff, &item).await?;
     conversations::delete(&app, &staff.tenant_id, &item, staff.audit("conversation.delete").ip(ip)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v1/conversations/{id}/messages` parameters.

@@ -113,7 +113,8 @@ pub async fn get(
 /// `validation_failed` on `tags[i]` otherwise); tags it already carries may stay.
 #[utoipa::path(patch, path = "/v1/customers/{id}", tag = "customers", request_body = CustomerPatch,
     params(("id" = String, Path, description = "customer id")), security(("bearer" = ["customers.edit"])),
-    responses((status = 200, body = CustomerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = CustomerView), (status = 202, body = kefu_app::approvals::Pending),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn patch(
     State(app): State<App>,
@@ -121,8 +122,29 @@ pub async fn patch(
     ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     ApiJson(mut body): ApiJson<CustomerPatch>,
-) -> Result<ApiJson<CustomerView>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use kefu_app::approvals;
+    use kefu_domain::SensitiveOperation;
     let cid = CustomerId::parse(&id).ok_or_else(ApiError::not_found)?;
+    // A change of email or phone waits for a second person when the tenant asks for it: the whole patch is
+    // stored as sent and applied once approved.
+    if approvals::required(&app, &staff.tenant_id, SensitiveOperation::ChangeCustomerSensitive).await? {
+        let (_, current) = load_customer(&app, &staff, &id).await?;
+        if !customers::sensitive::changes(&current, &body.email, &body.phone)?.is_empty() {
+            if body.tags.is_some() {
+                return Err(ApiError::validation(
+                    "tags",
+                    "change tags in a separate request while an email or phone change waits for approval",
+                ));
+            }
+            let args = approvals::patch_arguments(&body);
+            let pending =
+                approvals::request(&app, &staff, SensitiveOperation::ChangeCustomerSensitive, cid.as_str(), args)
+                    .await?;
+            return Ok((StatusCode::ACCEPTED, ApiJson(pending)).into_response());
+        }
+    }
     if let Some(names) = &body.tags {
         let current = customers::load(&app, &staff.tenant_id, &cid).await?.ok_or_else(ApiError::not_found)?;
         let current = CustomerView::of(&current, false).tags;
@@ -148,7 +170,7 @@ pub async fn patch(
     let entry = audit_entry(&staff, "customer.update", None, ip)
         .detail(serde_json::json!({"fields": changed, "sensitive": sensitive}));
     let item = customers::update(&app, &staff.tenant_id, &cid, body, entry).await?;
-    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))))
+    Ok(ApiJson(CustomerView::of(&item, sees_sensitive(&staff))).into_response())
 }
 
 /// The customer's conversations, newest first (only those the caller may see).

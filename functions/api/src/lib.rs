@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod api_keys;
+pub mod approvals;
 pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
@@ -99,6 +100,11 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(tickets::get, tickets::patch))
         .routes(routes!(tickets::comment))
         .routes(routes!(tickets::of_customer))
+        // Approvals (issue 11).
+        .routes(routes!(approvals::get_settings, approvals::put_settings))
+        .routes(routes!(approvals::list))
+        .routes(routes!(approvals::approve))
+        .routes(routes!(approvals::reject))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -4,7 +4,8 @@
 //! `kefu serve`), and turns conversation and message events into WebSocket frames for the people concerned
 //! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
 //! the conversation; never an internal note to a visitor), and `ticket.assigned` into a `ticket.assigned` frame
-//! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`). A push to a
+//! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
+//! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`). A push to a
 //! connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;
@@ -45,6 +46,9 @@ impl Consumer for NotifyConsumer {
         let mut pushed = kefu_app::realtime::deliver(app, event).await?;
         if let Event::TicketAssigned(assigned) = &event.event {
             pushed += kefu_app::tickets::notify::deliver_assigned(app, event, assigned).await?;
+        }
+        if let Event::ApprovalRequested(requested) = &event.event {
+            pushed += kefu_app::approvals::notify::deliver_requested(app, event, requested).await?;
         }
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {
             tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, closed = pushed.closed, "frames pushed");

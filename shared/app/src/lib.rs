@@ -11,6 +11,7 @@
 //! - [`blocks`]: customers and IP ranges the widget refuses;
 //! - [`tickets`]: tickets (from a conversation, standalone, by an API key, or the widget's leave-a-message form),
 //!   their comments and their `ticket.assigned` frames;
+//! - [`approvals`]: the four-eyes rule: settings, approval requests, decisions and the approved run;
 //! - [`plumbing`]: state, keys, events, the outbox, idempotent consumers, rate limits, logging;
 //!
 //! and `http`, the HTTP conventions every function shares (errors, JSON, authentication of staff), with the
@@ -20,6 +21,7 @@
 //!
 //! Nothing here knows whether it runs in Lambda or in `kefu serve`: both hand it the same [`App`].
 
+pub mod approvals;
 pub mod assignment;
 pub mod audit;
 pub mod blocks;

@@ -140,6 +140,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's approval requests in one status, oldest first (a pending one past its expiry shows `expired`). */
+        get: operations["approvals_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approves a pending request: it moves to `approved` and its operation runs, once. The requester may not
+         *     (403); a request already decided or expired is 409. Audited (`approval.decide`, and the operation's entry).
+         */
+        post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/approvals/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rejects a pending request: nothing changes. The requester may not (403); a request already decided or
+         *     expired is 409. Audited (`approval.decide`).
+         */
+        post: operations["reject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -299,7 +356,10 @@ export interface paths {
         get: operations["conversations_by_id_get"];
         put?: never;
         post?: never;
-        /** Deletes a conversation and its messages. */
+        /**
+         * Deletes a conversation and its messages. When the tenant puts `conversation.delete` behind an approval, it
+         *     answers 202 with the approval request instead, and the deletion runs once a second person approves.
+         */
         delete: operations["conversations_by_id_delete"];
         options?: never;
         head?: never;
@@ -885,6 +945,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's approval settings: every operation with its flag (`conversation.delete`,
+         *     `customer.update_sensitive`, `export.create` — the last applies once exports exist), and
+         *     `expires_after_hours` (default 72).
+         */
+        get: operations["get_settings"];
+        /**
+         * Replaces the approval settings (an absent operation needs no approval, an absent expiry is 72 hours);
+         *     audited (`settings.update`).
+         */
+        put: operations["put_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/assignment": {
         parameters: {
             query?: never;
@@ -1281,6 +1366,29 @@ export interface components {
             /** @description The key's first characters, to recognise it. */
             prefix: string;
         };
+        /** @description An approval request as the API shows it. */
+        ApprovalView: {
+            /** @description The operation's exact arguments (a customer patch's fields; `{}` for a delete). */
+            arguments: Record<string, never>;
+            /** @description When, once decided. */
+            decided_at?: string | null;
+            /** @description Who decided, once decided. */
+            decided_by?: string | null;
+            /** @description When it expires unless decided. */
+            expires_at: string;
+            /** @description Approval id (`ap_…`). */
+            id: string;
+            /** @description The operation: `conversation.delete` | `customer.update_sensitive` | `export.create`. */
+            operation: string;
+            /** @description When. */
+            requested_at: string;
+            /** @description Who asked (an account or API key id). */
+            requested_by: string;
+            /** @description `pending` | `approved` | `rejected` | `expired` (a pending request past `expires_at` shows `expired`). */
+            status: string;
+            /** @description What it acts on (a conversation or customer id). */
+            target_id: string;
+        };
         /** @description `POST /v1/conversations/{id}/assign` body: exactly one of the two. */
         AssignRequest: {
             /** @description Assign to this agent (within its capacity). */
@@ -1646,6 +1754,34 @@ export interface components {
                 permissions: string[];
                 /** @description The key's first characters, to recognise it. */
                 prefix: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_ApprovalView: {
+            /** @description The page's items. */
+            items: {
+                /** @description The operation's exact arguments (a customer patch's fields; `{}` for a delete). */
+                arguments: Record<string, never>;
+                /** @description When, once decided. */
+                decided_at?: string | null;
+                /** @description Who decided, once decided. */
+                decided_by?: string | null;
+                /** @description When it expires unless decided. */
+                expires_at: string;
+                /** @description Approval id (`ap_…`). */
+                id: string;
+                /** @description The operation: `conversation.delete` | `customer.update_sensitive` | `export.create`. */
+                operation: string;
+                /** @description When. */
+                requested_at: string;
+                /** @description Who asked (an account or API key id). */
+                requested_by: string;
+                /** @description `pending` | `approved` | `rejected` | `expired` (a pending request past `expires_at` shows `expired`). */
+                status: string;
+                /** @description What it acts on (a conversation or customer id). */
+                target_id: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -2176,6 +2312,13 @@ export interface components {
             title?: string | null;
             /** @description The page's absolute http(s) address. */
             url: string;
+        };
+        /** @description The 202 answer of an operation that waits for approval. */
+        Pending: {
+            /** @description The approval request's id. */
+            approval_id: string;
+            /** @description Always `pending`. */
+            status: string;
         };
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
@@ -3123,6 +3266,164 @@ export interface operations {
             };
         };
     };
+    approvals_list: {
+        parameters: {
+            query?: {
+                /** @description Where the previous page ended. */
+                cursor?: string;
+                /** @description Page size (default 50, max 200). */
+                limit?: string;
+                /** @description `pending` (default) | `approved` | `rejected` | `expired`. */
+                status?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_ApprovalView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an approval id (`ap_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    reject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description an approval id (`ap_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     audit_list: {
         parameters: {
             query?: {
@@ -3596,6 +3897,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pending"];
+                };
+            };
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -4356,6 +4665,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerView"];
+                };
+            };
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Pending"];
                 };
             };
             400: {
@@ -5681,6 +5998,88 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    put_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

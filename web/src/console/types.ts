@@ -60,6 +60,8 @@ export type PurchaseView = Schemas['PurchaseView'];
 export type PageView = Schemas['PageView'];
 /** `GET /v1/blocks` items. */
 export type BlockView = Schemas['BlockView'];
+/** `GET /v1/approvals` items. */
+export type ApprovalView = Schemas['ApprovalView'];
 
 /** Why routing left an agent out (`null`: eligible). */
 export type Exclusion = 'offline' | 'at_capacity' | 'off_shift' | 'missing_skill' | 'not_in_group';

@@ -7,6 +7,7 @@ use kefu_domain::ValidationError;
 use kefu_ports::TableError;
 use serde::Serialize;
 
+use crate::approvals::ApprovalError;
 use crate::assignment::AssignmentError;
 use crate::assignment::admin::AdminError;
 use crate::blocks::BlockError;
@@ -390,6 +391,22 @@ impl From<BlockError> for ApiError {
             BlockError::Conflict(m) => Self::conflict(m),
             BlockError::Blocked => Self::new(StatusCode::FORBIDDEN, "blocked", "this visitor is blocked"),
             BlockError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<ApprovalError> for ApiError {
+    fn from(e: ApprovalError) -> Self {
+        use kefu_domain::approval::ApprovalError as Refusal;
+        match e {
+            ApprovalError::Invalid(v) => v.into(),
+            ApprovalError::NotFound => Self::not_found(),
+            ApprovalError::Refused(r @ Refusal::OwnRequest) => Self::forbidden(r.to_string()),
+            ApprovalError::Refused(r) => Self::conflict(r.to_string()),
+            ApprovalError::Conflict(m) => Self::conflict(m),
+            ApprovalError::Conversation(c) => c.into(),
+            ApprovalError::Customer(c) => c.into(),
+            ApprovalError::Table(t) => t.into(),
         }
     }
 }

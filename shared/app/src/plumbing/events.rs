@@ -11,6 +11,7 @@
 //! who hears it; `docs/events.md` lists it (a test checks the doc against this list), and `infra/template.yaml`'s
 //! filter policies follow [`ConsumerName::filter_policy`] (a test against moto checks them).
 
+use kefu_domain::approval::{ApprovalId, SensitiveOperation};
 use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::ticket::{TicketId, TicketPriority, TicketSource};
 use kefu_domain::{AgentId, Author, ConversationId, CustomerId, GroupId, MessageId, TenantId};
@@ -143,6 +144,8 @@ event_list! {
         "ticket.created" => TicketCreated, heard by [Automation];
         /// A ticket got an assignee or a group (notify tells the assignee, else the group's members).
         "ticket.assigned" => TicketAssigned, heard by [Notify];
+        /// An operation waits for approval (notify tells the connected holders of `approvals.review`).
+        "approval.requested" => ApprovalRequested, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -193,6 +196,7 @@ mod checked {
     ids!(AgentId => "agent id", ConversationId => "conversation id", CustomerId => "customer id",
          GroupId => "group id", MessageId => "message id");
     ids!(TicketId => "ticket id");
+    ids!(ApprovalId => "approval id");
 
     fn check<E: serde::de::Error, T: Id>(s: String) -> Result<T, E> {
         T::parse_id(&s).ok_or_else(|| E::custom(format!("{s:?} is not a valid {}", T::WHAT)))
@@ -567,6 +571,22 @@ pub struct TicketAssigned {
     pub by: Option<String>,
 }
 
+/// `approval.requested`: a sensitive operation was stored for approval instead of running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRequested {
+    /// The approval request.
+    #[serde(deserialize_with = "checked::id")]
+    pub approval_id: ApprovalId,
+    /// The operation that waits.
+    pub operation: SensitiveOperation,
+    /// What it acts on (a conversation or customer id).
+    pub target_id: String,
+    /// Who asked (an account or API key id).
+    pub requested_by: String,
+    /// When it expires unless decided.
+    pub expires_at: jiff::Timestamp,
+}
+
 /// An event of a reserved type: its name and routing are fixed, its payload is not (no code emits it yet).
 /// Its data is kept as it came, so such an event still travels and is routed like any other.
 #[derive(Debug, Clone, PartialEq)]
@@ -791,6 +811,9 @@ mod tests {
                     r#"{{"agent_id":"{AG}","by":"{AG2}","group_id":null,"previous_agent_id":null,"ticket_id":"{TK}"}}"#
                 )
             }
+            EventType::ApprovalRequested => format!(
+                r#"{{"approval_id":"ap_01jd2q8m6xg3r8w6b4s1e2c9va","expires_at":"2026-11-28T08:00:00Z","operation":"conversation.delete","requested_by":"{AG}","target_id":"{CV}"}}"#
+            ),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -896,6 +919,17 @@ mod tests {
             group_id: None,
             previous_agent_id: None,
             by: Some(AG2.into()),
+        });
+    }
+
+    #[test]
+    fn approval_requested_round_trips() {
+        round_trip(ApprovalRequested {
+            approval_id: id("ap_01jd2q8m6xg3r8w6b4s1e2c9va"),
+            operation: SensitiveOperation::DeleteConversation,
+            target_id: CV.into(),
+            requested_by: AG.into(),
+            expires_at: "2026-11-28T08:00:00Z".parse().unwrap(),
         });
     }
 
@@ -1015,7 +1049,7 @@ mod tests {
                     r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
-                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned"]}"#
+                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested"]}"#
                 }
                 ConsumerName::Export => r#"{"type": ["export.requested"]}"#,
             })

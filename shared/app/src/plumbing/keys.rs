@@ -596,3 +596,20 @@ pub fn customer_ticket(t: &TenantId, cu: &CustomerId, id: &kefu_domain::ticket::
 
 /// Sort-key prefix of a customer's ticket pointers.
 pub const CUSTOMER_TICKET_PREFIX: &str = "TICKET#";
+
+// ---- Approvals (issue 11) ----
+
+/// A tenant's approval settings (`GET|PUT /v1/settings/approvals`): which operations wait for a second person.
+pub fn approval_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#APPROVALS")
+}
+
+/// An approval request (`/v1/approvals`), in the tenant's partition.
+pub fn approval(t: &TenantId, id: &kefu_domain::approval::ApprovalId) -> Key {
+    Key::new(tenant_pk(t), format!("APPROVAL#{id}"))
+}
+
+/// gsi1 partition of a tenant's approval requests in one status (`?status=`), by approval id (request order).
+pub fn approvals_by_status(t: &TenantId, status: kefu_domain::ApprovalStatus) -> String {
+    format!("T#{t}#APPROVALS#{status}")
+}

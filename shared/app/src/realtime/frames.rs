@@ -37,6 +37,8 @@ pub mod types {
     pub const NOTIFICATION: &str = "notification";
     /// A ticket was assigned to the agent, or to a group it is in (`tickets::notify`; data: the ticket).
     pub const TICKET_ASSIGNED: &str = "ticket.assigned";
+    /// An operation waits for approval (`approvals::notify`; data: the request, to holders of `approvals.review`).
+    pub const APPROVAL_REQUESTED: &str = "approval.requested";
 }
 
 /// One server frame.

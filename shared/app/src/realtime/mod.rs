@@ -283,6 +283,13 @@ pub async fn reader_view(app: &App, subscriber: &Subscriber) -> Result<Option<bo
     Ok(staff_reader(app, subscriber).await?.map(|p| p.permissions.has(Permission::CustomersViewSensitive)))
 }
 
+/// The staff member behind a socket as it is now, with its permissions (its session re-checked as a request
+/// would be); `None` when its socket must close (and for a visitor's). For frames meant for holders of a
+/// permission (`approval.requested`).
+pub async fn staff_principal(app: &App, subscriber: &Subscriber) -> Result<Option<Principal>, TableError> {
+    staff_reader(app, subscriber).await
+}
+
 /// The staff member behind a socket as it is now (its session re-checked as a request would be); `None` when
 /// its socket must close (and for a visitor's).
 async fn staff_reader(app: &App, subscriber: &Subscriber) -> Result<Option<Principal>, TableError> {

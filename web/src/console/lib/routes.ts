@@ -33,6 +33,7 @@ export const ROUTES: readonly RouteDef[] = [
   // Blocking an abusive visitor is everyday work for whoever may edit customers (agents included).
   { id: 'blocks', pattern: '/blocks', title: 'nav.blocks', requires: 'customers.edit', nav: 'work' },
   // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
+  { id: 'approvals', pattern: '/approvals', title: 'nav.approvals', requires: 'approvals.review', nav: 'work' },
   { id: 'tickets', pattern: '/tickets', title: 'nav.tickets', requires: 'tickets.manage', nav: 'work' },
   { id: 'ticket', pattern: '/tickets/:id', title: 'nav.ticket', requires: 'tickets.manage' },
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },

@@ -19,6 +19,7 @@ import { Tags } from './admin/tags';
 import { WidgetSettingsScreen } from './admin/widget';
 import { QuickReplies } from './quick-replies';
 import { Blocks } from './admin/blocks';
+import { Approvals } from './admin/approvals';
 import { Ticket, Tickets } from './tickets';
 import { Workspace } from './workspace';
 
@@ -39,6 +40,7 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   tags: Tags,
   quickReplies: QuickReplies,
   blocks: Blocks,
+  approvals: Approvals,
   tickets: Tickets,
   ticket: Ticket,
 };
