@@ -596,3 +596,18 @@ pub fn customer_ticket(t: &TenantId, cu: &CustomerId, id: &kefu_domain::ticket::
 
 /// Sort-key prefix of a customer's ticket pointers.
 pub const CUSTOMER_TICKET_PREFIX: &str = "TICKET#";
+
+// ---- Automation rules (issue 12: one item per rule in the tenant's rules partition) ----
+
+/// The partition of a tenant's rules: the whole rule set is one Query.
+pub fn rules_pk(t: &TenantId) -> String {
+    format!("{}#RULES", tenant_pk(t))
+}
+
+/// One rule of a tenant.
+pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
+    Key::new(rules_pk(t), format!("{RULE_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of a tenant's rules.
+pub const RULE_PREFIX: &str = "RULE#";
