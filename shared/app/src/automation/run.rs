@@ -5,7 +5,8 @@
 //! - `add_tag`: the tag joins the conversation's tags (through the tag registry's [`crate::tags::prepare_write`]);
 //! - `set_priority`: the conversation's priority (and its place in the queue when it waits there); only the last
 //!   matching rule's priority is applied ([`Outcome::actions`]);
-//! - `assign_group`: the assignment capability's transfer to the group, which routes it there;
+//! - `assign_group`: the assignment capability's transfer to the group, which routes it there (nothing when it
+//!   is in that group already, so a second matching message does not take it from its agent);
 //! - `auto_reply`: a bot message through [`crate::conversations::bot_reply`], never a first response.
 //!
 //! Every other action is recorded as `unsupported` (skipped), never pretended. Each rule's actions run at most
@@ -156,6 +157,13 @@ async fn act(app: &App, t: &TenantId, c: &ConversationId, action: &Action) -> Re
         }
         Action::SetPriority { priority } => set_priority(app, t, c, *priority).await,
         Action::AssignGroup { group_id } => {
+            // Already there: a transfer would take it from its agent for nothing (a second refund message).
+            let Some(conv) = crate::conversations::load(app, t, c).await? else {
+                return Ok("conversation_gone".into());
+            };
+            if conv.group_id.as_ref() == Some(group_id) {
+                return Ok("unchanged".into());
+            }
             match crate::assignment::transfer_to_group(app, t, c, group_id, None).await {
                 Ok(_) => Ok("done".into()),
                 Err(crate::assignment::AssignmentError::Table(e)) => Err(e.into()),
