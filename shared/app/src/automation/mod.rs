@@ -276,3 +276,53 @@ pub async fn delete(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_domain::automation::{Event, Facts};
+    use kefu_ports::ManualClock;
+
+    use super::*;
+
+    fn entry(t: &TenantId, action: &str) -> AuditEntry {
+        AuditEntry::new(t, action, crate::audit::Outcome::Success)
+    }
+
+    #[tokio::test]
+    async fn a_saved_rule_reads_back_as_the_same_rule_and_runs_in_the_set() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let t = TenantId::generate();
+        let body = json!({"name": "Refunds", "event": "message.received",
+            "conditions": {"all": [{"field": "message.content", "op": "contains", "value": "退款"}]},
+            "actions": [{"type": "set_priority", "priority": "high"}]});
+        let view = create(&app, &t, &body, entry(&t, "rule.create")).await.unwrap();
+        let recs = records(&app, &t).await.unwrap();
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs[0].view(), view);
+        assert_eq!(recs[0].parsed(WebhookPolicy::AWS).unwrap(), Rule::parse(&body, WebhookPolicy::AWS).unwrap());
+        let set = rule_set(&app, &t).await.unwrap();
+        let facts = Facts { message_content: Some("我要退款".into()), ..Facts::default() };
+        assert_eq!(set.evaluate(Event::MessageReceived, &facts).matched.len(), 1);
+        // Another tenant has none, and cannot touch this one.
+        let other = TenantId::generate();
+        assert!(records(&app, &other).await.unwrap().is_empty());
+        assert!(matches!(delete(&app, &other, &view.id, entry(&other, "rule.delete")).await, Err(RuleError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn a_rule_naming_a_missing_group_is_refused_naming_the_field() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let t = TenantId::generate();
+        let body = json!({"name": "To after-sales", "event": "conversation.created",
+            "actions": [{"type": "auto_reply", "content": "Hi"}, {"type": "assign_group", "group_id": "gr_01J00000000000000000000000"}]});
+        match create(&app, &t, &body, entry(&t, "rule.create")).await {
+            Err(RuleError::Invalid(e)) => assert_eq!(e.field, "actions[1].group_id"),
+            other => panic!("{other:?}"),
+        }
+        assert!(records(&app, &t).await.unwrap().is_empty());
+    }
+}
