@@ -39,6 +39,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("blocks", "bl_"),
     ("tickets", "tk_"),
     ("approvals", "ap_"),
+    ("rules", "ru_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.
@@ -55,6 +56,8 @@ fn factory_bodies(kind: &str) -> Vec<Value> {
         "quick_replies" => vec![json!({"title": "Hi", "content": "Hello", "category": "greeting", "scope": "team"})],
         "tickets" => vec![json!({"title": "Foreign ticket", "description": "x", "priority": "normal"})],
         "blocks" => vec![json!({"ip_cidr": "10.9.9.9", "reason": "foreign"})],
+        "rules" => vec![json!({"name": "Foreign rule", "event": "message.received",
+            "actions": [{"type": "set_priority", "priority": "high"}]})],
         "agents" => vec![
             json!({"email": "foreign.agent@b.test", "name": "Foreign", "password": "a long enough agent password", "role_id": "agent"}),
         ],

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod quick_replies;
 pub mod realtime;
 pub mod roles;
+pub mod rules;
 pub mod schedules;
 pub mod security_settings;
 pub mod system;
@@ -82,6 +83,10 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(schedules::update))
         .routes(routes!(assignment_settings::get, assignment_settings::put))
         .routes(routes!(widget_settings::get, widget_settings::put))
+        // Automation rules (issue 12).
+        .routes(routes!(rules::list, rules::create))
+        .routes(routes!(rules::update, rules::delete))
+        .routes(routes!(rules::dry_run))
         // Tags as a registry (issue 11).
         .routes(routes!(tags::list, tags::create))
         .routes(routes!(tags::delete))

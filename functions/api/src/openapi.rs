@@ -43,7 +43,7 @@ impl Modify for Security {
     modifiers(&Security),
     tags((name = "system"), (name = "tenants"), (name = "auth"), (name = "me"), (name = "settings"), (name = "roles"),
          (name = "api_keys"), (name = "realtime"), (name = "agents"), (name = "groups"), (name = "schedules"),
-         (name = "tags"), (name = "quick_replies"))
+         (name = "tags"), (name = "quick_replies"), (name = "rules"))
 )]
 pub struct ApiDoc;
 

@@ -7,6 +7,7 @@
 //! - [`audit`]: the hash-chained audit log, anomaly detection and security alerts;
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
 //! - [`quick_replies`]: personal and team quick replies, their shortcuts, search index and variables;
+//! - [`automation`]: a tenant's rules, checked on save, dry runs, and running them on events;
 //! - [`tags`]: the tag registry, where each tag is used, and the removal of deleted tags;
 //! - [`blocks`]: customers and IP ranges the widget refuses;
 //! - [`tickets`]: tickets (from a conversation, standalone, by an API key, or the widget's leave-a-message form),
@@ -24,6 +25,7 @@
 pub mod approvals;
 pub mod assignment;
 pub mod audit;
+pub mod automation;
 pub mod blocks;
 pub mod conversations;
 pub mod customers;

@@ -910,6 +910,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's rules in running order (all of them: a tenant has at most 200). */
+        get: operations["rules_list"];
+        put?: never;
+        /** Saves a rule. */
+        post: operations["rules_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Replaces a rule. */
+        put: operations["rules_by_id_update"];
+        post?: never;
+        /** Deletes a rule. */
+        delete: operations["rules_by_id_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/dry_run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Which rules (the saved ones, or the draft `rules`) would match an event, against a sample or a real
+         *     conversation. Changes nothing.
+         */
+        post: operations["dry_run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/schedules": {
         parameters: {
             query?: never;
@@ -1496,6 +1552,11 @@ export interface components {
         };
         /** @description One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision. */
         ConversationDetail: components["schemas"]["ConversationView"] & {
+            /**
+             * @description The last automation runs (newest last): each `{"event", "event_id", "at", "rules": [{"rule_id", "name",
+             *     "actions": [{"type", "result"}]}], "trace"}`; absent when no rule ever ran on it.
+             */
+            automation?: Record<string, never>[] | null;
             /** @description The page the visitor started from. */
             page_url?: string | null;
             /** @description The last routing decision (API.md shape), null until routed. */
@@ -1623,6 +1684,34 @@ export interface components {
             agent: components["schemas"]["AgentAdminView"];
             /** @description Its open conversations put back in the queue (and routed to others when they can take them). */
             requeued: number;
+        };
+        /** @description `POST /v1/rules/dry_run` body. */
+        DryRunBody: {
+            /** @description A real conversation whose facts to use. */
+            conversation_id?: string | null;
+            /** @description The event to try. */
+            event: string;
+            /** @description Draft rules to try instead of the saved ones. */
+            rules?: Record<string, never>[] | null;
+            /**
+             * @description Made-up facts: `{"message": {"content"}, "customer": {"group_id", "tags"}, "conversation": {"page_url",
+             *     "unanswered_minutes"}, "time": {"in_working_hours"}}`.
+             */
+            sample?: Record<string, never> | null;
+        };
+        /** @description One matching rule. */
+        DryRunMatch: {
+            /** @description Its actions. */
+            actions: Record<string, never>[];
+            /** @description Its name. */
+            name: string;
+            /** @description The saved rule's id (null for a draft). */
+            rule_id?: string | null;
+        };
+        /** @description `POST /v1/rules/dry_run` answer. */
+        DryRunResult: {
+            /** @description The rules that match, in the order they would run. */
+            matched: components["schemas"]["DryRunMatch"][];
         };
         /** @description The error envelope, for the OpenAPI document. */
         ErrorEnvelope: {
@@ -2008,6 +2097,40 @@ export interface components {
                 name: string;
                 /** @description What it allows, in catalogue order. */
                 permissions: string[];
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_RuleView: {
+            /** @description The page's items. */
+            items: {
+                /** @description `[{"type", ...}]`. */
+                actions: Record<string, never>[];
+                /** @description `{"all": [cond], "any": [cond]}`, each `{"field", "op", "value"}`. */
+                conditions: Record<string, never>;
+                /** @description Created at. */
+                created_at: string;
+                /** @description Disabled rules are kept but never run. */
+                enabled: boolean;
+                /**
+                 * @description `conversation.created` | `message.received` | `conversation.unanswered` | `ticket.created` |
+                 *     `conversation.closed`.
+                 */
+                event: string;
+                /** @description Rule id (`ru_…`). */
+                id: string;
+                /** @description Name. */
+                name: string;
+                /**
+                 * Format: int64
+                 * @description Rules run in ascending position.
+                 */
+                position: number;
+                /** @description Whether a match ends the run. */
+                stop_processing: boolean;
+                /** @description Last changed at. */
+                updated_at: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -2439,6 +2562,58 @@ export interface components {
             name: string;
             /** @description What it allows, in catalogue order. */
             permissions: string[];
+        };
+        /**
+         * @description `POST /v1/rules` and `PUT /v1/rules/{id}` body (documentation: the handler reads it with [`Rule::parse`],
+         *     which names the offending field's path).
+         */
+        RuleBody: {
+            /** @description 1..=20 actions. */
+            actions: Record<string, never>[];
+            /** @description `{"all": [cond], "any": [cond]}` (either may be missing). */
+            conditions: Record<string, never>;
+            /** @description Default true. */
+            enabled?: boolean | null;
+            /** @description The event it reacts to. */
+            event: string;
+            /** @description Name (1..=100 characters). */
+            name: string;
+            /**
+             * Format: int64
+             * @description Default 0; rules run in ascending position, ties by id.
+             */
+            position?: number | null;
+            /** @description Default false. */
+            stop_processing?: boolean | null;
+        };
+        /** @description A rule as API.md shows it. */
+        RuleView: {
+            /** @description `[{"type", ...}]`. */
+            actions: Record<string, never>[];
+            /** @description `{"all": [cond], "any": [cond]}`, each `{"field", "op", "value"}`. */
+            conditions: Record<string, never>;
+            /** @description Created at. */
+            created_at: string;
+            /** @description Disabled rules are kept but never run. */
+            enabled: boolean;
+            /**
+             * @description `conversation.created` | `message.received` | `conversation.unanswered` | `ticket.created` |
+             *     `conversation.closed`.
+             */
+            event: string;
+            /** @description Rule id (`ru_…`). */
+            id: string;
+            /** @description Name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Rules run in ascending position.
+             */
+            position: number;
+            /** @description Whether a match ends the run. */
+            stop_processing: boolean;
+            /** @description Last changed at. */
+            updated_at: string;
         };
         /** @description `POST /v1/schedules` and `PUT /v1/schedules/{id}` body. */
         ScheduleBody: {
@@ -5877,6 +6052,245 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rules_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_RuleView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rules_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleBody"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rules_by_id_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rules_by_id_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description rule id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    dry_run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DryRunBody"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DryRunResult"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -131,6 +131,11 @@ pub struct ConversationDetail {
     pub waiting_since: Option<String>,
     /// Skills an agent needs to take it.
     pub skills: Vec<String>,
+    /// The last automation runs (newest last): each `{"event", "event_id", "at", "rules": [{"rule_id", "name",
+    /// "actions": [{"type", "result"}]}], "trace"}`; absent when no rule ever ran on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "http", schema(value_type = Option<Vec<Object>>))]
+    pub automation: Option<Value>,
 }
 
 impl ConversationDetail {
@@ -142,6 +147,7 @@ impl ConversationDetail {
             page_url: c.page_url.clone(),
             waiting_since: c.waiting_since.map(|t| t.to_string()),
             skills: c.skills.clone(),
+            automation: c.automation.clone(),
         }
     }
 }
@@ -246,7 +252,8 @@ impl NewMessage<'_> {
     /// `assignee_id`, `group_id` or `waiting_since`, which routing owns):
     /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise) and
     ///   moves `last_message_at`;
-    /// - an agent's or bot's reply moves `last_message_at` and stamps `first_response_at` once;
+    /// - an agent's reply moves `last_message_at` and stamps `first_response_at` once; a bot's or the system's
+    ///   only moves `last_message_at` (API.md: a first response is the first agent reply, never a bot's);
     /// - an internal note only checks that the conversation exists (it is not activity the visitor sees).
     pub fn ops(&self) -> Vec<TxOp> {
         let key = keys::conversation(self.tenant, self.conversation);
@@ -262,12 +269,17 @@ impl NewMessage<'_> {
                     Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),
                 ])),
             },
-            (false, _) => TxOp::Update {
+            (false, Author::Agent) => TxOp::Update {
                 key,
                 update: Update::new()
                     .set("last_message_at", at.clone())
                     .set("gsi1sk", index_sk)
                     .set_if_absent("first_response_at", at),
+                condition: Some(Condition::Exists),
+            },
+            (false, _) => TxOp::Update {
+                key,
+                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk),
                 condition: Some(Condition::Exists),
             },
         };
@@ -618,6 +630,33 @@ pub async fn reply(
         author_id: Some(&author_id),
         content,
         internal,
+        at,
+    };
+    match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
+        Ok(()) => Ok(m.view()),
+        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Stores a bot's message (an automation's auto-reply) with its `message.sent` event: the visitor sees it like
+/// an agent's reply; it never counts as the first response.
+pub async fn bot_reply(
+    app: &App,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    content: &MessageContent,
+) -> Result<MessageView, ConversationError> {
+    let at = app.now();
+    let id = next_message_id(at);
+    let m = NewMessage {
+        tenant,
+        conversation,
+        id: &id,
+        author: Author::Bot,
+        author_id: None,
+        content,
+        internal: false,
         at,
     };
     match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {

@@ -87,6 +87,10 @@ pub struct ConversationRecord {
     /// The agent it had before it was closed or reopened (preferred when routed again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_assignee_id: Option<AgentId>,
+    /// The last automation runs on it, newest last (the automation capability's: which rules matched and what
+    /// each action did, so a supervisor sees why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation: Option<Value>,
 }
 
 impl ConversationRecord {
@@ -124,6 +128,7 @@ impl ConversationRecord {
             reopened_at: None,
             transferred_at: None,
             previous_assignee_id: None,
+            automation: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::approvals::ApprovalError;
 use crate::assignment::AssignmentError;
 use crate::assignment::admin::AdminError;
+use crate::automation::RuleError;
 use crate::blocks::BlockError;
 use crate::conversations::ConversationError;
 use crate::customers::CustomerError;
@@ -361,6 +362,16 @@ impl From<TagError> for ApiError {
             TagError::NotFound => Self::not_found(),
             TagError::Conflict(m) => Self::conflict(m),
             TagError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<RuleError> for ApiError {
+    fn from(e: RuleError) -> Self {
+        match e {
+            RuleError::Invalid(v) => v.into(),
+            RuleError::NotFound => Self::not_found(),
+            RuleError::Table(t) => t.into(),
         }
     }
 }

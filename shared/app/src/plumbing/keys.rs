@@ -613,3 +613,18 @@ pub fn approval(t: &TenantId, id: &kefu_domain::approval::ApprovalId) -> Key {
 pub fn approvals_by_status(t: &TenantId, status: kefu_domain::ApprovalStatus) -> String {
     format!("T#{t}#APPROVALS#{status}")
 }
+
+// ---- Automation rules (issue 12: one item per rule in the tenant's rules partition) ----
+
+/// The partition of a tenant's rules: the whole rule set is one Query.
+pub fn rules_pk(t: &TenantId) -> String {
+    format!("{}#RULES", tenant_pk(t))
+}
+
+/// One rule of a tenant.
+pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
+    Key::new(rules_pk(t), format!("{RULE_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of a tenant's rules.
+pub const RULE_PREFIX: &str = "RULE#";
