@@ -19,7 +19,6 @@ const NOT_YET: &[&str] = &[
     "customers/mod.rs",
     "customers/pageviews.rs",
     "quick_replies/mod.rs",
-    "realtime/presence.rs",
     "tags/mod.rs",
     "tickets/mod.rs",
 ];
