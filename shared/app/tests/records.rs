@@ -17,7 +17,6 @@ const NOT_YET: &[&str] = &[
     "blocks/mod.rs",
     "conversations/widget.rs",
     "customers/mod.rs",
-    "customers/pageviews.rs",
     "quick_replies/mod.rs",
     "tags/mod.rs",
     "tickets/mod.rs",
