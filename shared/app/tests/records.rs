@@ -13,7 +13,6 @@ const NOT_YET: &[&str] = &[
     "audit/chain.rs",
     "blocks/mod.rs",
     "conversations/widget.rs",
-    "customers/mod.rs",
     "quick_replies/mod.rs",
     "tags/mod.rs",
     "tickets/mod.rs",
