@@ -17,6 +17,7 @@ use crate::audit::AuditEntry;
 use crate::identity::access;
 use crate::identity::accounts::{AccountRecord, tell_owner};
 use crate::identity::secrets::hash_password;
+use crate::identity::tenants::EmailClaimRecord;
 use crate::plumbing::events::{AgentDisabled, AgentUpdated, ConversationQueued, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
@@ -194,10 +195,7 @@ pub async fn create_agent(
     let load = AgentLoad::item_for_account(&record);
     let load_record = AgentLoadRecord::from_ref(&load).map_err(TableError::from)?;
     let mut ops = vec![
-        TxOp::Put {
-            item: keys::agent_email(t, email.as_str()).with(json!({"agent_id": a})),
-            condition: Some(Condition::NotExists),
-        },
+        TxOp::Put { item: EmailClaimRecord::item(t, email.as_str(), &a), condition: Some(Condition::NotExists) },
         TxOp::Put { item: account.clone(), condition: Some(Condition::NotExists) },
         TxOp::Put { item: load.clone(), condition: Some(Condition::NotExists) },
     ];
@@ -301,7 +299,7 @@ pub async fn update_agent(
             condition: Some(Condition::eq("agent_id", a.as_str())),
         });
         ops.push(TxOp::Put {
-            item: keys::agent_email(t, email.as_str()).with(json!({"agent_id": a})),
+            item: EmailClaimRecord::item(t, email.as_str(), a),
             condition: Some(Condition::NotExists),
         });
     }

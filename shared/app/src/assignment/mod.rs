@@ -30,7 +30,8 @@ use std::time::Duration;
 
 use kefu_domain::routing::{AgentStatus, Candidate, Decision, Needs, Waiting, decide};
 use kefu_domain::{AgentId, ConversationId, ConversationStatus, GroupId, TenantId};
-use kefu_ports::table::{CmpOp, Condition, Query, TableError, TxOp, Update};
+use kefu_ports::table::{CmpOp, Condition, Key, Query, TableError, TxOp, Update};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
@@ -44,6 +45,7 @@ use crate::plumbing::events::{
 };
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
+use crate::plumbing::record::{self, Record};
 
 /// How many times a transition retries after losing a race before it gives up.
 const MAX_ATTEMPTS: usize = 25;
@@ -193,7 +195,10 @@ async fn commit_assign(
     }
     if let Some(cu) = &conv.customer_id {
         ops.push(TxOp::Put {
-            item: keys::last_agent(t, cu).with(json!({"agent_id": a, "at": now, "conversation_id": conv.id})),
+            item: record::item_of(
+                keys::last_agent(t, cu),
+                &LastAgentRecord { agent_id: a.clone(), at: now, conversation_id: conv.id.clone() },
+            ),
             condition: None,
         });
     }
@@ -263,12 +268,43 @@ async fn commit_wait(
     }
 }
 
+/// A customer's last agent: `last_agent(t, cu)` (no `type`; the customer is only in the key, so it is written
+/// with `record::item_of`), for sticky routing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastAgentRecord {
+    /// The agent the customer's last conversation went to.
+    pub agent_id: AgentId,
+    /// When.
+    pub at: jiff::Timestamp,
+    /// That conversation.
+    pub conversation_id: ConversationId,
+}
+
+/// A tenant's mark in the list of tenants with a waiting queue: `queued_tenant(t)` (no `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedTenantRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// A fresh token per marking: removal is conditioned on it.
+    pub mark: String,
+    /// When it was marked.
+    pub at: jiff::Timestamp,
+}
+
+impl Record for QueuedTenantRecord {
+    const TYPE: &'static str = "queued_tenant";
+    const TYPED: bool = false;
+
+    fn key(&self) -> Key {
+        keys::queued_tenant(&self.tenant_id)
+    }
+}
+
 /// Puts the tenant in the list of tenants with a waiting queue (timers drain them every minute). The mark is a
 /// fresh token each time, so [`unmark_if_empty`] never removes a mark set after the queue was seen empty.
 pub async fn mark_queued(app: &App, t: &TenantId) -> Result<(), TableError> {
-    let item = keys::queued_tenant(t).with(json!({
-        "tenant_id": t, "mark": ulid::Ulid::new().to_string(), "at": app.now(),
-    }));
+    let item =
+        QueuedTenantRecord { tenant_id: t.clone(), mark: ulid::Ulid::new().to_string(), at: app.now() }.to_item();
     app.table.put(item, None).await
 }
 
@@ -830,5 +866,27 @@ pub async fn set_agent_status(
         Ok(()) => Ok(()),
         Err(TableError::TransactionCanceled { .. }) => Err(AssignmentError::AgentNotFound),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kefu_domain::CustomerId;
+
+    use super::*;
+
+    #[test]
+    fn the_last_agent_and_the_queue_mark_are_stored_as_before() {
+        let (t, cu, a, c) =
+            (TenantId::generate(), CustomerId::generate(), AgentId::generate(), ConversationId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let r = LastAgentRecord { agent_id: a.clone(), at, conversation_id: c.clone() };
+        let expected = keys::last_agent(&t, &cu).with(json!({"agent_id": a, "at": at, "conversation_id": c}));
+        assert_eq!(record::item_of(keys::last_agent(&t, &cu), &r), expected);
+        assert_eq!(record::parse::<LastAgentRecord>("last agent", expected).unwrap(), r);
+        let q = QueuedTenantRecord { tenant_id: t.clone(), mark: "m1".into(), at };
+        let expected = keys::queued_tenant(&t).with(json!({"tenant_id": t, "mark": "m1", "at": at}));
+        assert_eq!(q.to_item(), expected);
+        assert_eq!(QueuedTenantRecord::from_item(expected).unwrap(), q);
     }
 }

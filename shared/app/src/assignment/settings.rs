@@ -1,18 +1,62 @@
 //! The tenant's assignment settings: the routing strategy and the defaults routing falls back to.
 
 use kefu_domain::routing::Strategy;
-use kefu_domain::{TenantId, ValidationError};
-use kefu_ports::table::TableError;
+use kefu_domain::{GroupId, ScheduleId, TenantId, ValidationError};
+use kefu_ports::table::{Item, TableError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::Value;
 use tracing::warn;
 
 use super::drain;
 use super::store::Settings;
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record;
 
 use super::admin::{AdminError, check_groups, check_schedule};
+
+/// A tenant's assignment settings as stored: `T#{t}#ROUTING` / `SETTINGS` (the tenant is only in the key, so
+/// it is written with `record::item_of`). Read leniently by `Settings::from_item` (a field missing or
+/// malformed keeps its default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsRecord {
+    /// How an agent is picked.
+    pub strategy: Strategy,
+    /// Whether a conversation nobody can take waits in the queue.
+    pub queue_when_full: bool,
+    /// Whether a returning customer goes to its last agent when that agent can take it.
+    pub sticky_returning_customers: bool,
+    /// Where conversations without a group go (null: every agent).
+    pub default_group_id: Option<GroupId>,
+    /// Working hours when the conversation's group has none (null: always open).
+    pub schedule_id: Option<ScheduleId>,
+    /// The last save.
+    pub updated_at: jiff::Timestamp,
+}
+
+impl SettingsRecord {
+    /// The `type` attribute of the settings item.
+    pub const TYPE: &'static str = "assignment_settings";
+
+    /// The record of validated settings saved at `at`.
+    pub fn of(s: &Settings, at: jiff::Timestamp) -> Self {
+        Self {
+            strategy: s.strategy,
+            queue_when_full: s.queue_when_full,
+            sticky_returning_customers: s.sticky_returning_customers,
+            default_group_id: s.default_group_id.clone(),
+            schedule_id: s.schedule_id.clone(),
+            updated_at: at,
+        }
+    }
+
+    /// The item to store for tenant `t`.
+    pub fn item(&self, t: &TenantId) -> Item {
+        let mut item = record::item_of(keys::assignment_settings(t), self);
+        item.insert("type".into(), Value::String(Self::TYPE.into()));
+        item
+    }
+}
 
 /// `PUT /v1/settings/assignment` body (and the `GET` answer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -69,9 +113,7 @@ pub async fn put_settings(
         default_group_id,
         schedule_id,
     };
-    let mut item = keys::assignment_settings(t).with(settings.to_json());
-    item.insert("type".into(), json!("assignment_settings"));
-    item.insert("updated_at".into(), json!(app.now()));
+    let item = SettingsRecord::of(&settings, app.now()).item(t);
     let audit = audit.target("settings", "assignment").detail(settings.to_json());
     crate::audit::commit(app, vec![kefu_ports::table::TxOp::Put { item, condition: None }], Vec::new(), vec![audit])
         .await?;
@@ -79,4 +121,34 @@ pub async fn put_settings(
         warn!(tenant_id = %t, error = %e, "drain after a settings change failed; timers retry");
     }
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn settings_are_stored_as_before_and_read_back() {
+        let t = TenantId::generate();
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let g = GroupId::generate();
+        let s = Settings {
+            strategy: Strategy::RoundRobin,
+            queue_when_full: true,
+            sticky_returning_customers: false,
+            default_group_id: Some(g),
+            schedule_id: None,
+        };
+        let mut expected = keys::assignment_settings(&t).with(s.to_json());
+        expected.insert("type".into(), json!("assignment_settings"));
+        expected.insert("updated_at".into(), json!(at));
+        assert_eq!(SettingsRecord::of(&s, at).item(&t), expected);
+        assert_eq!(
+            record::parse::<SettingsRecord>(SettingsRecord::TYPE, expected.clone()).unwrap(),
+            SettingsRecord::of(&s, at)
+        );
+        assert_eq!(Settings::from_item(&expected), s);
+    }
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use kefu_ports::MailError;
 use kefu_ports::table::{Condition, Item, Query};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::{info, warn};
 
+use super::anomaly::MarkRecord;
 use crate::App;
 use crate::plumbing::consumer::HandlerError;
 use crate::plumbing::events::{AlertKind, Envelope, SecurityAlert};
@@ -101,7 +102,7 @@ pub async fn notify_admins(app: &App, event: &Envelope, alert: &SecurityAlert) -
         match app.mailer.send_email(email, &subject, &body).await {
             Ok(()) => {
                 let ttl = app.now().as_second() + i64::try_from(SENT_MARK_TTL.as_secs()).unwrap_or(i64::MAX);
-                app.table.put(mark.with(json!({"ttl": ttl})), Some(Condition::NotExists)).await.ok();
+                app.table.put(MarkRecord { ttl }.item(mark), Some(Condition::NotExists)).await.ok();
                 info!(tenant_id = %event.tenant_id, event_id = %event.id, agent_id = agent, "security alert emailed");
             }
             Err(MailError::InvalidRecipient(r)) => {

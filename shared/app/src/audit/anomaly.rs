@@ -22,7 +22,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use kefu_domain::TenantId;
-use kefu_ports::table::{Condition, Query, TableError, Update};
+use kefu_ports::table::{Condition, Item, Key, Query, TableError, Update};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::warn;
 
@@ -32,6 +33,7 @@ use crate::plumbing::events::{
     AlertDetail, AlertKind, AlertNumbers, AlertScope, AlertTarget, Envelope, EventType, SecurityAlert,
 };
 use crate::plumbing::keys;
+use crate::plumbing::record;
 
 /// The audit action of an alert (and the event type that carries it).
 pub const ALERT_ACTION: &str = EventType::SecurityAlert.as_str();
@@ -172,6 +174,35 @@ pub fn network_of(ip: IpAddr) -> String {
     }
 }
 
+/// A network an account signed in from: `known_network(t, agent, network)` (no `type`; the tenant and account
+/// are only in the key, so it is written with `record::item_of`). `last_seen` and `ttl` move on at each sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownNetworkRecord {
+    /// The network (`network_of`: a /24 or a /64).
+    pub network: String,
+    /// The first sign-in from it.
+    pub first_seen: jiff::Timestamp,
+    /// The last sign-in from it.
+    pub last_seen: jiff::Timestamp,
+    /// When it is forgotten (epoch seconds).
+    pub ttl: i64,
+}
+
+/// A mark that something happened once (a target read in a window, an alert emailed to one admin): its key says
+/// what, it holds only when it lapses, and it is put with `NotExists` so the first one wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkRecord {
+    /// When it lapses (epoch seconds).
+    pub ttl: i64,
+}
+
+impl MarkRecord {
+    /// The mark's item under `key`.
+    pub fn item(self, key: Key) -> Item {
+        record::item_of(key, &self)
+    }
+}
+
 async fn sign_in(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
     let (Some(agent), Some(ip)) = (&entry.actor_id, &entry.ip) else { return Ok(()) };
     let Ok(addr) = ip.parse::<IpAddr>() else { return Ok(()) };
@@ -180,7 +211,10 @@ async fn sign_in(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
     let now = app.now();
     let ttl = now.as_second() + i64::try_from(NETWORK_MEMORY.as_secs()).unwrap_or(i64::MAX);
     let key = keys::known_network(t, agent, &network);
-    let item = key.with(json!({"network": network, "first_seen": now, "last_seen": now, "ttl": ttl}));
+    let item = record::item_of(
+        key.clone(),
+        &KnownNetworkRecord { network: network.clone(), first_seen: now, last_seen: now, ttl },
+    );
     match app.table.put(item, Some(Condition::NotExists)).await {
         Ok(()) => {
             // New for this account; an alert unless it is the account's first network ever (its baseline).
@@ -208,7 +242,7 @@ async fn read(app: &App, entry: &AuditEntry) -> Result<(), TableError> {
         Some(target) => {
             let kind = entry.target_type.as_deref().unwrap_or("item");
             let seen = keys::anomaly_seen(t, "reads", actor, index, &format!("{kind}:{target}"));
-            match app.table.put(seen.with(json!({"ttl": ends + 60})), Some(Condition::NotExists)).await {
+            match app.table.put(MarkRecord { ttl: ends + 60 }.item(seen), Some(Condition::NotExists)).await {
                 Ok(()) => 1,
                 Err(TableError::ConditionFailed) => return Ok(()),
                 Err(e) => return Err(e),
@@ -313,6 +347,19 @@ mod tests {
     async fn fail(app: &App, t: &TenantId, email: &str, ip: &str) {
         let e = AuditEntry::new(t, "auth.login", Outcome::Failure).ip(ip).detail(json!({"email": email}));
         audit::record(app, e).await.unwrap();
+    }
+
+    #[test]
+    fn networks_and_marks_are_stored_as_before() {
+        let t = TenantId::generate();
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let key = keys::known_network(&t, "ag_1", "10.0.0.0/24");
+        let r = KnownNetworkRecord { network: "10.0.0.0/24".into(), first_seen: at, last_seen: at, ttl: 5 };
+        let expected = key.clone().with(json!({"network": "10.0.0.0/24", "first_seen": at, "last_seen": at, "ttl": 5}));
+        assert_eq!(record::item_of(key, &r), expected);
+        assert_eq!(record::parse::<KnownNetworkRecord>("known network", expected).unwrap(), r);
+        let seen = keys::anomaly_seen(&t, "reads", "ag_1", 3, "customer:cu_1");
+        assert_eq!(MarkRecord { ttl: 9 }.item(seen.clone()), seen.with(json!({"ttl": 9})));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@ use crate::audit::AuditEntry;
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
-use crate::plumbing::record::Record;
+use crate::plumbing::record::{Record, item_of};
 
 pub mod counts;
 pub mod error;
@@ -30,7 +30,7 @@ pub mod sensitive;
 pub mod upsert;
 
 pub use error::CustomerError;
-pub use record::{CustomerGroupRecord, CustomerRecord};
+pub use record::{ConversationPointerRecord, CustomerGroupRecord, CustomerPointerRecord, CustomerRecord};
 
 fn text(item: &Item, k: &str) -> Option<String> {
     item.get(k).and_then(Value::as_str).map(str::to_owned)
@@ -136,7 +136,10 @@ pub fn new_customer_ops(tenant: &TenantId, id: &CustomerId, contact: &Contact, a
     let mut ops = vec![TxOp::Put { item, condition: Some(Condition::NotExists) }];
     if let Some(ext) = &contact.external_id {
         ops.push(TxOp::Put {
-            item: keys::customer_external(tenant, ext.as_str()).with(json!({"customer_id": id})),
+            item: item_of(
+                keys::customer_external(tenant, ext.as_str()),
+                &CustomerPointerRecord { customer_id: id.clone() },
+            ),
             condition: Some(Condition::NotExists),
         });
     }
@@ -203,7 +206,7 @@ pub fn fill_missing_ops(
 }
 
 fn term_item(tenant: &TenantId, term: &str, id: &CustomerId) -> Item {
-    keys::customer_search(tenant, term, id).with(json!({"customer_id": id}))
+    item_of(keys::customer_search(tenant, term, id), &CustomerPointerRecord { customer_id: id.clone() })
 }
 
 /// The customer an `external_id` is claimed by, if any.
@@ -242,7 +245,10 @@ pub async fn priority_of(
 /// The pointer from a customer to one of its conversations, written with the conversation (pure).
 pub fn conversation_pointer_op(tenant: &TenantId, cu: &CustomerId, c: &ConversationId, at: jiff::Timestamp) -> TxOp {
     TxOp::Put {
-        item: keys::customer_conversation(tenant, cu, c).with(json!({"conversation_id": c, "created_at": at})),
+        item: item_of(
+            keys::customer_conversation(tenant, cu, c),
+            &ConversationPointerRecord { conversation_id: c.clone(), created_at: at },
+        ),
         condition: Some(Condition::NotExists),
     }
 }

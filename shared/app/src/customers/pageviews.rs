@@ -5,12 +5,13 @@
 
 use kefu_domain::pageview::{Pageview, TRAIL_LEN};
 use kefu_domain::{CustomerId, TenantId};
-use kefu_ports::table::{Item, Query, TableError};
+use kefu_ports::table::{Item, Key, Query, TableError};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record;
 
 /// `POST /v1/widget/pageviews` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +37,32 @@ pub struct PageView {
     pub viewed_at: String,
 }
 
+/// A page view as stored: `T#{t}#CUST#{cu}` / `PAGE#{ULID}` (the customer and the order are only in the key, so
+/// it is written with `record::item_of`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageviewRecord {
+    /// The page's address, as `Pageview::parse` kept it.
+    pub url: String,
+    /// Its title, null when the widget sent none.
+    pub title: Option<String>,
+    /// When the visitor opened it.
+    pub viewed_at: jiff::Timestamp,
+    /// When the store drops it (epoch seconds, `keys::PAGEVIEW_TTL_DAYS` after).
+    pub ttl: i64,
+}
+
+impl PageviewRecord {
+    /// The `type` attribute of a page-view item.
+    pub const TYPE: &'static str = "pageview";
+
+    /// The item to store under `key`.
+    pub fn item(&self, key: Key) -> Item {
+        let mut item = record::item_of(key, self);
+        item.insert("type".into(), Value::String(Self::TYPE.into()));
+        item
+    }
+}
+
 /// Records that customer `id` opened a page (one write; nothing read).
 pub async fn record(
     app: &App,
@@ -47,9 +74,8 @@ pub async fn record(
     let now = app.now();
     let ulid = next_id(now);
     let ttl = now.as_second() + keys::PAGEVIEW_TTL_DAYS * 86_400;
-    let item = keys::customer_pageview(tenant, id, &ulid).with(json!({
-        "type": "pageview", "url": view.url, "title": view.title, "viewed_at": now, "ttl": ttl,
-    }));
+    let item = PageviewRecord { url: view.url, title: view.title, viewed_at: now, ttl }
+        .item(keys::customer_pageview(tenant, id, &ulid));
     app.table.put(item, None).await?;
     Ok(())
 }
@@ -80,4 +106,24 @@ pub async fn recent(app: &App, tenant: &TenantId, id: &CustomerId) -> Result<Vec
         .backwards()
         .limit(TRAIL_LEN);
     Ok(app.table.query(q).await?.items.iter().filter_map(view_of).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_page_view_is_stored_as_before_and_reads_back() {
+        let (t, cu) = (TenantId::generate(), CustomerId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let key = keys::customer_pageview(&t, &cu, "01JD2Q8M6Y7N3F0ZK5T9W4XH2C");
+        let r = PageviewRecord { url: "https://acme.test/p".into(), title: None, viewed_at: at, ttl: 7 };
+        let expected = key.clone().with(json!({
+            "type": "pageview", "url": "https://acme.test/p", "title": null, "viewed_at": at, "ttl": 7,
+        }));
+        assert_eq!(r.item(key), expected);
+        assert_eq!(record::parse::<PageviewRecord>(PageviewRecord::TYPE, expected).unwrap(), r);
+    }
 }

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use kefu_domain::routing::Priority;
-use kefu_domain::{CustomerGroupId, CustomerId, TagName, TenantId};
+use kefu_domain::{ConversationId, CustomerGroupId, CustomerId, TagName, TenantId};
 use kefu_ports::table::Key;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -94,11 +94,45 @@ impl Record for CustomerGroupRecord {
     }
 }
 
+/// A lookup that names a customer: the external-id claim (`T#{t}` / `CUSTEXT#{external_id}`) and each search
+/// term (`T#{t}#CUSTSEARCH` / `{term}#{cu}`). No `type`; the key says what it is, so it is written with
+/// `record::item_of`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPointerRecord {
+    /// The customer.
+    pub customer_id: CustomerId,
+}
+
+/// The pointer from a customer to one of its conversations (no `type`; written with `record::item_of`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationPointerRecord {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// When it started.
+    pub created_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn the_pointers_are_stored_as_before() {
+        use crate::plumbing::record::{item_of, parse};
+        let (t, cu, c) = (TenantId::generate(), CustomerId::generate(), ConversationId::generate());
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let ext = keys::customer_external(&t, "u-1");
+        let expected = ext.clone().with(json!({"customer_id": cu}));
+        assert_eq!(item_of(ext, &CustomerPointerRecord { customer_id: cu.clone() }), expected);
+        assert_eq!(parse::<CustomerPointerRecord>("customer pointer", expected).unwrap().customer_id, cu);
+        let key = keys::customer_conversation(&t, &cu, &c);
+        let r = ConversationPointerRecord { conversation_id: c.clone(), created_at: at };
+        let expected = key.clone().with(json!({"conversation_id": c, "created_at": at}));
+        assert_eq!(item_of(key, &r), expected);
+        assert_eq!(parse::<ConversationPointerRecord>("conversation pointer", expected).unwrap(), r);
+    }
 
     #[test]
     fn a_customer_is_stored_as_before_and_a_group_adds_its_index() {

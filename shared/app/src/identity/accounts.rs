@@ -9,11 +9,11 @@ use kefu_domain::security::{ApiKeyId, Restriction, SessionId};
 use kefu_domain::{AgentId, BuiltinRole, GroupId, PermissionSet, RoleId, ScheduleId, TenantId};
 use kefu_ports::table::{Condition, Item, Key, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::App;
 use crate::plumbing::keys;
-use crate::plumbing::record::Record;
+use crate::plumbing::record::{self, Record, RecordError};
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -286,11 +286,59 @@ pub fn agent_item(
     AccountRecord::new(tenant, agent, email, name, password_hash, role, at).to_item()
 }
 
-/// A role item, as stored.
+/// A role as stored: `T#{t}` / `ROLE#{role id}`. The tenant is only in the key, so the record is written with
+/// [`RoleRecord::to_item`] given the tenant, not through [`Record`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleRecord {
+    /// `admin`, `supervisor`, `agent` or `ro_…`.
+    pub role_id: String,
+    /// Its name.
+    pub name: String,
+    /// The names of its permissions (names, so a permission retired later does not make the item unreadable).
+    pub permissions: Vec<String>,
+    /// Built-in roles cannot be changed or deleted.
+    #[serde(default)]
+    pub builtin: bool,
+    /// When a custom role was created (built-ins have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Timestamp>,
+    /// Its last change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<Timestamp>,
+}
+
+impl RoleRecord {
+    /// The `type` attribute of a role item.
+    pub const TYPE: &'static str = "role";
+
+    /// A role holding `permissions`, created at `at` (none for the built-ins).
+    pub fn new(role_id: &str, name: &str, permissions: &PermissionSet, builtin: bool, at: Option<Timestamp>) -> Self {
+        Self {
+            role_id: role_id.to_owned(),
+            name: name.to_owned(),
+            permissions: permissions.names().into_iter().map(str::to_owned).collect(),
+            builtin,
+            created_at: at,
+            updated_at: None,
+        }
+    }
+
+    /// The item to store in `tenant`'s partition.
+    pub fn to_item(&self, tenant: &TenantId) -> Item {
+        let mut item = record::item_of(keys::role(tenant, &self.role_id), self);
+        item.insert("type".into(), Value::String(Self::TYPE.into()));
+        item
+    }
+
+    /// The record of a stored role item; one that does not parse is an error.
+    pub fn from_ref(item: &Item) -> Result<Self, RecordError> {
+        record::parse(Self::TYPE, item.clone())
+    }
+}
+
+/// A built-in role's item, as stored.
 pub fn role_item(tenant: &TenantId, role_id: &str, name: &str, permissions: &PermissionSet, builtin: bool) -> Item {
-    keys::role(tenant, role_id).with(
-        json!({"type": "role", "role_id": role_id, "name": name, "permissions": permissions.names(), "builtin": builtin}),
-    )
+    RoleRecord::new(role_id, name, permissions, builtin, None).to_item(tenant)
 }
 
 /// The operations creating the three built-in roles of a new tenant.
@@ -314,10 +362,29 @@ pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// A new account is written with the attributes it had before it had a record, and an old item (no
     /// `password_changed_at`, `status` or `version`) still reads.
+    #[test]
+    fn a_role_is_stored_as_before_and_reads_back() {
+        let t = TenantId::generate();
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let perms = PermissionSet::parse(["roles.manage"]).unwrap();
+        let r = RoleRecord::new("ro_1", "Leads", &perms, false, Some(at));
+        let expected = keys::role(&t, "ro_1").with(json!({
+            "type": "role", "role_id": "ro_1", "name": "Leads", "permissions": ["roles.manage"], "builtin": false,
+            "created_at": at,
+        }));
+        assert_eq!(r.to_item(&t), expected);
+        assert_eq!(RoleRecord::from_ref(&expected).unwrap(), r);
+        let builtin = role_item(&t, "admin", "admin", &perms, true);
+        assert!(!builtin.contains_key("created_at"));
+        assert_eq!(builtin["builtin"], true);
+    }
+
     #[test]
     fn an_account_is_stored_as_before_and_old_items_read() {
         let (t, a) = (TenantId::generate(), AgentId::generate());

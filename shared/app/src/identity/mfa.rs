@@ -4,10 +4,11 @@
 //! A challenge lives 5 minutes, takes at most 5 wrong codes (each also counts toward the account's lockout),
 //! sends at most 3 emails, and is used up by its first success.
 
+use jiff::Timestamp;
 use kefu_domain::{AgentId, TenantId};
 use kefu_ports::table::{CmpOp, Condition, Item, TableError, TxOp, Update};
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
@@ -15,6 +16,7 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 use super::secrets::{new_secret, token_hash};
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record;
 
 /// How long a challenge lasts.
 pub const CHALLENGE_TTL_SECS: i64 = 300;
@@ -178,6 +180,43 @@ pub struct Challenge {
     pub item: Item,
 }
 
+/// A pending second sign-in step as stored: `MFACHALLENGE#{challenge hash}` / `MFACHALLENGE` (the challenge
+/// itself is never stored; its hash is only in the key, so the item is built with `record::item_of`). Its
+/// `attempts` and `emails` are counted up by conditioned updates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The account.
+    pub agent_id: AgentId,
+    /// The account's email (lockout key, email codes).
+    pub email: String,
+    /// The IP the password came from.
+    pub ip: String,
+    /// Wrong codes so far.
+    #[serde(default)]
+    pub attempts: i64,
+    /// Codes sent by email so far.
+    #[serde(default)]
+    pub emails: i64,
+    /// When the password was accepted.
+    pub created_at: Timestamp,
+    /// When it lapses (epoch seconds).
+    pub ttl: i64,
+}
+
+impl ChallengeRecord {
+    /// The `type` attribute of a challenge item.
+    pub const TYPE: &'static str = "mfa_challenge";
+
+    /// The item to store under the challenge's hash.
+    pub fn item(&self, challenge_hash: &str) -> Item {
+        let mut item = record::item_of(keys::mfa_challenge(challenge_hash), self);
+        item.insert("type".into(), Value::String(Self::TYPE.into()));
+        item
+    }
+}
+
 /// Hands out a challenge after a correct password for an enrolled account.
 pub async fn create_challenge(
     app: &App,
@@ -188,10 +227,17 @@ pub async fn create_challenge(
 ) -> Result<String, TableError> {
     let challenge = new_secret("kfc_");
     let now = app.now();
-    let item = keys::mfa_challenge(&token_hash(&challenge)).with(json!({
-        "type": "mfa_challenge", "tenant_id": tenant, "agent_id": agent, "email": email, "ip": ip,
-        "attempts": 0, "emails": 0, "created_at": now, "ttl": now.as_second() + CHALLENGE_TTL_SECS,
-    }));
+    let item = ChallengeRecord {
+        tenant_id: tenant.clone(),
+        agent_id: agent.clone(),
+        email: email.to_owned(),
+        ip: ip.to_owned(),
+        attempts: 0,
+        emails: 0,
+        created_at: now,
+        ttl: now.as_second() + CHALLENGE_TTL_SECS,
+    };
+    let item = item.item(&token_hash(&challenge));
     app.table.put(item, Some(Condition::NotExists)).await?;
     Ok(challenge)
 }
@@ -276,6 +322,28 @@ mod tests {
     use kefu_ports::ManualClock;
 
     use super::*;
+
+    #[test]
+    fn a_challenge_is_stored_as_before_and_reads_back() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let r = ChallengeRecord {
+            tenant_id: t.clone(),
+            agent_id: a.clone(),
+            email: "li@acme.test".into(),
+            ip: "10.0.0.1".into(),
+            attempts: 0,
+            emails: 0,
+            created_at: at,
+            ttl: at.as_second() + CHALLENGE_TTL_SECS,
+        };
+        let expected = keys::mfa_challenge("h1").with(json!({
+            "type": "mfa_challenge", "tenant_id": t, "agent_id": a, "email": "li@acme.test", "ip": "10.0.0.1",
+            "attempts": 0, "emails": 0, "created_at": at, "ttl": at.as_second() + CHALLENGE_TTL_SECS,
+        }));
+        assert_eq!(r.item("h1"), expected);
+        assert_eq!(record::parse::<ChallengeRecord>(ChallengeRecord::TYPE, expected).unwrap(), r);
+    }
 
     #[tokio::test]
     async fn totp_codes_work_once_within_one_step_either_side() {

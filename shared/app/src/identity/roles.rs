@@ -15,7 +15,7 @@ use super::error::IdentityError;
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::access::{self, AccessError};
-use crate::identity::accounts::role_item;
+use crate::identity::accounts::RoleRecord;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
 
@@ -37,6 +37,11 @@ pub struct RoleView {
 }
 
 impl RoleView {
+    /// The view of a role record.
+    pub fn of(r: &RoleRecord) -> Self {
+        Self { id: r.role_id.clone(), name: r.name.clone(), permissions: r.permissions.clone(), builtin: r.builtin }
+    }
+
     /// The view of a stored role item.
     pub fn from_item(item: &Item) -> Self {
         let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -142,14 +147,14 @@ pub async fn create(
         return Err(RoleError::NameTaken);
     }
     let id = RoleId::generate();
-    let mut item = role_item(tenant, id.as_str(), name.as_str(), permissions, false);
-    item.insert("created_at".into(), json!(app.now()));
+    let record = RoleRecord::new(id.as_str(), name.as_str(), permissions, false, Some(app.now()));
+    let item = record.to_item(tenant);
     let audit = audit.target("role", &id).detail(json!({
         "op": "create", "name": name.as_str(), "permissions": permissions.names(),
     }));
-    let op = TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) };
+    let op = TxOp::Put { item, condition: Some(Condition::NotExists) };
     crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
-    Ok(RoleView::from_item(&item))
+    Ok(RoleView::of(&record))
 }
 
 /// Renames a custom role and replaces its permissions, committed with `audit` (the caller's `role.update`

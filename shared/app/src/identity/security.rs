@@ -6,13 +6,37 @@
 
 use std::net::IpAddr;
 
+use jiff::Timestamp;
 use kefu_domain::security::SecurityPolicy;
 use kefu_domain::{Password, TenantId, ValidationError};
-use kefu_ports::table::{CmpOp, Condition, Item, TableError, Update};
+use kefu_ports::table::{CmpOp, Condition, Item, Key, TableError, Update};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::App;
 use crate::plumbing::keys;
+use crate::plumbing::record::Record;
+
+/// A tenant's saved security policy: `T#{t}` / `SETTINGS#SECURITY`, written whole on every save. It is read
+/// leniently ([`policy_of`]: a field missing or malformed keeps its default), so it has no `from_item` reader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The policy, its fields stored side by side with the others.
+    #[serde(flatten)]
+    pub policy: SecurityPolicy,
+    /// The last save.
+    pub updated_at: Timestamp,
+}
+
+impl Record for SecurityRecord {
+    const TYPE: &'static str = "security_settings";
+
+    fn key(&self) -> Key {
+        keys::security_settings(&self.tenant_id)
+    }
+}
 
 /// How long consecutive failures are remembered when no lock follows them.
 const FAILURES_REMEMBERED_SECS: i64 = 24 * 3600;
@@ -53,13 +77,7 @@ pub async fn save_policy(
     p: &SecurityPolicy,
     audit: crate::audit::AuditEntry,
 ) -> Result<(), TableError> {
-    let item = keys::security_settings(tenant).with(json!({
-        "type": "security_settings", "tenant_id": tenant,
-        "password_min_length": p.password_min_length, "password_max_age_days": p.password_max_age_days,
-        "lockout_threshold": p.lockout_threshold, "lockout_minutes": p.lockout_minutes,
-        "mfa_required": p.mfa_required, "ip_allowlist": p.ip_allowlist,
-        "session_ttl_minutes": p.session_ttl_minutes, "updated_at": app.now(),
-    }));
+    let item = SecurityRecord { tenant_id: tenant.clone(), policy: p.clone(), updated_at: app.now() }.to_item();
     let op = kefu_ports::table::TxOp::Put { item, condition: None };
     crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("settings", "security")]).await
 }
@@ -258,6 +276,24 @@ mod tests {
     use kefu_ports::ManualClock;
 
     use super::*;
+
+    #[test]
+    fn a_saved_policy_is_stored_as_before_and_reads_back() {
+        let t = TenantId::generate();
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let p = SecurityPolicy { mfa_required: true, ip_allowlist: vec!["10.0.0.0/8".into()], ..Default::default() };
+        let r = SecurityRecord { tenant_id: t.clone(), policy: p.clone(), updated_at: at };
+        let expected = keys::security_settings(&t).with(json!({
+            "type": "security_settings", "tenant_id": t,
+            "password_min_length": p.password_min_length, "password_max_age_days": null,
+            "lockout_threshold": p.lockout_threshold, "lockout_minutes": p.lockout_minutes,
+            "mfa_required": true, "ip_allowlist": ["10.0.0.0/8"],
+            "session_ttl_minutes": p.session_ttl_minutes, "updated_at": at,
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(SecurityRecord::from_ref(&expected).unwrap(), r);
+        assert_eq!(policy_of(&expected), p);
+    }
 
     #[tokio::test]
     async fn lockout_counts_consecutive_failures_and_expires() {

@@ -8,10 +8,11 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
 use kefu_domain::security::SessionId;
 use kefu_domain::{AgentId, TenantId};
-use kefu_ports::table::{Condition, Index, Item, Key, Query, SkCondition, TableError, TxOp, Update};
-use serde::Serialize;
+use kefu_ports::table::{Condition, Index, Item, Key, PK, Query, SkCondition, TableError, TxOp, Update};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::IdentityError;
@@ -19,6 +20,7 @@ use super::secrets::{new_secret, token_hash};
 use crate::App;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
+use crate::plumbing::record::{Record, RecordError, parse};
 
 /// The prefix of staff session tokens.
 pub const TOKEN_PREFIX: &str = "kfs_";
@@ -47,18 +49,71 @@ pub struct SessionView {
 }
 
 impl SessionView {
-    fn from_item(item: &Item, current: Option<&SessionId>) -> Self {
-        let s = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let id = s("session_id");
+    fn of(r: &SessionRecord, current: Option<&SessionId>) -> Self {
         Self {
-            current: current.is_some_and(|c| c.as_str() == id),
-            id,
-            created_at: s("created_at"),
-            expires_at: s("expires_at"),
-            ip: s("ip"),
-            user_agent: item.get("user_agent").and_then(Value::as_str).map(str::to_owned),
-            mfa: item.get("mfa").and_then(Value::as_bool).unwrap_or(false),
+            current: current == Some(&r.session_id),
+            id: r.session_id.to_string(),
+            created_at: r.created_at.to_string(),
+            expires_at: r.expires_at.to_string(),
+            ip: r.ip.clone(),
+            user_agent: r.user_agent.clone(),
+            mfa: r.mfa,
         }
+    }
+}
+
+/// A staff session as stored: `SESSION#{token hash}` / `SESSION`, listed by its account through gsi1
+/// (`sessions_of` / its public id). The token itself is never stored; its hash is only in the key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The hash of the bearer token: only in the key (`from_item` reads it back from `pk`).
+    #[serde(skip)]
+    pub token_hash: String,
+    /// The public id.
+    pub session_id: SessionId,
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The account.
+    pub agent_id: AgentId,
+    /// When it started.
+    pub created_at: Timestamp,
+    /// When it ends.
+    pub expires_at: Timestamp,
+    /// The IP it signed in from.
+    pub ip: String,
+    /// The client's `User-Agent` (cut to 200 characters), null when it sent none.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Whether sign-in passed a second factor.
+    #[serde(default)]
+    pub mfa: bool,
+    /// The account's `session_epoch` when it was issued: older than the account's now means revoked.
+    #[serde(default)]
+    pub epoch: i64,
+    /// When the store drops it (epoch seconds, = `expires_at`).
+    pub ttl: i64,
+}
+
+impl Record for SessionRecord {
+    const TYPE: &'static str = "session";
+
+    fn key(&self) -> Key {
+        keys::session(&self.token_hash)
+    }
+
+    fn index(&self) -> Vec<(&'static str, String)> {
+        vec![("gsi1pk", keys::sessions_of(&self.tenant_id, &self.agent_id)), ("gsi1sk", self.session_id.to_string())]
+    }
+
+    fn from_item(item: Item) -> Result<Self, RecordError> {
+        let hash = item.get(PK).and_then(Value::as_str).and_then(|pk| pk.strip_prefix("SESSION#")).map(str::to_owned);
+        let mut record: Self = parse(Self::TYPE, item)?;
+        record.token_hash = hash.unwrap_or_default();
+        Ok(record)
+    }
+
+    fn from_ref(item: &Item) -> Result<Self, RecordError> {
+        Self::from_item(item.clone())
     }
 }
 
@@ -106,12 +161,20 @@ pub async fn create(app: &App, new: NewSession<'_>) -> Result<Created, TableErro
     let token = new_secret(TOKEN_PREFIX);
     let session_id = SessionId::generate();
     let user_agent: Option<String> = new.user_agent.map(|u| u.chars().take(USER_AGENT_MAX).collect());
-    let item = keys::session(&token_hash(&token)).with(json!({
-        "type": "session", "session_id": session_id, "tenant_id": new.tenant, "agent_id": new.agent,
-        "created_at": now, "expires_at": expires, "ip": new.ip, "user_agent": user_agent, "mfa": new.mfa,
-        "epoch": new.epoch, "ttl": expires.as_second(),
-        "gsi1pk": keys::sessions_of(new.tenant, new.agent), "gsi1sk": session_id,
-    }));
+    let item = SessionRecord {
+        token_hash: token_hash(&token),
+        session_id: session_id.clone(),
+        tenant_id: new.tenant.clone(),
+        agent_id: new.agent.clone(),
+        created_at: now,
+        expires_at: expires,
+        ip: new.ip.to_owned(),
+        user_agent,
+        mfa: new.mfa,
+        epoch: new.epoch,
+        ttl: expires.as_second(),
+    }
+    .to_item();
     let stamp = TxOp::Update {
         key: keys::agent(new.tenant, new.agent),
         update: Update::new().set("last_login_at", json!(now)),
@@ -134,12 +197,13 @@ pub async fn list(
     let now = app.now().as_second();
     let q = params.apply(Query::index(Index::Gsi1, keys::sessions_of(tenant, agent)))?;
     let page = app.table.query(q).await?;
-    let items = page
-        .items
-        .iter()
-        .filter(|i| i.get("ttl").and_then(Value::as_i64).is_some_and(|t| t > now))
-        .map(|i| SessionView::from_item(i, current))
-        .collect();
+    let mut items = Vec::new();
+    for item in &page.items {
+        let r = SessionRecord::from_ref(item).map_err(TableError::from)?;
+        if r.ttl > now {
+            items.push(SessionView::of(&r, current));
+        }
+    }
     Ok(ListPage::new(items, page.cursor))
 }
 
@@ -259,6 +323,34 @@ mod tests {
     use super::*;
     use crate::identity::auth::{AuthError, authenticate};
     use crate::identity::tenants::{NewAdmin, NewTenant, create_tenant};
+
+    #[test]
+    fn a_session_is_stored_as_before_and_reads_back() {
+        let (t, a, se) = (TenantId::generate(), AgentId::generate(), SessionId::generate());
+        let at: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let ends: Timestamp = "2026-03-01T22:00:00Z".parse().unwrap();
+        let r = SessionRecord {
+            token_hash: "abc123".into(),
+            session_id: se.clone(),
+            tenant_id: t.clone(),
+            agent_id: a.clone(),
+            created_at: at,
+            expires_at: ends,
+            ip: "10.0.0.1".into(),
+            user_agent: None,
+            mfa: true,
+            epoch: 2,
+            ttl: ends.as_second(),
+        };
+        let expected = keys::session("abc123").with(json!({
+            "type": "session", "session_id": se, "tenant_id": t, "agent_id": a,
+            "created_at": at, "expires_at": ends, "ip": "10.0.0.1", "user_agent": null, "mfa": true,
+            "epoch": 2, "ttl": ends.as_second(),
+            "gsi1pk": keys::sessions_of(&t, &a), "gsi1sk": se,
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(SessionRecord::from_item(expected).unwrap(), r);
+    }
 
     #[tokio::test]
     async fn revoke_all_ends_every_session_but_the_one_kept_at_once() {

@@ -2,9 +2,8 @@
 //! `tenant.created` event.
 
 use kefu_domain::{AgentId, BuiltinRole, Email, Name, Password, RoleId, TenantId, TimeZoneName, ValidationError};
-use kefu_ports::table::{Condition, TableError, TxOp};
+use kefu_ports::table::{Condition, Item, Key, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::accounts::{agent_item, builtin_role_ops};
 use super::secrets::{hash_password, new_secret};
@@ -12,6 +11,7 @@ use crate::App;
 use crate::plumbing::events::{Envelope, TenantCreated};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
+use crate::plumbing::record::{self, Record};
 
 /// `POST /v1/tenants` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +63,52 @@ pub enum CreateTenantError {
     Table(#[from] TableError),
 }
 
+/// A tenant as stored: `T#{t}` / `TENANT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    /// Its id.
+    pub tenant_id: TenantId,
+    /// Its name.
+    pub name: String,
+    /// Its IANA time zone (schedules and reports).
+    pub timezone: String,
+    /// The public key its chat widget is embedded with.
+    pub widget_key: String,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
+}
+
+impl Record for TenantRecord {
+    const TYPE: &'static str = "tenant";
+
+    fn key(&self) -> Key {
+        keys::tenant(&self.tenant_id)
+    }
+}
+
+/// The lookup a widget key resolves through: `WIDGETKEY#{widget key}` (the key is only in the item's key;
+/// the item carries no `type`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetKeyRecord {
+    /// The tenant the widget key belongs to.
+    pub tenant_id: TenantId,
+}
+
+/// The claim that makes an email unique in a tenant: `T#{t}` / `EMAIL#{email}` (no `type`), naming the account
+/// that holds it. Written when an account is created or changes its email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailClaimRecord {
+    /// The account holding the email.
+    pub agent_id: AgentId,
+}
+
+impl EmailClaimRecord {
+    /// The claim item of `email` in `tenant` for `agent`.
+    pub fn item(tenant: &TenantId, email: &str, agent: &AgentId) -> Item {
+        record::item_of(keys::agent_email(tenant, email), &EmailClaimRecord { agent_id: agent.clone() })
+    }
+}
+
 /// Validates and creates a tenant with everything it needs to start.
 pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, CreateTenantError> {
     let name = Name::parse(&req.name, "name")?;
@@ -81,12 +127,16 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     let now = app.now();
     let hash = hash_password(password.expose());
 
-    let tenant_item = keys::tenant(&tenant).with(json!({
-        "type": "tenant", "tenant_id": tenant, "name": name.as_str(), "timezone": timezone.as_str(),
-        "widget_key": widget_key, "created_at": now,
-    }));
-    let widget = keys::widget_key(&widget_key).with(json!({"tenant_id": tenant}));
-    let claim = keys::agent_email(&tenant, email.as_str()).with(json!({"agent_id": admin}));
+    let tenant_item = TenantRecord {
+        tenant_id: tenant.clone(),
+        name: name.as_str().to_owned(),
+        timezone: timezone.as_str().to_owned(),
+        widget_key: widget_key.clone(),
+        created_at: now,
+    }
+    .to_item();
+    let widget = record::item_of(keys::widget_key(&widget_key), &WidgetKeyRecord { tenant_id: tenant.clone() });
+    let claim = EmailClaimRecord::item(&tenant, email.as_str(), &admin);
 
     let mut ops = vec![
         TxOp::Put { item: tenant_item, condition: Some(Condition::NotExists) },
@@ -114,4 +164,37 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     let event = Envelope::new(&tenant, now, created);
     outbox::commit(app, ops, vec![event]).await?;
     Ok(CreatedTenant { tenant_id: tenant.to_string(), widget_key, admin_id: admin.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_tenant_and_its_lookups_are_stored_as_before() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let at: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let r = TenantRecord {
+            tenant_id: t.clone(),
+            name: "Acme".into(),
+            timezone: "Asia/Shanghai".into(),
+            widget_key: "wk_1".into(),
+            created_at: at,
+        };
+        let expected = keys::tenant(&t).with(json!({
+            "type": "tenant", "tenant_id": t, "name": "Acme", "timezone": "Asia/Shanghai",
+            "widget_key": "wk_1", "created_at": at,
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(TenantRecord::from_item(expected).unwrap(), r);
+        assert_eq!(
+            record::item_of(keys::widget_key("wk_1"), &WidgetKeyRecord { tenant_id: t.clone() }),
+            keys::widget_key("wk_1").with(json!({"tenant_id": t}))
+        );
+        let claim = keys::agent_email(&t, "li@acme.test").with(json!({"agent_id": a}));
+        assert_eq!(EmailClaimRecord::item(&t, "li@acme.test", &a), claim);
+        assert!(record::parse::<EmailClaimRecord>("email claim", claim).is_ok());
+    }
 }

@@ -25,16 +25,17 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use kefu_domain::{AgentId, ConversationId, Permission, TenantId};
-use kefu_ports::table::{Condition, Index, Item, Query, TableError, Update};
+use kefu_ports::table::{Condition, Index, Item, Key, Query, TableError, Update};
 use kefu_ports::{PushError, SkCondition};
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::App;
 use crate::identity::accounts::Principal;
 use crate::identity::auth::AuthError;
 use crate::identity::secrets::{new_secret, token_hash};
 use crate::plumbing::keys;
+use crate::plumbing::record::{self, Record};
 
 /// How long a ticket may wait to be redeemed.
 pub const TICKET_TTL: Duration = Duration::from_secs(60);
@@ -132,16 +133,19 @@ impl Subscriber {
     }
 
     /// The stored fields describing the subscriber (on tickets and connection records).
-    fn fields(&self) -> Value {
+    fn fields(&self) -> SubscriberFields {
         match self {
-            Subscriber::Agent { tenant_id, agent_id, session_hash, ip } => json!({
-                "tenant_id": tenant_id, "kind": "agent", "agent_id": agent_id, "session_hash": session_hash,
-                "ip": ip.to_string(),
-            }),
-            Subscriber::Visitor { tenant_id, conversation_id, customer_id } => json!({
-                "tenant_id": tenant_id, "kind": "visitor", "conversation_id": conversation_id,
-                "customer_id": customer_id,
-            }),
+            Subscriber::Agent { tenant_id, agent_id, session_hash, ip } => SubscriberFields::Agent {
+                tenant_id: tenant_id.clone(),
+                agent_id: agent_id.clone(),
+                session_hash: session_hash.clone(),
+                ip: ip.to_string(),
+            },
+            Subscriber::Visitor { tenant_id, conversation_id, customer_id } => SubscriberFields::Visitor {
+                tenant_id: tenant_id.clone(),
+                conversation_id: conversation_id.clone(),
+                customer_id: customer_id.clone(),
+            },
         }
     }
 
@@ -163,6 +167,101 @@ impl Subscriber {
                 customer_id: s("customer_id").unwrap_or_default().to_owned(),
             }),
             _ => None,
+        }
+    }
+}
+
+/// A subscriber as stored on a ticket or a connection record: `kind` (`agent` | `visitor`) and its fields.
+/// Read back leniently by `Subscriber::from_item` (a record from before sockets were tied to a session lacks
+/// `session_hash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SubscriberFields {
+    /// A staff member's console.
+    Agent {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The account.
+        agent_id: AgentId,
+        /// The session's key (its token's hash).
+        #[serde(default)]
+        session_hash: String,
+        /// The address the ticket was asked from.
+        #[serde(default)]
+        ip: String,
+    },
+    /// A visitor's widget, bound to its conversation.
+    Visitor {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The conversation.
+        conversation_id: String,
+        /// The visitor's customer.
+        #[serde(default)]
+        customer_id: String,
+    },
+}
+
+/// A one-time WebSocket ticket as stored: `RTTICKET#{sha256_hex(ticket)}` (only the hash, in the key, so the
+/// item is written with `record::item_of`); deleted when redeemed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRecord {
+    /// Who it lets in.
+    #[serde(flatten)]
+    pub subscriber: SubscriberFields,
+    /// When it was issued.
+    pub created_at: jiff::Timestamp,
+    /// When it lapses (epoch seconds).
+    pub ttl: i64,
+}
+
+impl TicketRecord {
+    /// The `type` attribute of a ticket item.
+    pub const TYPE: &'static str = "realtime_ticket";
+
+    /// The item to store under the ticket's hash.
+    pub fn item(&self, ticket_hash: &str) -> Item {
+        let mut item = record::item_of(keys::realtime_ticket(ticket_hash), self);
+        item.insert("type".into(), Value::String(Self::TYPE.into()));
+        item
+    }
+}
+
+/// An open WebSocket connection as stored: `CONN#{connection_id}`, listed under its subscriber (gsi1: the
+/// agent's or the conversation's connections) and, for staff, among the tenant's staff sockets (gsi2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    /// The gateway's connection id.
+    pub connection_id: String,
+    /// Who is connected.
+    #[serde(flatten)]
+    pub subscriber: SubscriberFields,
+    /// When it connected.
+    pub connected_at: jiff::Timestamp,
+    /// When the store drops it (epoch seconds), pushed on by each ping.
+    pub ttl: i64,
+}
+
+impl Record for ConnectionRecord {
+    const TYPE: &'static str = "connection";
+
+    fn key(&self) -> Key {
+        keys::connection(&self.connection_id)
+    }
+
+    fn index(&self) -> Vec<(&'static str, String)> {
+        let id = self.connection_id.clone();
+        match &self.subscriber {
+            SubscriberFields::Agent { tenant_id, agent_id, .. } => vec![
+                (Index::Gsi1.pk_attr(), keys::agent_connections(tenant_id, agent_id)),
+                (Index::Gsi1.sk_attr(), id.clone()),
+                (Index::Gsi2.pk_attr(), keys::staff_connections(tenant_id)),
+                (Index::Gsi2.sk_attr(), id),
+            ],
+            SubscriberFields::Visitor { tenant_id, conversation_id, .. } => vec![
+                (Index::Gsi1.pk_attr(), keys::visitor_connections(tenant_id, conversation_id)),
+                (Index::Gsi1.sk_attr(), id),
+            ],
         }
     }
 }
@@ -221,10 +320,9 @@ pub async fn issue_ticket(
 ) -> Result<Ticket, TableError> {
     let ticket = new_secret(TICKET_PREFIX);
     let now = app.now();
-    let mut item = keys::realtime_ticket(&token_hash(&ticket)).with(subscriber.fields());
-    item.insert("type".into(), json!("realtime_ticket"));
-    item.insert("created_at".into(), json!(now));
-    item.insert("ttl".into(), json!(now.as_second() + secs(TICKET_TTL)));
+    let record =
+        TicketRecord { subscriber: subscriber.fields(), created_at: now, ttl: now.as_second() + secs(TICKET_TTL) };
+    let item = record.item(&token_hash(&ticket));
     let op = kefu_ports::table::TxOp::Put { item, condition: Some(Condition::NotExists) };
     crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
     Ok(Ticket { ticket, url })
@@ -336,18 +434,15 @@ pub async fn recheck(app: &App, connection_id: &str) -> Result<bool, TableError>
 /// Records a new connection of `subscriber`. An agent's reconnection cancels a pending away (presence grace).
 pub async fn connect(app: &App, connection_id: &str, subscriber: &Subscriber) -> Result<(), TableError> {
     let now = app.now();
-    let mut item = keys::connection(connection_id).with(subscriber.fields());
-    item.insert("type".into(), json!("connection"));
-    item.insert("connection_id".into(), json!(connection_id));
-    item.insert("connected_at".into(), json!(now));
-    item.insert("ttl".into(), json!(now.as_second() + secs(CONNECTION_TTL)));
-    item.insert(Index::Gsi1.pk_attr().into(), json!(subscriber.connections_pk()));
-    item.insert(Index::Gsi1.sk_attr().into(), json!(connection_id));
-    if let Subscriber::Agent { tenant_id, .. } = subscriber {
-        // Also listed among the tenant's staff sockets, where the watchers of an unassigned conversation are.
-        item.insert(Index::Gsi2.pk_attr().into(), json!(keys::staff_connections(tenant_id)));
-        item.insert(Index::Gsi2.sk_attr().into(), json!(connection_id));
+    // An agent's is also listed among the tenant's staff sockets, where the watchers of an unassigned
+    // conversation are (`ConnectionRecord::index`).
+    let item = ConnectionRecord {
+        connection_id: connection_id.to_owned(),
+        subscriber: subscriber.fields(),
+        connected_at: now,
+        ttl: now.as_second() + secs(CONNECTION_TTL),
     }
+    .to_item();
     app.table.put(item, None).await?;
     if let Subscriber::Agent { tenant_id, agent_id, .. } = subscriber {
         presence::cancel(app, tenant_id, agent_id).await?;
@@ -601,6 +696,8 @@ pub fn is_ping(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use std::net::Ipv6Addr;
     use std::sync::Arc;
 
@@ -608,6 +705,51 @@ mod tests {
 
     use super::*;
     use crate::plumbing::ratelimit::RateLimitError;
+
+    #[test]
+    fn tickets_and_connections_are_stored_as_before_and_read_back() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let agent = Subscriber::Agent {
+            tenant_id: t.clone(),
+            agent_id: a.clone(),
+            session_hash: "sh".into(),
+            ip: IpAddr::from([10, 0, 0, 1]),
+        };
+        let fields = json!({"tenant_id": t, "kind": "agent", "agent_id": a, "session_hash": "sh", "ip": "10.0.0.1"});
+        let ticket = TicketRecord { subscriber: agent.fields(), created_at: now, ttl: 99 };
+        let mut expected = keys::realtime_ticket("h1").with(fields.clone());
+        expected.extend(json!({"type": "realtime_ticket", "created_at": now, "ttl": 99}).as_object().unwrap().clone());
+        assert_eq!(ticket.item("h1"), expected);
+        assert_eq!(record::parse::<TicketRecord>(TicketRecord::TYPE, expected.clone()).unwrap(), ticket);
+        assert_eq!(Subscriber::from_item(&expected), Some(agent.clone()));
+
+        let conn =
+            ConnectionRecord { connection_id: "c1".into(), subscriber: agent.fields(), connected_at: now, ttl: 99 };
+        let mut expected = keys::connection("c1").with(fields);
+        expected.extend(
+            json!({
+                "type": "connection", "connection_id": "c1", "connected_at": now, "ttl": 99,
+                "gsi1pk": agent.connections_pk(), "gsi1sk": "c1", "gsi2pk": keys::staff_connections(&t), "gsi2sk": "c1",
+            })
+            .as_object()
+            .unwrap()
+            .clone(),
+        );
+        assert_eq!(conn.to_item(), expected);
+        assert_eq!(ConnectionRecord::from_item(expected).unwrap(), conn);
+
+        let visitor =
+            Subscriber::Visitor { tenant_id: t.clone(), conversation_id: "cv_1".into(), customer_id: "cu_1".into() };
+        let conn = ConnectionRecord { subscriber: visitor.fields(), ..conn };
+        let expected = keys::connection("c1").with(json!({
+            "tenant_id": t, "kind": "visitor", "conversation_id": "cv_1", "customer_id": "cu_1",
+            "type": "connection", "connection_id": "c1", "connected_at": now, "ttl": 99,
+            "gsi1pk": visitor.connections_pk(), "gsi1sk": "c1",
+        }));
+        assert_eq!(conn.to_item(), expected);
+        assert_eq!(Subscriber::from_item(&expected), Some(visitor));
+    }
 
     #[tokio::test]
     async fn ticket_limits_count_an_ipv6_client_by_its_64() {

@@ -10,12 +10,14 @@
 use std::time::Duration;
 
 use kefu_domain::{AgentId, TenantId};
-use kefu_ports::table::{Condition, Index, Query, TableError};
-use serde_json::{Value, json};
+use kefu_ports::table::{Condition, Index, Key, Query, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::App;
 use crate::assignment::{self, AssignmentError};
 use crate::plumbing::keys;
+use crate::plumbing::record::Record;
 use kefu_domain::routing::AgentStatus;
 
 /// How long an agent may stay disconnected before it is set away (a page reload, a flaky network).
@@ -25,15 +27,43 @@ fn shard_of(agent: &AgentId) -> u32 {
     agent.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % keys::PRESENCE_SHARDS
 }
 
+/// A pending grace period as stored: `T#{t}` / `PRESENCE#{agent}`, in the due index (gsi1
+/// `PRESENCEDUE#{shard}` / `{due_ms:013}#{t}#{agent}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// When its last connection dropped (absent on an item put back after a failed change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disconnected_at: Option<jiff::Timestamp>,
+    /// When the grace period ends (epoch ms).
+    pub due_ms: i64,
+}
+
+impl Record for PendingRecord {
+    const TYPE: &'static str = "presence_pending";
+
+    fn key(&self) -> Key {
+        keys::presence_pending(&self.tenant_id, &self.agent_id)
+    }
+
+    fn index(&self) -> Vec<(&'static str, String)> {
+        let (t, a) = (&self.tenant_id, &self.agent_id);
+        vec![
+            (Index::Gsi1.pk_attr(), keys::presence_due_pk(shard_of(a))),
+            (Index::Gsi1.sk_attr(), format!("{:013}#{t}#{a}", self.due_ms)),
+        ]
+    }
+}
+
 /// Starts the grace period of an agent whose last connection dropped now.
 pub async fn mark(app: &App, t: &TenantId, a: &AgentId) -> Result<(), TableError> {
     let now = app.now();
     let due_ms = now.as_millisecond() + i64::try_from(GRACE.as_millis()).unwrap_or(i64::MAX / 2);
-    let item = keys::presence_pending(t, a).with(json!({
-        "type": "presence_pending", "tenant_id": t, "agent_id": a, "disconnected_at": now, "due_ms": due_ms,
-        Index::Gsi1.pk_attr(): keys::presence_due_pk(shard_of(a)),
-        Index::Gsi1.sk_attr(): format!("{due_ms:013}#{t}#{a}"),
-    }));
+    let item =
+        PendingRecord { tenant_id: t.clone(), agent_id: a.clone(), disconnected_at: Some(now), due_ms }.to_item();
     app.table.put(item, None).await
 }
 
@@ -151,13 +181,39 @@ async fn set_away(app: &App, d: &Due) -> Result<bool, AssignmentError> {
 
 /// Puts a claimed due item back (its change failed), unless the agent reconnected or left again meanwhile.
 async fn restore(app: &App, d: &Due) -> Result<(), TableError> {
-    let item = keys::presence_pending(&d.tenant_id, &d.agent_id).with(json!({
-        "type": "presence_pending", "tenant_id": d.tenant_id, "agent_id": d.agent_id, "due_ms": d.due_ms,
-        Index::Gsi1.pk_attr(): keys::presence_due_pk(shard_of(&d.agent_id)),
-        Index::Gsi1.sk_attr(): format!("{:013}#{}#{}", d.due_ms, d.tenant_id, d.agent_id),
-    }));
+    let item = PendingRecord {
+        tenant_id: d.tenant_id.clone(),
+        agent_id: d.agent_id.clone(),
+        disconnected_at: None,
+        due_ms: d.due_ms,
+    }
+    .to_item();
     match app.table.put(item, Some(Condition::NotExists)).await {
         Ok(()) | Err(TableError::ConditionFailed) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_pending_grace_period_is_stored_as_before_and_reads_back() {
+        let (t, a) = (TenantId::generate(), AgentId::generate());
+        let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let due_ms = now.as_millisecond() + 60_000;
+        let r = PendingRecord { tenant_id: t.clone(), agent_id: a.clone(), disconnected_at: Some(now), due_ms };
+        let expected = keys::presence_pending(&t, &a).with(json!({
+            "type": "presence_pending", "tenant_id": t, "agent_id": a, "disconnected_at": now, "due_ms": due_ms,
+            Index::Gsi1.pk_attr(): keys::presence_due_pk(shard_of(&a)),
+            Index::Gsi1.sk_attr(): format!("{due_ms:013}#{t}#{a}"),
+        }));
+        assert_eq!(r.to_item(), expected);
+        assert_eq!(PendingRecord::from_item(expected).unwrap(), r);
+        let restored = PendingRecord { disconnected_at: None, ..r };
+        assert!(!restored.to_item().contains_key("disconnected_at"));
     }
 }
