@@ -1263,7 +1263,8 @@ export interface paths {
          * The leave-a-message form (留言), for when nobody is online: the message and a way back (`contact`, or the
          *     visitor's own email or phone) become a ticket with `source: widget` in the widget settings'
          *     `leave_message_group_id`, for the visitor's customer (a returning `external_id` finds the same one); the
-         *     group is told. Rate limited like conversation starts (60 a minute per IP and tenant).
+         *     group is told. Rate limited like conversation starts (60 a minute per IP and tenant). A blocked visitor (by
+         *     IP, or a returning `external_id` of a blocked customer) is refused with 403 `blocked`, nothing stored.
          */
         post: operations["leave_message"];
         delete?: never;
@@ -7325,6 +7326,14 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
