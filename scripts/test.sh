@@ -103,6 +103,9 @@ consumers_link_no_http() {
       return 1
     fi
   done
+  # And they build that way: an OpenAPI attribute left outside `cfg_attr(feature = "http", …)` breaks only them.
+  cargo check --quiet -p kefu-fn-assign -p kefu-fn-automation -p kefu-fn-export -p kefu-fn-notify \
+    -p kefu-fn-retention -p kefu-fn-timers
 }
 
 moto_pid=""

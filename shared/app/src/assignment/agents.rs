@@ -109,7 +109,7 @@ pub struct AgentAdminView {
     /// Shift schedule.
     pub schedule_id: Option<String>,
     /// `online` / `away` / `offline`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub status: AgentStatus,
     /// Last successful sign-in.
     pub last_login_at: Option<String>,

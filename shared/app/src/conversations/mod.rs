@@ -44,7 +44,7 @@ pub struct MessageView {
     /// Its conversation.
     pub conversation_id: String,
     /// `visitor` | `agent` | `bot` | `system`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub author: Author,
     /// The visitor's customer id or the agent's id; null for bots and the system.
     pub author_id: Option<String>,
@@ -81,14 +81,14 @@ pub struct ConversationView {
     pub customer_id: String,
     /// `open` | `queued` | `closed` (API.md): a conversation waiting without an assignee reads `queued`, whether
     /// or not routing has placed it in the queue yet ([`ConversationStatus::shown`]).
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub status: ConversationStatus,
     /// The agent it is assigned to.
     pub assignee_id: Option<String>,
     /// Its agent group (null: the default group).
     pub group_id: Option<String>,
     /// `high` | `normal` | `low`, from the customer's group.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub priority: Priority,
     /// Tag names.
     pub tags: Vec<String>,

@@ -459,7 +459,7 @@ pub struct CustomerGroupView {
     /// Name.
     pub name: String,
     /// `high` | `normal` | `low`: the priority its customers' conversations get.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub priority: Priority,
     /// Created at.
     pub created_at: String,

@@ -52,7 +52,7 @@ pub(crate) struct ErrorBody<'a> {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     /// The error.
-    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "http", schema(value_type = Object))]
     pub error: serde_json::Value,
 }
 

@@ -93,7 +93,7 @@ pub struct AgentView {
     /// Role id.
     pub role_id: String,
     /// `online` / `away` / `offline`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "http", schema(value_type = String))]
     pub status: AgentStatus,
     /// Groups the agent belongs to.
     pub group_ids: Vec<String>,
