@@ -9,6 +9,7 @@
 //! Acting: replying needs `conversations.reply` or the assignment; closing, reopening and retagging need the
 //! assignment or `conversations.assign` (a colleague of the same group may see and answer, not close).
 
+use crate::query::{nonempty, query_params};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
@@ -48,7 +49,6 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn filter(&self) -> Result<ListFilter, ApiError> {
-        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         Ok(ListFilter {
             status: nonempty(&self.status).map(|s| ConversationStatus::parse_shown(&s, "status")).transpose()?,
             assignee: nonempty(&self.assignee).map(|s| AssigneeFilter::parse(&s)).transpose()?,
@@ -58,10 +58,6 @@ impl ListQuery {
                 .transpose()?,
         })
     }
-}
-
-fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q).map_err(|_| ApiError::validation("query", "the query string is malformed"))
 }
 
 /// The conversations the caller may see, by latest activity (newest first), filtered.

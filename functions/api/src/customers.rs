@@ -2,6 +2,7 @@
 //! edits, a customer's conversations, and the groups whose priority routes VIPs first. Every read and change of
 //! a customer is audited (`customer.read`, `customer.update`).
 
+use crate::query::{nonempty, query_params};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
@@ -35,10 +36,6 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q).map_err(|_| ApiError::validation("query", "the query string is malformed"))
-}
-
 fn audit_entry(staff: &Staff, action: &str, target: Option<&str>, ip: std::net::IpAddr) -> AuditEntry {
     let e = staff.audit(action).ip(ip);
     match target {
@@ -63,7 +60,6 @@ pub async fn list(
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<ApiJson<ListPage<CustomerView>>, ApiError> {
     let q = query_params(q)?;
-    let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let filter = CustomerFilter {
         q: nonempty(&q.q),
         group_id: nonempty(&q.group_id)

@@ -14,6 +14,7 @@ pub mod customers_push;
 pub mod groups;
 pub mod me;
 pub mod openapi;
+mod query;
 pub mod quick_replies;
 pub mod realtime;
 pub mod roles;

@@ -3,6 +3,7 @@
 //! closed` or reopen, else 409; priority; assignee or group), comment, and a customer's tickets. Every route
 //! needs `tickets.manage`; every change is audited with it.
 
+use crate::query::{nonempty, query_params};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use kefu_app::App;
@@ -35,7 +36,6 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn filter(&self) -> Result<TicketFilter, ApiError> {
-        let nonempty = |o: &Option<String>| o.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         Ok(TicketFilter {
             status: nonempty(&self.status).map(|s| TicketStatus::parse(&s, "status")).transpose()?,
             assignee: nonempty(&self.assignee).map(|s| AssigneeFilter::parse(&s)).transpose()?,
@@ -44,10 +44,6 @@ impl ListQuery {
                 .transpose()?,
         })
     }
-}
-
-fn query_params<T: Default>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q).map_err(|_| ApiError::validation("query", "the query string is malformed"))
 }
 
 /// The tenant's tickets, newest first, filtered by `status`, `assignee` and `group_id`.
