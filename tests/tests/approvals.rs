@@ -312,6 +312,44 @@ async fn an_email_change_waits_and_is_applied_as_sent_once_approved() {
     assert_eq!((after.body["email"].as_str(), after.body["name"].as_str()), (Some("new@example.com"), Some("Z. San")));
 }
 
+/// The reviewer's move committed but the run stopped before the change (a crash, a timeout): the request is
+/// `approved` and not done. Approving it again (not by the requester) runs the change once; after that, 409.
+#[tokio::test]
+async fn an_approved_run_that_stopped_half_way_resumes_on_the_next_approve() {
+    use kefu_app::approvals::ApprovalRecord;
+    use kefu_app::plumbing::record::Record;
+    use kefu_domain::approval::{ApprovalId, ApprovalStatus};
+
+    let e = env();
+    let t = e.tenant().await;
+    e.require(&t, json!({"customer.update_sensitive": true})).await;
+    let (_, cu) = e.conversation(&t).await;
+    let path = format!("/v1/customers/{cu}");
+    let p = e.staff(Method::PATCH, &path, Some(json!({"email": "resumed@example.com"})), &t.admin).await;
+    assert_eq!(p.status, StatusCode::ACCEPTED, "{:?}", p.body);
+    let id = p.body["approval_id"].as_str().unwrap().to_owned();
+
+    // What a crash right after the conditional move leaves behind.
+    let tenant = kefu_domain::TenantId::parse(&t.id).unwrap();
+    let key = kefu_app::plumbing::keys::approval(&tenant, &ApprovalId::parse(&id).unwrap());
+    let mut record = ApprovalRecord::from_item(e.app.table.get(&key).await.unwrap().unwrap()).unwrap();
+    record.status = ApprovalStatus::Approved;
+    record.decided_by = Some("someone else".into());
+    record.version += 1;
+    e.app.table.put(record.to_item(), None).await.unwrap();
+    assert_eq!(e.staff(Method::GET, &path, None, &t.admin).await.body["email"], "zhang@example.com");
+
+    let own = e.staff(Method::POST, &format!("/v1/approvals/{id}/approve"), None, &t.admin).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "the requester cannot resume it either: {:?}", own.body);
+    let resumed = e.staff(Method::POST, &format!("/v1/approvals/{id}/approve"), None, &t.reviewer).await;
+    assert_eq!(resumed.status, StatusCode::OK, "{:?}", resumed.body);
+    assert_eq!(resumed.body["status"], "approved");
+    assert_eq!(e.staff(Method::GET, &path, None, &t.admin).await.body["email"], "resumed@example.com");
+    let again = e.staff(Method::POST, &format!("/v1/approvals/{id}/approve"), None, &t.reviewer).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "conflict"), "done: {:?}", again.body);
+    assert_eq!(e.audit_count(&t, "customer.update").await, 1, "ran exactly once");
+}
+
 /// On the served app (with the notify consumer running): a request reaches a connected reviewer as an
 /// `approval.requested` frame; the requester's own socket does not get it.
 #[tokio::test]

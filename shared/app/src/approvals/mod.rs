@@ -30,7 +30,7 @@ pub mod notify;
 use jiff::Timestamp;
 use kefu_domain::approval::{ApprovalId, ApprovalSettings, ApprovalStatus, Decision, SensitiveOperation};
 use kefu_domain::{ConversationId, CustomerId, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Index, Item, Query, TableError, TxOp, Update};
+use kefu_ports::table::{Condition, Index, Item, Key, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -42,6 +42,7 @@ use crate::identity::accounts::Principal;
 use crate::plumbing::events::{ApprovalRequested, Envelope};
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
+use crate::plumbing::record::Record;
 
 /// An approval request as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -110,22 +111,48 @@ pub struct ApprovalRecord {
     pub decided_at: Option<Timestamp>,
     /// Bumped by each write; a decision is conditioned on it.
     pub version: u64,
+    /// Whether an approved request's operation has run to the end. An approval whose run failed half-way
+    /// stays `approved` with `done` false, and approving it again resumes the run (each operation is
+    /// idempotent). Absent on requests stored before it existed: those may run again, harmlessly.
+    #[serde(default)]
+    pub done: bool,
+}
+
+impl Record for ApprovalRecord {
+    const TYPE: &'static str = "approval";
+
+    fn key(&self) -> Key {
+        keys::approval(&self.tenant_id, &self.approval_id)
+    }
+
+    fn index(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("gsi1pk", keys::approvals_by_status(&self.tenant_id, self.status)),
+            ("gsi1sk", self.approval_id.to_string()),
+        ]
+    }
+}
+
+/// The tenant's approval settings as stored (`SETTINGS#APPROVALS`): the operations' flags and the expiry, in
+/// the shape the API shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ApprovalSettingsRecord {
+    tenant_id: TenantId,
+    #[serde(default)]
+    settings: Map<String, Value>,
+}
+
+impl Record for ApprovalSettingsRecord {
+    const TYPE: &'static str = "approval_settings";
+
+    fn key(&self) -> Key {
+        keys::approval_settings(&self.tenant_id)
+    }
 }
 
 impl ApprovalRecord {
-    fn to_item(&self) -> Item {
-        let mut item = keys::approval(&self.tenant_id, &self.approval_id)
-            .with(serde_json::to_value(self).expect("an approval record serializes"));
-        item.insert("type".into(), json!("approval"));
-        item.insert("gsi1pk".into(), json!(keys::approvals_by_status(&self.tenant_id, self.status)));
-        item.insert("gsi1sk".into(), json!(self.approval_id));
-        item
-    }
-
     fn of_item(item: &Item) -> Option<Self> {
-        serde_json::from_value(Value::Object(item.clone()))
-            .map_err(|e| tracing::warn!(error = %e, "unreadable approval record; skipped"))
-            .ok()
+        Self::from_ref(item).map_err(|e| tracing::warn!(error = %e, "unreadable approval record; skipped")).ok()
     }
 
     /// The status as of `now` (a pending request past its expiry is expired).
@@ -155,8 +182,8 @@ pub async fn settings(app: &App, tenant: &TenantId) -> Result<ApprovalSettings, 
     let Some(item) = app.table.get(&keys::approval_settings(tenant)).await? else {
         return Ok(ApprovalSettings::default());
     };
-    let stored = item.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
-    Ok(ApprovalSettings::parse(&stored).unwrap_or_else(|e| {
+    let stored = ApprovalSettingsRecord::from_item(item).map_err(TableError::from)?;
+    Ok(ApprovalSettings::parse(&stored.settings).unwrap_or_else(|e| {
         tracing::warn!(error = %e, "unreadable approval settings; none required");
         ApprovalSettings::default()
     }))
@@ -170,9 +197,11 @@ pub async fn put_settings(
     body: &Map<String, Value>,
 ) -> Result<ApprovalSettings, ApprovalError> {
     let s = ApprovalSettings::parse(body)?;
-    let item = keys::approval_settings(&by.tenant_id).with(json!({
-        "type": "approval_settings", "tenant_id": by.tenant_id, "settings": s.to_json(),
-    }));
+    let settings = match s.to_json() {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    let item = ApprovalSettingsRecord { tenant_id: by.tenant_id.clone(), settings }.to_item();
     let entry = by.audit("settings.update").target("settings", "approvals").detail(s.to_json());
     crate::audit::commit(app, vec![TxOp::Put { item, condition: None }], Vec::new(), vec![entry]).await?;
     Ok(s)
@@ -207,6 +236,7 @@ pub async fn request(
         decided_by: None,
         decided_at: None,
         version: 1,
+        done: false,
     };
     let entry = by.audit("approval.request").target("approval", &record.approval_id).detail(json!({
         "operation": op.as_str(), "target_id": target_id, "expires_at": record.expires_at,
@@ -295,6 +325,14 @@ pub async fn decide(app: &App, by: &Principal, id: &str, decision: Decision) -> 
     let id = ApprovalId::parse(id).ok_or(ApprovalError::NotFound)?;
     let record = load(app, tenant, &id).await?.ok_or(ApprovalError::NotFound)?;
     let now = app.now();
+    if record.status == ApprovalStatus::Approved && !record.done && decision == Decision::Approve {
+        // A run that failed half-way: approving again resumes it (still not by the requester).
+        if record.requested_by == by.actor_id() {
+            return Err(kefu_domain::approval::ApprovalError::OwnRequest.into());
+        }
+        run(app, by, &record).await?;
+        return Ok(mark_done(app, &record).await?.view(now));
+    }
     let status = match kefu_domain::approval::decide(
         record.status,
         &record.requested_by,
@@ -313,8 +351,23 @@ pub async fn decide(app: &App, by: &Principal, id: &str, decision: Decision) -> 
     let decided = move_to(app, by, &record, status, now).await?;
     if status == ApprovalStatus::Approved {
         run(app, by, &decided).await?;
+        return Ok(mark_done(app, &decided).await?.view(now));
     }
     Ok(decided.view(now))
+}
+
+/// Records that an approved request's operation ran to the end, so approving it again is a conflict.
+async fn mark_done(app: &App, record: &ApprovalRecord) -> Result<ApprovalRecord, TableError> {
+    let mut next = record.clone();
+    next.done = true;
+    next.version = record.version + 1;
+    let update = Update::new().set("done", json!(true)).set("version", json!(next.version));
+    let condition = Condition::eq("version", json!(record.version));
+    match app.table.update(&record.key(), update, Some(condition)).await {
+        // Someone else resumed and finished it meanwhile: it is done either way.
+        Ok(_) | Err(TableError::Conflict | TableError::TransactionCanceled { .. }) => Ok(next),
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs an approved request's operation in `by`'s name, its audit entry naming the approval.

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::App;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
+use crate::plumbing::record::Record;
 
 /// How a recorded action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +219,29 @@ fn canonical(v: &Value, out: &mut String) {
     }
 }
 
+/// An entry as stored in its tenant's chain (`AUDIT#{seq}`): the entry, its place, and the previous entry's
+/// hash. Its own hash and index attributes are added after hashing ([`append`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChainedEntry {
+    /// Its place in the chain (1, 2, …).
+    pub seq: u64,
+    /// When it was appended.
+    pub at: jiff::Timestamp,
+    /// What was recorded.
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    /// The previous entry's hash ([`GENESIS`] for the first).
+    pub prev_hash: String,
+}
+
+impl Record for ChainedEntry {
+    const TYPE: &'static str = "audit";
+
+    fn key(&self) -> Key {
+        keys::audit_entry(&self.entry.tenant_id, self.seq)
+    }
+}
+
 /// The hash of a stored entry: SHA-256 over the canonical JSON of its chained fields (which include the
 /// previous entry's hash), hex.
 pub fn entry_hash(item: &Item) -> String {
@@ -257,20 +281,15 @@ pub(crate) async fn append(
         };
         let next = seq + 1;
         let at = app.now();
-        let mut item = keys::audit_entry(&tenant, next).with(json!({
-            "type": "audit", "seq": next, "at": at, "tenant_id": tenant,
-            "actor_id": entry.actor_id, "action": entry.action, "target_type": entry.target_type,
-            "target_id": entry.target_id, "ip": entry.ip, "outcome": entry.outcome.as_str(),
-            "detail": entry.detail, "prev_hash": prev,
-        }));
+        let mut item = ChainedEntry { seq: next, at, entry: entry.clone(), prev_hash: prev }.to_item();
         let hash = entry_hash(&item);
         let time_sk = keys::audit_time_sk(at, next);
-        item.insert("hash".into(), json!(hash));
-        item.insert("gsi1pk".into(), json!(keys::audit_by_time(&tenant)));
-        item.insert("gsi1sk".into(), json!(time_sk));
+        item.insert("hash".into(), Value::String(hash.clone()));
+        item.insert("gsi1pk".into(), Value::String(keys::audit_by_time(&tenant)));
+        item.insert("gsi1sk".into(), Value::String(time_sk.clone()));
         if let Some(actor) = &entry.actor_id {
-            item.insert("gsi2pk".into(), json!(keys::audit_by_actor(&tenant, actor)));
-            item.insert("gsi2sk".into(), json!(time_sk));
+            item.insert("gsi2pk".into(), Value::String(keys::audit_by_actor(&tenant, actor)));
+            item.insert("gsi2sk".into(), Value::String(time_sk));
         }
         let head_condition = if head.is_some() { Condition::eq("seq", seq) } else { Condition::NotExists };
         let mut ops = vec![

@@ -20,9 +20,9 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use kefu_domain::block::{Block, BlockId, BlockTarget, blocked_by, parse_ip_range};
 use kefu_domain::{CustomerId, ExternalId, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Item, Query, TableError, TxOp};
+use kefu_ports::table::{Condition, Item, Key, Query, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub use error::BlockError;
 
@@ -30,6 +30,7 @@ use crate::App;
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
+use crate::plumbing::record::Record;
 
 /// The most active blocks a tenant holds (bounds the item the widget reads on every request).
 pub const MAX_ACTIVE_BLOCKS: usize = 500;
@@ -68,23 +69,22 @@ struct BlockRecord {
     expires_at: Option<Timestamp>,
     created_by: String,
     created_at: Timestamp,
+    /// The store's expiry (epoch seconds) of a block that lapses: the table drops it some time after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ttl: Option<i64>,
+}
+
+impl Record for BlockRecord {
+    const TYPE: &'static str = "block";
+
+    fn key(&self) -> Key {
+        keys::block(&self.tenant_id, self.block_id.as_str())
+    }
 }
 
 impl BlockRecord {
-    fn to_item(&self) -> Item {
-        let mut item = keys::block(&self.tenant_id, self.block_id.as_str())
-            .with(serde_json::to_value(self).expect("a block record serializes"));
-        item.insert("type".into(), json!("block"));
-        if let Some(e) = self.expires_at {
-            item.insert(kefu_ports::table::TTL.into(), json!(e.as_second()));
-        }
-        item
-    }
-
     fn of_item(item: &Item) -> Option<Self> {
-        serde_json::from_value(Value::Object(item.clone()))
-            .map_err(|e| tracing::warn!(error = %e, "unreadable block record; skipped"))
-            .ok()
+        Self::from_ref(item).map_err(|e| tracing::warn!(error = %e, "unreadable block record; skipped")).ok()
     }
 
     fn view(&self) -> BlockView {
@@ -142,25 +142,35 @@ impl ActiveBlocks {
     }
 }
 
+/// The tenant's active set as stored (`BLOCKS#ACTIVE`): every block still in force, what matching needs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ActiveSetRecord {
+    tenant_id: TenantId,
+    #[serde(default)]
+    blocks: Vec<ActiveEntry>,
+    version: u64,
+}
+
+impl Record for ActiveSetRecord {
+    const TYPE: &'static str = "active_blocks";
+
+    fn key(&self) -> Key {
+        keys::active_blocks(&self.tenant_id)
+    }
+}
+
 /// The active set as read, with its version (0 when the item does not exist yet).
 async fn read_set(app: &App, tenant: &TenantId) -> Result<(Vec<ActiveEntry>, u64), TableError> {
     let Some(item) = app.table.get(&keys::active_blocks(tenant)).await? else {
         return Ok((Vec::new(), 0));
     };
-    let version = item.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let entries = item
-        .get("blocks")
-        .cloned()
-        .and_then(|v| serde_json::from_value::<Vec<ActiveEntry>>(v).ok())
-        .unwrap_or_default();
-    Ok((entries, version))
+    let set = ActiveSetRecord::from_item(item)?;
+    Ok((set.blocks, set.version))
 }
 
 /// The operation writing the active set as `entries`, on condition it is still at `version`.
 fn write_set(tenant: &TenantId, entries: &[ActiveEntry], version: u64) -> TxOp {
-    let item = keys::active_blocks(tenant).with(json!({
-        "type": "active_blocks", "tenant_id": tenant, "blocks": entries, "version": version + 1,
-    }));
+    let item = ActiveSetRecord { tenant_id: tenant.clone(), blocks: entries.to_vec(), version: version + 1 }.to_item();
     let condition = if version == 0 { Condition::NotExists } else { Condition::version(version) };
     TxOp::Put { item, condition: Some(condition) }
 }
@@ -248,6 +258,7 @@ pub async fn create(app: &App, by: &Principal, body: &NewBlock) -> Result<BlockV
         expires_at: block.expires_at,
         created_by: by.actor_id().to_string(),
         created_at: now,
+        ttl: block.expires_at.map(Timestamp::as_second),
     };
     for _ in 0..5 {
         let (mut entries, version) = read_set(app, tenant).await?;

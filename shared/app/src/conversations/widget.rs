@@ -11,9 +11,9 @@ use kefu_domain::{
     Author, ConversationId, ConversationStatus, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId,
     Name, Phone, TenantId, ValidationError,
 };
-use kefu_ports::table::{Condition, Item, TableError, TxOp};
+use kefu_ports::table::{Condition, Key, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::error::ConversationError;
@@ -25,6 +25,7 @@ use crate::identity::secrets::{new_secret, token_hash};
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys;
 use crate::plumbing::ratelimit::{self, limits};
+use crate::plumbing::record::{Record, item_of, parse};
 
 /// How long a visitor token works after the conversation starts.
 pub const VISITOR_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -53,6 +54,38 @@ fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 4)
 }
 
+/// A visitor token as stored, by the token's hash (the token itself is never stored).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct VisitorTokenRecord {
+    /// The token's hash (also the key; absent on tokens stored before it was written).
+    #[serde(default)]
+    token_hash: String,
+    tenant_id: TenantId,
+    conversation_id: ConversationId,
+    customer_id: CustomerId,
+    created_at: jiff::Timestamp,
+    /// Epoch seconds after which it no longer signs anyone in (and the table drops it).
+    ttl: i64,
+}
+
+impl Record for VisitorTokenRecord {
+    const TYPE: &'static str = "visitor_token";
+
+    fn key(&self) -> Key {
+        keys::visitor_token(&self.token_hash)
+    }
+}
+
+/// A send's `Idempotency-Key` claim: the first send's answer, and its content's hash to refuse a different
+/// message under the same key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SendClaim {
+    message_id: String,
+    created_at: String,
+    content_hash: String,
+    ttl: i64,
+}
+
 /// Resolves a visitor token: it must be stored (by hash) and unexpired. Public so the real-time ticket
 /// endpoint accepts visitor tokens too.
 pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, AuthError> {
@@ -61,14 +94,14 @@ pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, Aut
     }
     let hash = token_hash(token);
     let item = app.table.get(&keys::visitor_token(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
-    if item.get("ttl").and_then(Value::as_i64).unwrap_or(0) <= app.now().as_second() {
+    let record = VisitorTokenRecord::from_item(item).map_err(TableError::from)?;
+    if record.ttl <= app.now().as_second() {
         return Err(AuthError::Unauthenticated);
     }
-    let get = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default();
     Ok(Visitor {
-        tenant_id: TenantId::parse(get("tenant_id")).ok_or(AuthError::Unauthenticated)?,
-        conversation_id: ConversationId::parse(get("conversation_id")).ok_or(AuthError::Unauthenticated)?,
-        customer_id: CustomerId::parse(get("customer_id")).ok_or(AuthError::Unauthenticated)?,
+        tenant_id: record.tenant_id,
+        conversation_id: record.conversation_id,
+        customer_id: record.customer_id,
         token_hash: hash,
     })
 }
@@ -237,13 +270,15 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
         ops.push(TxOp::Put { item: conversations::conversation_item(&c), condition: Some(Condition::NotExists) });
         ops.push(customers::conversation_pointer_op(tenant, &customer_id, &conversation_id, at));
         ops.push(customers::counts::conversation_started_op(tenant, &customer_id));
-        ops.push(TxOp::Put {
-            item: keys::visitor_token(&token_hash(&token)).with(json!({
-                "type": "visitor_token", "tenant_id": tenant, "conversation_id": conversation_id,
-                "customer_id": customer_id, "created_at": at, "ttl": expires,
-            })),
-            condition: Some(Condition::NotExists),
-        });
+        let record = VisitorTokenRecord {
+            token_hash: token_hash(&token),
+            tenant_id: tenant.clone(),
+            conversation_id: conversation_id.clone(),
+            customer_id: customer_id.clone(),
+            created_at: at,
+            ttl: expires,
+        };
+        ops.push(TxOp::Put { item: record.to_item(), condition: Some(Condition::NotExists) });
         match crate::plumbing::outbox::commit(app, ops, vec![conversations::created_event(&c)]).await {
             Ok(()) => {
                 return Ok(Started {
@@ -337,10 +372,15 @@ pub fn plan_send(
     let mut ops = m.ops();
     if let Some(h) = claim_hash {
         ops.push(TxOp::Put {
-            item: keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &h).with(json!({
-                "message_id": sent.id, "created_at": sent.created_at, "content_hash": content_hash,
-                "ttl": at.as_second() + secs(IDEMPOTENCY_TTL),
-            })),
+            item: item_of(
+                keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &h),
+                &SendClaim {
+                    message_id: sent.id.clone(),
+                    created_at: sent.created_at.clone(),
+                    content_hash: content_hash.clone(),
+                    ttl: at.as_second() + secs(IDEMPOTENCY_TTL),
+                },
+            ),
             condition: Some(Condition::NotExists),
         });
     }
@@ -392,16 +432,16 @@ pub async fn send(
 /// The answer of an earlier send with the same `Idempotency-Key` (409 if the content differs).
 async fn replay(app: &App, visitor: &Visitor, key: &str, content_hash: &str) -> Result<Sent, ConversationError> {
     let hash = idempotency_key_hash(key)?;
-    let claim: Item = app
+    let claim = app
         .table
         .get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash))
         .await?
         .ok_or(ConversationError::Conflict("a send with this Idempotency-Key is in progress; retry"))?;
-    let get = |k: &str| claim.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    if get("content_hash") != content_hash {
+    let claim: SendClaim = parse("send claim", claim).map_err(TableError::from)?;
+    if claim.content_hash != content_hash {
         return Err(ConversationError::Conflict("this Idempotency-Key was used for a different message"));
     }
-    Ok(Sent { id: get("message_id"), created_at: get("created_at") })
+    Ok(Sent { id: claim.message_id, created_at: claim.created_at })
 }
 
 /// `GET /v1/widget/messages`: the visitor's conversation after `after`, never internal notes.

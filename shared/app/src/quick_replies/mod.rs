@@ -16,26 +16,83 @@ pub mod error;
 
 use std::collections::BTreeSet;
 
+use jiff::Timestamp;
 use kefu_domain::quick_reply::{
     self, QuickReplyId, QuickReplyScope, Shortcut, Template, Values, Variable, answers_search, index_terms, query_terms,
 };
 use kefu_domain::{AgentId, TenantId};
-use kefu_ports::table::{Condition, Item, Query, TableError, TxOp};
+use kefu_ports::table::{Condition, Item, Key, Query, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::accounts::Principal;
 use crate::plumbing::keys;
+use crate::plumbing::record::{Record, item_of, parse};
 
 pub use error::QuickReplyError;
 
 /// Index-term items written per transaction.
 const TERMS_PER_TX: usize = 25;
 
-fn text(item: &Item, k: &str) -> Option<String> {
-    item.get(k).and_then(Value::as_str).map(str::to_owned)
+/// A quick reply as stored (`QR#{id}` in its owner's partition).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuickReplyRecord {
+    /// Its id.
+    pub quick_reply_id: String,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Personal or team.
+    pub scope: QuickReplyScope,
+    /// The owner of a personal reply.
+    #[serde(default)]
+    pub owner_id: Option<AgentId>,
+    /// Title.
+    pub title: String,
+    /// Content, variables as written.
+    pub content: String,
+    /// Category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Shortcut (without `/`).
+    #[serde(default)]
+    pub shortcut: Option<String>,
+    /// The search terms written to the owner's term partition for it.
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// Created at.
+    pub created_at: Timestamp,
+    /// Last changed at; a change is conditioned on it.
+    pub updated_at: Timestamp,
+}
+
+impl QuickReplyRecord {
+    /// Whose partition it lives in.
+    pub fn owner(&self) -> Owner {
+        match (&self.scope, &self.owner_id) {
+            (QuickReplyScope::Personal, Some(a)) => Owner::Agent(a.clone()),
+            _ => Owner::Team,
+        }
+    }
+}
+
+impl Record for QuickReplyRecord {
+    const TYPE: &'static str = "quick_reply";
+
+    fn key(&self) -> Key {
+        keys::quick_reply(&self.tenant_id, self.owner().key(), &self.quick_reply_id)
+    }
+}
+
+/// What a shortcut claim and a search term item hold: the reply they lead to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pointer {
+    quick_reply_id: String,
+}
+
+fn pointer(key: Key, id: &str) -> Item {
+    item_of(key, &Pointer { quick_reply_id: id.to_owned() })
 }
 
 /// Whose partition a reply lives in: the team's, or one agent's.
@@ -96,17 +153,17 @@ pub struct QuickReplyView {
 
 impl QuickReplyView {
     /// The view of a stored reply.
-    pub fn from_item(item: &Item) -> Self {
+    pub fn of(r: &QuickReplyRecord) -> Self {
         Self {
-            id: text(item, "quick_reply_id").unwrap_or_default(),
-            title: text(item, "title").unwrap_or_default(),
-            content: text(item, "content").unwrap_or_default(),
-            category: text(item, "category"),
-            scope: text(item, "scope").unwrap_or_else(|| "personal".into()),
-            shortcut: text(item, "shortcut"),
-            owner_id: text(item, "owner_id"),
-            created_at: text(item, "created_at").unwrap_or_default(),
-            updated_at: text(item, "updated_at").unwrap_or_default(),
+            id: r.quick_reply_id.clone(),
+            title: r.title.clone(),
+            content: r.content.clone(),
+            category: r.category.clone(),
+            scope: r.scope.as_str().to_owned(),
+            shortcut: r.shortcut.clone(),
+            owner_id: r.owner_id.as_ref().map(ToString::to_string),
+            created_at: r.created_at.to_string(),
+            updated_at: r.updated_at.to_string(),
         }
     }
 }
@@ -167,10 +224,6 @@ pub struct QuickReplyFilter {
     pub category: Option<String>,
 }
 
-fn scope_of(item: &Item) -> QuickReplyScope {
-    if text(item, "scope").as_deref() == Some("team") { QuickReplyScope::Team } else { QuickReplyScope::Personal }
-}
-
 async fn all_of(app: &App, query: Query) -> Result<Vec<Item>, TableError> {
     let mut out = Vec::new();
     let mut cursor = None;
@@ -197,7 +250,7 @@ pub async fn list(
     let category = filter.category.as_deref().map(str::trim).filter(|c| !c.is_empty());
     let mut out = Vec::new();
     for owner in Owner::visible_to(principal) {
-        let mut items = match terms.iter().max_by_key(|t| t.chars().count()) {
+        let items = match terms.iter().max_by_key(|t| t.chars().count()) {
             None => {
                 all_of(
                     app,
@@ -211,30 +264,41 @@ pub async fn list(
                     Query::partition(keys::quick_reply_terms_pk(tenant, owner.key())).prefix(format!("{term}#")),
                 )
                 .await?;
-                let ids: BTreeSet<String> = hits.iter().filter_map(|h| text(h, "quick_reply_id")).collect();
+                let ids: BTreeSet<String> = hits
+                    .into_iter()
+                    .filter_map(|h| parse::<Pointer>("quick reply term", h).ok())
+                    .map(|p| p.quick_reply_id)
+                    .collect();
                 let keys: Vec<_> = ids.iter().map(|id| keys::quick_reply(tenant, owner.key(), id)).collect();
                 let loaded = futures::future::try_join_all(keys.iter().map(|k| app.table.get(k))).await?;
                 loaded.into_iter().flatten().collect()
             }
         };
-        items.retain(|i| {
-            category.is_none_or(|c| text(i, "category").as_deref() == Some(c))
-                && q.is_none_or(|q| {
-                    answers_search(&text(i, "title").unwrap_or_default(), &text(i, "content").unwrap_or_default(), q)
-                })
+        let mut replies = items
+            .into_iter()
+            .map(QuickReplyRecord::from_item)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(TableError::from)?;
+        replies.retain(|r| {
+            category.is_none_or(|c| r.category.as_deref() == Some(c))
+                && q.is_none_or(|q| answers_search(&r.title, &r.content, q))
         });
-        items.sort_by_key(|i| kefu_domain::text::fold(&text(i, "title").unwrap_or_default()));
-        out.extend(items.iter().map(QuickReplyView::from_item));
+        replies.sort_by_key(|r| kefu_domain::text::fold(&r.title));
+        out.extend(replies.iter().map(QuickReplyView::of));
     }
     Ok(out)
 }
 
 /// The reply `id` that `principal` sees: in its own partition or the team's (404 otherwise, whoever owns it).
-pub async fn load_visible(app: &App, principal: &Principal, id: &str) -> Result<(Owner, Item), QuickReplyError> {
+pub async fn load_visible(
+    app: &App,
+    principal: &Principal,
+    id: &str,
+) -> Result<(Owner, QuickReplyRecord), QuickReplyError> {
     let id = QuickReplyId::parse(id).ok_or(QuickReplyError::NotFound)?;
     for owner in Owner::visible_to(principal) {
         if let Some(item) = app.table.get(&keys::quick_reply(&principal.tenant_id, owner.key(), id.as_str())).await? {
-            return Ok((owner, item));
+            return Ok((owner, QuickReplyRecord::from_item(item).map_err(TableError::from)?));
         }
     }
     Err(QuickReplyError::NotFound)
@@ -255,7 +319,7 @@ fn term_ops(tenant: &TenantId, owner: &Owner, id: &str, terms: &[String], put: b
         .map(|t| {
             let key = keys::quick_reply_term(tenant, owner.key(), t, id);
             if put {
-                TxOp::Put { item: key.with(json!({"quick_reply_id": id})), condition: None }
+                TxOp::Put { item: pointer(key, id), condition: None }
             } else {
                 TxOp::Delete { key, condition: None }
             }
@@ -293,24 +357,30 @@ pub async fn create(
     let id = QuickReplyId::generate();
     let now = app.now();
     let terms = index_terms(&c.title, c.content.as_str());
-    let item = keys::quick_reply(tenant, owner.key(), id.as_str()).with(json!({
-        "type": "quick_reply", "quick_reply_id": id.as_str(), "tenant_id": tenant, "scope": scope.as_str(),
-        "owner_id": matches!(owner, Owner::Agent(_)).then(|| principal.agent_id.as_str()),
-        "title": c.title, "content": c.content.as_str(), "category": c.category,
-        "shortcut": c.shortcut.as_ref().map(Shortcut::as_str), "terms": terms, "created_at": now, "updated_at": now,
-    }));
+    let record = QuickReplyRecord {
+        quick_reply_id: id.as_str().to_owned(),
+        tenant_id: tenant.clone(),
+        scope,
+        owner_id: matches!(owner, Owner::Agent(_)).then(|| principal.agent_id.clone()),
+        title: c.title.clone(),
+        content: c.content.as_str().to_owned(),
+        category: c.category.clone(),
+        shortcut: c.shortcut.as_ref().map(|s| s.as_str().to_owned()),
+        terms: terms.clone(),
+        created_at: now,
+        updated_at: now,
+    };
     write_terms(app, term_ops(tenant, &owner, id.as_str(), &terms, true)).await?;
-    let mut ops = vec![TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) }];
+    let mut ops = vec![TxOp::Put { item: record.to_item(), condition: Some(Condition::NotExists) }];
     if let Some(s) = &c.shortcut {
         ops.push(TxOp::Put {
-            item: keys::quick_reply_shortcut(tenant, owner.key(), s.as_str())
-                .with(json!({"quick_reply_id": id.as_str()})),
+            item: pointer(keys::quick_reply_shortcut(tenant, owner.key(), s.as_str()), id.as_str()),
             condition: Some(Condition::NotExists),
         });
     }
     let audit = audit.target("quick_reply", id.as_str()).with("scope", json!(scope.as_str()));
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
-        Ok(()) => Ok(QuickReplyView::from_item(&item)),
+        Ok(()) => Ok(QuickReplyView::of(&record)),
         Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
             write_terms(app, term_ops(tenant, &owner, id.as_str(), &terms, false)).await?;
             Err(c.shortcut.as_ref().map_or_else(|| QuickReplyError::Conflict("try again".into()), shortcut_taken))
@@ -330,7 +400,7 @@ pub async fn update(
 ) -> Result<QuickReplyView, QuickReplyError> {
     let c = body.check()?;
     let (owner, current) = load_visible(app, principal, id).await?;
-    let scope = scope_of(&current);
+    let scope = current.scope;
     may_write(principal, scope)?;
     if c.scope.is_some_and(|s| s != scope) {
         return Err(
@@ -338,41 +408,32 @@ pub async fn update(
         );
     }
     let tenant = &principal.tenant_id;
-    let id = text(&current, "quick_reply_id").unwrap_or_default();
-    let old_terms: Vec<String> = current
-        .get("terms")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(Into::into))
-        .collect();
+    let id = current.quick_reply_id.clone();
+    let old_terms = current.terms.clone();
     let terms = index_terms(&c.title, c.content.as_str());
     let added: Vec<String> = terms.iter().filter(|t| !old_terms.contains(t)).cloned().collect();
     let dropped: Vec<String> = old_terms.iter().filter(|t| !terms.contains(t)).cloned().collect();
     write_terms(app, term_ops(tenant, &owner, &id, &added, true)).await?;
-    let updated_at = text(&current, "updated_at").unwrap_or_default();
-    let now = app.now();
-    let mut next = current.clone();
-    for (k, v) in [
-        ("title", json!(c.title)),
-        ("content", json!(c.content.as_str())),
-        ("category", json!(c.category)),
-        ("shortcut", json!(c.shortcut.as_ref().map(Shortcut::as_str))),
-        ("terms", json!(terms)),
-        ("updated_at", json!(now)),
-    ] {
-        next.insert(k.into(), v);
-    }
-    let mut ops = vec![TxOp::Put { item: next.clone(), condition: Some(Condition::eq("updated_at", updated_at)) }];
-    let old_shortcut = text(&current, "shortcut");
-    let new_shortcut = c.shortcut.as_ref().map(|s| s.as_str().to_owned());
+    let next = QuickReplyRecord {
+        title: c.title.clone(),
+        content: c.content.as_str().to_owned(),
+        category: c.category.clone(),
+        shortcut: c.shortcut.as_ref().map(|s| s.as_str().to_owned()),
+        terms,
+        updated_at: app.now(),
+        ..current.clone()
+    };
+    let read_at = json!(current.updated_at);
+    let mut ops = vec![TxOp::Put { item: next.to_item(), condition: Some(Condition::eq("updated_at", read_at)) }];
+    let old_shortcut = current.shortcut.clone();
+    let new_shortcut = next.shortcut.clone();
     if old_shortcut != new_shortcut {
         if let Some(old) = &old_shortcut {
             ops.push(TxOp::Delete { key: keys::quick_reply_shortcut(tenant, owner.key(), old), condition: None });
         }
         if let Some(new) = &new_shortcut {
             ops.push(TxOp::Put {
-                item: keys::quick_reply_shortcut(tenant, owner.key(), new).with(json!({"quick_reply_id": id})),
+                item: pointer(keys::quick_reply_shortcut(tenant, owner.key(), new), &id),
                 condition: Some(Condition::NotExists),
             });
         }
@@ -390,44 +451,37 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     }
     write_terms(app, term_ops(tenant, &owner, &id, &dropped, false)).await?;
-    Ok(QuickReplyView::from_item(&next))
+    Ok(QuickReplyView::of(&next))
 }
 
 /// Deletes a quick reply with its shortcut claim, committed with `audit` (the caller's `quick_reply.delete`
 /// entry); its index terms go after.
 pub async fn delete(app: &App, principal: &Principal, id: &str, audit: AuditEntry) -> Result<(), QuickReplyError> {
     let (owner, current) = load_visible(app, principal, id).await?;
-    may_write(principal, scope_of(&current))?;
+    may_write(principal, current.scope)?;
     let tenant = &principal.tenant_id;
-    let id = text(&current, "quick_reply_id").unwrap_or_default();
+    let id = current.quick_reply_id.clone();
     let mut ops =
         vec![TxOp::Delete { key: keys::quick_reply(tenant, owner.key(), &id), condition: Some(Condition::Exists) }];
-    if let Some(s) = text(&current, "shortcut") {
-        ops.push(TxOp::Delete { key: keys::quick_reply_shortcut(tenant, owner.key(), &s), condition: None });
+    if let Some(s) = &current.shortcut {
+        ops.push(TxOp::Delete { key: keys::quick_reply_shortcut(tenant, owner.key(), s), condition: None });
     }
     match crate::audit::commit(app, ops, Vec::new(), vec![audit.target("quick_reply", &id)]).await {
         Ok(()) => {}
         Err(TableError::TransactionCanceled { .. }) => return Err(QuickReplyError::NotFound),
         Err(e) => return Err(e.into()),
     }
-    let terms: Vec<String> = current
-        .get("terms")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(Into::into))
-        .collect();
-    write_terms(app, term_ops(tenant, &owner, &id, &terms, false)).await?;
+    write_terms(app, term_ops(tenant, &owner, &id, &current.terms, false)).await?;
     Ok(())
 }
 
 /// What a rendering fills in, gathered by the caller (who loads the conversation it may see, its customer
 /// masked as the reader sees it, and the agent's name), only for the variables the reply uses.
-pub fn needs(item: &Item) -> BTreeSet<Variable> {
-    Template::parse(&text(item, "content").unwrap_or_default(), "content").map(|t| t.variables()).unwrap_or_default()
+pub fn needs(reply: &QuickReplyRecord) -> BTreeSet<Variable> {
+    Template::parse(&reply.content, "content").map(|t| t.variables()).unwrap_or_default()
 }
 
 /// Fills in a reply's variables with `values`, each missing or blank one taking its fallback.
-pub fn render(item: &Item, values: &Values) -> String {
-    quick_reply::render(&text(item, "content").unwrap_or_default(), values)
+pub fn render(reply: &QuickReplyRecord, values: &Values) -> String {
+    quick_reply::render(&reply.content, values)
 }

@@ -5,15 +5,18 @@
 //! no-op. When the partition is empty the job, the name claim and a `tag.cleanup` audit entry go in one
 //! transaction. The `DELETE /v1/tags/{id}` request runs the first pages; `timers` runs [`sweep`] every minute.
 
+use kefu_domain::tag::TagTarget;
 use kefu_domain::text::fold;
 use kefu_domain::{ConversationId, CustomerId, TenantId};
 use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::{CleanupJob, TagUsage};
 use crate::App;
 use crate::audit::{AuditEntry, Outcome};
 use crate::plumbing::keys;
+use crate::plumbing::record::{Record, parse};
 
 /// Uses removed per page (one query of the usage partition).
 pub const PAGE: usize = 100;
@@ -50,17 +53,16 @@ fn tags_of(item: &Item) -> Vec<String> {
 /// Removes the tag (folded `folded`) from one conversation or customer. `Ok(false)` when the record changed
 /// under it (the use stays for the next run).
 async fn remove_use(app: &App, tenant: &TenantId, folded: &str, usage: &Item) -> Result<bool, TableError> {
-    let (Some(target), Some(id)) = (text(usage, "target"), text(usage, "id")) else { return Ok(true) };
-    let key = match target.as_str() {
-        "conversation" => match ConversationId::parse(&id) {
+    let Ok(TagUsage { target, id }) = parse::<TagUsage>("tag use", usage.clone()) else { return Ok(true) };
+    let key = match target {
+        TagTarget::Conversation => match ConversationId::parse(&id) {
             Some(c) => keys::conversation(tenant, &c),
             None => return Ok(true),
         },
-        "customer" => match CustomerId::parse(&id) {
+        TagTarget::Customer => match CustomerId::parse(&id) {
             Some(c) => keys::customer(tenant, &c),
             None => return Ok(true),
         },
-        _ => return Ok(true),
     };
     let Some(item) = app.table.get(&key).await? else { return Ok(true) };
     let tags = tags_of(&item);
@@ -71,7 +73,7 @@ async fn remove_use(app: &App, tenant: &TenantId, folded: &str, usage: &Item) ->
     let mut update = Update::new().set("tags", json!(kept));
     let condition = match item.get("version").and_then(Value::as_u64) {
         // Customers are written on the version read; conversations' tags are written whole (`set_tags`).
-        Some(v) if target == "customer" => {
+        Some(v) if target == TagTarget::Customer => {
             update = update.set("version", v + 1);
             Condition::eq("version", v)
         }
@@ -90,9 +92,10 @@ pub async fn run(app: &App, tenant: &TenantId, tag_id: &str, pages: usize) -> Re
     let mut report = CleanupReport::default();
     let job_key = keys::tag_cleanup(tenant, tag_id);
     let Some(job) = app.table.get(&job_key).await? else { return Ok(report) };
-    let Some(folded) = text(&job, "folded") else { return Ok(report) };
+    let job = CleanupJob::from_item(job)?;
+    let folded = job.folded.clone();
     let usage_pk = keys::tag_usage_pk(tenant, &folded);
-    let mut removed_before = job.get("removed").and_then(Value::as_u64).unwrap_or(0);
+    let mut removed_before = job.removed;
     for _ in 0..pages {
         let page = app.table.query(Query::partition(usage_pk.clone()).limit(PAGE)).await?;
         if page.items.is_empty() {
@@ -133,7 +136,7 @@ async fn finish(
     app: &App,
     tenant: &TenantId,
     tag_id: &str,
-    job: &Item,
+    job: &CleanupJob,
     folded: &str,
     removed: u64,
 ) -> Result<(), TableError> {
@@ -143,7 +146,7 @@ async fn finish(
     ];
     let entry = AuditEntry::new(tenant, "tag.cleanup", Outcome::Success)
         .target("tag", tag_id)
-        .with("name", job.get("name").cloned().unwrap_or(Value::Null))
+        .with("name", json!(job.name))
         .with("removed", json!(removed));
     match crate::audit::commit(app, ops, Vec::new(), vec![entry]).await {
         // Finished by another run meanwhile.
@@ -160,8 +163,8 @@ pub async fn sweep(app: &App) -> Result<CleanupReport, TableError> {
     loop {
         let page = app.table.query(Query::partition(keys::TAG_CLEANUPS_PK).limit(100).after(cursor)).await?;
         for job in &page.items {
-            let (Some(t), Some(tag)) = (text(job, "tenant_id").and_then(|t| TenantId::parse(&t)), text(job, "tag_id"))
-            else {
+            let Ok(CleanupJob { tenant_id: t, tag_id: tag, .. }) = CleanupJob::from_ref(job) else {
+                tracing::warn!(?job, "unreadable tag removal job; skipped");
                 continue;
             };
             match run(app, &t, &tag, PAGES_PER_RUN).await {

@@ -20,24 +20,101 @@
 pub mod cleanup;
 pub mod error;
 
+use jiff::Timestamp;
 use kefu_domain::tag::{NewTagError, RegisteredTag, TagColor, TagId, TagRegistry, TagScope, TagTarget};
 use kefu_domain::text::fold;
 use kefu_domain::{TagName, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Item, Query, TableError, TxOp};
+use kefu_ports::table::{Condition, Key, Query, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::plumbing::keys;
+use crate::plumbing::record::{Record, item_of, parse};
 
 pub use error::TagError;
 
 /// The most tags a tenant may register (the registry is read whole on every tag write).
 pub const MAX_TAGS: usize = 500;
 
-fn text(item: &Item, k: &str) -> Option<String> {
-    item.get(k).and_then(Value::as_str).map(str::to_owned)
+/// A registered tag as stored (`TAG#{id}` in the tenant's partition).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagRecord {
+    /// Its id.
+    pub tag_id: String,
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Name, as registered.
+    pub name: String,
+    /// The name folded (case and width), what claims and uses are keyed by.
+    pub folded: String,
+    /// Where it may be written.
+    pub scope: TagScope,
+    /// Its colour.
+    pub color: TagColor,
+    /// When it was registered.
+    pub created_at: Timestamp,
+}
+
+impl Record for TagRecord {
+    const TYPE: &'static str = "tag";
+
+    fn key(&self) -> Key {
+        keys::tag(&self.tenant_id, &self.tag_id)
+    }
+}
+
+/// A tag name's claim (`TAGNAME#{folded}`): keeps a name unique, and marks a deleted tag's name while its
+/// removal runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NameClaim {
+    tag_id: String,
+    folded: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    deleting: bool,
+}
+
+/// The marker of a tenant whose registry is on (`TAGREGISTRY`): written with its first tag, never removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RegistryMarker {
+    since: Timestamp,
+}
+
+/// One use of a tag (`T#{t}#TAGUSE#{folded}` / `{target}#{id}`): a conversation or customer it was written to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagUsage {
+    /// `conversation` | `customer`.
+    pub target: TagTarget,
+    /// The conversation or customer id.
+    pub id: String,
+}
+
+/// A deleted tag's removal job (`TAGCLEANUP` / `{t}#{tag_id}`), worked through a page at a time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CleanupJob {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The deleted tag.
+    pub tag_id: String,
+    /// Its name (for the audit entry).
+    pub name: String,
+    /// Its folded name (its uses' partition).
+    pub folded: String,
+    /// Uses removed so far.
+    #[serde(default)]
+    pub removed: u64,
+    /// When the tag was deleted.
+    pub started_at: Timestamp,
+}
+
+impl Record for CleanupJob {
+    const TYPE: &'static str = "tag_cleanup";
+    const TYPED: bool = false;
+
+    fn key(&self) -> Key {
+        keys::tag_cleanup(&self.tenant_id, &self.tag_id)
+    }
 }
 
 /// A registered tag as API.md shows it.
@@ -58,13 +135,13 @@ pub struct TagView {
 
 impl TagView {
     /// The view of a stored tag.
-    pub fn from_item(item: &Item) -> Self {
+    pub fn of(t: &TagRecord) -> Self {
         Self {
-            id: text(item, "tag_id").unwrap_or_default(),
-            name: text(item, "name").unwrap_or_default(),
-            scope: text(item, "scope").unwrap_or_else(|| "both".into()),
-            color: text(item, "color").unwrap_or_else(|| TagColor::DEFAULT.into()),
-            created_at: text(item, "created_at").unwrap_or_default(),
+            id: t.tag_id.clone(),
+            name: t.name.clone(),
+            scope: t.scope.as_str().to_owned(),
+            color: t.color.as_str().to_owned(),
+            created_at: t.created_at.to_string(),
         }
     }
 }
@@ -88,7 +165,7 @@ pub struct NewTag {
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     /// The registered tags, by name.
-    pub tags: Vec<Item>,
+    pub tags: Vec<TagRecord>,
     /// Folded names of deleted tags whose removal still runs.
     pub deleting: Vec<String>,
     /// Whether the tenant has registered a tag (then only registered tags may be newly written).
@@ -99,9 +176,8 @@ impl Registry {
     /// The domain's registry of these tags.
     pub fn checker(&self) -> TagRegistry {
         TagRegistry::new(self.tags.iter().filter_map(|t| {
-            let name = TagName::parse(&text(t, "name")?, "name").ok()?;
-            let scope = TagScope::parse(&text(t, "scope")?, "scope").ok()?;
-            Some(RegisteredTag { name, scope })
+            let name = TagName::parse(&t.name, "name").ok()?;
+            Some(RegisteredTag { name, scope: t.scope })
         }))
     }
 }
@@ -115,11 +191,12 @@ pub async fn registry(app: &App, tenant: &TenantId) -> Result<Registry, TableErr
             let page = app.table.query(Query::partition(keys::tenant_pk(tenant)).prefix(prefix).after(cursor)).await?;
             for item in page.items {
                 if what == 0 {
-                    out.tags.push(item);
-                } else if item.get("deleting").and_then(Value::as_bool) == Some(true)
-                    && let Some(f) = text(&item, "folded")
-                {
-                    out.deleting.push(f);
+                    out.tags.push(TagRecord::from_item(item)?);
+                } else {
+                    let claim: NameClaim = parse("tag name claim", item)?;
+                    if claim.deleting {
+                        out.deleting.push(claim.folded);
+                    }
                 }
             }
             cursor = page.cursor;
@@ -129,13 +206,13 @@ pub async fn registry(app: &App, tenant: &TenantId) -> Result<Registry, TableErr
         }
     }
     out.enabled = !out.tags.is_empty() || app.table.get(&keys::tag_registry_marker(tenant)).await?.is_some();
-    out.tags.sort_by_key(|t| fold(&text(t, "name").unwrap_or_default()));
+    out.tags.sort_by_key(|t| t.folded.clone());
     Ok(out)
 }
 
 /// Every registered tag of a tenant, by name.
 pub async fn list(app: &App, tenant: &TenantId) -> Result<Vec<TagView>, TagError> {
-    Ok(registry(app, tenant).await?.tags.iter().map(TagView::from_item).collect())
+    Ok(registry(app, tenant).await?.tags.iter().map(TagView::of).collect())
 }
 
 /// Registers a tag, committed with `audit` (the caller's `tag.create` entry). 409 when a tag of that name
@@ -160,22 +237,28 @@ pub async fn create(app: &App, tenant: &TenantId, body: &NewTag, audit: AuditEnt
         return Err(ValidationError::new("name", format!("a tenant has at most {MAX_TAGS} tags")).into());
     }
     let id = TagId::generate();
-    let item = keys::tag(tenant, id.as_str()).with(json!({
-        "type": "tag", "tag_id": id.as_str(), "tenant_id": tenant, "name": name.as_str(), "folded": folded,
-        "scope": scope.as_str(), "color": color.as_str(), "created_at": app.now(),
-    }));
+    let record = TagRecord {
+        tag_id: id.as_str().to_owned(),
+        tenant_id: tenant.clone(),
+        name: name.as_str().to_owned(),
+        folded: folded.clone(),
+        scope,
+        color,
+        created_at: app.now(),
+    };
+    let claim = NameClaim { tag_id: id.as_str().to_owned(), folded: folded.clone(), deleting: false };
     let ops = vec![
-        TxOp::Put { item: item.clone(), condition: Some(Condition::NotExists) },
+        TxOp::Put { item: record.to_item(), condition: Some(Condition::NotExists) },
+        TxOp::Put { item: item_of(keys::tag_name(tenant, &folded), &claim), condition: Some(Condition::NotExists) },
         TxOp::Put {
-            item: keys::tag_name(tenant, &folded).with(json!({"tag_id": id.as_str(), "folded": folded})),
-            condition: Some(Condition::NotExists),
+            item: item_of(keys::tag_registry_marker(tenant), &RegistryMarker { since: app.now() }),
+            condition: None,
         },
-        TxOp::Put { item: keys::tag_registry_marker(tenant).with(json!({"since": app.now()})), condition: None },
     ];
     let audit =
         audit.target("tag", id.as_str()).with("name", json!(name.as_str())).with("scope", json!(scope.as_str()));
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
-        Ok(()) => Ok(TagView::from_item(&item)),
+        Ok(()) => Ok(TagView::of(&record)),
         Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => {
             Err(TagError::Conflict(format!("a tag named {} already exists", name.as_str())))
         }
@@ -189,21 +272,21 @@ pub async fn create(app: &App, tenant: &TenantId, body: &NewTag, audit: AuditEnt
 pub async fn delete(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -> Result<(), TagError> {
     let id = TagId::parse(id).ok_or(TagError::NotFound)?;
     let key = keys::tag(tenant, id.as_str());
-    let tag = app.table.get(&key).await?.ok_or(TagError::NotFound)?;
-    let name = text(&tag, "name").unwrap_or_default();
-    let folded = text(&tag, "folded").unwrap_or_else(|| fold(&name));
-    let job = keys::tag_cleanup(tenant, id.as_str()).with(json!({
-        "tenant_id": tenant, "tag_id": id.as_str(), "name": name, "folded": folded, "removed": 0,
-        "started_at": app.now(),
-    }));
+    let tag = TagRecord::from_item(app.table.get(&key).await?.ok_or(TagError::NotFound)?).map_err(TableError::from)?;
+    let (name, folded) = (tag.name, tag.folded);
+    let job = CleanupJob {
+        tenant_id: tenant.clone(),
+        tag_id: id.as_str().to_owned(),
+        name: name.clone(),
+        folded: folded.clone(),
+        removed: 0,
+        started_at: app.now(),
+    };
+    let claim = NameClaim { tag_id: id.as_str().to_owned(), folded: folded.clone(), deleting: true };
     let ops = vec![
         TxOp::Delete { key, condition: Some(Condition::Exists) },
-        TxOp::Put {
-            item: keys::tag_name(tenant, &folded)
-                .with(json!({"tag_id": id.as_str(), "folded": folded, "deleting": true})),
-            condition: None,
-        },
-        TxOp::Put { item: job, condition: None },
+        TxOp::Put { item: item_of(keys::tag_name(tenant, &folded), &claim), condition: None },
+        TxOp::Put { item: job.to_item(), condition: None },
     ];
     let audit = audit.target("tag", id.as_str()).with("name", json!(name));
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
@@ -243,8 +326,10 @@ pub async fn prepare_write(
         let ops = added
             .iter()
             .map(|t| TxOp::Put {
-                item: keys::tag_usage(tenant, &fold(t.as_str()), target.as_str(), target_id)
-                    .with(json!({"target": target.as_str(), "id": target_id})),
+                item: item_of(
+                    keys::tag_usage(tenant, &fold(t.as_str()), target.as_str(), target_id),
+                    &TagUsage { target, id: target_id.to_owned() },
+                ),
                 condition: None,
             })
             .collect();
@@ -259,6 +344,8 @@ mod tests {
 
     use kefu_domain::{ConversationId, CustomerId};
     use kefu_ports::ManualClock;
+    use kefu_ports::table::Item;
+    use serde_json::Value;
 
     use super::*;
     use crate::audit::Outcome;

@@ -15,7 +15,7 @@ use kefu_domain::{
     AgentId, ConversationId, CustomerId, GroupId, Permission, TenantId, TicketPriority, TicketSource, TicketStatus,
     ValidationError,
 };
-use kefu_ports::table::{Condition, Index, Item, Query, TableError, TxOp, Update};
+use kefu_ports::table::{Condition, Index, Item, Key, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -25,6 +25,7 @@ use crate::identity::accounts::{Caller, Principal};
 use crate::plumbing::events::{Envelope, TicketAssigned, TicketCreated};
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
+use crate::plumbing::record::{Record, item_of, parse};
 
 pub mod error;
 pub mod leave_message;
@@ -72,27 +73,58 @@ pub struct TicketRecord {
     pub version: u64,
 }
 
-impl TicketRecord {
-    /// The item to store: the record, its key and its index entries (gsi1 by status, gsi2 by assignee).
-    pub fn to_item(&self) -> Item {
-        let t = &self.tenant_id;
-        let mut item = keys::ticket(t, &self.ticket_id).with(json!({"type": "ticket"}));
-        if let Ok(Value::Object(fields)) = serde_json::to_value(self) {
-            item.extend(fields);
-        }
-        item.insert("gsi1pk".into(), json!(keys::tickets_by_status(t, self.status)));
-        item.insert("gsi1sk".into(), json!(self.ticket_id));
-        item.insert("gsi2pk".into(), json!(keys::tickets_by_assignee(t, self.assignee_id.as_ref())));
-        item.insert("gsi2sk".into(), json!(self.ticket_id));
-        item
+/// The item stores the record, its key and its index entries (gsi1 by status, gsi2 by assignee).
+impl Record for TicketRecord {
+    const TYPE: &'static str = "ticket";
+
+    fn key(&self) -> Key {
+        keys::ticket(&self.tenant_id, &self.ticket_id)
     }
 
-    /// The record of a stored item; `Broken` when the item is not what [`TicketRecord::to_item`] writes.
-    pub fn from_item(item: &Item) -> Result<Self, TicketError> {
-        serde_json::from_value(Value::Object(item.clone())).map_err(|e| {
+    fn index(&self) -> Vec<(&'static str, String)> {
+        let t = &self.tenant_id;
+        vec![
+            ("gsi1pk", keys::tickets_by_status(t, self.status)),
+            ("gsi1sk", self.ticket_id.to_string()),
+            ("gsi2pk", keys::tickets_by_assignee(t, self.assignee_id.as_ref())),
+            ("gsi2sk", self.ticket_id.to_string()),
+        ]
+    }
+}
+
+impl TicketRecord {
+    /// The record of a stored item; `Broken` when the item is not what [`Record::to_item`] writes.
+    pub fn read(item: &Item) -> Result<Self, TicketError> {
+        Self::from_ref(item).map_err(|e| {
             tracing::error!(error = %e, "a stored ticket does not read");
             TicketError::Broken("a stored ticket does not read")
         })
+    }
+}
+
+/// A pointer to a ticket (its customer's, conversation's, group's list, or the tenant's by id): what a list
+/// page needs to load it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TicketPointer {
+    ticket_id: TicketId,
+    created_at: jiff::Timestamp,
+}
+
+/// A comment as stored, in its ticket's partition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CommentRecord {
+    tenant_id: TenantId,
+    ticket_id: TicketId,
+    comment_id: TicketCommentId,
+    #[serde(flatten)]
+    view: CommentView,
+}
+
+impl Record for CommentRecord {
+    const TYPE: &'static str = "ticket_comment";
+
+    fn key(&self) -> Key {
+        keys::ticket_comment(&self.tenant_id, &self.ticket_id, &self.comment_id)
     }
 }
 
@@ -300,7 +332,7 @@ pub async fn check_group(app: &App, t: &TenantId, id: &str, field: &str) -> Resu
 pub fn new_ticket_writes(r: &TicketRecord) -> (Vec<TxOp>, Vec<Envelope>) {
     let t = &r.tenant_id;
     let pointer = |key: kefu_ports::Key| TxOp::Put {
-        item: key.with(json!({"ticket_id": r.ticket_id, "created_at": r.created_at})),
+        item: item_of(key, &TicketPointer { ticket_id: r.ticket_id.clone(), created_at: r.created_at }),
         condition: Some(Condition::NotExists),
     };
     let mut ops = vec![
@@ -423,7 +455,7 @@ pub async fn create(app: &App, principal: &Principal, body: &NewTicket) -> Resul
 pub async fn load(app: &App, t: &TenantId, id: &str) -> Result<TicketRecord, TicketError> {
     let id = TicketId::parse(id).ok_or(TicketError::NotFound)?;
     let item = app.table.get(&keys::ticket(t, &id)).await?.ok_or(TicketError::NotFound)?;
-    TicketRecord::from_item(&item)
+    TicketRecord::read(&item)
 }
 
 /// A ticket with its comments, oldest first.
@@ -511,8 +543,10 @@ pub async fn update(
         }
         if let Some(g) = &next.group_id {
             ops.push(TxOp::Put {
-                item: keys::group_ticket(t, g, &next.ticket_id)
-                    .with(json!({"ticket_id": next.ticket_id, "created_at": next.created_at})),
+                item: item_of(
+                    keys::group_ticket(t, g, &next.ticket_id),
+                    &TicketPointer { ticket_id: next.ticket_id.clone(), created_at: next.created_at },
+                ),
                 condition: None,
             });
         }
@@ -571,10 +605,13 @@ pub async fn comment(
         content: content.as_str().to_owned(),
         created_at: now.to_string(),
     };
-    let mut item = keys::ticket_comment(t, &ticket.ticket_id, &comment_id).with(json!({"type": "ticket_comment"}));
-    if let Ok(Value::Object(fields)) = serde_json::to_value(&view) {
-        item.extend(fields);
+    let item = CommentRecord {
+        tenant_id: t.clone(),
+        ticket_id: ticket.ticket_id.clone(),
+        comment_id: comment_id.clone(),
+        view: view.clone(),
     }
+    .to_item();
     let ops = vec![
         TxOp::Put { item, condition: Some(Condition::NotExists) },
         TxOp::Update {
@@ -594,11 +631,14 @@ pub async fn comment(
 
 /// Reads the tickets a page of pointer items names (pointers to tickets gone are skipped).
 async fn tickets_of_pointers(app: &App, t: &TenantId, items: &[Item]) -> Result<Vec<TicketRecord>, TicketError> {
-    let ids: Vec<TicketId> =
-        items.iter().filter_map(|p| p.get("ticket_id").and_then(Value::as_str).and_then(TicketId::parse)).collect();
+    let ids: Vec<TicketId> = items
+        .iter()
+        .filter_map(|p| parse::<TicketPointer>("ticket pointer", p.clone()).ok())
+        .map(|p| p.ticket_id)
+        .collect();
     let keys: Vec<kefu_ports::Key> = ids.iter().map(|id| keys::ticket(t, id)).collect();
     let loaded = futures::future::try_join_all(keys.iter().map(|k| app.table.get(k))).await?;
-    loaded.into_iter().flatten().map(|i| TicketRecord::from_item(&i)).collect()
+    loaded.into_iter().flatten().map(|i| TicketRecord::read(&i)).collect()
 }
 
 /// Lists tickets, newest first. With `assignee`: the assignee index (gsi2), `status` and `group_id` checked on
@@ -633,7 +673,7 @@ pub async fn list(
         let (items, next) = crate::plumbing::pages::filtered_page(app, query, params.limit, keep).await?;
         let views = items
             .iter()
-            .map(|i| TicketRecord::from_item(i).map(|r| TicketView::of(&r, sensitive)))
+            .map(|i| TicketRecord::read(i).map(|r| TicketView::of(&r, sensitive)))
             .collect::<Result<_, _>>()?;
         return Ok(ListPage::new(views, next));
     }
@@ -693,12 +733,12 @@ mod tests {
     fn a_record_reads_back_from_its_item_with_its_index_keys() {
         let r = record();
         let item = r.to_item();
-        assert_eq!(TicketRecord::from_item(&item).unwrap(), r);
+        assert_eq!(TicketRecord::read(&item).unwrap(), r);
         let t = &r.tenant_id;
         assert_eq!(item["gsi1pk"], json!(keys::tickets_by_status(t, TicketStatus::Pending)));
         assert_eq!(item["gsi2pk"], json!(keys::tickets_by_assignee(t, None)));
         assert_eq!(item["pk"], json!(keys::ticket_pk(t, &r.ticket_id)));
-        assert!(TicketRecord::from_item(&keys::ticket(t, &r.ticket_id).with(json!({"title": 1}))).is_err());
+        assert!(TicketRecord::read(&keys::ticket(t, &r.ticket_id).with(json!({"title": 1}))).is_err());
     }
 
     #[test]

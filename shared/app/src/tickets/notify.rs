@@ -45,7 +45,7 @@ pub async fn deliver_assigned(
     let t = &event.tenant_id;
     let mut report = PushReport::default();
     let Some(item) = app.table.get(&keys::ticket(t, &assigned.ticket_id)).await? else { return Ok(report) };
-    let Ok(record) = TicketRecord::from_item(&item) else {
+    let Ok(record) = TicketRecord::read(&item) else {
         tracing::error!(ticket_id = %assigned.ticket_id, "a stored ticket does not read; no frame sent");
         return Ok(report);
     };
