@@ -111,19 +111,6 @@ pub struct AgentView {
     pub created_at: String,
 }
 
-/// A string field of an item, empty when absent.
-pub(super) fn s(item: &Item, k: &str) -> String {
-    item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned()
-}
-
-/// A list-of-strings field of an item, empty when absent.
-pub(super) fn strings(item: &Item, k: &str) -> Vec<String> {
-    item.get(k)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
-}
-
 impl AgentView {
     /// The view of a stored account.
     pub fn of(a: &AccountRecord) -> Self {

@@ -5,19 +5,20 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use kefu_domain::security::{Restriction, SecurityPolicy, SessionId};
-use kefu_domain::{AgentId, PermissionSet, RoleId, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Item, TableError, TxOp, Update};
+use kefu_domain::security::{Restriction, SecurityPolicy};
+use kefu_domain::{AgentId, PermissionSet, TenantId, ValidationError};
+use kefu_ports::table::{Condition, TableError, TxOp, Update};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::accounts::{AccountRecord, AgentView, Caller, Principal, s, strings, tell_owner};
+use super::accounts::{AccountRecord, AgentView, Caller, Principal, RoleRecord, tell_owner};
 use super::secrets::{hash_password, spend_verification_effort, token_hash, verify_password};
 use super::{mfa, security, sessions};
 use crate::App;
 use crate::audit::{Actor, AuditEntry, Outcome, note};
+use crate::identity::sessions::SessionRecord;
 use crate::plumbing::keys;
-use crate::plumbing::record::Record;
+use crate::plumbing::record::{self, Record};
 
 /// Why authentication failed.
 #[derive(Debug, thiserror::Error)]
@@ -124,48 +125,52 @@ pub struct LoginAttempt<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-async fn account_by_email(app: &App, tenant: &TenantId, email: &str) -> Result<Option<Item>, TableError> {
-    match app.table.get(&keys::agent_email(tenant, email)).await? {
-        Some(claim) => match claim.get("agent_id").and_then(Value::as_str).and_then(AgentId::parse) {
-            Some(id) => app.table.get(&keys::agent(tenant, &id)).await,
-            None => Ok(None),
-        },
+/// The email's account, through its email claim.
+async fn account_by_email(app: &App, tenant: &TenantId, email: &str) -> Result<Option<AccountRecord>, TableError> {
+    let Some(claim) = app.table.get(&keys::agent_email(tenant, email)).await? else { return Ok(None) };
+    let claim: EmailClaim = record::parse("email claim", claim)?;
+    account(app, tenant, &claim.agent_id).await
+}
+
+/// An account by id.
+async fn account(app: &App, tenant: &TenantId, agent: &AgentId) -> Result<Option<AccountRecord>, TableError> {
+    match app.table.get(&keys::agent(tenant, agent)).await? {
+        Some(item) => Ok(Some(AccountRecord::from_item(item)?)),
         None => Ok(None),
     }
 }
 
-fn password_changed_at(agent: &Item) -> jiff::Timestamp {
-    ["password_changed_at", "created_at"]
-        .iter()
-        .find_map(|k| agent.get(*k).and_then(Value::as_str).and_then(|s| s.parse().ok()))
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+/// What an email claim leads to.
+#[derive(serde::Deserialize)]
+struct EmailClaim {
+    agent_id: AgentId,
 }
 
-fn mfa_enabled(agent: &Item) -> bool {
-    agent.get("mfa_enabled").and_then(Value::as_bool).unwrap_or(false)
+fn password_changed_at(agent: &AccountRecord) -> jiff::Timestamp {
+    agent.password_changed_at.unwrap_or(agent.created_at)
 }
 
 /// What an account's sessions are held to: the policy's (expired password, MFA enrolment), or a password
 /// change when the account's password was set to be used once (`password_must_change`, set by the operator's
 /// `kefu admin restore`).
-fn restriction_of(policy: &SecurityPolicy, agent: &Item, now: jiff::Timestamp) -> Option<Restriction> {
-    if agent.get("password_must_change").and_then(Value::as_bool).unwrap_or(false) {
+fn restriction_of(policy: &SecurityPolicy, agent: &AccountRecord, now: jiff::Timestamp) -> Option<Restriction> {
+    if agent.password_must_change == Some(true) {
         return Some(Restriction::PasswordChange);
     }
-    policy.restriction(mfa_enabled(agent), password_changed_at(agent), now)
+    policy.restriction(agent.mfa_enabled, password_changed_at(agent), now)
 }
 
 /// Opens a session for an account that passed every step, and answers as login does.
 pub(crate) async fn open_session(
     app: &App,
     tenant: &TenantId,
-    agent: &Item,
+    agent: &AccountRecord,
     policy: &SecurityPolicy,
     ip: IpAddr,
     user_agent: Option<&str>,
     mfa: bool,
 ) -> Result<LoginOk, AuthError> {
-    let agent_id = AgentId::parse(&s(agent, "agent_id")).ok_or(AuthError::InvalidCredentials)?;
+    let agent_id = agent.agent_id.clone();
     let ttl = Duration::from_secs(u64::from(policy.session_ttl_minutes) * 60);
     let created = sessions::create(
         app,
@@ -185,7 +190,7 @@ pub(crate) async fn open_session(
     )
     .await?;
     let restriction = restriction_of(policy, agent, app.now());
-    let mut view = AgentView::of(&AccountRecord::from_ref(agent).map_err(TableError::from)?);
+    let mut view = AgentView::of(agent);
     view.last_login_at = Some(app.now().to_string());
     Ok(LoginOk {
         token: created.token,
@@ -201,7 +206,7 @@ pub(crate) async fn open_session(
 struct Attempted<'a> {
     tenant: &'a TenantId,
     email: &'a str,
-    account: Option<&'a Item>,
+    account: Option<&'a AccountRecord>,
     policy: &'a SecurityPolicy,
     ip: IpAddr,
     /// The attempt's place in the run of failures, counted when it was claimed ([`security::claim_attempt`]).
@@ -214,7 +219,7 @@ async fn claim(
     app: &App,
     tenant: &TenantId,
     email: &str,
-    account: Option<&Item>,
+    account: Option<&AccountRecord>,
     policy: &SecurityPolicy,
     (action, ip): (&str, IpAddr),
 ) -> Result<i64, AuthError> {
@@ -224,7 +229,7 @@ async fn claim(
             let mut entry = AuditEntry::new(tenant, action, Outcome::Failure)
                 .ip(ip)
                 .detail(json!({"email": email, "reason": "locked"}));
-            if let Some(id) = account.and_then(|a| AgentId::parse(&s(a, "agent_id"))) {
+            if let Some(id) = account.map(|a| &a.agent_id) {
                 entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
             }
             note(app, entry).await;
@@ -244,7 +249,7 @@ async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error
         "email": at.email, "reason": reason, "consecutive_failures": state.failures,
         "locked": state.locked_until.is_some(),
     }));
-    if let Some(id) = at.account.and_then(|a| AgentId::parse(&s(a, "agent_id"))) {
+    if let Some(id) = at.account.map(|a| &a.agent_id) {
         entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
     }
     note(app, entry).await;
@@ -295,8 +300,8 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         )
         .await);
     };
-    let ok = verify_password(&s(&agent, "password_hash"), password);
-    if !ok || agent.get("disabled").and_then(Value::as_bool).unwrap_or(false) {
+    let ok = verify_password(&agent.password_hash, password);
+    if !ok || agent.disabled {
         let reason = if ok { "disabled" } else { "wrong_password" };
         return Err(failed(
             app,
@@ -308,9 +313,8 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         .await);
     }
     security::clear_failures(app, tenant, email).await?;
-    if mfa_enabled(&agent) {
-        let agent_id = AgentId::parse(&s(&agent, "agent_id")).ok_or(AuthError::InvalidCredentials)?;
-        let challenge = mfa::create_challenge(app, tenant, &agent_id, email, &ip.to_string()).await?;
+    if agent.mfa_enabled {
+        let challenge = mfa::create_challenge(app, tenant, &agent.agent_id, email, &ip.to_string()).await?;
         return Ok(LoginAnswer::Mfa(MfaRequired { mfa_required: true, challenge }));
     }
     Ok(LoginAnswer::Session(Box::new(open_session(app, tenant, &agent, &policy, ip, user_agent, false).await?)))
@@ -331,8 +335,7 @@ pub async fn login_mfa(
     if !security::ip_allowed(&policy, ip) {
         return Err(AuthError::IpNotAllowed);
     }
-    let agent = app.table.get(&keys::agent(&c.tenant_id, &c.agent_id)).await?;
-    let agent = agent.filter(|a| !a.get("disabled").and_then(Value::as_bool).unwrap_or(false));
+    let agent = account(app, &c.tenant_id, &c.agent_id).await?.filter(|a| !a.disabled);
     let Some(agent) = agent else { return Err(AuthError::MfaInvalid) };
     let failures = claim(app, &c.tenant_id, &c.email, Some(&agent), &policy, ("auth.mfa", ip)).await?;
     let attempted =
@@ -374,29 +377,27 @@ pub async fn authenticate(app: &App, token: &str, ip: IpAddr) -> Result<Principa
 /// checks, so a socket re-checked with it stops when the session would stop working.
 pub async fn authenticate_session(app: &App, hash: String, ip: IpAddr) -> Result<Principal, AuthError> {
     let session = app.table.get(&keys::session(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
-    let expires = session.get("ttl").and_then(Value::as_i64).unwrap_or(0);
-    if expires <= app.now().as_second() {
+    let session = SessionRecord::from_ref(&session).map_err(TableError::from)?;
+    if session.ttl <= app.now().as_second() {
         return Err(AuthError::Unauthenticated);
     }
-    let tenant = TenantId::parse(&s(&session, "tenant_id")).ok_or(AuthError::Unauthenticated)?;
-    let agent_id = AgentId::parse(&s(&session, "agent_id")).ok_or(AuthError::Unauthenticated)?;
-    let session_id = SessionId::parse(&s(&session, "session_id")).ok_or(AuthError::Unauthenticated)?;
-    let agent_key = keys::agent(&tenant, &agent_id);
-    let (agent, policy) = futures::try_join!(app.table.get(&agent_key), security::policy(app, &tenant))?;
+    let (tenant, agent_id, session_id) = (session.tenant_id, session.agent_id, session.session_id);
+    let (agent, policy) = futures::try_join!(account(app, &tenant, &agent_id), security::policy(app, &tenant))?;
     let agent = agent.ok_or(AuthError::Unauthenticated)?;
-    if agent.get("disabled").and_then(Value::as_bool).unwrap_or(false) {
+    if agent.disabled {
         return Err(AuthError::Unauthenticated);
     }
-    if session.get("epoch").and_then(Value::as_i64).unwrap_or(0) < sessions::epoch_of(&agent) {
+    if session.epoch < sessions::epoch_of(&agent) {
         return Err(AuthError::Unauthenticated);
     }
     if !security::ip_allowed(&policy, ip) {
         return Err(AuthError::IpNotAllowed);
     }
-    let role_id = RoleId::parse_any(&s(&agent, "role_id")).ok_or(AuthError::Unauthenticated)?;
+    let role_id = agent.role_id.clone();
     let permissions = match app.table.get(&keys::role(&tenant, role_id.as_str())).await? {
         Some(role) => {
-            PermissionSet::parse(strings(&role, "permissions").iter().map(String::as_str)).unwrap_or_default()
+            let role = RoleRecord::from_ref(&role).map_err(TableError::from)?;
+            PermissionSet::parse(role.permissions.iter().map(String::as_str)).unwrap_or_default()
         }
         None => PermissionSet::default(),
     };
@@ -445,12 +446,12 @@ pub async fn change_password(
     new: &str,
 ) -> Result<(), ChangePasswordError> {
     let key = keys::agent(&principal.tenant_id, &principal.agent_id);
-    let agent = app.table.get(&key).await?.ok_or(AuthError::Unauthenticated)?;
-    let email = s(&agent, "email");
+    let agent = account(app, &principal.tenant_id, &principal.agent_id).await?.ok_or(AuthError::Unauthenticated)?;
+    let email = agent.email.clone();
     let policy = security::policy(app, &principal.tenant_id).await?;
     let failures =
         claim(app, &principal.tenant_id, &email, Some(&agent), &policy, ("auth.password_change", principal.ip)).await?;
-    if !verify_password(&s(&agent, "password_hash"), current) {
+    if !verify_password(&agent.password_hash, current) {
         let e = failed(
             app,
             &Attempted {
@@ -480,7 +481,7 @@ pub async fn change_password(
         }
         security::PasswordCheckError::Table(t) => t.into(),
     })?;
-    if verify_password(&s(&agent, "password_hash"), password.expose()) {
+    if verify_password(&agent.password_hash, password.expose()) {
         return Err(ChangePasswordError::Invalid(ValidationError::new(
             "new_password",
             "must differ from the current password",

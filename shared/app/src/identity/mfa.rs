@@ -15,8 +15,9 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::secrets::{new_secret, token_hash};
 use crate::App;
+use crate::identity::accounts::AccountRecord;
 use crate::plumbing::keys;
-use crate::plumbing::record;
+use crate::plumbing::record::{self, Record};
 
 /// How long a challenge lasts.
 pub const CHALLENGE_TTL_SECS: i64 = 300;
@@ -121,8 +122,9 @@ pub async fn confirm_totp(
 ) -> Result<(), MfaError> {
     let key = keys::agent(tenant, agent);
     let account = app.table.get(&key).await?.ok_or(MfaError::Invalid)?;
-    let pending = account.get("totp_pending").and_then(Value::as_str).ok_or(MfaError::Invalid)?;
-    let email = account.get("email").and_then(Value::as_str).unwrap_or_default();
+    let account = AccountRecord::from_item(account).map_err(TableError::from)?;
+    let pending = account.totp_pending.as_deref().ok_or(MfaError::Invalid)?;
+    let email = account.email.as_str();
     let step = matching_step(pending, email, code, app.now().as_second()).ok_or(MfaError::Invalid)?;
     let update = Update::new()
         .set("totp_secret", json!(pending))
@@ -149,11 +151,10 @@ pub async fn confirm_totp(
 
 /// Checks a TOTP code of an enrolled account and spends its step, so the same code (or an older one) is
 /// never accepted twice.
-pub async fn use_totp(app: &App, account: &Item, code: &str) -> Result<bool, TableError> {
-    let Some(secret) = account.get("totp_secret").and_then(Value::as_str) else { return Ok(false) };
-    let email = account.get("email").and_then(Value::as_str).unwrap_or_default();
-    let Some(step) = matching_step(secret, email, code, app.now().as_second()) else { return Ok(false) };
-    let key = kefu_ports::Key::of(account)?;
+pub async fn use_totp(app: &App, account: &AccountRecord, code: &str) -> Result<bool, TableError> {
+    let Some(secret) = account.totp_secret.as_deref() else { return Ok(false) };
+    let Some(step) = matching_step(secret, &account.email, code, app.now().as_second()) else { return Ok(false) };
+    let key = keys::agent(&account.tenant_id, &account.agent_id);
     let fresh = Condition::Or(vec![
         Condition::AttrNotExists("totp_last_step".into()),
         Condition::cmp("totp_last_step", CmpOp::Lt, step),
@@ -292,7 +293,7 @@ pub async fn send_email_code(app: &App, c: &Challenge) -> Result<(), MfaError> {
 /// is counted first, with a conditional update that only succeeds while the challenge has attempts left, so
 /// at most [`CHALLENGE_ATTEMPTS`] codes are ever checked however many arrive at once (`Spent` for the
 /// others). On success the challenge is used up (only one caller can use it).
-pub async fn answer(app: &App, c: &Challenge, account: &Item, code: &str) -> Result<(), MfaError> {
+pub async fn answer(app: &App, c: &Challenge, account: &AccountRecord, code: &str) -> Result<(), MfaError> {
     let key = keys::mfa_challenge(&c.hash);
     let room = Condition::And(vec![Condition::Exists, Condition::cmp("attempts", CmpOp::Lt, CHALLENGE_ATTEMPTS)]);
     match app.table.update(&key, Update::new().add("attempts", 1), Some(room)).await {
@@ -366,7 +367,10 @@ mod tests {
         let entry = || crate::audit::AuditEntry::new(&t, "auth.mfa_enrol", crate::audit::Outcome::Success);
         assert!(matches!(confirm_totp(&app, &t, &a, "12345", entry()).await, Err(MfaError::Invalid)));
         confirm_totp(&app, &t, &a, &code_at(&e.secret, now).unwrap(), entry()).await.unwrap();
-        let account = || async { app.table.get(&keys::agent(&t, &a)).await.unwrap().unwrap() };
+        let account = || async {
+            let item = app.table.get(&keys::agent(&t, &a)).await.unwrap().unwrap();
+            crate::identity::accounts::AccountRecord::from_item(item).unwrap()
+        };
         assert!(
             !use_totp(&app, &account().await, &code_at(&e.secret, now).unwrap()).await.unwrap(),
             "spent at confirm"

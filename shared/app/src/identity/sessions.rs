@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::error::IdentityError;
 use super::secrets::{new_secret, token_hash};
 use crate::App;
+use crate::identity::accounts::AccountRecord;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
 use crate::plumbing::record::{Record, RecordError, parse};
@@ -149,9 +150,9 @@ pub struct Created {
     pub expires_at: jiff::Timestamp,
 }
 
-/// The epoch an account item carries (0 when never revoked).
-pub fn epoch_of(agent: &Item) -> i64 {
-    agent.get("session_epoch").and_then(Value::as_i64).unwrap_or(0)
+/// The epoch an account carries (0 when never revoked).
+pub fn epoch_of(agent: &AccountRecord) -> i64 {
+    i64::try_from(agent.session_epoch).unwrap_or(i64::MAX)
 }
 
 /// Stores a new session and stamps the account's `last_login_at`, in one transaction.
@@ -273,6 +274,7 @@ pub async fn revoke_all(
     // epoch read, so a concurrent revocation cannot be lost.
     for attempt in 1.. {
         let Some(account) = app.table.get(&agent_key).await? else { return Ok(0) };
+        let account = AccountRecord::from_item(account)?;
         let live = session_keys(app, tenant, agent).await?;
         let kept = except.and_then(|id| live.iter().find(|(_, sid)| sid == id.as_str()).cloned());
         let epoch = epoch_of(&account);
