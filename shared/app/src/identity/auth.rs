@@ -230,7 +230,7 @@ async fn claim(
                 .ip(ip)
                 .detail(json!({"email": email, "reason": "locked"}));
             if let Some(id) = account.map(|a| &a.agent_id) {
-                entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
+                entry = entry.by(&Actor::Account(id.clone())).target("agent", id);
             }
             note(app, entry).await;
             Err(AuthError::Locked { retry_after })
@@ -250,7 +250,7 @@ async fn failed(app: &App, at: &Attempted<'_>, action: &str, reason: &str, error
         "locked": state.locked_until.is_some(),
     }));
     if let Some(id) = at.account.map(|a| &a.agent_id) {
-        entry = entry.by(&Actor::Account(id.clone())).target("agent", &id);
+        entry = entry.by(&Actor::Account(id.clone())).target("agent", id);
     }
     note(app, entry).await;
     match state.retry_after(app.now().as_second()) {
