@@ -312,6 +312,50 @@ async fn an_email_change_waits_and_is_applied_as_sent_once_approved() {
     assert_eq!((after.body["email"].as_str(), after.body["name"].as_str()), (Some("new@example.com"), Some("Z. San")));
 }
 
+/// A patch that waits carries its tags: an unregistered one is refused at once (400, nothing waits); registered
+/// ones are applied with the email once approved; one deleted meanwhile is not written back, the rest applies.
+#[tokio::test]
+async fn a_waiting_patch_carries_its_tags_checked_again_when_approved() {
+    let e = env();
+    let t = e.tenant().await;
+    e.require(&t, json!({"customer.update_sensitive": true})).await;
+    let (_, cu) = e.conversation(&t).await;
+    let path = format!("/v1/customers/{cu}");
+    for name in ["VIP", "Churn risk"] {
+        let r = e.staff(Method::POST, "/v1/tags", Some(json!({"name": name, "scope": "customer"})), &t.admin).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let bad = e.staff(Method::PATCH, &path, Some(json!({"email": "a@example.com", "tags": ["nope"]})), &t.admin).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "validation_failed"), "{:?}", bad.body);
+    assert!(e.pending(&t).await.is_empty(), "nothing waits for a refused patch");
+
+    let body = json!({"email": "vip@example.com", "tags": ["vip"]});
+    let p = e.staff(Method::PATCH, &path, Some(body), &t.admin).await;
+    assert_eq!(p.status, StatusCode::ACCEPTED, "{:?}", p.body);
+    let id = p.body["approval_id"].as_str().unwrap().to_owned();
+    assert_eq!(e.pending(&t).await[0]["arguments"]["tags"], json!(["VIP"]), "stored in the registry's spelling");
+    let ok = e.staff(Method::POST, &format!("/v1/approvals/{id}/approve"), None, &t.reviewer).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    let after = e.staff(Method::GET, &path, None, &t.admin).await;
+    assert_eq!((after.body["email"].as_str(), &after.body["tags"]), (Some("vip@example.com"), &json!(["VIP"])));
+
+    // A tag deleted while the request waits is not written back; the email still changes.
+    let body = json!({"email": "churn@example.com", "tags": ["VIP", "Churn risk"]});
+    let p = e.staff(Method::PATCH, &path, Some(body), &t.admin).await;
+    let id = p.body["approval_id"].as_str().unwrap().to_owned();
+    let tags = e.staff(Method::GET, "/v1/tags", None, &t.admin).await;
+    let churn = tags.body["items"].as_array().unwrap().iter().find(|x| x["name"] == "Churn risk").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = e.staff(Method::DELETE, &format!("/v1/tags/{churn}"), None, &t.admin).await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT, "{:?}", d.body);
+    let ok = e.staff(Method::POST, &format!("/v1/approvals/{id}/approve"), None, &t.reviewer).await;
+    assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
+    let after = e.staff(Method::GET, &path, None, &t.admin).await;
+    assert_eq!((after.body["email"].as_str(), &after.body["tags"]), (Some("churn@example.com"), &json!(["VIP"])));
+}
+
 /// The reviewer's move committed but the run stopped before the change (a crash, a timeout): the request is
 /// `approved` and not done. Approving it again (not by the requester) runs the change once; after that, 409.
 #[tokio::test]

@@ -125,22 +125,8 @@ pub async fn patch(
     let cid = CustomerId::parse(&id).ok_or_else(ApiError::not_found)?;
     // A change of email or phone waits for a second person when the tenant asks for it: the whole patch is
     // stored as sent and applied once approved.
-    if approvals::required(&app, &staff.tenant_id, SensitiveOperation::ChangeCustomerSensitive).await? {
-        let (_, current) = load_customer(&app, &staff, &id).await?;
-        if !customers::sensitive::changes(&current, &body.email, &body.phone)?.is_empty() {
-            if body.tags.is_some() {
-                return Err(ApiError::validation(
-                    "tags",
-                    "change tags in a separate request while an email or phone change waits for approval",
-                ));
-            }
-            let args = approvals::patch_arguments(&body);
-            let pending =
-                approvals::request(&app, &staff, SensitiveOperation::ChangeCustomerSensitive, cid.as_str(), args)
-                    .await?;
-            return Ok((StatusCode::ACCEPTED, ApiJson(pending)).into_response());
-        }
-    }
+    // Tags are checked first, so a patch that waits for approval carries only registered tags (in the
+    // registry's spelling); the approved run checks them again.
     if let Some(names) = &body.tags {
         let current = customers::load(&app, &staff.tenant_id, &cid).await?.ok_or_else(ApiError::not_found)?;
         let current = CustomerView::of(&current, false).tags;
@@ -148,6 +134,16 @@ pub async fn patch(
             kefu_app::tags::prepare_write(&app, &staff.tenant_id, TagTarget::Customer, cid.as_str(), &current, names)
                 .await?;
         body.tags = Some(checked.iter().map(|t| t.as_str().to_owned()).collect());
+    }
+    if approvals::required(&app, &staff.tenant_id, SensitiveOperation::ChangeCustomerSensitive).await? {
+        let (_, current) = load_customer(&app, &staff, &id).await?;
+        if !customers::sensitive::changes(&current, &body.email, &body.phone)?.is_empty() {
+            let args = approvals::patch_arguments(&body);
+            let pending =
+                approvals::request(&app, &staff, SensitiveOperation::ChangeCustomerSensitive, cid.as_str(), args)
+                    .await?;
+            return Ok((StatusCode::ACCEPTED, ApiJson(pending)).into_response());
+        }
     }
     let changed: Vec<&str> = [
         ("name", body.name.is_some()),

@@ -20,7 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("quick_replies", &["audit", "identity", "plumbing"]),
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
-    ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tags"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -29,6 +29,9 @@ pub enum ApprovalError {
     /// The approved customer operation failed.
     #[error(transparent)]
     Customer(#[from] CustomerError),
+    /// The approved change's tags could not be checked.
+    #[error(transparent)]
+    Tag(#[from] crate::tags::TagError),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),

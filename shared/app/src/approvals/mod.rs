@@ -29,6 +29,7 @@ pub mod notify;
 
 use jiff::Timestamp;
 use kefu_domain::approval::{ApprovalId, ApprovalSettings, ApprovalStatus, Decision, SensitiveOperation};
+use kefu_domain::tag::TagTarget;
 use kefu_domain::{ConversationId, CustomerId, TenantId, ValidationError};
 use kefu_ports::table::{Condition, Index, Item, Key, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
@@ -392,17 +393,32 @@ async fn run(app: &App, by: &Principal, record: &ApprovalRecord) -> Result<(), A
         SensitiveOperation::ChangeCustomerSensitive => {
             let id = CustomerId::parse(&record.target_id)
                 .ok_or_else(|| ValidationError::new("target_id", "not a customer id"))?;
-            let patch: CustomerPatch = serde_json::from_value(record.arguments.clone())
+            let mut patch: CustomerPatch = serde_json::from_value(record.arguments.clone())
                 .map_err(|e| ValidationError::new("arguments", e.to_string()))?;
             let Some(current) = crate::customers::load(app, tenant, &id).await? else {
                 return Ok(());
             };
             let sensitive = crate::customers::sensitive::changes(&current, &patch.email, &patch.phone)?;
-            let fields: Vec<&str> =
-                record.arguments.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
-            let entry = by
-                .audit("customer.update")
-                .detail(json!({"fields": fields, "sensitive": sensitive, "approval": approval}));
+            // Tags were checked when the request was made; a tag deleted since is not written back (the registry
+            // says no), and the rest of the change still applies.
+            let mut tags_refused = false;
+            if let Some(names) = patch.tags.take() {
+                let carried: Vec<String> = current.tags.iter().map(|t| t.as_str().to_owned()).collect();
+                match crate::tags::prepare_write(app, tenant, TagTarget::Customer, id.as_str(), &carried, &names).await
+                {
+                    Ok(checked) => patch.tags = Some(checked.iter().map(|t| t.as_str().to_owned()).collect()),
+                    Err(crate::tags::TagError::Invalid(_)) => tags_refused = true,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let fields: Vec<&str> = record
+                .arguments
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).filter(|k| !(tags_refused && *k == "tags")).collect())
+                .unwrap_or_default();
+            let entry = by.audit("customer.update").detail(json!({
+                "fields": fields, "sensitive": sensitive, "approval": approval, "tags_refused": tags_refused,
+            }));
             crate::customers::update(app, tenant, &id, patch, entry).await?;
             Ok(())
         }

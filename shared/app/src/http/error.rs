@@ -417,6 +417,7 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::Conflict(m) => Self::conflict(m),
             ApprovalError::Conversation(c) => c.into(),
             ApprovalError::Customer(c) => c.into(),
+            ApprovalError::Tag(t) => t.into(),
             ApprovalError::Table(t) => t.into(),
         }
     }
