@@ -292,6 +292,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
         content: "还是要退款".into(),
         internal: false,
         created_at: shop.t.app().now(),
+        recalled: false,
     };
     let event = kefu_app::plumbing::events::Envelope::new(
         &tenant,

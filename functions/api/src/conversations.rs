@@ -128,6 +128,8 @@ pub struct HistoryQuery {
     pub limit: Option<String>,
     /// Where the previous page ended.
     pub cursor: Option<String>,
+    /// `true`: recalled messages keep their content (holders of `audit.view` only; 403 for others).
+    pub include_recalled: Option<String>,
 }
 
 /// The conversation's messages of the last `days` days, oldest first, internal notes included; personal
@@ -136,7 +138,7 @@ pub struct HistoryQuery {
 #[utoipa::path(get, path = "/v1/conversations/{id}/messages", tag = "conversations",
     params(("id" = String, Path, description = "conversation id"), HistoryQuery), security(("bearer" = [])),
     responses((status = 200, body = ListPage<MessageView>), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn messages(
     State(app): State<App>,
     staff: Staff,
@@ -151,9 +153,17 @@ pub async fn messages(
     };
     let days = kefu_domain::conversation::parse_window_days(days)?;
     let params = ListParams::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    let include_recalled = match nonempty(&q.include_recalled).as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::validation("include_recalled", "must be true or false")),
+    };
     let viewer = Viewer::of(&app, &staff).await?;
     let item = conversations::load_visible(&app, &viewer, &id).await?;
-    let page = conversations::history(&app, &viewer, &item, days, &params).await?;
+    if include_recalled {
+        staff.require(Permission::AuditView)?;
+    }
+    let page = conversations::history(&app, &viewer, &item, days, &params, include_recalled).await?;
     audit::record(
         &app,
         staff
@@ -293,7 +303,7 @@ pub async fn assign(
 /// The answer depends on the conversation (its assignee), not on one permission, so these routes declare
 /// `security(("bearer" = []))` and check here: an unknown or invisible conversation is 404 first, then a
 /// caller that is neither its assignee nor holds `conversations.reply` is 403.
-async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, ApiError> {
+pub(crate) async fn handled(app: &App, staff: &Staff, id: &str) -> Result<ConversationId, ApiError> {
     let viewer = Viewer::of(app, staff).await?;
     let item = conversations::load_visible(app, &viewer, id).await?;
     if !viewer.is_assignee(&item) {

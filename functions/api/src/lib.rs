@@ -8,6 +8,7 @@ pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
 pub mod blocks;
+pub mod chat;
 pub mod conversations;
 pub mod customers;
 pub mod customers_push;
@@ -64,6 +65,10 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(conversations::assign))
         .routes(routes!(conversations::close))
         .routes(routes!(conversations::reopen))
+        .routes(routes!(chat::typing))
+        .routes(routes!(chat::read))
+        .routes(routes!(chat::recall))
+        .routes(routes!(chat::rating_request))
         .routes(routes!(customers::list))
         .routes(routes!(customers::get, customers::patch))
         .routes(routes!(customers::conversations))

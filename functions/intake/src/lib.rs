@@ -52,6 +52,10 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(send_message, poll_messages))
         .routes(routes!(pageview))
         .routes(routes!(leave_message))
+        .routes(routes!(conversation))
+        .routes(routes!(typing))
+        .routes(routes!(read))
+        .routes(routes!(rating))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -258,4 +262,64 @@ pub async fn leave_message(
     let left = kefu_app::tickets::leave_message::leave_message(&app, &tenant, &ip.to_string(), &req).await?;
     tracing::info!(tenant_id = %tenant, ticket_id = %left.ticket_id, "message left");
     Ok((StatusCode::CREATED, ApiJson(left)))
+}
+
+type ErrorBody = kefu_app::http::error::ErrorEnvelope;
+
+/// The visitor's conversation as the widget shows it: status, who answers (by name), the place in the queue
+/// with an estimated wait while queued, how far an agent has read, and the rating given.
+#[utoipa::path(get, path = "/v1/widget/conversation", tag = "widget", security(("visitor" = [])),
+    responses((status = 200, body = kefu_app::chat::WidgetConversation), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn conversation(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+) -> Result<ApiJson<kefu_app::chat::WidgetConversation>, ApiError> {
+    Ok(ApiJson(kefu_app::chat::widget_conversation(&app, &visitor).await?))
+}
+
+/// The visitor is typing (or stopped): a `typing` frame to the agent at once, with the draft only when the
+/// tenant turned `typing_preview` on. Nothing is stored or logged.
+#[utoipa::path(post, path = "/v1/widget/typing", tag = "widget", request_body = kefu_app::chat::VisitorTypingRequest,
+    security(("visitor" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn typing(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(req): ApiJson<kefu_app::chat::VisitorTypingRequest>,
+) -> Result<StatusCode, ApiError> {
+    kefu_app::chat::visitor_typing(&app, &visitor, req.typing, req.draft.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The visitor has read its conversation up to a message: `visitor_read_up_to` moves forward, never back, and
+/// the agent gets a `message.read` frame.
+#[utoipa::path(post, path = "/v1/widget/read", tag = "widget", request_body = kefu_app::chat::ReadRequest,
+    security(("visitor" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn read(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(req): ApiJson<kefu_app::chat::ReadRequest>,
+) -> Result<StatusCode, ApiError> {
+    use kefu_app::plumbing::events::Reader;
+    kefu_app::chat::read(&app, &visitor.tenant_id, &visitor.conversation_id, Reader::Visitor, &req.up_to).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The visitor rates the conversation: 3 good, 2 neutral, 1 bad, with an optional comment; a later rating
+/// replaces the earlier one.
+#[utoipa::path(post, path = "/v1/widget/rating", tag = "widget", request_body = kefu_app::chat::RatingRequest,
+    security(("visitor" = [])),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)))]
+pub async fn rating(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(req): ApiJson<kefu_app::chat::RatingRequest>,
+) -> Result<StatusCode, ApiError> {
+    kefu_app::chat::rate(&app, &visitor, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

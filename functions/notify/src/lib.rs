@@ -50,6 +50,14 @@ impl Consumer for NotifyConsumer {
         if let Event::ApprovalRequested(requested) = &event.event {
             pushed += kefu_app::approvals::notify::deliver_requested(app, event, requested).await?;
         }
+        // Queued visitors hear their place as the queue moves.
+        match &event.event {
+            Event::ConversationAssigned(assigned) => {
+                pushed += kefu_app::chat::on_assigned(app, &event.tenant_id, assigned).await?;
+            }
+            Event::ConversationQueued(_) => pushed += kefu_app::chat::push_positions(app, &event.tenant_id).await?,
+            _ => {}
+        }
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {
             tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, closed = pushed.closed, "frames pushed");
         }

@@ -27,6 +27,7 @@ pub mod assignment;
 pub mod audit;
 pub mod automation;
 pub mod blocks;
+pub mod chat;
 pub mod conversations;
 pub mod customers;
 #[cfg(feature = "http")]

@@ -20,6 +20,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("quick_replies", &["audit", "identity", "plumbing"]),
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("chat", &["audit", "conversations", "identity", "plumbing", "realtime"]),
     ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tags"]),
 ];
 

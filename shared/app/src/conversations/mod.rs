@@ -54,11 +54,23 @@ pub struct MessageView {
     pub internal: bool,
     /// When it was stored.
     pub created_at: String,
+    /// Withdrawn by its author: its `content` is then empty, except for holders of `audit.view` who ask for
+    /// `include_recalled`.
+    pub recalled: bool,
 }
 
 impl MessageView {
-    /// The view of a stored message.
+    /// The view of a stored message: a recalled one shows no content.
     pub fn of(m: &MessageRecord) -> Self {
+        let mut v = Self::original(m);
+        if v.recalled {
+            v.content = String::new();
+        }
+        v
+    }
+
+    /// The view of a stored message with its content even when recalled (for holders of `audit.view`).
+    pub fn original(m: &MessageRecord) -> Self {
         Self {
             id: m.message_id.to_string(),
             conversation_id: m.conversation_id.to_string(),
@@ -67,6 +79,7 @@ impl MessageView {
             content: m.content.clone(),
             internal: m.internal,
             created_at: m.created_at.to_string(),
+            recalled: m.recalled_at.is_some(),
         }
     }
 }
@@ -136,6 +149,26 @@ pub struct ConversationDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "http", schema(value_type = Option<Vec<Object>>))]
     pub automation: Option<Value>,
+    /// The first agent reply (bots do not count).
+    pub first_response_at: Option<String>,
+    /// The last message the visitor has read.
+    pub visitor_read_up_to: Option<String>,
+    /// The last message an agent has read.
+    pub agent_read_up_to: Option<String>,
+    /// The visitor's rating, if any.
+    pub rating: Option<RatingView>,
+}
+
+/// A rating as API.md shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+pub struct RatingView {
+    /// 1 bad, 2 neutral, 3 good.
+    pub score: u8,
+    /// The visitor's comment.
+    pub comment: Option<String>,
+    /// When.
+    pub at: String,
 }
 
 impl ConversationDetail {
@@ -148,6 +181,14 @@ impl ConversationDetail {
             waiting_since: c.waiting_since.map(|t| t.to_string()),
             skills: c.skills.clone(),
             automation: c.automation.clone(),
+            first_response_at: c.first_response_at.map(|t| t.to_string()),
+            visitor_read_up_to: c.visitor_read_up_to.as_ref().map(ToString::to_string),
+            agent_read_up_to: c.agent_read_up_to.as_ref().map(ToString::to_string),
+            rating: c.rating.as_ref().map(|r| RatingView {
+                score: r.score,
+                comment: r.comment.clone(),
+                at: r.at.to_string(),
+            }),
         }
     }
 }
@@ -240,6 +281,8 @@ impl NewMessage<'_> {
             content: self.content.as_str().to_owned(),
             internal: self.internal,
             created_at: self.at,
+            recalled_at: None,
+            recalled_by: None,
         }
     }
 
@@ -296,6 +339,7 @@ impl NewMessage<'_> {
             content: self.content.as_str().to_owned(),
             internal: self.internal,
             created_at: self.at,
+            recalled: false,
         }
     }
 
@@ -571,6 +615,7 @@ pub async fn history(
     conversation: &ConversationRecord,
     days: u32,
     params: &PageRequest,
+    include_recalled: bool,
 ) -> Result<ListPage<MessageView>, ConversationError> {
     let tenant = &viewer.principal.tenant_id;
     let id = &conversation.conversation_id;
@@ -583,7 +628,8 @@ pub async fn history(
         .items
         .into_iter()
         .map(|i| {
-            let mut m = MessageView::of(&MessageRecord::from_item(i)?);
+            let record = MessageRecord::from_item(i)?;
+            let mut m = if include_recalled { MessageView::original(&record) } else { MessageView::of(&record) };
             m.content = mask_for(viewer, m.content);
             Ok(m)
         })

@@ -91,6 +91,29 @@ pub struct ConversationRecord {
     /// each action did, so a supervisor sees why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation: Option<Value>,
+    /// The last message the visitor has read (the `chat` capability's; moves forward only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_read_up_to: Option<MessageId>,
+    /// The last message an agent has read (the `chat` capability's; moves forward only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_read_up_to: Option<MessageId>,
+    /// The visitor's rating (the `chat` capability's; a later one replaces it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+}
+
+/// A visitor's rating of a conversation (CSAT): 3 good, 2 neutral, 1 bad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+pub struct Rating {
+    /// 1 bad, 2 neutral, 3 good.
+    pub score: u8,
+    /// What the visitor wrote, if anything.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// When it was given.
+    #[cfg_attr(feature = "http", schema(value_type = String))]
+    pub at: Timestamp,
 }
 
 impl ConversationRecord {
@@ -129,6 +152,9 @@ impl ConversationRecord {
             transferred_at: None,
             previous_assignee_id: None,
             automation: None,
+            visitor_read_up_to: None,
+            agent_read_up_to: None,
+            rating: None,
         }
     }
 }
@@ -169,6 +195,12 @@ pub struct MessageRecord {
     pub internal: bool,
     /// When it was stored.
     pub created_at: Timestamp,
+    /// When its author (or a holder of `conversations.delete`) recalled it; readers then see it withdrawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_at: Option<Timestamp>,
+    /// Who recalled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recalled_by: Option<String>,
 }
 
 impl Record for MessageRecord {
@@ -252,6 +284,8 @@ mod tests {
             content: "hi".into(),
             internal: false,
             created_at: at,
+            recalled_at: None,
+            recalled_by: None,
         };
         let stored = m.to_item();
         let expected = keys::message(&t, &c, &id).with(json!({

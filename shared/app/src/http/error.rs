@@ -12,6 +12,7 @@ use crate::assignment::AssignmentError;
 use crate::assignment::admin::AdminError;
 use crate::automation::RuleError;
 use crate::blocks::BlockError;
+use crate::chat::ChatError;
 use crate::conversations::ConversationError;
 use crate::customers::CustomerError;
 use crate::identity::access::AccessError;
@@ -419,6 +420,17 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::Customer(c) => c.into(),
             ApprovalError::Tag(t) => t.into(),
             ApprovalError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::Invalid(v) => v.into(),
+            ChatError::NotFound => Self::not_found(),
+            ChatError::Forbidden(m) => Self::forbidden(m),
+            ChatError::Table(t) => t.into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::security::{ApiKeyId, Restriction, SessionId};
 use kefu_domain::{AgentId, BuiltinRole, GroupId, PermissionSet, RoleId, ScheduleId, TenantId};
-use kefu_ports::table::{Condition, Item, Key, TxOp};
+use kefu_ports::table::{Condition, Item, Key, TableError, TxOp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -344,6 +344,14 @@ pub fn builtin_role_ops(tenant: &TenantId) -> Vec<TxOp> {
 pub(crate) async fn tell_owner(app: &App, to: &str, subject: &str, body: &str) {
     if let Err(e) = app.mailer.send_email(to, subject, body).await {
         tracing::warn!(error = %e, "security notice not sent");
+    }
+}
+
+/// An account's display name (what a visitor sees of the agent who answers), `None` when it is gone.
+pub async fn display_name(app: &App, t: &TenantId, a: &AgentId) -> Result<Option<String>, TableError> {
+    match app.table.get(&keys::agent(t, a)).await? {
+        Some(item) => Ok(Some(AccountRecord::from_item(item)?.name)),
+        None => Ok(None),
     }
 }
 

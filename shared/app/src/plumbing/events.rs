@@ -146,6 +146,14 @@ event_list! {
         "ticket.assigned" => TicketAssigned, heard by [Notify];
         /// An operation waits for approval (notify tells the connected holders of `approvals.review`).
         "approval.requested" => ApprovalRequested, heard by [Notify];
+        /// The visitor or an agent read a conversation up to a message (notify tells the other side).
+        "message.read" => MessageRead, heard by [Notify];
+        /// A message was recalled (notify tells the visitor and the assignee).
+        "message.recalled" => MessageRecalled, heard by [Notify];
+        /// An agent asked the visitor to rate the conversation (notify tells the visitor).
+        "rating.requested" => RatingRequested, heard by [Notify];
+        /// The visitor rated a conversation (notify tells its agent).
+        "conversation.rated" => ConversationRated, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -285,6 +293,73 @@ pub struct ConversationClosed {
     pub by: Option<AgentId>,
 }
 
+/// Who read a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reader {
+    /// The visitor.
+    Visitor,
+    /// An agent.
+    Agent,
+}
+
+/// `message.read`: the visitor or an agent read a conversation up to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRead {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// Who read.
+    pub reader: Reader,
+    /// The last message read.
+    #[serde(deserialize_with = "checked::id")]
+    pub up_to: MessageId,
+}
+
+/// `message.recalled`: a message was withdrawn by its author or a holder of `conversations.delete`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecalled {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// The message.
+    #[serde(deserialize_with = "checked::id")]
+    pub message_id: MessageId,
+    /// Whether it was an internal note (the visitor is then not told).
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// `rating.requested`: an agent (or a rule) asked the visitor to rate the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingRequested {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// The agent who asked, if one did.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub by: Option<AgentId>,
+}
+
+/// `conversation.rated`: the visitor rated a conversation (a later rating replaces an earlier one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationRated {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// 1 bad, 2 neutral, 3 good.
+    pub score: u8,
+    /// The score it replaces, if the visitor had rated before.
+    #[serde(default)]
+    pub previous_score: Option<u8>,
+    /// The agent it was assigned to when rated.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub agent_id: Option<AgentId>,
+    /// Its group.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub group_id: Option<GroupId>,
+}
+
 /// `conversation.reopened`: a closed conversation is pending again and will be routed, preferring its agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationReopened {
@@ -335,6 +410,9 @@ pub struct EventMessage {
     pub internal: bool,
     /// When it was stored.
     pub created_at: jiff::Timestamp,
+    /// Always false for a new message (the API's message shape has it; events written before it read false).
+    #[serde(default)]
+    pub recalled: bool,
 }
 
 /// `message.received`: a visitor's message was stored.
@@ -792,10 +870,10 @@ mod tests {
                 format!(r#"{{"by":"{AG2}","conversation_id":"{CV}","group_id":"{GR}","previous_agent_id":null}}"#)
             }
             EventType::MessageReceived => format!(
-                r#"{{"conversation_id":"{CV}","message":{{"id":"{MS}","conversation_id":"{CV}","author":"visitor","author_id":"{CU}","content":"hello","internal":false,"created_at":"2026-11-25T08:00:00.123456789Z"}}}}"#
+                r#"{{"conversation_id":"{CV}","message":{{"id":"{MS}","conversation_id":"{CV}","author":"visitor","author_id":"{CU}","content":"hello","internal":false,"created_at":"2026-11-25T08:00:00.123456789Z","recalled":false}}}}"#
             ),
             EventType::MessageSent => format!(
-                r#"{{"conversation_id":"{CV}","message":{{"id":"{MS}","conversation_id":"{CV}","author":"agent","author_id":"{AG}","content":"a note","internal":true,"created_at":"2026-11-25T08:00:00Z"}}}}"#
+                r#"{{"conversation_id":"{CV}","message":{{"id":"{MS}","conversation_id":"{CV}","author":"agent","author_id":"{AG}","content":"a note","internal":true,"created_at":"2026-11-25T08:00:00Z","recalled":false}}}}"#
             ),
             EventType::AgentStatusChanged => format!(r#"{{"agent_id":"{AG}","status":"online"}}"#),
             EventType::AgentUpdated => format!(r#"{{"agent_id":"{AG}"}}"#),
@@ -813,6 +891,14 @@ mod tests {
             }
             EventType::ApprovalRequested => format!(
                 r#"{{"approval_id":"ap_01jd2q8m6xg3r8w6b4s1e2c9va","expires_at":"2026-11-28T08:00:00Z","operation":"conversation.delete","requested_by":"{AG}","target_id":"{CV}"}}"#
+            ),
+            EventType::MessageRead => format!(r#"{{"conversation_id":"{CV}","reader":"visitor","up_to":"{MS}"}}"#),
+            EventType::MessageRecalled => {
+                format!(r#"{{"conversation_id":"{CV}","internal":false,"message_id":"{MS}"}}"#)
+            }
+            EventType::RatingRequested => format!(r#"{{"by":"{AG}","conversation_id":"{CV}"}}"#),
+            EventType::ConversationRated => format!(
+                r#"{{"agent_id":"{AG}","conversation_id":"{CV}","group_id":null,"previous_score":null,"score":3}}"#
             ),
             reserved => panic!("{reserved} has no payload"),
         }
@@ -942,6 +1028,7 @@ mod tests {
             content: content.into(),
             internal,
             created_at: at.parse().unwrap(),
+            recalled: false,
         }
     }
 
@@ -1038,6 +1125,9 @@ mod tests {
         assert_eq!(names.len(), EventType::ALL.len());
     }
 
+    /// Event types added after the filter policies were derived from the list.
+    const ADDED_SINCE: &[&str] = &["message.read", "message.recalled", "rating.requested", "conversation.rated"];
+
     /// The policies as they were written by hand (and in the template) before they were derived: every type
     /// reaches the same consumers.
     #[test]
@@ -1059,7 +1149,10 @@ mod tests {
             let derived = c.filter_policy();
             for &t in EventType::ALL {
                 let attrs = BTreeMap::from([("type".to_owned(), t.as_str().to_owned())]);
-                assert_eq!(derived.accepts(&attrs), by_hand(c).accepts(&attrs), "{t} for {}", c.as_str());
+                // Types added after the policies were derived have no hand-written routing to agree with.
+                if !ADDED_SINCE.contains(&t.as_str()) {
+                    assert_eq!(derived.accepts(&attrs), by_hand(c).accepts(&attrs), "{t} for {}", c.as_str());
+                }
                 assert_eq!(derived.accepts(&attrs), t.consumers().contains(&c), "{t} for {}", c.as_str());
             }
         }

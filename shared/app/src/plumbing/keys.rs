@@ -329,6 +329,11 @@ pub fn assigned_sk(at: jiff::Timestamp, c: &ConversationId) -> String {
     format!("{:015}#{c}", at.as_millisecond().max(0))
 }
 
+/// A tenant's queue pace (`chat::QueuePace`): the recent interval between conversations leaving the queue.
+pub fn queue_pace(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "QUEUEPACE")
+}
+
 /// The partition listing tenants whose waiting queue is not empty (timers drain them every minute).
 pub const QUEUED_TENANTS_PK: &str = "QUEUED_TENANTS";
 

@@ -21,7 +21,7 @@ use kefu_domain::{AgentId, ConversationId};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::plumbing::events::{Envelope, Event, EventMessage, EventType};
+use crate::plumbing::events::{Envelope, Event, EventMessage, EventType, Reader};
 
 /// Frame types (API.md).
 pub mod types {
@@ -37,6 +37,16 @@ pub mod types {
     pub const NOTIFICATION: &str = "notification";
     /// A ticket was assigned to the agent, or to a group it is in (`tickets::notify`; data: the ticket).
     pub const TICKET_ASSIGNED: &str = "ticket.assigned";
+    /// Someone is typing (pushed at once by `chat::typing`, never stored; data `{"who", "typing", "draft"?}`).
+    pub const TYPING: &str = "typing";
+    /// The other side read the conversation up to a message (data `{"reader", "up_to"}`).
+    pub const MESSAGE_READ: &str = "message.read";
+    /// A message was recalled (data `{"message_id"}`).
+    pub const MESSAGE_RECALLED: &str = "message.recalled";
+    /// The visitor is asked to rate the conversation.
+    pub const RATING_REQUESTED: &str = "rating.requested";
+    /// A queued visitor's place (data `{"position", "estimated_wait_seconds"}`).
+    pub const QUEUE_POSITION: &str = "queue.position";
     /// An operation waits for approval (`approvals::notify`; data: the request, to holders of `approvals.review`).
     pub const APPROVAL_REQUESTED: &str = "approval.requested";
 }
@@ -136,6 +146,50 @@ pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
             }
             out
         }
+        Event::MessageRead(r) => {
+            let frame = Frame {
+                frame_type: types::MESSAGE_READ,
+                conversation_id: r.conversation_id.to_string(),
+                message: None,
+                data: Some(json!({"reader": r.reader, "up_to": r.up_to})),
+            };
+            match r.reader {
+                Reader::Visitor => vec![(Recipient::Assignee, frame)],
+                Reader::Agent => vec![(Recipient::Visitor, frame)],
+            }
+        }
+        Event::MessageRecalled(r) => {
+            let frame = Frame {
+                frame_type: types::MESSAGE_RECALLED,
+                conversation_id: r.conversation_id.to_string(),
+                message: None,
+                data: Some(json!({"message_id": r.message_id})),
+            };
+            let mut out = if r.internal { vec![] } else { vec![(Recipient::Visitor, frame.clone())] };
+            out.extend([(Recipient::Assignee, frame.clone()), (Recipient::Watchers, frame)]);
+            out
+        }
+        Event::RatingRequested(r) => {
+            vec![(Recipient::Visitor, data_frame(types::RATING_REQUESTED, &r.conversation_id))]
+        }
+        Event::ConversationRated(r) => {
+            let label = match r.score {
+                3 => "good",
+                2 => "neutral",
+                _ => "bad",
+            };
+            let frame = Frame {
+                frame_type: types::NOTIFICATION,
+                conversation_id: r.conversation_id.to_string(),
+                message: None,
+                data: Some(json!({
+                    "kind": "conversation.rated", "priority": if r.score == 1 { "urgent" } else { "normal" },
+                    "text": format!("The visitor rated the conversation {label}"),
+                    "conversation_id": r.conversation_id, "score": r.score,
+                })),
+            };
+            vec![(Recipient::Assignee, frame)]
+        }
         // Reserved types: no payload struct yet, so the conversation is read from the data as it came.
         Event::Reserved(r) if matches!(r.event_type(), EventType::ConversationUnanswered | EventType::SlaBreached) => {
             let conversation_id = r.data().get("conversation_id").and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -183,6 +237,7 @@ mod tests {
             content: "hi".into(),
             internal,
             created_at: "2026-11-25T08:00:00Z".parse().unwrap(),
+            recalled: false,
         }
     }
 

@@ -1,0 +1,246 @@
+//! Live chat as people expect it (issue 15): typing both ways (the draft only with `typing_preview`), read marks
+//! moving forward only with `message.read` frames, recalls (author within 2 minutes, `conversations.delete`
+//! any time, the original for `audit.view`), ratings with `rating.requested`, and a queued visitor's place.
+//! Driven through `kefu serve` with real WebSockets.
+
+use std::time::Duration;
+
+use kefu_domain::routing::AgentStatus;
+use kefu_domain::{AgentId, TenantId};
+use kefu_e2e::{ADMIN_PASSWORD, TestApp, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+const QUIET: Duration = Duration::from_millis(800);
+
+struct Chat {
+    t: TestApp,
+    tenant: TenantId,
+    admin: AgentId,
+    admin_token: String,
+    widget_key: String,
+}
+
+async fn chat() -> Chat {
+    let t = spawn_app().await;
+    let created = t.create_tenant("Acme", "li@acme.test").await;
+    let tenant = TenantId::parse(created["tenant_id"].as_str().unwrap()).unwrap();
+    let admin = AgentId::parse(created["admin_id"].as_str().unwrap()).unwrap();
+    let admin_token = t.login(tenant.as_str(), "li@acme.test", ADMIN_PASSWORD).await;
+    let widget_key = created["widget_key"].as_str().unwrap().to_owned();
+    Chat { t, tenant, admin, admin_token, widget_key }
+}
+
+impl Chat {
+    async fn online(&self, agent: &AgentId) {
+        kefu_app::assignment::set_agent_status(self.t.app(), &self.tenant, agent, AgentStatus::Online).await.unwrap();
+    }
+
+    /// A visitor's conversation: `(conversation id, visitor token)`.
+    async fn visit(&self, name: &str) -> (String, String) {
+        let s = self.t.start_conversation(&self.widget_key, json!({"visitor": {"name": name}})).await;
+        assert_eq!(s.status, StatusCode::CREATED, "{:?}", s.body);
+        (s.body["conversation_id"].as_str().unwrap().to_owned(), s.body["visitor_token"].as_str().unwrap().to_owned())
+    }
+
+    async fn staff(&self, method: Method, path: &str, body: Option<Value>, token: &str) -> kefu_e2e::Reply {
+        self.t.call(method, path, body, Some(token), &[]).await
+    }
+}
+
+#[tokio::test]
+async fn typing_reaches_the_other_side_and_the_draft_only_with_typing_preview() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let mut agent = c.t.websocket(&c.admin_token).await;
+    let (conv, visitor_token) = c.visit("Wang").await;
+    let mut visitor = c.t.websocket(&visitor_token).await;
+    agent.frame_of_type("conversation.assigned", WAIT).await.expect("assigned");
+
+    let r = c
+        .t
+        .post("/v1/widget/typing", json!({"typing": true, "draft": "my phone is 13812345678"}), Some(&visitor_token))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let f = agent.frame_of_type("typing", WAIT).await.expect("the agent sees the visitor typing");
+    assert_eq!(
+        (f["conversation_id"].as_str(), &f["data"]["who"], &f["data"]["typing"]),
+        (Some(conv.as_str()), &json!("visitor"), &json!(true))
+    );
+    assert!(f["data"].get("draft").is_none(), "no draft without typing_preview: {f}");
+
+    let on = c.staff(Method::PUT, "/v1/settings/widget", Some(json!({"typing_preview": true})), &c.admin_token).await;
+    assert_eq!(on.status, StatusCode::OK, "{:?}", on.body);
+    c.t.post("/v1/widget/typing", json!({"typing": true, "draft": "my phone is 13812345678"}), Some(&visitor_token))
+        .await;
+    let f = agent.frame_of_type("typing", WAIT).await.expect("typing again");
+    let draft = f["data"]["draft"].as_str().expect("the draft with typing_preview");
+    assert!(draft.starts_with("my phone is") && !draft.contains("13812345678"), "masked like message text: {draft}");
+
+    let r = c
+        .staff(Method::POST, &format!("/v1/conversations/{conv}/typing"), Some(json!({"typing": true})), &c.admin_token)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let f = visitor.frame_of_type("typing", WAIT).await.expect("the visitor sees the agent typing");
+    assert_eq!((&f["data"]["who"], &f["data"]["typing"]), (&json!("agent"), &json!(true)));
+
+    // Bad input changes nothing and is a 400, never a 5xx.
+    let bad = c.t.post("/v1/widget/typing", json!({"typing": "yes"}), Some(&visitor_token)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The draft is never stored: nothing in the conversation or its messages carries it.
+    let detail = c.staff(Method::GET, &format!("/v1/conversations/{conv}"), None, &c.admin_token).await;
+    assert!(!detail.body.to_string().contains("my phone"), "{:?}", detail.body);
+}
+
+#[tokio::test]
+async fn read_marks_move_forward_only_and_each_side_hears_the_other() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let mut agent = c.t.websocket(&c.admin_token).await;
+    let (conv, visitor_token) = c.visit("Wang").await;
+    let mut visitor = c.t.websocket(&visitor_token).await;
+    let first = c.t.visitor_send(&visitor_token, "hello").await.body["id"].as_str().unwrap().to_owned();
+    let second = c.t.visitor_send(&visitor_token, "anyone?").await.body["id"].as_str().unwrap().to_owned();
+
+    let read = |up_to: &str| json!({"up_to": up_to});
+    let r = c.staff(Method::POST, &format!("/v1/conversations/{conv}/read"), Some(read(&second)), &c.admin_token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let f = visitor.frame_of_type("message.read", WAIT).await.expect("the visitor hears its messages were read");
+    assert_eq!((&f["data"]["reader"], &f["data"]["up_to"]), (&json!("agent"), &json!(second)));
+    // Back is no move: nothing changes, nobody is told.
+    let back =
+        c.staff(Method::POST, &format!("/v1/conversations/{conv}/read"), Some(read(&first)), &c.admin_token).await;
+    assert_eq!(back.status, StatusCode::NO_CONTENT);
+    assert!(visitor.frame_of_type("message.read", QUIET).await.is_none());
+    let w = c.t.get("/v1/widget/conversation", Some(&visitor_token)).await;
+    assert_eq!(
+        (w.body["agent_read_up_to"].as_str(), w.body["status"].as_str()),
+        (Some(second.as_str()), Some("open")),
+        "{:?}",
+        w.body
+    );
+    assert!(w.body["assignee"]["name"].is_string(), "{:?}", w.body);
+
+    let reply = c
+        .staff(
+            Method::POST,
+            &format!("/v1/conversations/{conv}/messages"),
+            Some(json!({"content": "Hi!"})),
+            &c.admin_token,
+        )
+        .await;
+    let reply_id = reply.body["id"].as_str().unwrap().to_owned();
+    let r = c.t.post("/v1/widget/read", read(&reply_id), Some(&visitor_token)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let f = agent.frame_of_type("message.read", WAIT).await.expect("the agent hears the visitor read the reply");
+    assert_eq!((&f["data"]["reader"], &f["data"]["up_to"]), (&json!("visitor"), &json!(reply_id)));
+    let detail = c.staff(Method::GET, &format!("/v1/conversations/{conv}"), None, &c.admin_token).await;
+    assert_eq!(
+        (detail.body["visitor_read_up_to"].as_str(), detail.body["agent_read_up_to"].as_str()),
+        (Some(reply_id.as_str()), Some(second.as_str()))
+    );
+    // A message of no conversation of the visitor's is a 400 naming the field.
+    let other = c.t.post("/v1/widget/read", read("ms_01jd2q8m6xg3r8w6b4s1e2c9va"), Some(&visitor_token)).await;
+    assert_eq!((other.status, other.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+}
+
+#[tokio::test]
+async fn a_recalled_message_disappears_for_the_visitor_but_not_for_the_supervisor() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let (conv, visitor_token) = c.visit("Wang").await;
+    let mut visitor = c.t.websocket(&visitor_token).await;
+    c.t.add_staff(c.tenant.as_str(), "zhao@acme.test", "agent", "a long enough agent password").await;
+    let agent = c.t.login(c.tenant.as_str(), "zhao@acme.test", "a long enough agent password").await;
+
+    let path = format!("/v1/conversations/{conv}/messages");
+    let reply = c.staff(Method::POST, &path, Some(json!({"content": "wrong price: 99"})), &c.admin_token).await;
+    let id = reply.body["id"].as_str().unwrap().to_owned();
+    // Someone else without conversations.delete may not recall it (the agent does not even see it: 404).
+    let other = c.staff(Method::DELETE, &format!("{path}/{id}"), None, &agent).await;
+    assert!(matches!(other.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{:?}", other.body);
+
+    let r = c.staff(Method::DELETE, &format!("{path}/{id}"), None, &c.admin_token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    let f = visitor.frame_of_type("message.recalled", WAIT).await.expect("the visitor is told");
+    assert_eq!(f["data"]["message_id"], id.as_str());
+    let seen = c.t.visitor_poll(&visitor_token, None).await;
+    let m = seen.body["items"].as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap().clone();
+    assert_eq!((&m["recalled"], &m["content"]), (&json!(true), &json!("")), "withdrawn for the visitor");
+    let staff_view = c.staff(Method::GET, &path, None, &c.admin_token).await;
+    let m = staff_view.body["items"].as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap().clone();
+    assert_eq!(m["content"], "", "withdrawn in the console too");
+    let original = c.staff(Method::GET, &format!("{path}?include_recalled=true"), None, &c.admin_token).await;
+    let m = original.body["items"].as_array().unwrap().iter().find(|m| m["id"] == id.as_str()).unwrap().clone();
+    assert_eq!((&m["recalled"], &m["content"]), (&json!(true), &json!("wrong price: 99")), "audit.view reads it");
+    let denied = c.staff(Method::GET, &format!("{path}?include_recalled=true"), None, &agent).await;
+    assert!(matches!(denied.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{:?}", denied.body);
+    let audit = c.t.audit_entries(c.tenant.as_str()).await;
+    assert_eq!(audit.iter().filter(|e| e["action"] == "message.recall").count(), 1);
+    // Again: nothing more happens.
+    assert_eq!(
+        c.staff(Method::DELETE, &format!("{path}/{id}"), None, &c.admin_token).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        c.t.audit_entries(c.tenant.as_str()).await.iter().filter(|e| e["action"] == "message.recall").count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_requested_rating_is_stored_replaced_and_shown() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let mut agent = c.t.websocket(&c.admin_token).await;
+    let (conv, visitor_token) = c.visit("Wang").await;
+    let mut visitor = c.t.websocket(&visitor_token).await;
+    let r = c.staff(Method::POST, &format!("/v1/conversations/{conv}/rating_request"), None, &c.admin_token).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+    visitor.frame_of_type("rating.requested", WAIT).await.expect("the widget asks for a rating");
+
+    for bad in [json!({"score": 4}), json!({"score": 0}), json!({"score": "3"})] {
+        let r = c.t.post("/v1/widget/rating", bad, Some(&visitor_token)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    }
+    assert_eq!(
+        c.t.post("/v1/widget/rating", json!({"score": 1}), Some(&visitor_token)).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let f = agent.frame_of_type("notification", WAIT).await.expect("the agent hears of the rating");
+    assert_eq!((&f["data"]["kind"], &f["data"]["priority"]), (&json!("conversation.rated"), &json!("urgent")));
+    let r = c.t.post("/v1/widget/rating", json!({"score": 3, "comment": "谢谢!"}), Some(&visitor_token)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let detail = c.staff(Method::GET, &format!("/v1/conversations/{conv}"), None, &c.admin_token).await;
+    assert_eq!((&detail.body["rating"]["score"], &detail.body["rating"]["comment"]), (&json!(3), &json!("谢谢!")));
+}
+
+#[tokio::test]
+async fn a_queued_visitor_sees_its_place_fall_as_agents_free_up() {
+    let c = chat().await;
+    let one = c
+        .staff(Method::PATCH, &format!("/v1/agents/{}", c.admin), Some(json!({"max_concurrent": 1})), &c.admin_token)
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
+    // Nobody online: everyone queues.
+    let (first, _) = c.visit("First").await;
+    let (_, second_token) = c.visit("Second").await;
+    let mut second = c.t.websocket(&second_token).await;
+    let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
+    assert_eq!(
+        (w.body["status"].as_str(), w.body["queue_position"].as_u64()),
+        (Some("queued"), Some(2)),
+        "{:?}",
+        w.body
+    );
+
+    // The agent comes online and takes the first; the second is now first in line.
+    c.online(&c.admin).await;
+    let moved = second.frame_of_type("queue.position", WAIT).await.expect("the queued visitor hears its place");
+    assert_eq!(moved["data"]["position"], 1, "{moved}");
+    let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
+    assert_eq!(w.body["queue_position"], 1, "{:?}", w.body);
+    let detail = c.staff(Method::GET, &format!("/v1/conversations/{first}"), None, &c.admin_token).await;
+    assert_eq!(detail.body["status"], "open");
+}
