@@ -224,7 +224,8 @@ async fn a_queued_visitor_sees_its_place_fall_as_agents_free_up() {
         .await;
     assert_eq!(one.status, StatusCode::OK, "{:?}", one.body);
     // Nobody online: everyone queues.
-    let (first, _) = c.visit("First").await;
+    let (first, first_token) = c.visit("First").await;
+    let mut first_ws = c.t.websocket(&first_token).await;
     let (_, second_token) = c.visit("Second").await;
     let mut second = c.t.websocket(&second_token).await;
     let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
@@ -239,6 +240,15 @@ async fn a_queued_visitor_sees_its_place_fall_as_agents_free_up() {
     c.online(&c.admin).await;
     let moved = second.frame_of_type("queue.position", WAIT).await.expect("the queued visitor hears its place");
     assert_eq!(moved["data"]["position"], 1, "{moved}");
+    // The first visitor heard its place while it waited; then that it is out of the queue.
+    let mut out = None;
+    while let Some(f) = first_ws.frame_of_type("queue.position", WAIT).await {
+        if f["data"]["position"].is_null() {
+            out = Some(f);
+            break;
+        }
+    }
+    assert!(out.is_some(), "the one taken hears it is out of the queue");
     let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
     assert_eq!(w.body["queue_position"], 1, "{:?}", w.body);
     let detail = c.staff(Method::GET, &format!("/v1/conversations/{first}"), None, &c.admin_token).await;

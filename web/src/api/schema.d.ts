@@ -431,6 +431,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/messages/{message_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Recalls a message: its author within 2 minutes, or a holder of `conversations.delete` at any time. Readers
+         *     then see it withdrawn (`recalled: true`, no content); holders of `audit.view` still read it with
+         *     `?include_recalled=true`. Audited (`message.recall`).
+         */
+        delete: operations["recall"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/rating_request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Asks the visitor to rate the conversation (a `rating.requested` frame to the widget). */
+        post: operations["rating_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Marks the conversation read by the agent up to a message: `agent_read_up_to` moves forward, never back,
+         *     and the visitor gets a `message.read` frame.
+         */
+        post: operations["conversations_by_id_read_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/reopen": {
         parameters: {
             query?: never;
@@ -466,6 +524,23 @@ export interface paths {
          */
         put: operations["set_tags"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{id}/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Tells the visitor the agent is typing (or stopped): a `typing` frame, nothing stored. */
+        post: operations["conversations_by_id_typing_typing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1229,6 +1304,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/widget/conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The visitor's conversation as the widget shows it: status, who answers (by name), the place in the queue
+         *     with an estimated wait while queued, how far an agent has read, and the rating given.
+         */
+        get: operations["conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/conversations": {
         parameters: {
             query?: never;
@@ -1309,6 +1404,66 @@ export interface paths {
         put?: never;
         /** Records a page the visitor opened, for its customer's page trail (the last 50 on the profile). One write. */
         post: operations["pageview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/rating": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The visitor rates the conversation: 3 good, 2 neutral, 1 bad, with an optional comment; a later rating
+         *     replaces the earlier one.
+         */
+        post: operations["rating"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The visitor has read its conversation up to a message: `visitor_read_up_to` moves forward, never back, and
+         *     the agent gets a `message.read` frame.
+         */
+        post: operations["widget_read_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/typing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The visitor is typing (or stopped): a `typing` frame to the agent at once, with the draft only when the
+         *     tenant turned `typing_preview` on. Nothing is stored or logged.
+         */
+        post: operations["widget_typing_typing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1446,6 +1601,11 @@ export interface components {
             /** @description What it acts on (a conversation or customer id). */
             target_id: string;
         };
+        /** @description An assignee as the visitor sees it: a name only. */
+        AssigneeName: {
+            /** @description The agent's display name. */
+            name: string;
+        };
         /** @description `POST /v1/conversations/{id}/assign` body: exactly one of the two. */
         AssignRequest: {
             /** @description Assign to this agent (within its capacity). */
@@ -1553,17 +1713,24 @@ export interface components {
         };
         /** @description One conversation in full (`GET /v1/conversations/{id}`): the list fields plus the last routing decision. */
         ConversationDetail: components["schemas"]["ConversationView"] & {
+            /** @description The last message an agent has read. */
+            agent_read_up_to?: string | null;
             /**
              * @description The last automation runs (newest last): each `{"event", "event_id", "at", "rules": [{"rule_id", "name",
              *     "actions": [{"type", "result"}]}], "trace"}`; absent when no rule ever ran on it.
              */
             automation?: Record<string, never>[] | null;
+            /** @description The first agent reply (bots do not count). */
+            first_response_at?: string | null;
             /** @description The page the visitor started from. */
             page_url?: string | null;
+            rating?: null | components["schemas"]["RatingView"];
             /** @description The last routing decision (API.md shape), null until routed. */
             routing?: Record<string, never> | null;
             /** @description Skills an agent needs to take it. */
             skills: string[];
+            /** @description The last message the visitor has read. */
+            visitor_read_up_to?: string | null;
             /** @description Since when the visitor has been waiting for an answer (null once answered). */
             waiting_since?: string | null;
         };
@@ -2036,6 +2203,11 @@ export interface components {
                 id: string;
                 /** @description An internal note: never shown to the visitor. */
                 internal: boolean;
+                /**
+                 * @description Withdrawn by its author: its `content` is then empty, except for holders of `audit.view` who ask for
+                 *     `include_recalled`.
+                 */
+                recalled: boolean;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -2267,6 +2439,11 @@ export interface components {
             id: string;
             /** @description An internal note: never shown to the visitor. */
             internal: boolean;
+            /**
+             * @description Withdrawn by its author: its `content` is then empty, except for holders of `audit.view` who ask for
+             *     `include_recalled`.
+             */
+            recalled: boolean;
         };
         /**
          * @description `GET /v1/me`: the caller's account, with what its role allows now and what it must do first, so a
@@ -2525,6 +2702,33 @@ export interface components {
             title: string;
             /** @description Last changed at. */
             updated_at: string;
+        };
+        /** @description `POST /v1/widget/rating` body. */
+        RatingRequest: {
+            /** @description What the visitor wants to add. */
+            comment?: string | null;
+            /**
+             * Format: int64
+             * @description 3 good, 2 neutral, 1 bad.
+             */
+            score: number;
+        };
+        /** @description A rating as API.md shows it. */
+        RatingView: {
+            /** @description When. */
+            at: string;
+            /** @description The visitor's comment. */
+            comment?: string | null;
+            /**
+             * Format: int32
+             * @description 1 bad, 2 neutral, 3 good.
+             */
+            score: number;
+        };
+        /** @description `POST .../read` body. */
+        ReadRequest: {
+            /** @description The last message read. */
+            up_to: string;
         };
         /** @description A rendered quick reply. */
         Rendered: {
@@ -2871,6 +3075,11 @@ export interface components {
             /** @description The shared secret, base32 (for typing in). */
             secret: string;
         };
+        /** @description `POST .../typing` body (staff). */
+        TypingRequest: {
+            /** @description Typing now, or stopped. */
+            typing: boolean;
+        };
         /** @description The visitor's details, all optional. */
         VisitorInfo: {
             /** @description Email. */
@@ -2881,6 +3090,13 @@ export interface components {
             name?: string | null;
             /** @description Phone. */
             phone?: string | null;
+        };
+        /** @description `POST /v1/widget/typing` body. */
+        VisitorTypingRequest: {
+            /** @description What the visitor has typed so far (shown to the agent only with `typing_preview`; never stored). */
+            draft?: string | null;
+            /** @description Typing now, or stopped. */
+            typing: boolean;
         };
         /** @description `GET /v1/widget/config`: what the widget needs before the visitor writes. */
         WidgetConfig: {
@@ -2907,6 +3123,27 @@ export interface components {
             title: string;
             /** @description See [`WidgetSettings`]. */
             typing_preview: boolean;
+        };
+        /** @description What the widget shows about its conversation (`GET /v1/widget/conversation`). */
+        WidgetConversation: {
+            /** @description The last of the visitor's messages an agent has read. */
+            agent_read_up_to?: string | null;
+            assignee?: null | components["schemas"]["AssigneeName"];
+            /** @description The conversation. */
+            conversation_id: string;
+            /**
+             * Format: int64
+             * @description The estimated wait while queued, when known.
+             */
+            estimated_wait_seconds?: number | null;
+            /**
+             * Format: int32
+             * @description The place in the queue while queued.
+             */
+            queue_position?: number | null;
+            rating?: null | components["schemas"]["RatingView"];
+            /** @description `open` | `queued` | `closed`. */
+            status: string;
         };
         /**
          * @description A tenant's widget settings, as the API shows them and as they are stored. (Every field is always in an
@@ -4240,6 +4477,8 @@ export interface operations {
                 cursor?: string;
                 /** @description The window: the last N days (default 7, at most 366). */
                 days?: string;
+                /** @description `true`: recalled messages keep their content (holders of `audit.view` only; 403 for others). */
+                include_recalled?: string;
                 /** @description Page size (default 50, max 200). */
                 limit?: string;
             };
@@ -4269,6 +4508,14 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4309,6 +4556,152 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["MessageView"];
                 };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    recall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description conversation id */
+                id: string;
+                /** @description message id */
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rating_request: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    conversations_by_id_read_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: {
                 headers: {
@@ -4421,6 +4814,62 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ConversationView"];
                 };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    conversations_by_id_typing_typing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TypingRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: {
                 headers: {
@@ -7235,6 +7684,41 @@ export interface operations {
             };
         };
     };
+    conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetConversation"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     start_conversation: {
         parameters: {
             query?: never;
@@ -7477,6 +7961,141 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PageviewBody"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rating: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RatingRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    widget_read_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    widget_typing_typing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VisitorTypingRequest"];
             };
         };
         responses: {

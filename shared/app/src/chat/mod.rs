@@ -469,5 +469,17 @@ pub async fn on_assigned(
         return Ok(crate::realtime::PushReport::default());
     }
     left_queue(app, tenant).await?;
-    push_positions(app, tenant).await
+    // Its own visitor hears it is out of the queue (a null place); the others hear their new places.
+    let out = Frame {
+        frame_type: types::QUEUE_POSITION,
+        conversation_id: c.conversation_id.to_string(),
+        message: None,
+        data: Some(json!({"position": null, "estimated_wait_seconds": null})),
+    }
+    .to_text();
+    let connections = crate::realtime::visitor_connections(app, tenant, c.conversation_id.as_str()).await?;
+    let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
+    let mut report = crate::realtime::push_to(app, &readers, |_| out.clone()).await?;
+    report += push_positions(app, tenant).await?;
+    Ok(report)
 }

@@ -34,6 +34,13 @@ export interface PaneControl {
 
 /** The most pages of history read at once for one window (200 messages each). */
 const MAX_PAGES = 10;
+/** A visitor's typing indicator lasts this long without news. */
+const TYPING_EXPIRES_MS = 6000;
+/** At most one `typing: true` per this while the agent types; "stopped" after `TYPING_IDLE_MS` without a key. */
+const TYPING_EVERY_MS = 2500;
+const TYPING_IDLE_MS = 3000;
+/** An author may recall its message this long after sending (the server decides; this only hides the button). */
+const RECALL_WINDOW_MS = 120_000;
 
 /** The conversation pane. */
 export function Conversation(props: {
@@ -45,7 +52,8 @@ export function Conversation(props: {
   onChanged: () => void;
 }): JSX.Element {
   const { id, dir } = props;
-  const { t, client, perms, onFrame, onReconnect, announce } = useConsole();
+  const { t, client, perms, onFrame, onReconnect, announce, me: meView } = useConsole();
+  const me = meView?.id;
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [messages, setMessages] = useState<readonly MessageView[]>([]);
   const [days, setDays] = useState<number>(7);
@@ -58,6 +66,14 @@ export function Conversation(props: {
   const [ticketing, setTicketing] = useState(false);
   const [customerName, setCustomerName] = useState<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
+  // The visitor typing now (with its draft when the tenant shows drafts); cleared after a few quiet seconds.
+  const [visitorTyping, setVisitorTyping] = useState<{ draft: string | null } | null>(null);
+  const typingExpiry = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const typingSentAt = useRef(0);
+  const typingIdle = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const readSent = useRef<string | undefined>(undefined);
+  // Supervisors (audit.view) read recalled messages' original text.
+  const seesRecalled = perms.has('audit.view');
   const listEnd = useRef<HTMLLIElement>(null);
   // Quick replies for `/shortcut` completion in the composer (the agent's own and the team's).
   const [replies, setReplies] = useState<QuickReplyView[]>([]);
@@ -96,7 +112,7 @@ export function Conversation(props: {
         let pages = 0;
         do {
           const page: Page<MessageView> = await client.get<Page<MessageView>>(`/v1/conversations/${encodeURIComponent(id)}/messages`, {
-            query: { days: windowDays, limit: 200, cursor: cursor ?? undefined },
+            query: { days: windowDays, limit: 200, cursor: cursor ?? undefined, include_recalled: seesRecalled ? 'true' : undefined },
           });
           all = mergeMessages(all, page.items);
           cursor = page.next_cursor;
@@ -108,7 +124,7 @@ export function Conversation(props: {
         setError(e);
       }
     },
-    [client, id],
+    [client, id, seesRecalled],
   );
 
   useEffect(() => {
@@ -122,10 +138,28 @@ export function Conversation(props: {
   useEffect(() => {
     const off = onFrame((f: Frame) => {
       if (f.conversation_id !== id) return;
+      const data = (f.data ?? {}) as Record<string, unknown>;
       if (f.type === 'message.created' && f.message) {
         const m = f.message as MessageView;
         setMessages((have) => mergeMessages(have, [m]));
-        if (m.author === 'visitor') announce(t('conversation.visitorWrote', { text: m.content.slice(0, 120) }));
+        if (m.author === 'visitor') {
+          setVisitorTyping(null);
+          announce(t('conversation.visitorWrote', { text: m.content.slice(0, 120) }));
+        }
+      } else if (f.type === 'typing' && data.who === 'visitor') {
+        clearTimeout(typingExpiry.current);
+        if (data.typing === true) {
+          setVisitorTyping({ draft: typeof data.draft === 'string' ? data.draft : null });
+          typingExpiry.current = setTimeout(() => setVisitorTyping(null), TYPING_EXPIRES_MS);
+        } else setVisitorTyping(null);
+      } else if (f.type === 'message.read' && data.reader === 'visitor' && typeof data.up_to === 'string') {
+        const upTo = data.up_to;
+        setDetail((d) => (d ? { ...d, visitor_read_up_to: upTo } : d));
+      } else if (f.type === 'message.recalled' && typeof data.message_id === 'string') {
+        const gone = data.message_id;
+        setMessages((have) => have.map((m) => (m.id === gone ? { ...m, recalled: true, content: seesRecalled ? m.content : '' } : m)));
+      } else if (f.type === 'notification' && data.kind === 'conversation.rated') {
+        void loadDetail();
       } else if (f.type.startsWith('conversation.')) {
         void loadDetail();
       }
@@ -138,7 +172,57 @@ export function Conversation(props: {
       off();
       offRe();
     };
-  }, [id, onFrame, onReconnect, loadDetail, loadHistory, days, announce, t]);
+  }, [id, onFrame, onReconnect, loadDetail, loadHistory, days, announce, t, seesRecalled]);
+  useEffect(() => () => clearTimeout(typingExpiry.current), []);
+
+  // Mark the visitor's messages read as they show (the visitor sees "read"), once per new message. Only the
+  // conversation's handler may; for anyone else the server says no and nothing changes.
+  useEffect(() => {
+    const theirs = messages.filter((m) => m.author === 'visitor');
+    const last = theirs[theirs.length - 1];
+    if (!last || !detail || last.id === readSent.current) return;
+    if (detail.agent_read_up_to && last.id <= detail.agent_read_up_to) return;
+    if (detail.assignee_id !== me && !perms.has('conversations.reply')) return;
+    readSent.current = last.id;
+    client.post(`/v1/conversations/${encodeURIComponent(id)}/read`, { up_to: last.id }).catch(() => undefined);
+  }, [messages, detail, client, id, me, perms]);
+
+  // The agent's typing reaches the visitor: one frame per burst, "stopped" after a pause.
+  const typingNow = (text: string) => {
+    clearTimeout(typingIdle.current);
+    const path = `/v1/conversations/${encodeURIComponent(id)}/typing`;
+    if (!text.trim() || mode === 'note') return;
+    const now = Date.now();
+    if (now - typingSentAt.current >= TYPING_EVERY_MS) {
+      typingSentAt.current = now;
+      client.post(path, { typing: true }).catch(() => undefined);
+    }
+    typingIdle.current = setTimeout(() => {
+      typingSentAt.current = 0;
+      client.post(path, { typing: false }).catch(() => undefined);
+    }, TYPING_IDLE_MS);
+  };
+
+  const recall = async (m: MessageView) => {
+    setError(null);
+    try {
+      await client.del(`/v1/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(m.id)}`);
+      setMessages((have) => have.map((x) => (x.id === m.id ? { ...x, recalled: true, content: seesRecalled ? x.content : '' } : x)));
+      announce(t('conversation.recalled'));
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const requestRating = async () => {
+    setError(null);
+    try {
+      await client.post(`/v1/conversations/${encodeURIComponent(id)}/rating_request`);
+      announce(t('conversation.ratingRequested'));
+    } catch (e) {
+      setError(e);
+    }
+  };
 
   useEffect(() => {
     listEnd.current?.scrollIntoView?.({ block: 'end' });
@@ -169,6 +253,8 @@ export function Conversation(props: {
       );
       setMessages((have) => mergeMessages(have, [m]));
       setDraft('');
+      clearTimeout(typingIdle.current);
+      typingSentAt.current = 0;
       announce(mode === 'note' ? t('conversation.noteAdded') : t('conversation.replySent'));
       props.onChanged();
     } catch (err) {
@@ -228,6 +314,15 @@ export function Conversation(props: {
                   {t('inbox.group')}: {groupName(dir, detail.group_id)}
                 </>
               )}
+              {detail.rating && (
+                <>
+                  {' · '}
+                  <span data-testid="conversation-rating" data-score={detail.rating.score}>
+                    {t('conversation.rating')}: {t(`conversation.rating.${detail.rating.score}` as 'conversation.rating.3')}
+                    {detail.rating.comment ? ` — ${detail.rating.comment}` : ''}
+                  </span>
+                </>
+              )}
             </p>
           )}
           {detail && (
@@ -244,6 +339,11 @@ export function Conversation(props: {
               {perms.has('conversations.assign') && (
                 <button type="button" data-testid="assign-open" onClick={() => setAssigning(true)}>
                   {t('conversation.assign')}
+                </button>
+              )}
+              {detail.status !== 'closed' && (
+                <button type="button" data-testid="request-rating" onClick={() => void requestRating()}>
+                  {t('conversation.requestRating')}
                 </button>
               )}
               {perms.has('tickets.manage') && (
@@ -271,23 +371,47 @@ export function Conversation(props: {
         {truncated && <p class="hint">{t('conversation.truncated')}</p>}
         <ol class="messages" aria-label={t('conversation.messages')}>
           {messages.length === 0 && <li class="empty">{t('conversation.noMessages', { days })}</li>}
-          {messages.map((m) => (
-            <li
-              key={m.id}
-              data-testid="message"
-              data-author={m.author}
-              data-internal={m.internal ? 'true' : 'false'}
-              class={`message from-${m.author}${m.internal ? ' internal' : ''}`}
-            >
-              <span class="message-who">
-                {m.internal ? `${t('conversation.note')} · ` : ''}
-                {m.author === 'agent' ? agentName(dir, m.author_id) || t('author.agent') : t(`author.${m.author}` as 'author.visitor')}
-                {' · '}
-                <Time at={m.created_at} relative />
-              </span>
-              <span class="message-text">{m.content}</span>
+          {messages.map((m) => {
+            const readByVisitor = !m.internal && m.author !== 'visitor' && detail?.visitor_read_up_to != null && m.id <= detail.visitor_read_up_to;
+            const mayRecall =
+              !m.recalled &&
+              ((m.author === 'agent' && m.author_id === me && Date.now() - Date.parse(m.created_at) < RECALL_WINDOW_MS) || perms.has('conversations.delete'));
+            return (
+              <li
+                key={m.id}
+                data-testid="message"
+                data-author={m.author}
+                data-internal={m.internal ? 'true' : 'false'}
+                data-recalled={m.recalled ? 'true' : 'false'}
+                class={`message from-${m.author}${m.internal ? ' internal' : ''}${m.recalled ? ' recalled' : ''}`}
+              >
+                <span class="message-who">
+                  {m.internal ? `${t('conversation.note')} · ` : ''}
+                  {m.author === 'agent' ? agentName(dir, m.author_id) || t('author.agent') : t(`author.${m.author}` as 'author.visitor')}
+                  {' · '}
+                  <Time at={m.created_at} relative />
+                  {m.recalled && ` · ${t('conversation.recalledLabel')}`}
+                  {m.author !== 'visitor' && !m.internal && !m.recalled && (
+                    <span class="read-mark" data-testid="read-mark" data-read={readByVisitor ? 'true' : 'false'}>
+                      {' · '}
+                      {readByVisitor ? t('conversation.readByVisitor') : t('conversation.unreadByVisitor')}
+                    </span>
+                  )}
+                </span>
+                <span class="message-text">{m.recalled && !m.content ? t('conversation.recalledLabel') : m.content}</span>
+                {mayRecall && (
+                  <button type="button" class="link recall" data-testid="recall-message" onClick={() => void recall(m)}>
+                    {t('conversation.recall')}
+                  </button>
+                )}
+              </li>
+            );
+          })}
+          {visitorTyping && (
+            <li class="typing" role="status" data-testid="visitor-typing">
+              {visitorTyping.draft ? t('conversation.visitorDraft', { draft: visitorTyping.draft }) : t('conversation.visitorTyping')}
             </li>
-          ))}
+          )}
           <li ref={listEnd} class="end" aria-hidden="true" />
         </ol>
         <form class={`composer-form mode-${mode}`} onSubmit={(e) => void send(e)}>
@@ -312,7 +436,10 @@ export function Conversation(props: {
             maxLength={4000}
             placeholder={mode === 'note' ? t('conversation.notePlaceholder') : t('conversation.replyPlaceholder')}
             value={draft}
-            onInput={(e) => setDraft(e.currentTarget.value)}
+            onInput={(e) => {
+              setDraft(e.currentTarget.value);
+              typingNow(e.currentTarget.value);
+            }}
             aria-controls={suggestions.length > 0 ? 'quick-reply-suggestions' : undefined}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);

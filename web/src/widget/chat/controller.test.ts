@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChatHost } from '../contract';
 import { ChatController } from './controller';
 
@@ -54,6 +54,9 @@ function setup(config: Record<string, unknown> = {}) {
     }
     if (url.pathname === '/v1/widget/leave_message') return json({ ticket_id: 'tk_1' }, 201);
     if (url.pathname === '/v1/realtime/ticket') return json({ ticket: 'tk', url: 'ws://kefu.test/v1/realtime' });
+    if (url.pathname === '/v1/widget/conversation')
+      return json({ conversation_id: 'cv_1', status: 'queued', assignee: null, queue_position: 3, estimated_wait_seconds: 240, agent_read_up_to: null, rating: null });
+    if (['/v1/widget/typing', '/v1/widget/read', '/v1/widget/rating'].includes(url.pathname)) return Promise.resolve(new Response(null, { status: 204 }));
     return json({ error: { code: 'not_found', message: 'no' } }, 404);
   };
   const events: [string, unknown][] = [];
@@ -183,5 +186,70 @@ describe('ChatController', () => {
     expect(await c.send('x'.repeat(4001))).toBe(false);
     expect(c.state.notice).toEqual({ key: 'too_long' });
     expect(calls.some((x) => x.method === 'POST')).toBe(false);
+  });
+
+  it('live chat: the agent typing (expiring by itself), read marks, recalls, the queue and a requested rating', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { c, calls } = setup({ typing_preview: true });
+      await c.init();
+      c.setOpen(true);
+      await c.send('Hello');
+      await flush();
+      const ws = FakeSocket.all[0] as FakeSocket;
+      ws.onopen?.();
+      await flush();
+      expect(c.state.queue).toEqual({ position: 3, wait: 240 });
+
+      ws.frame({ type: 'queue.position', conversation_id: 'cv_1', data: { position: 1, estimated_wait_seconds: null } });
+      expect(c.state.queue).toEqual({ position: 1, wait: null });
+      ws.frame({ type: 'conversation.assigned', conversation_id: 'cv_1', data: {} });
+      expect(c.state.queue).toBeUndefined();
+
+      ws.frame({ type: 'typing', conversation_id: 'cv_1', data: { who: 'agent', typing: true } });
+      expect(c.state.agentTyping).toBe(true);
+      vi.advanceTimersByTime(7000);
+      expect(c.state.agentTyping).toBe(false);
+
+      const mine = c.state.messages[0]?.id as string;
+      ws.frame({ type: 'message.read', conversation_id: 'cv_1', data: { reader: 'agent', up_to: mine } });
+      expect(c.state.agentReadUpTo).toBe(mine);
+
+      ws.frame({ type: 'message.created', conversation_id: 'cv_1', message: { ...msg('ms_90', 'agent', 'wrong price'), recalled: false } });
+      await flush();
+      expect(calls.filter((x) => x.url === '/v1/widget/read').map((x) => x.body)).toEqual([{ up_to: 'ms_90' }]);
+      ws.frame({ type: 'message.recalled', conversation_id: 'cv_1', data: { message_id: 'ms_90' } });
+      expect(c.state.messages.find((m) => m.id === 'ms_90')).toMatchObject({ recalled: true, content: '' });
+
+      ws.frame({ type: 'rating.requested', conversation_id: 'cv_1', data: {} });
+      expect(c.state.ratingAsked).toBe(true);
+      expect(await c.rate(3, ' 谢谢 ')).toBe(true);
+      expect(calls.find((x) => x.url === '/v1/widget/rating')?.body).toEqual({ score: 3, comment: '谢谢' });
+      expect(c.state).toMatchObject({ rated: 3, ratingAsked: false });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sends typing once per burst with the draft when the tenant shows drafts, and stops after a pause', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const { c, calls } = setup({ typing_preview: true });
+      await c.init();
+      c.typing('before a conversation');
+      expect(calls.some((x) => x.url === '/v1/widget/typing')).toBe(false);
+      await c.send('Hello');
+      c.typing('h');
+      c.typing('he');
+      c.typing('hel');
+      const typing = () => calls.filter((x) => x.url === '/v1/widget/typing').map((x) => x.body);
+      expect(typing()).toEqual([{ typing: true, draft: 'h' }]);
+      vi.advanceTimersByTime(2600);
+      expect(typing()).toEqual([{ typing: true, draft: 'h' }, { typing: true, draft: 'hel' }]);
+      vi.advanceTimersByTime(1000);
+      expect(typing()).toEqual([{ typing: true, draft: 'h' }, { typing: true, draft: 'hel' }, { typing: false }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -46,7 +46,24 @@ export interface ChatState {
   leaving: boolean;
   /** The visitor's message was left: the form is done. */
   left: boolean;
+  /** The agent is typing (cleared by itself after a few seconds without news). */
+  agentTyping: boolean;
+  /** The last message an agent has read: the visitor's messages up to it show "read". */
+  agentReadUpTo: string | undefined;
+  /** The visitor's place in the queue while queued. */
+  queue: { position: number; wait: number | null } | undefined;
+  /** A rating was asked for (by the agent, or the visitor opened the form) and not given yet. */
+  ratingAsked: boolean;
+  /** The score given (3 good, 2 neutral, 1 bad). */
+  rated: number | undefined;
 }
+
+/** How long a typing indicator lasts without news. */
+export const TYPING_EXPIRES_MS = 6000;
+/** At most one `typing: true` per this while the visitor types (one per keystroke burst). */
+export const TYPING_EVERY_MS = 2500;
+/** The visitor stopped typing after this long without a keystroke. */
+export const TYPING_IDLE_MS = 3000;
 
 const MAX_CHARS = 4000;
 
@@ -64,6 +81,12 @@ export class ChatController {
   private loaded = false;
   private catchingUp: Promise<void> | undefined;
   private catchUpAgain = false;
+  private typingTimer: ReturnType<typeof setTimeout> | undefined;
+  private typingSentAt = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  private readSent: string | undefined;
+  private trailing: ReturnType<typeof setTimeout> | undefined;
+  private latestDraft = '';
 
   constructor(
     private readonly host: ChatHost,
@@ -90,6 +113,11 @@ export class ChatController {
       notice: undefined,
       leaving: false,
       left: false,
+      agentTyping: false,
+      agentReadUpTo: undefined,
+      queue: undefined,
+      ratingAsked: false,
+      rated: undefined,
     };
     if (typeof window !== 'undefined') window.addEventListener('online', () => this.live?.retryNow());
   }
@@ -239,6 +267,11 @@ export class ChatController {
       this.set({ notice: { key: 'too_long' } });
       return false;
     }
+    // The message itself ends the typing (the agent's indicator clears on it): no separate `typing: false`.
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.trailing) clearTimeout(this.trailing);
+    this.trailing = undefined;
+    this.typingSentAt = 0;
     const pending: PendingMessage = { key: idempotencyKey(), content: text, status: 'sending' };
     this.set({ pending: [...this.state.pending, pending], notice: undefined });
     return this.deliver(pending);
@@ -269,6 +302,7 @@ export class ChatController {
         content: p.content,
         internal: false,
         created_at: sent.created_at,
+        recalled: false,
       };
       this.set({ pending: this.state.pending.filter((x) => x.key !== p.key), closed: false });
       this.addMessages([mine]);
@@ -311,7 +345,10 @@ export class ChatController {
     this.live = connectLive({
       ticket: () => this.api.post<RealtimeTicket>('/v1/realtime/ticket'),
       onFrame: (f) => this.onFrame(f),
-      onOpen: () => void this.catchUp(),
+      onOpen: () => {
+        void this.catchUp();
+        void this.refreshConversation();
+      },
       onState: (live) => this.set({ live }),
       ...(this.deps.WebSocket ? { WebSocket: this.deps.WebSocket } : {}),
     });
@@ -319,21 +356,142 @@ export class ChatController {
 
   private onFrame(frame: Frame): void {
     if (this.session && frame.conversation_id && frame.conversation_id !== this.session.conversation_id) return;
+    const data = (frame.data ?? {}) as Record<string, unknown>;
     switch (frame.type) {
       case 'message.created': {
         const m = frame.message as WidgetMessage | undefined;
-        if (m && typeof m.id === 'string') this.addMessages([m]);
+        if (m && typeof m.id === 'string') {
+          if (m.author !== 'visitor') this.setAgentTyping(false);
+          this.addMessages([m]);
+        }
         break;
       }
       case 'conversation.closed':
         this.set({ closed: true });
         break;
       case 'conversation.assigned':
+        this.set({ closed: false, queue: undefined });
+        break;
       case 'conversation.queued':
         this.set({ closed: false });
+        void this.refreshConversation();
+        break;
+      case 'typing':
+        if (data.who === 'agent') this.setAgentTyping(data.typing === true);
+        break;
+      case 'message.read':
+        if (data.reader === 'agent' && typeof data.up_to === 'string') this.set({ agentReadUpTo: data.up_to });
+        break;
+      case 'message.recalled':
+        if (typeof data.message_id === 'string') this.recalled(data.message_id);
+        break;
+      case 'queue.position':
+        if (typeof data.position === 'number') {
+          const wait = typeof data.estimated_wait_seconds === 'number' ? data.estimated_wait_seconds : null;
+          this.set({ queue: { position: data.position, wait } });
+        } else this.set({ queue: undefined });
+        break;
+      case 'rating.requested':
+        this.set({ ratingAsked: true, rated: undefined });
         break;
       default:
         break;
+    }
+  }
+
+  private setAgentTyping(typing: boolean): void {
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+    this.typingTimer = typing ? setTimeout(() => this.set({ agentTyping: false }), TYPING_EXPIRES_MS) : undefined;
+    if (typing !== this.state.agentTyping) this.set({ agentTyping: typing });
+  }
+
+  private recalled(id: string): void {
+    const messages = this.state.messages.map((m) => (m.id === id ? { ...m, content: '', recalled: true } : m));
+    this.set({ messages });
+  }
+
+  /**
+   * The visitor typed (the composer's text now): at most one `typing: true` per burst, with the draft when the
+   * tenant shows drafts; `typing: false` after a pause or when the box is emptied. Never before a conversation.
+   */
+  typing(text: string): void {
+    if (!this.session) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (!text.trim()) {
+      this.stopTyping();
+      return;
+    }
+    const now = Date.now();
+    const preview = this.state.config?.typing_preview === true;
+    const sendNow = (draft: string) => {
+      this.typingSentAt = Date.now();
+      const body: Record<string, unknown> = { typing: true };
+      if (preview) body.draft = draft.slice(0, 500);
+      void this.api.post('/v1/widget/typing', body).catch(() => undefined);
+    };
+    this.latestDraft = text;
+    if (now - this.typingSentAt >= TYPING_EVERY_MS) sendNow(text);
+    else if (preview && !this.trailing) {
+      // The draft keeps up: what was typed during the window goes once the window ends.
+      this.trailing = setTimeout(() => {
+        this.trailing = undefined;
+        if (this.typingSentAt !== 0) sendNow(this.latestDraft);
+      }, this.typingSentAt + TYPING_EVERY_MS - now);
+    }
+    this.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  private stopTyping(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.trailing) clearTimeout(this.trailing);
+    this.idleTimer = undefined;
+    this.trailing = undefined;
+    if (this.typingSentAt === 0 || !this.session) return;
+    this.typingSentAt = 0;
+    void this.api.post('/v1/widget/typing', { typing: false }).catch(() => undefined);
+  }
+
+  /** Tells the agent how far the visitor has read (the newest message not its own), once per new message. */
+  private markRead(): void {
+    if (!this.session) return;
+    const theirs = this.state.messages.filter((m) => m.author !== 'visitor');
+    const last = theirs[theirs.length - 1];
+    if (!last || last.id === this.readSent) return;
+    this.readSent = last.id;
+    void this.api.post('/v1/widget/read', { up_to: last.id }).catch(() => {
+      this.readSent = undefined;
+    });
+  }
+
+  /** The conversation's state as the server has it: the queue, how far the agent read, the rating given. */
+  async refreshConversation(): Promise<void> {
+    if (!this.session) return;
+    try {
+      const c = await this.api.get<Schemas['WidgetConversation']>('/v1/widget/conversation');
+      const queue = c.queue_position != null ? { position: c.queue_position, wait: c.estimated_wait_seconds ?? null } : undefined;
+      this.set({ queue, agentReadUpTo: c.agent_read_up_to ?? undefined, rated: c.rating?.score ?? this.state.rated, closed: c.status === 'closed' });
+    } catch {
+      // the next reconnect asks again
+    }
+  }
+
+  /** Opens the rating form (the visitor rates on its own). */
+  askRating(): void {
+    this.set({ ratingAsked: true });
+  }
+
+  /** Rates the conversation; a later rating replaces this one. Answers whether it was stored. */
+  async rate(score: 1 | 2 | 3, comment?: string): Promise<boolean> {
+    if (!this.session) return false;
+    const body: Record<string, unknown> = { score };
+    if (comment?.trim()) body.comment = comment.trim();
+    try {
+      await this.api.post('/v1/widget/rating', body);
+      this.set({ rated: score, ratingAsked: false });
+      return true;
+    } catch (e) {
+      this.set({ notice: this.noticeOf(e) });
+      return false;
     }
   }
 
@@ -391,6 +549,7 @@ export class ChatController {
       saveSession(this.host.widgetKey, this.session);
     }
     this.host.setUnread(0);
+    this.markRead();
   }
 
   private updateUnread(): void {
@@ -400,6 +559,8 @@ export class ChatController {
 
   /** Stops the live connection (the widget is being removed). */
   dispose(): void {
+    if (this.typingTimer) clearTimeout(this.typingTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.live?.stop();
     this.live = undefined;
   }

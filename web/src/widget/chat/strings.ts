@@ -39,6 +39,20 @@ const en = {
   rate_limited: 'You are sending messages too quickly. Please wait {s} seconds.',
   too_long: 'Messages can be at most 4000 characters.',
   error: 'Something went wrong: {message}',
+  agent_typing: 'The agent is typing…',
+  typing_preview_note: 'The agent can see what you type before you send it.',
+  read: 'Read',
+  sent: 'Sent',
+  recalled: 'This message was withdrawn.',
+  queue_position: 'You are number {n} in line.',
+  queue_wait: 'About {m} min to wait.',
+  rate_prompt: 'How was this chat?',
+  rate_open: 'Rate this chat',
+  rate_good: 'Good',
+  rate_neutral: 'Okay',
+  rate_bad: 'Bad',
+  rate_comment: 'Anything to add? (optional)',
+  rate_thanks: 'Thank you for your rating.',
 } as const;
 
 /** The widget's dictionary keys. */
@@ -83,6 +97,20 @@ const zh: Record<Key, string> = {
   rate_limited: '您发送得太快了，请等待 {s} 秒。',
   too_long: '每条消息最多 4000 个字符。',
   error: '出错了：{message}',
+  agent_typing: '客服正在输入…',
+  typing_preview_note: '客服可以在您发送前看到您正在输入的内容。',
+  read: '已读',
+  sent: '已发送',
+  recalled: '此消息已撤回。',
+  queue_position: '您前面排在第 {n} 位。',
+  queue_wait: '预计等待约 {m} 分钟。',
+  rate_prompt: '您对本次服务满意吗？',
+  rate_open: '评价本次服务',
+  rate_good: '满意',
+  rate_neutral: '一般',
+  rate_bad: '不满意',
+  rate_comment: '还有什么想说的？（选填）',
+  rate_thanks: '感谢您的评价。',
 };
 
 /** Both dictionaries, for `translator`. */

@@ -212,13 +212,28 @@ function Conversation({ t, state, controller }: { t: T; state: ChatState; contro
   return (
     <div class="kefu-log" role="log" aria-live="polite" aria-label={t('messages')} tabIndex={0} ref={logRef}>
       {greeting ? <p class="kefu-greeting">{greeting}</p> : null}
+      {state.queue ? (
+        <p class="kefu-note" role="status" data-testid="kefu-queue-position" data-position={state.queue.position}>
+          {t('queue_position', { n: state.queue.position })}
+          {state.queue.wait != null ? ` ${t('queue_wait', { m: Math.max(1, Math.round(state.queue.wait / 60)) })}` : ''}
+        </p>
+      ) : null}
       {state.messages.map((m) => {
         const side = m.author === 'visitor' ? 'kefu-mine' : m.author === 'system' ? 'kefu-system' : 'kefu-theirs';
+        const read = m.author === 'visitor' && state.agentReadUpTo !== undefined && m.id <= state.agentReadUpTo;
         return (
-          <div class={`kefu-msg ${side}`} key={m.id} data-testid="kefu-message" data-author={m.author} data-message-id={m.id}>
+          <div class={`kefu-msg ${side}`} key={m.id} data-testid="kefu-message" data-author={m.author} data-message-id={m.id} data-recalled={m.recalled ? 'true' : undefined}>
             <span class="kefu-sr">{authorLabel(t, m.author)}: </span>
-            <p class="kefu-text">{m.content}</p>
-            <span class="kefu-time">{timeOf(m.created_at, state.lang)}</span>
+            {m.recalled ? <p class="kefu-text kefu-recalled">{t('recalled')}</p> : <p class="kefu-text">{m.content}</p>}
+            <span class="kefu-time">
+              {timeOf(m.created_at, state.lang)}
+              {m.author === 'visitor' ? (
+                <span class="kefu-mark" data-testid="kefu-read-mark" data-read={read ? 'true' : 'false'}>
+                  {' · '}
+                  {read ? t('read') : t('sent')}
+                </span>
+              ) : null}
+            </span>
           </div>
         );
       })}
@@ -238,12 +253,58 @@ function Conversation({ t, state, controller }: { t: T; state: ChatState; contro
           )}
         </div>
       ))}
+      {state.agentTyping ? (
+        <p class="kefu-note kefu-typing" role="status" data-testid="kefu-typing">
+          {t('agent_typing')}
+        </p>
+      ) : null}
       {state.closed ? <p class="kefu-note">{t('closed')}</p> : null}
+      {state.started ? <Rating t={t} state={state} controller={controller} /> : null}
     </div>
   );
 }
 
-function Composer({ t, controller, inputRef }: { t: T; controller: ChatController; inputRef: { current: HTMLTextAreaElement | null } }) {
+/** The rating (3 good, 2 neutral, 1 bad, and a comment): asked for by the agent, or opened by the visitor. */
+function Rating({ t, state, controller }: { t: T; state: ChatState; controller: ChatController }) {
+  const [comment, setComment] = useState('');
+  if (state.rated !== undefined && !state.ratingAsked) {
+    return (
+      <p class="kefu-note" role="status" data-testid="kefu-rated" data-score={state.rated}>
+        {t('rate_thanks')}
+      </p>
+    );
+  }
+  if (!state.ratingAsked && !state.closed) {
+    return (
+      <button type="button" class="kefu-link" data-testid="kefu-rate-open" onClick={() => controller.askRating()}>
+        {t('rate_open')}
+      </button>
+    );
+  }
+  const choices: [1 | 2 | 3, Key][] = [
+    [3, 'rate_good'],
+    [2, 'rate_neutral'],
+    [1, 'rate_bad'],
+  ];
+  return (
+    <div class="kefu-rating" role="group" aria-label={t('rate_prompt')} data-testid="kefu-rating">
+      <p>{t('rate_prompt')}</p>
+      <div class="kefu-choices">
+        {choices.map(([score, key]) => (
+          <button type="button" key={score} data-testid={`kefu-rate-${score}`} onClick={() => void controller.rate(score, comment)}>
+            {t(key)}
+          </button>
+        ))}
+      </div>
+      <label class="kefu-sr" for="kefu-rate-comment">
+        {t('rate_comment')}
+      </label>
+      <input id="kefu-rate-comment" data-testid="kefu-rate-comment" maxLength={1000} placeholder={t('rate_comment')} value={comment} onInput={(e) => setComment(e.currentTarget.value)} />
+    </div>
+  );
+}
+
+function Composer({ t, controller, inputRef, preview }: { t: T; controller: ChatController; inputRef: { current: HTMLTextAreaElement | null }; preview: boolean }) {
   const [text, setText] = useState('');
   const submit = () => {
     if (!text.trim()) return;
@@ -262,7 +323,11 @@ function Composer({ t, controller, inputRef }: { t: T; controller: ChatControlle
       <label class="kefu-sr" for="kefu-input">
         {t('message_label')}
       </label>
-      {/* Typing indicators, attachments and rating (later issues) join this row. */}
+      {preview ? (
+        <p class="kefu-preview-note" data-testid="kefu-typing-preview-note">
+          {t('typing_preview_note')}
+        </p>
+      ) : null}
       <textarea
         id="kefu-input"
         ref={inputRef}
@@ -271,7 +336,10 @@ function Composer({ t, controller, inputRef }: { t: T; controller: ChatControlle
         maxLength={4000}
         placeholder={t('placeholder')}
         value={text}
-        onInput={(e) => setText(e.currentTarget.value)}
+        onInput={(e) => {
+          setText(e.currentTarget.value);
+          controller.typing(e.currentTarget.value);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
             e.preventDefault();
@@ -389,7 +457,7 @@ export function ChatPanel({ controller, host }: { controller: ChatController; ho
           {noticeText(t, state.notice)}
         </p>
       ) : null}
-      {state.phase === 'chat' && writable ? <Composer t={t} controller={controller} inputRef={inputRef} /> : null}
+      {state.phase === 'chat' && writable ? <Composer t={t} controller={controller} inputRef={inputRef} preview={config?.typing_preview === true} /> : null}
     </div>
   );
 }
