@@ -254,3 +254,35 @@ async fn a_queued_visitor_sees_its_place_fall_as_agents_free_up() {
     let detail = c.staff(Method::GET, &format!("/v1/conversations/{first}"), None, &c.admin_token).await;
     assert_eq!(detail.body["status"], "open");
 }
+
+#[tokio::test]
+async fn a_transcript_without_notes_arrives_by_email_and_is_rate_limited() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let (conv, visitor_token) = c.visit("Wang").await;
+    c.t.visitor_send(&visitor_token, "Where is order 77?").await;
+    let path = format!("/v1/conversations/{conv}/messages");
+    c.staff(Method::POST, &path, Some(json!({"content": "It left the warehouse today."})), &c.admin_token).await;
+    c.staff(Method::POST, &path, Some(json!({"content": "VIP customer (internal)", "internal": true})), &c.admin_token)
+        .await;
+
+    let bad = c.t.post("/v1/widget/transcript", json!({"email": "not an email"}), Some(&visitor_token)).await;
+    assert_eq!((bad.status, bad.code()), (StatusCode::BAD_REQUEST, "validation_failed"));
+    let r = c.t.post("/v1/widget/transcript", json!({"email": "wang@example.com"}), Some(&visitor_token)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let sent = kefu_e2e::eventually(WAIT, || async {
+        c.t.mail()
+            .iter()
+            .any(|m| m["to"] == "wang@example.com" && m["body"].as_str().is_some_and(|b| b.contains("warehouse")))
+    })
+    .await;
+    assert!(sent, "the transcript arrives in the outbox: {:?}", c.t.mail());
+    let mail = c.t.mail().into_iter().find(|m| m["to"] == "wang@example.com").unwrap();
+    let body = mail["body"].as_str().unwrap();
+    assert!(body.contains("Where is order 77?") && !body.contains("VIP customer"), "no internal notes: {body}");
+    for _ in 0..2 {
+        c.t.post("/v1/widget/transcript", json!({"email": "wang@example.com"}), Some(&visitor_token)).await;
+    }
+    let limited = c.t.post("/v1/widget/transcript", json!({"email": "wang@example.com"}), Some(&visitor_token)).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", limited.body);
+}

@@ -70,6 +70,12 @@ test('typing, read marks, a recall and a rating between a visitor and an agent',
   await expect(visitor.getByTestId('kefu-rated')).toBeVisible();
   await expect(page.getByTestId('conversation-rating')).toHaveAttribute('data-score', '3');
   await expect(page.getByTestId('conversation-rating')).toContainText('很快，谢谢');
+
+  // The visitor asks for the conversation by email: it arrives (here: the server's mail outbox), without notes.
+  await visitor.getByTestId('kefu-transcript-open').click();
+  await visitor.getByTestId('kefu-transcript-email').fill('visitor@example.com');
+  await visitor.getByTestId('kefu-transcript-send').click();
+  await expect(visitor.getByTestId('kefu-transcript-sent')).toBeVisible();
   await visitorContext.close();
 });
 

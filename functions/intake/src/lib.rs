@@ -56,6 +56,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(typing))
         .routes(routes!(read))
         .routes(routes!(rating))
+        .routes(routes!(transcript))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -322,4 +323,19 @@ pub async fn rating(
 ) -> Result<StatusCode, ApiError> {
     kefu_app::chat::rate(&app, &visitor, &req).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The visitor asks for its conversation by email (without internal notes): accepted at once (202) and sent by
+/// the `notify` consumer. At most 3 an hour per conversation (429 after).
+#[utoipa::path(post, path = "/v1/widget/transcript", tag = "widget", request_body = kefu_app::chat::TranscriptRequest,
+    security(("visitor" = [])),
+    responses((status = 202), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn transcript(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(req): ApiJson<kefu_app::chat::TranscriptRequest>,
+) -> Result<StatusCode, ApiError> {
+    kefu_app::chat::request_transcript(&app, &visitor, &req).await?;
+    Ok(StatusCode::ACCEPTED)
 }

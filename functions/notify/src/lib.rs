@@ -50,6 +50,18 @@ impl Consumer for NotifyConsumer {
         if let Event::ApprovalRequested(requested) = &event.event {
             pushed += kefu_app::approvals::notify::deliver_requested(app, event, requested).await?;
         }
+        if let Event::TranscriptRequested(t) = &event.event {
+            match kefu_app::chat::send_transcript(app, &event.tenant_id, t).await {
+                Ok(()) => {}
+                Err(kefu_app::chat::TranscriptError::Mail(MailError::InvalidRecipient(r))) => {
+                    return Err(HandlerError::Permanent(format!("invalid recipient {r}")));
+                }
+                Err(kefu_app::chat::TranscriptError::Mail(MailError::Unavailable(e))) => {
+                    return Err(HandlerError::Retry(e));
+                }
+                Err(kefu_app::chat::TranscriptError::Table(e)) => return Err(e.into()),
+            }
+        }
         // Queued visitors hear their place as the queue moves.
         match &event.event {
             Event::ConversationAssigned(assigned) => {

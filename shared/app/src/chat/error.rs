@@ -16,6 +16,9 @@ pub enum ChatError {
     /// The caller may not do this to this message (a recall by someone else, or too late).
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Too many requests (transcripts).
+    #[error(transparent)]
+    RateLimited(#[from] crate::plumbing::ratelimit::RateLimitError),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),

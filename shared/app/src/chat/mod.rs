@@ -33,7 +33,9 @@ use crate::App;
 use crate::conversations::record::{ConversationRecord, MessageRecord, Rating};
 use crate::conversations::widget::Visitor;
 use crate::identity::accounts::Principal;
-use crate::plumbing::events::{ConversationRated, Envelope, MessageRead, MessageRecalled, RatingRequested, Reader};
+use crate::plumbing::events::{
+    ConversationRated, Envelope, MessageRead, MessageRecalled, RatingRequested, Reader, TranscriptRequested,
+};
 use crate::plumbing::keys;
 use crate::plumbing::record::{Record, parse};
 use crate::realtime::frames::{Frame, types};
@@ -482,4 +484,91 @@ pub async fn on_assigned(
     let mut report = crate::realtime::push_to(app, &readers, |_| out.clone()).await?;
     report += push_positions(app, tenant).await?;
     Ok(report)
+}
+
+/// Transcripts a visitor may ask for per conversation and hour.
+pub const TRANSCRIPTS_PER_HOUR: u32 = 3;
+
+/// `POST /v1/widget/transcript` body.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptRequest {
+    /// Where to send the conversation.
+    pub email: String,
+}
+
+/// The visitor asks for its conversation by email: checked and rate limited ([`TRANSCRIPTS_PER_HOUR`] per
+/// conversation), then accepted as a `transcript.requested` event; `notify` sends it ([`send_transcript`]).
+pub async fn request_transcript(app: &App, visitor: &Visitor, body: &TranscriptRequest) -> Result<(), ChatError> {
+    let email =
+        kefu_domain::text::Email::parse(body.email.trim()).map_err(|e| ValidationError::new("email", e.message))?;
+    crate::plumbing::ratelimit::hit(
+        app,
+        "widget.transcript",
+        visitor.conversation_id.as_str(),
+        TRANSCRIPTS_PER_HOUR,
+        std::time::Duration::from_secs(3600),
+    )
+    .await?;
+    let event = Envelope::new(
+        &visitor.tenant_id,
+        app.now(),
+        TranscriptRequested { conversation_id: visitor.conversation_id.clone(), email: email.as_str().to_owned() },
+    );
+    crate::plumbing::outbox::commit(app, Vec::new(), vec![event]).await?;
+    Ok(())
+}
+
+/// The transcript's text: the visitor's view of the conversation (no internal notes; a recalled message shows
+/// as withdrawn), oldest first, each line with its time (UTC) and author.
+pub fn transcript_text(messages: &[MessageRecord]) -> String {
+    let mut out = String::from("Your conversation\n\n");
+    for m in messages.iter().filter(|m| !m.internal) {
+        let who = match m.author {
+            Author::Visitor => "You",
+            Author::Agent => "Agent",
+            Author::Bot => "Bot",
+            Author::System => "Notice",
+        };
+        let text = if m.recalled_at.is_some() { "(message withdrawn)" } else { m.content.as_str() };
+        out.push_str(&format!("[{}] {who}: {text}\n", m.created_at.strftime("%Y-%m-%d %H:%M")));
+    }
+    out
+}
+
+/// `notify`'s part on `transcript.requested`: reads the conversation's messages (every page) and mails them.
+pub async fn send_transcript(app: &App, tenant: &TenantId, t: &TranscriptRequested) -> Result<(), TranscriptError> {
+    let mut messages = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(tenant, &t.conversation_id))
+            .sk(SkCondition::Between(keys::MESSAGE_PREFIX.to_owned(), keys::MESSAGE_END.to_owned()))
+            .limit(500)
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            messages.push(MessageRecord::from_item(item).map_err(TableError::from)?);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    if messages.is_empty() {
+        return Ok(());
+    }
+    app.mailer.send_email(&t.email, "Your conversation", &transcript_text(&messages)).await?;
+    Ok(())
+}
+
+/// Why a transcript was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscriptError {
+    /// The store failed (retry).
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The mailer refused or failed.
+    #[error(transparent)]
+    Mail(#[from] kefu_ports::MailError),
 }

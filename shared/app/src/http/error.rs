@@ -430,6 +430,7 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(v) => v.into(),
             ChatError::NotFound => Self::not_found(),
             ChatError::Forbidden(m) => Self::forbidden(m),
+            ChatError::RateLimited(r) => r.into(),
             ChatError::Table(t) => t.into(),
         }
     }

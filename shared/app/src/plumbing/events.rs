@@ -154,6 +154,8 @@ event_list! {
         "rating.requested" => RatingRequested, heard by [Notify];
         /// The visitor rated a conversation (notify tells its agent).
         "conversation.rated" => ConversationRated, heard by [Notify];
+        /// A visitor asked for its conversation by email (notify sends the transcript).
+        "transcript.requested" => TranscriptRequested, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -358,6 +360,16 @@ pub struct ConversationRated {
     /// Its group.
     #[serde(default, deserialize_with = "checked::opt_id")]
     pub group_id: Option<GroupId>,
+}
+
+/// `transcript.requested`: a visitor asked for its conversation by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptRequested {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// Where to send it.
+    pub email: String,
 }
 
 /// `conversation.reopened`: a closed conversation is pending again and will be routed, preferring its agent.
@@ -900,6 +912,7 @@ mod tests {
             EventType::ConversationRated => format!(
                 r#"{{"agent_id":"{AG}","conversation_id":"{CV}","group_id":null,"previous_score":null,"score":3}}"#
             ),
+            EventType::TranscriptRequested => format!(r#"{{"conversation_id":"{CV}","email":"li@example.com"}}"#),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -1126,7 +1139,8 @@ mod tests {
     }
 
     /// Event types added after the filter policies were derived from the list.
-    const ADDED_SINCE: &[&str] = &["message.read", "message.recalled", "rating.requested", "conversation.rated"];
+    const ADDED_SINCE: &[&str] =
+        &["message.read", "message.recalled", "rating.requested", "conversation.rated", "transcript.requested"];
 
     /// The policies as they were written by hand (and in the template) before they were derived: every type
     /// reaches the same consumers.

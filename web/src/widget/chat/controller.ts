@@ -475,6 +475,18 @@ export class ChatController {
     }
   }
 
+  /** Asks for the conversation by email (without internal notes); answers whether it was accepted. */
+  async transcript(email: string): Promise<boolean> {
+    if (!this.session || !email.trim()) return false;
+    try {
+      await this.api.post('/v1/widget/transcript', { email: email.trim() });
+      return true;
+    } catch (e) {
+      this.set({ notice: this.noticeOf(e) });
+      return false;
+    }
+  }
+
   /** Opens the rating form (the visitor rates on its own). */
   askRating(): void {
     this.set({ ratingAsked: true });

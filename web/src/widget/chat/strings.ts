@@ -53,6 +53,10 @@ const en = {
   rate_bad: 'Bad',
   rate_comment: 'Anything to add? (optional)',
   rate_thanks: 'Thank you for your rating.',
+  transcript_open: 'Email me this conversation',
+  transcript_email: 'Your email',
+  transcript_send: 'Send',
+  transcript_sent: 'On its way to your inbox.',
 } as const;
 
 /** The widget's dictionary keys. */
@@ -111,6 +115,10 @@ const zh: Record<Key, string> = {
   rate_bad: '不满意',
   rate_comment: '还有什么想说的？（选填）',
   rate_thanks: '感谢您的评价。',
+  transcript_open: '发送聊天记录到邮箱',
+  transcript_email: '您的邮箱',
+  transcript_send: '发送',
+  transcript_sent: '聊天记录已发送，请查收邮件。',
 };
 
 /** Both dictionaries, for `translator`. */

@@ -260,7 +260,45 @@ function Conversation({ t, state, controller }: { t: T; state: ChatState; contro
       ) : null}
       {state.closed ? <p class="kefu-note">{t('closed')}</p> : null}
       {state.started ? <Rating t={t} state={state} controller={controller} /> : null}
+      {state.started ? <Transcript t={t} controller={controller} /> : null}
     </div>
+  );
+}
+
+/** "Email me this conversation": the transcript, without internal notes, sent by the server. */
+function Transcript({ t, controller }: { t: T; controller: ChatController }) {
+  const [open, setOpen] = useState(false);
+  const [email, setEmail] = useState('');
+  const [sent, setSent] = useState(false);
+  if (sent) {
+    return (
+      <p class="kefu-note" role="status" data-testid="kefu-transcript-sent">
+        {t('transcript_sent')}
+      </p>
+    );
+  }
+  if (!open) {
+    return (
+      <button type="button" class="kefu-link" data-testid="kefu-transcript-open" onClick={() => setOpen(true)}>
+        {t('transcript_open')}
+      </button>
+    );
+  }
+  return (
+    <form
+      class="kefu-rating"
+      data-testid="kefu-transcript"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void controller.transcript(email).then(setSent);
+      }}
+    >
+      <label for="kefu-transcript-email">{t('transcript_email')}</label>
+      <input id="kefu-transcript-email" data-testid="kefu-transcript-email" type="email" autocomplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+      <button type="submit" class="kefu-primary" data-testid="kefu-transcript-send">
+        {t('transcript_send')}
+      </button>
+    </form>
   );
 }
 
