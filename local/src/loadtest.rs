@@ -128,6 +128,11 @@ pub struct Report {
     pub server_cpu_cores: Option<f64>,
     /// CPU seconds the load generator used per second of the measured window.
     pub generator_cpu_cores: Option<f64>,
+    /// In process: the busiest embedded-store writer thread's CPU per second (one thread per redb file; a
+    /// single writer bounds the server's throughput at about delivered ÷ this).
+    pub busiest_writer_cpu_cores: Option<f64>,
+    /// In process: all embedded-store writer threads' CPU per second (included in the server's).
+    pub writers_cpu_cores: Option<f64>,
     /// Delivered messages per server CPU-second: the number that moves least with the neighbours' load.
     pub messages_per_server_cpu_second: Option<f64>,
 }
@@ -243,11 +248,27 @@ fn parse_stat(stat: &str) -> Option<(&str, f64)> {
     Some((name, ticks / TICKS_PER_SECOND))
 }
 
-/// CPU seconds used so far, split between the server and the load generator.
-#[derive(Debug, Clone, Copy)]
+/// The name (as the kernel keeps it, 15 bytes) of the embedded store's writer threads, one per redb file.
+const WRITER_THREAD: &str = "kefu-store-writ";
+
+/// CPU seconds used so far, split between the server and the load generator, and each of the embedded store's
+/// writer threads (by thread id): a single writer is the server's first bottleneck.
+#[derive(Debug, Clone, Default)]
 struct Cpu {
     server: f64,
     generator: f64,
+    writers: Vec<(String, f64)>,
+}
+
+/// The busiest writer thread's cores and all writers' together, between two readings.
+fn writer_cores(before: &Cpu, after: &Cpu, seconds: f64) -> Option<(f64, f64)> {
+    let deltas: Vec<f64> = after
+        .writers
+        .iter()
+        .map(|(tid, s)| s - before.writers.iter().find(|(t, _)| t == tid).map_or(0.0, |(_, b)| *b))
+        .collect();
+    let max = deltas.iter().copied().fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))?;
+    Some((max / seconds, deltas.iter().sum::<f64>() / seconds))
 }
 
 /// Reads the CPU split: in process, every thread named [`GENERATOR_THREAD`] is the generator and the rest of the
@@ -257,18 +278,19 @@ fn cpu_split(server_pid: Option<u32>) -> Option<Cpu> {
     let total = parse_stat(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
     if let Some(pid) = server_pid {
         let server = parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?.1;
-        return Some(Cpu { server, generator: total });
+        return Some(Cpu { server, generator: total, writers: Vec::new() });
     }
     let mut generator = 0.0;
+    let mut writers = Vec::new();
     for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-        if let Some((name, seconds)) = parse_stat(&stat)
-            && name == GENERATOR_THREAD
-        {
-            generator += seconds;
+        match parse_stat(&stat) {
+            Some((GENERATOR_THREAD, seconds)) => generator += seconds,
+            Some((WRITER_THREAD, seconds)) => writers.push((task.file_name().to_string_lossy().into_owned(), seconds)),
+            _ => {}
         }
     }
-    Some(Cpu { server: total - generator, generator })
+    Some(Cpu { server: total - generator, generator, writers })
 }
 
 /// A corrected and an uncorrected histogram of the same frames.
@@ -679,9 +701,13 @@ async fn drive(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The CPU of the sending window only: the drain is mostly idle and would flatter the per-second figures.
-    let (server_cpu_cores, generator_cpu_cores) = match (cpu_before, cpu_after) {
-        (Some(a), Some(b)) => (Some((b.server - a.server) / seconds), Some((b.generator - a.generator) / seconds)),
-        _ => (None, None),
+    let (server_cpu_cores, generator_cpu_cores, writers) = match (&cpu_before, &cpu_after) {
+        (Some(a), Some(b)) => (
+            Some((b.server - a.server) / seconds),
+            Some((b.generator - a.generator) / seconds),
+            writer_cores(a, b, seconds),
+        ),
+        _ => (None, None, None),
     };
     let table_per_message = match (stats_before, table.as_ref().map(|t| t.stats())) {
         (Some(a), Some(b)) => {
@@ -715,6 +741,8 @@ async fn drive(
         table_per_message,
         server_cpu_cores,
         generator_cpu_cores,
+        busiest_writer_cpu_cores: writers.map(|w| w.0),
+        writers_cpu_cores: writers.map(|w| w.1),
         messages_per_server_cpu_second: server_cpu_cores.filter(|c| *c > 0.0).map(|c| delivered_per_second / c),
     })
 }
@@ -773,6 +801,9 @@ fn print_report(r: &Report) {
     }
     if let (Some(s), Some(g)) = (r.server_cpu_cores, r.generator_cpu_cores) {
         println!("| CPU: server / load generator | {s:.2} / {g:.2} cores |");
+    }
+    if let (Some(b), Some(a)) = (r.busiest_writer_cpu_cores, r.writers_cpu_cores) {
+        println!("| store writer threads (in the server's): busiest / all | {b:.2} / {a:.2} cores |");
     }
     if let Some(m) = r.messages_per_server_cpu_second {
         println!("| **messages per server CPU-second** | **{m:.0}** |");

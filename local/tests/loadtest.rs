@@ -36,4 +36,8 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
     assert!(!report.per_second.is_empty(), "{report:?}");
     // The server's CPU and the generator's are read apart (from /proc, per thread).
     assert!(report.server_cpu_cores.is_some() && report.generator_cpu_cores.is_some(), "{report:?}");
+    // And the embedded store's writer threads', which the server's includes.
+    let (busiest, all) =
+        (report.busiest_writer_cpu_cores.expect("a writer"), report.writers_cpu_cores.expect("writers"));
+    assert!(busiest <= all && all <= report.server_cpu_cores.unwrap_or(0.0) + 0.05, "{report:?}");
 }
