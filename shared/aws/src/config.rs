@@ -8,7 +8,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::{ApiGatewayPush, DynamoTable, S3Blobs, SnsMailer, SnsTopic, SqsQueue};
+use crate::{ApiGatewayPush, DynamoTable, LazyClient, S3Blobs, SnsMailer, SnsTopic, SqsQueue};
 
 /// Why the adapters could not be configured.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,8 @@ impl AwsConfig {
     }
 }
 
-/// Every AWS adapter, built from one SDK configuration (loaded once per process, shared by all clients).
+/// Every AWS adapter, over one SDK configuration (loaded once per process, shared by all clients, each client
+/// built on its first call).
 #[derive(Debug, Clone)]
 pub struct AwsAdapters {
     /// The shared SDK configuration, for anything else the caller needs to build.
@@ -72,7 +73,7 @@ pub struct AwsAdapters {
     pub exports: Arc<S3Blobs>,
     /// WebSocket push, when `ws_endpoint` is configured.
     pub push: Option<Arc<ApiGatewayPush>>,
-    sqs: aws_sdk_sqs::Client,
+    sqs: LazyClient<aws_sdk_sqs::Client>,
 }
 
 impl AwsAdapters {
@@ -108,25 +109,32 @@ impl AwsAdapters {
         Self::with_sdk_config(sdk, AwsConfig { endpoint: Some(endpoint.to_owned()), ..config })
     }
 
-    /// The adapters over an SDK configuration the caller already loaded.
+    /// The adapters over an SDK configuration the caller already loaded. No client is built here: each is built
+    /// on its first call, so a function pays only for the services it uses.
     pub fn with_sdk_config(sdk: SdkConfig, config: AwsConfig) -> Self {
         let emulated = config.endpoint.is_some() || sdk.endpoint_url().is_some();
-        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-        let sns = aws_sdk_sns::Client::new(&sdk);
-        let s3_config = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(emulated).build();
-        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+        let sns = LazyClient::new(&sdk, aws_sdk_sns::Client::new);
+        let s3 = if emulated {
+            LazyClient::new(&sdk, |sdk| {
+                aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build())
+            })
+        } else {
+            LazyClient::new(&sdk, aws_sdk_s3::Client::new)
+        };
         let push = config.ws_endpoint.as_deref().map(|ep| {
-            let ep = management_endpoint(ep);
-            let conf = aws_sdk_apigatewaymanagement::config::Builder::from(&sdk).endpoint_url(ep).build();
-            Arc::new(ApiGatewayPush::new(aws_sdk_apigatewaymanagement::Client::from_conf(conf)))
+            // The endpoint is part of the client's configuration: build that configuration now (cheap), the
+            // client on first use.
+            let mut sdk = sdk.to_builder();
+            sdk.set_endpoint_url(Some(management_endpoint(ep)));
+            Arc::new(ApiGatewayPush::new(LazyClient::new(&sdk.build(), aws_sdk_apigatewaymanagement::Client::new)))
         });
         Self {
-            table: Arc::new(DynamoTable::new(dynamo, config.table)),
+            table: Arc::new(DynamoTable::new(LazyClient::new(&sdk, aws_sdk_dynamodb::Client::new), config.table)),
             events: Arc::new(SnsTopic::new(sns.clone(), config.events_topic_arn)),
             mailer: Arc::new(SnsMailer::new(sns, config.mail_topic_arn)),
             exports: Arc::new(S3Blobs::new(s3, config.export_bucket)),
             push,
-            sqs: aws_sdk_sqs::Client::new(&sdk),
+            sqs: LazyClient::new(&sdk, aws_sdk_sqs::Client::new),
             sdk,
         }
     }
@@ -244,6 +252,28 @@ mod tests {
         assert!(LambdaEnvironment::from_lookup(lookup(&vars[1..])).is_none());
         let no_secret = [vars[0], vars[1], vars[2]];
         assert!(LambdaEnvironment::from_lookup(lookup(&no_secret)).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_adapters_build_no_client_up_front() {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client(Roots::Amazon))
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+            .load()
+            .await;
+        let config = AwsConfig {
+            table: "t".into(),
+            events_topic_arn: "arn:aws:sns:us-east-1:1:e".into(),
+            mail_topic_arn: "arn:aws:sns:us-east-1:1:m".into(),
+            export_bucket: "b".into(),
+            ws_endpoint: Some("wss://abc.execute-api.us-east-1.amazonaws.com/prod".into()),
+            endpoint: None,
+        };
+        let aws = AwsAdapters::with_sdk_config(sdk, config);
+        let shown = format!("{:?} {:?} {:?} {:?} {:?}", aws.events, aws.mailer, aws.exports, aws.push, aws.sqs);
+        assert_eq!(shown.matches("built: false").count(), 5, "{shown}");
+        assert!(!shown.contains("built: true"), "{shown}");
     }
 
     #[test]
