@@ -25,6 +25,9 @@ if [ "${KEFU_PROBE_FAST:-0}" = "1" ]; then
 else
   profile_note="release as shipped (lto, 1 codegen unit, strip)"
 fi
+# As the Lambda builds (.cargo/config.toml sets it for aarch64): aws-lc without CPU-jitter entropy, which a cold
+# process would otherwise pay at its first TLS handshake.
+export AWS_LC_SYS_NO_JITTER_ENTROPY=1
 echo "building ($profile_note)..." >&2
 functions=(api intake realtime assign automation notify timers retention export)
 cargo build --release --quiet --bin kefu -p kefu-local -p kefu-lambda-hello $(printf -- '-p kefu-fn-%s ' "${functions[@]}") >&2

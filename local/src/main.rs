@@ -63,13 +63,19 @@ enum Command {
         /// Seconds of sending and measuring after the warm-up.
         #[arg(long, default_value_t = 30)]
         duration: u64,
-        /// Most requests in flight at once.
+        /// Most requests in flight at once (a message due while all are busy waits, and the wait counts).
         #[arg(long, default_value_t = 512)]
         concurrency: usize,
+        /// Worker threads of the load generator (its CPU is reported apart from the server's).
+        #[arg(long, default_value_t = 1)]
+        generator_threads: usize,
         /// A running kefu serve (`http://host:port`) instead of one in this process (table counters are then
         /// not reported); needs `KEFU_BOOTSTRAP_TOKEN`.
         #[arg(long)]
         target: Option<String>,
+        /// The process id of the `--target` server, to report its CPU (from `/proc/<pid>/stat`).
+        #[arg(long, requires = "target")]
+        server_pid: Option<u32>,
     },
     /// The audit log (operations).
     Audit {
@@ -158,7 +164,17 @@ async fn main() -> std::process::ExitCode {
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
         }
-        Command::Loadtest { agents, visitors, rate, warmup, duration, concurrency, target } => {
+        Command::Loadtest {
+            agents,
+            visitors,
+            rate,
+            warmup,
+            duration,
+            concurrency,
+            generator_threads,
+            target,
+            server_pid,
+        } => {
             let run = kefu_local::loadtest::LoadConfig {
                 agents,
                 visitors,
@@ -166,7 +182,9 @@ async fn main() -> std::process::ExitCode {
                 warmup: std::time::Duration::from_secs(warmup),
                 duration: std::time::Duration::from_secs(duration),
                 concurrency,
+                generator_threads,
                 target,
+                server_pid,
                 bootstrap_token: config.bootstrap_token.clone(),
                 data_dir: None,
             };

@@ -18,17 +18,28 @@ pub fn dead_letter_queue(name: ConsumerName) -> String {
     format!("{}-dlq", name.as_str())
 }
 
-/// Everything on the embedded store under the data directory: `kefu.redb`, `blobs/`, `outbox.jsonl`.
-pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
+/// Everything on the embedded store under the data directory: `kefu.redb` (the table), `queues.redb` (the
+/// topic's queues), `blobs/`, `outbox.jsonl`.
+///
+/// The queues have a file, and so a writer thread, of their own: the table's writes and the queues' (fan-out,
+/// receives, deletes) then commit in parallel, on two cores, instead of one after the other. Nothing wrote to
+/// both in one transaction (a publish follows the table's commit; the outbox covers the gap), so no guarantee
+/// changes. Queued messages an older `kefu.redb` still holds are moved over at start.
+pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     std::fs::create_dir_all(&config.data_dir)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&config.data_dir.join("kefu.redb"), clock.clone())?;
-    let mut topic = EmbeddedTopic::new(store.clone());
+    let queue_store = EmbeddedStore::open(&config.data_dir.join("queues.redb"), clock.clone())?;
+    let moved = kefu_embedded::queue::move_queues(&store, &queue_store).await?;
+    if moved > 0 {
+        tracing::info!(moved, "queued messages moved from kefu.redb to queues.redb");
+    }
+    let mut topic = EmbeddedTopic::new(queue_store.clone());
     let mut queues: Vec<(ConsumerName, Arc<dyn Queue>)> = Vec::new();
     for name in ConsumerName::ALL {
         let redrive =
             RedrivePolicy { dead_letter_queue: dead_letter_queue(name), max_receive_count: MAX_RECEIVE_COUNT };
-        queues.push((name, Arc::new(store.queue(name.as_str(), Some(redrive)))));
+        queues.push((name, Arc::new(queue_store.queue(name.as_str(), Some(redrive)))));
         topic = topic.subscribe(name.as_str(), name.filter_policy());
     }
     let hub = Arc::new(PushHub::new());
@@ -48,7 +59,7 @@ pub fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
 /// The wiring `config` asks for.
 pub async fn wire(config: &ServeConfig) -> Result<Wired, BoxError> {
     match &config.backend {
-        Backend::Embedded => embedded(config),
+        Backend::Embedded => embedded(config).await,
         Backend::Aws { config: aws_config, queue_urls, emulator } => {
             let aws = match emulator {
                 Some((endpoint, region)) => {

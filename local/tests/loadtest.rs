@@ -14,7 +14,9 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
         warmup: Duration::from_secs(1),
         duration: Duration::from_secs(2),
         concurrency: 8,
+        generator_threads: 1,
         target: None,
+        server_pid: None,
         bootstrap_token: None,
         data_dir: None,
     })
@@ -24,7 +26,18 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
     assert_eq!(report.accepted, report.sent, "{report:?}");
     assert_eq!((report.rate_limited, report.errors, report.missing), (0, 0, 0), "{report:?}");
     assert_eq!(report.delivered, report.accepted);
-    let table = report.table_per_message.expect("in process, the table's counters are read");
+    let table = report.table_per_message.clone().expect("in process, the table's counters are read");
     assert!(table.items_written >= 3.0 && table.items_read >= 1.0, "{table:?}");
     assert!(report.latency_ms.max > 0.0 && report.latency_ms.p50 <= report.latency_ms.max);
+    // Both latencies count every measured frame, from the HDR histograms.
+    assert_eq!(report.latency_ms.count, report.delivered, "{report:?}");
+    assert_eq!(report.uncorrected_latency_ms.count, report.delivered, "{report:?}");
+    assert_eq!(report.send_lag_ms.count, report.sent, "{report:?}");
+    assert!(!report.per_second.is_empty(), "{report:?}");
+    // The server's CPU and the generator's are read apart (from /proc, per thread).
+    assert!(report.server_cpu_cores.is_some() && report.generator_cpu_cores.is_some(), "{report:?}");
+    // And the embedded store's writer threads', which the server's includes.
+    let (busiest, all) =
+        (report.busiest_writer_cpu_cores.expect("a writer"), report.writers_cpu_cores.expect("writers"));
+    assert!(busiest <= all && all <= report.server_cpu_cores.unwrap_or(0.0) + 0.05, "{report:?}");
 }

@@ -53,7 +53,7 @@ async fn an_event_stored_but_never_published_is_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let config = embedded_config(dir.path());
     {
-        let mut wired = kefu_local::wiring::embedded(&config).unwrap();
+        let mut wired = kefu_local::wiring::embedded(&config).await.unwrap();
         wired.app.topic = Arc::new(DownTopic);
         let req = NewTenant {
             name: "Crashy".into(),

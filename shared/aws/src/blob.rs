@@ -13,15 +13,15 @@ use crate::error::describe;
 /// One S3 bucket (archives and exports) behind the [`BlobStore`] port.
 #[derive(Debug, Clone)]
 pub struct S3Blobs {
-    client: Client,
+    client: crate::LazyClient<Client>,
     bucket: String,
 }
 
 impl S3Blobs {
     /// The adapter for `bucket`. Against an emulator the client should use path-style addressing
     /// ([`crate::AwsAdapters`] arranges that).
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, bucket: impl Into<String>) -> Self {
+        Self { client: client.into(), bucket: bucket.into() }
     }
 
     /// The bucket's name, for logs and links.
@@ -40,6 +40,7 @@ impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         self.client
+            .get()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -53,7 +54,7 @@ impl BlobStore for S3Blobs {
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         validate_key(key)?;
-        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+        let out = match self.client.get().get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => out,
             Err(e) if matches!(e.as_service_error(), Some(GetObjectError::NoSuchKey(_))) => return Ok(None),
             Err(e) => return Err(unavailable("get", describe(&e))),
@@ -65,6 +66,7 @@ impl BlobStore for S3Blobs {
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         validate_key(key)?;
         self.client
+            .get()
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
@@ -80,6 +82,7 @@ impl BlobStore for S3Blobs {
         loop {
             let out = self
                 .client
+                .get()
                 .list_objects_v2()
                 .bucket(&self.bucket)
                 .prefix(prefix)

@@ -14,7 +14,7 @@ use crate::topic::string_attribute;
 /// again in the `subject` attribute. SMS is published straight to the number.
 #[derive(Debug, Clone)]
 pub struct SnsMailer {
-    client: Client,
+    client: crate::LazyClient<Client>,
     mail_topic_arn: String,
 }
 
@@ -23,8 +23,8 @@ const DEFAULT_SUBJECT: &str = "Kefu notification";
 
 impl SnsMailer {
     /// The mailer publishing email to `mail_topic_arn`.
-    pub fn new(client: Client, mail_topic_arn: impl Into<String>) -> Self {
-        Self { client, mail_topic_arn: mail_topic_arn.into() }
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, mail_topic_arn: impl Into<String>) -> Self {
+        Self { client: client.into(), mail_topic_arn: mail_topic_arn.into() }
     }
 }
 
@@ -76,6 +76,7 @@ impl Mailer for SnsMailer {
         }
         let attr = |v: &str| string_attribute(v).map_err(MailError::Unavailable);
         self.client
+            .get()
             .publish()
             .topic_arn(&self.mail_topic_arn)
             .subject(sns_subject(subject))
@@ -93,7 +94,7 @@ impl Mailer for SnsMailer {
         if !valid_phone(to) {
             return Err(MailError::InvalidRecipient(to.to_owned()));
         }
-        match self.client.publish().phone_number(to).message(text).send().await {
+        match self.client.get().publish().phone_number(to).message(text).send().await {
             Ok(_) => Ok(()),
             // SNS refuses numbers it cannot reach (unknown country, opted out) as a bad parameter.
             Err(e) if crate::error::code(&e) == Some("InvalidParameter") => {

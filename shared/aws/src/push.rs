@@ -15,13 +15,13 @@ use crate::error::describe;
 /// `https://{api}.execute-api.{region}.amazonaws.com/{stage}`); [`crate::AwsAdapters`] sets that up.
 #[derive(Debug, Clone)]
 pub struct ApiGatewayPush {
-    client: Client,
+    client: crate::LazyClient<Client>,
 }
 
 impl ApiGatewayPush {
     /// The adapter over a management API client already pointed at the stage endpoint.
-    pub fn new(client: Client) -> Self {
-        Self { client }
+    pub fn new(client: impl Into<crate::LazyClient<Client>>) -> Self {
+        Self { client: client.into() }
     }
 }
 
@@ -30,6 +30,7 @@ impl Push for ApiGatewayPush {
     async fn send(&self, connection_id: &str, payload: &str) -> Result<(), PushError> {
         match self
             .client
+            .get()
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(payload.as_bytes()))
@@ -48,7 +49,7 @@ impl Push for ApiGatewayPush {
     }
 
     async fn close(&self, connection_id: &str) -> Result<(), PushError> {
-        match self.client.delete_connection().connection_id(connection_id).send().await {
+        match self.client.get().delete_connection().connection_id(connection_id).send().await {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.as_service_error(), Some(DeleteConnectionError::GoneException(_))) => {
                 Err(PushError::Gone)

@@ -17,7 +17,7 @@ use crate::error::{code, describe};
 /// template, so the adapter only has to report each message's receive count.
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
-    client: Client,
+    client: crate::LazyClient<Client>,
     url: String,
 }
 
@@ -28,8 +28,8 @@ const MAX_VISIBILITY_SECS: u64 = 12 * 60 * 60;
 
 impl SqsQueue {
     /// The adapter for the queue at `url`.
-    pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self { client, url: url.into() }
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, url: impl Into<String>) -> Self {
+        Self { client: client.into(), url: url.into() }
     }
 
     /// The queue's URL, for logs.
@@ -68,8 +68,15 @@ fn secs_up(d: Duration, max: u64) -> i32 {
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
-        let out =
-            self.client.send_message().queue_url(&self.url).message_body(body).send().await.map_err(unavailable)?;
+        let out = self
+            .client
+            .get()
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
         out.message_id.ok_or_else(|| QueueError::Unavailable("SQS answered without a message id".into()))
     }
 
@@ -88,6 +95,7 @@ impl Queue for SqsQueue {
             .map_err(|e| QueueError::Unavailable(e.to_string()))?;
         let out = self
             .client
+            .get()
             .send_message_batch()
             .queue_url(&self.url)
             .set_entries(Some(entries))
@@ -123,6 +131,7 @@ impl Queue for SqsQueue {
         let wait_secs = (wait.as_millis() + 500) / 1000;
         let out = self
             .client
+            .get()
             .receive_message()
             .queue_url(&self.url)
             .max_number_of_messages(max)
@@ -156,6 +165,7 @@ impl Queue for SqsQueue {
 
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
         self.client
+            .get()
             .delete_message()
             .queue_url(&self.url)
             .receipt_handle(receipt)
@@ -167,6 +177,7 @@ impl Queue for SqsQueue {
 
     async fn change_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {
         self.client
+            .get()
             .change_message_visibility()
             .queue_url(&self.url)
             .receipt_handle(receipt)
@@ -180,6 +191,7 @@ impl Queue for SqsQueue {
     async fn approximate_len(&self) -> Result<usize, QueueError> {
         let out = self
             .client
+            .get()
             .get_queue_attributes()
             .queue_url(&self.url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)

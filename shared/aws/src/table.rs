@@ -44,7 +44,7 @@ fn part<T>(built: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, T
 /// Expiry is enforced at read time, because DynamoDB's TTL deletes items only eventually: reads drop items whose
 /// `ttl` has passed and `Exists`/`NotExists` conditions test `ttl` against the adapter's clock.
 pub struct DynamoTable {
-    client: Client,
+    client: crate::LazyClient<Client>,
     table_name: String,
     clock: Arc<dyn Clock>,
     items_read: AtomicU64,
@@ -60,14 +60,18 @@ impl std::fmt::Debug for DynamoTable {
 
 impl DynamoTable {
     /// The adapter for `table_name`, judging expiry by the system clock.
-    pub fn new(client: Client, table_name: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, table_name: impl Into<String>) -> Self {
         Self::with_clock(client, table_name, Arc::new(SystemClock))
     }
 
     /// The adapter for `table_name`, judging expiry by `clock` (for previews and tests that move time).
-    pub fn with_clock(client: Client, table_name: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(
+        client: impl Into<crate::LazyClient<Client>>,
+        table_name: impl Into<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             table_name: table_name.into(),
             clock,
             items_read: AtomicU64::new(0),
@@ -198,6 +202,7 @@ impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         let out = self
             .client
+            .get()
             .get_item()
             .table_name(&self.table_name)
             .set_key(Some(key_attributes(key)?))
@@ -214,7 +219,7 @@ impl Table for DynamoTable {
         Key::of(&item)?;
         let mut expr = Expr::new(self.now());
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let request = self.client.put_item().table_name(&self.table_name).set_item(Some(to_attributes(&item)?));
+        let request = self.client.get().put_item().table_name(&self.table_name).set_item(Some(to_attributes(&item)?));
         let result = with_expression!(request, cond, expr).send().await;
         self.count(0, u64::from(result.is_ok()));
         result.map(|_| ()).map_err(single)
@@ -226,7 +231,8 @@ impl Table for DynamoTable {
         let mut expr = Expr::new(self.now());
         let text = expr.update(&update)?;
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let request = self.client.update_item().table_name(&self.table_name).set_key(Some(key)).update_expression(text);
+        let request =
+            self.client.get().update_item().table_name(&self.table_name).set_key(Some(key)).update_expression(text);
         let result = with_expression!(request, cond, expr).return_values(ReturnValue::AllNew).send().await;
         self.count(0, u64::from(result.is_ok()));
         let out = result.map_err(single)?;
@@ -237,7 +243,7 @@ impl Table for DynamoTable {
         let key = key_attributes(key)?;
         let mut expr = Expr::new(self.now());
         let cond = condition.as_ref().map(|c| expr.condition(c)).transpose()?;
-        let request = self.client.delete_item().table_name(&self.table_name).set_key(Some(key));
+        let request = self.client.get().delete_item().table_name(&self.table_name).set_key(Some(key));
         let result = with_expression!(request, cond, expr).return_values(ReturnValue::AllOld).send().await;
         let out = result.map_err(|e| {
             self.count(0, 0);
@@ -266,6 +272,7 @@ impl Table for DynamoTable {
         let limit = query.limit.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
         let out = self
             .client
+            .get()
             .query()
             .table_name(&self.table_name)
             .set_index_name(query.index.map(|ix| ix.name().to_owned()))
@@ -345,7 +352,7 @@ impl Table for DynamoTable {
             }
             items.push(built.build());
         }
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+        let result = self.client.get().transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => {
                 self.count(checks, writes);

@@ -13,14 +13,14 @@ use crate::error::describe;
 /// adapter only has to set that attribute. Subscriptions use raw delivery, so consumers see the body unchanged.
 #[derive(Debug, Clone)]
 pub struct SnsTopic {
-    client: Client,
+    client: crate::LazyClient<Client>,
     arn: String,
 }
 
 impl SnsTopic {
     /// The adapter for the topic `arn`.
-    pub fn new(client: Client, arn: impl Into<String>) -> Self {
-        Self { client, arn: arn.into() }
+    pub fn new(client: impl Into<crate::LazyClient<Client>>, arn: impl Into<String>) -> Self {
+        Self { client: client.into(), arn: arn.into() }
     }
 
     /// The topic's ARN, for logs.
@@ -38,12 +38,18 @@ pub(crate) fn string_attribute(value: &str) -> Result<MessageAttributeValue, Str
 impl Topic for SnsTopic {
     async fn publish(&self, event_type: &str, body: &str) -> Result<(), TopicError> {
         let ty = string_attribute(event_type).map_err(TopicError::Unavailable)?;
-        self.client.publish().topic_arn(&self.arn).message(body).message_attributes("type", ty).send().await.map_err(
-            |e| {
+        self.client
+            .get()
+            .publish()
+            .topic_arn(&self.arn)
+            .message(body)
+            .message_attributes("type", ty)
+            .send()
+            .await
+            .map_err(|e| {
                 tracing::warn!(error = %describe(&e), "sns publish failed");
                 TopicError::Unavailable(describe(&e))
-            },
-        )?;
+            })?;
         Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! Embedded adapters: the ports on one local redb file, for `kefu serve`, demos and small installs.
 //!
-//! The table, the queues and the topic's fan-out share one database, so a publish that reaches several queues
-//! is one atomic write and nothing accepted is lost across a restart. Blobs live in a directory, pushes go
+//! The table, the queues and the topic's fan-out can share one database or use one each (`kefu serve` keeps
+//! the queues in a file of their own, so two writers commit in parallel); the topic and its queues share one,
+//! so a publish that reaches several queues is one atomic write, and nothing accepted is lost across a restart. Blobs live in a directory, pushes go
 //! through an in-process hub, and mail and SMS land in an outbox file.
 
 pub mod blob;

@@ -99,6 +99,59 @@ fn remove(tx: &WriteTransaction, queue: &str, id: &str, visible_at: u64) -> Resu
     Ok(())
 }
 
+/// Moves every queued message (waiting, in flight and dead-lettered, with its receive count and visibility)
+/// from `from` to `to`, and answers how many moved: for a data directory whose queues lived in the same file as
+/// the table before they got a file (and a writer) of their own. The copy is written before the originals are
+/// removed, so a crash in between delivers a message twice at worst, which at-least-once delivery allows.
+pub async fn move_queues(from: &Arc<EmbeddedStore>, to: &Arc<EmbeddedStore>) -> Result<usize, QueueError> {
+    type Entries = (Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>);
+    let (messages, ready): Entries = from
+        .blocking(|s| -> Result<Entries, QueueError> {
+            let tx = s.db.begin_read().map_err(db)?;
+            let mut messages = Vec::new();
+            for entry in tx.open_table(QUEUE_MESSAGES).map_err(db)?.iter().map_err(db)? {
+                let (k, v) = entry.map_err(db)?;
+                messages.push((k.value().to_vec(), v.value().to_vec()));
+            }
+            let mut ready = Vec::new();
+            for entry in tx.open_table(QUEUE_READY).map_err(db)?.iter().map_err(db)? {
+                ready.push(entry.map_err(db)?.0.value().to_vec());
+            }
+            Ok((messages, ready))
+        })
+        .await?;
+    if messages.is_empty() && ready.is_empty() {
+        return Ok(0);
+    }
+    let moved = messages.len();
+    let keys: (Vec<Vec<u8>>, Vec<Vec<u8>>) = (messages.iter().map(|(k, _)| k.clone()).collect(), ready.clone());
+    to.write(move |tx, _| -> Result<(), QueueError> {
+        let mut t = tx.open_table(QUEUE_MESSAGES).map_err(db)?;
+        for (k, v) in &messages {
+            t.insert(k.as_slice(), v.as_slice()).map_err(db)?;
+        }
+        let mut r = tx.open_table(QUEUE_READY).map_err(db)?;
+        for k in &ready {
+            r.insert(k.as_slice(), ()).map_err(db)?;
+        }
+        Ok(())
+    })
+    .await?;
+    from.write(move |tx, _| -> Result<(), QueueError> {
+        let mut t = tx.open_table(QUEUE_MESSAGES).map_err(db)?;
+        for k in &keys.0 {
+            t.remove(k.as_slice()).map_err(db)?;
+        }
+        let mut r = tx.open_table(QUEUE_READY).map_err(db)?;
+        for k in &keys.1 {
+            r.remove(k.as_slice()).map_err(db)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(moved)
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

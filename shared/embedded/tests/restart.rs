@@ -59,3 +59,36 @@ async fn expired_items_are_purged_with_their_index_entries() {
     assert_eq!(all.len(), 2, "purged items are gone for good, even for a clock turned back");
     assert_eq!(table.query(Query::index(Index::Gsi1, "g")).await.unwrap().items.len(), 1);
 }
+
+/// Queues moved to a store of their own (`kefu serve`'s `queues.redb`) keep every message: waiting, in flight
+/// and dead-lettered, with its receive count, and leave nothing behind in the old file.
+#[tokio::test]
+async fn queues_move_to_a_store_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let redrive = || Some(RedrivePolicy { dead_letter_queue: "q-dlq".into(), max_receive_count: 1 });
+    let old = EmbeddedStore::open(&dir.path().join("kefu.redb"), Arc::new(SystemClock)).unwrap();
+    let q = old.queue("q", redrive());
+    q.send("dead").await.unwrap();
+    let got = q.receive(1, Duration::ZERO, Duration::ZERO).await.unwrap();
+    assert_eq!(got[0].body, "dead");
+    assert!(q.receive(1, Duration::ZERO, Duration::ZERO).await.unwrap().is_empty(), "it went to the dead letters");
+    q.send("waiting").await.unwrap();
+    q.send("in flight").await.unwrap();
+    assert_eq!(q.receive(1, Duration::from_secs(1), Duration::ZERO).await.unwrap()[0].body, "waiting");
+
+    let new = EmbeddedStore::open(&dir.path().join("queues.redb"), Arc::new(SystemClock)).unwrap();
+    assert_eq!(kefu_embedded::queue::move_queues(&old, &new).await.unwrap(), 3);
+    assert_eq!(kefu_embedded::queue::move_queues(&old, &new).await.unwrap(), 0, "nothing is left to move");
+    assert_eq!(old.queue("q", redrive()).approximate_len().await.unwrap(), 0);
+    assert_eq!(old.queue("q-dlq", None).approximate_len().await.unwrap(), 0);
+
+    // A redrive policy belongs to the queue's handle, not to its messages: the moved queue allows more receives.
+    let q = new.queue("q", Some(RedrivePolicy { dead_letter_queue: "q-dlq".into(), max_receive_count: 3 }));
+    let dlq = new.queue("q-dlq", None);
+    assert_eq!(dlq.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap()[0].body, "dead");
+    let first = q.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
+    assert_eq!(first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["in flight"]);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let later = q.receive(10, Duration::from_secs(30), Duration::ZERO).await.unwrap();
+    assert_eq!((later[0].body.as_str(), later[0].receive_count), ("waiting", 2), "the receive count moves too");
+}
