@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("conversations", &["assignment", "audit", "customers", "identity", "plumbing"]),
     ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
     ("tags", &["audit", "plumbing"]),
-    ("automation", &["assignment", "audit", "conversations", "customers", "plumbing", "tags"]),
+    ("automation", &["assignment", "audit", "conversations", "customers", "plumbing", "tags", "tickets"]),
     ("quick_replies", &["audit", "identity", "plumbing"]),
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
