@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
+pub mod auto_reply;
 pub mod blocks;
 pub mod conversations;
 pub mod customers;
@@ -111,6 +112,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(approvals::list))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
+        // Automation: auto-replies (issue 12).
+        .routes(routes!(auto_reply::get, auto_reply::put))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -1044,6 +1044,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/auto_reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's auto-replies (off, with no messages, until it saves some). */
+        get: operations["settings_auto_reply_get"];
+        /**
+         * Changes the auto-replies: the fields given replace the current ones, the others stay; a message is checked
+         *     like any message (400 naming the field). Audited as `settings.update`.
+         */
+        put: operations["settings_auto_reply_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/security": {
         parameters: {
             query?: never;
@@ -1490,6 +1511,27 @@ export interface components {
             target_id?: string | null;
             /** @description The kind of thing acted on. */
             target_type?: string | null;
+        };
+        /** @description A tenant's auto-replies, as API.md shows them. */
+        AutoReplySettings: {
+            /** @description Whether either is sent (default false). */
+            enabled: boolean;
+            /** @description Sent to a new conversation whose working hours are closed (null: none). */
+            off_hours?: string | null;
+            /** @description Sent to every new conversation (null: none). */
+            welcome?: string | null;
+        };
+        /**
+         * @description `PUT /v1/settings/auto_reply` body: the fields given replace the current ones, the others stay; `welcome`
+         *     or `off_hours` null (or blank) turns that message off.
+         */
+        AutoReplyUpdate: {
+            /** @description On or off. */
+            enabled?: boolean | null;
+            /** @description The off-hours message (1..=4000 characters), or null. */
+            off_hours?: string | null;
+            /** @description The welcome message (1..=4000 characters), or null. */
+            welcome?: string | null;
         };
         /** @description A block as API.md shows it. */
         BlockView: {
@@ -6553,6 +6595,88 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_auto_reply_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReplySettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_auto_reply_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoReplyUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReplySettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,6 +12,7 @@
 //!
 //! It sits above conversations, customers, assignment and tags, and uses them; none of them knows about it.
 
+pub mod auto_reply;
 pub mod dry_run;
 pub mod error;
 pub mod run;

@@ -628,3 +628,10 @@ pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
 
 /// Sort-key prefix of a tenant's rules.
 pub const RULE_PREFIX: &str = "RULE#";
+
+// ---- Auto-replies (issue 12) ----
+
+/// A tenant's auto-replies (`GET|PUT /v1/settings/auto_reply`): the welcome and off-hours messages.
+pub fn auto_reply_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#AUTO_REPLY")
+}
