@@ -14,6 +14,7 @@ pub mod customers;
 pub mod customers_push;
 pub mod groups;
 pub mod me;
+pub mod notifications;
 pub mod openapi;
 mod query;
 pub mod quick_replies;
@@ -114,6 +115,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(approvals::reject))
         // Automation: auto-replies (issue 12).
         .routes(routes!(auto_reply::get, auto_reply::put))
+        // Notifications (issue 12).
+        .routes(routes!(notifications::get, notifications::put))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

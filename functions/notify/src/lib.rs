@@ -5,8 +5,9 @@
 //! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
 //! the conversation; never an internal note to a visitor), and `ticket.assigned` into a `ticket.assigned` frame
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
-//! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`). A push to a
-//! connection that is gone removes its record. Like every consumer it is idempotent per event id.
+//! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
+//! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned
+//! as its preferences allow (`kefu_app::notifications::deliver`). A push to a connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -49,6 +50,13 @@ impl Consumer for NotifyConsumer {
         }
         if let Event::ApprovalRequested(requested) = &event.event {
             pushed += kefu_app::approvals::notify::deliver_requested(app, event, requested).await?;
+        }
+        if let Event::NotificationRequested(n) = &event.event {
+            let done = kefu_app::notifications::deliver(app, event, n)
+                .await
+                .map_err(|e| HandlerError::Retry(e.to_string()))?;
+            tracing::info!(consumer = "notify", event_id = %event.id, kind = %n.kind, emailed = done.emailed, held = ?done.held, "notification delivered");
+            pushed += done.pushed;
         }
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {
             tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, closed = pushed.closed, "frames pushed");

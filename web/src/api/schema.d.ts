@@ -717,6 +717,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notification preferences (the defaults until it saves some: desktop, mobile and email on,
+         *     SMS off, no do-not-disturb, every kind).
+         */
+        get: operations["me_notifications_get"];
+        /**
+         * Changes the caller's notification preferences: `{"desktop", "mobile", "email", "sms", "working_hours_only"
+         *     (bools), "dnd_until" (a time or null), "events" (kinds)}`, each optional; the fields given replace the
+         *     current ones. A bad or unknown field is 400 naming it, and changes nothing.
+         */
+        put: operations["me_notifications_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/password": {
         parameters: {
             query?: never;
@@ -2492,6 +2517,26 @@ export interface components {
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
+        };
+        /** @description `GET|PUT /v1/me/notifications` answer (API.md's shape). */
+        PreferencesView: {
+            /** @description Frames shown as desktop notifications by the console. */
+            desktop: boolean;
+            /** @description Nothing but urgent notifications before this time (null: off). */
+            dnd_until?: string | null;
+            /** @description Email when no WebSocket is live. */
+            email: boolean;
+            /**
+             * @description The kinds wanted: `conversation.new`, `message.new`, `conversation.assigned`, `ticket.assigned`,
+             *     `conversation.unanswered`, `approval.requested`.
+             */
+            events: string[];
+            /** @description Mobile push (to devices registered with `/v1/me/devices`). */
+            mobile: boolean;
+            /** @description SMS when no WebSocket is live. */
+            sms: boolean;
+            /** @description Nothing but urgent notifications outside the agent's own schedule. */
+            working_hours_only: boolean;
         };
         /** @description `POST /v1/customers/{id}/purchases` body. */
         PurchaseBody: {
@@ -5433,6 +5478,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    me_notifications_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    me_notifications_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The fields to change */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesView"];
                 };
             };
             400: {

@@ -12,7 +12,9 @@
 //!   `skipped`) and close;
 //! - `create_ticket`: a ticket with `source` `rule`, linked to the conversation and its customer, titled after
 //!   the visitor's message, with its `ticket.created` event and an audit entry;
-//! - `auto_reply`: a bot message through [`crate::conversations::bot_reply`], never a first response.
+//! - `auto_reply`: a bot message through [`crate::conversations::bot_reply`], never a first response;
+//! - `notify`: a `notification.requested` event (through the outbox) that the `notify` consumer delivers by the
+//!   agents' preferences (the notifications capability's `deliver`).
 //!
 //! On `conversation.created`, `assign_group`, `set_priority` and `require_skills` shape the first routing
 //! instead: the assign consumer calls [`shape_first_routing`] before it chooses, and the run records them as
@@ -162,7 +164,7 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
     };
     let facts = facts_of(app, &conv, message).await?;
     let outcome = set.evaluate(kind, &facts);
-    let ctx = Ctx { app, t, c: conversation_id, message: facts.message_content.as_deref() };
+    let ctx = Ctx { event: kind, app, t, c: conversation_id, message: facts.message_content.as_deref() };
     let mut rules = Vec::new();
     // Only the last matching `set_priority` applies (a later rule's overrides an earlier one's).
     let last_priority = outcome
@@ -234,6 +236,7 @@ fn log(t: &TenantId, c: &ConversationId, outcome: &Outcome) {
 
 /// What an action runs against: the conversation of the event, and the visitor's message it is about.
 struct Ctx<'a> {
+    event: Event,
     app: &'a App,
     t: &'a TenantId,
     c: &'a ConversationId,
@@ -301,10 +304,50 @@ async fn act(ctx: &Ctx<'_>, action: &Action) -> Result<String, RunError> {
             Err(CE::Table(e)) => Err(e.into()),
             Err(e) => Ok(format!("skipped: {e}")),
         },
-        Action::Notify { .. } | Action::Webhook { .. } | Action::Reassign | Action::RequestRating => {
-            Ok("unsupported".into())
-        }
+        Action::Notify { to, text } => notify(ctx, to, text).await,
+        Action::Webhook { .. } | Action::Reassign | Action::RequestRating => Ok("unsupported".into()),
     }
+}
+
+/// The notification kind of a rule's `notify` on `event` (the agents' `events` preferences filter by it).
+fn notification_kind(event: Event) -> &'static str {
+    match event {
+        Event::ConversationCreated => "conversation.new",
+        Event::MessageReceived => "message.new",
+        Event::ConversationUnanswered => "conversation.unanswered",
+        _ => "rule",
+    }
+}
+
+/// `notify`: a `notification.requested` event for the agent or the group's agents (the `notify` consumer
+/// delivers it by their preferences); `urgent` when the customer is in a `high` priority group.
+async fn notify(
+    ctx: &Ctx<'_>,
+    to: &kefu_domain::automation::NotifyTarget,
+    text: &kefu_domain::conversation::MessageContent,
+) -> Result<String, RunError> {
+    use kefu_domain::automation::NotifyTarget;
+    use kefu_domain::notification::Urgency;
+    let (app, t, c) = (ctx.app, ctx.t, ctx.c);
+    let Some(conv) = crate::conversations::load(app, t, c).await? else {
+        return Ok("conversation_gone".into());
+    };
+    let customer = crate::customers::load(app, t, &conv.customer_id).await?;
+    let vip = crate::customers::priority_of(app, t, customer.as_ref()).await? == Priority::High;
+    let (agent_id, group_id) = match to {
+        NotifyTarget::AgentId(a) => (Some(a.clone()), None),
+        NotifyTarget::GroupId(g) => (None, Some(g.clone())),
+    };
+    let n = crate::plumbing::events::NotificationRequested {
+        kind: notification_kind(ctx.event).to_owned(),
+        priority: if vip { Urgency::Urgent } else { Urgency::Normal },
+        text: text.as_str().to_owned(),
+        conversation_id: Some(c.clone()),
+        agent_id,
+        group_id,
+    };
+    crate::plumbing::outbox::commit(app, Vec::new(), vec![Envelope::new(t, app.now(), n)]).await?;
+    Ok("done".into())
 }
 
 /// `add_tag`: the tag joins the conversation's tags, checked against the tenant's tag registry.

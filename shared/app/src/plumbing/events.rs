@@ -146,6 +146,8 @@ event_list! {
         "ticket.assigned" => TicketAssigned, heard by [Notify];
         /// An operation waits for approval (notify tells the connected holders of `approvals.review`).
         "approval.requested" => ApprovalRequested, heard by [Notify];
+        /// Something for some agents' attention (a rule's `notify`): notify delivers it by each one's preferences.
+        "notification.requested" => NotificationRequested, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -587,6 +589,27 @@ pub struct ApprovalRequested {
     pub expires_at: jiff::Timestamp,
 }
 
+/// `notification.requested`: a notification for an agent or a group's agents (a rule's `notify` action). The
+/// `notify` consumer delivers it to each one as its preferences allow (`kefu_app::notifications::deliver`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRequested {
+    /// Its kind (`conversation.new`, `message.new`, … or `rule`): the agents' `events` preferences filter by it.
+    pub kind: String,
+    /// `urgent` (about a customer of a `high` priority group: through do-not-disturb) or `normal`.
+    pub priority: kefu_domain::notification::Urgency,
+    /// What to say.
+    pub text: String,
+    /// The conversation it is about, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub conversation_id: Option<ConversationId>,
+    /// The agent to tell (or none, with `group_id`).
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub agent_id: Option<AgentId>,
+    /// The group whose members to tell (or none, with `agent_id`).
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub group_id: Option<GroupId>,
+}
+
 /// An event of a reserved type: its name and routing are fixed, its payload is not (no code emits it yet).
 /// Its data is kept as it came, so such an event still travels and is routed like any other.
 #[derive(Debug, Clone, PartialEq)]
@@ -814,6 +837,9 @@ mod tests {
             EventType::ApprovalRequested => format!(
                 r#"{{"approval_id":"ap_01jd2q8m6xg3r8w6b4s1e2c9va","expires_at":"2026-11-28T08:00:00Z","operation":"conversation.delete","requested_by":"{AG}","target_id":"{CV}"}}"#
             ),
+            EventType::NotificationRequested => format!(
+                r#"{{"agent_id":null,"conversation_id":"{CV}","group_id":"{GR}","kind":"message.new","priority":"urgent","text":"New sales lead"}}"#
+            ),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -933,6 +959,18 @@ mod tests {
         });
     }
 
+    #[test]
+    fn notification_requested_round_trips() {
+        round_trip(NotificationRequested {
+            kind: "message.new".into(),
+            priority: kefu_domain::notification::Urgency::Urgent,
+            text: "New sales lead".into(),
+            conversation_id: Some(id(CV)),
+            agent_id: None,
+            group_id: Some(id(GR)),
+        });
+    }
+
     fn message(author: Author, author_id: &str, content: &str, internal: bool, at: &str) -> EventMessage {
         EventMessage {
             id: id(MS),
@@ -1049,7 +1087,7 @@ mod tests {
                     r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
-                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested"]}"#
+                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested", "notification.requested"]}"#
                 }
                 ConsumerName::Export => r#"{"type": ["export.requested"]}"#,
             })

@@ -635,3 +635,10 @@ pub const RULE_PREFIX: &str = "RULE#";
 pub fn auto_reply_settings(t: &TenantId) -> Key {
     Key::new(tenant_pk(t), "SETTINGS#AUTO_REPLY")
 }
+
+// ---- Notifications (issue 12) ----
+
+/// An agent's notification preferences (`GET|PUT /v1/me/notifications`).
+pub fn notification_preferences(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("NOTIFY_PREFS#{a}"))
+}
