@@ -156,3 +156,47 @@ async fn a_sales_lead_notifies_the_sales_agent_at_once_and_do_not_disturb_lets_o
     assert_ne!(held, urgent);
     ws.close().await;
 }
+
+#[tokio::test]
+async fn an_agent_registers_lists_and_forgets_its_own_phones() {
+    let shop = Shop::new(spawn_app().await, "li@acme.test").await;
+    let (_, ann) = shop.agent("ann@acme.test", false).await;
+    let r = shop.t.post("/v1/me/devices", json!({"platform": "apns", "token": "a1b2c3d4"}), Some(&ann)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = s(&r.body["id"]);
+    assert!(id.starts_with("dv_"), "{id}");
+    // The same token again is the same phone.
+    let r = shop.t.post("/v1/me/devices", json!({"platform": "apns", "token": "a1b2c3d4"}), Some(&ann)).await;
+    assert_eq!((r.status, s(&r.body["id"])), (StatusCode::CREATED, id.clone()));
+    let r = shop.t.post("/v1/me/devices", json!({"platform": "fcm", "token": "f9e8d7"}), Some(&ann)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let list = shop.t.get("/v1/me/devices", Some(&ann)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let items = list.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{:?}", list.body);
+    assert_eq!((items[0]["id"].as_str(), items[0]["platform"].as_str()), (Some(id.as_str()), Some("apns")));
+    assert!(items[0].get("token").is_none(), "the token is not shown back");
+
+    // Bad input names the field and stores nothing.
+    for (body, field) in [
+        (json!({"platform": "sms", "token": "x"}), "platform"),
+        (json!({"platform": "fcm", "token": " "}), "token"),
+        (json!({"platform": "fcm", "token": "a b"}), "token"),
+        (json!({"platform": "fcm", "token": "x", "colour": 1}), "colour"),
+    ] {
+        let r = shop.t.post("/v1/me/devices", body, Some(&ann)).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_failed"), "{:?}", r.body);
+        assert!(r.body["error"]["field"].as_str().is_some_and(|f| f.contains(field)), "{field}: {:?}", r.body);
+    }
+
+    // Another agent sees none of them and cannot forget them.
+    let del = |token: String, id: String| {
+        let t = &shop.t;
+        async move { t.call(Method::DELETE, &format!("/v1/me/devices/{id}"), None, Some(&token), &[]).await }
+    };
+    assert_eq!(shop.t.get("/v1/me/devices", Some(&shop.admin)).await.body["items"], json!([]));
+    assert_eq!(del(shop.admin.clone(), id.clone()).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(del(ann.clone(), id.clone()).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(del(ann.clone(), id.clone()).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(shop.t.get("/v1/me/devices", Some(&ann)).await.body["items"].as_array().unwrap().len(), 1);
+}

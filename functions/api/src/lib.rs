@@ -117,6 +117,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(auto_reply::get, auto_reply::put))
         // Notifications (issue 12).
         .routes(routes!(notifications::get, notifications::put))
+        .routes(routes!(notifications::register_device, notifications::list_devices))
+        .routes(routes!(notifications::delete_device))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

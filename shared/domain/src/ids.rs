@@ -96,6 +96,10 @@ id_type!(
     /// An automation rule.
     RuleId, "ru_"
 );
+id_type!(
+    /// A phone an agent registered for push notifications (`/v1/me/devices`).
+    DeviceId, "dv_"
+);
 
 id_type!(
     /// A ticket: a piece of work with a status, tracked apart from (or after) a conversation.

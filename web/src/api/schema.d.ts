@@ -683,6 +683,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's registered phones, oldest first. */
+        get: operations["list_devices"];
+        put?: never;
+        /**
+         * Registers one of the caller's phones for push notifications (at most 10; a token registered already answers
+         *     its id). Bad input is 400 naming the field.
+         */
+        post: operations["register_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forgets one of the caller's phones; another agent's ids answer 404. */
+        delete: operations["delete_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/mfa/totp": {
         parameters: {
             query?: never;
@@ -1746,6 +1784,20 @@ export interface components {
             /** @description Tag names. */
             tags: string[];
         };
+        /** @description `POST /v1/me/devices` answer. */
+        DeviceCreated: {
+            /** @description The phone's id (`dv_…`); the same when its token was registered already. */
+            id: string;
+        };
+        /** @description A registered phone as `GET /v1/me/devices` shows it (the token is not shown back). */
+        DeviceView: {
+            /** @description When it was registered. */
+            created_at: string;
+            /** @description Its id (`dv_…`). */
+            id: string;
+            /** @description `apns` | `fcm`. */
+            platform: components["schemas"]["Platform"];
+        };
         /** @description What disabling did. */
         Disabled: {
             /** @description The agent, now disabled. */
@@ -2063,6 +2115,20 @@ export interface components {
                 phone?: string | null;
                 /** @description Tag names. */
                 tags: string[];
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_DeviceView: {
+            /** @description The page's items. */
+            items: {
+                /** @description When it was registered. */
+                created_at: string;
+                /** @description Its id (`dv_…`). */
+                id: string;
+                /** @description `apns` | `fcm`. */
+                platform: components["schemas"]["Platform"];
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -2448,6 +2514,13 @@ export interface components {
             /** @description Tag names. */
             tags?: string[] | null;
         };
+        /** @description `POST /v1/me/devices` body. */
+        NewDevice: {
+            /** @description `apns` | `fcm`. */
+            platform: components["schemas"]["Platform"];
+            /** @description The push token (1..=4096 characters, no white space). */
+            token: string;
+        };
         /** @description `POST /v1/tags` body. */
         NewTag: {
             /** @description `#rrggbb` (default a neutral grey). */
@@ -2511,6 +2584,11 @@ export interface components {
             /** @description Always `pending`. */
             status: string;
         };
+        /**
+         * @description A phone's push service.
+         * @enum {string}
+         */
+        Platform: "apns" | "fcm";
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
             /** @description Whether the widget shows it (default false). */
@@ -5423,6 +5501,108 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_DeviceView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    register_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDevice"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceCreated"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a device id (`dv_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

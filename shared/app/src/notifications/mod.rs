@@ -11,6 +11,8 @@
 //! It sits above assignment (the agents' schedules, a group's members), identity (the accounts' email) and
 //! realtime (the sockets), and uses them; none of them knows about it.
 
+pub mod devices;
+
 use std::collections::BTreeSet;
 
 use kefu_domain::notification::{Channel, Held, Preferences, Urgency};

@@ -642,3 +642,16 @@ pub fn auto_reply_settings(t: &TenantId) -> Key {
 pub fn notification_preferences(t: &TenantId, a: &AgentId) -> Key {
     Key::new(tenant_pk(t), format!("NOTIFY_PREFS#{a}"))
 }
+
+/// The partition of an agent's registered phones (`/v1/me/devices`): listed with one Query.
+pub fn devices_pk(t: &TenantId, a: &AgentId) -> String {
+    format!("{}#DEVICES#{a}", tenant_pk(t))
+}
+
+/// One registered phone of an agent.
+pub fn device(t: &TenantId, a: &AgentId, id: &kefu_domain::ids::DeviceId) -> Key {
+    Key::new(devices_pk(t, a), format!("{DEVICE_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of an agent's registered phones.
+pub const DEVICE_PREFIX: &str = "DEVICE#";
