@@ -261,7 +261,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
     let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
     assert!(done, "{conv}");
     assert_eq!(conv["priority"], "high", "{conv}");
-    // The run says why: which rules matched, what each action did, the unsupported one skipped.
+    // The run says why: which rules matched, what each action did (the webhook queued for the notify consumer).
     let run = conv["automation"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(run["event"], "message.received");
     let rules = run["rules"].as_array().unwrap();
@@ -270,7 +270,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
         rules[0]["actions"],
         json!([{"type": "add_tag", "result": "done"}, {"type": "assign_group", "result": "done"}])
     );
-    assert_eq!(rules[1]["actions"][2], json!({"type": "webhook", "result": "unsupported"}));
+    assert_eq!(rules[1]["actions"][2], json!({"type": "webhook", "result": "queued"}));
     assert!(run["trace"].as_array().is_some_and(|t| t.len() == 2), "{run}");
 
     // The auto-reply reached the visitor as a bot message, and is no first response.

@@ -27,6 +27,7 @@ pub mod system;
 pub mod tags;
 pub mod tenants;
 pub mod tickets;
+pub mod webhooks;
 pub mod widget_settings;
 
 use axum::Router;
@@ -119,6 +120,10 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(notifications::get, notifications::put))
         .routes(routes!(notifications::register_device, notifications::list_devices))
         .routes(routes!(notifications::delete_device))
+        // Webhooks (issue 12).
+        .routes(routes!(webhooks::get_settings))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::deliveries))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

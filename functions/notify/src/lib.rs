@@ -7,7 +7,8 @@
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
 //! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
 //! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned
-//! as its preferences allow (`kefu_app::notifications::deliver`). A push to a connection that is gone removes its record. Like every consumer it is idempotent per event id.
+//! as its preferences allow (`kefu_app::notifications::deliver`), and `webhook.requested` into one signed try of the
+//! delivery (`kefu_app::automation::webhooks::attempt`; a failed try fails the message, so the queue retries it). A push to a connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -50,6 +51,17 @@ impl Consumer for NotifyConsumer {
         }
         if let Event::ApprovalRequested(requested) = &event.event {
             pushed += kefu_app::approvals::notify::deliver_requested(app, event, requested).await?;
+        }
+        if let Event::WebhookRequested(w) = &event.event {
+            use kefu_app::automation::webhooks::{self, Tried};
+            match webhooks::attempt(app, &event.tenant_id, &w.delivery_id).await {
+                Ok(Tried::Done) => {}
+                Ok(Tried::GaveUp) => {
+                    tracing::warn!(consumer = "notify", event_id = %event.id, delivery_id = %w.delivery_id, "webhook failed for the last time");
+                }
+                Ok(Tried::Retry(why)) => return Err(HandlerError::Retry(format!("webhook {}: {why}", w.delivery_id))),
+                Err(e) => return Err(HandlerError::Retry(e.to_string())),
+            }
         }
         if let Event::NotificationRequested(n) = &event.event {
             let done = kefu_app::notifications::deliver(app, event, n)

@@ -1076,7 +1076,7 @@ export interface paths {
          *     `customer.update_sensitive`, `export.create` — the last applies once exports exist), and
          *     `expires_after_hours` (default 72).
          */
-        get: operations["get_settings"];
+        get: operations["settings_approvals_get_settings"];
         /**
          * Replaces the approval settings (an absent operation needs no approval, an absent expiry is 72 hours);
          *     audited (`settings.update`).
@@ -1144,6 +1144,40 @@ export interface paths {
          */
         put: operations["settings_security_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's webhook secret (made on first read): the key of `X-Kefu-Signature`'s HMAC-SHA256. */
+        get: operations["settings_webhooks_get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/webhooks/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Makes a new secret (the old one stops signing at once). Audited as `settings.update`. */
+        post: operations["rotate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1286,6 +1320,23 @@ export interface paths {
         put?: never;
         /** Comments on a ticket. */
         post: operations["comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest deliveries (at most 100, newest first), with their tries and last answer. */
+        get: operations["deliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1784,6 +1835,38 @@ export interface components {
             /** @description Tag names. */
             tags: string[];
         };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /** @description A delivery as the log shows it. */
+        DeliveryView: {
+            /**
+             * Format: int32
+             * @description Tries made.
+             */
+            attempts: number;
+            /** @description Made at. */
+            created_at: string;
+            /** @description The event. */
+            event: string;
+            /** @description Its id (`wh_…`). */
+            id: string;
+            /** @description The last answer's beginning, or why none came. */
+            last_answer?: string | null;
+            /**
+             * Format: int32
+             * @description The last answer's HTTP status.
+             */
+            last_status?: number | null;
+            /** @description `pending` | `succeeded` | `failed`. */
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Last changed at. */
+            updated_at: string;
+            /** @description The target. */
+            url: string;
+        };
         /** @description `POST /v1/me/devices` answer. */
         DeviceCreated: {
             /** @description The phone's id (`dv_…`); the same when its token was registered already. */
@@ -2115,6 +2198,38 @@ export interface components {
                 phone?: string | null;
                 /** @description Tag names. */
                 tags: string[];
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_DeliveryView: {
+            /** @description The page's items. */
+            items: {
+                /**
+                 * Format: int32
+                 * @description Tries made.
+                 */
+                attempts: number;
+                /** @description Made at. */
+                created_at: string;
+                /** @description The event. */
+                event: string;
+                /** @description Its id (`wh_…`). */
+                id: string;
+                /** @description The last answer's beginning, or why none came. */
+                last_answer?: string | null;
+                /**
+                 * Format: int32
+                 * @description The last answer's HTTP status.
+                 */
+                last_status?: number | null;
+                /** @description `pending` | `succeeded` | `failed`. */
+                status: components["schemas"]["DeliveryStatus"];
+                /** @description Last changed at. */
+                updated_at: string;
+                /** @description The target. */
+                url: string;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -3046,6 +3161,11 @@ export interface components {
             name?: string | null;
             /** @description Phone. */
             phone?: string | null;
+        };
+        /** @description `GET /v1/settings/webhooks` answer. */
+        WebhookSettings: {
+            /** @description The key of `X-Kefu-Signature`'s HMAC-SHA256. */
+            secret: string;
         };
         /** @description `GET /v1/widget/config`: what the widget needs before the visitor writes. */
         WidgetConfig: {
@@ -6756,7 +6876,7 @@ export interface operations {
             };
         };
     };
-    get_settings: {
+    settings_approvals_get_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -7067,6 +7187,76 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_webhooks_get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7604,6 +7794,52 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `pending` | `succeeded` | `failed`. */
+                status: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_DeliveryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

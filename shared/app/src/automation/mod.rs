@@ -16,6 +16,7 @@ pub mod auto_reply;
 pub mod dry_run;
 pub mod error;
 pub mod run;
+pub mod webhooks;
 
 use kefu_domain::automation::{MAX_RULES, Reference, Rule, RuleSet};
 use kefu_domain::ids::RuleId;

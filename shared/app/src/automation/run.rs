@@ -14,7 +14,9 @@
 //!   the visitor's message, with its `ticket.created` event and an audit entry;
 //! - `auto_reply`: a bot message through [`crate::conversations::bot_reply`], never a first response;
 //! - `notify`: a `notification.requested` event (through the outbox) that the `notify` consumer delivers by the
-//!   agents' preferences (the notifications capability's `deliver`).
+//!   agents' preferences (the notifications capability's `deliver`);
+//! - `webhook`: a delivery stored and queued ([`super::webhooks::enqueue`], `queued`): the `notify` consumer
+//!   tries it, signed, and the queue retries it.
 //!
 //! On `conversation.created`, `assign_group`, `set_priority` and `require_skills` shape the first routing
 //! instead: the assign consumer calls [`shape_first_routing`] before it chooses, and the run records them as
@@ -105,7 +107,8 @@ pub struct ActionResult {
     /// The action's type (absent on an `already_done` entry).
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    /// `done`, `unchanged`, `before_routing`, `overridden`, `unsupported`, `already_done`, or why it was skipped.
+    /// `done`, `queued`, `unchanged`, `before_routing`, `overridden`, `unsupported`, `already_done`, or why it
+    /// was skipped.
     pub result: String,
 }
 
@@ -147,11 +150,14 @@ pub async fn shape_first_routing(app: &App, t: &TenantId, c: &ConversationId) ->
 /// What the run did, as recorded on the conversation (`None`: no rule of the event).
 pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, RunError> {
     let t = &event.tenant_id;
-    let (kind, conversation_id, message) = match &event.event {
-        Happened::ConversationCreated(e) => (Event::ConversationCreated, &e.conversation_id, None),
-        Happened::MessageReceived(e) if e.message.author == Author::Visitor && !e.message.internal => {
-            (Event::MessageReceived, &e.conversation_id, Some(e.message.content.clone()))
-        }
+    let (kind, conversation_id, message, message_json) = match &event.event {
+        Happened::ConversationCreated(e) => (Event::ConversationCreated, &e.conversation_id, None, None),
+        Happened::MessageReceived(e) if e.message.author == Author::Visitor && !e.message.internal => (
+            Event::MessageReceived,
+            &e.conversation_id,
+            Some(e.message.content.clone()),
+            serde_json::to_value(&e.message).ok(),
+        ),
         _ => return Ok(None),
     };
     let set = rule_set(app, t).await?;
@@ -164,7 +170,14 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
     };
     let facts = facts_of(app, &conv, message).await?;
     let outcome = set.evaluate(kind, &facts);
-    let ctx = Ctx { event: kind, app, t, c: conversation_id, message: facts.message_content.as_deref() };
+    let ctx = Ctx {
+        event: kind,
+        message_json: message_json.as_ref(),
+        app,
+        t,
+        c: conversation_id,
+        message: facts.message_content.as_deref(),
+    };
     let mut rules = Vec::new();
     // Only the last matching `set_priority` applies (a later rule's overrides an earlier one's).
     let last_priority = outcome
@@ -237,6 +250,7 @@ fn log(t: &TenantId, c: &ConversationId, outcome: &Outcome) {
 /// What an action runs against: the conversation of the event, and the visitor's message it is about.
 struct Ctx<'a> {
     event: Event,
+    message_json: Option<&'a Value>,
     app: &'a App,
     t: &'a TenantId,
     c: &'a ConversationId,
@@ -305,7 +319,11 @@ async fn act(ctx: &Ctx<'_>, action: &Action) -> Result<String, RunError> {
             Err(e) => Ok(format!("skipped: {e}")),
         },
         Action::Notify { to, text } => notify(ctx, to, text).await,
-        Action::Webhook { .. } | Action::Reassign | Action::RequestRating => Ok("unsupported".into()),
+        Action::Webhook { url } => {
+            super::webhooks::enqueue(app, t, url, ctx.event.as_str(), c, ctx.message_json).await?;
+            Ok("queued".into())
+        }
+        Action::Reassign | Action::RequestRating => Ok("unsupported".into()),
     }
 }
 

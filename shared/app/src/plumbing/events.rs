@@ -148,6 +148,8 @@ event_list! {
         "approval.requested" => ApprovalRequested, heard by [Notify];
         /// Something for some agents' attention (a rule's `notify`): notify delivers it by each one's preferences.
         "notification.requested" => NotificationRequested, heard by [Notify];
+        /// A webhook delivery waits for its try (a rule's `webhook`): notify posts it, retried by the queue.
+        "webhook.requested" => WebhookRequested, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -610,6 +612,13 @@ pub struct NotificationRequested {
     pub group_id: Option<GroupId>,
 }
 
+/// `webhook.requested`: a stored webhook delivery to try (its body, URL and tries are on the delivery record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRequested {
+    /// The delivery (`T#{t}#WEBHOOKS` / `DELIVERY#{id}`).
+    pub delivery_id: kefu_domain::ids::WebhookDeliveryId,
+}
+
 /// An event of a reserved type: its name and routing are fixed, its payload is not (no code emits it yet).
 /// Its data is kept as it came, so such an event still travels and is routed like any other.
 #[derive(Debug, Clone, PartialEq)]
@@ -840,6 +849,7 @@ mod tests {
             EventType::NotificationRequested => format!(
                 r#"{{"agent_id":null,"conversation_id":"{CV}","group_id":"{GR}","kind":"message.new","priority":"urgent","text":"New sales lead"}}"#
             ),
+            EventType::WebhookRequested => r#"{"delivery_id":"wh_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -1087,7 +1097,7 @@ mod tests {
                     r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
-                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested", "notification.requested"]}"#
+                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested", "notification.requested", "webhook.requested"]}"#
                 }
                 ConsumerName::Export => r#"{"type": ["export.requested"]}"#,
             })

@@ -655,3 +655,28 @@ pub fn device(t: &TenantId, a: &AgentId, id: &kefu_domain::ids::DeviceId) -> Key
 
 /// Sort-key prefix of an agent's registered phones.
 pub const DEVICE_PREFIX: &str = "DEVICE#";
+
+// ---- Webhooks (issue 12) ----
+
+/// A tenant's webhook signing secret (`GET /v1/settings/webhooks`).
+pub fn webhook_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#WEBHOOKS")
+}
+
+/// The partition of a tenant's webhook deliveries (the delivery log), newest last by id.
+pub fn webhook_deliveries_pk(t: &TenantId) -> String {
+    format!("{}#WEBHOOKS", tenant_pk(t))
+}
+
+/// One webhook delivery.
+pub fn webhook_delivery(t: &TenantId, id: &kefu_domain::ids::WebhookDeliveryId) -> Key {
+    Key::new(webhook_deliveries_pk(t), format!("{WEBHOOK_DELIVERY_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of webhook deliveries.
+pub const WEBHOOK_DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// gsi1 partition of a tenant's webhook deliveries in one status (`?status=`), by delivery id.
+pub fn webhook_deliveries_by_status(t: &TenantId, status: &str) -> String {
+    format!("{}#WEBHOOKS#{status}", tenant_pk(t))
+}
