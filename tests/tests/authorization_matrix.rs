@@ -40,6 +40,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("tickets", "tk_"),
     ("approvals", "ap_"),
     ("rules", "ru_"),
+    ("devices", "dv_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.

@@ -261,7 +261,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
     let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
     assert!(done, "{conv}");
     assert_eq!(conv["priority"], "high", "{conv}");
-    // The run says why: which rules matched, what each action did, the unsupported one skipped.
+    // The run says why: which rules matched, what each action did (the webhook queued for the notify consumer).
     let run = conv["automation"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(run["event"], "message.received");
     let rules = run["rules"].as_array().unwrap();
@@ -270,7 +270,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
         rules[0]["actions"],
         json!([{"type": "add_tag", "result": "done"}, {"type": "assign_group", "result": "done"}])
     );
-    assert_eq!(rules[1]["actions"][2], json!({"type": "webhook", "result": "unsupported"}));
+    assert_eq!(rules[1]["actions"][2], json!({"type": "webhook", "result": "queued"}));
     assert!(run["trace"].as_array().is_some_and(|t| t.len() == 2), "{run}");
 
     // The auto-reply reached the visitor as a bot message, and is no first response.
@@ -299,8 +299,12 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
         shop.t.app().now(),
         kefu_app::plumbing::events::MessageReceived { conversation_id: cid.clone(), message },
     );
-    let first = kefu_app::automation::run::run(shop.t.app(), &event).await.unwrap().unwrap();
-    let second = kefu_app::automation::run::run(shop.t.app(), &event).await.unwrap().unwrap();
+    let run_once = || async {
+        let run = kefu_app::automation::run::run(shop.t.app(), &event).await.unwrap().unwrap();
+        serde_json::to_value(run).unwrap()
+    };
+    let first = run_once().await;
+    let second = run_once().await;
     assert_eq!(first["rules"][1]["actions"][0], json!({"type": "auto_reply", "result": "done"}));
     // Already tagged and in the group: nothing changes (its agent keeps it).
     assert_eq!(
@@ -314,4 +318,163 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
     let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
     let recorded = conv["automation"].as_array().unwrap().iter().filter(|r| r["event_id"] == event.id.as_str()).count();
     assert_eq!(recorded, 1);
+}
+
+/// Signs an agent of the shop in and sets it online; answers its token.
+async fn online_agent(shop: &Shop, email: &str, extra: Value) -> (String, String) {
+    let mut body = json!({"email": email, "name": email, "password": "an agent's long password", "role_id": "agent"});
+    body.as_object_mut().unwrap().extend(extra.as_object().cloned().unwrap_or_default());
+    let r = shop.t.post("/v1/agents", body, Some(&shop.admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = s(&r.body["id"]);
+    let token = shop.t.login(&shop.tenant, email, "an agent's long password").await;
+    let r = shop.t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "online"})), Some(&token), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    (id, token)
+}
+
+#[tokio::test]
+async fn conversation_created_rules_shape_the_first_assignment() {
+    let shop = Shop::in_app(spawn_app().await, "li@acme.test").await;
+    // Two agents online: one in the default pool, one in Sales who speaks English.
+    online_agent(&shop, "ann@acme.test", json!({})).await;
+    let (seller, _) = online_agent(&shop, "bo@acme.test", json!({"skills": ["english"]})).await;
+    let r = shop.t.post("/v1/groups", json!({"name": "Sales", "agent_ids": [seller]}), Some(&shop.admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let sales = s(&r.body["id"]);
+    let r = shop
+        .save(json!({"name": "Pricing page leads", "event": "conversation.created",
+            "conditions": {"all": [{"field": "conversation.page_url", "op": "contains", "value": "/pricing"}]},
+            "actions": [{"type": "assign_group", "group_id": sales}, {"type": "set_priority", "priority": "high"},
+                        {"type": "require_skills", "skills": ["english"]}, {"type": "add_tag", "tag": "lead"}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // Several leads in a row: every one's first assignment is the Sales agent's, high priority, with the skill.
+    for n in 0..3 {
+        let started = shop
+            .t
+            .start_conversation(
+                &shop.widget_key,
+                json!({"visitor": {"name": format!("Lead {n}")}, "page_url": "https://shop.example/pricing"}),
+            )
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+        let path = format!("/v1/conversations/{}", s(&started.body["conversation_id"]));
+        let routed = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+            let b = shop.t.get(&path, Some(&shop.admin)).await.body;
+            !b["routing"].is_null() && b["automation"].is_array()
+        })
+        .await;
+        let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
+        assert!(routed, "{conv}");
+        assert_eq!(conv["assignee_id"], seller.as_str(), "{conv}");
+        assert_eq!(conv["group_id"], sales.as_str(), "{conv}");
+        assert_eq!(conv["priority"], "high", "{conv}");
+        // The automation consumer no longer moves new conversations, so only the shaping before routing can
+        // have put it in Sales, high: the first decision already left the other agent out for the group.
+        let others: Vec<&Value> = conv["routing"]["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["agent_id"] != seller.as_str())
+            .collect();
+        assert!(others.iter().all(|c| c["excluded"] == "not_in_group"), "{conv}");
+        let run = conv["automation"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(run["event"], "conversation.created");
+        assert_eq!(
+            run["rules"][0]["actions"],
+            json!([{"type": "assign_group", "result": "before_routing"},
+                   {"type": "set_priority", "result": "before_routing"},
+                   {"type": "require_skills", "result": "before_routing"},
+                   {"type": "add_tag", "result": "done"}])
+        );
+    }
+
+    // A conversation the rule does not match is routed as before (to the default pool's agent or the seller).
+    let started = shop
+        .t
+        .start_conversation(
+            &shop.widget_key,
+            json!({"visitor": {"name": "Browser"}, "page_url": "https://shop.example/"}),
+        )
+        .await;
+    let path = format!("/v1/conversations/{}", s(&started.body["conversation_id"]));
+    let routed = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        !shop.t.get(&path, Some(&shop.admin)).await.body["routing"].is_null()
+    })
+    .await;
+    let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
+    assert!(routed, "{conv}");
+    assert_eq!(conv["priority"], "normal", "{conv}");
+    assert_eq!(conv["group_id"], Value::Null, "{conv}");
+}
+
+#[tokio::test]
+async fn rules_open_an_after_sales_ticket_assign_an_agent_and_close() {
+    let shop = Shop::in_app(spawn_app().await, "li@acme.test").await;
+    let after_sales = shop.group("售后").await;
+    let (ann, _) = online_agent(&shop, "ann@acme.test", json!({})).await;
+    let r = shop
+        .save(json!({"name": "退款 ticket", "event": "message.received",
+            "conditions": {"all": [{"field": "message.content", "op": "contains", "value": "退款"}]},
+            "actions": [{"type": "create_ticket", "group_id": after_sales, "priority": "high"},
+                        {"type": "assign_agent", "agent_id": ann}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = shop
+        .save(json!({"name": "Goodbye", "event": "message.received",
+            "conditions": {"all": [{"field": "message.content", "op": "eq", "value": "bye"}]},
+            "actions": [{"type": "close"}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    let started = shop.t.start_conversation(&shop.widget_key, json!({"visitor": {"name": "Zhang"}})).await;
+    let c = s(&started.body["conversation_id"]);
+    let customer = s(&started.body["customer_id"]);
+    let token = s(&started.body["visitor_token"]);
+    let r = shop.t.visitor_send(&token, "我要退款，订单 1234\n谢谢").await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+
+    let tickets_path = format!("/v1/tickets?group_id={after_sales}");
+    let made = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        shop.t.get(&tickets_path, Some(&shop.admin)).await.body["items"].as_array().is_some_and(|i| !i.is_empty())
+    })
+    .await;
+    let tickets = shop.t.get(&tickets_path, Some(&shop.admin)).await.body;
+    assert!(made, "{tickets}");
+    let items = tickets["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{tickets}");
+    let ticket = &items[0];
+    assert_eq!(ticket["source"], "rule");
+    assert_eq!(ticket["priority"], "high");
+    assert_eq!(ticket["title"], "我要退款，订单 1234");
+    assert_eq!(ticket["conversation_id"], c.as_str());
+    assert_eq!(ticket["customer_id"], customer.as_str());
+    let path = format!("/v1/conversations/{c}");
+    let assigned = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        shop.t.get(&path, Some(&shop.admin)).await.body["assignee_id"] == ann.as_str()
+    })
+    .await;
+    assert!(assigned);
+    let actions: Vec<String> = shop
+        .t
+        .audit_entries(&shop.tenant)
+        .await
+        .iter()
+        .filter_map(|e| e["action"].as_str().map(str::to_owned))
+        .collect();
+    assert!(actions.iter().any(|a| a == "ticket.create"), "{actions:?}");
+
+    // "bye" closes it.
+    let r = shop.t.visitor_send(&token, "bye").await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let closed = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        shop.t.get(&path, Some(&shop.admin)).await.body["status"] == "closed"
+    })
+    .await;
+    assert!(closed);
+    // The refund rule did not match "bye": still one ticket.
+    let tickets = shop.t.get(&tickets_path, Some(&shop.admin)).await.body;
+    assert_eq!(tickets["items"].as_array().unwrap().len(), 1, "{tickets}");
 }

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod assignment_settings;
 pub mod audit;
 pub mod auth;
+pub mod auto_reply;
 pub mod blocks;
 pub mod chat;
 pub mod conversations;
@@ -14,6 +15,7 @@ pub mod customers;
 pub mod customers_push;
 pub mod groups;
 pub mod me;
+pub mod notifications;
 pub mod openapi;
 mod query;
 pub mod quick_replies;
@@ -26,6 +28,7 @@ pub mod system;
 pub mod tags;
 pub mod tenants;
 pub mod tickets;
+pub mod webhooks;
 pub mod widget_settings;
 
 use axum::Router;
@@ -116,6 +119,16 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(approvals::list))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
+        // Automation: auto-replies (issue 12).
+        .routes(routes!(auto_reply::get, auto_reply::put))
+        // Notifications (issue 12).
+        .routes(routes!(notifications::get, notifications::put))
+        .routes(routes!(notifications::register_device, notifications::list_devices))
+        .routes(routes!(notifications::delete_device))
+        // Webhooks (issue 12).
+        .routes(routes!(webhooks::get_settings))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::deliveries))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

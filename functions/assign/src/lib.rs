@@ -1,7 +1,9 @@
 //! The `assign` consumer: routes conversations to agents and drains the waiting queue when capacity frees.
 //!
 //! - `conversation.created`, `conversation.reopened`, `conversation.transferred`: route the conversation (a
-//!   conversation routed meanwhile is left alone, so duplicates are harmless);
+//!   conversation routed meanwhile is left alone, so duplicates are harmless); a new conversation first gets the
+//!   group, priority and skills the tenant's `conversation.created` rules give it
+//!   (`kefu_app::automation::run::shape_first_routing`), so they shape its first assignment;
 //! - `conversation.closed`, `conversation.assigned` with a previous agent (a transfer), `agent.status_changed`
 //!   to online, `agent.updated` (capacity, groups, skills, shift), `agent.disabled`: drain the queue;
 //! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue.
@@ -43,7 +45,12 @@ impl Consumer for AssignConsumer {
             Ok(())
         };
         match &event.event {
-            Event::ConversationCreated(e) => route(app, t, &e.conversation_id).await,
+            Event::ConversationCreated(e) => {
+                kefu_app::automation::run::shape_first_routing(app, t, &e.conversation_id)
+                    .await
+                    .map_err(|e| HandlerError::Retry(e.to_string()))?;
+                route(app, t, &e.conversation_id).await
+            }
             Event::ConversationReopened(e) => route(app, t, &e.conversation_id).await,
             Event::ConversationTransferred(e) => route(app, t, &e.conversation_id).await,
             Event::ConversationClosed(_) | Event::AgentUpdated(_) | Event::AgentDisabled(_) => drain().await,

@@ -1,13 +1,14 @@
 //! The `automation` consumer: on `conversation.created` and a visitor's `message.received`, evaluates the
-//! tenant's rules and runs the actions that are cheap and local (`kefu_app::automation::run`): `add_tag`,
-//! `set_priority`, `assign_group`, `auto_reply`; the others are recorded as unsupported. Each rule's actions run
-//! at most once per event; the run is recorded on the conversation (`automation`).
+//! tenant's rules and runs their actions (`kefu_app::automation::run`; on `conversation.created` the assign
+//! consumer has already applied the ones that shape routing). Each rule's actions run at most once per event;
+//! the run is recorded on the conversation (`automation`). On `conversation.created` it first sends the
+//! tenant's welcome and off-hours replies (`kefu_app::automation::auto_reply::greet`).
 
 use async_trait::async_trait;
 use kefu_app::App;
-use kefu_app::automation::run;
+use kefu_app::automation::{auto_reply, run};
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
-use kefu_app::plumbing::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, Event};
 
 /// The rules consumer.
 pub struct AutomationConsumer;
@@ -19,6 +20,13 @@ impl Consumer for AutomationConsumer {
     }
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
+        if let Event::ConversationCreated(e) = &event.event {
+            // The welcome and off-hours replies come first, before any rule's reply.
+            if let Err(err) = auto_reply::greet(app, &event.tenant_id, &e.conversation_id, event.id.as_str()).await {
+                tracing::warn!(consumer = "automation", event_id = %event.id, tenant_id = %event.tenant_id, error = %err, "auto-replies failed; retried");
+                return Err(HandlerError::Retry(err.to_string()));
+            }
+        }
         match run::run(app, event).await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -5,8 +5,10 @@
 //! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
 //! the conversation; never an internal note to a visitor), and `ticket.assigned` into a `ticket.assigned` frame
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
-//! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`). A push to a
-//! connection that is gone removes its record. Like every consumer it is idempotent per event id.
+//! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
+//! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned
+//! as its preferences allow (`kefu_app::notifications::deliver`), and `webhook.requested` into one signed try of the
+//! delivery (`kefu_app::automation::webhooks::attempt`; a failed try fails the message, so the queue retries it). A push to a connection that is gone removes its record. Like every consumer it is idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -69,6 +71,24 @@ impl Consumer for NotifyConsumer {
             }
             Event::ConversationQueued(_) => pushed += kefu_app::chat::push_positions(app, &event.tenant_id).await?,
             _ => {}
+        }
+        if let Event::WebhookRequested(w) = &event.event {
+            use kefu_app::automation::webhooks::{self, Tried};
+            match webhooks::attempt(app, &event.tenant_id, &w.delivery_id).await {
+                Ok(Tried::Done) => {}
+                Ok(Tried::GaveUp) => {
+                    tracing::warn!(consumer = "notify", event_id = %event.id, delivery_id = %w.delivery_id, "webhook failed for the last time");
+                }
+                Ok(Tried::Retry(why)) => return Err(HandlerError::Retry(format!("webhook {}: {why}", w.delivery_id))),
+                Err(e) => return Err(HandlerError::Retry(e.to_string())),
+            }
+        }
+        if let Event::NotificationRequested(n) = &event.event {
+            let done = kefu_app::notifications::deliver(app, event, n)
+                .await
+                .map_err(|e| HandlerError::Retry(e.to_string()))?;
+            tracing::info!(consumer = "notify", event_id = %event.id, kind = %n.kind, emailed = done.emailed, held = ?done.held, "notification delivered");
+            pushed += done.pushed;
         }
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {
             tracing::debug!(consumer = "notify", event_id = %event.id, sent = pushed.sent, gone = pushed.gone, failed = pushed.failed, closed = pushed.closed, "frames pushed");

@@ -8,6 +8,7 @@
 //! - [`realtime`]: WebSocket connections, frames and agent presence;
 //! - [`quick_replies`]: personal and team quick replies, their shortcuts, search index and variables;
 //! - [`automation`]: a tenant's rules, checked on save, dry runs, and running them on events;
+//! - [`notifications`]: agents' notification preferences and the delivery of notifications to them;
 //! - [`tags`]: the tag registry, where each tag is used, and the removal of deleted tags;
 //! - [`blocks`]: customers and IP ranges the widget refuses;
 //! - [`tickets`]: tickets (from a conversation, standalone, by an API key, or the widget's leave-a-message form),
@@ -33,6 +34,7 @@ pub mod customers;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod identity;
+pub mod notifications;
 pub mod plumbing;
 pub mod quick_replies;
 pub mod realtime;

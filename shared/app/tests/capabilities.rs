@@ -16,12 +16,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("conversations", &["assignment", "audit", "customers", "identity", "plumbing"]),
     ("realtime", &["assignment", "audit", "conversations", "identity", "plumbing"]),
     ("tags", &["audit", "plumbing"]),
-    ("automation", &["assignment", "audit", "conversations", "customers", "plumbing", "tags"]),
+    ("automation", &["assignment", "audit", "conversations", "customers", "plumbing", "tags", "tickets"]),
     ("quick_replies", &["audit", "identity", "plumbing"]),
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
     ("chat", &["audit", "conversations", "identity", "plumbing", "realtime"]),
     ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tags"]),
+    ("notifications", &["assignment", "identity", "plumbing", "realtime"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -96,6 +96,14 @@ id_type!(
     /// An automation rule.
     RuleId, "ru_"
 );
+id_type!(
+    /// A phone an agent registered for push notifications (`/v1/me/devices`).
+    DeviceId, "dv_"
+);
+id_type!(
+    /// One webhook delivery (`X-Kefu-Delivery`, the same on every try).
+    WebhookDeliveryId, "wh_"
+);
 
 id_type!(
     /// A ticket: a piece of work with a status, tracked apart from (or after) a conversation.

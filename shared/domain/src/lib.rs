@@ -10,6 +10,7 @@ pub mod customer_change;
 pub mod error;
 pub mod ids;
 pub mod masking;
+pub mod notification;
 pub mod pageview;
 pub mod permission;
 pub mod purchase;

@@ -758,6 +758,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's registered phones, oldest first. */
+        get: operations["list_devices"];
+        put?: never;
+        /**
+         * Registers one of the caller's phones for push notifications (at most 10; a token registered already answers
+         *     its id). Bad input is 400 naming the field.
+         */
+        post: operations["register_device"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Forgets one of the caller's phones; another agent's ids answer 404. */
+        delete: operations["delete_device"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/mfa/totp": {
         parameters: {
             query?: never;
@@ -786,6 +824,31 @@ export interface paths {
         put?: never;
         /** Confirms enrolment; sign-in asks for a code from then on. A wrong code is 400 on `code`. */
         post: operations["confirm_totp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notification preferences (the defaults until it saves some: desktop, mobile and email on,
+         *     SMS off, no do-not-disturb, every kind).
+         */
+        get: operations["me_notifications_get"];
+        /**
+         * Changes the caller's notification preferences: `{"desktop", "mobile", "email", "sms", "working_hours_only"
+         *     (bools), "dnd_until" (a time or null), "events" (kinds)}`, each optional; the fields given replace the
+         *     current ones. A bad or unknown field is 400 naming it, and changes nothing.
+         */
+        put: operations["me_notifications_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1088,7 +1151,7 @@ export interface paths {
          *     `customer.update_sensitive`, `export.create` — the last applies once exports exist), and
          *     `expires_after_hours` (default 72).
          */
-        get: operations["get_settings"];
+        get: operations["settings_approvals_get_settings"];
         /**
          * Replaces the approval settings (an absent operation needs no approval, an absent expiry is 72 hours);
          *     audited (`settings.update`).
@@ -1119,6 +1182,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/settings/auto_reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's auto-replies (off, with no messages, until it saves some). */
+        get: operations["settings_auto_reply_get"];
+        /**
+         * Changes the auto-replies: the fields given replace the current ones, the others stay; a message is checked
+         *     like any message (400 naming the field). Audited as `settings.update`.
+         */
+        put: operations["settings_auto_reply_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/settings/security": {
         parameters: {
             query?: never;
@@ -1135,6 +1219,40 @@ export interface paths {
          */
         put: operations["settings_security_put"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's webhook secret (made on first read): the key of `X-Kefu-Signature`'s HMAC-SHA256. */
+        get: operations["settings_webhooks_get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/webhooks/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Makes a new secret (the old one stops signing at once). Audited as `settings.update`. */
+        post: operations["rotate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1277,6 +1395,23 @@ export interface paths {
         put?: never;
         /** Comments on a ticket. */
         post: operations["comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhook_deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest deliveries (at most 100, newest first), with their tries and last answer. */
+        get: operations["deliveries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1671,6 +1806,27 @@ export interface components {
             /** @description The kind of thing acted on. */
             target_type?: string | null;
         };
+        /** @description A tenant's auto-replies, as API.md shows them. */
+        AutoReplySettings: {
+            /** @description Whether either is sent (default false). */
+            enabled: boolean;
+            /** @description Sent to a new conversation whose working hours are closed (null: none). */
+            off_hours?: string | null;
+            /** @description Sent to every new conversation (null: none). */
+            welcome?: string | null;
+        };
+        /**
+         * @description `PUT /v1/settings/auto_reply` body: the fields given replace the current ones, the others stay; `welcome`
+         *     or `off_hours` null (or blank) turns that message off.
+         */
+        AutoReplyUpdate: {
+            /** @description On or off. */
+            enabled?: boolean | null;
+            /** @description The off-hours message (1..=4000 characters), or null. */
+            off_hours?: string | null;
+            /** @description The welcome message (1..=4000 characters), or null. */
+            welcome?: string | null;
+        };
         /** @description A block as API.md shows it. */
         BlockView: {
             /** @description When. */
@@ -1865,6 +2021,52 @@ export interface components {
             phone?: string | null;
             /** @description Tag names. */
             tags: string[];
+        };
+        /**
+         * @description Where a delivery stands.
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /** @description A delivery as the log shows it. */
+        DeliveryView: {
+            /**
+             * Format: int32
+             * @description Tries made.
+             */
+            attempts: number;
+            /** @description Made at. */
+            created_at: string;
+            /** @description The event. */
+            event: string;
+            /** @description Its id (`wh_…`). */
+            id: string;
+            /** @description The last answer's beginning, or why none came. */
+            last_answer?: string | null;
+            /**
+             * Format: int32
+             * @description The last answer's HTTP status.
+             */
+            last_status?: number | null;
+            /** @description `pending` | `succeeded` | `failed`. */
+            status: components["schemas"]["DeliveryStatus"];
+            /** @description Last changed at. */
+            updated_at: string;
+            /** @description The target. */
+            url: string;
+        };
+        /** @description `POST /v1/me/devices` answer. */
+        DeviceCreated: {
+            /** @description The phone's id (`dv_…`); the same when its token was registered already. */
+            id: string;
+        };
+        /** @description A registered phone as `GET /v1/me/devices` shows it (the token is not shown back). */
+        DeviceView: {
+            /** @description When it was registered. */
+            created_at: string;
+            /** @description Its id (`dv_…`). */
+            id: string;
+            /** @description `apns` | `fcm`. */
+            platform: components["schemas"]["Platform"];
         };
         /** @description What disabling did. */
         Disabled: {
@@ -2183,6 +2385,52 @@ export interface components {
                 phone?: string | null;
                 /** @description Tag names. */
                 tags: string[];
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_DeliveryView: {
+            /** @description The page's items. */
+            items: {
+                /**
+                 * Format: int32
+                 * @description Tries made.
+                 */
+                attempts: number;
+                /** @description Made at. */
+                created_at: string;
+                /** @description The event. */
+                event: string;
+                /** @description Its id (`wh_…`). */
+                id: string;
+                /** @description The last answer's beginning, or why none came. */
+                last_answer?: string | null;
+                /**
+                 * Format: int32
+                 * @description The last answer's HTTP status.
+                 */
+                last_status?: number | null;
+                /** @description `pending` | `succeeded` | `failed`. */
+                status: components["schemas"]["DeliveryStatus"];
+                /** @description Last changed at. */
+                updated_at: string;
+                /** @description The target. */
+                url: string;
+            }[];
+            /** @description Pass back as `?cursor=` for the next page; null on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list, as API.md answers it. */
+        ListPage_DeviceView: {
+            /** @description The page's items. */
+            items: {
+                /** @description When it was registered. */
+                created_at: string;
+                /** @description Its id (`dv_…`). */
+                id: string;
+                /** @description `apns` | `fcm`. */
+                platform: components["schemas"]["Platform"];
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
@@ -2578,6 +2826,13 @@ export interface components {
             /** @description Tag names. */
             tags?: string[] | null;
         };
+        /** @description `POST /v1/me/devices` body. */
+        NewDevice: {
+            /** @description `apns` | `fcm`. */
+            platform: components["schemas"]["Platform"];
+            /** @description The push token (1..=4096 characters, no white space). */
+            token: string;
+        };
         /** @description `POST /v1/tags` body. */
         NewTag: {
             /** @description `#rrggbb` (default a neutral grey). */
@@ -2641,12 +2896,37 @@ export interface components {
             /** @description Always `pending`. */
             status: string;
         };
+        /**
+         * @description A phone's push service.
+         * @enum {string}
+         */
+        Platform: "apns" | "fcm";
         /** @description The form a visitor fills in before the chat starts. */
         PreChatForm: {
             /** @description Whether the widget shows it (default false). */
             enabled?: boolean;
             /** @description Its fields, in order (at most 20). */
             fields?: components["schemas"]["FormField"][];
+        };
+        /** @description `GET|PUT /v1/me/notifications` answer (API.md's shape). */
+        PreferencesView: {
+            /** @description Frames shown as desktop notifications by the console. */
+            desktop: boolean;
+            /** @description Nothing but urgent notifications before this time (null: off). */
+            dnd_until?: string | null;
+            /** @description Email when no WebSocket is live. */
+            email: boolean;
+            /**
+             * @description The kinds wanted: `conversation.new`, `message.new`, `conversation.assigned`, `ticket.assigned`,
+             *     `conversation.unanswered`, `approval.requested`.
+             */
+            events: string[];
+            /** @description Mobile push (to devices registered with `/v1/me/devices`). */
+            mobile: boolean;
+            /** @description SMS when no WebSocket is live. */
+            sms: boolean;
+            /** @description Nothing but urgent notifications outside the agent's own schedule. */
+            working_hours_only: boolean;
         };
         /** @description `POST /v1/customers/{id}/purchases` body. */
         PurchaseBody: {
@@ -3122,6 +3402,11 @@ export interface components {
             draft?: string | null;
             /** @description Typing now, or stopped. */
             typing: boolean;
+        };
+        /** @description `GET /v1/settings/webhooks` answer. */
+        WebhookSettings: {
+            /** @description The key of `X-Kefu-Signature`'s HMAC-SHA256. */
+            secret: string;
         };
         /** @description `GET /v1/widget/config`: what the widget needs before the visitor writes. */
         WidgetConfig: {
@@ -5819,6 +6104,108 @@ export interface operations {
             };
         };
     };
+    list_devices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_DeviceView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    register_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDevice"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceCreated"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_device: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a device id (`dv_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     enrol_totp: {
         parameters: {
             query?: never;
@@ -5865,6 +6252,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MfaStatus"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    me_notifications_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    me_notifications_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The fields to change */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferencesView"];
                 };
             };
             400: {
@@ -6896,7 +7350,7 @@ export interface operations {
             };
         };
     };
-    get_settings: {
+    settings_approvals_get_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -7044,6 +7498,88 @@ export interface operations {
             };
         };
     };
+    settings_auto_reply_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReplySettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_auto_reply_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoReplyUpdate"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoReplySettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     settings_security_get: {
         parameters: {
             query?: never;
@@ -7125,6 +7661,76 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_webhooks_get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7662,6 +8268,52 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description `pending` | `succeeded` | `failed`. */
+                status: string | null;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPage_DeliveryView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

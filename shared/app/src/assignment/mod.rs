@@ -24,6 +24,7 @@ pub mod groups;
 pub mod restore;
 pub mod schedules;
 pub mod settings;
+pub mod shaping;
 pub mod store;
 
 use std::time::Duration;

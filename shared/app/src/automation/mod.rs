@@ -12,9 +12,11 @@
 //!
 //! It sits above conversations, customers, assignment and tags, and uses them; none of them knows about it.
 
+pub mod auto_reply;
 pub mod dry_run;
 pub mod error;
 pub mod run;
+pub mod webhooks;
 
 use kefu_domain::automation::{MAX_RULES, Reference, Rule, RuleSet};
 use kefu_domain::ids::RuleId;

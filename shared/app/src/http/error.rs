@@ -367,6 +367,15 @@ impl From<TagError> for ApiError {
     }
 }
 
+impl From<crate::notifications::NotificationError> for ApiError {
+    fn from(e: crate::notifications::NotificationError) -> Self {
+        match e {
+            crate::notifications::NotificationError::Invalid(v) => v.into(),
+            crate::notifications::NotificationError::Table(t) => t.into(),
+        }
+    }
+}
+
 impl From<RuleError> for ApiError {
     fn from(e: RuleError) -> Self {
         match e {

@@ -156,6 +156,10 @@ event_list! {
         "conversation.rated" => ConversationRated, heard by [Notify];
         /// A visitor asked for its conversation by email (notify sends the transcript).
         "transcript.requested" => TranscriptRequested, heard by [Notify];
+        /// Something for some agents' attention (a rule's `notify`): notify delivers it by each one's preferences.
+        "notification.requested" => NotificationRequested, heard by [Notify];
+        /// A webhook delivery waits for its try (a rule's `webhook`): notify posts it, retried by the queue.
+        "webhook.requested" => WebhookRequested, heard by [Notify];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
@@ -677,6 +681,34 @@ pub struct ApprovalRequested {
     pub expires_at: jiff::Timestamp,
 }
 
+/// `notification.requested`: a notification for an agent or a group's agents (a rule's `notify` action). The
+/// `notify` consumer delivers it to each one as its preferences allow (`kefu_app::notifications::deliver`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRequested {
+    /// Its kind (`conversation.new`, `message.new`, … or `rule`): the agents' `events` preferences filter by it.
+    pub kind: String,
+    /// `urgent` (about a customer of a `high` priority group: through do-not-disturb) or `normal`.
+    pub priority: kefu_domain::notification::Urgency,
+    /// What to say.
+    pub text: String,
+    /// The conversation it is about, if any.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub conversation_id: Option<ConversationId>,
+    /// The agent to tell (or none, with `group_id`).
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub agent_id: Option<AgentId>,
+    /// The group whose members to tell (or none, with `agent_id`).
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub group_id: Option<GroupId>,
+}
+
+/// `webhook.requested`: a stored webhook delivery to try (its body, URL and tries are on the delivery record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRequested {
+    /// The delivery (`T#{t}#WEBHOOKS` / `DELIVERY#{id}`).
+    pub delivery_id: kefu_domain::ids::WebhookDeliveryId,
+}
+
 /// An event of a reserved type: its name and routing are fixed, its payload is not (no code emits it yet).
 /// Its data is kept as it came, so such an event still travels and is routed like any other.
 #[derive(Debug, Clone, PartialEq)]
@@ -913,6 +945,10 @@ mod tests {
                 r#"{{"agent_id":"{AG}","conversation_id":"{CV}","group_id":null,"previous_score":null,"score":3}}"#
             ),
             EventType::TranscriptRequested => format!(r#"{{"conversation_id":"{CV}","email":"li@example.com"}}"#),
+            EventType::NotificationRequested => format!(
+                r#"{{"agent_id":null,"conversation_id":"{CV}","group_id":"{GR}","kind":"message.new","priority":"urgent","text":"New sales lead"}}"#
+            ),
+            EventType::WebhookRequested => r#"{"delivery_id":"wh_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -1029,6 +1065,18 @@ mod tests {
             target_id: CV.into(),
             requested_by: AG.into(),
             expires_at: "2026-11-28T08:00:00Z".parse().unwrap(),
+        });
+    }
+
+    #[test]
+    fn notification_requested_round_trips() {
+        round_trip(NotificationRequested {
+            kind: "message.new".into(),
+            priority: kefu_domain::notification::Urgency::Urgent,
+            text: "New sales lead".into(),
+            conversation_id: Some(id(CV)),
+            agent_id: None,
+            group_id: Some(id(GR)),
         });
     }
 
@@ -1153,7 +1201,7 @@ mod tests {
                     r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
-                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested"]}"#
+                    r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested", "notification.requested", "webhook.requested"]}"#
                 }
                 ConsumerName::Export => r#"{"type": ["export.requested"]}"#,
             })

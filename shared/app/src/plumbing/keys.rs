@@ -633,3 +633,55 @@ pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
 
 /// Sort-key prefix of a tenant's rules.
 pub const RULE_PREFIX: &str = "RULE#";
+
+// ---- Auto-replies (issue 12) ----
+
+/// A tenant's auto-replies (`GET|PUT /v1/settings/auto_reply`): the welcome and off-hours messages.
+pub fn auto_reply_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#AUTO_REPLY")
+}
+
+// ---- Notifications (issue 12) ----
+
+/// An agent's notification preferences (`GET|PUT /v1/me/notifications`).
+pub fn notification_preferences(t: &TenantId, a: &AgentId) -> Key {
+    Key::new(tenant_pk(t), format!("NOTIFY_PREFS#{a}"))
+}
+
+/// The partition of an agent's registered phones (`/v1/me/devices`): listed with one Query.
+pub fn devices_pk(t: &TenantId, a: &AgentId) -> String {
+    format!("{}#DEVICES#{a}", tenant_pk(t))
+}
+
+/// One registered phone of an agent.
+pub fn device(t: &TenantId, a: &AgentId, id: &kefu_domain::ids::DeviceId) -> Key {
+    Key::new(devices_pk(t, a), format!("{DEVICE_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of an agent's registered phones.
+pub const DEVICE_PREFIX: &str = "DEVICE#";
+
+// ---- Webhooks (issue 12) ----
+
+/// A tenant's webhook signing secret (`GET /v1/settings/webhooks`).
+pub fn webhook_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#WEBHOOKS")
+}
+
+/// The partition of a tenant's webhook deliveries (the delivery log), newest last by id.
+pub fn webhook_deliveries_pk(t: &TenantId) -> String {
+    format!("{}#WEBHOOKS", tenant_pk(t))
+}
+
+/// One webhook delivery.
+pub fn webhook_delivery(t: &TenantId, id: &kefu_domain::ids::WebhookDeliveryId) -> Key {
+    Key::new(webhook_deliveries_pk(t), format!("{WEBHOOK_DELIVERY_PREFIX}{id}"))
+}
+
+/// Sort-key prefix of webhook deliveries.
+pub const WEBHOOK_DELIVERY_PREFIX: &str = "DELIVERY#";
+
+/// gsi1 partition of a tenant's webhook deliveries in one status (`?status=`), by delivery id.
+pub fn webhook_deliveries_by_status(t: &TenantId, status: &str) -> String {
+    format!("{}#WEBHOOKS#{status}", tenant_pk(t))
+}
