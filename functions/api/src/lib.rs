@@ -21,6 +21,7 @@ pub mod roles;
 pub mod rules;
 pub mod schedules;
 pub mod security_settings;
+pub mod stats;
 pub mod system;
 pub mod tags;
 pub mod tenants;
@@ -111,6 +112,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(approvals::list))
         .routes(routes!(approvals::approve))
         .routes(routes!(approvals::reject))
+        // Statistics and the live board (issue 13).
+        .routes(routes!(stats::get))
+        .routes(routes!(stats::live))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -6,7 +6,9 @@
 //! the conversation; never an internal note to a visitor), and `ticket.assigned` into a `ticket.assigned` frame
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
 //! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`). A push to a
-//! connection that is gone removes its record. Like every consumer it is idempotent per event id.
+//! connection that is gone removes its record. It also keeps the statistics (`kefu_app::stats::keep`: every
+//! conversation and message event adds to the day's counters, once per event id). Like every consumer it is
+//! idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -38,6 +40,7 @@ impl Consumer for NotifyConsumer {
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type(), tenant_id = %event.tenant_id, "event received");
+        kefu_app::stats::keep::record(app, event).await?;
         match &event.event {
             Event::SecurityAlert(alert) => kefu_app::audit::alerts::notify_admins(app, event, alert).await?,
             Event::TenantCreated(created) => welcome(app, event, created).await?,

@@ -35,6 +35,7 @@ pub mod identity;
 pub mod plumbing;
 pub mod quick_replies;
 pub mod realtime;
+pub mod stats;
 pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -21,6 +21,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
     ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("stats", &["assignment", "conversations", "identity", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -666,6 +666,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Now: conversations waiting by priority, the longest wait, and each enabled agent's presence, load and idle
+         *     time.
+         */
+        get: operations["live"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -1088,6 +1108,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's statistics over the days `[since, until)` touches, in its time zone: volumes, first response
+         *     and resolution times (median, p90), CSAT, per agent, per group and per day; `format=csv` answers CSV.
+         */
+        get: operations["stats_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tags": {
         parameters: {
             query?: never;
@@ -1354,6 +1394,11 @@ export interface components {
             /** @description `online` / `away` / `offline`. */
             status: string;
         };
+        /** @description One agent's figures. */
+        AgentFigures: components["schemas"]["Figures"] & {
+            /** @description The agent. */
+            agent_id: string;
+        };
         /** @description `PATCH /v1/agents/{id}` body: only what is present changes; `schedule_id: null` removes the shift. */
         AgentPatch: {
             /** @description New sign-in email. */
@@ -1613,6 +1658,24 @@ export interface components {
             /** @description The key the chat widget uses. */
             widget_key: string;
         };
+        /** @description Satisfaction counts. */
+        CsatCounts: {
+            /**
+             * Format: int64
+             * @description Ratings of 1.
+             */
+            bad: number;
+            /**
+             * Format: int64
+             * @description Ratings of 3.
+             */
+            good: number;
+            /**
+             * Format: int64
+             * @description Ratings of 2.
+             */
+            neutral: number;
+        };
         /** @description `POST /v1/customer_groups` and `PUT /v1/customer_groups/{id}` body. */
         CustomerGroupBody: {
             /** @description Name. */
@@ -1679,6 +1742,11 @@ export interface components {
             /** @description Tag names. */
             tags: string[];
         };
+        /** @description One day's figures. */
+        DayFigures: components["schemas"]["Figures"] & {
+            /** @description The tenant's day, `YYYY-MM-DD`. */
+            day: string;
+        };
         /** @description What disabling did. */
         Disabled: {
             /** @description The agent, now disabled. */
@@ -1719,6 +1787,30 @@ export interface components {
             /** @description The error. */
             error: Record<string, never>;
         };
+        /** @description The figures of one slice (the whole range, an agent, a group or a day). */
+        Figures: {
+            /**
+             * Format: double
+             * @description The mean first response, in seconds.
+             */
+            avg_first_response_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description Conversations started (assigned, for an agent).
+             */
+            conversations: number;
+            /** @description Ratings. */
+            csat: components["schemas"]["CsatCounts"];
+            /** @description First response times. */
+            first_response_seconds: components["schemas"]["Quantiles"];
+            /**
+             * Format: int64
+             * @description Visitor, agent and bot messages.
+             */
+            messages: number;
+            /** @description Resolution times. */
+            resolution_seconds: components["schemas"]["Quantiles"];
+        };
         /** @description One field of the pre-chat form. */
         FormField: {
             /** @description What the visitor reads, 1..=100 characters. */
@@ -1741,6 +1833,11 @@ export interface components {
             id: string;
             /** @description Its name. */
             name: string;
+        };
+        /** @description One group's figures. */
+        GroupFigures: components["schemas"]["Figures"] & {
+            /** @description The group (`null`: the default group). */
+            group_id?: string | null;
         };
         /** @description `POST /v1/groups` and `PUT /v1/groups/{id}` body. */
         GroupInput: {
@@ -2219,6 +2316,44 @@ export interface components {
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
+        /** @description One agent on the board. */
+        LiveAgent: {
+            /**
+             * Format: int32
+             * @description Open conversations it holds.
+             */
+            active: number;
+            /** @description The agent. */
+            agent_id: string;
+            /**
+             * Format: int64
+             * @description Seconds without a conversation (0 while it holds one; `null` when offline).
+             */
+            idle_seconds?: number | null;
+            /**
+             * Format: int32
+             * @description How many it may hold.
+             */
+            max_concurrent: number;
+            /** @description Its display name. */
+            name: string;
+            /** @description `online`, `away` or `offline`. */
+            status: string;
+        };
+        /** @description `GET /v1/live`. */
+        LiveBoard: {
+            /** @description Every enabled account, by name. */
+            agents: components["schemas"]["LiveAgent"][];
+            /** @description When it was read. */
+            at: string;
+            /**
+             * Format: int64
+             * @description The longest wait of a conversation in the queue (`null`: nobody waits).
+             */
+            longest_wait_seconds?: number | null;
+            /** @description Conversations waiting, by priority. */
+            queued: components["schemas"]["Queued"];
+        };
         /** @description What `POST /v1/auth/login` answers with 200. */
         LoginAnswer: components["schemas"]["LoginOk"] | components["schemas"]["MfaRequired"];
         /** @description A successful sign-in. */
@@ -2488,6 +2623,37 @@ export interface components {
             purchased_at: string;
             /** @description When it was last posted. */
             updated_at: string;
+        };
+        /** @description A median and a 90th percentile in whole seconds (`null` without samples). */
+        Quantiles: {
+            /**
+             * Format: int64
+             * @description The 50th percentile.
+             */
+            median?: number | null;
+            /**
+             * Format: int64
+             * @description The 90th percentile.
+             */
+            p90?: number | null;
+        };
+        /** @description Waiting conversations by priority. */
+        Queued: {
+            /**
+             * Format: int64
+             * @description High priority.
+             */
+            high: number;
+            /**
+             * Format: int64
+             * @description Low priority.
+             */
+            low: number;
+            /**
+             * Format: int64
+             * @description Normal priority.
+             */
+            normal: number;
         };
         /** @description `POST /v1/quick_replies` and `PUT /v1/quick_replies/{id}` body. */
         QuickReplyBody: {
@@ -2777,6 +2943,23 @@ export interface components {
             } | null;
             /** @description Who the visitor is, as far as the site knows. */
             visitor?: components["schemas"]["VisitorInfo"];
+        };
+        /** @description `GET /v1/stats`. */
+        StatsReport: components["schemas"]["Figures"] & {
+            /** @description Whether durations count working hours only. */
+            business_hours: boolean;
+            /** @description Per agent (agents with any count in the range). */
+            by_agent: components["schemas"]["AgentFigures"][];
+            /** @description Per day, every day of the range. */
+            by_day: components["schemas"]["DayFigures"][];
+            /** @description Per group (the default group's `group_id` is `null`). */
+            by_group: components["schemas"]["GroupFigures"][];
+            /** @description The start asked for. */
+            since: string;
+            /** @description The tenant's zone, which the days are in. */
+            timezone: string;
+            /** @description The end asked for. */
+            until: string;
         };
         /** @description The caller's presence. */
         StatusAnswer: {
@@ -5318,6 +5501,41 @@ export interface operations {
             };
         };
     };
+    live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveBoard"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -6714,6 +6932,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WidgetSettingsView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stats_get: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's counts. */
+                agent_id?: string;
+                /** @description `true`: durations count working hours only. */
+                business_hours?: string;
+                /** @description `json` (default) or `csv`. */
+                format?: string;
+                /** @description Only this group's counts. */
+                group_id?: string;
+                /** @description Start, RFC 3339 (default: 7 days before `until`). */
+                since?: string;
+                /** @description End, RFC 3339, exclusive (default: now). */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `format=csv` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: {

@@ -22,6 +22,7 @@ use crate::identity::security::PasswordCheckError;
 use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
 use crate::quick_replies::QuickReplyError;
+use crate::stats::StatsError;
 use crate::tags::TagError;
 use crate::tickets::TicketError;
 
@@ -351,6 +352,15 @@ impl From<QuickReplyError> for ApiError {
                 Self::forbidden("team quick replies need the `quick_replies.manage` permission")
             }
             QuickReplyError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        match e {
+            StatsError::Invalid(v) => v.into(),
+            StatsError::Table(t) => t.into(),
         }
     }
 }

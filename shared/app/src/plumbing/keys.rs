@@ -628,3 +628,41 @@ pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
 
 /// Sort-key prefix of a tenant's rules.
 pub const RULE_PREFIX: &str = "RULE#";
+
+// ---- Statistics (issue 13, `stats`; docs/data-model.md "Statistics") ----
+
+/// A tenant's statistics partition: one item per day × agent × group, added to as events happen.
+pub fn stats_pk(t: &TenantId) -> String {
+    format!("T#{t}#STATS")
+}
+
+/// The sort key of a statistics item: the tenant's day (`YYYY-MM-DD`, so a range of days is one `Between`),
+/// the agent (`-`: none) and the group (`-`: the default group).
+pub fn stats_cell_sk(day: &str, agent: Option<&AgentId>, group: Option<&GroupId>) -> String {
+    let agent = agent.map_or("-", AgentId::as_str);
+    let group = group.map_or("-", GroupId::as_str);
+    format!("{}{day}#A#{agent}#G#{group}", STATS_DAY_PREFIX)
+}
+
+/// Sort-key prefix of the statistics items (followed by the day).
+pub const STATS_DAY_PREFIX: &str = "DAY#";
+
+/// A statistics item.
+pub fn stats_cell(t: &TenantId, sk: &str) -> Key {
+    Key::new(stats_pk(t), sk)
+}
+
+/// A conversation's statistics state (the agents it was counted for, its first response), in its partition so
+/// that deleting the conversation deletes it.
+pub fn conversation_stats(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "STATS")
+}
+
+/// The mark that an event was counted in the statistics (written with the counts; kept while a duplicate can
+/// still be delivered).
+pub fn stats_counted(t: &TenantId, event_id: &str) -> Key {
+    Key::new(format!("T#{t}#STATSEV#{event_id}"), "STATSEV")
+}
+
+/// How long a counted mark is kept: longer than a queue keeps a message (14 days).
+pub const STATS_COUNTED_TTL_DAYS: i64 = 15;
