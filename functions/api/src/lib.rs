@@ -11,6 +11,7 @@ pub mod blocks;
 pub mod conversations;
 pub mod customers;
 pub mod customers_push;
+pub mod exports;
 pub mod groups;
 pub mod me;
 pub mod openapi;
@@ -115,6 +116,10 @@ pub fn api() -> OpenApiRouter<App> {
         // Statistics and the live board (issue 13).
         .routes(routes!(stats::get))
         .routes(routes!(stats::live))
+        // Exports (issue 13).
+        .routes(routes!(exports::create))
+        .routes(routes!(exports::get))
+        .routes(routes!(exports::download))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

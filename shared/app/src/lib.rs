@@ -29,6 +29,7 @@ pub mod automation;
 pub mod blocks;
 pub mod conversations;
 pub mod customers;
+pub mod exports;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod identity;

@@ -20,8 +20,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("quick_replies", &["audit", "identity", "plumbing"]),
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
-    ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("approvals", &["audit", "conversations", "customers", "exports", "identity", "plumbing", "realtime"]),
     ("stats", &["assignment", "conversations", "identity", "plumbing"]),
+    ("exports", &["audit", "conversations", "customers", "identity", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

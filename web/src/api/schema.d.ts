@@ -606,6 +606,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Asks for an export of conversations with their messages, customers or the audit log, as CSV or JSONL, within
+         *     `since` / `until`; personal data is masked unless the caller holds `customers.view_sensitive`. Audited
+         *     (`export.create`). When the tenant requires an approval, answers the pending approval request instead
+         *     (`{"approval_id", "status": "pending", "id"}`: the export gets that id once approved).
+         */
+        post: operations["exports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export: its status and row count while it runs; once done, a link that lives 15 minutes. */
+        get: operations["exports_by_id_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file of a done export, through the signed link `GET /v1/exports/{id}` gave (`kefu serve`; in AWS the link
+         *     is an S3 presigned URL). A wrong, forged or expired link is 404.
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/groups": {
         parameters: {
             query?: never;
@@ -1787,6 +1846,30 @@ export interface components {
             /** @description The error. */
             error: Record<string, never>;
         };
+        /** @description `GET /v1/exports/{id}` (and the 202 of `POST /v1/exports`). */
+        ExportView: {
+            /** @description When it was asked for. */
+            created_at: string;
+            /** @description The link, once done (null before). */
+            download_url?: string | null;
+            /** @description Why it failed. */
+            error?: string | null;
+            /** @description When the link stops working. */
+            expires_at?: string | null;
+            /** @description How it is written. */
+            format: string;
+            /** @description Its id. */
+            id: string;
+            /** @description What it holds. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Rows written so far.
+             */
+            rows: number;
+            /** @description `queued` | `running` | `done` | `failed`. */
+            status: string;
+        };
         /** @description The figures of one slice (the whole range, an agent, a group or a day). */
         Figures: {
             /**
@@ -2515,6 +2598,17 @@ export interface components {
             phone?: string | null;
             /** @description Tag names. */
             tags?: string[] | null;
+        };
+        /** @description `POST /v1/exports` body. */
+        NewExport: {
+            /** @description `csv` | `jsonl`. */
+            format: string;
+            /** @description `conversations` | `customers` | `audit`. */
+            kind: string;
+            /** @description From (RFC 3339, inclusive). */
+            since?: string | null;
+            /** @description Until (RFC 3339, exclusive). */
+            until?: string | null;
         };
         /** @description `POST /v1/tags` body. */
         NewTag: {
@@ -5289,6 +5383,137 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewExport"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exports_by_id_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download: {
+        parameters: {
+            query?: {
+                /** @description When the link expires (epoch seconds). */
+                expires?: string;
+                /** @description The signature. */
+                sig?: string;
+                /** @description The export's tenant. */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export's file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
             404: {

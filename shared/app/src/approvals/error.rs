@@ -29,6 +29,9 @@ pub enum ApprovalError {
     /// The approved customer operation failed.
     #[error(transparent)]
     Customer(#[from] CustomerError),
+    /// The approved export could not be asked for.
+    #[error(transparent)]
+    Export(#[from] crate::exports::ExportError),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),

@@ -14,6 +14,7 @@ use crate::automation::RuleError;
 use crate::blocks::BlockError;
 use crate::conversations::ConversationError;
 use crate::customers::CustomerError;
+use crate::exports::ExportError;
 use crate::identity::access::AccessError;
 use crate::identity::auth::AuthError;
 use crate::identity::error::IdentityError;
@@ -356,6 +357,17 @@ impl From<QuickReplyError> for ApiError {
     }
 }
 
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Invalid(v) => v.into(),
+            ExportError::NotFound => Self::not_found(),
+            ExportError::Blob(m) => TableError::Unavailable(m).into(),
+            ExportError::Table(t) => t.into(),
+        }
+    }
+}
+
 impl From<StatsError> for ApiError {
     fn from(e: StatsError) -> Self {
         match e {
@@ -427,6 +439,7 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::Conflict(m) => Self::conflict(m),
             ApprovalError::Conversation(c) => c.into(),
             ApprovalError::Customer(c) => c.into(),
+            ApprovalError::Export(e) => e.into(),
             ApprovalError::Table(t) => t.into(),
         }
     }

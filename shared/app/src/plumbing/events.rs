@@ -12,6 +12,7 @@
 //! filter policies follow [`ConsumerName::filter_policy`] (a test against moto checks them).
 
 use kefu_domain::approval::{ApprovalId, SensitiveOperation};
+use kefu_domain::ids::ExportId;
 use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::ticket::{TicketId, TicketPriority, TicketSource};
 use kefu_domain::{AgentId, Author, ConversationId, CustomerId, GroupId, MessageId, TenantId};
@@ -146,12 +147,12 @@ event_list! {
         "ticket.assigned" => TicketAssigned, heard by [Notify];
         /// An operation waits for approval (notify tells the connected holders of `approvals.review`).
         "approval.requested" => ApprovalRequested, heard by [Notify];
+        /// An export was asked for (or its approval granted): the export consumer writes it.
+        "export.requested" => ExportRequested, heard by [Export];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
         "conversation.unanswered" => ConversationUnanswered, heard by [Assign, Automation, Notify];
-        /// An export was asked for (the data issue).
-        "export.requested" => ExportRequested, heard by [Export];
         /// An SLA was breached (timers, with the SLA issue).
         "sla.breached" => SlaBreached, heard by [Notify];
     }
@@ -197,6 +198,7 @@ mod checked {
          GroupId => "group id", MessageId => "message id");
     ids!(TicketId => "ticket id");
     ids!(ApprovalId => "approval id");
+    ids!(ExportId => "export id");
 
     fn check<E: serde::de::Error, T: Id>(s: String) -> Result<T, E> {
         T::parse_id(&s).ok_or_else(|| E::custom(format!("{s:?} is not a valid {}", T::WHAT)))
@@ -223,6 +225,14 @@ pub struct TenantCreated {
     pub admin_id: AgentId,
     /// The first admin's email address (the welcome mail goes there).
     pub admin_email: String,
+}
+
+/// `export.requested`: an export was asked for (or its approval granted); the `export` consumer writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequested {
+    /// The export (its record holds what to write).
+    #[serde(deserialize_with = "checked::id")]
+    pub export_id: ExportId,
 }
 
 /// `conversation.created`: a visitor started a conversation, stored `pending`.
@@ -814,6 +824,7 @@ mod tests {
             EventType::ApprovalRequested => format!(
                 r#"{{"approval_id":"ap_01jd2q8m6xg3r8w6b4s1e2c9va","expires_at":"2026-11-28T08:00:00Z","operation":"conversation.delete","requested_by":"{AG}","target_id":"{CV}"}}"#
             ),
+            EventType::ExportRequested => r#"{"export_id":"ex_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
             reserved => panic!("{reserved} has no payload"),
         }
     }

@@ -666,3 +666,20 @@ pub fn stats_counted(t: &TenantId, event_id: &str) -> Key {
 
 /// How long a counted mark is kept: longer than a queue keeps a message (14 days).
 pub const STATS_COUNTED_TTL_DAYS: i64 = 15;
+
+// ---- Exports (issue 13, `exports`; docs/data-model.md "Exports") ----
+
+/// An export of a tenant (`GET /v1/exports/{id}`).
+pub fn export(t: &TenantId, id: &kefu_domain::ids::ExportId) -> Key {
+    Key::new(tenant_pk(t), format!("EXPORT#{id}"))
+}
+
+/// The blob an export is written to.
+pub fn export_blob(t: &TenantId, id: &kefu_domain::ids::ExportId, extension: &str) -> String {
+    format!("exports/{t}/{id}.{extension}")
+}
+
+/// The key that signs `kefu serve`'s download links (made once, at random, on first use).
+pub fn export_link_key() -> Key {
+    Key::new("EXPORTLINKKEY", "EXPORTLINKKEY")
+}
