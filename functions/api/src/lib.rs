@@ -18,6 +18,7 @@ pub mod openapi;
 mod query;
 pub mod quick_replies;
 pub mod realtime;
+pub mod retention;
 pub mod roles;
 pub mod rules;
 pub mod schedules;
@@ -120,6 +121,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(exports::create))
         .routes(routes!(exports::get))
         .routes(routes!(exports::download))
+        // Retention (issue 13).
+        .routes(routes!(retention::get_settings, retention::put_settings))
+        .routes(routes!(retention::run))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -36,6 +36,7 @@ pub mod identity;
 pub mod plumbing;
 pub mod quick_replies;
 pub mod realtime;
+pub mod retention;
 pub mod stats;
 pub mod tags;
 #[cfg(any(test, feature = "testing"))]

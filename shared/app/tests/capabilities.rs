@@ -23,6 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("approvals", &["audit", "conversations", "customers", "exports", "identity", "plumbing", "realtime"]),
     ("stats", &["assignment", "conversations", "identity", "plumbing"]),
     ("exports", &["audit", "conversations", "customers", "identity", "plumbing"]),
+    ("retention", &["audit", "conversations", "customers", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -949,6 +949,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs retention now (or as of `as_of`): archives then deletes the closed conversations past the period;
+         *     `dry_run` only counts them. Audited (`retention.run`) unless dry.
+         */
+        post: operations["run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roles": {
         parameters: {
             query?: never;
@@ -1092,12 +1112,12 @@ export interface paths {
          *     `customer.update_sensitive`, `export.create` — the last applies once exports exist), and
          *     `expires_after_hours` (default 72).
          */
-        get: operations["get_settings"];
+        get: operations["settings_approvals_get_settings"];
         /**
          * Replaces the approval settings (an absent operation needs no approval, an absent expiry is 72 hours);
          *     audited (`settings.update`).
          */
-        put: operations["put_settings"];
+        put: operations["settings_approvals_put_settings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1116,6 +1136,24 @@ export interface paths {
         get: operations["settings_assignment_get"];
         /** Replaces the assignment settings; the waiting queue drains under the new rules. */
         put: operations["settings_assignment_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's retention settings (`messages_days` null: kept forever). */
+        get: operations["settings_retention_get_settings"];
+        /** Replaces the retention settings (`messages_days` 1..=3650 or null). Audited (`settings.update`). */
+        put: operations["settings_retention_put_settings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2806,6 +2844,16 @@ export interface components {
             /** @description An internal note, for staff only (default false). */
             internal?: boolean;
         };
+        /** @description `GET|PUT /v1/settings/retention`. */
+        RetentionSettings: {
+            /** @description Archive to the blob store before deleting. */
+            archive_before_delete: boolean;
+            /**
+             * Format: int32
+             * @description Days a closed conversation is kept after its last message (`null`: forever).
+             */
+            messages_days?: number | null;
+        };
         /** @description A role's body (`POST /v1/roles`, `PUT /v1/roles/{id}`). */
         RoleBody: {
             /** @description 1..=100 characters, unique in the tenant (case-insensitive), not a built-in role's name. */
@@ -2875,6 +2923,44 @@ export interface components {
             stop_processing: boolean;
             /** @description Last changed at. */
             updated_at: string;
+        };
+        /** @description What a run did (or, dry, would do). */
+        RunReport: {
+            /**
+             * Format: int64
+             * @description Conversations archived.
+             */
+            archived: number;
+            /** @description The archive objects written. */
+            archives: string[];
+            /** @description Whether every due conversation was handled (else the next run carries on). */
+            complete: boolean;
+            /**
+             * Format: int64
+             * @description Conversations deleted (or, dry, due).
+             */
+            conversations: number;
+            /** @description Conversations last active before this were due (null: the tenant keeps everything). */
+            cutoff?: string | null;
+            /** @description Whether nothing was changed. */
+            dry_run: boolean;
+            /**
+             * Format: int64
+             * @description Their messages.
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Old conversations left because they are still open.
+             */
+            skipped_open: number;
+        };
+        /** @description `POST /v1/retention/run` body. */
+        RunRequest: {
+            /** @description Run as of this time (RFC 3339; default now). */
+            as_of?: string | null;
+            /** @description Count what would go, change nothing. */
+            dry_run?: boolean;
         };
         /** @description `POST /v1/schedules` and `PUT /v1/schedules/{id}` body. */
         ScheduleBody: {
@@ -6294,6 +6380,53 @@ export interface operations {
             };
         };
     };
+    run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     roles_list: {
         parameters: {
             query?: {
@@ -6865,7 +6998,7 @@ export interface operations {
             };
         };
     };
-    get_settings: {
+    settings_approvals_get_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -6900,7 +7033,7 @@ export interface operations {
             };
         };
     };
-    put_settings: {
+    settings_approvals_put_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -6996,6 +7129,88 @@ export interface operations {
                 };
             };
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_retention_get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_retention_put_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

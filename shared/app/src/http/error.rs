@@ -23,6 +23,7 @@ use crate::identity::security::PasswordCheckError;
 use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
 use crate::quick_replies::QuickReplyError;
+use crate::retention::RetentionError;
 use crate::stats::StatsError;
 use crate::tags::TagError;
 use crate::tickets::TicketError;
@@ -364,6 +365,16 @@ impl From<ExportError> for ApiError {
             ExportError::NotFound => Self::not_found(),
             ExportError::Blob(m) => TableError::Unavailable(m).into(),
             ExportError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<RetentionError> for ApiError {
+    fn from(e: RetentionError) -> Self {
+        match e {
+            RetentionError::Invalid(v) => v.into(),
+            RetentionError::Blob(m) => TableError::Unavailable(m).into(),
+            RetentionError::Table(t) => t.into(),
         }
     }
 }

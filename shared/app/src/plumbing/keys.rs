@@ -683,3 +683,24 @@ pub fn export_blob(t: &TenantId, id: &kefu_domain::ids::ExportId, extension: &st
 pub fn export_link_key() -> Key {
     Key::new("EXPORTLINKKEY", "EXPORTLINKKEY")
 }
+
+// ---- Retention (issue 13, `retention`; docs/data-model.md "Retention") ----
+
+/// A tenant's retention settings.
+pub fn retention_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#RETENTION")
+}
+
+/// The partition listing tenants with a retention period (the daily run reads it, never every tenant).
+pub const RETENTION_TENANTS_PK: &str = "RETENTION_TENANTS";
+
+/// A tenant's entry in [`RETENTION_TENANTS_PK`].
+pub fn retention_tenant(t: &TenantId) -> Key {
+    Key::new(RETENTION_TENANTS_PK, t.as_str())
+}
+
+/// The archive of one page of a tenant's conversations whose last activity fell on `day` (compressed JSONL),
+/// named by the page's first conversation so that a repeated page writes the same object again.
+pub fn archive_blob(t: &TenantId, day: &str, first: &ConversationId) -> String {
+    format!("archive/{t}/{day}/{first}.jsonl.gz")
+}
