@@ -99,6 +99,11 @@ enum Command {
         #[arg(long)]
         data_dir: Option<std::path::PathBuf>,
     },
+    /// Retention (operations).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Tenant administration for the operator (on a stopped store).
     Admin {
         #[command(subcommand)]
@@ -130,6 +135,26 @@ enum AdminCommand {
         /// Print the result as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run retention now for every tenant with a period (or `--tenant`), as the daily function does, with a
+    /// progress line per tenant; the reports are printed as JSON lines. Stop `kefu serve` first.
+    Run {
+        /// Only this tenant (`tn_…`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Count what would go, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run as of this time (RFC 3339; default now).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -200,6 +225,12 @@ async fn main() -> std::process::ExitCode {
                 config.data_dir = dir;
             }
             kefu_local::cli::audit_verify(config, &tenant, json).await
+        }
+        Command::Retention { command: RetentionCommand::Run { tenant, dry_run, as_of, data_dir } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::retention_run(config, tenant.as_deref(), dry_run, as_of.as_deref()).await
         }
         Command::Backup { out, target, data_dir } => {
             let dir = data_dir.unwrap_or(config.data_dir.clone());

@@ -124,4 +124,12 @@ async fn a_run_archives_then_deletes_old_closed_conversations_and_a_second_run_c
     );
     let runs = t.audit_entries(&tenant).await.iter().filter(|e| e["action"] == "retention.run").count();
     assert_eq!(runs, 2, "each real run is audited, the dry one is not");
+
+    // `kefu retention run` on the stopped store: every tenant with a period, as the daily function runs it.
+    let mut t = t;
+    t.stop().await;
+    let config = kefu_e2e::embedded_config(&t.data_dir);
+    kefu_local::cli::retention_run(config.clone(), None, false, Some(&as_of)).await.unwrap();
+    let refused = kefu_local::cli::retention_run(config, None, false, Some("soon")).await;
+    assert!(refused.is_err(), "a bad --as-of is refused");
 }
