@@ -4,7 +4,7 @@
 //! (`GET /v1/exports/{id}/download`, no credentials: the signature is the credential).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kefu_app::App;
 use kefu_app::exports::{self, ExportSpec, ExportView, NewExport};
@@ -16,12 +16,6 @@ use serde::Deserialize;
 use kefu_app::approvals;
 
 type ErrorBody = kefu_app::http::error::ErrorEnvelope;
-
-/// The URL the caller reached this server on (for `kefu serve`'s own signed links).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
-}
 
 /// Asks for an export of conversations with their messages, customers or the audit log, as CSV or JSONL, within
 /// `since` / `until`; personal data is masked unless the caller holds `customers.view_sensitive`. Audited
@@ -59,10 +53,9 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<ApiJson<ExportView>, ApiError> {
-    Ok(ApiJson(exports::view(&app, &staff.tenant_id, &id, &base_url(&headers)).await?))
+    Ok(ApiJson(exports::view(&app, &staff.tenant_id, &id).await?))
 }
 
 /// `GET /v1/exports/{id}/download` parameters: what the link signs.

@@ -22,7 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
     ("approvals", &["audit", "conversations", "customers", "exports", "identity", "plumbing", "realtime"]),
     ("stats", &["assignment", "conversations", "identity", "plumbing"]),
-    ("exports", &["audit", "conversations", "customers", "identity", "plumbing"]),
+    ("exports", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
     ("retention", &["audit", "conversations", "customers", "plumbing"]),
 ];
 

@@ -223,9 +223,22 @@ pub async fn load(app: &App, tenant: &TenantId, id: &ExportId) -> Result<Option<
     }
 }
 
-/// The export `id` as `GET /v1/exports/{id}` shows it, with a fresh link when done; `base` is the URL `kefu
-/// serve` answers on (for its own signed links).
-pub async fn view(app: &App, tenant: &TenantId, id: &str, base: &str) -> Result<ExportView, ExportError> {
+/// The base URL of `kefu serve`'s own links, from its configuration (the WebSocket URL it derives from
+/// `KEFU_PUBLIC_URL` or the bound address), never from a request's `Host` header.
+fn local_base(app: &App) -> String {
+    let ws = app.config.websocket_url.as_deref().unwrap_or("ws://localhost");
+    let ws = ws.strip_suffix(crate::realtime::LOCAL_WS_PATH).unwrap_or(ws);
+    match (ws.strip_prefix("wss://"), ws.strip_prefix("ws://")) {
+        (Some(rest), _) => format!("https://{rest}"),
+        (None, Some(rest)) => format!("http://{rest}"),
+        _ => ws.to_owned(),
+    }
+}
+
+/// The export `id` as `GET /v1/exports/{id}` shows it, with a fresh link when done.
+pub async fn view(app: &App, tenant: &TenantId, id: &str) -> Result<ExportView, ExportError> {
+    let base = local_base(app);
+    let base = base.as_str();
     let id = ExportId::parse(id).ok_or(ExportError::NotFound)?;
     let record = load(app, tenant, &id).await?.ok_or(ExportError::NotFound)?;
     let link = match (&record.status, &record.blob_key) {
@@ -332,7 +345,12 @@ mod tests {
     #[tokio::test]
     async fn a_local_link_works_until_it_expires_and_a_second_run_changes_nothing() {
         let clock = Arc::new(ManualClock::new("2026-05-01T08:00:00Z".parse().unwrap()));
-        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let e = crate::testing::EmbeddedApp::new(clock.clone()).with_config(crate::Config {
+            websocket_url: Some(format!("ws://kefu.test{}", crate::realtime::LOCAL_WS_PATH)),
+            local: true,
+            ..crate::Config::default()
+        });
+        let app = e.app.clone();
         let t = TenantId::generate();
         let spec =
             ExportSpec { kind: ExportKind::Audit, format: ExportFormat::Csv, since: None, until: None, masked: true };
@@ -371,6 +389,6 @@ mod tests {
     }
 
     async fn view_of(app: &App, t: &TenantId, id: &ExportId) -> ExportView {
-        view(app, t, id.as_str(), "http://kefu.test").await.unwrap()
+        view(app, t, id.as_str()).await.unwrap()
     }
 }
