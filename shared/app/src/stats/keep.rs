@@ -392,6 +392,52 @@ mod tests {
         assert_eq!(fr_days, ["2026-03-02"]);
     }
 
+    /// Working-hours time: a reply two hours after a start one hour before the office opens counts one hour.
+    #[test]
+    fn business_time_counts_only_working_hours() {
+        let t = TenantId::generate();
+        let c = ConversationId::generate();
+        // Monday 2026-03-02, 08:00 UTC; the office opens at 09:00 UTC.
+        let conv = ConversationRecord::started(
+            &t,
+            &c,
+            &CustomerId::generate(),
+            None,
+            Priority::Normal,
+            None,
+            at("2026-03-02T08:00:00Z"),
+        );
+        let input: kefu_domain::schedule::ScheduleInput = serde_json::from_value(serde_json::json!({
+            "name": "Office", "timezone": "UTC", "weekly": {"mon": [["09:00", "18:00"]]}
+        }))
+        .unwrap();
+        let hours = Schedule::parse(&input).unwrap();
+        let state = ConversationStatsRecord::empty(&t, &c);
+        let cx = Context { conversation: &conv, state: &state, zone: &TimeZone::UTC, hours: Some(&hours) };
+        let agent = AgentId::generate();
+        let m = EventMessage {
+            id: MessageId::generate(),
+            conversation_id: c.clone(),
+            author: Author::Agent,
+            author_id: Some(agent.to_string()),
+            content: "hi".into(),
+            internal: false,
+            created_at: at("2026-03-02T10:00:00Z"),
+        };
+        let p = plan(
+            &Event::MessageSent(MessageSent { conversation_id: c.clone(), message: m }),
+            at("2026-03-02T10:00:00Z"),
+            &cx,
+        );
+        let fr = p.state.unwrap().first_response.unwrap();
+        assert_eq!((fr.seconds, fr.business_seconds), (7200, 3600));
+        assert_eq!((fr.day.as_str(), fr.agent_id), ("2026-03-02", agent));
+        let closed = Event::ConversationClosed(ConversationClosed { conversation_id: c, agent_id: None, by: None });
+        let p = plan(&closed, at("2026-03-02T19:00:00Z"), &cx);
+        assert!(p.state.is_none(), "a close changes no state");
+        assert_eq!(p.cells.len(), 1);
+    }
+
     #[tokio::test]
     async fn events_of_a_deleted_conversation_and_other_events_count_nothing() {
         let w = world().await;
