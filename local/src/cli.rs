@@ -243,3 +243,52 @@ pub fn write_restored(
     writeln!(out, "recorded in the tenant's audit log as agent.update by operator")?;
     Ok(())
 }
+
+/// `kefu retention run [--tenant] [--dry-run] [--as-of]` on a stopped store (or the AWS table with `KEFU_TABLE`):
+/// every tenant with a retention period (or one), each run as the daily function runs it, with a progress line
+/// per tenant on stderr (`[2/5] tn_…: 120 conversations, 3 archives`) and the reports as JSON lines on stdout.
+pub async fn retention_run(
+    config: ServeConfig,
+    tenant: Option<&str>,
+    dry_run: bool,
+    as_of: Option<&str>,
+) -> Result<(), BoxError> {
+    if matches!(config.backend, crate::Backend::Embedded) && !config.data_dir.join("kefu.redb").exists() {
+        return Err(format!("no Kefu data in {} (set --data-dir or KEFU_DATA_DIR)", config.data_dir.display()).into());
+    }
+    let wired = wiring::wire(&config).await.map_err(|e| {
+        format!(
+            "cannot open the store in {}: {e} (a running `kefu serve` holds it: stop it first, or use POST /v1/retention/run)",
+            config.data_dir.display()
+        )
+    })?;
+    let app = &wired.app;
+    let as_of = match as_of {
+        Some(s) => s.parse::<jiff::Timestamp>().map_err(|_| format!("--as-of {s:?} is not an RFC 3339 time"))?,
+        None => app.now(),
+    };
+    let tenants = match tenant {
+        Some(t) => vec![kefu_domain::TenantId::parse(t).ok_or_else(|| format!("{t:?} is not a tenant id"))?],
+        None => kefu_app::retention::tenants(app).await?,
+    };
+    let total = tenants.len();
+    for (i, t) in tenants.iter().enumerate() {
+        let entry = kefu_app::audit::AuditEntry::new(t, "retention.run", kefu_app::audit::Outcome::Success)
+            .by(&kefu_app::audit::Actor::Operator);
+        let report = kefu_app::retention::run_tenant(app, t, as_of, dry_run, Some(entry)).await?;
+        eprintln!(
+            "[{}/{total}] {t}: {} conversations, {} messages, {} archives{}{}",
+            i + 1,
+            report.conversations,
+            report.messages,
+            report.archives.len(),
+            if dry_run { " (dry run)" } else { "" },
+            if report.complete { "" } else { ", more left for the next run" }
+        );
+        println!("{}", serde_json::json!({"tenant_id": t, "report": report}));
+    }
+    if total == 0 {
+        eprintln!("no tenant has a retention period");
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@
 //! Data lives in the embedded store under `KEFU_DATA_DIR`, unless AWS endpoints are configured, in which
 //! case the AWS adapters are used instead.
 
+pub mod backup;
 pub mod cli;
 pub mod listener;
 pub mod loadtest;
@@ -226,7 +227,10 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
             limits.websocket_idle_timeout,
         ));
     }
-    let router = web::with_site(kefu_app::http::finish(routes, app.clone()), config.web_dir.as_deref());
+    let mut router = web::with_site(kefu_app::http::finish(routes, app.clone()), config.web_dir.as_deref());
+    if let (Some(table), Some(token)) = (&wired.embedded_table, &config.bootstrap_token) {
+        router = router.merge(backup::routes(table.store().clone(), token.clone(), &config.data_dir));
+    }
     let connections = Arc::new(listener::Admissions::new(limits));
     tasks.spawn(listener::serve(tcp, router, connections.clone(), rx.clone()));
 

@@ -82,6 +82,34 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A consistent copy of the embedded store: of a running `kefu serve` (`--target`, with
+    /// `KEFU_BOOTSTRAP_TOKEN`), else of the stopped store in the data directory.
+    Backup {
+        /// Where to write the copy (must not exist).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// A running kefu serve (`http://host:port`).
+        #[arg(long)]
+        target: Option<String>,
+        /// The data directory of a stopped store (default `KEFU_DATA_DIR`, else `./.kefu`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+    /// Put a copy made by `kefu backup` in place of the data directory's store (stop `kefu serve` first; the
+    /// replaced file is kept beside it).
+    Restore {
+        /// The copy.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The data directory (default `KEFU_DATA_DIR`, else `./.kefu`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
+    },
+    /// Retention (operations).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Tenant administration for the operator (on a stopped store).
     Admin {
         #[command(subcommand)]
@@ -113,6 +141,26 @@ enum AdminCommand {
         /// Print the result as one JSON object.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run retention now for every tenant with a period (or `--tenant`), as the daily function does, with a
+    /// progress line per tenant; the reports are printed as JSON lines. Stop `kefu serve` first.
+    Run {
+        /// Only this tenant (`tn_…`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Count what would go, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Run as of this time (RFC 3339; default now).
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The data directory of an embedded store (default `KEFU_DATA_DIR`, else `./.kefu`).
+        #[arg(long)]
+        data_dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -195,6 +243,28 @@ async fn main() -> std::process::ExitCode {
                 config.data_dir = dir;
             }
             kefu_local::cli::audit_verify(config, &tenant, json).await
+        }
+        Command::Retention { command: RetentionCommand::Run { tenant, dry_run, as_of, data_dir } } => {
+            if let Some(dir) = data_dir {
+                config.data_dir = dir;
+            }
+            kefu_local::cli::retention_run(config, tenant.as_deref(), dry_run, as_of.as_deref()).await
+        }
+        Command::Backup { out, target, data_dir } => {
+            let dir = data_dir.unwrap_or(config.data_dir.clone());
+            let token = config.bootstrap_token.clone();
+            kefu_local::backup::backup(&dir, &out, target.as_deref(), token.as_deref()).await.map(|bytes| {
+                println!("backup written: {} ({bytes} bytes)", out.display());
+            })
+        }
+        Command::Restore { from, data_dir } => {
+            let dir = data_dir.unwrap_or(config.data_dir.clone());
+            kefu_local::backup::restore(&dir, &from).await.map(|kept| {
+                println!("restored {} into {}", from.display(), dir.join("kefu.redb").display());
+                if !kept.as_os_str().is_empty() {
+                    println!("the store it replaced is kept as {}", kept.display());
+                }
+            })
         }
         Command::Admin { command: AdminCommand::Restore { tenant, email, name, reset_mfa, data_dir, json } } => {
             if let Some(dir) = data_dir {

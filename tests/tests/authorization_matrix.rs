@@ -18,8 +18,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Routes that take no credentials at all, by decision.
-const PUBLIC: &[&str] =
-    &["GET /v1/health", "POST /v1/tenants", "POST /v1/auth/login", "POST /v1/auth/mfa", "POST /v1/auth/mfa/email"];
+const PUBLIC: &[&str] = &[
+    "GET /v1/health",
+    "POST /v1/tenants",
+    "POST /v1/auth/login",
+    "POST /v1/auth/mfa",
+    "POST /v1/auth/mfa/email",
+    // The signed link to a done export (its signature is the credential; checked in tests/tests/exports.rs).
+    "GET /v1/exports/{id}/download",
+];
 
 /// Widget schemes (visitors): staff credentials never open them.
 const WIDGET_SCHEMES: &[&str] = &["widget_key", "visitor"];
@@ -41,6 +48,7 @@ const PREFIXES: &[(&str, &str)] = &[
     ("approvals", "ap_"),
     ("rules", "ru_"),
     ("devices", "dv_"),
+    ("exports", "ex_"),
 ];
 
 /// Bodies that create one object of a kind in the other tenant, tried in order when `POST /v1/{kind}` exists.
@@ -59,6 +67,7 @@ fn factory_bodies(kind: &str) -> Vec<Value> {
         "blocks" => vec![json!({"ip_cidr": "10.9.9.9", "reason": "foreign"})],
         "rules" => vec![json!({"name": "Foreign rule", "event": "message.received",
             "actions": [{"type": "set_priority", "priority": "high"}]})],
+        "exports" => vec![json!({"kind": "audit", "format": "jsonl"})],
         "agents" => vec![
             json!({"email": "foreign.agent@b.test", "name": "Foreign", "password": "a long enough agent password", "role_id": "agent"}),
         ],

@@ -13,6 +13,7 @@ pub mod chat;
 pub mod conversations;
 pub mod customers;
 pub mod customers_push;
+pub mod exports;
 pub mod groups;
 pub mod me;
 pub mod notifications;
@@ -20,10 +21,12 @@ pub mod openapi;
 mod query;
 pub mod quick_replies;
 pub mod realtime;
+pub mod retention;
 pub mod roles;
 pub mod rules;
 pub mod schedules;
 pub mod security_settings;
+pub mod stats;
 pub mod system;
 pub mod tags;
 pub mod tenants;
@@ -129,6 +132,16 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(webhooks::get_settings))
         .routes(routes!(webhooks::rotate))
         .routes(routes!(webhooks::deliveries))
+        // Statistics and the live board (issue 13).
+        .routes(routes!(stats::get))
+        .routes(routes!(stats::live))
+        // Exports (issue 13).
+        .routes(routes!(exports::create))
+        .routes(routes!(exports::get))
+        .routes(routes!(exports::download))
+        // Retention (issue 13).
+        .routes(routes!(retention::get_settings, retention::put_settings))
+        .routes(routes!(retention::run))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

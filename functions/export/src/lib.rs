@@ -1,12 +1,14 @@
 //! The `export` consumer: writes requested exports (CSV / JSONL) to the blob store.
 //!
-//! Exports arrive with the data issue; until then this consumer is wired to its queue and decodes and logs
-//! each `export.requested` event it receives.
+//! On `export.requested` it runs `kefu_app::exports::write::run`: the export's rows are read page by page through
+//! indexes and uploaded in parts, its status and row count kept on its record while it runs. A store failure is
+//! retried (the run starts over, aborting the upload it left); a done or failed export is never written again,
+//! so a duplicate delivery changes nothing.
 
 use async_trait::async_trait;
 use kefu_app::App;
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
-use kefu_app::plumbing::events::{ConsumerName, Envelope};
+use kefu_app::plumbing::events::{ConsumerName, Envelope, Event};
 
 /// The export consumer.
 pub struct ExportConsumer;
@@ -17,8 +19,11 @@ impl Consumer for ExportConsumer {
         ConsumerName::Export
     }
 
-    async fn handle(&self, _app: &App, event: &Envelope) -> Result<(), HandlerError> {
+    async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "export", event_id = %event.id, event_type = %event.event_type(), tenant_id = %event.tenant_id, "event received");
+        if let Event::ExportRequested(requested) = &event.event {
+            kefu_app::exports::write::run(app, &event.tenant_id, &requested.export_id).await?;
+        }
         Ok(())
     }
 }

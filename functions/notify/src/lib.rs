@@ -8,7 +8,9 @@
 //! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
 //! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned
 //! as its preferences allow (`kefu_app::notifications::deliver`), and `webhook.requested` into one signed try of the
-//! delivery (`kefu_app::automation::webhooks::attempt`; a failed try fails the message, so the queue retries it). A push to a connection that is gone removes its record. Like every consumer it is idempotent per event id.
+//! delivery (`kefu_app::automation::webhooks::attempt`; a failed try fails the message, so the queue retries it). A push to a connection that is gone removes its record. It also keeps the statistics (`kefu_app::stats::keep`: every
+//! conversation and message event adds to the day's counters, once per event id). Like every consumer it is
+//! idempotent per event id.
 
 use async_trait::async_trait;
 use kefu_app::App;
@@ -40,6 +42,7 @@ impl Consumer for NotifyConsumer {
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {
         tracing::info!(consumer = "notify", event_id = %event.id, event_type = %event.event_type(), tenant_id = %event.tenant_id, "event received");
+        kefu_app::stats::keep::record(app, event).await?;
         match &event.event {
             Event::SecurityAlert(alert) => kefu_app::audit::alerts::notify_admins(app, event, alert).await?,
             Event::TenantCreated(created) => welcome(app, event, created).await?,

@@ -31,6 +31,7 @@ pub mod blocks;
 pub mod chat;
 pub mod conversations;
 pub mod customers;
+pub mod exports;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod identity;
@@ -38,6 +39,8 @@ pub mod notifications;
 pub mod plumbing;
 pub mod quick_replies;
 pub mod realtime;
+pub mod retention;
+pub mod stats;
 pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -21,8 +21,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("blocks", &["audit", "customers", "identity", "plumbing"]),
     ("tickets", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
     ("chat", &["audit", "conversations", "identity", "plumbing", "realtime"]),
-    ("approvals", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tags"]),
+    ("approvals", &["audit", "conversations", "customers", "exports", "identity", "plumbing", "realtime", "tags"]),
     ("notifications", &["assignment", "identity", "plumbing", "realtime"]),
+    ("stats", &["assignment", "conversations", "identity", "plumbing"]),
+    ("exports", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("retention", &["audit", "conversations", "customers", "plumbing"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

@@ -2,8 +2,11 @@
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadError;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use kefu_ports::blob::validate_key;
 use kefu_ports::{BlobError, BlobStore};
@@ -99,5 +102,83 @@ impl BlobStore for S3Blobs {
         // S3 lists in UTF-8 byte order already; sorting keeps the port's promise against any emulator.
         keys.sort();
         Ok(keys)
+    }
+
+    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let out = self
+            .client
+            .get()
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| unavailable("create_multipart_upload", describe(&e)))?;
+        out.upload_id.ok_or_else(|| unavailable("create_multipart_upload", "no upload id".into()))
+    }
+
+    async fn upload_part(&self, key: &str, upload_id: &str, number: u32, body: Bytes) -> Result<String, BlobError> {
+        validate_key(key)?;
+        let number = i32::try_from(number).map_err(|_| BlobError::InvalidKey(format!("part {number}")))?;
+        let out = self
+            .client
+            .get()
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| unavailable("upload_part", describe(&e)))?;
+        out.e_tag.ok_or_else(|| unavailable("upload_part", "no ETag".into()))
+    }
+
+    async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[String]) -> Result<(), BlobError> {
+        validate_key(key)?;
+        let completed = parts
+            .iter()
+            .zip(1i32..)
+            .map(|(tag, n)| CompletedPart::builder().e_tag(tag).part_number(n).build())
+            .collect();
+        self.client
+            .get()
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .send()
+            .await
+            .map_err(|e| unavailable("complete_multipart_upload", describe(&e)))?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        match self.client.get().abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.as_service_error(), Some(AbortMultipartUploadError::NoSuchUpload(_))) => Ok(()),
+            Err(e) => Err(unavailable("abort_multipart_upload", describe(&e))),
+        }
+    }
+
+    async fn presign_get(&self, key: &str, expires_in: std::time::Duration) -> Result<Option<String>, BlobError> {
+        validate_key(key)?;
+        let config = PresigningConfig::expires_in(expires_in).map_err(|e| unavailable("presign", e.to_string()))?;
+        let req = self
+            .client
+            .get()
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| unavailable("presign", describe(&e)))?;
+        Ok(Some(req.uri().to_owned()))
     }
 }

@@ -29,3 +29,34 @@ pub async fn invalid_keys(b: Arc<dyn BlobStore>) {
         assert!(matches!(r, Err(BlobError::InvalidKey(_))), "{key:?} should be refused, got {r:?}");
     }
 }
+
+/// An object written in parts reads back as the parts joined, appears only once completed, and an aborted
+/// upload leaves nothing; a signed link, when the store gives one, reads the object.
+pub async fn uploads_in_parts(b: Arc<dyn BlobStore>) {
+    let p = crate::unique("blob");
+    let key = format!("{p}/export.csv");
+    let first = Bytes::from(vec![b'a'; kefu_ports::blob::MIN_PART_BYTES]);
+    let id = b.start_upload(&key, "text/csv").await.unwrap();
+    let t1 = b.upload_part(&key, &id, 1, first.clone()).await.unwrap();
+    let t2 = b.upload_part(&key, &id, 2, Bytes::from_static(b"tail\n")).await.unwrap();
+    assert_eq!(b.get(&key).await.unwrap(), None, "not visible before completion");
+    assert!(b.list(&format!("{p}/")).await.unwrap().is_empty(), "parts are not listed");
+    b.complete_upload(&key, &id, &[t1, t2]).await.unwrap();
+    let got = b.get(&key).await.unwrap().unwrap();
+    assert_eq!(got.len(), first.len() + 5);
+    assert!(got.starts_with(&first) && got.ends_with(b"tail\n"));
+    assert_eq!(b.list(&format!("{p}/")).await.unwrap(), vec![key.clone()]);
+
+    let dropped = format!("{p}/dropped.csv");
+    let id = b.start_upload(&dropped, "text/csv").await.unwrap();
+    b.upload_part(&dropped, &id, 1, Bytes::from_static(b"x")).await.unwrap();
+    b.abort_upload(&dropped, &id).await.unwrap();
+    b.abort_upload(&dropped, &id).await.unwrap();
+    assert_eq!(b.get(&dropped).await.unwrap(), None);
+    assert_eq!(b.list(&format!("{p}/")).await.unwrap(), vec![key.clone()], "an aborted upload leaves nothing");
+
+    if let Some(url) = b.presign_get(&key, std::time::Duration::from_secs(900)).await.unwrap() {
+        assert!(url.starts_with("http"), "{url}");
+        assert!(url.contains("X-Amz-Expires=900"), "the link lives 15 minutes: {url}");
+    }
+}

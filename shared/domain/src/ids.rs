@@ -129,6 +129,10 @@ id_type!(
     /// An approval request: a sensitive operation waiting for a second person's decision.
     ApprovalId, "ap_"
 );
+id_type!(
+    /// An export: a tenant's data written to the blob store as CSV or JSONL.
+    ExportId, "ex_"
+);
 
 impl RoleId {
     /// Role ids accept the built-in names too (`admin`, `supervisor`, `agent`).

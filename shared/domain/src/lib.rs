@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod customer;
 pub mod customer_change;
 pub mod error;
+pub mod export;
 pub mod ids;
 pub mod masking;
 pub mod notification;

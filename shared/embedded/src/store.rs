@@ -182,6 +182,40 @@ impl EmbeddedStore {
         }))
     }
 
+    /// Writes a consistent copy of the whole store (table, indexes, expiry index and queues) to a new redb file
+    /// at `out` while the store keeps serving: everything is read in one read transaction, a snapshot that no
+    /// later write changes. `out` must not exist. Answers how many entries were copied. Blocking: call it from
+    /// a blocking task.
+    pub fn backup_to(&self, out: &Path) -> Result<u64, StoreError> {
+        if out.exists() {
+            return Err(StoreError::Db(format!("{} exists already", out.display())));
+        }
+        let read = self.db.begin_read()?;
+        let copy = Database::create(out)?;
+        let tx = copy.begin_write()?;
+        let mut n = 0u64;
+        for def in [ITEMS, GSI1, GSI2, QUEUE_MESSAGES] {
+            let from = read.open_table(def)?;
+            let mut to = tx.open_table(def)?;
+            for entry in redb::ReadableTable::iter(&from)? {
+                let (k, v) = entry?;
+                to.insert(k.value(), v.value())?;
+                n += 1;
+            }
+        }
+        for def in [QUEUE_READY, EXPIRY] {
+            let from = read.open_table(def)?;
+            let mut to = tx.open_table(def)?;
+            for entry in redb::ReadableTable::iter(&from)? {
+                let (k, _) = entry?;
+                to.insert(k.value(), ())?;
+                n += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
     /// The table adapter over this store.
     pub fn table(self: &Arc<Self>) -> crate::EmbeddedTable {
         crate::EmbeddedTable::new(self.clone())

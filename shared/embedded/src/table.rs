@@ -132,6 +132,11 @@ fn apply(op: &TxOp, stored: Option<&Item>) -> Result<Option<Item>, TableError> {
 }
 
 impl EmbeddedTable {
+    /// The store under this table (for a consistent backup while serving: [`EmbeddedStore::backup_to`]).
+    pub fn store(&self) -> &Arc<EmbeddedStore> {
+        &self.store
+    }
+
     pub(crate) fn new(store: Arc<EmbeddedStore>) -> Self {
         Self { store, read: AtomicU64::new(0), written: AtomicU64::new(0), requests: AtomicU64::new(0) }
     }

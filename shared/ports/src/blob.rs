@@ -25,7 +25,24 @@ pub trait BlobStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// Every key that starts with `prefix`, in ascending order.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError>;
+
+    /// Starts an object written in parts (an export of any size with a flat memory): answers the upload's id.
+    /// Nothing is visible under `key` until [`BlobStore::complete_upload`].
+    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, BlobError>;
+    /// Adds part `number` (1, 2, … in order; every part but the last at least [`MIN_PART_BYTES`]); answers the
+    /// part's tag, which completion needs.
+    async fn upload_part(&self, key: &str, upload_id: &str, number: u32, body: Bytes) -> Result<String, BlobError>;
+    /// Joins the parts (their tags in order) into the object under `key`, replacing what was there.
+    async fn complete_upload(&self, key: &str, upload_id: &str, parts: &[String]) -> Result<(), BlobError>;
+    /// Drops an upload and its parts (a failed export); dropping one that is gone is not an error.
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), BlobError>;
+    /// A link that reads `key` without credentials until `expires_in` passes, when the store can sign one (S3:
+    /// a presigned URL); `None` when it cannot (local files: the application signs its own link).
+    async fn presign_get(&self, key: &str, expires_in: std::time::Duration) -> Result<Option<String>, BlobError>;
 }
+
+/// The smallest part S3 accepts, except the last: what a writer buffers before it sends a part.
+pub const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 
 /// Checks a key the way both adapters must: relative, non-empty, no `..` or empty segments.
 pub fn validate_key(key: &str) -> Result<(), BlobError> {

@@ -681,6 +681,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Asks for an export of conversations with their messages, customers or the audit log, as CSV or JSONL, within
+         *     `since` / `until`; personal data is masked unless the caller holds `customers.view_sensitive`. Audited
+         *     (`export.create`). When the tenant requires an approval, answers the pending approval request instead
+         *     (`{"approval_id", "status": "pending", "id"}`: the export gets that id once approved).
+         */
+        post: operations["exports_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export: its status and row count while it runs; once done, a link that lives 15 minutes. */
+        get: operations["exports_by_id_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/exports/{id}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file of a done export, through the signed link `GET /v1/exports/{id}` gave (`kefu serve`; in AWS the link
+         *     is an S3 presigned URL). A wrong, forged or expired link is 404.
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/groups": {
         parameters: {
             query?: never;
@@ -733,6 +792,26 @@ export interface paths {
         };
         /** Answers 200 without authentication. */
         get: operations["health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Now: conversations waiting by priority, the longest wait, and each enabled agent's presence, load and idle
+         *     time.
+         */
+        get: operations["live"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1008,6 +1087,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/retention/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Runs retention now (or as of `as_of`): archives then deletes the closed conversations past the period;
+         *     `dry_run` only counts them. Audited (`retention.run`) unless dry.
+         */
+        post: operations["run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/roles": {
         parameters: {
             query?: never;
@@ -1156,7 +1255,7 @@ export interface paths {
          * Replaces the approval settings (an absent operation needs no approval, an absent expiry is 72 hours);
          *     audited (`settings.update`).
          */
-        put: operations["put_settings"];
+        put: operations["settings_approvals_put_settings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1196,6 +1295,24 @@ export interface paths {
          *     like any message (400 naming the field). Audited as `settings.update`.
          */
         put: operations["settings_auto_reply_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's retention settings (`messages_days` null: kept forever). */
+        get: operations["settings_retention_get_settings"];
+        /** Replaces the retention settings (`messages_days` 1..=3650 or null). Audited (`settings.update`). */
+        put: operations["settings_retention_put_settings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1274,6 +1391,26 @@ export interface paths {
          *     change is audited as `settings.update`.
          */
         put: operations["settings_widget_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's statistics over the days `[since, until)` touches, in its time zone: volumes, first response
+         *     and resolution times (median, p90), CSAT, per agent, per group and per day; `format=csv` answers CSV.
+         */
+        get: operations["stats_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -1664,6 +1801,11 @@ export interface components {
             /** @description `online` / `away` / `offline`. */
             status: string;
         };
+        /** @description One agent's figures. */
+        AgentFigures: components["schemas"]["Figures"] & {
+            /** @description The agent. */
+            agent_id: string;
+        };
         /** @description `PATCH /v1/agents/{id}` body: only what is present changes; `schedule_id: null` removes the shift. */
         AgentPatch: {
             /** @description New sign-in email. */
@@ -1956,6 +2098,24 @@ export interface components {
             /** @description The key the chat widget uses. */
             widget_key: string;
         };
+        /** @description Satisfaction counts. */
+        CsatCounts: {
+            /**
+             * Format: int64
+             * @description Ratings of 1.
+             */
+            bad: number;
+            /**
+             * Format: int64
+             * @description Ratings of 3.
+             */
+            good: number;
+            /**
+             * Format: int64
+             * @description Ratings of 2.
+             */
+            neutral: number;
+        };
         /** @description `POST /v1/customer_groups` and `PUT /v1/customer_groups/{id}` body. */
         CustomerGroupBody: {
             /** @description Name. */
@@ -2021,6 +2181,11 @@ export interface components {
             phone?: string | null;
             /** @description Tag names. */
             tags: string[];
+        };
+        /** @description One day's figures. */
+        DayFigures: components["schemas"]["Figures"] & {
+            /** @description The tenant's day, `YYYY-MM-DD`. */
+            day: string;
         };
         /**
          * @description Where a delivery stands.
@@ -2108,6 +2273,54 @@ export interface components {
             /** @description The error. */
             error: Record<string, never>;
         };
+        /** @description `GET /v1/exports/{id}` (and the 202 of `POST /v1/exports`). */
+        ExportView: {
+            /** @description When it was asked for. */
+            created_at: string;
+            /** @description The link, once done (null before). */
+            download_url?: string | null;
+            /** @description Why it failed. */
+            error?: string | null;
+            /** @description When the link stops working. */
+            expires_at?: string | null;
+            /** @description How it is written. */
+            format: string;
+            /** @description Its id. */
+            id: string;
+            /** @description What it holds. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Rows written so far.
+             */
+            rows: number;
+            /** @description `queued` | `running` | `done` | `failed`. */
+            status: string;
+        };
+        /** @description The figures of one slice (the whole range, an agent, a group or a day). */
+        Figures: {
+            /**
+             * Format: double
+             * @description The mean first response, in seconds.
+             */
+            avg_first_response_seconds?: number | null;
+            /**
+             * Format: int64
+             * @description Conversations started (assigned, for an agent).
+             */
+            conversations: number;
+            /** @description Ratings. */
+            csat: components["schemas"]["CsatCounts"];
+            /** @description First response times. */
+            first_response_seconds: components["schemas"]["Quantiles"];
+            /**
+             * Format: int64
+             * @description Visitor, agent and bot messages.
+             */
+            messages: number;
+            /** @description Resolution times. */
+            resolution_seconds: components["schemas"]["Quantiles"];
+        };
         /** @description One field of the pre-chat form. */
         FormField: {
             /** @description What the visitor reads, 1..=100 characters. */
@@ -2130,6 +2343,11 @@ export interface components {
             id: string;
             /** @description Its name. */
             name: string;
+        };
+        /** @description One group's figures. */
+        GroupFigures: components["schemas"]["Figures"] & {
+            /** @description The group (`null`: the default group). */
+            group_id?: string | null;
         };
         /** @description `POST /v1/groups` and `PUT /v1/groups/{id}` body. */
         GroupInput: {
@@ -2659,6 +2877,44 @@ export interface components {
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;
         };
+        /** @description One agent on the board. */
+        LiveAgent: {
+            /**
+             * Format: int32
+             * @description Open conversations it holds.
+             */
+            active: number;
+            /** @description The agent. */
+            agent_id: string;
+            /**
+             * Format: int64
+             * @description Seconds without a conversation (0 while it holds one; `null` when offline).
+             */
+            idle_seconds?: number | null;
+            /**
+             * Format: int32
+             * @description How many it may hold.
+             */
+            max_concurrent: number;
+            /** @description Its display name. */
+            name: string;
+            /** @description `online`, `away` or `offline`. */
+            status: string;
+        };
+        /** @description `GET /v1/live`. */
+        LiveBoard: {
+            /** @description Every enabled account, by name. */
+            agents: components["schemas"]["LiveAgent"][];
+            /** @description When it was read. */
+            at: string;
+            /**
+             * Format: int64
+             * @description The longest wait of a conversation in the queue (`null`: nobody waits).
+             */
+            longest_wait_seconds?: number | null;
+            /** @description Conversations waiting, by priority. */
+            queued: components["schemas"]["Queued"];
+        };
         /** @description What `POST /v1/auth/login` answers with 200. */
         LoginAnswer: components["schemas"]["LoginOk"] | components["schemas"]["MfaRequired"];
         /** @description A successful sign-in. */
@@ -2833,6 +3089,17 @@ export interface components {
             /** @description The push token (1..=4096 characters, no white space). */
             token: string;
         };
+        /** @description `POST /v1/exports` body. */
+        NewExport: {
+            /** @description `csv` | `jsonl`. */
+            format: string;
+            /** @description `conversations` | `customers` | `audit`. */
+            kind: string;
+            /** @description From (RFC 3339, inclusive). */
+            since?: string | null;
+            /** @description Until (RFC 3339, exclusive). */
+            until?: string | null;
+        };
         /** @description `POST /v1/tags` body. */
         NewTag: {
             /** @description `#rrggbb` (default a neutral grey). */
@@ -2966,6 +3233,37 @@ export interface components {
             /** @description When it was last posted. */
             updated_at: string;
         };
+        /** @description A median and a 90th percentile in whole seconds (`null` without samples). */
+        Quantiles: {
+            /**
+             * Format: int64
+             * @description The 50th percentile.
+             */
+            median?: number | null;
+            /**
+             * Format: int64
+             * @description The 90th percentile.
+             */
+            p90?: number | null;
+        };
+        /** @description Waiting conversations by priority. */
+        Queued: {
+            /**
+             * Format: int64
+             * @description High priority.
+             */
+            high: number;
+            /**
+             * Format: int64
+             * @description Low priority.
+             */
+            low: number;
+            /**
+             * Format: int64
+             * @description Normal priority.
+             */
+            normal: number;
+        };
         /** @description `POST /v1/quick_replies` and `PUT /v1/quick_replies/{id}` body. */
         QuickReplyBody: {
             /** @description Category (optional). */
@@ -3050,6 +3348,16 @@ export interface components {
             /** @description An internal note, for staff only (default false). */
             internal?: boolean;
         };
+        /** @description `GET|PUT /v1/settings/retention`. */
+        RetentionSettings: {
+            /** @description Archive to the blob store before deleting. */
+            archive_before_delete: boolean;
+            /**
+             * Format: int32
+             * @description Days a closed conversation is kept after its last message (`null`: forever).
+             */
+            messages_days?: number | null;
+        };
         /** @description A role's body (`POST /v1/roles`, `PUT /v1/roles/{id}`). */
         RoleBody: {
             /** @description 1..=100 characters, unique in the tenant (case-insensitive), not a built-in role's name. */
@@ -3119,6 +3427,44 @@ export interface components {
             stop_processing: boolean;
             /** @description Last changed at. */
             updated_at: string;
+        };
+        /** @description What a run did (or, dry, would do). */
+        RunReport: {
+            /**
+             * Format: int64
+             * @description Conversations archived.
+             */
+            archived: number;
+            /** @description The archive objects written. */
+            archives: string[];
+            /** @description Whether every due conversation was handled (else the next run carries on). */
+            complete: boolean;
+            /**
+             * Format: int64
+             * @description Conversations deleted (or, dry, due).
+             */
+            conversations: number;
+            /** @description Conversations last active before this were due (null: the tenant keeps everything). */
+            cutoff?: string | null;
+            /** @description Whether nothing was changed. */
+            dry_run: boolean;
+            /**
+             * Format: int64
+             * @description Their messages.
+             */
+            messages: number;
+            /**
+             * Format: int64
+             * @description Old conversations left because they are still open.
+             */
+            skipped_open: number;
+        };
+        /** @description `POST /v1/retention/run` body. */
+        RunRequest: {
+            /** @description Run as of this time (RFC 3339; default now). */
+            as_of?: string | null;
+            /** @description Count what would go, change nothing. */
+            dry_run?: boolean;
         };
         /** @description `POST /v1/schedules` and `PUT /v1/schedules/{id}` body. */
         ScheduleBody: {
@@ -3281,6 +3627,23 @@ export interface components {
             } | null;
             /** @description Who the visitor is, as far as the site knows. */
             visitor?: components["schemas"]["VisitorInfo"];
+        };
+        /** @description `GET /v1/stats`. */
+        StatsReport: components["schemas"]["Figures"] & {
+            /** @description Whether durations count working hours only. */
+            business_hours: boolean;
+            /** @description Per agent (agents with any count in the range). */
+            by_agent: components["schemas"]["AgentFigures"][];
+            /** @description Per day, every day of the range. */
+            by_day: components["schemas"]["DayFigures"][];
+            /** @description Per group (the default group's `group_id` is `null`). */
+            by_group: components["schemas"]["GroupFigures"][];
+            /** @description The start asked for. */
+            since: string;
+            /** @description The tenant's zone, which the days are in. */
+            timezone: string;
+            /** @description The end asked for. */
+            until: string;
         };
         /** @description The caller's presence. */
         StatusAnswer: {
@@ -5877,6 +6240,137 @@ export interface operations {
             };
         };
     };
+    exports_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewExport"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exports_by_id_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    download: {
+        parameters: {
+            query?: {
+                /** @description When the link expires (epoch seconds). */
+                expires?: string;
+                /** @description The signature. */
+                sig?: string;
+                /** @description The export's tenant. */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the export's file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     groups_list: {
         parameters: {
             query?: {
@@ -6073,6 +6567,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    live: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveBoard"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
         };
@@ -6779,6 +7308,53 @@ export interface operations {
             };
         };
     };
+    run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     roles_list: {
         parameters: {
             query?: {
@@ -7385,7 +7961,7 @@ export interface operations {
             };
         };
     };
-    put_settings: {
+    settings_approvals_put_settings: {
         parameters: {
             query?: never;
             header?: never;
@@ -7552,6 +8128,88 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AutoReplySettings"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_retention_get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    settings_retention_put_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetentionSettings"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionSettings"];
                 };
             };
             400: {
@@ -7794,6 +8452,63 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WidgetSettingsView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    stats_get: {
+        parameters: {
+            query?: {
+                /** @description Only this agent's counts. */
+                agent_id?: string;
+                /** @description `true`: durations count working hours only. */
+                business_hours?: string;
+                /** @description `json` (default) or `csv`. */
+                format?: string;
+                /** @description Only this group's counts. */
+                group_id?: string;
+                /** @description Start, RFC 3339 (default: 7 days before `until`). */
+                since?: string;
+                /** @description End, RFC 3339, exclusive (default: now). */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `format=csv` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             400: {

@@ -62,6 +62,8 @@ export type PageView = Schemas['PageView'];
 export type BlockView = Schemas['BlockView'];
 /** `GET /v1/approvals` items. */
 export type ApprovalView = Schemas['ApprovalView'];
+/** `GET /v1/live`. */
+export type LiveBoard = Schemas['LiveBoard'];
 
 /** Why routing left an agent out (`null`: eligible). */
 export type Exclusion = 'offline' | 'at_capacity' | 'off_shift' | 'missing_skill' | 'not_in_group';

@@ -32,6 +32,9 @@ pub enum ApprovalError {
     /// The approved change's tags could not be checked.
     #[error(transparent)]
     Tag(#[from] crate::tags::TagError),
+    /// The approved export could not be asked for.
+    #[error(transparent)]
+    Export(#[from] crate::exports::ExportError),
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),

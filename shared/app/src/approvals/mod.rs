@@ -2,7 +2,8 @@
 //!
 //! A tenant chooses which operations wait for a second person ([`settings`], [`put_settings`]): deleting a
 //! conversation (`conversation.delete`), changing a customer's email or phone (`customer.update_sensitive`), and
-//! creating an export (`export.create`, kept in the settings; it applies once exports exist). Such an operation
+//! creating an export (`export.create`: an approved one is asked for in the requester's name, masked as the
+//! requester would see it). Such an operation
 //! is not run: [`request`] stores it — the operation, its exact arguments, the requester and `expires_at` —
 //! audited (`approval.request`), and the route answers 202 `{"approval_id", "status": "pending"}`.
 //!
@@ -422,8 +423,16 @@ async fn run(app: &App, by: &Principal, record: &ApprovalRecord) -> Result<(), A
             crate::customers::update(app, tenant, &id, patch, entry).await?;
             Ok(())
         }
-        // Exports do not exist yet: nothing requests this operation.
-        SensitiveOperation::CreateExport => Ok(()),
+        SensitiveOperation::CreateExport => {
+            // The request as the requester made it (masking decided by the requester's permissions then).
+            let spec: crate::exports::ExportSpec = serde_json::from_value(record.arguments.clone())
+                .map_err(|e| ValidationError::new("arguments", e.to_string()))?;
+            let id = kefu_domain::ids::ExportId::parse(&record.target_id)
+                .ok_or_else(|| ValidationError::new("target_id", "not an export id"))?;
+            let entry = by.audit("export.create");
+            crate::exports::create(app, tenant, id, record.requested_by.clone(), spec, entry, Some(approval)).await?;
+            Ok(())
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use crate::blocks::BlockError;
 use crate::chat::ChatError;
 use crate::conversations::ConversationError;
 use crate::customers::CustomerError;
+use crate::exports::ExportError;
 use crate::identity::access::AccessError;
 use crate::identity::auth::AuthError;
 use crate::identity::error::IdentityError;
@@ -23,6 +24,8 @@ use crate::identity::security::PasswordCheckError;
 use crate::plumbing::json::BodyError;
 use crate::plumbing::ratelimit::RateLimitError;
 use crate::quick_replies::QuickReplyError;
+use crate::retention::RetentionError;
+use crate::stats::StatsError;
 use crate::tags::TagError;
 use crate::tickets::TicketError;
 
@@ -356,6 +359,36 @@ impl From<QuickReplyError> for ApiError {
     }
 }
 
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Invalid(v) => v.into(),
+            ExportError::NotFound => Self::not_found(),
+            ExportError::Blob(m) => TableError::Unavailable(m).into(),
+            ExportError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<RetentionError> for ApiError {
+    fn from(e: RetentionError) -> Self {
+        match e {
+            RetentionError::Invalid(v) => v.into(),
+            RetentionError::Blob(m) => TableError::Unavailable(m).into(),
+            RetentionError::Table(t) => t.into(),
+        }
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        match e {
+            StatsError::Invalid(v) => v.into(),
+            StatsError::Table(t) => t.into(),
+        }
+    }
+}
+
 impl From<TagError> for ApiError {
     fn from(e: TagError) -> Self {
         match e {
@@ -428,6 +461,7 @@ impl From<ApprovalError> for ApiError {
             ApprovalError::Conversation(c) => c.into(),
             ApprovalError::Customer(c) => c.into(),
             ApprovalError::Tag(t) => t.into(),
+            ApprovalError::Export(e) => e.into(),
             ApprovalError::Table(t) => t.into(),
         }
     }

@@ -12,6 +12,7 @@
 //! filter policies follow [`ConsumerName::filter_policy`] (a test against moto checks them).
 
 use kefu_domain::approval::{ApprovalId, SensitiveOperation};
+use kefu_domain::ids::ExportId;
 use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::ticket::{TicketId, TicketPriority, TicketSource};
 use kefu_domain::{AgentId, Author, ConversationId, CustomerId, GroupId, MessageId, TenantId};
@@ -160,12 +161,12 @@ event_list! {
         "notification.requested" => NotificationRequested, heard by [Notify];
         /// A webhook delivery waits for its try (a rule's `webhook`): notify posts it, retried by the queue.
         "webhook.requested" => WebhookRequested, heard by [Notify];
+        /// An export was asked for (or its approval granted): the export consumer writes it.
+        "export.requested" => ExportRequested, heard by [Export];
     }
     reserved {
         /// A conversation went without an answer too long (timers, with the automation issue).
         "conversation.unanswered" => ConversationUnanswered, heard by [Assign, Automation, Notify];
-        /// An export was asked for (the data issue).
-        "export.requested" => ExportRequested, heard by [Export];
         /// An SLA was breached (timers, with the SLA issue).
         "sla.breached" => SlaBreached, heard by [Notify];
     }
@@ -211,6 +212,7 @@ mod checked {
          GroupId => "group id", MessageId => "message id");
     ids!(TicketId => "ticket id");
     ids!(ApprovalId => "approval id");
+    ids!(ExportId => "export id");
 
     fn check<E: serde::de::Error, T: Id>(s: String) -> Result<T, E> {
         T::parse_id(&s).ok_or_else(|| E::custom(format!("{s:?} is not a valid {}", T::WHAT)))
@@ -237,6 +239,14 @@ pub struct TenantCreated {
     pub admin_id: AgentId,
     /// The first admin's email address (the welcome mail goes there).
     pub admin_email: String,
+}
+
+/// `export.requested`: an export was asked for (or its approval granted); the `export` consumer writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportRequested {
+    /// The export (its record holds what to write).
+    #[serde(deserialize_with = "checked::id")]
+    pub export_id: ExportId,
 }
 
 /// `conversation.created`: a visitor started a conversation, stored `pending`.
@@ -949,6 +959,7 @@ mod tests {
                 r#"{{"agent_id":null,"conversation_id":"{CV}","group_id":"{GR}","kind":"message.new","priority":"urgent","text":"New sales lead"}}"#
             ),
             EventType::WebhookRequested => r#"{"delivery_id":"wh_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
+            EventType::ExportRequested => r#"{"export_id":"ex_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
             reserved => panic!("{reserved} has no payload"),
         }
     }

@@ -685,3 +685,79 @@ pub const WEBHOOK_DELIVERY_PREFIX: &str = "DELIVERY#";
 pub fn webhook_deliveries_by_status(t: &TenantId, status: &str) -> String {
     format!("{}#WEBHOOKS#{status}", tenant_pk(t))
 }
+
+// ---- Statistics (issue 13, `stats`; docs/data-model.md "Statistics") ----
+
+/// A tenant's statistics partition: one item per day × agent × group, added to as events happen.
+pub fn stats_pk(t: &TenantId) -> String {
+    format!("T#{t}#STATS")
+}
+
+/// The sort key of a statistics item: the tenant's day (`YYYY-MM-DD`, so a range of days is one `Between`),
+/// the agent (`-`: none) and the group (`-`: the default group).
+pub fn stats_cell_sk(day: &str, agent: Option<&AgentId>, group: Option<&GroupId>) -> String {
+    let agent = agent.map_or("-", AgentId::as_str);
+    let group = group.map_or("-", GroupId::as_str);
+    format!("{}{day}#A#{agent}#G#{group}", STATS_DAY_PREFIX)
+}
+
+/// Sort-key prefix of the statistics items (followed by the day).
+pub const STATS_DAY_PREFIX: &str = "DAY#";
+
+/// A statistics item.
+pub fn stats_cell(t: &TenantId, sk: &str) -> Key {
+    Key::new(stats_pk(t), sk)
+}
+
+/// A conversation's statistics state (the agents it was counted for, its first response), in its partition so
+/// that deleting the conversation deletes it.
+pub fn conversation_stats(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "STATS")
+}
+
+/// The mark that an event was counted in the statistics (written with the counts; kept while a duplicate can
+/// still be delivered).
+pub fn stats_counted(t: &TenantId, event_id: &str) -> Key {
+    Key::new(format!("T#{t}#STATSEV#{event_id}"), "STATSEV")
+}
+
+/// How long a counted mark is kept: longer than a queue keeps a message (14 days).
+pub const STATS_COUNTED_TTL_DAYS: i64 = 15;
+
+// ---- Exports (issue 13, `exports`; docs/data-model.md "Exports") ----
+
+/// An export of a tenant (`GET /v1/exports/{id}`).
+pub fn export(t: &TenantId, id: &kefu_domain::ids::ExportId) -> Key {
+    Key::new(tenant_pk(t), format!("EXPORT#{id}"))
+}
+
+/// The blob an export is written to.
+pub fn export_blob(t: &TenantId, id: &kefu_domain::ids::ExportId, extension: &str) -> String {
+    format!("exports/{t}/{id}.{extension}")
+}
+
+/// The key that signs `kefu serve`'s download links (made once, at random, on first use).
+pub fn export_link_key() -> Key {
+    Key::new("EXPORTLINKKEY", "EXPORTLINKKEY")
+}
+
+// ---- Retention (issue 13, `retention`; docs/data-model.md "Retention") ----
+
+/// A tenant's retention settings.
+pub fn retention_settings(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "SETTINGS#RETENTION")
+}
+
+/// The partition listing tenants with a retention period (the daily run reads it, never every tenant).
+pub const RETENTION_TENANTS_PK: &str = "RETENTION_TENANTS";
+
+/// A tenant's entry in [`RETENTION_TENANTS_PK`].
+pub fn retention_tenant(t: &TenantId) -> Key {
+    Key::new(RETENTION_TENANTS_PK, t.as_str())
+}
+
+/// The archive of one page of a tenant's conversations whose last activity fell on `day` (compressed JSONL),
+/// named by the page's first conversation so that a repeated page writes the same object again.
+pub fn archive_blob(t: &TenantId, day: &str, first: &ConversationId) -> String {
+    format!("archive/{t}/{day}/{first}.jsonl.gz")
+}

@@ -21,6 +21,7 @@ import { QuickReplies } from './quick-replies';
 import { Blocks } from './admin/blocks';
 import { Approvals } from './admin/approvals';
 import { Ticket, Tickets } from './tickets';
+import { Live } from './live';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -43,4 +44,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   approvals: Approvals,
   tickets: Tickets,
   ticket: Ticket,
+  live: Live,
 };

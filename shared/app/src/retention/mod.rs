@@ -1,0 +1,334 @@
+//! Retention (`GET|PUT /v1/settings/retention`, `POST /v1/retention/run`, the daily `retention` function):
+//! closed conversations whose last activity is older than the tenant's `messages_days` are archived to the blob
+//! store (compressed JSONL, one object per tenant, day of last activity and page) when `archive_before_delete`
+//! is on, then deleted with their messages.
+//!
+//! Old conversations are found through the tenant's activity index (gsi1 `T#{t}#CONVS`, ordered by last
+//! message), oldest first, a page at a time: a page is archived, then deleted, so a run cut short (a Lambda
+//! timeout) leaves whole pages done and the next run carries on from what is left; a page archived twice writes
+//! the same object again. Open conversations are left until they are closed. Each run is audited
+//! (`retention.run`, with what it archived and deleted) and a second run over the same data changes nothing.
+//! The daily run reads the tenants that have a period from their list (`RETENTION_TENANTS`), never every tenant.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+use kefu_domain::{ConversationStatus, TenantId, ValidationError};
+use kefu_ports::table::{Condition, Index, Query, SkCondition, TableError, TxOp};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::App;
+use crate::audit::AuditEntry;
+use crate::conversations::{ConversationRecord, MessageRecord};
+use crate::plumbing::keys;
+use crate::plumbing::record::{self, Record};
+
+/// The longest period a tenant may keep conversations (ten years).
+pub const MAX_DAYS: u32 = 3650;
+/// Conversations read per page.
+const PAGE: usize = 50;
+/// Pages one run handles per tenant before it stops (the next run carries on).
+pub const MAX_PAGES: usize = 200;
+
+/// Why a retention request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RetentionError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The blob store failed (nothing of the page was deleted).
+    #[error("blob store: {0}")]
+    Blob(String),
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+}
+
+impl From<crate::plumbing::record::RecordError> for RetentionError {
+    fn from(e: crate::plumbing::record::RecordError) -> Self {
+        RetentionError::Table(e.into())
+    }
+}
+
+/// `GET|PUT /v1/settings/retention`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days a closed conversation is kept after its last message (`null`: forever).
+    pub messages_days: Option<u32>,
+    /// Archive to the blob store before deleting.
+    pub archive_before_delete: bool,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self { messages_days: None, archive_before_delete: true }
+    }
+}
+
+/// The settings item: `T#{t}` / `SETTINGS#RETENTION`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionSettingsRecord {
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// The settings.
+    #[serde(flatten)]
+    pub settings: RetentionSettings,
+    /// The last save.
+    pub updated_at: Timestamp,
+}
+
+impl Record for RetentionSettingsRecord {
+    const TYPE: &'static str = "retention_settings";
+
+    fn key(&self) -> kefu_ports::table::Key {
+        keys::retention_settings(&self.tenant_id)
+    }
+}
+
+/// A tenant's entry in the list the daily run reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionTenantRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+}
+
+/// The tenant's settings (defaults until saved).
+pub async fn settings(app: &App, t: &TenantId) -> Result<RetentionSettings, RetentionError> {
+    match app.table.get(&keys::retention_settings(t)).await? {
+        Some(item) => Ok(RetentionSettingsRecord::from_item(item)?.settings),
+        None => Ok(RetentionSettings::default()),
+    }
+}
+
+/// Saves the settings with `audit` (`settings.update`) and keeps the tenant in the daily run's list while it
+/// has a period.
+pub async fn put_settings(
+    app: &App,
+    t: &TenantId,
+    s: RetentionSettings,
+    audit: AuditEntry,
+) -> Result<RetentionSettings, RetentionError> {
+    if let Some(d) = s.messages_days
+        && !(1..=MAX_DAYS).contains(&d)
+    {
+        return Err(ValidationError::new("messages_days", format!("must be 1..={MAX_DAYS} or null")).into());
+    }
+    let rec = RetentionSettingsRecord { tenant_id: t.clone(), settings: s.clone(), updated_at: app.now() };
+    let listed = match s.messages_days {
+        Some(_) => TxOp::Put {
+            item: record::item_of(keys::retention_tenant(t), &RetentionTenantRecord { tenant_id: t.clone() }),
+            condition: None,
+        },
+        None => TxOp::Delete { key: keys::retention_tenant(t), condition: None },
+    };
+    let entry = audit.target("settings", "retention").detail(json!({"retention": s}));
+    crate::audit::commit(app, vec![TxOp::Put { item: rec.to_item(), condition: None }, listed], vec![], vec![entry])
+        .await?;
+    Ok(s)
+}
+
+/// `POST /v1/retention/run` body.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// Count what would go, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Run as of this time (RFC 3339; default now).
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+pub struct RunReport {
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// Conversations last active before this were due (null: the tenant keeps everything).
+    pub cutoff: Option<String>,
+    /// Conversations archived.
+    pub archived: u64,
+    /// Conversations deleted (or, dry, due).
+    pub conversations: u64,
+    /// Their messages.
+    pub messages: u64,
+    /// The archive objects written.
+    pub archives: Vec<String>,
+    /// Old conversations left because they are still open.
+    pub skipped_open: u64,
+    /// Whether every due conversation was handled (else the next run carries on).
+    pub complete: bool,
+}
+
+/// The archive line of a conversation: the stored conversation and its messages.
+#[derive(Serialize)]
+struct ArchiveLine<'a> {
+    conversation: &'a ConversationRecord,
+    messages: &'a [MessageRecord],
+}
+
+async fn messages(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<Vec<MessageRecord>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(t, &c.conversation_id))
+            .sk(SkCondition::Between(keys::MESSAGE_PREFIX.to_owned(), keys::MESSAGE_END.to_owned()))
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            out.push(MessageRecord::from_item(item)?);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Deletes a closed conversation: every item of its partition, then the conversation (conditioned on it still
+/// being closed) with its customer pointer and count.
+async fn delete(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<bool, TableError> {
+    let pk = keys::conversation_pk(t, &c.conversation_id);
+    loop {
+        let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let ops = page
+            .items
+            .iter()
+            .map(|i| kefu_ports::Key::of(i).map(|key| TxOp::Delete { key, condition: None }))
+            .collect::<Result<Vec<_>, _>>()?;
+        app.table.transact(ops).await?;
+    }
+    let last = vec![
+        TxOp::Delete {
+            key: keys::conversation(t, &c.conversation_id),
+            condition: Some(Condition::eq("status", "closed")),
+        },
+        TxOp::Delete { key: keys::customer_conversation(t, &c.customer_id, &c.conversation_id), condition: None },
+        crate::customers::counts::conversation_deleted_op(t, &c.customer_id),
+    ];
+    match app.table.transact(last).await {
+        Ok(()) => Ok(true),
+        // Reopened meanwhile (or gone): left alone.
+        Err(TableError::TransactionCanceled { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+fn gzip(lines: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(lines)?;
+    enc.finish()
+}
+
+/// Runs retention for tenant `t` as of `as_of`: archives (when on) and deletes its due conversations, at most
+/// [`MAX_PAGES`] pages; dry, only counts. The run's `retention.run` entry is committed by the caller's `audit`
+/// (none for a dry run).
+pub async fn run_tenant(
+    app: &App,
+    t: &TenantId,
+    as_of: Timestamp,
+    dry_run: bool,
+    audit: Option<AuditEntry>,
+) -> Result<RunReport, RetentionError> {
+    let s = settings(app, t).await?;
+    let mut report = RunReport { dry_run, complete: true, ..RunReport::default() };
+    let Some(days) = s.messages_days else { return Ok(report) };
+    let cutoff = as_of - jiff::SignedDuration::from_hours(24 * i64::from(days));
+    report.cutoff = Some(cutoff.to_string());
+    let before = format!("{:015}", cutoff.as_millisecond().max(0));
+    let mut cursor = None;
+    for page_no in 0.. {
+        if page_no == MAX_PAGES {
+            report.complete = false;
+            break;
+        }
+        let q = Query::index(Index::Gsi1, keys::conversations_index(t)).sk(SkCondition::Lt(before.clone()));
+        let page = app.table.query(q.limit(PAGE).after(cursor)).await?;
+        // Due conversations of the page, by the UTC day of their last activity.
+        let mut by_day: std::collections::BTreeMap<String, Vec<(ConversationRecord, Vec<MessageRecord>)>> =
+            std::collections::BTreeMap::new();
+        for item in page.items {
+            let c = ConversationRecord::from_item(item)?;
+            if c.status != ConversationStatus::Closed {
+                report.skipped_open += 1;
+                continue;
+            }
+            let m = messages(app, t, &c).await?;
+            by_day
+                .entry(c.last_message_at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+                .or_default()
+                .push((c, m));
+        }
+        for (day, convs) in by_day {
+            report.conversations += convs.len() as u64;
+            report.messages += convs.iter().map(|(_, m)| m.len() as u64).sum::<u64>();
+            if dry_run {
+                continue;
+            }
+            if s.archive_before_delete {
+                let mut lines = Vec::new();
+                for (c, m) in &convs {
+                    serde_json::to_writer(&mut lines, &ArchiveLine { conversation: c, messages: m })
+                        .map_err(|e| RetentionError::Blob(e.to_string()))?;
+                    lines.push(b'\n');
+                }
+                let body = gzip(&lines).map_err(|e| RetentionError::Blob(e.to_string()))?;
+                let key = keys::archive_blob(t, &day, &convs[0].0.conversation_id);
+                app.blobs
+                    .put(&key, body.into(), "application/gzip")
+                    .await
+                    .map_err(|e| RetentionError::Blob(e.to_string()))?;
+                report.archived += convs.len() as u64;
+                report.archives.push(key);
+            }
+            for (c, _) in &convs {
+                delete(app, t, c).await?;
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    if let Some(entry) = audit.filter(|_| !dry_run) {
+        let detail = json!({
+            "as_of": as_of, "cutoff": report.cutoff, "conversations": report.conversations,
+            "messages": report.messages, "archived": report.archived, "archives": report.archives.len(),
+            "complete": report.complete,
+        });
+        crate::audit::record(app, entry.detail(detail)).await?;
+    }
+    Ok(report)
+}
+
+/// Every tenant with a retention period (one `Query` on their list), for the daily run.
+pub async fn tenants(app: &App) -> Result<Vec<TenantId>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app.table.query(Query::partition(keys::RETENTION_TENANTS_PK).after(cursor)).await?;
+        for item in page.items {
+            out.push(record::parse::<RetentionTenantRecord>("retention tenant", item)?.tenant_id);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// Parses `POST /v1/retention/run`'s `as_of` (default `now`).
+pub fn as_of(req: &RunRequest, now: Timestamp) -> Result<Timestamp, ValidationError> {
+    match req.as_of.as_deref() {
+        None => Ok(now),
+        Some(s) => s.parse().map_err(|_| ValidationError::new("as_of", "must be an RFC 3339 time")),
+    }
+}
