@@ -54,6 +54,8 @@ async fn main() {
                 content: format!("message {j} of conversation {i}: 你好, I would like to return order #{i}{j}"),
                 internal: false,
                 created_at: at,
+                recalled_at: None,
+                recalled_by: None,
             };
             ops.push(TxOp::Put { item: m.to_item(), condition: None });
             if ops.len() == 100 {

@@ -734,6 +734,25 @@ pub async fn set_tags(
     }
 }
 
+/// Deletes everything in a conversation's partition but the conversation item itself (its messages and what
+/// else lives there), a page of 100 at a time, so a conversation of any length goes in bounded transactions.
+/// Repeating it after an interruption deletes what is left.
+pub async fn delete_contents(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<(), TableError> {
+    let pk = keys::conversation_pk(tenant, id);
+    loop {
+        let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
+        if page.items.is_empty() {
+            return Ok(());
+        }
+        let ops = page
+            .items
+            .iter()
+            .map(|i| kefu_ports::Key::of(i).map(|key| TxOp::Delete { key, condition: None }))
+            .collect::<Result<Vec<_>, _>>()?;
+        app.table.transact(ops).await?;
+    }
+}
+
 /// Deletes a conversation with all of its messages and its customer's pointer to it. Items go in
 /// transactions of up to 100; the conversation item goes last, so an interrupted delete leaves a conversation
 /// that can be deleted again, never messages without their conversation being visible.
@@ -746,19 +765,7 @@ pub async fn delete(
     audit: AuditEntry,
 ) -> Result<(), ConversationError> {
     let id = &conversation.conversation_id;
-    let pk = keys::conversation_pk(tenant, id);
-    loop {
-        let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
-        if page.items.is_empty() {
-            break;
-        }
-        let ops = page
-            .items
-            .iter()
-            .map(|i| kefu_ports::Key::of(i).map(|key| TxOp::Delete { key, condition: None }))
-            .collect::<Result<Vec<_>, _>>()?;
-        app.table.transact(ops).await?;
-    }
+    delete_contents(app, tenant, id).await?;
     let mut last = vec![
         TxOp::Delete { key: keys::conversation(tenant, id), condition: Some(Condition::Exists) },
         TxOp::Delete { key: keys::customer_conversation(tenant, &conversation.customer_id, id), condition: None },

@@ -191,20 +191,7 @@ pub async fn deliver(app: &App, event: &Envelope, n: &NotificationRequested) -> 
         }
         let prefs = preferences(app, t, &a).await?;
         let in_hours = account.schedule_id.as_ref().and_then(|s| snap.schedules.get(s)).is_none_or(|s| s.is_open(now));
-        let mut readers = Vec::new();
-        for c in realtime::agent_connections(app, t, &a).await? {
-            let view = match &c.subscriber {
-                Some(s) => realtime::reader_view(app, s).await?,
-                None => None,
-            };
-            match view {
-                Some(sensitive) => readers.push((c, sensitive)),
-                None => {
-                    realtime::close(app, &c.id).await?;
-                    out.pushed.closed += 1;
-                }
-            }
-        }
+        let readers = realtime::agent_readers(app, t, &a, &mut out.pushed.closed).await?;
         match prefs.route(&n.kind, n.priority, now, in_hours, !readers.is_empty()) {
             Ok(Channel::Socket) => out.pushed += realtime::push_to(app, &readers, |_| text.clone()).await?,
             Ok(Channel::Email) => {

@@ -508,6 +508,31 @@ pub async fn agent_connections(app: &App, t: &TenantId, a: &AgentId) -> Result<V
     connections_under(app, keys::agent_connections(t, a)).await
 }
 
+/// An agent's live sockets, each with whether its reader sees personal data unmasked; a socket whose session
+/// may no longer receive frames (ended, account disabled) is closed instead, and counted in `closed`.
+pub async fn agent_readers(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    closed: &mut usize,
+) -> Result<Vec<(Connection, bool)>, TableError> {
+    let mut readers = Vec::new();
+    for c in agent_connections(app, t, a).await? {
+        let view = match &c.subscriber {
+            Some(s) => reader_view(app, s).await?,
+            None => None,
+        };
+        match view {
+            Some(sensitive) => readers.push((c, sensitive)),
+            None => {
+                close(app, &c.id).await?;
+                *closed += 1;
+            }
+        }
+    }
+    Ok(readers)
+}
+
 /// Every staff connection of a tenant (one Query on gsi2): where the watchers of an unassigned conversation
 /// are found.
 pub async fn staff_connections(app: &App, t: &TenantId) -> Result<Vec<Connection>, TableError> {

@@ -193,19 +193,7 @@ async fn messages(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<Vec
 /// Deletes a closed conversation: every item of its partition, then the conversation (conditioned on it still
 /// being closed) with its customer pointer and count.
 async fn delete(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<bool, TableError> {
-    let pk = keys::conversation_pk(t, &c.conversation_id);
-    loop {
-        let page = app.table.query(Query::partition(pk.clone()).sk(SkCondition::Gt("CONV".into())).limit(100)).await?;
-        if page.items.is_empty() {
-            break;
-        }
-        let ops = page
-            .items
-            .iter()
-            .map(|i| kefu_ports::Key::of(i).map(|key| TxOp::Delete { key, condition: None }))
-            .collect::<Result<Vec<_>, _>>()?;
-        app.table.transact(ops).await?;
-    }
+    crate::conversations::delete_contents(app, t, &c.conversation_id).await?;
     let last = vec![
         TxOp::Delete {
             key: keys::conversation(t, &c.conversation_id),

@@ -63,20 +63,7 @@ pub async fn deliver_assigned(
     };
     let (clear, masked) = (frame(&record, true).to_text(), frame(&record, false).to_text());
     for agent in recipients(assigned, &members) {
-        let mut readers = Vec::new();
-        for c in realtime::agent_connections(app, t, &agent).await? {
-            let view = match &c.subscriber {
-                Some(s) => realtime::reader_view(app, s).await?,
-                None => None,
-            };
-            match view {
-                Some(sensitive) => readers.push((c, sensitive)),
-                None => {
-                    realtime::close(app, &c.id).await?;
-                    report.closed += 1;
-                }
-            }
-        }
+        let readers = realtime::agent_readers(app, t, &agent, &mut report.closed).await?;
         report += realtime::push_to(app, &readers, |sensitive| if sensitive { clear.clone() } else { masked.clone() })
             .await?;
     }
