@@ -114,7 +114,7 @@ async fn an_export_holds_what_was_created_behind_a_link_that_expires() {
 
     // Bad input changes nothing.
     for (body, field) in [
-        (json!({"kind": "tickets", "format": "csv"}), "kind"),
+        (json!({"kind": "ticket", "format": "csv"}), "kind"),
         (json!({"kind": "audit", "format": "xml"}), "format"),
         (json!({"kind": "audit", "format": "csv", "since": "yesterday"}), "since"),
         (
@@ -154,4 +154,36 @@ async fn behind_an_approval_an_export_runs_once_another_person_approves() {
     let (status, csv) = s.fetch(done["download_url"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(csv.contains("approval.request"), "{csv}");
+}
+
+#[tokio::test]
+async fn tickets_export_with_their_contact_masked_for_readers_without_the_sensitive_permission() {
+    let s = Shop::new().await;
+    for (content, email) in [("Refund order 1", "a@example.com"), ("Broken zip", "b@example.com")] {
+        let body = json!({"visitor": {"name": "Wang"}, "content": content, "contact": {"email": email}});
+        let r =
+            s.t.call(
+                reqwest::Method::POST,
+                "/v1/widget/leave_message",
+                Some(body),
+                None,
+                &[("x-widget-key", &s.widget_key)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let done = s.export(json!({"kind": "tickets", "format": "csv"}), &s.admin).await;
+    assert_eq!(done["rows"], 2, "{done}");
+    let (_, csv) = s.fetch(done["download_url"].as_str().unwrap()).await;
+    assert!(csv.starts_with("id,title,status,priority"), "{csv}");
+    assert!(csv.contains("Refund order 1") && csv.contains("a@example.com"), "{csv}");
+
+    let role =
+        s.t.post("/v1/roles", json!({"name": "Exporter", "permissions": ["exports.create"]}), Some(&s.admin)).await;
+    s.t.add_staff(&s.tenant, "ex@acme.test", role.body["id"].as_str().unwrap(), STAFF_PASSWORD).await;
+    let exporter = s.t.login(&s.tenant, "ex@acme.test", STAFF_PASSWORD).await;
+    let done = s.export(json!({"kind": "tickets", "format": "jsonl"}), &exporter).await;
+    let (_, body) = s.fetch(done["download_url"].as_str().unwrap()).await;
+    assert_eq!(body.lines().count(), 2);
+    assert!(!body.contains("a@example.com") && body.contains("Broken zip"), "contacts masked: {body}");
 }

@@ -140,6 +140,18 @@ async fn read_marks_move_forward_only_and_each_side_hears_the_other() {
         (detail.body["visitor_read_up_to"].as_str(), detail.body["agent_read_up_to"].as_str()),
         (Some(reply_id.as_str()), Some(second.as_str()))
     );
+    // The inbox counts the visitor's messages no agent has read: none now; one after a new message.
+    let unread = |list: Value| {
+        list["items"].as_array().unwrap().iter().find(|x| x["id"] == conv.as_str()).unwrap()["unread"].clone()
+    };
+    let list = c.staff(Method::GET, "/v1/conversations", None, &c.admin_token).await;
+    assert_eq!(unread(list.body), 0);
+    let third = c.t.visitor_send(&visitor_token, "still there?").await.body["id"].as_str().unwrap().to_owned();
+    let list = c.staff(Method::GET, "/v1/conversations", None, &c.admin_token).await;
+    assert_eq!(unread(list.body), 1);
+    c.staff(Method::POST, &format!("/v1/conversations/{conv}/read"), Some(read(&third)), &c.admin_token).await;
+    let list = c.staff(Method::GET, "/v1/conversations", None, &c.admin_token).await;
+    assert_eq!(unread(list.body), 0);
     // A message of no conversation of the visitor's is a 400 naming the field.
     let other = c.t.post("/v1/widget/read", read("ms_01jd2q8m6xg3r8w6b4s1e2c9va"), Some(&visitor_token)).await;
     assert_eq!((other.status, other.code()), (StatusCode::BAD_REQUEST, "validation_failed"));

@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("approvals", &["audit", "conversations", "customers", "exports", "identity", "plumbing", "realtime", "tags"]),
     ("notifications", &["assignment", "identity", "plumbing", "realtime"]),
     ("stats", &["assignment", "conversations", "identity", "plumbing"]),
-    ("exports", &["audit", "conversations", "customers", "identity", "plumbing", "realtime"]),
+    ("exports", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tickets"]),
     ("retention", &["audit", "conversations", "customers", "plumbing"]),
 ];
 

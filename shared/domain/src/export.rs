@@ -14,6 +14,8 @@ pub enum ExportKind {
     Customers,
     /// The audit log (entries in the range).
     Audit,
+    /// Tickets (created in the range), with their contact (masked like customers).
+    Tickets,
 }
 
 impl ExportKind {
@@ -23,7 +25,8 @@ impl ExportKind {
             "conversations" => Ok(Self::Conversations),
             "customers" => Ok(Self::Customers),
             "audit" => Ok(Self::Audit),
-            _ => Err(ValidationError::new(field, "must be conversations, customers or audit")),
+            "tickets" => Ok(Self::Tickets),
+            _ => Err(ValidationError::new(field, "must be conversations, customers, tickets or audit")),
         }
     }
 
@@ -33,6 +36,7 @@ impl ExportKind {
             Self::Conversations => "conversations",
             Self::Customers => "customers",
             Self::Audit => "audit",
+            Self::Tickets => "tickets",
         }
     }
 }

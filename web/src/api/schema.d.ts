@@ -2075,6 +2075,11 @@ export interface components {
             status: string;
             /** @description Tag names. */
             tags: string[];
+            /**
+             * Format: int64
+             * @description The visitor's messages no agent has read yet (`POST .../read` moves the mark).
+             */
+            unread: number;
         };
         /** @description `POST /v1/api_keys` answer: the key, shown this once. */
         CreatedApiKey: {
@@ -2561,6 +2566,11 @@ export interface components {
                 status: string;
                 /** @description Tag names. */
                 tags: string[];
+                /**
+                 * Format: int64
+                 * @description The visitor's messages no agent has read yet (`POST .../read` moves the mark).
+                 */
+                unread: number;
             }[];
             /** @description Pass back as `?cursor=` for the next page; null on the last page. */
             next_cursor?: string | null;

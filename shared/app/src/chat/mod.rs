@@ -23,7 +23,7 @@
 pub mod error;
 
 use kefu_domain::{AgentId, Author, ConversationId, MessageId, Permission, TenantId, ValidationError};
-use kefu_ports::table::{CmpOp, Condition, Index, Key, Query, SkCondition, TableError, TxOp, Update};
+use kefu_ports::table::{Condition, Index, Key, Query, SkCondition, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -109,7 +109,10 @@ pub struct ReadRequest {
 }
 
 /// Marks conversation `c` read by `reader` up to message `up_to` (a message of that conversation): the mark
-/// moves forward only; a move emits `message.read`. A mark at or behind the current one changes nothing.
+/// moves forward only; a move emits `message.read`. A mark at or behind the current one changes nothing. An
+/// agent's mark also counts the visitor's messages it passes (`agent_read_count`, the inbox's unread count): the
+/// messages between the old mark and the new one are counted and added on condition that the old mark is still
+/// there, so two marks at once never count a message twice.
 pub async fn read(
     app: &App,
     tenant: &TenantId,
@@ -122,21 +125,75 @@ pub async fn read(
     if app.table.get(&keys::message(tenant, c, &up_to)).await?.is_none() {
         return Err(bad().into());
     }
-    let attr = match reader {
-        Reader::Visitor => "visitor_read_up_to",
-        Reader::Agent => "agent_read_up_to",
+    for _ in 0..5 {
+        let current = conversation(app, tenant, c).await?;
+        let (attr, mark) = match reader {
+            Reader::Visitor => ("visitor_read_up_to", current.visitor_read_up_to.clone()),
+            Reader::Agent => ("agent_read_up_to", current.agent_read_up_to.clone()),
+        };
+        if mark.as_ref().is_some_and(|m| *m >= up_to) {
+            return Ok(());
+        }
+        let mut update = Update::new().set(attr, json!(up_to));
+        if reader == Reader::Agent {
+            let passed = visitor_messages_between(app, tenant, c, mark.as_ref(), &up_to).await?;
+            if passed > 0 {
+                update = update.add("agent_read_count", i64::try_from(passed).unwrap_or(i64::MAX));
+            }
+        }
+        let same_mark = match &mark {
+            Some(m) => Condition::eq(attr, json!(m)),
+            None => Condition::AttrNotExists(attr.into()),
+        };
+        let op = TxOp::Update {
+            key: keys::conversation(tenant, c),
+            update,
+            condition: Some(Condition::And(vec![Condition::Exists, same_mark])),
+        };
+        let event =
+            Envelope::new(tenant, app.now(), MessageRead { conversation_id: c.clone(), reader, up_to: up_to.clone() });
+        match crate::plumbing::outbox::commit(app, vec![op], vec![event]).await {
+            Ok(()) => return Ok(()),
+            // Another mark moved first: read it again and count from there.
+            Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// How many of the visitor's messages lie after `after` (exclusive; from the start when `None`) and up to
+/// `up_to` (inclusive): one Query of that stretch of the conversation's messages.
+async fn visitor_messages_between(
+    app: &App,
+    tenant: &TenantId,
+    c: &ConversationId,
+    after: Option<&MessageId>,
+    up_to: &MessageId,
+) -> Result<u64, TableError> {
+    let from = match after {
+        Some(m) => format!("{}{}", keys::MESSAGE_PREFIX, ulid::Ulid(m.ulid().0.saturating_add(1))),
+        None => keys::MESSAGE_PREFIX.to_owned(),
     };
-    let forward =
-        Condition::Or(vec![Condition::AttrNotExists(attr.into()), Condition::cmp(attr, CmpOp::Lt, json!(up_to))]);
-    let op = TxOp::Update {
-        key: keys::conversation(tenant, c),
-        update: Update::new().set(attr, json!(up_to)),
-        condition: Some(Condition::And(vec![Condition::Exists, forward])),
-    };
-    let event = Envelope::new(tenant, app.now(), MessageRead { conversation_id: c.clone(), reader, up_to });
-    match crate::plumbing::outbox::commit(app, vec![op], vec![event]).await {
-        Ok(()) | Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => Ok(()),
-        Err(e) => Err(e.into()),
+    let to = keys::message(tenant, c, up_to).sk;
+    let mut count = 0u64;
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(tenant, c))
+            .sk(SkCondition::Between(from.clone(), to.clone()))
+            .limit(500)
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            let m = MessageRecord::from_item(item)?;
+            if m.author == Author::Visitor {
+                count += 1;
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(count);
+        }
     }
 }
 

@@ -109,6 +109,8 @@ pub struct ConversationView {
     pub created_at: String,
     /// The last message (or the start).
     pub last_message_at: String,
+    /// The visitor's messages no agent has read yet (`POST .../read` moves the mark).
+    pub unread: u64,
 }
 
 impl ConversationView {
@@ -124,6 +126,7 @@ impl ConversationView {
             tags: c.tags.iter().map(|t| t.as_str().to_owned()).collect(),
             created_at: c.created_at.to_string(),
             last_message_at: c.last_message_at.to_string(),
+            unread: c.visitor_messages.saturating_sub(c.agent_read_count),
         }
     }
 }
@@ -306,7 +309,7 @@ impl NewMessage<'_> {
             (true, _) => TxOp::Check { key, condition: Condition::Exists },
             (false, Author::Visitor) => TxOp::Update {
                 key,
-                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk),
+                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk).add("visitor_messages", 1),
                 condition: Some(Condition::And(vec![
                     Condition::Exists,
                     Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),

@@ -100,6 +100,12 @@ pub struct ConversationRecord {
     /// The visitor's rating (the `chat` capability's; a later one replaces it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
+    /// How many messages the visitor has written (added to by each one's transaction).
+    #[serde(default)]
+    pub visitor_messages: u64,
+    /// How many of them an agent has read (the `chat` capability's, moved with `agent_read_up_to`).
+    #[serde(default)]
+    pub agent_read_count: u64,
 }
 
 /// A visitor's rating of a conversation (CSAT): 3 good, 2 neutral, 1 bad.
@@ -155,6 +161,8 @@ impl ConversationRecord {
             visitor_read_up_to: None,
             agent_read_up_to: None,
             rating: None,
+            visitor_messages: 0,
+            agent_read_count: 0,
         }
     }
 }

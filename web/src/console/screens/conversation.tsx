@@ -184,8 +184,11 @@ export function Conversation(props: {
     if (detail.agent_read_up_to && last.id <= detail.agent_read_up_to) return;
     if (detail.assignee_id !== me && !perms.has('conversations.reply')) return;
     readSent.current = last.id;
-    client.post(`/v1/conversations/${encodeURIComponent(id)}/read`, { up_to: last.id }).catch(() => undefined);
-  }, [messages, detail, client, id, me, perms]);
+    client
+      .post(`/v1/conversations/${encodeURIComponent(id)}/read`, { up_to: last.id })
+      .then(() => props.onChanged())
+      .catch(() => undefined);
+  }, [messages, detail, client, id, me, perms, props]);
 
   // The agent's typing reaches the visitor: one frame per burst, "stopped" after a pause.
   const typingNow = (text: string) => {

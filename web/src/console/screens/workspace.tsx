@@ -263,7 +263,13 @@ export function Workspace({ params, headingRef }: ScreenProps): JSX.Element {
                         #{tag}
                       </span>
                     ))}
-                    {unread.has(c.id) && <span class="badge new">{t('inbox.new')}</span>}
+                    {c.unread > 0 && c.id !== selected ? (
+                      <span class="badge new" data-testid="unread-count" aria-label={t('inbox.unread', { n: c.unread })}>
+                        {c.unread}
+                      </span>
+                    ) : (
+                      unread.has(c.id) && <span class="badge new">{t('inbox.new')}</span>
+                    )}
                   </span>
                 </a>
               </li>
