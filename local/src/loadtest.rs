@@ -83,6 +83,9 @@ pub struct LoadConfig {
     pub bootstrap_token: Option<String>,
     /// Where the in-process server keeps its data (default: a fresh temporary directory).
     pub data_dir: Option<PathBuf>,
+    /// Visitor typing frames per second to offer after the message phase, for `duration` (0: none). Each is a
+    /// `POST /v1/widget/typing`, as a widget sends one per keystroke burst; its cost is reported apart.
+    pub typing_rate: f64,
 }
 
 /// The numbers of a run.
@@ -135,6 +138,27 @@ pub struct Report {
     pub writers_cpu_cores: Option<f64>,
     /// Delivered messages per server CPU-second: the number that moves least with the neighbours' load.
     pub messages_per_server_cpu_second: Option<f64>,
+    /// The typing phase, when asked for.
+    pub typing: Option<TypingReport>,
+}
+
+/// The cost of visitor typing frames, measured in a phase of their own after the messages.
+#[derive(Debug, Clone, Serialize)]
+pub struct TypingReport {
+    /// Offered typing calls per second.
+    pub offered_per_second: f64,
+    /// Calls sent / accepted (204).
+    pub sent: u64,
+    /// Calls answered 204.
+    pub accepted: u64,
+    /// `typing` frames the agents received.
+    pub frames_delivered: u64,
+    /// Latency of the call itself (from its scheduled time to the answer), ms.
+    pub call_latency_ms: Percentiles,
+    /// Table work per accepted call (in process): a typing frame must write nothing.
+    pub table_per_call: Option<PerMessage>,
+    /// Server CPU microseconds per accepted call.
+    pub server_cpu_us_per_call: Option<f64>,
 }
 
 /// One second of the run.
@@ -313,6 +337,8 @@ struct Observed {
     send_start: AtomicU64,
     assigned: AtomicU64,
     delivered: AtomicU64,
+    /// `typing` frames received.
+    typing: AtomicU64,
     /// The measured window.
     overall: Mutex<Pair>,
     /// The current second (all frames, warm-up included).
@@ -466,6 +492,7 @@ async fn drive(
         send_start: AtomicU64::new(u64::MAX),
         assigned: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
+        typing: AtomicU64::new(0),
         overall: Mutex::new(Pair::new()),
         window: Mutex::new(Pair::new()),
     });
@@ -517,6 +544,9 @@ async fn drive(
                 match frame["type"].as_str() {
                     Some("conversation.assigned") => {
                         observed.assigned.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some("typing") => {
+                        observed.typing.fetch_add(1, Ordering::Relaxed);
                     }
                     Some("message.created") => {
                         let content = frame["message"]["content"].as_str().unwrap_or_default();
@@ -716,6 +746,11 @@ async fn drive(
         }
         _ => None,
     };
+    let typing = if cfg.typing_rate > 0.0 {
+        Some(typing_phase(cfg, base, &clients, &visitors, &gate, &observed, table.as_ref()).await)
+    } else {
+        None
+    };
     sockets.abort_all();
     let accepted = counters.accepted.load(Ordering::Relaxed);
     let delivered = observed.delivered.load(Ordering::Relaxed);
@@ -744,7 +779,75 @@ async fn drive(
         busiest_writer_cpu_cores: writers.map(|w| w.0),
         writers_cpu_cores: writers.map(|w| w.1),
         messages_per_server_cpu_second: server_cpu_cores.filter(|c| *c > 0.0).map(|c| delivered_per_second / c),
+        typing,
     })
+}
+
+/// Sends `typing_rate` visitor typing calls a second for `duration`, round-robin over the visitors, and measures
+/// what they cost: the table's work (none is expected), the server's CPU, and the frames the agents receive.
+async fn typing_phase(
+    cfg: &LoadConfig,
+    base: &str,
+    clients: &[Client],
+    visitors: &Arc<Vec<String>>,
+    gate: &Arc<Semaphore>,
+    observed: &Arc<Observed>,
+    table: Option<&Arc<dyn Table>>,
+) -> TypingReport {
+    println!("typing: {}/s for {} s", cfg.typing_rate, cfg.duration.as_secs());
+    let frames_before = observed.typing.load(Ordering::Relaxed);
+    let (stats_before, cpu_before) = (table.map(|t| t.stats()), cpu_split(cfg.server_pid));
+    let latency = Arc::new(Mutex::new(histogram()));
+    let (sent, accepted) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let started = Instant::now();
+    let calls = (cfg.duration.as_secs_f64() * cfg.typing_rate).ceil() as u64;
+    let mut tasks = JoinSet::new();
+    for seq in 0..calls {
+        let due = started + Duration::from_secs_f64(seq as f64 / cfg.typing_rate);
+        if due > Instant::now() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let permit = gate.clone().acquire_owned().await.expect("open semaphore");
+        let client = clients[(seq as usize) % clients.len()].clone();
+        let bearer = format!("Bearer {}", visitors[(seq as usize) % visitors.len()]);
+        let (url, latency, sent, accepted) =
+            (format!("{base}/v1/widget/typing"), latency.clone(), sent.clone(), accepted.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            sent.fetch_add(1, Ordering::Relaxed);
+            let res = client.post(url).header("authorization", bearer).json(&json!({"typing": true})).send().await;
+            if res.is_ok_and(|r| r.status() == StatusCode::NO_CONTENT) {
+                accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            let waited = Instant::now().saturating_duration_since(due).as_micros() as u64;
+            latency.lock().expect("latency lock").saturating_record(waited.max(1));
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    let cpu_after = cpu_split(cfg.server_pid);
+    // Let the last frames arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let accepted = accepted.load(Ordering::Relaxed);
+    let n = accepted.max(1) as f64;
+    let server_cpu_us_per_call = match (&cpu_before, &cpu_after) {
+        (Some(a), Some(b)) => Some((b.server - a.server) * 1_000_000.0 / n),
+        _ => None,
+    };
+    let table_per_call = match (stats_before, table.map(|t| t.stats())) {
+        (Some(a), Some(b)) => Some(per_message(a, b, n)),
+        _ => None,
+    };
+    let call_latency_ms = percentiles(&latency.lock().expect("latency lock"));
+    TypingReport {
+        offered_per_second: cfg.typing_rate,
+        sent: sent.load(Ordering::Relaxed),
+        accepted,
+        frames_delivered: observed.typing.load(Ordering::Relaxed) - frames_before,
+        call_latency_ms,
+        table_per_call,
+        server_cpu_us_per_call,
+    }
 }
 
 fn per_message(a: TableStats, b: TableStats, n: f64) -> PerMessage {
@@ -807,6 +910,22 @@ fn print_report(r: &Report) {
     }
     if let Some(m) = r.messages_per_server_cpu_second {
         println!("| **messages per server CPU-second** | **{m:.0}** |");
+    }
+    if let Some(t) = &r.typing {
+        println!(
+            "| typing: offered / sent / accepted / frames to agents | {:.0}/s / {} / {} / {} |",
+            t.offered_per_second, t.sent, t.accepted, t.frames_delivered
+        );
+        println!(
+            "| typing call latency p50 / p99 / max | {:.1} / {:.1} / {:.1} ms |",
+            t.call_latency_ms.p50, t.call_latency_ms.p99, t.call_latency_ms.max
+        );
+        if let Some(w) = &t.table_per_call {
+            println!("| typing: table items read / written per call | {:.2} / {:.2} |", w.items_read, w.items_written);
+        }
+        if let Some(c) = t.server_cpu_us_per_call {
+            println!("| typing: server CPU per call | {c:.0} µs |");
+        }
     }
     println!();
     println!("{}", serde_json::to_string(r).expect("report serialises"));

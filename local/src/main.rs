@@ -76,6 +76,10 @@ enum Command {
         /// The process id of the `--target` server, to report its CPU (from `/proc/<pid>/stat`).
         #[arg(long, requires = "target")]
         server_pid: Option<u32>,
+        /// Visitor typing calls per second to offer after the messages, for `--duration` (0: none); their cost
+        /// (table work, server CPU, frames delivered) is reported apart.
+        #[arg(long, default_value_t = 0.0)]
+        typing_rate: f64,
     },
     /// The audit log (operations).
     Audit {
@@ -222,6 +226,7 @@ async fn main() -> std::process::ExitCode {
             generator_threads,
             target,
             server_pid,
+            typing_rate,
         } => {
             let run = kefu_local::loadtest::LoadConfig {
                 agents,
@@ -235,6 +240,7 @@ async fn main() -> std::process::ExitCode {
                 server_pid,
                 bootstrap_token: config.bootstrap_token.clone(),
                 data_dir: None,
+                typing_rate,
             };
             kefu_local::loadtest::run(run).await.map(drop)
         }

@@ -19,6 +19,7 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
         server_pid: None,
         bootstrap_token: None,
         data_dir: None,
+        typing_rate: 10.0,
     })
     .await
     .expect("the load test runs");
@@ -40,4 +41,10 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
     let (busiest, all) =
         (report.busiest_writer_cpu_cores.expect("a writer"), report.writers_cpu_cores.expect("writers"));
     assert!(busiest <= all && all <= report.server_cpu_cores.unwrap_or(0.0) + 0.05, "{report:?}");
+    // Typing: every call answered, a frame to the assignee for each, and not one table write.
+    let typing = report.typing.clone().expect("the typing phase ran");
+    assert!(typing.sent >= 10 && typing.accepted == typing.sent, "{typing:?}");
+    assert_eq!(typing.frames_delivered, typing.accepted, "{typing:?}");
+    let work = typing.table_per_call.expect("in process");
+    assert_eq!(work.items_written, 0.0, "typing writes nothing: {work:?}");
 }

@@ -110,14 +110,18 @@ async fn a_new_conversation_is_welcomed_and_told_when_nobody_works_today() {
     assert_eq!(texts, ["您好，欢迎光临"]);
 
     // Open every day around the clock, but today is a holiday: closed, so the off-hours reply follows.
-    let today = s.t.app().now().to_zoned(jiff::tz::TimeZone::UTC).date().to_string();
+    let today_date = s.t.app().now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let today = today_date.to_string();
+    // Yesterday and tomorrow too, so a run across midnight UTC still visits on a holiday.
+    let around: Vec<String> =
+        [-1i64, 0, 1].iter().map(|d| today_date.checked_add(jiff::Span::new().days(*d)).unwrap().to_string()).collect();
     let all_day = json!([["00:00", "24:00"]]);
     let weekly = json!({"mon": all_day, "tue": all_day, "wed": all_day, "thu": all_day, "fri": all_day,
         "sat": all_day, "sun": all_day});
     let r =
         s.t.post(
             "/v1/schedules",
-            json!({"name": "Shop hours", "timezone": "UTC", "weekly": weekly, "holidays": [today]}),
+            json!({"name": "Shop hours", "timezone": "UTC", "weekly": weekly, "holidays": around}),
             Some(&s.admin),
         )
         .await;
