@@ -22,6 +22,7 @@ import { Blocks } from './admin/blocks';
 import { Approvals } from './admin/approvals';
 import { Ticket, Tickets } from './tickets';
 import { Live } from './live';
+import { Stats } from './stats';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -45,4 +46,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   tickets: Tickets,
   ticket: Ticket,
   live: Live,
+  stats: Stats,
 };
