@@ -38,6 +38,7 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'ticket', pattern: '/tickets/:id', title: 'nav.ticket', requires: 'tickets.manage' },
   { id: 'live', pattern: '/live', title: 'nav.live', requires: 'stats.view', nav: 'work' },
   { id: 'stats', pattern: '/stats', title: 'nav.stats', requires: 'stats.view', nav: 'work' },
+  { id: 'exports', pattern: '/exports', title: 'nav.exports', requires: 'exports.create', nav: 'work' },
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },
   { id: 'schedules', pattern: '/admin/schedules', title: 'nav.schedules', requires: 'settings.manage', nav: 'admin' },

@@ -23,6 +23,7 @@ import { Approvals } from './admin/approvals';
 import { Ticket, Tickets } from './tickets';
 import { Live } from './live';
 import { Stats } from './stats';
+import { Exports } from './exports';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -47,4 +48,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   ticket: Ticket,
   live: Live,
   stats: Stats,
+  exports: Exports,
 };
