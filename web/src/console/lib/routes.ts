@@ -55,6 +55,7 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'audit', pattern: '/admin/audit', title: 'nav.audit', requires: 'audit.view', nav: 'admin' },
   { id: 'widget', pattern: '/admin/widget', title: 'nav.widget', requires: 'settings.manage', nav: 'admin' },
   { id: 'tags', pattern: '/admin/tags', title: 'nav.tags', requires: 'tags.manage', nav: 'admin' },
+  { id: 'retention', pattern: '/retention', title: 'nav.retention', requires: 'settings.manage', nav: 'admin' },
   { id: 'account', pattern: '/me', title: 'nav.account', requires: null, nav: 'account', restrictedOk: true },
 ];
 

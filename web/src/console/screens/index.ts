@@ -24,6 +24,7 @@ import { Ticket, Tickets } from './tickets';
 import { Live } from './live';
 import { Stats } from './stats';
 import { Exports } from './exports';
+import { Retention } from './retention';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -49,4 +50,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   live: Live,
   stats: Stats,
   exports: Exports,
+  retention: Retention,
 };
