@@ -50,7 +50,7 @@ describe('navigation by permission', () => {
 
   it('shows an admin every admin screen', () => {
     const admins = navFor(admin, false).find((s) => s.section === 'admin')?.entries.map((e) => e.id);
-    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags', 'retention']);
+    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags', 'rules', 'retention']);
   });
 
   it('shows statistics to stats.view and exports to exports.create, and guards them by URL', () => {

@@ -25,6 +25,7 @@ import { Live } from './live';
 import { Stats } from './stats';
 import { Exports } from './exports';
 import { Retention } from './retention';
+import { Rules } from './rules';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -51,4 +52,5 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   stats: Stats,
   exports: Exports,
   retention: Retention,
+  rules: Rules,
 };
