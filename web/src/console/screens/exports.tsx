@@ -43,7 +43,11 @@ export function Exports({ headingRef }: ScreenProps): JSX.Element {
       // storage full or off: the list lives as long as the screen
     }
   }, [list]);
+  const inFlight = useRef(new Set<string>());
   const read = async (id: string, approvalId?: string) => {
+    // A slow answer is not asked for again before it comes.
+    if (inFlight.current.has(id)) return;
+    inFlight.current.add(id);
     try {
       const v = await client.get<ExportView>(`/v1/exports/${encodeURIComponent(id)}`);
       const before = listRef.current.find((e) => e.id === id)?.view?.status;
@@ -53,6 +57,8 @@ export function Exports({ headingRef }: ScreenProps): JSX.Element {
       // An export waiting for approval has no record yet.
       if (approvalId && e instanceof ApiError && e.status === 404) announce(t('exports.stillWaiting'));
       else setError(e);
+    } finally {
+      inFlight.current.delete(id);
     }
   };
   // Poll what is still queued or running; also re-render each tick so the link's minutes count down.
@@ -140,7 +146,7 @@ export function Exports({ headingRef }: ScreenProps): JSX.Element {
               <th scope="col">{t('exports.download')}</th>
             </tr>
           </thead>
-          <tbody aria-live="polite">
+          <tbody>
             {list.map((e) => (
               <ExportRow key={e.id} entry={e} onCheck={() => void read(e.id, e.approvalId)} />
             ))}
