@@ -642,7 +642,7 @@ const en = {
   'rules.samplePage': 'Page URL',
   'rules.sampleMinutes': 'Minutes unanswered',
   'rules.runDry': 'Try it',
-  'rules.matchedCount': '{count} rules match.',
+  'rules.matchedCount': 'Rules that match: {count}.',
 };
 
 /** A key of the console's dictionary. */

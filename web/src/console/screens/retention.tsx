@@ -66,7 +66,7 @@ export function Retention({ headingRef }: ScreenProps): JSX.Element {
       {form === null ? (
         error == null && <p role="status">{t('common.loading')}</p>
       ) : (
-        <form class="card" onSubmit={(e) => void save(e)} aria-labelledby="retention-h" data-testid="retention-form">
+        <form class="card" onSubmit={(e) => void save(e)} aria-labelledby="retention-h" data-testid="retention-form" noValidate>
           <h2 id="retention-h">{t('retention.settings')}</h2>
           <fieldset>
             <legend>{t('retention.keep')}</legend>
