@@ -36,17 +36,16 @@ describe('rules screen', () => {
   });
 
   it('checks the JSON first, then shows the API’s validation error at its field', async () => {
-    HTMLDialogElement.prototype.showModal ??= function (this: HTMLDialogElement) {
-      this.open = true;
-    };
     const post = vi.fn(() => {
       throw new ApiError(400, { code: 'validation_failed', message: 'unknown op "like"', field: 'conditions.all[0].op' });
     });
     const { client } = fakeClient({ 'GET /v1/rules': () => ({ items: [], next_cursor: null }), 'POST /v1/rules': post });
     const { root, unmount } = await mount(Rules, client, ['rules.manage']);
     await click(root.querySelector('[data-testid="rule-add"]'));
-    const dialog = root.querySelector('dialog') ?? document.body;
-    await type(byLabel(dialog as HTMLElement, 'Name'), 'Refunds');
+    const dialog = root.querySelector('dialog');
+    if (!dialog) throw new Error('no dialog');
+    expect(dialog.open).toBe(true);
+    await type(byLabel(dialog, 'Name'), 'Refunds');
     await type(dialog.querySelector('[data-testid="rule-conditions"]'), '{"all": [');
     await click(dialog.querySelector('[data-testid="rule-save"]'));
     expect(post).not.toHaveBeenCalled();
