@@ -108,3 +108,33 @@ export type TicketView = Schemas['TicketView'];
 export type TicketDetail = Schemas['TicketDetail'];
 /** A comment on a ticket. */
 export type CommentView = Schemas['CommentView'];
+
+/** `GET /v1/stats`. */
+export type StatsReport = Schemas['StatsReport'];
+/** `GET /v1/exports/{id}` (and the 202 of `POST /v1/exports`). */
+export type ExportView = Schemas['ExportView'];
+/** `POST /v1/exports` body. */
+export type NewExport = Schemas['NewExport'];
+/** An operation waiting for approval (202 `{"approval_id", "status": "pending"}`; an export adds its future `id`). */
+export type PendingApproval = Schemas['Pending'] & { id?: string };
+/** `GET|PUT /v1/settings/retention`. */
+export type RetentionSettings = Schemas['RetentionSettings'];
+/** `POST /v1/retention/run`: what a run did or, dry, would do. */
+export type RunReport = Schemas['RunReport'];
+/** `GET /v1/rules` items, with conditions and actions as the JSON they are. */
+export type RuleView = Omit<Schemas['RuleView'], 'conditions' | 'actions'> & {
+  conditions: { all?: RuleCondition[]; any?: RuleCondition[] };
+  actions: RuleAction[];
+};
+/** A rule's condition. */
+export interface RuleCondition {
+  field: string;
+  op: string;
+  value: unknown;
+}
+/** A rule's action (`{"type", ...}`). */
+export type RuleAction = { type: string } & Record<string, unknown>;
+/** `POST /v1/rules/dry_run`'s answer. */
+export interface DryRunResult {
+  matched: { rule_id?: string | null; name: string; actions: RuleAction[] }[];
+}

@@ -50,7 +50,17 @@ describe('navigation by permission', () => {
 
   it('shows an admin every admin screen', () => {
     const admins = navFor(admin, false).find((s) => s.section === 'admin')?.entries.map((e) => e.id);
-    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags']);
+    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags', 'rules', 'retention']);
+  });
+
+  it('shows statistics to stats.view and exports to exports.create, and guards them by URL', () => {
+    const ids = (p: string[]) => navFor(permissionSet(p), false).flatMap((s) => s.entries.map((e) => e.id));
+    expect(ids(['stats.view'])).toEqual(expect.arrayContaining(['live', 'stats']));
+    expect(ids(['stats.view'])).not.toContain('exports');
+    expect(ids(['exports.create'])).toContain('exports');
+    expect(guard(matchRoute('#/stats'), permissionSet(['exports.create']), false)).toEqual({ ok: false, reason: 'forbidden' });
+    expect(guard(matchRoute('#/exports'), permissionSet(['stats.view']), false)).toEqual({ ok: false, reason: 'forbidden' });
+    expect(guard(matchRoute('#/retention'), permissionSet(['stats.view']), false)).toEqual({ ok: false, reason: 'forbidden' });
   });
 
   it('shows an auditor only the audit log among admin screens', () => {

@@ -32,11 +32,12 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'quickReplies', pattern: '/quick-replies', title: 'nav.quickReplies', requires: null, nav: 'work' },
   // Blocking an abusive visitor is everyday work for whoever may edit customers (agents included).
   { id: 'blocks', pattern: '/blocks', title: 'nav.blocks', requires: 'customers.edit', nav: 'work' },
-  // Later issues add customers, quick replies, tickets, rules, exports, statistics and notifications here.
   { id: 'approvals', pattern: '/approvals', title: 'nav.approvals', requires: 'approvals.review', nav: 'work' },
   { id: 'tickets', pattern: '/tickets', title: 'nav.tickets', requires: 'tickets.manage', nav: 'work' },
   { id: 'ticket', pattern: '/tickets/:id', title: 'nav.ticket', requires: 'tickets.manage' },
   { id: 'live', pattern: '/live', title: 'nav.live', requires: 'stats.view', nav: 'work' },
+  { id: 'stats', pattern: '/stats', title: 'nav.stats', requires: 'stats.view', nav: 'work' },
+  { id: 'exports', pattern: '/exports', title: 'nav.exports', requires: 'exports.create', nav: 'work' },
   { id: 'agents', pattern: '/admin/agents', title: 'nav.agents', requires: 'agents.manage', nav: 'admin' },
   { id: 'groups', pattern: '/admin/groups', title: 'nav.groups', requires: 'agents.manage', nav: 'admin' },
   { id: 'schedules', pattern: '/admin/schedules', title: 'nav.schedules', requires: 'settings.manage', nav: 'admin' },
@@ -53,6 +54,8 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'audit', pattern: '/admin/audit', title: 'nav.audit', requires: 'audit.view', nav: 'admin' },
   { id: 'widget', pattern: '/admin/widget', title: 'nav.widget', requires: 'settings.manage', nav: 'admin' },
   { id: 'tags', pattern: '/admin/tags', title: 'nav.tags', requires: 'tags.manage', nav: 'admin' },
+  { id: 'rules', pattern: '/rules', title: 'nav.rules', requires: 'rules.manage', nav: 'admin' },
+  { id: 'retention', pattern: '/retention', title: 'nav.retention', requires: 'settings.manage', nav: 'admin' },
   { id: 'account', pattern: '/me', title: 'nav.account', requires: null, nav: 'account', restrictedOk: true },
 ];
 

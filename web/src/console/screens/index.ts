@@ -22,6 +22,10 @@ import { Blocks } from './admin/blocks';
 import { Approvals } from './admin/approvals';
 import { Ticket, Tickets } from './tickets';
 import { Live } from './live';
+import { Stats } from './stats';
+import { Exports } from './exports';
+import { Retention } from './retention';
+import { Rules } from './rules';
 import { Workspace } from './workspace';
 
 /** Screens by route id. */
@@ -45,4 +49,8 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   tickets: Tickets,
   ticket: Ticket,
   live: Live,
+  stats: Stats,
+  exports: Exports,
+  retention: Retention,
+  rules: Rules,
 };
