@@ -15,17 +15,16 @@
 //!   /v1/settings/webhooks`, replaced by `POST /v1/settings/webhooks/rotate`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
 
 use kefu_domain::ids::WebhookDeliveryId;
-use kefu_domain::webhook::{self, RefusedTarget, WebhookPolicy, WebhookUrl};
+use kefu_domain::webhook::{RefusedTarget, WebhookPolicy};
 use kefu_domain::{ConversationId, TenantId};
 use kefu_ports::Key;
 use kefu_ports::table::{Condition, Query, TableError, TxOp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{RuleError, webhook_policy};
+use super::RuleError;
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::plumbing::events::{Envelope, WebhookRequested};
@@ -35,10 +34,6 @@ use crate::plumbing::record::Record;
 /// Tries per delivery: the queue's receive count ([`crate::plumbing::events::MAX_RECEIVE_COUNT`]), after which
 /// the message would go to the dead-letter queue.
 pub const MAX_TRIES: u32 = crate::plumbing::events::MAX_RECEIVE_COUNT;
-/// How long one try waits for the receiver.
-const TRY_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most characters of a receiver's answer kept in the log.
-const ANSWER_MAX_CHARS: usize = 500;
 /// The most deliveries `GET /v1/webhook_deliveries` lists.
 pub const LIST_LIMIT: usize = 100;
 
@@ -297,85 +292,112 @@ pub async fn resolve_checked(policy: WebhookPolicy, host: &str, port: u16) -> Re
     Ok(ok.iter().map(|ip| SocketAddr::new(*ip, port)).collect())
 }
 
-/// Makes one try of delivery `id` (the `notify` consumer, on `webhook.requested`), and records it.
-pub async fn attempt(app: &App, t: &TenantId, id: &WebhookDeliveryId) -> Result<Tried, TableError> {
-    let Some(item) = app.table.get(&keys::webhook_delivery(t, id)).await? else { return Ok(Tried::Done) };
-    let mut rec = DeliveryRecord::from_item(item)?;
-    if rec.status != DeliveryStatus::Pending {
-        return Ok(Tried::Done);
-    }
-    let secret = secret(app, t).await?;
-    let answer = send(webhook_policy(app), &rec, &secret).await;
-    rec.attempts += 1;
-    rec.updated_at = app.now();
-    let tried = match answer {
-        Ok(status) if webhook::is_success(status.0) => {
-            rec.status = DeliveryStatus::Succeeded;
-            (rec.last_status, rec.last_answer) = (Some(status.0), Some(status.1));
-            Tried::Done
+/// The tries themselves: only the consumers that deliver webhooks build them (the `webhooks` feature links the
+/// HTTP client; the other consumers do not).
+#[cfg(feature = "webhooks")]
+mod delivery {
+    use std::time::Duration;
+
+    use kefu_domain::TenantId;
+    use kefu_domain::ids::WebhookDeliveryId;
+    use kefu_domain::webhook::{self, WebhookPolicy, WebhookUrl};
+    use kefu_ports::table::{Condition, TableError, TxOp};
+
+    use super::{DeliveryRecord, DeliveryStatus, MAX_TRIES, Tried, resolve_checked, secret};
+    use crate::App;
+    use crate::automation::webhook_policy;
+    use crate::plumbing::keys;
+    use crate::plumbing::record::Record;
+
+    /// How long one try waits for the receiver.
+    const TRY_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The most characters of a receiver's answer kept in the log.
+    const ANSWER_MAX_CHARS: usize = 500;
+
+    /// Makes one try of delivery `id` (the `notify` consumer, on `webhook.requested`), and records it. Only the
+    /// consumers that deliver webhooks build it (the `webhooks` feature links the HTTP client).
+    pub async fn attempt(app: &App, t: &TenantId, id: &WebhookDeliveryId) -> Result<Tried, TableError> {
+        let Some(item) = app.table.get(&keys::webhook_delivery(t, id)).await? else { return Ok(Tried::Done) };
+        let mut rec = DeliveryRecord::from_item(item)?;
+        if rec.status != DeliveryStatus::Pending {
+            return Ok(Tried::Done);
         }
-        other => {
-            let why = match other {
-                Ok((code, text)) => {
-                    (rec.last_status, rec.last_answer) = (Some(code), Some(text));
-                    format!("answered {code}")
-                }
-                Err(e) => {
-                    (rec.last_status, rec.last_answer) = (None, Some(e.clone()));
-                    e
-                }
-            };
-            if rec.attempts >= MAX_TRIES {
-                rec.status = DeliveryStatus::Failed;
-                Tried::GaveUp
-            } else {
-                Tried::Retry(why)
+        let secret = secret(app, t).await?;
+        let answer = send(webhook_policy(app), &rec, &secret).await;
+        rec.attempts += 1;
+        rec.updated_at = app.now();
+        let tried = match answer {
+            Ok(status) if webhook::is_success(status.0) => {
+                rec.status = DeliveryStatus::Succeeded;
+                (rec.last_status, rec.last_answer) = (Some(status.0), Some(status.1));
+                Tried::Done
             }
+            other => {
+                let why = match other {
+                    Ok((code, text)) => {
+                        (rec.last_status, rec.last_answer) = (Some(code), Some(text));
+                        format!("answered {code}")
+                    }
+                    Err(e) => {
+                        (rec.last_status, rec.last_answer) = (None, Some(e.clone()));
+                        e
+                    }
+                };
+                if rec.attempts >= MAX_TRIES {
+                    rec.status = DeliveryStatus::Failed;
+                    Tried::GaveUp
+                } else {
+                    Tried::Retry(why)
+                }
+            }
+        };
+        let op = TxOp::Put {
+            item: rec.to_item(),
+            condition: Some(Condition::And(vec![
+                Condition::eq("status", DeliveryStatus::Pending.as_str()),
+                Condition::eq("attempts", i64::from(rec.attempts - 1)),
+            ])),
+        };
+        match app.table.transact(vec![op]).await {
+            Ok(()) => {}
+            // Another try recorded meanwhile (a redelivery raced this one): its record stands.
+            Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => return Ok(Tried::Done),
+            Err(e) => return Err(e),
         }
-    };
-    let op = TxOp::Put {
-        item: rec.to_item(),
-        condition: Some(Condition::And(vec![
-            Condition::eq("status", DeliveryStatus::Pending.as_str()),
-            Condition::eq("attempts", i64::from(rec.attempts - 1)),
-        ])),
-    };
-    match app.table.transact(vec![op]).await {
-        Ok(()) => {}
-        // Another try recorded meanwhile (a redelivery raced this one): its record stands.
-        Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => return Ok(Tried::Done),
-        Err(e) => return Err(e),
+        tracing::info!(tenant_id = %t, delivery_id = %id, attempts = rec.attempts, status = rec.status.as_str(), "webhook tried");
+        Ok(tried)
     }
-    tracing::info!(tenant_id = %t, delivery_id = %id, attempts = rec.attempts, status = rec.status.as_str(), "webhook tried");
-    Ok(tried)
+
+    /// Posts the delivery: `Ok((status, the answer's beginning))` when the receiver answered, `Err(why)` when it
+    /// could not be reached or the target is refused.
+    async fn send(policy: WebhookPolicy, rec: &DeliveryRecord, secret: &str) -> Result<(u16, String), String> {
+        let url = WebhookUrl::parse(&rec.url, policy, "url").map_err(|e| e.to_string())?;
+        let addrs = resolve_checked(policy, url.host(), url.port()).await.map_err(|e| format!("refused: {e}"))?;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TRY_TIMEOUT)
+            .resolve_to_addrs(url.host(), &addrs)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let signature = webhook::sign(secret.as_bytes(), rec.body.as_bytes());
+        let answer = client
+            .post(url.as_str())
+            .header("content-type", "application/json")
+            .header(webhook::EVENT_HEADER, &rec.event)
+            .header(webhook::DELIVERY_HEADER, rec.delivery_id.as_str())
+            .header(webhook::SIGNATURE_HEADER, signature)
+            .body(rec.body.clone())
+            .send()
+            .await
+            .map_err(|e| format!("no answer: {e}"))?;
+        let status = answer.status().as_u16();
+        let text = answer.text().await.unwrap_or_default();
+        Ok((status, text.chars().take(ANSWER_MAX_CHARS).collect()))
+    }
 }
 
-/// Posts the delivery: `Ok((status, the answer's beginning))` when the receiver answered, `Err(why)` when it
-/// could not be reached or the target is refused.
-async fn send(policy: WebhookPolicy, rec: &DeliveryRecord, secret: &str) -> Result<(u16, String), String> {
-    let url = WebhookUrl::parse(&rec.url, policy, "url").map_err(|e| e.to_string())?;
-    let addrs = resolve_checked(policy, url.host(), url.port()).await.map_err(|e| format!("refused: {e}"))?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(TRY_TIMEOUT)
-        .resolve_to_addrs(url.host(), &addrs)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let signature = webhook::sign(secret.as_bytes(), rec.body.as_bytes());
-    let answer = client
-        .post(url.as_str())
-        .header("content-type", "application/json")
-        .header(webhook::EVENT_HEADER, &rec.event)
-        .header(webhook::DELIVERY_HEADER, rec.delivery_id.as_str())
-        .header(webhook::SIGNATURE_HEADER, signature)
-        .body(rec.body.clone())
-        .send()
-        .await
-        .map_err(|e| format!("no answer: {e}"))?;
-    let status = answer.status().as_u16();
-    let text = answer.text().await.unwrap_or_default();
-    Ok((status, text.chars().take(ANSWER_MAX_CHARS).collect()))
-}
+#[cfg(feature = "webhooks")]
+pub use delivery::attempt;
 
 /// The tenant's latest deliveries (at most [`LIST_LIMIT`], newest first), of one status if given: one Query of
 /// the log partition, or of the status index.

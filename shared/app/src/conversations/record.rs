@@ -100,12 +100,16 @@ pub struct ConversationRecord {
     /// The visitor's rating (the `chat` capability's; a later one replaces it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
-    /// How many messages the visitor has written (added to by each one's transaction).
-    #[serde(default)]
+    /// How many messages the visitor has written (added to by each one's transaction; absent until the first).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub visitor_messages: u64,
     /// How many of them an agent has read (the `chat` capability's, moved with `agent_read_up_to`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub agent_read_count: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A visitor's rating of a conversation (CSAT): 3 good, 2 neutral, 1 bad.
