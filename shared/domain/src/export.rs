@@ -125,10 +125,10 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_others_are_refused() {
-        for k in [ExportKind::Conversations, ExportKind::Customers, ExportKind::Audit] {
+        for k in [ExportKind::Conversations, ExportKind::Customers, ExportKind::Audit, ExportKind::Tickets] {
             assert_eq!(ExportKind::parse(k.as_str(), "kind").unwrap(), k);
         }
-        assert_eq!(ExportKind::parse("tickets", "kind").unwrap_err().field, "kind");
+        assert_eq!(ExportKind::parse("ticket", "kind").unwrap_err().field, "kind");
         assert_eq!(ExportFormat::parse("jsonl", "format").unwrap(), ExportFormat::Jsonl);
         assert_eq!(ExportFormat::parse("xml", "format").unwrap_err().field, "format");
     }
