@@ -23,7 +23,7 @@
 pub mod error;
 
 use kefu_domain::{AgentId, Author, ConversationId, MessageId, Permission, TenantId, ValidationError};
-use kefu_ports::table::{Condition, Index, Key, Query, SkCondition, TableError, TxOp, Update};
+use kefu_ports::table::{Condition, Index, Item, Key, Query, SkCondition, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -67,6 +67,16 @@ fn typing_frame(conversation: &ConversationId, who: Who, typing: bool, draft: Op
     Frame { frame_type: types::TYPING, conversation_id: conversation.to_string(), message: None, data: Some(data) }
 }
 
+/// Pushes one frame's text to every connection listed (typing and queue frames: nothing in them is masked).
+async fn push_all(
+    app: &App,
+    connections: Vec<crate::realtime::Connection>,
+    text: &str,
+) -> Result<crate::realtime::PushReport, TableError> {
+    let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
+    crate::realtime::push_to(app, &readers, |_| text.to_owned()).await
+}
+
 async fn conversation(app: &App, t: &TenantId, c: &ConversationId) -> Result<ConversationRecord, ChatError> {
     crate::conversations::load(app, t, c).await?.ok_or(ChatError::NotFound)
 }
@@ -84,18 +94,14 @@ pub async fn visitor_typing(app: &App, visitor: &Visitor, typing: bool, draft: O
         _ => None,
     };
     let frame = typing_frame(&visitor.conversation_id, Who::Visitor, typing, draft).to_text();
-    let connections = crate::realtime::agent_connections(app, &visitor.tenant_id, &agent).await?;
-    let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
-    crate::realtime::push_to(app, &readers, |_| frame.clone()).await?;
+    push_all(app, crate::realtime::agent_connections(app, &visitor.tenant_id, &agent).await?, &frame).await?;
     Ok(())
 }
 
 /// An agent types (or stopped) in a conversation it handles: a `typing` frame to the visitor's sockets.
 pub async fn agent_typing(app: &App, tenant: &TenantId, c: &ConversationId, typing: bool) -> Result<(), ChatError> {
     let frame = typing_frame(c, Who::Agent, typing, None).to_text();
-    let connections = crate::realtime::visitor_connections(app, tenant, c.as_str()).await?;
-    let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
-    crate::realtime::push_to(app, &readers, |_| frame.clone()).await?;
+    push_all(app, crate::realtime::visitor_connections(app, tenant, c.as_str()).await?, &frame).await?;
     Ok(())
 }
 
@@ -397,8 +403,15 @@ fn estimate(position: u32, pace: Option<f64>) -> Option<u64> {
 
 /// The place of conversation `c` in its tenant's queue, `None` when it is not queued.
 pub async fn position(app: &App, tenant: &TenantId, c: &ConversationId) -> Result<Option<Position>, TableError> {
-    let Some(item) = app.table.get(&keys::conversation(tenant, c)).await? else { return Ok(None) };
-    let entry: QueueEntry = parse("queue entry", item)?;
+    match app.table.get(&keys::conversation(tenant, c)).await? {
+        Some(item) => position_of(app, tenant, &item).await,
+        None => Ok(None),
+    }
+}
+
+/// The place of the conversation stored as `item` (read by the caller) in its tenant's queue.
+async fn position_of(app: &App, tenant: &TenantId, item: &Item) -> Result<Option<Position>, TableError> {
+    let entry: QueueEntry = parse("queue entry", item.clone())?;
     let (Some(pk), Some(sk)) = (entry.gsi2pk, entry.gsi2sk) else { return Ok(None) };
     if pk != keys::queue_pk(tenant) {
         return Ok(None);
@@ -432,8 +445,7 @@ pub async fn push_positions(app: &App, tenant: &TenantId) -> Result<crate::realt
                 data: Some(json!({"position": position, "estimated_wait_seconds": estimate(position, pace)})),
             }
             .to_text();
-            let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
-            report += crate::realtime::push_to(app, &readers, |_| frame.clone()).await?;
+            report += push_all(app, connections, &frame).await?;
         }
         cursor = page.cursor;
         if cursor.is_none() {
@@ -473,12 +485,14 @@ pub struct AssigneeName {
 /// The visitor's view of its conversation.
 pub async fn widget_conversation(app: &App, visitor: &Visitor) -> Result<WidgetConversation, ChatError> {
     let (t, c) = (&visitor.tenant_id, &visitor.conversation_id);
-    let conv = conversation(app, t, c).await?;
+    // One read of the conversation serves both its fields and its place in the queue.
+    let item = app.table.get(&keys::conversation(t, c)).await?.ok_or(ChatError::NotFound)?;
+    let conv = ConversationRecord::from_ref(&item)?;
     let assignee = match &conv.assignee_id {
         Some(a) => crate::identity::accounts::display_name(app, t, a).await?.map(|name| AssigneeName { name }),
         None => None,
     };
-    let pos = position(app, t, c).await?;
+    let pos = position_of(app, t, &item).await?;
     let detail = crate::conversations::ConversationDetail::of(&conv);
     Ok(WidgetConversation {
         conversation_id: c.to_string(),
@@ -537,8 +551,7 @@ pub async fn on_assigned(
     }
     .to_text();
     let connections = crate::realtime::visitor_connections(app, tenant, c.conversation_id.as_str()).await?;
-    let readers: Vec<_> = connections.into_iter().map(|c| (c, true)).collect();
-    let mut report = crate::realtime::push_to(app, &readers, |_| out.clone()).await?;
+    let mut report = push_all(app, connections, &out).await?;
     report += push_positions(app, tenant).await?;
     Ok(report)
 }
