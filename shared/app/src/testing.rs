@@ -24,8 +24,15 @@ pub struct EmbeddedApp {
 impl EmbeddedApp {
     /// An app with [`Config::default`] whose topic delivers to no queue.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self::with_cache(clock, None)
+    }
+
+    /// An app like [`EmbeddedApp::new`] whose store's page cache holds at most `cache_bytes` (load runs that
+    /// measure memory).
+    pub fn with_cache(clock: Arc<dyn Clock>, cache_bytes: Option<usize>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = EmbeddedStore::open(&dir.path().join("kefu.redb"), clock.clone()).expect("store opens");
+        let store = EmbeddedStore::open_with_cache(&dir.path().join("kefu.redb"), clock.clone(), cache_bytes)
+            .expect("store opens");
         let app = App {
             table: Arc::new(store.table()),
             topic: Arc::new(EmbeddedTopic::new(store.clone())),

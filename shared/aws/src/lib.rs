@@ -13,6 +13,8 @@ mod lazy;
 mod mail;
 mod push;
 mod queue;
+#[cfg(feature = "ses")]
+mod ses;
 mod table;
 mod topic;
 
@@ -22,5 +24,7 @@ pub use lazy::LazyClient;
 pub use mail::SnsMailer;
 pub use push::ApiGatewayPush;
 pub use queue::SqsQueue;
+#[cfg(feature = "ses")]
+pub use ses::SesMailer;
 pub use table::DynamoTable;
 pub use topic::SnsTopic;

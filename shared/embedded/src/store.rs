@@ -149,12 +149,27 @@ fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path`, with redb's default page cache (1 GiB at most).
     pub fn open(path: &Path, clock: Arc<dyn Clock>) -> Result<Arc<Self>, StoreError> {
+        Self::open_with_cache(path, clock, None)
+    }
+
+    /// Opens (or creates) the store at `path` with a page cache of at most `cache_bytes` (`None`: redb's
+    /// default). The cache is what grows when much data is read (an export, a backup): a small one keeps a
+    /// process's memory flat at the price of more file reads.
+    pub fn open_with_cache(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        cache_bytes: Option<usize>,
+    ) -> Result<Arc<Self>, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let db = Database::create(path)?;
+        let mut builder = redb::Builder::new();
+        if let Some(bytes) = cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        let db = builder.create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(ITEMS)?;
         tx.open_table(GSI1)?;
