@@ -17,9 +17,13 @@ let loading: Promise<UPlot> | null = null;
 
 /** uPlot's class, loaded once (with its stylesheet) the first time a chart is drawn. */
 export function loadUPlot(): Promise<UPlot> {
-  loading ??= Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
-  // A failed load may be retried by the next chart.
-  loading.catch(() => (loading = null));
+  if (!loading) {
+    loading = Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
+    // A failed load may be retried by the next chart.
+    loading.catch(() => {
+      loading = null;
+    });
+  }
   return loading;
 }
 
@@ -104,11 +108,8 @@ export function DayChartView(props: { chart: DayChart; testId: string; tableId: 
   return (
     <figure class="chart" data-testid={props.testId}>
       <figcaption>{title}</figcaption>
-      {failed ? (
-        <p class="hint">{t('stats.chartFailed')}</p>
-      ) : (
-        <div ref={box} class="chart-plot" role="img" aria-label={t('stats.chartAlt', { title })} aria-describedby={props.tableId} />
-      )}
+      {failed && <p class="hint">{t('stats.chartFailed')}</p>}
+      <div ref={box} class="chart-plot" hidden={failed} role="img" aria-label={t('stats.chartAlt', { title })} aria-describedby={props.tableId} />
     </figure>
   );
 }

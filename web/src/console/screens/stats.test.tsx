@@ -94,6 +94,7 @@ describe('statistics screen', () => {
     });
     const { root, unmount } = await mount(Stats, client, ['stats.view']);
     await vi.waitFor(() => expect(root.querySelector('[data-testid="chart-conversations"]')?.textContent).toContain('could not be drawn'));
+    expect(root.querySelector<HTMLElement>('[data-testid="chart-conversations"] [role="img"]')?.hidden).toBe(true);
     expect(root.querySelector('[data-testid="stats-days"]')).not.toBeNull();
     spy.mockRestore();
     unmount();
