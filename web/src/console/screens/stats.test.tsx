@@ -85,6 +85,32 @@ describe('statistics screen', () => {
     expect(drawn.every((d) => d.destroyed)).toBe(true);
   });
 
+  it('offers agents and groups by name when the directory can be read, through the same picker', async () => {
+    const page = <T,>(items: T[]) => ({ items, next_cursor: null });
+    const { client, calls } = fakeClient({
+      'GET /v1/stats': () => ({ ...answer }),
+      'GET /v1/agents': () => page([{ id: 'ag_1', name: 'Li Lei' }]),
+      'GET /v1/groups': () => page([{ id: 'gr_1', name: 'Sales' }]),
+    });
+    const { root, unmount } = await mount(Stats, client, ['stats.view', 'agents.manage']);
+    await vi.waitFor(() => expect(byLabel(root, 'Group')?.tagName).toBe('SELECT'));
+    const options = (label: string) => [...(byLabel(root, label)?.querySelectorAll('option') ?? [])].map((o) => [o.value, o.textContent]);
+    expect(options('Agent')).toEqual([
+      ['', 'All'],
+      ['ag_1', 'Li Lei'],
+    ]);
+    expect(options('Group')).toEqual([
+      ['', 'All'],
+      ['gr_1', 'Sales'],
+    ]);
+    expect(root.querySelector('[data-testid="stats-agents"] tbody th')?.textContent).toBe('Li Lei');
+    await type(byLabel(root, 'Group'), 'gr_1');
+    await click(root.querySelector('[data-testid="stats-filters"] button[type="submit"]'));
+    expect(calls.filter((c) => c.path === '/v1/stats').at(-1)?.query).toMatchObject({ group_id: 'gr_1' });
+    expect('agent_id' in (calls.filter((c) => c.path === '/v1/stats').at(-1)?.query ?? {})).toBe(false);
+    unmount();
+  });
+
   it('says so when a chart cannot be drawn, and keeps the table', async () => {
     const { client } = fakeClient({ 'GET /v1/stats': () => ({ ...answer, by_day: [] }) });
     // This report's charts are drawn by a uPlot that fails, as without a canvas.
