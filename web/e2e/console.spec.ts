@@ -606,3 +606,66 @@ test('an agent makes a ticket from a conversation, moves it along its statuses, 
   expect(tickets.items[0]?.conversation_id).toBe(chat.id);
   expect(tickets.items[0]?.customer_id).toMatch(/^cu_/);
 });
+
+test('the statistics page draws its charts (uPlot, loaded only there) once conversations exist', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Stats');
+  const admin = await staff(tenant);
+  await admin.call('PUT', '/v1/me/status', { status: 'online' });
+  // Two conversations: both answered, one closed and rated good by its visitor.
+  const rated = await call<{ conversation_id: string; visitor_token: string }>(env.base, 'POST', '/v1/widget/conversations', {
+    headers: { 'x-widget-key': tenant.widget_key },
+    body: { visitor: { name: 'Visitor One' } },
+  });
+  await call(env.base, 'POST', '/v1/widget/messages', { token: rated.visitor_token, body: { content: 'Where is my parcel?' } });
+  const other = await startChat(env, tenant, { name: 'Visitor Two' }, 'Can I change my order?');
+  await admin.call('POST', `/v1/conversations/${rated.conversation_id}/messages`, { content: 'It ships today.' });
+  await admin.call('POST', `/v1/conversations/${other.id}/messages`, { content: 'Yes, until it ships.' });
+  await admin.call('POST', `/v1/conversations/${rated.conversation_id}/close`);
+  await call(env.base, 'POST', '/v1/widget/rating', { token: rated.visitor_token, body: { score: 3 } });
+  // Statistics are counted as events happen: wait until the report has all of it.
+  const range = `since=${encodeURIComponent(new Date(Date.now() - 7 * 86_400_000).toISOString())}&until=${encodeURIComponent(new Date(Date.now() + 86_400_000).toISOString())}`;
+  type Report = { conversations: number; resolution_seconds: { median: number | null }; csat: { good: number } };
+  await expect
+    .poll(async () => {
+      const r = await admin.call<Report>('GET', `/v1/stats?${range}`);
+      return [r.conversations, r.resolution_seconds.median !== null, r.csat.good];
+    })
+    .toEqual([2, true, 1]);
+
+  await signIn(page, env, tenant, tenant.admin_email, tenant.admin_password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  const loadedChartLib = () =>
+    page.evaluate(() => performance.getEntriesByType('resource').some((e) => /\/assets\/uPlot[^/]*\.js$/.test(new URL(e.name).pathname)));
+  // The console's first load does not fetch the chart library.
+  expect(await loadedChartLib()).toBe(false);
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Statistics' }).click();
+  await expect(page.getByRole('heading', { name: 'Statistics', level: 1 })).toBeVisible();
+  await expect(page.getByTestId('stats-totals').locator('dd').first()).toHaveText('2');
+  for (const id of ['conversations', 'messages', 'first-response', 'resolution', 'csat']) {
+    const canvas = page.getByTestId(`chart-${id}`).locator('canvas');
+    await expect(canvas).toBeVisible();
+    const box = await canvas.boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThan(100);
+    expect(box?.height ?? 0).toBeGreaterThan(50);
+  }
+  expect(await loadedChartLib()).toBe(true);
+  // The conversations chart has painted something (its bars and axes), not just an empty canvas.
+  const painted = await page
+    .getByTestId('chart-conversations')
+    .locator('canvas')
+    .evaluate((c: HTMLCanvasElement) => {
+      const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if ((data[i] ?? 0) > 0) n++;
+      return n;
+    });
+  expect(painted).toBeGreaterThan(100);
+  // Its stylesheet came with it, and each chart is named and points at the per-day table.
+  await expect(page.locator('link[rel="stylesheet"][href*="uPlot"]')).toHaveCount(1);
+  await expect(page.getByRole('img', { name: /^Conversations, per day/ })).toHaveAttribute('aria-describedby', 'stats-days-table');
+  await expect(page.getByTestId('stats-days').locator('tbody td:nth-of-type(1)').filter({ hasText: /^2$/ })).toHaveCount(1);
+  await expectAccessible(page);
+  await page.setViewportSize({ width: 1440, height: 1100 });
+  await screenshot(page, 'console-stats');
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { matchRoute } from './routes';
-import { bars, csatShare, defaultFilters, midnight, rangeOk, secs, statsQuery } from './stats';
+import type { StatsReport } from '../types';
+import { alignedData, chartValue, csatPercent, csatShare, dayCharts, defaultFilters, midnight, rangeOk, secs, statsQuery, yIncrs, yRange } from './stats';
 
 describe('statistics', () => {
   it('defaults to the last seven days', () => {
@@ -37,13 +38,50 @@ describe('statistics', () => {
     expect(csatShare({ good: 0, neutral: 0, bad: 0 })).toBe('–');
   });
 
-  it('draws bars scaled to the tallest, missing values as zero', () => {
-    const b = bars([2, null, 4], 30, 100, 0);
-    expect(b.map((x) => x.height)).toEqual([50, 0, 100]);
-    expect(b.map((x) => x.y)).toEqual([50, 100, 0]);
-    expect(b.map((x) => x.x)).toEqual([0, 10, 20]);
-    expect(bars([0, 0], 10, 10).every((x) => x.height === 0)).toBe(true);
-    expect(bars([], 10, 10)).toEqual([]);
+  it('shapes the per-day charts from the report: bars for counts, median and p90 lines, CSAT share, gaps for no figure', () => {
+    const day = (d: string, conversations: number, fr: number | null, csat: [number, number, number]): StatsReport['by_day'][number] => ({
+      day: d,
+      conversations,
+      messages: conversations * 4,
+      first_response_seconds: { median: fr, p90: fr == null ? null : fr * 2 },
+      resolution_seconds: { median: fr == null ? null : 600, p90: fr == null ? undefined : 900 },
+      csat: { good: csat[0], neutral: csat[1], bad: csat[2] },
+    });
+    const charts = dayCharts([day('2026-03-01', 2, 30, [3, 1, 0]), day('2026-03-02', 0, null, [0, 0, 0]), day('2026-03-03', 5, 90, [0, 0, 2])]);
+    expect(charts.map((c) => c.id)).toEqual(['conversations', 'messages', 'first-response', 'resolution', 'csat']);
+    const by = Object.fromEntries(charts.map((c) => [c.id, c]));
+    expect(by.conversations?.days).toEqual(['2026-03-01', '2026-03-02', '2026-03-03']);
+    expect(by.conversations?.series).toEqual([{ label: 'stats.conversations', style: 'bars', values: [2, 0, 5] }]);
+    expect(by.messages?.series[0]?.values).toEqual([8, 0, 20]);
+    expect(by['first-response']?.unit).toBe('seconds');
+    expect(by['first-response']?.series).toEqual([
+      { label: 'stats.median', style: 'line', values: [30, null, 90] },
+      { label: 'stats.p90', style: 'line', values: [60, null, 180] },
+    ]);
+    expect(by.resolution?.series.map((s) => s.values)).toEqual([
+      [600, null, 600],
+      [900, null, 900],
+    ]);
+    expect(by.csat?.unit).toBe('percent');
+    expect(by.csat?.series[0]?.values).toEqual([75, null, 0]);
+    expect(alignedData(by['first-response']!)).toEqual([[0, 1, 2], [30, null, 90], [60, null, 180]]);
+    expect(dayCharts([]).every((c) => c.days.length === 0 && c.series.every((s) => s.values.length === 0))).toBe(true);
+  });
+
+  it('reads chart figures and scales', () => {
+    expect(csatPercent({ good: 1, neutral: 1, bad: 1 })).toBe(33);
+    expect(csatPercent({ good: 0, neutral: 0, bad: 0 })).toBeNull();
+    expect(chartValue('seconds', 125)).toBe('2 min 05 s');
+    expect(chartValue('percent', 74.6)).toBe('75%');
+    expect(chartValue('count', 3)).toBe('3');
+    expect(chartValue('count', null)).toBe('–');
+    expect(yRange('percent', 30)).toEqual([0, 100]);
+    expect(yRange('count', 10)).toEqual([0, 11]);
+    expect(yRange('count', null)).toEqual([0, 1]);
+    expect(yRange('seconds', 0)).toEqual([0, 60]);
+    expect(yIncrs('count').slice(0, 4)).toEqual([1, 2, 5, 10]);
+    expect(yIncrs('count').every(Number.isInteger)).toBe(true);
+    expect(yIncrs('seconds')).toContain(3600);
   });
 
   it('is the stats.view screen at #/stats', () => {

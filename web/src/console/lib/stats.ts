@@ -1,7 +1,10 @@
 /**
  * The statistics screen's pure parts: the filters turned into `GET /v1/stats`' query (dates are whole local days,
- * `until` exclusive), the default range, and the geometry of the per-day bar charts (inline SVG, no library).
+ * `until` exclusive), the default range, and the per-day charts' series shaped from the report (drawn by uPlot in
+ * `screens/chart.tsx`; everything here is testable without a canvas).
  */
+import type { MsgKey } from '../i18n';
+import type { StatsReport } from '../types';
 
 /** What the statistics screen filters by. */
 export interface StatsFilters {
@@ -69,25 +72,94 @@ export function csatShare(c: { good: number; neutral: number; bad: number }): st
   return all === 0 ? '–' : `${Math.round((c.good / all) * 100)}%`;
 }
 
-/** One bar of a chart. */
-export interface Bar {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  value: number;
+/** The good ratings' share as a whole percentage, `null` without ratings (a gap in the chart, not a zero). */
+export function csatPercent(c: { good: number; neutral: number; bad: number }): number | null {
+  const all = c.good + c.neutral + c.bad;
+  return all === 0 ? null : Math.round((c.good / all) * 100);
 }
 
-/** Bars for `values` in a `width` × `height` box (0 at the bottom; the tallest fills the box). */
-export function bars(values: (number | null | undefined)[], width: number, height: number, gap = 2): Bar[] {
-  const n = values.length;
-  if (n === 0) return [];
-  const max = Math.max(0, ...values.map((v) => v ?? 0));
-  const step = width / n;
-  const w = Math.max(1, step - gap);
-  return values.map((raw, i) => {
-    const value = raw ?? 0;
-    const h = max > 0 ? (value / max) * height : 0;
-    return { x: i * step + (step - w) / 2, y: height - h, width: w, height: h, value };
-  });
+/** How a chart's figures read: counts, durations in seconds, or percentages. */
+export type ChartUnit = 'count' | 'seconds' | 'percent';
+
+/** One series of a per-day chart: its name (a dictionary key), how it is drawn, a figure or a gap per day. */
+export interface DaySeries {
+  label: MsgKey;
+  style: 'bars' | 'line';
+  values: (number | null)[];
+}
+
+/** A per-day chart of the statistics screen: `testId` is `chart-<id>`. */
+export interface DayChart {
+  id: 'conversations' | 'messages' | 'first-response' | 'resolution' | 'csat';
+  title: MsgKey;
+  unit: ChartUnit;
+  days: string[];
+  series: DaySeries[];
+}
+
+/**
+ * The per-day charts for a report: conversations and messages as bars; first response and resolution as median
+ * and p90 lines (a day without a figure is a gap); CSAT as the share of good ratings (a day without ratings is a
+ * gap). The API counts conversations started per day; it has no per-day count of closed ones.
+ */
+export function dayCharts(byDay: StatsReport['by_day']): DayChart[] {
+  const days = byDay.map((d) => d.day);
+  const q = (which: 'first_response_seconds' | 'resolution_seconds', at: 'median' | 'p90') => byDay.map((d) => d[which][at] ?? null);
+  return [
+    { id: 'conversations', title: 'stats.conversations', unit: 'count', days, series: [{ label: 'stats.conversations', style: 'bars', values: byDay.map((d) => d.conversations) }] },
+    { id: 'messages', title: 'stats.messages', unit: 'count', days, series: [{ label: 'stats.messages', style: 'bars', values: byDay.map((d) => d.messages) }] },
+    {
+      id: 'first-response',
+      title: 'stats.firstResponse',
+      unit: 'seconds',
+      days,
+      series: [
+        { label: 'stats.median', style: 'line', values: q('first_response_seconds', 'median') },
+        { label: 'stats.p90', style: 'line', values: q('first_response_seconds', 'p90') },
+      ],
+    },
+    {
+      id: 'resolution',
+      title: 'stats.resolution',
+      unit: 'seconds',
+      days,
+      series: [
+        { label: 'stats.median', style: 'line', values: q('resolution_seconds', 'median') },
+        { label: 'stats.p90', style: 'line', values: q('resolution_seconds', 'p90') },
+      ],
+    },
+    { id: 'csat', title: 'stats.csat', unit: 'percent', days, series: [{ label: 'stats.goodShare', style: 'bars', values: byDay.map((d) => csatPercent(d.csat)) }] },
+  ];
+}
+
+/**
+ * uPlot's data for a chart: x is the day's index (the days are the tenant's, so no time axis that would read them
+ * in the browser's zone), then one array per series.
+ */
+export function alignedData(c: DayChart): [number[], ...(number | null)[][]] {
+  return [c.days.map((_, i) => i), ...c.series.map((s) => s.values)];
+}
+
+/** A chart figure as its axis and legend show it (`–` for a gap). */
+export function chartValue(unit: ChartUnit, v: number | null | undefined): string {
+  if (v == null) return '–';
+  if (unit === 'seconds') return secs(v);
+  if (unit === 'percent') return `${Math.round(v)}%`;
+  return String(Math.round(v * 100) / 100);
+}
+
+/** The steps the y axis may tick at: whole counts, round durations, tens of percent. */
+export function yIncrs(unit: ChartUnit): number[] {
+  if (unit === 'seconds') return [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400, 172800];
+  if (unit === 'percent') return [10, 20, 25, 50];
+  const out: number[] = [];
+  for (let p = 1; p <= 1e9; p *= 10) out.push(p, 2 * p, 5 * p);
+  return out;
+}
+
+/** The y range: from 0 to a little above the largest figure (percentages to 100); an empty chart still has a scale. */
+export function yRange(unit: ChartUnit, max: number | null | undefined): [number, number] {
+  if (unit === 'percent') return [0, 100];
+  const m = max ?? 0;
+  return [0, m > 0 ? m * 1.1 : unit === 'seconds' ? 60 : 1];
 }

@@ -1,47 +1,54 @@
 /**
  * Statistics (`stats.view`): `GET /v1/stats` over a range of days, optionally for one agent or group and counting
- * working hours only: totals, per-day bar charts (inline SVG, each with a table of the same figures), per-agent
- * and per-group tables, and the same report as CSV (`format=csv`, fetched with the session's token).
+ * working hours only: totals, per-day charts (uPlot, loaded on first use; each an image whose figures are in the
+ * per-day table), per-agent and per-group tables, and the same report as CSV (`format=csv`, fetched with the
+ * session's token).
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { buildUrl, toApiError } from '../../shared/http';
 import { loadSession } from '../lib/session';
-import { bars, csatShare, defaultFilters, rangeOk, secs, statsQuery, type StatsFilters } from '../lib/stats';
+import { csatShare, dayCharts, defaultFilters, rangeOk, secs, statsQuery, type StatsFilters } from '../lib/stats';
 import { useConsole } from '../state';
 import type { StatsReport } from '../types';
 import { Check, ErrorLine, Field } from '../ui';
+import { DayChartView } from './chart';
 import { agentName, groupName, useDirectory } from './directory';
 import type { ScreenProps } from './props';
 
-const W = 560;
-const H = 120;
+/** The per-day table's id: each chart points at it as its description. */
+const DAYS_TABLE = 'stats-days-table';
 
-/** A per-day bar chart: an image for the eye, its figures in the table that follows for everyone. */
-function DayChart(props: { title: string; days: string[]; values: (number | null | undefined)[]; testId: string }): JSX.Element {
-  const bs = bars(props.values, W, H);
+/**
+ * The agent or the group filter: a choice list when the directory could be read, else the id typed in (an
+ * account without `agents.manage` cannot list names).
+ */
+function DirectoryPicker(props: {
+  label: string;
+  value: string;
+  onChange: (id: string) => void;
+  choices: Map<string, { id: string; name: string }>;
+  complete: boolean;
+  placeholder: string;
+}): JSX.Element {
+  const { t } = useConsole();
   return (
-    <figure class="chart" data-testid={props.testId}>
-      <figcaption>{props.title}</figcaption>
-      <svg viewBox={`0 0 ${W} ${H + 16}`} width="100%" role="img" aria-label={props.title}>
-        {bs.map((b, i) => (
-          <rect key={props.days[i]} x={b.x} y={b.y} width={b.width} height={b.height} class="bar">
-            <title>{`${props.days[i] ?? ''}: ${b.value}`}</title>
-          </rect>
-        ))}
-        <line x1={0} x2={W} y1={H} y2={H} class="axis" />
-        {props.days.length > 0 && (
-          <>
-            <text x={0} y={H + 13} class="tick">
-              {props.days[0]}
-            </text>
-            <text x={W} y={H + 13} class="tick" text-anchor="end">
-              {props.days[props.days.length - 1]}
-            </text>
-          </>
-        )}
-      </svg>
-    </figure>
+    <Field label={props.label}>
+      {(p) =>
+        props.complete ? (
+          <select {...p} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+            <option value="">{t('stats.all')}</option>
+            {[...props.choices.values()].map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <input {...p} placeholder={props.placeholder} value={props.value} onInput={(e) => props.onChange(e.currentTarget.value.trim())} />
+        )
+      }
+    </Field>
   );
 }
 
@@ -101,7 +108,7 @@ export function Stats({ headingRef }: ScreenProps): JSX.Element {
   };
   const set = (p: Partial<StatsFilters>) => setForm({ ...form, ...p });
   const badRange = !rangeOk(form);
-  const days = report?.by_day.map((d) => d.day) ?? [];
+  const charts = useMemo(() => (report ? dayCharts(report.by_day) : []), [report]);
   return (
     <div class="admin">
       <h1 ref={headingRef} tabIndex={-1}>
@@ -114,38 +121,22 @@ export function Stats({ headingRef }: ScreenProps): JSX.Element {
         <Field label={t('stats.to')} error={badRange ? t('stats.badRange') : null}>
           {(p) => <input {...p} type="date" required value={form.to} onInput={(e) => set({ to: e.currentTarget.value })} />}
         </Field>
-        <Field label={t('stats.agent')}>
-          {(p) =>
-            dir.complete ? (
-              <select {...p} value={form.agentId} onChange={(e) => set({ agentId: e.currentTarget.value })}>
-                <option value="">{t('stats.all')}</option>
-                {[...dir.agents.values()].map((a) => (
-                  <option key={a.id} value={a.id}>
-                    {a.name}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              <input {...p} placeholder="ag_…" value={form.agentId} onInput={(e) => set({ agentId: e.currentTarget.value.trim() })} />
-            )
-          }
-        </Field>
-        <Field label={t('stats.group')}>
-          {(p) =>
-            dir.complete ? (
-              <select {...p} value={form.groupId} onChange={(e) => set({ groupId: e.currentTarget.value })}>
-                <option value="">{t('stats.all')}</option>
-                {[...dir.groups.values()].map((g) => (
-                  <option key={g.id} value={g.id}>
-                    {g.name}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              <input {...p} placeholder="gr_…" value={form.groupId} onInput={(e) => set({ groupId: e.currentTarget.value.trim() })} />
-            )
-          }
-        </Field>
+        <DirectoryPicker
+          label={t('stats.agent')}
+          value={form.agentId}
+          onChange={(v) => set({ agentId: v })}
+          choices={dir.agents}
+          complete={dir.complete}
+          placeholder="ag_…"
+        />
+        <DirectoryPicker
+          label={t('stats.group')}
+          value={form.groupId}
+          onChange={(v) => set({ groupId: v })}
+          choices={dir.groups}
+          complete={dir.complete}
+          placeholder="gr_…"
+        />
         <Check label={t('stats.businessHours')} checked={form.businessHours} onChange={(v) => set({ businessHours: v })} />
         <button type="submit" disabled={badRange}>
           {t('stats.apply')}
@@ -178,17 +169,12 @@ export function Stats({ headingRef }: ScreenProps): JSX.Element {
           <p class="hint">{t('stats.zone', { zone: report.timezone })}</p>
           <h2>{t('stats.byDay')}</h2>
           <div class="charts">
-            <DayChart title={t('stats.conversations')} days={days} values={report.by_day.map((d) => d.conversations)} testId="chart-conversations" />
-            <DayChart title={t('stats.messages')} days={days} values={report.by_day.map((d) => d.messages)} testId="chart-messages" />
-            <DayChart
-              title={t('stats.firstResponseMedian')}
-              days={days}
-              values={report.by_day.map((d) => d.first_response_seconds.median)}
-              testId="chart-first-response"
-            />
+            {charts.map((c) => (
+              <DayChartView key={c.id} chart={c} testId={`chart-${c.id}`} tableId={DAYS_TABLE} />
+            ))}
           </div>
           <div class="table-scroll">
-            <table class="table" data-testid="stats-days">
+            <table class="table" id={DAYS_TABLE} data-testid="stats-days">
               <caption>{t('stats.byDay')}</caption>
               <thead>
                 <tr>
@@ -206,9 +192,9 @@ export function Stats({ headingRef }: ScreenProps): JSX.Element {
                     <th scope="row">{d.day}</th>
                     <td>{d.conversations}</td>
                     <td>{d.messages}</td>
-                    <td>{secs(d.first_response_seconds.median)}</td>
-                    <td>{secs(d.resolution_seconds.median)}</td>
-                    <td>{csatShare(d.csat)}</td>
+                    <td>{t('stats.medianP90', { median: secs(d.first_response_seconds.median), p90: secs(d.first_response_seconds.p90) })}</td>
+                    <td>{t('stats.medianP90', { median: secs(d.resolution_seconds.median), p90: secs(d.resolution_seconds.p90) })}</td>
+                    <td>{t('stats.csatCounts', { good: d.csat.good, neutral: d.csat.neutral, bad: d.csat.bad, share: csatShare(d.csat) })}</td>
                   </tr>
                 ))}
               </tbody>
