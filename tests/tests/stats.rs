@@ -103,6 +103,7 @@ async fn statistics_count_exactly_what_was_created() {
     let r = s.stats("").await;
     assert!(settled, "the statistics caught up: {r}");
     assert_eq!((n(&r["conversations"]), n(&r["messages"])), (3, 8), "{r}");
+    assert_eq!(n(&r["closed"]), 1, "one conversation was closed: {r}");
     assert!(r["first_response_seconds"]["median"].is_u64() && r["first_response_seconds"]["p90"].is_u64(), "{r}");
     assert!(r["avg_first_response_seconds"].is_number(), "{r}");
     assert_eq!(r["csat"], json!({"good": 0, "neutral": 0, "bad": 0}), "nobody rated yet");
@@ -127,7 +128,11 @@ async fn statistics_count_exactly_what_was_created() {
     let days = r["by_day"].as_array().unwrap();
     assert!(!days.is_empty() && days.len() <= 8, "the last seven days in the tenant's zone: {}", days.len());
     let by_day = |f: &str| days.iter().map(|d| n(&d[f])).sum::<u64>();
-    assert_eq!((by_day("conversations"), by_day("messages")), (3, 8), "the days add up to the total");
+    assert_eq!(
+        (by_day("conversations"), by_day("closed"), by_day("messages")),
+        (3, 1, 8),
+        "the days add up to the total"
+    );
 
     // Filters: the group's conversation; the agent's assigned conversations and replies.
     let g = s.stats(&format!("?group_id={sales}")).await;
@@ -143,8 +148,8 @@ async fn statistics_count_exactly_what_was_created() {
     assert_eq!(csv.status(), StatusCode::OK);
     assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
     let text = csv.text().await.unwrap();
-    assert!(text.starts_with("day,conversations,messages,"), "{text}");
-    assert!(text.lines().last().unwrap().starts_with("total,3,8,"), "{text}");
+    assert!(text.starts_with("day,conversations,closed,messages,"), "{text}");
+    assert!(text.lines().last().unwrap().starts_with("total,3,1,8,"), "{text}");
 
     // The live board: the admin holds the two open conversations, nobody waits.
     let live = s.t.get("/v1/live", Some(&s.admin)).await;

@@ -2311,6 +2311,11 @@ export interface components {
             avg_first_response_seconds?: number | null;
             /**
              * Format: int64
+             * @description Conversations closed (each close of a conversation that was reopened counts again): the resolutions.
+             */
+            closed: number;
+            /**
+             * Format: int64
              * @description Conversations started (assigned, for an agent).
              */
             conversations: number;

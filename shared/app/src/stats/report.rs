@@ -115,6 +115,8 @@ impl From<Csat> for CsatCounts {
 pub struct Figures {
     /// Conversations started (assigned, for an agent).
     pub conversations: u64,
+    /// Conversations closed (each close of a conversation that was reopened counts again): the resolutions.
+    pub closed: u64,
     /// Visitor, agent and bot messages.
     pub messages: u64,
     /// The mean first response, in seconds.
@@ -212,6 +214,7 @@ impl Acc {
     fn figures(&self, per_agent: bool) -> Figures {
         Figures {
             conversations: if per_agent { self.assigned } else { self.conversations },
+            closed: self.res.count(),
             messages: self.messages,
             avg_first_response_seconds: self.fr.mean().map(|m| (m * 10.0).round() / 10.0),
             first_response_seconds: (&self.fr).into(),
@@ -289,6 +292,7 @@ fn csv_row(label: &str, f: &Figures) -> String {
     [
         label.to_owned(),
         f.conversations.to_string(),
+        f.closed.to_string(),
         f.messages.to_string(),
         opt(f.avg_first_response_seconds),
         opt(f.first_response_seconds.median),
@@ -306,7 +310,7 @@ fn csv_row(label: &str, f: &Figures) -> String {
 /// number or empty, so nothing needs quoting.
 pub fn to_csv(r: &StatsReport) -> String {
     let mut out = String::from(
-        "day,conversations,messages,avg_first_response_seconds,first_response_median,first_response_p90,\
+        "day,conversations,closed,messages,avg_first_response_seconds,first_response_median,first_response_p90,\
          resolution_median,resolution_p90,csat_good,csat_neutral,csat_bad\n",
     );
     for d in &r.by_day {

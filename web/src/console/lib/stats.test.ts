@@ -42,6 +42,7 @@ describe('statistics', () => {
     const day = (d: string, conversations: number, fr: number | null, csat: [number, number, number]): StatsReport['by_day'][number] => ({
       day: d,
       conversations,
+      closed: Math.floor(conversations / 2),
       messages: conversations * 4,
       first_response_seconds: { median: fr, p90: fr == null ? null : fr * 2 },
       resolution_seconds: { median: fr == null ? null : 600, p90: fr == null ? undefined : 900 },
@@ -51,7 +52,10 @@ describe('statistics', () => {
     expect(charts.map((c) => c.id)).toEqual(['conversations', 'messages', 'first-response', 'resolution', 'csat']);
     const by = Object.fromEntries(charts.map((c) => [c.id, c]));
     expect(by.conversations?.days).toEqual(['2026-03-01', '2026-03-02', '2026-03-03']);
-    expect(by.conversations?.series).toEqual([{ label: 'stats.conversations', style: 'bars', values: [2, 0, 5] }]);
+    expect(by.conversations?.series).toEqual([
+      { label: 'stats.started', style: 'bars', values: [2, 0, 5] },
+      { label: 'stats.closed', style: 'bars', values: [1, 0, 2] },
+    ]);
     expect(by.messages?.series[0]?.values).toEqual([8, 0, 20]);
     expect(by['first-response']?.unit).toBe('seconds');
     expect(by['first-response']?.series).toEqual([

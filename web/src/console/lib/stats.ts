@@ -100,13 +100,16 @@ export interface DayChart {
 /**
  * The per-day charts for a report: conversations and messages as bars; first response and resolution as median
  * and p90 lines (a day without a figure is a gap); CSAT as the share of good ratings (a day without ratings is a
- * gap). The API counts conversations started per day; it has no per-day count of closed ones.
+ * gap). Conversations are those started and those closed that day.
  */
 export function dayCharts(byDay: StatsReport['by_day']): DayChart[] {
   const days = byDay.map((d) => d.day);
   const q = (which: 'first_response_seconds' | 'resolution_seconds', at: 'median' | 'p90') => byDay.map((d) => d[which][at] ?? null);
   return [
-    { id: 'conversations', title: 'stats.conversations', unit: 'count', days, series: [{ label: 'stats.conversations', style: 'bars', values: byDay.map((d) => d.conversations) }] },
+    { id: 'conversations', title: 'stats.conversations', unit: 'count', days, series: [
+      { label: 'stats.started', style: 'bars', values: byDay.map((d) => d.conversations) },
+      { label: 'stats.closed', style: 'bars', values: byDay.map((d) => d.closed) },
+    ] },
     { id: 'messages', title: 'stats.messages', unit: 'count', days, series: [{ label: 'stats.messages', style: 'bars', values: byDay.map((d) => d.messages) }] },
     {
       id: 'first-response',

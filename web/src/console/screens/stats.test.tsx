@@ -24,6 +24,7 @@ vi.mock('uplot', () => {
 
 const fig = (conversations: number, median: number | null) => ({
   conversations,
+  closed: Math.max(0, conversations - 1),
   messages: conversations * 10,
   first_response_seconds: { median, p90: median == null ? null : median * 3 },
   resolution_seconds: { median: 600, p90: 1800 },
@@ -59,7 +60,7 @@ describe('statistics screen', () => {
     // uPlot is loaded on first use; each chart gets the days' series.
     await vi.waitFor(() => expect(drawn).toHaveLength(5));
     const plot = (id: string) => drawn.find((d) => root.querySelector(`[data-testid="chart-${id}"]`)?.contains(d.target));
-    expect(plot('conversations')?.data).toEqual([[0, 1, 2], [2, 0, 3]]);
+    expect(plot('conversations')?.data).toEqual([[0, 1, 2], [2, 0, 3], [1, 0, 2]]);
     expect(plot('conversations')?.target.querySelector('canvas')).not.toBeNull();
     expect(plot('messages')?.data).toEqual([[0, 1, 2], [20, 0, 30]]);
     expect(plot('first-response')?.data).toEqual([[0, 1, 2], [30, null, 60], [90, null, 180]]);
