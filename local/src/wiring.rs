@@ -44,12 +44,14 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     }
     let hub = Arc::new(PushHub::new());
     let table = Arc::new(store.table());
+    let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox.jsonl")));
     let app = App {
         table: table.clone(),
         topic: Arc::new(topic),
         blobs: Arc::new(LocalBlobs::new(config.data_dir.join("blobs"))),
         push: hub.clone(),
-        mailer: Arc::new(OutboxMailer::new(config.data_dir.join("outbox.jsonl"))),
+        mailer: outbox.clone(),
+        mobile: outbox,
         clock,
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
     };

@@ -70,7 +70,7 @@ async fn preferences_are_the_callers_own_and_checked() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.body,
-        json!({"desktop": true, "mobile": true, "email": true, "sms": false, "working_hours_only": false,
+        json!({"desktop": true, "mobile": true, "email": true, "sms": false, "sms_number": null, "working_hours_only": false,
             "dnd_until": null, "events": ["conversation.new", "message.new", "conversation.assigned",
             "ticket.assigned", "conversation.unanswered", "approval.requested"]})
     );
@@ -199,4 +199,47 @@ async fn an_agent_registers_lists_and_forgets_its_own_phones() {
     assert_eq!(del(ann.clone(), id.clone()).await.status, StatusCode::NO_CONTENT);
     assert_eq!(del(ann.clone(), id.clone()).await.status, StatusCode::NOT_FOUND);
     assert_eq!(shop.t.get("/v1/me/devices", Some(&ann)).await.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn without_a_live_socket_a_phone_gets_a_push_and_else_an_sms_goes_to_the_agents_number() {
+    let shop = Shop::new(spawn_app().await, "li@acme.test").await;
+    let (ann, ann_token) = shop.agent("ann@acme.test", false).await;
+    let (bo, bo_token) = shop.agent("bo@acme.test", false).await;
+    let r = shop.t.post("/v1/me/devices", json!({"platform": "fcm", "token": "ann-phone"}), Some(&ann_token)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    // Bo has no phone and turned SMS on with his number (a bad number is refused first).
+    let r = shop.prefs(&bo_token, json!({"sms": true, "sms_number": "13800138000"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "validation_failed"), "{:?}", r.body);
+    let r = shop.prefs(&bo_token, json!({"sms": true, "sms_number": "+8613800138000"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["sms_number"], "+8613800138000");
+    let r = shop.t.post("/v1/groups", json!({"name": "Sales", "agent_ids": [ann, bo]}), Some(&shop.admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let sales = s(&r.body["id"]);
+    let rule = json!({"name": "Sales leads", "event": "message.received",
+        "conditions": {"all": [{"field": "message.content", "op": "contains", "value": "price"}]},
+        "actions": [{"type": "notify", "group_id": sales, "text": "New sales lead"}]});
+    assert_eq!(shop.t.post("/v1/rules", rule, Some(&shop.admin)).await.status, StatusCode::CREATED);
+
+    shop.lead("lead-1", "What's the price?").await;
+    let told = eventually(Duration::from_secs(10), || async {
+        let out = shop.t.mail();
+        let pushed = out.iter().any(|m| m["channel"] == "push" && m["to"] == "local:fcm:ann-phone");
+        let texted = out.iter().any(|m| {
+            m["channel"] == "sms"
+                && m["to"] == "+8613800138000"
+                && m["body"].as_str().unwrap().contains("New sales lead")
+        });
+        pushed && texted
+    })
+    .await;
+    let out = shop.t.mail();
+    assert!(told, "{out:?}");
+    let push = out.iter().find(|m| m["channel"] == "push").unwrap();
+    assert_eq!((push["title"].as_str(), push["body"].as_str()), (Some("Kefu notification"), Some("New sales lead")));
+    assert!(
+        !out.iter().any(|m| m["channel"] == "email" && (m["to"] == "ann@acme.test" || m["to"] == "bo@acme.test")),
+        "a phone or an SMS instead of an email: {out:?}"
+    );
 }

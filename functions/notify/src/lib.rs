@@ -90,7 +90,7 @@ impl Consumer for NotifyConsumer {
             let done = kefu_app::notifications::deliver(app, event, n)
                 .await
                 .map_err(|e| HandlerError::Retry(e.to_string()))?;
-            tracing::info!(consumer = "notify", event_id = %event.id, kind = %n.kind, emailed = done.emailed, held = ?done.held, "notification delivered");
+            tracing::info!(consumer = "notify", event_id = %event.id, kind = %n.kind, phoned = done.phoned, texted = done.texted, emailed = done.emailed, held = ?done.held, "notification delivered");
             pushed += done.pushed;
         }
         if pushed.sent + pushed.gone + pushed.failed + pushed.closed > 0 {

@@ -33,12 +33,14 @@ impl EmbeddedApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = EmbeddedStore::open_with_cache(&dir.path().join("kefu.redb"), clock.clone(), cache_bytes)
             .expect("store opens");
+        let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl")));
         let app = App {
             table: Arc::new(store.table()),
             topic: Arc::new(EmbeddedTopic::new(store.clone())),
             blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
             push: Arc::new(PushHub::new()),
-            mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
+            mailer: outbox.clone(),
+            mobile: outbox,
             clock,
             config: Arc::new(Config::default()),
         };

@@ -8,7 +8,7 @@ use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use crate::{ApiGatewayPush, DynamoTable, LazyClient, S3Blobs, SnsMailer, SnsTopic, SqsQueue};
+use crate::{ApiGatewayPush, DynamoTable, LazyClient, S3Blobs, SnsMailer, SnsMobile, SnsTopic, SqsQueue};
 
 /// Why the adapters could not be configured.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,10 @@ pub struct AwsConfig {
     pub ws_endpoint: Option<String>,
     /// An endpoint overriding every service's (`AWS_ENDPOINT_URL`), for emulators such as moto.
     pub endpoint: Option<String>,
+    /// The SNS platform application for Apple phones (`KEFU_APNS_APP_ARN`), if push to them is configured.
+    pub apns_app_arn: Option<String>,
+    /// The SNS platform application for Android phones (`KEFU_FCM_APP_ARN`), if push to them is configured.
+    pub fcm_app_arn: Option<String>,
 }
 
 impl AwsConfig {
@@ -53,6 +57,8 @@ impl AwsConfig {
             export_bucket: required("KEFU_EXPORT_BUCKET")?,
             ws_endpoint: var("KEFU_WS_ENDPOINT"),
             endpoint: var("AWS_ENDPOINT_URL"),
+            apns_app_arn: var("KEFU_APNS_APP_ARN"),
+            fcm_app_arn: var("KEFU_FCM_APP_ARN"),
         })
     }
 }
@@ -69,6 +75,8 @@ pub struct AwsAdapters {
     pub events: Arc<SnsTopic>,
     /// Email and SMS.
     pub mailer: Arc<SnsMailer>,
+    /// Mobile push.
+    pub mobile: Arc<SnsMobile>,
     /// The archive and export bucket.
     pub exports: Arc<S3Blobs>,
     /// WebSocket push, when `ws_endpoint` is configured.
@@ -131,6 +139,7 @@ impl AwsAdapters {
         Self {
             table: Arc::new(DynamoTable::new(LazyClient::new(&sdk, aws_sdk_dynamodb::Client::new), config.table)),
             events: Arc::new(SnsTopic::new(sns.clone(), config.events_topic_arn)),
+            mobile: Arc::new(SnsMobile::new(sns.clone(), config.apns_app_arn, config.fcm_app_arn)),
             mailer: Arc::new(SnsMailer::new(sns, config.mail_topic_arn)),
             exports: Arc::new(S3Blobs::new(s3, config.export_bucket)),
             push,
@@ -269,6 +278,8 @@ mod tests {
             export_bucket: "b".into(),
             ws_endpoint: Some("wss://abc.execute-api.us-east-1.amazonaws.com/prod".into()),
             endpoint: None,
+            apns_app_arn: None,
+            fcm_app_arn: None,
         };
         let aws = AwsAdapters::with_sdk_config(sdk, config);
         let shown = format!("{:?} {:?} {:?} {:?} {:?}", aws.events, aws.mailer, aws.exports, aws.push, aws.sqs);

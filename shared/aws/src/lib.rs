@@ -11,6 +11,7 @@ mod error;
 mod expr;
 mod lazy;
 mod mail;
+mod mobile;
 mod push;
 mod queue;
 #[cfg(feature = "ses")]
@@ -22,6 +23,7 @@ pub use blob::S3Blobs;
 pub use config::{AMAZON_TRUST_SERVICES, AwsAdapters, AwsConfig, ConfigError, LambdaEnvironment, Roots, https_client};
 pub use lazy::LazyClient;
 pub use mail::SnsMailer;
+pub use mobile::SnsMobile;
 pub use push::ApiGatewayPush;
 pub use queue::SqsQueue;
 #[cfg(feature = "ses")]

@@ -17,6 +17,8 @@ async fn stack(prefix: &'static str, ws_endpoint: bool) -> Option<(MotoStack, Aw
         export_bucket: stack.export_bucket.clone(),
         ws_endpoint: ws_endpoint.then(|| stack.endpoint.clone()),
         endpoint: Some(stack.endpoint.clone()),
+        apns_app_arn: None,
+        fcm_app_arn: None,
     };
     let adapters = AwsAdapters::for_emulator(config, &stack.endpoint, &stack.region).await;
     Some((stack, adapters))
@@ -76,6 +78,33 @@ async fn mailer_checks_recipients_and_publishes() {
     assert!(matches!(m.send_email("not-an-address", "s", "b").await, Err(MailError::InvalidRecipient(_))));
     m.send_sms("+8613800138000", "code 123456").await.unwrap();
     assert!(matches!(m.send_sms("13800138000", "x").await, Err(MailError::InvalidRecipient(_))));
+}
+
+#[tokio::test]
+async fn mobile_push_registers_sends_and_forgets_phones() {
+    use kefu_ports::{MobileError, MobilePush};
+    let Some((_stack, adapters)) = stack("aws-mobile", false).await else { return };
+    let sns = aws_sdk_sns::Client::new(&adapters.sdk);
+    let app = sns
+        .create_platform_application()
+        .name("kefu-fcm")
+        .platform("GCM")
+        .attributes("PlatformCredential", "fcm-server-key")
+        .send()
+        .await
+        .expect("platform application")
+        .platform_application_arn
+        .expect("arn");
+    let m = kefu_aws::SnsMobile::new(sns.clone(), None, Some(app));
+    assert!(matches!(m.register("apns", "tok").await, Err(MobileError::NotConfigured(_))), "no APNs app here");
+    let endpoint = m.register("fcm", "fcm-token-1").await.expect("registered");
+    m.send(&endpoint, "新会话", "Li Lei is waiting").await.expect("sent");
+    // A phone whose endpoint SNS disabled (the app was removed) is gone: the caller forgets it.
+    sns.set_endpoint_attributes().endpoint_arn(&endpoint).attributes("Enabled", "false").send().await.unwrap();
+    let gone = m.send(&endpoint, "t", "b").await;
+    assert!(matches!(gone, Err(MobileError::Gone)), "{gone:?}");
+    m.unregister(&endpoint).await.expect("forgotten");
+    m.unregister(&endpoint).await.expect("forgetting twice is fine");
 }
 
 #[tokio::test]

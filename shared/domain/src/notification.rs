@@ -1,8 +1,8 @@
 //! Notifications to agents (API.md: `/v1/me/notifications`, the `notification` frame): an agent's preferences
 //! and the pure decision of whether and how one notification reaches it.
 //!
-//! A notification goes as a `notification` frame to every live WebSocket the agent has; when it has none, by
-//! email when its preferences allow. Before `dnd_until`, and with `working_hours_only` outside its own schedule,
+//! A notification goes as a `notification` frame to every live WebSocket the agent has; when it has none, as a
+//! push to its registered phones, else by SMS to its `sms_number`, else by email, as its preferences allow. Before `dnd_until`, and with `working_hours_only` outside its own schedule,
 //! nothing goes — except `urgent` notifications (about a customer of a `high` priority group), which always go
 //! through. The kinds it wants are `events` (default: all of [`KINDS`]); notifications of other kinds (a rule's
 //! `notify` on an event with no kind of its own) are not filtered by it.
@@ -45,6 +45,9 @@ pub struct Preferences {
     pub email: bool,
     /// SMS when no WebSocket is live.
     pub sms: bool,
+    /// Where SMS go (E.164, e.g. `+8613800138000`); none: no SMS.
+    #[serde(default)]
+    pub sms_number: Option<String>,
     /// Nothing (but urgent ones) outside the agent's own schedule.
     pub working_hours_only: bool,
     /// Nothing (but urgent ones) before this time.
@@ -60,6 +63,7 @@ impl Default for Preferences {
             mobile: true,
             email: true,
             sms: false,
+            sms_number: None,
             working_hours_only: false,
             dnd_until: None,
             events: KINDS.iter().map(|k| (*k).to_owned()).collect(),
@@ -72,8 +76,33 @@ impl Default for Preferences {
 pub enum Channel {
     /// A `notification` frame on every live WebSocket.
     Socket,
+    /// A push to every registered phone.
+    Phone,
+    /// An SMS to the agent's `sms_number`.
+    Sms,
     /// An email to the account's address.
     Email,
+}
+
+/// Where an agent can be reached right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// It has a live WebSocket.
+    pub socket: bool,
+    /// It has a phone registered for push.
+    pub phone: bool,
+}
+
+impl From<bool> for Reach {
+    /// Reached by a live socket or not, without a phone.
+    fn from(socket: bool) -> Self {
+        Self { socket, phone: false }
+    }
+}
+
+/// Whether `n` is an E.164 number: `+` then 8 to 15 digits.
+pub fn is_e164(n: &str) -> bool {
+    n.strip_prefix('+').is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Why a notification does not reach an agent.
@@ -108,6 +137,18 @@ impl Preferences {
                 "mobile" => next.mobile = flag(v)?,
                 "email" => next.email = flag(v)?,
                 "sms" => next.sms = flag(v)?,
+                "sms_number" => {
+                    next.sms_number = match v {
+                        Value::Null => None,
+                        Value::String(n) if is_e164(n.trim()) => Some(n.trim().to_owned()),
+                        _ => {
+                            return Err(ValidationError::new(
+                                "sms_number",
+                                "must be a number in E.164 form (+ then 8 to 15 digits) or null",
+                            ));
+                        }
+                    }
+                }
                 "working_hours_only" => next.working_hours_only = flag(v)?,
                 "dnd_until" => {
                     next.dnd_until = match v {
@@ -139,15 +180,17 @@ impl Preferences {
     }
 
     /// How a notification of `kind` and `urgency` reaches the agent at `now`: `in_hours` says whether its own
-    /// schedule is open, `has_socket` whether it has a live WebSocket.
+    /// schedule is open, `reach` whether it has a live WebSocket and a phone. A live socket comes first; then
+    /// its phones, SMS and email, in that order, as its preferences allow.
     pub fn route(
         &self,
         kind: &str,
         urgency: Urgency,
         now: Timestamp,
         in_hours: bool,
-        has_socket: bool,
+        reach: impl Into<Reach>,
     ) -> Result<Channel, Held> {
+        let reach = reach.into();
         if !self.wants(kind) {
             return Err(Held::NotWanted);
         }
@@ -159,8 +202,12 @@ impl Preferences {
                 return Err(Held::OffHours);
             }
         }
-        if has_socket {
+        if reach.socket {
             Ok(Channel::Socket)
+        } else if self.mobile && reach.phone {
+            Ok(Channel::Phone)
+        } else if self.sms && self.sms_number.is_some() {
+            Ok(Channel::Sms)
         } else if self.email {
             Ok(Channel::Email)
         } else {
@@ -187,6 +234,38 @@ mod tests {
         assert_eq!(p.route("message.new", Urgency::Normal, now, true, false), Ok(Channel::Email));
         let quiet = Preferences { email: false, ..p };
         assert_eq!(quiet.route("message.new", Urgency::Normal, now, true, false), Err(Held::NoChannel));
+    }
+
+    #[test]
+    fn without_a_socket_phones_come_first_then_sms_then_email() {
+        let now = at("2026-03-02T10:00:00Z");
+        let phone = Reach { socket: false, phone: true };
+        let p = Preferences { sms: true, sms_number: Some("+8613800138000".into()), ..Preferences::default() };
+        assert_eq!(p.route("message.new", Urgency::Normal, now, true, phone), Ok(Channel::Phone));
+        assert_eq!(
+            p.route("message.new", Urgency::Normal, now, true, Reach { socket: true, phone: true }),
+            Ok(Channel::Socket)
+        );
+        assert_eq!(p.route("message.new", Urgency::Normal, now, true, false), Ok(Channel::Sms));
+        let no_push = Preferences { mobile: false, ..p.clone() };
+        assert_eq!(no_push.route("message.new", Urgency::Normal, now, true, phone), Ok(Channel::Sms));
+        let no_number = Preferences { sms_number: None, ..p.clone() };
+        assert_eq!(no_number.route("message.new", Urgency::Normal, now, true, false), Ok(Channel::Email));
+        let dnd = Preferences { dnd_until: Some(at("2026-03-02T12:00:00Z")), ..p };
+        assert_eq!(dnd.route("message.new", Urgency::Normal, now, true, phone), Err(Held::DoNotDisturb));
+        assert_eq!(dnd.route("message.new", Urgency::Urgent, now, true, phone), Ok(Channel::Phone));
+    }
+
+    #[test]
+    fn an_sms_number_is_e164_or_nothing() {
+        let p = Preferences::default();
+        let set = p.updated(&json!({"sms": true, "sms_number": " +8613800138000 "})).unwrap();
+        assert_eq!(set.sms_number.as_deref(), Some("+8613800138000"));
+        assert_eq!(set.updated(&json!({"sms_number": null})).unwrap().sms_number, None);
+        for bad in [json!("13800138000"), json!("+86 138"), json!(8613800138000u64)] {
+            let e = p.updated(&json!({"sms_number": bad})).unwrap_err();
+            assert_eq!(e.field, "sms_number");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! The mail and SMS port as a local outbox file (JSON lines), so a developer can read what would be sent.
+//! The mail and SMS port, and mobile push, as a local outbox file (JSON lines), so a developer can read what
+//! would be sent.
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use kefu_ports::{MailError, Mailer};
+use kefu_ports::{MailError, Mailer, MobileError, MobilePush};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
@@ -72,6 +73,37 @@ impl Mailer for OutboxMailer {
     }
 }
 
+/// The longest push token accepted (the API's limit).
+const TOKEN_MAX: usize = 4096;
+
+/// Phones are "registered" by naming them `local:{platform}:{token}`; a push is an outbox line
+/// `{"channel": "push", "to": endpoint, "title", "body", "at"}`.
+#[async_trait]
+impl MobilePush for OutboxMailer {
+    async fn register(&self, platform: &str, token: &str) -> Result<String, MobileError> {
+        if !kefu_ports::mobile::PLATFORMS.contains(&platform) {
+            return Err(MobileError::NotConfigured(platform.to_owned()));
+        }
+        if token.is_empty() || token.len() > TOKEN_MAX || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(MobileError::InvalidToken(token.chars().take(32).collect()));
+        }
+        Ok(format!("local:{platform}:{token}"))
+    }
+
+    async fn send(&self, endpoint: &str, title: &str, body: &str) -> Result<(), MobileError> {
+        if !endpoint.starts_with("local:") {
+            return Err(MobileError::Gone);
+        }
+        self.append(serde_json::json!({"channel": "push", "to": endpoint, "title": title, "body": body, "at": jiff::Timestamp::now()}))
+            .await
+            .map_err(|e| MobileError::Unavailable(e.to_string()))
+    }
+
+    async fn unregister(&self, _endpoint: &str) -> Result<(), MobileError> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +121,22 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["to"], "li@example.com");
         assert_eq!(lines[1]["channel"], "sms");
+    }
+
+    #[tokio::test]
+    async fn pushes_land_in_the_outbox_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = OutboxMailer::new(dir.path().join("outbox.jsonl"));
+        let endpoint = m.register("fcm", "tok-1").await.unwrap();
+        assert_eq!(m.register("fcm", "tok-1").await.unwrap(), endpoint, "the same token, the same endpoint");
+        assert!(matches!(m.register("fcm", "two words").await, Err(MobileError::InvalidToken(_))));
+        assert!(matches!(m.register("wap", "tok").await, Err(MobileError::NotConfigured(_))));
+        m.send(&endpoint, "新会话", "A visitor is waiting").await.unwrap();
+        assert!(matches!(m.send("arn:elsewhere", "t", "b").await, Err(MobileError::Gone)));
+        m.unregister(&endpoint).await.unwrap();
+        let text = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!((line["channel"].as_str(), line["to"].as_str()), (Some("push"), Some(endpoint.as_str())));
+        assert_eq!(line["title"], "新会话");
     }
 }

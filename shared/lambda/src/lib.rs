@@ -63,6 +63,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
         blobs: aws.exports.clone(),
         push,
         mailer: aws.mailer.clone(),
+        mobile: aws.mobile.clone(),
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     }

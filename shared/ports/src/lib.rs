@@ -7,6 +7,7 @@
 pub mod blob;
 pub mod clock;
 pub mod mail;
+pub mod mobile;
 pub mod push;
 pub mod queue;
 pub mod table;
@@ -15,6 +16,7 @@ pub mod topic;
 pub use blob::{BlobError, BlobStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use mail::{MailError, Mailer};
+pub use mobile::{MobileError, MobilePush};
 pub use push::{Push, PushError};
 pub use queue::{Queue, QueueError, QueueMessage, RedrivePolicy};
 pub use table::{

@@ -3207,6 +3207,8 @@ export interface components {
             mobile: boolean;
             /** @description SMS when no WebSocket is live. */
             sms: boolean;
+            /** @description Where SMS go (E.164); null: no SMS. */
+            sms_number?: string | null;
             /** @description Nothing but urgent notifications outside the agent's own schedule. */
             working_hours_only: boolean;
         };

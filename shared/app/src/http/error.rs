@@ -405,6 +405,10 @@ impl From<crate::notifications::NotificationError> for ApiError {
         match e {
             crate::notifications::NotificationError::Invalid(v) => v.into(),
             crate::notifications::NotificationError::Table(t) => t.into(),
+            crate::notifications::NotificationError::Push(e) => {
+                tracing::warn!(error = %e, "push service unavailable");
+                Self::unavailable()
+            }
         }
     }
 }

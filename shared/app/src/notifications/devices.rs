@@ -2,13 +2,14 @@
 //! `DELETE /v1/me/devices/{id}`): one typed item per phone in the agent's devices partition, so its phones are
 //! one Query. Registering a token again answers the phone it already is (idempotent).
 //!
-//! Only the registration exists: no notification is pushed to phones yet (the SNS platform endpoints and the
-//! push sender are still to come), and `Preferences::route` never picks a phone.
+//! Registering a phone registers it with the mobile push port too (an SNS platform endpoint in AWS; the outbox
+//! file in `kefu serve`), and the record keeps the endpoint the notify consumer sends to. Forgetting a phone
+//! removes its endpoint; a phone the push service reports gone is forgotten when a push finds it so.
 
 use kefu_domain::ids::DeviceId;
 use kefu_domain::{AgentId, TenantId, ValidationError};
-use kefu_ports::Key;
 use kefu_ports::table::{Condition, Query, TableError, TxOp};
+use kefu_ports::{Key, MobileError};
 use serde::{Deserialize, Serialize};
 
 use super::NotificationError;
@@ -45,6 +46,10 @@ pub struct DeviceRecord {
     pub platform: Platform,
     /// The push token the phone's app got from its push service.
     pub token: String,
+    /// Where pushes go (the SNS endpoint ARN in AWS); absent on phones registered before push was built, which
+    /// the next registration of their token completes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// When it was registered.
     pub created_at: jiff::Timestamp,
 }
@@ -119,34 +124,68 @@ pub async fn register(app: &App, t: &TenantId, a: &AgentId, body: &NewDevice) ->
         .into());
     }
     let existing = records(app, t, a).await?;
-    if let Some(same) = existing.iter().find(|d| d.token == token && d.platform == body.platform) {
+    let same = existing.iter().find(|d| d.token == token && d.platform == body.platform);
+    if let Some(same) = same
+        && same.endpoint.is_some()
+    {
         return Ok(same.device_id.clone());
     }
-    if existing.len() >= MAX_DEVICES {
+    if same.is_none() && existing.len() >= MAX_DEVICES {
         return Err(ValidationError::new("token", format!("an agent registers at most {MAX_DEVICES} phones")).into());
     }
+    let platform = match body.platform {
+        Platform::Apns => "apns",
+        Platform::Fcm => "fcm",
+    };
+    let endpoint = match app.mobile.register(platform, token).await {
+        Ok(endpoint) => endpoint,
+        Err(MobileError::InvalidToken(_)) => {
+            return Err(ValidationError::new("token", format!("is not a token {platform} accepts")).into());
+        }
+        Err(MobileError::NotConfigured(_)) => {
+            return Err(
+                ValidationError::new("platform", format!("push to {platform} phones is not set up here")).into()
+            );
+        }
+        Err(e @ (MobileError::Gone | MobileError::Unavailable(_))) => {
+            return Err(NotificationError::Push(e.to_string()));
+        }
+    };
     let record = DeviceRecord {
-        device_id: DeviceId::generate(),
+        device_id: same.map_or_else(DeviceId::generate, |d| d.device_id.clone()),
         tenant_id: t.clone(),
         agent_id: a.clone(),
         platform: body.platform,
         token: token.to_owned(),
-        created_at: app.now(),
+        endpoint: Some(endpoint),
+        created_at: same.map_or_else(|| app.now(), |d| d.created_at),
     };
-    app.table.transact(vec![TxOp::Put { item: record.to_item(), condition: Some(Condition::NotExists) }]).await?;
+    let condition = if same.is_some() { Condition::Exists } else { Condition::NotExists };
+    app.table.transact(vec![TxOp::Put { item: record.to_item(), condition: Some(condition) }]).await?;
     Ok(record.device_id)
 }
 
-/// Forgets one of the agent's phones; `false` when it has none of that id.
+/// Forgets one of the agent's phones and its push endpoint; `false` when it has none of that id.
 pub async fn delete(app: &App, t: &TenantId, a: &AgentId, id: &str) -> Result<bool, NotificationError> {
     let Some(id) = DeviceId::parse(id) else { return Ok(false) };
-    match app
-        .table
-        .transact(vec![TxOp::Delete { key: keys::device(t, a, &id), condition: Some(Condition::Exists) }])
-        .await
-    {
-        Ok(()) => Ok(true),
-        Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => Ok(false),
-        Err(e) => Err(e.into()),
+    let Some(item) = app.table.get(&keys::device(t, a, &id)).await? else { return Ok(false) };
+    let record = DeviceRecord::from_item(item)?;
+    forget(app, &record).await.map_err(NotificationError::from)
+}
+
+/// Removes a phone's record, then its endpoint (an endpoint left behind by a failure there is harmless: nothing
+/// sends to it any more). `false` when the record was gone already.
+pub(crate) async fn forget(app: &App, d: &DeviceRecord) -> Result<bool, TableError> {
+    let key = keys::device(&d.tenant_id, &d.agent_id, &d.device_id);
+    match app.table.transact(vec![TxOp::Delete { key, condition: Some(Condition::Exists) }]).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed) => return Ok(false),
+        Err(e) => return Err(e),
     }
+    if let Some(endpoint) = &d.endpoint
+        && let Err(e) = app.mobile.unregister(endpoint).await
+    {
+        tracing::warn!(error = %e, device_id = %d.device_id, "push endpoint not removed");
+    }
+    Ok(true)
 }

@@ -15,11 +15,11 @@ pub mod devices;
 
 use std::collections::BTreeSet;
 
-use kefu_domain::notification::{Channel, Held, Preferences, Urgency};
+use kefu_domain::notification::{Channel, Held, Preferences, Reach, Urgency};
 use kefu_domain::{AgentId, TenantId, ValidationError};
 use kefu_ports::Key;
-use kefu_ports::MailError;
 use kefu_ports::table::{TableError, TxOp};
+use kefu_ports::{MailError, MobileError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -40,6 +40,15 @@ pub enum NotificationError {
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// The mobile push service failed; the client may retry.
+    #[error("push service: {0}")]
+    Push(String),
+}
+
+impl From<crate::plumbing::record::RecordError> for NotificationError {
+    fn from(e: crate::plumbing::record::RecordError) -> Self {
+        Self::Table(e.into())
+    }
 }
 
 /// An agent's saved preferences: `T#{t}` / `NOTIFY_PREFS#{agent}`.
@@ -76,6 +85,8 @@ pub struct PreferencesView {
     pub email: bool,
     /// SMS when no WebSocket is live.
     pub sms: bool,
+    /// Where SMS go (E.164); null: no SMS.
+    pub sms_number: Option<String>,
     /// Nothing but urgent notifications outside the agent's own schedule.
     pub working_hours_only: bool,
     /// Nothing but urgent notifications before this time (null: off).
@@ -92,6 +103,7 @@ impl From<&Preferences> for PreferencesView {
             mobile: p.mobile,
             email: p.email,
             sms: p.sms,
+            sms_number: p.sms_number.clone(),
             working_hours_only: p.working_hours_only,
             dnd_until: p.dnd_until.map(|d| d.to_string()),
             events: p.events.clone(),
@@ -130,6 +142,9 @@ pub enum DeliverError {
     /// The mail service is down.
     #[error("mail unavailable: {0}")]
     Mail(String),
+    /// The mobile push service is down.
+    #[error("push unavailable: {0}")]
+    Push(String),
 }
 
 /// What [`deliver`] did.
@@ -137,6 +152,10 @@ pub enum DeliverError {
 pub struct Delivered {
     /// Frames pushed to sockets.
     pub pushed: PushReport,
+    /// Agents told on their phones (one per agent, however many phones).
+    pub phoned: usize,
+    /// Agents told by SMS.
+    pub texted: usize,
     /// Agents told by email.
     pub emailed: usize,
     /// Agents not told, and why.
@@ -192,21 +211,68 @@ pub async fn deliver(app: &App, event: &Envelope, n: &NotificationRequested) -> 
         let prefs = preferences(app, t, &a).await?;
         let in_hours = account.schedule_id.as_ref().and_then(|s| snap.schedules.get(s)).is_none_or(|s| s.is_open(now));
         let readers = realtime::agent_readers(app, t, &a, &mut out.pushed.closed).await?;
-        match prefs.route(&n.kind, n.priority, now, in_hours, !readers.is_empty()) {
-            Ok(Channel::Socket) => out.pushed += realtime::push_to(app, &readers, |_| text.clone()).await?,
-            Ok(Channel::Email) => {
-                let subject =
-                    if n.priority == Urgency::Urgent { "[Urgent] Kefu notification" } else { "Kefu notification" };
-                match app.mailer.send_email(&account.email, subject, &n.text).await {
+        let phones: Vec<devices::DeviceRecord> =
+            devices::records(app, t, &a).await?.into_iter().filter(|d| d.endpoint.is_some()).collect();
+        let mut reach = Reach { socket: !readers.is_empty(), phone: !phones.is_empty() };
+        let subject = if n.priority == Urgency::Urgent { "[Urgent] Kefu notification" } else { "Kefu notification" };
+        loop {
+            match prefs.route(&n.kind, n.priority, now, in_hours, reach) {
+                Ok(Channel::Socket) => out.pushed += realtime::push_to(app, &readers, |_| text.clone()).await?,
+                Ok(Channel::Phone) => {
+                    if !push_to_phones(app, &phones, subject, &n.text).await? {
+                        // Every phone was gone (and is forgotten now): the next channel its preferences allow.
+                        reach.phone = false;
+                        continue;
+                    }
+                    out.phoned += 1;
+                }
+                Ok(Channel::Sms) => {
+                    let number = prefs.sms_number.as_deref().unwrap_or_default();
+                    match app.mailer.send_sms(number, &format!("{subject}: {}", n.text)).await {
+                        Ok(()) => out.texted += 1,
+                        Err(MailError::InvalidRecipient(r)) => {
+                            tracing::warn!(tenant_id = %t, agent_id = %a, recipient = %r, "notification SMS refused");
+                        }
+                        Err(MailError::Unavailable(e)) => return Err(DeliverError::Mail(e)),
+                    }
+                }
+                Ok(Channel::Email) => match app.mailer.send_email(&account.email, subject, &n.text).await {
                     Ok(()) => out.emailed += 1,
                     Err(MailError::InvalidRecipient(r)) => {
                         tracing::warn!(tenant_id = %t, agent_id = %a, recipient = %r, "notification email refused");
                     }
                     Err(MailError::Unavailable(e)) => return Err(DeliverError::Mail(e)),
-                }
+                },
+                Err(why) => out.held.push((a.clone(), why)),
             }
-            Err(why) => out.held.push((a, why)),
+            break;
         }
     }
     Ok(out)
+}
+
+/// Pushes to each phone; a phone its push service reports gone is forgotten. Whether any phone took it. A push
+/// service that is down is an error (the event is retried; phones that took it already may get it twice).
+async fn push_to_phones(
+    app: &App,
+    phones: &[devices::DeviceRecord],
+    title: &str,
+    body: &str,
+) -> Result<bool, DeliverError> {
+    let mut reached = false;
+    for d in phones {
+        let Some(endpoint) = &d.endpoint else { continue };
+        match app.mobile.send(endpoint, title, body).await {
+            Ok(()) => reached = true,
+            Err(MobileError::Gone | MobileError::InvalidToken(_)) => {
+                tracing::info!(device_id = %d.device_id, "phone gone; forgotten");
+                devices::forget(app, d).await?;
+            }
+            Err(MobileError::NotConfigured(p)) => {
+                tracing::warn!(device_id = %d.device_id, platform = %p, "push not configured; phone skipped");
+            }
+            Err(MobileError::Unavailable(e)) => return Err(DeliverError::Push(e)),
+        }
+    }
+    Ok(reached)
 }

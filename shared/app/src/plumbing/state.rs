@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kefu_ports::{BlobStore, Clock, Mailer, Push, Table, Topic};
+use kefu_ports::{BlobStore, Clock, Mailer, MobilePush, Push, Table, Topic};
 
 /// Settings that come from the environment, not from tenants.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +28,8 @@ pub struct App {
     pub push: Arc<dyn Push>,
     /// Email and SMS.
     pub mailer: Arc<dyn Mailer>,
+    /// Push to agents' phones.
+    pub mobile: Arc<dyn MobilePush>,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Environment settings.
