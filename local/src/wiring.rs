@@ -51,6 +51,13 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         push: hub.clone(),
         mailer: Arc::new(OutboxMailer::new(config.data_dir.join("outbox.jsonl"))),
         clock,
+        due: Arc::new(queue_store.queue(
+            kefu_app::timers::DUE_QUEUE,
+            Some(RedrivePolicy {
+                dead_letter_queue: format!("{}-dlq", kefu_app::timers::DUE_QUEUE),
+                max_receive_count: MAX_RECEIVE_COUNT,
+            }),
+        )),
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
     };
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })

@@ -33,6 +33,7 @@ impl EmbeddedApp {
             push: Arc::new(PushHub::new()),
             mailer: Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl"))),
             clock,
+            due: Arc::new(store.queue(crate::timers::DUE_QUEUE, None)),
             config: Arc::new(Config::default()),
         };
         Self { app, store, dir }

@@ -415,6 +415,7 @@ async fn settings_validate_and_round_robin_rotates() {
             sticky_returning_customers: false,
             default_group_id: None,
             schedule_id: None,
+            reassign_unanswered_seconds: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
@@ -430,6 +431,7 @@ async fn settings_validate_and_round_robin_rotates() {
             sticky_returning_customers: false,
             default_group_id: None,
             schedule_id: None,
+            reassign_unanswered_seconds: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )

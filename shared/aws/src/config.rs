@@ -33,6 +33,8 @@ pub struct AwsConfig {
     pub ws_endpoint: Option<String>,
     /// An endpoint overriding every service's (`AWS_ENDPOINT_URL`), for emulators such as moto.
     pub endpoint: Option<String>,
+    /// The due queue (`KEFU_DUE_QUEUE_URL`): timers sent with a delay, for the functions that arm them.
+    pub due_queue_url: Option<String>,
 }
 
 impl AwsConfig {
@@ -53,6 +55,7 @@ impl AwsConfig {
             export_bucket: required("KEFU_EXPORT_BUCKET")?,
             ws_endpoint: var("KEFU_WS_ENDPOINT"),
             endpoint: var("AWS_ENDPOINT_URL"),
+            due_queue_url: var("KEFU_DUE_QUEUE_URL"),
         })
     }
 }
@@ -73,6 +76,8 @@ pub struct AwsAdapters {
     pub exports: Arc<S3Blobs>,
     /// WebSocket push, when `ws_endpoint` is configured.
     pub push: Option<Arc<ApiGatewayPush>>,
+    /// The due queue, when `due_queue_url` is configured.
+    pub due: Option<Arc<SqsQueue>>,
     sqs: LazyClient<aws_sdk_sqs::Client>,
 }
 
@@ -128,13 +133,16 @@ impl AwsAdapters {
             sdk.set_endpoint_url(Some(management_endpoint(ep)));
             Arc::new(ApiGatewayPush::new(LazyClient::new(&sdk.build(), aws_sdk_apigatewaymanagement::Client::new)))
         });
+        let sqs = LazyClient::new(&sdk, aws_sdk_sqs::Client::new);
+        let due = config.due_queue_url.map(|url| Arc::new(SqsQueue::new(sqs.clone(), url)));
         Self {
             table: Arc::new(DynamoTable::new(LazyClient::new(&sdk, aws_sdk_dynamodb::Client::new), config.table)),
             events: Arc::new(SnsTopic::new(sns.clone(), config.events_topic_arn)),
             mailer: Arc::new(SnsMailer::new(sns, config.mail_topic_arn)),
             exports: Arc::new(S3Blobs::new(s3, config.export_bucket)),
             push,
-            sqs: LazyClient::new(&sdk, aws_sdk_sqs::Client::new),
+            due,
+            sqs,
             sdk,
         }
     }
@@ -269,6 +277,7 @@ mod tests {
             export_bucket: "b".into(),
             ws_endpoint: Some("wss://abc.execute-api.us-east-1.amazonaws.com/prod".into()),
             endpoint: None,
+            due_queue_url: None,
         };
         let aws = AwsAdapters::with_sdk_config(sdk, config);
         let shown = format!("{:?} {:?} {:?} {:?} {:?}", aws.events, aws.mailer, aws.exports, aws.push, aws.sqs);

@@ -17,6 +17,7 @@ async fn stack(prefix: &'static str, ws_endpoint: bool) -> Option<(MotoStack, Aw
         export_bucket: stack.export_bucket.clone(),
         ws_endpoint: ws_endpoint.then(|| stack.endpoint.clone()),
         endpoint: Some(stack.endpoint.clone()),
+        due_queue_url: None,
     };
     let adapters = AwsAdapters::for_emulator(config, &stack.endpoint, &stack.region).await;
     Some((stack, adapters))

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kefu_ports::{BlobStore, Clock, Mailer, Push, Table, Topic};
+use kefu_ports::{BlobStore, Clock, Mailer, Push, Queue, Table, Topic};
 
 /// Settings that come from the environment, not from tenants.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +30,8 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The due queue: timers sent with a delay, received when they fall due (the timers capability).
+    pub due: Arc<dyn Queue>,
     /// Environment settings.
     pub config: Arc<Config>,
 }
