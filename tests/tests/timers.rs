@@ -264,3 +264,52 @@ async fn an_unanswered_conversation_alerts_its_agent_and_runs_the_rules_once() {
     assert_eq!(timers::fire(t.app(), &serde_json::to_string(&due).unwrap()).await.unwrap(), Fired::AlreadyDone);
     socket.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_going_offline_hands_its_conversations_back_with_requeue_on_offline() {
+    let t = spawn_app().await;
+    let ten = tenant(&t, "Offline").await;
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/assignment",
+            Some(json!({"strategy": "least_loaded", "queue_when_full": true, "sticky_returning_customers": false,
+                        "requeue_on_offline": true})),
+            Some(&ten.admin),
+            &[],
+        )
+        .await;
+    assert_eq!((r.status, r.body["requeue_on_offline"].as_bool()), (StatusCode::OK, Some(true)), "{:?}", r.body);
+    let (first, token) = online_agent(&t, &ten, 1, 2).await;
+    let (c, _) = visitor(&t, &ten).await;
+    conversation_when(&t, &ten, &c, Duration::from_secs(30), |v| v["assignee_id"] == first.as_str()).await;
+    let (second, _) = online_agent(&t, &ten, 2, 2).await;
+
+    let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "offline"})), Some(&token), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    conversation_when(&t, &ten, &c, Duration::from_secs(30), |v| v["assignee_id"] == second.as_str()).await;
+    assert_eq!((active(&t, &ten, &first).await, active(&t, &ten, &second).await), (0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_requeue_on_offline_an_offline_agent_keeps_its_conversations() {
+    let t = spawn_app().await;
+    let ten = tenant(&t, "Keeps").await;
+    let (first, token) = online_agent(&t, &ten, 1, 2).await;
+    let (c, _) = visitor(&t, &ten).await;
+    conversation_when(&t, &ten, &c, Duration::from_secs(30), |v| v["assignee_id"] == first.as_str()).await;
+    online_agent(&t, &ten, 2, 2).await;
+    let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "offline"})), Some(&token), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // The handler ran when the assign consumer has marked the status event done; the conversation stayed.
+    let settled = eventually(Duration::from_secs(30), || async {
+        let load = kefu_app::assignment::ensure_agent_load(t.app(), &ten.id, &first).await.unwrap();
+        load.status == kefu_domain::routing::AgentStatus::Offline
+    })
+    .await;
+    assert!(settled);
+    let n = kefu_app::assignment::agents::requeue_on_offline(t.app(), &ten.id, &first).await.unwrap();
+    assert_eq!(n, 0, "the setting is off");
+    let conv = t.get(&format!("/v1/conversations/{c}"), Some(&ten.admin)).await.body;
+    assert_eq!(conv["assignee_id"], first.as_str());
+}

@@ -17,6 +17,7 @@ fn view(s: &Settings) -> SettingsInput {
         default_group_id: s.default_group_id.as_ref().map(ToString::to_string),
         schedule_id: s.schedule_id.as_ref().map(ToString::to_string),
         reassign_unanswered_seconds: s.reassign_unanswered_seconds,
+        requeue_on_offline: Some(s.requeue_on_offline),
     }
 }
 

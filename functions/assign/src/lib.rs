@@ -6,6 +6,8 @@
 //!   (`kefu_app::automation::run::shape_first_routing`), so they shape its first assignment;
 //! - `conversation.closed`, `conversation.assigned` with a previous agent (a transfer), `agent.status_changed`
 //!   to online, `agent.updated` (capacity, groups, skills, shift), `agent.disabled`: drain the queue;
+//! - `agent.status_changed` to offline, with the tenant's `requeue_on_offline`: the agent's open conversations go
+//!   back to routing (`kefu_app::assignment::agents::requeue_on_offline`);
 //! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue;
 //! - `conversation.assigned`: the agent joins the ones the conversation had, and a waiting visitor's
 //!   reassignment timer is armed for it (`kefu_app::timers::on_assigned`).
@@ -65,6 +67,13 @@ impl Consumer for AssignConsumer {
                 if e.previous_agent_id.is_some() { drain().await } else { Ok(()) }
             }
             Event::AgentStatusChanged(e) if e.status == AgentStatus::Online => drain().await,
+            Event::AgentStatusChanged(e) if e.status == AgentStatus::Offline => {
+                let n = assignment::agents::requeue_on_offline(app, t, &e.agent_id).await.map_err(retryable)?;
+                if n > 0 {
+                    tracing::info!(tenant_id = %t, agent_id = %e.agent_id, requeued = n, "offline agent's conversations back to routing");
+                }
+                Ok(())
+            }
             Event::ConversationQueued(_) => {
                 assignment::mark_queued(app, t).await.map_err(|e| HandlerError::Retry(e.to_string()))
             }

@@ -416,6 +416,7 @@ async fn settings_validate_and_round_robin_rotates() {
             default_group_id: None,
             schedule_id: None,
             reassign_unanswered_seconds: None,
+            requeue_on_offline: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
@@ -432,6 +433,7 @@ async fn settings_validate_and_round_robin_rotates() {
             default_group_id: None,
             schedule_id: None,
             reassign_unanswered_seconds: None,
+            requeue_on_offline: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )

@@ -33,6 +33,9 @@ pub struct SettingsRecord {
     /// Seconds a visitor may wait for its assignee's reply before the conversation moves on (null: never).
     #[serde(default)]
     pub reassign_unanswered_seconds: Option<u32>,
+    /// Whether an agent going offline hands its open conversations back to routing.
+    #[serde(default)]
+    pub requeue_on_offline: bool,
     /// The last save.
     pub updated_at: jiff::Timestamp,
 }
@@ -50,6 +53,7 @@ impl SettingsRecord {
             default_group_id: s.default_group_id.clone(),
             schedule_id: s.schedule_id.clone(),
             reassign_unanswered_seconds: s.reassign_unanswered_seconds,
+            requeue_on_offline: s.requeue_on_offline,
             updated_at: at,
         }
     }
@@ -83,6 +87,10 @@ pub struct SettingsInput {
     /// eligible agent it never had, the reason recorded in `routing` (`null` or absent: never).
     #[serde(default)]
     pub reassign_unanswered_seconds: Option<u32>,
+    /// An agent going offline hands its open conversations back to routing (`null`, `false` or absent: it keeps
+    /// them).
+    #[serde(default)]
+    pub requeue_on_offline: Option<bool>,
 }
 
 /// The tenant's assignment settings (defaults until set).
@@ -124,6 +132,7 @@ pub async fn put_settings(
         default_group_id,
         schedule_id,
         reassign_unanswered_seconds: req.reassign_unanswered_seconds,
+        requeue_on_offline: req.requeue_on_offline.unwrap_or(false),
     };
     let item = SettingsRecord::of(&settings, app.now()).item(t);
     let audit = audit.target("settings", "assignment").detail(settings.to_json());
@@ -153,6 +162,7 @@ mod tests {
             default_group_id: Some(g),
             schedule_id: None,
             reassign_unanswered_seconds: Some(90),
+            requeue_on_offline: true,
         };
         let mut expected = keys::assignment_settings(&t).with(s.to_json());
         expected.insert("type".into(), json!("assignment_settings"));

@@ -39,6 +39,8 @@ pub struct Settings {
     /// After how many seconds of a visitor waiting for its assignee's reply the conversation moves to another
     /// agent (the timers capability's due timer); `None`: never.
     pub reassign_unanswered_seconds: Option<u32>,
+    /// Whether an agent going offline hands its open conversations back to routing.
+    pub requeue_on_offline: bool,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             default_group_id: None,
             schedule_id: None,
             reassign_unanswered_seconds: None,
+            requeue_on_offline: false,
         }
     }
 }
@@ -72,6 +75,7 @@ impl Settings {
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n >= 1),
+            requeue_on_offline: item.get("requeue_on_offline").and_then(Value::as_bool).unwrap_or(false),
         }
     }
 
@@ -82,6 +86,7 @@ impl Settings {
             "sticky_returning_customers": self.sticky_returning_customers,
             "default_group_id": self.default_group_id, "schedule_id": self.schedule_id,
             "reassign_unanswered_seconds": self.reassign_unanswered_seconds,
+            "requeue_on_offline": self.requeue_on_offline,
         })
     }
 }

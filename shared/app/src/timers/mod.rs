@@ -143,13 +143,17 @@ impl Record for HadRecord {
     }
 }
 
-/// Sends `due` to the due queue, delayed until its due time (at most the queue's 15 minutes: a later due time
-/// is reached by the firing sending itself again).
+/// Sends `due` to the due queue, delayed until its due time (at most the queue's 15 minutes, as the domain's
+/// `timer_delay` says: a later due time is reached by the firing sending itself again). The delay keeps its
+/// milliseconds; SQS rounds it up to its whole seconds, the embedded queue keeps them.
 pub async fn arm(app: &App, due: &Due) -> Result<(), TimerError> {
-    let (delay, _) = timer_delay(app.now(), due.due_at());
+    let now = app.now();
+    let (whole_seconds, _) = timer_delay(now, due.due_at());
+    let exact = Duration::try_from(due.due_at().duration_since(now)).unwrap_or(Duration::ZERO);
+    let delay = exact.min(Duration::from_secs(whole_seconds));
     let body = serde_json::to_string(due).expect("a due timer serialises");
-    app.due.send_delayed(&body, Duration::from_secs(delay)).await?;
-    tracing::debug!(timer = %due.id(), due_at = %due.due_at(), delay, "timer armed");
+    app.due.send_delayed(&body, delay).await?;
+    tracing::debug!(timer = %due.id(), due_at = %due.due_at(), delay_ms = delay.as_millis(), "timer armed");
     Ok(())
 }
 
