@@ -313,3 +313,28 @@ async fn without_requeue_on_offline_an_offline_agent_keeps_its_conversations() {
     let conv = t.get(&format!("/v1/conversations/{c}"), Some(&ten.admin)).await.body;
     assert_eq!(conv["assignee_id"], first.as_str());
 }
+
+/// The same reassignment on the AWS adapters (moto, from the template): the timer is an SQS message with
+/// `DelaySeconds`, polled by `kefu serve`'s due poller as the `due` function's event source would deliver it.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_aws_the_timer_is_an_sqs_message_with_delay_seconds() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("timers")).await.unwrap();
+    assert!(stack.environment.contains_key("KEFU_DUE_QUEUE_URL"), "the template hands the due queue to functions");
+    let dir = tempfile::tempdir().unwrap();
+    let t = kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await;
+    let ten = tenant(&t, "AwsTimers").await;
+    assert_eq!(put_settings(&t, &ten, json!(1)).await.status, StatusCode::OK);
+    let (first, _) = online_agent(&t, &ten, 1, 2).await;
+    let (c, visitor_token) = visitor(&t, &ten).await;
+    conversation_when(&t, &ten, &c, Duration::from_secs(60), |v| v["assignee_id"] == first.as_str()).await;
+    let (second, _) = online_agent(&t, &ten, 2, 2).await;
+    t.visitor_send(&visitor_token, "hello from AWS").await;
+    let moved = conversation_when(&t, &ten, &c, Duration::from_secs(90), |v| v["assignee_id"] == second.as_str()).await;
+    assert_eq!(
+        (moved["routing"]["outcome"].as_str(), moved["routing"]["reason"].as_str()),
+        (Some("reassigned"), Some("unanswered"))
+    );
+    assert!(eventually(Duration::from_secs(20), || async { active(&t, &ten, &first).await == 0 }).await);
+    assert_eq!(active(&t, &ten, &second).await, 1);
+}
