@@ -91,7 +91,7 @@ static_checks() {
 # dependency graph of each is listed first (a failure of `cargo tree` itself fails the step), then searched.
 consumers_link_no_http() {
   local crate names
-  for crate in kefu-fn-assign kefu-fn-automation kefu-fn-export kefu-fn-mail kefu-fn-notify kefu-fn-retention kefu-fn-timers; do
+  for crate in kefu-fn-assign kefu-fn-automation kefu-fn-export kefu-fn-mail kefu-fn-notify kefu-fn-retention kefu-fn-timers kefu-fn-due; do
     names="$(cargo tree -p "$crate" -e normal --prefix none --format '{p}' | cut -d' ' -f1 | sort -u)"
     if [ -z "$names" ]; then
       echo "cargo tree listed nothing for $crate" >&2
@@ -107,7 +107,7 @@ consumers_link_no_http() {
   done
   # And they build that way: an OpenAPI attribute left outside `cfg_attr(feature = "http", …)` breaks only them.
   cargo check --quiet -p kefu-fn-assign -p kefu-fn-automation -p kefu-fn-export -p kefu-fn-notify \
-    -p kefu-fn-retention -p kefu-fn-timers -p kefu-fn-mail
+    -p kefu-fn-retention -p kefu-fn-timers -p kefu-fn-mail -p kefu-fn-due
 }
 
 moto_pid=""

@@ -240,6 +240,8 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
             tasks.spawn(run_poller(app.clone(), queue.clone(), consumer(name), rx.clone()));
         }
     }
+    // The due queue: timers fire as they fall due (no sweep), like the `due` function's SQS event source.
+    tasks.spawn(kefu_app::timers::run_poller(app.clone(), rx.clone()));
     tasks.spawn(every(config.sweep_every, rx.clone(), app.clone(), |app| async move {
         if let Err(e) = kefu_app::plumbing::outbox::sweep(&app, kefu_app::plumbing::outbox::SWEEP_AFTER).await {
             tracing::warn!(error = %e, "outbox sweep failed");

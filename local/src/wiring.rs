@@ -53,6 +53,13 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         mailer: outbox.clone(),
         mobile: outbox,
         clock,
+        due: Arc::new(queue_store.queue(
+            kefu_app::timers::DUE_QUEUE,
+            Some(RedrivePolicy {
+                dead_letter_queue: format!("{}-dlq", kefu_app::timers::DUE_QUEUE),
+                max_receive_count: MAX_RECEIVE_COUNT,
+            }),
+        )),
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
     };
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })

@@ -1,5 +1,5 @@
 //! `GET|PUT /v1/settings/assignment` (`settings.manage`): strategy, queueing, sticky routing, the default group
-//! and the tenant's working hours.
+//! and the tenant's working hours, and the timer that moves a conversation left unanswered too long.
 
 use axum::extract::State;
 use kefu_app::App;
@@ -16,6 +16,8 @@ fn view(s: &Settings) -> SettingsInput {
         sticky_returning_customers: s.sticky_returning_customers,
         default_group_id: s.default_group_id.as_ref().map(ToString::to_string),
         schedule_id: s.schedule_id.as_ref().map(ToString::to_string),
+        reassign_unanswered_seconds: s.reassign_unanswered_seconds,
+        requeue_on_offline: Some(s.requeue_on_offline),
     }
 }
 

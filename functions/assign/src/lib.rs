@@ -6,7 +6,11 @@
 //!   (`kefu_app::automation::run::shape_first_routing`), so they shape its first assignment;
 //! - `conversation.closed`, `conversation.assigned` with a previous agent (a transfer), `agent.status_changed`
 //!   to online, `agent.updated` (capacity, groups, skills, shift), `agent.disabled`: drain the queue;
-//! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue.
+//! - `agent.status_changed` to offline, with the tenant's `requeue_on_offline`: the agent's open conversations go
+//!   back to routing (`kefu_app::assignment::agents::requeue_on_offline`);
+//! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue;
+//! - `conversation.assigned`: the agent joins the ones the conversation had, and a waiting visitor's
+//!   reassignment timer is armed for it (`kefu_app::timers::on_assigned`).
 //!
 //! It runs under `consumer::process_batch` (idempotency records, partial batch failures); a message that can
 //! never be handled (its payload does not decode, e.g. no valid conversation id) fails and ends in the
@@ -54,9 +58,22 @@ impl Consumer for AssignConsumer {
             Event::ConversationReopened(e) => route(app, t, &e.conversation_id).await,
             Event::ConversationTransferred(e) => route(app, t, &e.conversation_id).await,
             Event::ConversationClosed(_) | Event::AgentUpdated(_) | Event::AgentDisabled(_) => drain().await,
-            // A transfer between agents freed the previous agent's slot.
-            Event::ConversationAssigned(e) if e.previous_agent_id.is_some() => drain().await,
+            Event::ConversationAssigned(e) => {
+                // The agent joins the ones the conversation had; a waiting visitor's reassignment is armed.
+                kefu_app::timers::on_assigned(app, t, &e.conversation_id, &e.agent_id)
+                    .await
+                    .map_err(|e| HandlerError::Retry(e.to_string()))?;
+                // A transfer between agents freed the previous agent's slot.
+                if e.previous_agent_id.is_some() { drain().await } else { Ok(()) }
+            }
             Event::AgentStatusChanged(e) if e.status == AgentStatus::Online => drain().await,
+            Event::AgentStatusChanged(e) if e.status == AgentStatus::Offline => {
+                let n = assignment::agents::requeue_on_offline(app, t, &e.agent_id).await.map_err(retryable)?;
+                if n > 0 {
+                    tracing::info!(tenant_id = %t, agent_id = %e.agent_id, requeued = n, "offline agent's conversations back to routing");
+                }
+                Ok(())
+            }
             Event::ConversationQueued(_) => {
                 assignment::mark_queued(app, t).await.map_err(|e| HandlerError::Retry(e.to_string()))
             }

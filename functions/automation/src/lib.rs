@@ -2,13 +2,16 @@
 //! tenant's rules and runs their actions (`kefu_app::automation::run`; on `conversation.created` the assign
 //! consumer has already applied the ones that shape routing). Each rule's actions run at most once per event;
 //! the run is recorded on the conversation (`automation`). On `conversation.created` it first sends the
-//! tenant's welcome and off-hours replies (`kefu_app::automation::auto_reply::greet`).
+//! tenant's welcome and off-hours replies (`kefu_app::automation::auto_reply::greet`). A visitor's message that
+//! starts a wait arms its timers (`kefu_app::timers::on_visitor_message`); on `conversation.unanswered` the
+//! rules of that event run.
 
 use async_trait::async_trait;
 use kefu_app::App;
 use kefu_app::automation::{auto_reply, run};
 use kefu_app::plumbing::consumer::{Consumer, HandlerError};
 use kefu_app::plumbing::events::{ConsumerName, Envelope, Event};
+use kefu_app::timers;
 
 /// The rules consumer.
 pub struct AutomationConsumer;
@@ -24,6 +27,17 @@ impl Consumer for AutomationConsumer {
             // The welcome and off-hours replies come first, before any rule's reply.
             if let Err(err) = auto_reply::greet(app, &event.tenant_id, &e.conversation_id, event.id.as_str()).await {
                 tracing::warn!(consumer = "automation", event_id = %event.id, tenant_id = %event.tenant_id, error = %err, "auto-replies failed; retried");
+                return Err(HandlerError::Retry(err.to_string()));
+            }
+        }
+        if let Event::MessageReceived(e) = &event.event
+            && e.message.author == kefu_domain::conversation::Author::Visitor
+            && !e.message.internal
+        {
+            // A message that starts a wait arms its timers (arming twice is harmless: a timer fires once).
+            if let Err(err) = timers::on_visitor_message(app, &event.tenant_id, &e.conversation_id, &e.message.id).await
+            {
+                tracing::warn!(consumer = "automation", event_id = %event.id, error = %err, "arming timers failed; retried");
                 return Err(HandlerError::Retry(err.to_string()));
             }
         }

@@ -2,8 +2,9 @@
 //! happened) and the audit entries committed with a change but not yet in their chain, and drains the waiting queue of every tenant that has one, since agents come on shift and working
 //! hours open with time, not with events; and it sets away the agents whose last WebSocket dropped more than the
 //! presence grace period ago (`kefu_app::realtime::presence`); and it works through the removal of deleted tags
-//! (`kefu_app::tags::cleanup`). Other time-based triggers (unanswered conversations, SLA breaches)
-//! join it with the issues that bring them.
+//! (`kefu_app::tags::cleanup`). Timers that must fire at their second (unanswered conversations, their
+//! reassignment) are not swept here: they are due messages of the due queue (`kefu_app::timers`, the `due`
+//! function).
 
 use kefu_app::App;
 use kefu_app::assignment::{self, DrainReport};

@@ -45,5 +45,6 @@ pub mod tags;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod tickets;
+pub mod timers;
 
 pub use plumbing::state::{App, Config};

@@ -42,6 +42,7 @@ impl EmbeddedApp {
             mailer: outbox.clone(),
             mobile: outbox,
             clock,
+            due: Arc::new(store.queue(crate::timers::DUE_QUEUE, None)),
             config: Arc::new(Config::default()),
         };
         Self { app, store, dir }

@@ -415,6 +415,8 @@ async fn settings_validate_and_round_robin_rotates() {
             sticky_returning_customers: false,
             default_group_id: None,
             schedule_id: None,
+            reassign_unanswered_seconds: None,
+            requeue_on_offline: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
@@ -430,6 +432,8 @@ async fn settings_validate_and_round_robin_rotates() {
             sticky_returning_customers: false,
             default_group_id: None,
             schedule_id: None,
+            reassign_unanswered_seconds: None,
+            requeue_on_offline: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )

@@ -37,6 +37,8 @@ pub struct AwsConfig {
     pub apns_app_arn: Option<String>,
     /// The SNS platform application for Android phones (`KEFU_FCM_APP_ARN`), if push to them is configured.
     pub fcm_app_arn: Option<String>,
+    /// The due queue (`KEFU_DUE_QUEUE_URL`): timers sent with a delay, for the functions that arm them.
+    pub due_queue_url: Option<String>,
 }
 
 impl AwsConfig {
@@ -59,6 +61,7 @@ impl AwsConfig {
             endpoint: var("AWS_ENDPOINT_URL"),
             apns_app_arn: var("KEFU_APNS_APP_ARN"),
             fcm_app_arn: var("KEFU_FCM_APP_ARN"),
+            due_queue_url: var("KEFU_DUE_QUEUE_URL"),
         })
     }
 }
@@ -81,6 +84,8 @@ pub struct AwsAdapters {
     pub exports: Arc<S3Blobs>,
     /// WebSocket push, when `ws_endpoint` is configured.
     pub push: Option<Arc<ApiGatewayPush>>,
+    /// The due queue, when `due_queue_url` is configured.
+    pub due: Option<Arc<SqsQueue>>,
     sqs: LazyClient<aws_sdk_sqs::Client>,
 }
 
@@ -136,6 +141,8 @@ impl AwsAdapters {
             sdk.set_endpoint_url(Some(management_endpoint(ep)));
             Arc::new(ApiGatewayPush::new(LazyClient::new(&sdk.build(), aws_sdk_apigatewaymanagement::Client::new)))
         });
+        let sqs = LazyClient::new(&sdk, aws_sdk_sqs::Client::new);
+        let due = config.due_queue_url.map(|url| Arc::new(SqsQueue::new(sqs.clone(), url)));
         Self {
             table: Arc::new(DynamoTable::new(LazyClient::new(&sdk, aws_sdk_dynamodb::Client::new), config.table)),
             events: Arc::new(SnsTopic::new(sns.clone(), config.events_topic_arn)),
@@ -143,7 +150,8 @@ impl AwsAdapters {
             mailer: Arc::new(SnsMailer::new(sns, config.mail_topic_arn)),
             exports: Arc::new(S3Blobs::new(s3, config.export_bucket)),
             push,
-            sqs: LazyClient::new(&sdk, aws_sdk_sqs::Client::new),
+            due,
+            sqs,
             sdk,
         }
     }
@@ -280,6 +288,7 @@ mod tests {
             endpoint: None,
             apns_app_arn: None,
             fcm_app_arn: None,
+            due_queue_url: None,
         };
         let aws = AwsAdapters::with_sdk_config(sdk, config);
         let shown = format!("{:?} {:?} {:?} {:?} {:?}", aws.events, aws.mailer, aws.exports, aws.push, aws.sqs);

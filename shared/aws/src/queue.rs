@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
-use kefu_ports::queue::MAX_BATCH;
+use kefu_ports::queue::{MAX_BATCH, MAX_DELAY};
 use kefu_ports::{Queue, QueueError, QueueMessage};
 
 use crate::error::{code, describe};
@@ -74,6 +74,20 @@ impl Queue for SqsQueue {
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.message_id.ok_or_else(|| QueueError::Unavailable("SQS answered without a message id".into()))
+    }
+
+    async fn send_delayed(&self, body: &str, delay: Duration) -> Result<String, QueueError> {
+        let out = self
+            .client
+            .get()
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(secs_up(delay, MAX_DELAY.as_secs()))
             .send()
             .await
             .map_err(unavailable)?;

@@ -19,6 +19,7 @@ async fn stack(prefix: &'static str, ws_endpoint: bool) -> Option<(MotoStack, Aw
         endpoint: Some(stack.endpoint.clone()),
         apns_app_arn: None,
         fcm_app_arn: None,
+        due_queue_url: None,
     };
     let adapters = AwsAdapters::for_emulator(config, &stack.endpoint, &stack.region).await;
     Some((stack, adapters))

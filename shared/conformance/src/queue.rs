@@ -106,3 +106,25 @@ pub async fn stale_receipts(t: QueueUnderTest) {
     assert!(t.queue.delete("not-a-receipt").await.is_err());
     assert!(t.queue.change_visibility("not-a-receipt", Duration::ZERO).await.is_err());
 }
+
+/// A delayed message stays hidden until its delay is over, then arrives like any other; a delay past the
+/// 15-minute maximum is accepted (clamped), not refused.
+pub async fn delayed_send(t: QueueUnderTest) {
+    let id = t.queue.send_delayed("later", Duration::from_secs(2)).await.unwrap();
+    assert!(t.queue.receive(10, LONG, WAIT).await.unwrap().is_empty(), "hidden during its delay");
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got = t.queue.receive(10, LONG, Duration::from_secs(2)).await.unwrap();
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 1, "visible once the delay is over");
+    assert_eq!(got[0].id, id);
+    assert_eq!(got[0].body, "later");
+    assert_eq!(got[0].receive_count, 1);
+    t.queue.delete(&got[0].receipt).await.unwrap();
+
+    t.queue.send_delayed("far", Duration::from_secs(3 * 60 * 60)).await.unwrap();
+    assert!(t.queue.receive(10, LONG, WAIT).await.unwrap().is_empty(), "a clamped delay still hides the message");
+}

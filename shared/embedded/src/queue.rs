@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kefu_ports::queue::{MAX_BATCH, Queue, QueueError, QueueMessage};
+use kefu_ports::queue::{MAX_BATCH, MAX_DELAY, Queue, QueueError, QueueMessage};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use ulid::Ulid;
@@ -64,14 +64,19 @@ fn parse_receipt(r: &str) -> Result<(String, u64), QueueError> {
 
 /// Stores a new message in `queue`, visible now. Used by sends and by the topic's fan-out.
 pub(crate) fn enqueue(tx: &WriteTransaction, queue: &str, body: &str, now: u64) -> Result<String, QueueError> {
+    enqueue_at(tx, queue, body, now)
+}
+
+/// Stores a new message in `queue`, invisible until `visible_at` (ms since the epoch): a delayed send.
+fn enqueue_at(tx: &WriteTransaction, queue: &str, body: &str, visible_at: u64) -> Result<String, QueueError> {
     let id = next_id();
-    let rec = Record { body: body.to_owned(), receive_count: 0, visible_at: now, delivery: 0 };
+    let rec = Record { body: body.to_owned(), receive_count: 0, visible_at, delivery: 0 };
     let bytes = serde_json::to_vec(&rec).map_err(db)?;
     tx.open_table(QUEUE_MESSAGES)
         .map_err(db)?
         .insert(message_key(queue, &id).as_slice(), bytes.as_slice())
         .map_err(db)?;
-    tx.open_table(QUEUE_READY).map_err(db)?.insert(ready_key(queue, now, &id).as_slice(), ()).map_err(db)?;
+    tx.open_table(QUEUE_READY).map_err(db)?.insert(ready_key(queue, visible_at, &id).as_slice(), ()).map_err(db)?;
     Ok(id)
 }
 
@@ -271,6 +276,21 @@ impl Queue for EmbeddedQueue {
     async fn send(&self, body: &str) -> Result<String, QueueError> {
         let mut ids = self.send_batch(&[body.to_owned()]).await?;
         Ok(ids.remove(0))
+    }
+
+    async fn send_delayed(&self, body: &str, delay: Duration) -> Result<String, QueueError> {
+        let name = self.name.clone();
+        let body = body.to_owned();
+        let delay = millis(delay.min(MAX_DELAY));
+        let id = self
+            .store
+            .write(move |tx, shared| -> Result<String, QueueError> {
+                enqueue_at(tx, &name, &body, shared.now_ms().saturating_add(delay))
+            })
+            .await?;
+        // A receiver waiting now recomputes its wake-up from the earliest hidden message.
+        self.store.notify_of(&self.name).notify_waiters();
+        Ok(id)
     }
 
     async fn send_batch(&self, bodies: &[String]) -> Result<Vec<String>, QueueError> {

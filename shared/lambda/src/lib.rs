@@ -20,7 +20,7 @@ use kefu_app::http::ClientIp;
 use kefu_app::plumbing::consumer::{BatchItem, Consumer, process_batch};
 use kefu_app::{App, Config};
 use kefu_aws::AwsAdapters;
-use kefu_ports::{Push, PushError, SystemClock};
+use kefu_ports::{Push, PushError, QueueError, SystemClock};
 #[cfg(feature = "http")]
 use lambda_http::RequestExt;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -37,6 +37,43 @@ impl Push for NoPush {
     async fn close(&self, _connection_id: &str) -> Result<(), PushError> {
         Err(PushError::Unavailable("KEFU_WS_ENDPOINT is not set for this function".into()))
     }
+}
+
+/// The due queue when `KEFU_DUE_QUEUE_URL` is not set for this function: every operation fails, visibly.
+struct NoDueQueue;
+
+#[async_trait]
+impl kefu_ports::Queue for NoDueQueue {
+    async fn send(&self, _body: &str) -> Result<String, QueueError> {
+        Err(unset())
+    }
+    async fn send_delayed(&self, _body: &str, _delay: std::time::Duration) -> Result<String, QueueError> {
+        Err(unset())
+    }
+    async fn send_batch(&self, _bodies: &[String]) -> Result<Vec<String>, QueueError> {
+        Err(unset())
+    }
+    async fn receive(
+        &self,
+        _max: usize,
+        _visibility: std::time::Duration,
+        _wait: std::time::Duration,
+    ) -> Result<Vec<kefu_ports::QueueMessage>, QueueError> {
+        Err(unset())
+    }
+    async fn delete(&self, _receipt: &str) -> Result<(), QueueError> {
+        Err(unset())
+    }
+    async fn change_visibility(&self, _receipt: &str, _visibility: std::time::Duration) -> Result<(), QueueError> {
+        Err(unset())
+    }
+    async fn approximate_len(&self) -> Result<usize, QueueError> {
+        Err(unset())
+    }
+}
+
+fn unset() -> QueueError {
+    QueueError::Unavailable("KEFU_DUE_QUEUE_URL is not set for this function".into())
 }
 
 /// Settings read from the environment: `KEFU_BOOTSTRAP_TOKEN`, `KEFU_WS_URL`.
@@ -65,6 +102,10 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
         mailer: aws.mailer.clone(),
         mobile: aws.mobile.clone(),
         clock: Arc::new(SystemClock),
+        due: match &aws.due {
+            Some(q) => q.clone(),
+            None => Arc::new(NoDueQueue),
+        },
         config: Arc::new(config),
     }
 }

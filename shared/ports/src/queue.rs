@@ -44,11 +44,18 @@ pub struct RedrivePolicy {
     pub max_receive_count: u32,
 }
 
+/// The longest delay one message can carry, as in SQS (`DelaySeconds` ≤ 900). A due time further away is
+/// reached in steps: the receiver sees the message early and sends it again with the rest of the delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(15 * 60);
+
 /// One queue.
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Sends one message; returns its id.
     async fn send(&self, body: &str) -> Result<String, QueueError>;
+    /// Sends one message that stays invisible for `delay` (clamped to [`MAX_DELAY`]; SQS counts whole
+    /// seconds, rounding up); returns its id. Timers use it to be woken at a due time without a sweep.
+    async fn send_delayed(&self, body: &str, delay: Duration) -> Result<String, QueueError>;
     /// Sends up to [`MAX_BATCH`] messages at once; returns their ids in order.
     async fn send_batch(&self, bodies: &[String]) -> Result<Vec<String>, QueueError>;
     /// Receives up to `max` (≤ [`MAX_BATCH`]) visible messages, hiding them for `visibility`; waits up to `wait`

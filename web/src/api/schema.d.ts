@@ -3610,6 +3610,17 @@ export interface components {
             default_group_id?: string | null;
             /** @description Queue conversations nobody can take (else leave them unassigned). */
             queue_when_full: boolean;
+            /**
+             * Format: int32
+             * @description Seconds (≥ 1) a visitor may wait for its assignee's reply before the conversation is moved to another
+             *     eligible agent it never had, the reason recorded in `routing` (`null` or absent: never).
+             */
+            reassign_unanswered_seconds?: number | null;
+            /**
+             * @description An agent going offline hands its open conversations back to routing (`null`, `false` or absent: it keeps
+             *     them).
+             */
+            requeue_on_offline?: boolean | null;
             /** @description Working hours when a conversation's group has none (`null`: always open). */
             schedule_id?: string | null;
             /** @description Route a returning customer to its last agent when it can take it. */

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tracing::warn;
 
-use super::store::{AgentLoad, AgentLoadRecord, s};
-use super::{drain, ensure_agent_load};
+use super::store::{AgentLoad, AgentLoadRecord, Settings, s};
+use super::{AssignmentError, drain, ensure_agent_load};
 use crate::App;
 use crate::audit::AuditEntry;
 use crate::identity::access;
@@ -490,6 +490,23 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
         Err(e) => return Err(e.into()),
     }
     crate::identity::sessions::revoke_all(app, t, a, None, None).await?;
+    let requeued = requeue_open(app, t, a).await?;
+    let disabled = AgentDisabled { agent_id: a.clone(), requeued: u64::try_from(requeued).unwrap_or(u64::MAX) };
+    let event = Envelope::new(t, app.now(), disabled);
+    outbox::commit(app, vec![], vec![event]).await.or_else(|e| match e {
+        TableError::Invalid(_) => Ok(()),
+        e => Err(e),
+    })?;
+    if let Err(e) = drain(app, t).await {
+        warn!(tenant_id = %t, error = %e, "drain after disabling failed; the consumer retries");
+    }
+    Ok(requeued)
+}
+
+/// Puts every open conversation of agent `a` back in the queue at its original place (by `waiting_since`),
+/// each with its slot's release in one transaction; answers how many. One page of the agent's open
+/// conversations (gsi2) at a time, until none is left.
+pub async fn requeue_open(app: &App, t: &TenantId, a: &AgentId) -> Result<usize, TableError> {
     let mut requeued = 0;
     loop {
         let page = app
@@ -521,14 +538,26 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
             break;
         }
     }
-    let disabled = AgentDisabled { agent_id: a.clone(), requeued: u64::try_from(requeued).unwrap_or(u64::MAX) };
-    let event = Envelope::new(t, app.now(), disabled);
-    outbox::commit(app, vec![], vec![event]).await.or_else(|e| match e {
-        TableError::Invalid(_) => Ok(()),
-        e => Err(e),
-    })?;
-    if let Err(e) = drain(app, t).await {
-        warn!(tenant_id = %t, error = %e, "drain after disabling failed; the consumer retries");
+    Ok(requeued)
+}
+
+/// With the tenant's `requeue_on_offline`, an agent that went offline hands its open conversations back to
+/// routing (the assign consumer calls it on `agent.status_changed` to `offline`): they are requeued at their
+/// place and the queue drains to the agents online. Nothing when the setting is off or the agent is no longer
+/// offline (it came back meanwhile). Answers how many conversations went back.
+pub async fn requeue_on_offline(app: &App, t: &TenantId, a: &AgentId) -> Result<usize, AssignmentError> {
+    let settings =
+        app.table.get(&keys::assignment_settings(t)).await?.map(|i| Settings::from_item(&i)).unwrap_or_default();
+    if !settings.requeue_on_offline {
+        return Ok(0);
+    }
+    let load = ensure_agent_load(app, t, a).await?;
+    if load.status != AgentStatus::Offline {
+        return Ok(0);
+    }
+    let requeued = requeue_open(app, t, a).await?;
+    if requeued > 0 {
+        drain(app, t).await?;
     }
     Ok(requeued)
 }

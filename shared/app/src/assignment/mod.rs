@@ -834,6 +834,49 @@ pub async fn transfer_to_group_recorded(
     Err(AssignmentError::Busy)
 }
 
+/// Moves an open conversation whose visitor has waited `waited_seconds` for `from`'s reply to another eligible
+/// agent that is none of `had` (the agents it already had), as routing would choose among them (strategy,
+/// group, skills, capacity, working hours): the conversation's `routing` says `reassigned` with the reason
+/// `unanswered`, `from`'s slot is released and the new agent's taken in one transaction (capacity holds).
+/// Answers the new agent, or `None` when the conversation is no longer `from`'s open conversation or nobody
+/// else can take it (it then stays with `from`).
+pub async fn reassign_unanswered(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    from: &AgentId,
+    had: &[AgentId],
+    waited_seconds: u64,
+) -> Result<Option<AgentId>, AssignmentError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let Some(conv) = store::conversation(app, t, c).await? else { return Ok(None) };
+        if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
+            return Ok(None);
+        }
+        let at = app.now();
+        let snap = snapshot(app, t).await?;
+        let cands: Vec<Candidate> =
+            snap.candidates(at).into_iter().filter(|x| &x.agent_id != from && !had.contains(&x.agent_id)).collect();
+        let mut e = entry_for(app, t, &snap, conv).await?;
+        e.needs.preferred_agent = None;
+        let d = decide(snap.settings.strategy, &cands, &e.needs, at);
+        let Some(a) = d.chosen_agent_id.clone().filter(|_| e.in_hours) else {
+            info!(tenant_id = %t, conversation_id = %c, "unanswered, but no other agent can take it");
+            return Ok(None);
+        };
+        let Some(agent) = snap.agent(&a).cloned() else { return Ok(None) };
+        let mut routing = routing_json(&d, "reassigned", e.in_hours);
+        routing["reason"] = json!("unanswered");
+        routing["unanswered_seconds"] = json!(waited_seconds);
+        routing["previous_agent_id"] = json!(from);
+        match commit_assign(app, t, &e.conv, &agent, routing, None, false, true, None).await? {
+            Applied::Done => return Ok(Some(a)),
+            Applied::ConversationChanged | Applied::AgentChanged | Applied::Retry => backoff(attempt).await,
+        }
+    }
+    Err(AssignmentError::Busy)
+}
+
 /// Sets an agent's presence (`PUT /v1/me/status`, the real-time grace period). Coming online drains the queue
 /// (the assign consumer does it on `agent.status_changed`). Going away keeps the agent's open conversations.
 pub async fn set_agent_status(

@@ -30,6 +30,12 @@ pub struct SettingsRecord {
     pub default_group_id: Option<GroupId>,
     /// Working hours when the conversation's group has none (null: always open).
     pub schedule_id: Option<ScheduleId>,
+    /// Seconds a visitor may wait for its assignee's reply before the conversation moves on (null: never).
+    #[serde(default)]
+    pub reassign_unanswered_seconds: Option<u32>,
+    /// Whether an agent going offline hands its open conversations back to routing.
+    #[serde(default)]
+    pub requeue_on_offline: bool,
     /// The last save.
     pub updated_at: jiff::Timestamp,
 }
@@ -46,6 +52,8 @@ impl SettingsRecord {
             sticky_returning_customers: s.sticky_returning_customers,
             default_group_id: s.default_group_id.clone(),
             schedule_id: s.schedule_id.clone(),
+            reassign_unanswered_seconds: s.reassign_unanswered_seconds,
+            requeue_on_offline: s.requeue_on_offline,
             updated_at: at,
         }
     }
@@ -75,6 +83,14 @@ pub struct SettingsInput {
     /// Working hours when a conversation's group has none (`null`: always open).
     #[serde(default)]
     pub schedule_id: Option<String>,
+    /// Seconds (≥ 1) a visitor may wait for its assignee's reply before the conversation is moved to another
+    /// eligible agent it never had, the reason recorded in `routing` (`null` or absent: never).
+    #[serde(default)]
+    pub reassign_unanswered_seconds: Option<u32>,
+    /// An agent going offline hands its open conversations back to routing (`null`, `false` or absent: it keeps
+    /// them).
+    #[serde(default)]
+    pub requeue_on_offline: Option<bool>,
 }
 
 /// The tenant's assignment settings (defaults until set).
@@ -106,12 +122,17 @@ pub async fn put_settings(
         ),
     };
     let schedule_id = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
+    if req.reassign_unanswered_seconds == Some(0) {
+        return Err(ValidationError::new("reassign_unanswered_seconds", "must be at least 1, or null (off)").into());
+    }
     let settings = Settings {
         strategy,
         queue_when_full: req.queue_when_full,
         sticky_returning_customers: req.sticky_returning_customers,
         default_group_id,
         schedule_id,
+        reassign_unanswered_seconds: req.reassign_unanswered_seconds,
+        requeue_on_offline: req.requeue_on_offline.unwrap_or(false),
     };
     let item = SettingsRecord::of(&settings, app.now()).item(t);
     let audit = audit.target("settings", "assignment").detail(settings.to_json());
@@ -140,6 +161,8 @@ mod tests {
             sticky_returning_customers: false,
             default_group_id: Some(g),
             schedule_id: None,
+            reassign_unanswered_seconds: Some(90),
+            requeue_on_offline: true,
         };
         let mut expected = keys::assignment_settings(&t).with(s.to_json());
         expected.insert("type".into(), json!("assignment_settings"));

@@ -36,6 +36,11 @@ pub struct Settings {
     pub default_group_id: Option<GroupId>,
     /// Working hours when the conversation's group has none; `None`: always open.
     pub schedule_id: Option<ScheduleId>,
+    /// After how many seconds of a visitor waiting for its assignee's reply the conversation moves to another
+    /// agent (the timers capability's due timer); `None`: never.
+    pub reassign_unanswered_seconds: Option<u32>,
+    /// Whether an agent going offline hands its open conversations back to routing.
+    pub requeue_on_offline: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +51,8 @@ impl Default for Settings {
             sticky_returning_customers: true,
             default_group_id: None,
             schedule_id: None,
+            reassign_unanswered_seconds: None,
+            requeue_on_offline: false,
         }
     }
 }
@@ -63,6 +70,12 @@ impl Settings {
                 .unwrap_or(d.sticky_returning_customers),
             default_group_id: s(item, "default_group_id").and_then(GroupId::parse),
             schedule_id: s(item, "schedule_id").and_then(ScheduleId::parse),
+            reassign_unanswered_seconds: item
+                .get("reassign_unanswered_seconds")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1),
+            requeue_on_offline: item.get("requeue_on_offline").and_then(Value::as_bool).unwrap_or(false),
         }
     }
 
@@ -72,6 +85,8 @@ impl Settings {
             "strategy": self.strategy.as_str(), "queue_when_full": self.queue_when_full,
             "sticky_returning_customers": self.sticky_returning_customers,
             "default_group_id": self.default_group_id, "schedule_id": self.schedule_id,
+            "reassign_unanswered_seconds": self.reassign_unanswered_seconds,
+            "requeue_on_offline": self.requeue_on_offline,
         })
     }
 }

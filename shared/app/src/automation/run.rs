@@ -1,5 +1,6 @@
-//! Running a tenant's rules on an event (the `automation` consumer): `conversation.created` and
-//! `message.received` (a visitor's message). The rules are evaluated by the domain; the actions run here:
+//! Running a tenant's rules on an event (the `automation` consumer): `conversation.created`,
+//! `message.received` (a visitor's message) and `conversation.unanswered` (the timers capability's, its
+//! `conversation.unanswered_minutes` being the threshold reached). The rules are evaluated by the domain; the actions run here:
 //!
 //! - `add_tag`: the tag joins the conversation's tags (through the tag registry's [`crate::tags::prepare_write`]);
 //! - `set_priority`: the conversation's priority (and its place in the queue when it waits there); only the last
@@ -158,6 +159,7 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
             Some(e.message.content.clone()),
             serde_json::to_value(&e.message).ok(),
         ),
+        Happened::ConversationUnanswered(e) => (Event::ConversationUnanswered, &e.conversation_id, None, None),
         _ => return Ok(None),
     };
     let set = rule_set(app, t).await?;
@@ -168,7 +170,11 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
         tracing::warn!(tenant_id = %t, conversation_id = %conversation_id, "conversation gone before automation");
         return Ok(None);
     };
-    let facts = facts_of(app, &conv, message).await?;
+    let mut facts = facts_of(app, &conv, message).await?;
+    if let Happened::ConversationUnanswered(e) = &event.event {
+        // The wait is the threshold the timer fired at, not the time since the conversation's queueing.
+        facts.unanswered_seconds = Some(e.minutes.saturating_mul(60));
+    }
     let outcome = set.evaluate(kind, &facts);
     let ctx = Ctx {
         event: kind,

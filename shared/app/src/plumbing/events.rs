@@ -163,10 +163,11 @@ event_list! {
         "webhook.requested" => WebhookRequested, heard by [Notify];
         /// An export was asked for (or its approval granted): the export consumer writes it.
         "export.requested" => ExportRequested, heard by [Export];
+        /// A visitor has waited a rule's `conversation.unanswered_minutes` threshold for an agent's reply (the
+        /// timers capability, at the due time; automation runs the rules, notify alerts the assignee).
+        "conversation.unanswered" => ConversationUnanswered, heard by [Assign, Automation, Notify];
     }
     reserved {
-        /// A conversation went without an answer too long (timers, with the automation issue).
-        "conversation.unanswered" => ConversationUnanswered, heard by [Assign, Automation, Notify];
         /// An SLA was breached (timers, with the SLA issue).
         "sla.breached" => SlaBreached, heard by [Notify];
     }
@@ -449,6 +450,25 @@ pub struct MessageReceived {
     pub conversation_id: ConversationId,
     /// The message.
     pub message: EventMessage,
+}
+
+/// `conversation.unanswered`: the visitor's oldest unanswered message (`since`) is `minutes` old and no agent
+/// has replied; fired once per threshold per wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationUnanswered {
+    /// The conversation.
+    #[serde(deserialize_with = "checked::id")]
+    pub conversation_id: ConversationId,
+    /// The threshold reached, in minutes (a rule's `conversation.unanswered_minutes`).
+    pub minutes: u64,
+    /// The visitor's message the wait began with.
+    #[serde(deserialize_with = "checked::id")]
+    pub message_id: MessageId,
+    /// When that message was stored.
+    pub since: jiff::Timestamp,
+    /// The agent that has not replied, if one is assigned.
+    #[serde(default, deserialize_with = "checked::opt_id")]
+    pub agent_id: Option<AgentId>,
 }
 
 /// `message.sent`: an agent's or bot's reply, or an internal note (`message.internal`), was stored.
@@ -960,6 +980,9 @@ mod tests {
             ),
             EventType::WebhookRequested => r#"{"delivery_id":"wh_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
             EventType::ExportRequested => r#"{"export_id":"ex_01jd2q8m6xg3r8w6b4s1e2c9va"}"#.to_owned(),
+            EventType::ConversationUnanswered => format!(
+                r#"{{"agent_id":"{AG}","conversation_id":"{CV}","message_id":"{MS}","minutes":5,"since":"2026-03-01T10:00:00Z"}}"#
+            ),
             reserved => panic!("{reserved} has no payload"),
         }
     }
@@ -1166,9 +1189,9 @@ mod tests {
     #[test]
     fn reserved_types_travel_with_their_data_as_it_came() {
         let data = format!(r#"{{"conversation_id":"{CV}","minutes":5}}"#);
-        let read: Envelope = serde_json::from_str(&body("conversation.unanswered", &data)).unwrap();
+        let read: Envelope = serde_json::from_str(&body("sla.breached", &data)).unwrap();
         let Event::Reserved(r) = &read.event else { panic!("reserved") };
-        assert_eq!((r.event_type(), r.data()["minutes"].as_u64()), (EventType::ConversationUnanswered, Some(5)));
+        assert_eq!((r.event_type(), r.data()["minutes"].as_u64()), (EventType::SlaBreached, Some(5)));
         assert_eq!(read.data(), serde_json::from_str::<Value>(&data).unwrap());
         assert!(ReservedEvent::new(EventType::SlaBreached, Value::Null).is_some());
         assert!(ReservedEvent::new(EventType::ConversationCreated, Value::Null).is_none(), "it has a payload struct");

@@ -761,3 +761,13 @@ pub fn retention_tenant(t: &TenantId) -> Key {
 pub fn archive_blob(t: &TenantId, day: &str, first: &ConversationId) -> String {
     format!("archive/{t}/{day}/{first}.jsonl.gz")
 }
+
+// ---- Timers (issue 12, `timers`; docs/data-model.md "Timers") ----
+
+/// Sort-key prefix of the agents a conversation has had (in the conversation's partition).
+pub const HAD_PREFIX: &str = "HAD#";
+
+/// An agent a conversation has had (a reassignment never goes back to it).
+pub fn had_agent(t: &TenantId, c: &ConversationId, a: &AgentId) -> Key {
+    Key::new(conversation_pk(t, c), format!("{HAD_PREFIX}{a}"))
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use kefu_ports::{BlobStore, Clock, Mailer, MobilePush, Push, Table, Topic};
+use kefu_ports::{BlobStore, Clock, Mailer, MobilePush, Push, Queue, Table, Topic};
 
 /// Settings that come from the environment, not from tenants.
 #[derive(Debug, Clone, Default)]
@@ -32,6 +32,8 @@ pub struct App {
     pub mobile: Arc<dyn MobilePush>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// The due queue: timers sent with a delay, received when they fall due (the timers capability).
+    pub due: Arc<dyn Queue>,
     /// Environment settings.
     pub config: Arc<Config>,
 }

@@ -190,8 +190,21 @@ pub fn frames_for(event: &Envelope) -> Vec<(Recipient, Frame)> {
             };
             vec![(Recipient::Assignee, frame)]
         }
+        Event::ConversationUnanswered(u) => {
+            let frame = Frame {
+                frame_type: types::NOTIFICATION,
+                conversation_id: u.conversation_id.to_string(),
+                message: None,
+                data: Some(json!({
+                    "event": "conversation.unanswered", "kind": "conversation.unanswered", "priority": "normal",
+                    "text": format!("The visitor has waited {} min for a reply", u.minutes),
+                    "conversation_id": u.conversation_id, "minutes": u.minutes, "since": u.since,
+                })),
+            };
+            vec![(Recipient::Assignee, frame)]
+        }
         // Reserved types: no payload struct yet, so the conversation is read from the data as it came.
-        Event::Reserved(r) if matches!(r.event_type(), EventType::ConversationUnanswered | EventType::SlaBreached) => {
+        Event::Reserved(r) if matches!(r.event_type(), EventType::SlaBreached) => {
             let conversation_id = r.data().get("conversation_id").and_then(Value::as_str).filter(|s| !s.is_empty());
             let Some(conversation_id) = conversation_id.map(str::to_owned) else { return Vec::new() };
             let mut details = r.data().clone();
@@ -324,12 +337,21 @@ mod tests {
 
     #[test]
     fn reminders_are_notifications_for_the_assignee() {
-        let n =
-            frames_for(&reserved(EventType::ConversationUnanswered, json!({"conversation_id": "cv_1", "minutes": 5})));
+        let unanswered = crate::plumbing::events::ConversationUnanswered {
+            conversation_id: cv(),
+            minutes: 5,
+            message_id: kefu_domain::MessageId::generate(),
+            since: "2026-03-01T10:00:00Z".parse().unwrap(),
+            agent_id: None,
+        };
+        let n = frames_for(&event(unanswered));
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].0, Recipient::Assignee);
         assert_eq!(n[0].1.frame_type, "notification");
         assert_eq!(n[0].1.data.as_ref().unwrap()["event"], "conversation.unanswered");
+        assert_eq!(n[0].1.data.as_ref().unwrap()["minutes"], 5);
+        let n = frames_for(&reserved(EventType::SlaBreached, json!({"conversation_id": "cv_1", "minutes": 5})));
+        assert_eq!((n.len(), n[0].1.data.as_ref().unwrap()["event"].as_str()), (1, Some("sla.breached")));
     }
 
     #[test]
@@ -356,7 +378,7 @@ mod tests {
         assert!(frames_for(&event(created)).is_empty());
         let tenant = TenantCreated { name: "x".into(), admin_id: AgentId::generate(), admin_email: "a@x.test".into() };
         assert!(frames_for(&event(tenant)).is_empty());
-        assert!(frames_for(&reserved(EventType::ConversationUnanswered, json!({"minutes": 5}))).is_empty());
+        assert!(frames_for(&reserved(EventType::SlaBreached, json!({"minutes": 5}))).is_empty());
         let reopened = ConversationReopened { conversation_id: cv(), previous_agent_id: None, by: None };
         assert!(frames_for(&event(reopened)).is_empty());
     }

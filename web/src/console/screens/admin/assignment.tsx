@@ -1,4 +1,7 @@
-/** Assignment settings (`settings.manage`): strategy, queueing, sticky routing, default group and hours. */
+/**
+ * Assignment settings (`settings.manage`): strategy, queueing, sticky routing, default group and hours, and the
+ * timers: reassigning an unanswered conversation after N seconds, handing an offline agent's conversations back.
+ */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { useConsole } from '../../state';
@@ -14,8 +17,16 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
   const [groups, setGroups] = useState<GroupView[] | null>(null);
   const [schedules, setSchedules] = useState<ScheduleView[]>([]);
   const [error, setError] = useState<unknown>(null);
+  const [reassign, setReassign] = useState('');
+  const [reassignError, setReassignError] = useState(false);
   useEffect(() => {
-    client.get<AssignmentSettings>('/v1/settings/assignment').then(setS).catch(setError);
+    client
+      .get<AssignmentSettings>('/v1/settings/assignment')
+      .then((got) => {
+        setS(got);
+        setReassign(got.reassign_unanswered_seconds == null ? '' : String(got.reassign_unanswered_seconds));
+      })
+      .catch(setError);
     if (perms.has('agents.manage')) readAll<GroupView>(client, '/v1/groups').then(setGroups).catch(() => undefined);
     readAll<ScheduleView>(client, '/v1/schedules').then(setSchedules).catch(() => undefined);
   }, []);
@@ -23,8 +34,14 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
     e.preventDefault();
     if (!s) return;
     setError(null);
+    const seconds = reassign.trim() === '' ? null : Number(reassign.trim());
+    if (seconds !== null && (!Number.isInteger(seconds) || seconds < 1)) {
+      setReassignError(true);
+      return;
+    }
+    setReassignError(false);
     try {
-      setS(await client.put<AssignmentSettings>('/v1/settings/assignment', s));
+      setS(await client.put<AssignmentSettings>('/v1/settings/assignment', { ...s, reassign_unanswered_seconds: seconds }));
       announce(t('common.saved'));
     } catch (err) {
       setError(err);
@@ -77,6 +94,21 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
               </select>
             )}
           </Field>
+          <Field
+            label={t('assignment.reassign')}
+            hint={t('assignment.reassignHint')}
+            error={reassignError ? t('assignment.reassignInvalid') : null}
+          >
+            {(p) => (
+              <input {...p} name="reassign-unanswered-seconds" inputMode="numeric" value={reassign} onInput={(e) => setReassign(e.currentTarget.value)} />
+            )}
+          </Field>
+          <Check
+            name="requeue-on-offline"
+            label={t('assignment.requeueOnOffline')}
+            checked={s.requeue_on_offline ?? false}
+            onChange={(v) => setS({ ...s, requeue_on_offline: v })}
+          />
           <ErrorLine error={error} />
           <button type="submit">{t('common.save')}</button>
         </form>

@@ -1,0 +1,29 @@
+//! The `due` consumer: receives the due queue's timers as they fall due (SQS `DelaySeconds`) and fires them
+//! (`kefu_app::timers::fire`): `conversation.unanswered` at a rule's threshold, the reassignment of a
+//! conversation whose visitor waited `reassign_unanswered_seconds` for its agent. A timer whose wait ended does
+//! nothing; one that came early (a due time past the queue's 15-minute delay) sends itself again. Failed timers
+//! are reported as partial batch failures, retried, then dead-lettered (`DueDlq`).
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use kefu_app::App;
+use kefu_app::timers::{self, DueItem};
+
+/// Fires one SQS batch of due timers; answers the failed ones for SQS to retry.
+pub async fn handle(app: &App, event: SqsEvent) -> SqsBatchResponse {
+    let items: Vec<DueItem> = event
+        .records
+        .into_iter()
+        .map(|r| DueItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
+        .collect();
+    let failed = timers::fire_batch(app, items).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}

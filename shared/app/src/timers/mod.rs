@@ -1,0 +1,474 @@
+//! Timers precise to seconds: a due time armed per waiting conversation on the due queue (`App::due`, SQS with
+//! `DelaySeconds` in AWS, the embedded queue in `kefu serve`), never a sweep and never a scan of the table.
+//!
+//! - **Arming** ([`on_visitor_message`], [`on_assigned`]): a visitor's message that starts a wait (no agent reply
+//!   follows the visitor's oldest unanswered message) arms the first `conversation.unanswered` threshold of the
+//!   tenant's enabled rules and, when the conversation has an agent and `reassign_unanswered_seconds` is set, a
+//!   reassignment; an assignment during a wait arms the reassignment for its new agent.
+//! - **Firing** ([`fire`], run by the due consumer): the state is read again. A timer whose wait was answered,
+//!   whose conversation closed or changed hands, is stale and does nothing; one that arrives before its due
+//!   time (its delay was cut at the queue's 15 minutes) sends itself again with the rest. An `unanswered`
+//!   timer emits `conversation.unanswered` once per threshold per wait (its mark is written in the event's
+//!   transaction) and arms the next threshold; a `reassign` timer moves the conversation through
+//!   [`crate::assignment::reassign_unanswered`], conditioned on the conversation being unchanged, so a
+//!   duplicate finds it moved already.
+//!
+//! Owns the due record ([`Due`], the queue's body), the agents a conversation has had ([`HadRecord`]), and
+//! [`TimerError`].
+
+use std::time::Duration;
+
+use kefu_domain::automation::{next_unanswered, timer_delay};
+use kefu_domain::conversation::Author;
+use kefu_domain::{AgentId, ConversationId, ConversationStatus, MessageId, TenantId};
+use kefu_ports::QueueError;
+use kefu_ports::table::{Condition, Key, Query, SkCondition, TableError, TxOp};
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::conversations::record::{ConversationRecord, MessageRecord};
+use crate::plumbing::events::{ConversationUnanswered, Envelope};
+use crate::plumbing::idempotency::{ClaimStatus, IdempotencyRecord, KEEP_DONE};
+use crate::plumbing::keys;
+use crate::plumbing::outbox;
+use crate::plumbing::record::{self, Record};
+
+/// The due queue's name in the embedded store (`kefu serve`); `DueQueue` in the template.
+pub const DUE_QUEUE: &str = "due";
+
+/// The idempotency "consumer" name of fired `unanswered` timers (`IDEMP#timer-fired#{due id}`).
+const FIRED: &str = "timer-fired";
+
+/// How many messages one page of a conversation's history reads while looking for the wait's start.
+const PAGE: usize = 50;
+
+/// Why arming or firing a timer failed (retried by the queue).
+#[derive(Debug, thiserror::Error)]
+pub enum TimerError {
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The due queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The queue's body is not a due timer this version reads (it ends in the dead-letter queue).
+    #[error("not a due timer: {0}")]
+    Body(String),
+    /// The reassignment could not be written (busy; retried).
+    #[error("reassignment failed: {0}")]
+    Reassign(String),
+}
+
+/// A due timer: the due queue's message body. Each names the wait it belongs to (the visitor's message the
+/// wait began with and, for a reassignment, the assignment it measures), so a firing recognises a wait that
+/// ended or an assignment that changed, and does nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Due {
+    /// `conversation.unanswered` at a rule's threshold.
+    Unanswered {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The visitor's message the wait began with.
+        message_id: MessageId,
+        /// When it was stored (the wait's start).
+        since: jiff::Timestamp,
+        /// The threshold, in minutes.
+        minutes: u64,
+        /// When it falls due: `since` + `minutes`.
+        due_at: jiff::Timestamp,
+    },
+    /// `reassign_unanswered_seconds`: the conversation moves to another agent.
+    Reassign {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// The visitor's message the wait began with.
+        message_id: MessageId,
+        /// The agent that has not replied.
+        agent_id: AgentId,
+        /// When the conversation was assigned to it (another assignment makes this timer stale).
+        assigned_at: jiff::Timestamp,
+        /// The setting's seconds when it was armed (recorded in `routing`).
+        seconds: u64,
+        /// When it falls due: the later of the wait's start and the assignment, plus `seconds`.
+        due_at: jiff::Timestamp,
+    },
+}
+
+impl Due {
+    /// When the timer falls due.
+    pub fn due_at(&self) -> jiff::Timestamp {
+        match self {
+            Due::Unanswered { due_at, .. } | Due::Reassign { due_at, .. } => *due_at,
+        }
+    }
+
+    /// The timer's identity: the same wait, threshold or assignment gives the same id, however often armed.
+    pub fn id(&self) -> String {
+        match self {
+            Due::Unanswered { conversation_id, message_id, minutes, .. } => {
+                format!("unanswered#{conversation_id}#{message_id}#{minutes}")
+            }
+            Due::Reassign { conversation_id, message_id, agent_id, assigned_at, .. } => {
+                format!("reassign#{conversation_id}#{message_id}#{agent_id}#{}", assigned_at.as_millisecond())
+            }
+        }
+    }
+}
+
+/// An agent a conversation has had: `T#{t}#CONV#{c}` / `HAD#{agent}` (no `type`: the agent is in the key and
+/// the record). Written when the conversation is assigned; a reassignment never goes back to one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HadRecord {
+    /// The tenant.
+    pub tenant_id: TenantId,
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// The agent.
+    pub agent_id: AgentId,
+    /// When it got the conversation (the latest time, if more than once).
+    pub at: jiff::Timestamp,
+}
+
+impl Record for HadRecord {
+    const TYPE: &'static str = "had_agent";
+    const TYPED: bool = false;
+
+    fn key(&self) -> Key {
+        keys::had_agent(&self.tenant_id, &self.conversation_id, &self.agent_id)
+    }
+}
+
+/// Sends `due` to the due queue, delayed until its due time (at most the queue's 15 minutes, as the domain's
+/// `timer_delay` says: a later due time is reached by the firing sending itself again). The delay keeps its
+/// milliseconds; SQS rounds it up to its whole seconds, the embedded queue keeps them.
+pub async fn arm(app: &App, due: &Due) -> Result<(), TimerError> {
+    let now = app.now();
+    let (whole_seconds, _) = timer_delay(now, due.due_at());
+    let exact = Duration::try_from(due.due_at().duration_since(now)).unwrap_or(Duration::ZERO);
+    let delay = exact.min(Duration::from_secs(whole_seconds));
+    let body = serde_json::to_string(due).expect("a due timer serialises");
+    app.due.send_delayed(&body, delay).await?;
+    tracing::debug!(timer = %due.id(), due_at = %due.due_at(), delay_ms = delay.as_millis(), "timer armed");
+    Ok(())
+}
+
+/// The visitor's oldest message that no agent reply follows (the start of the current wait), if the visitor is
+/// waiting: the conversation's messages read newest first, a page at a time, up to the last agent reply.
+async fn wait_start(app: &App, t: &TenantId, c: &ConversationId) -> Result<Option<MessageRecord>, TableError> {
+    let mut oldest = None;
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(t, c))
+            .sk(SkCondition::Between(keys::MESSAGE_PREFIX.to_owned(), keys::MESSAGE_END.to_owned()))
+            .backwards()
+            .limit(PAGE)
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            let m = MessageRecord::from_item(item)?;
+            match (m.author, m.internal) {
+                (Author::Agent, false) => return Ok(oldest),
+                (Author::Visitor, false) => oldest = Some(m),
+                _ => {}
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(oldest);
+        }
+    }
+}
+
+/// Whether an agent replied (a message to the visitor, not a note) after `m`.
+async fn answered_after(app: &App, t: &TenantId, c: &ConversationId, m: &MessageId) -> Result<bool, TableError> {
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(t, c))
+            .sk(SkCondition::Between(keys::message_sk(m), keys::MESSAGE_END.to_owned()))
+            .limit(PAGE)
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            let r = MessageRecord::from_item(item)?;
+            if r.author == Author::Agent && !r.internal && &r.message_id != m {
+                return Ok(true);
+            }
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(false);
+        }
+    }
+}
+
+fn after(at: jiff::Timestamp, seconds: u64) -> jiff::Timestamp {
+    at.checked_add(jiff::SignedDuration::from_secs(i64::try_from(seconds).unwrap_or(i64::MAX / 2)))
+        .unwrap_or(jiff::Timestamp::MAX)
+}
+
+/// A visitor's message `m` was stored (the automation consumer calls it on `message.received`): when it starts
+/// a wait, arms the first `conversation.unanswered` threshold of the tenant's enabled rules and, for an
+/// assigned conversation with `reassign_unanswered_seconds`, the reassignment. Answers how many timers it armed.
+pub async fn on_visitor_message(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    m: &MessageId,
+) -> Result<usize, TimerError> {
+    let Some(start) = wait_start(app, t, c).await? else { return Ok(0) };
+    if &start.message_id != m {
+        // The visitor was already waiting: this wait's timers are armed.
+        return Ok(0);
+    }
+    let mut armed = 0;
+    let thresholds = crate::automation::rule_set(app, t).await?.unanswered_thresholds();
+    if let Some((minutes, due_at)) = next_unanswered(&thresholds, start.created_at, None) {
+        let due = Due::Unanswered {
+            tenant_id: t.clone(),
+            conversation_id: c.clone(),
+            message_id: start.message_id.clone(),
+            since: start.created_at,
+            minutes,
+            due_at,
+        };
+        arm(app, &due).await?;
+        armed += 1;
+    }
+    let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(armed) };
+    if let (ConversationStatus::Open, Some(agent_id), Some(assigned_at)) =
+        (conv.status, conv.assignee_id.clone(), conv.assigned_at)
+        && arm_reassign(app, &conv, &start, agent_id, assigned_at).await?
+    {
+        armed += 1;
+    }
+    Ok(armed)
+}
+
+async fn arm_reassign(
+    app: &App,
+    conv: &ConversationRecord,
+    start: &MessageRecord,
+    agent_id: AgentId,
+    assigned_at: jiff::Timestamp,
+) -> Result<bool, TimerError> {
+    let t = &conv.tenant_id;
+    let settings = crate::assignment::settings::get_settings(app, t).await?;
+    let Some(seconds) = settings.reassign_unanswered_seconds.map(u64::from) else { return Ok(false) };
+    let due = Due::Reassign {
+        tenant_id: t.clone(),
+        conversation_id: conv.conversation_id.clone(),
+        message_id: start.message_id.clone(),
+        agent_id,
+        assigned_at,
+        seconds,
+        due_at: after(start.created_at.max(assigned_at), seconds),
+    };
+    arm(app, &due).await?;
+    Ok(true)
+}
+
+/// A conversation was assigned to `agent` (the assign consumer calls it on `conversation.assigned`): the agent
+/// joins the ones it has had and, when the visitor is waiting and `reassign_unanswered_seconds` is set, the
+/// reassignment is armed for the new agent. Answers whether it armed one.
+pub async fn on_assigned(app: &App, t: &TenantId, c: &ConversationId, agent: &AgentId) -> Result<bool, TimerError> {
+    let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(false) };
+    let at = conv.assigned_at.unwrap_or_else(|| app.now());
+    let had = HadRecord { tenant_id: t.clone(), conversation_id: c.clone(), agent_id: agent.clone(), at };
+    app.table.put(had.to_item(), None).await?;
+    if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(agent) {
+        return Ok(false);
+    }
+    let Some(start) = wait_start(app, t, c).await? else { return Ok(false) };
+    arm_reassign(app, &conv, &start, agent.clone(), at).await
+}
+
+/// The agents a conversation has had (one Query of its `HAD#` items).
+pub async fn had_agents(app: &App, t: &TenantId, c: &ConversationId) -> Result<Vec<AgentId>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(t, c))
+            .sk(SkCondition::BeginsWith(keys::HAD_PREFIX.to_owned()))
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            out.push(record::parse::<HadRecord>("had agent", item)?.agent_id);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+/// What a firing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fired {
+    /// It came before its due time and was sent again with the rest of its delay.
+    Rearmed,
+    /// The wait it belonged to ended (answered, closed, reassigned…): nothing done.
+    Stale,
+    /// Done before (a duplicate delivery): nothing done again.
+    AlreadyDone,
+    /// `conversation.unanswered` was emitted for the threshold.
+    Alerted {
+        /// The threshold.
+        minutes: u64,
+    },
+    /// The conversation moved to another agent.
+    Reassigned {
+        /// The new agent.
+        to: AgentId,
+    },
+    /// Due, but no other agent could take it: it stays where it is.
+    NobodyElse,
+}
+
+/// Handles one due timer's body (the due consumer, in Lambda and in `kefu serve`). Firing late or twice does no
+/// harm: the state is read again and the effect is written only if the wait still holds.
+pub async fn fire(app: &App, body: &str) -> Result<Fired, TimerError> {
+    let due: Due = serde_json::from_str(body).map_err(|e| TimerError::Body(e.to_string()))?;
+    let now = app.now();
+    if now < due.due_at() {
+        arm(app, &due).await?;
+        return Ok(Fired::Rearmed);
+    }
+    let fired = match &due {
+        Due::Unanswered { tenant_id, conversation_id, message_id, since, minutes, .. } => {
+            let (t, c) = (tenant_id, conversation_id);
+            let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(Fired::Stale) };
+            if conv.status == ConversationStatus::Closed || answered_after(app, t, c, message_id).await? {
+                return Ok(Fired::Stale);
+            }
+            let event = ConversationUnanswered {
+                conversation_id: c.clone(),
+                minutes: *minutes,
+                message_id: message_id.clone(),
+                since: *since,
+                agent_id: conv.assignee_id.clone(),
+            };
+            let mark = IdempotencyRecord {
+                status: ClaimStatus::Completed,
+                completed_at: Some(now),
+                ttl: now.as_second() + i64::try_from(KEEP_DONE.as_secs()).unwrap_or(i64::MAX / 2),
+            };
+            let ops = vec![TxOp::Put {
+                item: record::item_of(keys::idempotency(FIRED, &due.id()), &mark),
+                condition: Some(Condition::NotExists),
+            }];
+            let fired = match outbox::commit(app, ops, vec![Envelope::new(t, now, event)]).await {
+                Ok(()) => Fired::Alerted { minutes: *minutes },
+                Err(TableError::TransactionCanceled { .. }) => Fired::AlreadyDone,
+                Err(e) => return Err(e.into()),
+            };
+            // The next threshold of the same wait (also after a duplicate, in case the first firing stopped here).
+            let thresholds = crate::automation::rule_set(app, t).await?.unanswered_thresholds();
+            if let Some((minutes, due_at)) = next_unanswered(&thresholds, *since, Some(*minutes)) {
+                let next = Due::Unanswered {
+                    tenant_id: t.clone(),
+                    conversation_id: c.clone(),
+                    message_id: message_id.clone(),
+                    since: *since,
+                    minutes,
+                    due_at,
+                };
+                arm(app, &next).await?;
+            }
+            fired
+        }
+        Due::Reassign { tenant_id, conversation_id, message_id, agent_id, assigned_at, seconds, .. } => {
+            let (t, c) = (tenant_id, conversation_id);
+            let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(Fired::Stale) };
+            let same_assignment = conv.status == ConversationStatus::Open
+                && conv.assignee_id.as_ref() == Some(agent_id)
+                && conv.assigned_at == Some(*assigned_at);
+            if !same_assignment || answered_after(app, t, c, message_id).await? {
+                return Ok(Fired::Stale);
+            }
+            let had = had_agents(app, t, c).await?;
+            match crate::assignment::reassign_unanswered(app, t, c, agent_id, &had, *seconds).await {
+                Ok(Some(to)) => Fired::Reassigned { to },
+                Ok(None) => Fired::NobodyElse,
+                Err(crate::assignment::AssignmentError::Table(e)) => return Err(e.into()),
+                Err(e) => return Err(TimerError::Reassign(e.to_string())),
+            }
+        }
+    };
+    tracing::info!(timer = %due.id(), due_at = %due.due_at(), late_ms = (now - due.due_at()).get_milliseconds(), ?fired, "timer fired");
+    Ok(fired)
+}
+
+/// One due message of a batch: its queue id and body.
+#[derive(Debug, Clone)]
+pub struct DueItem {
+    /// The queue's message id (reported back when it failed).
+    pub message_id: String,
+    /// The body: a [`Due`] as JSON.
+    pub body: String,
+}
+
+/// Fires a batch of due timers concurrently; answers the ids of the messages that failed (retried by the
+/// queue, then dead-lettered).
+pub async fn fire_batch(app: &App, items: Vec<DueItem>) -> Vec<String> {
+    let outcomes = futures::future::join_all(items.iter().map(|i| fire(app, &i.body))).await;
+    items
+        .into_iter()
+        .zip(outcomes)
+        .filter_map(|(item, outcome)| match outcome {
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(message_id = %item.message_id, error = %e, "timer failed; retried");
+                Some(item.message_id)
+            }
+        })
+        .collect()
+}
+
+/// How long a received due message stays hidden while it fires.
+pub const VISIBILITY: Duration = Duration::from_secs(60);
+
+/// Runs the due consumer on a queue (`kefu serve`) until `shutdown` turns true: receives what fell due,
+/// fires it, deletes what fired and lets a failure come back after a short backoff.
+pub async fn run_poller(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let queue = app.due.clone();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let received = tokio::select! {
+            r = queue.receive(10, VISIBILITY, Duration::from_secs(1)) => r,
+            _ = shutdown.changed() => break,
+        };
+        let messages = match received {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "due queue receive failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let items = messages.iter().map(|m| DueItem { message_id: m.id.clone(), body: m.body.clone() }).collect();
+        let failed = fire_batch(&app, items).await;
+        for m in &messages {
+            let result = if failed.contains(&m.id) {
+                queue.change_visibility(&m.receipt, Duration::from_secs(1u64 << m.receive_count.min(6))).await
+            } else {
+                queue.delete(&m.receipt).await
+            };
+            if let Err(e) = result {
+                tracing::warn!(message_id = %m.id, error = %e, "due message not settled");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
