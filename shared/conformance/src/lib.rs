@@ -76,6 +76,7 @@ macro_rules! queue_tests {
                 batches,
                 dead_letter_after_max_receives,
                 stale_receipts,
+                delete_batch,
             ]
         );
     };

@@ -196,21 +196,35 @@ pub async fn run_poller(
         }
         let items = messages.iter().map(|m| BatchItem { message_id: m.id.clone(), body: m.body.clone() }).collect();
         let failed = process_batch(&app, consumer.as_ref(), items).await;
-        let settle = messages.iter().map(|m| {
-            let (queue, failed) = (&queue, failed.contains(&m.id));
+        let (retry, done): (Vec<_>, Vec<_>) = messages.iter().partition(|m| failed.contains(&m.id));
+        // The handled messages go in one request (one write on the embedded store), the failed ones come back
+        // after their backoff.
+        let delete = async {
+            if done.is_empty() {
+                return;
+            }
+            let receipts: Vec<String> = done.iter().map(|m| m.receipt.clone()).collect();
+            match queue.delete_batch(&receipts).await {
+                Ok(results) => {
+                    for (m, r) in done.iter().zip(results) {
+                        if let Err(e) = r {
+                            warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
+                        }
+                    }
+                }
+                Err(e) => warn!(consumer = name, error = %e, "could not settle {} messages", done.len()),
+            }
+        };
+        let backoffs = retry.iter().map(|m| {
+            let queue = &queue;
             async move {
-                let result = if failed {
-                    let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
-                    queue.change_visibility(&m.receipt, backoff).await
-                } else {
-                    queue.delete(&m.receipt).await
-                };
-                if let Err(e) = result {
+                let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
+                if let Err(e) = queue.change_visibility(&m.receipt, backoff).await {
                     warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
                 }
             }
         });
-        futures::future::join_all(settle).await;
+        futures::future::join(delete, futures::future::join_all(backoffs)).await;
     }
     info!(consumer = name, "poller drained and stopped");
 }
