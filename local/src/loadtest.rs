@@ -744,6 +744,21 @@ async fn drive(
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The frame is pushed at intake, ahead of the consumers: let their work for the last messages finish (no
+    // table write for half a second, at most 10 s) so the table's counters hold all of it, and the typing
+    // phase does not count it.
+    if let Some(t) = &table {
+        let quiet_by = Instant::now() + Duration::from_secs(10);
+        let mut last = t.stats().items_written;
+        while Instant::now() < quiet_by {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = t.stats().items_written;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+    }
     // The CPU of the sending window only: the drain is mostly idle and would flatter the per-second figures.
     let (server_cpu_cores, generator_cpu_cores, writers) = match (&cpu_before, &cpu_after) {
         (Some(a), Some(b)) => (

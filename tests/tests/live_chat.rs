@@ -315,6 +315,7 @@ async fn a_visitor_message_is_pushed_at_intake_and_again_by_the_event_path() {
     let c = chat().await;
     c.online(&c.admin).await;
     let mut agent = c.t.websocket(&c.admin_token).await;
+    agent.keep_repeats();
     let (conv, visitor_token) = c.visit("Zhao").await;
     agent.frame_of_type("conversation.assigned", WAIT).await.expect("assigned");
 
