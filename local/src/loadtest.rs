@@ -111,6 +111,9 @@ pub struct Report {
     pub delivered: u64,
     /// Accepted messages whose frame never came (within the drain time).
     pub missing: u64,
+    /// Repeated `message.created` frames (same message id, same agent), not counted in `delivered`: the
+    /// `notify` consumer's at-least-once copy of a frame pushed at intake, for instance.
+    pub duplicate_frames: u64,
     /// Messages delivered to agents per second while sending (frames that came during the drain after it do not
     /// count): what the system sustains.
     pub delivered_per_second: f64,
@@ -337,6 +340,9 @@ struct Observed {
     send_start: AtomicU64,
     assigned: AtomicU64,
     delivered: AtomicU64,
+    /// `message.created` frames for a message the agent's socket had seen already (the direct push at intake and
+    /// the `notify` consumer's at-least-once delivery both send it); dropped as clients drop them.
+    duplicates: AtomicU64,
     /// `typing` frames received.
     typing: AtomicU64,
     /// The measured window.
@@ -492,6 +498,7 @@ async fn drive(
         send_start: AtomicU64::new(u64::MAX),
         assigned: AtomicU64::new(0),
         delivered: AtomicU64::new(0),
+        duplicates: AtomicU64::new(0),
         typing: AtomicU64::new(0),
         overall: Mutex::new(Pair::new()),
         window: Mutex::new(Pair::new()),
@@ -538,6 +545,8 @@ async fn drive(
         let observed = observed.clone();
         sockets.spawn(async move {
             let (_, mut read) = ws.split();
+            // Message ids this agent has seen: a repeated frame is dropped, as the console drops it.
+            let mut seen = std::collections::HashSet::new();
             while let Some(Ok(msg)) = read.next().await {
                 let tokio_tungstenite::tungstenite::Message::Text(text) = msg else { continue };
                 let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else { continue };
@@ -549,6 +558,11 @@ async fn drive(
                         observed.typing.fetch_add(1, Ordering::Relaxed);
                     }
                     Some("message.created") => {
+                        let id = frame["message"]["id"].as_str().unwrap_or_default();
+                        if !seen.insert(id.to_owned()) {
+                            observed.duplicates.fetch_add(1, Ordering::Relaxed);
+                            continue;
+                        }
                         let content = frame["message"]["content"].as_str().unwrap_or_default();
                         if let Some((seq, sent_at)) = parse_probe(content) {
                             let now = start.elapsed().as_micros() as u64;
@@ -730,6 +744,21 @@ async fn drive(
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The frame is pushed at intake, ahead of the consumers: let their work for the last messages finish (no
+    // table write for half a second, at most 10 s) so the table's counters hold all of it, and the typing
+    // phase does not count it.
+    if let Some(t) = &table {
+        let quiet_by = Instant::now() + Duration::from_secs(10);
+        let mut last = t.stats().items_written;
+        while Instant::now() < quiet_by {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let now = t.stats().items_written;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+    }
     // The CPU of the sending window only: the drain is mostly idle and would flatter the per-second figures.
     let (server_cpu_cores, generator_cpu_cores, writers) = match (&cpu_before, &cpu_after) {
         (Some(a), Some(b)) => (
@@ -767,6 +796,7 @@ async fn drive(
         errors: counters.errors.load(Ordering::Relaxed),
         delivered,
         missing: accepted.saturating_sub(delivered),
+        duplicate_frames: observed.duplicates.load(Ordering::Relaxed),
         delivered_per_second,
         late_sends: counters.late.load(Ordering::Relaxed),
         send_lag_ms: percentiles(&lag),
@@ -878,6 +908,7 @@ fn print_report(r: &Report) {
     println!("| offered | {:.0} messages/s for {:.1} s |", r.offered_per_second, r.seconds);
     println!("| sent / accepted / 429 / errors | {} / {} / {} / {} |", r.sent, r.accepted, r.rate_limited, r.errors);
     println!("| delivered to agents (missing) | {} ({}) |", r.delivered, r.missing);
+    println!("| repeated frames dropped (same message id) | {} |", r.duplicate_frames);
     println!("| **delivered messages/s** | **{:.0}** |", r.delivered_per_second);
     let (l, u, s) = (&r.latency_ms, &r.uncorrected_latency_ms, &r.send_lag_ms);
     println!(

@@ -275,30 +275,56 @@ impl TestApp {
 // Real time (H5): tickets and WebSocket clients.
 // ---------------------------------------------------------------------------------------------------------------
 
-/// A WebSocket client of `kefu serve`.
+/// A WebSocket client of `kefu serve`. Like the console and the widget, it drops a `message.created` frame whose
+/// message id it has seen already (a message is pushed at intake and again by the `notify` consumer), unless
+/// told to keep repeats ([`WsClient::keep_repeats`]).
 pub struct WsClient {
     stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    seen_messages: std::collections::HashSet<String>,
+    keep_repeats: bool,
 }
 
 /// Opens `{url}?ticket={ticket}`; answers the HTTP status of a refused handshake as the error.
 pub async fn ws_connect(url: &str, ticket: &str) -> Result<WsClient, u16> {
     use tokio_tungstenite::tungstenite::Error;
     match tokio_tungstenite::connect_async(format!("{url}?ticket={ticket}")).await {
-        Ok((stream, _)) => Ok(WsClient { stream }),
+        Ok((stream, _)) => Ok(WsClient { stream, seen_messages: Default::default(), keep_repeats: false }),
         Err(Error::Http(res)) => Err(res.status().as_u16()),
         Err(e) => panic!("websocket handshake failed: {e}"),
     }
 }
 
 impl WsClient {
-    /// The next text frame as JSON, or `None` when none arrives within `within` or the server closed.
+    /// Keeps repeated `message.created` frames from now on (for tests of the delivery itself).
+    pub fn keep_repeats(&mut self) {
+        self.keep_repeats = true;
+    }
+
+    /// Whether `frame` repeats a `message.created` frame seen before (remembering it if not).
+    fn is_repeat(&mut self, frame: &Value) -> bool {
+        if self.keep_repeats || frame["type"] != "message.created" {
+            return false;
+        }
+        match frame["message"]["id"].as_str() {
+            Some(id) => !self.seen_messages.insert(id.to_owned()),
+            None => false,
+        }
+    }
+
+    /// The next text frame as JSON (a repeated `message.created` frame skipped), or `None` when none arrives
+    /// within `within` or the server closed.
     pub async fn next_frame(&mut self, within: Duration) -> Option<Value> {
         use futures::StreamExt;
         use tokio_tungstenite::tungstenite::Message;
         let deadline = tokio::time::Instant::now() + within;
         loop {
             match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) => return Some(serde_json::from_str(t.as_str()).expect("JSON frame")),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    let frame: Value = serde_json::from_str(t.as_str()).expect("JSON frame");
+                    if !self.is_repeat(&frame) {
+                        return Some(frame);
+                    }
+                }
                 Ok(Some(Ok(Message::Close(_)))) | Ok(Some(Err(_))) | Ok(None) | Err(_) => return None,
                 Ok(Some(Ok(_))) => continue,
             }

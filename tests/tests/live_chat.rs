@@ -306,3 +306,42 @@ async fn a_transcript_without_notes_arrives_by_email_and_is_rate_limited() {
     let limited = c.t.post("/v1/widget/transcript", json!({"email": "wang@example.com"}), Some(&visitor_token)).await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", limited.body);
 }
+
+/// Issue 14: a visitor's message is pushed to the assignee's socket right after intake's commit, and the
+/// `notify` consumer delivers the same frame again (the at-least-once fallback, through the outbox and the
+/// topic): the agent sees the message's id twice and keeps one copy (clients drop a frame whose id they have).
+#[tokio::test]
+async fn a_visitor_message_is_pushed_at_intake_and_again_by_the_event_path() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let mut agent = c.t.websocket(&c.admin_token).await;
+    agent.keep_repeats();
+    let (conv, visitor_token) = c.visit("Zhao").await;
+    agent.frame_of_type("conversation.assigned", WAIT).await.expect("assigned");
+
+    let sent = c.t.visitor_send(&visitor_token, "is anyone there?").await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let id = sent.body["id"].as_str().unwrap().to_owned();
+    let mut copies = 0;
+    while copies < 2 {
+        let f = agent.frame_of_type("message.created", WAIT).await.expect("the message's frame, twice over");
+        assert_eq!(f["conversation_id"].as_str(), Some(conv.as_str()));
+        assert_eq!(f["message"]["id"].as_str(), Some(id.as_str()), "only this message's frames: {f}");
+        assert_eq!(f["message"]["content"], "is anyone there?");
+        copies += 1;
+    }
+    // A retry under the same Idempotency-Key stores nothing and pushes nothing new.
+    let key = [("idempotency-key", "same-send")];
+    let body = Some(json!({"content": "once"}));
+    let first = c.t.call(Method::POST, "/v1/widget/messages", body.clone(), Some(&visitor_token), &key).await;
+    let again = c.t.call(Method::POST, "/v1/widget/messages", body, Some(&visitor_token), &key).await;
+    assert_eq!(first.body["id"], again.body["id"]);
+    for _ in 0..2 {
+        let f = agent.frame_of_type("message.created", WAIT).await.expect("the stored send's frames");
+        assert_eq!(f["message"]["id"], first.body["id"]);
+    }
+    assert!(
+        agent.frame_of_type("message.created", QUIET).await.is_none(),
+        "one push at intake for the stored send, one from notify; none for the replay"
+    );
+}

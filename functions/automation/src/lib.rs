@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use kefu_app::App;
 use kefu_app::automation::{auto_reply, run};
-use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError, Idempotency};
 use kefu_app::plumbing::events::{ConsumerName, Envelope, Event};
 use kefu_app::timers;
 
@@ -20,6 +20,16 @@ pub struct AutomationConsumer;
 impl Consumer for AutomationConsumer {
     fn name(&self) -> ConsumerName {
         ConsumerName::Automation
+    }
+
+    /// A visitor's message only runs the rules, and each rule's actions are claimed per (event, rule) and the
+    /// run recorded under the event's id, so a second run does nothing twice: one write
+    /// ([`Idempotency::CompleteAfter`]). `conversation.created` sends the welcome replies first, so it is claimed.
+    fn idempotency(&self, event: &Envelope) -> Idempotency {
+        match event.event {
+            Event::MessageReceived(_) => Idempotency::CompleteAfter,
+            _ => Idempotency::Claim,
+        }
     }
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {

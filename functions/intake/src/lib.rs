@@ -3,7 +3,9 @@
 //! A visitor starts a conversation with the tenant's widget key and gets a visitor token; with it, it sends
 //! messages and polls its conversation. A send costs one `GetItem` (the token), one conditional counter update
 //! (the rate limit) and one transaction (message, conversation activity, outbox entry); everything else is the
-//! pure [`kefu_app::conversations::widget::plan_send`], measured by `benches/intake.rs`.
+//! pure [`kefu_app::conversations::widget::plan_send`], measured by `benches/intake.rs`. Right after the commit,
+//! the message's frames are pushed to the assignee's connections (`kefu_app::realtime::deliver`), so the agent
+//! does not wait for the queue hop; the `notify` consumer delivers them again as the at-least-once fallback.
 
 use axum::Router;
 use axum::extract::{Extension, Query, State};
@@ -189,8 +191,25 @@ pub async fn send_message(
         Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?),
         None => None,
     };
-    let sent = widget::send(&app, &visitor, key, &body).await?;
-    Ok((StatusCode::CREATED, ApiJson(sent)))
+    let stored = widget::send_stored(&app, &visitor, key, &body).await?;
+    if let Some(event) = &stored.event {
+        push_now(&app, event).await;
+    }
+    Ok((StatusCode::CREATED, ApiJson(stored.sent)))
+}
+
+/// Pushes a just-committed message's frames to the connections concerned (the assignee's; the watchers' while
+/// nobody is assigned) without waiting for the queue hop. Best effort: the committed event reaches the `notify`
+/// consumer through the outbox and the topic anyway, which delivers the same frames again (at least once);
+/// clients drop a `message.created` frame whose message id they already have. A failure here is logged, never
+/// the visitor's error: the message is stored.
+async fn push_now(app: &App, event: &kefu_app::plumbing::events::Envelope) {
+    match kefu_app::realtime::deliver(app, event).await {
+        Ok(report) => {
+            tracing::debug!(event_id = %event.id, sent = report.sent, failed = report.failed, "frames pushed at intake")
+        }
+        Err(e) => tracing::warn!(event_id = %event.id, error = %e, "direct push failed; the notify consumer delivers"),
+    }
 }
 
 /// `GET /v1/widget/messages` parameters.

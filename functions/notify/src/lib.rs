@@ -14,7 +14,7 @@
 
 use async_trait::async_trait;
 use kefu_app::App;
-use kefu_app::plumbing::consumer::{Consumer, HandlerError};
+use kefu_app::plumbing::consumer::{Consumer, HandlerError, Idempotency};
 use kefu_app::plumbing::events::{ConsumerName, Envelope, Event, TenantCreated};
 use kefu_ports::MailError;
 
@@ -38,6 +38,17 @@ async fn welcome(app: &App, event: &Envelope, created: &TenantCreated) -> Result
 impl Consumer for NotifyConsumer {
     fn name(&self) -> ConsumerName {
         ConsumerName::Notify
+    }
+
+    /// A message's events (the hot path) only add to the statistics, which count each event id once by a
+    /// conditional write in their own transaction, and push frames, which clients drop when they have the
+    /// message already: one write ([`Idempotency::CompleteAfter`]). Everything else may mail, call a webhook or
+    /// push a frame without an id to drop it by, so it is claimed first.
+    fn idempotency(&self, event: &Envelope) -> Idempotency {
+        match event.event {
+            Event::MessageReceived(_) | Event::MessageSent(_) => Idempotency::CompleteAfter,
+            _ => Idempotency::Claim,
+        }
     }
 
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use jiff::SignedDuration;
 use kefu_app::App;
-use kefu_app::plumbing::consumer::{BatchItem, Consumer, HandlerError, process_batch};
+use kefu_app::plumbing::consumer::{BatchItem, Consumer, HandlerError, Idempotency, process_batch};
 use kefu_app::plumbing::events::{ConsumerName, ConversationCreated, Envelope};
 use kefu_app::plumbing::idempotency::{self, Claim};
 use kefu_app::plumbing::outbox;
@@ -122,4 +122,58 @@ async fn a_failed_event_is_released_for_an_immediate_retry() {
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "the retry is not blocked by a stale claim");
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "and a third copy is a no-op");
     assert_eq!(consumer.0.load(Ordering::SeqCst), 2);
+}
+
+/// A consumer whose handling is safe to repeat: its first try fails, later ones succeed.
+struct Repeatable(AtomicU32);
+
+#[async_trait]
+impl Consumer for Repeatable {
+    fn name(&self) -> ConsumerName {
+        ConsumerName::Notify
+    }
+
+    fn idempotency(&self, _event: &Envelope) -> Idempotency {
+        Idempotency::CompleteAfter
+    }
+
+    async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(HandlerError::Retry("first try fails".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_repeatable_handler_costs_one_write_and_still_skips_a_handled_event() {
+    let f = fixture();
+    let e = event(&f.app);
+    let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
+    let consumer = Repeatable(AtomicU32::new(0));
+    let before = f.app.table.stats();
+    assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"]);
+    let failed = f.app.table.stats();
+    assert_eq!(failed.items_written - before.items_written, 0, "a failed try leaves no record to release");
+    assert!(!idempotency::is_done(&f.app, "notify", &e.id).await.unwrap());
+
+    let failed = f.app.table.stats();
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "the retry runs the handler again");
+    let done = f.app.table.stats();
+    assert_eq!(done.items_written - failed.items_written, 1, "one write: the completed record");
+    assert_eq!(done.requests - failed.requests, 2, "a read of the record and the write");
+    assert!(idempotency::is_done(&f.app, "notify", &e.id).await.unwrap());
+
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "a later copy is acknowledged");
+    assert_eq!(f.app.table.stats().items_written, done.items_written, "and writes nothing");
+    assert_eq!(consumer.0.load(Ordering::SeqCst), 2, "without running the handler again");
+
+    // A claim-based consumer pays two writes for the same event.
+    let e2 = event(&f.app);
+    let before = f.app.table.stats();
+    let claimed = Flaky(AtomicU32::new(1));
+    let body = serde_json::to_string(&e2).unwrap();
+    assert!(process_batch(&f.app, &claimed, vec![BatchItem { message_id: "n".into(), body }]).await.is_empty());
+    assert_eq!(f.app.table.stats().items_written - before.items_written, 2, "claim and completion");
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use kefu_ports::queue::{MAX_BATCH, MAX_DELAY};
 use kefu_ports::{Queue, QueueError, QueueMessage};
 
@@ -187,6 +189,44 @@ impl Queue for SqsQueue {
             .await
             .map_err(receipt_error)?;
         Ok(())
+    }
+
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        if receipts.len() > MAX_BATCH {
+            return Err(QueueError::BatchTooLarge(receipts.len()));
+        }
+        if receipts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DeleteMessageBatchRequestEntry::builder().id(i.to_string()).receipt_handle(r).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| QueueError::Unavailable(e.to_string()))?;
+        let out = self
+            .client
+            .get()
+            .delete_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let mut results: Vec<Result<(), QueueError>> = receipts.iter().map(|_| Ok(())).collect();
+        for f in &out.failed {
+            let Some(slot) = f.id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) else { continue };
+            let bad_receipt =
+                ["ReceiptHandleIsInvalid", "InvalidParameterValue", "MessageNotInflight", "InvalidIdFormat"]
+                    .iter()
+                    .any(|known| f.code.ends_with(known));
+            *slot = Err(if bad_receipt {
+                QueueError::InvalidReceipt
+            } else {
+                QueueError::Unavailable(format!("{} {}", f.code, f.message.as_deref().unwrap_or_default()))
+            });
+        }
+        Ok(results)
     }
 
     async fn change_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError> {

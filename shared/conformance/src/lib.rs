@@ -77,6 +77,7 @@ macro_rules! queue_tests {
                 dead_letter_after_max_receives,
                 stale_receipts,
                 delayed_send,
+                delete_batch,
             ]
         );
     };

@@ -101,6 +101,31 @@ pub async fn dead_letter_after_max_receives(t: QueueUnderTest) {
     t.dlq.delete(&dead[0].receipt).await.unwrap();
 }
 
+/// A batch delete removes every message whose receipt is good in one request, fails a garbled receipt alone,
+/// and refuses more than ten.
+pub async fn delete_batch(t: QueueUnderTest) {
+    let bodies: Vec<String> = (0..3).map(|i| format!("d{i}")).collect();
+    t.queue.send_batch(&bodies).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        if got.len() == 3 {
+            break;
+        }
+        got.extend(t.queue.receive(10, LONG, Duration::from_secs(1)).await.unwrap());
+    }
+    assert_eq!(got.len(), 3);
+    let mut receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
+    receipts.insert(1, "not-a-receipt".into());
+    let results = t.queue.delete_batch(&receipts).await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results[0].is_ok() && results[2].is_ok() && results[3].is_ok(), "{results:?}");
+    assert!(results[1].is_err(), "the garbled receipt fails alone: {results:?}");
+    assert_eq!(t.queue.approximate_len().await.unwrap(), 0, "the three are gone");
+    assert!(t.queue.delete_batch(&[]).await.unwrap().is_empty());
+    let too_many: Vec<String> = (0..11).map(|i| i.to_string()).collect();
+    assert!(matches!(t.queue.delete_batch(&too_many).await, Err(QueueError::BatchTooLarge(11))));
+}
+
 /// Garbage receipts are refused, not ignored.
 pub async fn stale_receipts(t: QueueUnderTest) {
     assert!(t.queue.delete("not-a-receipt").await.is_err());

@@ -233,6 +233,33 @@ fn queue_benches(c: &mut Criterion) {
             }
         });
     });
+
+    // A consumer settling a batch of ten: ten deletes at once (ten write jobs, which one group commit takes
+    // together) against one `delete_batch` (one write job). Receives are not timed.
+    let settled = f.store.queue("settled", policy("settled"));
+    for (name, batched) in [("settle_10_deletes", false), ("settle_10_delete_batch", true)] {
+        g.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let q = &settled;
+                async move {
+                    let mut spent = Duration::ZERO;
+                    for _ in 0..iters {
+                        fill(q, 10).await;
+                        let got = q.receive(10, Duration::from_secs(180), Duration::ZERO).await.unwrap();
+                        let receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
+                        let start = Instant::now();
+                        if batched {
+                            q.delete_batch(&receipts).await.unwrap();
+                        } else {
+                            futures::future::join_all(receipts.iter().map(|r| q.delete(r))).await;
+                        }
+                        spent += start.elapsed();
+                    }
+                    spent
+                }
+            });
+        });
+    }
     g.finish();
     drop(f);
 }

@@ -343,6 +343,38 @@ impl Queue for EmbeddedQueue {
         self.change(receipt_handle, Some(visibility)).await
     }
 
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        if receipts.len() > MAX_BATCH {
+            return Err(QueueError::BatchTooLarge(receipts.len()));
+        }
+        let parsed: Vec<Result<(String, u64), QueueError>> = receipts.iter().map(|r| parse_receipt(r)).collect();
+        if parsed.iter().all(Result::is_err) {
+            return Ok(parsed.into_iter().map(|p| p.map(drop)).collect());
+        }
+        let name = self.name.clone();
+        // One write job for the whole batch: each delete is what `delete` does (a receipt of an earlier delivery
+        // leaves the message; one already gone is fine).
+        self.store
+            .write(move |tx, _| -> Result<Vec<Result<(), QueueError>>, QueueError> {
+                let mut out = Vec::with_capacity(parsed.len());
+                for p in parsed {
+                    out.push(match p {
+                        Ok((id, delivery)) => {
+                            if let Some(rec) = load(tx, &name, &id)?
+                                && rec.delivery == delivery
+                            {
+                                remove(tx, &name, &id, rec.visible_at)?;
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(e),
+                    });
+                }
+                Ok(out)
+            })
+            .await
+    }
+
     async fn approximate_len(&self) -> Result<usize, QueueError> {
         let prefix = keys::encode(&[&self.name]);
         self.store

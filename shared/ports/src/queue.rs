@@ -63,6 +63,11 @@ pub trait Queue: Send + Sync {
     async fn receive(&self, max: usize, visibility: Duration, wait: Duration) -> Result<Vec<QueueMessage>, QueueError>;
     /// Deletes a received message.
     async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Deletes up to [`MAX_BATCH`] received messages in one request (SQS `DeleteMessageBatch`; one write on the
+    /// embedded store), so a consumer settles its batch at once. Answers each receipt's own result, in order: a
+    /// stale or garbled receipt fails alone, as [`Queue::delete`] would fail it, and the others are deleted.
+    /// The outer error is for the request as a whole (more than [`MAX_BATCH`], the backend unavailable).
+    async fn delete_batch(&self, receipts: &[String]) -> Result<Vec<Result<(), QueueError>>, QueueError>;
     /// Changes how long a received message stays hidden (zero makes it visible now).
     async fn change_visibility(&self, receipt: &str, visibility: Duration) -> Result<(), QueueError>;
     /// Approximately how many messages wait, visible or in flight (for operations and tests).

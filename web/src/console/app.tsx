@@ -6,6 +6,7 @@ import type { JSX } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, createClient, type Client } from '../shared/http';
 import { browserLangs, pickLang, translator, type Lang } from '../shared/i18n';
+import { SeenMessages } from '../shared/messages';
 import { connectLive, type Frame, type LiveState, type Ticket } from '../shared/ws';
 import { MESSAGES } from './i18n';
 import { beep, desktopNotify, enableAlerts as unlockAlerts, notificationPermission } from './lib/notify';
@@ -180,6 +181,7 @@ export function App(): JSX.Element {
 
   // Live frames: one connection per unrestricted session, fanned out to the screens that listen.
   const frameListeners = useRef(new Set<(f: Frame) => void>());
+  const seenMessages = useRef(new SeenMessages());
   const reconnectListeners = useRef(new Set<() => void>());
   const [liveState, setLiveState] = useState<LiveState>('stopped');
   const [alertsOn, setAlertsOn] = useState(() => notificationPermission() === 'granted');
@@ -219,6 +221,8 @@ export function App(): JSX.Element {
     const live = connectLive({
       ticket: () => client.post<Ticket>('/v1/realtime/ticket'),
       onFrame: (f) => {
+        // A message's frame may come twice (pushed at once, then by the event path): the first one counts.
+        if (seenMessages.current.isRepeat(f)) return;
         alertFor(f);
         // A notification may be about the account itself (set away after idling): read it again.
         if (f.type === 'notification') client.get<MeView>('/v1/me').then(applyMe, () => undefined);

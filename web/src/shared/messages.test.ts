@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastId, mergeMessages } from './messages';
+import { lastId, mergeMessages, SeenMessages } from './messages';
 
 const m = (id: string, at: string, content = id) => ({ id, created_at: at, content });
 
@@ -36,5 +36,33 @@ describe('lastId', () => {
   it('names the newest message, or nothing for an empty list', () => {
     expect(lastId([m('ms_1', '2026-01-01T00:00:01Z'), m('ms_2', '2026-01-01T00:00:02Z')])).toBe('ms_2');
     expect(lastId([])).toBeUndefined();
+  });
+});
+
+describe('SeenMessages', () => {
+  const created = (id: string) => ({ type: 'message.created', conversation_id: 'cv_1', message: { id, content: 'hi' } });
+  it('drops the second frame of a message (the direct push, then the event path)', () => {
+    const seen = new SeenMessages();
+    expect(seen.isRepeat(created('ms_1'))).toBe(false);
+    expect(seen.isRepeat(created('ms_2'))).toBe(false);
+    expect(seen.isRepeat(created('ms_1'))).toBe(true);
+    expect(seen.isRepeat(created('ms_2'))).toBe(true);
+  });
+  it('never drops other frames, nor a message frame without an id', () => {
+    const seen = new SeenMessages();
+    const typing = { type: 'typing', conversation_id: 'cv_1', data: { who: 'visitor' } };
+    expect(seen.isRepeat(typing)).toBe(false);
+    expect(seen.isRepeat(typing)).toBe(false);
+    expect(seen.isRepeat({ type: 'message.created' })).toBe(false);
+    expect(seen.isRepeat({ type: 'message.created' })).toBe(false);
+    expect(seen.isRepeat({ type: 'message.recalled', message: { id: 'ms_1' } })).toBe(false);
+  });
+  it('keeps only the newest ids', () => {
+    const seen = new SeenMessages(2);
+    seen.isRepeat(created('ms_1'));
+    seen.isRepeat(created('ms_2'));
+    seen.isRepeat(created('ms_3'));
+    expect(seen.isRepeat(created('ms_3'))).toBe(true);
+    expect(seen.isRepeat(created('ms_1'))).toBe(false);
   });
 });

@@ -40,3 +40,32 @@ export function mergeMessages<M extends Ordered>(current: readonly M[], incoming
 export function lastId(messages: readonly Ordered[]): string | undefined {
   return messages.length > 0 ? messages[messages.length - 1]?.id : undefined;
 }
+
+/**
+ * The ids of the messages whose `message.created` frame arrived already. A message's frame may come twice: the
+ * server pushes it right after storing the message and its event path delivers it again (at least once), so a
+ * repeat is dropped before it can beep, announce or count as unread a second time. Only the newest `limit` ids
+ * are kept: a repeat comes within seconds.
+ */
+export class SeenMessages {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly limit = 1000) {}
+
+  /**
+   * Whether `frame` repeats a `message.created` frame seen before (same message id). A first sighting is
+   * remembered and answers false; frames of other types, or without a message id, are never repeats.
+   */
+  isRepeat(frame: { type: string; message?: unknown }): boolean {
+    if (frame.type !== 'message.created') return false;
+    const id = (frame.message as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') return false;
+    if (this.ids.has(id)) return true;
+    this.ids.add(id);
+    if (this.ids.size > this.limit) {
+      const oldest = this.ids.values().next().value;
+      if (oldest !== undefined) this.ids.delete(oldest);
+    }
+    return false;
+  }
+}

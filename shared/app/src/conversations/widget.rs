@@ -396,6 +396,27 @@ pub async fn send(
     idempotency_key: Option<&str>,
     body: &[u8],
 ) -> Result<Sent, ConversationError> {
+    send_stored(app, visitor, idempotency_key, body).await.map(|s| s.sent)
+}
+
+/// What [`send_stored`] did: the answer, and the `message.received` event when this call stored the message
+/// (none for a retry answered from its `Idempotency-Key`), so the caller can push its frames at once.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The answer.
+    pub sent: Sent,
+    /// The event committed with the message (and published through the outbox), when this call stored it.
+    pub event: Option<Envelope>,
+}
+
+/// [`send`], answering the committed event too (intake pushes its frames right after the commit, ahead of the
+/// `notify` consumer, which delivers them again as the at-least-once fallback).
+pub async fn send_stored(
+    app: &App,
+    visitor: &Visitor,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+) -> Result<Stored, ConversationError> {
     let at = app.now();
     let plan = plan_send(body, visitor, idempotency_key, conversations::next_message_id(at), at)?;
     ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
@@ -403,12 +424,13 @@ pub async fn send(
     let mut reopened = false;
     for _ in 0..3 {
         match crate::plumbing::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
-            Ok(()) => return Ok(plan.sent),
+            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(plan.event) }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
                     && let Some(key) = idempotency_key
                 {
-                    return replay(app, visitor, key, &plan.content_hash).await;
+                    let sent = replay(app, visitor, key, &plan.content_hash).await?;
+                    return Ok(Stored { sent, event: None });
                 }
                 if failed.contains(&positions::CONVERSATION) && !reopened {
                     let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)

@@ -30,12 +30,34 @@ impl From<kefu_ports::TableError> for HandlerError {
     }
 }
 
+/// How a consumer keeps an event from being handled again once it was handled (its idempotency record,
+/// `IDEMP#{consumer}#{event}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Claim the event with a conditional write before handling it, complete the claim after (two writes). A
+    /// concurrent copy of the event waits for the claim, so the handler runs at most once at a time per event:
+    /// for handlers with effects that must not happen twice (an email, a webhook, a routing decision).
+    Claim,
+    /// Skip an event whose record says it was handled (one read), else handle it and write the completed
+    /// record after (one write). For handlers that cannot do half their work twice, because every durable
+    /// effect carries its own once-per-event guard (a conditional write in the same transaction) and their
+    /// frames are safe to repeat (clients drop a frame whose message id they have): two copies racing may then
+    /// both run, with the same outcome as one. A failed handler leaves no record, so the retry runs it again.
+    CompleteAfter,
+}
+
 /// A queue consumer.
 #[async_trait]
 pub trait Consumer: Send + Sync {
     /// Which consumer this is (names its queue and its idempotency records).
     fn name(&self) -> ConsumerName;
-    /// Handles one event. Called at most once per event id while a completed record is kept.
+    /// How `event` is kept from being handled twice ([`Idempotency::Claim`] unless the consumer knows its
+    /// handling of this event is safe to repeat).
+    fn idempotency(&self, _event: &Envelope) -> Idempotency {
+        Idempotency::Claim
+    }
+    /// Handles one event. Not called again for an event id while its completed record is kept; under
+    /// [`Idempotency::Claim`] also never while another copy of it is being handled.
     async fn handle(&self, app: &App, event: &Envelope) -> Result<(), HandlerError>;
 }
 
@@ -84,6 +106,9 @@ async fn process_one(app: &App, consumer: &dyn Consumer, item: &BatchItem) -> bo
             return false;
         }
     };
+    if consumer.idempotency(&event) == Idempotency::CompleteAfter {
+        return complete_after(app, consumer, &event).await;
+    }
     match idempotency::claim(app, name, &event.id, consumer.name().visibility_timeout()).await {
         Ok(Claim::AlreadyDone) => {
             info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
@@ -106,6 +131,34 @@ async fn process_one(app: &App, consumer: &dyn Consumer, item: &BatchItem) -> bo
         Err(e) => {
             warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
             let _ = idempotency::release(app, name, &event.id).await;
+            false
+        }
+    }
+}
+
+/// [`Idempotency::CompleteAfter`]: one read to skip a handled event, the handler, one write to record it.
+async fn complete_after(app: &App, consumer: &dyn Consumer, event: &Envelope) -> bool {
+    let name = consumer.name().as_str();
+    match idempotency::is_done(app, name, &event.id).await {
+        Ok(true) => {
+            info!(consumer = name, event_id = %event.id, "duplicate delivery acknowledged");
+            return true;
+        }
+        Ok(false) => {}
+        Err(e) => {
+            warn!(consumer = name, error = %e, "idempotency read failed");
+            return false;
+        }
+    }
+    match consumer.handle(app, event).await {
+        Ok(()) => {
+            if let Err(e) = idempotency::complete(app, name, &event.id).await {
+                warn!(consumer = name, event_id = %event.id, error = %e, "handled, but not recorded as done");
+            }
+            true
+        }
+        Err(e) => {
+            warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
             false
         }
     }
@@ -143,21 +196,35 @@ pub async fn run_poller(
         }
         let items = messages.iter().map(|m| BatchItem { message_id: m.id.clone(), body: m.body.clone() }).collect();
         let failed = process_batch(&app, consumer.as_ref(), items).await;
-        let settle = messages.iter().map(|m| {
-            let (queue, failed) = (&queue, failed.contains(&m.id));
+        let (retry, done): (Vec<_>, Vec<_>) = messages.iter().partition(|m| failed.contains(&m.id));
+        // The handled messages go in one request (one write on the embedded store), the failed ones come back
+        // after their backoff.
+        let delete = async {
+            if done.is_empty() {
+                return;
+            }
+            let receipts: Vec<String> = done.iter().map(|m| m.receipt.clone()).collect();
+            match queue.delete_batch(&receipts).await {
+                Ok(results) => {
+                    for (m, r) in done.iter().zip(results) {
+                        if let Err(e) = r {
+                            warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
+                        }
+                    }
+                }
+                Err(e) => warn!(consumer = name, error = %e, "could not settle {} messages", done.len()),
+            }
+        };
+        let backoffs = retry.iter().map(|m| {
+            let queue = &queue;
             async move {
-                let result = if failed {
-                    let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
-                    queue.change_visibility(&m.receipt, backoff).await
-                } else {
-                    queue.delete(&m.receipt).await
-                };
-                if let Err(e) = result {
+                let backoff = Duration::from_secs(1u64 << m.receive_count.min(6));
+                if let Err(e) = queue.change_visibility(&m.receipt, backoff).await {
                     warn!(consumer = name, message_id = %m.id, error = %e, "could not settle message");
                 }
             }
         });
-        futures::future::join_all(settle).await;
+        futures::future::join(delete, futures::future::join_all(backoffs)).await;
     }
     info!(consumer = name, "poller drained and stopped");
 }

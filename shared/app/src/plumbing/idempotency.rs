@@ -106,7 +106,8 @@ pub async fn release(app: &App, consumer: &str, event_id: &str) -> Result<(), Ta
         })
 }
 
-/// Whether `consumer` has completed `event_id` (for tests and operations).
+/// Whether `consumer` has completed `event_id` (the check of `Idempotency::CompleteAfter` consumers; tests and
+/// operations).
 pub async fn is_done(app: &App, consumer: &str, event_id: &str) -> Result<bool, TableError> {
     Ok(status(app, consumer, event_id).await? == Some(ClaimStatus::Completed))
 }

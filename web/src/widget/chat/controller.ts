@@ -5,7 +5,7 @@
 import type { MessageView, Page, RealtimeTicket, Schemas } from '../../api/types';
 import { ApiError, createClient, idempotencyKey, type Client } from '../../shared/http';
 import { browserLangs, pickLang, type Lang } from '../../shared/i18n';
-import { lastId, mergeMessages } from '../../shared/messages';
+import { lastId, mergeMessages, SeenMessages } from '../../shared/messages';
 import { connectLive, type Frame, type Live, type LiveState } from '../../shared/ws';
 import type { ChatHost } from '../contract';
 import { clearSession, loadSession, saveSession, type StoredSession } from '../storage';
@@ -75,6 +75,8 @@ export function canWrite(s: Pick<ChatState, 'started' | 'config'>): boolean {
 export class ChatController {
   state: ChatState;
   private readonly listeners = new Set<(s: ChatState) => void>();
+  /** Message frames seen: a repeated one (at-least-once delivery) is dropped. */
+  private readonly seen = new SeenMessages();
   private readonly api: Client;
   private session: StoredSession | undefined;
   private live: Live | undefined;
@@ -356,6 +358,7 @@ export class ChatController {
 
   private onFrame(frame: Frame): void {
     if (this.session && frame.conversation_id && frame.conversation_id !== this.session.conversation_id) return;
+    if (this.seen.isRepeat(frame)) return;
     const data = (frame.data ?? {}) as Record<string, unknown>;
     switch (frame.type) {
       case 'message.created': {
