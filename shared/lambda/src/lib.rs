@@ -64,6 +64,9 @@ impl kefu_ports::Queue for NoDueQueue {
     async fn delete(&self, _receipt: &str) -> Result<(), QueueError> {
         Err(unset())
     }
+    async fn delete_batch(&self, _receipts: &[String]) -> Result<Vec<Result<(), QueueError>>, QueueError> {
+        Err(unset())
+    }
     async fn change_visibility(&self, _receipt: &str, _visibility: std::time::Duration) -> Result<(), QueueError> {
         Err(unset())
     }
