@@ -19,7 +19,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let t = spawn_app().await;
+    setup_on(spawn_app().await).await
+}
+
+async fn setup_on(t: TestApp) -> Setup {
     let created = t.create_tenant("Acme", "li@acme.test").await;
     let tenant = created["tenant_id"].as_str().unwrap().to_owned();
     let admin = t.login(&tenant, "li@acme.test", ADMIN_PASSWORD).await;
@@ -263,4 +266,33 @@ async fn the_agent_route_needs_the_reply_permission_and_visitors_need_uploads_tu
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let r = s.declare_staff(&s.admin, &conv, "x.pdf", "application/pdf", 10).await;
     assert_eq!(field(&r), "content_type");
+}
+
+/// The same round trip on the AWS adapters against moto (bucket from `infra/template.yaml`): the upload link is
+/// an S3 presigned `PUT`, the download link an S3 presigned `GET`, and the send copies the bytes out of `pending/`.
+#[tokio::test(flavor = "multi_thread")]
+async fn files_go_through_s3_presigned_links_on_aws_adapters() {
+    let Some(_) = kefu_testkit::require_moto() else { return };
+    let stack = tokio::task::spawn_blocking(|| kefu_testkit::MotoStack::create("attach")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup_on(kefu_e2e::spawn_with(kefu_e2e::aws_config(&stack, dir.path())).await).await;
+    let (conv, visitor) = s.visit().await;
+    let d = s.declare(&visitor, "shot.png", "image/png", PNG.len()).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{:?}", d.body);
+    let url = d.body["upload_url"].as_str().unwrap();
+    assert!(url.starts_with(&stack.endpoint) && url.contains("X-Amz-Signature="), "an S3 presigned PUT: {url}");
+    assert_eq!(put(&s.t, &d.body, PNG).await, StatusCode::OK);
+    let id = d.body["attachment_id"].as_str().unwrap();
+    let sent = s.t.post("/v1/widget/messages", json!({"attachment_ids": [id]}), Some(&visitor)).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let history = s.t.get(&format!("/v1/conversations/{conv}/messages"), Some(&s.admin)).await;
+    let m = &history.body["items"].as_array().unwrap()[0];
+    let link = m["attachments"][0]["url"].as_str().unwrap();
+    assert!(link.contains("X-Amz-Expires=900"), "a 15-minute presigned GET: {link}");
+    let (status, bytes, _) = get_bytes(&s.t, link).await;
+    assert_eq!((status, bytes.as_slice()), (StatusCode::OK, PNG));
+    let (t, c) = visitor_ids(&s, &visitor).await;
+    let a = AttachmentId::parse(id).unwrap();
+    let pending = kefu_app::conversations::attachments::pending_key(&t, &c, &a);
+    assert!(s.t.app().blobs.get(&pending).await.unwrap().is_none(), "moved out of pending/");
 }
