@@ -296,3 +296,48 @@ async fn files_go_through_s3_presigned_links_on_aws_adapters() {
     let pending = kefu_app::conversations::attachments::pending_key(&t, &c, &a);
     assert!(s.t.app().blobs.get(&pending).await.unwrap().is_none(), "moved out of pending/");
 }
+
+/// Exports carry the files' metadata (never a link); retention archives the messages with it and deletes the
+/// files of the conversations it deletes.
+#[tokio::test]
+async fn exports_and_retention_cover_attachments() {
+    let s = setup().await;
+    let (conv, visitor) = s.visit().await;
+    let id = uploaded(&s, &visitor, "shot.png", "image/png", PNG).await;
+    let sent = s.t.post("/v1/widget/messages", json!({"content": "see", "attachment_ids": [id]}), Some(&visitor)).await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+
+    let r = s.t.post("/v1/exports", json!({"kind": "conversations", "format": "jsonl"}), Some(&s.admin)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let path = format!("/v1/exports/{}", r.body["id"].as_str().unwrap());
+    let wait = std::time::Duration::from_secs(15);
+    assert!(
+        kefu_e2e::eventually(wait, || async { s.t.get(&path, Some(&s.admin)).await.body["status"] == "done" }).await
+    );
+    let url = s.t.get(&path, Some(&s.admin)).await.body["download_url"].as_str().unwrap().to_owned();
+    let line: Value =
+        serde_json::from_str(s.t.client.get(&url).send().await.unwrap().text().await.unwrap().lines().next().unwrap())
+            .unwrap();
+    let exported =
+        &line["messages"].as_array().unwrap().iter().find(|m| m["id"] == sent.body["id"]).unwrap()["attachments"];
+    assert_eq!(exported, &json!([{"id": id, "name": "shot.png", "content_type": "image/png", "size": PNG.len()}]));
+
+    let closed = s.t.post(&format!("/v1/conversations/{conv}/close"), json!({}), Some(&s.admin)).await;
+    assert_eq!(closed.status, StatusCode::OK, "{:?}", closed.body);
+    let keep = json!({"messages_days": 1, "archive_before_delete": true});
+    let r = s.t.call(Method::PUT, "/v1/settings/retention", Some(keep), Some(&s.admin), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (t, c) = visitor_ids(&s, &visitor).await;
+    let blob = kefu_app::conversations::attachments::blob_key(&t, &c, &AttachmentId::parse(&id).unwrap());
+    assert!(s.t.app().blobs.get(&blob).await.unwrap().is_some());
+    let as_of = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48);
+    let report = kefu_app::retention::run_tenant(s.t.app(), &t, as_of, false, None).await.unwrap();
+    assert_eq!((report.conversations, report.archived), (1, 1), "{report:?}");
+    assert!(s.t.app().blobs.get(&blob).await.unwrap().is_none(), "the file went with its conversation");
+    let archive = s.t.app().blobs.get(&report.archives[0]).await.unwrap().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&archive[..]), &mut text).unwrap();
+    let archived: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let m = archived["messages"].as_array().unwrap().iter().find(|m| m["message_id"] == sent.body["id"]).unwrap();
+    assert_eq!(m["attachments"][0]["name"], "shot.png", "the archive keeps the metadata: {m}");
+}
