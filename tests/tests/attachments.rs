@@ -266,6 +266,13 @@ async fn the_agent_route_needs_the_reply_permission_and_visitors_need_uploads_tu
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let r = s.declare_staff(&s.admin, &conv, "x.pdf", "application/pdf", 10).await;
     assert_eq!(field(&r), "content_type");
+
+    // Declarations are rate limited per uploader.
+    let mut codes = Vec::new();
+    for _ in 0..kefu_app::conversations::attachments::UPLOADS_PER_MINUTE + 1 {
+        codes.push(s.declare_staff(&s.admin, &conv, "x.png", "image/png", PNG.len()).await.status);
+    }
+    assert_eq!(codes.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{codes:?}");
 }
 
 /// The same round trip on the AWS adapters against moto (bucket from `infra/template.yaml`): the upload link is

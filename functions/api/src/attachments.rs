@@ -16,7 +16,8 @@ type ErrorBody = kefu_app::http::error::ErrorEnvelope;
 #[utoipa::path(post, path = "/v1/conversations/{id}/attachments", tag = "conversations", request_body = UploadRequest,
     params(("id" = String, Path, description = "conversation id")), security(("bearer" = [])),
     responses((status = 201, body = UploadTicket), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 429, body = ErrorBody)))]
 pub async fn create(
     State(app): State<App>,
     staff: Staff,

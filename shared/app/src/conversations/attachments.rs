@@ -41,6 +41,9 @@ pub const LINK_SECS: i64 = 15 * 60;
 /// How long an upload may wait for its message: a day.
 pub const PENDING_SECS: i64 = 24 * 60 * 60;
 
+/// How many uploads one uploader may declare a minute (each is a stored record and a signed link).
+pub const UPLOADS_PER_MINUTE: u32 = 20;
+
 /// How long after its expiry a pending record stays for the sweep before the store's TTL may drop it.
 pub const TTL_GRACE_SECS: i64 = 60 * 60;
 
@@ -56,6 +59,9 @@ pub enum AttachmentError {
         /// The tenant's `attachments.max_bytes`.
         max: u64,
     },
+    /// Too many uploads declared too fast (429).
+    #[error(transparent)]
+    RateLimited(#[from] crate::plumbing::ratelimit::RateLimitError),
     /// The tenant has not turned visitor uploads on (403).
     #[error("attachments are turned off for this widget")]
     Disabled,
@@ -289,6 +295,8 @@ pub async fn create(
     if req.size > settings.max_bytes {
         return Err(AttachmentError::TooLarge { max: settings.max_bytes });
     }
+    let window = crate::plumbing::ratelimit::limits::MINUTE;
+    crate::plumbing::ratelimit::hit(app, "attachments.create", uploader, UPLOADS_PER_MINUTE, window).await?;
     let at = app.now();
     let id = AttachmentId::generate();
     let expires_at = at + SignedDuration::from_secs(PENDING_SECS);

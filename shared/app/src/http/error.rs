@@ -449,6 +449,7 @@ impl From<crate::conversations::attachments::AttachmentError> for ApiError {
                 format!("the file is larger than this tenant accepts ({max} bytes)"),
             )
             .with_field("size"),
+            AttachmentError::RateLimited(r) => r.into(),
             AttachmentError::Disabled => Self::forbidden("attachments are turned off for this widget"),
             AttachmentError::NotFound => Self::not_found(),
             AttachmentError::Table(t) => t.into(),
