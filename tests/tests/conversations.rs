@@ -237,6 +237,7 @@ async fn history_comes_by_window_oldest_first_with_cursors() {
         content: &content,
         internal: false,
         at: old_at,
+        attachments: &[],
     };
     s.t.app().table.put(old.item(), None).await.unwrap();
 

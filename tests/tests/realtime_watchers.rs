@@ -97,6 +97,7 @@ async fn unassigned_conversations_reach_the_staff_who_may_see_them_live() {
         internal: false,
         created_at: t.app().now(),
         recalled: false,
+        attachments: Vec::new(),
     };
     let received = Envelope::new(&tid, t.app().now(), MessageReceived { conversation_id, message });
     let report = realtime::deliver(t.app(), &received).await.unwrap();

@@ -293,6 +293,7 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
         internal: false,
         created_at: shop.t.app().now(),
         recalled: false,
+        attachments: Vec::new(),
     };
     let event = kefu_app::plumbing::events::Envelope::new(
         &tenant,

@@ -180,11 +180,15 @@ pub async fn messages(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyRequest {
-    /// 1..=4000 characters.
+    /// 1..=4000 characters; may be empty when the reply carries attachments.
+    #[serde(default)]
     pub content: String,
     /// An internal note, for staff only (default false).
     #[serde(default)]
     pub internal: bool,
+    /// The caller's uploads in this conversation (`POST /v1/conversations/{id}/attachments`) the reply carries.
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
 }
 
 /// Replies to the visitor, or adds an internal note the visitor never sees. Needs `conversations.reply` and a
@@ -200,8 +204,13 @@ pub async fn reply(
     ApiJson(req): ApiJson<ReplyRequest>,
 ) -> Result<(StatusCode, ApiJson<MessageView>), ApiError> {
     let conversation = handled(&app, &staff, &id).await?;
-    let content = MessageContent::parse(&req.content, "content")?;
-    let message = conversations::reply(&app, &staff, &conversation, &content, req.internal).await?;
+    let content = if req.attachment_ids.is_empty() {
+        MessageContent::parse(&req.content, "content")?
+    } else {
+        MessageContent::parse_or_empty(&req.content, "content")?
+    };
+    let message =
+        conversations::reply_with(&app, &staff, &conversation, &content, req.internal, &req.attachment_ids).await?;
     Ok((StatusCode::CREATED, ApiJson(message)))
 }
 

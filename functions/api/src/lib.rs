@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api_keys;
 pub mod approvals;
 pub mod assignment_settings;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod auto_reply;
@@ -142,6 +143,8 @@ pub fn api() -> OpenApiRouter<App> {
         // Retention (issue 13).
         .routes(routes!(retention::get_settings, retention::put_settings))
         .routes(routes!(retention::run))
+        // Attachments (issue 15).
+        .routes(routes!(attachments::create))
 }
 
 /// Who may call each of the API's routes, read from the routes' own annotations (the one place a route's

@@ -59,6 +59,12 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(read))
         .routes(routes!(rating))
         .routes(routes!(transcript))
+        // Attachments (issue 15): the local upload link takes files up to the largest size a tenant may allow.
+        .routes(routes!(create_attachment))
+        .routes(routes!(download))
+        .merge(OpenApiRouter::new().routes(routes!(upload)).layer(axum::extract::DefaultBodyLimit::max(
+            usize::try_from(kefu_app::conversations::widget_settings::ATTACHMENT_MAX_BYTES_LIMIT).unwrap_or(usize::MAX),
+        )))
 }
 
 /// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
@@ -357,4 +363,92 @@ pub async fn transcript(
 ) -> Result<StatusCode, ApiError> {
     kefu_app::chat::request_transcript(&app, &visitor, &req).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The visitor declares a file to attach (`{name, content_type, size}`): a type outside the tenant's
+/// `attachments.content_types` is 400, a size over `attachments.max_bytes` 413, and uploads turned off 403. The
+/// answer says where to `PUT` exactly `size` bytes within 15 minutes; a message then names the attachment in
+/// `attachment_ids`.
+#[utoipa::path(post, path = "/v1/widget/attachments", tag = "widget",
+    request_body = kefu_app::conversations::attachments::UploadRequest, security(("visitor" = [])),
+    responses((status = 201, body = kefu_app::conversations::attachments::UploadTicket),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn create_attachment(
+    State(app): State<App>,
+    VisitorAuth(visitor): VisitorAuth,
+    ApiJson(req): ApiJson<kefu_app::conversations::attachments::UploadRequest>,
+) -> Result<(StatusCode, ApiJson<kefu_app::conversations::attachments::UploadTicket>), ApiError> {
+    let ticket = kefu_app::conversations::attachments::create(
+        &app,
+        &visitor.tenant_id,
+        &visitor.conversation_id,
+        visitor.customer_id.as_str(),
+        true,
+        &req,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, ApiJson(ticket)))
+}
+
+/// The bytes of a declared upload, through the signed link its declaration gave (`kefu serve`; in AWS the link
+/// is an S3 presigned URL). The signature is the credential: a forged or expired link is 404, a body of another
+/// size than declared 400.
+#[utoipa::path(put, path = "/v1/widget/uploads/{id}", tag = "widget",
+    params(("id" = String, Path, description = "attachment id"), kefu_app::conversations::attachments::LinkQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 413, body = ErrorBody)))]
+pub async fn upload(
+    State(app): State<App>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    q: Result<Query<kefu_app::conversations::attachments::LinkQuery>, axum::extract::rejection::QueryRejection>,
+    body: bytes::Bytes,
+) -> Result<StatusCode, ApiError> {
+    let Ok(Query(q)) = q else { return Err(ApiError::not_found()) };
+    kefu_app::conversations::attachments::upload_local(&app, &id, &q, body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A sent attachment's bytes, through the signed link a message read gave (`kefu serve`; in AWS the link is an
+/// S3 presigned URL). A forged or expired link is 404. Pictures and PDF are shown inline, anything else is a
+/// download; nothing is sniffed or run (`nosniff`, a sandboxing CSP).
+#[utoipa::path(get, path = "/v1/widget/files/{id}", tag = "widget",
+    params(("id" = String, Path, description = "attachment id"), kefu_app::conversations::attachments::LinkQuery),
+    responses((status = 200, description = "the file", body = Vec<u8>), (status = 404, body = ErrorBody)))]
+pub async fn download(
+    State(app): State<App>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    q: Result<Query<kefu_app::conversations::attachments::LinkQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let Ok(Query(q)) = q else { return Err(ApiError::not_found()) };
+    let d = kefu_app::conversations::attachments::download_local(&app, &id, &q).await?;
+    let disposition =
+        format!("{}; filename*=UTF-8''{}", if d.inline { "inline" } else { "attachment" }, percent_encode(&d.name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, d.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=900".to_owned()),
+        ],
+        d.body,
+    )
+        .into_response())
+}
+
+/// A file name for `filename*` (RFC 5987): every byte outside the unreserved set percent-encoded.
+fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

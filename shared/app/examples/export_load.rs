@@ -118,6 +118,7 @@ async fn main() {
                 created_at: at,
                 recalled_at: None,
                 recalled_by: None,
+                attachments: Vec::new(),
             };
             ops.push(TxOp::Put { item: m.to_item(), condition: None });
             if ops.len() == 100 {

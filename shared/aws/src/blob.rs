@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use kefu_ports::blob::validate_key;
-use kefu_ports::{BlobError, BlobStore};
+use kefu_ports::{BlobError, BlobStore, PresignedPut};
 
 use crate::error::describe;
 
@@ -180,5 +180,36 @@ impl BlobStore for S3Blobs {
             .await
             .map_err(|e| unavailable("presign", describe(&e)))?;
         Ok(Some(req.uri().to_owned()))
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<PresignedPut>, BlobError> {
+        validate_key(key)?;
+        let length = i64::try_from(size).map_err(|_| BlobError::InvalidKey(format!("size {size}")))?;
+        let config = PresigningConfig::expires_in(expires_in).map_err(|e| unavailable("presign", e.to_string()))?;
+        let req = self
+            .client
+            .get()
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(|e| unavailable("presign", describe(&e)))?;
+        // The browser sets `content-length` itself (it may not set it by hand); the signature still covers it,
+        // so S3 refuses a body of another size.
+        let headers = req
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length"))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(Some(PresignedPut { url: req.uri().to_owned(), headers }))
     }
 }

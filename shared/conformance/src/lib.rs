@@ -95,6 +95,10 @@ macro_rules! topic_tests {
 #[macro_export]
 macro_rules! blob_tests {
     ($factory:path) => {
-        $crate::__suite_tests!(blob, $factory, [put_get_list_delete, invalid_keys, uploads_in_parts]);
+        $crate::__suite_tests!(
+            blob,
+            $factory,
+            [put_get_list_delete, invalid_keys, uploads_in_parts, presigned_uploads]
+        );
     };
 }

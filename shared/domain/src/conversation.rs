@@ -37,6 +37,12 @@ impl MessageContent {
         Ok(Self(s.to_owned()))
     }
 
+    /// Checks message text sent as `field` that may be blank (a message that carries attachments): blank text
+    /// is kept empty; anything else follows [`MessageContent::parse`].
+    pub fn parse_or_empty(s: &str, field: &str) -> Result<Self, ValidationError> {
+        if s.trim().is_empty() { Ok(Self(String::new())) } else { Self::parse(s, field) }
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0

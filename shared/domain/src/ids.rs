@@ -76,6 +76,10 @@ id_type!(
     MessageId, "ms_"
 );
 id_type!(
+    /// A file attached to a message: uploaded first (pending), then attached when the message is sent.
+    AttachmentId, "at_"
+);
+id_type!(
     /// A customer group (VIP, regular…): it gives its customers' conversations their priority.
     CustomerGroupId, "cg_"
 );

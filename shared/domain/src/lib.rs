@@ -2,6 +2,7 @@
 //! no AWS types. Values that can be invalid have parsing constructors, so nothing invalid exists past the edge.
 
 pub mod approval;
+pub mod attachment;
 pub mod automation;
 pub mod block;
 pub mod conversation;
@@ -31,7 +32,10 @@ pub use block::{Block, BlockTarget};
 pub use conversation::{Author, ConversationStatus, MessageContent, TagName};
 pub use customer::{ExternalId, Phone};
 pub use error::ValidationError;
-pub use ids::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId, TenantId};
+pub use ids::{
+    AgentId, AttachmentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, RoleId, ScheduleId,
+    TenantId,
+};
 pub use permission::{BuiltinRole, Permission, PermissionSet, Roster, RosterChange};
 pub use quick_reply::{QuickReplyScope, Shortcut, Template};
 pub use tag::{TagColor, TagRegistry, TagScope, TagTarget};

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use kefu_ports::blob::{BlobError, BlobStore, validate_key};
+use kefu_ports::blob::{BlobError, BlobStore, PresignedPut, validate_key};
 
 /// Blobs as files under a root directory; keys are relative paths.
 pub struct LocalBlobs {
@@ -186,6 +186,17 @@ impl BlobStore for LocalBlobs {
     }
 
     async fn presign_get(&self, key: &str, _expires_in: std::time::Duration) -> Result<Option<String>, BlobError> {
+        self.path(key)?;
+        Ok(None)
+    }
+
+    async fn presign_put(
+        &self,
+        key: &str,
+        _content_type: &str,
+        _size: u64,
+        _expires_in: std::time::Duration,
+    ) -> Result<Option<PresignedPut>, BlobError> {
         self.path(key)?;
         Ok(None)
     }

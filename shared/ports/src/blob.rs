@@ -39,6 +39,26 @@ pub trait BlobStore: Send + Sync {
     /// A link that reads `key` without credentials until `expires_in` passes, when the store can sign one (S3:
     /// a presigned URL); `None` when it cannot (local files: the application signs its own link).
     async fn presign_get(&self, key: &str, expires_in: std::time::Duration) -> Result<Option<String>, BlobError>;
+    /// A link through which a client without credentials writes exactly `size` bytes of `content_type` under
+    /// `key` until `expires_in` passes (attachments: the browser uploads straight to the store), with the
+    /// headers the client must send along; `None` when the store cannot sign one (local files: the application
+    /// signs its own upload link).
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<PresignedPut>, BlobError>;
+}
+
+/// A presigned upload: where to `PUT` the bytes and which headers to send with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedPut {
+    /// The URL to `PUT` to.
+    pub url: String,
+    /// Headers the signature covers (`content-type`, `content-length`…), as name and value.
+    pub headers: Vec<(String, String)>,
 }
 
 /// The smallest part S3 accepts, except the last: what a writer buffers before it sends a part.

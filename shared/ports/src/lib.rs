@@ -13,7 +13,7 @@ pub mod queue;
 pub mod table;
 pub mod topic;
 
-pub use blob::{BlobError, BlobStore};
+pub use blob::{BlobError, BlobStore, PresignedPut};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use mail::{MailError, Mailer};
 pub use mobile::{MobileError, MobilePush};

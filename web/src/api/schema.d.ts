@@ -386,6 +386,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Declares a file for a reply in a conversation the caller may answer (its assignee, or a holder of
+         *     `conversations.reply` who sees it; anyone else 404 or 403 like a reply). The tenant's widget settings bound
+         *     it: a type outside `attachments.content_types` is 400, a size over `attachments.max_bytes` 413. The answer
+         *     says where to `PUT` exactly `size` bytes within 15 minutes.
+         */
+        post: operations["conversations_by_id_attachments_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{id}/close": {
         parameters: {
             query?: never;
@@ -731,7 +753,7 @@ export interface paths {
          * The file of a done export, through the signed link `GET /v1/exports/{id}` gave (`kefu serve`; in AWS the link
          *     is an S3 presigned URL). A wrong, forged or expired link is 404.
          */
-        get: operations["download"];
+        get: operations["exports_by_id_download_download"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1555,6 +1577,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/widget/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The visitor declares a file to attach (`{name, content_type, size}`): a type outside the tenant's
+         *     `attachments.content_types` is 400, a size over `attachments.max_bytes` 413, and uploads turned off 403. The
+         *     answer says where to `PUT` exactly `size` bytes within 15 minutes; a message then names the attachment in
+         *     `attachment_ids`.
+         */
+        post: operations["create_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/config": {
         parameters: {
             query?: never;
@@ -1611,6 +1655,27 @@ export interface paths {
          *     tenant. A blocked visitor (by IP, or a returning `external_id` whose customer is blocked) gets 403 `blocked`.
          */
         post: operations["start_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/files/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A sent attachment's bytes, through the signed link a message read gave (`kefu serve`; in AWS the link is an
+         *     S3 presigned URL). A forged or expired link is 404. Pictures and PDF are shown inline, anything else is a
+         *     download; nothing is sniffed or run (`nosniff`, a sandboxing CSP).
+         */
+        get: operations["widget_files_by_id_download"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1756,6 +1821,27 @@ export interface paths {
          *     tenant turned `typing_preview` on. Nothing is stored or logged.
          */
         post: operations["widget_typing_typing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The bytes of a declared upload, through the signed link its declaration gave (`kefu serve`; in AWS the link
+         *     is an S3 presigned URL). The signature is the credential: a forged or expired link is 404, a body of another
+         *     size than declared 400.
+         */
+        put: operations["upload"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1921,6 +2007,22 @@ export interface components {
              * @description The largest file, 1..=104857600 bytes (default 10 MiB).
              */
             max_bytes?: number;
+        };
+        /** @description A file as a message shows it (API.md): its metadata and a download link made afresh on every read. */
+        AttachmentView: {
+            /** @description Its MIME type. */
+            content_type: string;
+            /** @description The attachment's id. */
+            id: string;
+            /** @description The file's name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Its size in bytes.
+             */
+            size: number;
+            /** @description A download link that lives at most 15 minutes (empty only in a view built before its links were made). */
+            url: string;
         };
         /** @description One audit entry, as API.md shows it. */
         AuditView: {
@@ -2690,6 +2792,11 @@ export interface components {
         ListPage_MessageView: {
             /** @description The page's items. */
             items: {
+                /**
+                 * @description The files attached to it, each with a download link made afresh on every read (a recalled message shows
+                 *     none); absent when none (the message shape events carry).
+                 */
+                attachments?: components["schemas"]["AttachmentView"][];
                 /** @description `visitor` | `agent` | `bot` | `system`. */
                 author: string;
                 /** @description The visitor's customer id or the agent's id; null for bots and the system. */
@@ -2964,6 +3071,11 @@ export interface components {
         };
         /** @description A message as API.md shows it. */
         MessageView: {
+            /**
+             * @description The files attached to it, each with a download link made afresh on every read (a recalled message shows
+             *     none); absent when none (the message shape events carry).
+             */
+            attachments?: components["schemas"]["AttachmentView"][];
             /** @description `visitor` | `agent` | `bot` | `system`. */
             author: string;
             /** @description The visitor's customer id or the agent's id; null for bots and the system. */
@@ -3360,8 +3472,10 @@ export interface components {
         };
         /** @description `POST /v1/conversations/{id}/messages` body. */
         ReplyRequest: {
-            /** @description 1..=4000 characters. */
-            content: string;
+            /** @description The caller's uploads in this conversation (`POST /v1/conversations/{id}/attachments`) the reply carries. */
+            attachment_ids?: string[];
+            /** @description 1..=4000 characters; may be empty when the reply carries attachments. */
+            content?: string;
             /** @description An internal note, for staff only (default false). */
             internal?: boolean;
         };
@@ -3572,8 +3686,10 @@ export interface components {
         };
         /** @description `POST /v1/widget/messages` body. */
         SendRequest: {
-            /** @description 1..=4000 characters. */
-            content: string;
+            /** @description Uploads of this visitor in this conversation (`POST /v1/widget/attachments`) the message carries. */
+            attachment_ids?: string[];
+            /** @description 1..=4000 characters; may be empty when the message carries attachments. */
+            content?: string;
         };
         /** @description `POST /v1/widget/messages` answer. */
         Sent: {
@@ -3775,6 +3891,31 @@ export interface components {
         TypingRequest: {
             /** @description Typing now, or stopped. */
             typing: boolean;
+        };
+        /** @description `POST …/attachments` body. */
+        UploadRequest: {
+            /** @description Its MIME type: one of the tenant's `attachments.content_types`. */
+            content_type: string;
+            /** @description The file's name, 1..=200 characters. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Its size in bytes, 1..=`attachments.max_bytes`.
+             */
+            size: number;
+        };
+        /** @description `POST …/attachments` answer: where to `PUT` the bytes. */
+        UploadTicket: {
+            /** @description The id a message then names in `attachment_ids`. */
+            attachment_id: string;
+            /** @description When the upload link stops working. */
+            expires_at: string;
+            /** @description Headers to send with the `PUT`. */
+            upload_headers: {
+                [key: string]: string;
+            };
+            /** @description Where to `PUT` exactly `size` bytes. */
+            upload_url: string;
         };
         /** @description The visitor's details, all optional. */
         VisitorInfo: {
@@ -5117,6 +5258,80 @@ export interface operations {
             };
         };
     };
+    conversations_by_id_attachments_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description conversation id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     close: {
         parameters: {
             query?: never;
@@ -6361,7 +6576,7 @@ export interface operations {
             };
         };
     };
-    download: {
+    exports_by_id_download_download: {
         parameters: {
             query?: {
                 /** @description When the link expires (epoch seconds). */
@@ -9066,6 +9281,69 @@ export interface operations {
             };
         };
     };
+    create_attachment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UploadRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadTicket"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     config: {
         parameters: {
             query?: never;
@@ -9188,6 +9466,48 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    widget_files_by_id_download: {
+        parameters: {
+            query?: {
+                /** @description Its conversation. */
+                conversation_id?: string;
+                /** @description When the link expires (epoch seconds). */
+                expires?: number;
+                /** @description The signature. */
+                sig?: string;
+                /** @description The size the upload link allows (upload links only). */
+                size?: number;
+                /** @description The attachment's tenant. */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description attachment id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9595,6 +9915,65 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    upload: {
+        parameters: {
+            query?: {
+                /** @description Its conversation. */
+                conversation_id?: string;
+                /** @description When the link expires (epoch seconds). */
+                expires?: number;
+                /** @description The signature. */
+                sig?: string;
+                /** @description The size the upload link allows (upload links only). */
+                size?: number;
+                /** @description The attachment's tenant. */
+                tenant_id?: string;
+            };
+            header?: never;
+            path: {
+                /** @description attachment id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,4 +36,7 @@ pub enum ConversationError {
     /// The store failed.
     #[error(transparent)]
     Table(#[from] TableError),
+    /// An attachment was refused, or the blob store failed (issue 15).
+    #[error(transparent)]
+    Attachment(#[from] super::attachments::AttachmentError),
 }

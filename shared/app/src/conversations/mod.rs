@@ -17,6 +17,7 @@ use kefu_ports::table::{CmpOp, Condition, Index, Item, Query, SkCondition, Table
 use serde::Serialize;
 use serde_json::{Value, json};
 
+pub mod attachments;
 pub mod error;
 pub mod record;
 pub mod widget;
@@ -57,6 +58,10 @@ pub struct MessageView {
     /// Withdrawn by its author: its `content` is then empty, except for holders of `audit.view` who ask for
     /// `include_recalled`.
     pub recalled: bool,
+    /// The files attached to it, each with a download link made afresh on every read (a recalled message shows
+    /// none); absent when none (the message shape events carry).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<attachments::AttachmentView>,
 }
 
 impl MessageView {
@@ -65,6 +70,7 @@ impl MessageView {
         let mut v = Self::original(m);
         if v.recalled {
             v.content = String::new();
+            v.attachments.clear();
         }
         v
     }
@@ -80,6 +86,7 @@ impl MessageView {
             internal: m.internal,
             created_at: m.created_at.to_string(),
             recalled: m.recalled_at.is_some(),
+            attachments: m.attachments.iter().map(attachments::AttachmentView::unlinked).collect(),
         }
     }
 }
@@ -265,6 +272,8 @@ pub struct NewMessage<'a> {
     pub internal: bool,
     /// Now.
     pub at: jiff::Timestamp,
+    /// The files it carries (checked and moved by [`attachments::take`]).
+    pub attachments: &'a [kefu_domain::attachment::AttachmentMeta],
 }
 
 impl NewMessage<'_> {
@@ -286,6 +295,7 @@ impl NewMessage<'_> {
             created_at: self.at,
             recalled_at: None,
             recalled_by: None,
+            attachments: self.attachments.to_vec(),
         }
     }
 
@@ -343,6 +353,7 @@ impl NewMessage<'_> {
             internal: self.internal,
             created_at: self.at,
             recalled: false,
+            attachments: self.attachments.to_vec(),
         }
     }
 
@@ -636,7 +647,9 @@ pub async fn history(
             m.content = mask_for(viewer, m.content);
             Ok(m)
         })
-        .collect::<Result<_, TableError>>()?;
+        .collect::<Result<Vec<_>, TableError>>()?;
+    let mut items = items;
+    attachments::link_views(app, tenant, &mut items).await?;
     Ok(ListPage::new(items, page.cursor))
 }
 
@@ -657,7 +670,9 @@ pub async fn visitor_messages(
             .sk(SkCondition::Between(from, keys::MESSAGE_END.to_owned())),
     )?;
     let (items, next) = filtered_records(app, query, params.limit, |m: &MessageRecord| !m.internal).await?;
-    Ok(ListPage::new(items.iter().map(MessageView::of).collect(), next))
+    let mut views: Vec<MessageView> = items.iter().map(MessageView::of).collect();
+    attachments::link_views(app, tenant, &mut views).await?;
+    Ok(ListPage::new(views, next))
 }
 
 /// Stores a staff member's reply or internal note with its `message.sent` event.
@@ -668,11 +683,26 @@ pub async fn reply(
     content: &MessageContent,
     internal: bool,
 ) -> Result<MessageView, ConversationError> {
+    reply_with(app, principal, conversation, content, internal, &[]).await
+}
+
+/// [`reply`] carrying the agent's uploads named by `attachment_ids` (checked and moved by
+/// [`attachments::take`], attached in the message's transaction).
+pub async fn reply_with(
+    app: &App,
+    principal: &Principal,
+    conversation: &ConversationId,
+    content: &MessageContent,
+    internal: bool,
+    attachment_ids: &[String],
+) -> Result<MessageView, ConversationError> {
     let at = app.now();
     let id = next_message_id(at);
     let author_id = principal.agent_id.to_string();
+    let tenant = &principal.tenant_id;
+    let taken = attachments::take(app, tenant, conversation, &author_id, attachment_ids, &id).await?;
     let m = NewMessage {
-        tenant: &principal.tenant_id,
+        tenant,
         conversation,
         id: &id,
         author: Author::Agent,
@@ -680,11 +710,29 @@ pub async fn reply(
         content,
         internal,
         at,
+        attachments: &taken.metas,
     };
-    match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
-        Ok(()) => Ok(m.view()),
-        Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
-        Err(e) => Err(e.into()),
+    let mut ops = m.ops();
+    let first_attachment = ops.len();
+    ops.extend(taken.ops.iter().cloned());
+    match crate::plumbing::outbox::commit(app, ops, vec![m.event()]).await {
+        Ok(()) => {
+            attachments::settle(app, &taken).await;
+            let mut view = [m.view()];
+            attachments::link_views(app, tenant, &mut view).await?;
+            let [view] = view;
+            Ok(view)
+        }
+        Err(e) => {
+            attachments::abandon(app, &taken).await;
+            match e {
+                TableError::TransactionCanceled { failed } if failed.iter().any(|p| *p >= first_attachment) => {
+                    Err(ValidationError::new("attachment_ids", "an attachment was sent already").into())
+                }
+                TableError::TransactionCanceled { .. } => Err(ConversationError::NotFound),
+                e => Err(e.into()),
+            }
+        }
     }
 }
 
@@ -707,6 +755,7 @@ pub async fn bot_reply(
         content,
         internal: false,
         at,
+        attachments: &[],
     };
     match crate::plumbing::outbox::commit(app, m.ops(), vec![m.event()]).await {
         Ok(()) => Ok(m.view()),
@@ -775,7 +824,11 @@ pub async fn delete(
     ];
     last.push(crate::customers::counts::conversation_deleted_op(tenant, &conversation.customer_id));
     match crate::audit::commit(app, last, Vec::new(), vec![audit.target("conversation", id)]).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            // Its files go with it.
+            attachments::delete_blobs_of(app, tenant, id).await.map_err(attachments::AttachmentError::from)?;
+            Ok(())
+        }
         Err(TableError::TransactionCanceled { .. }) => Err(ConversationError::NotFound),
         Err(e) => Err(e.into()),
     }
@@ -803,6 +856,7 @@ mod tests {
                 content: &content,
                 internal: true,
                 at,
+                attachments: &[],
             };
             let data = m.event().data();
             assert_eq!(data["message"], serde_json::to_value(m.view()).unwrap());
@@ -833,6 +887,7 @@ mod tests {
             content: &content,
             internal: false,
             at: jiff::Timestamp::now(),
+            attachments: &[],
         };
         let ops = m.ops();
         assert_eq!(ops.len(), 2);

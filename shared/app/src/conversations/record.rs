@@ -213,6 +213,10 @@ pub struct MessageRecord {
     /// Who recalled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recalled_by: Option<String>,
+    /// The files attached to it (issue 15): metadata only; the bytes are in the blob store
+    /// (`attachments::blob_key`), links are made on every read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<kefu_domain::attachment::AttachmentMeta>,
 }
 
 impl Record for MessageRecord {
@@ -298,6 +302,7 @@ mod tests {
             created_at: at,
             recalled_at: None,
             recalled_by: None,
+            attachments: Vec::new(),
         };
         let stored = m.to_item();
         let expected = keys::message(&t, &c, &id).with(json!({

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::ConversationError;
 use crate::App;
+use crate::conversations::attachments::{self, Taken};
 use crate::conversations::{self, MessageView, NewConversation, NewMessage};
 use crate::customers::{self, Contact};
 use crate::identity::auth::AuthError;
@@ -299,8 +300,12 @@ pub async fn start(app: &App, tenant: &TenantId, ip: &str, req: &StartRequest) -
 #[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
-    /// 1..=4000 characters.
+    /// 1..=4000 characters; may be empty when the message carries attachments.
+    #[serde(default)]
     pub content: String,
+    /// Uploads of this visitor in this conversation (`POST /v1/widget/attachments`) the message carries.
+    #[serde(default)]
+    pub attachment_ids: Vec<String>,
 }
 
 /// `POST /v1/widget/messages` answer.
@@ -334,6 +339,8 @@ pub struct SendPlan {
     pub sent: Sent,
     /// The SHA-256 of the content (an idempotent retry must carry the same content).
     pub content_hash: String,
+    /// The position in `ops` of the first attachment's update (`ops.len()` when there is none).
+    pub first_attachment: usize,
 }
 
 /// The SHA-256 of an `Idempotency-Key` (what the claim's key holds), or a validation error for a bad key.
@@ -344,8 +351,9 @@ pub fn idempotency_key_hash(key: &str) -> Result<String, ValidationError> {
     Ok(hex::encode(Sha256::digest(key.as_bytes())))
 }
 
-/// Parses, validates and builds a visitor's send (pure: the bench measures exactly this): the JSON body, the
-/// content rule, the message and conversation operations, the optional idempotency claim, and the event.
+/// Parses, validates and builds a visitor's text send (pure: the bench measures exactly this): the JSON body, the
+/// content rule, the message and conversation operations, the optional idempotency claim, and the event. A body
+/// with `attachment_ids` is refused here: its attachments need I/O, which [`send`] does.
 pub fn plan_send(
     body: &[u8],
     visitor: &Visitor,
@@ -354,7 +362,26 @@ pub fn plan_send(
     at: jiff::Timestamp,
 ) -> Result<SendPlan, ConversationError> {
     let req: SendRequest = crate::plumbing::json::parse(body)?;
-    let content = MessageContent::parse(&req.content, "content")?;
+    if !req.attachment_ids.is_empty() {
+        return Err(ValidationError::new("attachment_ids", "attachments are checked when the message is sent").into());
+    }
+    plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())
+}
+
+/// The plan of a parsed send whose attachments [`attachments::take`] checked (pure).
+pub fn plan_request(
+    req: &SendRequest,
+    visitor: &Visitor,
+    idempotency_key: Option<&str>,
+    id: MessageId,
+    at: jiff::Timestamp,
+    taken: &Taken,
+) -> Result<SendPlan, ConversationError> {
+    let content = if taken.metas.is_empty() {
+        MessageContent::parse(&req.content, "content")?
+    } else {
+        MessageContent::parse_or_empty(&req.content, "content")?
+    };
     let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
     let author_id = visitor.customer_id.as_str();
     let m = NewMessage {
@@ -366,8 +393,9 @@ pub fn plan_send(
         content: &content,
         internal: false,
         at,
+        attachments: &taken.metas,
     };
-    let content_hash = hex::encode(Sha256::digest(content.as_str().as_bytes()));
+    let content_hash = content_hash(content.as_str(), &req.attachment_ids);
     let sent = Sent { id: id.to_string(), created_at: at.to_string() };
     let mut ops = m.ops();
     if let Some(h) = claim_hash {
@@ -384,12 +412,25 @@ pub fn plan_send(
             condition: Some(Condition::NotExists),
         });
     }
-    Ok(SendPlan { ops, event: m.event(), sent, content_hash })
+    let first_attachment = ops.len();
+    ops.extend(taken.ops.iter().cloned());
+    Ok(SendPlan { ops, event: m.event(), sent, content_hash, first_attachment })
+}
+
+/// What an idempotent retry must repeat: the text, and the attachments when there are any.
+fn content_hash(content: &str, attachment_ids: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(content.as_bytes());
+    for a in attachment_ids {
+        h.update(b"\n");
+        h.update(a.as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 /// Stores a visitor's message: rate-limited per token; with an `Idempotency-Key`, a retry answers the first
 /// send's id and stores nothing. A message to a closed conversation reopens it (the assignment module routes
-/// it again) and is stored.
+/// it again) and is stored. `attachment_ids` are checked and attached in the message's transaction.
 pub async fn send(
     app: &App,
     visitor: &Visitor,
@@ -418,19 +459,64 @@ pub async fn send_stored(
     body: &[u8],
 ) -> Result<Stored, ConversationError> {
     let at = app.now();
-    let plan = plan_send(body, visitor, idempotency_key, conversations::next_message_id(at), at)?;
+    let id = conversations::next_message_id(at);
+    let req: SendRequest = crate::plumbing::json::parse(body)?;
+    if req.attachment_ids.is_empty() {
+        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())?;
+        ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
+            .await?;
+        return commit_send(app, visitor, idempotency_key, plan).await;
+    }
+    MessageContent::parse_or_empty(&req.content, "content")?;
+    let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
     ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
         .await?;
+    // A retry of a send that went through answers as the first did (its attachments are no longer pending).
+    if let (Some(key), Some(hash)) = (idempotency_key, claim_hash)
+        && app.table.get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash)).await?.is_some()
+    {
+        return replay(app, visitor, key, &content_hash_of(&req)).await;
+    }
+    let uploader = visitor.customer_id.as_str();
+    let taken =
+        attachments::take(app, &visitor.tenant_id, &visitor.conversation_id, uploader, &req.attachment_ids, &id)
+            .await?;
+    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken)?;
+    let result = commit_send(app, visitor, idempotency_key, plan).await;
+    match &result {
+        Ok(_) => attachments::settle(app, &taken).await,
+        Err(_) => attachments::abandon(app, &taken).await,
+    }
+    result
+}
+
+/// The hash a send's claim holds, from its request.
+fn content_hash_of(req: &SendRequest) -> String {
+    let content = if req.content.trim().is_empty() { "" } else { req.content.as_str() };
+    content_hash(content, &req.attachment_ids)
+}
+
+/// Commits a planned send, reopening a closed conversation once and answering a replay for a reused key.
+async fn commit_send(
+    app: &App,
+    visitor: &Visitor,
+    idempotency_key: Option<&str>,
+    plan: SendPlan,
+) -> Result<Sent, ConversationError> {
     let mut reopened = false;
     for _ in 0..3 {
         match crate::plumbing::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
             Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(plan.event) }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
+                    && plan.first_attachment > positions::CLAIM
                     && let Some(key) = idempotency_key
                 {
                     let sent = replay(app, visitor, key, &plan.content_hash).await?;
                     return Ok(Stored { sent, event: None });
+                }
+                if failed.iter().any(|p| *p >= plan.first_attachment) {
+                    return Err(ValidationError::new("attachment_ids", "an attachment was sent already").into());
                 }
                 if failed.contains(&positions::CONVERSATION) && !reopened {
                     let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)

@@ -103,7 +103,7 @@ macro_rules! for_each_item {
     }};
 }
 
-const CONVERSATION_CSV: [&str; 12] = [
+const CONVERSATION_CSV: [&str; 13] = [
     "conversation_id",
     "customer_id",
     "status",
@@ -116,7 +116,17 @@ const CONVERSATION_CSV: [&str; 12] = [
     "internal",
     "content",
     "created_at",
+    "attachments",
 ];
+
+/// A message's attachments in one CSV cell: `id name (type, size bytes)`, separated by `; ` (metadata only).
+fn attachments_cell(m: &MessageRecord) -> String {
+    m.attachments
+        .iter()
+        .map(|a| format!("{} {} ({}, {} bytes)", a.id, a.name, a.content_type, a.size))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 fn opt(s: Option<&impl ToString>) -> String {
     s.map(ToString::to_string).unwrap_or_default()
@@ -151,12 +161,14 @@ async fn conversations(app: &App, r: &ExportRecord, w: &mut PartWriter<'_>) -> R
                         m.internal.to_string(),
                         text(&m.content),
                         m.created_at.to_string(),
+                        attachments_cell(&m),
                     ]))
                     .await?;
                 }
                 ExportFormat::Jsonl => messages.push(json!({
                     "id": m.message_id, "author": m.author.as_str(), "author_id": m.author_id,
                     "internal": m.internal, "content": text(&m.content), "created_at": m.created_at,
+                    "attachments": m.attachments,
                 })),
             }
         });

@@ -437,6 +437,30 @@ impl From<ConversationError> for ApiError {
                 Self::internal()
             }
             ConversationError::Table(t) => t.into(),
+            ConversationError::Attachment(a) => a.into(),
+        }
+    }
+}
+
+impl From<crate::conversations::attachments::AttachmentError> for ApiError {
+    fn from(e: crate::conversations::attachments::AttachmentError) -> Self {
+        use crate::conversations::attachments::AttachmentError;
+        match e {
+            AttachmentError::Invalid(v) => v.into(),
+            AttachmentError::TooLarge { max } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the file is larger than this tenant accepts ({max} bytes)"),
+            )
+            .with_field("size"),
+            AttachmentError::RateLimited(r) => r.into(),
+            AttachmentError::Disabled => Self::forbidden("attachments are turned off for this widget"),
+            AttachmentError::NotFound => Self::not_found(),
+            AttachmentError::Table(t) => t.into(),
+            AttachmentError::Blob(b) => {
+                tracing::warn!(error = %b, "blob store failed");
+                Self::unavailable()
+            }
         }
     }
 }

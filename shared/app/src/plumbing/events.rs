@@ -440,6 +440,10 @@ pub struct EventMessage {
     /// Always false for a new message (the API's message shape has it; events written before it read false).
     #[serde(default)]
     pub recalled: bool,
+    /// The files it carries (issue 15): their metadata, never a link (readers fetch the message for links).
+    /// Absent when none, so events without files keep their stored shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<kefu_domain::attachment::AttachmentMeta>,
 }
 
 /// `message.received`: a visitor's message was stored.
@@ -1124,6 +1128,7 @@ mod tests {
             internal,
             created_at: at.parse().unwrap(),
             recalled: false,
+            attachments: Vec::new(),
         }
     }
 

@@ -771,3 +771,24 @@ pub const HAD_PREFIX: &str = "HAD#";
 pub fn had_agent(t: &TenantId, c: &ConversationId, a: &AgentId) -> Key {
     Key::new(conversation_pk(t, c), format!("{HAD_PREFIX}{a}"))
 }
+
+// ---- Attachments (issue 15, `conversations::attachments`; docs/data-model.md "Attachments") ----
+
+/// An attachment, in its conversation's partition (a conversation's deletion takes it along).
+pub fn attachment(t: &TenantId, c: &ConversationId, a: &kefu_domain::AttachmentId) -> Key {
+    Key::new(conversation_pk(t, c), format!("UPLOAD#{a}"))
+}
+
+/// How many index partitions the due list of pending uploads is spread over.
+pub const UPLOAD_DUE_SHARDS: u32 = 4;
+
+/// Index partition (gsi1) of a shard of the pending uploads' due list; the sort key is
+/// `{expires epoch ms, 13 digits}#{tenant}#{conversation}#{attachment}`.
+pub fn upload_due_pk(shard: u32) -> String {
+    format!("UPLOADDUE#{shard}")
+}
+
+/// The key local attachment links are signed with (made once at random).
+pub fn attachment_link_key() -> Key {
+    Key::new("ATTACHLINKKEY", "ATTACHLINKKEY")
+}

@@ -251,6 +251,7 @@ mod tests {
             internal,
             created_at: "2026-11-25T08:00:00Z".parse().unwrap(),
             recalled: false,
+            attachments: Vec::new(),
         }
     }
 

@@ -278,7 +278,12 @@ pub async fn run_tenant(
                 report.archives.push(key);
             }
             for (c, _) in &convs {
-                delete(app, t, c).await?;
+                // The conversation's files go with it (their metadata is in the archived messages).
+                if delete(app, t, c).await? {
+                    crate::conversations::attachments::delete_blobs_of(app, t, &c.conversation_id)
+                        .await
+                        .map_err(|e| RetentionError::Blob(e.to_string()))?;
+                }
             }
         }
         cursor = page.cursor;

@@ -321,6 +321,7 @@ mod tests {
             internal: false,
             created_at: at(sent),
             recalled: false,
+            attachments: Vec::new(),
         };
         Envelope::new(&w.t, at(sent), MessageSent { conversation_id: w.c.clone(), message: m })
     }
@@ -447,6 +448,7 @@ mod tests {
             internal: false,
             created_at: at("2026-03-02T10:00:00Z"),
             recalled: false,
+            attachments: Vec::new(),
         };
         let p = plan(
             &Event::MessageSent(MessageSent { conversation_id: c.clone(), message: m }),

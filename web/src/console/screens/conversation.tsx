@@ -7,6 +7,7 @@ import type { JSX, RefObject } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { idempotencyKey } from '../../shared/http';
 import { mergeMessages } from '../../shared/messages';
+import { humanSize, isImage, pastedFiles, xhrUpload, type Uploader, type UploadTicket } from '../../shared/upload';
 import type { Frame } from '../../shared/ws';
 import { olderWindow, WINDOWS } from '../lib/history';
 import { shortcutMatches, typedShortcut } from '../lib/quick-replies';
@@ -50,6 +51,8 @@ export function Conversation(props: {
   reloadDir: () => void;
   control: { current: PaneControl | null };
   onChanged: () => void;
+  /** How files are put to their upload link (tests replace it). */
+  upload?: Uploader;
 }): JSX.Element {
   const { id, dir } = props;
   const { t, client, perms, onFrame, onReconnect, announce, me: meView } = useConsole();
@@ -66,6 +69,9 @@ export function Conversation(props: {
   const [ticketing, setTicketing] = useState(false);
   const [customerName, setCustomerName] = useState<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  // Files on their way (declared, uploading with progress) or that failed to go.
+  const [uploads, setUploads] = useState<readonly { key: string; name: string; progress: number; failed: boolean }[]>([]);
   // The visitor typing now (with its draft when the tenant shows drafts); cleared after a few quiet seconds.
   const [visitorTyping, setVisitorTyping] = useState<{ draft: string | null } | null>(null);
   const typingExpiry = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -141,7 +147,9 @@ export function Conversation(props: {
       const data = (f.data ?? {}) as Record<string, unknown>;
       if (f.type === 'message.created' && f.message) {
         const m = f.message as MessageView;
-        setMessages((have) => mergeMessages(have, [m]));
+        // Frames carry a file's metadata, never its link: read the history again for fresh links.
+        if (m.attachments?.some((a) => !a.url)) void loadHistory(days);
+        else setMessages((have) => mergeMessages(have, [m]));
         if (m.author === 'visitor') {
           setVisitorTyping(null);
           announce(t('conversation.visitorWrote', { text: m.content.slice(0, 120) }));
@@ -239,6 +247,36 @@ export function Conversation(props: {
       props.onChanged();
     } catch (e) {
       setError(e);
+    }
+  };
+
+  /** Sends files (picked or pasted) each as a message of its own, in the composer's mode (reply or note). */
+  const attachFiles = async (files: readonly File[]) => {
+    for (const file of files) {
+      const key = idempotencyKey();
+      const patch = (p: Partial<{ progress: number; failed: boolean }>) => setUploads((have) => have.map((u) => (u.key === key ? { ...u, ...p } : u)));
+      setUploads((have) => [...have, { key, name: file.name, progress: 0, failed: false }]);
+      setError(null);
+      try {
+        const ticket = await client.post<UploadTicket>(`/v1/conversations/${encodeURIComponent(id)}/attachments`, {
+          name: file.name,
+          content_type: file.type,
+          size: file.size,
+        });
+        await (props.upload ?? xhrUpload)(ticket.upload_url, ticket.upload_headers, file, (progress) => patch({ progress }));
+        const m = await client.post<MessageView>(
+          `/v1/conversations/${encodeURIComponent(id)}/messages`,
+          { content: '', internal: mode === 'note', attachment_ids: [ticket.attachment_id] },
+          { headers: { 'Idempotency-Key': key } },
+        );
+        setMessages((have) => mergeMessages(have, [m]));
+        setUploads((have) => have.filter((u) => u.key !== key));
+        announce(t('conversation.fileSent'));
+        props.onChanged();
+      } catch (err) {
+        patch({ failed: true });
+        setError(err);
+      }
     }
   };
 
@@ -402,6 +440,21 @@ export function Conversation(props: {
                   )}
                 </span>
                 <span class="message-text">{m.recalled && !m.content ? t('conversation.recalledLabel') : m.content}</span>
+                {!m.recalled && m.attachments && m.attachments.length > 0 && (
+                  <span class="message-files">
+                    {m.attachments.map((f) =>
+                      isImage(f.content_type) ? (
+                        <a key={f.id} href={f.url} target="_blank" rel="noopener noreferrer">
+                          <img src={f.url} alt={f.name} class="message-image" data-testid="attachment-image" />
+                        </a>
+                      ) : (
+                        <a key={f.id} href={f.url} target="_blank" rel="noopener noreferrer" download={f.name} data-testid="attachment-link">
+                          {f.name} ({humanSize(f.size)})
+                        </a>
+                      ),
+                    )}
+                  </span>
+                )}
                 {mayRecall && (
                   <button type="button" class="link recall" data-testid="recall-message" onClick={() => void recall(m)}>
                     {t('conversation.recall')}
@@ -410,6 +463,23 @@ export function Conversation(props: {
               </li>
             );
           })}
+          {uploads.map((u) => (
+            <li key={u.key} class="message upload" data-testid="upload" data-status={u.failed ? 'failed' : 'uploading'}>
+              {u.failed ? (
+                <>
+                  {t('conversation.uploadFailed', { name: u.name })}{' '}
+                  <button type="button" class="link" onClick={() => setUploads((have) => have.filter((x) => x.key !== u.key))}>
+                    ✕
+                  </button>
+                </>
+              ) : (
+                <>
+                  {t('conversation.uploading', { name: u.name })}
+                  <progress max={1} value={u.progress} aria-label={t('conversation.uploading', { name: u.name })} />
+                </>
+              )}
+            </li>
+          ))}
           {visitorTyping && (
             <li class="typing" role="status" data-testid="visitor-typing">
               {visitorTyping.draft ? t('conversation.visitorDraft', { draft: visitorTyping.draft }) : t('conversation.visitorTyping')}
@@ -444,6 +514,12 @@ export function Conversation(props: {
               typingNow(e.currentTarget.value);
             }}
             aria-controls={suggestions.length > 0 ? 'quick-reply-suggestions' : undefined}
+            onPaste={(e) => {
+              const files = pastedFiles(e.clipboardData);
+              if (files.length === 0) return;
+              e.preventDefault();
+              void attachFiles(files);
+            }}
             onKeyDown={(e) => {
               if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void send(e);
               else if ((e.key === 'Tab' || e.key === 'Enter') && suggestions[0]) {
@@ -464,6 +540,22 @@ export function Conversation(props: {
             </ul>
           )}
           <ErrorLine error={error} />
+          <input
+            type="file"
+            ref={fileInput}
+            class="sr-only"
+            tabIndex={-1}
+            aria-hidden="true"
+            data-testid="attach-input"
+            onChange={(e) => {
+              const files = Array.from(e.currentTarget.files ?? []);
+              e.currentTarget.value = '';
+              void attachFiles(files);
+            }}
+          />
+          <button type="button" data-testid="attach" onClick={() => fileInput.current?.click()}>
+            {t('conversation.attach')}
+          </button>
           <button type="submit" data-testid="send" disabled={sending || !draft.trim()}>
             {mode === 'note' ? t('conversation.addNote') : t('conversation.send')}
           </button>

@@ -76,7 +76,11 @@ export function normalizeConfig(raw: unknown): WidgetConfig {
     online: c.online !== false,
     offline_mode: c.offline_mode === 'queue' ? 'queue' : 'leave_message',
     typing_preview: c.typing_preview === true,
-    attachments: { enabled: att.enabled === true },
+    attachments: {
+      enabled: att.enabled === true,
+      ...(typeof att.max_bytes === 'number' ? { max_bytes: att.max_bytes } : {}),
+      ...(Array.isArray(att.content_types) ? { content_types: att.content_types.filter((x): x is string => typeof x === 'string') } : {}),
+    },
   };
 }
 

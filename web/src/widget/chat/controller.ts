@@ -12,6 +12,16 @@ import { clearSession, loadSession, saveSession, type StoredSession } from '../s
 import { normalizeConfig, type WidgetConfig, type WidgetMessage } from './config';
 import { preChatBody, validatePreChat, visitorBody, type FieldError } from './prechat';
 import { countUnread } from './unread';
+import { typeAccepted, xhrUpload, type Uploader, type UploadTicket } from '../../shared/upload';
+
+/** A file on its way: declared, uploading (with progress), then sent as a message; or failed. */
+export interface Upload {
+  key: string;
+  name: string;
+  /** 0..1 while uploading. */
+  progress: number;
+  status: 'uploading' | 'failed';
+}
 
 /** A message written here and not yet acknowledged by the server. */
 export interface PendingMessage {
@@ -22,7 +32,12 @@ export interface PendingMessage {
 }
 
 /** A problem to show the visitor, as a dictionary key (with values) or the server's own words. */
-export type Notice = { key: 'rate_limited'; s: number } | { key: 'too_long' } | { key: 'error'; message: string };
+export type Notice =
+  | { key: 'rate_limited'; s: number }
+  | { key: 'too_long' }
+  | { key: 'file_type' }
+  | { key: 'file_too_large' }
+  | { key: 'error'; message: string };
 
 /** Everything the view shows. */
 export interface ChatState {
@@ -56,6 +71,8 @@ export interface ChatState {
   ratingAsked: boolean;
   /** The score given (3 good, 2 neutral, 1 bad). */
   rated: number | undefined;
+  /** Files being uploaded (or that failed to). */
+  uploads: readonly Upload[];
 }
 
 /** How long a typing indicator lasts without news. */
@@ -92,7 +109,7 @@ export class ChatController {
 
   constructor(
     private readonly host: ChatHost,
-    private readonly deps: { fetch?: typeof fetch; WebSocket?: typeof WebSocket } = {},
+    private readonly deps: { fetch?: typeof fetch; WebSocket?: typeof WebSocket; upload?: Uploader } = {},
   ) {
     this.session = loadSession(host.widgetKey);
     this.api = createClient({
@@ -119,6 +136,7 @@ export class ChatController {
       agentReadUpTo: undefined,
       queue: undefined,
       ratingAsked: false,
+      uploads: [],
       rated: undefined,
     };
     if (typeof window !== 'undefined') window.addEventListener('online', () => this.live?.retryNow());
@@ -279,6 +297,53 @@ export class ChatController {
     return this.deliver(pending);
   }
 
+  /**
+   * Sends a file (picked, dropped or pasted): checked against the settings here first (the server checks again),
+   * declared, uploaded with progress, then sent as a message of its own. Its links arrive with the next read.
+   */
+  async attach(file: File): Promise<boolean> {
+    const limits = this.state.config?.attachments;
+    if (!typeAccepted(limits?.content_types, file.type)) {
+      this.set({ notice: { key: 'file_type' } });
+      return false;
+    }
+    if (limits?.max_bytes !== undefined && file.size > limits.max_bytes) {
+      this.set({ notice: { key: 'file_too_large' } });
+      return false;
+    }
+    const up: Upload = { key: idempotencyKey(), name: file.name, progress: 0, status: 'uploading' };
+    const update = (patch: Partial<Upload>) =>
+      this.set({ uploads: this.state.uploads.map((u) => (u.key === up.key ? { ...u, ...patch } : u)) });
+    this.set({ uploads: [...this.state.uploads, up], notice: undefined });
+    try {
+      if (!this.session) await this.startConversation({}, undefined);
+      const ticket = await this.api.post<UploadTicket>('/v1/widget/attachments', {
+        name: file.name,
+        content_type: file.type,
+        size: file.size,
+      });
+      await (this.deps.upload ?? xhrUpload)(ticket.upload_url, ticket.upload_headers, file, (progress) => update({ progress }));
+      await this.api.post<Schemas['Sent']>(
+        '/v1/widget/messages',
+        { content: '', attachment_ids: [ticket.attachment_id] },
+        { headers: { 'Idempotency-Key': up.key } },
+      );
+      this.set({ uploads: this.state.uploads.filter((u) => u.key !== up.key), closed: false });
+      await this.catchUp();
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401 && this.session) this.forgetSession();
+      update({ status: 'failed' });
+      this.set({ notice: this.noticeOf(e) });
+      return false;
+    }
+  }
+
+  /** Clears a failed upload from view. */
+  dismissUpload(key: string): void {
+    this.set({ uploads: this.state.uploads.filter((u) => u.key !== key) });
+  }
+
   /** Sends a failed message again, with the same Idempotency-Key. */
   resend(key: string): Promise<boolean> {
     const p = this.state.pending.find((x) => x.key === key);
@@ -365,7 +430,9 @@ export class ChatController {
         const m = frame.message as WidgetMessage | undefined;
         if (m && typeof m.id === 'string') {
           if (m.author !== 'visitor') this.setAgentTyping(false);
-          this.addMessages([m]);
+          // Frames carry a file's metadata, never its link: read the message for fresh links.
+          if (m.attachments?.some((a) => !a.url)) void this.catchUp();
+          else this.addMessages([m]);
         }
         break;
       }

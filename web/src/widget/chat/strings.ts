@@ -57,6 +57,12 @@ const en = {
   transcript_email: 'Your email',
   transcript_send: 'Send',
   transcript_sent: 'On its way to your inbox.',
+  attach: 'Attach a file',
+  uploading: 'Uploading {name}…',
+  upload_failed: '{name} was not sent.',
+  dismiss: 'Dismiss',
+  file_type: 'This type of file cannot be sent here.',
+  file_too_large: 'This file is too large to send.',
 } as const;
 
 /** The widget's dictionary keys. */
@@ -119,6 +125,12 @@ const zh: Record<Key, string> = {
   transcript_email: '您的邮箱',
   transcript_send: '发送',
   transcript_sent: '聊天记录已发送，请查收邮件。',
+  attach: '发送文件',
+  uploading: '正在上传 {name}…',
+  upload_failed: '{name} 未发送。',
+  dismiss: '关闭',
+  file_type: '不支持发送此类文件。',
+  file_too_large: '文件太大，无法发送。',
 };
 
 /** Both dictionaries, for `translator`. */

@@ -6,7 +6,8 @@ import type { JSX } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { translator, type Translate } from '../../shared/i18n';
 import type { ChatHost } from '../contract';
-import type { PreChatField, WidgetConfig } from './config';
+import { humanSize, isImage, pastedFiles } from '../../shared/upload';
+import type { PreChatField, WidgetConfig, WidgetMessage } from './config';
 import { canWrite, type ChatController, type ChatState, type Notice } from './controller';
 import { DICTS, type Key } from './strings';
 
@@ -25,6 +26,8 @@ function CloseIcon() {
 function noticeText(t: T, n: Notice): string {
   if (n.key === 'rate_limited') return t('rate_limited', { s: n.s });
   if (n.key === 'too_long') return t('too_long');
+  if (n.key === 'file_type') return t('file_type');
+  if (n.key === 'file_too_large') return t('file_too_large');
   return t('error', { message: n.message });
 }
 
@@ -201,6 +204,25 @@ function PreChatForm({ t, state, controller }: { t: T; state: ChatState; control
   );
 }
 
+/** A message's files: pictures inline, anything else as a download link (links expire; every read renews them). */
+function Files({ files }: { files: NonNullable<WidgetMessage['attachments']> }) {
+  return (
+    <div class="kefu-files">
+      {files.map((f) =>
+        isImage(f.content_type) ? (
+          <a key={f.id} href={f.url} target="_blank" rel="noopener noreferrer">
+            <img class="kefu-image" src={f.url} alt={f.name} data-testid="kefu-attachment-image" />
+          </a>
+        ) : (
+          <a key={f.id} class="kefu-file" href={f.url} target="_blank" rel="noopener noreferrer" download={f.name} data-testid="kefu-attachment-link">
+            {f.name} ({humanSize(f.size)})
+          </a>
+        ),
+      )}
+    </div>
+  );
+}
+
 function Conversation({ t, state, controller }: { t: T; state: ChatState; controller: ChatController }) {
   const logRef = useRef<HTMLDivElement>(null);
   const count = state.messages.length + state.pending.length;
@@ -224,7 +246,8 @@ function Conversation({ t, state, controller }: { t: T; state: ChatState; contro
         return (
           <div class={`kefu-msg ${side}`} key={m.id} data-testid="kefu-message" data-author={m.author} data-message-id={m.id} data-recalled={m.recalled ? 'true' : undefined}>
             <span class="kefu-sr">{authorLabel(t, m.author)}: </span>
-            {m.recalled ? <p class="kefu-text kefu-recalled">{t('recalled')}</p> : <p class="kefu-text">{m.content}</p>}
+            {m.recalled ? <p class="kefu-text kefu-recalled">{t('recalled')}</p> : m.content ? <p class="kefu-text">{m.content}</p> : null}
+            {!m.recalled && m.attachments?.length ? <Files files={m.attachments} /> : null}
             <span class="kefu-time">
               {timeOf(m.created_at, state.lang)}
               {m.author === 'visitor' ? (
@@ -248,6 +271,23 @@ function Conversation({ t, state, controller }: { t: T; state: ChatState; contro
               {t('send_failed')}{' '}
               <button type="button" class="kefu-link" onClick={() => void controller.resend(p.key)}>
                 {t('resend')}
+              </button>
+            </span>
+          )}
+        </div>
+      ))}
+      {state.uploads.map((u) => (
+        <div class="kefu-msg kefu-mine kefu-pending" key={u.key} data-testid="kefu-upload" data-status={u.status}>
+          {u.status === 'uploading' ? (
+            <>
+              <span class="kefu-time">{t('uploading', { name: u.name })}</span>
+              <progress max={1} value={u.progress} aria-label={t('uploading', { name: u.name })} />
+            </>
+          ) : (
+            <span class="kefu-failed">
+              {t('upload_failed', { name: u.name })}{' '}
+              <button type="button" class="kefu-link" onClick={() => controller.dismissUpload(u.key)}>
+                {t('dismiss')}
               </button>
             </span>
           )}
@@ -342,8 +382,12 @@ function Rating({ t, state, controller }: { t: T; state: ChatState; controller: 
   );
 }
 
-function Composer({ t, controller, inputRef, preview }: { t: T; controller: ChatController; inputRef: { current: HTMLTextAreaElement | null }; preview: boolean }) {
+function Composer({ t, controller, inputRef, preview, attach }: { t: T; controller: ChatController; inputRef: { current: HTMLTextAreaElement | null }; preview: boolean; attach: boolean }) {
   const [text, setText] = useState('');
+  const fileRef = useRef<HTMLInputElement>(null);
+  const sendFiles = (files: readonly File[]) => {
+    for (const f of files) void controller.attach(f);
+  };
   const submit = () => {
     if (!text.trim()) return;
     const content = text;
@@ -384,7 +428,33 @@ function Composer({ t, controller, inputRef, preview }: { t: T; controller: Chat
             submit();
           }
         }}
+        onPaste={(e) => {
+          if (!attach) return;
+          const files = pastedFiles(e.clipboardData);
+          if (files.length === 0) return;
+          e.preventDefault();
+          sendFiles(files);
+        }}
       />
+      {attach ? (
+        <>
+          <input
+            type="file"
+            ref={fileRef}
+            class="kefu-sr"
+            tabIndex={-1}
+            aria-hidden="true"
+            data-testid="kefu-file-input"
+            onChange={(e) => {
+              sendFiles(Array.from(e.currentTarget.files ?? []));
+              e.currentTarget.value = '';
+            }}
+          />
+          <button type="button" class="kefu-icon" aria-label={t('attach')} title={t('attach')} data-testid="kefu-attach" onClick={() => fileRef.current?.click()}>
+            📎
+          </button>
+        </>
+      ) : null}
       <button type="submit" class="kefu-primary" data-testid="kefu-send">
         {t('send')}
       </button>
@@ -495,7 +565,7 @@ export function ChatPanel({ controller, host }: { controller: ChatController; ho
           {noticeText(t, state.notice)}
         </p>
       ) : null}
-      {state.phase === 'chat' && writable ? <Composer t={t} controller={controller} inputRef={inputRef} preview={config?.typing_preview === true} /> : null}
+      {state.phase === 'chat' && writable ? <Composer t={t} controller={controller} inputRef={inputRef} preview={config?.typing_preview === true} attach={config?.attachments.enabled === true} /> : null}
     </div>
   );
 }
