@@ -475,7 +475,7 @@ pub async fn send_stored(
     if let (Some(key), Some(hash)) = (idempotency_key, claim_hash)
         && app.table.get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash)).await?.is_some()
     {
-        return replay(app, visitor, key, &content_hash_of(&req)).await;
+        return replay(app, visitor, key, &content_hash_of(&req)).await.map(|sent| Stored { sent, event: None });
     }
     let uploader = visitor.customer_id.as_str();
     let taken =
@@ -502,7 +502,7 @@ async fn commit_send(
     visitor: &Visitor,
     idempotency_key: Option<&str>,
     plan: SendPlan,
-) -> Result<Sent, ConversationError> {
+) -> Result<Stored, ConversationError> {
     let mut reopened = false;
     for _ in 0..3 {
         match crate::plumbing::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
