@@ -112,7 +112,6 @@ function Preferences(): JSX.Element {
               type="datetime-local"
               data-testid="dnd-until"
               disabled={!form.dnd}
-              required={form.dnd}
               value={form.dndUntil}
               onInput={(e) => set({ dndUntil: e.currentTarget.value })}
             />
