@@ -73,7 +73,7 @@ describe('webhooks screen', () => {
     const lists = () => calls.filter((c) => c.path === '/v1/webhook_deliveries');
     expect(lists()[0]?.query).toEqual({ status: undefined });
 
-    await type(byLabel(root, 'Status'), 'failed');
+    await type(byLabel(root, 'Delivery status'), 'failed');
     await new Promise((r) => setTimeout(r, 0));
     await click(root.querySelector('[data-testid="webhook-refresh"]'));
     expect(lists().at(-1)?.query).toEqual({ status: 'failed' });
@@ -84,7 +84,7 @@ describe('webhooks screen', () => {
     expect(rows()).toHaveLength(2);
     expect(rows()[0]).toContain('connection refused');
 
-    await type(byLabel(root, 'Status'), 'pending');
+    await type(byLabel(root, 'Delivery status'), 'pending');
     await click(root.querySelector('[data-testid="webhook-refresh"]'));
     expect(root.querySelector('[data-testid="webhook-none"]')?.textContent).toBe('No deliveries.');
     unmount();

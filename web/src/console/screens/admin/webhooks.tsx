@@ -131,7 +131,7 @@ function Deliveries({ initial }: { initial: DeliveryStatus | null }): JSX.Elemen
     <section aria-labelledby="webhook-deliveries-h" class="card">
       <h2 id="webhook-deliveries-h">{t('webhooks.deliveries')}</h2>
       <div class="filters">
-        <Field label={t('webhooks.status')}>
+        <Field label={t('webhooks.filterStatus')}>
           {(p) => (
             <select {...p} data-testid="webhook-status" value={status ?? ''} onChange={(e) => setStatus(statusOf(e.currentTarget.value))}>
               <option value="">{t('webhooks.status.all')}</option>
