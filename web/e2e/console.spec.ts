@@ -417,11 +417,11 @@ test('the built-in agent role never sees the admin screens', async ({ page, env,
   await expect(nav.getByRole('link', { name: 'Inbox' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'My account' })).toBeVisible();
   await expect(nav.getByText('Administration')).toHaveCount(0);
-  for (const name of ['Agents', 'Groups', 'Schedules', 'Assignment', 'Roles and permissions', 'Security', 'API keys', 'Audit log', 'Chat widget']) {
+  for (const name of ['Agents', 'Groups', 'Schedules', 'Assignment', 'Roles and permissions', 'Security', 'API keys', 'Audit log', 'Chat widget', 'Auto-replies', 'Webhooks']) {
     await expect(nav.getByRole('link', { name })).toHaveCount(0);
   }
   // A direct URL to an admin screen is refused too, and shows none of it.
-  for (const path of ['/admin/agents', '/admin/security', '/admin/audit', '/admin/roles', '/admin/api-keys', '/admin/widget']) {
+  for (const path of ['/admin/agents', '/admin/security', '/admin/audit', '/admin/roles', '/admin/api-keys', '/admin/widget', '/admin/auto-reply', '/admin/webhooks']) {
     await page.goto(`${env.base}/#${path}`);
     await expect(page.getByTestId('route-refused')).toHaveText('Not available');
     await expect(page.getByTestId('agents-table')).toHaveCount(0);
