@@ -2,7 +2,10 @@
 // widget on a page of another origin and an agent signed in to the console sees the conversation arrive live,
 // replies and adds a note (the visitor gets the reply, never the note); an admin adds an agent and a group and
 // changes a schedule; the built-in `agent` role never sees the admin screens; sign-in with TOTP; axe-core on the
-// main screens; screenshots for the docs.
+// main screens; auto-replies, webhooks (a real receiver) and my notification preferences; screenshots for the docs.
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, test } from './fixtures';
 import { call, login } from './api';
 import { createAgent, expectAccessible, hotp, signIn, startChat, totp } from './console-helpers';
@@ -414,11 +417,11 @@ test('the built-in agent role never sees the admin screens', async ({ page, env,
   await expect(nav.getByRole('link', { name: 'Inbox' })).toBeVisible();
   await expect(nav.getByRole('link', { name: 'My account' })).toBeVisible();
   await expect(nav.getByText('Administration')).toHaveCount(0);
-  for (const name of ['Agents', 'Groups', 'Schedules', 'Assignment', 'Roles and permissions', 'Security', 'API keys', 'Audit log', 'Chat widget']) {
+  for (const name of ['Agents', 'Groups', 'Schedules', 'Assignment', 'Roles and permissions', 'Security', 'API keys', 'Audit log', 'Chat widget', 'Auto-replies', 'Webhooks']) {
     await expect(nav.getByRole('link', { name })).toHaveCount(0);
   }
   // A direct URL to an admin screen is refused too, and shows none of it.
-  for (const path of ['/admin/agents', '/admin/security', '/admin/audit', '/admin/roles', '/admin/api-keys', '/admin/widget']) {
+  for (const path of ['/admin/agents', '/admin/security', '/admin/audit', '/admin/roles', '/admin/api-keys', '/admin/widget', '/admin/auto-reply', '/admin/webhooks']) {
     await page.goto(`${env.base}/#${path}`);
     await expect(page.getByTestId('route-refused')).toHaveText('Not available');
     await expect(page.getByTestId('agents-table')).toHaveCount(0);
@@ -668,4 +671,153 @@ test('the statistics page draws its charts (uPlot, loaded only there) once conve
   await expectAccessible(page);
   await page.setViewportSize({ width: 1440, height: 1100 });
   await screenshot(page, 'console-stats');
+});
+
+test('an admin saves the auto-replies and rotates the webhook signing secret', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Auto');
+  const admin = await staff(tenant);
+  await signIn(page, env, tenant, tenant.admin_email, tenant.admin_password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+
+  // Auto-replies: turn them on with a welcome; the server keeps it, and a reload shows it.
+  await nav.getByRole('link', { name: 'Auto-replies' }).click();
+  await expect(page.getByRole('heading', { name: 'Auto-replies', level: 1 })).toBeFocused();
+  const form = page.getByTestId('auto-reply-form');
+  await form.getByLabel('Send auto-replies').check();
+  await form.getByLabel('Welcome message').fill('Welcome to Acme! An agent will be with you shortly.');
+  await form.getByLabel('Off-hours message').fill('We are closed now; we answer from 9:00.');
+  await page.getByTestId('auto-reply-save').click();
+  await expect
+    .poll(() => admin.call('GET', '/v1/settings/auto_reply'))
+    .toEqual({ enabled: true, welcome: 'Welcome to Acme! An agent will be with you shortly.', off_hours: 'We are closed now; we answer from 9:00.' });
+  await expectAccessible(page);
+  await page.reload();
+  await expect(page.getByTestId('auto-reply-form').getByLabel('Welcome message')).toHaveValue('Welcome to Acme! An agent will be with you shortly.');
+  await expect(page.getByTestId('auto-reply-form').getByLabel('Send auto-replies')).toBeChecked();
+
+  // A receiver on 127.0.0.1 for a rule's webhook action; it keeps what it got and answers 200.
+  const got: { signature: string; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      got.push({ signature: String(req.headers['x-kefu-signature'] ?? ''), body });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/crm`;
+  await admin.call('POST', '/v1/rules', {
+    name: 'Leads to the CRM',
+    event: 'message.received',
+    conditions: { all: [{ field: 'message.content', op: 'contains', value: 'price' }] },
+    actions: [{ type: 'webhook', url }],
+  });
+  const signed = (secretText: string, b: { signature: string; body: string }) =>
+    b.signature === `sha256=${createHmac('sha256', secretText).update(b.body).digest('hex')}`;
+
+  // Webhooks: the secret is masked until revealed; rotating asks first, then shows (and uses) a new one.
+  await nav.getByRole('link', { name: 'Webhooks' }).click();
+  await expect(page.getByRole('heading', { name: 'Webhooks', level: 1 })).toBeFocused();
+  const first = (await admin.call<{ secret: string }>('GET', '/v1/settings/webhooks')).secret;
+  const secret = page.getByTestId('webhook-secret');
+  await expect(secret).toHaveAttribute('data-shown', 'no');
+  await expect(secret).not.toHaveText(first);
+  await page.getByTestId('webhook-reveal').click();
+  await expect(secret).toHaveText(first);
+  await expect(page.getByTestId('webhook-none')).toHaveText('No deliveries.');
+  // A visitor asks about prices: the rule's webhook is delivered, signed with this secret, and logged.
+  await startChat(env, tenant, { name: 'Wang' }, 'What is the price for 500 units?');
+  await expect.poll(() => got.length).toBeGreaterThanOrEqual(1);
+  expect(signed(first, got[0]!)).toBe(true);
+  const deliveries = page.getByTestId('webhook-deliveries').locator('tbody tr');
+  await expect(async () => {
+    await page.getByTestId('webhook-refresh').click();
+    await expect(deliveries.filter({ hasText: 'Succeeded' })).toHaveCount(1, { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(deliveries).toContainText('message.received');
+  await expect(deliveries).toContainText(url);
+  await expect(deliveries).toContainText('200 thanks');
+  await page.getByLabel('Delivery status').selectOption('failed');
+  await expect(page.getByTestId('webhook-none')).toHaveText('No deliveries.');
+  await page.getByLabel('Delivery status').selectOption('succeeded');
+  await expect(deliveries).toHaveCount(1);
+  await expectAccessible(page);
+
+  await page.getByTestId('webhook-rotate').click();
+  const dialog = page.getByRole('dialog', { name: 'Rotate the signing secret?' });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+  expect((await admin.call<{ secret: string }>('GET', '/v1/settings/webhooks')).secret).toBe(first);
+  await page.getByTestId('webhook-rotate').click();
+  await page.getByTestId('webhook-rotate-confirm').click();
+  await expect(dialog).toHaveCount(0);
+  await expect(secret).toHaveAttribute('data-shown', 'no');
+  await page.getByTestId('webhook-reveal').click();
+  await expect(secret).not.toHaveText(first);
+  const second = (await secret.textContent()) ?? '';
+  expect((await admin.call<{ secret: string }>('GET', '/v1/settings/webhooks')).secret).toBe(second);
+  // The next webhook is signed with the new secret, not the old one.
+  await startChat(env, tenant, { name: 'Li' }, 'Any price list?');
+  await expect.poll(() => got.length).toBeGreaterThanOrEqual(2);
+  expect(signed(second, got[1]!)).toBe(true);
+  expect(signed(first, got[1]!)).toBe(false);
+  await new Promise<void>((r) => receiver.close(() => r()));
+});
+
+test('an agent saves its notification preferences; a bad SMS number is shown at its field', async ({ page, env, newTenant, staff }) => {
+  const tenant = await newTenant('Acme Notify');
+  const admin = await staff(tenant);
+  const agent = await createAgent(admin, 'agent', 'Sun Li');
+  const token = await login(env.base, tenant, agent.email, agent.password);
+  await call(env.base, 'POST', '/v1/me/devices', { token, body: { platform: 'fcm', token: `fcm-token-${Date.now()}` } });
+  await signIn(page, env, tenant, agent.email, agent.password);
+  await expect(page.getByRole('heading', { name: 'Inbox', level: 1 })).toBeVisible();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My notifications' }).click();
+  await expect(page.getByRole('heading', { name: 'My notifications', level: 1 })).toBeFocused();
+
+  const form = page.getByTestId('notifications-form');
+  await form.getByLabel('Email when I am not in the console').uncheck();
+  await form.getByLabel('SMS when I am not in the console').check();
+  const number = form.getByLabel('SMS number');
+  await number.fill('138 0013 8000');
+  await page.getByTestId('notifications-save').click();
+  // The server refuses it and names the field; the console marks that field with the server's words.
+  await expect(number).toHaveAttribute('aria-invalid', 'true');
+  await expect(form.getByText(/E\.164/)).toBeVisible();
+  await expect(form.getByRole('alert')).toHaveText('The server refused the preferences: see the marked field.');
+  await expectAccessible(page);
+
+  await number.fill('+8613800138000');
+  await form.getByLabel('Only during my working hours (urgent ones always come)').check();
+  await form.getByLabel('Do not disturb', { exact: true }).check();
+  await form.getByLabel('Do not disturb until').fill('2030-06-01T18:30');
+  await form.getByLabel('A new message').uncheck();
+  await page.getByTestId('notifications-save').click();
+  await expect(number).not.toHaveAttribute('aria-invalid', 'true');
+  await expect
+    .poll(() => call<Record<string, unknown>>(env.base, 'GET', '/v1/me/notifications', { token }))
+    .toMatchObject({
+      email: false,
+      sms: true,
+      sms_number: '+8613800138000',
+      working_hours_only: true,
+      events: ['conversation.new', 'conversation.assigned', 'ticket.assigned', 'conversation.unanswered', 'approval.requested'],
+    });
+  const saved = await call<{ dnd_until: string }>(env.base, 'GET', '/v1/me/notifications', { token });
+  const until = await page.evaluate(() => new Date(2030, 5, 1, 18, 30).toISOString());
+  expect(new Date(saved.dnd_until).toISOString()).toBe(until);
+  await page.reload();
+  await expect(page.getByTestId('notifications-form').getByLabel('Do not disturb until')).toHaveValue('2030-06-01T18:30');
+  await expect(page.getByTestId('notifications-form').getByLabel('A new message')).not.toBeChecked();
+
+  // My registered phone, forgotten after the confirm.
+  const phones = page.getByTestId('devices').locator('tbody tr');
+  await expect(phones).toHaveCount(1);
+  await expect(phones).toContainText('Android (FCM)');
+  page.once('dialog', (d) => void d.accept());
+  await phones.getByRole('button', { name: 'Forget' }).click();
+  await expect(page.getByTestId('devices-none')).toHaveText('No phone is registered.');
+  expect((await call<{ items: unknown[] }>(env.base, 'GET', '/v1/me/devices', { token })).items).toEqual([]);
 });

@@ -138,3 +138,15 @@ export type RuleAction = { type: string } & Record<string, unknown>;
 export interface DryRunResult {
   matched: { rule_id?: string | null; name: string; actions: RuleAction[] }[];
 }
+
+// Issue 12: auto-replies, webhooks, my notification preferences.
+/** `GET|PUT /v1/settings/auto_reply`. */
+export type AutoReplySettings = Schemas['AutoReplySettings'];
+/** `GET /v1/settings/webhooks` and its rotation. */
+export type WebhookSettings = Schemas['WebhookSettings'];
+/** `GET /v1/webhook_deliveries` items. */
+export type DeliveryView = Schemas['DeliveryView'];
+/** `GET|PUT /v1/me/notifications`. */
+export type PreferencesView = Schemas['PreferencesView'];
+/** `GET /v1/me/devices` items. */
+export type DeviceView = Schemas['DeviceView'];

@@ -37,12 +37,12 @@ describe('navigation by permission', () => {
   it('shows an agent no admin screen', () => {
     const nav = navFor(agent, false);
     expect(nav.map((s) => s.section)).toEqual(['work', 'account']);
-    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'blocks', 'tickets', 'account']);
+    expect(nav.flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'blocks', 'tickets', 'account', 'notifications']);
   });
 
   it('shows tickets only with tickets.manage, and guards a ticket link the same way', () => {
     const noTickets = permissionSet(['conversations.view_group', 'conversations.reply']);
-    expect(navFor(noTickets, false).flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'account']);
+    expect(navFor(noTickets, false).flatMap((s) => s.entries.map((e) => e.id))).toEqual(['inbox', 'quickReplies', 'account', 'notifications']);
     expect(guard(matchRoute('#/tickets/tk_1'), noTickets, false)).toEqual({ ok: false, reason: 'forbidden' });
     expect(guard(matchRoute('#/tickets/tk_1'), agent, false)).toEqual({ ok: true });
     expect(matchRoute('#/tickets?status=open')?.route.id).toBe('tickets');
@@ -50,7 +50,7 @@ describe('navigation by permission', () => {
 
   it('shows an admin every admin screen', () => {
     const admins = navFor(admin, false).find((s) => s.section === 'admin')?.entries.map((e) => e.id);
-    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags', 'rules', 'retention']);
+    expect(admins).toEqual(['agents', 'groups', 'schedules', 'assignment', 'roles', 'security', 'apiKeys', 'audit', 'widget', 'tags', 'rules', 'retention', 'autoReply', 'webhooks']);
   });
 
   it('shows statistics to stats.view and exports to exports.create, and guards them by URL', () => {

@@ -57,6 +57,10 @@ export const ROUTES: readonly RouteDef[] = [
   { id: 'rules', pattern: '/rules', title: 'nav.rules', requires: 'rules.manage', nav: 'admin' },
   { id: 'retention', pattern: '/retention', title: 'nav.retention', requires: 'settings.manage', nav: 'admin' },
   { id: 'account', pattern: '/me', title: 'nav.account', requires: null, nav: 'account', restrictedOk: true },
+  // Issue 12: auto-replies, webhooks, my notification preferences.
+  { id: 'autoReply', pattern: '/admin/auto-reply', title: 'nav.autoReply', requires: 'settings.manage', nav: 'admin' },
+  { id: 'webhooks', pattern: '/admin/webhooks', title: 'nav.webhooks', requires: 'rules.manage', nav: 'admin' },
+  { id: 'notifications', pattern: '/me/notifications', title: 'nav.notifications', requires: null, nav: 'account' },
 ];
 
 /** Where a signed-in account lands. */

@@ -27,6 +27,9 @@ import { Exports } from './exports';
 import { Retention } from './retention';
 import { Rules } from './rules';
 import { Workspace } from './workspace';
+import { AutoReply } from './admin/auto-reply';
+import { Webhooks } from './admin/webhooks';
+import { Notifications } from './notifications';
 
 /** Screens by route id. */
 export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
@@ -53,4 +56,7 @@ export const SCREENS: Record<string, (p: ScreenProps) => JSX.Element> = {
   exports: Exports,
   retention: Retention,
   rules: Rules,
+  autoReply: AutoReply,
+  webhooks: Webhooks,
+  notifications: Notifications,
 };
