@@ -28,6 +28,7 @@ pub async fn rotate(State(app): State<App>, staff: Staff, ip: ClientIp) -> Resul
 
 /// `GET /v1/webhook_deliveries` query.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// `pending` | `succeeded` | `failed`.
     pub status: Option<String>,

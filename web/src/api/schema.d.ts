@@ -9237,12 +9237,12 @@ export interface operations {
     };
     deliveries: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
+            query?: {
                 /** @description `pending` | `succeeded` | `failed`. */
-                status: string | null;
+                status?: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;
