@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, TenantId};
-use kefu_e2e::{ADMIN_PASSWORD, TestApp, spawn_app};
+use kefu_e2e::{ADMIN_PASSWORD, TestApp, eventually, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -199,6 +199,30 @@ async fn a_recalled_message_disappears_for_the_visitor_but_not_for_the_superviso
         c.t.audit_entries(c.tenant.as_str()).await.iter().filter(|e| e["action"] == "message.recall").count(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_rule_asks_for_a_rating_when_a_conversation_closes() {
+    let c = chat().await;
+    c.online(&c.admin).await;
+    let rule =
+        json!({"name": "CSAT on close", "event": "conversation.closed", "actions": [{"type": "request_rating"}]});
+    let r = c.staff(Method::POST, "/v1/rules", Some(rule), &c.admin_token).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let (conv, visitor_token) = c.visit("Wang").await;
+    let mut visitor = c.t.websocket(&visitor_token).await;
+    let r = c.staff(Method::POST, &format!("/v1/conversations/{conv}/close"), Some(json!({})), &c.admin_token).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let f = visitor.frame_of_type("rating.requested", WAIT).await.expect("the rule asks the visitor for a rating");
+    assert_eq!(f["conversation_id"], conv.as_str());
+    let ran = eventually(WAIT, || async {
+        let d = c.staff(Method::GET, &format!("/v1/conversations/{conv}"), None, &c.admin_token).await.body;
+        d["automation"].as_array().is_some_and(|runs| {
+            runs.iter().any(|run| run["rules"][0]["actions"] == json!([{"type": "request_rating", "result": "done"}]))
+        })
+    })
+    .await;
+    assert!(ran, "the run is recorded on the conversation");
 }
 
 #[tokio::test]

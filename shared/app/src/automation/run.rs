@@ -17,11 +17,13 @@
 //! - `notify`: a `notification.requested` event (through the outbox) that the `notify` consumer delivers by the
 //!   agents' preferences (the notifications capability's `deliver`);
 //! - `webhook`: a delivery stored and queued ([`super::webhooks::enqueue`], `queued`): the `notify` consumer
-//!   tries it, signed, and the queue retries it.
+//!   tries it, signed, and the queue retries it;
+//! - `request_rating`: a `rating.requested` event (through the outbox), which asks the visitor for a rating.
 //!
-//! On `conversation.created`, `assign_group`, `set_priority` and `require_skills` shape the first routing
+//! Rules run on `conversation.created`, a visitor's `message.received`, `conversation.unanswered` and
+//! `conversation.closed`. On `conversation.created`, `assign_group`, `set_priority` and `require_skills` shape the first routing
 //! instead: the assign consumer calls [`shape_first_routing`] before it chooses, and the run records them as
-//! `before_routing`. Every other action is recorded as `unsupported` (skipped), never pretended. Each rule's
+//! `before_routing`. `reassign` is recorded as `unsupported` (skipped), never pretended. Each rule's
 //! actions run at most once per event, even when the event is delivered twice: an idempotency record per
 //! (event, rule) is claimed before they run and completed after. The run is recorded on the conversation
 //! (`automation`: its last [`MAX_RUNS_KEPT`] runs, each an [`AutomationRun`]), so a supervisor sees which rules
@@ -160,6 +162,7 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
             serde_json::to_value(&e.message).ok(),
         ),
         Happened::ConversationUnanswered(e) => (Event::ConversationUnanswered, &e.conversation_id, None, None),
+        Happened::ConversationClosed(e) => (Event::ConversationClosed, &e.conversation_id, None, None),
         _ => return Ok(None),
     };
     let set = rule_set(app, t).await?;
@@ -329,7 +332,15 @@ async fn act(ctx: &Ctx<'_>, action: &Action) -> Result<String, RunError> {
             super::webhooks::enqueue(app, t, url, ctx.event.as_str(), c, ctx.message_json).await?;
             Ok("queued".into())
         }
-        Action::Reassign | Action::RequestRating => Ok("unsupported".into()),
+        Action::RequestRating => {
+            if crate::conversations::load(app, t, c).await?.is_none() {
+                return Ok("conversation_gone".into());
+            }
+            let asked = crate::plumbing::events::RatingRequested { conversation_id: c.clone(), by: None };
+            crate::plumbing::outbox::commit(app, Vec::new(), vec![Envelope::new(t, app.now(), asked)]).await?;
+            Ok("done".into())
+        }
+        Action::Reassign => Ok("unsupported".into()),
     }
 }
 

@@ -123,8 +123,9 @@ event_list! {
         "conversation.assigned" => ConversationAssigned, heard by [Assign, Notify];
         /// Nobody could take a conversation; it waits in the queue.
         "conversation.queued" => ConversationQueued, heard by [Assign, Notify];
-        /// A conversation was closed (its agent's slot is free: assign drains the queue).
-        "conversation.closed" => ConversationClosed, heard by [Assign, Notify];
+        /// A conversation was closed (its agent's slot is free: assign drains the queue; automation runs the
+        /// `conversation.closed` rules).
+        "conversation.closed" => ConversationClosed, heard by [Assign, Automation, Notify];
         /// A closed conversation was reopened (assign routes it again).
         "conversation.reopened" => ConversationReopened, heard by [Assign, Notify];
         /// A conversation was moved to another group (assign routes it there).
@@ -1237,7 +1238,7 @@ mod tests {
             serde_json::from_str(match c {
                 ConsumerName::Assign => r#"{"type": [{"prefix": "conversation."}, {"prefix": "agent."}]}"#,
                 ConsumerName::Automation => {
-                    r#"{"type": ["conversation.created", "message.received", "conversation.unanswered", "ticket.created"]}"#
+                    r#"{"type": ["conversation.created", "conversation.closed", "message.received", "conversation.unanswered", "ticket.created"]}"#
                 }
                 ConsumerName::Notify => {
                     r#"{"type": [{"prefix": "message."}, {"prefix": "conversation."}, "tenant.created", "security.alert", "sla.breached", "ticket.assigned", "approval.requested", "notification.requested", "webhook.requested"]}"#
