@@ -72,6 +72,12 @@ async fn last_active(t: &TestApp, ten: &Tenant, a: &AgentId) -> Option<i64> {
     item.get("last_active_s").and_then(Value::as_i64)
 }
 
+/// When the agent went online (its routing item's `status_at`).
+async fn online_since(t: &TestApp, ten: &Tenant, a: &AgentId) -> Option<jiff::Timestamp> {
+    let item = t.app().table.get(&keys::agent_load(&ten.id, a)).await.unwrap().expect("routing item");
+    item.get("status_at").and_then(Value::as_str).map(|s| s.parse().unwrap())
+}
+
 /// Moves the agent's stored last activity `minutes` back (and makes this process forget it wrote it, so the
 /// next activity writes again).
 async fn idle_for(t: &TestApp, ten: &Tenant, a: &AgentId, minutes: i64) -> i64 {
@@ -81,8 +87,14 @@ async fn idle_for(t: &TestApp, ten: &Tenant, a: &AgentId, minutes: i64) -> i64 {
     back
 }
 
+/// Fires the agent's auto-away timer of its current online period now.
 async fn fire_now(t: &TestApp, ten: &Tenant, a: &AgentId) -> Fired {
-    let due = Due::Away { tenant_id: ten.id.clone(), agent_id: a.clone(), due_at: jiff::Timestamp::now() };
+    let due = Due::Away {
+        tenant_id: ten.id.clone(),
+        agent_id: a.clone(),
+        online_since: online_since(t, ten, a).await,
+        due_at: jiff::Timestamp::now(),
+    };
     timers::fire(t.app(), &serde_json::to_string(&due).unwrap()).await.unwrap()
 }
 
@@ -154,6 +166,10 @@ async fn a_request_or_a_ping_keeps_an_agent_online() {
     let ten = tenant(&t, "Active").await;
     assert_eq!(put_settings(&t, &ten, json!(1)).await.status, StatusCode::OK);
     let (agent, token) = online_agent(&t, &ten).await;
+    // The assign consumer armed the timer (before the last activity is moved back, or it would arm it for now).
+    let armed =
+        eventually(Duration::from_secs(30), || async { t.app().due.approximate_len().await.unwrap() >= 1 }).await;
+    assert!(armed, "going online arms the auto-away timer");
 
     // Idle for two minutes, then a request: the activity is recorded and the timer is armed again for later.
     let back = idle_for(&t, &ten, &agent, 2).await;
@@ -173,6 +189,23 @@ async fn a_request_or_a_ping_keeps_an_agent_online() {
     assert!(socket.frame_of_type("pong", Duration::from_secs(10)).await.is_some());
     let now = last_active(&t, &ten, &agent).await.unwrap();
     assert!(now > back + 60, "the ping moved the last activity: {back} -> {now}");
+    assert!(matches!(fire_now(&t, &ten, &agent).await, Fired::StillActive { .. }));
+    assert_eq!(status(&t, &ten, &agent).await, "online");
+
+    // A timer of an earlier online period (the agent went away and came back since) is stale: the current
+    // period's timer would be armed again (the agent is active), the earlier one does nothing.
+    let earlier = online_since(&t, &ten, &agent).await;
+    let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "away"})), Some(&token), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let r = t.call(Method::PUT, "/v1/me/status", Some(json!({"status": "online"})), Some(&token), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let old = Due::Away {
+        tenant_id: ten.id.clone(),
+        agent_id: agent.clone(),
+        online_since: earlier,
+        due_at: jiff::Timestamp::now(),
+    };
+    assert_eq!(timers::fire(t.app(), &serde_json::to_string(&old).unwrap()).await.unwrap(), Fired::Stale);
     assert!(matches!(fire_now(&t, &ten, &agent).await, Fired::StillActive { .. }));
     assert_eq!(status(&t, &ten, &agent).await, "online");
 

@@ -110,6 +110,9 @@ pub enum Due {
         tenant_id: TenantId,
         /// The agent.
         agent_id: AgentId,
+        /// When the agent went online (its routing item's `status_at`): a timer of an earlier online period is
+        /// stale, so toggling away and back never leaves two timers re-arming each other.
+        online_since: Option<jiff::Timestamp>,
         /// When it falls due: the agent's last activity known when armed, plus the setting's minutes and
         /// the activity clock's [`crate::assignment::activity::THROTTLE`].
         due_at: jiff::Timestamp,
@@ -343,25 +346,37 @@ pub async fn on_online(app: &App, t: &TenantId, a: &AgentId) -> Result<bool, Tim
         return Ok(false);
     }
     let last = load.last_active_s.unwrap_or_else(|| app.now().as_second());
-    arm(app, &Due::Away { tenant_id: t.clone(), agent_id: a.clone(), due_at: idle_at(last, minutes) }).await?;
+    let due = Due::Away {
+        tenant_id: t.clone(),
+        agent_id: a.clone(),
+        online_since: load.status_at,
+        due_at: idle_at(last, minutes),
+    };
+    arm(app, &due).await?;
     Ok(true)
 }
 
 /// Fires an auto-away timer: still online and idle → away (through assignment's status change, conditioned on
 /// the activity read, so a request meanwhile wins) and a `notification` frame to the agent's sockets; active
 /// since → armed again for when it would be idle.
-async fn fire_away(app: &App, t: &TenantId, a: &AgentId, now: jiff::Timestamp) -> Result<Fired, TimerError> {
+async fn fire_away(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    online_since: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Result<Fired, TimerError> {
     let settings = crate::assignment::settings::get_settings(app, t).await?;
     let Some(minutes) = settings.auto_away_minutes else { return Ok(Fired::Stale) };
     let Some(item) = app.table.get(&keys::agent_load(t, a)).await? else { return Ok(Fired::Stale) };
     let load = AgentLoadRecord::from_item(item).map_err(TableError::from)?;
-    if load.status != AgentStatus::Online || load.disabled {
+    if load.status != AgentStatus::Online || load.disabled || load.status_at != online_since {
         return Ok(Fired::Stale);
     }
     let last = load.last_active_s.or(load.status_at.map(|at| at.as_second())).unwrap_or_else(|| now.as_second());
     let idle = idle_at(last, minutes);
     if now < idle {
-        arm(app, &Due::Away { tenant_id: t.clone(), agent_id: a.clone(), due_at: idle }).await?;
+        arm(app, &Due::Away { tenant_id: t.clone(), agent_id: a.clone(), online_since, due_at: idle }).await?;
         return Ok(Fired::StillActive { until: idle });
     }
     // Unchanged since read: still online with the same last activity (a request meanwhile moved it).
@@ -495,7 +510,9 @@ pub async fn fire(app: &App, body: &str) -> Result<Fired, TimerError> {
                 Err(e) => return Err(TimerError::Reassign(e.to_string())),
             }
         }
-        Due::Away { tenant_id, agent_id, .. } => fire_away(app, tenant_id, agent_id, now).await?,
+        Due::Away { tenant_id, agent_id, online_since, .. } => {
+            fire_away(app, tenant_id, agent_id, *online_since, now).await?
+        }
     };
     tracing::info!(timer = %due.id(), due_at = %due.due_at(), late_ms = (now - due.due_at()).get_milliseconds(), ?fired, "timer fired");
     Ok(fired)
