@@ -18,6 +18,7 @@ fn view(s: &Settings) -> SettingsInput {
         schedule_id: s.schedule_id.as_ref().map(ToString::to_string),
         reassign_unanswered_seconds: s.reassign_unanswered_seconds,
         requeue_on_offline: Some(s.requeue_on_offline),
+        auto_away_minutes: s.auto_away_minutes,
     }
 }
 

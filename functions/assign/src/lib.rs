@@ -66,7 +66,13 @@ impl Consumer for AssignConsumer {
                 // A transfer between agents freed the previous agent's slot.
                 if e.previous_agent_id.is_some() { drain().await } else { Ok(()) }
             }
-            Event::AgentStatusChanged(e) if e.status == AgentStatus::Online => drain().await,
+            Event::AgentStatusChanged(e) if e.status == AgentStatus::Online => {
+                // With `auto_away_minutes`, the agent's auto-away timer starts.
+                kefu_app::timers::on_online(app, t, &e.agent_id)
+                    .await
+                    .map_err(|e| HandlerError::Retry(e.to_string()))?;
+                drain().await
+            }
             Event::AgentStatusChanged(e) if e.status == AgentStatus::Offline => {
                 let n = assignment::agents::requeue_on_offline(app, t, &e.agent_id).await.map_err(retryable)?;
                 if n > 0 {

@@ -1,6 +1,8 @@
 //! The `due` consumer: receives the due queue's timers as they fall due (SQS `DelaySeconds`) and fires them
 //! (`kefu_app::timers::fire`): `conversation.unanswered` at a rule's threshold, the reassignment of a
-//! conversation whose visitor waited `reassign_unanswered_seconds` for its agent. A timer whose wait ended does
+//! conversation whose visitor waited `reassign_unanswered_seconds` for its agent, an agent idle
+//! `auto_away_minutes` set away (and told by a `notification` frame on its sockets: the function pushes to the
+//! WebSocket API). A timer whose wait ended does
 //! nothing; one that came early (a due time past the queue's 15-minute delay) sends itself again. Failed timers
 //! are reported as partial batch failures, retried, then dead-lettered (`DueDlq`).
 

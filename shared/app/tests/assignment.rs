@@ -417,6 +417,7 @@ async fn settings_validate_and_round_robin_rotates() {
             schedule_id: None,
             reassign_unanswered_seconds: None,
             requeue_on_offline: None,
+            auto_away_minutes: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
@@ -434,6 +435,7 @@ async fn settings_validate_and_round_robin_rotates() {
             schedule_id: None,
             reassign_unanswered_seconds: None,
             requeue_on_offline: None,
+            auto_away_minutes: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )

@@ -26,7 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("stats", &["assignment", "conversations", "identity", "plumbing"]),
     ("exports", &["audit", "conversations", "customers", "identity", "plumbing", "realtime", "tickets"]),
     ("retention", &["audit", "conversations", "customers", "plumbing"]),
-    ("timers", &["assignment", "automation", "conversations", "plumbing"]),
+    ("timers", &["assignment", "automation", "conversations", "plumbing", "realtime"]),
 ];
 
 /// The HTTP layer: the edge, which may use every capability. No capability may use it: each answers its own

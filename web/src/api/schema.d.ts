@@ -3722,6 +3722,12 @@ export interface components {
         };
         /** @description `PUT /v1/settings/assignment` body (and the `GET` answer). */
         SettingsInput: {
+            /**
+             * Format: int32
+             * @description Minutes (≥ 1) without activity (a request, a WebSocket frame, typing) after which an online agent is set
+             *     `away`, keeping its conversations, and told by a `notification` frame (`null` or absent: never).
+             */
+            auto_away_minutes?: number | null;
             /** @description Where conversations without a group go (`null`: every agent). */
             default_group_id?: string | null;
             /** @description Queue conversations nobody can take (else leave them unassigned). */

@@ -18,6 +18,7 @@
 //! an agent online or on shift, `max_concurrent` raised. Routing a new conversation drains the queue ahead of
 //! it first, so a newcomer never overtakes a conversation that waits with a higher place in the queue.
 
+pub mod activity;
 pub mod admin;
 pub mod agents;
 pub mod groups;
@@ -885,20 +886,38 @@ pub async fn set_agent_status(
     a: &AgentId,
     status: kefu_domain::routing::AgentStatus,
 ) -> Result<(), AssignmentError> {
+    set_status_when(app, t, a, status, None).await.map(|_| ())
+}
+
+/// [`set_agent_status`] with one more condition on the agent's routing item (auto-away: "still online and
+/// idle since the activity it read"); the change, its event and what routing does with it are the same.
+/// Answers `Ok(false)` when the extra condition no longer held (nothing changed), `Ok(true)` when the status
+/// changed or already was `status`.
+pub(crate) async fn set_status_when(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    status: kefu_domain::routing::AgentStatus,
+    extra: Option<Condition>,
+) -> Result<bool, AssignmentError> {
     let load = ensure_agent_load(app, t, a).await?;
     if load.disabled {
         return Err(AssignmentError::AgentNotFound);
     }
     if load.status == status {
-        return Ok(());
+        return Ok(true);
     }
     let now = app.now();
+    let mut update = Update::new().set("status", status.as_str()).set("status_at", json!(now));
+    if status == AgentStatus::Online {
+        // Going online is activity: auto-away counts from here.
+        update = update.set("last_active_s", now.as_second());
+    }
+    let mut conditions = vec![Condition::Exists, Condition::cmp("disabled", CmpOp::Ne, true)];
+    let conditioned = extra.is_some();
+    conditions.extend(extra);
     let ops = vec![
-        TxOp::Update {
-            key: keys::agent_load(t, a),
-            update: Update::new().set("status", status.as_str()).set("status_at", json!(now)),
-            condition: Some(Condition::And(vec![Condition::Exists, Condition::cmp("disabled", CmpOp::Ne, true)])),
-        },
+        TxOp::Update { key: keys::agent_load(t, a), update, condition: Some(Condition::And(conditions)) },
         TxOp::Update {
             key: keys::agent(t, a),
             update: Update::new().set("status", status.as_str()),
@@ -907,7 +926,8 @@ pub async fn set_agent_status(
     ];
     let event = Envelope::new(t, now, AgentStatusChanged { agent_id: a.clone(), status });
     match outbox::commit(app, ops, vec![event]).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
+        Err(TableError::TransactionCanceled { .. }) if conditioned => Ok(false),
         Err(TableError::TransactionCanceled { .. }) => Err(AssignmentError::AgentNotFound),
         Err(e) => Err(e.into()),
     }

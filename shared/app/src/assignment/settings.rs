@@ -36,6 +36,9 @@ pub struct SettingsRecord {
     /// Whether an agent going offline hands its open conversations back to routing.
     #[serde(default)]
     pub requeue_on_offline: bool,
+    /// Minutes without activity after which an online agent is set away (null: never).
+    #[serde(default)]
+    pub auto_away_minutes: Option<u32>,
     /// The last save.
     pub updated_at: jiff::Timestamp,
 }
@@ -54,6 +57,7 @@ impl SettingsRecord {
             schedule_id: s.schedule_id.clone(),
             reassign_unanswered_seconds: s.reassign_unanswered_seconds,
             requeue_on_offline: s.requeue_on_offline,
+            auto_away_minutes: s.auto_away_minutes,
             updated_at: at,
         }
     }
@@ -91,6 +95,10 @@ pub struct SettingsInput {
     /// them).
     #[serde(default)]
     pub requeue_on_offline: Option<bool>,
+    /// Minutes (≥ 1) without activity (a request, a WebSocket frame, typing) after which an online agent is set
+    /// `away`, keeping its conversations, and told by a `notification` frame (`null` or absent: never).
+    #[serde(default)]
+    pub auto_away_minutes: Option<u32>,
 }
 
 /// The tenant's assignment settings (defaults until set).
@@ -125,6 +133,9 @@ pub async fn put_settings(
     if req.reassign_unanswered_seconds == Some(0) {
         return Err(ValidationError::new("reassign_unanswered_seconds", "must be at least 1, or null (off)").into());
     }
+    if req.auto_away_minutes == Some(0) {
+        return Err(ValidationError::new("auto_away_minutes", "must be at least 1, or null (off)").into());
+    }
     let settings = Settings {
         strategy,
         queue_when_full: req.queue_when_full,
@@ -133,6 +144,7 @@ pub async fn put_settings(
         schedule_id,
         reassign_unanswered_seconds: req.reassign_unanswered_seconds,
         requeue_on_offline: req.requeue_on_offline.unwrap_or(false),
+        auto_away_minutes: req.auto_away_minutes,
     };
     let item = SettingsRecord::of(&settings, app.now()).item(t);
     let audit = audit.target("settings", "assignment").detail(settings.to_json());
@@ -163,6 +175,7 @@ mod tests {
             schedule_id: None,
             reassign_unanswered_seconds: Some(90),
             requeue_on_offline: true,
+            auto_away_minutes: Some(5),
         };
         let mut expected = keys::assignment_settings(&t).with(s.to_json());
         expected.insert("type".into(), json!("assignment_settings"));

@@ -41,6 +41,9 @@ pub struct Settings {
     pub reassign_unanswered_seconds: Option<u32>,
     /// Whether an agent going offline hands its open conversations back to routing.
     pub requeue_on_offline: bool,
+    /// After how many minutes without activity an online agent is set away (the timers capability's due
+    /// timer); `None`: never.
+    pub auto_away_minutes: Option<u32>,
 }
 
 impl Default for Settings {
@@ -53,6 +56,7 @@ impl Default for Settings {
             schedule_id: None,
             reassign_unanswered_seconds: None,
             requeue_on_offline: false,
+            auto_away_minutes: None,
         }
     }
 }
@@ -76,6 +80,11 @@ impl Settings {
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n >= 1),
             requeue_on_offline: item.get("requeue_on_offline").and_then(Value::as_bool).unwrap_or(false),
+            auto_away_minutes: item
+                .get("auto_away_minutes")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n >= 1),
         }
     }
 
@@ -87,6 +96,7 @@ impl Settings {
             "default_group_id": self.default_group_id, "schedule_id": self.schedule_id,
             "reassign_unanswered_seconds": self.reassign_unanswered_seconds,
             "requeue_on_offline": self.requeue_on_offline,
+            "auto_away_minutes": self.auto_away_minutes,
         })
     }
 }
@@ -147,6 +157,7 @@ impl AgentLoad {
             active: 0,
             last_assigned_at: None,
             gv: None,
+            last_active_s: None,
         }
         .to_item()
     }
@@ -199,6 +210,10 @@ pub struct AgentLoadRecord {
     /// Membership version: every change of `group_ids` is conditioned on it and adds 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gv: Option<u64>,
+    /// The agent's last activity while online (a request, a WebSocket ping, typing), in Unix seconds: set when
+    /// it goes online, then by [`super::activity::touch`] at most once a minute (auto-away's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active_s: Option<i64>,
 }
 
 impl Record for AgentLoadRecord {

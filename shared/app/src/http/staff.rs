@@ -130,6 +130,10 @@ async fn principal(parts: &mut Parts, app: &App) -> Result<Principal, ApiError> 
     let span = tracing::Span::current();
     span.record("tenant_id", tracing::field::display(&principal.tenant_id));
     span.record("agent_id", tracing::field::display(principal.actor_id()));
+    if matches!(principal.caller, Caller::Session(_)) {
+        // A person's request is activity (auto-away's clock; at most one write a minute).
+        crate::assignment::activity::touch_quietly(app, &principal.tenant_id, &principal.agent_id).await;
+    }
     Ok(principal)
 }
 

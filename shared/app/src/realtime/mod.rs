@@ -418,15 +418,20 @@ pub async fn close(app: &App, connection_id: &str) -> Result<(), TableError> {
 }
 
 /// Re-checks one connection (a client's ping): closes it when its reader may no longer receive frames.
-/// Answers whether it stays open.
-pub async fn recheck(app: &App, connection_id: &str) -> Result<bool, TableError> {
+/// Answers whether it stays open. With `activity` (a frame the client sent, not the transport's periodic
+/// re-check), an agent's open connection records its activity (auto-away's clock).
+pub async fn recheck(app: &App, connection_id: &str, activity: bool) -> Result<bool, TableError> {
     let Some(item) = app.table.get(&keys::connection(connection_id)).await? else { return Ok(false) };
-    let view = match Subscriber::from_item(&item) {
-        Some(subscriber) => reader_view(app, &subscriber).await?,
+    let subscriber = Subscriber::from_item(&item);
+    let view = match &subscriber {
+        Some(subscriber) => reader_view(app, subscriber).await?,
         None => None,
     };
     if view.is_none() {
         close(app, connection_id).await?;
+    } else if activity && let Some(Subscriber::Agent { tenant_id, agent_id, .. }) = &subscriber {
+        // An agent's frame is activity (auto-away's clock; at most one write a minute).
+        crate::assignment::activity::touch_quietly(app, tenant_id, agent_id).await;
     }
     Ok(view.is_some())
 }

@@ -46,7 +46,7 @@ pub async fn on_connect<R>(
 /// re-checks the session behind the connection (one that no longer works is closed instead, and gets no
 /// answer), extends the connection's record and is answered [`PONG`]; anything else is ignored.
 pub async fn on_frame(app: &App, connection_id: &str, text: &str) -> Option<&'static str> {
-    if !super::is_ping(text) || !on_recheck(app, connection_id).await {
+    if !super::is_ping(text) || !checked(app, connection_id, true).await {
         return None;
     }
     on_keep_alive(app, connection_id).await;
@@ -57,7 +57,12 @@ pub async fn on_frame(app: &App, connection_id: &str, text: &str) -> Option<&'st
 /// answers whether it stays open. A failed re-check keeps it open until the next one. Called on each ping and,
 /// by a transport that holds its sockets itself, periodically.
 pub async fn on_recheck(app: &App, connection_id: &str) -> bool {
-    match super::recheck(app, connection_id).await {
+    checked(app, connection_id, false).await
+}
+
+/// [`on_recheck`]; with `activity` (a client's frame), an agent's activity is recorded too.
+async fn checked(app: &App, connection_id: &str, activity: bool) -> bool {
+    match super::recheck(app, connection_id, activity).await {
         Ok(open) => open,
         Err(e) => {
             tracing::warn!(connection_id, error = %e, "session re-check failed");

@@ -141,6 +141,7 @@ pub async fn board(app: &App, t: &TenantId) -> Result<LiveBoard, StatsError> {
             active: 0,
             last_assigned_at: None,
             gv: None,
+            last_active_s: None,
         });
         agents.push(LiveAgent {
             agent_id: account.agent_id.to_string(),

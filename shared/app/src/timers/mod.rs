@@ -12,6 +12,10 @@
 //!   transaction) and arms the next threshold; a `reassign` timer moves the conversation through
 //!   [`crate::assignment::reassign_unanswered`], conditioned on the conversation being unchanged, so a
 //!   duplicate finds it moved already.
+//! - **Auto-away** ([`on_online`], [`Due::Away`]): an agent going online with the tenant's `auto_away_minutes`
+//!   arms a timer for its last activity (`last_active_s`, kept by [`crate::assignment::activity`]) plus the
+//!   minutes; firing, an agent active since is armed again for its new idle time, an idle one is set away
+//!   through assignment's status change (it keeps its conversations) and gets a `notification` frame.
 //!
 //! Owns the due record ([`Due`], the queue's body), the agents a conversation has had ([`HadRecord`]), and
 //! [`TimerError`].
@@ -20,18 +24,21 @@ use std::time::Duration;
 
 use kefu_domain::automation::{next_unanswered, timer_delay};
 use kefu_domain::conversation::Author;
+use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, ConversationStatus, MessageId, TenantId};
 use kefu_ports::QueueError;
-use kefu_ports::table::{Condition, Key, Query, SkCondition, TableError, TxOp};
+use kefu_ports::table::{CmpOp, Condition, Key, Query, SkCondition, TableError, TxOp};
 use serde::{Deserialize, Serialize};
 
 use crate::App;
+use crate::assignment::store::AgentLoadRecord;
 use crate::conversations::record::{ConversationRecord, MessageRecord};
 use crate::plumbing::events::{ConversationUnanswered, Envelope};
 use crate::plumbing::idempotency::{ClaimStatus, IdempotencyRecord, KEEP_DONE};
 use crate::plumbing::keys;
 use crate::plumbing::outbox;
 use crate::plumbing::record::{self, Record};
+use crate::realtime::frames::Frame;
 
 /// The due queue's name in the embedded store (`kefu serve`); `DueQueue` in the template.
 pub const DUE_QUEUE: &str = "due";
@@ -97,13 +104,26 @@ pub enum Due {
         /// When it falls due: the later of the wait's start and the assignment, plus `seconds`.
         due_at: jiff::Timestamp,
     },
+    /// `auto_away_minutes`: an online agent idle that long is set away.
+    Away {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The agent.
+        agent_id: AgentId,
+        /// When the agent went online (its routing item's `status_at`): a timer of an earlier online period is
+        /// stale, so toggling away and back never leaves two timers re-arming each other.
+        online_since: Option<jiff::Timestamp>,
+        /// When it falls due: the agent's last activity known when armed, plus the setting's minutes and
+        /// the activity clock's [`crate::assignment::activity::THROTTLE`].
+        due_at: jiff::Timestamp,
+    },
 }
 
 impl Due {
     /// When the timer falls due.
     pub fn due_at(&self) -> jiff::Timestamp {
         match self {
-            Due::Unanswered { due_at, .. } | Due::Reassign { due_at, .. } => *due_at,
+            Due::Unanswered { due_at, .. } | Due::Reassign { due_at, .. } | Due::Away { due_at, .. } => *due_at,
         }
     }
 
@@ -116,6 +136,7 @@ impl Due {
             Due::Reassign { conversation_id, message_id, agent_id, assigned_at, .. } => {
                 format!("reassign#{conversation_id}#{message_id}#{agent_id}#{}", assigned_at.as_millisecond())
             }
+            Due::Away { agent_id, due_at, .. } => format!("away#{agent_id}#{}", due_at.as_second()),
         }
     }
 }
@@ -306,6 +327,87 @@ pub async fn had_agents(app: &App, t: &TenantId, c: &ConversationId) -> Result<V
     }
 }
 
+/// When an agent last active at `last_active_s` (Unix seconds) counts as idle for `minutes`: the stored time
+/// lags the real activity by under [`crate::assignment::activity::THROTTLE`], so that much is added (an agent
+/// is set away after between `minutes` and `minutes` + 1 minute without activity, never sooner).
+fn idle_at(last_active_s: i64, minutes: u32) -> jiff::Timestamp {
+    let s = last_active_s.saturating_add(i64::from(minutes) * 60).saturating_add(crate::assignment::activity::THROTTLE);
+    jiff::Timestamp::from_second(s).unwrap_or(jiff::Timestamp::MAX)
+}
+
+/// An agent went online (the assign consumer calls it on `agent.status_changed` to online): with the tenant's
+/// `auto_away_minutes`, its auto-away timer is armed. Answers whether it armed one.
+pub async fn on_online(app: &App, t: &TenantId, a: &AgentId) -> Result<bool, TimerError> {
+    let settings = crate::assignment::settings::get_settings(app, t).await?;
+    let Some(minutes) = settings.auto_away_minutes else { return Ok(false) };
+    let Some(item) = app.table.get(&keys::agent_load(t, a)).await? else { return Ok(false) };
+    let load = AgentLoadRecord::from_item(item).map_err(TableError::from)?;
+    if load.status != AgentStatus::Online || load.disabled {
+        return Ok(false);
+    }
+    let last = load.last_active_s.unwrap_or_else(|| app.now().as_second());
+    let due = Due::Away {
+        tenant_id: t.clone(),
+        agent_id: a.clone(),
+        online_since: load.status_at,
+        due_at: idle_at(last, minutes),
+    };
+    arm(app, &due).await?;
+    Ok(true)
+}
+
+/// Fires an auto-away timer: still online and idle → away (through assignment's status change, conditioned on
+/// the activity read, so a request meanwhile wins) and a `notification` frame to the agent's sockets; active
+/// since → armed again for when it would be idle.
+async fn fire_away(
+    app: &App,
+    t: &TenantId,
+    a: &AgentId,
+    online_since: Option<jiff::Timestamp>,
+    now: jiff::Timestamp,
+) -> Result<Fired, TimerError> {
+    let settings = crate::assignment::settings::get_settings(app, t).await?;
+    let Some(minutes) = settings.auto_away_minutes else { return Ok(Fired::Stale) };
+    let Some(item) = app.table.get(&keys::agent_load(t, a)).await? else { return Ok(Fired::Stale) };
+    let load = AgentLoadRecord::from_item(item).map_err(TableError::from)?;
+    if load.status != AgentStatus::Online || load.disabled || load.status_at != online_since {
+        return Ok(Fired::Stale);
+    }
+    let last = load.last_active_s.or(load.status_at.map(|at| at.as_second())).unwrap_or_else(|| now.as_second());
+    let idle = idle_at(last, minutes);
+    if now < idle {
+        arm(app, &Due::Away { tenant_id: t.clone(), agent_id: a.clone(), online_since, due_at: idle }).await?;
+        return Ok(Fired::StillActive { until: idle });
+    }
+    // Unchanged since read: still online with the same last activity (a request meanwhile moved it).
+    let same = match load.last_active_s {
+        Some(s) => Condition::cmp("last_active_s", CmpOp::Eq, s),
+        None => Condition::AttrNotExists("last_active_s".into()),
+    };
+    let unchanged = Condition::And(vec![Condition::cmp("status", CmpOp::Eq, AgentStatus::Online.as_str()), same]);
+    match crate::assignment::set_status_when(app, t, a, AgentStatus::Away, Some(unchanged)).await {
+        Ok(true) => {}
+        // Active meanwhile, or no longer online: a later timer (or none) decides.
+        Ok(false) | Err(crate::assignment::AssignmentError::AgentNotFound) => return Ok(Fired::Stale),
+        Err(crate::assignment::AssignmentError::Table(e)) => return Err(e.into()),
+        Err(e) => return Err(TimerError::Reassign(e.to_string())),
+    }
+    let frame = Frame {
+        frame_type: crate::realtime::frames::types::NOTIFICATION,
+        conversation_id: String::new(),
+        message: None,
+        data: Some(serde_json::json!({
+            "kind": "agent.auto_away", "priority": "normal", "status": "away", "minutes": minutes,
+            "text": format!("You were set away after {minutes} min without activity"),
+        })),
+    };
+    let mut closed = 0;
+    let readers = crate::realtime::agent_readers(app, t, a, &mut closed).await?;
+    let text = frame.to_text();
+    crate::realtime::push_to(app, &readers, |_| text.clone()).await?;
+    Ok(Fired::Away { minutes })
+}
+
 /// What a firing did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fired {
@@ -327,6 +429,16 @@ pub enum Fired {
     },
     /// Due, but no other agent could take it: it stays where it is.
     NobodyElse,
+    /// The agent was active since: the auto-away timer was armed again for when it would be idle.
+    StillActive {
+        /// The new due time.
+        until: jiff::Timestamp,
+    },
+    /// The idle agent was set away and told.
+    Away {
+        /// The setting's minutes.
+        minutes: u32,
+    },
 }
 
 /// Handles one due timer's body (the due consumer, in Lambda and in `kefu serve`). Firing late or twice does no
@@ -397,6 +509,9 @@ pub async fn fire(app: &App, body: &str) -> Result<Fired, TimerError> {
                 Err(crate::assignment::AssignmentError::Table(e)) => return Err(e.into()),
                 Err(e) => return Err(TimerError::Reassign(e.to_string())),
             }
+        }
+        Due::Away { tenant_id, agent_id, online_since, .. } => {
+            fire_away(app, tenant_id, agent_id, *online_since, now).await?
         }
     };
     tracing::info!(timer = %due.id(), due_at = %due.due_at(), late_ms = (now - due.due_at()).get_milliseconds(), ?fired, "timer fired");

@@ -1,6 +1,7 @@
 /**
  * Assignment settings (`settings.manage`): strategy, queueing, sticky routing, default group and hours, and the
- * timers: reassigning an unanswered conversation after N seconds, handing an offline agent's conversations back.
+ * timers: reassigning an unanswered conversation after N seconds, handing an offline agent's conversations back,
+ * setting an idle agent away after N minutes.
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -19,12 +20,15 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
   const [error, setError] = useState<unknown>(null);
   const [reassign, setReassign] = useState('');
   const [reassignError, setReassignError] = useState(false);
+  const [away, setAway] = useState('');
+  const [awayError, setAwayError] = useState(false);
   useEffect(() => {
     client
       .get<AssignmentSettings>('/v1/settings/assignment')
       .then((got) => {
         setS(got);
         setReassign(got.reassign_unanswered_seconds == null ? '' : String(got.reassign_unanswered_seconds));
+        setAway(got.auto_away_minutes == null ? '' : String(got.auto_away_minutes));
       })
       .catch(setError);
     if (perms.has('agents.manage')) readAll<GroupView>(client, '/v1/groups').then(setGroups).catch(() => undefined);
@@ -34,14 +38,19 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
     e.preventDefault();
     if (!s) return;
     setError(null);
-    const seconds = reassign.trim() === '' ? null : Number(reassign.trim());
-    if (seconds !== null && (!Number.isInteger(seconds) || seconds < 1)) {
-      setReassignError(true);
-      return;
-    }
-    setReassignError(false);
+    const seconds = wholeOrNull(reassign);
+    const minutes = wholeOrNull(away);
+    setReassignError(seconds === undefined);
+    setAwayError(minutes === undefined);
+    if (seconds === undefined || minutes === undefined) return;
     try {
-      setS(await client.put<AssignmentSettings>('/v1/settings/assignment', { ...s, reassign_unanswered_seconds: seconds }));
+      setS(
+        await client.put<AssignmentSettings>('/v1/settings/assignment', {
+          ...s,
+          reassign_unanswered_seconds: seconds,
+          auto_away_minutes: minutes,
+        }),
+      );
       announce(t('common.saved'));
     } catch (err) {
       setError(err);
@@ -109,10 +118,20 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
             checked={s.requeue_on_offline ?? false}
             onChange={(v) => setS({ ...s, requeue_on_offline: v })}
           />
+          <Field label={t('assignment.autoAway')} hint={t('assignment.autoAwayHint')} error={awayError ? t('assignment.autoAwayInvalid') : null}>
+            {(p) => <input {...p} name="auto-away-minutes" inputMode="numeric" value={away} onInput={(e) => setAway(e.currentTarget.value)} />}
+          </Field>
           <ErrorLine error={error} />
           <button type="submit">{t('common.save')}</button>
         </form>
       )}
     </div>
   );
+}
+
+/** A field's whole number ≥ 1, `null` when empty, `undefined` when it is neither. */
+function wholeOrNull(text: string): number | null | undefined {
+  if (text.trim() === '') return null;
+  const n = Number(text.trim());
+  return Number.isInteger(n) && n >= 1 ? n : undefined;
 }
