@@ -30,6 +30,7 @@ use kefu_ports::table::{CmpOp, Condition, Index, Key, Query, SkCondition, TableE
 use kefu_ports::{BlobError, PresignedPut};
 use serde::{Deserialize, Serialize};
 
+pub use super::error::AttachmentError;
 use crate::App;
 use crate::plumbing::keys;
 use crate::plumbing::record::{self, Record};
@@ -46,41 +47,6 @@ pub const UPLOADS_PER_MINUTE: u32 = 20;
 
 /// How long after its expiry a pending record stays for the sweep before the store's TTL may drop it.
 pub const TTL_GRACE_SECS: i64 = 60 * 60;
-
-/// Why an attachment request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum AttachmentError {
-    /// A field is invalid (400 `validation_failed`, with its path).
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// The file is larger than the tenant allows (413 `too_large`).
-    #[error("the file is larger than {max} bytes")]
-    TooLarge {
-        /// The tenant's `attachments.max_bytes`.
-        max: u64,
-    },
-    /// Too many uploads declared too fast (429).
-    #[error(transparent)]
-    RateLimited(#[from] crate::plumbing::ratelimit::RateLimitError),
-    /// The tenant has not turned visitor uploads on (403).
-    #[error("attachments are turned off for this widget")]
-    Disabled,
-    /// No such attachment, or a link that is forged or stale (404: a wrong link learns nothing).
-    #[error("no such resource")]
-    NotFound,
-    /// The store failed.
-    #[error(transparent)]
-    Table(#[from] TableError),
-    /// The blob store failed.
-    #[error(transparent)]
-    Blob(#[from] BlobError),
-}
-
-impl From<record::RecordError> for AttachmentError {
-    fn from(e: record::RecordError) -> Self {
-        Self::Table(e.into())
-    }
-}
 
 /// Where an attachment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //! JSON errors.
 
 use kefu_domain::ValidationError;
+use kefu_ports::BlobError;
 use kefu_ports::table::TableError;
 
 use crate::assignment::AssignmentError;
@@ -38,5 +39,40 @@ pub enum ConversationError {
     Table(#[from] TableError),
     /// An attachment was refused, or the blob store failed (issue 15).
     #[error(transparent)]
-    Attachment(#[from] super::attachments::AttachmentError),
+    Attachment(#[from] AttachmentError),
+}
+
+/// Why an attachment request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    /// A field is invalid (400 `validation_failed`, with its path).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The file is larger than the tenant allows (413 `too_large`).
+    #[error("the file is larger than {max} bytes")]
+    TooLarge {
+        /// The tenant's `attachments.max_bytes`.
+        max: u64,
+    },
+    /// Too many uploads declared too fast (429).
+    #[error(transparent)]
+    RateLimited(#[from] crate::plumbing::ratelimit::RateLimitError),
+    /// The tenant has not turned visitor uploads on (403).
+    #[error("attachments are turned off for this widget")]
+    Disabled,
+    /// No such attachment, or a link that is forged or stale (404: a wrong link learns nothing).
+    #[error("no such resource")]
+    NotFound,
+    /// The store failed.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The blob store failed.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl From<crate::plumbing::record::RecordError> for AttachmentError {
+    fn from(e: crate::plumbing::record::RecordError) -> Self {
+        Self::Table(e.into())
+    }
 }
