@@ -338,3 +338,38 @@ async fn on_aws_the_timer_is_an_sqs_message_with_delay_seconds() {
     assert!(eventually(Duration::from_secs(20), || async { active(&t, &ten, &first).await == 0 }).await);
     assert_eq!(active(&t, &ten, &second).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rules_reassign_moves_the_conversation_to_another_agent_with_capacity_held() {
+    let t = spawn_app().await;
+    let ten = tenant(&t, "RuleReassign").await;
+    let (first, _) = online_agent(&t, &ten, 1, 2).await;
+    let (c, visitor_token) = visitor(&t, &ten).await;
+    let seen = conversation_when(&t, &ten, &c, Duration::from_secs(30), |v| v["status"] == "open").await;
+    assert_eq!(seen["assignee_id"], first.as_str());
+    let (second, _) = online_agent(&t, &ten, 2, 2).await;
+    let rule = json!({"name": "Escalate", "event": "message.received",
+        "conditions": {"all": [{"field": "message.content", "op": "contains", "value": "manager"}]},
+        "actions": [{"type": "reassign"}]});
+    let r = t.post("/v1/rules", rule, Some(&ten.admin)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    assert!(t.visitor_send(&visitor_token, "I want to talk to a manager").await.status.is_success());
+    let moved = conversation_when(&t, &ten, &c, Duration::from_secs(30), |v| v["assignee_id"] == second.as_str()).await;
+    assert_eq!(
+        (moved["routing"]["outcome"].as_str(), moved["routing"]["reason"].as_str()),
+        (Some("reassigned"), Some("rule"))
+    );
+    assert_eq!(moved["routing"]["previous_agent_id"], first.as_str());
+    let held = eventually(Duration::from_secs(10), || async {
+        active(&t, &ten, &first).await == 0 && active(&t, &ten, &second).await == 1
+    })
+    .await;
+    assert!(held, "one slot moved: {} / {}", active(&t, &ten, &first).await, active(&t, &ten, &second).await);
+    let run = conversation_when(&t, &ten, &c, Duration::from_secs(10), |v| {
+        v["automation"].as_array().is_some_and(|runs| !runs.is_empty())
+    })
+    .await;
+    let last = run["automation"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["rules"][0]["actions"], json!([{"type": "reassign", "result": "done"}]), "{last}");
+}

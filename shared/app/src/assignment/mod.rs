@@ -835,6 +835,18 @@ pub async fn transfer_to_group_recorded(
     Err(AssignmentError::Busy)
 }
 
+/// Why a conversation is moved from its agent to another (recorded in its `routing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReassignReason {
+    /// The visitor waited this long for the agent's reply (`reassign_unanswered_seconds`).
+    Unanswered {
+        /// The wait, in seconds.
+        waited_seconds: u64,
+    },
+    /// A rule's `reassign` action.
+    Rule,
+}
+
 /// Moves an open conversation whose visitor has waited `waited_seconds` for `from`'s reply to another eligible
 /// agent that is none of `had` (the agents it already had), as routing would choose among them (strategy,
 /// group, skills, capacity, working hours): the conversation's `routing` says `reassigned` with the reason
@@ -849,6 +861,50 @@ pub async fn reassign_unanswered(
     had: &[AgentId],
     waited_seconds: u64,
 ) -> Result<Option<AgentId>, AssignmentError> {
+    reassign_away(app, t, c, from, had, ReassignReason::Unanswered { waited_seconds }).await
+}
+
+/// A rule's `reassign`: moves the open conversation from its agent to another eligible agent it never had
+/// (`routing` says `reassigned`, reason `rule`). Answers the new agent, or `None` when it has no agent, is not
+/// open, or nobody else can take it (it then stays where it is).
+pub async fn reassign_by_rule(app: &App, t: &TenantId, c: &ConversationId) -> Result<Option<AgentId>, AssignmentError> {
+    let Some(conv) = store::conversation(app, t, c).await? else { return Ok(None) };
+    let Some(from) = conv.assignee_id.clone() else { return Ok(None) };
+    let had = agents_had(app, t, c).await?;
+    reassign_away(app, t, c, &from, &had, ReassignReason::Rule).await
+}
+
+/// The agents a conversation has had (the `HAD#` items the assign consumer writes on each assignment).
+pub async fn agents_had(app: &App, t: &TenantId, c: &ConversationId) -> Result<Vec<AgentId>, TableError> {
+    #[derive(Deserialize)]
+    struct Had {
+        agent_id: AgentId,
+    }
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q = Query::partition(keys::conversation_pk(t, c))
+            .sk(kefu_ports::table::SkCondition::BeginsWith(keys::HAD_PREFIX.to_owned()))
+            .after(cursor);
+        let page = app.table.query(q).await?;
+        for item in page.items {
+            out.push(record::parse::<Had>("had agent", item)?.agent_id);
+        }
+        cursor = page.cursor;
+        if cursor.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
+async fn reassign_away(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    from: &AgentId,
+    had: &[AgentId],
+    reason: ReassignReason,
+) -> Result<Option<AgentId>, AssignmentError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Some(conv) = store::conversation(app, t, c).await? else { return Ok(None) };
         if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
@@ -862,13 +918,18 @@ pub async fn reassign_unanswered(
         e.needs.preferred_agent = None;
         let d = decide(snap.settings.strategy, &cands, &e.needs, at);
         let Some(a) = d.chosen_agent_id.clone().filter(|_| e.in_hours) else {
-            info!(tenant_id = %t, conversation_id = %c, "unanswered, but no other agent can take it");
+            info!(tenant_id = %t, conversation_id = %c, ?reason, "to be reassigned, but no other agent can take it");
             return Ok(None);
         };
         let Some(agent) = snap.agent(&a).cloned() else { return Ok(None) };
         let mut routing = routing_json(&d, "reassigned", e.in_hours);
-        routing["reason"] = json!("unanswered");
-        routing["unanswered_seconds"] = json!(waited_seconds);
+        match reason {
+            ReassignReason::Unanswered { waited_seconds } => {
+                routing["reason"] = json!("unanswered");
+                routing["unanswered_seconds"] = json!(waited_seconds);
+            }
+            ReassignReason::Rule => routing["reason"] = json!("rule"),
+        }
         routing["previous_agent_id"] = json!(from);
         match commit_assign(app, t, &e.conv, &agent, routing, None, false, true, None).await? {
             Applied::Done => return Ok(Some(a)),

@@ -18,12 +18,14 @@
 //!   agents' preferences (the notifications capability's `deliver`);
 //! - `webhook`: a delivery stored and queued ([`super::webhooks::enqueue`], `queued`): the `notify` consumer
 //!   tries it, signed, and the queue retries it;
-//! - `request_rating`: a `rating.requested` event (through the outbox), which asks the visitor for a rating.
+//! - `request_rating`: a `rating.requested` event (through the outbox), which asks the visitor for a rating;
+//! - `reassign`: the conversation moves from its agent to another eligible agent it never had
+//!   ([`crate::assignment::reassign_by_rule`], capacity held), or stays when nobody else can take it.
 //!
 //! Rules run on `conversation.created`, a visitor's `message.received`, `conversation.unanswered` and
 //! `conversation.closed`. On `conversation.created`, `assign_group`, `set_priority` and `require_skills` shape the first routing
 //! instead: the assign consumer calls [`shape_first_routing`] before it chooses, and the run records them as
-//! `before_routing`. `reassign` is recorded as `unsupported` (skipped), never pretended. Each rule's
+//! `before_routing`. Each rule's
 //! actions run at most once per event, even when the event is delivered twice: an idempotency record per
 //! (event, rule) is claimed before they run and completed after. The run is recorded on the conversation
 //! (`automation`: its last [`MAX_RUNS_KEPT`] runs, each an [`AutomationRun`]), so a supervisor sees which rules
@@ -340,7 +342,12 @@ async fn act(ctx: &Ctx<'_>, action: &Action) -> Result<String, RunError> {
             crate::plumbing::outbox::commit(app, Vec::new(), vec![Envelope::new(t, app.now(), asked)]).await?;
             Ok("done".into())
         }
-        Action::Reassign => Ok("unsupported".into()),
+        Action::Reassign => match crate::assignment::reassign_by_rule(app, t, c).await {
+            Ok(Some(_)) => Ok("done".into()),
+            Ok(None) => Ok("skipped: no other agent can take it".into()),
+            Err(AE::Table(e)) => Err(e.into()),
+            Err(e) => Ok(format!("skipped: {e}")),
+        },
     }
 }
 
