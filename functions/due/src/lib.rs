@@ -6,7 +6,7 @@
 //! nothing; one that came early (a due time past the queue's 15-minute delay) sends itself again. Failed timers
 //! are reported as partial batch failures, retried, then dead-lettered (`DueDlq`).
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use kefu_app::App;
 use kefu_app::timers::{self, DueItem};
 
@@ -17,15 +17,5 @@ pub async fn handle(app: &App, event: SqsEvent) -> SqsBatchResponse {
         .into_iter()
         .map(|r| DueItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
         .collect();
-    let failed = timers::fire_batch(app, items).await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    response
+    kefu_lambda::batch_response(timers::fire_batch(app, items).await)
 }

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use kefu_app::App;
 use kefu_app::plumbing::idempotency::{self, Claim};
 use kefu_ports::{MailError, Mailer};
@@ -106,14 +106,10 @@ pub async fn handle(app: &App, mailer: &dyn Mailer, event: SqsEvent) -> SqsBatch
             Outcome::Retry(why) => tracing::warn!(message_id = %id, reason = %why, "mail not sent; retried later"),
         }
         if matches!(outcome, Outcome::Retry(_)) {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            failed.push(f);
+            failed.push(id);
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed;
-    response
+    kefu_lambda::batch_response(failed)
 }
 
 #[cfg(test)]

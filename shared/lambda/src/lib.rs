@@ -169,7 +169,11 @@ pub async fn handle_sqs(app: &App, consumer: &dyn Consumer, event: SqsEvent) -> 
         .into_iter()
         .map(|r| BatchItem { message_id: r.message_id.unwrap_or_default(), body: r.body.unwrap_or_default() })
         .collect();
-    let failed = process_batch(app, consumer, items).await;
+    batch_response(process_batch(app, consumer, items).await)
+}
+
+/// The answer to an SQS batch whose messages `failed` (their ids) must come back: partial batch failures.
+pub fn batch_response(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()

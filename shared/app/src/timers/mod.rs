@@ -310,21 +310,7 @@ pub async fn on_assigned(app: &App, t: &TenantId, c: &ConversationId, agent: &Ag
 
 /// The agents a conversation has had (one Query of its `HAD#` items).
 pub async fn had_agents(app: &App, t: &TenantId, c: &ConversationId) -> Result<Vec<AgentId>, TableError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let q = Query::partition(keys::conversation_pk(t, c))
-            .sk(SkCondition::BeginsWith(keys::HAD_PREFIX.to_owned()))
-            .after(cursor);
-        let page = app.table.query(q).await?;
-        for item in page.items {
-            out.push(record::parse::<HadRecord>("had agent", item)?.agent_id);
-        }
-        cursor = page.cursor;
-        if cursor.is_none() {
-            return Ok(out);
-        }
-    }
+    crate::assignment::agents_had(app, t, c).await
 }
 
 /// When an agent last active at `last_active_s` (Unix seconds) counts as idle for `minutes`: the stored time
