@@ -1,6 +1,6 @@
 //! Assignment on the embedded store with a clock the test moves: routing with reasons, capacity, the queue and
 //! its priority order, shifts and working hours, sticky routing, transfers, close/reopen, disabling an agent.
-//! (The same capacity race also runs against DynamoDB in `tests/tests/routing.rs`.)
+//! (The same capacity race also runs against DynamoDB in `tests/tests/e2e/routing.rs`.)
 
 use std::sync::Arc;
 

@@ -24,9 +24,9 @@ const PUBLIC: &[&str] = &[
     "POST /v1/auth/login",
     "POST /v1/auth/mfa",
     "POST /v1/auth/mfa/email",
-    // The signed link to a done export (its signature is the credential; checked in tests/tests/exports.rs).
+    // The signed link to a done export (its signature is the credential; checked in tests/tests/e2e/exports.rs).
     "GET /v1/exports/{id}/download",
-    // The signed local links of attachments (the signature is the credential; checked in tests/tests/attachments.rs).
+    // The signed local links of attachments (the signature is the credential; checked in tests/tests/e2e/attachments.rs).
     "PUT /v1/widget/uploads/{id}",
     "GET /v1/widget/files/{id}",
 ];

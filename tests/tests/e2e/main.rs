@@ -1,0 +1,43 @@
+//! The end-to-end tests, one module per area, linked into one test binary: forty binaries of ~200 MB each
+//! filled the CI disk and spent most of the build linking. nextest still runs every test in its own process.
+
+mod account_security;
+mod approvals;
+mod attachments;
+mod audit;
+mod authorization_matrix;
+mod auto_away;
+mod auto_reply;
+mod automation_flows;
+mod aws_backend;
+mod backup;
+mod blocks;
+mod connections;
+mod conversations;
+mod customers_push;
+mod declared_access;
+mod durability;
+mod exports;
+mod http_contract;
+mod http_hygiene;
+mod identity_security;
+mod live_chat;
+mod masking_and_audit;
+mod me;
+mod notifications;
+mod quick_replies;
+mod realtime;
+mod realtime_limits;
+mod realtime_watchers;
+mod retention;
+mod routing;
+mod rules;
+mod security_limits;
+mod stats;
+mod tags;
+mod tenants_and_auth;
+mod tickets;
+mod timers;
+mod web;
+mod webhooks;
+mod widget;
