@@ -1,5 +1,5 @@
 //! `GET|PUT /v1/settings/assignment` (`settings.manage`): strategy, queueing, sticky routing, the default group
-//! and the tenant's working hours, and the timer that moves a conversation left unanswered too long.
+//! and the tenant's working hours, the timers (reassignment, auto-away) and overflow between groups.
 
 use axum::extract::State;
 use kefu_app::App;
@@ -19,6 +19,16 @@ fn view(s: &Settings) -> SettingsInput {
         reassign_unanswered_seconds: s.reassign_unanswered_seconds,
         requeue_on_offline: Some(s.requeue_on_offline),
         auto_away_minutes: s.auto_away_minutes,
+        overflow: Some(
+            s.overflow
+                .iter()
+                .map(|r| settings::OverflowInput {
+                    from_group_id: r.from_group_id.to_string(),
+                    to_group_id: r.to_group_id.to_string(),
+                    after_seconds: r.after_seconds,
+                })
+                .collect(),
+        ),
     }
 }
 

@@ -8,7 +8,9 @@
 //!   to online, `agent.updated` (capacity, groups, skills, shift), `agent.disabled`: drain the queue;
 //! - `agent.status_changed` to offline, with the tenant's `requeue_on_offline`: the agent's open conversations go
 //!   back to routing (`kefu_app::assignment::agents::requeue_on_offline`);
-//! - `conversation.queued`: make sure the tenant is on the timers' list of tenants with a queue;
+//! - `conversation.queued` (and a transferred conversation queued in its new group): make sure the tenant is on
+//!   the timers' list of tenants with a queue, and arm the moment an overflow rule offers it to the next group
+//!   (`kefu_app::timers::on_queued`);
 //! - `conversation.assigned`: the agent joins the ones the conversation had, and a waiting visitor's
 //!   reassignment timer is armed for it (`kefu_app::timers::on_assigned`).
 //!
@@ -56,7 +58,15 @@ impl Consumer for AssignConsumer {
                 route(app, t, &e.conversation_id).await
             }
             Event::ConversationReopened(e) => route(app, t, &e.conversation_id).await,
-            Event::ConversationTransferred(e) => route(app, t, &e.conversation_id).await,
+            Event::ConversationTransferred(e) => {
+                route(app, t, &e.conversation_id).await?;
+                // Queued again in its new group (no `conversation.queued` when it was queued already): the new
+                // group's overflow moment is armed.
+                kefu_app::timers::on_queued(app, t, &e.conversation_id)
+                    .await
+                    .map(drop)
+                    .map_err(|e| HandlerError::Retry(e.to_string()))
+            }
             Event::ConversationClosed(_) | Event::AgentUpdated(_) | Event::AgentDisabled(_) => drain().await,
             Event::ConversationAssigned(e) => {
                 // The agent joins the ones the conversation had; a waiting visitor's reassignment is armed.
@@ -80,8 +90,13 @@ impl Consumer for AssignConsumer {
                 }
                 Ok(())
             }
-            Event::ConversationQueued(_) => {
-                assignment::mark_queued(app, t).await.map_err(|e| HandlerError::Retry(e.to_string()))
+            Event::ConversationQueued(e) => {
+                assignment::mark_queued(app, t).await.map_err(|e| HandlerError::Retry(e.to_string()))?;
+                // With an overflow rule for its group, the moment it is offered to the next group is armed.
+                kefu_app::timers::on_queued(app, t, &e.conversation_id)
+                    .await
+                    .map(drop)
+                    .map_err(|e| HandlerError::Retry(e.to_string()))
             }
             _ => Ok(()),
         }

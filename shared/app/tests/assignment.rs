@@ -418,6 +418,7 @@ async fn settings_validate_and_round_robin_rotates() {
             reassign_unanswered_seconds: None,
             requeue_on_offline: None,
             auto_away_minutes: None,
+            overflow: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )
@@ -436,6 +437,7 @@ async fn settings_validate_and_round_robin_rotates() {
             reassign_unanswered_seconds: None,
             requeue_on_offline: None,
             auto_away_minutes: None,
+            overflow: None,
         },
         AuditEntry::new(&f.tenant, "test", Outcome::Success),
     )

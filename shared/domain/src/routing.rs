@@ -156,6 +156,7 @@ impl Candidate {
     pub fn exclusion(&self, needs: &Needs) -> Option<Exclusion> {
         if let Some(g) = &needs.group_id
             && !self.group_ids.contains(g)
+            && !needs.overflow_group_ids.iter().any(|o| self.group_ids.contains(o))
         {
             return Some(Exclusion::NotInGroup);
         }
@@ -189,6 +190,60 @@ pub struct Needs {
     pub skills: Vec<String>,
     /// The agent to prefer when eligible: the returning customer's last agent (sticky routing).
     pub preferred_agent: Option<AgentId>,
+    /// Groups it is offered to as well, having waited in its group's queue past their overflow rules
+    /// ([`overflow_groups`]); their agents count as in the group.
+    pub overflow_group_ids: Vec<GroupId>,
+}
+
+impl Needs {
+    /// The overflow group through which `c` qualifies, when it is not in the conversation's own group: the
+    /// routing record names it (`reason: overflow`).
+    pub fn overflow_via(&self, c: &Candidate) -> Option<&GroupId> {
+        let g = self.group_id.as_ref()?;
+        if c.group_ids.contains(g) {
+            return None;
+        }
+        self.overflow_group_ids.iter().find(|o| c.group_ids.contains(o))
+    }
+}
+
+/// An overflow rule of the assignment settings: a conversation queued in `from_group_id` for `after_seconds`
+/// is offered to `to_group_id` too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverflowRule {
+    /// The group whose queue overflows.
+    pub from_group_id: GroupId,
+    /// The group it overflows to.
+    pub to_group_id: GroupId,
+    /// How long a conversation waits in the queue first, in seconds.
+    pub after_seconds: u32,
+}
+
+/// The groups a conversation queued in `group` for `waited` seconds is offered to besides its own, in the
+/// order they joined: every rule whose `after_seconds` have passed and whose `from` is `group` or a group
+/// already offered. Chains are measured from the moment it was queued (A → B after 30 s, B → C after 60 s:
+/// C joins at 60 s), and a cycle back to `group` adds nothing.
+pub fn overflow_groups(rules: &[OverflowRule], group: &GroupId, waited: u64) -> Vec<GroupId> {
+    let mut out: Vec<GroupId> = Vec::new();
+    while let Some(r) = rules.iter().find(|r| {
+        u64::from(r.after_seconds) <= waited
+            && (&r.from_group_id == group || out.contains(&r.from_group_id))
+            && &r.to_group_id != group
+            && !out.contains(&r.to_group_id)
+    }) {
+        out.push(r.to_group_id.clone());
+    }
+    out
+}
+
+/// The next time, in seconds since it was queued, at which a conversation queued in `group` is offered to
+/// one more group, when that happens after `waited`; `None` when its offered groups are complete.
+pub fn next_overflow(rules: &[OverflowRule], group: &GroupId, waited: u64) -> Option<u64> {
+    let now = overflow_groups(rules, group, waited).len();
+    let mut times: Vec<u64> = rules.iter().map(|r| u64::from(r.after_seconds)).filter(|s| *s > waited).collect();
+    times.sort_unstable();
+    times.dedup();
+    times.into_iter().find(|s| overflow_groups(rules, group, *s).len() > now)
 }
 
 /// One candidate's outcome in a decision.
@@ -304,6 +359,45 @@ mod tests {
         jiff::Timestamp::from_second(1_790_000_000 + secs).unwrap()
     }
 
+    fn rule(from: u32, to: u32, after_seconds: u32) -> OverflowRule {
+        OverflowRule { from_group_id: group(from), to_group_id: group(to), after_seconds }
+    }
+
+    #[test]
+    fn overflow_offers_the_next_groups_as_the_wait_passes_their_rules() {
+        // 1 → 2 after 30 s, 2 → 3 after 60 s, 3 → 1 after 10 s (a cycle back), 4 → 5 after 5 s (another queue).
+        let rules = [rule(1, 2, 30), rule(2, 3, 60), rule(3, 1, 10), rule(4, 5, 5)];
+        assert!(overflow_groups(&rules, &group(1), 29).is_empty());
+        assert_eq!(overflow_groups(&rules, &group(1), 30), vec![group(2)]);
+        assert_eq!(overflow_groups(&rules, &group(1), 600), vec![group(2), group(3)], "the cycle adds nothing");
+        assert_eq!(next_overflow(&rules, &group(1), 0), Some(30));
+        assert_eq!(next_overflow(&rules, &group(1), 30), Some(60));
+        assert_eq!(next_overflow(&rules, &group(1), 60), None);
+        // A chain is measured from the moment it was queued: 3 joins group 2's queue at 10 s, 1 with it.
+        assert_eq!(overflow_groups(&rules, &group(2), 10), Vec::<GroupId>::new());
+        assert_eq!(overflow_groups(&rules, &group(2), 60), vec![group(3), group(1)]);
+        assert_eq!(next_overflow(&rules, &group(2), 0), Some(60));
+        assert!(overflow_groups(&[], &group(1), 1_000).is_empty());
+        assert_eq!(next_overflow(&[], &group(1), 0), None);
+    }
+
+    #[test]
+    fn an_overflow_group_makes_its_agents_eligible_and_is_named() {
+        let mut other = online(2, 0, 3);
+        other.group_ids = vec![group(2)];
+        let own_full = online(1, 3, 3);
+        let mut needs = Needs { group_id: Some(group(1)), skills: vec!["zh".into()], ..Needs::default() };
+        let cands = [own_full.clone(), other.clone()];
+        let d = decide(Strategy::LeastLoaded, &cands, &needs, ts(0));
+        assert_eq!(d.chosen_agent_id, None, "group 2 is not offered yet");
+        needs.overflow_group_ids = vec![group(2)];
+        let d = decide(Strategy::LeastLoaded, &cands, &needs, ts(0));
+        assert_eq!(d.chosen_agent_id, Some(agent(2)));
+        assert_eq!(needs.overflow_via(&other), Some(&group(2)));
+        assert_eq!(needs.overflow_via(&own_full), None, "its own group's agent needs no overflow");
+        assert_eq!(d.candidates[1].excluded, Some(Exclusion::AtCapacity));
+    }
+
     fn online(n: u32, active: u32, max: u32) -> Candidate {
         Candidate {
             agent_id: agent(n),
@@ -329,7 +423,7 @@ mod tests {
         no_skill.skills.clear();
         let full = online(6, 3, 3);
         let cands = [online(1, 1, 3), away, off_shift, other_group, no_skill, full, online(7, 0, 3)];
-        let needs = Needs { group_id: Some(group(1)), skills: vec!["zh".into()], preferred_agent: None };
+        let needs = Needs { group_id: Some(group(1)), skills: vec!["zh".into()], ..Needs::default() };
         let d = decide(Strategy::LeastLoaded, &cands, &needs, ts(0));
         assert_eq!(d.chosen_agent_id, Some(agent(7)), "the least loaded");
         let reason = |n| d.candidates.iter().find(|c| c.agent_id == agent(n)).unwrap().excluded;
@@ -440,6 +534,7 @@ mod tests {
                 group_id: g.map(group),
                 skills: skills.into_iter().map(str::to_owned).collect(),
                 preferred_agent: pref.map(agent),
+                overflow_group_ids: Vec::new(),
             })
     }
 

@@ -25,6 +25,7 @@ mod live_chat;
 mod masking_and_audit;
 mod me;
 mod notifications;
+mod overflow;
 mod quick_replies;
 mod realtime;
 mod realtime_limits;

@@ -16,13 +16,13 @@ use serde_json::{Value, json};
 
 const AGENT_PASSWORD: &str = "an agent's long password";
 
-struct Tenant {
-    id: TenantId,
-    admin: String,
-    widget_key: String,
+pub(crate) struct Tenant {
+    pub(crate) id: TenantId,
+    pub(crate) admin: String,
+    pub(crate) widget_key: String,
 }
 
-async fn tenant(t: &TestApp, name: &str) -> Tenant {
+pub(crate) async fn tenant(t: &TestApp, name: &str) -> Tenant {
     let email = format!("admin@{}.test", name.to_lowercase());
     let created = t.create_tenant(name, &email).await;
     let id = created["tenant_id"].as_str().unwrap().to_owned();
@@ -32,7 +32,7 @@ async fn tenant(t: &TestApp, name: &str) -> Tenant {
 }
 
 /// Creates agent `n` (capacity `max`), signs it in and sets it online; answers its id and token.
-async fn online_agent(t: &TestApp, ten: &Tenant, n: u32, max: u32) -> (AgentId, String) {
+pub(crate) async fn online_agent(t: &TestApp, ten: &Tenant, n: u32, max: u32) -> (AgentId, String) {
     let body = json!({"email": format!("agent{n}@example.test"), "name": format!("Agent {n}"),
         "password": AGENT_PASSWORD, "role_id": "agent", "max_concurrent": max});
     let r = t.post("/v1/agents", body, Some(&ten.admin)).await;
@@ -57,7 +57,7 @@ async fn put_settings(t: &TestApp, ten: &Tenant, reassign: Value) -> Reply {
 }
 
 /// A visitor starts a conversation; answers its id and the visitor's token.
-async fn visitor(t: &TestApp, ten: &Tenant) -> (ConversationId, String) {
+pub(crate) async fn visitor(t: &TestApp, ten: &Tenant) -> (ConversationId, String) {
     let r = t.start_conversation(&ten.widget_key, json!({"visitor": {"name": "Li"}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     (
@@ -67,7 +67,7 @@ async fn visitor(t: &TestApp, ten: &Tenant) -> (ConversationId, String) {
 }
 
 /// The conversation as the admin sees it, once `check` holds (within a generous minute).
-async fn conversation_when(
+pub(crate) async fn conversation_when(
     t: &TestApp,
     ten: &Tenant,
     c: &ConversationId,
@@ -86,7 +86,7 @@ async fn conversation_when(
 }
 
 /// Each agent's `active_conversations` as `GET /v1/agents` shows it.
-async fn active(t: &TestApp, ten: &Tenant, a: &AgentId) -> u64 {
+pub(crate) async fn active(t: &TestApp, ten: &Tenant, a: &AgentId) -> u64 {
     let listed = t.get("/v1/agents", Some(&ten.admin)).await;
     let me = listed.body["items"].as_array().unwrap().iter().find(|x| x["id"] == a.as_str()).unwrap().clone();
     me["active_conversations"].as_u64().unwrap()

@@ -358,7 +358,12 @@ async fn entry_for(app: &App, t: &TenantId, snap: &Snapshot, conv: ConversationS
             .await?
             .and_then(|i| i.get("agent_id").and_then(Value::as_str).and_then(AgentId::parse));
     }
-    let needs = Needs { group_id: group, skills: conv.skills.clone(), preferred_agent: preferred };
+    // Waiting in the queue past an overflow rule, it is offered to the rule's group too.
+    let overflow_group_ids = match (&group, conv.status, conv.queued_at) {
+        (Some(g), ConversationStatus::Queued, Some(queued_at)) => snap.settings.overflow_groups(g, queued_at, at),
+        _ => Vec::new(),
+    };
+    let needs = Needs { group_id: group, skills: conv.skills.clone(), preferred_agent: preferred, overflow_group_ids };
     Ok(Entry { conv, needs, in_hours })
 }
 
@@ -431,19 +436,17 @@ async fn pass(app: &App, t: &TenantId, target: Option<&ConversationState>) -> Re
                         ..agent.clone()
                     };
                     let outcome = if d.sticky { "sticky" } else { "assigned" };
-                    match commit_assign(
-                        app,
-                        t,
-                        &e.conv,
-                        &agent,
-                        routing_json(&d, outcome, true),
-                        None,
-                        false,
-                        true,
-                        None,
-                    )
-                    .await?
+                    let mut routing = routing_json(&d, outcome, true);
+                    if let Some(via) =
+                        cands.iter().find(|c| c.agent_id == a).and_then(|c| e.needs.overflow_via(c)).cloned()
                     {
+                        // Offered to this agent's group by an overflow rule: the record says so.
+                        routing["reason"] = json!("overflow");
+                        routing["overflow_group_id"] = json!(via);
+                        routing["queued_seconds"] =
+                            json!(e.conv.queued_at.map_or(0, |q| at.duration_since(q).as_secs().max(0)));
+                    }
+                    match commit_assign(app, t, &e.conv, &agent, routing, None, false, true, None).await? {
                         Applied::Done => {
                             debug!(tenant_id = %t, conversation_id = %e.conv.id, agent_id = %a, "assigned");
                             let c = cands.iter_mut().find(|c| c.agent_id == a).expect("chosen among candidates");

@@ -1,6 +1,6 @@
 //! The tenant's assignment settings: the routing strategy and the defaults routing falls back to.
 
-use kefu_domain::routing::Strategy;
+use kefu_domain::routing::{OverflowRule, Strategy};
 use kefu_domain::{GroupId, ScheduleId, TenantId, ValidationError};
 use kefu_ports::table::{Item, TableError};
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,9 @@ pub struct SettingsRecord {
     /// Minutes without activity after which an online agent is set away (null: never).
     #[serde(default)]
     pub auto_away_minutes: Option<u32>,
+    /// Overflow between groups.
+    #[serde(default)]
+    pub overflow: Vec<OverflowRule>,
     /// The last save.
     pub updated_at: jiff::Timestamp,
 }
@@ -58,6 +61,7 @@ impl SettingsRecord {
             reassign_unanswered_seconds: s.reassign_unanswered_seconds,
             requeue_on_offline: s.requeue_on_offline,
             auto_away_minutes: s.auto_away_minutes,
+            overflow: s.overflow.clone(),
             updated_at: at,
         }
     }
@@ -99,6 +103,69 @@ pub struct SettingsInput {
     /// `away`, keeping its conversations, and told by a `notification` frame (`null` or absent: never).
     #[serde(default)]
     pub auto_away_minutes: Option<u32>,
+    /// Overflow between groups: a conversation queued in `from_group_id` for `after_seconds` is offered to
+    /// `to_group_id` too (chains count from the moment it was queued; `null` or absent: none). At most
+    /// [`MAX_OVERFLOW_RULES`].
+    #[serde(default)]
+    pub overflow: Option<Vec<OverflowInput>>,
+}
+
+/// One overflow rule of [`SettingsInput`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "http", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OverflowInput {
+    /// The group whose queue overflows.
+    pub from_group_id: String,
+    /// The group it overflows to (not the same group).
+    pub to_group_id: String,
+    /// Seconds in the queue first: 1 to [`MAX_OVERFLOW_SECONDS`].
+    pub after_seconds: u32,
+}
+
+/// The most overflow rules a tenant has.
+pub const MAX_OVERFLOW_RULES: usize = 20;
+/// The longest overflow wait: a day.
+pub const MAX_OVERFLOW_SECONDS: u32 = 86_400;
+
+/// Checks the overflow rules: each group exists, a rule never overflows a group into itself, no two rules
+/// join the same pair, each wait is within bounds. A refusal names the field (`overflow[1].to_group_id`).
+async fn check_overflow(app: &App, t: &TenantId, rules: &[OverflowInput]) -> Result<Vec<OverflowRule>, AdminError> {
+    if rules.len() > MAX_OVERFLOW_RULES {
+        return Err(ValidationError::new("overflow", format!("at most {MAX_OVERFLOW_RULES} rules")).into());
+    }
+    let mut out: Vec<OverflowRule> = Vec::with_capacity(rules.len());
+    for (i, r) in rules.iter().enumerate() {
+        let group = |id: &str, name: &str| {
+            let field = format!("overflow[{i}].{name}");
+            let id = id.to_owned();
+            async move {
+                let bad = || AdminError::Invalid(ValidationError::new(field.clone(), "no such group"));
+                let g = GroupId::parse(&id).ok_or_else(bad)?;
+                app.table.get(&keys::group(t, &g)).await?.ok_or_else(bad)?;
+                Ok::<GroupId, AdminError>(g)
+            }
+        };
+        let from_group_id = group(&r.from_group_id, "from_group_id").await?;
+        let to_group_id = group(&r.to_group_id, "to_group_id").await?;
+        if from_group_id == to_group_id {
+            return Err(
+                ValidationError::new(format!("overflow[{i}].to_group_id"), "must differ from from_group_id").into()
+            );
+        }
+        if !(1..=MAX_OVERFLOW_SECONDS).contains(&r.after_seconds) {
+            return Err(ValidationError::new(
+                format!("overflow[{i}].after_seconds"),
+                format!("must be between 1 and {MAX_OVERFLOW_SECONDS}"),
+            )
+            .into());
+        }
+        if out.iter().any(|o| o.from_group_id == from_group_id && o.to_group_id == to_group_id) {
+            return Err(ValidationError::new(format!("overflow[{i}]"), "the same two groups twice").into());
+        }
+        out.push(OverflowRule { from_group_id, to_group_id, after_seconds: r.after_seconds });
+    }
+    Ok(out)
 }
 
 /// The tenant's assignment settings (defaults until set).
@@ -136,6 +203,7 @@ pub async fn put_settings(
     if req.auto_away_minutes == Some(0) {
         return Err(ValidationError::new("auto_away_minutes", "must be at least 1, or null (off)").into());
     }
+    let overflow = check_overflow(app, t, req.overflow.as_deref().unwrap_or_default()).await?;
     let settings = Settings {
         strategy,
         queue_when_full: req.queue_when_full,
@@ -145,6 +213,7 @@ pub async fn put_settings(
         reassign_unanswered_seconds: req.reassign_unanswered_seconds,
         requeue_on_offline: req.requeue_on_offline.unwrap_or(false),
         auto_away_minutes: req.auto_away_minutes,
+        overflow,
     };
     let item = SettingsRecord::of(&settings, app.now()).item(t);
     let audit = audit.target("settings", "assignment").detail(settings.to_json());
@@ -176,6 +245,11 @@ mod tests {
             reassign_unanswered_seconds: Some(90),
             requeue_on_offline: true,
             auto_away_minutes: Some(5),
+            overflow: vec![OverflowRule {
+                from_group_id: GroupId::generate(),
+                to_group_id: GroupId::generate(),
+                after_seconds: 45,
+            }],
         };
         let mut expected = keys::assignment_settings(&t).with(s.to_json());
         expected.insert("type".into(), json!("assignment_settings"));

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use kefu_domain::routing::{AgentStatus, Candidate, Priority, Strategy};
+use kefu_domain::routing::{AgentStatus, Candidate, OverflowRule, Priority, Strategy};
 use kefu_domain::schedule::{Schedule, ScheduleInput};
 use kefu_domain::{AgentId, ConversationId, ConversationStatus, CustomerId, GroupId, ScheduleId, TenantId};
 use kefu_ports::table::{Item, Query, TableError};
@@ -44,6 +44,9 @@ pub struct Settings {
     /// After how many minutes without activity an online agent is set away (the timers capability's due
     /// timer); `None`: never.
     pub auto_away_minutes: Option<u32>,
+    /// Overflow between groups: a conversation queued in a rule's `from` group that long is offered to its `to`
+    /// group too (routing reads it; the timers capability arms the moment).
+    pub overflow: Vec<OverflowRule>,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             reassign_unanswered_seconds: None,
             requeue_on_offline: false,
             auto_away_minutes: None,
+            overflow: Vec::new(),
         }
     }
 }
@@ -85,7 +89,17 @@ impl Settings {
                 .and_then(Value::as_u64)
                 .and_then(|n| u32::try_from(n).ok())
                 .filter(|n| *n >= 1),
+            overflow: item
+                .get("overflow")
+                .and_then(|v| serde_json::from_value::<Vec<OverflowRule>>(v.clone()).ok())
+                .unwrap_or_default(),
         }
+    }
+
+    /// The groups a conversation queued in `group` since `queued_at` is offered to besides its own, at `at`.
+    pub fn overflow_groups(&self, group: &GroupId, queued_at: jiff::Timestamp, at: jiff::Timestamp) -> Vec<GroupId> {
+        let waited = u64::try_from(at.duration_since(queued_at).as_secs()).unwrap_or(0);
+        kefu_domain::routing::overflow_groups(&self.overflow, group, waited)
     }
 
     /// The API's JSON shape (also the stored fields).
@@ -97,6 +111,7 @@ impl Settings {
             "reassign_unanswered_seconds": self.reassign_unanswered_seconds,
             "requeue_on_offline": self.requeue_on_offline,
             "auto_away_minutes": self.auto_away_minutes,
+            "overflow": self.overflow,
         })
     }
 }
@@ -379,6 +394,8 @@ pub struct ConversationState {
     pub waiting_since: jiff::Timestamp,
     /// The agent it had before it was closed (preferred when reopened).
     pub previous_assignee_id: Option<AgentId>,
+    /// When it entered the queue (overflow between groups counts from then); `None` when never queued.
+    pub queued_at: Option<jiff::Timestamp>,
 }
 
 /// The attributes of a stored conversation routing reads (see `ConversationRecord` for their meaning).
@@ -400,6 +417,8 @@ struct StoredConversation {
     waiting_since: Option<jiff::Timestamp>,
     #[serde(default)]
     previous_assignee_id: Option<AgentId>,
+    #[serde(default)]
+    queued_at: Option<jiff::Timestamp>,
 }
 
 impl ConversationState {
@@ -416,6 +435,7 @@ impl ConversationState {
             skills: c.skills,
             waiting_since: c.waiting_since.unwrap_or(c.created_at),
             previous_assignee_id: c.previous_assignee_id,
+            queued_at: c.queued_at,
         })
     }
 

@@ -12,6 +12,10 @@
 //!   transaction) and arms the next threshold; a `reassign` timer moves the conversation through
 //!   [`crate::assignment::reassign_unanswered`], conditioned on the conversation being unchanged, so a
 //!   duplicate finds it moved already.
+//! - **Overflow** ([`on_queued`], [`Due::Overflow`]): a conversation entering the queue arms the next moment an
+//!   overflow rule of its group offers it to another group (`queued_at` + the rule's seconds); firing, a
+//!   conversation still queued since the same moment is offered by draining the queue (routing reads the
+//!   rules and records `reason: overflow`), and, still waiting, the chain's next moment is armed.
 //! - **Auto-away** ([`on_online`], [`Due::Away`]): an agent going online with the tenant's `auto_away_minutes`
 //!   arms a timer for its last activity (`last_active_s`, kept by [`crate::assignment::activity`]) plus the
 //!   minutes; firing, an agent active since is armed again for its new idle time, an idle one is set away
@@ -104,6 +108,19 @@ pub enum Due {
         /// When it falls due: the later of the wait's start and the assignment, plus `seconds`.
         due_at: jiff::Timestamp,
     },
+    /// `overflow`: a conversation queued in its group that long is offered to the next group too.
+    Overflow {
+        /// The tenant.
+        tenant_id: TenantId,
+        /// The conversation.
+        conversation_id: ConversationId,
+        /// When it entered the queue (a later queueing makes this timer stale).
+        queued_at: jiff::Timestamp,
+        /// The rule's seconds.
+        after_seconds: u64,
+        /// When it falls due: `queued_at` + `after_seconds`.
+        due_at: jiff::Timestamp,
+    },
     /// `auto_away_minutes`: an online agent idle that long is set away.
     Away {
         /// The tenant.
@@ -123,7 +140,10 @@ impl Due {
     /// When the timer falls due.
     pub fn due_at(&self) -> jiff::Timestamp {
         match self {
-            Due::Unanswered { due_at, .. } | Due::Reassign { due_at, .. } | Due::Away { due_at, .. } => *due_at,
+            Due::Unanswered { due_at, .. }
+            | Due::Reassign { due_at, .. }
+            | Due::Overflow { due_at, .. }
+            | Due::Away { due_at, .. } => *due_at,
         }
     }
 
@@ -135,6 +155,9 @@ impl Due {
             }
             Due::Reassign { conversation_id, message_id, agent_id, assigned_at, .. } => {
                 format!("reassign#{conversation_id}#{message_id}#{agent_id}#{}", assigned_at.as_millisecond())
+            }
+            Due::Overflow { conversation_id, queued_at, after_seconds, .. } => {
+                format!("overflow#{conversation_id}#{}#{after_seconds}", queued_at.as_millisecond())
             }
             Due::Away { agent_id, due_at, .. } => format!("away#{agent_id}#{}", due_at.as_second()),
         }
@@ -308,6 +331,70 @@ pub async fn on_assigned(app: &App, t: &TenantId, c: &ConversationId, agent: &Ag
     arm_reassign(app, &conv, &start, agent.clone(), at).await
 }
 
+/// A conversation entered the queue (the assign consumer calls it on `conversation.queued`, and after routing a
+/// transferred one): when an overflow rule of its group will offer it to another group, the moment is armed.
+/// Answers whether it armed one.
+pub async fn on_queued(app: &App, t: &TenantId, c: &ConversationId) -> Result<bool, TimerError> {
+    let Some(conv) = crate::assignment::store::conversation(app, t, c).await? else { return Ok(false) };
+    let (ConversationStatus::Queued, Some(queued_at)) = (conv.status, conv.queued_at) else { return Ok(false) };
+    arm_overflow(app, t, &conv, queued_at).await
+}
+
+/// Arms the next overflow moment of a queued conversation, if its group's rules have one left.
+async fn arm_overflow(
+    app: &App,
+    t: &TenantId,
+    conv: &crate::assignment::ConversationState,
+    queued_at: jiff::Timestamp,
+) -> Result<bool, TimerError> {
+    let settings = crate::assignment::settings::get_settings(app, t).await?;
+    let Some(group) = conv.group_id.clone().or(settings.default_group_id.clone()) else { return Ok(false) };
+    let waited = u64::try_from(app.now().duration_since(queued_at).as_secs()).unwrap_or(0);
+    let Some(after_seconds) = kefu_domain::routing::next_overflow(&settings.overflow, &group, waited) else {
+        return Ok(false);
+    };
+    let due = Due::Overflow {
+        tenant_id: t.clone(),
+        conversation_id: conv.id.clone(),
+        queued_at,
+        after_seconds,
+        due_at: after(queued_at, after_seconds),
+    };
+    arm(app, &due).await?;
+    Ok(true)
+}
+
+/// Fires an overflow moment: the conversation, still queued since the same moment, is offered to the groups
+/// its wait has reached, by draining the tenant's queue in order (routing reads the overflow rules; capacity
+/// holds as for any assignment). Still queued, the next moment of the chain is armed.
+async fn fire_overflow(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+    armed_queued_at: jiff::Timestamp,
+) -> Result<Fired, TimerError> {
+    let still_queued = |conv: &crate::assignment::ConversationState| {
+        conv.status == ConversationStatus::Queued && conv.queued_at == Some(armed_queued_at)
+    };
+    let Some(conv) = crate::assignment::store::conversation(app, t, c).await? else { return Ok(Fired::Stale) };
+    if !still_queued(&conv) {
+        return Ok(Fired::Stale);
+    }
+    match crate::assignment::drain(app, t).await {
+        Ok(_) => {}
+        Err(crate::assignment::AssignmentError::Table(e)) => return Err(e.into()),
+        Err(e) => return Err(TimerError::Reassign(e.to_string())),
+    }
+    let Some(conv) = crate::assignment::store::conversation(app, t, c).await? else { return Ok(Fired::Stale) };
+    if let (ConversationStatus::Open, Some(to)) = (conv.status, conv.assignee_id.clone()) {
+        return Ok(Fired::Overflowed { to: Some(to) });
+    }
+    if still_queued(&conv) {
+        arm_overflow(app, t, &conv, armed_queued_at).await?;
+    }
+    Ok(Fired::Overflowed { to: None })
+}
+
 /// The agents a conversation has had (one Query of its `HAD#` items).
 pub async fn had_agents(app: &App, t: &TenantId, c: &ConversationId) -> Result<Vec<AgentId>, TableError> {
     crate::assignment::agents_had(app, t, c).await
@@ -415,6 +502,12 @@ pub enum Fired {
     },
     /// Due, but no other agent could take it: it stays where it is.
     NobodyElse,
+    /// An overflow moment: the conversation was offered to the next group; `to` is the agent it went to, if
+    /// one had room (else it waits on, offered to both).
+    Overflowed {
+        /// The agent, when assigned.
+        to: Option<AgentId>,
+    },
     /// The agent was active since: the auto-away timer was armed again for when it would be idle.
     StillActive {
         /// The new due time.
@@ -495,6 +588,9 @@ pub async fn fire(app: &App, body: &str) -> Result<Fired, TimerError> {
                 Err(crate::assignment::AssignmentError::Table(e)) => return Err(e.into()),
                 Err(e) => return Err(TimerError::Reassign(e.to_string())),
             }
+        }
+        Due::Overflow { tenant_id, conversation_id, queued_at, .. } => {
+            fire_overflow(app, tenant_id, conversation_id, *queued_at).await?
         }
         Due::Away { tenant_id, agent_id, online_since, .. } => {
             fire_away(app, tenant_id, agent_id, *online_since, now).await?
