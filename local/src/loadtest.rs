@@ -86,6 +86,10 @@ pub struct LoadConfig {
     /// Visitor typing frames per second to offer after the message phase, for `duration` (0: none). Each is a
     /// `POST /v1/widget/typing`, as a widget sends one per keystroke burst; its cost is reported apart.
     pub typing_rate: f64,
+    /// Enabled automation rules on `message.received` to create first (0: none): keyword rules, as a shop keeps
+    /// them (a `matches` regex and a `contains` word each), that the load's messages do not match, so each
+    /// message pays for evaluating them all and for nothing they would do.
+    pub rules: usize,
 }
 
 /// The numbers of a run.
@@ -93,6 +97,8 @@ pub struct LoadConfig {
 pub struct Report {
     /// Agents connected.
     pub agents: usize,
+    /// Enabled automation rules the tenant had.
+    pub rules: usize,
     /// Visitors (conversations).
     pub visitors: usize,
     /// The offered rate.
@@ -590,6 +596,24 @@ async fn drive(
         });
     }
     println!("{} agents online and connected ({} conversations each at most)", cfg.agents, per_agent);
+    for i in 0..cfg.rules {
+        let body = json!({"name": format!("Keyword {i}"), "enabled": true, "position": i, "event": "message.received",
+            "conditions": {"any": [
+                {"field": "message.content", "op": "matches", "value": format!("(退款|refund)[ -]?{i}\\b")},
+                {"field": "message.content", "op": "contains", "value": format!("kw-{i}-")}]},
+            "actions": [{"type": "set_priority", "priority": "high"}]});
+        let (s, b) = call(
+            &admin_client,
+            format!("{base}/v1/rules"),
+            body,
+            &[("authorization", &format!("Bearer {admin_token}"))],
+        )
+        .await?;
+        expect("create rule", s, &b, StatusCode::CREATED)?;
+    }
+    if cfg.rules > 0 {
+        println!("{} automation rules on message.received", cfg.rules);
+    }
 
     // Visitors: conversations started from many loopback addresses (60 starts a minute per IP).
     let clients: Vec<Client> =
@@ -787,6 +811,7 @@ async fn drive(
     let overall = std::mem::replace(&mut *observed.overall.lock().expect("overall lock"), Pair::new());
     Ok(Report {
         agents: cfg.agents,
+        rules: cfg.rules,
         visitors: cfg.visitors,
         offered_per_second: cfg.rate,
         seconds,
@@ -904,7 +929,7 @@ fn print_report(r: &Report) {
     println!();
     println!("| measure | value |");
     println!("|---|---:|");
-    println!("| agents / visitors | {} / {} |", r.agents, r.visitors);
+    println!("| agents / visitors / rules | {} / {} / {} |", r.agents, r.visitors, r.rules);
     println!("| offered | {:.0} messages/s for {:.1} s |", r.offered_per_second, r.seconds);
     println!("| sent / accepted / 429 / errors | {} / {} / {} / {} |", r.sent, r.accepted, r.rate_limited, r.errors);
     println!("| delivered to agents (missing) | {} ({}) |", r.delivered, r.missing);

@@ -80,6 +80,10 @@ enum Command {
         /// (table work, server CPU, frames delivered) is reported apart.
         #[arg(long, default_value_t = 0.0)]
         typing_rate: f64,
+        /// Enabled automation rules on `message.received` to create first (keyword rules the messages do not
+        /// match): each message then pays for evaluating them.
+        #[arg(long, default_value_t = 0)]
+        rules: usize,
     },
     /// The audit log (operations).
     Audit {
@@ -227,6 +231,7 @@ async fn main() -> std::process::ExitCode {
             target,
             server_pid,
             typing_rate,
+            rules,
         } => {
             let run = kefu_local::loadtest::LoadConfig {
                 agents,
@@ -241,6 +246,7 @@ async fn main() -> std::process::ExitCode {
                 bootstrap_token: config.bootstrap_token.clone(),
                 data_dir: None,
                 typing_rate,
+                rules,
             };
             kefu_local::loadtest::run(run).await.map(drop)
         }

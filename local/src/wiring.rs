@@ -61,6 +61,7 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
             }),
         )),
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
+        memo: Arc::default(),
     };
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })
 }

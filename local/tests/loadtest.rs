@@ -20,6 +20,7 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
         bootstrap_token: None,
         data_dir: None,
         typing_rate: 10.0,
+        rules: 3,
     })
     .await
     .expect("the load test runs");
@@ -27,6 +28,7 @@ async fn a_small_load_reaches_every_agent_and_reports_table_work() {
     assert_eq!(report.accepted, report.sent, "{report:?}");
     assert_eq!((report.rate_limited, report.errors, report.missing), (0, 0, 0), "{report:?}");
     assert_eq!(report.delivered, report.accepted);
+    assert_eq!(report.rules, 3);
     let table = report.table_per_message.clone().expect("in process, the table's counters are read");
     assert!(table.items_written >= 3.0 && table.items_read >= 1.0, "{table:?}");
     assert!(report.latency_ms.max > 0.0 && report.latency_ms.p50 <= report.latency_ms.max);

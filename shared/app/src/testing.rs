@@ -44,6 +44,7 @@ impl EmbeddedApp {
             clock,
             due: Arc::new(store.queue(crate::timers::DUE_QUEUE, None)),
             config: Arc::new(Config::default()),
+            memo: Arc::default(),
         };
         Self { app, store, dir }
     }

@@ -110,6 +110,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
             None => Arc::new(NoDueQueue),
         },
         config: Arc::new(config),
+        memo: Arc::default(),
     }
 }
 

@@ -136,7 +136,7 @@ pub async fn dry_run(app: &App, tenant: &TenantId, body: &DryRunBody) -> Result<
                 let rule = Rule::parse(d, policy).map_err(|e| e.under(&format!("rules[{i}]")))?;
                 rules.push((None, rule));
             }
-            RuleSet::new(rules)
+            std::sync::Arc::new(RuleSet::new(rules))
         }
         None => rule_set(app, tenant).await?,
     };

@@ -18,12 +18,14 @@ pub mod error;
 pub mod run;
 pub mod webhooks;
 
+use std::sync::Arc;
+
 use kefu_domain::automation::{MAX_RULES, Reference, Rule, RuleSet};
 use kefu_domain::ids::RuleId;
 use kefu_domain::webhook::WebhookPolicy;
 use kefu_domain::{TenantId, ValidationError};
 use kefu_ports::Key;
-use kefu_ports::table::{Condition, Item, Query, TableError, TxOp};
+use kefu_ports::table::{Condition, Item, Query, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -160,12 +162,39 @@ pub async fn records(app: &App, tenant: &TenantId) -> Result<Vec<RuleRecord>, Ta
     }
 }
 
-/// The tenant's rules, compiled, in running order.
-pub async fn rule_set(app: &App, tenant: &TenantId) -> Result<RuleSet, TableError> {
+/// The tenant's rules, compiled, in running order: one `GetItem` of the rule set's version, and the rules read
+/// and compiled again only when this process has not compiled that version yet (`App::memo`). So an event
+/// costs one item read and no regex compilation, however many rules the tenant has, and a rule saved anywhere
+/// applies to the next event.
+pub async fn rule_set(app: &App, tenant: &TenantId) -> Result<Arc<RuleSet>, TableError> {
+    let version = app
+        .table
+        .get(&keys::rules_version(tenant))
+        .await?
+        .and_then(|i| i.get("version").and_then(Value::as_u64))
+        .unwrap_or(0);
+    let memo_key = format!("rules#{tenant}");
+    if let Some(set) = app.memo.get::<RuleSet>(&memo_key, version) {
+        return Ok(set);
+    }
     let policy = webhook_policy(app);
     let recs = records(app, tenant).await?;
-    Ok(RuleSet::new(recs.iter().filter_map(|r| Some((Some(r.rule_id.clone()), r.parsed(policy)?)))))
+    let set = Arc::new(RuleSet::new(recs.iter().filter_map(|r| Some((Some(r.rule_id.clone()), r.parsed(policy)?)))));
+    app.memo.put(memo_key, version, set.clone());
+    Ok(set)
 }
+
+/// The write that moves the tenant's rule set to its next version (in every rule write's transaction).
+fn next_version(tenant: &TenantId) -> TxOp {
+    TxOp::Update {
+        key: keys::rules_version(tenant),
+        update: Update::new().add("version", 1).set("type", RULES_VERSION_TYPE),
+        condition: None,
+    }
+}
+
+/// The `type` of the rule set's version item.
+pub const RULES_VERSION_TYPE: &str = "rules_version";
 
 /// The tenant's rules in running order (position, then id).
 pub async fn list(app: &App, tenant: &TenantId) -> Result<Vec<RuleView>, RuleError> {
@@ -230,7 +259,7 @@ pub async fn create(app: &App, tenant: &TenantId, body: &Value, audit: AuditEntr
         created_at: now,
         updated_at: now,
     };
-    let ops = vec![TxOp::Put { item: rec.to_item(), condition: Some(Condition::NotExists) }];
+    let ops = vec![TxOp::Put { item: rec.to_item(), condition: Some(Condition::NotExists) }, next_version(tenant)];
     let audit = audit
         .target("rule", rec.rule_id.as_str())
         .with("name", json!(rule.name.as_str()))
@@ -257,7 +286,7 @@ pub async fn update(
     let (id, old) = load(app, tenant, id).await?;
     let rule = checked(app, tenant, body).await?;
     let rec = RuleRecord { rule: rule.to_json(), updated_at: app.now(), ..old };
-    let ops = vec![TxOp::Put { item: rec.to_item(), condition: Some(Condition::Exists) }];
+    let ops = vec![TxOp::Put { item: rec.to_item(), condition: Some(Condition::Exists) }, next_version(tenant)];
     let audit = audit.target("rule", id.as_str()).with("name", json!(rule.name.as_str()));
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => Ok(rec.view()),
@@ -269,7 +298,8 @@ pub async fn update(
 /// Deletes a rule, committed with `audit` (the caller's `rule.delete` entry).
 pub async fn delete(app: &App, tenant: &TenantId, id: &str, audit: AuditEntry) -> Result<(), RuleError> {
     let (id, old) = load(app, tenant, id).await?;
-    let ops = vec![TxOp::Delete { key: keys::rule(tenant, &id), condition: Some(Condition::Exists) }];
+    let ops =
+        vec![TxOp::Delete { key: keys::rule(tenant, &id), condition: Some(Condition::Exists) }, next_version(tenant)];
     let name = old.rule.get("name").cloned().unwrap_or(Value::Null);
     let audit = audit.target("rule", id.as_str()).with("name", name);
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
@@ -312,6 +342,35 @@ mod tests {
         let other = TenantId::generate();
         assert!(records(&app, &other).await.unwrap().is_empty());
         assert!(matches!(delete(&app, &other, &view.id, entry(&other, "rule.delete")).await, Err(RuleError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn the_compiled_set_is_kept_per_version_and_a_rule_saved_elsewhere_applies_to_the_next_read() {
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        // Another process on the same table: its own memo.
+        let elsewhere = App { memo: Arc::default(), ..app.clone() };
+        let t = TenantId::generate();
+        assert_eq!(rule_set(&app, &t).await.unwrap().len(), 0);
+        let rule = |word: &str| {
+            json!({"name": word, "event": "message.received",
+                "conditions": {"all": [{"field": "message.content", "op": "matches", "value": word}]},
+                "actions": [{"type": "set_priority", "priority": "high"}]})
+        };
+        let first = create(&app, &t, &rule("退款"), entry(&t, "rule.create")).await.unwrap();
+        let a = rule_set(&app, &t).await.unwrap();
+        let b = rule_set(&app, &t).await.unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "the same version is compiled once");
+        assert_eq!(a.len(), 1);
+        create(&elsewhere, &t, &rule("refund"), entry(&t, "rule.create")).await.unwrap();
+        assert_eq!(rule_set(&app, &t).await.unwrap().len(), 2, "a rule saved elsewhere applies at once");
+        update(&elsewhere, &t, &first.id, &rule("发票"), entry(&t, "rule.update")).await.unwrap();
+        let facts = Facts { message_content: Some("我要退款".into()), ..Facts::default() };
+        assert!(rule_set(&app, &t).await.unwrap().evaluate(Event::MessageReceived, &facts).matched.is_empty());
+        delete(&elsewhere, &t, &first.id, entry(&t, "rule.delete")).await.unwrap();
+        assert_eq!(rule_set(&app, &t).await.unwrap().len(), 1);
+        // The version item is no rule.
+        assert_eq!(records(&app, &t).await.unwrap().len(), 1);
     }
 
     #[tokio::test]

@@ -152,7 +152,8 @@ pub async fn shape_first_routing(app: &App, t: &TenantId, c: &ConversationId) ->
     Ok(Some(shaped))
 }
 
-/// What the run did, as recorded on the conversation (`None`: no rule of the event).
+/// What the run did, as recorded on the conversation (`None`: no rule of the event, or a visitor's message that
+/// matched no rule, which is not recorded).
 pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, RunError> {
     let t = &event.tenant_id;
     let (kind, conversation_id, message, message_json) = match &event.event {
@@ -238,6 +239,12 @@ pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, R
             name: m.name.clone(),
             actions: results,
         });
+    }
+    if kind == Event::MessageReceived && outcome.matched.is_empty() {
+        // The most frequent event, and most messages match no rule: such a run is not recorded, so it costs no
+        // write (the dry run on the conversation shows why a rule did not match).
+        log(t, conversation_id, &outcome);
+        return Ok(None);
     }
     let run = AutomationRun {
         event: kind.as_str().to_owned(),

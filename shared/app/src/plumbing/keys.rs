@@ -634,6 +634,12 @@ pub fn rule(t: &TenantId, id: &kefu_domain::ids::RuleId) -> Key {
 /// Sort-key prefix of a tenant's rules.
 pub const RULE_PREFIX: &str = "RULE#";
 
+/// The version of a tenant's rule set (`version`, one more on every rule written or deleted, in the same
+/// transaction): a process keeps the compiled rule set for the version it read (`plumbing::memo`).
+pub fn rules_version(t: &TenantId) -> Key {
+    Key::new(rules_pk(t), "VERSION")
+}
+
 // ---- Auto-replies (issue 12) ----
 
 /// A tenant's auto-replies (`GET|PUT /v1/settings/auto_reply`): the welcome and off-hours messages.

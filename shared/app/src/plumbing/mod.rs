@@ -1,6 +1,6 @@
 //! The plumbing every capability builds on: the application state ([`state`]), the table's keys, the event
 //! envelope and types, the transactional outbox, idempotent queue consumers, rate limits, paged reads, JSON bodies,
-//! logging, and the typed records' one conversion to and from the table's items ([`record`]).
+//! logging, an in-process memo of derived values ([`memo`]), and the typed records' one conversion to and from the table's items ([`record`]).
 //!
 //! It uses no capability: everything else may use it.
 
@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod json;
 pub mod keys;
 pub mod logging;
+pub mod memo;
 pub mod outbox;
 pub mod pages;
 pub mod ratelimit;

@@ -36,6 +36,8 @@ pub struct App {
     pub due: Arc<dyn Queue>,
     /// Environment settings.
     pub config: Arc<Config>,
+    /// Values derived from stored items, each kept for one version of its source (compiled rule sets).
+    pub memo: Arc<super::memo::Memo>,
 }
 
 impl App {

@@ -1,0 +1,90 @@
+//! A small in-process memo of values derived from stored items (a tenant's compiled rule set), each valid for
+//! one version of its source: a reader reads the source's version (one `GetItem`) and gets the value built for
+//! that version, or builds it again. Nothing is ever served for a version other than the one just read, so a
+//! change in another process (another Lambda, another `kefu serve` replica) applies to the very next read.
+//!
+//! Bounded: past [`MAX_ENTRIES`] the memo starts afresh (the values are cheap to rebuild, and a process serves
+//! few tenants at a time).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The most values kept at once.
+pub const MAX_ENTRIES: usize = 4096;
+
+type Entry = (u64, Arc<dyn Any + Send + Sync>);
+
+/// Derived values by key and source version.
+#[derive(Default)]
+pub struct Memo {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memo").field("entries", &self.len()).finish()
+    }
+}
+
+impl Memo {
+    /// The value kept under `key` for `version`, if it is one of type `T`.
+    pub fn get<T: Any + Send + Sync>(&self, key: &str, version: u64) -> Option<Arc<T>> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (v, value) = entries.get(key)?;
+        if *v != version {
+            return None;
+        }
+        value.clone().downcast::<T>().ok()
+    }
+
+    /// Keeps `value` under `key` for `version` (replacing what the key had).
+    pub fn put<T: Any + Send + Sync>(&self, key: String, version: u64, value: Arc<T>) {
+        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (version, value));
+    }
+
+    /// How many values it keeps.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Whether it keeps none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_served_only_for_its_version_and_type() {
+        let memo = Memo::default();
+        assert!(memo.get::<String>("rules#t1", 1).is_none());
+        memo.put("rules#t1".into(), 1, Arc::new("one".to_owned()));
+        assert_eq!(memo.get::<String>("rules#t1", 1).as_deref().map(String::as_str), Some("one"));
+        assert!(memo.get::<String>("rules#t1", 2).is_none(), "another version is built again");
+        assert!(memo.get::<u32>("rules#t1", 1).is_none(), "another type is never served");
+        memo.put("rules#t1".into(), 2, Arc::new("two".to_owned()));
+        assert!(memo.get::<String>("rules#t1", 1).is_none());
+        assert_eq!(memo.len(), 1);
+    }
+
+    #[test]
+    fn it_starts_afresh_past_its_bound() {
+        let memo = Memo::default();
+        for i in 0..MAX_ENTRIES {
+            memo.put(format!("k{i}"), 0, Arc::new(i));
+        }
+        assert_eq!(memo.len(), MAX_ENTRIES);
+        memo.put("k0".into(), 1, Arc::new(0usize));
+        assert_eq!(memo.len(), MAX_ENTRIES, "replacing a key keeps the rest");
+        memo.put("new".into(), 0, Arc::new(1usize));
+        assert_eq!(memo.len(), 1);
+    }
+}
