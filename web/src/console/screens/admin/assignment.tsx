@@ -5,7 +5,7 @@
  * group that long is offered to another too), checked here before the server checks them again.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import { ApiError } from '../../../shared/http';
 import type { MsgKey } from '../../i18n';
 import { useConsole } from '../../state';
@@ -27,6 +27,7 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
   const [awayError, setAwayError] = useState(false);
   const [rules, setRules] = useState<OverflowDraft[]>([]);
   const [ruleProblems, setRuleProblems] = useState<OverflowProblems>({});
+  const overflowHintId = useId();
   const [ruleServer, setRuleServer] = useState<{ at: OverflowAt; message: string } | null>(null);
   const showRules = (got: AssignmentSettings) =>
     setRules((got.overflow ?? []).map((r) => ({ from: r.from_group_id, to: r.to_group_id, seconds: String(r.after_seconds) })));
@@ -150,9 +151,9 @@ export function Assignment({ headingRef }: ScreenProps): JSX.Element {
           <Field label={t('assignment.autoAway')} hint={t('assignment.autoAwayHint')} error={awayError ? t('assignment.autoAwayInvalid') : null}>
             {(p) => <input {...p} name="auto-away-minutes" inputMode="numeric" value={away} onInput={(e) => setAway(e.currentTarget.value)} />}
           </Field>
-          <fieldset>
+          <fieldset aria-describedby={overflowHintId}>
             <legend>{t('assignment.overflow')}</legend>
-            <p class="hint">{t('assignment.overflowHint')}</p>
+            <p class="hint" id={overflowHintId}>{t('assignment.overflowHint')}</p>
             {ruleServer && (
               <p class="error" role="alert">
                 {t('assignment.overflowFix')}
