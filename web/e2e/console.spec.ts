@@ -187,6 +187,29 @@ test('an admin adds an agent and a group and changes a schedule', async ({ page,
     .poll(async () => admin.call<{ strategy: string; default_group_id: string | null }>('GET', '/v1/settings/assignment'))
     .toMatchObject({ strategy: 'round_robin', default_group_id: expect.stringMatching(/^gr_/) as unknown as string });
 
+  // Overflow: a conversation queued in After-sales for two minutes is offered to Pre-sales too; kept after a reload.
+  const presales = await admin.call<{ id: string }>('POST', '/v1/groups', { name: 'Pre-sales', agent_ids: [] });
+  const aftersales = (await admin.call<{ items: { id: string; name: string }[] }>('GET', '/v1/groups')).items.find((g) => g.name === 'After-sales');
+  await page.reload();
+  const rule = page.getByTestId('overflow-rule');
+  await expect(rule).toHaveCount(0);
+  await page.getByTestId('overflow-add').click();
+  await expect(rule).toHaveCount(1);
+  await rule.getByLabel('From group').selectOption({ label: 'After-sales' });
+  await rule.getByLabel('To group').selectOption({ label: 'Pre-sales' });
+  await rule.getByLabel('After (seconds in the queue)').fill('120');
+  await expectAccessible(page);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect
+    .poll(async () => admin.call<{ strategy: string; overflow: unknown }>('GET', '/v1/settings/assignment'))
+    .toMatchObject({ strategy: 'round_robin', overflow: [{ from_group_id: aftersales?.id, to_group_id: presales.id, after_seconds: 120 }] });
+  await page.reload();
+  await expect(rule).toHaveCount(1);
+  await expect(rule.getByLabel('From group').locator('option:checked')).toHaveText('After-sales');
+  await expect(rule.getByLabel('To group').locator('option:checked')).toHaveText('Pre-sales');
+  await expect(rule.getByLabel('After (seconds in the queue)')).toHaveValue('120');
+  await screenshot(page, 'console-admin-assignment');
+
   // Roles: a custom role from the catalogue.
   await page.getByRole('link', { name: 'Roles and permissions' }).click();
   await page.getByRole('button', { name: 'Add role' }).click();

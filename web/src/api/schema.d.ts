@@ -3267,6 +3267,18 @@ export interface components {
          * @enum {string}
          */
         OfflineMode: "leave_message" | "queue";
+        /** @description One overflow rule of [`SettingsInput`]. */
+        OverflowInput: {
+            /**
+             * Format: int32
+             * @description Seconds in the queue first: 1 to [`MAX_OVERFLOW_SECONDS`].
+             */
+            after_seconds: number;
+            /** @description The group whose queue overflows. */
+            from_group_id: string;
+            /** @description The group it overflows to (not the same group). */
+            to_group_id: string;
+        };
         /** @description A page of the trail as the profile shows it. */
         PageView: {
             /** @description The title, when the widget sent one. */
@@ -3730,6 +3742,12 @@ export interface components {
             auto_away_minutes?: number | null;
             /** @description Where conversations without a group go (`null`: every agent). */
             default_group_id?: string | null;
+            /**
+             * @description Overflow between groups: a conversation queued in `from_group_id` for `after_seconds` is offered to
+             *     `to_group_id` too (chains count from the moment it was queued; `null` or absent: none). At most
+             *     [`MAX_OVERFLOW_RULES`].
+             */
+            overflow?: components["schemas"]["OverflowInput"][] | null;
             /** @description Queue conversations nobody can take (else leave them unassigned). */
             queue_when_full: boolean;
             /**

@@ -34,6 +34,8 @@ export type AgentAdminView = Schemas['AgentAdminView'];
 export type GroupView = Schemas['GroupView'];
 /** `GET|PUT /v1/settings/assignment`. */
 export type AssignmentSettings = Schemas['SettingsInput'];
+/** One overflow rule of the assignment settings (`overflow`). */
+export type OverflowRule = Schemas['OverflowInput'];
 /** `GET|PUT /v1/settings/security`. */
 export type SecuritySettings = Schemas['SecuritySettings'];
 /** `GET /v1/roles` items. */
