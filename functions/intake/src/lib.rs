@@ -198,23 +198,29 @@ pub async fn send_message(
         None => None,
     };
     let stored = widget::send_stored(&app, &visitor, key, &body).await?;
-    if let Some(event) = &stored.event {
-        push_now(&app, event).await;
+    if let Some(mut event) = stored.event {
+        event.pushed = push_now(&app, &event).await;
+        kefu_app::plumbing::outbox::publish(&app, std::slice::from_ref(&event)).await;
     }
     Ok((StatusCode::CREATED, ApiJson(stored.sent)))
 }
 
 /// Pushes a just-committed message's frames to the connections concerned (the assignee's; the watchers' while
-/// nobody is assigned) without waiting for the queue hop. Best effort: the committed event reaches the `notify`
-/// consumer through the outbox and the topic anyway, which delivers the same frames again (at least once);
-/// clients drop a `message.created` frame whose message id they already have. A failure here is logged, never
-/// the visitor's error: the message is stored.
-async fn push_now(app: &App, event: &kefu_app::plumbing::events::Envelope) {
+/// nobody is assigned) without waiting for the queue hop, before the event is published. Answers whether every
+/// push went through: the event is then published marked `pushed`, and the `notify` consumer pushes nothing
+/// again. Otherwise (a push failed, the store failed) it is published unmarked and `notify` delivers the same
+/// frames (clients drop a `message.created` frame whose message id they already have). A failure here is
+/// logged, never the visitor's error: the message is stored.
+async fn push_now(app: &App, event: &kefu_app::plumbing::events::Envelope) -> bool {
     match kefu_app::realtime::deliver(app, event).await {
         Ok(report) => {
-            tracing::debug!(event_id = %event.id, sent = report.sent, failed = report.failed, "frames pushed at intake")
+            tracing::debug!(event_id = %event.id, sent = report.sent, failed = report.failed, "frames pushed at intake");
+            report.failed == 0
         }
-        Err(e) => tracing::warn!(event_id = %event.id, error = %e, "direct push failed; the notify consumer delivers"),
+        Err(e) => {
+            tracing::warn!(event_id = %event.id, error = %e, "direct push failed; the notify consumer delivers");
+            false
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! It welcomes a new tenant's first admin by email (through the mailer port: SNS in AWS, the outbox file in
 //! `kefu serve`), and turns conversation and message events into WebSocket frames for the people concerned
 //! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
-//! the conversation; never an internal note to a visitor), and `ticket.assigned` into a `ticket.assigned` frame
+//! the conversation; never an internal note to a visitor; nothing again for a visitor's message that intake
+//! published marked `pushed`, having pushed its frames itself), and `ticket.assigned` into a `ticket.assigned` frame
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
 //! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
 //! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned
@@ -59,7 +60,12 @@ impl Consumer for NotifyConsumer {
             Event::TenantCreated(created) => welcome(app, event, created).await?,
             _ => {}
         }
-        let mut pushed = kefu_app::realtime::deliver(app, event).await?;
+        // Intake pushed this message's frames itself before publishing it (`pushed`): nothing to push again.
+        let mut pushed = if event.pushed {
+            kefu_app::realtime::PushReport::default()
+        } else {
+            kefu_app::realtime::deliver(app, event).await?
+        };
         if let Event::TicketAssigned(assigned) = &event.event {
             pushed += kefu_app::tickets::notify::deliver_assigned(app, event, assigned).await?;
         }

@@ -437,21 +437,30 @@ pub async fn send(
     idempotency_key: Option<&str>,
     body: &[u8],
 ) -> Result<Sent, ConversationError> {
-    send_stored(app, visitor, idempotency_key, body).await.map(|s| s.sent)
+    let stored = send_stored(app, visitor, idempotency_key, body).await?;
+    if let Some(event) = &stored.event {
+        crate::plumbing::outbox::publish(app, std::slice::from_ref(event)).await;
+    }
+    Ok(stored.sent)
 }
 
 /// What [`send_stored`] did: the answer, and the `message.received` event when this call stored the message
-/// (none for a retry answered from its `Idempotency-Key`), so the caller can push its frames at once.
+/// (none for a retry answered from its `Idempotency-Key`), committed to the outbox but not yet published: the
+/// caller pushes its frames at once, then publishes it (`plumbing::outbox::publish`, with `pushed` set when
+/// the push reached every connection concerned). Unpublished, the sweeper publishes the stored copy.
 #[derive(Debug, Clone)]
 pub struct Stored {
     /// The answer.
     pub sent: Sent,
-    /// The event committed with the message (and published through the outbox), when this call stored it.
+    /// The event committed with the message (stored in the outbox, for the caller to publish), when this call
+    /// stored it.
     pub event: Option<Envelope>,
 }
 
-/// [`send`], answering the committed event too (intake pushes its frames right after the commit, ahead of the
-/// `notify` consumer, which delivers them again as the at-least-once fallback).
+/// [`send`] without the publish: answers the committed event, which the caller publishes (intake pushes its
+/// frames right after the commit and publishes the event marked `pushed`, so the `notify` consumer does not
+/// push them again; when intake stops before publishing, the sweeper publishes the stored copy, unmarked, and
+/// `notify` pushes: the at-least-once fallback).
 pub async fn send_stored(
     app: &App,
     visitor: &Visitor,
@@ -505,7 +514,9 @@ async fn commit_send(
 ) -> Result<Stored, ConversationError> {
     let mut reopened = false;
     for _ in 0..3 {
-        match crate::plumbing::outbox::commit(app, plan.ops.clone(), vec![plan.event.clone()]).await {
+        match crate::plumbing::outbox::commit_unpublished(app, plan.ops.clone(), std::slice::from_ref(&plan.event))
+            .await
+        {
             Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(plan.event) }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)

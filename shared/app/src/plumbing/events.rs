@@ -770,7 +770,8 @@ impl ReservedEvent {
 }
 
 /// An event as stored in the outbox and published: the same bytes reach every consumer. On the wire it is
-/// `{"id", "type", "tenant_id", "at", "data"}` (see the module's documentation).
+/// `{"id", "type", "tenant_id", "at", "data"}`, and `"pushed": true` on a copy whose frames intake pushed
+/// itself (see the module's documentation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     /// Unique per event; consumers deduplicate on it.
@@ -781,6 +782,11 @@ pub struct Envelope {
     pub at: jiff::Timestamp,
     /// What happened: the type and its payload.
     pub event: Event,
+    /// Set only on the copy that intake publishes after it pushed the event's frames itself to every connection
+    /// concerned (`"pushed": true` on the wire, absent otherwise): the `notify` consumer then pushes nothing
+    /// again. The outbox's stored copy never has it, so a copy the sweeper publishes (intake stopped before
+    /// publishing) is pushed by `notify`: at least once either way.
+    pub pushed: bool,
 }
 
 impl Envelope {
@@ -790,7 +796,7 @@ impl Envelope {
         let millis = u64::try_from(at.as_millisecond()).unwrap_or(0);
         let random = rand::random::<u128>() & ((1u128 << 80) - 1);
         let id = ulid::Ulid::from_parts(millis, random).to_string();
-        Self { id, tenant_id: tenant_id.clone(), at, event: event.into() }
+        Self { id, tenant_id: tenant_id.clone(), at, event: event.into(), pushed: false }
     }
 
     /// The event's type (the topic's `type` attribute).
@@ -823,6 +829,8 @@ impl Serialize for Envelope {
             tenant_id: &'a TenantId,
             at: &'a jiff::Timestamp,
             data: Data<'a>,
+            #[serde(skip_serializing_if = "std::ops::Not::not")]
+            pushed: bool,
         }
         Wire {
             id: &self.id,
@@ -830,6 +838,7 @@ impl Serialize for Envelope {
             tenant_id: &self.tenant_id,
             at: &self.at,
             data: Data(&self.event),
+            pushed: self.pushed,
         }
         .serialize(s)
     }
@@ -845,12 +854,14 @@ impl<'de> Deserialize<'de> for Envelope {
             tenant_id: TenantId,
             at: jiff::Timestamp,
             data: Value,
+            #[serde(default)]
+            pushed: bool,
         }
         let w = Wire::deserialize(d)?;
         let ty = EventType::parse(&w.event_type)
             .ok_or_else(|| D::Error::custom(format!("unknown event type {:?}", w.event_type)))?;
         let event = Event::decode(ty, w.data).map_err(|e| D::Error::custom(format!("{ty} data: {e}")))?;
-        Ok(Self { id: w.id, tenant_id: w.tenant_id, at: w.at, event })
+        Ok(Self { id: w.id, tenant_id: w.tenant_id, at: w.at, event, pushed: w.pushed })
     }
 }
 
@@ -1012,6 +1023,19 @@ mod tests {
         assert!(written.starts_with(r#"{"id":"#) && written.contains(&format!(r#""type":"{ty}""#)), "{written}");
         assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), read, "{ty}: reads back");
         assert_eq!(read.data(), as_json(&stored(ty)));
+    }
+
+    #[test]
+    fn pushed_is_on_the_wire_only_when_true_and_reads_back() {
+        let ty = EventType::TenantCreated;
+        let stored_body = body(ty.as_str(), &stored(ty));
+        let mut read: Envelope = serde_json::from_str(&stored_body).unwrap();
+        assert!(!read.pushed, "absent: not pushed");
+        assert!(!serde_json::to_string(&read).unwrap().contains("pushed"));
+        read.pushed = true;
+        let written = serde_json::to_string(&read).unwrap();
+        assert!(written.ends_with(r#","pushed":true}"#), "{written}");
+        assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), read);
     }
 
     #[test]

@@ -41,14 +41,27 @@ pub fn ops_for(events: &[Envelope]) -> Result<Vec<TxOp>, TableError> {
 
 /// Commits `ops` together with `events` (the outbox entries go last, so positions in a
 /// `TransactionCanceled` error still name the caller's operations), then publishes the events.
-pub async fn commit(app: &App, mut ops: Vec<TxOp>, events: Vec<Envelope>) -> Result<(), TableError> {
-    ops.extend(ops_for(&events)?);
-    app.table.transact(ops).await?;
-    for e in &events {
+pub async fn commit(app: &App, ops: Vec<TxOp>, events: Vec<Envelope>) -> Result<(), TableError> {
+    commit_unpublished(app, ops, &events).await?;
+    publish(app, &events).await;
+    Ok(())
+}
+
+/// Commits like [`commit`] but leaves the events for the caller to [`publish`] (intake pushes a message's
+/// frames first). Stored, they are never lost: if the caller never publishes them, the sweeper does, after
+/// [`SWEEP_AFTER`].
+pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelope]) -> Result<(), TableError> {
+    ops.extend(ops_for(events)?);
+    app.table.transact(ops).await
+}
+
+/// Publishes committed events (the copies given, which may say more than the stored ones: `pushed`) and
+/// clears their outbox entries; an event whose publish fails stays for the sweeper.
+pub async fn publish(app: &App, events: &[Envelope]) {
+    for e in events {
         publish_one(app, &key_of(e), e.event_type().as_str(), &serde_json::to_string(e).expect("envelope serialises"))
             .await;
     }
-    Ok(())
 }
 
 /// Publishes one stored entry and clears it; on failure the entry stays for the sweeper.
