@@ -22,12 +22,14 @@ impl Consumer for AutomationConsumer {
         ConsumerName::Automation
     }
 
-    /// A visitor's message only runs the rules, and each rule's actions are claimed per (event, rule) and the
-    /// run recorded under the event's id, so a second run does nothing twice: one write
-    /// ([`Idempotency::CompleteAfter`]). `conversation.created` sends the welcome replies first, so it is claimed.
+    /// A visitor's message only runs the rules, whose actions are claimed per (event, rule) and whose run is
+    /// recorded under the event's id, and arms its wait's timers, which carry their own ids (a timer armed
+    /// twice fires once): a second run does nothing twice, so the event keeps no record
+    /// ([`Idempotency::Repeatable`]: no read, no write). `conversation.created` sends the welcome replies first,
+    /// so it is claimed.
     fn idempotency(&self, event: &Envelope) -> Idempotency {
         match event.event {
-            Event::MessageReceived(_) => Idempotency::CompleteAfter,
+            Event::MessageReceived(_) => Idempotency::Repeatable,
             _ => Idempotency::Claim,
         }
     }

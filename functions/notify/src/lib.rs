@@ -43,11 +43,11 @@ impl Consumer for NotifyConsumer {
 
     /// A message's events (the hot path) only add to the statistics, which count each event id once by a
     /// conditional write in their own transaction, and push frames, which clients drop when they have the
-    /// message already: one write ([`Idempotency::CompleteAfter`]). Everything else may mail, call a webhook or
-    /// push a frame without an id to drop it by, so it is claimed first.
+    /// message already: no record ([`Idempotency::Repeatable`]: no read, no write). Everything else may mail,
+    /// call a webhook or push a frame without an id to drop it by, so it is claimed first.
     fn idempotency(&self, event: &Envelope) -> Idempotency {
         match event.event {
-            Event::MessageReceived(_) | Event::MessageSent(_) => Idempotency::CompleteAfter,
+            Event::MessageReceived(_) | Event::MessageSent(_) => Idempotency::Repeatable,
             _ => Idempotency::Claim,
         }
     }

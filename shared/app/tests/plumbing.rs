@@ -146,6 +146,44 @@ impl Consumer for Repeatable {
     }
 }
 
+/// A consumer that keeps no record: every copy runs its handler.
+struct Unrecorded(AtomicU32);
+
+#[async_trait]
+impl Consumer for Unrecorded {
+    fn name(&self) -> ConsumerName {
+        ConsumerName::Automation
+    }
+
+    fn idempotency(&self, _event: &Envelope) -> Idempotency {
+        Idempotency::Repeatable
+    }
+
+    async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
+        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+            Err(HandlerError::Retry("first try fails".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unrecorded_handler_costs_no_table_work_and_runs_again_on_a_duplicate() {
+    let f = fixture();
+    let e = event(&f.app);
+    let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
+    let consumer = Unrecorded(AtomicU32::new(0));
+    let before = f.app.table.stats();
+    assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"], "a failure is retried by the queue");
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty());
+    assert!(process_batch(&f.app, &consumer, item()).await.is_empty());
+    let after = f.app.table.stats();
+    assert_eq!((after.items_written, after.requests), (before.items_written, before.requests), "no table work");
+    assert_eq!(consumer.0.load(Ordering::SeqCst), 3, "every copy runs the handler (its effects guard themselves)");
+    assert!(!idempotency::is_done(&f.app, "automation", &e.id).await.unwrap());
+}
+
 #[tokio::test]
 async fn a_repeatable_handler_costs_one_write_and_still_skips_a_handled_event() {
     let f = fixture();

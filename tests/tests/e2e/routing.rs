@@ -357,7 +357,7 @@ async fn admin_endpoints_validate_scope_and_page() {
     let defaults = t.get("/v1/settings/assignment", Some(&ten.admin)).await.body;
     assert_eq!(
         defaults,
-        json!({"strategy": "least_loaded", "queue_when_full": true, "sticky_returning_customers": true, "default_group_id": null, "schedule_id": null, "reassign_unanswered_seconds": null, "requeue_on_offline": false, "auto_away_minutes": null})
+        json!({"strategy": "least_loaded", "queue_when_full": true, "sticky_returning_customers": true, "default_group_id": null, "schedule_id": null, "reassign_unanswered_seconds": null, "requeue_on_offline": false, "auto_away_minutes": null, "overflow": []})
     );
     let put = |b: Value| t.call(Method::PUT, "/v1/settings/assignment", Some(b), Some(&ten.admin), &[]);
     let r = put(json!({"strategy": "fastest", "queue_when_full": true, "sticky_returning_customers": true})).await;

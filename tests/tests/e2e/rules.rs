@@ -458,14 +458,12 @@ async fn rules_open_an_after_sales_ticket_assign_an_agent_and_close() {
     })
     .await;
     assert!(assigned);
-    let actions: Vec<String> = shop
-        .t
-        .audit_entries(&shop.tenant)
-        .await
-        .iter()
-        .filter_map(|e| e["action"].as_str().map(str::to_owned))
-        .collect();
-    assert!(actions.iter().any(|a| a == "ticket.create"), "{actions:?}");
+    // The audit entry is committed with the ticket as a pending entry and settled into the chain right after.
+    let audited = kefu_e2e::eventually(std::time::Duration::from_secs(10), || async {
+        shop.t.audit_entries(&shop.tenant).await.iter().any(|e| e["action"] == "ticket.create")
+    })
+    .await;
+    assert!(audited, "{:?}", shop.t.audit_entries(&shop.tenant).await);
 
     // "bye" closes it.
     let r = shop.t.visitor_send(&token, "bye").await;

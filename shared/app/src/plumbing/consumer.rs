@@ -44,6 +44,10 @@ pub enum Idempotency {
     /// frames are safe to repeat (clients drop a frame whose message id they have): two copies racing may then
     /// both run, with the same outcome as one. A failed handler leaves no record, so the retry runs it again.
     CompleteAfter,
+    /// No record at all (no read, no write): for handlers whose every durable effect carries its own
+    /// once-per-event guard and whose frames are safe to repeat, so that a duplicate delivery, which queues
+    /// make rare, just runs the handler again with the same outcome. The hot path's message events use it.
+    Repeatable,
 }
 
 /// A queue consumer.
@@ -106,8 +110,18 @@ async fn process_one(app: &App, consumer: &dyn Consumer, item: &BatchItem) -> bo
             return false;
         }
     };
-    if consumer.idempotency(&event) == Idempotency::CompleteAfter {
-        return complete_after(app, consumer, &event).await;
+    match consumer.idempotency(&event) {
+        Idempotency::CompleteAfter => return complete_after(app, consumer, &event).await,
+        Idempotency::Repeatable => {
+            return match consumer.handle(app, &event).await {
+                Ok(()) => true,
+                Err(e) => {
+                    warn!(consumer = name, event_id = %event.id, tenant_id = %event.tenant_id, error = %e, "event failed");
+                    false
+                }
+            };
+        }
+        Idempotency::Claim => {}
     }
     match idempotency::claim(app, name, &event.id, consumer.name().visibility_timeout()).await {
         Ok(Claim::AlreadyDone) => {
