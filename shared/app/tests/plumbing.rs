@@ -95,16 +95,31 @@ async fn the_sweeper_takes_over_entries_older_than_the_threshold() {
     assert_eq!(serde_json::from_str::<Envelope>(&got[0].body).unwrap(), e, "the same event, byte for byte");
 }
 
-struct Flaky(AtomicU32);
+/// A consumer whose first try fails and later ones succeed, counting its tries, with the idempotency asked for.
+struct FailsFirst {
+    tries: AtomicU32,
+    name: ConsumerName,
+    idempotency: Idempotency,
+}
+
+impl FailsFirst {
+    fn new(name: ConsumerName, idempotency: Idempotency, tries: u32) -> Self {
+        Self { tries: AtomicU32::new(tries), name, idempotency }
+    }
+}
 
 #[async_trait]
-impl Consumer for Flaky {
+impl Consumer for FailsFirst {
     fn name(&self) -> ConsumerName {
-        ConsumerName::Assign
+        self.name
+    }
+
+    fn idempotency(&self, _event: &Envelope) -> Idempotency {
+        self.idempotency
     }
 
     async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
-        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
+        if self.tries.fetch_add(1, Ordering::SeqCst) == 0 {
             Err(HandlerError::Retry("first try fails".into()))
         } else {
             Ok(())
@@ -117,55 +132,11 @@ async fn a_failed_event_is_released_for_an_immediate_retry() {
     let f = fixture();
     let e = event(&f.app);
     let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
-    let consumer = Flaky(AtomicU32::new(0));
+    let consumer = FailsFirst::new(ConsumerName::Assign, Idempotency::Claim, 0);
     assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"]);
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "the retry is not blocked by a stale claim");
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "and a third copy is a no-op");
-    assert_eq!(consumer.0.load(Ordering::SeqCst), 2);
-}
-
-/// A consumer whose handling is safe to repeat: its first try fails, later ones succeed.
-struct Repeatable(AtomicU32);
-
-#[async_trait]
-impl Consumer for Repeatable {
-    fn name(&self) -> ConsumerName {
-        ConsumerName::Notify
-    }
-
-    fn idempotency(&self, _event: &Envelope) -> Idempotency {
-        Idempotency::CompleteAfter
-    }
-
-    async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
-        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
-            Err(HandlerError::Retry("first try fails".into()))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// A consumer that keeps no record: every copy runs its handler.
-struct Unrecorded(AtomicU32);
-
-#[async_trait]
-impl Consumer for Unrecorded {
-    fn name(&self) -> ConsumerName {
-        ConsumerName::Automation
-    }
-
-    fn idempotency(&self, _event: &Envelope) -> Idempotency {
-        Idempotency::Repeatable
-    }
-
-    async fn handle(&self, _app: &App, _event: &Envelope) -> Result<(), HandlerError> {
-        if self.0.fetch_add(1, Ordering::SeqCst) == 0 {
-            Err(HandlerError::Retry("first try fails".into()))
-        } else {
-            Ok(())
-        }
-    }
+    assert_eq!(consumer.tries.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -173,14 +144,14 @@ async fn an_unrecorded_handler_costs_no_table_work_and_runs_again_on_a_duplicate
     let f = fixture();
     let e = event(&f.app);
     let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
-    let consumer = Unrecorded(AtomicU32::new(0));
+    let consumer = FailsFirst::new(ConsumerName::Automation, Idempotency::Repeatable, 0);
     let before = f.app.table.stats();
     assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"], "a failure is retried by the queue");
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty());
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty());
     let after = f.app.table.stats();
     assert_eq!((after.items_written, after.requests), (before.items_written, before.requests), "no table work");
-    assert_eq!(consumer.0.load(Ordering::SeqCst), 3, "every copy runs the handler (its effects guard themselves)");
+    assert_eq!(consumer.tries.load(Ordering::SeqCst), 3, "every copy runs the handler (its effects guard themselves)");
     assert!(!idempotency::is_done(&f.app, "automation", &e.id).await.unwrap());
 }
 
@@ -189,7 +160,7 @@ async fn a_repeatable_handler_costs_one_write_and_still_skips_a_handled_event() 
     let f = fixture();
     let e = event(&f.app);
     let item = || vec![BatchItem { message_id: "m".into(), body: serde_json::to_string(&e).unwrap() }];
-    let consumer = Repeatable(AtomicU32::new(0));
+    let consumer = FailsFirst::new(ConsumerName::Notify, Idempotency::CompleteAfter, 0);
     let before = f.app.table.stats();
     assert_eq!(process_batch(&f.app, &consumer, item()).await, ["m"]);
     let failed = f.app.table.stats();
@@ -205,12 +176,12 @@ async fn a_repeatable_handler_costs_one_write_and_still_skips_a_handled_event() 
 
     assert!(process_batch(&f.app, &consumer, item()).await.is_empty(), "a later copy is acknowledged");
     assert_eq!(f.app.table.stats().items_written, done.items_written, "and writes nothing");
-    assert_eq!(consumer.0.load(Ordering::SeqCst), 2, "without running the handler again");
+    assert_eq!(consumer.tries.load(Ordering::SeqCst), 2, "without running the handler again");
 
     // A claim-based consumer pays two writes for the same event.
     let e2 = event(&f.app);
     let before = f.app.table.stats();
-    let claimed = Flaky(AtomicU32::new(1));
+    let claimed = FailsFirst::new(ConsumerName::Assign, Idempotency::Claim, 1);
     let body = serde_json::to_string(&e2).unwrap();
     assert!(process_batch(&f.app, &claimed, vec![BatchItem { message_id: "n".into(), body }]).await.is_empty());
     assert_eq!(f.app.table.stats().items_written - before.items_written, 2, "claim and completion");
