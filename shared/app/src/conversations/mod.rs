@@ -306,9 +306,10 @@ impl NewMessage<'_> {
 
     /// The transaction operations that store the message and touch its conversation (never `status`,
     /// `assignee_id`, `group_id` or `waiting_since`, which routing owns):
-    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise) and
-    ///   moves `last_message_at`;
-    /// - an agent's reply moves `last_message_at` and stamps `first_response_at` once; a bot's or the system's
+    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise),
+    ///   moves `last_message_at` and, when the visitor was not waiting yet, starts the wait
+    ///   (`wait_message_id`, `wait_since`);
+    /// - an agent's reply moves `last_message_at`, stamps `first_response_at` once and ends the wait; a bot's or the system's
     ///   only moves `last_message_at` (API.md: a first response is the first agent reply, never a bot's);
     /// - an internal note only checks that the conversation exists (it is not activity the visitor sees).
     pub fn ops(&self) -> Vec<TxOp> {
@@ -319,7 +320,12 @@ impl NewMessage<'_> {
             (true, _) => TxOp::Check { key, condition: Condition::Exists },
             (false, Author::Visitor) => TxOp::Update {
                 key,
-                update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk).add("visitor_messages", 1),
+                update: Update::new()
+                    .set("last_message_at", at.clone())
+                    .set("gsi1sk", index_sk)
+                    .add("visitor_messages", 1)
+                    .set_if_absent("wait_message_id", json!(self.id))
+                    .set_if_absent("wait_since", at),
                 condition: Some(Condition::And(vec![
                     Condition::Exists,
                     Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),
@@ -330,7 +336,9 @@ impl NewMessage<'_> {
                 update: Update::new()
                     .set("last_message_at", at.clone())
                     .set("gsi1sk", index_sk)
-                    .set_if_absent("first_response_at", at),
+                    .set_if_absent("first_response_at", at)
+                    .remove("wait_message_id")
+                    .remove("wait_since"),
                 condition: Some(Condition::Exists),
             },
             (false, _) => TxOp::Update {
@@ -901,6 +909,19 @@ mod tests {
                 .all(|a| !matches!(a, kefu_ports::UpdateAction::Set(n, _) if n == "status" || n == "assignee_id"))
         );
         assert_eq!(m.event().event_type().as_str(), "message.received");
+        // The first message of a wait starts it; a second keeps it; an agent's reply ends it.
+        let mut item = json!({"status": "open"}).as_object().unwrap().clone();
+        update.apply(&mut item).unwrap();
+        assert_eq!((item["wait_message_id"].as_str(), &item["wait_since"]), (Some(id.as_str()), &json!(m.at)));
+        let later = next_message_id(jiff::Timestamp::now());
+        let second = NewMessage { id: &later, at: jiff::Timestamp::now(), ..m };
+        let TxOp::Update { update, .. } = &second.ops()[1] else { panic!("an update") };
+        update.apply(&mut item).unwrap();
+        assert_eq!(item["wait_message_id"].as_str(), Some(id.as_str()), "the wait began with the first");
+        let reply = NewMessage { author: Author::Agent, author_id: Some("ag_x"), ..second };
+        let TxOp::Update { update, .. } = &reply.ops()[1] else { panic!("an update") };
+        update.apply(&mut item).unwrap();
+        assert!(!item.contains_key("wait_message_id") && !item.contains_key("wait_since"), "{item:?}");
         let note = NewMessage { internal: true, author: Author::Agent, ..m };
         assert!(matches!(note.ops()[1], TxOp::Check { .. }));
         assert_eq!(note.event().event_type().as_str(), "message.sent");

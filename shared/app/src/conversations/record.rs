@@ -106,6 +106,13 @@ pub struct ConversationRecord {
     /// How many of them an agent has read (the `chat` capability's, moved with `agent_read_up_to`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub agent_read_count: u64,
+    /// The visitor's message its current wait for an agent's reply began with: set by a visitor's message when
+    /// absent, removed by an agent's reply (in their transactions). The timers read it instead of the messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_message_id: Option<MessageId>,
+    /// When that message was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_since: Option<Timestamp>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -167,6 +174,8 @@ impl ConversationRecord {
             rating: None,
             visitor_messages: 0,
             agent_read_count: 0,
+            wait_message_id: None,
+            wait_since: None,
         }
     }
 }

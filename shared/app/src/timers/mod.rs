@@ -264,26 +264,26 @@ pub async fn on_visitor_message(
     c: &ConversationId,
     m: &MessageId,
 ) -> Result<usize, TimerError> {
-    let Some(start) = wait_start(app, t, c).await? else { return Ok(0) };
+    let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(0) };
+    let Some(start) = wait_of(app, &conv).await? else { return Ok(0) };
     if &start.message_id != m {
         // The visitor was already waiting: this wait's timers are armed.
         return Ok(0);
     }
     let mut armed = 0;
     let thresholds = crate::automation::rule_set(app, t).await?.unanswered_thresholds();
-    if let Some((minutes, due_at)) = next_unanswered(&thresholds, start.created_at, None) {
+    if let Some((minutes, due_at)) = next_unanswered(&thresholds, start.since, None) {
         let due = Due::Unanswered {
             tenant_id: t.clone(),
             conversation_id: c.clone(),
             message_id: start.message_id.clone(),
-            since: start.created_at,
+            since: start.since,
             minutes,
             due_at,
         };
         arm(app, &due).await?;
         armed += 1;
     }
-    let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(armed) };
     if let (ConversationStatus::Open, Some(agent_id), Some(assigned_at)) =
         (conv.status, conv.assignee_id.clone(), conv.assigned_at)
         && arm_reassign(app, &conv, &start, agent_id, assigned_at).await?
@@ -293,10 +293,33 @@ pub async fn on_visitor_message(
     Ok(armed)
 }
 
+/// The start of a visitor's wait for an agent's reply.
+struct Wait {
+    /// The visitor's message it began with.
+    message_id: MessageId,
+    /// When that message was stored.
+    since: jiff::Timestamp,
+}
+
+/// The conversation's current wait, if the visitor is waiting: its `wait_message_id` and `wait_since`, which
+/// the message transactions keep (one item, already read). A conversation stored before they existed, whose
+/// visitor writes while waiting, has them from that message on; until then its messages are read back to the
+/// last agent reply ([`wait_start`]).
+async fn wait_of(app: &App, conv: &ConversationRecord) -> Result<Option<Wait>, TableError> {
+    if let (Some(message_id), Some(since)) = (conv.wait_message_id.clone(), conv.wait_since) {
+        return Ok(Some(Wait { message_id, since }));
+    }
+    if conv.visitor_messages == 0 {
+        return Ok(None);
+    }
+    let start = wait_start(app, &conv.tenant_id, &conv.conversation_id).await?;
+    Ok(start.map(|m| Wait { message_id: m.message_id, since: m.created_at }))
+}
+
 async fn arm_reassign(
     app: &App,
     conv: &ConversationRecord,
-    start: &MessageRecord,
+    start: &Wait,
     agent_id: AgentId,
     assigned_at: jiff::Timestamp,
 ) -> Result<bool, TimerError> {
@@ -310,7 +333,7 @@ async fn arm_reassign(
         agent_id,
         assigned_at,
         seconds,
-        due_at: after(start.created_at.max(assigned_at), seconds),
+        due_at: after(start.since.max(assigned_at), seconds),
     };
     arm(app, &due).await?;
     Ok(true)
@@ -327,7 +350,7 @@ pub async fn on_assigned(app: &App, t: &TenantId, c: &ConversationId, agent: &Ag
     if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(agent) {
         return Ok(false);
     }
-    let Some(start) = wait_start(app, t, c).await? else { return Ok(false) };
+    let Some(start) = wait_of(app, &conv).await? else { return Ok(false) };
     arm_reassign(app, &conv, &start, agent.clone(), at).await
 }
 
