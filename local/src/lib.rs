@@ -262,7 +262,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         tasks.spawn(every(Duration::from_secs(60), rx.clone(), app.clone(), move |_| {
             let table = table.clone();
             async move {
-                match table.purge_expired(10_000).await {
+                match purge_in_slices(&table).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(purged = n, "expired items purged"),
                     Err(e) => tracing::warn!(error = %e, "ttl purge failed"),
@@ -278,6 +278,28 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
         ),
     }
     Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
+}
+
+/// Items one purge write removes: small, so the hot path's writes interleave with the purge's (a purge of
+/// thousands of expired rate-limit windows in one write held the store's writer for hundreds of milliseconds,
+/// once a minute, under load).
+pub const PURGE_SLICE: usize = 200;
+/// The most items one minute's purge removes (the rest go the next minute; reads skip them meanwhile).
+pub const PURGE_PER_TICK: usize = 20_000;
+
+/// Purges expired items a [`PURGE_SLICE`] per write, yielding between slices, up to [`PURGE_PER_TICK`];
+/// answers how many went.
+pub async fn purge_in_slices(table: &kefu_embedded::EmbeddedTable) -> Result<usize, kefu_ports::table::TableError> {
+    let mut total = 0;
+    while total < PURGE_PER_TICK {
+        let n = table.purge_expired(PURGE_SLICE).await?;
+        total += n;
+        if n < PURGE_SLICE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok(total)
 }
 
 /// The most WebSockets open at once: `KEFU_MAX_WEBSOCKETS`, but at most three quarters of the connection cap.

@@ -385,6 +385,9 @@ fn expect(what: &str, status: StatusCode, body: &Value, want: StatusCode) -> Res
     if status == want { Ok(()) } else { Err(format!("{what}: {status} {body}").into()) }
 }
 
+/// How many failed sends are shown (the rest are only counted).
+const SHOWN_ERRORS: u64 = 5;
+
 /// A client whose connections leave from `127.0.0.{n}` (several visitors' IPs on one machine).
 fn client_from(n: usize, loopback: bool) -> Result<Client, BoxError> {
     let mut b = Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true);
@@ -719,7 +722,20 @@ async fn drive(
             match outcome {
                 Ok((StatusCode::CREATED, _)) => counted.accepted.fetch_add(1, Ordering::Relaxed),
                 Ok((StatusCode::TOO_MANY_REQUESTS, _)) => counted.rate_limited.fetch_add(1, Ordering::Relaxed),
-                Ok(_) | Err(_) => counted.errors.fetch_add(1, Ordering::Relaxed),
+                Ok((status, body)) => {
+                    let n = counted.errors.fetch_add(1, Ordering::Relaxed);
+                    if n < SHOWN_ERRORS {
+                        eprintln!("  send failed: {status} {body}");
+                    }
+                    n
+                }
+                Err(e) => {
+                    let n = counted.errors.fetch_add(1, Ordering::Relaxed);
+                    if n < SHOWN_ERRORS {
+                        eprintln!("  send failed: {e}");
+                    }
+                    n
+                }
             };
         });
         while senders.try_join_next().is_some() {}
