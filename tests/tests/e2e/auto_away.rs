@@ -11,28 +11,13 @@ use std::time::Duration;
 use kefu_app::assignment::activity;
 use kefu_app::plumbing::keys;
 use kefu_app::timers::{self, Due, Fired};
-use kefu_domain::{AgentId, ConversationId, TenantId};
-use kefu_e2e::{ADMIN_PASSWORD, Reply, TestApp, eventually, spawn_app};
+use kefu_domain::{AgentId, ConversationId};
+use kefu_e2e::{Reply, TestApp, eventually, spawn_app};
 use kefu_ports::table::Update;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const AGENT_PASSWORD: &str = "an agent's long password";
-
-struct Tenant {
-    id: TenantId,
-    admin: String,
-    widget_key: String,
-}
-
-async fn tenant(t: &TestApp, name: &str) -> Tenant {
-    let email = format!("admin@{}.test", name.to_lowercase());
-    let created = t.create_tenant(name, &email).await;
-    let id = created["tenant_id"].as_str().unwrap().to_owned();
-    let admin = t.login(&id, &email, ADMIN_PASSWORD).await;
-    let widget_key = created["widget_key"].as_str().unwrap().to_owned();
-    Tenant { id: TenantId::parse(&id).unwrap(), admin, widget_key }
-}
+use crate::shop::{AGENT_PASSWORD, Tenant, tenant};
 
 async fn put_settings(t: &TestApp, ten: &Tenant, minutes: Value) -> Reply {
     t.call(

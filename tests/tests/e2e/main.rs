@@ -34,6 +34,7 @@ mod retention;
 mod routing;
 mod rules;
 mod security_limits;
+mod shop;
 mod stats;
 mod tags;
 mod tenants_and_auth;

@@ -10,7 +10,8 @@ use kefu_e2e::{TestApp, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::timers::{Tenant, active, conversation_when, online_agent, tenant, visitor};
+use crate::shop::{Tenant, tenant};
+use crate::timers::{active, conversation_when, online_agent, visitor};
 
 async fn group(t: &TestApp, ten: &Tenant, name: &str, agents: &[&AgentId]) -> String {
     let r = t.post("/v1/groups", json!({"name": name, "agent_ids": agents}), Some(&ten.admin)).await;

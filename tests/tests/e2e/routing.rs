@@ -14,28 +14,13 @@ use kefu_app::App;
 use kefu_app::assignment::{self, agents};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
-use kefu_e2e::{ADMIN_PASSWORD, TestApp, conversation_item, eventually, spawn_app, spawn_with, start_conversation};
+use kefu_e2e::{TestApp, conversation_item, eventually, spawn_app, spawn_with, start_conversation};
 use kefu_ports::{Index, Query};
 use kefu_testkit::{MotoStack, require_moto};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const AGENT_PASSWORD: &str = "an agent's long password";
-
-struct Tenant {
-    id: TenantId,
-    admin: String,
-    widget_key: String,
-}
-
-async fn tenant(t: &TestApp, name: &str) -> Tenant {
-    let email = format!("admin@{}.test", name.to_lowercase());
-    let created = t.create_tenant(name, &email).await;
-    let id = created["tenant_id"].as_str().unwrap().to_owned();
-    let admin = t.login(&id, &email, ADMIN_PASSWORD).await;
-    let widget_key = created["widget_key"].as_str().unwrap().to_owned();
-    Tenant { id: TenantId::parse(&id).unwrap(), admin, widget_key }
-}
+use crate::shop::{AGENT_PASSWORD, Tenant, tenant};
 
 /// A visitor starts a conversation in the widget; answers its id and customer id.
 async fn visitor(t: &TestApp, ten: &Tenant, external_id: &str) -> (ConversationId, String) {

@@ -9,27 +9,12 @@
 use std::time::Duration;
 
 use kefu_app::timers::{self, Due, Fired};
-use kefu_domain::{AgentId, ConversationId, MessageId, TenantId};
-use kefu_e2e::{ADMIN_PASSWORD, Reply, TestApp, eventually, spawn_app};
+use kefu_domain::{AgentId, ConversationId, MessageId};
+use kefu_e2e::{Reply, TestApp, eventually, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const AGENT_PASSWORD: &str = "an agent's long password";
-
-pub(crate) struct Tenant {
-    pub(crate) id: TenantId,
-    pub(crate) admin: String,
-    pub(crate) widget_key: String,
-}
-
-pub(crate) async fn tenant(t: &TestApp, name: &str) -> Tenant {
-    let email = format!("admin@{}.test", name.to_lowercase());
-    let created = t.create_tenant(name, &email).await;
-    let id = created["tenant_id"].as_str().unwrap().to_owned();
-    let admin = t.login(&id, &email, ADMIN_PASSWORD).await;
-    let widget_key = created["widget_key"].as_str().unwrap().to_owned();
-    Tenant { id: TenantId::parse(&id).unwrap(), admin, widget_key }
-}
+use crate::shop::{AGENT_PASSWORD, Tenant, tenant};
 
 /// Creates agent `n` (capacity `max`), signs it in and sets it online; answers its id and token.
 pub(crate) async fn online_agent(t: &TestApp, ten: &Tenant, n: u32, max: u32) -> (AgentId, String) {
