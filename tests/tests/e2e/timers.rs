@@ -139,7 +139,7 @@ async fn an_unanswered_conversation_moves_to_an_agent_it_never_had_and_never_bac
     // the only other agent already had the conversation, so it stays (the firing is seen as the due queue
     // emptying: a timer is deleted once fired).
     let had = eventually(Duration::from_secs(30), || async {
-        timers::had_agents(t.app(), &ten.id, &c).await.unwrap().contains(&second)
+        kefu_app::assignment::agents_had(t.app(), &ten.id, &c).await.unwrap().contains(&second)
     })
     .await;
     assert!(had, "the assign consumer saw the reassignment");

@@ -107,6 +107,14 @@ pub(super) async fn check_schedule(
     Ok(Some(sid))
 }
 
+/// The group `id` names in the tenant, or a 400 on `field` ("no such group").
+pub(super) async fn check_group(app: &App, t: &TenantId, id: &str, field: &str) -> Result<GroupRecord, AdminError> {
+    let bad = || ValidationError::new(field, "no such group");
+    let g = GroupId::parse(id).ok_or_else(bad)?;
+    let item = app.table.get(&keys::group(t, &g)).await?.ok_or_else(bad)?;
+    Ok(GroupRecord::from_item(&item).map_err(TableError::from)?)
+}
+
 pub(super) async fn check_groups(
     app: &App,
     t: &TenantId,
@@ -115,10 +123,7 @@ pub(super) async fn check_groups(
 ) -> Result<Vec<GroupRecord>, AdminError> {
     let mut out: Vec<GroupRecord> = Vec::new();
     for (i, id) in ids.iter().enumerate() {
-        let bad = || ValidationError::new(format!("{field}[{i}]"), "no such group");
-        let g = GroupId::parse(id).ok_or_else(bad)?;
-        let item = app.table.get(&keys::group(t, &g)).await?.ok_or_else(bad)?;
-        let rec = GroupRecord::from_item(&item).map_err(TableError::from)?;
+        let rec = check_group(app, t, id, &format!("{field}[{i}]")).await?;
         if !out.iter().any(|x| x.group_id == rec.group_id) {
             out.push(rec);
         }

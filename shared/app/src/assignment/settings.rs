@@ -13,7 +13,7 @@ use crate::App;
 use crate::plumbing::keys;
 use crate::plumbing::record;
 
-use super::admin::{AdminError, check_groups, check_schedule};
+use super::admin::{AdminError, check_group, check_schedule};
 
 /// A tenant's assignment settings as stored: `T#{t}#ROUTING` / `SETTINGS` (the tenant is only in the key, so
 /// it is written with `record::item_of`). Read leniently by `Settings::from_item` (a field missing or
@@ -136,26 +136,15 @@ async fn check_overflow(app: &App, t: &TenantId, rules: &[OverflowInput]) -> Res
     }
     let mut out: Vec<OverflowRule> = Vec::with_capacity(rules.len());
     for (i, r) in rules.iter().enumerate() {
-        let group = |id: &str, name: &str| {
-            let field = format!("overflow[{i}].{name}");
-            let id = id.to_owned();
-            async move {
-                let bad = || AdminError::Invalid(ValidationError::new(field.clone(), "no such group"));
-                let g = GroupId::parse(&id).ok_or_else(bad)?;
-                app.table.get(&keys::group(t, &g)).await?.ok_or_else(bad)?;
-                Ok::<GroupId, AdminError>(g)
-            }
-        };
-        let from_group_id = group(&r.from_group_id, "from_group_id").await?;
-        let to_group_id = group(&r.to_group_id, "to_group_id").await?;
+        let field = |name: &str| format!("overflow[{i}].{name}");
+        let from_group_id = check_group(app, t, &r.from_group_id, &field("from_group_id")).await?.group_id;
+        let to_group_id = check_group(app, t, &r.to_group_id, &field("to_group_id")).await?.group_id;
         if from_group_id == to_group_id {
-            return Err(
-                ValidationError::new(format!("overflow[{i}].to_group_id"), "must differ from from_group_id").into()
-            );
+            return Err(ValidationError::new(field("to_group_id"), "must differ from from_group_id").into());
         }
         if !(1..=MAX_OVERFLOW_SECONDS).contains(&r.after_seconds) {
             return Err(ValidationError::new(
-                format!("overflow[{i}].after_seconds"),
+                field("after_seconds"),
                 format!("must be between 1 and {MAX_OVERFLOW_SECONDS}"),
             )
             .into());
@@ -185,16 +174,7 @@ pub async fn put_settings(
         .ok_or_else(|| ValidationError::new("strategy", "must be least_loaded or round_robin"))?;
     let default_group_id = match req.default_group_id.as_deref() {
         None => None,
-        Some(g) => Some(
-            check_groups(app, t, &[g.to_owned()], "default_group_id").await.map_err(|e| match e {
-                AdminError::Invalid(_) => {
-                    AdminError::Invalid(ValidationError::new("default_group_id", "no such group"))
-                }
-                e => e,
-            })?[0]
-                .group_id
-                .clone(),
-        ),
+        Some(g) => Some(check_group(app, t, g, "default_group_id").await?.group_id),
     };
     let schedule_id = check_schedule(app, t, req.schedule_id.as_deref(), "schedule_id").await?;
     if req.reassign_unanswered_seconds == Some(0) {

@@ -418,11 +418,6 @@ async fn fire_overflow(
     Ok(Fired::Overflowed { to: None })
 }
 
-/// The agents a conversation has had (one Query of its `HAD#` items).
-pub async fn had_agents(app: &App, t: &TenantId, c: &ConversationId) -> Result<Vec<AgentId>, TableError> {
-    crate::assignment::agents_had(app, t, c).await
-}
-
 /// When an agent last active at `last_active_s` (Unix seconds) counts as idle for `minutes`: the stored time
 /// lags the real activity by under [`crate::assignment::activity::THROTTLE`], so that much is added (an agent
 /// is set away after between `minutes` and `minutes` + 1 minute without activity, never sooner).
@@ -604,7 +599,7 @@ pub async fn fire(app: &App, body: &str) -> Result<Fired, TimerError> {
             if !same_assignment || answered_after(app, t, c, message_id).await? {
                 return Ok(Fired::Stale);
             }
-            let had = had_agents(app, t, c).await?;
+            let had = crate::assignment::agents_had(app, t, c).await?;
             match crate::assignment::reassign_unanswered(app, t, c, agent_id, &had, *seconds).await {
                 Ok(Some(to)) => Fired::Reassigned { to },
                 Ok(None) => Fired::NobodyElse,
