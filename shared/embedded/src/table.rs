@@ -131,6 +131,71 @@ fn apply(op: &TxOp, stored: Option<&Item>) -> Result<Option<Item>, TableError> {
     })
 }
 
+/// The most items a query may ask for and still run on the calling task (see `EmbeddedStore::inline`); a
+/// larger or unbounded page goes to a blocking thread.
+const INLINE_READ_LIMIT: usize = 100;
+
+/// What a scan hands each stored value to: answers whether to go on.
+type Take<'a> = dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError> + 'a;
+
+/// One page of a query: the items under `q`'s partition (through its index, if any) after `cursor_key`, at
+/// most `limit`, skipping expired ones; and whether more follow.
+fn read_page(
+    s: &EmbeddedStore,
+    q: &Query,
+    cursor_key: Option<Vec<u8>>,
+    limit: usize,
+) -> Result<(Vec<Item>, bool), TableError> {
+    let now = s.clock.now().as_second();
+    let mut range = keys::range(&q.pk, q.sk.as_ref());
+    if let Some(c) = cursor_key {
+        range = keys::after_cursor(range, c, q.forward);
+    }
+    let bounds = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
+    let tx = s.db.begin_read().map_err(db)?;
+    let items_t = tx.open_table(ITEMS).map_err(db)?;
+    let mut out = Vec::new();
+    let mut more = false;
+    let mut take = |value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
+        let item = match q.index {
+            None => parse(value)?,
+            Some(_) => match items_t.get(value).map_err(db)? {
+                Some(v) => parse(v.value())?,
+                None => return Ok(true),
+            },
+        };
+        if is_expired(&item, now) {
+            return Ok(true);
+        }
+        if out.len() == limit {
+            more = true;
+            return Ok(false);
+        }
+        out.push(item);
+        Ok(true)
+    };
+    let scan =
+        |t: &redb::ReadOnlyTable<&[u8], &[u8]>, out: &mut Vec<Item>, take: &mut Take<'_>| -> Result<(), TableError> {
+            let r = t.range::<&[u8]>(bounds).map_err(db)?;
+            let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(r) } else { Box::new(r.rev()) };
+            for entry in iter {
+                let (_, v) = entry.map_err(db)?;
+                if !take(v.value(), out)? {
+                    break;
+                }
+            }
+            Ok(())
+        };
+    match q.index {
+        None => scan(&items_t, &mut out, &mut take)?,
+        Some(ix) => {
+            let t = tx.open_table(index_table(ix)).map_err(db)?;
+            scan(&t, &mut out, &mut take)?;
+        }
+    }
+    Ok((out, more))
+}
+
 impl EmbeddedTable {
     /// The store under this table (for a consistent backup while serving: [`EmbeddedStore::backup_to`]).
     pub fn store(&self) -> &Arc<EmbeddedStore> {
@@ -237,17 +302,14 @@ impl EmbeddedTable {
 impl Table for EmbeddedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         let mk = main_key(key);
-        let item = self
-            .store
-            .blocking(move |s| -> Result<Option<Item>, TableError> {
-                let tx = s.db.begin_read().map_err(db)?;
-                let t = tx.open_table(ITEMS).map_err(db)?;
-                let got = t.get(mk.as_slice()).map_err(db)?;
-                let item = got.map(|v| parse(v.value())).transpose()?;
-                let now = s.clock.now().as_second();
-                Ok(item.filter(|i| !is_expired(i, now)))
-            })
-            .await?;
+        let item = self.store.inline(|s| -> Result<Option<Item>, TableError> {
+            let tx = s.db.begin_read().map_err(db)?;
+            let t = tx.open_table(ITEMS).map_err(db)?;
+            let got = t.get(mk.as_slice()).map_err(db)?;
+            let item = got.map(|v| parse(v.value())).transpose()?;
+            let now = s.clock.now().as_second();
+            Ok(item.filter(|i| !is_expired(i, now)))
+        })?;
         self.count(1, 0);
         Ok(item)
     }
@@ -282,64 +344,15 @@ impl Table for EmbeddedTable {
             }
         };
         let limit = q.limit.unwrap_or(usize::MAX).max(1);
-        let (items, more) = self
-            .store
-            .blocking(move |s| -> Result<(Vec<Item>, bool), TableError> {
-                let now = s.clock.now().as_second();
-                let mut range = keys::range(&q.pk, q.sk.as_ref());
-                if let Some(c) = cursor_key {
-                    range = keys::after_cursor(range, c, q.forward);
-                }
-                let bounds = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
-                let tx = s.db.begin_read().map_err(db)?;
-                let items_t = tx.open_table(ITEMS).map_err(db)?;
-                let mut out = Vec::new();
-                let mut more = false;
-                let mut take = |value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
-                    let item = match q.index {
-                        None => parse(value)?,
-                        Some(_) => match items_t.get(value).map_err(db)? {
-                            Some(v) => parse(v.value())?,
-                            None => return Ok(true),
-                        },
-                    };
-                    if is_expired(&item, now) {
-                        return Ok(true);
-                    }
-                    if out.len() == limit {
-                        more = true;
-                        return Ok(false);
-                    }
-                    out.push(item);
-                    Ok(true)
-                };
-                let scan = |t: &redb::ReadOnlyTable<&[u8], &[u8]>,
-                            out: &mut Vec<Item>,
-                            take: &mut dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError>|
-                 -> Result<(), TableError> {
-                    let r = t.range::<&[u8]>(bounds).map_err(db)?;
-                    let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(r) } else { Box::new(r.rev()) };
-                    for entry in iter {
-                        let (_, v) = entry.map_err(db)?;
-                        if !take(v.value(), out)? {
-                            break;
-                        }
-                    }
-                    Ok(())
-                };
-                match q.index {
-                    None => scan(&items_t, &mut out, &mut take)?,
-                    Some(ix) => {
-                        let t = tx.open_table(index_table(ix)).map_err(db)?;
-                        scan(&t, &mut out, &mut take)?;
-                    }
-                }
-                Ok((out, more))
-            })
-            .await?;
+        let index = q.index;
+        let (items, more) = if limit <= INLINE_READ_LIMIT {
+            self.store.inline(|s| read_page(s, &q, cursor_key, limit))?
+        } else {
+            self.store.blocking(move |s| read_page(s, &q, cursor_key, limit)).await?
+        };
         self.count(items.len() as u64, 0);
         let cursor = match (more, items.last()) {
-            (true, Some(last)) => Some(Cursor::after(last, q.index)?),
+            (true, Some(last)) => Some(Cursor::after(last, index)?),
             _ => None,
         };
         Ok(Page { items, cursor })
