@@ -197,12 +197,28 @@ pub async fn send_message(
         Some(v) => Some(v.to_str().map_err(|_| ApiError::validation("Idempotency-Key", "must be visible ASCII"))?),
         None => None,
     };
-    let stored = widget::send_stored(&app, &visitor, key, &body).await?;
+    let count = message_counter(&app, &visitor).await?;
+    let stored = widget::send_stored(&app, &visitor, key, &body, count.as_deref()).await?;
     if let Some(mut event) = stored.event {
         event.pushed = push_now(&app, &event).await;
         kefu_app::plumbing::outbox::publish(&app, std::slice::from_ref(&event)).await;
     }
     Ok((StatusCode::CREATED, ApiJson(stored.sent)))
+}
+
+/// What counts a visitor's message in the statistics inside the transaction that stores it: the day's item
+/// of the conversation's group in the tenant's zone (`stats::keep::visitor_message_op`). `None` when the
+/// conversation is gone (the send then answers 404 and stores nothing).
+async fn message_counter(app: &App, visitor: &Visitor) -> Result<Option<Box<widget::Counter>>, ApiError> {
+    let t = &visitor.tenant_id;
+    let (conversation, zone) = tokio::try_join!(
+        kefu_app::conversations::load(app, t, &visitor.conversation_id),
+        kefu_app::stats::keep::tenant_zone(app, t)
+    )
+    .map_err(|e| ApiError::from(kefu_app::conversations::ConversationError::from(e)))?;
+    let Some(conversation) = conversation else { return Ok(None) };
+    let (t, c, group) = (t.clone(), visitor.conversation_id.clone(), conversation.group_id);
+    Ok(Some(Box::new(move |at| kefu_app::stats::keep::visitor_message_op(&t, &zone, group.as_ref(), &c, at))))
 }
 
 /// Pushes a just-committed message's frames to the connections concerned (the assignee's; the watchers' while

@@ -375,10 +375,15 @@ async fn a_visitor_message_is_pushed_once_at_intake_and_by_notify_only_when_inta
     // Intake stops after the commit, before it pushes or publishes: the sweeper publishes the stored copy,
     // unmarked, and the notify consumer pushes the frame (at least once).
     let visitor = kefu_app::conversations::widget::authenticate_visitor(c.t.app(), &visitor_token).await.unwrap();
-    let stored =
-        kefu_app::conversations::widget::send_stored(c.t.app(), &visitor, None, br#"{"content": "after a crash"}"#)
-            .await
-            .unwrap();
+    let stored = kefu_app::conversations::widget::send_stored(
+        c.t.app(),
+        &visitor,
+        None,
+        br#"{"content": "after a crash"}"#,
+        None,
+    )
+    .await
+    .unwrap();
     let event = stored.event.expect("stored, not yet published");
     assert!(!event.pushed);
     assert!(agent.frame_of_type("message.created", QUIET).await.is_none(), "nothing pushed or published yet");

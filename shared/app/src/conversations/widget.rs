@@ -23,7 +23,7 @@ use crate::conversations::{self, MessageView, NewConversation, NewMessage};
 use crate::customers::{self, Contact};
 use crate::identity::auth::AuthError;
 use crate::identity::secrets::{new_secret, token_hash};
-use crate::plumbing::events::Envelope;
+use crate::plumbing::events::{Envelope, Event};
 use crate::plumbing::keys;
 use crate::plumbing::ratelimit::{self, limits};
 use crate::plumbing::record::{Record, item_of, parse};
@@ -365,8 +365,14 @@ pub fn plan_send(
     if !req.attachment_ids.is_empty() {
         return Err(ValidationError::new("attachment_ids", "attachments are checked when the message is sent").into());
     }
-    plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())
+    plan_request(&req, visitor, idempotency_key, id, at, &Taken::default(), None)
 }
+
+/// Builds the operation that counts a visitor's message in the statistics, from the message's time. Intake
+/// passes one to [`send_stored`], so the transaction that stores the message counts it, exactly once, and its
+/// event says so (`MessageReceived::counted`): the statistics keeper then neither marks nor reads anything
+/// for it.
+pub type Counter = dyn Fn(jiff::Timestamp) -> TxOp + Send + Sync;
 
 /// The plan of a parsed send whose attachments [`attachments::take`] checked (pure).
 pub fn plan_request(
@@ -376,6 +382,7 @@ pub fn plan_request(
     id: MessageId,
     at: jiff::Timestamp,
     taken: &Taken,
+    count: Option<&Counter>,
 ) -> Result<SendPlan, ConversationError> {
     let content = if taken.metas.is_empty() {
         MessageContent::parse(&req.content, "content")?
@@ -414,7 +421,15 @@ pub fn plan_request(
     }
     let first_attachment = ops.len();
     ops.extend(taken.ops.iter().cloned());
-    Ok(SendPlan { ops, event: m.event(), sent, content_hash, first_attachment })
+    let mut event = m.event();
+    if let Some(count) = count {
+        // Last, and unconditional: it never fails, so the positions above still name what failed.
+        ops.push(count(at));
+        if let Event::MessageReceived(received) = &mut event.event {
+            received.counted = true;
+        }
+    }
+    Ok(SendPlan { ops, event, sent, content_hash, first_attachment })
 }
 
 /// What an idempotent retry must repeat: the text, and the attachments when there are any.
@@ -437,7 +452,7 @@ pub async fn send(
     idempotency_key: Option<&str>,
     body: &[u8],
 ) -> Result<Sent, ConversationError> {
-    let stored = send_stored(app, visitor, idempotency_key, body).await?;
+    let stored = send_stored(app, visitor, idempotency_key, body, None).await?;
     if let Some(event) = &stored.event {
         crate::plumbing::outbox::publish(app, std::slice::from_ref(event)).await;
     }
@@ -466,12 +481,13 @@ pub async fn send_stored(
     visitor: &Visitor,
     idempotency_key: Option<&str>,
     body: &[u8],
+    count: Option<&Counter>,
 ) -> Result<Stored, ConversationError> {
     let at = app.now();
     let id = conversations::next_message_id(at);
     let req: SendRequest = crate::plumbing::json::parse(body)?;
     if req.attachment_ids.is_empty() {
-        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())?;
+        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default(), count)?;
         ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
             .await?;
         return commit_send(app, visitor, idempotency_key, plan).await;
@@ -490,7 +506,7 @@ pub async fn send_stored(
     let taken =
         attachments::take(app, &visitor.tenant_id, &visitor.conversation_id, uploader, &req.attachment_ids, &id)
             .await?;
-    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken)?;
+    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken, count)?;
     let result = commit_send(app, visitor, idempotency_key, plan).await;
     match &result {
         Ok(_) => attachments::settle(app, &taken).await,

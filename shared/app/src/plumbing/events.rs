@@ -455,6 +455,10 @@ pub struct MessageReceived {
     pub conversation_id: ConversationId,
     /// The message.
     pub message: EventMessage,
+    /// The transaction that stored the message also counted it in the statistics (intake does, since issue
+    /// 14), so the statistics keeper adds nothing for it. Absent (false) in events written before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counted: bool,
 }
 
 /// `conversation.unanswered`: the visitor's oldest unanswered message (`since`) is `minutes` old and no agent
@@ -1160,7 +1164,16 @@ mod tests {
     #[test]
     fn message_received_round_trips() {
         let m = message(Author::Visitor, CU, "hello", false, "2026-11-25T08:00:00.123456789Z");
-        round_trip(MessageReceived { conversation_id: id(CV), message: m });
+        round_trip(MessageReceived { conversation_id: id(CV), message: m.clone(), counted: false });
+        // Counted by intake's transaction: on the wire only then, and read back.
+        let counted = Envelope::new(
+            &TenantId::parse(TENANT).unwrap(),
+            "2026-11-25T08:00:00Z".parse().unwrap(),
+            MessageReceived { conversation_id: id(CV), message: m, counted: true },
+        );
+        let written = serde_json::to_string(&counted).unwrap();
+        assert!(written.contains(r#""counted":true"#), "{written}");
+        assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), counted);
     }
 
     #[test]

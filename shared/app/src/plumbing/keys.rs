@@ -707,6 +707,17 @@ pub fn stats_cell_sk(day: &str, agent: Option<&AgentId>, group: Option<&GroupId>
     format!("{}{day}#A#{agent}#G#{group}", STATS_DAY_PREFIX)
 }
 
+/// How many items a day × agent × group's visitor messages are spread over ([`stats_cell_shard_sk`]).
+pub const STATS_MESSAGE_SHARDS: u32 = 8;
+
+/// The sort key of one of the [`STATS_MESSAGE_SHARDS`] items that count a day × group's visitor messages as
+/// intake stores them: every visitor message of a group adds to its day's item, in the message's own
+/// transaction, so the count is spread by conversation to keep any one item cool (DynamoDB serialises
+/// transactions on an item). The report sums every item of a day whatever its sort key says after the group.
+pub fn stats_cell_shard_sk(day: &str, agent: Option<&AgentId>, group: Option<&GroupId>, shard: u32) -> String {
+    format!("{}#S{shard}", stats_cell_sk(day, agent, group))
+}
+
 /// Sort-key prefix of the statistics items (followed by the day).
 pub const STATS_DAY_PREFIX: &str = "DAY#";
 

@@ -256,7 +256,7 @@ mod tests {
     }
 
     fn received(m: EventMessage) -> Envelope {
-        event(MessageReceived { conversation_id: cv(), message: m })
+        event(MessageReceived { conversation_id: cv(), message: m, counted: false })
     }
 
     fn sent(m: EventMessage) -> Envelope {

@@ -203,6 +203,28 @@ fn csat_attr(score: u8) -> Option<&'static str> {
     }
 }
 
+/// The operation that counts a visitor's message of `conversation_id` (in `group`) sent `at`, for the
+/// transaction that stores it (intake's; see `conversations::widget::Counter`): one more message in the day's
+/// item of the group, no agent, in one of [`keys::STATS_MESSAGE_SHARDS`] items chosen by the conversation.
+pub fn visitor_message_op(
+    t: &TenantId,
+    zone: &TimeZone,
+    group: Option<&GroupId>,
+    conversation_id: &ConversationId,
+    at: Timestamp,
+) -> TxOp {
+    let day = day_key(at, zone);
+    let shard = conversation_id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % keys::STATS_MESSAGE_SHARDS;
+    let mut delta = CellDelta::default();
+    delta.add(attr::MESSAGES, 1);
+    TxOp::Update {
+        key: keys::stats_cell(t, &keys::stats_cell_shard_sk(&day, None, group, shard)),
+        update: delta.update(&day, None, group),
+        condition: None,
+    }
+}
+
 async fn counted(app: &App, t: &TenantId, event_id: &str) -> Result<bool, TableError> {
     Ok(app.table.get(&keys::stats_counted(t, event_id)).await?.is_some())
 }
@@ -212,6 +234,12 @@ async fn counted(app: &App, t: &TenantId, event_id: &str) -> Result<bool, TableE
 /// conversation changed its state first.
 pub async fn record(app: &App, event: &Envelope) -> Result<(), TableError> {
     let Some(conversation_id) = conversation_of(&event.event) else { return Ok(()) };
+    if let Event::MessageReceived(m) = &event.event
+        && m.counted
+    {
+        // The transaction that stored it counted it (`visitor_message_op`); a visitor's message adds nothing else.
+        return Ok(());
+    }
     let t = &event.tenant_id;
     for _ in 0..ATTEMPTS {
         if counted(app, t, &event.id).await? {
@@ -271,7 +299,9 @@ mod tests {
     use kefu_ports::ManualClock;
 
     use super::*;
-    use crate::plumbing::events::{ConversationAssigned, ConversationClosed, ConversationCreated, MessageSent};
+    use crate::plumbing::events::{
+        ConversationAssigned, ConversationClosed, ConversationCreated, MessageReceived, MessageSent,
+    };
     use crate::stats::report::{StatsRequest, report};
 
     fn at(s: &str) -> Timestamp {
@@ -393,6 +423,63 @@ mod tests {
         let day = r.by_day.iter().find(|d| d.figures.conversations == 1).unwrap();
         assert_eq!(day.day, "2026-03-02", "09:00 in Shanghai");
         assert_eq!(r.timezone, "Asia/Shanghai");
+    }
+
+    #[tokio::test]
+    async fn a_visitor_message_counted_by_its_own_transaction_is_not_counted_again() {
+        let w = world().await;
+        let zone = TimeZone::get("Asia/Shanghai").unwrap();
+        let group = GroupId::generate();
+        // Three messages of this conversation and one of another, as intake counts them (23:30 UTC is the next
+        // day in Shanghai).
+        let other = ConversationId::generate();
+        let ops = vec![
+            visitor_message_op(&w.t, &zone, Some(&group), &w.c, at("2026-03-02T01:00:00Z")),
+            visitor_message_op(&w.t, &zone, Some(&group), &w.c, at("2026-03-02T02:00:00Z")),
+            visitor_message_op(&w.t, &zone, Some(&group), &w.c, at("2026-03-02T23:30:00Z")),
+            visitor_message_op(&w.t, &zone, Some(&group), &other, at("2026-03-02T03:00:00Z")),
+        ];
+        for op in ops {
+            w.app.table.transact(vec![op]).await.unwrap();
+        }
+        let m = EventMessage {
+            id: MessageId::generate(),
+            conversation_id: w.c.clone(),
+            author: Author::Visitor,
+            author_id: None,
+            content: "hi".into(),
+            internal: false,
+            created_at: at("2026-03-02T01:00:00Z"),
+            recalled: false,
+            attachments: Vec::new(),
+        };
+        let counted = Envelope::new(
+            &w.t,
+            at("2026-03-02T01:00:00Z"),
+            MessageReceived { conversation_id: w.c.clone(), message: m.clone(), counted: true },
+        );
+        let before = w.app.table.stats();
+        record(&w.app, &counted).await.unwrap();
+        record(&w.app, &counted).await.unwrap();
+        let after = w.app.table.stats();
+        assert_eq!((after.requests, after.items_written), (before.requests, before.items_written), "no table work");
+        let r = whole_month(&w).await;
+        assert_eq!(r.figures.messages, 4, "the shards of a day and group add up");
+        let per_day: Vec<(String, u64)> =
+            r.by_day.iter().filter(|d| d.figures.messages > 0).map(|d| (d.day.clone(), d.figures.messages)).collect();
+        assert_eq!(per_day, vec![("2026-03-02".to_owned(), 3), ("2026-03-03".to_owned(), 1)]);
+        assert_eq!(r.by_group.len(), 1);
+        assert_eq!(r.by_group[0].group_id.as_deref(), Some(group.as_str()));
+
+        // An event written before intake counted (no `counted`) is still counted by the keeper, once.
+        let legacy = Envelope::new(
+            &w.t,
+            at("2026-03-02T04:00:00Z"),
+            MessageReceived { conversation_id: w.c.clone(), message: m, counted: false },
+        );
+        record(&w.app, &legacy).await.unwrap();
+        record(&w.app, &legacy).await.unwrap();
+        assert_eq!(whole_month(&w).await.figures.messages, 5);
     }
 
     #[tokio::test]
