@@ -198,7 +198,7 @@ pub async fn send_message(
         None => None,
     };
     let count = message_counter(&app, &visitor).await?;
-    let stored = widget::send_stored(&app, &visitor, key, &body, count.as_deref()).await?;
+    let stored = widget::send_stored(&app, &visitor, key, &body, Some(&*count)).await?;
     if let Some(mut event) = stored.event {
         event.pushed = push_now(&app, &event).await;
         kefu_app::plumbing::outbox::publish(&app, std::slice::from_ref(&event)).await;
@@ -207,18 +207,15 @@ pub async fn send_message(
 }
 
 /// What counts a visitor's message in the statistics inside the transaction that stores it: the day's item
-/// of the conversation's group in the tenant's zone (`stats::keep::visitor_message_op`). `None` when the
-/// conversation is gone (the send then answers 404 and stores nothing).
-async fn message_counter(app: &App, visitor: &Visitor) -> Result<Option<Box<widget::Counter>>, ApiError> {
-    let t = &visitor.tenant_id;
-    let (conversation, zone) = tokio::try_join!(
-        kefu_app::conversations::load(app, t, &visitor.conversation_id),
-        kefu_app::stats::keep::tenant_zone(app, t)
-    )
-    .map_err(|e| ApiError::from(kefu_app::conversations::ConversationError::from(e)))?;
-    let Some(conversation) = conversation else { return Ok(None) };
-    let (t, c, group) = (t.clone(), visitor.conversation_id.clone(), conversation.group_id);
-    Ok(Some(Box::new(move |at| kefu_app::stats::keep::visitor_message_op(&t, &zone, group.as_ref(), &c, at))))
+/// of the conversation's group in the tenant's zone (`stats::keep::visitor_message_op`).
+async fn message_counter(app: &App, visitor: &Visitor) -> Result<Box<widget::Counter>, ApiError> {
+    let zone = kefu_app::stats::keep::tenant_zone(app, &visitor.tenant_id)
+        .await
+        .map_err(|e| ApiError::from(kefu_app::conversations::ConversationError::from(e)))?;
+    let t = visitor.tenant_id.clone();
+    Ok(Box::new(move |c, at| {
+        kefu_app::stats::keep::visitor_message_op(&t, &zone, c.group_id.as_ref(), &c.conversation_id, at)
+    }))
 }
 
 /// Pushes a just-committed message's frames to the connections concerned (the assignee's; the watchers' while

@@ -113,6 +113,13 @@ pub struct ConversationRecord {
     /// When that message was stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_since: Option<Timestamp>,
+    /// The visitor's send budget (a visitor token is for one conversation, so its per-minute limit is kept
+    /// here, in the message's own transaction, instead of in an item of its own): the minute it counts...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends_minute: Option<i64>,
+    /// ...and how many messages the visitor sent in it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sends_in_minute: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -176,6 +183,8 @@ impl ConversationRecord {
             agent_read_count: 0,
             wait_message_id: None,
             wait_since: None,
+            sends_minute: None,
+            sends_in_minute: 0,
         }
     }
 }

@@ -11,7 +11,7 @@ use kefu_domain::{
     Author, ConversationId, ConversationStatus, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId,
     Name, Phone, TenantId, ValidationError,
 };
-use kefu_ports::table::{Condition, Key, TableError, TxOp};
+use kefu_ports::table::{CmpOp, Condition, Key, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -19,13 +19,13 @@ use sha2::{Digest, Sha256};
 use super::error::ConversationError;
 use crate::App;
 use crate::conversations::attachments::{self, Taken};
-use crate::conversations::{self, MessageView, NewConversation, NewMessage};
+use crate::conversations::{self, ConversationRecord, MessageView, NewConversation, NewMessage};
 use crate::customers::{self, Contact};
 use crate::identity::auth::AuthError;
 use crate::identity::secrets::{new_secret, token_hash};
 use crate::plumbing::events::{Envelope, Event};
 use crate::plumbing::keys;
-use crate::plumbing::ratelimit::{self, limits};
+use crate::plumbing::ratelimit::{self, RateLimitError, limits};
 use crate::plumbing::record::{Record, item_of, parse};
 
 /// How long a visitor token works after the conversation starts.
@@ -341,6 +341,8 @@ pub struct SendPlan {
     pub content_hash: String,
     /// The position in `ops` of the first attachment's update (`ops.len()` when there is none).
     pub first_attachment: usize,
+    /// When the message is stored.
+    pub at: jiff::Timestamp,
 }
 
 /// The SHA-256 of an `Idempotency-Key` (what the claim's key holds), or a validation error for a bad key.
@@ -365,14 +367,67 @@ pub fn plan_send(
     if !req.attachment_ids.is_empty() {
         return Err(ValidationError::new("attachment_ids", "attachments are checked when the message is sent").into());
     }
-    plan_request(&req, visitor, idempotency_key, id, at, &Taken::default(), None)
+    plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())
 }
 
-/// Builds the operation that counts a visitor's message in the statistics, from the message's time. Intake
-/// passes one to [`send_stored`], so the transaction that stores the message counts it, exactly once, and its
-/// event says so (`MessageReceived::counted`): the statistics keeper then neither marks nor reads anything
-/// for it.
-pub type Counter = dyn Fn(jiff::Timestamp) -> TxOp + Send + Sync;
+/// Builds the operation that counts a visitor's message in the statistics, from its conversation as read and
+/// the message's time. Intake passes one to [`send_stored`], so the transaction that stores the message counts
+/// it, exactly once, and its event says so (`MessageReceived::counted`): the statistics keeper then neither
+/// marks nor reads anything for it.
+pub type Counter = dyn Fn(&ConversationRecord, jiff::Timestamp) -> TxOp + Send + Sync;
+
+/// The minute a send at `at` counts in, or the refusal when the visitor's budget for it is spent (with the
+/// seconds until the next minute).
+fn send_budget(conversation: &ConversationRecord, at: jiff::Timestamp) -> Result<i64, ConversationError> {
+    let window = limits::MINUTE.as_secs().cast_signed();
+    let minute = at.as_second().div_euclid(window);
+    if conversation.sends_minute == Some(minute)
+        && conversation.sends_in_minute >= u64::from(limits::VISITOR_MESSAGES_PER_MINUTE)
+    {
+        let retry_after = u64::try_from((minute + 1) * window - at.as_second()).unwrap_or(1).max(1);
+        return Err(RateLimitError::Limited { retry_after }.into());
+    }
+    Ok(minute)
+}
+
+/// The per-minute send budget of a visitor token, kept on its conversation (a token is for one conversation):
+/// refuses the send when this minute's budget is spent, else adds to the conversation's update the count and
+/// the condition that it was not spent meanwhile (a concurrent send fails the transaction on the
+/// conversation's position, and the retry reads the count again). No item, read or write of its own.
+fn spend_send_budget(
+    conversation: &ConversationRecord,
+    at: jiff::Timestamp,
+    op: &mut TxOp,
+) -> Result<(), ConversationError> {
+    let minute = send_budget(conversation, at)?;
+    let limit = u64::from(limits::VISITOR_MESSAGES_PER_MINUTE);
+    let TxOp::Update { update, condition, .. } = op else { return Ok(()) };
+    let (more, budget) = if conversation.sends_minute == Some(minute) {
+        (
+            std::mem::replace(update, Update::new()).add("sends_in_minute", 1),
+            Condition::And(vec![
+                Condition::cmp("sends_minute", CmpOp::Eq, minute),
+                Condition::cmp("sends_in_minute", CmpOp::Lt, limit),
+            ]),
+        )
+    } else {
+        let fresh = match conversation.sends_minute {
+            Some(m) => Condition::cmp("sends_minute", CmpOp::Eq, m),
+            None => Condition::AttrNotExists("sends_minute".into()),
+        };
+        (std::mem::replace(update, Update::new()).set("sends_minute", minute).set("sends_in_minute", 1), fresh)
+    };
+    *update = more;
+    *condition = Some(match condition.take() {
+        Some(Condition::And(mut all)) => {
+            all.push(budget);
+            Condition::And(all)
+        }
+        Some(other) => Condition::And(vec![other, budget]),
+        None => budget,
+    });
+    Ok(())
+}
 
 /// The plan of a parsed send whose attachments [`attachments::take`] checked (pure).
 pub fn plan_request(
@@ -382,7 +437,6 @@ pub fn plan_request(
     id: MessageId,
     at: jiff::Timestamp,
     taken: &Taken,
-    count: Option<&Counter>,
 ) -> Result<SendPlan, ConversationError> {
     let content = if taken.metas.is_empty() {
         MessageContent::parse(&req.content, "content")?
@@ -421,15 +475,7 @@ pub fn plan_request(
     }
     let first_attachment = ops.len();
     ops.extend(taken.ops.iter().cloned());
-    let mut event = m.event();
-    if let Some(count) = count {
-        // Last, and unconditional: it never fails, so the positions above still name what failed.
-        ops.push(count(at));
-        if let Event::MessageReceived(received) = &mut event.event {
-            received.counted = true;
-        }
-    }
-    Ok(SendPlan { ops, event, sent, content_hash, first_attachment })
+    Ok(SendPlan { ops, event: m.event(), sent, content_hash, first_attachment, at })
 }
 
 /// What an idempotent retry must repeat: the text, and the attachments when there are any.
@@ -486,16 +532,18 @@ pub async fn send_stored(
     let at = app.now();
     let id = conversations::next_message_id(at);
     let req: SendRequest = crate::plumbing::json::parse(body)?;
+    let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
+        .await?
+        .ok_or(ConversationError::NotFound)?;
     if req.attachment_ids.is_empty() {
-        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default(), count)?;
-        ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
-            .await?;
-        return commit_send(app, visitor, idempotency_key, plan).await;
+        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())?;
+        return commit_send(app, visitor, idempotency_key, plan, conversation, count).await;
     }
     MessageContent::parse_or_empty(&req.content, "content")?;
     let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
-    ratelimit::hit(app, "widget.send", &visitor.token_hash, limits::VISITOR_MESSAGES_PER_MINUTE, limits::MINUTE)
-        .await?;
+    // Refused before the uploads are looked at when this minute's budget is spent (the transaction checks
+    // it again).
+    send_budget(&conversation, at)?;
     // A retry of a send that went through answers as the first did (its attachments are no longer pending).
     if let (Some(key), Some(hash)) = (idempotency_key, claim_hash)
         && app.table.get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash)).await?.is_some()
@@ -506,8 +554,8 @@ pub async fn send_stored(
     let taken =
         attachments::take(app, &visitor.tenant_id, &visitor.conversation_id, uploader, &req.attachment_ids, &id)
             .await?;
-    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken, count)?;
-    let result = commit_send(app, visitor, idempotency_key, plan).await;
+    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken)?;
+    let result = commit_send(app, visitor, idempotency_key, plan, conversation, count).await;
     match &result {
         Ok(_) => attachments::settle(app, &taken).await,
         Err(_) => attachments::abandon(app, &taken).await,
@@ -521,19 +569,44 @@ fn content_hash_of(req: &SendRequest) -> String {
     content_hash(content, &req.attachment_ids)
 }
 
-/// Commits a planned send, reopening a closed conversation once and answering a replay for a reused key.
+/// Commits a planned send against the conversation as read (its send budget spent in the same transaction,
+/// the statistics' count added when `count` is given), reopening a closed conversation once and answering a
+/// replay for a reused key. A transaction refused on the conversation's position reads it again and retries.
 async fn commit_send(
     app: &App,
     visitor: &Visitor,
     idempotency_key: Option<&str>,
     plan: SendPlan,
+    mut conversation: ConversationRecord,
+    count: Option<&Counter>,
 ) -> Result<Stored, ConversationError> {
+    let mut event = plan.event.clone();
+    if count.is_some()
+        && let Event::MessageReceived(received) = &mut event.event
+    {
+        received.counted = true;
+    }
     let mut reopened = false;
-    for _ in 0..3 {
-        match crate::plumbing::outbox::commit_unpublished(app, plan.ops.clone(), std::slice::from_ref(&plan.event))
-            .await
-        {
-            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(plan.event) }),
+    for _ in 0..4 {
+        if conversation.status == ConversationStatus::Closed {
+            if reopened {
+                break;
+            }
+            reopen_for_visitor(app, visitor).await?;
+            reopened = true;
+            conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
+                .await?
+                .ok_or(ConversationError::NotFound)?;
+            continue;
+        }
+        let mut ops = plan.ops.clone();
+        spend_send_budget(&conversation, plan.at, &mut ops[positions::CONVERSATION])?;
+        if let Some(count) = count {
+            // Last, and unconditional: it never fails, so the positions above still name what failed.
+            ops.push(count(&conversation, plan.at));
+        }
+        match crate::plumbing::outbox::commit_unpublished(app, ops, std::slice::from_ref(&event)).await {
+            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(event) }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
                     && plan.first_attachment > positions::CLAIM
@@ -542,18 +615,14 @@ async fn commit_send(
                     let sent = replay(app, visitor, key, &plan.content_hash).await?;
                     return Ok(Stored { sent, event: None });
                 }
-                if failed.iter().any(|p| *p >= plan.first_attachment) {
+                if failed.iter().any(|p| *p >= plan.first_attachment && *p < plan.ops.len()) {
                     return Err(ValidationError::new("attachment_ids", "an attachment was sent already").into());
                 }
-                if failed.contains(&positions::CONVERSATION) && !reopened {
-                    let conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
+                if failed.contains(&positions::CONVERSATION) {
+                    // Closed, gone, or another send spent the budget first: read it again.
+                    conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
                         .await?
                         .ok_or(ConversationError::NotFound)?;
-                    if conversation.status != ConversationStatus::Closed {
-                        continue;
-                    }
-                    reopen_for_visitor(app, visitor).await?;
-                    reopened = true;
                     continue;
                 }
                 break;
@@ -614,11 +683,12 @@ mod tests {
     use crate::plumbing::pages::PageRequest;
 
     /// The store work of one visitor message, from the adapter's own counters: the token `GetItem`, the
-    /// rate-limit `UpdateItem`, one transaction of message + conversation + outbox entry, and the outbox
-    /// entry's delete after publishing. No query, no scan. (The embedded adapter counts every item a write
-    /// touches as read too, as DynamoDB does for conditional writes.)
+    /// conversation's `GetItem` (its send budget and state), one transaction of message + conversation (the
+    /// budget spent in its update) + outbox entry, and the outbox entry's delete after publishing. No query, no
+    /// scan, no rate-limit item. (The embedded adapter counts every item a write touches as read too, as
+    /// DynamoDB does for conditional writes.)
     #[tokio::test]
-    async fn a_visitor_message_costs_four_requests_and_five_item_writes() {
+    async fn a_visitor_message_costs_four_requests_and_four_item_writes() {
         let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
         let tenant = TenantId::generate();
         let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
@@ -626,17 +696,44 @@ mod tests {
         let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
         send(&app, &visitor, None, br#"{"content": "where is my order?"}"#).await.unwrap();
         let after = app.table.stats();
-        assert_eq!(after.requests - before.requests, 4, "get token, rate limit, transaction, outbox delete");
+        assert_eq!(after.requests - before.requests, 4, "get token, get conversation, transaction, outbox delete");
+        assert_eq!(after.items_written - before.items_written, 4, "message, conversation, outbox put and delete");
         assert_eq!(
-            after.items_written - before.items_written,
-            5,
-            "counter, message, conversation, outbox put and delete"
+            after.items_read - before.items_read,
+            6,
+            "token and conversation, plus every item the writes touched"
         );
-        assert_eq!(after.items_read - before.items_read, 6, "the token plus every item the writes touched");
 
         let before = app.table.stats();
         send(&app, &visitor, Some("k-1"), br#"{"content": "again"}"#).await.unwrap();
-        assert_eq!(app.table.stats().items_written - before.items_written, 6, "plus the idempotency claim");
+        assert_eq!(app.table.stats().items_written - before.items_written, 5, "plus the idempotency claim");
+    }
+
+    /// A token's budget is 30 messages a minute, kept on its conversation: the 31st is refused with the seconds
+    /// left in the minute and stores nothing; the next minute starts afresh; another conversation is not
+    /// touched.
+    #[tokio::test]
+    async fn the_send_budget_refuses_the_31st_message_of_a_minute_and_stores_nothing() {
+        let clock = Arc::new(kefu_ports::ManualClock::new("2026-03-02T10:00:05Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let tenant = TenantId::generate();
+        let first = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let other = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &first.visitor_token).await.unwrap();
+        for i in 0..30 {
+            send(&app, &visitor, None, format!(r#"{{"content": "m{i}"}}"#).as_bytes()).await.unwrap();
+        }
+        let e = send(&app, &visitor, None, br#"{"content": "one too many"}"#).await.unwrap_err();
+        match e {
+            ConversationError::RateLimited(RateLimitError::Limited { retry_after }) => assert_eq!(retry_after, 55),
+            other => panic!("{other:?}"),
+        }
+        let page = poll(&app, &visitor, None, &PageRequest { limit: 100, ..PageRequest::default() }).await.unwrap();
+        assert_eq!(page.items.len(), 30, "the refused one is not stored");
+        let another = authenticate_visitor(&app, &other.visitor_token).await.unwrap();
+        send(&app, &another, None, br#"{"content": "not limited"}"#).await.unwrap();
+        clock.advance(jiff::SignedDuration::from_secs(55));
+        send(&app, &visitor, None, br#"{"content": "a new minute"}"#).await.unwrap();
     }
 
     #[tokio::test]
