@@ -45,8 +45,10 @@ impl Consumer for AutomationConsumer {
         if let Event::MessageReceived(e) = &event.event
             && e.message.author == kefu_domain::conversation::Author::Visitor
             && !e.message.internal
+            && e.starts_wait != Some(false)
         {
-            // A message that starts a wait arms its timers (arming twice is harmless: a timer fires once).
+            // A message that starts a wait arms its timers (arming twice is harmless: a timer fires once). One
+            // that the send knew did not start one (`starts_wait: false`) costs nothing here.
             if let Err(err) = timers::on_visitor_message(app, &event.tenant_id, &e.conversation_id, &e.message.id).await
             {
                 tracing::warn!(consumer = "automation", event_id = %event.id, error = %err, "arming timers failed; retried");

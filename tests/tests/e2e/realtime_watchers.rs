@@ -99,7 +99,11 @@ async fn unassigned_conversations_reach_the_staff_who_may_see_them_live() {
         recalled: false,
         attachments: Vec::new(),
     };
-    let received = Envelope::new(&tid, t.app().now(), MessageReceived { conversation_id, message, counted: false });
+    let received = Envelope::new(
+        &tid,
+        t.app().now(),
+        MessageReceived { conversation_id, message, counted: false, starts_wait: None },
+    );
     let report = realtime::deliver(t.app(), &received).await.unwrap();
     assert_eq!(report.sent, 3, "the three staff who may see it, not the visitor itself: {report:?}");
     // Every frame the outsider and the other visitor got by now is about something else.

@@ -298,7 +298,12 @@ async fn a_refund_message_gets_the_tag_and_the_after_sales_group_once_with_the_r
     let event = kefu_app::plumbing::events::Envelope::new(
         &tenant,
         shop.t.app().now(),
-        kefu_app::plumbing::events::MessageReceived { conversation_id: cid.clone(), message, counted: false },
+        kefu_app::plumbing::events::MessageReceived {
+            conversation_id: cid.clone(),
+            message,
+            counted: false,
+            starts_wait: None,
+        },
     );
     let run_once = || async {
         let run = kefu_app::automation::run::run(shop.t.app(), &event).await.unwrap().unwrap();

@@ -369,7 +369,11 @@ impl NewMessage<'_> {
     pub fn event(&self) -> Envelope {
         let (conversation_id, message) = (self.conversation.clone(), self.event_message());
         if self.author == Author::Visitor {
-            Envelope::new(self.tenant, self.at, MessageReceived { conversation_id, message, counted: false })
+            Envelope::new(
+                self.tenant,
+                self.at,
+                MessageReceived { conversation_id, message, counted: false, starts_wait: None },
+            )
         } else {
             Envelope::new(self.tenant, self.at, MessageSent { conversation_id, message })
         }

@@ -401,7 +401,7 @@ fn spend_send_budget(
 ) -> Result<(), ConversationError> {
     let minute = send_budget(conversation, at)?;
     let limit = u64::from(limits::VISITOR_MESSAGES_PER_MINUTE);
-    let TxOp::Update { update, condition, .. } = op else { return Ok(()) };
+    let TxOp::Update { update, .. } = op else { return Ok(()) };
     let (more, budget) = if conversation.sends_minute == Some(minute) {
         (
             std::mem::replace(update, Update::new()).add("sends_in_minute", 1),
@@ -418,15 +418,37 @@ fn spend_send_budget(
         (std::mem::replace(update, Update::new()).set("sends_minute", minute).set("sends_in_minute", 1), fresh)
     };
     *update = more;
+    and_condition(op, budget);
+    Ok(())
+}
+
+/// Adds `more` to an update's or put's condition (all must hold).
+fn and_condition(op: &mut TxOp, more: Condition) {
+    let (TxOp::Update { condition, .. } | TxOp::Put { condition, .. } | TxOp::Delete { condition, .. }) = op else {
+        return;
+    };
     *condition = Some(match condition.take() {
         Some(Condition::And(mut all)) => {
-            all.push(budget);
+            all.push(more);
             Condition::And(all)
         }
-        Some(other) => Condition::And(vec![other, budget]),
-        None => budget,
+        Some(other) => Condition::And(vec![other, more]),
+        None => more,
     });
-    Ok(())
+}
+
+/// Whether the message begins the visitor's wait (the conversation as read has no `wait_message_id`), made
+/// exact by conditioning the conversation's update on what was read: a reply that ended the wait meanwhile, or
+/// another message that began it, fails the transaction on the conversation's position, and the send reads
+/// again. The event says so (`MessageReceived::starts_wait`), and the timers read nothing for a message that
+/// did not begin a wait.
+fn pin_wait(conversation: &ConversationRecord, op: &mut TxOp) -> bool {
+    let read = match &conversation.wait_message_id {
+        Some(id) => Condition::cmp("wait_message_id", CmpOp::Eq, id.as_str()),
+        None => Condition::AttrNotExists("wait_message_id".into()),
+    };
+    and_condition(op, read);
+    conversation.wait_message_id.is_none()
 }
 
 /// The plan of a parsed send whose attachments [`attachments::take`] checked (pure).
@@ -601,6 +623,10 @@ async fn commit_send(
         }
         let mut ops = plan.ops.clone();
         spend_send_budget(&conversation, plan.at, &mut ops[positions::CONVERSATION])?;
+        let starts_wait = pin_wait(&conversation, &mut ops[positions::CONVERSATION]);
+        if let Event::MessageReceived(received) = &mut event.event {
+            received.starts_wait = Some(starts_wait);
+        }
         if let Some(count) = count {
             // Last, and unconditional: it never fails, so the positions above still name what failed.
             ops.push(count(&conversation, plan.at));
@@ -734,6 +760,29 @@ mod tests {
         send(&app, &another, None, br#"{"content": "not limited"}"#).await.unwrap();
         clock.advance(jiff::SignedDuration::from_secs(55));
         send(&app, &visitor, None, br#"{"content": "a new minute"}"#).await.unwrap();
+    }
+
+    /// The event says whether the message began the visitor's wait, as the transaction checked it: the first
+    /// message does, the next does not, and after an agent's reply ended the wait the next one does again.
+    #[tokio::test]
+    async fn a_visitor_message_says_whether_it_began_the_wait() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        let starts = |stored: Stored| match stored.event.map(|e| e.event) {
+            Some(Event::MessageReceived(m)) => m.starts_wait,
+            other => panic!("{other:?}"),
+        };
+        let first = send_stored(&app, &visitor, None, br#"{"content": "hello?"}"#, None).await.unwrap();
+        assert_eq!(starts(first), Some(true));
+        let second = send_stored(&app, &visitor, None, br#"{"content": "anyone?"}"#, None).await.unwrap();
+        assert_eq!(starts(second), Some(false), "the wait began with the first");
+        // An agent's reply ends the wait (its transaction removes the two attributes).
+        let key = keys::conversation(&tenant, &visitor.conversation_id);
+        app.table.update(&key, Update::new().remove("wait_message_id").remove("wait_since"), None).await.unwrap();
+        let third = send_stored(&app, &visitor, None, br#"{"content": "thanks, one more thing"}"#, None).await.unwrap();
+        assert_eq!(starts(third), Some(true));
     }
 
     #[tokio::test]

@@ -459,6 +459,12 @@ pub struct MessageReceived {
     /// 14), so the statistics keeper adds nothing for it. Absent (false) in events written before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub counted: bool,
+    /// Whether the message began the visitor's wait for an agent's reply (the conversation had no
+    /// `wait_message_id`), as the transaction that stored it checked: `Some(false)` tells the timers that this
+    /// wait's timers are armed already, so they read nothing. Absent when unknown (events written before, or
+    /// by a path that does not check): the timers then read the conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_wait: Option<bool>,
 }
 
 /// `conversation.unanswered`: the visitor's oldest unanswered message (`since`) is `minutes` old and no agent
@@ -1164,15 +1170,15 @@ mod tests {
     #[test]
     fn message_received_round_trips() {
         let m = message(Author::Visitor, CU, "hello", false, "2026-11-25T08:00:00.123456789Z");
-        round_trip(MessageReceived { conversation_id: id(CV), message: m.clone(), counted: false });
+        round_trip(MessageReceived { conversation_id: id(CV), message: m.clone(), counted: false, starts_wait: None });
         // Counted by intake's transaction: on the wire only then, and read back.
         let counted = Envelope::new(
             &TenantId::parse(TENANT).unwrap(),
             "2026-11-25T08:00:00Z".parse().unwrap(),
-            MessageReceived { conversation_id: id(CV), message: m, counted: true },
+            MessageReceived { conversation_id: id(CV), message: m, counted: true, starts_wait: Some(false) },
         );
         let written = serde_json::to_string(&counted).unwrap();
-        assert!(written.contains(r#""counted":true"#), "{written}");
+        assert!(written.contains(r#""counted":true"#) && written.contains(r#""starts_wait":false"#), "{written}");
         assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), counted);
     }
 

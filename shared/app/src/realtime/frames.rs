@@ -256,7 +256,7 @@ mod tests {
     }
 
     fn received(m: EventMessage) -> Envelope {
-        event(MessageReceived { conversation_id: cv(), message: m, counted: false })
+        event(MessageReceived { conversation_id: cv(), message: m, counted: false, starts_wait: None })
     }
 
     fn sent(m: EventMessage) -> Envelope {

@@ -456,7 +456,7 @@ mod tests {
         let counted = Envelope::new(
             &w.t,
             at("2026-03-02T01:00:00Z"),
-            MessageReceived { conversation_id: w.c.clone(), message: m.clone(), counted: true },
+            MessageReceived { conversation_id: w.c.clone(), message: m.clone(), counted: true, starts_wait: None },
         );
         let before = w.app.table.stats();
         record(&w.app, &counted).await.unwrap();
@@ -475,7 +475,7 @@ mod tests {
         let legacy = Envelope::new(
             &w.t,
             at("2026-03-02T04:00:00Z"),
-            MessageReceived { conversation_id: w.c.clone(), message: m, counted: false },
+            MessageReceived { conversation_id: w.c.clone(), message: m, counted: false, starts_wait: None },
         );
         record(&w.app, &legacy).await.unwrap();
         record(&w.app, &legacy).await.unwrap();
