@@ -264,7 +264,16 @@ async fn a_queued_visitor_sees_its_place_fall_as_agents_free_up() {
     let mut first_ws = c.t.websocket(&first_token).await;
     let (_, second_token) = c.visit("Second").await;
     let mut second = c.t.websocket(&second_token).await;
-    let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
+    // Routing queues it through the assign consumer, just after the start answers (until then it is pending,
+    // shown as queued, with no place yet).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let w = loop {
+        let w = c.t.get("/v1/widget/conversation", Some(&second_token)).await;
+        if !w.body["queue_position"].is_null() || tokio::time::Instant::now() > deadline {
+            break w;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(
         (w.body["status"].as_str(), w.body["queue_position"].as_u64()),
         (Some("queued"), Some(2)),
