@@ -23,7 +23,7 @@ pub const SWEEP_AFTER: Duration = Duration::from_secs(5);
 pub(crate) fn new_key(app: &App) -> Key {
     let millis = u64::try_from(app.now().as_millisecond()).unwrap_or(0);
     let id = ulid::Ulid::from_parts(millis, rand::random::<u128>() & ((1u128 << 80) - 1)).to_string();
-    let shard = id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % AUDIT_PENDING_SHARDS;
+    let shard = crate::plumbing::keys::shard_of(&id, AUDIT_PENDING_SHARDS);
     Key::new(audit_pending_pk(shard), id)
 }
 

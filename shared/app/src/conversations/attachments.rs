@@ -90,7 +90,7 @@ pub struct AttachmentRecord {
 }
 
 fn shard_of(a: &AttachmentId) -> u32 {
-    a.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % keys::UPLOAD_DUE_SHARDS
+    keys::shard_of(a.as_str(), keys::UPLOAD_DUE_SHARDS)
 }
 
 fn due_sk(at: Timestamp, t: &TenantId, c: &ConversationId, a: &AttachmentId) -> String {

@@ -699,6 +699,12 @@ pub fn stats_pk(t: &TenantId) -> String {
     format!("T#{t}#STATS")
 }
 
+/// Which of `shards` partitions `id` falls in: a stable string hash (×31 fold, so keys written before stay where
+/// they are), shared by every sharded partition (outbox, audit pending, presence, upload due list, statistics).
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % shards
+}
+
 /// The sort key of a statistics item: the tenant's day (`YYYY-MM-DD`, so a range of days is one `Between`),
 /// the agent (`-`: none) and the group (`-`: the default group).
 pub fn stats_cell_sk(day: &str, agent: Option<&AgentId>, group: Option<&GroupId>) -> String {

@@ -16,7 +16,7 @@ use crate::plumbing::keys::{OUTBOX_SHARDS, outbox_pk};
 pub const SWEEP_AFTER: Duration = Duration::from_secs(5);
 
 fn shard_of(event_id: &str) -> u32 {
-    event_id.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % OUTBOX_SHARDS
+    crate::plumbing::keys::shard_of(event_id, OUTBOX_SHARDS)
 }
 
 /// The outbox key of an event: shard by id, sorted by its ULID (so by time).

@@ -24,7 +24,7 @@ use kefu_domain::routing::AgentStatus;
 pub const GRACE: Duration = Duration::from_secs(60);
 
 fn shard_of(agent: &AgentId) -> u32 {
-    agent.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))) % keys::PRESENCE_SHARDS
+    keys::shard_of(agent.as_str(), keys::PRESENCE_SHARDS)
 }
 
 /// A pending grace period as stored: `T#{t}` / `PRESENCE#{agent}`, in the due index (gsi1

@@ -214,8 +214,7 @@ pub fn visitor_message_op(
     at: Timestamp,
 ) -> TxOp {
     let day = day_key(at, zone);
-    let shard = conversation_id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % keys::STATS_MESSAGE_SHARDS;
+    let shard = keys::shard_of(conversation_id.as_str(), keys::STATS_MESSAGE_SHARDS);
     let mut delta = CellDelta::default();
     delta.add(attr::MESSAGES, 1);
     TxOp::Update {
