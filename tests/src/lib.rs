@@ -412,6 +412,20 @@ pub async fn start_conversation(
     c
 }
 
+/// A conversation's last routing decision as stored beside it (`Value::Null` when it has none).
+pub async fn routing_item(
+    app: &kefu_app::App,
+    tenant: &kefu_domain::TenantId,
+    c: &kefu_domain::ConversationId,
+) -> Value {
+    app.table
+        .get(&kefu_app::plumbing::keys::conversation_routing(tenant, c))
+        .await
+        .expect("read")
+        .and_then(|mut i| i.remove("routing"))
+        .unwrap_or(Value::Null)
+}
+
 /// A conversation item as stored (`Value::Null` when absent).
 pub async fn conversation_item(
     app: &kefu_app::App,

@@ -88,7 +88,7 @@ pub async fn get(
 ) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let viewer = Viewer::of(&app, &staff).await?;
     let item = conversations::load_visible(&app, &viewer, &id).await?;
-    Ok(ApiJson(ConversationDetail::of(&item)))
+    Ok(ApiJson(ConversationDetail::load(&app, &item).await?))
 }
 
 /// Deletes a conversation and its messages. When the tenant puts `conversation.delete` behind an approval, it
@@ -269,7 +269,7 @@ pub struct AssignRequest {
 
 async fn detail(app: &App, staff: &Staff, id: &ConversationId) -> Result<ApiJson<ConversationDetail>, ApiError> {
     let item = conversations::load(app, &staff.tenant_id, id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(ApiJson(ConversationDetail::of(&item)))
+    Ok(ApiJson(ConversationDetail::load(app, &item).await?))
 }
 
 /// Assigns the conversation to an agent, or transfers it to an agent group (routed again there). Routing

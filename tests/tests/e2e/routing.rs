@@ -14,7 +14,7 @@ use kefu_app::App;
 use kefu_app::assignment::{self, agents};
 use kefu_domain::routing::AgentStatus;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
-use kefu_e2e::{TestApp, conversation_item, eventually, spawn_app, spawn_with, start_conversation};
+use kefu_e2e::{TestApp, conversation_item, eventually, routing_item, spawn_app, spawn_with, start_conversation};
 use kefu_ports::{Index, Query};
 use kefu_testkit::{MotoStack, require_moto};
 use reqwest::{Method, StatusCode};
@@ -173,7 +173,9 @@ async fn off_shift_agents_are_skipped_and_returning_customers_stick() {
     let returning = CustomerId::generate();
     let c1 = start_conversation(t.app(), &ten.id, &returning, "normal", None).await;
     assert_eq!(assignee_within(t.app(), &ten.id, &c1, 10).await.as_deref(), Some(b.as_str()));
-    let routing = conversation_item(t.app(), &ten.id, &c1).await["routing"].clone();
+    let routing = routing_item(t.app(), &ten.id, &c1).await;
+    let stored = conversation_item(t.app(), &ten.id, &c1).await;
+    assert!(stored.get("routing").is_none(), "the decision lives beside the conversation, not in it: {stored}");
     let off_reason = routing["candidates"].as_array().unwrap().iter().find(|x| x["agent_id"] == off.as_str()).unwrap();
     assert_eq!(off_reason["excluded"], "off_shift");
     assert!(assignment::close(t.app(), &ten.id, &c1, None).await.unwrap());
@@ -185,7 +187,7 @@ async fn off_shift_agents_are_skipped_and_returning_customers_stick() {
     online(&t, &ten, 3).await;
     let c2 = start_conversation(t.app(), &ten.id, &returning, "normal", None).await;
     assert_eq!(assignee_within(t.app(), &ten.id, &c2, 10).await.as_deref(), Some(b.as_str()));
-    let routing = conversation_item(t.app(), &ten.id, &c2).await["routing"].clone();
+    let routing = routing_item(t.app(), &ten.id, &c2).await;
     assert_eq!((routing["sticky"].as_bool(), routing["outcome"].as_str()), (Some(true), Some("sticky")));
     let c3 = start_conversation(t.app(), &ten.id, &CustomerId::generate(), "normal", None).await;
     assert_eq!(assignee_within(t.app(), &ten.id, &c3, 10).await.as_deref(), Some(c_agent.as_str()));

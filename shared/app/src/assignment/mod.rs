@@ -125,7 +125,14 @@ fn unchanged(c: &ConversationState) -> Condition {
     ])
 }
 
-/// The decision as stored on the conversation (`routing`): API.md's shape, at most
+/// Writes a decision as the conversation's last (its own item beside the conversation: see [`RoutingRecord`]),
+/// in the transaction that acts on it.
+fn routing_put(t: &TenantId, c: &ConversationId, routing: Value) -> TxOp {
+    let record = RoutingRecord { tenant_id: t.clone(), conversation_id: c.clone(), routing };
+    TxOp::Put { item: record.to_item(), condition: None }
+}
+
+/// The decision as stored beside the conversation (`routing`): API.md's shape, at most
 /// [`MAX_STORED_CANDIDATES`] candidates (the rest counted by reason), with the outcome.
 pub fn routing_json(d: &Decision, outcome: &str, in_working_hours: bool) -> Value {
     let mut v = serde_json::to_value(d).expect("a decision serialises");
@@ -166,7 +173,7 @@ async fn commit_assign(
         .set("status", ConversationStatus::Open.as_str())
         .set("assignee_id", a.as_str())
         .set("assigned_at", json!(now))
-        .set("routing", routing)
+        .remove("routing")
         .set("gsi2pk", keys::assigned_pk(t, a, ConversationStatus::Open.as_str()))
         .set("gsi2sk", keys::assigned_sk(now, &conv.id))
         .remove("previous_assignee_id");
@@ -204,6 +211,7 @@ async fn commit_assign(
             condition: None,
         });
     }
+    ops.push(routing_put(t, &conv.id, routing));
     let assigned = ConversationAssigned {
         conversation_id: conv.id.clone(),
         agent_id: a.clone(),
@@ -233,17 +241,20 @@ async fn commit_wait(
 ) -> Result<Applied, TableError> {
     let key = keys::conversation(t, &conv.id);
     if !queue {
-        let update = Update::new().set("routing", routing);
-        return match app.table.update(&key, update, Some(unchanged(conv))).await {
-            Ok(_) => Ok(Applied::Done),
-            Err(TableError::ConditionFailed) => Ok(Applied::ConversationChanged),
+        let ops = vec![
+            TxOp::Update { key, update: Update::new().remove("routing"), condition: Some(unchanged(conv)) },
+            routing_put(t, &conv.id, routing),
+        ];
+        return match app.table.transact(ops).await {
+            Ok(()) => Ok(Applied::Done),
+            Err(TableError::TransactionCanceled { .. }) => Ok(Applied::ConversationChanged),
             Err(e) => Err(e),
         };
     }
     let now = app.now();
     let update = Update::new()
         .set("status", ConversationStatus::Queued.as_str())
-        .set("routing", routing)
+        .remove("routing")
         .set("waiting_since", json!(conv.waiting_since))
         .set("queued_at", json!(now))
         .set("gsi2pk", keys::queue_pk(t))
@@ -258,7 +269,7 @@ async fn commit_wait(
         };
         vec![Envelope::new(t, now, queued)]
     };
-    let ops = vec![TxOp::Update { key, update, condition: Some(unchanged(conv)) }];
+    let ops = vec![TxOp::Update { key, update, condition: Some(unchanged(conv)) }, routing_put(t, &conv.id, routing)];
     match outbox::commit(app, ops, events).await {
         Ok(()) => {
             if let Err(e) = mark_queued(app, t).await {
@@ -267,6 +278,29 @@ async fn commit_wait(
             Ok(Applied::Done)
         }
         Err(e) => classify(e, 0, None),
+    }
+}
+
+/// A conversation's last routing decision: `T#{t}#CONV#{c}` / `ROUTING` (API.md's shape plus assignment's
+/// fields: up to 200 candidates, each with why it was or was not chosen). Written by assignment with each
+/// decision, in the decision's own transaction; read only for the conversation's detail. It lives apart from
+/// the conversation item because that item is read and rewritten by every message, and a decision with 50
+/// candidates made it several times larger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutingRecord {
+    /// Its tenant.
+    pub tenant_id: TenantId,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The decision.
+    pub routing: Value,
+}
+
+impl Record for RoutingRecord {
+    const TYPE: &'static str = "conversation_routing";
+
+    fn key(&self) -> Key {
+        keys::conversation_routing(&self.tenant_id, &self.conversation_id)
     }
 }
 

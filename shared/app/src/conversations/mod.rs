@@ -201,6 +201,16 @@ impl ConversationDetail {
             }),
         }
     }
+
+    /// The detail of a stored conversation with its last routing decision, read from the decision's own item
+    /// (one more `GetItem`); a conversation stored before decisions had their own item shows the one it holds.
+    pub async fn load(app: &App, c: &ConversationRecord) -> Result<Self, TableError> {
+        let mut detail = Self::of(c);
+        if let Some(item) = app.table.get(&keys::conversation_routing(&c.tenant_id, &c.conversation_id)).await? {
+            detail.routing = Some(crate::assignment::RoutingRecord::from_item(item)?.routing).filter(|v| !v.is_null());
+        }
+        Ok(detail)
+    }
 }
 
 /// A new message id minted at `at`, strictly increasing within this process even for messages stored in the
@@ -874,6 +884,36 @@ mod tests {
             assert_eq!(data["message"], serde_json::to_value(m.view()).unwrap());
             assert_eq!(data["conversation_id"], c.as_str());
         }
+    }
+
+    /// The detail shows the decision from its own item, and an older conversation that still holds one inline
+    /// shows that until a new decision is written beside it.
+    #[tokio::test]
+    async fn the_detail_reads_the_routing_decision_beside_the_conversation() {
+        let clock = std::sync::Arc::new(kefu_ports::ManualClock::new("2026-03-02T10:00:05Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let tenant = TenantId::generate();
+        let started = widget::start(&app, &tenant, "192.0.2.1", &widget::StartRequest::default()).await.unwrap();
+        let id = ConversationId::parse(&started.conversation_id).unwrap();
+        let stored = load(&app, &tenant, &id).await.unwrap().unwrap();
+        assert!(stored.routing.is_none());
+        assert_eq!(ConversationDetail::load(&app, &stored).await.unwrap().routing, None, "not routed yet");
+
+        let key = keys::conversation(&tenant, &id);
+        let inline = json!({"outcome": "queued", "candidates": []});
+        app.table.update(&key, Update::new().set("routing", inline.clone()), None).await.unwrap();
+        let older = load(&app, &tenant, &id).await.unwrap().unwrap();
+        assert_eq!(ConversationDetail::load(&app, &older).await.unwrap().routing, Some(inline));
+
+        let decided = json!({"outcome": "assigned", "candidates": [{"agent_id": "ag_x", "excluded": null}]});
+        let record = crate::assignment::RoutingRecord {
+            tenant_id: tenant.clone(),
+            conversation_id: id.clone(),
+            routing: decided.clone(),
+        };
+        app.table.put(record.to_item(), None).await.unwrap();
+        assert_eq!(ConversationDetail::load(&app, &older).await.unwrap().routing, Some(decided));
+        assert_eq!(crate::assignment::RoutingRecord::from_item(record.to_item()).unwrap(), record);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! [`Record`] (docs/data-model.md lists their attributes).
 //!
 //! The conversation item is shared with the assignment module, which owns `status`, `assignee_id`,
-//! `group_id`, `routing` and the queue / assignee index (gsi2) after creation, and changes them with updates,
-//! never by writing the record whole. [`ConversationRecord`] reads every attribute either writes; it is written
+//! `group_id` and the queue / assignee index (gsi2) after creation, and changes them with updates, never by
+//! writing the record whole. Assignment also writes the last routing decision, as its own item beside the
+//! conversation ([`crate::assignment::RoutingRecord`]). [`ConversationRecord`] reads every attribute either writes; it is written
 //! whole only once, when a visitor starts the conversation.
 
 use jiff::Timestamp;
@@ -61,8 +62,10 @@ pub struct ConversationRecord {
     /// The first agent or bot reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response_at: Option<Timestamp>,
-    /// The last routing decision (API.md's shape plus assignment's fields), null until routed.
-    #[serde(default)]
+    /// The last routing decision as conversations stored it before it moved to its own item
+    /// ([`crate::assignment::RoutingRecord`]); read so that an older conversation still shows it, never written
+    /// again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Value>,
     /// Written 1 at creation.
     pub version: u64,
@@ -256,7 +259,8 @@ mod tests {
     }
 
     /// The attributes a conversation was stored with before it had a record (and that test fixtures and the
-    /// AWS table still hold) read, and the record writes them back the same way.
+    /// AWS table still hold) read, and the record writes them back the same way, but for `routing`, which
+    /// has its own item now ([`crate::assignment::RoutingRecord`]).
     #[test]
     fn a_started_conversation_is_stored_as_before() {
         let (t, c, cu) = (TenantId::generate(), ConversationId::generate(), CustomerId::generate());
@@ -268,11 +272,14 @@ mod tests {
             "type": "conversation", "conversation_id": c, "tenant_id": t, "customer_id": cu,
             "status": "pending", "group_id": null, "priority": "high",
             "skills": [], "tags": [], "page_url": "https://shop.test/", "created_at": at, "last_message_at": at,
-            "waiting_since": at, "routing": null, "version": 1,
+            "waiting_since": at, "version": 1,
             "gsi1pk": keys::conversations_index(&t), "gsi1sk": keys::conversations_index_sk(millis(at), &c),
         }));
         assert_eq!(stored, expected);
-        assert_eq!(ConversationRecord::from_item(stored).unwrap(), r);
+        assert_eq!(ConversationRecord::from_item(stored.clone()).unwrap(), r);
+        let mut older = stored;
+        older.insert("routing".into(), Value::Null);
+        assert_eq!(ConversationRecord::from_item(older).unwrap(), r, "an older item's `routing: null` reads the same");
     }
 
     #[test]

@@ -81,6 +81,12 @@ pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
     Key::new(conversation_pk(t, c), "CONV")
 }
 
+/// A conversation's last routing decision, beside it in its partition (read only by the conversation's detail,
+/// so the conversation item every message reads and rewrites stays small).
+pub fn conversation_routing(t: &TenantId, c: &ConversationId) -> Key {
+    Key::new(conversation_pk(t, c), "ROUTING")
+}
+
 /// Sort-key prefix of a conversation's messages.
 pub const MESSAGE_PREFIX: &str = "MSG#";
 
