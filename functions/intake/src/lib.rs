@@ -200,7 +200,7 @@ pub async fn send_message(
     let count = message_counter(&app, &visitor).await?;
     let stored = widget::send_stored(&app, &visitor, key, &body, Some(&*count)).await?;
     if let Some(mut event) = stored.event {
-        event.pushed = push_now(&app, &event).await;
+        event.pushed = push_now(&app, &event, stored.assignee.as_ref()).await;
         kefu_app::plumbing::outbox::publish(&app, std::slice::from_ref(&event)).await;
     }
     Ok((StatusCode::CREATED, ApiJson(stored.sent)))
@@ -223,9 +223,14 @@ async fn message_counter(app: &App, visitor: &Visitor) -> Result<Box<widget::Cou
 /// push went through: the event is then published marked `pushed`, and the `notify` consumer pushes nothing
 /// again. Otherwise (a push failed, the store failed) it is published unmarked and `notify` delivers the same
 /// frames (clients drop a `message.created` frame whose message id they already have). A failure here is
-/// logged, never the visitor's error: the message is stored.
-async fn push_now(app: &App, event: &kefu_app::plumbing::events::Envelope) -> bool {
-    match kefu_app::realtime::deliver(app, event).await {
+/// logged, never the visitor's error: the message is stored. `assignee`, the conversation's assignee at the
+/// message's commit (the transaction was conditioned on it), spares reading the conversation again.
+async fn push_now(
+    app: &App,
+    event: &kefu_app::plumbing::events::Envelope,
+    assignee: Option<&kefu_domain::AgentId>,
+) -> bool {
+    match kefu_app::realtime::deliver_with(app, event, assignee).await {
         Ok(report) => {
             tracing::debug!(event_id = %event.id, sent = report.sent, failed = report.failed, "frames pushed at intake");
             report.failed == 0

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use kefu_domain::routing::Priority;
 use kefu_domain::{
-    Author, ConversationId, ConversationStatus, CustomerId, Email, ExternalId, GroupId, MessageContent, MessageId,
-    Name, Phone, TenantId, ValidationError,
+    AgentId, Author, ConversationId, ConversationStatus, CustomerId, Email, ExternalId, GroupId, MessageContent,
+    MessageId, Name, Phone, TenantId, ValidationError,
 };
 use kefu_ports::table::{CmpOp, Condition, Key, TableError, TxOp, Update};
 use serde::{Deserialize, Serialize};
@@ -437,6 +437,15 @@ fn and_condition(op: &mut TxOp, more: Condition) {
     });
 }
 
+/// Conditions the conversation's update on the assignee it was read with, when it has one, so that the
+/// assignee the send answers ([`Stored::assignee`]) is the one at commit: a transfer meanwhile fails the
+/// transaction on the conversation, and the send reads it again.
+fn pin_assignee(conversation: &ConversationRecord, op: &mut TxOp) -> Option<AgentId> {
+    let a = conversation.assignee_id.clone()?;
+    and_condition(op, Condition::cmp("assignee_id", CmpOp::Eq, a.as_str()));
+    Some(a)
+}
+
 /// Whether the message begins the visitor's wait (the conversation as read has no `wait_message_id`), made
 /// exact by conditioning the conversation's update on what was read: a reply that ended the wait meanwhile, or
 /// another message that began it, fails the transaction on the conversation's position, and the send reads
@@ -538,6 +547,9 @@ pub struct Stored {
     /// The event committed with the message (stored in the outbox, for the caller to publish), when this call
     /// stored it.
     pub event: Option<Envelope>,
+    /// The conversation's assignee when the message was committed, when it had one: the transaction was
+    /// conditioned on it, so the caller may push to that agent without reading the conversation again.
+    pub assignee: Option<AgentId>,
 }
 
 /// [`send`] without the publish: answers the committed event, which the caller publishes (intake pushes its
@@ -570,7 +582,11 @@ pub async fn send_stored(
     if let (Some(key), Some(hash)) = (idempotency_key, claim_hash)
         && app.table.get(&keys::send_claim(&visitor.tenant_id, &visitor.conversation_id, &hash)).await?.is_some()
     {
-        return replay(app, visitor, key, &content_hash_of(&req)).await.map(|sent| Stored { sent, event: None });
+        return replay(app, visitor, key, &content_hash_of(&req)).await.map(|sent| Stored {
+            sent,
+            event: None,
+            assignee: None,
+        });
     }
     let uploader = visitor.customer_id.as_str();
     let taken =
@@ -624,6 +640,7 @@ async fn commit_send(
         let mut ops = plan.ops.clone();
         spend_send_budget(&conversation, plan.at, &mut ops[positions::CONVERSATION])?;
         let starts_wait = pin_wait(&conversation, &mut ops[positions::CONVERSATION]);
+        let assignee = pin_assignee(&conversation, &mut ops[positions::CONVERSATION]);
         if let Event::MessageReceived(received) = &mut event.event {
             received.starts_wait = Some(starts_wait);
         }
@@ -632,20 +649,20 @@ async fn commit_send(
             ops.push(count(&conversation, plan.at));
         }
         match crate::plumbing::outbox::commit_unpublished(app, ops, std::slice::from_ref(&event)).await {
-            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(event) }),
+            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(event), assignee }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
                     && plan.first_attachment > positions::CLAIM
                     && let Some(key) = idempotency_key
                 {
                     let sent = replay(app, visitor, key, &plan.content_hash).await?;
-                    return Ok(Stored { sent, event: None });
+                    return Ok(Stored { sent, event: None, assignee: None });
                 }
                 if failed.iter().any(|p| *p >= plan.first_attachment && *p < plan.ops.len()) {
                     return Err(ValidationError::new("attachment_ids", "an attachment was sent already").into());
                 }
                 if failed.contains(&positions::CONVERSATION) {
-                    // Closed, gone, or another send spent the budget first: read it again.
+                    // Closed, gone, transferred, or another send spent the budget first: read it again.
                     conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
                         .await?
                         .ok_or(ConversationError::NotFound)?;
@@ -783,6 +800,37 @@ mod tests {
         app.table.update(&key, Update::new().remove("wait_message_id").remove("wait_since"), None).await.unwrap();
         let third = send_stored(&app, &visitor, None, br#"{"content": "thanks, one more thing"}"#, None).await.unwrap();
         assert_eq!(starts(third), Some(true));
+    }
+
+    /// The send answers the assignee the message was committed under: none while unassigned; the agent once
+    /// assigned; and after a transfer that happened between the send's read and its commit, the new agent (the
+    /// transaction, conditioned on the assignee read, fails and the send reads again).
+    #[tokio::test]
+    async fn a_send_answers_the_assignee_it_was_committed_under() {
+        let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        let first = send_stored(&app, &visitor, None, br#"{"content": "hello?"}"#, None).await.unwrap();
+        assert_eq!(first.assignee, None);
+
+        let key = keys::conversation(&tenant, &visitor.conversation_id);
+        let (a, b) = (AgentId::generate(), AgentId::generate());
+        app.table.update(&key, Update::new().set("assignee_id", a.as_str()), None).await.unwrap();
+        let second = send_stored(&app, &visitor, None, br#"{"content": "still there?"}"#, None).await.unwrap();
+        assert_eq!(second.assignee.as_ref(), Some(&a));
+
+        // Read under `a`, transferred to `b` before the commit.
+        let read = conversations::load(&app, &tenant, &visitor.conversation_id).await.unwrap().unwrap();
+        app.table.update(&key, Update::new().set("assignee_id", b.as_str()), None).await.unwrap();
+        let at = app.now();
+        let req: SendRequest = crate::plumbing::json::parse(br#"{"content": "hello b"}"#).unwrap();
+        let plan =
+            plan_request(&req, &visitor, None, conversations::next_message_id(at), at, &Taken::default()).unwrap();
+        let third = commit_send(&app, &visitor, None, plan, read, None).await.unwrap();
+        assert_eq!(third.assignee.as_ref(), Some(&b), "the send read the conversation again");
+        let page = poll(&app, &visitor, None, &PageRequest { limit: 10, ..PageRequest::default() }).await.unwrap();
+        assert_eq!(page.items.len(), 3, "each message stored once");
     }
 
     #[tokio::test]

@@ -630,6 +630,17 @@ struct StaffView {
 /// staff sockets (one Query on their index partition, no Scan); each reader's session is re-checked and what it
 /// may see decided as the conversations API decides it ([`crate::conversations::Viewer::can_see`]), now.
 pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Result<PushReport, TableError> {
+    deliver_with(app, event, None).await
+}
+
+/// [`deliver`] when the caller knows the conversation's assignee as of the event's commit (intake: the
+/// message's transaction was conditioned on it), which saves reading the conversation; with `None` the
+/// conversation is read as in [`deliver`].
+pub async fn deliver_with(
+    app: &App,
+    event: &crate::plumbing::events::Envelope,
+    known_assignee: Option<&AgentId>,
+) -> Result<PushReport, TableError> {
     let frames = frames::frames_for(event);
     let mut report = PushReport::default();
     if frames.is_empty() {
@@ -637,10 +648,12 @@ pub async fn deliver(app: &App, event: &crate::plumbing::events::Envelope) -> Re
     }
     let t = &event.tenant_id;
     let conversation = match frames.first() {
-        Some((_, f)) if frames::needs_assignee(&frames) => conversation_of(app, t, &f.conversation_id).await?,
+        Some((_, f)) if known_assignee.is_none() && frames::needs_assignee(&frames) => {
+            conversation_of(app, t, &f.conversation_id).await?
+        }
         _ => None,
     };
-    let assignee = conversation.as_ref().and_then(|c| c.assignee_id.clone());
+    let assignee = known_assignee.cloned().or_else(|| conversation.as_ref().and_then(|c| c.assignee_id.clone()));
     let watched = assignee.is_none() && frames.iter().any(|(to, _)| *to == frames::Recipient::Watchers);
     // Each reader is checked once per event, as it is now: a closed session gets nothing and its socket closes.
     let mut views: HashMap<String, Option<StaffView>> = HashMap::new();
