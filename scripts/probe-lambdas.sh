@@ -9,6 +9,7 @@
 #   KEFU_PROBE_FAST=1 scripts/probe-lambdas.sh   # lto off, 16 codegen units (as the CI sam build check)
 #   KEFU_PROBE_TLS=0 scripts/probe-lambdas.sh    # plain HTTP to moto, as before the TLS front
 #   KEFU_PROBE_FUNCTIONS="notify timers" ...     # only these functions (hello-world always runs)
+#   KEFU_PROBE_JITTER=1 ...                      # hello-world and the functions WITH aws-lc's CPU-jitter entropy
 #
 # Prints a Markdown table; progress goes to stderr. The front's log (one line per handshake) is left in
 # $CARGO_TARGET_DIR/probe-front.log.
@@ -34,6 +35,17 @@ fi
 # As the Lambda builds (.cargo/config.toml sets it for aarch64): aws-lc without CPU-jitter entropy, which a cold
 # process would otherwise pay at its first TLS handshake.
 export AWS_LC_SYS_NO_JITTER_ENTROPY=1
+fn_profile=release
+if [ "${KEFU_PROBE_JITTER:-0}" = "1" ]; then
+  # To show what the setting saves: hello-world and the functions built without it, in a profile of their own
+  # (target/probe-jitter), since it rebuilds aws-lc and every crate above it and the usual build stays cached.
+  fn_profile=probe-jitter
+  export CARGO_PROFILE_PROBE_JITTER_INHERITS=release
+  if [ "${KEFU_PROBE_FAST:-0}" = "1" ]; then
+    export CARGO_PROFILE_PROBE_JITTER_LTO=off CARGO_PROFILE_PROBE_JITTER_CODEGEN_UNITS=16
+  fi
+  profile_note="$profile_note; functions WITH aws-lc's CPU-jitter entropy"
+fi
 echo "building ($profile_note)..." >&2
 read -r -a functions <<<"${KEFU_PROBE_FUNCTIONS:-api intake realtime assign automation notify timers retention export}"
 # The kefu binary, hello-world and each function in a build of its own, as `sam build` builds each function: one
@@ -41,7 +53,11 @@ read -r -a functions <<<"${KEFU_PROBE_FUNCTIONS:-api intake realtime assign auto
 # consumer, axum and reqwest with them), and the binaries measured would not be the ones that ship.
 cargo build --release --quiet -p kefu-local >&2
 for package in kefu-lambda-hello $(printf -- 'kefu-fn-%s ' "${functions[@]}"); do
-  cargo build --release --quiet -p "$package" >&2
+  if [ "$fn_profile" = "release" ]; then
+    cargo build --release --quiet -p "$package" >&2
+  else
+    env -u AWS_LC_SYS_NO_JITTER_ENTROPY cargo build --profile "$fn_profile" --quiet -p "$package" >&2
+  fi
 done
 
 port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -94,7 +110,7 @@ printf '| function | event | init (median) | init − hello | first event (media
 printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n'
 hello_init=""
 for name in lambda-hello "${functions[@]}"; do
-  exe="$bin/kefu-$name"
+  exe="$CARGO_TARGET_DIR/$fn_profile/kefu-$name"
   event="$(event_of "$name")"
   before="$(handshakes)"
   summary="$("$bin/kefu" probe-lambda --binary "$exe" --event "$event" --runs "$runs" "${env_args[@]}")"
