@@ -100,6 +100,33 @@ pub async fn probe_lambda(
     Ok(())
 }
 
+/// `kefu tls-front`: a TLS endpoint on `listen` in front of the plain-HTTP `upstream` (see [`crate::tls_front`]).
+/// Writes the authority's certificate to `cert_out` once it listens, prints where it listens, and forwards until
+/// SIGINT or SIGTERM.
+pub async fn tls_front(
+    listen: std::net::SocketAddr,
+    upstream: &str,
+    cert_out: &std::path::Path,
+) -> Result<(), BoxError> {
+    let host = upstream.strip_prefix("http://").unwrap_or(upstream).trim_end_matches('/');
+    let upstream = tokio::net::lookup_host(host)
+        .await
+        .map_err(|e| format!("--upstream {upstream}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("--upstream {upstream}: no address"))?;
+    let front = crate::tls_front::TlsFront::start(listen, upstream).await?;
+    std::fs::write(cert_out, &front.ca_pem)?;
+    println!(
+        "kefu tls-front listening on https://{} (forwarding to http://{upstream}; trust {})",
+        front.addr,
+        cert_out.display()
+    );
+    crate::wait_for_signal().await;
+    eprintln!("kefu tls-front: {} TLS handshakes", front.handshakes());
+    front.stop();
+    Ok(())
+}
+
 /// `kefu audit verify`: walks a tenant's audit chain and reports every edited, removed or re-linked entry.
 /// Progress goes to stderr on long chains; the findings to stdout (`--json`: the report as one JSON object).
 /// Answers an error (so the exit status is non-zero) when the chain is broken.

@@ -11,6 +11,7 @@ pub mod listener;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
+pub mod tls_front;
 pub mod web;
 pub mod wiring;
 
@@ -156,7 +157,8 @@ impl Server {
     }
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT or SIGTERM.
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -45,6 +45,20 @@ enum Command {
         #[arg(long = "env")]
         env: Vec<String>,
     },
+    /// A TLS endpoint in front of a plain-HTTP server (moto, for the Lambda probe): makes a certificate
+    /// authority and a certificate for 127.0.0.1 and localhost, writes the authority's certificate to
+    /// `--cert-out` (for `SSL_CERT_FILE`), and forwards each connection's bytes to the upstream until stopped.
+    TlsFront {
+        /// The plain-HTTP server to forward to (`http://127.0.0.1:5000`).
+        #[arg(long)]
+        upstream: String,
+        /// Where to write the authority's certificate (PEM).
+        #[arg(long)]
+        cert_out: std::path::PathBuf,
+        /// Where to listen (port 0: any free port; the first line printed says which).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+    },
     /// Drive visitors against `kefu serve` (in this process, or `--target`) and report messages per second,
     /// latency from a visitor's send to the agent's WebSocket frame, and table work per message.
     Loadtest {
@@ -219,6 +233,9 @@ async fn main() -> std::process::ExitCode {
         Command::Openapi => unreachable!("answered before the configuration is read"),
         Command::ProbeLambda { binary, event, runs, env } => {
             kefu_local::cli::probe_lambda(&binary, &event, runs, &env).await
+        }
+        Command::TlsFront { upstream, cert_out, listen } => {
+            kefu_local::cli::tls_front(listen, &upstream, &cert_out).await
         }
         Command::Loadtest {
             agents,
