@@ -83,6 +83,10 @@ install_rust_tools() {
 static_checks() {
   cargo fmt --all --check
   cargo clippy --workspace --all-targets -- -D warnings
+  # cargo-deny reads the whole graph through `cargo metadata`, which needs every locked crate's source, those
+  # of other targets (Windows, Android) included, which no build here downloads: fetch them first, so the
+  # check also works on a fresh machine.
+  cargo fetch --locked
   cargo deny --offline check licenses bans
   consumers_link_no_http
 }
