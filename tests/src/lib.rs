@@ -418,12 +418,7 @@ pub async fn routing_item(
     tenant: &kefu_domain::TenantId,
     c: &kefu_domain::ConversationId,
 ) -> Value {
-    app.table
-        .get(&kefu_app::plumbing::keys::conversation_routing(tenant, c))
-        .await
-        .expect("read")
-        .and_then(|mut i| i.remove("routing"))
-        .unwrap_or(Value::Null)
+    stored_item(app, &kefu_app::plumbing::keys::conversation_routing(tenant, c)).await["routing"].clone()
 }
 
 /// A conversation item as stored (`Value::Null` when absent).
@@ -432,10 +427,10 @@ pub async fn conversation_item(
     tenant: &kefu_domain::TenantId,
     c: &kefu_domain::ConversationId,
 ) -> Value {
-    app.table
-        .get(&kefu_app::plumbing::keys::conversation(tenant, c))
-        .await
-        .expect("read")
-        .map(Value::Object)
-        .unwrap_or(Value::Null)
+    stored_item(app, &kefu_app::plumbing::keys::conversation(tenant, c)).await
+}
+
+/// The item under `key` as stored (`Value::Null` when absent).
+async fn stored_item(app: &kefu_app::App, key: &kefu_ports::Key) -> Value {
+    app.table.get(key).await.expect("read").map(Value::Object).unwrap_or(Value::Null)
 }

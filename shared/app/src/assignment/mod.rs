@@ -241,10 +241,8 @@ async fn commit_wait(
 ) -> Result<Applied, TableError> {
     let key = keys::conversation(t, &conv.id);
     if !queue {
-        let ops = vec![
-            TxOp::Update { key, update: Update::new().remove("routing"), condition: Some(unchanged(conv)) },
-            routing_put(t, &conv.id, routing),
-        ];
+        // Nothing on the conversation changes: its state is only checked, and the decision written beside it.
+        let ops = vec![TxOp::Check { key, condition: unchanged(conv) }, routing_put(t, &conv.id, routing)];
         return match app.table.transact(ops).await {
             Ok(()) => Ok(Applied::Done),
             Err(TableError::TransactionCanceled { .. }) => Ok(Applied::ConversationChanged),
