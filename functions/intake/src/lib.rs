@@ -19,6 +19,7 @@ use kefu_app::conversations::widget_settings::WidgetConfig;
 use kefu_app::customers::pageviews::PageviewBody;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, JsonBytes, cors};
+use kefu_app::plain_routes;
 use serde::Deserialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -46,31 +47,62 @@ impl Modify for WidgetSecurity {
 #[openapi(modifiers(&WidgetSecurity), tags((name = "widget", description = "the visitor widget (intake)")))]
 pub struct WidgetDoc;
 
-/// The widget routes with their OpenAPI descriptions (merged into the API's document).
-pub fn api() -> OpenApiRouter<App> {
-    OpenApiRouter::with_openapi(WidgetDoc::openapi())
-        .routes(routes!(start_conversation))
-        .routes(routes!(config))
-        .routes(routes!(send_message, poll_messages))
-        .routes(routes!(pageview))
-        .routes(routes!(leave_message))
-        .routes(routes!(conversation))
-        .routes(routes!(typing))
-        .routes(routes!(read))
-        .routes(routes!(rating))
-        .routes(routes!(transcript))
-        // Attachments (issue 15): the local upload link takes files up to the largest size a tenant may allow.
-        .routes(routes!(create_attachment))
-        .routes(routes!(download))
-        .merge(OpenApiRouter::new().routes(routes!(upload)).layer(axum::extract::DefaultBodyLimit::max(
-            usize::try_from(kefu_app::conversations::widget_settings::ATTACHMENT_MAX_BYTES_LIMIT).unwrap_or(usize::MAX),
-        )))
+/// Every widget route but the upload (which has its own body limit), grouped by path as `utoipa_axum::routes!`
+/// groups them, handed to `$with`: one list for the documented router ([`api`]) and the plain one that serves
+/// ([`routes`]).
+macro_rules! each_route {
+    ($with:ident) => {
+        $with! {
+            [self::start_conversation],
+            [self::config],
+            [self::send_message, self::poll_messages],
+            [self::pageview],
+            [self::leave_message],
+            [self::conversation],
+            [self::typing],
+            [self::read],
+            [self::rating],
+            [self::transcript],
+            // Attachments (issue 15).
+            [self::create_attachment],
+            [self::download],
+        }
+    };
 }
 
-/// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's).
+/// The local upload link takes files up to the largest size a tenant may allow.
+fn upload_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(
+        usize::try_from(kefu_app::conversations::widget_settings::ATTACHMENT_MAX_BYTES_LIMIT).unwrap_or(usize::MAX),
+    )
+}
+
+/// The widget routes with their OpenAPI descriptions (merged into the API's document).
+pub fn api() -> OpenApiRouter<App> {
+    macro_rules! documented {
+        ($( [ $($h:tt)+ ] ),* $(,)?) => {
+            OpenApiRouter::with_openapi(WidgetDoc::openapi()) $( .routes(routes!($($h)+)) )*
+        };
+    }
+    each_route!(documented).merge(OpenApiRouter::new().routes(routes!(upload)).layer(upload_limit()))
+}
+
+/// The widget routes, before the shared layers (so `kefu serve` can merge them with the API's). Built without
+/// the OpenAPI document (see [`kefu_app::plain_routes`]); the widget's routes declare no staff access, so
+/// their table is not enforced here (the handlers check the widget key and the visitor's token).
 pub fn routes() -> Router<App> {
-    let (router, _) = api().split_for_parts();
-    router
+    let (router, _, _): (Router<App>, _, _) = each_route!(plain_routes);
+    let (upload, _, _): (Router<App>, _, _) = plain_routes!([self::upload]);
+    router.merge(upload.layer(upload_limit()))
+}
+
+/// The access table of the serving router (for the test that it equals the document's).
+pub fn served_access() -> kefu_app::http::access::RouteAccess {
+    let (_, access, _): (Router<App>, _, _) = each_route!(plain_routes);
+    let (_, upload, _): (Router<App>, _, _) = plain_routes!([self::upload]);
+    let mut all = access;
+    all.merge(upload);
+    all
 }
 
 /// The finished router this function serves.

@@ -52,6 +52,19 @@ fn the_published_document_declares_each_route_one_way() {
     assert!(staff_in_api.len() >= 30, "the walk found the staff routes ({})", staff_in_api.len());
 }
 
+/// The routers that serve are built without the OpenAPI document (so a cold Lambda does not build it); they
+/// carry exactly the routes and declarations the document publishes.
+#[test]
+fn the_serving_routers_declare_what_the_document_does() {
+    let api = kefu_fn_api::access().expect("the API's declarations read one way");
+    assert_eq!(kefu_fn_api::served_access(), api);
+    let (_, widget_doc) = kefu_fn_intake::api().split_for_parts();
+    let widget = RouteAccess::from_openapi(&widget_doc).expect("the widget's declarations read one way");
+    assert_eq!(kefu_fn_intake::served_access(), widget);
+    assert!(widget.routes().len() >= 14, "the widget's routes ({})", widget.routes().len());
+    assert!(api.routes().len() >= 100, "the API's routes ({})", api.routes().len());
+}
+
 #[tokio::test]
 async fn every_route_enforces_exactly_the_permission_it_declares() {
     let t = spawn_app().await;

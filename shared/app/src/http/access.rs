@@ -32,7 +32,7 @@ pub enum Declared {
 }
 
 /// The declared access of every route of a router, by path template (`/v1/customers/{id}`) and method.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteAccess {
     routes: HashMap<String, HashMap<Method, Declared>>,
 }
@@ -63,6 +63,33 @@ impl RouteAccess {
         if problems.is_empty() { Ok(RouteAccess { routes }) } else { Err(problems) }
     }
 
+    /// Adds one operation's declaration, read from its annotation's `security` (what [`plain_routes!`] does
+    /// for each handler, without building the document). Refuses what [`RouteAccess::from_openapi`] refuses.
+    pub fn declare(
+        &mut self,
+        method: &utoipa::openapi::HttpMethod,
+        path: &str,
+        security: Option<&[utoipa::openapi::security::SecurityRequirement]>,
+    ) -> Result<(), String> {
+        let m = method_of(method);
+        let route = format!("{m} {path}");
+        let security = security
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| format!("{route}: the security list does not serialise: {e}"))?;
+        let d = declared(security.as_ref(), &route)?;
+        self.routes.entry(path.to_owned()).or_default().insert(m, d);
+        Ok(())
+    }
+
+    /// Adds every route of `other` (a later declaration of the same route wins, as a later route does in a
+    /// router).
+    pub fn merge(&mut self, other: RouteAccess) {
+        for (path, methods) in other.routes {
+            self.routes.entry(path).or_default().extend(methods);
+        }
+    }
+
     /// What the route `method path_template` declares; `None` for a route the document does not describe.
     pub fn get(&self, method: &Method, path_template: &str) -> Option<Declared> {
         self.routes.get(path_template)?.get(method).copied()
@@ -78,6 +105,63 @@ impl RouteAccess {
         all.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
         all
     }
+}
+
+/// The HTTP method a utoipa annotation names.
+pub fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
+    use utoipa::openapi::HttpMethod as H;
+    match method {
+        H::Get => Method::GET,
+        H::Put => Method::PUT,
+        H::Post => Method::POST,
+        H::Delete => Method::DELETE,
+        H::Options => Method::OPTIONS,
+        H::Head => Method::HEAD,
+        H::Patch => Method::PATCH,
+        H::Trace => Method::TRACE,
+    }
+}
+
+/// Builds a plain axum router, and the access table its handlers' annotations declare, from handlers annotated
+/// with `#[utoipa::path]`, grouped as `utoipa_axum::routes!` groups them (`[module::get, module::put], …`):
+/// the same routes as an `OpenApiRouter` built from the same groups, without the OpenAPI document. Building the
+/// document (every schema, serialised) is milliseconds a cold Lambda would pay at init for a page few callers
+/// ask for; it is built when asked for instead.
+///
+/// Evaluates to `(Router<S>, RouteAccess, Vec<String>)`, the last holding the declarations that read more than
+/// one way. The calling crate depends on `axum`, `utoipa` and `utoipa_axum`. A bare handler is written
+/// `self::handler`.
+#[macro_export]
+macro_rules! plain_routes {
+    ($( [ $($m:ident :: $f:ident),+ $(,)? ] ),* $(,)?) => {{
+        use ::utoipa_axum::PathItemExt as _;
+        let mut router = ::axum::Router::new();
+        let mut access = $crate::http::access::RouteAccess::default();
+        let mut problems: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
+        $({
+            let mut paths: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
+            let mut method_router = ::axum::routing::MethodRouter::new();
+            $(
+                ::utoipa_axum::paste! {
+                    let path = <$m::[<__path_ $f>] as ::utoipa::Path>::path();
+                    let security = <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security;
+                    for method in <$m::[<__path_ $f>] as ::utoipa::Path>::methods() {
+                        method_router = method_router.on(method.to_method_filter(), $m::$f);
+                        if let Err(e) = access.declare(&method, &path, security.as_deref()) {
+                            problems.push(e);
+                        }
+                    }
+                }
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            )+
+            for path in &paths {
+                router = router.route(path, method_router.clone());
+            }
+        })*
+        (router, access, problems)
+    }};
 }
 
 /// The declaration of one operation's `security` list.
