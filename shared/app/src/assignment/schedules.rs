@@ -4,7 +4,6 @@ use kefu_domain::schedule::{Schedule, ScheduleInput};
 use kefu_domain::{ScheduleId, TenantId};
 use kefu_ports::table::{Condition, Cursor, Item, Key, TableError, TxOp};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tracing::warn;
 
 use super::drain;
@@ -30,7 +29,7 @@ pub struct ScheduleView {
 }
 
 pub(super) fn schedule_view(item: &Item) -> ScheduleView {
-    let schedule = serde_json::from_value(Value::Object(item.clone())).unwrap_or(ScheduleInput {
+    let schedule = ScheduleInput::deserialize(item).unwrap_or(ScheduleInput {
         name: String::new(),
         timezone: "UTC".into(),
         weekly: Default::default(),
@@ -139,7 +138,7 @@ mod tests {
         let item = schedule_item(&t, &id, &sc, at);
         // What the code wrote before the record: the key and ids, then the validated input's fields.
         let mut expected = keys::schedule(&t, &id).with(json!({"type": "schedule", "schedule_id": id, "tenant_id": t}));
-        if let Value::Object(m) = serde_json::to_value(sc.to_input()).unwrap() {
+        if let serde_json::Value::Object(m) = serde_json::to_value(sc.to_input()).unwrap() {
             expected.extend(m);
         }
         expected.insert("updated_at".into(), json!(at));

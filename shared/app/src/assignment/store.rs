@@ -284,7 +284,7 @@ impl Record for GroupRecord {
 /// A schedule of a stored item (the API shape is stored as is).
 pub fn schedule_of(item: &Item) -> Option<(ScheduleId, Schedule)> {
     let id = ScheduleId::parse(s(item, "schedule_id")?)?;
-    let input: ScheduleInput = serde_json::from_value(Value::Object(item.clone())).ok()?;
+    let input = ScheduleInput::deserialize(item).ok()?;
     Some((id, Schedule::parse(&input).ok()?))
 }
 
@@ -424,7 +424,7 @@ struct StoredConversation {
 impl ConversationState {
     /// The state of a stored conversation item; an item that does not parse is an error.
     pub fn from_item(item: &Item) -> Result<Self, RecordError> {
-        let c: StoredConversation = record::parse("conversation", item.clone())?;
+        let c: StoredConversation = record::parse_ref("conversation", item)?;
         Ok(Self {
             id: c.conversation_id,
             customer_id: c.customer_id,

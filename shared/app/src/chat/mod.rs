@@ -37,7 +37,7 @@ use crate::plumbing::events::{
     ConversationRated, Envelope, MessageRead, MessageRecalled, RatingRequested, Reader, TranscriptRequested,
 };
 use crate::plumbing::keys;
-use crate::plumbing::record::{Record, parse};
+use crate::plumbing::record::{Record, parse_ref};
 use crate::realtime::frames::{Frame, types};
 
 /// How long after sending an author may recall a message.
@@ -411,7 +411,7 @@ pub async fn position(app: &App, tenant: &TenantId, c: &ConversationId) -> Resul
 
 /// The place of the conversation stored as `item` (read by the caller) in its tenant's queue.
 async fn position_of(app: &App, tenant: &TenantId, item: &Item) -> Result<Option<Position>, TableError> {
-    let entry: QueueEntry = parse("queue entry", item.clone())?;
+    let entry: QueueEntry = parse_ref("queue entry", item)?;
     let (Some(pk), Some(sk)) = (entry.gsi2pk, entry.gsi2sk) else { return Ok(None) };
     if pk != keys::queue_pk(tenant) {
         return Ok(None);

@@ -247,7 +247,7 @@ pub async fn get(app: &App, tenant: &TenantId) -> Result<WidgetSettings, TableEr
 }
 
 fn of_item(item: &Item) -> WidgetSettings {
-    match serde_json::from_value::<Record>(Value::Object(item.clone())) {
+    match Record::deserialize(item) {
         Ok(r) => r.settings,
         Err(e) => {
             tracing::warn!(error = %e, "unreadable widget settings; using the defaults");

@@ -96,7 +96,7 @@ fn next_id(at: jiff::Timestamp) -> String {
 }
 
 fn view_of(item: &Item) -> Option<PageView> {
-    serde_json::from_value(Value::Object(item.clone())).ok()
+    PageView::deserialize(item).ok()
 }
 
 /// The newest [`TRAIL_LEN`] pages customer `id` opened, newest first.

@@ -90,9 +90,7 @@ impl PurchaseRecord {
     }
 
     fn of_item(item: &Item) -> Option<Self> {
-        serde_json::from_value(Value::Object(item.clone()))
-            .map_err(|e| tracing::warn!(error = %e, "unreadable purchase record; skipped"))
-            .ok()
+        Self::deserialize(item).map_err(|e| tracing::warn!(error = %e, "unreadable purchase record; skipped")).ok()
     }
 
     fn view(&self) -> PurchaseView {

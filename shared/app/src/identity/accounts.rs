@@ -319,7 +319,7 @@ impl RoleRecord {
 
     /// The record of a stored role item; one that does not parse is an error.
     pub fn from_ref(item: &Item) -> Result<Self, RecordError> {
-        record::parse(Self::TYPE, item.clone())
+        record::parse_ref(Self::TYPE, item)
     }
 }
 

@@ -19,7 +19,7 @@ use super::security;
 use crate::App;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
-use crate::plumbing::record::{Record, RecordError, parse};
+use crate::plumbing::record::{Record, RecordError, parse_ref};
 
 /// The prefix of API keys.
 pub const KEY_PREFIX: &str = "kfk_";
@@ -108,14 +108,14 @@ impl Record for ApiKeySecretRecord {
     }
 
     fn from_item(item: Item) -> Result<Self, RecordError> {
-        let hash = item.get(PK).and_then(Value::as_str).and_then(|pk| pk.strip_prefix("APIKEY#")).map(str::to_owned);
-        let mut record: Self = parse(Self::TYPE, item)?;
-        record.key_hash = hash.unwrap_or_default();
-        Ok(record)
+        Self::from_ref(&item)
     }
 
     fn from_ref(item: &Item) -> Result<Self, RecordError> {
-        Self::from_item(item.clone())
+        let mut record: Self = parse_ref(Self::TYPE, item)?;
+        let hash = item.get(PK).and_then(Value::as_str).and_then(|pk| pk.strip_prefix("APIKEY#"));
+        record.key_hash = hash.unwrap_or_default().to_owned();
+        Ok(record)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::App;
 use crate::identity::accounts::AccountRecord;
 use crate::plumbing::keys;
 use crate::plumbing::pages::{ListPage, PageRequest};
-use crate::plumbing::record::{Record, RecordError, parse};
+use crate::plumbing::record::{Record, RecordError, parse_ref};
 
 /// The prefix of staff session tokens.
 pub const TOKEN_PREFIX: &str = "kfs_";
@@ -107,14 +107,14 @@ impl Record for SessionRecord {
     }
 
     fn from_item(item: Item) -> Result<Self, RecordError> {
-        let hash = item.get(PK).and_then(Value::as_str).and_then(|pk| pk.strip_prefix("SESSION#")).map(str::to_owned);
-        let mut record: Self = parse(Self::TYPE, item)?;
-        record.token_hash = hash.unwrap_or_default();
-        Ok(record)
+        Self::from_ref(&item)
     }
 
     fn from_ref(item: &Item) -> Result<Self, RecordError> {
-        Self::from_item(item.clone())
+        let mut record: Self = parse_ref(Self::TYPE, item)?;
+        let hash = item.get(PK).and_then(Value::as_str).and_then(|pk| pk.strip_prefix("SESSION#"));
+        record.token_hash = hash.unwrap_or_default().to_owned();
+        Ok(record)
     }
 }
 

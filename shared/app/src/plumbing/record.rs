@@ -68,9 +68,9 @@ pub trait Record: Serialize + DeserializeOwned {
         parse(Self::TYPE, item)
     }
 
-    /// [`Record::from_item`] of a borrowed item.
+    /// [`Record::from_item`] of a borrowed item (without copying it).
     fn from_ref(item: &Item) -> Result<Self, RecordError> {
-        parse(Self::TYPE, item.clone())
+        parse_ref(Self::TYPE, item)
     }
 }
 
@@ -91,13 +91,20 @@ pub fn item_of<T: Serialize + ?Sized>(key: Key, fields: &T) -> Item {
 /// Reads a stored item into `T` (a record, or a typed view of some of its attributes), naming it `what` in
 /// the error. Attributes `T` does not declare are ignored, so other capabilities may add their own.
 pub fn parse<T: DeserializeOwned>(what: &'static str, item: Item) -> Result<T, RecordError> {
-    let part = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let (pk, sk) = (part(PK), part(SK));
-    serde_path_to_error::deserialize(Value::Object(item)).map_err(|e| RecordError {
-        what,
-        pk,
-        sk,
-        reason: format!("{}: {}", e.path(), e.inner()),
+    parse_ref(what, &item)
+}
+
+/// [`parse`] of a borrowed item. An item that parses is read once, with nothing tracked; only one that does
+/// not is read again to name the attribute at fault (`serde_path_to_error` copies every attribute's name as
+/// it goes, which a read that succeeds should not pay).
+pub fn parse_ref<T: DeserializeOwned>(what: &'static str, item: &Item) -> Result<T, RecordError> {
+    T::deserialize(item).map_err(|_| {
+        let part = |k: &str| item.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let reason = match serde_path_to_error::deserialize::<_, T>(item) {
+            Err(e) => format!("{}: {}", e.path(), e.inner()),
+            Ok(_) => "it parses only on a second reading".to_owned(),
+        };
+        RecordError { what, pk: part(PK), sk: part(SK), reason }
     })
 }
 
