@@ -176,16 +176,21 @@ pub fn access() -> Result<RouteAccess, Vec<String>> {
 /// When an annotation's security reads more than one way (an unknown permission, several permissions): a
 /// fault of the build, which `access()`'s test reports first.
 pub fn routes(app: &App) -> Router<App> {
-    let (router, access, problems) = each_route!(plain_routes);
-    assert!(problems.is_empty(), "the routes' declared access is ambiguous:\n{}", problems.join("\n"));
+    let (router, access) = serving();
     kefu_app::http::staff::enforce_declared_access(router, app.clone(), access)
         .route("/v1/openapi.json", get(openapi::document))
 }
 
 /// The access table the serving router enforces (for the test that it equals the document's).
 pub fn served_access() -> RouteAccess {
-    let (_, access, _): (Router<App>, _, _) = each_route!(plain_routes);
-    access
+    serving().1
+}
+
+/// The serving router and the declarations of its routes, built without the document.
+fn serving() -> (Router<App>, RouteAccess) {
+    let (router, access, problems) = each_route!(plain_routes);
+    assert!(problems.is_empty(), "the routes' declared access is ambiguous:\n{}", problems.join("\n"));
+    (router, access)
 }
 
 /// The finished router this function serves.

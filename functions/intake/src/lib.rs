@@ -17,6 +17,7 @@ use kefu_app::conversations::MessageView;
 use kefu_app::conversations::widget::{self, Sent, StartRequest, Started, Visitor};
 use kefu_app::conversations::widget_settings::WidgetConfig;
 use kefu_app::customers::pageviews::PageviewBody;
+use kefu_app::http::access::RouteAccess;
 use kefu_app::http::list::{ListPage, ListParams};
 use kefu_app::http::{ApiError, ApiJson, ClientIp, JsonBytes, cors};
 use kefu_app::plain_routes;
@@ -91,18 +92,20 @@ pub fn api() -> OpenApiRouter<App> {
 /// the OpenAPI document (see [`kefu_app::plain_routes`]); the widget's routes declare no staff access, so
 /// their table is not enforced here (the handlers check the widget key and the visitor's token).
 pub fn routes() -> Router<App> {
-    let (router, _, _): (Router<App>, _, _) = each_route!(plain_routes);
-    let (upload, _, _): (Router<App>, _, _) = plain_routes!([self::upload]);
-    router.merge(upload.layer(upload_limit()))
+    serving().0
 }
 
 /// The access table of the serving router (for the test that it equals the document's).
-pub fn served_access() -> kefu_app::http::access::RouteAccess {
-    let (_, access, _): (Router<App>, _, _) = each_route!(plain_routes);
-    let (_, upload, _): (Router<App>, _, _) = plain_routes!([self::upload]);
-    let mut all = access;
-    all.merge(upload);
-    all
+pub fn served_access() -> RouteAccess {
+    serving().1
+}
+
+/// The serving router and the declarations of its routes, built without the document.
+fn serving() -> (Router<App>, RouteAccess) {
+    let (router, mut access, _) = each_route!(plain_routes);
+    let (upload, upload_access, _): (Router<App>, _, _) = plain_routes!([self::upload]);
+    access.merge(upload_access);
+    (router.merge(upload.layer(upload_limit())), access)
 }
 
 /// The finished router this function serves.
