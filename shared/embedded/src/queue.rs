@@ -52,6 +52,12 @@ fn ready_key(queue: &str, visible_at: u64, id: &str) -> Vec<u8> {
     k
 }
 
+/// The time and the message id of a ready-index key, past its queue's prefix (the inverse of [`ready_key`]).
+fn ready_entry(rest: &[u8]) -> (u64, &[u8]) {
+    let (at, id) = rest.split_at(8);
+    (u64::from_be_bytes(at.try_into().expect("8 bytes")), id)
+}
+
 fn receipt(id: &str, delivery: u64) -> String {
     format!("{id}.{delivery}")
 }
@@ -177,23 +183,16 @@ impl EmbeddedQueue {
         &self.name
     }
 
-    /// Whether the current snapshot holds a message of this queue visible by now (`Ok(None)`), or else when
-    /// the earliest hidden one shows again (`Ok(Some(next))`). A read, on the calling task: a receive that finds
-    /// nothing costs no write transaction (and no fsync), where a poll would commit one with no change.
-    fn peek(&self) -> Result<Option<Option<u64>>, QueueError> {
-        let now = self.store.now_ms();
+    /// When the earliest message of this queue is (or was) visible, in the current snapshot; `None` when the
+    /// queue is empty. A read, on the calling task: a receive that finds nothing due costs no write transaction
+    /// (and no fsync), where a poll would commit one with no change.
+    fn first_visible_at(&self) -> Result<Option<u64>, QueueError> {
         let prefix = keys::encode(&[&self.name]);
         self.store.inline(|s| {
             let tx = s.db.begin_read().map_err(db)?;
             let ready = tx.open_table(QUEUE_READY).map_err(db)?;
             let first = ready.range::<&[u8]>(prefix.as_slice()..).map_err(db)?.next().transpose().map_err(db)?;
-            Ok(match first {
-                Some((k, _)) if k.value().starts_with(&prefix) => {
-                    let at = u64::from_be_bytes(k.value()[prefix.len()..prefix.len() + 8].try_into().expect("8 bytes"));
-                    if at <= now { None } else { Some(Some(at)) }
-                }
-                _ => Some(None),
-            })
+            Ok(first.and_then(|(k, _)| k.value().strip_prefix(prefix.as_slice()).map(|rest| ready_entry(rest).0)))
         })
     }
 
@@ -215,13 +214,12 @@ impl EmbeddedQueue {
                         if !k.starts_with(&prefix) {
                             break;
                         }
-                        let rest = &k[prefix.len()..];
-                        let at = u64::from_be_bytes(rest[..8].try_into().expect("8 bytes"));
+                        let (at, id) = ready_entry(&k[prefix.len()..]);
                         if at > now {
                             next_visible = Some(at);
                             break;
                         }
-                        due.push(String::from_utf8_lossy(&rest[8..]).into_owned());
+                        due.push(String::from_utf8_lossy(id).into_owned());
                         if due.len() >= max {
                             break;
                         }
@@ -338,12 +336,12 @@ impl Queue for EmbeddedQueue {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let next_visible = match self.peek()? {
-                Some(next) => next,
-                None => match self.poll(max, visibility).await? {
+            let next_visible = match self.first_visible_at()? {
+                Some(at) if at <= self.store.now_ms() => match self.poll(max, visibility).await? {
                     Polled::Got(msgs) => return Ok(msgs),
                     Polled::Empty(next) => next,
                 },
+                later => later,
             };
             let now = tokio::time::Instant::now();
             if now >= deadline {

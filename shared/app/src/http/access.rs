@@ -43,7 +43,7 @@ impl RouteAccess {
     /// unknown scheme, or a permission on a route other callers may open too.
     pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Result<Self, Vec<String>> {
         let json = serde_json::to_value(doc).map_err(|e| vec![format!("the document does not serialise: {e}")])?;
-        let mut routes: HashMap<String, HashMap<Method, Declared>> = HashMap::new();
+        let mut access = RouteAccess::default();
         let mut problems = Vec::new();
         for (path, ops) in json["paths"].as_object().into_iter().flatten() {
             for (method, op) in ops.as_object().into_iter().flatten() {
@@ -51,16 +51,12 @@ impl RouteAccess {
                     problems.push(format!("{method} {path}: not an HTTP method"));
                     continue;
                 };
-                let route = format!("{m} {path}");
-                match declared(op.get("security"), &route) {
-                    Ok(d) => {
-                        routes.entry(path.clone()).or_default().insert(m, d);
-                    }
-                    Err(e) => problems.push(e),
+                if let Err(e) = access.file(m, path, op.get("security")) {
+                    problems.push(e);
                 }
             }
         }
-        if problems.is_empty() { Ok(RouteAccess { routes }) } else { Err(problems) }
+        if problems.is_empty() { Ok(access) } else { Err(problems) }
     }
 
     /// Adds one operation's declaration, read from its annotation's `security` (what [`plain_routes!`] does
@@ -72,13 +68,17 @@ impl RouteAccess {
         security: Option<&[utoipa::openapi::security::SecurityRequirement]>,
     ) -> Result<(), String> {
         let m = method_of(method);
-        let route = format!("{m} {path}");
         let security = security
             .map(serde_json::to_value)
             .transpose()
-            .map_err(|e| format!("{route}: the security list does not serialise: {e}"))?;
-        let d = declared(security.as_ref(), &route)?;
-        self.routes.entry(path.to_owned()).or_default().insert(m, d);
+            .map_err(|e| format!("{m} {path}: the security list does not serialise: {e}"))?;
+        self.file(m, path, security.as_ref())
+    }
+
+    /// Files the declaration an operation's `security` list (as JSON) makes for `method path`.
+    fn file(&mut self, method: Method, path: &str, security: Option<&serde_json::Value>) -> Result<(), String> {
+        let d = declared(security, &format!("{method} {path}"))?;
+        self.routes.entry(path.to_owned()).or_default().insert(method, d);
         Ok(())
     }
 
@@ -108,7 +108,7 @@ impl RouteAccess {
 }
 
 /// The HTTP method a utoipa annotation names.
-pub fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
+fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
     use utoipa::openapi::HttpMethod as H;
     match method {
         H::Get => Method::GET,
