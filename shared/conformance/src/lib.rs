@@ -49,6 +49,7 @@ macro_rules! table_tests {
                 update_semantics,
                 version_checks,
                 conditional_delete,
+                discard_removes_the_item,
                 query_ranges_and_order,
                 query_pagination,
                 secondary_indexes,

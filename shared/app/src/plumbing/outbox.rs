@@ -70,7 +70,7 @@ async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str) -> bool
         warn!(event_id = %key.sk, error = %e, "publish failed; the outbox sweeper will retry");
         return false;
     }
-    if let Err(e) = app.table.delete(key, None).await {
+    if let Err(e) = app.table.discard(key).await {
         warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
     }
     true
