@@ -4,7 +4,8 @@
 //! `kefu serve`), and turns conversation and message events into WebSocket frames for the people concerned
 //! (`kefu_app::realtime::deliver`: the assignee, the visitor, and while nobody is assigned the staff who may see
 //! the conversation; never an internal note to a visitor; nothing again for a visitor's message that intake
-//! published marked `pushed`, having pushed its frames itself), and `ticket.assigned` into a `ticket.assigned` frame
+//! published marked `pushed`, having pushed its frames itself; such a copy that intake's transaction also counted
+//! carries the topic attribute `notify=done` and never reaches this queue), and `ticket.assigned` into a `ticket.assigned` frame
 //! for the ticket's assignee, else its group's members (`kefu_app::tickets::notify`), and `approval.requested` into
 //! an `approval.requested` frame for the connected holders of `approvals.review` (`kefu_app::approvals::notify`), and
 //! `notification.requested` (a rule's `notify`) into a `notification` frame, or an email, for each agent concerned

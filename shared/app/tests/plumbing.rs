@@ -68,7 +68,7 @@ struct DownTopic;
 
 #[async_trait]
 impl Topic for DownTopic {
-    async fn publish(&self, _: &str, _: &str) -> Result<(), TopicError> {
+    async fn publish(&self, _: &str, _: &str, _: &[(&str, &str)]) -> Result<(), TopicError> {
         Err(TopicError::Unavailable("down".into()))
     }
 }

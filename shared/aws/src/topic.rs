@@ -36,14 +36,13 @@ pub(crate) fn string_attribute(value: &str) -> Result<MessageAttributeValue, Str
 
 #[async_trait]
 impl Topic for SnsTopic {
-    async fn publish(&self, event_type: &str, body: &str) -> Result<(), TopicError> {
+    async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError> {
         let ty = string_attribute(event_type).map_err(TopicError::Unavailable)?;
-        self.client
-            .get()
-            .publish()
-            .topic_arn(&self.arn)
-            .message(body)
-            .message_attributes("type", ty)
+        let mut request = self.client.get().publish().topic_arn(&self.arn).message(body).message_attributes("type", ty);
+        for (name, value) in more {
+            request = request.message_attributes(*name, string_attribute(value).map_err(TopicError::Unavailable)?);
+        }
+        request
             .send()
             .await
             .map_err(|e| {

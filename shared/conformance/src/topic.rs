@@ -28,7 +28,8 @@ async fn drain(q: &dyn Queue) -> Vec<String> {
     }
 }
 
-/// Each published event reaches exactly the queues whose policy accepts its type, with the body unchanged.
+/// Each published event reaches exactly the queues whose policy accepts its attributes (its type, and the
+/// extra ones it was published with), with the body unchanged.
 pub async fn fan_out_by_filter_policy(t: TopicUnderTest) {
     for (q, _) in t.subscribers.values() {
         drain(q.as_ref()).await;
@@ -41,23 +42,32 @@ pub async fn fan_out_by_filter_policy(t: TopicUnderTest) {
         "agent.status_changed",
         "nobody.listens",
     ];
+    // Each type plain, and again with an attribute that a policy may refuse by its presence.
+    let extras: [&[(&str, &str)]; 2] = [&[], &[("notify", "done")]];
+    let mut published = Vec::new();
     for ty in types {
-        let body = serde_json::json!({"type": ty, "id": crate::unique("evt")}).to_string();
-        t.topic.publish(ty, &body).await.unwrap();
+        for more in extras {
+            let tag = if more.is_empty() { "plain" } else { "marked" };
+            let body = serde_json::json!({"type": ty, "tag": tag, "id": crate::unique("evt")}).to_string();
+            t.topic.publish(ty, &body, more).await.unwrap();
+            let mut attrs = BTreeMap::from([("type".to_owned(), ty.to_owned())]);
+            attrs.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            published.push((format!("{ty}/{tag}"), attrs));
+        }
     }
     for (name, (q, policy)) in &t.subscribers {
         let got = drain(q.as_ref()).await;
-        let mut got_types: Vec<String> = got
+        let mut got_tags: Vec<String> = got
             .iter()
-            .map(|b| serde_json::from_str::<serde_json::Value>(b).unwrap()["type"].as_str().unwrap().to_owned())
+            .map(|b| {
+                let v: serde_json::Value = serde_json::from_str(b).unwrap();
+                format!("{}/{}", v["type"].as_str().unwrap(), v["tag"].as_str().unwrap())
+            })
             .collect();
-        got_types.sort();
-        let mut expected: Vec<String> = types
-            .iter()
-            .filter(|ty| policy.accepts(&BTreeMap::from([("type".to_owned(), (**ty).to_owned())])))
-            .map(|s| (*s).to_owned())
-            .collect();
+        got_tags.sort();
+        let mut expected: Vec<String> =
+            published.iter().filter(|(_, attrs)| policy.accepts(attrs)).map(|(tag, _)| tag.clone()).collect();
         expected.sort();
-        assert_eq!(got_types, expected, "subscriber {name}");
+        assert_eq!(got_tags, expected, "subscriber {name}");
     }
 }

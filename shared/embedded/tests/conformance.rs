@@ -40,9 +40,10 @@ async fn queue() -> Option<QueueUnderTest> {
 async fn topic() -> Option<TopicUnderTest> {
     let store = &shared().store;
     let p = kefu_conformance::unique("t");
-    let policies: [(&str, &str); 3] = [
+    let policies: [(&str, &str); 4] = [
         ("assign", r#"{"type": [{"prefix": "conversation."}, {"prefix": "agent."}]}"#),
         ("automation", r#"{"type": ["conversation.created", "message.received"]}"#),
+        ("notify", r#"{"type": ["message.received", "tenant.created"], "notify": [{"exists": false}]}"#),
         ("export", r#"{"type": ["export.requested"]}"#),
     ];
     let mut topic = EmbeddedTopic::new(store.clone());

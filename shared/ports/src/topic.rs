@@ -1,4 +1,5 @@
-//! A topic shaped like SNS: publish with a `type` attribute, fan out to subscribed queues by filter policy.
+//! A topic shaped like SNS: publish with a `type` attribute (and any others), fan out to subscribed queues by
+//! filter policy.
 
 use std::collections::BTreeMap;
 
@@ -16,11 +17,11 @@ pub enum TopicError {
 /// Publishes events to every subscriber whose filter policy accepts them.
 #[async_trait]
 pub trait Topic: Send + Sync {
-    /// Publishes `body` with the message attribute `type` = `event_type`.
-    async fn publish(&self, event_type: &str, body: &str) -> Result<(), TopicError>;
+    /// Publishes `body` with the message attribute `type` = `event_type`, and the string attributes `more`.
+    async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError>;
 }
 
-/// One accepted value in a filter policy: an exact string, or `{"prefix": "..."}`.
+/// One accepted value in a filter policy: an exact string, `{"prefix": "..."}`, or `{"exists": bool}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FilterValue {
@@ -30,6 +31,11 @@ pub enum FilterValue {
     Prefix {
         /// The required prefix.
         prefix: String,
+    },
+    /// The attribute is present (`true`) or absent (`false`), whatever its value.
+    Exists {
+        /// Whether it must be present.
+        exists: bool,
     },
 }
 
@@ -51,14 +57,22 @@ impl FilterPolicy {
         Self(BTreeMap::from([("type".to_owned(), values)]))
     }
 
-    /// Whether a message with these attributes passes: every named attribute must be present and match one value.
+    /// This policy, accepting only messages without the attribute `name`.
+    pub fn without(mut self, name: &str) -> Self {
+        self.0.insert(name.to_owned(), vec![FilterValue::Exists { exists: false }]);
+        self
+    }
+
+    /// Whether a message with these attributes passes: every named attribute must match one of its values (an
+    /// absent attribute matches only `{"exists": false}`).
     pub fn accepts(&self, attributes: &BTreeMap<String, String>) -> bool {
         self.0.iter().all(|(name, accepted)| {
-            attributes.get(name).is_some_and(|v| {
-                accepted.iter().any(|a| match a {
-                    FilterValue::Exact(s) => s == v,
-                    FilterValue::Prefix { prefix } => v.starts_with(prefix.as_str()),
-                })
+            let value = attributes.get(name);
+            accepted.iter().any(|a| match (a, value) {
+                (FilterValue::Exact(s), Some(v)) => s == v,
+                (FilterValue::Prefix { prefix }, Some(v)) => v.starts_with(prefix.as_str()),
+                (FilterValue::Exists { exists }, v) => *exists == v.is_some(),
+                (_, None) => false,
             })
         })
     }
@@ -78,5 +92,20 @@ mod tests {
         assert!(!p.accepts(&attrs("ticket.created")));
         assert!(!p.accepts(&BTreeMap::new()));
         assert!(FilterPolicy::default().accepts(&attrs("anything")));
+    }
+
+    #[test]
+    fn policy_matches_an_absent_attribute() {
+        let p: FilterPolicy = serde_json::from_str(r#"{"type": ["a"], "done": [{"exists": false}]}"#).unwrap();
+        assert_eq!(p, FilterPolicy::types(["a"]).without("done"));
+        let attrs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        };
+        assert!(p.accepts(&attrs(&[("type", "a")])));
+        assert!(!p.accepts(&attrs(&[("type", "a"), ("done", "yes")])));
+        assert!(!p.accepts(&attrs(&[("type", "b")])));
+        let present: FilterPolicy = serde_json::from_str(r#"{"done": [{"exists": true}]}"#).unwrap();
+        assert!(present.accepts(&attrs(&[("done", "")])));
+        assert!(!present.accepts(&attrs(&[])));
     }
 }

@@ -43,7 +43,7 @@ struct DownTopic;
 
 #[async_trait]
 impl Topic for DownTopic {
-    async fn publish(&self, _event_type: &str, _body: &str) -> Result<(), TopicError> {
+    async fn publish(&self, _event_type: &str, _body: &str, _more: &[(&str, &str)]) -> Result<(), TopicError> {
         Err(TopicError::Unavailable("simulated crash before publish".into()))
     }
 }
@@ -87,8 +87,8 @@ async fn a_duplicate_delivery_is_handled_once() {
         Envelope::new(&serde_json::from_value(created["tenant_id"].clone()).unwrap(), jiff::Timestamp::now(), again);
     let body = serde_json::to_string(&event).unwrap();
     let ty = EventType::TenantCreated.as_str();
-    t.app().topic.publish(ty, &body).await.unwrap();
-    t.app().topic.publish(ty, &body).await.unwrap();
+    t.app().topic.publish(ty, &body, &[]).await.unwrap();
+    t.app().topic.publish(ty, &body, &[]).await.unwrap();
     assert!(eventually(Duration::from_secs(10), || async { t.mail().iter().any(|m| m["to"] == "again@x.test") }).await);
     let app = t.app();
     assert!(kefu_app::plumbing::idempotency::is_done(app, ConsumerName::Notify.as_str(), &event.id).await.unwrap());

@@ -352,7 +352,8 @@ async fn a_visitor_message_is_pushed_once_at_intake_and_by_notify_only_when_inta
     let (conv, visitor_token) = c.visit("Zhao").await;
     agent.frame_of_type("conversation.assigned", WAIT).await.expect("assigned");
 
-    // Intake pushes the frame, then publishes the event marked `pushed`: `notify` pushes nothing again.
+    // Intake pushes the frame, then publishes the event marked `pushed` (and `notify=done`): `notify` pushes
+    // nothing again.
     let sent = c.t.visitor_send(&visitor_token, "is anyone there?").await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
     let id = sent.body["id"].as_str().unwrap().to_owned();
@@ -370,12 +371,13 @@ async fn a_visitor_message_is_pushed_once_at_intake_and_by_notify_only_when_inta
     assert_eq!(first.body["id"], again.body["id"]);
     let f = agent.frame_of_type("message.created", WAIT).await.expect("the stored send's frame");
     assert_eq!(f["message"]["id"], first.body["id"]);
-    // The notify consumer has had time to hear both events (it keeps the statistics of each): still no copy.
+    // Both were counted by their transactions, and published with `notify=done`: the notify queue never
+    // receives them (`Envelope::attributes`). The automation consumer hears them; once it has, still no copy.
     let counted = eventually(WAIT, || async {
         c.t.get("/v1/stats", Some(&c.admin_token)).await.body["messages"].as_u64().unwrap_or(0) >= 2
     })
     .await;
-    assert!(counted, "the notify consumer counted both messages");
+    assert!(counted, "both messages counted");
     assert!(
         agent.frame_of_type("message.created", QUIET).await.is_none(),
         "one push at intake per stored send, none from notify, none for the replay"

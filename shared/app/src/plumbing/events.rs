@@ -814,6 +814,17 @@ impl Envelope {
         self.event.event_type()
     }
 
+    /// The topic attributes this copy is published with besides its type: [`NOTIFY_DONE`] when intake did all
+    /// of the `notify` consumer's work on it (a visitor's message whose frames it pushed and which its
+    /// transaction counted in the statistics), so the `notify` queue never receives it. A copy the sweeper
+    /// publishes has none: `notify` pushes it (the at-least-once fallback).
+    pub fn attributes(&self) -> &'static [(&'static str, &'static str)] {
+        match &self.event {
+            Event::MessageReceived(m) if self.pushed && m.counted => &[NOTIFY_DONE],
+            _ => &[],
+        }
+    }
+
     /// The payload as it travels (the envelope's `data`): what real-time frames forward to clients.
     pub fn data(&self) -> Value {
         Data(&self.event).serialize(serde_json::value::Serializer).expect("a payload serialises")
@@ -875,6 +886,10 @@ impl<'de> Deserialize<'de> for Envelope {
     }
 }
 
+/// The topic attribute (name, value) of a copy the `notify` consumer has nothing to do with
+/// ([`Envelope::attributes`]); its subscription accepts only copies without it.
+pub const NOTIFY_DONE: (&str, &str) = ("notify", "done");
+
 /// The queue consumers, each with its own queue subscribed to the `events` topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConsumerName {
@@ -917,10 +932,15 @@ impl ConsumerName {
         EventType::ALL.iter().copied().filter(move |t| t.consumers().contains(&self))
     }
 
-    /// The subscription's filter policy: the exact types this consumer hears ([`EventType::consumers`]).
-    /// `infra/template.yaml` carries the same lists, in the same order; a test keeps them equal.
+    /// The subscription's filter policy: the exact types this consumer hears ([`EventType::consumers`]), and
+    /// for `notify` only copies without [`NOTIFY_DONE`]. `infra/template.yaml` carries the same lists, in the
+    /// same order; a test keeps them equal.
     pub fn filter_policy(self) -> FilterPolicy {
-        FilterPolicy::types(self.event_types().map(EventType::as_str))
+        let types = FilterPolicy::types(self.event_types().map(EventType::as_str));
+        match self {
+            ConsumerName::Notify => types.without(NOTIFY_DONE.0),
+            _ => types,
+        }
     }
 }
 
@@ -1046,6 +1066,36 @@ mod tests {
         let written = serde_json::to_string(&read).unwrap();
         assert!(written.ends_with(r#","pushed":true}"#), "{written}");
         assert_eq!(serde_json::from_str::<Envelope>(&written).unwrap(), read);
+    }
+
+    /// A visitor's message that intake pushed and counted skips the `notify` queue; every other copy (the
+    /// sweeper's, one whose push failed, one not counted) reaches it, and the other consumers hear all of them.
+    #[test]
+    fn only_a_copy_intake_pushed_and_counted_skips_notify() {
+        let m = message(Author::Visitor, CU, "hello", false, "2026-11-25T08:00:00.123456789Z");
+        let copy = |counted: bool, pushed: bool| {
+            let mut e = Envelope::new(
+                &TenantId::parse(TENANT).unwrap(),
+                "2026-11-25T08:00:00Z".parse().unwrap(),
+                MessageReceived { conversation_id: id(CV), message: m.clone(), counted, starts_wait: None },
+            );
+            e.pushed = pushed;
+            let mut attrs = BTreeMap::from([("type".to_owned(), e.event_type().as_str().to_owned())]);
+            attrs.extend(e.attributes().iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            attrs
+        };
+        let notify = ConsumerName::Notify.filter_policy();
+        let automation = ConsumerName::Automation.filter_policy();
+        assert!(!notify.accepts(&copy(true, true)));
+        assert!(automation.accepts(&copy(true, true)));
+        for (counted, pushed) in [(true, false), (false, true), (false, false)] {
+            assert!(notify.accepts(&copy(counted, pushed)), "counted {counted}, pushed {pushed}");
+            assert!(automation.accepts(&copy(counted, pushed)));
+        }
+        let ty = EventType::TenantCreated;
+        let mut tenant: Envelope = serde_json::from_str(&body(ty.as_str(), &stored(ty))).unwrap();
+        tenant.pushed = true;
+        assert!(tenant.attributes().is_empty(), "only a visitor's message is ever done at intake");
     }
 
     #[test]

@@ -59,14 +59,15 @@ pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelop
 /// clears their outbox entries; an event whose publish fails stays for the sweeper.
 pub async fn publish(app: &App, events: &[Envelope]) {
     for e in events {
-        publish_one(app, &key_of(e), e.event_type().as_str(), &serde_json::to_string(e).expect("envelope serialises"))
-            .await;
+        let body = serde_json::to_string(e).expect("envelope serialises");
+        publish_one(app, &key_of(e), e.event_type().as_str(), &body, e.attributes()).await;
     }
 }
 
-/// Publishes one stored entry and clears it; on failure the entry stays for the sweeper.
-async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str) -> bool {
-    if let Err(e) = app.topic.publish(event_type, body).await {
+/// Publishes one stored entry (with the topic attributes `more`) and clears it; on failure the entry stays for
+/// the sweeper.
+async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str, more: &[(&str, &str)]) -> bool {
+    if let Err(e) = app.topic.publish(event_type, body, more).await {
         warn!(event_id = %key.sk, error = %e, "publish failed; the outbox sweeper will retry");
         return false;
     }
@@ -101,7 +102,7 @@ pub async fn sweep(app: &App, older_than: Duration) -> Result<SweepReport, Table
                 let key = Key::of(item)?;
                 let ty = item.get("type").and_then(Value::as_str).unwrap_or_default();
                 let body = item.get("body").and_then(Value::as_str).unwrap_or_default();
-                if publish_one(app, &key, ty, body).await {
+                if publish_one(app, &key, ty, body, &[]).await {
                     report.published += 1;
                 } else {
                     report.failed += 1;
