@@ -49,7 +49,6 @@ macro_rules! table_tests {
                 update_semantics,
                 version_checks,
                 conditional_delete,
-                discard_removes_the_item,
                 query_ranges_and_order,
                 query_pagination,
                 secondary_indexes,

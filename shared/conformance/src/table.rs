@@ -106,19 +106,6 @@ pub async fn conditional_delete(t: Arc<dyn Table>) {
     assert_eq!(t.delete(&key, Some(Condition::Exists)).await, Err(TableError::ConditionFailed));
 }
 
-/// A discard removes the item for every later read, from its index too; discarding nothing is fine.
-pub async fn discard_removes_the_item(t: Arc<dyn Table>) {
-    let pk = crate::unique("T");
-    let key = Key::new(&pk, "E");
-    t.discard(&key).await.unwrap();
-    t.put(item(json!({"pk": pk, "sk": "E", "gsi1pk": pk, "gsi1sk": "E"})), None).await.unwrap();
-    t.put(item(json!({"pk": pk, "sk": "F"})), None).await.unwrap();
-    t.discard(&key).await.unwrap();
-    assert_eq!(t.get(&key).await.unwrap(), None);
-    assert_eq!(sks(&t.query(Query::partition(&pk)).await.unwrap().items), ["F"]);
-    assert!(t.query(Query::index(Index::Gsi1, &pk)).await.unwrap().items.is_empty());
-}
-
 async fn seed_partition(t: &dyn Table, pk: &str) {
     for sk in ["MSG#01", "MSG#02", "MSG#03", "MSG#10", "NOTE#01", "A", "Z"] {
         t.put(item(json!({"pk": pk, "sk": sk})), None).await.unwrap();

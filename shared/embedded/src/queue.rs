@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use ulid::Ulid;
 
 use crate::keys;
-use crate::store::{Answer, EmbeddedStore, QUEUE_MESSAGES, QUEUE_READY};
+use crate::store::{EmbeddedStore, QUEUE_MESSAGES, QUEUE_READY};
 
 /// One queue of the embedded store.
 pub struct EmbeddedQueue {
@@ -259,10 +259,8 @@ impl EmbeddedQueue {
     async fn change(&self, receipt_handle: &str, visibility: Option<Duration>) -> Result<(), QueueError> {
         let (id, delivery) = parse_receipt(receipt_handle)?;
         let name = self.name.clone();
-        // A delete lost in a crash only delivers the message again, which at-least-once delivery allows.
-        let answer = if visibility.is_none() { Answer::Visible } else { Answer::Durable };
         self.store
-            .write_answered(answer, move |tx, shared| -> Result<(), QueueError> {
+            .write(move |tx, shared| -> Result<(), QueueError> {
                 let now = shared.now_ms();
                 match (load(tx, &name, &id)?, visibility) {
                     (None, None) => {}
@@ -376,9 +374,9 @@ impl Queue for EmbeddedQueue {
         }
         let name = self.name.clone();
         // One write job for the whole batch: each delete is what `delete` does (a receipt of an earlier delivery
-        // leaves the message; one already gone is fine), answered once visible, as `delete` is.
+        // leaves the message; one already gone is fine).
         self.store
-            .write_answered(Answer::Visible, move |tx, _| -> Result<Vec<Result<(), QueueError>>, QueueError> {
+            .write(move |tx, _| -> Result<Vec<Result<(), QueueError>>, QueueError> {
                 let mut out = Vec::with_capacity(parsed.len());
                 for p in parsed {
                     out.push(match p {

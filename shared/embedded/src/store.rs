@@ -7,9 +7,7 @@ use std::sync::{Arc, Mutex};
 use kefu_ports::{Clock, RedrivePolicy};
 use std::sync::mpsc;
 
-use std::time::{Duration, Instant};
-
-use redb::{Database, Durability, TableDefinition, WriteTransaction};
+use redb::{Database, TableDefinition, WriteTransaction};
 use tokio::sync::Notify;
 
 /// Table items: encoded (pk, sk) → JSON.
@@ -86,29 +84,7 @@ struct Done {
     finish: Finish,
 }
 
-type Run = Box<dyn FnOnce(&WriteTransaction, &Shared) -> Done + Send>;
-
-/// When a write's caller gets its answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
-    /// Once the write is durable (its group's commit was fsynced). Everything a caller may build on: an accepted
-    /// message, an enqueue, a receive (its count is what moves a poison message to the dead-letter queue).
-    Durable,
-    /// Once the write is visible to every read, before it is durable: for a write whose loss in a crash only
-    /// brings back work that is done again harmlessly (a queue message's delete: it is delivered again, and
-    /// consumers drop repeats). It becomes durable with the next durable commit (commits persist in order, so
-    /// a crash loses a suffix of them, never one from the middle), and at the latest [`FLUSH_AFTER`] later.
-    Visible,
-}
-
-struct Job {
-    answer: Answer,
-    run: Run,
-}
-
-/// How long a write answered [`Answer::Visible`] may stay in memory only: after that the writer commits
-/// durably even if no job asks for it (an empty commit when idle).
-pub(crate) const FLUSH_AFTER: Duration = Duration::from_millis(100);
+type Job = Box<dyn FnOnce(&WriteTransaction, &Shared) -> Done + Send>;
 
 /// The most jobs one group commit takes.
 const MAX_GROUP: usize = 512;
@@ -128,23 +104,8 @@ pub struct EmbeddedStore {
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>, flush_after: Duration) {
-    // Since when commits that are visible but not durable are waiting for a durable one.
-    let mut unsynced_since: Option<Instant> = None;
-    loop {
-        let next = match unsynced_since {
-            None => jobs.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-            Some(t) => jobs.recv_timeout(flush_after.saturating_sub(t.elapsed())),
-        };
-        let first = match next {
-            Ok(j) => j,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                flush(&db);
-                unsynced_since = None;
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
+fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match jobs.try_recv() {
@@ -152,24 +113,19 @@ fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>
                 Err(_) => break,
             }
         }
-        let durable = group.iter().any(|j| j.answer == Answer::Durable)
-            || unsynced_since.is_some_and(|t| t.elapsed() >= flush_after);
-        let mut tx = match db.begin_write() {
+        let tx = match db.begin_write() {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::error!(error = %e, "embedded store: cannot begin a write; failing {} writes", group.len());
                 continue;
             }
         };
-        if !durable {
-            tx.set_durability(Durability::None);
-        }
         let mut fatal = false;
         let mut done = Vec::with_capacity(group.len());
         for job in group {
             // A job that panics is a bug; it must not take the writer (and every later write) down with it.
             // Its caller sees its answer dropped (`Unavailable`), and the group is aborted.
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.run)(&tx, &shared))) {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx, &shared))) {
                 Ok(d) => {
                     fatal |= d.fatal;
                     done.push(d.finish);
@@ -184,29 +140,11 @@ fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>
             drop(tx);
             Some("a write in the same group failed; nothing was written".to_owned())
         } else {
-            let committed = tx.commit().err().map(|e| e.to_string());
-            if committed.is_none() {
-                unsynced_since = if durable { None } else { unsynced_since.or_else(|| Some(Instant::now())) };
-            }
-            committed
+            tx.commit().err().map(|e| e.to_string())
         };
         for finish in done {
             finish(failure.as_deref());
         }
-    }
-    if unsynced_since.is_some() {
-        flush(&db);
-    }
-}
-
-/// Makes every commit so far durable: an empty durable commit persists the non-durable ones before it.
-fn flush(db: &Database) {
-    let done = match db.begin_write() {
-        Ok(tx) => tx.commit().map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
-    if let Err(e) = done {
-        tracing::error!(error = %e, "embedded store: cannot make the last writes durable");
     }
 }
 
@@ -223,17 +161,6 @@ impl EmbeddedStore {
         path: &Path,
         clock: Arc<dyn Clock>,
         cache_bytes: Option<usize>,
-    ) -> Result<Arc<Self>, StoreError> {
-        Self::open_flushing(path, clock, cache_bytes, FLUSH_AFTER)
-    }
-
-    /// Opens like [`Self::open_with_cache`], making writes answered [`Answer::Visible`] durable at the latest
-    /// `flush_after` later.
-    pub(crate) fn open_flushing(
-        path: &Path,
-        clock: Arc<dyn Clock>,
-        cache_bytes: Option<usize>,
-        flush_after: Duration,
     ) -> Result<Arc<Self>, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -258,7 +185,7 @@ impl EmbeddedStore {
             let (db, shared) = (db.clone(), shared.clone());
             std::thread::Builder::new()
                 .name("kefu-store-writer".into())
-                .spawn(move || writer_loop(db, shared, receiver, flush_after))?
+                .spawn(move || writer_loop(db, shared, receiver))?
         };
         Ok(Arc::new(Self {
             db,
@@ -338,18 +265,8 @@ impl EmbeddedStore {
         T: Send + 'static,
         E: WriteFailure,
     {
-        self.write_answered(Answer::Durable, job).await
-    }
-
-    /// Runs a write job in the next group commit and answers its result as `answer` says.
-    pub(crate) async fn write_answered<T, E, F>(&self, answer: Answer, job: F) -> Result<T, E>
-    where
-        F: FnOnce(&WriteTransaction, &Shared) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: WriteFailure,
-    {
         let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let run: Run = Box::new(move |wtx, shared| {
+        let boxed: Job = Box::new(move |wtx, shared| {
             let result = job(wtx, shared);
             let fatal = matches!(&result, Err(e) if e.is_fatal());
             Done {
@@ -363,7 +280,7 @@ impl EmbeddedStore {
             }
         });
         let sent = match self.writer.lock().expect("writer lock").as_ref() {
-            Some(w) => w.send(Job { answer, run }).is_ok(),
+            Some(w) => w.send(boxed).is_ok(),
             None => false,
         };
         if !sent {
@@ -427,99 +344,5 @@ impl WriteFailure for kefu_ports::TopicError {
     }
     fn commit_failed(message: String) -> Self {
         kefu_ports::TopicError::Unavailable(message)
-    }
-}
-
-/// What a crash keeps of writes answered before they were durable. A crash is a copy of the file taken while
-/// the store is open: what a killed process leaves on disk (the OS has every page redb wrote; only redb's
-/// header says which commit counts).
-#[cfg(test)]
-mod crash_tests {
-    use std::path::{Path, PathBuf};
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use kefu_ports::table::{Key, Table};
-    use kefu_ports::{Queue, SystemClock};
-    use serde_json::json;
-
-    use super::EmbeddedStore;
-
-    const NEVER: Duration = Duration::from_secs(3600);
-    const TIMEOUT: Duration = Duration::from_secs(30);
-
-    fn crash_copy(from: &Path, dir: &Path, n: u32) -> Arc<EmbeddedStore> {
-        let to: PathBuf = dir.join(format!("crash-{n}.redb"));
-        std::fs::copy(from, &to).unwrap();
-        EmbeddedStore::open(&to, Arc::new(SystemClock)).unwrap()
-    }
-
-    async fn waiting(store: &Arc<EmbeddedStore>) -> usize {
-        store.queue("q", None).approximate_len().await.unwrap()
-    }
-
-    /// A delete is answered once visible; a crash before the next durable commit delivers the message again
-    /// (what at-least-once allows), and the next durable commit persists it with everything before it.
-    #[tokio::test]
-    async fn a_delete_lost_in_a_crash_delivers_the_message_again_and_the_next_durable_commit_keeps_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.redb");
-        let store = EmbeddedStore::open_flushing(&path, Arc::new(SystemClock), None, NEVER).unwrap();
-        let q = store.queue("q", None);
-        q.send("one").await.unwrap();
-        // Visible again at once, so the crashed copy can receive it.
-        let got = q.receive(1, Duration::ZERO, Duration::ZERO).await.unwrap();
-        q.delete(&got[0].receipt).await.unwrap();
-        assert_eq!(q.approximate_len().await.unwrap(), 0, "a delete is visible once answered");
-
-        let crashed = crash_copy(&path, dir.path(), 1);
-        let again = crashed.queue("q", None).receive(1, Duration::from_secs(60), Duration::ZERO).await.unwrap();
-        assert_eq!((again[0].body.as_str(), again[0].receive_count), ("one", 2), "the first receive was durable");
-
-        q.send("two").await.unwrap();
-        let crashed = crash_copy(&path, dir.path(), 2);
-        let left = crashed.queue("q", None).receive(10, Duration::from_secs(60), Duration::ZERO).await.unwrap();
-        assert_eq!(left.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["two"]);
-    }
-
-    /// With nothing durable after it, a delete still becomes durable on its own, and a batch delete too.
-    #[tokio::test]
-    async fn deletes_become_durable_on_their_own() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.redb");
-        let store = EmbeddedStore::open_flushing(&path, Arc::new(SystemClock), None, Duration::from_millis(20))
-            .unwrap();
-        let q = store.queue("q", None);
-        q.send_batch(&["a".to_owned(), "b".to_owned()]).await.unwrap();
-        let got = q.receive(10, Duration::from_secs(60), Duration::ZERO).await.unwrap();
-        let receipts: Vec<String> = got.iter().map(|m| m.receipt.clone()).collect();
-        q.delete_batch(&receipts).await.unwrap();
-        let start = std::time::Instant::now();
-        let mut n = 0;
-        loop {
-            n += 1;
-            if waiting(&crash_copy(&path, dir.path(), n)).await == 0 {
-                break;
-            }
-            assert!(start.elapsed() < TIMEOUT, "the deletes never became durable");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Closing the store makes every answered write durable.
-    #[tokio::test]
-    async fn closing_makes_answered_writes_durable() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.redb");
-        {
-            let store = EmbeddedStore::open_flushing(&path, Arc::new(SystemClock), None, NEVER).unwrap();
-            let t = store.table();
-            t.put(json!({"pk": "p", "sk": "a"}).as_object().unwrap().clone(), None).await.unwrap();
-            t.discard(&Key::new("p", "a")).await.unwrap();
-            let crashed = crash_copy(&path, dir.path(), 1);
-            assert!(crashed.table().get(&Key::new("p", "a")).await.unwrap().is_some(), "not durable yet");
-        }
-        let store = EmbeddedStore::open(&path, Arc::new(SystemClock)).unwrap();
-        assert_eq!(store.table().get(&Key::new("p", "a")).await.unwrap(), None);
     }
 }

@@ -11,7 +11,7 @@ use kefu_ports::table::{
 use redb::{ReadableTable, TableDefinition};
 
 use crate::keys;
-use crate::store::{Answer, EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS};
+use crate::store::{EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS};
 
 /// The table adapter: items as JSON under an order-preserving key encoding, indexes kept in the same write.
 pub struct EmbeddedTable {
@@ -216,21 +216,11 @@ impl EmbeddedTable {
     /// operation left stored. A failed condition is reported as a transaction's (`TransactionCanceled` with
     /// the failing positions) when `transaction`, else as a single write's (`ConditionFailed`).
     async fn write(&self, ops: Vec<TxOp>, transaction: bool) -> Result<Vec<Option<Item>>, TableError> {
-        self.write_answered(ops, transaction, Answer::Durable).await
-    }
-
-    /// Like [`Self::write`], answered as `answer` says.
-    async fn write_answered(
-        &self,
-        ops: Vec<TxOp>,
-        transaction: bool,
-        answer: Answer,
-    ) -> Result<Vec<Option<Item>>, TableError> {
         let n = ops.len() as u64;
         let writes = ops.iter().filter(|o| !matches!(o, TxOp::Check { .. })).count() as u64;
         let result = self
             .store
-            .write_answered(answer, move |tx, shared| {
+            .write(move |tx, shared| {
                 let now = shared.clock.now().as_second();
                 let mut stored = Vec::with_capacity(ops.len());
                 let mut failed = Vec::new();
@@ -273,11 +263,10 @@ impl EmbeddedTable {
 
 impl EmbeddedTable {
     /// Deletes up to `limit` items whose `ttl` has passed, as DynamoDB's TTL does in the background; answers
-    /// how many went. Reads already treat them as gone; this only reclaims the space (so a purge lost in a crash
-    /// is done again by the next one, and is answered before it is durable).
+    /// how many went. Reads already treat them as gone; this only reclaims the space.
     pub async fn purge_expired(&self, limit: usize) -> Result<usize, TableError> {
         self.store
-            .write_answered(Answer::Visible, move |tx, shared| -> Result<usize, TableError> {
+            .write(move |tx, shared| -> Result<usize, TableError> {
                 let Ok(now) = u64::try_from(shared.clock.now().as_second()) else { return Ok(0) };
                 let mut due = Vec::new();
                 {
@@ -340,12 +329,6 @@ impl Table for EmbeddedTable {
         let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false).await?;
         let now = self.store.clock.now().as_second();
         Ok(out.into_iter().next().flatten().filter(|i| !is_expired(i, now)))
-    }
-
-    async fn discard(&self, key: &Key) -> Result<(), TableError> {
-        self.write_answered(vec![TxOp::Delete { key: key.clone(), condition: None }], false, Answer::Visible)
-            .await
-            .map(drop)
     }
 
     async fn query(&self, q: Query) -> Result<Page, TableError> {

@@ -581,12 +581,6 @@ pub trait Table: Send + Sync {
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError>;
     /// Deletes the item when `condition` holds; returns what was stored, if anything.
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError>;
-    /// Deletes the item, for an item whose return after a crash is harmless because its work is done again
-    /// (a published outbox entry: the sweeper publishes it again, and consumers drop the repeat). A store may
-    /// answer before the delete is durable; DynamoDB's is, as [`Table::delete`]'s.
-    async fn discard(&self, key: &Key) -> Result<(), TableError> {
-        self.delete(key, None).await.map(drop)
-    }
     /// One page of a query.
     async fn query(&self, query: Query) -> Result<Page, TableError>;
     /// All of the operations, or none of them.

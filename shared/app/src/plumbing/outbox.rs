@@ -71,7 +71,7 @@ async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str, more: &
         warn!(event_id = %key.sk, error = %e, "publish failed; the outbox sweeper will retry");
         return false;
     }
-    if let Err(e) = app.table.discard(key).await {
+    if let Err(e) = app.table.delete(key, None).await {
         warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
     }
     true
