@@ -42,13 +42,10 @@ impl Topic for SnsTopic {
         for (name, value) in more {
             request = request.message_attributes(*name, string_attribute(value).map_err(TopicError::Unavailable)?);
         }
-        request
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %describe(&e), "sns publish failed");
-                TopicError::Unavailable(describe(&e))
-            })?;
+        request.send().await.map_err(|e| {
+            tracing::warn!(error = %describe(&e), "sns publish failed");
+            TopicError::Unavailable(describe(&e))
+        })?;
         Ok(())
     }
 }
