@@ -38,10 +38,11 @@ pub(crate) fn string_attribute(value: &str) -> Result<MessageAttributeValue, Str
 impl Topic for SnsTopic {
     async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError> {
         let ty = string_attribute(event_type).map_err(TopicError::Unavailable)?;
-        let mut request = self.client.get().publish().topic_arn(&self.arn).message(body).message_attributes("type", ty);
-        for (name, value) in more {
+        let mut request = self.client.get().publish().topic_arn(&self.arn).message(body);
+        for (name, value) in more.iter().filter(|(name, _)| *name != "type") {
             request = request.message_attributes(*name, string_attribute(value).map_err(TopicError::Unavailable)?);
         }
+        let request = request.message_attributes("type", ty);
         request.send().await.map_err(|e| {
             tracing::warn!(error = %describe(&e), "sns publish failed");
             TopicError::Unavailable(describe(&e))

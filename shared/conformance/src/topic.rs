@@ -43,15 +43,17 @@ pub async fn fan_out_by_filter_policy(t: TopicUnderTest) {
         "nobody.listens",
     ];
     // Each type plain, and again with an attribute that a policy may refuse by its presence.
-    let extras: [&[(&str, &str)]; 2] = [&[], &[("notify", "done")]];
+    // (An extra `type` never replaces the event's type.)
+    let extras: [&[(&str, &str)]; 2] = [&[], &[("notify", "done"), ("type", "nobody.listens")]];
     let mut published = Vec::new();
     for ty in types {
         for more in extras {
             let tag = if more.is_empty() { "plain" } else { "marked" };
             let body = serde_json::json!({"type": ty, "tag": tag, "id": crate::unique("evt")}).to_string();
             t.topic.publish(ty, &body, more).await.unwrap();
-            let mut attrs = BTreeMap::from([("type".to_owned(), ty.to_owned())]);
-            attrs.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            let mut attrs: BTreeMap<String, String> =
+                more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            attrs.insert("type".to_owned(), ty.to_owned());
             published.push((format!("{ty}/{tag}"), attrs));
         }
     }

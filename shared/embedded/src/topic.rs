@@ -30,8 +30,9 @@ impl EmbeddedTopic {
 #[async_trait]
 impl Topic for EmbeddedTopic {
     async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError> {
-        let mut attrs = BTreeMap::from([("type".to_owned(), event_type.to_owned())]);
-        attrs.extend(more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let mut attrs: BTreeMap<String, String> =
+            more.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        attrs.insert("type".to_owned(), event_type.to_owned());
         let targets: Vec<String> =
             self.subscriptions.iter().filter(|(_, p)| p.accepts(&attrs)).map(|(q, _)| q.clone()).collect();
         if targets.is_empty() {

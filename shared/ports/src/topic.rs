@@ -17,7 +17,8 @@ pub enum TopicError {
 /// Publishes events to every subscriber whose filter policy accepts them.
 #[async_trait]
 pub trait Topic: Send + Sync {
-    /// Publishes `body` with the message attribute `type` = `event_type`, and the string attributes `more`.
+    /// Publishes `body` with the message attribute `type` = `event_type`, and the string attributes `more` (an
+    /// entry of `more` named `type` is ignored: the event type is always the one given).
     async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError>;
 }
 
