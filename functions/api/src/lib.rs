@@ -170,26 +170,27 @@ pub fn access() -> Result<RouteAccess, Vec<String>> {
 
 /// The API's routes, before the shared layers (so `kefu serve` can merge them with the widget's), each
 /// enforcing the access its annotation declares. Built without the OpenAPI document (see
-/// [`kefu_app::plain_routes`]); `GET /v1/openapi.json` builds that on its first request, and each route's
-/// declaration is read when the route is first called.
+/// [`kefu_app::plain_routes`]); `GET /v1/openapi.json` builds that on its first request.
+///
+/// # Panics
+/// When an annotation's security reads more than one way (an unknown permission, several permissions): a
+/// fault of the build, which `access()`'s test reports first.
 pub fn routes(app: &App) -> Router<App> {
-    let (router, access) = each_route!(plain_routes);
+    let (router, access) = serving();
     kefu_app::http::staff::enforce_declared_access(router, app.clone(), access)
         .route("/v1/openapi.json", get(openapi::document))
 }
 
-/// The access table the serving router enforces, every declaration read (for the test that it equals the
-/// document's).
-///
-/// # Panics
-/// When an annotation's security reads more than one way (an unknown permission, several permissions): a
-/// fault of the build.
+/// The access table the serving router enforces (for the test that it equals the document's).
 pub fn served_access() -> RouteAccess {
-    let (_, access): (Router<App>, _) = each_route!(plain_routes);
-    if let Err(problems) = access.check() {
-        panic!("the routes' declared access is ambiguous:\n{}", problems.join("\n"));
-    }
-    access
+    serving().1
+}
+
+/// The serving router and the declarations of its routes, built without the document.
+fn serving() -> (Router<App>, RouteAccess) {
+    let (router, access, problems) = each_route!(plain_routes);
+    assert!(problems.is_empty(), "the routes' declared access is ambiguous:\n{}", problems.join("\n"));
+    (router, access)
 }
 
 /// The finished router this function serves.

@@ -95,23 +95,15 @@ pub fn routes() -> Router<App> {
     serving().0
 }
 
-/// The access table of the serving router, every declaration read (for the test that it equals the
-/// document's).
-///
-/// # Panics
-/// When an annotation's security reads more than one way: a fault of the build.
+/// The access table of the serving router (for the test that it equals the document's).
 pub fn served_access() -> RouteAccess {
-    let access = serving().1;
-    if let Err(problems) = access.check() {
-        panic!("the widget's declared access is ambiguous:\n{}", problems.join("\n"));
-    }
-    access
+    serving().1
 }
 
 /// The serving router and the declarations of its routes, built without the document.
 fn serving() -> (Router<App>, RouteAccess) {
-    let (router, mut access) = each_route!(plain_routes);
-    let (upload, upload_access): (Router<App>, _) = plain_routes!([self::upload]);
+    let (router, mut access, _) = each_route!(plain_routes);
+    let (upload, upload_access, _): (Router<App>, _, _) = plain_routes!([self::upload]);
     access.merge(upload_access);
     (router.merge(upload.layer(upload_limit())), access)
 }

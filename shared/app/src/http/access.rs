@@ -1,19 +1,16 @@
 //! Who may call each route, read from the route's OpenAPI annotation, which is the one place a route's
 //! permission is declared: `security(("bearer" = ["customers.view"]))` means "staff holding
-//! `customers.view`", `security(("bearer" = []))` "any signed-in staff member". The table is read from the
-//! same annotations the generated document is ([`plain_routes!`], or [`RouteAccess::from_openapi`] from the
-//! document itself) and the [`authorize`](super::staff::authorize) layer enforces it before the handler runs,
-//! so the published document and the check cannot differ.
+//! `customers.view`", `security(("bearer" = []))` "any signed-in staff member". The table is built once from
+//! the generated document ([`RouteAccess::from_openapi`]) and the [`authorize`](super::staff::authorize) layer
+//! enforces it before the handler runs, so the published document and the check cannot differ.
 //!
 //! Checks that depend on the data (a conversation's assignee, the granting rules, what `view_sensitive` shows)
 //! are not the route's permission: they stay in the handlers and services.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 
 use axum::http::Method;
 use kefu_domain::Permission;
-use utoipa::openapi::security::SecurityRequirement;
 
 /// The security scheme of staff credentials (a session token, or an API key holding the permission).
 pub const STAFF_SCHEME: &str = "bearer";
@@ -35,64 +32,10 @@ pub enum Declared {
 }
 
 /// The declared access of every route of a router, by path template (`/v1/customers/{id}`) and method.
-///
-/// A table built from the document holds each declaration read; one built by [`plain_routes!`] holds, for each
-/// route, how to read it from the handler's annotation, and reads it when the route is first asked about
-/// (building a route's whole OpenAPI operation, schemas included, to read its `security` is work a cold Lambda
-/// would otherwise do at init for every route, most of which its process never serves). Two tables are equal
-/// when they declare the same routes the same way, however they were built.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RouteAccess {
-    routes: HashMap<String, HashMap<Method, Entry>>,
+    routes: HashMap<String, HashMap<Method, Declared>>,
 }
-
-/// One route's declaration: read, or to be read on the first question.
-#[derive(Debug, Clone)]
-enum Entry {
-    Read(Declared),
-    Later(Arc<Later>),
-}
-
-/// How to read a route's declaration from its annotation, and the reading once done.
-struct Later {
-    route: String,
-    security: fn() -> Option<Vec<SecurityRequirement>>,
-    read: OnceLock<Result<Declared, String>>,
-}
-
-impl std::fmt::Debug for Later {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Later").field("route", &self.route).field("read", &self.read.get()).finish()
-    }
-}
-
-impl Entry {
-    fn declared(&self) -> Result<Declared, String> {
-        match self {
-            Entry::Read(d) => Ok(*d),
-            Entry::Later(later) => later
-                .read
-                .get_or_init(|| {
-                    let security = (later.security)();
-                    let security = security
-                        .as_deref()
-                        .map(serde_json::to_value)
-                        .transpose()
-                        .map_err(|e| format!("{}: the security list does not serialise: {e}", later.route))?;
-                    declared(security.as_ref(), &later.route)
-                })
-                .clone(),
-        }
-    }
-}
-
-impl PartialEq for RouteAccess {
-    fn eq(&self, other: &Self) -> bool {
-        self.table() == other.table()
-    }
-}
-
-impl Eq for RouteAccess {}
 
 impl RouteAccess {
     /// Reads every operation's `security` of an OpenAPI document. Refuses (with every problem found) a
@@ -116,32 +59,26 @@ impl RouteAccess {
         if problems.is_empty() { Ok(access) } else { Err(problems) }
     }
 
-    /// Adds one operation's declaration, to be read from its annotation's `security` (`security` returns it)
-    /// when the route is first asked about: what [`plain_routes!`] does for each handler, without building the
-    /// document. A declaration [`RouteAccess::from_openapi`] would refuse is refused then: [`RouteAccess::lookup`]
-    /// answers the problem, and [`RouteAccess::check`] reads every route to find them all (the tests call it).
-    pub fn declare_later(
+    /// Adds one operation's declaration, read from its annotation's `security` (what [`plain_routes!`] does
+    /// for each handler, without building the document). Refuses what [`RouteAccess::from_openapi`] refuses.
+    pub fn declare(
         &mut self,
         method: &utoipa::openapi::HttpMethod,
         path: &str,
-        security: fn() -> Option<Vec<SecurityRequirement>>,
-    ) {
+        security: Option<&[utoipa::openapi::security::SecurityRequirement]>,
+    ) -> Result<(), String> {
         let m = method_of(method);
-        let later = Later { route: format!("{m} {path}"), security, read: OnceLock::new() };
-        self.routes.entry(path.to_owned()).or_default().insert(m, Entry::Later(Arc::new(later)));
-    }
-
-    /// Reads every declaration not read yet: every problem found, or nothing.
-    pub fn check(&self) -> Result<(), Vec<String>> {
-        let problems: Vec<String> =
-            self.routes.values().flat_map(|methods| methods.values()).filter_map(|e| e.declared().err()).collect();
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        let security = security
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|e| format!("{m} {path}: the security list does not serialise: {e}"))?;
+        self.file(m, path, security.as_ref())
     }
 
     /// Files the declaration an operation's `security` list (as JSON) makes for `method path`.
     fn file(&mut self, method: Method, path: &str, security: Option<&serde_json::Value>) -> Result<(), String> {
         let d = declared(security, &format!("{method} {path}"))?;
-        self.routes.entry(path.to_owned()).or_default().insert(method, Entry::Read(d));
+        self.routes.entry(path.to_owned()).or_default().insert(method, d);
         Ok(())
     }
 
@@ -153,30 +90,17 @@ impl RouteAccess {
         }
     }
 
-    /// What the route `method path_template` declares; `None` for a route the table does not describe, and for
-    /// one whose declaration reads more than one way (see [`RouteAccess::lookup`]).
+    /// What the route `method path_template` declares; `None` for a route the document does not describe.
     pub fn get(&self, method: &Method, path_template: &str) -> Option<Declared> {
-        self.lookup(method, path_template)?.ok()
+        self.routes.get(path_template)?.get(method).copied()
     }
 
-    /// What the route `method path_template` declares (read now if it was not yet), or why its declaration
-    /// reads more than one way; `None` for a route the table does not describe.
-    pub fn lookup(&self, method: &Method, path_template: &str) -> Option<Result<Declared, String>> {
-        Some(self.routes.get(path_template)?.get(method)?.declared())
-    }
-
-    /// Every route with its declaration, sorted by path then method (for tests and reports); a route whose
-    /// declaration reads more than one way is left out ([`RouteAccess::check`] names those).
+    /// Every route with its declaration, sorted by path then method (for tests and reports).
     pub fn routes(&self) -> Vec<(Method, String, Declared)> {
-        self.table().into_iter().filter_map(|(m, p, d)| Some((m, p, d.ok()?))).collect()
-    }
-
-    /// Every route with its declaration or its problem, sorted by path then method.
-    fn table(&self) -> Vec<(Method, String, Result<Declared, String>)> {
         let mut all: Vec<_> = self
             .routes
             .iter()
-            .flat_map(|(p, methods)| methods.iter().map(|(m, e)| (m.clone(), p.clone(), e.declared())))
+            .flat_map(|(p, methods)| methods.iter().map(|(m, d)| (m.clone(), p.clone(), *d)))
             .collect();
         all.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
         all
@@ -204,26 +128,28 @@ fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
 /// document (every schema, serialised) is milliseconds a cold Lambda would pay at init for a page few callers
 /// ask for; it is built when asked for instead.
 ///
-/// Evaluates to `(Router<S>, RouteAccess)`. The table reads each handler's declaration when its route is first
-/// asked about: only `path()` and `methods()` run here, not `operation()`, which builds the operation's schemas.
-/// The calling crate depends on `axum`, `utoipa` and `utoipa_axum`. A bare handler is written `self::handler`.
+/// Evaluates to `(Router<S>, RouteAccess, Vec<String>)`, the last holding the declarations that read more than
+/// one way. The calling crate depends on `axum`, `utoipa` and `utoipa_axum`. A bare handler is written
+/// `self::handler`.
 #[macro_export]
 macro_rules! plain_routes {
     ($( [ $($m:ident :: $f:ident),+ $(,)? ] ),* $(,)?) => {{
         use ::utoipa_axum::PathItemExt as _;
         let mut router = ::axum::Router::new();
         let mut access = $crate::http::access::RouteAccess::default();
+        let mut problems: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
         $({
             let mut paths: ::std::vec::Vec<::std::string::String> = ::std::vec::Vec::new();
             let mut method_router = ::axum::routing::MethodRouter::new();
             $(
                 ::utoipa_axum::paste! {
                     let path = <$m::[<__path_ $f>] as ::utoipa::Path>::path();
+                    let security = <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security;
                     for method in <$m::[<__path_ $f>] as ::utoipa::Path>::methods() {
                         method_router = method_router.on(method.to_method_filter(), $m::$f);
-                        access.declare_later(&method, &path, || {
-                            <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security
-                        });
+                        if let Err(e) = access.declare(&method, &path, security.as_deref()) {
+                            problems.push(e);
+                        }
                     }
                 }
                 if !paths.contains(&path) {
@@ -234,7 +160,7 @@ macro_rules! plain_routes {
                 router = router.route(path, method_router.clone());
             }
         })*
-        (router, access)
+        (router, access, problems)
     }};
 }
 
@@ -326,51 +252,5 @@ mod tests {
             .expect_err("refused");
             assert!(problems.iter().any(|p| p.contains(problem)), "{problems:?} should say {problem}");
         }
-    }
-
-    #[test]
-    fn a_table_built_from_annotations_reads_each_declaration_when_first_asked() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use utoipa::openapi::HttpMethod;
-        static READS: AtomicUsize = AtomicUsize::new(0);
-        fn view() -> Option<Vec<SecurityRequirement>> {
-            READS.fetch_add(1, Ordering::SeqCst);
-            Some(vec![SecurityRequirement::new(STAFF_SCHEME, ["customers.view"])])
-        }
-        fn anyone() -> Option<Vec<SecurityRequirement>> {
-            None
-        }
-        fn misspelt() -> Option<Vec<SecurityRequirement>> {
-            Some(vec![SecurityRequirement::new(STAFF_SCHEME, ["customers.veiw"])])
-        }
-        let mut later = RouteAccess::default();
-        later.declare_later(&HttpMethod::Get, "/v1/customers/{id}", view);
-        later.declare_later(&HttpMethod::Get, "/v1/health", anyone);
-        assert_eq!(READS.load(Ordering::SeqCst), 0, "nothing is read while the table is built");
-
-        let doc = RouteAccess::from_openapi(&doc(json!({
-            "/v1/customers/{id}": {"get": {"security": [{"bearer": ["customers.view"]}], "responses": {}}},
-            "/v1/health": {"get": {"responses": {}}}
-        })))
-        .expect("valid declarations");
-        assert_eq!(
-            later.get(&Method::GET, "/v1/customers/{id}"),
-            Some(Declared::Staff(Some(Permission::CustomersView)))
-        );
-        assert_eq!(
-            later.get(&Method::GET, "/v1/customers/{id}"),
-            Some(Declared::Staff(Some(Permission::CustomersView)))
-        );
-        assert_eq!(READS.load(Ordering::SeqCst), 1, "a declaration is read once");
-        assert_eq!(later, doc);
-        assert_eq!(later.check(), Ok(()));
-
-        // A declaration that reads two ways closes its route (the layer answers 500) and fails the check.
-        later.declare_later(&HttpMethod::Post, "/v1/customers/{id}", misspelt);
-        let problem = later.lookup(&Method::POST, "/v1/customers/{id}").expect("described").expect_err("refused");
-        assert!(problem.contains("not in the permission catalogue"), "{problem}");
-        assert_eq!(later.get(&Method::POST, "/v1/customers/{id}"), None);
-        assert!(later.check().is_err_and(|p| p.len() == 1));
-        assert_ne!(later, doc);
     }
 }
