@@ -39,11 +39,11 @@ impl Topic for SnsTopic {
     async fn publish(&self, event_type: &str, body: &str, more: &[(&str, &str)]) -> Result<(), TopicError> {
         let ty = string_attribute(event_type).map_err(TopicError::Unavailable)?;
         let mut request = self.client.get().publish().topic_arn(&self.arn).message(body);
-        for (name, value) in more.iter().filter(|(name, _)| *name != "type") {
+        for (name, value) in more {
             request = request.message_attributes(*name, string_attribute(value).map_err(TopicError::Unavailable)?);
         }
-        let request = request.message_attributes("type", ty);
-        request.send().await.map_err(|e| {
+        // Set last: the attributes are a map, so an extra named `type` is replaced, as the port says.
+        request.message_attributes("type", ty).send().await.map_err(|e| {
             tracing::warn!(error = %describe(&e), "sns publish failed");
             TopicError::Unavailable(describe(&e))
         })?;
