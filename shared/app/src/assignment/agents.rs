@@ -371,6 +371,8 @@ pub async fn update_agent(
     }
     if !acc.actions.is_empty() {
         ops.push(TxOp::Update { key: keys::agent(t, a), update: acc, condition: Some(Condition::Exists) });
+        // Its role or password may have changed: sessions are checked again.
+        ops.push(crate::identity::version::bump(t));
     }
     let mut routing_op = None;
     if !rt.actions.is_empty() {
@@ -477,6 +479,7 @@ pub async fn disable_agent(app: &App, t: &TenantId, a: &AgentId, audit: AuditEnt
                 .set("disabled_at", json!(now)),
             condition: Some(Condition::Exists),
         },
+        crate::identity::version::bump(t),
         TxOp::Update {
             key: keys::agent_load(t, a),
             update: Update::new().set("disabled", true).set("status", AgentStatus::Offline.as_str()),
@@ -580,6 +583,7 @@ pub async fn enable_agent(
             update: Update::new().set("disabled", false).remove("disabled_at"),
             condition: Some(Condition::Exists),
         },
+        crate::identity::version::bump(t),
         TxOp::Update {
             key: keys::agent_load(t, a),
             update: Update::new().set("disabled", false),

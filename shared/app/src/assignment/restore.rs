@@ -121,6 +121,7 @@ pub async fn restore_admin(
                         update: Update::new().set("type", "admin_guard").set("version", json!(version + 1)),
                         condition: None,
                     },
+                    crate::identity::version::bump(t),
                 ])
                 .await?;
             (a, false, !enabled(&account), Some(text(&account, "role_id").to_owned()), mfa_reset)
@@ -144,6 +145,7 @@ pub async fn restore_admin(
             let a = AgentId::parse(&view.id).ok_or_else(|| RestoreError::Create("no account id".into()))?;
             let update = Update::new().set("password_must_change", true);
             app.table.update(&keys::agent(t, &a), update, Some(Condition::Exists)).await?;
+            crate::identity::version::bump_now(app, t).await?;
             (a, true, false, None, false)
         }
     };

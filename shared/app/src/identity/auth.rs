@@ -3,6 +3,7 @@
 //! sign-out and password changes.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kefu_domain::security::{Restriction, SecurityPolicy};
@@ -13,7 +14,7 @@ use serde_json::json;
 
 use super::accounts::{AccountRecord, AgentView, Caller, Principal, RoleRecord, tell_owner};
 use super::secrets::{hash_password, spend_verification_effort, token_hash, verify_password};
-use super::{mfa, security, sessions};
+use super::{mfa, security, sessions, version};
 use crate::App;
 use crate::audit::{Actor, AuditEntry, Outcome, note};
 use crate::identity::sessions::SessionRecord;
@@ -154,10 +155,21 @@ fn password_changed_at(agent: &AccountRecord) -> jiff::Timestamp {
 /// change when the account's password was set to be used once (`password_must_change`, set by the operator's
 /// `kefu admin restore`).
 fn restriction_of(policy: &SecurityPolicy, agent: &AccountRecord, now: jiff::Timestamp) -> Option<Restriction> {
-    if agent.password_must_change == Some(true) {
+    restriction(policy, agent.password_must_change == Some(true), agent.mfa_enabled, password_changed_at(agent), now)
+}
+
+/// [`restriction_of`] from the account's facts.
+fn restriction(
+    policy: &SecurityPolicy,
+    password_must_change: bool,
+    mfa_enabled: bool,
+    password_changed_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Option<Restriction> {
+    if password_must_change {
         return Some(Restriction::PasswordChange);
     }
-    policy.restriction(agent.mfa_enabled, password_changed_at(agent), now)
+    policy.restriction(mfa_enabled, password_changed_at, now)
 }
 
 /// Opens a session for an account that passed every step, and answers as login does.
@@ -376,42 +388,142 @@ pub async fn authenticate(app: &App, token: &str, ip: IpAddr) -> Result<Principa
 /// [`authenticate`] for a session known by its key (the token's hash), as a WebSocket remembers it: the same
 /// checks, so a socket re-checked with it stops when the session would stop working.
 pub async fn authenticate_session(app: &App, hash: String, ip: IpAddr) -> Result<Principal, AuthError> {
-    let session = app.table.get(&keys::session(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
-    let session = SessionRecord::from_ref(&session).map_err(TableError::from)?;
-    if session.ttl <= app.now().as_second() {
-        return Err(AuthError::Unauthenticated);
-    }
-    let (tenant, agent_id, session_id) = (session.tenant_id, session.agent_id, session.session_id);
-    let (agent, policy) = futures::try_join!(account(app, &tenant, &agent_id), security::policy(app, &tenant))?;
-    let agent = agent.ok_or(AuthError::Unauthenticated)?;
-    if agent.disabled {
-        return Err(AuthError::Unauthenticated);
-    }
-    if session.epoch < sessions::epoch_of(&agent) {
-        return Err(AuthError::Unauthenticated);
-    }
-    if !security::ip_allowed(&policy, ip) {
-        return Err(AuthError::IpNotAllowed);
-    }
-    let role_id = agent.role_id.clone();
-    let permissions = match app.table.get(&keys::role(&tenant, role_id.as_str())).await? {
-        Some(role) => {
-            let role = RoleRecord::from_ref(&role).map_err(TableError::from)?;
-            PermissionSet::parse(role.permissions.iter().map(String::as_str)).unwrap_or_default()
+    authenticate_session_of(app, hash, ip, None).await
+}
+
+/// [`authenticate_session`] when the caller knows the session's tenant (a socket's record names it), which saves
+/// reading the session to learn it the first time a process checks it. A session of another tenant is
+/// answered as it is: the caller compares.
+///
+/// What the checks read (the session, its account, the tenant's policy and the role's permissions) is kept per
+/// identity version ([`super::version`]): a check reads the version first (one item) and reads the four items
+/// again only when it moved. The checks themselves (expiry, account enabled, session epoch, IP allowlist,
+/// restriction) run on every call, at the time and from the IP of the call.
+pub async fn authenticate_session_of(
+    app: &App,
+    hash: String,
+    ip: IpAddr,
+    tenant: Option<&TenantId>,
+) -> Result<Principal, AuthError> {
+    let memo_key = format!("session#{hash}");
+    let tenant = match tenant {
+        Some(t) => t.clone(),
+        // A session never changes tenant: one kept for an older version still names it.
+        None => match app.memo.latest::<SessionFacts>(&memo_key) {
+            Some((_, f)) => f.tenant_id.clone(),
+            None => {
+                let session = app.table.get(&keys::session(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
+                SessionRecord::from_ref(&session).map_err(TableError::from)?.tenant_id
+            }
+        },
+    };
+    // The version is read before the items, so what is kept under it is at least as new as it.
+    let version = version::read(app, &tenant).await?;
+    let facts = match app.memo.get::<SessionFacts>(&memo_key, version) {
+        Some(f) if f.tenant_id == tenant => f,
+        _ => {
+            let f = Arc::new(session_facts(app, &hash).await?.ok_or(AuthError::Unauthenticated)?);
+            if f.tenant_id == tenant {
+                app.memo.put(memo_key, version, f.clone());
+            }
+            f
         }
+    };
+    facts.principal(hash, ip, app.now())
+}
+
+/// What a session check reads, as kept between checks: only what the checks need (no password hash, no
+/// second-factor secret).
+#[derive(Debug)]
+struct SessionFacts {
+    tenant_id: TenantId,
+    agent_id: AgentId,
+    session_id: kefu_domain::security::SessionId,
+    /// The session's expiry (epoch seconds).
+    ttl: i64,
+    /// The session's epoch.
+    epoch: i64,
+    /// Its account; `None` when there is none.
+    account: Option<AccountFacts>,
+    policy: SecurityPolicy,
+    /// The role's permissions (none when the role is gone).
+    permissions: PermissionSet,
+}
+
+#[derive(Debug)]
+struct AccountFacts {
+    role_id: kefu_domain::RoleId,
+    disabled: bool,
+    epoch: i64,
+    password_must_change: bool,
+    mfa_enabled: bool,
+    password_changed_at: jiff::Timestamp,
+}
+
+/// Reads the session, its account, the tenant's policy and the account role's permissions; `None` when the
+/// session does not exist.
+async fn session_facts(app: &App, hash: &str) -> Result<Option<SessionFacts>, TableError> {
+    let Some(session) = app.table.get(&keys::session(hash)).await? else { return Ok(None) };
+    let session = SessionRecord::from_ref(&session)?;
+    let (tenant, agent_id) = (session.tenant_id, session.agent_id);
+    let (agent, policy) = futures::try_join!(account(app, &tenant, &agent_id), security::policy(app, &tenant))?;
+    let permissions = match &agent {
+        Some(agent) => match app.table.get(&keys::role(&tenant, agent.role_id.as_str())).await? {
+            Some(role) => {
+                let role = RoleRecord::from_ref(&role)?;
+                PermissionSet::parse(role.permissions.iter().map(String::as_str)).unwrap_or_default()
+            }
+            None => PermissionSet::default(),
+        },
         None => PermissionSet::default(),
     };
-    let restriction = restriction_of(&policy, &agent, app.now());
-    Ok(Principal {
+    let account = agent.map(|a| AccountFacts {
+        epoch: sessions::epoch_of(&a),
+        password_must_change: a.password_must_change == Some(true),
+        mfa_enabled: a.mfa_enabled,
+        password_changed_at: password_changed_at(&a),
+        disabled: a.disabled,
+        role_id: a.role_id,
+    });
+    Ok(Some(SessionFacts {
         tenant_id: tenant,
         agent_id,
-        role_id,
+        session_id: session.session_id,
+        ttl: session.ttl,
+        epoch: session.epoch,
+        account,
+        policy,
         permissions,
-        session_hash: hash,
-        caller: Caller::Session(session_id),
-        ip,
-        restriction,
-    })
+    }))
+}
+
+impl SessionFacts {
+    /// The checks of a session, now and from `ip`: unexpired, its account there and enabled, not revoked (its
+    /// epoch at least its account's), the IP on the allowlist; then the principal with its restriction.
+    fn principal(&self, hash: String, ip: IpAddr, now: jiff::Timestamp) -> Result<Principal, AuthError> {
+        if self.ttl <= now.as_second() {
+            return Err(AuthError::Unauthenticated);
+        }
+        let agent = self.account.as_ref().ok_or(AuthError::Unauthenticated)?;
+        if agent.disabled || self.epoch < agent.epoch {
+            return Err(AuthError::Unauthenticated);
+        }
+        if !security::ip_allowed(&self.policy, ip) {
+            return Err(AuthError::IpNotAllowed);
+        }
+        let restriction =
+            restriction(&self.policy, agent.password_must_change, agent.mfa_enabled, agent.password_changed_at, now);
+        Ok(Principal {
+            tenant_id: self.tenant_id.clone(),
+            agent_id: self.agent_id.clone(),
+            role_id: agent.role_id.clone(),
+            permissions: self.permissions.clone(),
+            session_hash: hash,
+            caller: Caller::Session(self.session_id.clone()),
+            ip,
+            restriction,
+        })
+    }
 }
 
 /// Ends a session at once.
@@ -422,7 +534,7 @@ pub async fn logout(app: &App, principal: &Principal) -> Result<(), AuthError> {
     let entry =
         AuditEntry::new(&principal.tenant_id, "auth.logout", Outcome::Success).by(&principal.actor()).ip(principal.ip);
     let end = TxOp::Delete { key: keys::session(&principal.session_hash), condition: None };
-    crate::audit::commit(app, vec![end], Vec::new(), vec![entry]).await?;
+    crate::audit::commit(app, vec![end, version::bump(&principal.tenant_id)], Vec::new(), vec![entry]).await?;
     Ok(())
 }
 
@@ -496,7 +608,7 @@ pub async fn change_password(
         .target("agent", &principal.agent_id)
         .ip(principal.ip);
     let change = TxOp::Update { key: key.clone(), update, condition: Some(Condition::Exists) };
-    crate::audit::commit(app, vec![change], Vec::new(), vec![entry]).await?;
+    crate::audit::commit(app, vec![change, version::bump(&principal.tenant_id)], Vec::new(), vec![entry]).await?;
     sessions::revoke_all(app, &principal.tenant_id, &principal.agent_id, principal.session_id(), None).await?;
     tell_owner(
         app,

@@ -132,7 +132,8 @@ pub async fn confirm_totp(
         .set("totp_last_step", json!(step))
         .remove("totp_pending");
     let op = TxOp::Update { key: key.clone(), update, condition: Some(Condition::eq("totp_pending", pending)) };
-    match crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await {
+    let ops = vec![op, super::version::bump(tenant)];
+    match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => {
             crate::identity::accounts::tell_owner(
                 app,

@@ -17,3 +17,4 @@ pub mod secrets;
 pub mod security;
 pub mod sessions;
 pub mod tenants;
+pub mod version;

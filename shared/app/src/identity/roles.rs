@@ -153,7 +153,7 @@ pub async fn create(
         "op": "create", "name": name.as_str(), "permissions": permissions.names(),
     }));
     let op = TxOp::Put { item, condition: Some(Condition::NotExists) };
-    crate::audit::commit(app, vec![op], Vec::new(), vec![audit]).await?;
+    crate::audit::commit(app, vec![op, super::version::bump(tenant)], Vec::new(), vec![audit]).await?;
     Ok(RoleView::of(&record))
 }
 
@@ -182,7 +182,11 @@ pub async fn update(
         .set("updated_at", json!(app.now()));
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
     let key = keys::role(tenant, id.as_str());
-    let ops = vec![TxOp::Update { key: key.clone(), update, condition: Some(condition) }, guard];
+    let ops = vec![
+        TxOp::Update { key: key.clone(), update, condition: Some(condition) },
+        guard,
+        super::version::bump(tenant),
+    ];
     let audit = audit.target("role", id).detail(json!({
         "op": "update", "name": name.as_str(), "permissions": permissions.names(),
         "from": {"name": current.name, "permissions": current.permissions},
@@ -231,7 +235,11 @@ pub async fn delete(app: &App, tenant: &TenantId, id: &RoleId, audit: AuditEntry
     // makes one of the two fail rather than leave a holder of a deleted role.
     let guard = access::keep_an_administrator(app, tenant, &RosterChange::DeleteRole { role: id.to_string() }).await?;
     let condition = Condition::And(vec![Condition::Exists, Condition::eq("builtin", false)]);
-    let ops = vec![TxOp::Delete { key: keys::role(tenant, id.as_str()), condition: Some(condition) }, guard];
+    let ops = vec![
+        TxOp::Delete { key: keys::role(tenant, id.as_str()), condition: Some(condition) },
+        guard,
+        super::version::bump(tenant),
+    ];
     let audit = audit.target("role", id).detail(json!({"op": "delete"}));
     match crate::audit::commit(app, ops, Vec::new(), vec![audit]).await {
         Ok(()) => Ok(()),

@@ -79,7 +79,8 @@ pub async fn save_policy(
 ) -> Result<(), TableError> {
     let item = SecurityRecord { tenant_id: tenant.clone(), policy: p.clone(), updated_at: app.now() }.to_item();
     let op = kefu_ports::table::TxOp::Put { item, condition: None };
-    crate::audit::commit(app, vec![op], Vec::new(), vec![audit.target("settings", "security")]).await
+    let ops = vec![op, super::version::bump(tenant)];
+    crate::audit::commit(app, ops, Vec::new(), vec![audit.target("settings", "security")]).await
 }
 
 /// Whether the tenant's allowlist lets `ip` in.

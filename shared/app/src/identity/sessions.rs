@@ -250,8 +250,8 @@ pub async fn revoke(
     let mut found = false;
     for item in &page.items {
         if item.get("session_id").and_then(Value::as_str) == Some(session.as_str()) {
-            let op = TxOp::Delete { key: Key::of(item)?, condition: None };
-            crate::audit::commit(app, vec![op], Vec::new(), vec![audit.clone().target("session", session)]).await?;
+            let ops = vec![TxOp::Delete { key: Key::of(item)?, condition: None }, super::version::bump(tenant)];
+            crate::audit::commit(app, ops, Vec::new(), vec![audit.clone().target("session", session)]).await?;
             found = true;
         }
     }
@@ -283,11 +283,14 @@ pub async fn revoke_all(
         } else {
             Condition::eq("session_epoch", epoch)
         };
-        let mut ops = vec![TxOp::Update {
-            key: agent_key.clone(),
-            update: Update::new().set("session_epoch", json!(epoch + 1)),
-            condition: Some(Condition::And(vec![Condition::Exists, expected])),
-        }];
+        let mut ops = vec![
+            TxOp::Update {
+                key: agent_key.clone(),
+                update: Update::new().set("session_epoch", json!(epoch + 1)),
+                condition: Some(Condition::And(vec![Condition::Exists, expected])),
+            },
+            super::version::bump(tenant),
+        ];
         if let Some((key, _)) = &kept {
             ops.push(TxOp::Update {
                 key: key.clone(),

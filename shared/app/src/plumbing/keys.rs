@@ -41,6 +41,12 @@ pub fn admin_guard(t: &TenantId) -> Key {
     Key::new(tenant_pk(t), "ADMINGUARD")
 }
 
+/// The tenant's identity version: moved by every write that could change what a session check answers (see
+/// `identity::version`), read first by each check.
+pub fn identity_version(t: &TenantId) -> Key {
+    Key::new(tenant_pk(t), "IDENTITY#VERSION")
+}
+
 /// The claim of an email address within a tenant (unique sign-in names), pointing at the account.
 pub fn agent_email(t: &TenantId, email: &str) -> Key {
     Key::new(tenant_pk(t), format!("EMAIL#{email}"))

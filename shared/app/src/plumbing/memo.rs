@@ -38,6 +38,14 @@ impl Memo {
         value.clone().downcast::<T>().ok()
     }
 
+    /// The value kept under `key`, whatever its version, with that version: for what never changes between
+    /// versions (the tenant a session belongs to), never to serve the value itself.
+    pub fn latest<T: Any + Send + Sync>(&self, key: &str) -> Option<(u64, Arc<T>)> {
+        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (v, value) = entries.get(key)?;
+        Some((*v, value.clone().downcast::<T>().ok()?))
+    }
+
     /// Keeps `value` under `key` for `version` (replacing what the key had).
     pub fn put<T: Any + Send + Sync>(&self, key: String, version: u64, value: Arc<T>) {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -72,6 +80,8 @@ mod tests {
         assert!(memo.get::<u32>("rules#t1", 1).is_none(), "another type is never served");
         memo.put("rules#t1".into(), 2, Arc::new("two".to_owned()));
         assert!(memo.get::<String>("rules#t1", 1).is_none());
+        assert_eq!(memo.latest::<String>("rules#t1").map(|(v, s)| (v, s.as_str().to_owned())), Some((2, "two".into())));
+        assert!(memo.latest::<u32>("rules#t1").is_none(), "nor through latest");
         assert_eq!(memo.len(), 1);
     }
 

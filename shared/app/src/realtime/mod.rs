@@ -395,7 +395,7 @@ async fn staff_reader(app: &App, subscriber: &Subscriber) -> Result<Option<Princ
     if session_hash.is_empty() {
         return Ok(None);
     }
-    match crate::identity::auth::authenticate_session(app, session_hash.clone(), *ip).await {
+    match crate::identity::auth::authenticate_session_of(app, session_hash.clone(), *ip, Some(tenant_id)).await {
         Ok(p) if &p.tenant_id == tenant_id && &p.agent_id == agent_id && p.restriction.is_none() => Ok(Some(p)),
         Ok(_) | Err(AuthError::Unauthenticated | AuthError::IpNotAllowed) => Ok(None),
         Err(AuthError::Table(e)) => Err(e),
