@@ -45,13 +45,28 @@ fn conversation_of(event: &Event) -> Option<&ConversationId> {
 }
 
 /// The tenant's time zone (UTC when it names none this build knows).
+///
+/// A tenant's zone is set when it is created and nothing changes it (no route, no operator command), so a
+/// process reads the tenant record once and keeps the zone (`plumbing::memo`): every visitor message counts
+/// in it, and this spares that read. Were the zone ever to change, the writer would have to move a version
+/// that this reads first, as the rule set's does.
 pub async fn tenant_zone(app: &App, t: &TenantId) -> Result<TimeZone, TableError> {
+    let memo_key = format!("zone#{t}");
+    if let Some(zone) = app.memo.get::<TimeZone>(&memo_key, ZONE_NEVER_CHANGES) {
+        return Ok((*zone).clone());
+    }
     let Some(item) = app.table.get(&keys::tenant(t)).await? else {
+        // Not kept: a tenant that does not exist yet is read again.
         return Ok(TimeZone::UTC);
     };
     let tenant = TenantRecord::from_item(item)?;
-    Ok(TimeZone::get(&tenant.timezone).unwrap_or(TimeZone::UTC))
+    let zone = TimeZone::get(&tenant.timezone).unwrap_or(TimeZone::UTC);
+    app.memo.put(memo_key, ZONE_NEVER_CHANGES, std::sync::Arc::new(zone.clone()));
+    Ok(zone)
 }
+
+/// The one version a tenant's zone has.
+const ZONE_NEVER_CHANGES: u64 = 0;
 
 /// The working hours of a conversation in `group`: the group's schedule, else the assignment settings' one;
 /// `None` when neither names one (always open: business time is wall-clock time).
@@ -366,6 +381,21 @@ mod tests {
         )
         .unwrap();
         report(&w.app, &w.t, &req).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_process_reads_a_tenants_zone_once() {
+        let w = world().await;
+        let unknown = TenantId::generate();
+        assert_eq!(tenant_zone(&w.app, &unknown).await.unwrap(), TimeZone::UTC, "no tenant: UTC");
+        let before = w.app.table.stats().items_read;
+        assert_eq!(tenant_zone(&w.app, &unknown).await.unwrap(), TimeZone::UTC);
+        assert_eq!(w.app.table.stats().items_read - before, 1, "a tenant not found is not kept");
+        let shanghai = TimeZone::get("Asia/Shanghai").unwrap();
+        assert_eq!(tenant_zone(&w.app, &w.t).await.unwrap(), shanghai);
+        let before = w.app.table.stats().items_read;
+        assert_eq!(tenant_zone(&w.app, &w.t).await.unwrap(), shanghai);
+        assert_eq!(w.app.table.stats().items_read - before, 0, "kept");
     }
 
     #[tokio::test]
