@@ -132,9 +132,16 @@ async fn a_sales_lead_notifies_the_sales_agent_at_once_and_do_not_disturb_lets_o
     })
     .await;
     assert!(mailed, "{:?}", shop.t.mail());
-    let conv = shop.t.get(&format!("/v1/conversations/{c}"), Some(&shop.admin)).await.body;
-    let run = conv["automation"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!(run["rules"][0]["actions"], json!([{"type": "notify", "result": "done"}]));
+    // The run is recorded on the conversation after its actions took effect: the notification may be out
+    // before the record is written.
+    let path = format!("/v1/conversations/{c}");
+    let recorded = eventually(Duration::from_secs(10), || async {
+        let conv = shop.t.get(&path, Some(&shop.admin)).await.body;
+        conv["automation"].as_array().and_then(|runs| runs.last()).map(|run| run["rules"][0]["actions"].clone())
+            == Some(json!([{"type": "notify", "result": "done"}]))
+    })
+    .await;
+    assert!(recorded, "{:?}", shop.t.get(&path, Some(&shop.admin)).await.body["automation"]);
 
     // Do not disturb: a normal lead is held, a VIP's goes through as urgent.
     let r = shop.prefs(&bo_token, json!({"dnd_until": "2099-01-01T00:00:00Z"})).await;
