@@ -3,22 +3,30 @@
 //! that version, or builds it again. Nothing is ever served for a version other than the one just read, so a
 //! change in another process (another Lambda, another `kefu serve` replica) applies to the very next read.
 //!
-//! Bounded: past [`MAX_ENTRIES`] the memo starts afresh (the values are cheap to rebuild, and a process serves
-//! few tenants at a time).
+//! Bounded: past [`MAX_ENTRIES`] the value used least recently goes (`lru`), so a process serving many visitors
+//! keeps what it uses often (a tenant's rule set, its agents' session checks) rather than starting afresh.
 
 use std::any::Any;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// The most values kept at once.
-pub const MAX_ENTRIES: usize = 4096;
+use lru::LruCache;
+
+/// The most values kept at once: a visitor's token is one, an agent's session one, a tenant's rule set one; at
+/// a few hundred bytes each, a few megabytes in all.
+pub const MAX_ENTRIES: usize = 16_384;
 
 type Entry = (u64, Arc<dyn Any + Send + Sync>);
 
 /// Derived values by key and source version.
-#[derive(Default)]
 pub struct Memo {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<LruCache<String, Entry>>,
+}
+
+impl Default for Memo {
+    fn default() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
 }
 
 impl std::fmt::Debug for Memo {
@@ -28,9 +36,18 @@ impl std::fmt::Debug for Memo {
 }
 
 impl Memo {
+    /// A memo keeping at most `capacity` values (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { entries: Mutex::new(LruCache::new(NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN))) }
+    }
+
+    fn entries(&self) -> MutexGuard<'_, LruCache<String, Entry>> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The value kept under `key` for `version`, if it is one of type `T`.
     pub fn get<T: Any + Send + Sync>(&self, key: &str, version: u64) -> Option<Arc<T>> {
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self.entries();
         let (v, value) = entries.get(key)?;
         if *v != version {
             return None;
@@ -41,23 +58,20 @@ impl Memo {
     /// The value kept under `key`, whatever its version, with that version: for what never changes between
     /// versions (the tenant a session belongs to), never to serve the value itself.
     pub fn latest<T: Any + Send + Sync>(&self, key: &str) -> Option<(u64, Arc<T>)> {
-        let entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut entries = self.entries();
         let (v, value) = entries.get(key)?;
         Some((*v, value.clone().downcast::<T>().ok()?))
     }
 
-    /// Keeps `value` under `key` for `version` (replacing what the key had).
+    /// Keeps `value` under `key` for `version` (replacing what the key had; when full, dropping the value used
+    /// least recently).
     pub fn put<T: Any + Send + Sync>(&self, key: String, version: u64, value: Arc<T>) {
-        let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
-            entries.clear();
-        }
-        entries.insert(key, (version, value));
+        self.entries().put(key, (version, value));
     }
 
     /// How many values it keeps.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.entries().len()
     }
 
     /// Whether it keeps none.
@@ -86,15 +100,20 @@ mod tests {
     }
 
     #[test]
-    fn it_starts_afresh_past_its_bound() {
-        let memo = Memo::default();
-        for i in 0..MAX_ENTRIES {
+    fn past_its_bound_it_drops_the_value_used_least_recently() {
+        let memo = Memo::with_capacity(3);
+        for i in 0..3usize {
             memo.put(format!("k{i}"), 0, Arc::new(i));
         }
-        assert_eq!(memo.len(), MAX_ENTRIES);
         memo.put("k0".into(), 1, Arc::new(0usize));
-        assert_eq!(memo.len(), MAX_ENTRIES, "replacing a key keeps the rest");
+        assert_eq!(memo.len(), 3, "replacing a key keeps the rest");
+        assert!(memo.get::<usize>("k1", 0).is_some(), "k1 used: k2 is now the least recent");
         memo.put("new".into(), 0, Arc::new(1usize));
-        assert_eq!(memo.len(), 1);
+        assert_eq!(memo.len(), 3);
+        assert!(memo.get::<usize>("k2", 0).is_none(), "the least recently used went");
+        for key in ["k0", "k1", "new"] {
+            assert!(memo.latest::<usize>(key).is_some(), "{key} kept");
+        }
+        assert_eq!(Memo::default().entries().cap().get(), MAX_ENTRIES);
     }
 }
