@@ -69,6 +69,9 @@ struct VisitorTokenRecord {
     ttl: i64,
 }
 
+/// The one version a visitor token's item has: written once, never changed (see [`authenticate_visitor`]).
+const TOKEN_NEVER_CHANGES: u64 = 0;
+
 impl Record for VisitorTokenRecord {
     const TYPE: &'static str = "visitor_token";
 
@@ -89,20 +92,34 @@ struct SendClaim {
 
 /// Resolves a visitor token: it must be stored (by hash) and unexpired. Public so the real-time ticket
 /// endpoint accepts visitor tokens too.
+///
+/// A token's item is written once, with its conversation, and nothing changes or deletes it before its `ttl`
+/// (no route, consumer or operator command touches `VISITOR#…` again), so a process keeps what it read
+/// (`plumbing::memo`, under [`TOKEN_NEVER_CHANGES`]) and checks the expiry against the clock at every call: a
+/// visitor's messages after the first read no item for the token. A token not found is not kept (it may be
+/// stored a moment later by another process).
 pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, AuthError> {
     if token.len() > 200 || !token.starts_with(VISITOR_TOKEN_PREFIX) {
         return Err(AuthError::Unauthenticated);
     }
     let hash = token_hash(token);
-    let item = app.table.get(&keys::visitor_token(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
-    let record = VisitorTokenRecord::from_item(item).map_err(TableError::from)?;
+    let memo_key = format!("visitor#{hash}");
+    let record = match app.memo.get::<VisitorTokenRecord>(&memo_key, TOKEN_NEVER_CHANGES) {
+        Some(kept) => kept,
+        None => {
+            let item = app.table.get(&keys::visitor_token(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
+            let record = std::sync::Arc::new(VisitorTokenRecord::from_item(item).map_err(TableError::from)?);
+            app.memo.put(memo_key, TOKEN_NEVER_CHANGES, record.clone());
+            record
+        }
+    };
     if record.ttl <= app.now().as_second() {
         return Err(AuthError::Unauthenticated);
     }
     Ok(Visitor {
-        tenant_id: record.tenant_id,
-        conversation_id: record.conversation_id,
-        customer_id: record.customer_id,
+        tenant_id: record.tenant_id.clone(),
+        conversation_id: record.conversation_id.clone(),
+        customer_id: record.customer_id.clone(),
         token_hash: hash,
     })
 }
@@ -777,6 +794,57 @@ mod tests {
         send(&app, &another, None, br#"{"content": "not limited"}"#).await.unwrap();
         clock.advance(jiff::SignedDuration::from_secs(55));
         send(&app, &visitor, None, br#"{"content": "a new minute"}"#).await.unwrap();
+    }
+
+    /// A process reads a visitor token's item once and keeps it: the next calls read nothing, yet a kept token
+    /// still lapses at its expiry; a token not found is not kept, so one stored later (by another process) is
+    /// found; a token another process stored is read once by this one.
+    #[tokio::test]
+    async fn a_process_reads_a_visitor_token_once_and_still_lets_it_lapse() {
+        let clock = Arc::new(kefu_ports::ManualClock::new("2026-03-02T10:00:05Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let tenant = TenantId::generate();
+        let started = start(&app, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let reads = || app.table.stats().items_read;
+        let before = reads();
+        let visitor = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        assert_eq!(reads() - before, 1, "the first call reads the token");
+        let before = reads();
+        let again = authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        assert_eq!(reads() - before, 0, "kept");
+        assert_eq!(
+            (&again.tenant_id, &again.conversation_id, &again.customer_id, &again.token_hash),
+            (&visitor.tenant_id, &visitor.conversation_id, &visitor.customer_id, &visitor.token_hash)
+        );
+
+        // Another process (another App on the same store) starts a visit: this one has never read its token.
+        let other = App { memo: Default::default(), ..app.clone() };
+        let elsewhere = start(&other, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
+        let before = reads();
+        authenticate_visitor(&app, &elsewhere.visitor_token).await.unwrap();
+        assert_eq!(reads() - before, 1);
+
+        // Unknown, then stored: found, since a miss is not kept.
+        let token = new_secret(VISITOR_TOKEN_PREFIX);
+        assert!(matches!(authenticate_visitor(&app, &token).await, Err(AuthError::Unauthenticated)));
+        let record = VisitorTokenRecord {
+            token_hash: token_hash(&token),
+            tenant_id: tenant.clone(),
+            conversation_id: visitor.conversation_id.clone(),
+            customer_id: visitor.customer_id.clone(),
+            created_at: app.now(),
+            ttl: app.now().as_second() + 60,
+        };
+        app.table.put(record.to_item(), None).await.unwrap();
+        assert!(authenticate_visitor(&app, &token).await.is_ok(), "a token stored after a miss is found");
+
+        clock.advance(jiff::SignedDuration::from_secs(60));
+        assert!(
+            matches!(authenticate_visitor(&app, &token).await, Err(AuthError::Unauthenticated)),
+            "a kept token lapses at its expiry"
+        );
+        clock.advance(VISITOR_TOKEN_TTL.try_into().unwrap());
+        assert!(matches!(authenticate_visitor(&app, &started.visitor_token).await, Err(AuthError::Unauthenticated)));
     }
 
     /// The event says whether the message began the visitor's wait, as the transaction checked it: the first
