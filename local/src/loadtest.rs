@@ -388,9 +388,15 @@ fn expect(what: &str, status: StatusCode, body: &Value, want: StatusCode) -> Res
 /// How many failed sends are shown (the rest are only counted).
 const SHOWN_ERRORS: u64 = 5;
 
+/// How long the generator keeps an idle connection for reuse: well under the server's idle timeout
+/// (`KEFU_IDLE_TIMEOUT_SECS`, 60 s by default), so the server never closes a connection the generator is
+/// sending on at that moment (a POST on a connection the server just closed fails, and is not retried). The
+/// client's default, 90 s, left that race open: connections opened for a burst sat idle in the pool past 60 s.
+const POOL_IDLE: Duration = Duration::from_secs(20);
+
 /// A client whose connections leave from `127.0.0.{n}` (several visitors' IPs on one machine).
 fn client_from(n: usize, loopback: bool) -> Result<Client, BoxError> {
-    let mut b = Client::builder().pool_max_idle_per_host(256).tcp_nodelay(true);
+    let mut b = Client::builder().pool_max_idle_per_host(256).pool_idle_timeout(POOL_IDLE).tcp_nodelay(true);
     if loopback {
         let n = n + 2;
         b = b.local_address(IpAddr::V4(Ipv4Addr::new(127, 0, (n / 250) as u8, (n % 250) as u8 + 1)));
@@ -732,7 +738,13 @@ async fn drive(
                 Err(e) => {
                     let n = counted.errors.fetch_add(1, Ordering::Relaxed);
                     if n < SHOWN_ERRORS {
-                        eprintln!("  send failed: {e}");
+                        let mut cause = e.to_string();
+                        let mut source = e.source();
+                        while let Some(inner) = source {
+                            cause.push_str(&format!(": {inner}"));
+                            source = inner.source();
+                        }
+                        eprintln!("  send failed: {cause}");
                     }
                     n
                 }
