@@ -327,7 +327,6 @@ mod tests {
 
     use super::*;
     use crate::identity::auth::{AuthError, authenticate};
-    use crate::identity::tenants::{NewAdmin, NewTenant, create_tenant};
 
     #[test]
     fn a_session_is_stored_as_before_and_reads_back() {
@@ -360,22 +359,7 @@ mod tests {
     #[tokio::test]
     async fn revoke_all_ends_every_session_but_the_one_kept_at_once() {
         let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
-        let created = create_tenant(
-            &app,
-            NewTenant {
-                name: "Acme".into(),
-                admin: NewAdmin {
-                    email: "li@acme.test".into(),
-                    name: "Li".into(),
-                    password: "a long enough password".into(),
-                },
-                timezone: None,
-            },
-        )
-        .await
-        .unwrap();
-        let tenant = TenantId::parse(&created.tenant_id).unwrap();
-        let agent = AgentId::parse(&created.admin_id).unwrap();
+        let (tenant, agent) = crate::identity::tenants::acme(&app).await;
         let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let entry = || crate::audit::AuditEntry::new(&tenant, "test", crate::audit::Outcome::Success);
         let open = || async {

@@ -166,6 +166,26 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     Ok(CreatedTenant { tenant_id: tenant.to_string(), widget_key, admin_id: admin.to_string() })
 }
 
+/// A tenant "Acme" with its administrator li@acme.test, for the identity tests: its id and the admin's.
+#[cfg(test)]
+pub(crate) async fn acme(app: &App) -> (TenantId, AgentId) {
+    let created = create_tenant(
+        app,
+        NewTenant {
+            name: "Acme".into(),
+            admin: NewAdmin {
+                email: "li@acme.test".into(),
+                name: "Li".into(),
+                password: "a long enough password".into(),
+            },
+            timezone: None,
+        },
+    )
+    .await
+    .expect("the tenant is created");
+    (TenantId::parse(&created.tenant_id).expect("an id"), AgentId::parse(&created.admin_id).expect("an id"))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

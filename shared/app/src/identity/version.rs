@@ -59,7 +59,6 @@ mod tests {
     use crate::audit::{AuditEntry, Outcome};
     use crate::identity::auth::{AuthError, authenticate, logout};
     use crate::identity::sessions::{NewSession, create};
-    use crate::identity::tenants::{NewAdmin, NewTenant, create_tenant};
     use crate::identity::{roles, security};
 
     /// Each change a session check depends on, made after the check was kept, applies to the very next check;
@@ -67,21 +66,7 @@ mod tests {
     #[tokio::test]
     async fn a_kept_session_check_reads_one_item_and_sees_every_change_at_once() {
         let (app, _dir) = crate::testing::embedded_app(Arc::new(SystemClock));
-        let created = create_tenant(
-            &app,
-            NewTenant {
-                name: "Acme".into(),
-                admin: NewAdmin {
-                    email: "li@acme.test".into(),
-                    name: "Li".into(),
-                    password: "a long enough password".into(),
-                },
-                timezone: None,
-            },
-        )
-        .await
-        .unwrap();
-        let t = TenantId::parse(&created.tenant_id).unwrap();
+        let (t, _) = crate::identity::tenants::acme(&app).await;
         let entry = || AuditEntry::new(&t, "test", Outcome::Success);
         let reader = PermissionSet::parse(["conversations.view_all"]).unwrap();
         let role = roles::create(&app, &t, &Name::parse("Leads", "name").unwrap(), &reader, entry()).await.unwrap();
