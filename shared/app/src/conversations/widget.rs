@@ -69,9 +69,6 @@ struct VisitorTokenRecord {
     ttl: i64,
 }
 
-/// The one version a visitor token's item has: written once, never changed (see [`authenticate_visitor`]).
-const TOKEN_NEVER_CHANGES: u64 = 0;
-
 impl Record for VisitorTokenRecord {
     const TYPE: &'static str = "visitor_token";
 
@@ -95,7 +92,7 @@ struct SendClaim {
 ///
 /// A token's item is written once, with its conversation, and nothing changes or deletes it before its `ttl`
 /// (no route, consumer or operator command touches `VISITOR#…` again), so a process keeps what it read
-/// (`plumbing::memo`, under [`TOKEN_NEVER_CHANGES`]) and checks the expiry against the clock at every call: a
+/// (`plumbing::memo`, `Memo::keep`) and checks the expiry against the clock at every call: a
 /// visitor's messages after the first read no item for the token. A token not found is not kept (it may be
 /// stored a moment later by another process).
 pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, AuthError> {
@@ -104,12 +101,12 @@ pub async fn authenticate_visitor(app: &App, token: &str) -> Result<Visitor, Aut
     }
     let hash = token_hash(token);
     let memo_key = format!("visitor#{hash}");
-    let record = match app.memo.get::<VisitorTokenRecord>(&memo_key, TOKEN_NEVER_CHANGES) {
+    let record = match app.memo.kept::<VisitorTokenRecord>(&memo_key) {
         Some(kept) => kept,
         None => {
             let item = app.table.get(&keys::visitor_token(&hash)).await?.ok_or(AuthError::Unauthenticated)?;
             let record = std::sync::Arc::new(VisitorTokenRecord::from_item(item).map_err(TableError::from)?);
-            app.memo.put(memo_key, TOKEN_NEVER_CHANGES, record.clone());
+            app.memo.keep(memo_key, record.clone());
             record
         }
     };

@@ -18,20 +18,18 @@ pub const TYPE: &str = "identity_version";
 
 /// The write that moves the tenant's identity version (add it to the transaction of the change).
 pub fn bump(t: &TenantId) -> TxOp {
-    TxOp::Update {
-        key: keys::identity_version(t),
-        update: Update::new().add("version", 1).set("type", TYPE),
-        condition: None,
-    }
+    TxOp::Update { key: keys::identity_version(t), update: moved(), condition: None }
 }
 
 /// Moves the version on its own: after a change that was not one transaction (it must follow the change, never
 /// precede it, or a check could keep the old state under the new version).
 pub async fn bump_now(app: &App, t: &TenantId) -> Result<(), TableError> {
-    app.table
-        .update(&keys::identity_version(t), Update::new().add("version", 1).set("type", TYPE), None)
-        .await
-        .map(|_| ())
+    app.table.update(&keys::identity_version(t), moved(), None).await.map(|_| ())
+}
+
+/// The version item's change: one more.
+fn moved() -> Update {
+    Update::new().add("version", 1).set("type", TYPE)
 }
 
 /// The tenant's identity version now (0 before its first change).

@@ -18,6 +18,9 @@ pub const MAX_ENTRIES: usize = 16_384;
 
 type Entry = (u64, Arc<dyn Any + Send + Sync>);
 
+/// The one version of a source that never changes once written ([`Memo::keep`]).
+const UNCHANGING: u64 = 0;
+
 /// Derived values by key and source version.
 pub struct Memo {
     entries: Mutex<LruCache<String, Entry>>,
@@ -67,6 +70,17 @@ impl Memo {
     /// least recently).
     pub fn put<T: Any + Send + Sync>(&self, key: String, version: u64, value: Arc<T>) {
         self.entries().put(key, (version, value));
+    }
+
+    /// The value kept under `key` by [`Memo::keep`], for a source that never changes once written (a visitor
+    /// token's item, a tenant's zone), so there is no version to read.
+    pub fn kept<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
+        self.get(key, UNCHANGING)
+    }
+
+    /// Keeps `value`, derived from a source that never changes once written, under `key` (see [`Memo::kept`]).
+    pub fn keep<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
+        self.put(key, UNCHANGING, value);
     }
 
     /// How many values it keeps.

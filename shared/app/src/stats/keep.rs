@@ -52,7 +52,7 @@ fn conversation_of(event: &Event) -> Option<&ConversationId> {
 /// that this reads first, as the rule set's does.
 pub async fn tenant_zone(app: &App, t: &TenantId) -> Result<TimeZone, TableError> {
     let memo_key = format!("zone#{t}");
-    if let Some(zone) = app.memo.get::<TimeZone>(&memo_key, ZONE_NEVER_CHANGES) {
+    if let Some(zone) = app.memo.kept::<TimeZone>(&memo_key) {
         return Ok((*zone).clone());
     }
     let Some(item) = app.table.get(&keys::tenant(t)).await? else {
@@ -61,12 +61,9 @@ pub async fn tenant_zone(app: &App, t: &TenantId) -> Result<TimeZone, TableError
     };
     let tenant = TenantRecord::from_item(item)?;
     let zone = TimeZone::get(&tenant.timezone).unwrap_or(TimeZone::UTC);
-    app.memo.put(memo_key, ZONE_NEVER_CHANGES, std::sync::Arc::new(zone.clone()));
+    app.memo.keep(memo_key, std::sync::Arc::new(zone.clone()));
     Ok(zone)
 }
-
-/// The one version a tenant's zone has.
-const ZONE_NEVER_CHANGES: u64 = 0;
 
 /// The working hours of a conversation in `group`: the group's schedule, else the assignment settings' one;
 /// `None` when neither names one (always open: business time is wall-clock time).
