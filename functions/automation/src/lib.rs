@@ -43,9 +43,7 @@ impl Consumer for AutomationConsumer {
             }
         }
         if let Event::MessageReceived(e) = &event.event
-            && e.message.author == kefu_domain::conversation::Author::Visitor
-            && !e.message.internal
-            && e.starts_wait != Some(false)
+            && run::arms_timers(e)
         {
             // A message that starts a wait arms its timers (arming twice is harmless: a timer fires once). One
             // that the send knew did not start one (`starts_wait: false`) costs nothing here.

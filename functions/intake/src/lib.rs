@@ -235,10 +235,23 @@ pub async fn send_message(
     let count = message_counter(&app, &visitor).await?;
     let stored = widget::send_stored(&app, &visitor, key, &body, Some(&*count)).await?;
     if let Some(mut event) = stored.event {
-        event.pushed = push_now(&app, &event, stored.assignee.as_ref()).await;
+        let (pushed, automation_idle) =
+            tokio::join!(push_now(&app, &event, stored.assignee.as_ref()), automation_idle(&app, &event));
+        event.pushed = pushed;
+        event.automation_idle = automation_idle;
         kefu_app::plumbing::outbox::publish(&app, std::slice::from_ref(&event)).await;
     }
     Ok((StatusCode::CREATED, ApiJson(stored.sent)))
+}
+
+/// Whether the `automation` consumer has nothing to do with a just-committed message (no timer to arm, no rule
+/// of its event: `kefu_app::automation::run::idle_on`): its copy is then published marked, and skips that
+/// queue. A failed read answers `false`, and the consumer decides for itself.
+async fn automation_idle(app: &App, event: &kefu_app::plumbing::events::Envelope) -> bool {
+    kefu_app::automation::run::idle_on(app, event).await.unwrap_or_else(|e| {
+        tracing::warn!(event_id = %event.id, error = %e, "reading the rule set failed; the automation consumer decides");
+        false
+    })
 }
 
 /// What counts a visitor's message in the statistics inside the transaction that stores it: the day's item

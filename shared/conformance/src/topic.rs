@@ -42,13 +42,19 @@ pub async fn fan_out_by_filter_policy(t: TopicUnderTest) {
         "agent.status_changed",
         "nobody.listens",
     ];
-    // Each type plain, and again with an attribute that a policy may refuse by its presence.
+    // Each type plain, and again with attributes that a policy may refuse by their presence (`notify`,
+    // `automation`, both).
     // (An extra `type` never replaces the event's type.)
-    let extras: [&[(&str, &str)]; 2] = [&[], &[("notify", "done"), ("type", "nobody.listens")]];
+    let extras: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("notify", "done"), ("type", "nobody.listens")],
+        &[("automation", "done")],
+        &[("notify", "done"), ("automation", "done")],
+    ];
     let mut published = Vec::new();
     for ty in types {
-        for more in extras {
-            let tag = if more.is_empty() { "plain" } else { "marked" };
+        for (i, more) in extras.into_iter().enumerate() {
+            let tag = if more.is_empty() { "plain".to_owned() } else { format!("marked{i}") };
             let body = serde_json::json!({"type": ty, "tag": tag, "id": crate::unique("evt")}).to_string();
             t.topic.publish(ty, &body, more).await.unwrap();
             let mut attrs: BTreeMap<String, String> =

@@ -372,7 +372,8 @@ async fn a_visitor_message_is_pushed_once_at_intake_and_by_notify_only_when_inta
     let f = agent.frame_of_type("message.created", WAIT).await.expect("the stored send's frame");
     assert_eq!(f["message"]["id"], first.body["id"]);
     // Both were counted by their transactions, and published with `notify=done`: the notify queue never
-    // receives them (`Envelope::attributes`). The automation consumer hears them; once it has, still no copy.
+    // receives them (`Envelope::attributes`). The automation consumer hears the first (it began the visitor's
+    // wait: its timers), not the second (`automation=done`: no wait begun, no message rule); still no copy.
     let counted = eventually(WAIT, || async {
         c.t.get("/v1/stats", Some(&c.admin_token)).await.body["messages"].as_u64().unwrap_or(0) >= 2
     })

@@ -373,6 +373,63 @@ mod tests {
         assert_eq!(records(&app, &t).await.unwrap().len(), 1);
     }
 
+    /// `automation` is idle on a visitor's message that began no wait while the tenant has no
+    /// `message.received` rule (a rule of another event changes nothing); a message rule saved in another
+    /// process makes the very next message heard, and deleting it makes them idle again. A message that may
+    /// begin a wait is always heard (its timers), a message no rule looks at (an agent's, an internal note)
+    /// never, and any other event always.
+    #[tokio::test]
+    async fn automation_is_idle_only_on_a_message_that_no_rule_and_no_timer_hears() {
+        use crate::plumbing::events::{Envelope, EventMessage, MessageReceived};
+        use kefu_domain::conversation::Author;
+        let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock);
+        let elsewhere = App { memo: Arc::default(), ..app.clone() };
+        let t = TenantId::generate();
+        let c = kefu_domain::ConversationId::generate();
+        let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let event = |author: Author, internal: bool, starts_wait: Option<bool>| {
+            let message = EventMessage {
+                id: kefu_domain::MessageId::generate(),
+                conversation_id: c.clone(),
+                author,
+                author_id: None,
+                content: "where is my refund?".into(),
+                internal,
+                created_at: at,
+                recalled: false,
+                attachments: Vec::new(),
+            };
+            Envelope::new(&t, at, MessageReceived { conversation_id: c.clone(), message, counted: true, starts_wait })
+        };
+        let idle = |e: Envelope| {
+            let app = app.clone();
+            async move { run::idle_on(&app, &e).await.unwrap() }
+        };
+        assert!(idle(event(Author::Visitor, false, Some(false))).await, "no rule, no wait begun");
+        assert!(!idle(event(Author::Visitor, false, Some(true))).await, "a wait begun arms timers");
+        assert!(!idle(event(Author::Visitor, false, None)).await, "not known: the consumer looks");
+        let greeting = json!({"name": "Hello", "event": "conversation.created",
+            "actions": [{"type": "auto_reply", "content": "Hi"}]});
+        create(&elsewhere, &t, &greeting, entry(&t, "rule.create")).await.unwrap();
+        assert!(idle(event(Author::Visitor, false, Some(false))).await, "a rule of another event");
+        let refunds = json!({"name": "Refunds", "event": "message.received",
+            "conditions": {"all": [{"field": "message.content", "op": "contains", "value": "refund"}]},
+            "actions": [{"type": "set_priority", "priority": "high"}]});
+        let rule = create(&elsewhere, &t, &refunds, entry(&t, "rule.create")).await.unwrap();
+        assert!(!idle(event(Author::Visitor, false, Some(false))).await, "a message rule saved elsewhere");
+        assert!(idle(event(Author::Agent, false, Some(false))).await, "no rule hears an agent's message");
+        assert!(idle(event(Author::Visitor, true, Some(false))).await, "nor an internal note");
+        delete(&elsewhere, &t, &rule.id, entry(&t, "rule.delete")).await.unwrap();
+        assert!(idle(event(Author::Visitor, false, Some(false))).await, "deleted elsewhere");
+        let other = Envelope::new(
+            &t,
+            at,
+            crate::plumbing::events::ConversationClosed { conversation_id: c.clone(), agent_id: None, by: None },
+        );
+        assert!(!idle(other).await, "another event is always heard");
+    }
+
     #[tokio::test]
     async fn a_rule_naming_a_missing_group_is_refused_naming_the_field() {
         let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));

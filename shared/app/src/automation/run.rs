@@ -152,13 +152,41 @@ pub async fn shape_first_routing(app: &App, t: &TenantId, c: &ConversationId) ->
     Ok(Some(shaped))
 }
 
+/// Whether the `automation` consumer arms a wait's timers on this message: a visitor's message (not an
+/// internal one) unless the send knew it began no wait (`starts_wait: false`).
+pub fn arms_timers(m: &crate::plumbing::events::MessageReceived) -> bool {
+    heard_from_visitor(m) && m.starts_wait != Some(false)
+}
+
+/// A visitor's message, the only `message.received` the rules and the timers look at.
+fn heard_from_visitor(m: &crate::plumbing::events::MessageReceived) -> bool {
+    m.message.author == Author::Visitor && !m.message.internal
+}
+
+/// Whether the `automation` consumer would do nothing with `event`, asked before it is published (intake then
+/// marks the copy it publishes [`Envelope::automation_idle`], and the `automation` queue never receives it): a
+/// `message.received` that arms no timer ([`arms_timers`]) and that no rule hears (not a visitor's, or the
+/// tenant has no `message.received` rule). One read, the rule set's version, which [`run`] would have read;
+/// a rule saved after it applies to the messages that arrive after it. Any other event: `false`.
+pub async fn idle_on(app: &App, event: &Envelope) -> Result<bool, TableError> {
+    let Happened::MessageReceived(m) = &event.event else { return Ok(false) };
+    if arms_timers(m) {
+        return Ok(false);
+    }
+    if !heard_from_visitor(m) {
+        return Ok(true);
+    }
+    let set = rule_set(app, &event.tenant_id).await?;
+    Ok(!set.rules().any(|(_, r)| r.event == Event::MessageReceived))
+}
+
 /// What the run did, as recorded on the conversation (`None`: no rule of the event, or a visitor's message that
 /// matched no rule, which is not recorded).
 pub async fn run(app: &App, event: &Envelope) -> Result<Option<AutomationRun>, RunError> {
     let t = &event.tenant_id;
     let (kind, conversation_id, message, message_json) = match &event.event {
         Happened::ConversationCreated(e) => (Event::ConversationCreated, &e.conversation_id, None, None),
-        Happened::MessageReceived(e) if e.message.author == Author::Visitor && !e.message.internal => (
+        Happened::MessageReceived(e) if heard_from_visitor(e) => (
             Event::MessageReceived,
             &e.conversation_id,
             Some(e.message.content.clone()),

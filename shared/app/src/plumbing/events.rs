@@ -797,6 +797,12 @@ pub struct Envelope {
     /// again. The outbox's stored copy never has it, so a copy the sweeper publishes (intake stopped before
     /// publishing) is pushed by `notify`: at least once either way.
     pub pushed: bool,
+    /// Set only on the copy that intake publishes after it found that the `automation` consumer has nothing
+    /// to do with it (`kefu_app::automation::run::idle_on`: a visitor's message that began no wait, in a tenant
+    /// with no rule of its event). Never on the wire: it only adds the topic attribute [`AUTOMATION_DONE`], so
+    /// the `automation` queue never receives that copy. The stored copy never has it, so a copy the sweeper
+    /// publishes reaches `automation`, which finds nothing to do.
+    pub automation_idle: bool,
 }
 
 impl Envelope {
@@ -806,7 +812,7 @@ impl Envelope {
         let millis = u64::try_from(at.as_millisecond()).unwrap_or(0);
         let random = rand::random::<u128>() & ((1u128 << 80) - 1);
         let id = ulid::Ulid::from_parts(millis, random).to_string();
-        Self { id, tenant_id: tenant_id.clone(), at, event: event.into(), pushed: false }
+        Self { id, tenant_id: tenant_id.clone(), at, event: event.into(), pushed: false, automation_idle: false }
     }
 
     /// The event's type (the topic's `type` attribute).
@@ -816,12 +822,17 @@ impl Envelope {
 
     /// The topic attributes this copy is published with besides its type: [`NOTIFY_DONE`] when intake did all
     /// of the `notify` consumer's work on it (a visitor's message whose frames it pushed and which its
-    /// transaction counted in the statistics), so the `notify` queue never receives it. A copy the sweeper
-    /// publishes has none: `notify` pushes it (the at-least-once fallback).
+    /// transaction counted in the statistics), so the `notify` queue never receives it; [`AUTOMATION_DONE`]
+    /// when intake found that `automation` has nothing to do with it ([`Envelope::automation_idle`]). A copy
+    /// the sweeper publishes has none: `notify` pushes it (the at-least-once fallback).
     pub fn attributes(&self) -> &'static [(&'static str, &'static str)] {
-        match &self.event {
-            Event::MessageReceived(m) if self.pushed && m.counted => &[NOTIFY_DONE],
-            _ => &[],
+        const BOTH: &[(&str, &str)] = &[NOTIFY_DONE, AUTOMATION_DONE];
+        let notify_done = matches!(&self.event, Event::MessageReceived(m) if self.pushed && m.counted);
+        match (notify_done, self.automation_idle) {
+            (true, true) => BOTH,
+            (true, false) => &BOTH[..1],
+            (false, true) => &BOTH[1..],
+            (false, false) => &[],
         }
     }
 
@@ -882,13 +893,17 @@ impl<'de> Deserialize<'de> for Envelope {
         let ty = EventType::parse(&w.event_type)
             .ok_or_else(|| D::Error::custom(format!("unknown event type {:?}", w.event_type)))?;
         let event = Event::decode(ty, w.data).map_err(|e| D::Error::custom(format!("{ty} data: {e}")))?;
-        Ok(Self { id: w.id, tenant_id: w.tenant_id, at: w.at, event, pushed: w.pushed })
+        Ok(Self { id: w.id, tenant_id: w.tenant_id, at: w.at, event, pushed: w.pushed, automation_idle: false })
     }
 }
 
 /// The topic attribute (name, value) of a copy the `notify` consumer has nothing to do with
 /// ([`Envelope::attributes`]); its subscription accepts only copies without it.
 pub const NOTIFY_DONE: (&str, &str) = ("notify", "done");
+
+/// The topic attribute (name, value) of a copy the `automation` consumer has nothing to do with
+/// ([`Envelope::automation_idle`]); its subscription accepts only copies without it.
+pub const AUTOMATION_DONE: (&str, &str) = ("automation", "done");
 
 /// The queue consumers, each with its own queue subscribed to the `events` topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -933,12 +948,14 @@ impl ConsumerName {
     }
 
     /// The subscription's filter policy: the exact types this consumer hears ([`EventType::consumers`]), and
-    /// for `notify` only copies without [`NOTIFY_DONE`]. `infra/template.yaml` carries the same lists, in the
-    /// same order; a test keeps them equal.
+    /// for `notify` only copies without [`NOTIFY_DONE`], for `automation` only copies without
+    /// [`AUTOMATION_DONE`]. `infra/template.yaml` carries the same lists, in the same order; a test keeps them
+    /// equal.
     pub fn filter_policy(self) -> FilterPolicy {
         let types = FilterPolicy::types(self.event_types().map(EventType::as_str));
         match self {
             ConsumerName::Notify => types.without(NOTIFY_DONE.0),
+            ConsumerName::Automation => types.without(AUTOMATION_DONE.0),
             _ => types,
         }
     }
@@ -1096,6 +1113,40 @@ mod tests {
         let mut tenant: Envelope = serde_json::from_str(&body(ty.as_str(), &stored(ty))).unwrap();
         tenant.pushed = true;
         assert!(tenant.attributes().is_empty(), "only a visitor's message is ever done at intake");
+    }
+
+    /// A copy intake found `automation` idle on skips the `automation` queue, whether or not it also skips
+    /// `notify`; the flag never travels, so the copy a queue receives (or the sweeper's) reads back without it.
+    #[test]
+    fn a_copy_marked_automation_idle_skips_automation_only() {
+        let m = message(Author::Visitor, CU, "hello", false, "2026-11-25T08:00:00.123456789Z");
+        let attrs_of = |e: &Envelope| {
+            let mut attrs = BTreeMap::from([("type".to_owned(), e.event_type().as_str().to_owned())]);
+            attrs.extend(e.attributes().iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+            attrs
+        };
+        let notify = ConsumerName::Notify.filter_policy();
+        let automation = ConsumerName::Automation.filter_policy();
+        for pushed in [true, false] {
+            let mut e = Envelope::new(
+                &TenantId::parse(TENANT).unwrap(),
+                "2026-11-25T08:00:00Z".parse().unwrap(),
+                MessageReceived {
+                    conversation_id: id(CV),
+                    message: m.clone(),
+                    counted: true,
+                    starts_wait: Some(false),
+                },
+            );
+            e.pushed = pushed;
+            e.automation_idle = true;
+            assert!(!automation.accepts(&attrs_of(&e)), "pushed {pushed}");
+            assert_eq!(notify.accepts(&attrs_of(&e)), !pushed, "pushed {pushed}");
+            let written = serde_json::to_string(&e).unwrap();
+            assert!(!written.contains("automation"), "{written}");
+            let read: Envelope = serde_json::from_str(&written).unwrap();
+            assert!(!read.automation_idle && automation.accepts(&attrs_of(&read)));
+        }
     }
 
     #[test]
