@@ -142,10 +142,12 @@ pub struct Server {
 }
 
 impl Server {
-    /// Stops accepting, lets in-flight requests finish, drains the pollers, and waits for all of it.
+    /// Stops accepting, lets in-flight requests finish, drains the pollers, clears the published outbox
+    /// entries still waiting for their batch, and waits for all of it.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
+        self.app.clearing.flush().await;
     }
 
     /// Waits for SIGINT or SIGTERM, then stops gracefully.
@@ -218,6 +220,10 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     if app.config.websocket_url.is_none() {
         let url = websocket_url(config.public_url.as_deref(), addr)?;
         app.config = Arc::new(kefu_app::Config { websocket_url: Some(url), ..(*app.config).clone() });
+    }
+    if wired.embedded_table.is_some() {
+        // A long-running process: published outbox entries leave in batches, off the request's path.
+        app.clearing = kefu_app::plumbing::outbox::Clearing::batched(app.table.clone());
     }
     let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let mut routes = kefu_fn_api::routes(&app).merge(kefu_fn_intake::routes());

@@ -62,6 +62,7 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         )),
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
         memo: Arc::default(),
+        clearing: kefu_app::plumbing::outbox::Clearing::inline(),
     };
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })
 }

@@ -34,6 +34,7 @@ async fn a_tenant_created_event_reaches_its_consumer() {
     })
     .await;
     assert!(delivered, "the notify consumer sent the welcome mail");
+    t.app().clearing.flush().await;
     let pending = kefu_app::plumbing::outbox::pending(t.app()).await.unwrap();
     assert_eq!(pending["pending"], 0, "published entries are cleared from the outbox");
 }
@@ -68,6 +69,7 @@ async fn an_event_stored_but_never_published_is_not_lost() {
     let delivered =
         eventually(Duration::from_secs(20), || async { t.mail().iter().any(|m| m["to"] == "ops@crashy.test") }).await;
     assert!(delivered, "the sweeper republished the stored event after the restart");
+    t.app().clearing.flush().await;
     assert_eq!(kefu_app::plumbing::outbox::pending(t.app()).await.unwrap()["pending"], 0);
 }
 

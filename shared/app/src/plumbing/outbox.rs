@@ -2,10 +2,13 @@
 //! published right after, and republished by the sweeper if the publish never happened (a crash, a timeout).
 //! So a crash between "stored" and "published" loses nothing; consumers deduplicate the rare repeat.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use kefu_ports::table::{Condition, Item, Key, Query, SkCondition, TableError, TxOp};
+use kefu_ports::Table;
+use kefu_ports::table::{Condition, Item, Key, MAX_TX_ITEMS, Query, SkCondition, TableError, TxOp};
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::App;
@@ -71,10 +74,107 @@ async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str, more: &
         warn!(event_id = %key.sk, error = %e, "publish failed; the outbox sweeper will retry");
         return false;
     }
-    if let Err(e) = app.table.delete(key, None).await {
-        warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
+    if !app.clearing.hand_over(key) {
+        clear_now(&*app.table, key).await;
     }
     true
+}
+
+async fn clear_now(table: &dyn Table, key: &Key) {
+    if let Err(e) = table.delete(key, None).await {
+        warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
+    }
+}
+
+/// How published entries leave the outbox.
+///
+/// Inline (the default: a Lambda, which may be frozen as soon as it answers, a command, a test), each publish
+/// deletes its entry before it returns. Batched (`kefu serve`), a publish hands the entry's key to a task that
+/// deletes what has gathered in one transaction of up to [`MAX_TX_ITEMS`] and then takes the next batch, as
+/// the store's group commit does: the request no longer waits for a second durable write, and the store runs
+/// one write for many entries instead of one each. An entry whose delete is lost with the process (a crash
+/// before its batch) is published again by the sweeper after [`SWEEP_AFTER`], a repeat consumers already
+/// drop. Nothing is lost either way: the entry goes only after its publish.
+#[derive(Clone, Default)]
+pub struct Clearing {
+    batched: Option<mpsc::Sender<Clear>>,
+}
+
+/// What the batching task is handed.
+enum Clear {
+    /// A published entry to delete.
+    Entry(Key),
+    /// Answer once everything handed over before this is deleted (or failed and left to the sweeper).
+    Flush(oneshot::Sender<()>),
+}
+
+/// How many keys may wait for the batching task before a publish deletes its entry itself (back-pressure:
+/// the wait never grows past what a few batches clear).
+pub const CLEAR_BACKLOG: usize = 4 * MAX_TX_ITEMS;
+
+impl Clearing {
+    /// Each publish deletes its entry itself.
+    pub fn inline() -> Self {
+        Self::default()
+    }
+
+    /// A task on the current runtime deletes published entries of `table` in batches. It ends when the last
+    /// clone of this is dropped, after clearing what it was handed.
+    pub fn batched(table: Arc<dyn Table>) -> Self {
+        let (tx, rx) = mpsc::channel(CLEAR_BACKLOG);
+        tokio::spawn(clear_in_batches(table, rx));
+        Self { batched: Some(tx) }
+    }
+
+    /// Whether the entries are cleared in batches.
+    pub fn is_batched(&self) -> bool {
+        self.batched.is_some()
+    }
+
+    /// Hands `key` to the batching task; `false` when the caller must delete it (inline, or a full backlog).
+    fn hand_over(&self, key: &Key) -> bool {
+        self.batched.as_ref().is_some_and(|tx| tx.try_send(Clear::Entry(key.clone())).is_ok())
+    }
+
+    /// Waits until every entry handed over before this call has been deleted (or its delete failed and the
+    /// sweeper has it). At once when inline. For a clean stop, and for tests that look at the outbox.
+    pub async fn flush(&self) {
+        let Some(tx) = &self.batched else { return };
+        let (done, wait) = oneshot::channel();
+        if tx.send(Clear::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The batching task: waits for keys, deletes every distinct one that has gathered (at most
+/// [`MAX_TX_ITEMS`]) in one transaction, and repeats. A failed batch stays in the outbox for the sweeper.
+async fn clear_in_batches(table: Arc<dyn Table>, mut rx: mpsc::Receiver<Clear>) {
+    let mut got = Vec::with_capacity(MAX_TX_ITEMS);
+    while rx.recv_many(&mut got, MAX_TX_ITEMS).await > 0 {
+        let mut keys: Vec<Key> = Vec::with_capacity(got.len());
+        let mut flushes = Vec::new();
+        for c in got.drain(..) {
+            match c {
+                Clear::Entry(k) if !keys.contains(&k) => keys.push(k),
+                Clear::Entry(_) => {}
+                Clear::Flush(done) => flushes.push(done),
+            }
+        }
+        match keys.len() {
+            0 => {}
+            1 => clear_now(&*table, &keys[0]).await,
+            n => {
+                let ops = keys.into_iter().map(|key| TxOp::Delete { key, condition: None }).collect();
+                if let Err(e) = table.transact(ops).await {
+                    warn!(entries = n, error = %e, "published but not cleared; they may be published again");
+                }
+            }
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
 }
 
 /// What a sweep did.
@@ -127,4 +227,125 @@ pub async fn pending(app: &App) -> Result<Value, TableError> {
         total += app.table.query(Query::partition(outbox_pk(shard)).limit(1000)).await?.items.len();
     }
     Ok(json!({"pending": total}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_domain::TenantId;
+    use kefu_domain::ids::ExportId;
+    use kefu_ports::ManualClock;
+
+    use super::*;
+    use crate::plumbing::events::ExportRequested;
+    use crate::testing::EmbeddedApp;
+
+    /// `n` events committed to the outbox (not yet published).
+    async fn stored(app: &App, n: usize) -> Vec<Envelope> {
+        let t = TenantId::generate();
+        let events: Vec<Envelope> =
+            (0..n).map(|_| Envelope::new(&t, app.now(), ExportRequested { export_id: ExportId::generate() })).collect();
+        commit_unpublished(app, Vec::new(), &events).await.unwrap();
+        events
+    }
+
+    async fn pending_count(app: &App) -> u64 {
+        pending(app).await.unwrap()["pending"].as_u64().unwrap()
+    }
+
+    fn embedded() -> (EmbeddedApp, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new("2026-12-04T00:00:00Z".parse().unwrap()));
+        (EmbeddedApp::new(clock.clone()), clock)
+    }
+
+    #[tokio::test]
+    async fn inline_a_publish_clears_its_entry_before_it_returns() {
+        let (e, _) = embedded();
+        let events = stored(&e.app, 3).await;
+        assert_eq!(pending_count(&e.app).await, 3);
+        let before = e.app.table.stats();
+        publish(&e.app, &events).await;
+        let after = e.app.table.stats();
+        assert_eq!(after.items_written - before.items_written, 3);
+        assert_eq!(after.requests - before.requests, 3, "one delete each");
+        assert_eq!(pending_count(&e.app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn batched_the_entries_handed_over_together_leave_in_one_write() {
+        let (mut e, _) = embedded();
+        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let events = stored(&e.app, 10).await;
+        // The test's runtime runs one task at a time: the batching task takes nothing before the flush.
+        for ev in &events {
+            assert!(e.app.clearing.hand_over(&key_of(ev)));
+        }
+        assert!(e.app.clearing.hand_over(&key_of(&events[0])), "a key handed over twice");
+        let before = e.app.table.stats();
+        e.app.clearing.flush().await;
+        let after = e.app.table.stats();
+        assert_eq!(after.requests - before.requests, 1, "one transaction for the ten entries");
+        assert_eq!(after.items_written - before.items_written, 10, "each entry deleted once");
+        assert_eq!(pending_count(&e.app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn batched_a_publish_hands_its_entry_over_and_a_flush_sees_it_gone() {
+        let (mut e, _) = embedded();
+        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let events = stored(&e.app, 5).await;
+        publish(&e.app, &events).await;
+        e.app.clearing.flush().await;
+        assert_eq!(pending_count(&e.app).await, 0);
+        // The sweeper finds nothing to publish again.
+        assert_eq!(sweep(&e.app, Duration::ZERO).await.unwrap(), SweepReport::default());
+    }
+
+    #[tokio::test]
+    async fn batched_a_full_backlog_makes_the_publish_clear_its_own_entry() {
+        let (mut e, _) = embedded();
+        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let filler = stored(&e.app, 1).await;
+        let events = stored(&e.app, 1).await;
+        // No await from here to the publish's own delete: the batching task cannot run and drain the backlog.
+        for _ in 0..CLEAR_BACKLOG {
+            assert!(e.app.clearing.hand_over(&key_of(&filler[0])));
+        }
+        assert!(!e.app.clearing.hand_over(&key_of(&events[0])), "the backlog is full");
+        publish(&e.app, &events).await;
+        let left = e.app.table.get(&key_of(&events[0])).await.unwrap();
+        assert!(left.is_none(), "cleared by the publish itself, before the batching task ran");
+        e.app.clearing.flush().await;
+        assert_eq!(pending_count(&e.app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_publish_leaves_its_entry_for_the_sweeper_either_way() {
+        struct Down;
+        #[async_trait::async_trait]
+        impl kefu_ports::Topic for Down {
+            async fn publish(&self, _: &str, _: &str, _: &[(&str, &str)]) -> Result<(), kefu_ports::TopicError> {
+                Err(kefu_ports::TopicError::Unavailable("down".into()))
+            }
+        }
+        for batched in [false, true] {
+            let (mut e, clock) = embedded();
+            if batched {
+                e.app.clearing = Clearing::batched(e.app.table.clone());
+            }
+            let up = e.app.topic.clone();
+            e.app.topic = Arc::new(Down);
+            let events = stored(&e.app, 2).await;
+            publish(&e.app, &events).await;
+            e.app.clearing.flush().await;
+            assert_eq!(pending_count(&e.app).await, 2, "batched: {batched}");
+            e.app.topic = up;
+            clock.advance(jiff::SignedDuration::from_millis(1));
+            let report = sweep(&e.app, Duration::ZERO).await.unwrap();
+            assert_eq!(report.published, 2);
+            e.app.clearing.flush().await;
+            assert_eq!(pending_count(&e.app).await, 0, "batched: {batched}");
+        }
+    }
 }

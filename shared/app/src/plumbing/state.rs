@@ -38,6 +38,8 @@ pub struct App {
     pub config: Arc<Config>,
     /// Values derived from stored items, each kept for one version of its source (compiled rule sets).
     pub memo: Arc<super::memo::Memo>,
+    /// How published outbox entries are deleted: each by its publish, or in batches off the request's path.
+    pub clearing: super::outbox::Clearing,
 }
 
 impl App {
