@@ -143,11 +143,11 @@ pub struct Server {
 
 impl Server {
     /// Stops accepting, lets in-flight requests finish, drains the pollers, clears the published outbox
-    /// entries still waiting for their batch, and waits for all of it.
+    /// entries still waiting for their batch (and lets go of the store), and waits for all of it.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
-        self.app.clearing.flush().await;
+        self.app.clearing.close().await;
     }
 
     /// Waits for SIGINT or SIGTERM, then stops gracefully.

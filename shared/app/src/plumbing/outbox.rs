@@ -2,7 +2,7 @@
 //! published right after, and republished by the sweeper if the publish never happened (a crash, a timeout).
 //! So a crash between "stored" and "published" loses nothing; consumers deduplicate the rare repeat.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kefu_ports::Table;
@@ -97,7 +97,14 @@ async fn clear_now(table: &dyn Table, key: &Key) {
 /// drop. Nothing is lost either way: the entry goes only after its publish.
 #[derive(Clone, Default)]
 pub struct Clearing {
-    batched: Option<mpsc::Sender<Clear>>,
+    batched: Option<Arc<Batched>>,
+}
+
+/// The batching task's channel and handle, shared by every clone of a [`Clearing`].
+struct Batched {
+    /// Taken by [`Clearing::close`]: later publishes delete their own entries.
+    tx: Mutex<Option<mpsc::Sender<Clear>>>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// What the batching task is handed.
@@ -118,31 +125,49 @@ impl Clearing {
         Self::default()
     }
 
-    /// A task on the current runtime deletes published entries of `table` in batches. It ends when the last
-    /// clone of this is dropped, after clearing what it was handed.
+    /// A task on the current runtime deletes published entries of `table` in batches, until
+    /// [`Clearing::close`].
     pub fn batched(table: Arc<dyn Table>) -> Self {
         let (tx, rx) = mpsc::channel(CLEAR_BACKLOG);
-        tokio::spawn(clear_in_batches(table, rx));
-        Self { batched: Some(tx) }
+        let task = tokio::spawn(clear_in_batches(table, rx));
+        Self { batched: Some(Arc::new(Batched { tx: Mutex::new(Some(tx)), task: Mutex::new(Some(task)) })) }
     }
 
-    /// Whether the entries are cleared in batches.
+    /// Whether the entries are cleared in batches (and not closed yet).
     pub fn is_batched(&self) -> bool {
-        self.batched.is_some()
+        self.sender().is_some()
     }
 
-    /// Hands `key` to the batching task; `false` when the caller must delete it (inline, or a full backlog).
+    fn sender(&self) -> Option<mpsc::Sender<Clear>> {
+        self.batched.as_ref().and_then(|b| b.tx.lock().expect("clearing lock").clone())
+    }
+
+    /// Hands `key` to the batching task; `false` when the caller must delete it (inline, closed, or a full
+    /// backlog).
     fn hand_over(&self, key: &Key) -> bool {
-        self.batched.as_ref().is_some_and(|tx| tx.try_send(Clear::Entry(key.clone())).is_ok())
+        let Some(b) = &self.batched else { return false };
+        let tx = b.tx.lock().expect("clearing lock");
+        tx.as_ref().is_some_and(|tx| tx.try_send(Clear::Entry(key.clone())).is_ok())
     }
 
     /// Waits until every entry handed over before this call has been deleted (or its delete failed and the
-    /// sweeper has it). At once when inline. For a clean stop, and for tests that look at the outbox.
+    /// sweeper has it). At once when inline. For tests that look at the outbox.
     pub async fn flush(&self) {
-        let Some(tx) = &self.batched else { return };
+        let Some(tx) = self.sender() else { return };
         let (done, wait) = oneshot::channel();
         if tx.send(Clear::Flush(done)).await.is_ok() {
             let _ = wait.await;
+        }
+    }
+
+    /// Clears what was handed over, then ends the batching task, which lets go of the table (and so of an
+    /// embedded store's file, for the next process). Later publishes, by any clone, delete their own entries.
+    pub async fn close(&self) {
+        let Some(b) = &self.batched else { return };
+        drop(b.tx.lock().expect("clearing lock").take());
+        let task = b.task.lock().expect("clearing lock").take();
+        if let Some(task) = task {
+            let _ = task.await;
         }
     }
 }
@@ -317,6 +342,30 @@ mod tests {
         let left = e.app.table.get(&key_of(&events[0])).await.unwrap();
         assert!(left.is_none(), "cleared by the publish itself, before the batching task ran");
         e.app.clearing.flush().await;
+        assert_eq!(pending_count(&e.app).await, 0);
+    }
+
+    #[tokio::test]
+    async fn closing_clears_what_waits_lets_go_of_the_table_and_leaves_later_publishes_inline() {
+        let (mut e, _) = embedded();
+        let held = Arc::strong_count(&e.app.table);
+        e.app.clearing = Clearing::batched(e.app.table.clone());
+        assert_eq!(Arc::strong_count(&e.app.table), held + 1, "the batching task holds the table");
+        let events = stored(&e.app, 3).await;
+        for ev in &events {
+            assert!(e.app.clearing.hand_over(&key_of(ev)));
+        }
+        let other = e.app.clone();
+        e.app.clearing.close().await;
+        assert_eq!(pending_count(&e.app).await, 0, "what was handed over is cleared");
+        assert_eq!(Arc::strong_count(&e.app.table), held + 1, "only the app clone holds it now");
+        drop(other);
+        assert_eq!(Arc::strong_count(&e.app.table), held, "the task let go of the table");
+        assert!(!e.app.clearing.is_batched());
+        let later = stored(&e.app, 1).await;
+        let before = e.app.table.stats();
+        publish(&e.app, &later).await;
+        assert_eq!(e.app.table.stats().requests - before.requests, 1, "the publish deleted its own entry");
         assert_eq!(pending_count(&e.app).await, 0);
     }
 
