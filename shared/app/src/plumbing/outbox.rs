@@ -74,16 +74,12 @@ async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str, more: &
         warn!(event_id = %key.sk, error = %e, "publish failed; the outbox sweeper will retry");
         return false;
     }
-    if !app.clearing.hand_over(key) {
-        clear_now(&*app.table, key).await;
-    }
-    true
-}
-
-async fn clear_now(table: &dyn Table, key: &Key) {
-    if let Err(e) = table.delete(key, None).await {
+    if !app.clearing.hand_over(key)
+        && let Err(e) = app.table.delete(key, None).await
+    {
         warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
     }
+    true
 }
 
 /// How published entries leave the outbox.
@@ -97,14 +93,15 @@ async fn clear_now(table: &dyn Table, key: &Key) {
 /// drop. Nothing is lost either way: the entry goes only after its publish.
 #[derive(Clone, Default)]
 pub struct Clearing {
-    batched: Option<Arc<Batched>>,
+    /// The batching task while it runs, shared by every clone; `None` inside once [`Clearing::close`] took it,
+    /// and later publishes delete their own entries.
+    batched: Option<Arc<Mutex<Option<Batching>>>>,
 }
 
-/// The batching task's channel and handle, shared by every clone of a [`Clearing`].
-struct Batched {
-    /// Taken by [`Clearing::close`]: later publishes delete their own entries.
-    tx: Mutex<Option<mpsc::Sender<Clear>>>,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+/// The batching task's channel and handle.
+struct Batching {
+    tx: mpsc::Sender<Clear>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 /// What the batching task is handed.
@@ -130,7 +127,7 @@ impl Clearing {
     pub fn batched(table: Arc<dyn Table>) -> Self {
         let (tx, rx) = mpsc::channel(CLEAR_BACKLOG);
         let task = tokio::spawn(clear_in_batches(table, rx));
-        Self { batched: Some(Arc::new(Batched { tx: Mutex::new(Some(tx)), task: Mutex::new(Some(task)) })) }
+        Self { batched: Some(Arc::new(Mutex::new(Some(Batching { tx, task })))) }
     }
 
     /// Whether the entries are cleared in batches (and not closed yet).
@@ -139,15 +136,16 @@ impl Clearing {
     }
 
     fn sender(&self) -> Option<mpsc::Sender<Clear>> {
-        self.batched.as_ref().and_then(|b| b.tx.lock().expect("clearing lock").clone())
+        let b = self.batched.as_ref()?;
+        b.lock().expect("clearing lock").as_ref().map(|open| open.tx.clone())
     }
 
     /// Hands `key` to the batching task; `false` when the caller must delete it (inline, closed, or a full
     /// backlog).
     fn hand_over(&self, key: &Key) -> bool {
         let Some(b) = &self.batched else { return false };
-        let tx = b.tx.lock().expect("clearing lock");
-        tx.as_ref().is_some_and(|tx| tx.try_send(Clear::Entry(key.clone())).is_ok())
+        let open = b.lock().expect("clearing lock");
+        open.as_ref().is_some_and(|open| open.tx.try_send(Clear::Entry(key.clone())).is_ok())
     }
 
     /// Waits until every entry handed over before this call has been deleted (or its delete failed and the
@@ -164,9 +162,9 @@ impl Clearing {
     /// embedded store's file, for the next process). Later publishes, by any clone, delete their own entries.
     pub async fn close(&self) {
         let Some(b) = &self.batched else { return };
-        drop(b.tx.lock().expect("clearing lock").take());
-        let task = b.task.lock().expect("clearing lock").take();
-        if let Some(task) = task {
+        let taken = b.lock().expect("clearing lock").take();
+        if let Some(Batching { tx, task }) = taken {
+            drop(tx);
             let _ = task.await;
         }
     }
@@ -186,14 +184,11 @@ async fn clear_in_batches(table: Arc<dyn Table>, mut rx: mpsc::Receiver<Clear>) 
                 Clear::Flush(done) => flushes.push(done),
             }
         }
-        match keys.len() {
-            0 => {}
-            1 => clear_now(&*table, &keys[0]).await,
-            n => {
-                let ops = keys.into_iter().map(|key| TxOp::Delete { key, condition: None }).collect();
-                if let Err(e) = table.transact(ops).await {
-                    warn!(entries = n, error = %e, "published but not cleared; they may be published again");
-                }
+        if !keys.is_empty() {
+            let n = keys.len();
+            let ops = keys.into_iter().map(|key| TxOp::Delete { key, condition: None }).collect();
+            if let Err(e) = table.transact(ops).await {
+                warn!(entries = n, error = %e, "published but not cleared; they may be published again");
             }
         }
         for done in flushes {
@@ -284,6 +279,13 @@ mod tests {
         (EmbeddedApp::new(clock.clone()), clock)
     }
 
+    /// An app whose published entries leave in batches.
+    fn batched() -> EmbeddedApp {
+        let (mut e, _) = embedded();
+        e.app.clearing = Clearing::batched(e.app.table.clone());
+        e
+    }
+
     #[tokio::test]
     async fn inline_a_publish_clears_its_entry_before_it_returns() {
         let (e, _) = embedded();
@@ -299,8 +301,7 @@ mod tests {
 
     #[tokio::test]
     async fn batched_the_entries_handed_over_together_leave_in_one_write() {
-        let (mut e, _) = embedded();
-        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let e = batched();
         let events = stored(&e.app, 10).await;
         // The test's runtime runs one task at a time: the batching task takes nothing before the flush.
         for ev in &events {
@@ -317,8 +318,7 @@ mod tests {
 
     #[tokio::test]
     async fn batched_a_publish_hands_its_entry_over_and_a_flush_sees_it_gone() {
-        let (mut e, _) = embedded();
-        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let e = batched();
         let events = stored(&e.app, 5).await;
         publish(&e.app, &events).await;
         e.app.clearing.flush().await;
@@ -329,8 +329,7 @@ mod tests {
 
     #[tokio::test]
     async fn batched_a_full_backlog_makes_the_publish_clear_its_own_entry() {
-        let (mut e, _) = embedded();
-        e.app.clearing = Clearing::batched(e.app.table.clone());
+        let e = batched();
         let filler = stored(&e.app, 1).await;
         let events = stored(&e.app, 1).await;
         // No await from here to the publish's own delete: the batching task cannot run and drain the backlog.
