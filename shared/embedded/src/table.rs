@@ -117,17 +117,25 @@ fn check(cond: Option<&Condition>, item: Option<&Item>, now: i64) -> bool {
 }
 
 /// What one operation of a write does to its item.
-fn apply(op: &TxOp, stored: Option<&Item>) -> Result<Option<Item>, TableError> {
+enum Change {
+    /// Nothing (a condition check).
+    Keep,
+    /// The item after the operation (`None`: deleted).
+    Write(Option<Item>),
+}
+
+/// What `op` does to `stored`; a put's item moves into its outcome rather than being copied.
+fn apply(op: TxOp, stored: Option<&Item>) -> Result<Change, TableError> {
     Ok(match op {
-        TxOp::Put { item, .. } => Some(item.clone()),
+        TxOp::Put { item, .. } => Change::Write(Some(item)),
         TxOp::Update { key, update, .. } => {
             let mut next = stored.cloned().unwrap_or_else(|| key.to_item());
             update.apply(&mut next)?;
             validate_item(&next)?;
-            Some(next)
+            Change::Write(Some(next))
         }
-        TxOp::Delete { .. } => None,
-        TxOp::Check { .. } => return Ok(stored.cloned()),
+        TxOp::Delete { .. } => Change::Write(None),
+        TxOp::Check { .. } => Change::Keep,
     })
 }
 
@@ -212,10 +220,12 @@ impl EmbeddedTable {
         self.written.fetch_add(written, Ordering::Relaxed);
     }
 
-    /// Runs write operations as one unit: all conditions first, then all changes, or nothing. Answers what each
-    /// operation left stored. A failed condition is reported as a transaction's (`TransactionCanceled` with
-    /// the failing positions) when `transaction`, else as a single write's (`ConditionFailed`).
-    async fn write(&self, ops: Vec<TxOp>, transaction: bool) -> Result<Vec<Option<Item>>, TableError> {
+    /// Runs write operations as one unit: all conditions first, then all changes, or nothing. Answers, when
+    /// `answer`, what each operation left stored (a delete: what it removed); else nothing, so a put or a
+    /// transaction hands no items back. A failed condition is reported as a transaction's
+    /// (`TransactionCanceled` with the failing positions) when `transaction`, else as a single write's
+    /// (`ConditionFailed`).
+    async fn write(&self, ops: Vec<TxOp>, transaction: bool, answer: bool) -> Result<Vec<Option<Item>>, TableError> {
         let n = ops.len() as u64;
         let writes = ops.iter().filter(|o| !matches!(o, TxOp::Check { .. })).count() as u64;
         let result = self
@@ -241,17 +251,23 @@ impl EmbeddedTable {
                 }
                 // Every outcome is computed before anything is written, so a refused operation leaves the
                 // shared group transaction untouched.
-                let next: Vec<Option<Item>> =
-                    ops.iter().zip(&stored).map(|(op, (_, cur))| apply(op, cur.as_ref())).collect::<Result<_, _>>()?;
-                let mut out = Vec::with_capacity(ops.len());
-                for ((op, (key, cur)), next) in ops.iter().zip(&stored).zip(next) {
-                    if !matches!(op, TxOp::Check { .. }) {
-                        save(tx, key, cur.as_ref(), next.as_ref())?;
+                let changes: Vec<Change> = ops
+                    .into_iter()
+                    .zip(&stored)
+                    .map(|(op, (_, cur))| apply(op, cur.as_ref()))
+                    .collect::<Result<_, _>>()?;
+                let mut out = Vec::with_capacity(if answer { changes.len() } else { 0 });
+                for ((key, cur), change) in stored.into_iter().zip(changes) {
+                    let left = match change {
+                        Change::Keep => cur,
+                        Change::Write(next) => {
+                            save(tx, &key, cur.as_ref(), next.as_ref())?;
+                            next.or(cur)
+                        }
+                    };
+                    if answer {
+                        out.push(left);
                     }
-                    out.push(match op {
-                        TxOp::Delete { .. } => cur.clone(),
-                        _ => next,
-                    });
                 }
                 Ok(out)
             })
@@ -316,17 +332,17 @@ impl Table for EmbeddedTable {
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         validate_item(&item)?;
-        self.write(vec![TxOp::Put { item, condition }], false).await.map(drop)
+        self.write(vec![TxOp::Put { item, condition }], false, false).await.map(drop)
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError> {
         update.validate()?;
-        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }], false).await?;
+        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }], false, true).await?;
         Ok(out.into_iter().next().flatten().expect("an update leaves an item"))
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError> {
-        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false).await?;
+        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false, true).await?;
         let now = self.store.clock.now().as_second();
         Ok(out.into_iter().next().flatten().filter(|i| !is_expired(i, now)))
     }
@@ -365,7 +381,7 @@ impl Table for EmbeddedTable {
                 validate_item(item)?;
             }
         }
-        self.write(ops, true).await.map(drop)
+        self.write(ops, true, false).await.map(drop)
     }
 
     fn stats(&self) -> TableStats {
