@@ -220,12 +220,12 @@ impl EmbeddedTable {
         self.written.fetch_add(written, Ordering::Relaxed);
     }
 
-    /// Runs write operations as one unit: all conditions first, then all changes, or nothing. Answers, when
-    /// `answer`, what each operation left stored (a delete: what it removed); else nothing, so a put or a
-    /// transaction hands no items back. A failed condition is reported as a transaction's
+    /// Runs write operations as one unit: all conditions first, then all changes, or nothing. Answers what each
+    /// operation left stored (a delete: what it removed), moved out rather than copied, so the caller, not the
+    /// writer thread, frees what it does not keep. A failed condition is reported as a transaction's
     /// (`TransactionCanceled` with the failing positions) when `transaction`, else as a single write's
     /// (`ConditionFailed`).
-    async fn write(&self, ops: Vec<TxOp>, transaction: bool, answer: bool) -> Result<Vec<Option<Item>>, TableError> {
+    async fn write(&self, ops: Vec<TxOp>, transaction: bool) -> Result<Vec<Option<Item>>, TableError> {
         let n = ops.len() as u64;
         let writes = ops.iter().filter(|o| !matches!(o, TxOp::Check { .. })).count() as u64;
         let result = self
@@ -256,18 +256,15 @@ impl EmbeddedTable {
                     .zip(&stored)
                     .map(|(op, (_, cur))| apply(op, cur.as_ref()))
                     .collect::<Result<_, _>>()?;
-                let mut out = Vec::with_capacity(if answer { changes.len() } else { 0 });
+                let mut out = Vec::with_capacity(changes.len());
                 for ((key, cur), change) in stored.into_iter().zip(changes) {
-                    let left = match change {
+                    out.push(match change {
                         Change::Keep => cur,
                         Change::Write(next) => {
                             save(tx, &key, cur.as_ref(), next.as_ref())?;
                             next.or(cur)
                         }
-                    };
-                    if answer {
-                        out.push(left);
-                    }
+                    });
                 }
                 Ok(out)
             })
@@ -332,17 +329,17 @@ impl Table for EmbeddedTable {
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
         validate_item(&item)?;
-        self.write(vec![TxOp::Put { item, condition }], false, false).await.map(drop)
+        self.write(vec![TxOp::Put { item, condition }], false).await.map(drop)
     }
 
     async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError> {
         update.validate()?;
-        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }], false, true).await?;
+        let out = self.write(vec![TxOp::Update { key: key.clone(), update, condition }], false).await?;
         Ok(out.into_iter().next().flatten().expect("an update leaves an item"))
     }
 
     async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError> {
-        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false, true).await?;
+        let out = self.write(vec![TxOp::Delete { key: key.clone(), condition }], false).await?;
         let now = self.store.clock.now().as_second();
         Ok(out.into_iter().next().flatten().filter(|i| !is_expired(i, now)))
     }
@@ -381,7 +378,7 @@ impl Table for EmbeddedTable {
                 validate_item(item)?;
             }
         }
-        self.write(ops, true, false).await.map(drop)
+        self.write(ops, true).await.map(drop)
     }
 
     fn stats(&self) -> TableStats {
