@@ -211,7 +211,7 @@ impl Table for DynamoTable {
             .await
             .map_err(single)?;
         let item = self.live(out.item)?;
-        self.count(u64::from(item.is_some()), 0);
+        self.count(1, 0);
         Ok(item)
     }
 

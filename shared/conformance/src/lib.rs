@@ -57,6 +57,7 @@ macro_rules! table_tests {
                 ttl_hides_expired_items,
                 concurrent_conditional_updates,
                 bad_input_is_rejected,
+                stats_count_alike,
             ]
         );
     };

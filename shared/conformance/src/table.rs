@@ -326,3 +326,76 @@ pub async fn bad_input_is_rejected(t: Arc<dyn Table>) {
     ));
     assert!(t.query(Query::partition(&pk)).await.unwrap().items.is_empty());
 }
+
+/// The adapter's counters count as DynamoDB bills: a get reads one item (found or not), a query the items it
+/// returns, a transaction's checks read and its other operations write, a conditional write's condition is part
+/// of the write, and a refused request moves no item. Each call is one request. Asks for a table of its own (a
+/// fresh adapter instance), so the counts are this case's alone.
+pub async fn stats_count_alike(t: Arc<dyn Table>) {
+    let pk = crate::unique("S");
+    let start = t.stats();
+    let delta = |before: kefu_ports::table::TableStats| {
+        let now = t.stats();
+        (now.items_read - before.items_read, now.items_written - before.items_written, now.requests - before.requests)
+    };
+    for sk in ["a", "b", "c"] {
+        t.put(item(json!({"pk": pk, "sk": sk, "v": 1})), Some(Condition::NotExists)).await.unwrap();
+    }
+    assert_eq!(delta(start), (0, 3, 3), "three conditional puts: written, not read");
+
+    let before = t.stats();
+    assert!(t.get(&Key::new(&pk, "a")).await.unwrap().is_some());
+    assert!(t.get(&Key::new(&pk, "none")).await.unwrap().is_none());
+    assert_eq!(delta(before), (2, 0, 2), "a get reads one item, found or not");
+
+    let before = t.stats();
+    assert_eq!(t.query(Query::partition(&pk)).await.unwrap().items.len(), 3);
+    assert_eq!(t.query(Query::partition(&pk).limit(2)).await.unwrap().items.len(), 2);
+    assert_eq!(delta(before), (5, 0, 2), "a query reads the items it returns");
+
+    let before = t.stats();
+    t.update(&Key::new(&pk, "a"), Update::new().add("v", 1), Some(Condition::eq("v", 1))).await.unwrap();
+    assert!(t.delete(&Key::new(&pk, "b"), Some(Condition::Exists)).await.unwrap().is_some());
+    assert_eq!(delta(before), (0, 2, 2), "an update and a delete write one item each");
+
+    let before = t.stats();
+    assert_eq!(
+        t.put(item(json!({"pk": pk, "sk": "c"})), Some(Condition::NotExists)).await,
+        Err(TableError::ConditionFailed)
+    );
+    assert_eq!(
+        t.update(&Key::new(&pk, "a"), Update::new().add("v", 1), Some(Condition::eq("v", 1))).await.unwrap_err(),
+        TableError::ConditionFailed
+    );
+    assert_eq!(delta(before), (0, 0, 2), "a refused write moves no item");
+
+    let before = t.stats();
+    t.transact(vec![
+        TxOp::Check { key: Key::new(&pk, "c"), condition: Condition::Exists },
+        TxOp::Put { item: item(json!({"pk": pk, "sk": "d"})), condition: Some(Condition::NotExists) },
+        TxOp::Update { key: Key::new(&pk, "a"), update: Update::new().add("v", 1), condition: None },
+        TxOp::Delete { key: Key::new(&pk, "c"), condition: None },
+    ])
+    .await
+    .expect_err("one item twice");
+    t.transact(vec![
+        TxOp::Check { key: Key::new(&pk, "c"), condition: Condition::Exists },
+        TxOp::Put { item: item(json!({"pk": pk, "sk": "d"})), condition: Some(Condition::NotExists) },
+        TxOp::Update { key: Key::new(&pk, "a"), update: Update::new().add("v", 1), condition: None },
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        t.transact(vec![
+            TxOp::Check { key: Key::new(&pk, "b"), condition: Condition::Exists },
+            TxOp::Delete { key: Key::new(&pk, "d"), condition: None },
+        ])
+        .await,
+        Err(TableError::TransactionCanceled { failed: vec![0] })
+    );
+    let (read, written, requests) = delta(before);
+    assert_eq!((read, written), (1, 2), "one check read, a put and an update written; the refused ones moved nothing");
+    // A transaction refused before it is sent (one item twice) may or may not count as a request.
+    assert!((2..=3).contains(&requests), "{requests}");
+    assert!(t.get(&Key::new(&pk, "d")).await.unwrap().is_some(), "the cancelled delete changed nothing");
+}

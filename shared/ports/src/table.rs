@@ -558,12 +558,16 @@ pub fn validate_transaction(ops: &[TxOp]) -> Result<(), TableError> {
     Ok(())
 }
 
-/// Counts of the work an adapter did, for the "items read and written per message" numbers.
+/// Counts of the work an adapter did, for the "items read and written per message" numbers. Every adapter
+/// counts alike, as DynamoDB bills requests (`kefu_conformance::table::stats_count_alike` holds them to it), so
+/// the embedded store's figures compare with DynamoDB's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableStats {
-    /// Items read (gets, items returned by queries, items checked in transactions).
+    /// Items read: one per get (found or not), each item a query returns, each `Check` of a transaction that
+    /// went through. A write's own condition is part of the write, not a read.
     pub items_read: u64,
-    /// Items written (puts, updates, deletes, transaction writes).
+    /// Items written: each put, update or delete that went through, alone or in a transaction. A refused
+    /// request writes nothing.
     pub items_written: u64,
     /// Round trips to the store.
     pub requests: u64,
