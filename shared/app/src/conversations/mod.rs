@@ -827,9 +827,36 @@ pub async fn delete_contents(app: &App, tenant: &TenantId, id: &ConversationId) 
     }
 }
 
-/// Deletes a conversation with all of its messages and its customer's pointer to it. Items go in
-/// transactions of up to 100; the conversation item goes last, so an interrupted delete leaves a conversation
-/// that can be deleted again, never messages without their conversation being visible.
+/// The attribute a conversation item carries from the start of its deletion: writers that add items to its
+/// partition from events (the statistics) check for it in their transaction ([`still_there`]), so nothing
+/// lands after its contents were deleted.
+const DELETING: &str = "deleting";
+
+/// A transaction's check that the conversation exists and its deletion has not begun: a writer that adds an
+/// item to the conversation's partition on an event puts it in its transaction, so the item cannot outlive a
+/// deletion that started first (a deletion that starts after it deletes the item with the rest).
+pub fn still_there(tenant: &TenantId, id: &ConversationId) -> TxOp {
+    TxOp::Check {
+        key: keys::conversation(tenant, id),
+        condition: Condition::And(vec![Condition::Exists, Condition::AttrNotExists(DELETING.into())]),
+    }
+}
+
+/// Marks the conversation's deletion as begun ([`still_there`] fails from now on); false when it does not
+/// exist.
+pub(crate) async fn begin_delete(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<bool, TableError> {
+    let mark = Update::new().set(DELETING, true);
+    match app.table.update(&keys::conversation(tenant, id), mark, Some(Condition::Exists)).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes a conversation with all of its messages and its customer's pointer to it. The conversation item is
+/// marked first ([`still_there`] fails from then on), then the rest of its partition goes in transactions of
+/// up to 100, and the conversation item last, so an interrupted delete leaves a conversation that can be
+/// deleted again, never messages without their conversation being visible.
 ///
 /// `audit` (the caller's `conversation.delete` entry) is committed with the conversation item's deletion.
 pub async fn delete(
@@ -839,6 +866,9 @@ pub async fn delete(
     audit: AuditEntry,
 ) -> Result<(), ConversationError> {
     let id = &conversation.conversation_id;
+    if !begin_delete(app, tenant, id).await? {
+        return Err(ConversationError::NotFound);
+    }
     delete_contents(app, tenant, id).await?;
     let mut last = vec![
         TxOp::Delete { key: keys::conversation(tenant, id), condition: Some(Condition::Exists) },

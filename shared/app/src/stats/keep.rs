@@ -241,9 +241,12 @@ async fn counted(app: &App, t: &TenantId, event_id: &str) -> Result<bool, TableE
 }
 
 /// Counts `event` in its tenant's statistics, once: a duplicate (its mark is there) counts nothing, and an event
-/// of a conversation that no longer exists counts nothing either. Retries when a concurrent event of the same
-/// conversation changed its state first.
+/// of a conversation that no longer exists, or whose deletion has begun, counts nothing either (checked in the
+/// transaction, so its statistics item cannot outlive the deletion). Retries when a concurrent event of the
+/// same conversation changed its state first.
 pub async fn record(app: &App, event: &Envelope) -> Result<(), TableError> {
+    /// The position of the conversation's check in the transaction.
+    const STILL_THERE: usize = 0;
     let Some(conversation_id) = conversation_of(&event.event) else { return Ok(()) };
     if let Event::MessageReceived(m) = &event.event
         && m.counted
@@ -273,10 +276,13 @@ pub async fn record(app: &App, event: &Envelope) -> Result<(), TableError> {
         }
         let now = app.now();
         let mark = CountedRecord { counted_at: now, ttl: now.as_second() + keys::STATS_COUNTED_TTL_DAYS * 86_400 };
-        let mut ops = vec![TxOp::Put {
-            item: record::item_of(keys::stats_counted(t, &event.id), &mark),
-            condition: Some(Condition::NotExists),
-        }];
+        let mut ops = vec![
+            crate::conversations::still_there(t, conversation_id),
+            TxOp::Put {
+                item: record::item_of(keys::stats_counted(t, &event.id), &mark),
+                condition: Some(Condition::NotExists),
+            },
+        ];
         for ((day, agent, group), delta) in &plan.cells {
             if delta.is_empty() {
                 continue;
@@ -294,6 +300,8 @@ pub async fn record(app: &App, event: &Envelope) -> Result<(), TableError> {
         }
         match app.table.transact(ops).await {
             Ok(()) => return Ok(()),
+            // The conversation is gone or going: nothing to count.
+            Err(TableError::TransactionCanceled { failed }) if failed.contains(&STILL_THERE) => return Ok(()),
             Err(TableError::TransactionCanceled { .. } | TableError::Conflict) => continue,
             Err(e) => return Err(e),
         }
@@ -393,6 +401,54 @@ mod tests {
         let before = w.app.table.stats().items_read;
         assert_eq!(tenant_zone(&w.app, &w.t).await.unwrap(), shanghai);
         assert_eq!(w.app.table.stats().items_read - before, 0, "kept");
+    }
+
+    /// An event that arrives once a conversation's deletion has begun counts nothing and leaves nothing in
+    /// its partition (the deletion may already have deleted its contents); the same event of a conversation
+    /// not being deleted is counted.
+    #[tokio::test]
+    async fn an_event_of_a_conversation_being_deleted_counts_nothing() {
+        let w = world().await;
+        let assigned = |c: &ConversationId| {
+            Envelope::new(
+                &w.t,
+                at("2026-03-02T01:00:01Z"),
+                ConversationAssigned {
+                    conversation_id: c.clone(),
+                    agent_id: w.agent.clone(),
+                    previous_agent_id: None,
+                    by: None,
+                },
+            )
+        };
+
+        let event = assigned(&w.c);
+        assert!(crate::conversations::begin_delete(&w.app, &w.t, &w.c).await.unwrap());
+        record(&w.app, &event).await.unwrap();
+        assert_eq!(
+            w.app.table.get(&keys::conversation_stats(&w.t, &w.c)).await.unwrap(),
+            None,
+            "nothing lands in the partition being deleted"
+        );
+        assert!(!counted(&w.app, &w.t, &event.id).await.unwrap());
+        let gone = ConversationId::generate();
+        assert!(!crate::conversations::begin_delete(&w.app, &w.t, &gone).await.unwrap(), "no such conversation");
+
+        let other = ConversationId::generate();
+        let conv = ConversationRecord::started(
+            &w.t,
+            &other,
+            &CustomerId::generate(),
+            None,
+            Priority::Normal,
+            None,
+            at("2026-03-02T01:00:00Z"),
+        );
+        w.app.table.put(conv.to_item(), None).await.unwrap();
+        let event = assigned(&other);
+        record(&w.app, &event).await.unwrap();
+        assert!(w.app.table.get(&keys::conversation_stats(&w.t, &other)).await.unwrap().is_some(), "counted");
+        assert!(counted(&w.app, &w.t, &event.id).await.unwrap());
     }
 
     #[tokio::test]
