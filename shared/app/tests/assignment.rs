@@ -19,6 +19,7 @@ use kefu_app::plumbing::events::{ConversationCreated, Envelope};
 use kefu_app::plumbing::record::Record;
 use kefu_app::plumbing::{keys, outbox};
 use kefu_app::testing::EmbeddedApp;
+use kefu_app::timers;
 use kefu_domain::routing::{AgentStatus, Priority};
 use kefu_domain::schedule::ScheduleInput;
 use kefu_domain::{AgentId, ConversationId, CustomerId, GroupId, TenantId};
@@ -408,6 +409,40 @@ async fn manual_assignment_transfer_and_disable_keep_the_counts() {
     assert_eq!(f.conv(&c2).await["status"], "queued");
     let snap = snapshot(&f.app, &f.tenant).await.unwrap();
     assert!(snap.candidates(f.app.now()).iter().all(|x| x.agent_id != b), "disabled agents are not candidates");
+}
+
+/// Once a conversation's deletion has begun (`conversations::delete` marks it `deleting`, then empties its
+/// partition, then deletes it), routing writes nothing beside it: no decision, no assignment by hand, no
+/// reassignment, no agent it had. Closing it (the deletion's first step for an open one) still works and frees
+/// the agent's slot.
+#[tokio::test]
+async fn a_conversation_being_deleted_gets_nothing_written_beside_it() {
+    let f = fixture().await;
+    let (a, b) = (f.agent(1, 2, &[], &[]).await, f.agent(2, 2, &[], &[]).await);
+    f.online(&a).await;
+    let c = f.conversation(&customer(), "normal", None, &[]).await;
+    assignment::route(&f.app, &f.tenant, &c).await.unwrap();
+    assert_eq!((f.conv(&c).await["assignee_id"].as_str(), f.active(&a).await), (Some(a.as_str()), 1));
+    let waiting = f.conversation(&customer(), "normal", None, &[]).await;
+    for id in [&c, &waiting] {
+        let mark = kefu_ports::Update::new().set(keys::CONVERSATION_DELETING, true);
+        f.app.table.update(&keys::conversation(&f.tenant, id), mark, None).await.unwrap();
+    }
+
+    assert_eq!(assignment::route(&f.app, &f.tenant, &waiting).await.unwrap(), None);
+    assert_eq!(f.routing(&waiting).await, Value::Null, "no decision beside it");
+    assert!(matches!(
+        assignment::assign_to_agent(&f.app, &f.tenant, &c, &b, None).await,
+        Err(AssignmentError::ConversationNotFound)
+    ));
+    f.online(&b).await;
+    assert_eq!(assignment::reassign_by_rule(&f.app, &f.tenant, &c).await.unwrap(), None);
+    assert!(!timers::on_assigned(&f.app, &f.tenant, &c, &a).await.unwrap());
+    assert_eq!(assignment::agents_had(&f.app, &f.tenant, &c).await.unwrap(), Vec::<AgentId>::new());
+    assert_eq!((f.active(&a).await, f.active(&b).await), (1, 0));
+
+    assert!(assignment::close(&f.app, &f.tenant, &c, None).await.unwrap());
+    assert_eq!((f.conv(&c).await["status"].as_str(), f.active(&a).await), (Some("closed"), 0));
 }
 
 #[tokio::test]

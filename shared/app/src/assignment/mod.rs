@@ -125,6 +125,14 @@ fn unchanged(c: &ConversationState) -> Condition {
     ])
 }
 
+/// [`unchanged`], and the conversation's deletion not begun ([`keys::conversation_live`]): the condition of a
+/// transaction that writes a decision ([`routing_put`] adds an item to the conversation's partition, which must
+/// not outlive its deletion). Closing, reopening or transferring a conversation whose deletion has begun still
+/// works: the deletion closes it first, and they write nothing beside it.
+fn decidable(c: &ConversationState) -> Condition {
+    Condition::And(vec![unchanged(c), keys::conversation_live()])
+}
+
 /// Writes a decision as the conversation's last (its own item beside the conversation: see [`RoutingRecord`]),
 /// in the transaction that acts on it.
 fn routing_put(t: &TenantId, c: &ConversationId, routing: Value) -> TxOp {
@@ -187,7 +195,7 @@ async fn commit_assign(
         agent_cond.push(Condition::eq("status", AgentStatus::Online.as_str()));
     }
     let mut ops = vec![
-        TxOp::Update { key: keys::conversation(t, &conv.id), update: conv_update, condition: Some(unchanged(conv)) },
+        TxOp::Update { key: keys::conversation(t, &conv.id), update: conv_update, condition: Some(decidable(conv)) },
         TxOp::Update {
             key: keys::agent_load(t, a),
             update: Update::new().add("active", 1).set("last_assigned_at", json!(now)),
@@ -242,7 +250,7 @@ async fn commit_wait(
     let key = keys::conversation(t, &conv.id);
     if !queue {
         // Nothing on the conversation changes: its state is only checked, and the decision written beside it.
-        let ops = vec![TxOp::Check { key, condition: unchanged(conv) }, routing_put(t, &conv.id, routing)];
+        let ops = vec![TxOp::Check { key, condition: decidable(conv) }, routing_put(t, &conv.id, routing)];
         return match app.table.transact(ops).await {
             Ok(()) => Ok(Applied::Done),
             Err(TableError::TransactionCanceled { .. }) => Ok(Applied::ConversationChanged),
@@ -267,7 +275,7 @@ async fn commit_wait(
         };
         vec![Envelope::new(t, now, queued)]
     };
-    let ops = vec![TxOp::Update { key, update, condition: Some(unchanged(conv)) }, routing_put(t, &conv.id, routing)];
+    let ops = vec![TxOp::Update { key, update, condition: Some(decidable(conv)) }, routing_put(t, &conv.id, routing)];
     match outbox::commit(app, ops, events).await {
         Ok(()) => {
             if let Err(e) = mark_queued(app, t).await {
@@ -660,7 +668,10 @@ pub async fn assign_to_agent_recorded(
 ) -> Result<(), AssignmentError> {
     let audit = audit.map(|e| e.target("conversation", c));
     for attempt in 0..MAX_ATTEMPTS {
-        let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+        let conv = store::conversation(app, t, c)
+            .await?
+            .filter(|c| !c.deleting)
+            .ok_or(AssignmentError::ConversationNotFound)?;
         if conv.status == ConversationStatus::Closed {
             return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
         }
@@ -942,7 +953,7 @@ async fn reassign_away(
 ) -> Result<Option<AgentId>, AssignmentError> {
     for attempt in 0..MAX_ATTEMPTS {
         let Some(conv) = store::conversation(app, t, c).await? else { return Ok(None) };
-        if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
+        if conv.deleting || conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
             return Ok(None);
         }
         let at = app.now();
@@ -1034,6 +1045,38 @@ mod tests {
     use kefu_domain::CustomerId;
 
     use super::*;
+
+    /// A decision read before a conversation's deletion began, committed after: its transaction is refused on
+    /// the conversation, so no `ROUTING` item is left in the partition the deletion empties.
+    #[tokio::test]
+    async fn a_decision_is_not_written_beside_a_conversation_being_deleted() {
+        let (app, _dir) = crate::testing::embedded_app(std::sync::Arc::new(kefu_ports::SystemClock));
+        let (t, c) = (TenantId::generate(), ConversationId::generate());
+        let conv = crate::conversations::ConversationRecord::started(
+            &t,
+            &c,
+            &CustomerId::generate(),
+            None,
+            kefu_domain::routing::Priority::Normal,
+            None,
+            app.now(),
+        );
+        app.table.put(conv.to_item(), None).await.unwrap();
+        let read = store::conversation(&app, &t, &c).await.unwrap().unwrap();
+        assert!(read.routable());
+        app.table
+            .update(&keys::conversation(&t, &c), Update::new().set(keys::CONVERSATION_DELETING, true), None)
+            .await
+            .unwrap();
+        for queue in [false, true] {
+            let applied = commit_wait(&app, &t, &read, json!({"outcome": "queued"}), queue).await.unwrap();
+            assert!(matches!(applied, Applied::ConversationChanged), "queue {queue}");
+        }
+        assert_eq!(app.table.get(&keys::conversation_routing(&t, &c)).await.unwrap(), None);
+        let again = store::conversation(&app, &t, &c).await.unwrap().unwrap();
+        assert!(again.deleting && !again.routable(), "routing leaves it alone");
+        assert_eq!(route(&app, &t, &c).await.unwrap(), None);
+    }
 
     #[test]
     fn the_last_agent_and_the_queue_mark_are_stored_as_before() {

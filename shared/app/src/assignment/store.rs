@@ -396,6 +396,8 @@ pub struct ConversationState {
     pub previous_assignee_id: Option<AgentId>,
     /// When it entered the queue (overflow between groups counts from then); `None` when never queued.
     pub queued_at: Option<jiff::Timestamp>,
+    /// Its deletion has begun (`keys::CONVERSATION_DELETING`): routing leaves it alone.
+    pub deleting: bool,
 }
 
 /// The attributes of a stored conversation routing reads (see `ConversationRecord` for their meaning).
@@ -419,6 +421,8 @@ struct StoredConversation {
     previous_assignee_id: Option<AgentId>,
     #[serde(default)]
     queued_at: Option<jiff::Timestamp>,
+    #[serde(default)]
+    deleting: bool,
 }
 
 impl ConversationState {
@@ -436,12 +440,15 @@ impl ConversationState {
             waiting_since: c.waiting_since.unwrap_or(c.created_at),
             previous_assignee_id: c.previous_assignee_id,
             queued_at: c.queued_at,
+            deleting: c.deleting,
         })
     }
 
-    /// Whether routing may still act on it (not yet assigned, not closed).
+    /// Whether routing may still act on it (not yet assigned, not closed, not being deleted).
     pub fn routable(&self) -> bool {
-        matches!(self.status, ConversationStatus::Pending | ConversationStatus::Queued) && self.assignee_id.is_none()
+        matches!(self.status, ConversationStatus::Pending | ConversationStatus::Queued)
+            && self.assignee_id.is_none()
+            && !self.deleting
     }
 
     /// Its place in the waiting queue.

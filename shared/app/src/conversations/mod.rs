@@ -315,19 +315,20 @@ impl NewMessage<'_> {
     }
 
     /// The transaction operations that store the message and touch its conversation (never `status`,
-    /// `assignee_id`, `group_id` or `waiting_since`, which routing owns):
-    /// - a visitor's message needs the conversation to exist and not be closed (position 1 fails otherwise),
+    /// `assignee_id`, `group_id` or `waiting_since`, which routing owns). Each needs the conversation to exist
+    /// with its deletion not begun ([`keys::conversation_live`]: position 1 fails otherwise), and:
+    /// - a visitor's message needs it not closed,
     ///   moves `last_message_at` and, when the visitor was not waiting yet, starts the wait
     ///   (`wait_message_id`, `wait_since`);
     /// - an agent's reply moves `last_message_at`, stamps `first_response_at` once and ends the wait; a bot's or the system's
     ///   only moves `last_message_at` (API.md: a first response is the first agent reply, never a bot's);
-    /// - an internal note only checks that the conversation exists (it is not activity the visitor sees).
+    /// - an internal note only checks the conversation (it is not activity the visitor sees).
     pub fn ops(&self) -> Vec<TxOp> {
         let key = keys::conversation(self.tenant, self.conversation);
         let at = json!(self.at);
         let index_sk = json!(keys::conversations_index_sk(millis(self.at), self.conversation));
         let touch = match (self.internal, self.author) {
-            (true, _) => TxOp::Check { key, condition: Condition::Exists },
+            (true, _) => TxOp::Check { key, condition: keys::conversation_live() },
             (false, Author::Visitor) => TxOp::Update {
                 key,
                 update: Update::new()
@@ -337,7 +338,7 @@ impl NewMessage<'_> {
                     .set_if_absent("wait_message_id", json!(self.id))
                     .set_if_absent("wait_since", at),
                 condition: Some(Condition::And(vec![
-                    Condition::Exists,
+                    keys::conversation_live(),
                     Condition::cmp("status", CmpOp::Ne, ConversationStatus::Closed.as_str()),
                 ])),
             },
@@ -349,12 +350,12 @@ impl NewMessage<'_> {
                     .set_if_absent("first_response_at", at)
                     .remove("wait_message_id")
                     .remove("wait_since"),
-                condition: Some(Condition::Exists),
+                condition: Some(keys::conversation_live()),
             },
             (false, _) => TxOp::Update {
                 key,
                 update: Update::new().set("last_message_at", at).set("gsi1sk", index_sk),
-                condition: Some(Condition::Exists),
+                condition: Some(keys::conversation_live()),
             },
         };
         vec![TxOp::Put { item: self.item(), condition: Some(Condition::NotExists) }, touch]
@@ -827,25 +828,17 @@ pub async fn delete_contents(app: &App, tenant: &TenantId, id: &ConversationId) 
     }
 }
 
-/// The attribute a conversation item carries from the start of its deletion: writers that add items to its
-/// partition from events (the statistics) check for it in their transaction ([`still_there`]), so nothing
-/// lands after its contents were deleted.
-const DELETING: &str = "deleting";
-
-/// A transaction's check that the conversation exists and its deletion has not begun: a writer that adds an
-/// item to the conversation's partition on an event puts it in its transaction, so the item cannot outlive a
-/// deletion that started first (a deletion that starts after it deletes the item with the rest).
+/// A transaction's check that the conversation exists and its deletion has not begun
+/// ([`keys::conversation_live`]): a writer that adds an item to the conversation's partition and does not
+/// otherwise touch the conversation item puts it in its transaction.
 pub fn still_there(tenant: &TenantId, id: &ConversationId) -> TxOp {
-    TxOp::Check {
-        key: keys::conversation(tenant, id),
-        condition: Condition::And(vec![Condition::Exists, Condition::AttrNotExists(DELETING.into())]),
-    }
+    TxOp::Check { key: keys::conversation(tenant, id), condition: keys::conversation_live() }
 }
 
 /// Marks the conversation's deletion as begun ([`still_there`] fails from now on); false when it does not
 /// exist.
 pub(crate) async fn begin_delete(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<bool, TableError> {
-    let mark = Update::new().set(DELETING, true);
+    let mark = Update::new().set(keys::CONVERSATION_DELETING, true);
     match app.table.update(&keys::conversation(tenant, id), mark, Some(Condition::Exists)).await {
         Ok(_) => Ok(true),
         Err(TableError::ConditionFailed) => Ok(false),
@@ -954,23 +947,72 @@ mod tests {
         assert!(keys::message_sk(&ids[0]) < keys::message_sk(&ids[99]));
     }
 
+    /// A visitor's text message, now.
+    fn visitor_message<'a>(
+        t: &'a TenantId,
+        c: &'a ConversationId,
+        id: &'a MessageId,
+        content: &'a MessageContent,
+    ) -> NewMessage<'a> {
+        NewMessage {
+            tenant: t,
+            conversation: c,
+            id,
+            author: Author::Visitor,
+            author_id: Some("cu_x"),
+            content,
+            internal: false,
+            at: jiff::Timestamp::now(),
+            attachments: &[],
+        }
+    }
+
+    /// Every message's transaction refuses a conversation whose deletion has begun (`deleting`): a message
+    /// committed after its partition was emptied would outlive it. A visitor's send answers 404 and stores
+    /// nothing.
+    #[tokio::test]
+    async fn no_message_lands_in_a_conversation_being_deleted() {
+        let (t, c) = (TenantId::generate(), ConversationId::generate());
+        let content = MessageContent::parse("hello", "content").unwrap();
+        let id = next_message_id(jiff::Timestamp::now());
+        let visitor = visitor_message(&t, &c, &id, &content);
+        let agent = NewMessage { author: Author::Agent, author_id: Some("ag_x"), ..visitor.clone() };
+        let bot = NewMessage { author: Author::Bot, author_id: None, ..visitor.clone() };
+        let note = NewMessage { internal: true, ..agent.clone() };
+        let live = json!({"status": "open"}).as_object().unwrap().clone();
+        let mut deleting = live.clone();
+        deleting.insert(keys::CONVERSATION_DELETING.into(), json!(true));
+        for m in [&visitor, &agent, &bot, &note] {
+            let (TxOp::Update { condition: Some(cond), .. } | TxOp::Check { condition: cond, .. }) = &m.ops()[1] else {
+                panic!("a conditioned touch of the conversation")
+            };
+            assert!(cond.evaluate(Some(&live), 0), "{:?}", m.author);
+            assert!(!cond.evaluate(Some(&deleting), 0), "{:?} internal {}", m.author, m.internal);
+        }
+
+        let (app, _dir) = crate::testing::embedded_app(std::sync::Arc::new(kefu_ports::SystemClock));
+        let started = widget::start(&app, &t, "192.0.2.1", &widget::StartRequest::default()).await.unwrap();
+        let session = widget::authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        let conversation = &session.conversation_id;
+        assert!(begin_delete(&app, &t, conversation).await.unwrap());
+        let sent = widget::send(&app, &session, None, br#"{"content": "still there?"}"#).await;
+        assert!(matches!(sent, Err(ConversationError::NotFound)), "{sent:?}");
+        let id = next_message_id(app.now());
+        let late = NewMessage { conversation, id: &id, ..agent.clone() };
+        let refused = app.table.transact(late.ops()).await;
+        assert!(matches!(&refused, Err(TableError::TransactionCanceled { failed }) if failed == &[1]), "{refused:?}");
+        let partition = app.table.query(Query::partition(keys::conversation_pk(&t, conversation))).await.unwrap();
+        let kinds: Vec<_> = partition.items.iter().map(|i| i[kefu_ports::table::SK].clone()).collect();
+        assert_eq!(kinds, [json!("CONV")], "nothing but the conversation item");
+    }
+
     #[test]
     fn visitor_message_ops_condition_on_open_conversation_only() {
         let t = TenantId::generate();
         let c = ConversationId::generate();
         let id = next_message_id(jiff::Timestamp::now());
         let content = MessageContent::parse("hello", "content").unwrap();
-        let m = NewMessage {
-            tenant: &t,
-            conversation: &c,
-            id: &id,
-            author: Author::Visitor,
-            author_id: Some("cu_x"),
-            content: &content,
-            internal: false,
-            at: jiff::Timestamp::now(),
-            attachments: &[],
-        };
+        let m = visitor_message(&t, &c, &id, &content);
         let ops = m.ops();
         assert_eq!(ops.len(), 2);
         let TxOp::Update { condition: Some(cond), update, .. } = &ops[1] else { panic!("an update") };

@@ -123,6 +123,10 @@ pub struct ConversationRecord {
     /// ...and how many messages the visitor sent in it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sends_in_minute: u64,
+    /// Its deletion has begun ([`keys::CONVERSATION_DELETING`], set by `conversations::delete`): no write may
+    /// add to its partition any more, and it goes once its contents have.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -188,6 +192,7 @@ impl ConversationRecord {
             wait_since: None,
             sends_minute: None,
             sends_in_minute: 0,
+            deleting: false,
         }
     }
 }

@@ -640,6 +640,9 @@ async fn commit_send(
     }
     let mut reopened = false;
     for _ in 0..4 {
+        if conversation.deleting {
+            return Err(ConversationError::NotFound);
+        }
         if conversation.status == ConversationStatus::Closed {
             if reopened {
                 break;
@@ -676,7 +679,8 @@ async fn commit_send(
                     return Err(ValidationError::new("attachment_ids", "an attachment was sent already").into());
                 }
                 if failed.contains(&positions::CONVERSATION) {
-                    // Closed, gone, transferred, or another send spent the budget first: read it again.
+                    // Closed, gone or being deleted, transferred, or another send spent the budget first: read it
+                    // again.
                     conversation = conversations::load(app, &visitor.tenant_id, &visitor.conversation_id)
                         .await?
                         .ok_or(ConversationError::NotFound)?;

@@ -2,7 +2,7 @@
 //! each serves. A tenant's id is in every key of its data, so no query can cross tenants.
 
 use kefu_domain::{AgentId, ConversationId, CustomerGroupId, CustomerId, GroupId, MessageId, ScheduleId, TenantId};
-use kefu_ports::Key;
+use kefu_ports::{Condition, Key};
 
 /// The tenant's own partition (its record, roles, agents, email claims).
 pub fn tenant_pk(t: &TenantId) -> String {
@@ -85,6 +85,19 @@ pub fn conversation_pk(t: &TenantId, c: &ConversationId) -> String {
 /// A conversation (the item; its messages share the partition).
 pub fn conversation(t: &TenantId, c: &ConversationId) -> Key {
     Key::new(conversation_pk(t, c), "CONV")
+}
+
+/// The attribute a conversation item carries from the start of its deletion (`conversations::delete` sets it,
+/// then deletes the rest of the partition, then the item). Every write that adds an item to the partition
+/// conditions on its absence ([`conversation_live`]), so nothing lands after the contents were deleted.
+pub const CONVERSATION_DELETING: &str = "deleting";
+
+/// The condition on a conversation item that it exists and its deletion has not begun: a transaction that adds
+/// an item to the conversation's partition (a message, a routing decision, statistics) carries it on the
+/// conversation item, so the item it adds cannot outlive a deletion that began first (one that begins after it
+/// deletes the item with the rest).
+pub fn conversation_live() -> Condition {
+    Condition::And(vec![Condition::Exists, Condition::AttrNotExists(CONVERSATION_DELETING.into())])
 }
 
 /// A conversation's last routing decision, beside it in its partition (read only by the conversation's detail,

@@ -346,7 +346,13 @@ pub async fn on_assigned(app: &App, t: &TenantId, c: &ConversationId, agent: &Ag
     let Some(conv) = crate::conversations::load(app, t, c).await? else { return Ok(false) };
     let at = conv.assigned_at.unwrap_or_else(|| app.now());
     let had = HadRecord { tenant_id: t.clone(), conversation_id: c.clone(), agent_id: agent.clone(), at };
-    app.table.put(had.to_item(), None).await?;
+    // In the conversation's partition: only while its deletion has not begun, so it cannot outlive it.
+    let ops = vec![crate::conversations::still_there(t, c), TxOp::Put { item: had.to_item(), condition: None }];
+    match app.table.transact(ops).await {
+        Ok(()) => {}
+        Err(TableError::TransactionCanceled { .. }) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
     if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(agent) {
         return Ok(false);
     }
