@@ -127,9 +127,9 @@ fn unchanged(c: &ConversationState) -> Condition {
 
 /// [`unchanged`], and the conversation's deletion not begun ([`keys::conversation_live`]): the condition of a
 /// transaction that writes a decision ([`routing_put`] adds an item to the conversation's partition, which must
-/// not outlive its deletion). Closing, reopening or transferring a conversation whose deletion has begun still
-/// works: the deletion closes it first, and they write nothing beside it.
-fn decidable(c: &ConversationState) -> Condition {
+/// not outlive its deletion) or reopens it. Closing or transferring a conversation whose deletion has begun
+/// still works: the deletion closes it first, and they write nothing beside it.
+fn unchanged_live(c: &ConversationState) -> Condition {
     Condition::And(vec![unchanged(c), keys::conversation_live()])
 }
 
@@ -195,7 +195,11 @@ async fn commit_assign(
         agent_cond.push(Condition::eq("status", AgentStatus::Online.as_str()));
     }
     let mut ops = vec![
-        TxOp::Update { key: keys::conversation(t, &conv.id), update: conv_update, condition: Some(decidable(conv)) },
+        TxOp::Update {
+            key: keys::conversation(t, &conv.id),
+            update: conv_update,
+            condition: Some(unchanged_live(conv)),
+        },
         TxOp::Update {
             key: keys::agent_load(t, a),
             update: Update::new().add("active", 1).set("last_assigned_at", json!(now)),
@@ -250,7 +254,7 @@ async fn commit_wait(
     let key = keys::conversation(t, &conv.id);
     if !queue {
         // Nothing on the conversation changes: its state is only checked, and the decision written beside it.
-        let ops = vec![TxOp::Check { key, condition: decidable(conv) }, routing_put(t, &conv.id, routing)];
+        let ops = vec![TxOp::Check { key, condition: unchanged_live(conv) }, routing_put(t, &conv.id, routing)];
         return match app.table.transact(ops).await {
             Ok(()) => Ok(Applied::Done),
             Err(TableError::TransactionCanceled { .. }) => Ok(Applied::ConversationChanged),
@@ -275,7 +279,8 @@ async fn commit_wait(
         };
         vec![Envelope::new(t, now, queued)]
     };
-    let ops = vec![TxOp::Update { key, update, condition: Some(decidable(conv)) }, routing_put(t, &conv.id, routing)];
+    let ops =
+        vec![TxOp::Update { key, update, condition: Some(unchanged_live(conv)) }, routing_put(t, &conv.id, routing)];
     match outbox::commit(app, ops, events).await {
         Ok(()) => {
             if let Err(e) = mark_queued(app, t).await {
@@ -784,7 +789,8 @@ pub async fn reopen_recorded(
     audit: Option<AuditEntry>,
 ) -> Result<Option<Decision>, AssignmentError> {
     let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
-    let conv = store::conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
+    let conv =
+        store::conversation(app, t, c).await?.filter(|c| !c.deleting).ok_or(AssignmentError::ConversationNotFound)?;
     if conv.status != ConversationStatus::Closed {
         return Err(AssignmentError::InvalidState("only a closed conversation can be reopened"));
     }
@@ -800,7 +806,7 @@ pub async fn reopen_recorded(
         Some(a) => update.set("previous_assignee_id", a.as_str()),
         None => update.remove("previous_assignee_id"),
     };
-    let ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged(&conv)) }];
+    let ops = vec![TxOp::Update { key: keys::conversation(t, c), update, condition: Some(unchanged_live(&conv)) }];
     let reopened = ConversationReopened {
         conversation_id: c.clone(),
         previous_agent_id: conv.assignee_id.clone(),

@@ -835,11 +835,34 @@ pub fn still_there(tenant: &TenantId, id: &ConversationId) -> TxOp {
     TxOp::Check { key: keys::conversation(tenant, id), condition: keys::conversation_live() }
 }
 
-/// Marks the conversation's deletion as begun ([`still_there`] fails from now on); false when it does not
-/// exist.
+/// Marks the conversation's deletion as begun ([`still_there`] and every write into its partition fail from now
+/// on); false when it does not exist.
 pub(crate) async fn begin_delete(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<bool, TableError> {
+    mark_deleting(app, tenant, id, Condition::Exists).await
+}
+
+/// [`begin_delete`] for retention: only while the conversation is still closed and has had no message since it
+/// was read (one reopened or written to meanwhile is not due any more, and is left alone).
+pub(crate) async fn begin_delete_closed(
+    app: &App,
+    tenant: &TenantId,
+    read: &ConversationRecord,
+) -> Result<bool, TableError> {
+    let due = Condition::And(vec![
+        Condition::eq("status", ConversationStatus::Closed.as_str()),
+        Condition::eq("last_message_at", json!(read.last_message_at)),
+    ]);
+    mark_deleting(app, tenant, &read.conversation_id, due).await
+}
+
+async fn mark_deleting(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConversationId,
+    condition: Condition,
+) -> Result<bool, TableError> {
     let mark = Update::new().set(keys::CONVERSATION_DELETING, true);
-    match app.table.update(&keys::conversation(tenant, id), mark, Some(Condition::Exists)).await {
+    match app.table.update(&keys::conversation(tenant, id), mark, Some(condition)).await {
         Ok(_) => Ok(true),
         Err(TableError::ConditionFailed) => Ok(false),
         Err(e) => Err(e),

@@ -805,9 +805,11 @@ pub fn retention_tenant(t: &TenantId) -> Key {
 }
 
 /// The archive of one page of a tenant's conversations whose last activity fell on `day` (compressed JSONL),
-/// named by the page's first conversation so that a repeated page writes the same object again.
-pub fn archive_blob(t: &TenantId, day: &str, first: &ConversationId) -> String {
-    format!("archive/{t}/{day}/{first}.jsonl.gz")
+/// named by the page's first conversation and `digest`, a hash of its lines: a repeated page writes the same
+/// object again, and a page whose content differs (a run cut short while it deleted the page's first
+/// conversation) writes a new one instead of replacing the archive that holds what was deleted.
+pub fn archive_blob(t: &TenantId, day: &str, first: &ConversationId, digest: &str) -> String {
+    format!("archive/{t}/{day}/{first}-{digest}.jsonl.gz")
 }
 
 // ---- Timers (issue 12, `timers`; docs/data-model.md "Timers") ----

@@ -6,7 +6,11 @@
 //! Old conversations are found through the tenant's activity index (gsi1 `T#{t}#CONVS`, ordered by last
 //! message), oldest first, a page at a time: a page is archived, then deleted, so a run cut short (a Lambda
 //! timeout) leaves whole pages done and the next run carries on from what is left; a page archived twice writes
-//! the same object again. Open conversations are left until they are closed. Each run is audited
+//! the same object again (its name carries a hash of its content, so a page that changed in between, because
+//! the run stopped while it deleted the page's first conversation, gets a new object and the first one keeps
+//! what was deleted). Open conversations are left until they are closed. Each due conversation is marked as
+//! being deleted (only while still closed with no new message) before its messages are read, so nothing can be
+//! added to it between the archive and the deletion. Each run is audited
 //! (`retention.run`, with what it archived and deleted) and a second run over the same data changes nothing.
 //! The daily run reads the tenants that have a period from their list (`RETENTION_TENANTS`), never every tenant.
 
@@ -17,6 +21,7 @@ use kefu_domain::{ConversationStatus, TenantId, ValidationError};
 use kefu_ports::table::{Condition, Index, Query, SkCondition, TableError, TxOp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::App;
 use crate::audit::AuditEntry;
@@ -190,21 +195,35 @@ async fn messages(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<Vec
     }
 }
 
-/// Deletes a closed conversation: every item of its partition, then the conversation (conditioned on it still
-/// being closed) with its customer pointer and count.
+/// Takes a due conversation as read by the run: marks its deletion as begun, only while it is still closed with
+/// no message since (`conversations::begin_delete_closed`), then reads its messages. From the mark on, nothing
+/// can be added to its partition (a visitor's send answers 404 instead of reopening it), so the messages read
+/// are all it has: the archive misses none, and the deletion removes nothing that was not archived. `None`
+/// when it was reopened or written to meanwhile (left alone, untouched).
+async fn take(
+    app: &App,
+    t: &TenantId,
+    c: ConversationRecord,
+) -> Result<Option<(ConversationRecord, Vec<MessageRecord>)>, TableError> {
+    if !crate::conversations::begin_delete_closed(app, t, &c).await? {
+        return Ok(None);
+    }
+    let m = messages(app, t, &c).await?;
+    Ok(Some((c, m)))
+}
+
+/// Deletes a conversation [`take`] marked: every item of its partition, then the conversation with its customer
+/// pointer and count. Nothing can reopen it any more; answers false when it was gone already.
 async fn delete(app: &App, t: &TenantId, c: &ConversationRecord) -> Result<bool, TableError> {
     crate::conversations::delete_contents(app, t, &c.conversation_id).await?;
     let last = vec![
-        TxOp::Delete {
-            key: keys::conversation(t, &c.conversation_id),
-            condition: Some(Condition::eq("status", "closed")),
-        },
+        TxOp::Delete { key: keys::conversation(t, &c.conversation_id), condition: Some(Condition::Exists) },
         TxOp::Delete { key: keys::customer_conversation(t, &c.customer_id, &c.conversation_id), condition: None },
         crate::customers::counts::conversation_deleted_op(t, &c.customer_id),
     ];
     match app.table.transact(last).await {
         Ok(()) => Ok(true),
-        // Reopened meanwhile (or gone): left alone.
+        // Gone meanwhile (a deletion through the API finished it).
         Err(TableError::TransactionCanceled { .. }) => Ok(false),
         Err(e) => Err(e),
     }
@@ -249,7 +268,15 @@ pub async fn run_tenant(
                 report.skipped_open += 1;
                 continue;
             }
-            let m = messages(app, t, &c).await?;
+            let (c, m) = if dry_run {
+                let m = messages(app, t, &c).await?;
+                (c, m)
+            } else {
+                match take(app, t, c).await? {
+                    Some(taken) => taken,
+                    None => continue,
+                }
+            };
             by_day
                 .entry(c.last_message_at.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
                 .or_default()
@@ -268,8 +295,9 @@ pub async fn run_tenant(
                         .map_err(|e| RetentionError::Blob(e.to_string()))?;
                     lines.push(b'\n');
                 }
+                let digest = hex::encode(&Sha256::digest(&lines)[..8]);
                 let body = gzip(&lines).map_err(|e| RetentionError::Blob(e.to_string()))?;
-                let key = keys::archive_blob(t, &day, &convs[0].0.conversation_id);
+                let key = keys::archive_blob(t, &day, &convs[0].0.conversation_id, &digest);
                 app.blobs
                     .put(&key, body.into(), "application/gzip")
                     .await
@@ -323,5 +351,56 @@ pub fn as_of(req: &RunRequest, now: Timestamp) -> Result<Timestamp, ValidationEr
     match req.as_of.as_deref() {
         None => Ok(now),
         Some(s) => s.parse().map_err(|_| ValidationError::new("as_of", "must be an RFC 3339 time")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use kefu_ports::ManualClock;
+
+    use super::*;
+    use crate::conversations::{self, ConversationError, widget};
+
+    /// A due conversation is marked before its messages are read for the archive: one reopened (or written to)
+    /// after the run read it is left untouched, and once it is marked a visitor's message answers 404 instead
+    /// of reopening it, so the deletion never removes a message the archive does not hold.
+    #[tokio::test]
+    async fn a_due_conversation_is_taken_only_while_still_closed_and_then_takes_nothing_more() {
+        let clock = Arc::new(ManualClock::new("2026-01-05T10:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let t = TenantId::generate();
+        let started = widget::start(&app, &t, "192.0.2.1", &widget::StartRequest::default()).await.unwrap();
+        let visitor = widget::authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+        let c = visitor.conversation_id.clone();
+        widget::send(&app, &visitor, None, br#"{"content": "hello"}"#).await.unwrap();
+        assert!(crate::assignment::close(&app, &t, &c, None).await.unwrap());
+        clock.advance(jiff::SignedDuration::from_hours(24 * 90));
+        let load = || async { conversations::load(&app, &t, &c).await.unwrap().unwrap() };
+        let partition =
+            || async { app.table.query(Query::partition(keys::conversation_pk(&t, &c))).await.unwrap().items.len() };
+        let stored = || async { messages(&app, &t, &load().await).await.unwrap().len() };
+
+        let read = load().await;
+        crate::assignment::reopen(&app, &t, &c, None).await.unwrap();
+        assert!(take(&app, &t, read).await.unwrap().is_none(), "reopened since the run read it");
+        let after = load().await;
+        assert!(!after.deleting && after.status != ConversationStatus::Closed);
+        assert_eq!(stored().await, 1, "its message, untouched");
+
+        assert!(crate::assignment::close(&app, &t, &c, None).await.unwrap());
+        let (taken, messages) = take(&app, &t, load().await).await.unwrap().expect("closed and due");
+        assert_eq!(messages.len(), 1);
+        assert!(load().await.deleting);
+        let late = widget::send(&app, &visitor, None, br#"{"content": "still there?"}"#).await;
+        assert!(matches!(late, Err(ConversationError::NotFound)), "{late:?}");
+        let reopen = crate::assignment::reopen(&app, &t, &c, None).await;
+        assert!(matches!(reopen, Err(crate::assignment::AssignmentError::ConversationNotFound)), "{reopen:?}");
+        assert_eq!(stored().await, 1, "nothing more than what was read");
+
+        assert!(delete(&app, &t, &taken).await.unwrap());
+        assert_eq!(partition().await, 0);
+        assert!(!delete(&app, &t, &taken).await.unwrap(), "gone already");
     }
 }
