@@ -35,6 +35,8 @@ function setup(config: Record<string, unknown> = {}) {
   FakeSocket.all = [];
   const calls: { method: string; url: string; headers: Record<string, string>; body?: unknown }[] = [];
   let serverMessages: ReturnType<typeof msg>[] = [];
+  let started = 0;
+  let goneSends = 0;
   const fetch = (input: string, init?: RequestInit & { body?: string }) => {
     const url = new URL(input);
     const method = init?.method ?? 'GET';
@@ -42,7 +44,15 @@ function setup(config: Record<string, unknown> = {}) {
     calls.push({ method, url: url.pathname + url.search, headers, body: init?.body ? JSON.parse(init.body) : undefined });
     const json = (v: unknown, status = 200) => Promise.resolve(Response.json(v, { status }));
     if (url.pathname === '/v1/widget/config') return json({ title: 'Acme', online: true, ...config });
-    if (url.pathname === '/v1/widget/conversations') return json({ conversation_id: 'cv_1', customer_id: 'cu_1', visitor_token: 'vt_secret' }, 201);
+    if (url.pathname === '/v1/widget/conversations') {
+      started += 1;
+      const token = started === 1 ? 'vt_secret' : `vt_secret${started}`;
+      return json({ conversation_id: `cv_${started}`, customer_id: 'cu_1', visitor_token: token }, 201);
+    }
+    if (url.pathname === '/v1/widget/messages' && method === 'POST' && goneSends > 0) {
+      goneSends -= 1;
+      return json({ error: { code: 'not_found', message: 'no such conversation' } }, 404);
+    }
     if (url.pathname === '/v1/widget/messages' && method === 'POST') {
       const m = msg(`ms_${10 + serverMessages.length}`, 'visitor', (JSON.parse(init?.body ?? '{}') as { content: string }).content);
       serverMessages.push(m);
@@ -82,6 +92,10 @@ function setup(config: Record<string, unknown> = {}) {
       serverMessages = m;
     },
     server: () => serverMessages,
+    /** The next `n` sends find their conversation gone (404 `not_found`). */
+    goneFor: (n: number) => {
+      goneSends = n;
+    },
   };
 }
 
@@ -178,6 +192,26 @@ describe('ChatController', () => {
     // A live copy of a message already caught up changes nothing.
     FakeSocket.all[0]!.onmessage?.({ data: JSON.stringify({ type: 'message.created', conversation_id: 'cv_1', message: msg('ms_31', 'agent', 'Two') }) });
     expect(c.state.messages).toHaveLength(3);
+  });
+
+  it('sends into a new conversation once when its conversation was deleted, and gives up after that', async () => {
+    const { c, calls, goneFor } = setup();
+    await c.init();
+    expect(await c.send('first')).toBe(true);
+    goneFor(1);
+    expect(await c.send('are you there?')).toBe(true);
+    const starts = calls.filter((x) => x.url === '/v1/widget/conversations');
+    expect(starts).toHaveLength(2);
+    const sends = calls.filter((x) => x.method === 'POST' && x.url === '/v1/widget/messages');
+    expect(sends.map((x) => x.headers.Authorization)).toEqual(['Bearer vt_secret', 'Bearer vt_secret', 'Bearer vt_secret2']);
+    expect(sends[1]?.headers['Idempotency-Key']).toBe(sends[2]?.headers['Idempotency-Key']);
+    expect(c.state.messages.at(-1)).toMatchObject({ content: 'are you there?', conversation_id: 'cv_2' });
+    expect(c.state.pending).toEqual([]);
+
+    goneFor(2);
+    expect(await c.send('hello?')).toBe(false);
+    expect(calls.filter((x) => x.url === '/v1/widget/conversations')).toHaveLength(3);
+    expect(c.state.pending.map((p) => p.status)).toEqual(['failed']);
   });
 
   it('refuses messages over 4000 characters without sending them', async () => {

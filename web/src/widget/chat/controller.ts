@@ -353,7 +353,11 @@ export class ChatController {
     return this.deliver(again);
   }
 
-  private async deliver(p: PendingMessage): Promise<boolean> {
+  /**
+   * Sends a pending message. When its conversation is gone (deleted by staff, or by the tenant's retention), the
+   * session is forgotten and the message goes once more, into a new conversation, unless a form comes first.
+   */
+  private async deliver(p: PendingMessage, again = false): Promise<boolean> {
     try {
       if (!this.session) await this.startConversation({}, undefined);
       const conversationId = this.session?.conversation_id;
@@ -375,7 +379,11 @@ export class ChatController {
       this.addMessages([mine]);
       return true;
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401 && this.session) this.forgetSession();
+      const gone = e instanceof ApiError && e.status === 404 && e.code === 'not_found';
+      if (e instanceof ApiError && (e.status === 401 || gone) && this.session) {
+        this.forgetSession();
+        if (gone && !again && this.state.phase === 'chat') return this.deliver(p, true);
+      }
       this.set({
         pending: this.state.pending.map((x) => (x.key === p.key ? { ...x, status: 'failed' } : x)),
         notice: this.noticeOf(e),
