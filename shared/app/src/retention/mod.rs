@@ -403,4 +403,70 @@ mod tests {
         assert_eq!(partition().await, 0);
         assert!(!delete(&app, &t, &taken).await.unwrap(), "gone already");
     }
+    /// The lines of an archive object, as stored conversations and messages.
+    async fn archived(app: &App, key: &str) -> Vec<(ConversationRecord, Vec<MessageRecord>)> {
+        use std::io::Read;
+        let gz = app.blobs.get(key).await.unwrap().expect("the archive");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
+        text.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (
+                    serde_json::from_value(v["conversation"].clone()).unwrap(),
+                    serde_json::from_value(v["messages"].clone()).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// An archive's name carries a hash of its content: a page archived again as it was (a run that stopped
+    /// before deleting it) writes the same object, and a page that changed (a run that stopped while it
+    /// deleted the page's first conversation) writes a new one, so the first object keeps what was deleted.
+    #[tokio::test]
+    async fn a_page_archived_again_replaces_its_archive_only_with_the_same_content() {
+        let clock = Arc::new(ManualClock::new("2026-01-05T10:00:00Z".parse().unwrap()));
+        let (app, _dir) = crate::testing::embedded_app(clock.clone());
+        let t = TenantId::generate();
+        let s = RetentionSettings { messages_days: Some(30), archive_before_delete: true };
+        put_settings(&app, &t, s, AuditEntry::new(&t, "test", crate::audit::Outcome::Success)).await.unwrap();
+        for _ in 0..2 {
+            let started = widget::start(&app, &t, "192.0.2.1", &widget::StartRequest::default()).await.unwrap();
+            let visitor = widget::authenticate_visitor(&app, &started.visitor_token).await.unwrap();
+            for text in [&b"{\"content\": \"hello\"}"[..], b"{\"content\": \"bye\"}"] {
+                widget::send(&app, &visitor, None, text).await.unwrap();
+                clock.advance(jiff::SignedDuration::from_secs(1));
+            }
+            assert!(crate::assignment::close(&app, &t, &visitor.conversation_id, None).await.unwrap());
+        }
+        clock.advance(jiff::SignedDuration::from_hours(24 * 90));
+        let restore = |lines: Vec<(ConversationRecord, Vec<MessageRecord>)>| {
+            let app = &app;
+            async move {
+                for (c, messages) in lines {
+                    app.table.put(c.to_item(), None).await.unwrap();
+                    for m in messages {
+                        app.table.put(m.to_item(), None).await.unwrap();
+                    }
+                }
+            }
+        };
+
+        let first = run_tenant(&app, &t, app.now(), false, None).await.unwrap();
+        assert_eq!((first.conversations, first.archives.len()), (2, 1), "{first:?}");
+        let whole = archived(&app, &first.archives[0]).await;
+        assert_eq!(whole.iter().map(|(_, m)| m.len()).collect::<Vec<_>>(), [2, 2]);
+
+        restore(whole.clone()).await;
+        let again = run_tenant(&app, &t, app.now(), false, None).await.unwrap();
+        assert_eq!(again.archives, first.archives, "the same page, the same object");
+
+        let mut partly = whole.clone();
+        partly[0].1.pop();
+        restore(partly).await;
+        let rest = run_tenant(&app, &t, app.now(), false, None).await.unwrap();
+        assert_eq!(rest.messages, 3);
+        assert_ne!(rest.archives, first.archives, "a changed page gets an object of its own");
+        assert_eq!(archived(&app, &first.archives[0]).await, whole, "the first object keeps every message");
+    }
 }
