@@ -335,6 +335,13 @@ mod tests {
         agent: AgentId,
     }
 
+    /// Stores a conversation started on 2026-03-02 at 01:00.
+    async fn put_conversation(app: &App, t: &TenantId, c: &ConversationId) {
+        let started = at("2026-03-02T01:00:00Z");
+        let conv = ConversationRecord::started(t, c, &CustomerId::generate(), None, Priority::Normal, None, started);
+        app.table.put(conv.to_item(), None).await.unwrap();
+    }
+
     async fn world() -> World {
         let clock = Arc::new(ManualClock::new(at("2026-03-02T12:00:00Z")));
         let (app, dir) = crate::testing::embedded_app(clock);
@@ -347,16 +354,7 @@ mod tests {
             created_at: at("2026-03-01T00:00:00Z"),
         };
         app.table.put(tenant.to_item(), None).await.unwrap();
-        let conv = ConversationRecord::started(
-            &t,
-            &c,
-            &CustomerId::generate(),
-            None,
-            Priority::Normal,
-            None,
-            at("2026-03-02T01:00:00Z"),
-        );
-        app.table.put(conv.to_item(), None).await.unwrap();
+        put_conversation(&app, &t, &c).await;
         World { app, _dir: dir, t, c, agent: AgentId::generate() }
     }
 
@@ -435,16 +433,7 @@ mod tests {
         assert!(!crate::conversations::begin_delete(&w.app, &w.t, &gone).await.unwrap(), "no such conversation");
 
         let other = ConversationId::generate();
-        let conv = ConversationRecord::started(
-            &w.t,
-            &other,
-            &CustomerId::generate(),
-            None,
-            Priority::Normal,
-            None,
-            at("2026-03-02T01:00:00Z"),
-        );
-        w.app.table.put(conv.to_item(), None).await.unwrap();
+        put_conversation(&w.app, &w.t, &other).await;
         let event = assigned(&other);
         record(&w.app, &event).await.unwrap();
         assert!(w.app.table.get(&keys::conversation_stats(&w.t, &other)).await.unwrap().is_some(), "counted");
