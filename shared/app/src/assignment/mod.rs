@@ -1058,16 +1058,13 @@ mod tests {
     async fn a_decision_is_not_written_beside_a_conversation_being_deleted() {
         let (app, _dir) = crate::testing::embedded_app(std::sync::Arc::new(kefu_ports::SystemClock));
         let (t, c) = (TenantId::generate(), ConversationId::generate());
-        let conv = crate::conversations::ConversationRecord::started(
-            &t,
-            &c,
-            &CustomerId::generate(),
-            None,
-            kefu_domain::routing::Priority::Normal,
-            None,
-            app.now(),
-        );
-        app.table.put(conv.to_item(), None).await.unwrap();
+        // What routing reads of a pending conversation (the conversations capability, above this one, writes
+        // the whole item).
+        let stored = keys::conversation(&t, &c).with(json!({
+            "conversation_id": c, "customer_id": CustomerId::generate(), "status": "pending", "priority": "normal",
+            "created_at": app.now(),
+        }));
+        app.table.put(stored, None).await.unwrap();
         let read = store::conversation(&app, &t, &c).await.unwrap().unwrap();
         assert!(read.routable());
         app.table
