@@ -673,10 +673,7 @@ pub async fn assign_to_agent_recorded(
 ) -> Result<(), AssignmentError> {
     let audit = audit.map(|e| e.target("conversation", c));
     for attempt in 0..MAX_ATTEMPTS {
-        let conv = store::conversation(app, t, c)
-            .await?
-            .filter(|c| !c.deleting)
-            .ok_or(AssignmentError::ConversationNotFound)?;
+        let conv = store::live_conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
         if conv.status == ConversationStatus::Closed {
             return Err(AssignmentError::InvalidState("the conversation is closed; reopen it first"));
         }
@@ -789,8 +786,7 @@ pub async fn reopen_recorded(
     audit: Option<AuditEntry>,
 ) -> Result<Option<Decision>, AssignmentError> {
     let audit: Vec<AuditEntry> = audit.into_iter().map(|e| e.target("conversation", c)).collect();
-    let conv =
-        store::conversation(app, t, c).await?.filter(|c| !c.deleting).ok_or(AssignmentError::ConversationNotFound)?;
+    let conv = store::live_conversation(app, t, c).await?.ok_or(AssignmentError::ConversationNotFound)?;
     if conv.status != ConversationStatus::Closed {
         return Err(AssignmentError::InvalidState("only a closed conversation can be reopened"));
     }
@@ -958,8 +954,8 @@ async fn reassign_away(
     reason: ReassignReason,
 ) -> Result<Option<AgentId>, AssignmentError> {
     for attempt in 0..MAX_ATTEMPTS {
-        let Some(conv) = store::conversation(app, t, c).await? else { return Ok(None) };
-        if conv.deleting || conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
+        let Some(conv) = store::live_conversation(app, t, c).await? else { return Ok(None) };
+        if conv.status != ConversationStatus::Open || conv.assignee_id.as_ref() != Some(from) {
             return Ok(None);
         }
         let at = app.now();

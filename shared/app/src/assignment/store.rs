@@ -473,6 +473,16 @@ pub async fn conversation(
     }
 }
 
+/// The conversation, unless it is gone or its deletion has begun: what every decision by hand or by
+/// reassignment starts from (a conversation being deleted gets nothing written beside it).
+pub async fn live_conversation(
+    app: &App,
+    t: &TenantId,
+    c: &ConversationId,
+) -> Result<Option<ConversationState>, TableError> {
+    Ok(conversation(app, t, c).await?.filter(|c| !c.deleting))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
