@@ -445,7 +445,7 @@ pub async fn transcript(
     request_body = kefu_app::conversations::attachments::UploadRequest, security(("visitor" = [])),
     responses((status = 201, body = kefu_app::conversations::attachments::UploadTicket),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+              (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn create_attachment(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,

@@ -282,7 +282,17 @@ pub async fn create(
         // drops it.
         ttl: Some(expires_at.as_second() + TTL_GRACE_SECS),
     };
-    app.table.put(r.to_item(), Some(Condition::NotExists)).await?;
+    // Registered only while the conversation is there and its deletion has not begun: a record written into a
+    // partition being deleted would outlive it.
+    let ops = vec![
+        TxOp::Put { item: r.to_item(), condition: Some(Condition::NotExists) },
+        super::still_there(tenant, conversation),
+    ];
+    match app.table.transact(ops).await {
+        Ok(_) => {}
+        Err(TableError::TransactionCanceled { .. }) => return Err(AttachmentError::NotFound),
+        Err(e) => return Err(e.into()),
+    }
     let link_expires = at + SignedDuration::from_secs(UPLOAD_LINK_SECS);
     let life = std::time::Duration::from_secs(UPLOAD_LINK_SECS.unsigned_abs());
     let key = pending_key(tenant, conversation, &id);
@@ -612,12 +622,50 @@ mod tests {
         out
     }
 
+    /// Stores the conversation an upload is declared in (pending, no assignee).
+    async fn put_conversation(app: &App, t: &TenantId, c: &ConversationId) {
+        let customer = kefu_domain::CustomerId::generate();
+        let started = super::super::ConversationRecord::started(
+            t,
+            c,
+            &customer,
+            None,
+            kefu_domain::routing::Priority::Normal,
+            None,
+            app.now(),
+        );
+        app.table.put(started.to_item(), None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn no_upload_is_registered_in_a_conversation_gone_or_being_deleted() {
+        let clock = Arc::new(ManualClock::new("2026-05-01T08:00:00Z".parse().unwrap()));
+        let e = crate::testing::EmbeddedApp::new(clock);
+        let app = e.app.clone();
+        let (t, c) = (TenantId::generate(), ConversationId::generate());
+        let req = UploadRequest { name: "shot.png".into(), content_type: "image/png".into(), size: PNG.len() as u64 };
+
+        let r = create(&app, &t, &c, "cu_x", false, &req).await;
+        assert!(matches!(r, Err(AttachmentError::NotFound)), "no such conversation: {r:?}");
+
+        put_conversation(&app, &t, &c).await;
+        create(&app, &t, &c, "cu_x", false, &req).await.unwrap();
+        assert!(super::super::begin_delete(&app, &t, &c).await.unwrap());
+        let r = create(&app, &t, &c, "cu_x", false, &req).await;
+        assert!(matches!(r, Err(AttachmentError::NotFound)), "its deletion has begun: {r:?}");
+
+        let partition = app.table.query(Query::partition(keys::conversation_pk(&t, &c))).await.unwrap();
+        assert_eq!(partition.items.len(), 2, "the conversation and the upload declared before the mark");
+        assert_eq!(pending(&app).await.len(), 1);
+    }
+
     #[tokio::test]
     async fn links_expire_and_an_unsent_upload_is_gone_after_a_day() {
         let clock = Arc::new(ManualClock::new("2026-05-01T08:00:00Z".parse().unwrap()));
         let e = crate::testing::EmbeddedApp::new(clock.clone());
         let app = e.app.clone();
         let (t, c) = (TenantId::generate(), ConversationId::generate());
+        put_conversation(&app, &t, &c).await;
         let req = UploadRequest { name: "shot.png".into(), content_type: "image/png".into(), size: PNG.len() as u64 };
 
         // An upload link works for 15 minutes.
@@ -656,6 +704,7 @@ mod tests {
         let e = crate::testing::EmbeddedApp::new(clock.clone());
         let app = e.app.clone();
         let (t, c) = (TenantId::generate(), ConversationId::generate());
+        put_conversation(&app, &t, &c).await;
         let req = UploadRequest { name: "shot.png".into(), content_type: "image/png".into(), size: PNG.len() as u64 };
         let ticket = create(&app, &t, &c, "ag_x", false, &req).await.unwrap();
         let (id, q) = query_of(&ticket.upload_url);
