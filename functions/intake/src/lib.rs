@@ -220,6 +220,7 @@ pub async fn start_conversation(
     responses((status = 201, body = Sent), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
               (status = 401, body = kefu_app::http::error::ErrorEnvelope),
               (status = 403, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 404, body = kefu_app::http::error::ErrorEnvelope),
               (status = 409, body = kefu_app::http::error::ErrorEnvelope),
               (status = 429, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn send_message(
@@ -308,7 +309,8 @@ pub struct PollParams {
     security(("visitor" = [])),
     responses((status = 200, body = ListPage<MessageView>), (status = 400, body = kefu_app::http::error::ErrorEnvelope),
               (status = 401, body = kefu_app::http::error::ErrorEnvelope),
-              (status = 403, body = kefu_app::http::error::ErrorEnvelope)))]
+              (status = 403, body = kefu_app::http::error::ErrorEnvelope),
+              (status = 404, body = kefu_app::http::error::ErrorEnvelope)))]
 pub async fn poll_messages(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -368,7 +370,7 @@ type ErrorBody = kefu_app::http::error::ErrorEnvelope;
 /// with an estimated wait while queued, how far an agent has read, and the rating given.
 #[utoipa::path(get, path = "/v1/widget/conversation", tag = "widget", security(("visitor" = [])),
     responses((status = 200, body = kefu_app::chat::WidgetConversation), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn conversation(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -381,7 +383,7 @@ pub async fn conversation(
 #[utoipa::path(post, path = "/v1/widget/typing", tag = "widget", request_body = kefu_app::chat::VisitorTypingRequest,
     security(("visitor" = [])),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn typing(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -396,7 +398,7 @@ pub async fn typing(
 #[utoipa::path(post, path = "/v1/widget/read", tag = "widget", request_body = kefu_app::chat::ReadRequest,
     security(("visitor" = [])),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn read(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -412,7 +414,7 @@ pub async fn read(
 #[utoipa::path(post, path = "/v1/widget/rating", tag = "widget", request_body = kefu_app::chat::RatingRequest,
     security(("visitor" = [])),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn rating(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,
@@ -427,7 +429,7 @@ pub async fn rating(
 #[utoipa::path(post, path = "/v1/widget/transcript", tag = "widget", request_body = kefu_app::chat::TranscriptRequest,
     security(("visitor" = [])),
     responses((status = 202), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn transcript(
     State(app): State<App>,
     VisitorAuth(visitor): VisitorAuth,

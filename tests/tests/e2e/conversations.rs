@@ -511,7 +511,7 @@ async fn deleting_a_conversation_removes_its_messages() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     assert_eq!(s.t.get(&format!("/v1/conversations/{c}"), Some(&s.admin)).await.status, StatusCode::NOT_FOUND);
     assert!(s.ids(&format!("/v1/customers/{cu}/conversations"), &s.admin).await.is_empty());
-    assert!(s.t.visitor_poll(token, None).await.body["items"].as_array().unwrap().is_empty());
+    assert_eq!(s.t.visitor_poll(token, None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(s.t.visitor_send(token, "anyone?").await.status, StatusCode::NOT_FOUND);
     let page =
         s.t.app()
@@ -575,4 +575,42 @@ async fn only_the_assignee_or_conversations_assign_closes_reopens_and_tags() {
     let log = s.t.audit_entries(&s.tenant).await;
     let denied = log.iter().filter(|e| e["action"] == "permission.denied").count();
     assert!(denied >= 4, "{denied} denials logged");
+}
+
+/// After staff delete a conversation, the visitor's token still names it: every call that reads or adds to it
+/// answers 404 `not_found` (the widget then starts afresh), and nothing is accepted into it.
+#[tokio::test]
+async fn a_visitor_whose_conversation_was_deleted_is_told_it_is_gone() {
+    let s = Shop::new("li@acme.test").await;
+    let uploads = json!({"attachments": {"enabled": true, "content_types": ["image/*"]}});
+    let r = s.t.call(Method::PUT, "/v1/settings/widget", Some(uploads), Some(&s.admin), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let started = s.start(json!({})).await;
+    let (c, token) = (id(&started, "conversation_id"), id(&started, "visitor_token"));
+    let empty = s.t.visitor_poll(&token, None).await;
+    assert_eq!((empty.status, empty.body["items"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let sent = s.t.visitor_send(&token, "hello").await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
+    let d = s.t.call(Method::DELETE, &format!("/v1/conversations/{c}"), None, Some(&s.admin), &[]).await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT, "{:?}", d.body);
+
+    let upload = json!({"name": "a.png", "content_type": "image/png", "size": 3});
+    let calls: Vec<(Method, &str, Option<Value>)> = vec![
+        (Method::GET, "/v1/widget/conversation", None),
+        (Method::GET, "/v1/widget/messages", None),
+        (Method::POST, "/v1/widget/messages", Some(json!({"content": "still there?"}))),
+        (Method::POST, "/v1/widget/typing", Some(json!({"typing": true}))),
+        (Method::POST, "/v1/widget/read", Some(json!({"up_to": id(&sent.body, "id")}))),
+        (Method::POST, "/v1/widget/rating", Some(json!({"score": 3}))),
+        (Method::POST, "/v1/widget/transcript", Some(json!({"email": "v@example.test"}))),
+        (Method::POST, "/v1/widget/attachments", Some(upload)),
+    ];
+    for (m, path, body) in calls {
+        let r = s.t.call(m.clone(), path, body, Some(&token), &[]).await;
+        assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"), "{m} {path}: {:?}", r.body);
+    }
+    let conversation = kefu_domain::ConversationId::parse(&c).unwrap();
+    let partition = kefu_app::plumbing::keys::conversation_pk(&s.tenant_id(), &conversation);
+    let left = s.t.app().table.query(kefu_ports::table::Query::partition(partition)).await.unwrap();
+    assert!(left.items.is_empty(), "nothing was written into it: {:?}", left.items);
 }

@@ -129,6 +129,10 @@ pub async fn read(
     let bad = || ValidationError::new("up_to", "no such message in this conversation");
     let up_to = MessageId::parse(up_to).ok_or_else(bad)?;
     if app.table.get(&keys::message(tenant, c, &up_to)).await?.is_none() {
+        // The conversation itself may be gone (deleted, or being deleted): say that rather than blame the message.
+        if conversation(app, tenant, c).await?.deleting {
+            return Err(ChatError::NotFound);
+        }
         return Err(bad().into());
     }
     for _ in 0..5 {
@@ -573,6 +577,10 @@ pub struct TranscriptRequest {
 pub async fn request_transcript(app: &App, visitor: &Visitor, body: &TranscriptRequest) -> Result<(), ChatError> {
     let email =
         kefu_domain::text::Email::parse(body.email.trim()).map_err(|e| ValidationError::new("email", e.message))?;
+    // A conversation deleted (or being deleted) has nothing left to mail: say so rather than accept.
+    if conversation(app, &visitor.tenant_id, &visitor.conversation_id).await?.deleting {
+        return Err(ChatError::NotFound);
+    }
     crate::plumbing::ratelimit::hit(
         app,
         "widget.transcript",

@@ -693,6 +693,11 @@ pub async fn visitor_messages(
             .sk(SkCondition::Between(from, keys::MESSAGE_END.to_owned())),
     )?;
     let (items, next) = filtered_records(app, query, params.limit, |m: &MessageRecord| !m.internal).await?;
+    // Nothing to show: say whether that is because the conversation is gone (deleted by staff or by retention),
+    // so the widget starts afresh instead of waiting on it. A page with messages costs no read for this.
+    if items.is_empty() && load(app, tenant, conversation).await?.is_none_or(|c| c.deleting) {
+        return Err(ConversationError::NotFound);
+    }
     let mut views: Vec<MessageView> = items.iter().map(MessageView::of).collect();
     attachments::link_views(app, tenant, &mut views).await?;
     Ok(ListPage::new(views, next))

@@ -906,8 +906,11 @@ mod tests {
         app.table.delete(&keys::conversation(&tenant, &visitor.conversation_id), None).await.unwrap();
         let e = ApiError::from(send(&app, &visitor, None, br#"{"content": "hello?"}"#).await.unwrap_err());
         assert_eq!(e.code, "not_found");
-        let page = poll(&app, &visitor, None, &PageRequest::default()).await.unwrap();
-        assert!(page.items.is_empty(), "the message was not stored without its conversation");
+        let polled = poll(&app, &visitor, None, &PageRequest::default()).await;
+        assert!(matches!(polled, Err(ConversationError::NotFound)), "a read says it is gone: {polled:?}");
+        let partition = kefu_ports::table::Query::partition(keys::conversation_pk(&tenant, &visitor.conversation_id));
+        let left = app.table.query(partition).await.unwrap();
+        assert!(left.items.is_empty(), "the message was not stored without its conversation: {:?}", left.items);
     }
 
     #[test]

@@ -37,6 +37,7 @@ function setup(config: Record<string, unknown> = {}) {
   let serverMessages: ReturnType<typeof msg>[] = [];
   let started = 0;
   let goneSends = 0;
+  let deletedToken: string | undefined;
   const fetch = (input: string, init?: RequestInit & { body?: string }) => {
     const url = new URL(input);
     const method = init?.method ?? 'GET';
@@ -48,6 +49,9 @@ function setup(config: Record<string, unknown> = {}) {
       started += 1;
       const token = started === 1 ? 'vt_secret' : `vt_secret${started}`;
       return json({ conversation_id: `cv_${started}`, customer_id: 'cu_1', visitor_token: token }, 201);
+    }
+    if (deletedToken && headers.Authorization === `Bearer ${deletedToken}`) {
+      return json({ error: { code: 'not_found', message: 'no such resource' } }, 404);
     }
     if (url.pathname === '/v1/widget/messages' && method === 'POST' && goneSends > 0) {
       goneSends -= 1;
@@ -95,6 +99,11 @@ function setup(config: Record<string, unknown> = {}) {
     /** The next `n` sends find their conversation gone (404 `not_found`). */
     goneFor: (n: number) => {
       goneSends = n;
+    },
+    /** Staff delete the conversation of `token`: every call with it answers 404 `not_found`. */
+    deleteConversationOf: (token: string) => {
+      deletedToken = token;
+      serverMessages = [];
     },
   };
 }
@@ -212,6 +221,35 @@ describe('ChatController', () => {
     expect(await c.send('hello?')).toBe(false);
     expect(calls.filter((x) => x.url === '/v1/widget/conversations')).toHaveLength(3);
     expect(c.state.pending.map((p) => p.status)).toEqual(['failed']);
+  });
+
+  it('starts afresh when a read finds its conversation deleted, and the next message opens a new one', async () => {
+    const { c, calls, deleteConversationOf } = setup();
+    await c.init();
+    c.setOpen(true);
+    expect(await c.send('first')).toBe(true);
+    expect(c.state.messages).toHaveLength(1);
+    deleteConversationOf('vt_secret');
+    await c.refreshConversation();
+    expect(c.state.messages).toEqual([]);
+    expect(c.state.notice).toEqual({ key: 'gone' });
+    expect(c.state.started).toBe(false);
+    expect(await c.rate(3)).toBe(false);
+    expect(calls.filter((x) => x.url === '/v1/widget/rating')).toHaveLength(0);
+    expect(await c.send('hello again')).toBe(true);
+    expect(calls.filter((x) => x.url === '/v1/widget/conversations')).toHaveLength(2);
+    expect(c.state.messages.at(-1)).toMatchObject({ content: 'hello again', conversation_id: 'cv_2' });
+
+    // The same when catching up, and a transcript asked of a deleted conversation says so.
+    deleteConversationOf('vt_secret2');
+    await c.catchUp();
+    expect(c.state.started).toBe(false);
+    expect(c.state.notice).toEqual({ key: 'gone' });
+    expect(await c.send('third')).toBe(true);
+    deleteConversationOf('vt_secret3');
+    expect(await c.transcript('li@example.com')).toBe(false);
+    expect(c.state.started).toBe(false);
+    expect(c.state.notice).toEqual({ key: 'gone' });
   });
 
   it('refuses messages over 4000 characters without sending them', async () => {

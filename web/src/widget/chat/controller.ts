@@ -35,6 +35,7 @@ export interface PendingMessage {
 export type Notice =
   | { key: 'rate_limited'; s: number }
   | { key: 'too_long' }
+  | { key: 'gone' }
   | { key: 'file_type' }
   | { key: 'file_too_large' }
   | { key: 'error'; message: string };
@@ -83,6 +84,11 @@ export const TYPING_EVERY_MS = 2500;
 export const TYPING_IDLE_MS = 3000;
 
 const MAX_CHARS = 4000;
+
+/** The server no longer has the session's conversation (deleted by staff or by the tenant's retention). */
+function isGone(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404 && e.code === 'not_found';
+}
 
 /** Whether the visitor may write now: a conversation exists, someone is online, or the tenant queues. */
 export function canWrite(s: Pick<ChatState, 'started' | 'config'>): boolean {
@@ -332,9 +338,9 @@ export class ChatController {
       await this.catchUp();
       return true;
     } catch (e) {
-      if (e instanceof ApiError && e.status === 401 && this.session) this.forgetSession();
+      const gone = this.forgetIfRefused(e);
       update({ status: 'failed' });
-      this.set({ notice: this.noticeOf(e) });
+      this.set({ notice: gone ? { key: 'gone' } : this.noticeOf(e) });
       return false;
     }
   }
@@ -379,11 +385,7 @@ export class ChatController {
       this.addMessages([mine]);
       return true;
     } catch (e) {
-      const gone = e instanceof ApiError && e.status === 404 && e.code === 'not_found';
-      if (e instanceof ApiError && (e.status === 401 || gone) && this.session) {
-        this.forgetSession();
-        if (gone && !again && this.state.phase === 'chat') return this.deliver(p, true);
-      }
+      if (this.forgetIfRefused(e) && isGone(e) && !again && this.state.phase === 'chat') return this.deliver(p, true);
       this.set({
         pending: this.state.pending.map((x) => (x.key === p.key ? { ...x, status: 'failed' } : x)),
         notice: this.noticeOf(e),
@@ -395,6 +397,17 @@ export class ChatController {
   private noticeOf(e: unknown): Notice {
     if (e instanceof ApiError && e.code === 'rate_limited') return { key: 'rate_limited', s: e.retryAfter ?? 60 };
     return { key: 'error', message: e instanceof Error ? e.message : String(e) };
+  }
+
+  /**
+   * When the server refused the session's token (401) or no longer has its conversation (404 `not_found`: deleted
+   * by staff or by the tenant's retention), forgets the session so the next message starts afresh; answers
+   * whether it did.
+   */
+  private forgetIfRefused(e: unknown): boolean {
+    if (!this.session || !(e instanceof ApiError) || (e.status !== 401 && !isGone(e))) return false;
+    this.forgetSession();
+    return true;
   }
 
   /** The token was refused (the conversation is gone or the token expired): start afresh. */
@@ -548,8 +561,9 @@ export class ChatController {
       const c = await this.api.get<Schemas['WidgetConversation']>('/v1/widget/conversation');
       const queue = c.queue_position != null ? { position: c.queue_position, wait: c.estimated_wait_seconds ?? null } : undefined;
       this.set({ queue, agentReadUpTo: c.agent_read_up_to ?? undefined, rated: c.rating?.score ?? this.state.rated, closed: c.status === 'closed' });
-    } catch {
-      // the next reconnect asks again
+    } catch (e) {
+      // Gone: start afresh; anything else: the next reconnect asks again.
+      if (this.forgetIfRefused(e) && isGone(e)) this.set({ notice: { key: 'gone' } });
     }
   }
 
@@ -560,7 +574,7 @@ export class ChatController {
       await this.api.post('/v1/widget/transcript', { email: email.trim() });
       return true;
     } catch (e) {
-      this.set({ notice: this.noticeOf(e) });
+      this.set({ notice: this.forgetIfRefused(e) ? { key: 'gone' } : this.noticeOf(e) });
       return false;
     }
   }
@@ -580,7 +594,7 @@ export class ChatController {
       this.set({ rated: score, ratingAsked: false });
       return true;
     } catch (e) {
-      this.set({ notice: this.noticeOf(e) });
+      this.set({ notice: this.forgetIfRefused(e) ? { key: 'gone' } : this.noticeOf(e), ratingAsked: false });
       return false;
     }
   }
@@ -607,8 +621,8 @@ export class ChatController {
           this.loaded = true;
           this.updateUnread();
         } catch (e) {
-          if (e instanceof ApiError && e.status === 401) this.forgetSession();
-          // anything else: the next reconnect catches up
+          // Refused or gone: start afresh; anything else: the next reconnect catches up.
+          if (this.forgetIfRefused(e) && isGone(e)) this.set({ notice: { key: 'gone' } });
         }
       } while (this.catchUpAgain && this.session);
     })().finally(() => {

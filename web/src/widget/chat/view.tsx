@@ -26,6 +26,7 @@ function CloseIcon() {
 function noticeText(t: T, n: Notice): string {
   if (n.key === 'rate_limited') return t('rate_limited', { s: n.s });
   if (n.key === 'too_long') return t('too_long');
+  if (n.key === 'gone') return t('gone');
   if (n.key === 'file_type') return t('file_type');
   if (n.key === 'file_too_large') return t('file_too_large');
   return t('error', { message: n.message });
