@@ -5,9 +5,13 @@
 
 use std::sync::Arc;
 
+use kefu_domain::routing::Priority;
+use kefu_domain::{ConversationId, CustomerId, TenantId};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{Clock, FilterPolicy, Queue};
 
+use crate::conversations::ConversationRecord;
+use crate::plumbing::record::Record;
 use crate::{App, Config};
 
 /// An app on a fresh embedded store, with the store (for queues) and the directory that holds both: the
@@ -62,6 +66,14 @@ impl EmbeddedApp {
         self.app.topic = Arc::new(EmbeddedTopic::new(self.store.clone()).subscribe(name, policy));
         Arc::new(self.store.queue(name, None))
     }
+}
+
+/// Stores a conversation as a visitor starts it (`pending`, no assignee, a new customer) at `at`, for tests that
+/// need one without going through the widget.
+pub async fn put_conversation(app: &App, t: &TenantId, c: &ConversationId, at: jiff::Timestamp) {
+    let customer = CustomerId::generate();
+    let started = ConversationRecord::started(t, c, &customer, None, Priority::Normal, None, at);
+    app.table.put(started.to_item(), None).await.expect("conversation stored");
 }
 
 /// An app as `kefu serve` configures it (`local`), on a fresh embedded store, with the directory to keep alive.

@@ -130,7 +130,7 @@ pub async fn read(
     let up_to = MessageId::parse(up_to).ok_or_else(bad)?;
     if app.table.get(&keys::message(tenant, c, &up_to)).await?.is_none() {
         // The conversation itself may be gone (deleted, or being deleted): say that rather than blame the message.
-        if conversation(app, tenant, c).await?.deleting {
+        if crate::conversations::load_live(app, tenant, c).await?.is_none() {
             return Err(ChatError::NotFound);
         }
         return Err(bad().into());
@@ -578,7 +578,7 @@ pub async fn request_transcript(app: &App, visitor: &Visitor, body: &TranscriptR
     let email =
         kefu_domain::text::Email::parse(body.email.trim()).map_err(|e| ValidationError::new("email", e.message))?;
     // A conversation deleted (or being deleted) has nothing left to mail: say so rather than accept.
-    if conversation(app, &visitor.tenant_id, &visitor.conversation_id).await?.deleting {
+    if crate::conversations::load_live(app, &visitor.tenant_id, &visitor.conversation_id).await?.is_none() {
         return Err(ChatError::NotFound);
     }
     crate::plumbing::ratelimit::hit(

@@ -622,21 +622,6 @@ mod tests {
         out
     }
 
-    /// Stores the conversation an upload is declared in (pending, no assignee).
-    async fn put_conversation(app: &App, t: &TenantId, c: &ConversationId) {
-        let customer = kefu_domain::CustomerId::generate();
-        let started = super::super::ConversationRecord::started(
-            t,
-            c,
-            &customer,
-            None,
-            kefu_domain::routing::Priority::Normal,
-            None,
-            app.now(),
-        );
-        app.table.put(started.to_item(), None).await.unwrap();
-    }
-
     #[tokio::test]
     async fn no_upload_is_registered_in_a_conversation_gone_or_being_deleted() {
         let clock = Arc::new(ManualClock::new("2026-05-01T08:00:00Z".parse().unwrap()));
@@ -648,7 +633,7 @@ mod tests {
         let r = create(&app, &t, &c, "cu_x", false, &req).await;
         assert!(matches!(r, Err(AttachmentError::NotFound)), "no such conversation: {r:?}");
 
-        put_conversation(&app, &t, &c).await;
+        crate::testing::put_conversation(&app, &t, &c, app.now()).await;
         create(&app, &t, &c, "cu_x", false, &req).await.unwrap();
         assert!(super::super::begin_delete(&app, &t, &c).await.unwrap());
         let r = create(&app, &t, &c, "cu_x", false, &req).await;
@@ -665,7 +650,7 @@ mod tests {
         let e = crate::testing::EmbeddedApp::new(clock.clone());
         let app = e.app.clone();
         let (t, c) = (TenantId::generate(), ConversationId::generate());
-        put_conversation(&app, &t, &c).await;
+        crate::testing::put_conversation(&app, &t, &c, app.now()).await;
         let req = UploadRequest { name: "shot.png".into(), content_type: "image/png".into(), size: PNG.len() as u64 };
 
         // An upload link works for 15 minutes.
@@ -704,7 +689,7 @@ mod tests {
         let e = crate::testing::EmbeddedApp::new(clock.clone());
         let app = e.app.clone();
         let (t, c) = (TenantId::generate(), ConversationId::generate());
-        put_conversation(&app, &t, &c).await;
+        crate::testing::put_conversation(&app, &t, &c, app.now()).await;
         let req = UploadRequest { name: "shot.png".into(), content_type: "image/png".into(), size: PNG.len() as u64 };
         let ticket = create(&app, &t, &c, "ag_x", false, &req).await.unwrap();
         let (id, q) = query_of(&ticket.upload_url);

@@ -399,6 +399,16 @@ pub async fn load(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<O
     }
 }
 
+/// The conversation, unless it is gone or its deletion has begun: the read-side twin of [`still_there`], for
+/// calls that must treat a conversation being deleted as already gone.
+pub async fn load_live(
+    app: &App,
+    tenant: &TenantId,
+    id: &ConversationId,
+) -> Result<Option<ConversationRecord>, TableError> {
+    Ok(load(app, tenant, id).await?.filter(|c| !c.deleting))
+}
+
 /// Who is reading, with what they may see.
 #[derive(Debug, Clone)]
 pub struct Viewer {
@@ -695,7 +705,7 @@ pub async fn visitor_messages(
     let (items, next) = filtered_records(app, query, params.limit, |m: &MessageRecord| !m.internal).await?;
     // Nothing to show: say whether that is because the conversation is gone (deleted by staff or by retention),
     // so the widget starts afresh instead of waiting on it. A page with messages costs no read for this.
-    if items.is_empty() && load(app, tenant, conversation).await?.is_none_or(|c| c.deleting) {
+    if items.is_empty() && load_live(app, tenant, conversation).await?.is_none() {
         return Err(ConversationError::NotFound);
     }
     let mut views: Vec<MessageView> = items.iter().map(MessageView::of).collect();

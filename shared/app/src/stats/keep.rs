@@ -337,9 +337,7 @@ mod tests {
 
     /// Stores a conversation started on 2026-03-02 at 01:00.
     async fn put_conversation(app: &App, t: &TenantId, c: &ConversationId) {
-        let started = at("2026-03-02T01:00:00Z");
-        let conv = ConversationRecord::started(t, c, &CustomerId::generate(), None, Priority::Normal, None, started);
-        app.table.put(conv.to_item(), None).await.unwrap();
+        crate::testing::put_conversation(app, t, c, at("2026-03-02T01:00:00Z")).await;
     }
 
     async fn world() -> World {
