@@ -137,6 +137,8 @@ pub struct Server {
     pub hub: Option<Arc<kefu_embedded::PushHub>>,
     /// The open connections under their caps (counts for tests and probes).
     pub connections: Arc<listener::Admissions>,
+    /// The embedded table, when the server runs on the embedded store (its commits, for `kefu loadtest`).
+    pub embedded_table: Option<Arc<kefu_embedded::EmbeddedTable>>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -285,7 +287,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
             "no web build found (KEFU_WEB_DIR, web/ beside the binary, web/dist): `/` says how to build the console"
         ),
     }
-    Ok(Server { addr, app, hub: wired.hub, connections, shutdown, tasks })
+    Ok(Server { addr, app, hub: wired.hub, connections, embedded_table: wired.embedded_table, shutdown, tasks })
 }
 
 /// Items one purge write removes: small, so the hot path's writes interleave with the purge's (a purge of

@@ -135,6 +135,8 @@ pub struct Report {
     pub per_second: Vec<Second>,
     /// The table's work per accepted message (in process only).
     pub table_per_message: Option<PerMessage>,
+    /// Group commits (each one `fdatasync`) of the table's store file per accepted message (in process only).
+    pub table_commits_per_message: Option<f64>,
     /// CPU seconds the server used per second of the measured window (in process: every thread but the
     /// generator's; with `--target`, the `--server-pid` process).
     pub server_cpu_cores: Option<f64>,
@@ -447,6 +449,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
         }
     };
     let table = server.as_ref().map(|s| s.app.table.clone());
+    let commits = server.as_ref().and_then(|s| s.embedded_table.clone());
     let (done, result) = tokio::sync::oneshot::channel();
     let generator = {
         let cfg = cfg.clone();
@@ -459,7 +462,7 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
                 .enable_all()
                 .build();
             let outcome = match runtime {
-                Ok(rt) => rt.block_on(drive(&cfg, &base, &bootstrap, table)),
+                Ok(rt) => rt.block_on(drive(&cfg, &base, &bootstrap, table, commits)),
                 Err(e) => Err(e.into()),
             };
             let _ = done.send(outcome);
@@ -475,11 +478,20 @@ pub async fn run(cfg: LoadConfig) -> Result<Report, BoxError> {
     Ok(report)
 }
 
+/// Where the measured window began: the time, the table's counters, the CPU split and the store's commits.
+struct Mark {
+    at: Instant,
+    stats: Option<TableStats>,
+    cpu: Option<Cpu>,
+    commits: Option<u64>,
+}
+
 async fn drive(
     cfg: &LoadConfig,
     base: &str,
     bootstrap: &str,
     table: Option<Arc<dyn Table>>,
+    commits: Option<Arc<kefu_embedded::EmbeddedTable>>,
 ) -> Result<Report, BoxError> {
     let loopback = base.contains("://127.") || base.contains("://localhost");
     let admin_client = client_from(0, false)?;
@@ -683,7 +695,7 @@ async fn drive(
     let total = cfg.warmup + cfg.duration;
     let last_seq = (total.as_secs_f64() * cfg.rate).ceil() as u64;
     let measure_seq = (cfg.warmup.as_secs_f64() * cfg.rate).ceil() as u64;
-    let mut measure_start: Option<(Instant, Option<TableStats>, Option<Cpu>)> = None;
+    let mut measure_start: Option<Mark> = None;
     let mut lag = histogram();
     let mut late_in_second = 0u64;
     let mut per_second = Vec::new();
@@ -697,7 +709,12 @@ async fn drive(
         }
         if seq == measure_seq {
             observed.measured_from.store(seq, Ordering::Relaxed);
-            measure_start = Some((Instant::now(), table.as_ref().map(|t| t.stats()), cpu_split(cfg.server_pid)));
+            measure_start = Some(Mark {
+                at: Instant::now(),
+                stats: table.as_ref().map(|t| t.stats()),
+                cpu: cpu_split(cfg.server_pid),
+                commits: commits.as_ref().map(|t| t.commits()),
+            });
             println!("  warm-up over: measuring from message {seq}");
         }
         // Every slot busy: this message waits, and its latency keeps counting from `due`.
@@ -784,7 +801,8 @@ async fn drive(
             last_report = Instant::now();
         }
     }
-    let (measured_at, stats_before, cpu_before) = measure_start.ok_or("the run ended before the warm-up did")?;
+    let Mark { at: measured_at, stats: stats_before, cpu: cpu_before, commits: commits_before } =
+        measure_start.ok_or("the run ended before the warm-up did")?;
     let seconds = measured_at.elapsed().as_secs_f64();
     let delivered_in_time = observed.delivered.load(Ordering::Relaxed);
     let cpu_after = cpu_split(cfg.server_pid);
@@ -820,11 +838,13 @@ async fn drive(
         ),
         _ => (None, None, None),
     };
+    let accepted_n = counters.accepted.load(Ordering::Relaxed).max(1) as f64;
     let table_per_message = match (stats_before, table.as_ref().map(|t| t.stats())) {
-        (Some(a), Some(b)) => {
-            let n = counters.accepted.load(Ordering::Relaxed).max(1) as f64;
-            Some(per_message(a, b, n))
-        }
+        (Some(a), Some(b)) => Some(per_message(a, b, accepted_n)),
+        _ => None,
+    };
+    let table_commits_per_message = match (commits_before, commits.as_ref().map(|t| t.commits())) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / accepted_n),
         _ => None,
     };
     let typing = if cfg.typing_rate > 0.0 {
@@ -857,6 +877,7 @@ async fn drive(
         uncorrected_latency_ms: percentiles(&overall.uncorrected),
         per_second,
         table_per_message,
+        table_commits_per_message,
         server_cpu_cores,
         generator_cpu_cores,
         busiest_writer_cpu_cores: writers.map(|w| w.0),
@@ -985,6 +1006,9 @@ fn print_report(r: &Report) {
     if let Some(t) = &r.table_per_message {
         println!("| table items read / written per message | {:.2} / {:.2} |", t.items_read, t.items_written);
         println!("| table requests per message | {:.2} |", t.requests);
+    }
+    if let Some(c) = r.table_commits_per_message {
+        println!("| table store commits per message | {c:.3} |");
     }
     if let (Some(s), Some(g)) = (r.server_cpu_cores, r.generator_cpu_cores) {
         println!("| CPU: server / load generator | {s:.2} / {g:.2} cores |");

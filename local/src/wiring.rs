@@ -18,6 +18,13 @@ pub fn dead_letter_queue(name: ConsumerName) -> String {
     format!("{}-dlq", name.as_str())
 }
 
+/// How long a busy store writer gathers writes before it commits: `KEFU_STORE_GROUP_WINDOW_US` (0..=100,000
+/// microseconds), else the store's default (`kefu_embedded::GROUP_WINDOW`, 2 ms; see docs/performance.md).
+fn group_window() -> Option<std::time::Duration> {
+    let us: u64 = std::env::var("KEFU_STORE_GROUP_WINDOW_US").ok()?.trim().parse().ok()?;
+    (us <= 100_000).then(|| std::time::Duration::from_micros(us))
+}
+
 /// Everything on the embedded store under the data directory: `kefu.redb` (the table), `queues.redb` (the
 /// topic's queues), `blobs/`, `outbox.jsonl`.
 ///
@@ -30,6 +37,10 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store = EmbeddedStore::open(&config.data_dir.join("kefu.redb"), clock.clone())?;
     let queue_store = EmbeddedStore::open(&config.data_dir.join("queues.redb"), clock.clone())?;
+    if let Some(window) = group_window() {
+        store.set_group_window(window);
+        queue_store.set_group_window(window);
+    }
     let moved = kefu_embedded::queue::move_queues(&store, &queue_store).await?;
     if moved > 0 {
         tracing::info!(moved, "queued messages moved from kefu.redb to queues.redb");

@@ -18,6 +18,6 @@ pub use blob::LocalBlobs;
 pub use mail::OutboxMailer;
 pub use push::PushHub;
 pub use queue::EmbeddedQueue;
-pub use store::{EmbeddedStore, StoreError};
+pub use store::{EmbeddedStore, GROUP_WINDOW, StoreError};
 pub use table::EmbeddedTable;
 pub use topic::EmbeddedTopic;

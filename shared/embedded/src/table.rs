@@ -21,6 +21,13 @@ pub struct EmbeddedTable {
     requests: AtomicU64,
 }
 
+impl EmbeddedTable {
+    /// Group commits of the store under this table since it opened ([`EmbeddedStore::commits`]).
+    pub fn commits(&self) -> u64 {
+        self.store.commits()
+    }
+}
+
 fn index_table(ix: Index) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
     match ix {
         Index::Gsi1 => GSI1,
