@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kefu_ports::{Clock, RedrivePolicy};
 use std::sync::mpsc;
@@ -123,19 +123,17 @@ pub struct EmbeddedStore {
 /// window after it.
 fn gather(first: Job, jobs: &mpsc::Receiver<Job>, busy: bool, shared: &Shared) -> Vec<Job> {
     let window = Duration::from_micros(shared.group_window_us.load(Ordering::Relaxed));
-    let until = (busy && !window.is_zero()).then(|| Instant::now() + window);
+    if busy && !window.is_zero() {
+        // Sleep through the window rather than wait on the channel: a writer blocked in `recv` is woken (a
+        // futex call on the sender's side, a context switch on this one) by every job that arrives, while a
+        // sleeping one is woken once, and the senders only queue their jobs.
+        std::thread::sleep(window);
+    }
     let mut group = vec![first];
     while group.len() < MAX_GROUP {
-        let next = match until {
-            None => jobs.try_recv().ok(),
-            Some(until) => match jobs.try_recv() {
-                Ok(j) => Some(j),
-                Err(_) => jobs.recv_timeout(until.saturating_duration_since(Instant::now())).ok(),
-            },
-        };
-        match next {
-            Some(j) => group.push(j),
-            None => break,
+        match jobs.try_recv() {
+            Ok(j) => group.push(j),
+            Err(_) => break,
         }
     }
     group
