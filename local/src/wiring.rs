@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kefu_app::plumbing::events::{ConsumerName, MAX_RECEIVE_COUNT};
-use kefu_app::{App, Config};
+use kefu_app::{App, AppParts, Config};
 use kefu_embedded::{EmbeddedStore, EmbeddedTopic, LocalBlobs, OutboxMailer, PushHub};
 use kefu_ports::{Clock, Queue, RedrivePolicy, SystemClock};
 
@@ -56,7 +56,7 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
     let hub = Arc::new(PushHub::new());
     let table = Arc::new(store.table());
     let outbox = Arc::new(OutboxMailer::new(config.data_dir.join("outbox.jsonl")));
-    let app = App {
+    let app = App::from(AppParts {
         table: table.clone(),
         topic: Arc::new(topic),
         blobs: Arc::new(LocalBlobs::new(config.data_dir.join("blobs"))),
@@ -74,7 +74,7 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
         config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
         memo: Arc::default(),
         clearing: kefu_app::plumbing::outbox::Clearing::inline(),
-    };
+    });
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })
 }
 

@@ -47,4 +47,4 @@ pub mod testing;
 pub mod tickets;
 pub mod timers;
 
-pub use plumbing::state::{App, Config};
+pub use plumbing::state::{App, AppParts, Config};

@@ -12,7 +12,7 @@ use kefu_ports::{Clock, FilterPolicy, Queue};
 
 use crate::conversations::ConversationRecord;
 use crate::plumbing::record::Record;
-use crate::{App, Config};
+use crate::{App, AppParts, Config};
 
 /// An app on a fresh embedded store, with the store (for queues) and the directory that holds both: the
 /// directory is removed when this is dropped, so keep it alive as long as the app.
@@ -38,7 +38,7 @@ impl EmbeddedApp {
         let store = EmbeddedStore::open_with_cache(&dir.path().join("kefu.redb"), clock.clone(), cache_bytes)
             .expect("store opens");
         let outbox = Arc::new(OutboxMailer::new(dir.path().join("outbox.jsonl")));
-        let app = App {
+        let app = App::from(AppParts {
             table: Arc::new(store.table()),
             topic: Arc::new(EmbeddedTopic::new(store.clone())),
             blobs: Arc::new(LocalBlobs::new(dir.path().join("blobs"))),
@@ -50,7 +50,7 @@ impl EmbeddedApp {
             config: Arc::new(Config::default()),
             memo: Arc::default(),
             clearing: crate::plumbing::outbox::Clearing::inline(),
-        };
+        });
         Self { app, store, dir }
     }
 

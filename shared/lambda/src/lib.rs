@@ -18,7 +18,7 @@ use axum::Router;
 #[cfg(feature = "http")]
 use kefu_app::http::ClientIp;
 use kefu_app::plumbing::consumer::{BatchItem, Consumer, process_batch};
-use kefu_app::{App, Config};
+use kefu_app::{App, AppParts, Config};
 use kefu_aws::AwsAdapters;
 use kefu_ports::{Push, PushError, QueueError, SystemClock};
 #[cfg(feature = "http")]
@@ -97,7 +97,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
         Some(p) => p.clone(),
         None => Arc::new(NoPush),
     };
-    App {
+    App::from(AppParts {
         table: aws.table.clone(),
         topic: aws.events.clone(),
         blobs: aws.exports.clone(),
@@ -112,7 +112,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
         config: Arc::new(config),
         memo: Arc::default(),
         clearing: kefu_app::plumbing::outbox::Clearing::inline(),
-    }
+    })
 }
 
 /// Serves an HTTP function's router from API Gateway, with the client IP taken from `sourceIp` (or, for a

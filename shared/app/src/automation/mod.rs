@@ -349,7 +349,7 @@ mod tests {
         let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
         let (app, _dir) = crate::testing::embedded_app(clock);
         // Another process on the same table: its own memo.
-        let elsewhere = App { memo: Arc::default(), ..app.clone() };
+        let elsewhere = App::from(crate::AppParts { memo: Arc::default(), ..(*app).clone() });
         let t = TenantId::generate();
         assert_eq!(rule_set(&app, &t).await.unwrap().len(), 0);
         let rule = |word: &str| {
@@ -384,7 +384,7 @@ mod tests {
         use kefu_domain::conversation::Author;
         let clock = Arc::new(ManualClock::new("2026-01-01T00:00:00Z".parse().unwrap()));
         let (app, _dir) = crate::testing::embedded_app(clock);
-        let elsewhere = App { memo: Arc::default(), ..app.clone() };
+        let elsewhere = App::from(crate::AppParts { memo: Arc::default(), ..(*app).clone() });
         let t = TenantId::generate();
         let c = kefu_domain::ConversationId::generate();
         let at: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();

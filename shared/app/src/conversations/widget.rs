@@ -814,7 +814,7 @@ mod tests {
         );
 
         // Another process (another App on the same store) starts a visit: this one has never read its token.
-        let other = App { memo: Default::default(), ..app.clone() };
+        let other = App::from(crate::AppParts { memo: Default::default(), ..(*app).clone() });
         let elsewhere = start(&other, &tenant, "192.0.2.1", &StartRequest::default()).await.unwrap();
         let before = reads();
         authenticate_visitor(&app, &elsewhere.visitor_token).await.unwrap();

@@ -15,9 +15,17 @@ pub struct Config {
     pub local: bool,
 }
 
-/// The ports and configuration, cheap to clone.
+/// The ports and configuration, cheap to clone: one shared allocation, so that a clone (axum clones the state
+/// for every request and every layer it passes) is one reference count, not one per port.
+///
+/// It reads as its [`AppParts`] (`app.table`). Changing a part of a clone (`app.push = …`) changes only that
+/// clone: the parts are copied first if they are shared.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppParts>);
+
+/// What an [`App`] holds.
+#[derive(Clone)]
+pub struct AppParts {
     /// The table (DynamoDB / redb).
     pub table: Arc<dyn Table>,
     /// The `events` topic.
@@ -42,7 +50,27 @@ pub struct App {
     pub clearing: super::outbox::Clearing,
 }
 
-impl App {
+impl From<AppParts> for App {
+    fn from(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for App {
+    fn deref_mut(&mut self) -> &mut AppParts {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl AppParts {
     /// Now, from the app's clock.
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
