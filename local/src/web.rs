@@ -66,10 +66,12 @@ pub fn with_site(api: Router, web_dir: Option<&Path>) -> Router {
             .precompressed_gzip()
             .fallback(ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip())
     });
+    // Each request clones only the service it goes to (the console's holds paths: a clone allocates).
     let dispatch = tower::service_fn(move |req: Request| {
-        let (api, console) = (api.clone(), console.clone());
+        let api = is_api(req.uri().path()).then(|| api.clone());
+        let console = if api.is_none() { console.clone() } else { None };
         async move {
-            if is_api(req.uri().path()) {
+            if let Some(api) = api {
                 return api.oneshot(req).await;
             }
             match console {
@@ -89,10 +91,10 @@ pub fn with_site(api: Router, web_dir: Option<&Path>) -> Router {
 
 /// Sets the caching, CORS and framing headers by path (see the module's documentation).
 async fn headers(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    if is_api(&path) {
+    if is_api(req.uri().path()) {
         return next.run(req).await;
     }
+    let path = req.uri().path().to_owned();
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
