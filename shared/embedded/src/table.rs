@@ -60,6 +60,58 @@ fn parse(bytes: &[u8]) -> Result<Item, TableError> {
     serde_json::from_slice(bytes).map_err(db)
 }
 
+/// The attributes [`save`] reads from the item an operation replaces: its index keys and its expiry.
+fn is_bookkeeping(name: &str) -> bool {
+    name == kefu_ports::table::TTL || Index::ALL.iter().any(|ix| name == ix.pk_attr() || name == ix.sk_attr())
+}
+
+/// [`parse`], keeping only the attributes [`save`] reads ([`is_bookkeeping`]): the others are skipped, not
+/// built. For an item the writer replaces without looking at it (a put, or a delete in a transaction, neither
+/// with a condition): an outbox entry's event, a replaced item's text, are never materialised.
+fn parse_bookkeeping(bytes: &[u8]) -> Result<Item, TableError> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+
+    /// An attribute's name: `Some` when it is kept.
+    struct Name(Option<String>);
+    impl<'de> serde::Deserialize<'de> for Name {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Name;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an attribute name")
+                }
+                fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Name, E> {
+                    Ok(Name(is_bookkeeping(name).then(|| name.to_owned())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Kept;
+    impl<'de> Visitor<'de> for Kept {
+        type Value = Item;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an item")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+            let mut item = Item::new();
+            while let Some(Name(name)) = map.next_key()? {
+                match name {
+                    Some(name) => {
+                        item.insert(name, map.next_value()?);
+                    }
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(item)
+        }
+    }
+    serde_json::Deserializer::from_slice(bytes).deserialize_map(Kept).map_err(db)
+}
+
 fn validate_item(item: &Item) -> Result<Key, TableError> {
     let key = Key::of(item)?;
     for ix in Index::ALL {
@@ -73,10 +125,10 @@ fn validate_item(item: &Item) -> Result<Key, TableError> {
 }
 
 /// Reads an item as stored (expired or not).
-fn load(tx: &redb::WriteTransaction, key: &Key) -> Result<Option<Item>, TableError> {
+fn load(tx: &redb::WriteTransaction, key: &Key, whole: bool) -> Result<Option<Item>, TableError> {
     let t = tx.open_table(ITEMS).map_err(db)?;
     let got = t.get(main_key(key).as_slice()).map_err(db)?;
-    got.map(|v| parse(v.value())).transpose()
+    got.map(|v| if whole { parse(v.value()) } else { parse_bookkeeping(v.value()) }).transpose()
 }
 
 /// Writes `new` in place of `old`, keeping the indexes in step.
@@ -243,7 +295,16 @@ impl EmbeddedTable {
                 let mut failed = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
                     let key = op.key()?;
-                    let cur = load(tx, &key)?;
+                    // The whole stored item is needed to evaluate a condition, apply an update, or answer a
+                    // single delete; a put, or a delete in a transaction, replaces it unseen: only what `save`
+                    // reads of it is loaded.
+                    let whole = op.condition().is_some()
+                        || match op {
+                            TxOp::Put { .. } => false,
+                            TxOp::Delete { .. } => !transaction,
+                            TxOp::Update { .. } | TxOp::Check { .. } => true,
+                        };
+                    let cur = load(tx, &key, whole)?;
                     if !check(op.condition(), cur.as_ref(), now) {
                         failed.push(i);
                     }
@@ -312,7 +373,7 @@ impl EmbeddedTable {
                     let parts = keys::decode(&main);
                     let [pk, sk] = parts.as_slice() else { continue };
                     let key = Key::new(pk.clone(), sk.clone());
-                    if let Some(item) = load(tx, &key)?
+                    if let Some(item) = load(tx, &key, false)?
                         && is_expired(&item, now as i64)
                     {
                         save(tx, &key, Some(&item), None)?;
@@ -401,5 +462,35 @@ impl Table for EmbeddedTable {
             items_written: self.written.load(Ordering::Relaxed),
             requests: self.requests.load(Ordering::Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_partial_parse_keeps_exactly_what_save_reads() {
+        let item = json!({
+            "pk": "T#1", "sk": "OUTBOX#2", "gsi1pk": "a\"b", "gsi1sk": "c", "gsi2pk": "d", "gsi2sk": "e",
+            "ttl": 1_700_000_000, "event": {"data": {"message": {"content": "hello \u{1F600}", "n": [1, 2.5, null]}}},
+            "gsi1pk_not": "x"
+        });
+        let bytes = serde_json::to_vec(&item).unwrap();
+        let kept = parse_bookkeeping(&bytes).unwrap();
+        let expected: Item = parse(&bytes).unwrap().into_iter().filter(|(k, _)| is_bookkeeping(k)).collect();
+        assert_eq!(kept, expected);
+        assert_eq!(kept.len(), 5, "{kept:?}");
+        for ix in Index::ALL {
+            assert!(index_key(ix, &kept, &Key::new("T#1", "OUTBOX#2")).is_some());
+        }
+        assert!(expiry_key(&kept, b"k").is_some());
+        // A name written with an escape is still recognised.
+        let escaped = br#"{"pk":"a","sk":"b","tt\u006c":7,"other":{"gsi1pk":"nested, not kept"}}"#;
+        assert_eq!(parse_bookkeeping(escaped).unwrap(), json!({"ttl": 7}).as_object().unwrap().clone());
+        assert!(parse_bookkeeping(b"[1, 2]").is_err(), "not an item");
+        assert!(parse_bookkeeping(b"{\"gsi1pk\": ").is_err(), "cut short");
     }
 }
