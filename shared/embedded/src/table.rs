@@ -124,16 +124,25 @@ fn validate_item(item: &Item) -> Result<Key, TableError> {
     Ok(key)
 }
 
-/// Reads an item as stored (expired or not).
-fn load(tx: &redb::WriteTransaction, key: &Key, whole: bool) -> Result<Option<Item>, TableError> {
-    let t = tx.open_table(ITEMS).map_err(db)?;
-    let got = t.get(main_key(key).as_slice()).map_err(db)?;
+/// The items' table, opened once per write job for all of its loads and saves: opening a table in a write
+/// transaction looks it up, and closing it writes its root back.
+type Items<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
+
+/// Reads the item under the main key `mk` as stored (expired or not): whole, or only what [`save`] reads.
+fn load(items: &Items, mk: &[u8], whole: bool) -> Result<Option<Item>, TableError> {
+    let got = items.get(mk).map_err(db)?;
     got.map(|v| if whole { parse(v.value()) } else { parse_bookkeeping(v.value()) }).transpose()
 }
 
-/// Writes `new` in place of `old`, keeping the indexes in step.
-fn save(tx: &redb::WriteTransaction, key: &Key, old: Option<&Item>, new: Option<&Item>) -> Result<(), TableError> {
-    let mk = main_key(key);
+/// Writes `new` in place of `old` under `key` (main key `mk`), keeping the indexes in step.
+fn save(
+    tx: &redb::WriteTransaction,
+    items: &mut Items,
+    key: &Key,
+    mk: &[u8],
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<(), TableError> {
     for ix in Index::ALL {
         let before = old.and_then(|o| index_key(ix, o, key));
         let after = new.and_then(|n| index_key(ix, n, key));
@@ -143,12 +152,12 @@ fn save(tx: &redb::WriteTransaction, key: &Key, old: Option<&Item>, new: Option<
                 t.remove(b.as_slice()).map_err(db)?;
             }
             if let Some(a) = after {
-                t.insert(a.as_slice(), mk.as_slice()).map_err(db)?;
+                t.insert(a.as_slice(), mk).map_err(db)?;
             }
         }
     }
-    let before = old.and_then(|o| expiry_key(o, &mk));
-    let after = new.and_then(|n| expiry_key(n, &mk));
+    let before = old.and_then(|o| expiry_key(o, mk));
+    let after = new.and_then(|n| expiry_key(n, mk));
     if before != after {
         let mut t = tx.open_table(EXPIRY).map_err(db)?;
         if let Some(b) = before {
@@ -158,14 +167,13 @@ fn save(tx: &redb::WriteTransaction, key: &Key, old: Option<&Item>, new: Option<
             t.insert(a.as_slice(), ()).map_err(db)?;
         }
     }
-    let mut t = tx.open_table(ITEMS).map_err(db)?;
     match new {
         Some(n) => {
             let bytes = serde_json::to_vec(n).map_err(db)?;
-            t.insert(mk.as_slice(), bytes.as_slice()).map_err(db)?;
+            items.insert(mk, bytes.as_slice()).map_err(db)?;
         }
         None => {
-            t.remove(mk.as_slice()).map_err(db)?;
+            items.remove(mk).map_err(db)?;
         }
     }
     Ok(())
@@ -291,10 +299,12 @@ impl EmbeddedTable {
             .store
             .write(move |tx, shared| {
                 let now = shared.clock.now().as_second();
+                let mut items = tx.open_table(ITEMS).map_err(db)?;
                 let mut stored = Vec::with_capacity(ops.len());
                 let mut failed = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
                     let key = op.key()?;
+                    let mk = main_key(&key);
                     // The whole stored item is needed to evaluate a condition, apply an update, or answer a
                     // single delete; a put, or a delete in a transaction, replaces it unseen: only what `save`
                     // reads of it is loaded.
@@ -304,11 +314,11 @@ impl EmbeddedTable {
                             TxOp::Delete { .. } => !transaction,
                             TxOp::Update { .. } | TxOp::Check { .. } => true,
                         };
-                    let cur = load(tx, &key, whole)?;
+                    let cur = load(&items, &mk, whole)?;
                     if !check(op.condition(), cur.as_ref(), now) {
                         failed.push(i);
                     }
-                    stored.push((key, cur));
+                    stored.push((key, mk, cur));
                 }
                 if !failed.is_empty() {
                     return Err(if transaction {
@@ -322,14 +332,14 @@ impl EmbeddedTable {
                 let changes: Vec<Change> = ops
                     .into_iter()
                     .zip(&stored)
-                    .map(|(op, (_, cur))| apply(op, cur.as_ref()))
+                    .map(|(op, (_, _, cur))| apply(op, cur.as_ref()))
                     .collect::<Result<_, _>>()?;
                 let mut out = Vec::with_capacity(changes.len());
-                for ((key, cur), change) in stored.into_iter().zip(changes) {
+                for ((key, mk, cur), change) in stored.into_iter().zip(changes) {
                     out.push(match change {
                         Change::Keep => cur,
                         Change::Write(next) => {
-                            save(tx, &key, cur.as_ref(), next.as_ref())?;
+                            save(tx, &mut items, &key, &mk, cur.as_ref(), next.as_ref())?;
                             next.or(cur)
                         }
                     });
@@ -368,15 +378,17 @@ impl EmbeddedTable {
                         }
                     }
                 }
+                let mut items = tx.open_table(ITEMS).map_err(db)?;
                 let mut purged = 0;
                 for main in due {
                     let parts = keys::decode(&main);
                     let [pk, sk] = parts.as_slice() else { continue };
                     let key = Key::new(pk.clone(), sk.clone());
-                    if let Some(item) = load(tx, &key, false)?
+                    // Only the expiry and the index keys are read of it.
+                    if let Some(item) = load(&items, &main, false)?
                         && is_expired(&item, now as i64)
                     {
-                        save(tx, &key, Some(&item), None)?;
+                        save(tx, &mut items, &key, &main, Some(&item), None)?;
                         purged += 1;
                     }
                 }
