@@ -584,8 +584,9 @@ pub async fn send_stored(
         .await?
         .ok_or(ConversationError::NotFound)?;
     if req.attachment_ids.is_empty() {
-        let plan = plan_request(&req, visitor, idempotency_key, id, at, &Taken::default())?;
-        return commit_send(app, visitor, idempotency_key, plan, conversation, count).await;
+        let none = Taken::default();
+        let replan = || plan_request(&req, visitor, idempotency_key, id.clone(), at, &none);
+        return commit_send(app, visitor, idempotency_key, replan()?, &replan, conversation, count).await;
     }
     MessageContent::parse_or_empty(&req.content, "content")?;
     let claim_hash = idempotency_key.map(idempotency_key_hash).transpose()?;
@@ -606,8 +607,8 @@ pub async fn send_stored(
     let taken =
         attachments::take(app, &visitor.tenant_id, &visitor.conversation_id, uploader, &req.attachment_ids, &id)
             .await?;
-    let plan = plan_request(&req, visitor, idempotency_key, id, at, &taken)?;
-    let result = commit_send(app, visitor, idempotency_key, plan, conversation, count).await;
+    let replan = || plan_request(&req, visitor, idempotency_key, id.clone(), at, &taken);
+    let result = commit_send(app, visitor, idempotency_key, replan()?, &replan, conversation, count).await;
     match &result {
         Ok(_) => attachments::settle(app, &taken).await,
         Err(_) => attachments::abandon(app, &taken).await,
@@ -624,15 +625,20 @@ fn content_hash_of(req: &SendRequest) -> String {
 /// Commits a planned send against the conversation as read (its send budget spent in the same transaction,
 /// the statistics' count added when `count` is given), reopening a closed conversation once and answering a
 /// replay for a reused key. A transaction refused on the conversation's position reads it again and retries.
+/// The first attempt takes `plan`'s operations; a retry, which is rare, makes them again with `replan` (the
+/// same plan: same message id and time) rather than every attempt copying them.
 async fn commit_send(
     app: &App,
     visitor: &Visitor,
     idempotency_key: Option<&str>,
     plan: SendPlan,
+    replan: &(dyn Fn() -> Result<SendPlan, ConversationError> + Sync),
     mut conversation: ConversationRecord,
     count: Option<&Counter>,
 ) -> Result<Stored, ConversationError> {
-    let mut event = plan.event.clone();
+    let SendPlan { ops: first_ops, mut event, sent, content_hash, first_attachment, at } = plan;
+    let planned = first_ops.len();
+    let mut first_ops = Some(first_ops);
     if count.is_some()
         && let Event::MessageReceived(received) = &mut event.event
     {
@@ -654,8 +660,11 @@ async fn commit_send(
                 .ok_or(ConversationError::NotFound)?;
             continue;
         }
-        let mut ops = plan.ops.clone();
-        spend_send_budget(&conversation, plan.at, &mut ops[positions::CONVERSATION])?;
+        let mut ops = match first_ops.take() {
+            Some(ops) => ops,
+            None => replan()?.ops,
+        };
+        spend_send_budget(&conversation, at, &mut ops[positions::CONVERSATION])?;
         let starts_wait = pin_wait(&conversation, &mut ops[positions::CONVERSATION]);
         let assignee = pin_assignee(&conversation, &mut ops[positions::CONVERSATION]);
         if let Event::MessageReceived(received) = &mut event.event {
@@ -663,19 +672,19 @@ async fn commit_send(
         }
         if let Some(count) = count {
             // Last, and unconditional: it never fails, so the positions above still name what failed.
-            ops.push(count(&conversation, plan.at));
+            ops.push(count(&conversation, at));
         }
         match crate::plumbing::outbox::commit_unpublished(app, ops, std::slice::from_ref(&event)).await {
-            Ok(()) => return Ok(Stored { sent: plan.sent, event: Some(event), assignee }),
+            Ok(()) => return Ok(Stored { sent, event: Some(event), assignee }),
             Err(TableError::TransactionCanceled { failed }) => {
                 if failed.contains(&positions::CLAIM)
-                    && plan.first_attachment > positions::CLAIM
+                    && first_attachment > positions::CLAIM
                     && let Some(key) = idempotency_key
                 {
-                    let sent = replay(app, visitor, key, &plan.content_hash).await?;
+                    let sent = replay(app, visitor, key, &content_hash).await?;
                     return Ok(Stored { sent, event: None, assignee: None });
                 }
-                if failed.iter().any(|p| *p >= plan.first_attachment && *p < plan.ops.len()) {
+                if failed.iter().any(|p| *p >= first_attachment && *p < planned) {
                     return Err(ValidationError::new("attachment_ids", "an attachment was sent already").into());
                 }
                 if failed.contains(&positions::CONVERSATION) {
@@ -889,9 +898,9 @@ mod tests {
         app.table.update(&key, Update::new().set("assignee_id", b.as_str()), None).await.unwrap();
         let at = app.now();
         let req: SendRequest = crate::plumbing::json::parse(br#"{"content": "hello b"}"#).unwrap();
-        let plan =
-            plan_request(&req, &visitor, None, conversations::next_message_id(at), at, &Taken::default()).unwrap();
-        let third = commit_send(&app, &visitor, None, plan, read, None).await.unwrap();
+        let id = conversations::next_message_id(at);
+        let replan = || plan_request(&req, &visitor, None, id.clone(), at, &Taken::default());
+        let third = commit_send(&app, &visitor, None, replan().unwrap(), &replan, read, None).await.unwrap();
         assert_eq!(third.assignee.as_ref(), Some(&b), "the send read the conversation again");
         let page = poll(&app, &visitor, None, &PageRequest { limit: 10, ..PageRequest::default() }).await.unwrap();
         assert_eq!(page.items.len(), 3, "each message stored once");
