@@ -6,6 +6,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -75,22 +76,28 @@ fn request_span(req: &Request) -> tracing::Span {
 }
 
 /// Finishes a function's router with the shared layers and state.
+///
+/// The layers wrap the router once, as one service, rather than each route (`Router::layer`): a request then
+/// clones one stack of layers whose innermost service is the router (a reference count), where a layer on each
+/// route cloned the route's boxed service at every `from_fn` layer. None of these layers reads the matched
+/// route, which only the routes' own layer (`staff::authorize`) reads.
 pub fn finish(router: Router<crate::App>, app: crate::App) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    router
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app.clone(), super::staff::record_denials))
-        .layer(middleware::from_fn(json_refusals))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(app.clone(), super::cors::enforce))
+    let routes = router.fallback(not_found).with_state(app.clone());
+    let layered = ServiceBuilder::new()
+        .layer(middleware::from_fn(drop_unfit_request_id))
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(request_id))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
         )
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(middleware::from_fn(drop_unfit_request_id))
-        .with_state(app)
+        .layer(middleware::from_fn_with_state(app.clone(), super::cors::enforce))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(json_refusals))
+        .layer(middleware::from_fn_with_state(app, super::staff::record_denials))
+        .service(routes);
+    Router::new().fallback_service(layered)
 }

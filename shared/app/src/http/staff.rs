@@ -92,14 +92,15 @@ impl Staff {
 /// The layer that audits `require`'s refusals: `permission.denied`, outcome `denied`, naming the request
 /// and the permission it lacked.
 pub async fn record_denials(State(app): State<App>, req: Request, next: Next) -> Response {
-    let route = format!("{} {}", req.method(), req.uri().path());
+    // Kept as they are (a reference count), and written out only for a denial.
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let slot = DenialSlot::default();
     let res = DENIALS.scope(slot.clone(), next.run(req)).await;
     let denial = slot.0.lock().ok().and_then(|mut d| d.take());
     if let Some(d) = denial {
         let entry = AuditEntry::new(&d.tenant_id, "permission.denied", Outcome::Denied)
             .by(&d.actor)
-            .target("route", route)
+            .target("route", format!("{method} {}", uri.path()))
             .ip(d.ip)
             .detail(serde_json::json!({"permission": d.permission}));
         crate::audit::note(&app, entry).await;
