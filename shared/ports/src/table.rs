@@ -66,14 +66,19 @@ impl Key {
 
     /// The key of an item, if it carries both key attributes as strings.
     pub fn of(item: &Item) -> Result<Self, TableError> {
+        let (pk, sk) = Self::parts_of(item)?;
+        Ok(Self { pk: pk.to_owned(), sk: sk.to_owned() })
+    }
+
+    /// [`Key::of`], borrowed from the item: its partition and sort keys.
+    pub fn parts_of(item: &Item) -> Result<(&str, &str), TableError> {
         let part = |name: &str| {
             item.get(name)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .map(str::to_owned)
                 .ok_or_else(|| TableError::Invalid(format!("item lacks a non-empty string `{name}`")))
         };
-        Ok(Self { pk: part(PK)?, sk: part(SK)? })
+        Ok((part(PK)?, part(SK)?))
     }
 
     /// An item: this key's attributes plus the fields of `fields` (a JSON object; anything else adds nothing).
@@ -527,6 +532,16 @@ impl TxOp {
         }
     }
 
+    /// [`TxOp::key`], borrowed: the partition and sort keys of the item the operation touches.
+    pub fn key_parts(&self) -> Result<(&str, &str), TableError> {
+        match self {
+            TxOp::Put { item, .. } => Key::parts_of(item),
+            TxOp::Update { key, .. } | TxOp::Delete { key, .. } | TxOp::Check { key, .. } => {
+                Ok((key.pk.as_str(), key.sk.as_str()))
+            }
+        }
+    }
+
     /// The condition that must hold, if any.
     pub fn condition(&self) -> Option<&Condition> {
         match self {
@@ -546,9 +561,9 @@ pub fn validate_transaction(ops: &[TxOp]) -> Result<(), TableError> {
             ops.len()
         )));
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = std::collections::HashSet::with_capacity(ops.len());
     for op in ops {
-        if !seen.insert(op.key()?) {
+        if !seen.insert(op.key_parts()?) {
             return Err(TableError::Invalid("a transaction touches an item twice".into()));
         }
         if let TxOp::Update { update, .. } = op {
