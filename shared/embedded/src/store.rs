@@ -60,6 +60,22 @@ pub(crate) struct Shared {
     group_window_us: AtomicU64,
     /// Group commits made since the store opened.
     commits: AtomicU64,
+    /// The read snapshot the reads since the last commit share ([`EmbeddedStore::snapshot`]). The writer
+    /// empties it after every commit, before it answers the commit's writes.
+    snapshot: Mutex<Option<Arc<Snapshot>>>,
+}
+
+/// A read transaction with the items' table open, shared by the reads that begin before the next commit.
+///
+/// Each read used to begin its own transaction (a lock in redb's transaction tracker and allocations) and open
+/// the table (a lookup in the table tree); between two commits they would all see the same state anyway.
+/// Holding a snapshot keeps redb from reusing the pages it reads; the writer lets go of it at every commit,
+/// and the readers still using it drop it when they finish.
+pub(crate) struct Snapshot {
+    /// For the index tables, opened by the queries that read through an index.
+    pub(crate) tx: redb::ReadTransaction,
+    /// The items' table.
+    pub(crate) items: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl Shared {
@@ -174,7 +190,10 @@ fn writer_loop(db: Arc<Database>, shared: Arc<Shared>, jobs: mpsc::Receiver<Job>
             Some("a write in the same group failed; nothing was written".to_owned())
         } else {
             shared.commits.fetch_add(1, Ordering::Relaxed);
-            tx.commit().err().map(|e| e.to_string())
+            let failed = tx.commit().err().map(|e| e.to_string());
+            // Before any write of the group is answered: a read that begins after the answer must see it.
+            drop(shared.snapshot.lock().expect("snapshot lock").take());
+            failed
         };
         for finish in done {
             finish(failure.as_deref());
@@ -218,6 +237,7 @@ impl EmbeddedStore {
             redrive: Mutex::default(),
             group_window_us: AtomicU64::new(GROUP_WINDOW.as_micros() as u64),
             commits: AtomicU64::new(0),
+            snapshot: Mutex::default(),
         });
         let (sender, receiver) = mpsc::channel();
         let thread = {
@@ -340,6 +360,22 @@ impl EmbeddedStore {
         rx.await.unwrap_or_else(|_| Err(E::commit_failed("the write could not begin".into())))
     }
 
+    /// The snapshot a read begins on: the one shared since the last commit, or a new one ([`Snapshot`]). It
+    /// holds every write answered so far: the writer empties the slot after each commit and before it answers,
+    /// and a snapshot is begun and put in the slot under the slot's lock, so one begun before a commit is gone
+    /// from the slot by the time that commit's writes are answered.
+    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, StoreError> {
+        let mut slot = self.shared.snapshot.lock().expect("snapshot lock");
+        if let Some(s) = slot.as_ref() {
+            return Ok(s.clone());
+        }
+        let tx = self.db.begin_read()?;
+        let items = tx.open_table(ITEMS)?;
+        let s = Arc::new(Snapshot { tx, items });
+        *slot = Some(s.clone());
+        Ok(s)
+    }
+
     /// Runs blocking read work off the async runtime's workers.
     /// Runs a short read on the calling task: a `get` or a page of at most [`INLINE_READ_LIMIT`] items, served
     /// from redb's page cache in microseconds, costs less than the hand-off to a blocking thread and back (two
@@ -368,6 +404,8 @@ impl Drop for EmbeddedStore {
         if let Some(t) = self.thread.lock().expect("thread lock").take() {
             let _ = t.join();
         }
+        // The shared snapshot holds the file open; let it go with the database.
+        drop(self.shared.snapshot.lock().expect("snapshot lock").take());
     }
 }
 
@@ -456,5 +494,58 @@ mod tests {
         };
         tokio::time::timeout(Duration::from_secs(20), writes).await.expect("no write waited for the window");
         assert_eq!(store.commits(), 5);
+    }
+
+    #[tokio::test]
+    async fn reads_share_a_snapshot_until_the_next_commit() {
+        let (_dir, store) = store();
+        let first = store.snapshot().unwrap();
+        assert!(Arc::ptr_eq(&first, &store.snapshot().unwrap()), "no commit between: the same snapshot");
+        write(store.clone(), Duration::ZERO).await.unwrap();
+        let second = store.snapshot().unwrap();
+        assert!(!Arc::ptr_eq(&first, &second), "a commit lets go of the snapshot before it answers");
+        assert!(Arc::ptr_eq(&second, &store.snapshot().unwrap()));
+    }
+
+    /// Readers and writers at once, on two threads: every read that begins after a write was answered sees
+    /// that write, however the shared snapshot is taken and let go meanwhile.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_after_an_answered_write_sees_it_while_others_read_and_write() {
+        use kefu_ports::table::{Key, Table};
+        let (_dir, store) = store();
+        store.set_group_window(Duration::from_micros(200));
+        let table = Arc::new(store.table());
+        let mut tasks = tokio::task::JoinSet::new();
+        for writer in 0..4 {
+            let table = table.clone();
+            tasks.spawn(async move {
+                let key = Key::new(format!("W#{writer}"), "COUNT");
+                for n in 0..150_u64 {
+                    let item = key.with(serde_json::json!({"n": n}));
+                    table.put(item, None).await.unwrap();
+                    let read = table.get(&key).await.unwrap().expect("written");
+                    assert_eq!(read["n"], n, "writer {writer} reads its own answered write");
+                }
+            });
+        }
+        for reader in 0..2 {
+            let table = table.clone();
+            tasks.spawn(async move {
+                // Another writer's counter never goes back, read after read.
+                let mut last = [0_u64; 4];
+                for _ in 0..600 {
+                    for (w, seen) in last.iter_mut().enumerate() {
+                        let got = table.get(&Key::new(format!("W#{w}"), "COUNT")).await.unwrap();
+                        let n = got.map_or(0, |i| i["n"].as_u64().unwrap());
+                        assert!(n >= *seen, "reader {reader}: writer {w} went back from {seen} to {n}");
+                        *seen = n;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
     }
 }

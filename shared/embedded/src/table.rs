@@ -227,8 +227,8 @@ fn read_page(
         range = keys::after_cursor(range, c, q.forward);
     }
     let bounds = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
-    let tx = s.db.begin_read().map_err(db)?;
-    let items_t = tx.open_table(ITEMS).map_err(db)?;
+    let snap = s.snapshot().map_err(db)?;
+    let items_t = &snap.items;
     let mut out = Vec::new();
     let mut more = false;
     let mut take = |value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
@@ -262,9 +262,9 @@ fn read_page(
             Ok(())
         };
     match q.index {
-        None => scan(&items_t, &mut out, &mut take)?,
+        None => scan(items_t, &mut out, &mut take)?,
         Some(ix) => {
-            let t = tx.open_table(index_table(ix)).map_err(db)?;
+            let t = snap.tx.open_table(index_table(ix)).map_err(db)?;
             scan(&t, &mut out, &mut take)?;
         }
     }
@@ -403,9 +403,8 @@ impl Table for EmbeddedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         let mk = main_key(key);
         let item = self.store.inline(|s| -> Result<Option<Item>, TableError> {
-            let tx = s.db.begin_read().map_err(db)?;
-            let t = tx.open_table(ITEMS).map_err(db)?;
-            let got = t.get(mk.as_slice()).map_err(db)?;
+            let snap = s.snapshot().map_err(db)?;
+            let got = snap.items.get(mk.as_slice()).map_err(db)?;
             let item = got.map(|v| parse(v.value())).transpose()?;
             let now = s.clock.now().as_second();
             Ok(item.filter(|i| !is_expired(i, now)))
