@@ -26,11 +26,15 @@ pub async fn put_get_and_replace(t: Arc<dyn Table>) {
     assert_eq!(t.get(&key).await.unwrap(), None);
     let first = item(json!({"pk": pk, "sk": "A", "name": "Li Lei", "n": 1, "tags": ["a", "b"], "m": {"x": true}}));
     t.put(first.clone(), None).await.unwrap();
-    assert_eq!(t.get(&key).await.unwrap(), Some(first));
+    assert_eq!(t.get(&key).await.unwrap(), Some(first.clone()));
+    let stored = t.get_stored(&key).await.unwrap().expect("stored");
+    assert_eq!(stored.into_item().unwrap(), first, "get_stored reads what get reads");
     let second = item(json!({"pk": pk, "sk": "A", "other": "x"}));
     t.put(second.clone(), None).await.unwrap();
-    assert_eq!(t.get(&key).await.unwrap(), Some(second));
+    assert_eq!(t.get(&key).await.unwrap(), Some(second.clone()));
+    assert_eq!(t.get_stored(&key).await.unwrap().unwrap().into_item().unwrap(), second);
     assert_eq!(t.get(&Key::new(&pk, "B")).await.unwrap(), None);
+    assert_eq!(t.get_stored(&Key::new(&pk, "B")).await.unwrap(), None);
 }
 
 /// `NotExists` protects a first write; `Exists` protects an overwrite; comparisons read the stored item.
@@ -261,7 +265,9 @@ pub async fn ttl_hides_expired_items(t: Arc<dyn Table>) {
     t.put(item(json!({"pk": pk, "sk": "old", "ttl": now() - 60})), None).await.unwrap();
     t.put(item(json!({"pk": pk, "sk": "new", "ttl": now() + 3600})), None).await.unwrap();
     assert_eq!(t.get(&Key::new(&pk, "old")).await.unwrap(), None);
+    assert_eq!(t.get_stored(&Key::new(&pk, "old")).await.unwrap(), None, "get_stored hides it too");
     assert!(t.get(&Key::new(&pk, "new")).await.unwrap().is_some());
+    assert!(t.get_stored(&Key::new(&pk, "new")).await.unwrap().is_some());
     assert_eq!(sks(&t.query(Query::partition(&pk)).await.unwrap().items), ["new"]);
     t.put(item(json!({"pk": pk, "sk": "old", "claimed": true})), Some(Condition::NotExists)).await.unwrap();
     assert_eq!(t.get(&Key::new(&pk, "old")).await.unwrap().unwrap()["claimed"], json!(true));
@@ -347,6 +353,10 @@ pub async fn stats_count_alike(t: Arc<dyn Table>) {
     assert!(t.get(&Key::new(&pk, "a")).await.unwrap().is_some());
     assert!(t.get(&Key::new(&pk, "none")).await.unwrap().is_none());
     assert_eq!(delta(before), (2, 0, 2), "a get reads one item, found or not");
+    let before = t.stats();
+    assert!(t.get_stored(&Key::new(&pk, "a")).await.unwrap().is_some());
+    assert!(t.get_stored(&Key::new(&pk, "none")).await.unwrap().is_none());
+    assert_eq!(delta(before), (2, 0, 2), "get_stored counts as a get");
 
     let before = t.stats();
     assert_eq!(t.query(Query::partition(&pk)).await.unwrap().items.len(), 3);

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use kefu_ports::table::{
-    Condition, Cursor, Index, Item, Key, Page, Query, Table, TableError, TableStats, TxOp, Update, is_expired,
+    Condition, Cursor, Index, Item, Key, Page, Query, Stored, Table, TableError, TableStats, TxOp, Update, is_expired,
     validate_transaction,
 };
 use redb::{ReadableTable, TableDefinition};
+use serde_json::Value;
 
 use crate::keys;
 use crate::store::{EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS};
@@ -58,6 +59,18 @@ fn expiry_key(item: &Item, main: &[u8]) -> Option<Vec<u8>> {
 
 fn parse(bytes: &[u8]) -> Result<Item, TableError> {
     serde_json::from_slice(bytes).map_err(db)
+}
+
+/// Whether a stored item's JSON text says it has expired ([`is_expired`]), reading only its `ttl`: the
+/// other attributes are skipped, not built.
+fn expired_text(bytes: &[u8], now: i64) -> Result<bool, TableError> {
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        #[serde(default)]
+        ttl: Option<Value>,
+    }
+    let e: Expiry = serde_json::from_slice(bytes).map_err(db)?;
+    Ok(e.ttl.as_ref().and_then(Value::as_i64).is_some_and(|t| t <= now))
 }
 
 /// The attributes [`save`] reads from the item an operation replaces: its index keys and its expiry.
@@ -411,6 +424,21 @@ impl Table for EmbeddedTable {
         })?;
         self.count(1, 0);
         Ok(item)
+    }
+
+    /// The stored JSON text, copied out of the page: only its `ttl` is read here, to hide an expired item.
+    async fn get_stored(&self, key: &Key) -> Result<Option<Stored>, TableError> {
+        let mk = main_key(key);
+        let text = self.store.inline(|s| -> Result<Option<Vec<u8>>, TableError> {
+            let snap = s.snapshot().map_err(db)?;
+            let got = snap.items.get(mk.as_slice()).map_err(db)?;
+            let Some(value) = got else { return Ok(None) };
+            let text = value.value();
+            let now = s.clock.now().as_second();
+            Ok((!expired_text(text, now)?).then(|| text.to_vec()))
+        })?;
+        self.count(1, 0);
+        Ok(text.map(Stored::Json))
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {

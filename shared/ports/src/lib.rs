@@ -20,7 +20,7 @@ pub use mobile::{MobileError, MobilePush};
 pub use push::{Push, PushError};
 pub use queue::{Queue, QueueError, QueueMessage, RedrivePolicy};
 pub use table::{
-    CmpOp, Condition, Cursor, Index, Item, Key, Page, Query, SkCondition, Table, TableError, TableStats, TxOp, Update,
-    UpdateAction,
+    CmpOp, Condition, Cursor, Index, Item, Key, Page, Query, SkCondition, Stored, Table, TableError, TableStats, TxOp,
+    Update, UpdateAction,
 };
 pub use topic::{FilterPolicy, Topic, TopicError};

@@ -253,6 +253,27 @@ pub fn is_expired(item: &Item, now: i64) -> bool {
     item.get(TTL).and_then(Value::as_i64).is_some_and(|t| t <= now)
 }
 
+/// An item as an adapter read it ([`Table::get_stored`]): an [`Item`], or the item's JSON text, which a
+/// typed reader can read straight into its struct without building the attribute map first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// The attributes.
+    Item(Item),
+    /// A JSON object of the attributes, as the embedded store keeps them.
+    Json(Vec<u8>),
+}
+
+impl Stored {
+    /// The attributes, parsing the JSON text if that is what was read.
+    pub fn into_item(self) -> Result<Item, TableError> {
+        match self {
+            Stored::Item(item) => Ok(item),
+            Stored::Json(text) => serde_json::from_slice(&text)
+                .map_err(|e| TableError::Invalid(format!("a stored item is not a JSON object: {e}"))),
+        }
+    }
+}
+
 /// One change an update makes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateAction {
@@ -593,6 +614,11 @@ pub struct TableStats {
 pub trait Table: Send + Sync {
     /// The item under `key`, unless absent or expired.
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError>;
+    /// [`Table::get`], answering the item in the form the adapter read it ([`Stored`]), for a reader that
+    /// wants a typed struct rather than the attribute map. Counts as a `get`. By default, the item `get` reads.
+    async fn get_stored(&self, key: &Key) -> Result<Option<Stored>, TableError> {
+        Ok(self.get(key).await?.map(Stored::Item))
+    }
     /// Stores `item`, replacing any, when `condition` holds.
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError>;
     /// Applies `update` to the item (creating it from its key when absent) when `condition` holds; returns the

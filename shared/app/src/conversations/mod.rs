@@ -393,8 +393,8 @@ impl NewMessage<'_> {
 
 /// The conversation, if it exists in this tenant (an item that does not parse is an error).
 pub async fn load(app: &App, tenant: &TenantId, id: &ConversationId) -> Result<Option<ConversationRecord>, TableError> {
-    match app.table.get(&keys::conversation(tenant, id)).await? {
-        Some(item) => Ok(Some(ConversationRecord::from_item(item)?)),
+    match app.table.get_stored(&keys::conversation(tenant, id)).await? {
+        Some(stored) => Ok(Some(ConversationRecord::from_stored(stored)?)),
         None => Ok(None),
     }
 }

@@ -6,7 +6,7 @@
 //! enums) plus those attributes; [`Record::from_item`] reads an item back, and an item that does not parse is an
 //! error ([`RecordError`]), never a default. `docs/data-model.md` names the struct of each item.
 
-use kefu_ports::table::{Item, Key, PK, SK, TableError};
+use kefu_ports::table::{Item, Key, PK, SK, Stored, TableError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -72,6 +72,11 @@ pub trait Record: Serialize + DeserializeOwned {
     fn from_ref(item: &Item) -> Result<Self, RecordError> {
         parse_ref(Self::TYPE, item)
     }
+
+    /// [`Record::from_item`] of an item as the table read it ([`Table::get_stored`](kefu_ports::Table::get_stored)).
+    fn from_stored(stored: Stored) -> Result<Self, RecordError> {
+        parse_stored(Self::TYPE, stored)
+    }
 }
 
 /// The item of a key and a struct's fields (what [`Record::to_item`] builds on), for the items whose key is not
@@ -86,6 +91,23 @@ pub fn item_of<T: Serialize + ?Sized>(key: Key, fields: &T) -> Item {
     item.insert(PK.into(), Value::String(key.pk));
     item.insert(SK.into(), Value::String(key.sk));
     item
+}
+
+/// [`parse`] of an item as the table read it. JSON text is read straight into `T`, without building the
+/// attribute map; only text that does not read is parsed into an item, to name the attribute at fault as
+/// [`parse_ref`] does (the answer is the same either way).
+pub fn parse_stored<T: DeserializeOwned>(what: &'static str, stored: Stored) -> Result<T, RecordError> {
+    let text = match stored {
+        Stored::Item(item) => return parse(what, item),
+        Stored::Json(text) => text,
+    };
+    if let Ok(parsed) = serde_json::from_slice(&text) {
+        return Ok(parsed);
+    }
+    match Stored::Json(text).into_item() {
+        Ok(item) => parse(what, item),
+        Err(e) => Err(RecordError { what, pk: String::new(), sk: String::new(), reason: e.to_string() }),
+    }
 }
 
 /// Reads a stored item into `T` (a record, or a typed view of some of its attributes), naming it `what` in
@@ -151,5 +173,22 @@ mod tests {
         assert_eq!((e.what, e.pk.as_str(), e.sk.as_str()), ("thing", "THING#a", "THING"));
         assert!(e.reason.starts_with("n:"), "{}", e.reason);
         assert!(matches!(TableError::from(e), TableError::Invalid(_)));
+    }
+
+    /// JSON text as the embedded table reads it gives the same record, or the same error, as its item.
+    #[test]
+    fn a_record_reads_from_stored_text_as_from_its_item() {
+        let text = |v: &Value| Stored::Json(serde_json::to_vec(v).unwrap());
+        let right = json!({"pk": "THING#a", "sk": "THING", "type": "thing", "id": "a", "n": 3, "extra": {"x": [1]}});
+        let wrong = json!({"pk": "THING#a", "sk": "THING", "id": "a", "n": "three"});
+        let missing = json!({"pk": "THING#b", "sk": "THING", "n": 1, "note": null});
+        for v in [&right, &wrong, &missing] {
+            let item = v.as_object().unwrap().clone();
+            assert_eq!(Thing::from_stored(text(v)), Thing::from_item(item.clone()), "{v}");
+            assert_eq!(Thing::from_stored(Stored::Item(item.clone())), Thing::from_item(item), "{v}");
+        }
+        assert_eq!(Thing::from_stored(text(&right)).unwrap(), Thing { id: "a".into(), n: 3, note: None });
+        let e = Thing::from_stored(Stored::Json(b"{\"id\": ".to_vec())).unwrap_err();
+        assert_eq!(e.what, "thing", "text that is not JSON is an error, not a panic: {e}");
     }
 }
