@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use kefu_ports::table::{
     Condition, Cursor, Index, Item, Key, Page, Query, Stored, Table, TableError, TableStats, TxOp, Update, is_expired,
-    validate_transaction,
+    ttl_passed, validate_transaction,
 };
 use redb::{ReadableTable, TableDefinition};
 use serde_json::Value;
@@ -70,7 +70,7 @@ fn expired_text(bytes: &[u8], now: i64) -> Result<bool, TableError> {
         ttl: Option<Value>,
     }
     let e: Expiry = serde_json::from_slice(bytes).map_err(db)?;
-    Ok(e.ttl.as_ref().and_then(Value::as_i64).is_some_and(|t| t <= now))
+    Ok(ttl_passed(e.ttl.as_ref(), now))
 }
 
 /// The attributes [`save`] reads from the item an operation replaces: its index keys and its expiry.
@@ -294,6 +294,23 @@ impl EmbeddedTable {
         Self { store, read: AtomicU64::new(0), written: AtomicU64::new(0), requests: AtomicU64::new(0) }
     }
 
+    /// A get: reads the stored text under `key` on the shared snapshot and hands it to `read` with the time
+    /// (seconds), which answers the item, or `None` when it has expired. Counts one read, found or not.
+    fn get_with<T>(
+        &self,
+        key: &Key,
+        read: impl FnOnce(&[u8], i64) -> Result<Option<T>, TableError>,
+    ) -> Result<Option<T>, TableError> {
+        let mk = main_key(key);
+        let got = self.store.inline(|s| -> Result<Option<T>, TableError> {
+            let snap = s.snapshot().map_err(db)?;
+            let Some(value) = snap.items.get(mk.as_slice()).map_err(db)? else { return Ok(None) };
+            read(value.value(), s.clock.now().as_second())
+        })?;
+        self.count(1, 0);
+        Ok(got)
+    }
+
     fn count(&self, read: u64, written: u64) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.read.fetch_add(read, Ordering::Relaxed);
@@ -414,31 +431,12 @@ impl EmbeddedTable {
 #[async_trait]
 impl Table for EmbeddedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        let mk = main_key(key);
-        let item = self.store.inline(|s| -> Result<Option<Item>, TableError> {
-            let snap = s.snapshot().map_err(db)?;
-            let got = snap.items.get(mk.as_slice()).map_err(db)?;
-            let item = got.map(|v| parse(v.value())).transpose()?;
-            let now = s.clock.now().as_second();
-            Ok(item.filter(|i| !is_expired(i, now)))
-        })?;
-        self.count(1, 0);
-        Ok(item)
+        self.get_with(key, |text, now| Ok(Some(parse(text)?).filter(|i| !is_expired(i, now))))
     }
 
     /// The stored JSON text, copied out of the page: only its `ttl` is read here, to hide an expired item.
     async fn get_stored(&self, key: &Key) -> Result<Option<Stored>, TableError> {
-        let mk = main_key(key);
-        let text = self.store.inline(|s| -> Result<Option<Vec<u8>>, TableError> {
-            let snap = s.snapshot().map_err(db)?;
-            let got = snap.items.get(mk.as_slice()).map_err(db)?;
-            let Some(value) = got else { return Ok(None) };
-            let text = value.value();
-            let now = s.clock.now().as_second();
-            Ok((!expired_text(text, now)?).then(|| text.to_vec()))
-        })?;
-        self.count(1, 0);
-        Ok(text.map(Stored::Json))
+        self.get_with(key, |text, now| Ok((!expired_text(text, now)?).then(|| Stored::Json(text.to_vec()))))
     }
 
     async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {

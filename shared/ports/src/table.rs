@@ -250,7 +250,13 @@ pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 
 /// Whether the item carries a `ttl` at or before `now` (epoch seconds).
 pub fn is_expired(item: &Item, now: i64) -> bool {
-    item.get(TTL).and_then(Value::as_i64).is_some_and(|t| t <= now)
+    ttl_passed(item.get(TTL), now)
+}
+
+/// Whether an item whose `ttl` attribute is `ttl` has expired at `now` (seconds): a whole number of seconds
+/// at or before `now`. Anything else (absent, text, a fraction) never expires.
+pub fn ttl_passed(ttl: Option<&Value>, now: i64) -> bool {
+    ttl.and_then(Value::as_i64).is_some_and(|t| t <= now)
 }
 
 /// An item as an adapter read it ([`Table::get_stored`]): an [`Item`], or the item's JSON text, which a
@@ -547,10 +553,8 @@ pub enum TxOp {
 impl TxOp {
     /// The key the operation touches.
     pub fn key(&self) -> Result<Key, TableError> {
-        match self {
-            TxOp::Put { item, .. } => Key::of(item),
-            TxOp::Update { key, .. } | TxOp::Delete { key, .. } | TxOp::Check { key, .. } => Ok(key.clone()),
-        }
+        let (pk, sk) = self.key_parts()?;
+        Ok(Key::new(pk, sk))
     }
 
     /// [`TxOp::key`], borrowed: the partition and sort keys of the item the operation touches.
