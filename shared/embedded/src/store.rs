@@ -14,6 +14,9 @@ use tokio::sync::Notify;
 
 /// Table items: encoded (pk, sk) → JSON.
 pub(crate) const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
+/// Item texts too long to sit among their neighbours: encoded (pk, sk) → JSON. Their entry in [`ITEMS`] is
+/// empty (JSON text never is). See `table::INLINE_TEXT_LIMIT`.
+pub(crate) const LARGE_ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("large_items");
 /// Index gsi1: encoded (gsi1pk, gsi1sk, pk, sk) → encoded (pk, sk).
 pub(crate) const GSI1: TableDefinition<&[u8], &[u8]> = TableDefinition::new("gsi1");
 /// Index gsi2: encoded (gsi2pk, gsi2sk, pk, sk) → encoded (pk, sk).
@@ -76,6 +79,8 @@ pub(crate) struct Snapshot {
     pub(crate) tx: redb::ReadTransaction,
     /// The items' table.
     pub(crate) items: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    /// The texts of the items stored out of line ([`LARGE_ITEMS`]).
+    pub(crate) large: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl Shared {
@@ -225,6 +230,7 @@ impl EmbeddedStore {
         let db = builder.create(path)?;
         let tx = db.begin_write()?;
         tx.open_table(ITEMS)?;
+        tx.open_table(LARGE_ITEMS)?;
         tx.open_table(GSI1)?;
         tx.open_table(GSI2)?;
         tx.open_table(QUEUE_MESSAGES)?;
@@ -268,7 +274,7 @@ impl EmbeddedStore {
         let copy = Database::create(out)?;
         let tx = copy.begin_write()?;
         let mut n = 0u64;
-        for def in [ITEMS, GSI1, GSI2, QUEUE_MESSAGES] {
+        for def in [ITEMS, LARGE_ITEMS, GSI1, GSI2, QUEUE_MESSAGES] {
             let from = read.open_table(def)?;
             let mut to = tx.open_table(def)?;
             for entry in redb::ReadableTable::iter(&from)? {
@@ -371,7 +377,8 @@ impl EmbeddedStore {
         }
         let tx = self.db.begin_read()?;
         let items = tx.open_table(ITEMS)?;
-        let s = Arc::new(Snapshot { tx, items });
+        let large = tx.open_table(LARGE_ITEMS)?;
+        let s = Arc::new(Snapshot { tx, items, large });
         *slot = Some(s.clone());
         Ok(s)
     }

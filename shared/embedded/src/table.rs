@@ -12,7 +12,7 @@ use redb::{ReadableTable, TableDefinition};
 use serde_json::Value;
 
 use crate::keys;
-use crate::store::{EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS};
+use crate::store::{EXPIRY, EmbeddedStore, GSI1, GSI2, ITEMS, LARGE_ITEMS};
 
 /// The table adapter: items as JSON under an order-preserving key encoding, indexes kept in the same write.
 pub struct EmbeddedTable {
@@ -137,23 +137,83 @@ fn validate_item(item: &Item) -> Result<Key, TableError> {
     Ok(key)
 }
 
+/// The longest item text kept in [`ITEMS`] among its neighbours; a longer one is stored out of line, in
+/// [`LARGE_ITEMS`] under the same key, and its entry in [`ITEMS`] is empty.
+///
+/// Why: redb splits a full leaf in two by size, and a key goes to the leaf that ends at or after it. A
+/// conversation's messages are appended just before its `ROUTING` item (3–4 KB, up to 200 candidates). With
+/// that item in the leaf, a leaf held one new message and the item, could hold no more, and split again at
+/// the next message: every message got a leaf page of its own (about 430 bytes in 4 KiB), and each message
+/// rewrote the item's page as well. With only an empty entry in its place, the messages fill their leaves as
+/// appends do. Any long item in the middle of a growing partition did the same.
+pub(crate) const INLINE_TEXT_LIMIT: usize = 1024;
+
 /// The items' table, opened once per write job for all of its loads and saves: opening a table in a write
 /// transaction looks it up, and closing it writes its root back.
 type Items<'t> = redb::Table<'t, &'static [u8], &'static [u8]>;
 
-/// Reads the item under the main key `mk` as stored (expired or not): whole, or only what [`save`] reads.
-fn load(items: &Items, mk: &[u8], whole: bool) -> Result<Option<Item>, TableError> {
-    let got = items.get(mk).map_err(db)?;
-    got.map(|v| if whole { parse(v.value()) } else { parse_bookkeeping(v.value()) }).transpose()
+/// [`LARGE_ITEMS`] in a write job, opened the first time a load or a save needs it.
+struct LargeItems<'t> {
+    tx: &'t redb::WriteTransaction,
+    table: Option<Items<'t>>,
 }
 
-/// Writes `new` in place of `old` under `key` (main key `mk`), keeping the indexes in step.
+impl<'t> LargeItems<'t> {
+    fn new(tx: &'t redb::WriteTransaction) -> Self {
+        Self { tx, table: None }
+    }
+
+    fn table(&mut self) -> Result<&mut Items<'t>, TableError> {
+        if self.table.is_none() {
+            self.table = Some(self.tx.open_table(LARGE_ITEMS).map_err(db)?);
+        }
+        Ok(self.table.as_mut().expect("just opened"))
+    }
+}
+
+/// Hands `read` the text of the item whose entry in [`ITEMS`] under main key `mk` is `entry`: the entry
+/// itself, or, for an empty one, the text stored out of line in `large` ([`INLINE_TEXT_LIMIT`]).
+fn with_text<T>(
+    large: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    mk: &[u8],
+    entry: &[u8],
+    read: impl FnOnce(&[u8]) -> Result<T, TableError>,
+) -> Result<T, TableError> {
+    if !entry.is_empty() {
+        return read(entry);
+    }
+    match large.get(mk).map_err(db)? {
+        Some(text) => read(text.value()),
+        None => Err(TableError::Unavailable("an item stored out of line has no text".into())),
+    }
+}
+
+/// An item as a write job found it: what was read of it, and whether its text is stored out of line.
+struct Found {
+    item: Item,
+    large: bool,
+}
+
+/// Reads the item under the main key `mk` as stored (expired or not): whole, or only what [`save`] reads.
+fn load(items: &Items, large: &mut LargeItems, mk: &[u8], whole: bool) -> Result<Option<Found>, TableError> {
+    let Some(entry) = items.get(mk).map_err(db)? else { return Ok(None) };
+    let entry = entry.value();
+    let parse_text = |text: &[u8]| if whole { parse(text) } else { parse_bookkeeping(text) };
+    let item = if entry.is_empty() { with_text(large.table()?, mk, entry, parse_text)? } else { parse_text(entry)? };
+    Ok(Some(Found { item, large: entry.is_empty() }))
+}
+
+/// Writes `new` in place of `old` under `key` (main key `mk`), keeping the indexes in step. `old_large`: the
+/// old item's text is stored out of line.
+#[allow(clippy::too_many_arguments)]
 fn save(
     tx: &redb::WriteTransaction,
     items: &mut Items,
+    large: &mut LargeItems,
     key: &Key,
     mk: &[u8],
     old: Option<&Item>,
+    old_large: bool,
     new: Option<&Item>,
 ) -> Result<(), TableError> {
     for ix in Index::ALL {
@@ -183,10 +243,24 @@ fn save(
     match new {
         Some(n) => {
             let bytes = serde_json::to_vec(n).map_err(db)?;
-            items.insert(mk, bytes.as_slice()).map_err(db)?;
+            if bytes.len() > INLINE_TEXT_LIMIT {
+                large.table()?.insert(mk, bytes.as_slice()).map_err(db)?;
+                // An entry already empty stays as it is: its leaf is not rewritten.
+                if !old_large {
+                    items.insert(mk, [].as_slice()).map_err(db)?;
+                }
+            } else {
+                items.insert(mk, bytes.as_slice()).map_err(db)?;
+                if old_large {
+                    large.table()?.remove(mk).map_err(db)?;
+                }
+            }
         }
         None => {
             items.remove(mk).map_err(db)?;
+            if old_large {
+                large.table()?.remove(mk).map_err(db)?;
+            }
         }
     }
     Ok(())
@@ -223,8 +297,8 @@ fn apply(op: TxOp, stored: Option<&Item>) -> Result<Change, TableError> {
 /// larger or unbounded page goes to a blocking thread.
 const INLINE_READ_LIMIT: usize = 100;
 
-/// What a scan hands each stored value to: answers whether to go on.
-type Take<'a> = dyn FnMut(&[u8], &mut Vec<Item>) -> Result<bool, TableError> + 'a;
+/// What a scan hands each stored entry (key, value) to: answers whether to go on.
+type Take<'a> = dyn FnMut(&[u8], &[u8], &mut Vec<Item>) -> Result<bool, TableError> + 'a;
 
 /// One page of a query: the items under `q`'s partition (through its index, if any) after `cursor_key`, at
 /// most `limit`, skipping expired ones; and whether more follow.
@@ -241,14 +315,14 @@ fn read_page(
     }
     let bounds = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
     let snap = s.snapshot().map_err(db)?;
-    let items_t = &snap.items;
+    let (items_t, large) = (&snap.items, &snap.large);
     let mut out = Vec::new();
     let mut more = false;
-    let mut take = |value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
+    let mut take = |key: &[u8], value: &[u8], out: &mut Vec<Item>| -> Result<bool, TableError> {
         let item = match q.index {
-            None => parse(value)?,
+            None => with_text(large, key, value, parse)?,
             Some(_) => match items_t.get(value).map_err(db)? {
-                Some(v) => parse(v.value())?,
+                Some(v) => with_text(large, value, v.value(), parse)?,
                 None => return Ok(true),
             },
         };
@@ -267,8 +341,8 @@ fn read_page(
             let r = t.range::<&[u8]>(bounds).map_err(db)?;
             let iter: Box<dyn Iterator<Item = _>> = if q.forward { Box::new(r) } else { Box::new(r.rev()) };
             for entry in iter {
-                let (_, v) = entry.map_err(db)?;
-                if !take(v.value(), out)? {
+                let (k, v) = entry.map_err(db)?;
+                if !take(k.value(), v.value(), out)? {
                     break;
                 }
             }
@@ -304,8 +378,9 @@ impl EmbeddedTable {
         let mk = main_key(key);
         let got = self.store.inline(|s| -> Result<Option<T>, TableError> {
             let snap = s.snapshot().map_err(db)?;
-            let Some(value) = snap.items.get(mk.as_slice()).map_err(db)? else { return Ok(None) };
-            read(value.value(), s.clock.now().as_second())
+            let Some(entry) = snap.items.get(mk.as_slice()).map_err(db)? else { return Ok(None) };
+            let now = s.clock.now().as_second();
+            with_text(&snap.large, &mk, entry.value(), |text| read(text, now))
         })?;
         self.count(1, 0);
         Ok(got)
@@ -330,6 +405,7 @@ impl EmbeddedTable {
             .write(move |tx, shared| {
                 let now = shared.clock.now().as_second();
                 let mut items = tx.open_table(ITEMS).map_err(db)?;
+                let mut large = LargeItems::new(tx);
                 let mut stored = Vec::with_capacity(ops.len());
                 let mut failed = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
@@ -344,11 +420,14 @@ impl EmbeddedTable {
                             TxOp::Delete { .. } => !transaction,
                             TxOp::Update { .. } | TxOp::Check { .. } => true,
                         };
-                    let cur = load(&items, &mk, whole)?;
+                    let (cur, cur_large) = match load(&items, &mut large, &mk, whole)? {
+                        Some(Found { item, large }) => (Some(item), large),
+                        None => (None, false),
+                    };
                     if !check(op.condition(), cur.as_ref(), now) {
                         failed.push(i);
                     }
-                    stored.push((key, mk, cur));
+                    stored.push((key, mk, cur, cur_large));
                 }
                 if !failed.is_empty() {
                     return Err(if transaction {
@@ -362,14 +441,14 @@ impl EmbeddedTable {
                 let changes: Vec<Change> = ops
                     .into_iter()
                     .zip(&stored)
-                    .map(|(op, (_, _, cur))| apply(op, cur.as_ref()))
+                    .map(|(op, (_, _, cur, _))| apply(op, cur.as_ref()))
                     .collect::<Result<_, _>>()?;
                 let mut out = Vec::with_capacity(changes.len());
-                for ((key, mk, cur), change) in stored.into_iter().zip(changes) {
+                for ((key, mk, cur, cur_large), change) in stored.into_iter().zip(changes) {
                     out.push(match change {
                         Change::Keep => cur,
                         Change::Write(next) => {
-                            save(tx, &mut items, &key, &mk, cur.as_ref(), next.as_ref())?;
+                            save(tx, &mut items, &mut large, &key, &mk, cur.as_ref(), cur_large, next.as_ref())?;
                             next.or(cur)
                         }
                     });
@@ -409,16 +488,17 @@ impl EmbeddedTable {
                     }
                 }
                 let mut items = tx.open_table(ITEMS).map_err(db)?;
+                let mut large = LargeItems::new(tx);
                 let mut purged = 0;
                 for main in due {
                     let parts = keys::decode(&main);
                     let [pk, sk] = parts.as_slice() else { continue };
                     let key = Key::new(pk.clone(), sk.clone());
                     // Only the expiry and the index keys are read of it.
-                    if let Some(item) = load(&items, &main, false)?
-                        && is_expired(&item, now as i64)
+                    if let Some(found) = load(&items, &mut large, &main, false)?
+                        && is_expired(&found.item, now as i64)
                     {
-                        save(tx, &mut items, &key, &main, Some(&item), None)?;
+                        save(tx, &mut items, &mut large, &key, &main, Some(&found.item), found.large, None)?;
                         purged += 1;
                     }
                 }
@@ -507,6 +587,87 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn open() -> (tempfile::TempDir, Arc<EmbeddedStore>, EmbeddedTable) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = EmbeddedStore::open(&dir.path().join("t.redb"), Arc::new(kefu_ports::SystemClock)).expect("open");
+        let table = store.table();
+        (dir, store, table)
+    }
+
+    fn obj(v: Value) -> Item {
+        v.as_object().expect("an object").clone()
+    }
+
+    /// How many entries the out-of-line table holds, and the items' table's leaf pages.
+    fn layout(store: &EmbeddedStore) -> (u64, u64) {
+        use redb::ReadableTableMetadata;
+        let snap = store.snapshot().expect("snapshot");
+        (snap.large.len().expect("len"), snap.items.stats().expect("stats").leaf_pages())
+    }
+
+    #[tokio::test]
+    async fn a_long_item_is_stored_out_of_line_and_reads_as_a_short_one() {
+        let (_dir, store, table) = open();
+        let long = "x".repeat(INLINE_TEXT_LIMIT);
+        let item = |text: &str| obj(json!({"pk": "P", "sk": "S", "gsi1pk": "G", "gsi1sk": "1", "text": text}));
+        table.put(obj(json!({"pk": "P", "sk": "A", "gsi1pk": "G", "gsi1sk": "0"})), None).await.unwrap();
+        table.put(item(&long), Some(Condition::NotExists)).await.unwrap();
+        assert_eq!(layout(&store).0, 1, "the long text is out of line");
+        let key = Key::new("P", "S");
+        assert_eq!(table.get(&key).await.unwrap(), Some(item(&long)));
+        let Some(Stored::Json(text)) = table.get_stored(&key).await.unwrap() else { panic!("stored text") };
+        assert_eq!(serde_json::from_slice::<Item>(&text).unwrap(), item(&long));
+        let by_partition = table.query(Query::partition("P")).await.unwrap().items;
+        assert_eq!(by_partition.len(), 2);
+        assert_eq!(by_partition[1], item(&long));
+        let by_index = table.query(Query::index(Index::Gsi1, "G")).await.unwrap().items;
+        assert_eq!(by_index.len(), 2);
+        assert_eq!(by_index[1], item(&long));
+        // A condition and an update read the text out of line; the result goes back in line when short.
+        let short =
+            table.update(&key, Update::new().set("text", json!("short")), Some(Condition::Exists)).await.unwrap();
+        assert_eq!(short, item("short"));
+        assert_eq!(layout(&store).0, 0, "a short text goes back in line");
+        let longer = format!("{long}y");
+        table.update(&key, Update::new().set("text", json!(longer)), None).await.unwrap();
+        table.update(&key, Update::new().set("text", json!(long)), None).await.unwrap();
+        assert_eq!(table.get(&key).await.unwrap(), Some(item(&long)));
+        assert_eq!(layout(&store).0, 1);
+        assert_eq!(table.delete(&key, Some(Condition::Exists)).await.unwrap(), Some(item(&long)));
+        assert_eq!(layout(&store).0, 0, "a delete removes the text");
+        assert_eq!(table.get(&key).await.unwrap(), None);
+        assert_eq!(table.query(Query::index(Index::Gsi1, "G")).await.unwrap().items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_expired_long_item_is_hidden_and_purged_with_its_text() {
+        let (_dir, store, table) = open();
+        let past = jiff::Timestamp::now().as_second() - 10;
+        let item = obj(json!({"pk": "P", "sk": "S", "ttl": past, "text": "x".repeat(2 * INLINE_TEXT_LIMIT)}));
+        table.put(item, None).await.unwrap();
+        let key = Key::new("P", "S");
+        assert_eq!(table.get(&key).await.unwrap(), None);
+        assert!(table.get_stored(&key).await.unwrap().is_none());
+        assert_eq!(table.purge_expired(10).await.unwrap(), 1);
+        assert_eq!(layout(&store).0, 0, "the purge removes the text");
+    }
+
+    /// A conversation's messages are appended just before its long routing item. Each used to get a leaf page
+    /// of its own (see [`INLINE_TEXT_LIMIT`]); now they fill their leaves.
+    #[tokio::test]
+    async fn items_appended_before_a_long_item_share_their_leaves() {
+        let (_dir, store, table) = open();
+        table.put(obj(json!({"pk": "C", "sk": "ROUTING", "routing": "r".repeat(3_500)})), None).await.unwrap();
+        let messages = 200;
+        for i in 0..messages {
+            let m = obj(json!({"pk": "C", "sk": format!("MSG#{i:05}"), "content": "m".repeat(400)}));
+            table.put(m, Some(Condition::NotExists)).await.unwrap();
+        }
+        let (_, leaves) = layout(&store);
+        // About 9 messages fit in a 4 KiB leaf; half-full leaves would be 45.
+        assert!(leaves < messages / 4, "{leaves} leaf pages for {messages} messages");
+    }
 
     #[test]
     fn a_partial_parse_keeps_exactly_what_save_reads() {
