@@ -71,7 +71,12 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
                 max_receive_count: MAX_RECEIVE_COUNT,
             }),
         )),
-        config: Arc::new(Config { bootstrap_token: config.bootstrap_token.clone(), websocket_url: None, local: true }),
+        config: Arc::new(Config {
+            bootstrap_token: config.bootstrap_token.clone(),
+            websocket_url: None,
+            local: true,
+            outbox_one_partition: true,
+        }),
         memo: Arc::default(),
         clearing: kefu_app::plumbing::outbox::Clearing::inline(),
     });

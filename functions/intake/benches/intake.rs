@@ -29,6 +29,7 @@ fn body(chars: usize) -> Vec<u8> {
 
 fn intake(c: &mut Criterion) {
     let v = visitor();
+    let config = kefu_app::Config::default();
     let at: jiff::Timestamp = "2026-11-25T04:00:00Z".parse().expect("time");
     let mut group = c.benchmark_group("intake");
     group.throughput(Throughput::Elements(1));
@@ -42,7 +43,7 @@ fn intake(c: &mut Criterion) {
             bench.iter(|| {
                 let plan = plan_send(black_box(&b), &v, key, next_message_id(at), at).expect("valid");
                 let mut ops = plan.ops;
-                ops.extend(outbox::ops_for(std::slice::from_ref(&plan.event)).expect("outbox entry"));
+                ops.extend(outbox::ops_for(&config, std::slice::from_ref(&plan.event)).expect("outbox entry"));
                 black_box(ops)
             })
         });

@@ -82,7 +82,12 @@ fn unset() -> QueueError {
 /// Settings read from the environment: `KEFU_BOOTSTRAP_TOKEN`, `KEFU_WS_URL`.
 pub fn config_from_env(local: bool) -> Config {
     let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
-    Config { bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"), websocket_url: var("KEFU_WS_URL"), local }
+    Config {
+        bootstrap_token: var("KEFU_BOOTSTRAP_TOKEN"),
+        websocket_url: var("KEFU_WS_URL"),
+        local,
+        ..Config::default()
+    }
 }
 
 /// The App on the AWS adapters, from the environment (resource names, optional emulator endpoint).

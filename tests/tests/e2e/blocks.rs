@@ -39,6 +39,7 @@ fn env() -> Env {
         bootstrap_token: Some(BOOTSTRAP.into()),
         websocket_url: Some("ws://127.0.0.1:9/ws".into()),
         local: true,
+        ..Default::default()
     });
     Env { app: e.app, clock, _dir: e.dir }
 }

@@ -14,21 +14,20 @@ use tracing::{info, warn};
 use crate::App;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys::{OUTBOX_SHARDS, outbox_pk};
+use crate::plumbing::state::Config;
 
 /// How long an entry may wait for its first publish before the sweeper takes it over.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(5);
 
-fn shard_of(event_id: &str) -> u32 {
-    crate::plumbing::keys::shard_of(event_id, OUTBOX_SHARDS)
+/// The outbox key of an event: shard by id (or always shard 0: [`Config::outbox_one_partition`]), sorted by
+/// its ULID (so by time).
+pub fn key_of(config: &Config, event: &Envelope) -> Key {
+    let shard = if config.outbox_one_partition { 0 } else { crate::plumbing::keys::shard_of(&event.id, OUTBOX_SHARDS) };
+    Key::new(outbox_pk(shard), event.id.clone())
 }
 
-/// The outbox key of an event: shard by id, sorted by its ULID (so by time).
-pub fn key_of(event: &Envelope) -> Key {
-    Key::new(outbox_pk(shard_of(&event.id)), event.id.clone())
-}
-
-fn entry(event: &Envelope) -> Result<Item, TableError> {
-    let mut item = key_of(event).to_item();
+fn entry(config: &Config, event: &Envelope) -> Result<Item, TableError> {
+    let mut item = key_of(config, event).to_item();
     item.insert("type".into(), Value::String(event.event_type().as_str().to_owned()));
     item.insert(
         "body".into(),
@@ -38,8 +37,8 @@ fn entry(event: &Envelope) -> Result<Item, TableError> {
 }
 
 /// The transaction operations that store `events` in the outbox; append them to a state change's operations.
-pub fn ops_for(events: &[Envelope]) -> Result<Vec<TxOp>, TableError> {
-    events.iter().map(|e| Ok(TxOp::Put { item: entry(e)?, condition: Some(Condition::NotExists) })).collect()
+pub fn ops_for(config: &Config, events: &[Envelope]) -> Result<Vec<TxOp>, TableError> {
+    events.iter().map(|e| Ok(TxOp::Put { item: entry(config, e)?, condition: Some(Condition::NotExists) })).collect()
 }
 
 /// Commits `ops` together with `events` (the outbox entries go last, so positions in a
@@ -54,7 +53,7 @@ pub async fn commit(app: &App, ops: Vec<TxOp>, events: Vec<Envelope>) -> Result<
 /// frames first). Stored, they are never lost: if the caller never publishes them, the sweeper does, after
 /// [`SWEEP_AFTER`].
 pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelope]) -> Result<(), TableError> {
-    ops.extend(ops_for(events)?);
+    ops.extend(ops_for(&app.config, events)?);
     app.table.transact(ops).await
 }
 
@@ -63,7 +62,7 @@ pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelop
 pub async fn publish(app: &App, events: &[Envelope]) {
     for e in events {
         let body = serde_json::to_string(e).expect("envelope serialises");
-        publish_one(app, &key_of(e), e.event_type().as_str(), &body, e.attributes()).await;
+        publish_one(app, &key_of(&app.config, e), e.event_type().as_str(), &body, e.attributes()).await;
     }
 }
 
@@ -303,6 +302,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn in_one_partition_entries_go_to_shard_zero_and_the_sweeper_still_reads_every_shard() {
+        let (e, clock) = embedded();
+        // Entries a process that spreads them left behind.
+        let spread = stored(&e.app, 16).await;
+        let shards: std::collections::HashSet<String> = spread.iter().map(|ev| key_of(&e.app.config, ev).pk).collect();
+        assert!(shards.len() > 1, "spread over partitions: {shards:?}");
+        let one = e.with_config(Config { outbox_one_partition: true, ..Config::default() });
+        let events = stored(&one.app, 16).await;
+        for ev in &events {
+            let key = key_of(&one.app.config, ev);
+            assert_eq!(key.pk, outbox_pk(0));
+            assert!(one.app.table.get(&key).await.unwrap().is_some(), "stored under the key it is cleared by");
+        }
+        assert_eq!(pending_count(&one.app).await, 32);
+        publish(&one.app, &events).await;
+        assert_eq!(pending_count(&one.app).await, 16, "the published entries are cleared");
+        clock.advance(jiff::SignedDuration::from_secs(1));
+        let report = sweep(&one.app, Duration::ZERO).await.unwrap();
+        assert_eq!(report.published, 16, "the sweeper takes the entries of every partition");
+        assert_eq!(pending_count(&one.app).await, 0);
+    }
+
+    #[tokio::test]
     async fn inline_a_publish_clears_its_entry_before_it_returns() {
         let (e, _) = embedded();
         let events = stored(&e.app, 3).await;
@@ -321,9 +343,9 @@ mod tests {
         let events = stored(&e.app, 10).await;
         // The test's runtime runs one task at a time: the batching task takes nothing before the flush.
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(ev)));
+            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
         }
-        assert!(e.app.clearing.hand_over(&key_of(&events[0])), "a key handed over twice");
+        assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])), "a key handed over twice");
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
         let after = e.app.table.stats();
@@ -336,13 +358,13 @@ mod tests {
     async fn batched_entries_handed_over_while_a_batch_gathers_leave_with_it() {
         let e = batched();
         let events = stored(&e.app, 5).await;
-        assert!(e.app.clearing.hand_over(&key_of(&events[0])));
+        assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])));
         // Let the batching task take the first key and start gathering; the rest arrive during its wait.
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
         for ev in &events[1..] {
-            assert!(e.app.clearing.hand_over(&key_of(ev)));
+            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
         }
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
@@ -370,11 +392,11 @@ mod tests {
         let events = stored(&e.app, 1).await;
         // No await from here to the publish's own delete: the batching task cannot run and drain the backlog.
         for _ in 0..CLEAR_BACKLOG {
-            assert!(e.app.clearing.hand_over(&key_of(&filler[0])));
+            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &filler[0])));
         }
-        assert!(!e.app.clearing.hand_over(&key_of(&events[0])), "the backlog is full");
+        assert!(!e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])), "the backlog is full");
         publish(&e.app, &events).await;
-        let left = e.app.table.get(&key_of(&events[0])).await.unwrap();
+        let left = e.app.table.get(&key_of(&e.app.config, &events[0])).await.unwrap();
         assert!(left.is_none(), "cleared by the publish itself, before the batching task ran");
         e.app.clearing.flush().await;
         assert_eq!(pending_count(&e.app).await, 0);
@@ -388,7 +410,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&e.app.table), held + 1, "the batching task holds the table");
         let events = stored(&e.app, 3).await;
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(ev)));
+            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
         }
         // Another clone of the app (a request in flight) does not keep the task alive.
         let other = e.app.clone();

@@ -13,6 +13,11 @@ pub struct Config {
     pub websocket_url: Option<String>,
     /// Whether this is `kefu serve` (development conveniences such as http webhooks are allowed).
     pub local: bool,
+    /// Whether new outbox entries all go to one partition (`OUTBOX#0`) instead of being spread over
+    /// [`OUTBOX_SHARDS`](super::keys::OUTBOX_SHARDS) by event id. Spreading keeps a DynamoDB partition under its
+    /// write limit; the embedded store has one writer, and each partition an entry lands in is one more B-tree
+    /// page in its commit, so `kefu serve` on it sets this. The sweeper reads every partition either way.
+    pub outbox_one_partition: bool,
 }
 
 /// The ports and configuration, cheap to clone: one shared allocation, so that a clone (axum clones the state
