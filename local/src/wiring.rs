@@ -19,7 +19,7 @@ pub fn dead_letter_queue(name: ConsumerName) -> String {
 }
 
 /// How long a busy store writer gathers writes before it commits: `KEFU_STORE_GROUP_WINDOW_US` (0..=100,000
-/// microseconds), else the store's default (`kefu_embedded::GROUP_WINDOW`, 2 ms; see docs/performance.md).
+/// microseconds), else the store's default (`kefu_embedded::GROUP_WINDOW`, 3 ms; see docs/performance.md).
 fn group_window() -> Option<std::time::Duration> {
     let us: u64 = std::env::var("KEFU_STORE_GROUP_WINDOW_US").ok()?.trim().parse().ok()?;
     (us <= 100_000).then(|| std::time::Duration::from_micros(us))
