@@ -43,7 +43,10 @@ fn intake(c: &mut Criterion) {
             bench.iter(|| {
                 let plan = plan_send(black_box(&b), &v, key, next_message_id(at), at).expect("valid");
                 let mut ops = plan.ops;
-                ops.extend(outbox::ops_for(&config, std::slice::from_ref(&plan.event)).expect("outbox entry"));
+                ops.extend(
+                    outbox::ops_for(config.outbox_one_partition, std::slice::from_ref(&plan.event))
+                        .expect("outbox entry"),
+                );
                 black_box(ops)
             })
         });

@@ -60,6 +60,12 @@ impl EmbeddedApp {
         self
     }
 
+    /// Stores outbox entries in one partition, as `kefu serve` does (`Config::outbox_one_partition`).
+    pub fn with_outbox_in_one_partition(self) -> Self {
+        let config = Config { outbox_one_partition: true, ..(*self.app.config).clone() };
+        self.with_config(config)
+    }
+
     /// Makes the topic deliver the events `policy` accepts to the queue `name`, and answers that queue, so a
     /// test sees what was published.
     pub fn subscribe(&mut self, name: &str, policy: FilterPolicy) -> Arc<dyn Queue> {

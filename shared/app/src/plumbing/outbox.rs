@@ -14,20 +14,19 @@ use tracing::{info, warn};
 use crate::App;
 use crate::plumbing::events::Envelope;
 use crate::plumbing::keys::{OUTBOX_SHARDS, outbox_pk};
-use crate::plumbing::state::Config;
 
 /// How long an entry may wait for its first publish before the sweeper takes it over.
 pub const SWEEP_AFTER: Duration = Duration::from_secs(5);
 
-/// The outbox key of an event: shard by id (or always shard 0: [`Config::outbox_one_partition`]), sorted by
-/// its ULID (so by time).
-pub fn key_of(config: &Config, event: &Envelope) -> Key {
-    let shard = if config.outbox_one_partition { 0 } else { crate::plumbing::keys::shard_of(&event.id, OUTBOX_SHARDS) };
+/// The outbox key of an event: shard by id (or, `one_partition`, always shard 0: see
+/// `Config::outbox_one_partition`), sorted by its ULID (so by time).
+pub fn key_of(one_partition: bool, event: &Envelope) -> Key {
+    let shard = if one_partition { 0 } else { crate::plumbing::keys::shard_of(&event.id, OUTBOX_SHARDS) };
     Key::new(outbox_pk(shard), event.id.clone())
 }
 
-fn entry(config: &Config, event: &Envelope) -> Result<Item, TableError> {
-    let mut item = key_of(config, event).to_item();
+fn entry(one_partition: bool, event: &Envelope) -> Result<Item, TableError> {
+    let mut item = key_of(one_partition, event).to_item();
     item.insert("type".into(), Value::String(event.event_type().as_str().to_owned()));
     item.insert(
         "body".into(),
@@ -36,9 +35,13 @@ fn entry(config: &Config, event: &Envelope) -> Result<Item, TableError> {
     Ok(item)
 }
 
-/// The transaction operations that store `events` in the outbox; append them to a state change's operations.
-pub fn ops_for(config: &Config, events: &[Envelope]) -> Result<Vec<TxOp>, TableError> {
-    events.iter().map(|e| Ok(TxOp::Put { item: entry(config, e)?, condition: Some(Condition::NotExists) })).collect()
+/// The transaction operations that store `events` in the outbox (in one partition or spread: see [`key_of`]);
+/// append them to a state change's operations.
+pub fn ops_for(one_partition: bool, events: &[Envelope]) -> Result<Vec<TxOp>, TableError> {
+    events
+        .iter()
+        .map(|e| Ok(TxOp::Put { item: entry(one_partition, e)?, condition: Some(Condition::NotExists) }))
+        .collect()
 }
 
 /// Commits `ops` together with `events` (the outbox entries go last, so positions in a
@@ -53,7 +56,7 @@ pub async fn commit(app: &App, ops: Vec<TxOp>, events: Vec<Envelope>) -> Result<
 /// frames first). Stored, they are never lost: if the caller never publishes them, the sweeper does, after
 /// [`SWEEP_AFTER`].
 pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelope]) -> Result<(), TableError> {
-    ops.extend(ops_for(&app.config, events)?);
+    ops.extend(ops_for(app.config.outbox_one_partition, events)?);
     app.table.transact(ops).await
 }
 
@@ -62,7 +65,8 @@ pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelop
 pub async fn publish(app: &App, events: &[Envelope]) {
     for e in events {
         let body = serde_json::to_string(e).expect("envelope serialises");
-        publish_one(app, &key_of(&app.config, e), e.event_type().as_str(), &body, e.attributes()).await;
+        publish_one(app, &key_of(app.config.outbox_one_partition, e), e.event_type().as_str(), &body, e.attributes())
+            .await;
     }
 }
 
@@ -306,12 +310,13 @@ mod tests {
         let (e, clock) = embedded();
         // Entries a process that spreads them left behind.
         let spread = stored(&e.app, 16).await;
-        let shards: std::collections::HashSet<String> = spread.iter().map(|ev| key_of(&e.app.config, ev).pk).collect();
+        let shards: std::collections::HashSet<String> =
+            spread.iter().map(|ev| key_of(e.app.config.outbox_one_partition, ev).pk).collect();
         assert!(shards.len() > 1, "spread over partitions: {shards:?}");
-        let one = e.with_config(Config { outbox_one_partition: true, ..Config::default() });
+        let one = e.with_outbox_in_one_partition();
         let events = stored(&one.app, 16).await;
         for ev in &events {
-            let key = key_of(&one.app.config, ev);
+            let key = key_of(one.app.config.outbox_one_partition, ev);
             assert_eq!(key.pk, outbox_pk(0));
             assert!(one.app.table.get(&key).await.unwrap().is_some(), "stored under the key it is cleared by");
         }
@@ -343,9 +348,12 @@ mod tests {
         let events = stored(&e.app, 10).await;
         // The test's runtime runs one task at a time: the batching task takes nothing before the flush.
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
+            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
         }
-        assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])), "a key handed over twice");
+        assert!(
+            e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])),
+            "a key handed over twice"
+        );
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
         let after = e.app.table.stats();
@@ -358,13 +366,13 @@ mod tests {
     async fn batched_entries_handed_over_while_a_batch_gathers_leave_with_it() {
         let e = batched();
         let events = stored(&e.app, 5).await;
-        assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])));
+        assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])));
         // Let the batching task take the first key and start gathering; the rest arrive during its wait.
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
         for ev in &events[1..] {
-            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
+            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
         }
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
@@ -392,11 +400,14 @@ mod tests {
         let events = stored(&e.app, 1).await;
         // No await from here to the publish's own delete: the batching task cannot run and drain the backlog.
         for _ in 0..CLEAR_BACKLOG {
-            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, &filler[0])));
+            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &filler[0])));
         }
-        assert!(!e.app.clearing.hand_over(&key_of(&e.app.config, &events[0])), "the backlog is full");
+        assert!(
+            !e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])),
+            "the backlog is full"
+        );
         publish(&e.app, &events).await;
-        let left = e.app.table.get(&key_of(&e.app.config, &events[0])).await.unwrap();
+        let left = e.app.table.get(&key_of(e.app.config.outbox_one_partition, &events[0])).await.unwrap();
         assert!(left.is_none(), "cleared by the publish itself, before the batching task ran");
         e.app.clearing.flush().await;
         assert_eq!(pending_count(&e.app).await, 0);
@@ -410,7 +421,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&e.app.table), held + 1, "the batching task holds the table");
         let events = stored(&e.app, 3).await;
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(&e.app.config, ev)));
+            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
         }
         // Another clone of the app (a request in flight) does not keep the task alive.
         let other = e.app.clone();
