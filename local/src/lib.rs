@@ -225,7 +225,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Box<dyn std::error::Er
     }
     if wired.embedded_table.is_some() {
         // A long-running process: published outbox entries leave in batches, off the request's path.
-        app.clearing = kefu_app::plumbing::outbox::Clearing::batched(app.table.clone());
+        app.clearing = kefu_app::plumbing::clearing::Clearing::batched(app.table.clone());
     }
     let limits = config.connections.within_open_files(listener::raise_open_file_limit());
     let mut routes = kefu_fn_api::routes(&app).merge(kefu_fn_intake::routes());

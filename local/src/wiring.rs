@@ -78,7 +78,7 @@ pub async fn embedded(config: &ServeConfig) -> Result<Wired, BoxError> {
             outbox_one_partition: true,
         }),
         memo: Arc::default(),
-        clearing: kefu_app::plumbing::outbox::Clearing::inline(),
+        clearing: kefu_app::plumbing::clearing::Clearing::inline(),
     });
     Ok(Wired { app, queues, hub: Some(hub), embedded_table: Some(table) })
 }

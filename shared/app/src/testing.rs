@@ -49,7 +49,7 @@ impl EmbeddedApp {
             due: Arc::new(store.queue(crate::timers::DUE_QUEUE, None)),
             config: Arc::new(Config::default()),
             memo: Arc::default(),
-            clearing: crate::plumbing::outbox::Clearing::inline(),
+            clearing: crate::plumbing::clearing::Clearing::inline(),
         });
         Self { app, store, dir }
     }

@@ -116,7 +116,7 @@ pub fn app_on(aws: &AwsAdapters, config: Config) -> App {
         },
         config: Arc::new(config),
         memo: Arc::default(),
-        clearing: kefu_app::plumbing::outbox::Clearing::inline(),
+        clearing: kefu_app::plumbing::clearing::Clearing::inline(),
     })
 }
 

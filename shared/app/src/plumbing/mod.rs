@@ -4,6 +4,7 @@
 //!
 //! It uses no capability: everything else may use it.
 
+pub mod clearing;
 pub mod consumer;
 pub mod events;
 pub mod idempotency;

@@ -2,13 +2,10 @@
 //! published right after, and republished by the sweeper if the publish never happened (a crash, a timeout).
 //! So a crash between "stored" and "published" loses nothing; consumers deduplicate the rare repeat.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kefu_ports::Table;
-use kefu_ports::table::{Condition, Item, Key, MAX_TX_ITEMS, Query, SkCondition, TableError, TxOp};
+use kefu_ports::table::{Condition, Item, Key, Query, SkCondition, TableError, TxOp};
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::App;
@@ -23,6 +20,11 @@ pub const SWEEP_AFTER: Duration = Duration::from_secs(5);
 pub fn key_of(one_partition: bool, event: &Envelope) -> Key {
     let shard = if one_partition { 0 } else { crate::plumbing::keys::shard_of(&event.id, OUTBOX_SHARDS) };
     Key::new(outbox_pk(shard), event.id.clone())
+}
+
+/// [`key_of`] as `app` stores its entries.
+fn key_in(app: &App, event: &Envelope) -> Key {
+    key_of(app.config.outbox_one_partition, event)
 }
 
 fn entry(one_partition: bool, event: &Envelope) -> Result<Item, TableError> {
@@ -65,8 +67,7 @@ pub async fn commit_unpublished(app: &App, mut ops: Vec<TxOp>, events: &[Envelop
 pub async fn publish(app: &App, events: &[Envelope]) {
     for e in events {
         let body = serde_json::to_string(e).expect("envelope serialises");
-        publish_one(app, &key_of(app.config.outbox_one_partition, e), e.event_type().as_str(), &body, e.attributes())
-            .await;
+        publish_one(app, &key_in(app, e), e.event_type().as_str(), &body, e.attributes()).await;
     }
 }
 
@@ -83,137 +84,6 @@ async fn publish_one(app: &App, key: &Key, event_type: &str, body: &str, more: &
         warn!(event_id = %key.sk, error = %e, "published but not cleared; it may be published again");
     }
     true
-}
-
-/// How published entries leave the outbox.
-///
-/// Inline (the default: a Lambda, which may be frozen as soon as it answers, a command, a test), each publish
-/// deletes its entry before it returns. Batched (`kefu serve`), a publish hands the entry's key to a task that
-/// lets keys gather for [`CLEAR_GATHER`], deletes them in one transaction of up to [`MAX_TX_ITEMS`] and then
-/// takes the next batch: the request no longer waits for a second durable write, and the store runs one write
-/// for many entries instead of one each. An entry whose delete is lost with the process (a crash
-/// before its batch) is published again by the sweeper after [`SWEEP_AFTER`], a repeat consumers already
-/// drop. Nothing is lost either way: the entry goes only after its publish.
-#[derive(Clone, Default)]
-pub struct Clearing {
-    /// The batching task while it runs, shared by every clone; `None` inside once [`Clearing::close`] took it,
-    /// and later publishes delete their own entries.
-    batched: Option<Arc<Mutex<Option<Batching>>>>,
-}
-
-/// The batching task's channel and handle.
-struct Batching {
-    tx: mpsc::Sender<Clear>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-/// What the batching task is handed.
-enum Clear {
-    /// A published entry to delete.
-    Entry(Key),
-    /// Answer once everything handed over before this is deleted (or failed and left to the sweeper).
-    Flush(oneshot::Sender<()>),
-}
-
-/// How many keys may wait for the batching task before a publish deletes its entry itself (back-pressure:
-/// the wait never grows past what a few batches clear).
-pub const CLEAR_BACKLOG: usize = 4 * MAX_TX_ITEMS;
-
-impl Clearing {
-    /// Each publish deletes its entry itself.
-    pub fn inline() -> Self {
-        Self::default()
-    }
-
-    /// A task on the current runtime deletes published entries of `table` in batches, until
-    /// [`Clearing::close`].
-    pub fn batched(table: Arc<dyn Table>) -> Self {
-        let (tx, rx) = mpsc::channel(CLEAR_BACKLOG);
-        let task = tokio::spawn(clear_in_batches(table, rx));
-        Self { batched: Some(Arc::new(Mutex::new(Some(Batching { tx, task })))) }
-    }
-
-    /// Whether the entries are cleared in batches (and not closed yet).
-    pub fn is_batched(&self) -> bool {
-        self.sender().is_some()
-    }
-
-    fn sender(&self) -> Option<mpsc::Sender<Clear>> {
-        let b = self.batched.as_ref()?;
-        b.lock().expect("clearing lock").as_ref().map(|open| open.tx.clone())
-    }
-
-    /// Hands `key` to the batching task; `false` when the caller must delete it (inline, closed, or a full
-    /// backlog).
-    fn hand_over(&self, key: &Key) -> bool {
-        let Some(b) = &self.batched else { return false };
-        let open = b.lock().expect("clearing lock");
-        open.as_ref().is_some_and(|open| open.tx.try_send(Clear::Entry(key.clone())).is_ok())
-    }
-
-    /// Waits until every entry handed over before this call has been deleted (or its delete failed and the
-    /// sweeper has it). At once when inline. For tests that look at the outbox.
-    pub async fn flush(&self) {
-        let Some(tx) = self.sender() else { return };
-        let (done, wait) = oneshot::channel();
-        if tx.send(Clear::Flush(done)).await.is_ok() {
-            let _ = wait.await;
-        }
-    }
-
-    /// Clears what was handed over, then ends the batching task, which lets go of the table (and so of an
-    /// embedded store's file, for the next process). Later publishes, by any clone, delete their own entries.
-    pub async fn close(&self) {
-        let Some(b) = &self.batched else { return };
-        let taken = b.lock().expect("clearing lock").take();
-        if let Some(Batching { tx, task }) = taken {
-            drop(tx);
-            let _ = task.await;
-        }
-    }
-}
-
-/// How long the batching task lets keys gather after the first of a batch arrives (unless a flush waits).
-/// Off the request's path, so no one waits for it; what it buys is fewer, larger deletes: at 2,000 messages
-/// a second about 22 entries per transaction instead of 2–3, and 15–29 % fewer durable commits in all. A crash loses
-/// at most this long's deletes, which the sweeper publishes again and consumers drop.
-pub const CLEAR_GATHER: Duration = Duration::from_millis(10);
-
-/// The batching task: waits for keys, lets more gather for [`CLEAR_GATHER`], deletes every distinct one
-/// (at most [`MAX_TX_ITEMS`]) in one transaction, and repeats. A failed batch stays in the outbox for the
-/// sweeper.
-async fn clear_in_batches(table: Arc<dyn Table>, mut rx: mpsc::Receiver<Clear>) {
-    let mut got = Vec::with_capacity(MAX_TX_ITEMS);
-    while rx.recv_many(&mut got, MAX_TX_ITEMS).await > 0 {
-        if got.len() < MAX_TX_ITEMS && !got.iter().any(|c| matches!(c, Clear::Flush(_))) {
-            tokio::time::sleep(CLEAR_GATHER).await;
-            while got.len() < MAX_TX_ITEMS {
-                match rx.try_recv() {
-                    Ok(c) => got.push(c),
-                    Err(_) => break,
-                }
-            }
-        }
-        let mut keys: Vec<Key> = Vec::with_capacity(got.len());
-        let mut flushes = Vec::new();
-        for c in got.drain(..) {
-            match c {
-                Clear::Entry(k) if !keys.contains(&k) => keys.push(k),
-                Clear::Entry(_) => {}
-                Clear::Flush(done) => flushes.push(done),
-            }
-        }
-        if !keys.is_empty() {
-            let n = keys.len();
-            let ops = keys.into_iter().map(|key| TxOp::Delete { key, condition: None }).collect();
-            if let Err(e) = table.transact(ops).await {
-                warn!(entries = n, error = %e, "published but not cleared; they may be published again");
-            }
-        }
-        for done in flushes {
-            let _ = done.send(());
-        }
-    }
 }
 
 /// What a sweep did.
@@ -277,6 +147,7 @@ mod tests {
     use kefu_ports::ManualClock;
 
     use super::*;
+    use crate::plumbing::clearing::{CLEAR_BACKLOG, Clearing};
     use crate::plumbing::events::ExportRequested;
     use crate::testing::EmbeddedApp;
 
@@ -310,13 +181,12 @@ mod tests {
         let (e, clock) = embedded();
         // Entries a process that spreads them left behind.
         let spread = stored(&e.app, 16).await;
-        let shards: std::collections::HashSet<String> =
-            spread.iter().map(|ev| key_of(e.app.config.outbox_one_partition, ev).pk).collect();
+        let shards: std::collections::HashSet<String> = spread.iter().map(|ev| key_in(&e.app, ev).pk).collect();
         assert!(shards.len() > 1, "spread over partitions: {shards:?}");
         let one = e.with_outbox_in_one_partition();
         let events = stored(&one.app, 16).await;
         for ev in &events {
-            let key = key_of(one.app.config.outbox_one_partition, ev);
+            let key = key_in(&one.app, ev);
             assert_eq!(key.pk, outbox_pk(0));
             assert!(one.app.table.get(&key).await.unwrap().is_some(), "stored under the key it is cleared by");
         }
@@ -348,12 +218,9 @@ mod tests {
         let events = stored(&e.app, 10).await;
         // The test's runtime runs one task at a time: the batching task takes nothing before the flush.
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
+            assert!(e.app.clearing.hand_over(&key_in(&e.app, ev)));
         }
-        assert!(
-            e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])),
-            "a key handed over twice"
-        );
+        assert!(e.app.clearing.hand_over(&key_in(&e.app, &events[0])), "a key handed over twice");
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
         let after = e.app.table.stats();
@@ -366,13 +233,13 @@ mod tests {
     async fn batched_entries_handed_over_while_a_batch_gathers_leave_with_it() {
         let e = batched();
         let events = stored(&e.app, 5).await;
-        assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])));
+        assert!(e.app.clearing.hand_over(&key_in(&e.app, &events[0])));
         // Let the batching task take the first key and start gathering; the rest arrive during its wait.
         for _ in 0..3 {
             tokio::task::yield_now().await;
         }
         for ev in &events[1..] {
-            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
+            assert!(e.app.clearing.hand_over(&key_in(&e.app, ev)));
         }
         let before = e.app.table.stats();
         e.app.clearing.flush().await;
@@ -400,14 +267,11 @@ mod tests {
         let events = stored(&e.app, 1).await;
         // No await from here to the publish's own delete: the batching task cannot run and drain the backlog.
         for _ in 0..CLEAR_BACKLOG {
-            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &filler[0])));
+            assert!(e.app.clearing.hand_over(&key_in(&e.app, &filler[0])));
         }
-        assert!(
-            !e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, &events[0])),
-            "the backlog is full"
-        );
+        assert!(!e.app.clearing.hand_over(&key_in(&e.app, &events[0])), "the backlog is full");
         publish(&e.app, &events).await;
-        let left = e.app.table.get(&key_of(e.app.config.outbox_one_partition, &events[0])).await.unwrap();
+        let left = e.app.table.get(&key_in(&e.app, &events[0])).await.unwrap();
         assert!(left.is_none(), "cleared by the publish itself, before the batching task ran");
         e.app.clearing.flush().await;
         assert_eq!(pending_count(&e.app).await, 0);
@@ -421,7 +285,7 @@ mod tests {
         assert_eq!(Arc::strong_count(&e.app.table), held + 1, "the batching task holds the table");
         let events = stored(&e.app, 3).await;
         for ev in &events {
-            assert!(e.app.clearing.hand_over(&key_of(e.app.config.outbox_one_partition, ev)));
+            assert!(e.app.clearing.hand_over(&key_in(&e.app, ev)));
         }
         // Another clone of the app (a request in flight) does not keep the task alive.
         let other = e.app.clone();

@@ -52,7 +52,7 @@ pub struct AppParts {
     /// Values derived from stored items, each kept for one version of its source (compiled rule sets).
     pub memo: Arc<super::memo::Memo>,
     /// How published outbox entries are deleted: each by its publish, or in batches off the request's path.
-    pub clearing: super::outbox::Clearing,
+    pub clearing: super::clearing::Clearing,
 }
 
 impl From<AppParts> for App {
