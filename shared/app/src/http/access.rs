@@ -75,6 +75,11 @@ impl RouteAccess {
         self.file(m, path, security.as_ref())
     }
 
+    /// Files a declaration already read (from a [`Recorded`] table).
+    pub fn insert(&mut self, method: &utoipa::openapi::HttpMethod, path: &str, declared: Declared) {
+        self.routes.entry(path.to_owned()).or_default().insert(method_of(method), declared);
+    }
+
     /// Files the declaration an operation's `security` list (as JSON) makes for `method path`.
     fn file(&mut self, method: Method, path: &str, security: Option<&serde_json::Value>) -> Result<(), String> {
         let d = declared(security, &format!("{method} {path}"))?;
@@ -107,6 +112,44 @@ impl RouteAccess {
     }
 }
 
+/// The routes' declarations read ahead of time from their annotations, as `(path, method, declared)` sorted by
+/// path then method: what [`plain_routes!`] reads instead of building each handler's OpenAPI operation at
+/// start (about half a millisecond of a cold Lambda's init for the API's hundred routes). A crate keeps its
+/// table in a generated file, and a test of that crate fails, printing the new file, when the table and the
+/// annotations differ ([`Recorded::source_of`]); a route missing from the table is read from its annotation.
+pub struct Recorded(pub &'static [(&'static str, &'static str, Declared)]);
+
+impl Recorded {
+    /// No table: every route is read from its annotation.
+    pub const NONE: Recorded = Recorded(&[]);
+
+    /// What the table says `method path` declares.
+    pub fn get(&self, method: &utoipa::openapi::HttpMethod, path: &str) -> Option<Declared> {
+        self.declared(&method_of(method), path)
+    }
+
+    /// What the table says `method path` declares (the method as a request names it).
+    pub fn declared(&self, method: &Method, path: &str) -> Option<Declared> {
+        let key = (path, method.as_str());
+        self.0.binary_search_by(|(p, m, _)| (*p, *m).cmp(&key)).ok().map(|i| self.0[i].2)
+    }
+
+    /// The Rust source of the table for `access` (the generated file's whole text, `header` first).
+    pub fn source_of(access: &RouteAccess, header: &str) -> String {
+        let mut out = String::from(header);
+        out.push_str("use kefu_app::http::access::Declared::*;\nuse kefu_app::http::access::Recorded;\n");
+        out.push_str("use kefu_domain::Permission::*;\n\n");
+        out.push_str(
+            "/// Every route's declaration, by path then method.\npub(crate) const RECORDED: Recorded = Recorded(&[\n",
+        );
+        for (method, path, declared) in access.routes() {
+            out.push_str(&format!("    ({path:?}, {:?}, {declared:?}),\n", method.as_str()));
+        }
+        out.push_str("]);\n");
+        out
+    }
+}
+
 /// The HTTP method a utoipa annotation names.
 fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
     use utoipa::openapi::HttpMethod as H;
@@ -128,12 +171,19 @@ fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
 /// document (every schema, serialised) is milliseconds a cold Lambda would pay at init for a page few callers
 /// ask for; it is built when asked for instead.
 ///
+/// With a leading `recorded = TABLE;` (a [`Recorded`]), a route's declaration is taken from the table, and its
+/// annotation is read (its OpenAPI operation built) only when the table lacks the route.
+///
 /// Evaluates to `(Router<S>, RouteAccess, Vec<String>)`, the last holding the declarations that read more than
 /// one way. The calling crate depends on `axum`, `utoipa` and `utoipa_axum`. A bare handler is written
 /// `self::handler`.
 #[macro_export]
 macro_rules! plain_routes {
-    ($( [ $($m:ident :: $f:ident),+ $(,)? ] ),* $(,)?) => {{
+    ($( [ $($m:ident :: $f:ident),+ $(,)? ] ),* $(,)?) => {
+        $crate::plain_routes!(recorded = $crate::http::access::Recorded::NONE; $( [ $($m :: $f),+ ] ),*)
+    };
+    (recorded = $recorded:expr; $( [ $($m:ident :: $f:ident),+ $(,)? ] ),* $(,)?) => {{
+        let recorded: &$crate::http::access::Recorded = &$recorded;
         use ::utoipa_axum::PathItemExt as _;
         let mut router = ::axum::Router::new();
         let mut access = $crate::http::access::RouteAccess::default();
@@ -144,11 +194,16 @@ macro_rules! plain_routes {
             $(
                 ::utoipa_axum::paste! {
                     let path = <$m::[<__path_ $f>] as ::utoipa::Path>::path();
-                    let security = <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security;
                     for method in <$m::[<__path_ $f>] as ::utoipa::Path>::methods() {
                         method_router = method_router.on(method.to_method_filter(), $m::$f);
-                        if let Err(e) = access.declare(&method, &path, security.as_deref()) {
-                            problems.push(e);
+                        match recorded.get(&method, &path) {
+                            Some(declared) => access.insert(&method, &path, declared),
+                            None => {
+                                let security = <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security;
+                                if let Err(e) = access.declare(&method, &path, security.as_deref()) {
+                                    problems.push(e);
+                                }
+                            }
                         }
                     }
                 }
