@@ -76,8 +76,8 @@ impl RouteAccess {
     }
 
     /// Files a declaration already read (from a [`Recorded`] table).
-    pub fn insert(&mut self, method: &utoipa::openapi::HttpMethod, path: &str, declared: Declared) {
-        self.routes.entry(path.to_owned()).or_default().insert(method_of(method), declared);
+    pub fn insert(&mut self, method: Method, path: &str, declared: Declared) {
+        self.routes.entry(path.to_owned()).or_default().insert(method, declared);
     }
 
     /// Files the declaration an operation's `security` list (as JSON) makes for `method path`.
@@ -116,7 +116,8 @@ impl RouteAccess {
 /// path then method: what [`plain_routes!`] reads instead of building each handler's OpenAPI operation at
 /// start (about half a millisecond of a cold Lambda's init for the API's hundred routes). A crate keeps its
 /// table in a generated file, and a test of that crate fails, printing the new file, when the table and the
-/// annotations differ ([`Recorded::source_of`]); a route missing from the table is read from its annotation.
+/// annotations differ (it writes the file with [`Recorded::source_of`]); a route missing from the table is
+/// read from its annotation.
 pub struct Recorded(pub &'static [(&'static str, &'static str, Declared)]);
 
 impl Recorded {
@@ -124,11 +125,6 @@ impl Recorded {
     pub const NONE: Recorded = Recorded(&[]);
 
     /// What the table says `method path` declares.
-    pub fn get(&self, method: &utoipa::openapi::HttpMethod, path: &str) -> Option<Declared> {
-        self.declared(&method_of(method), path)
-    }
-
-    /// What the table says `method path` declares (the method as a request names it).
     pub fn declared(&self, method: &Method, path: &str) -> Option<Declared> {
         let key = (path, method.as_str());
         self.0.binary_search_by(|(p, m, _)| (*p, *m).cmp(&key)).ok().map(|i| self.0[i].2)
@@ -151,7 +147,7 @@ impl Recorded {
 }
 
 /// The HTTP method a utoipa annotation names.
-fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
+pub fn method_of(method: &utoipa::openapi::HttpMethod) -> Method {
     use utoipa::openapi::HttpMethod as H;
     match method {
         H::Get => Method::GET,
@@ -196,8 +192,9 @@ macro_rules! plain_routes {
                     let path = <$m::[<__path_ $f>] as ::utoipa::Path>::path();
                     for method in <$m::[<__path_ $f>] as ::utoipa::Path>::methods() {
                         method_router = method_router.on(method.to_method_filter(), $m::$f);
-                        match recorded.get(&method, &path) {
-                            Some(declared) => access.insert(&method, &path, declared),
+                        let request_method = $crate::http::access::method_of(&method);
+                        match recorded.declared(&request_method, &path) {
+                            Some(declared) => access.insert(request_method, &path, declared),
                             None => {
                                 let security = <$m::[<__path_ $f>] as ::utoipa::Path>::operation().security;
                                 if let Err(e) = access.declare(&method, &path, security.as_deref()) {
