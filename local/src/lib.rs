@@ -11,6 +11,7 @@ pub mod listener;
 pub mod loadtest;
 pub mod probe;
 pub mod realtime;
+pub mod runtime;
 pub mod tls_front;
 pub mod web;
 pub mod wiring;

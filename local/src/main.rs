@@ -203,9 +203,23 @@ enum AuditCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // `serve`, and `loadtest` with its server in this process, serve; on the embedded store (`KEFU_TABLE`
+    // unset), the runtime's workers leave its writer thread a core.
+    let serves = matches!(&cli.command, Command::Serve { .. } | Command::Loadtest { target: None, .. });
+    let runtime = kefu_local::runtime::workers_here(serves)
+        .and_then(|n| kefu_local::runtime::build(n).map_err(|e| format!("cannot start the async runtime: {e}")));
+    match runtime {
+        Ok(rt) => rt.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("kefu: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> std::process::ExitCode {
     match cli.command {
         Command::Openapi => {
             println!("{}", kefu_fn_api::openapi::json());
