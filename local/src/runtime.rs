@@ -9,8 +9,8 @@ pub const WORKERS_VAR: &str = "TOKIO_WORKER_THREADS";
 /// keeps a core busy under load (group commits, `fdatasync`), and with a worker for every core as well, the
 /// workers and the writer take turns on the cores, and the workers' parking, waking and stealing between
 /// themselves cost more than the extra worker brings (on two cores at 2,000 messages/s, one worker served the
-/// same load with a seventh less CPU at the same p99; docs/performance.md). Anything else gets a worker per
-/// core, as tokio would.
+/// same load with 10–16 % less CPU at the same median latency; docs/performance.md). Anything else gets a
+/// worker per core, as tokio would.
 pub fn workers(cores: usize, serves_embedded: bool, tokio_var: Option<&str>) -> Result<usize, String> {
     if let Some(v) = tokio_var.map(str::trim).filter(|v| !v.is_empty()) {
         return match v.parse::<usize>() {

@@ -201,7 +201,7 @@ impl TestApp {
             &agent,
             email,
             "Test Staff",
-            &kefu_app::identity::secrets::hash_password(password),
+            &kefu_app::identity::secrets::hash_password_now(password),
             &role,
             self.app().now(),
         );

@@ -56,7 +56,7 @@ pub async fn login(
     limit_sign_in(&app, tenant.as_ref(), ip).await?;
     let email = Email::parse(&req.email).ok();
     let (Some(tenant), Some(email)) = (tenant, email) else {
-        secrets::spend_verification_effort(&req.password);
+        secrets::spend_verification_effort(&req.password).await;
         return Err(ApiError::invalid_credentials());
     };
     let attempt = LoginAttempt {

@@ -186,7 +186,7 @@ pub async fn create_agent(
     let now = app.now();
     let group_ids: Vec<&GroupId> = groups.iter().map(|g| &g.group_id).collect();
     let mut record =
-        AccountRecord::new(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()), &role, now);
+        AccountRecord::new(t, &a, email.as_str(), name.as_str(), &hash_password(password.expose()).await, &role, now);
     record.group_ids = group_ids.into_iter().cloned().collect();
     record.skills = skills;
     record.max_concurrent = max;
@@ -309,7 +309,7 @@ pub async fn update_agent(
     }
     if let Some(p) = &req.password {
         let p = new_password(app, t, p, email.as_str()).await?;
-        acc = acc.set("password_hash", hash_password(p.expose())).set("password_changed_at", json!(app.now()));
+        acc = acc.set("password_hash", hash_password(p.expose()).await).set("password_changed_at", json!(app.now()));
     }
     let mut guard = None;
     if let Some(r) = &req.role_id {

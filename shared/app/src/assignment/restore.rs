@@ -94,7 +94,7 @@ pub async fn restore_admin(
                 .set("role_id", "admin")
                 .set("disabled", false)
                 .remove("disabled_at")
-                .set("password_hash", crate::identity::secrets::hash_password(&password))
+                .set("password_hash", crate::identity::secrets::hash_password(&password).await)
                 .set("password_changed_at", json!(app.now()))
                 .set("password_must_change", true);
             let mfa_reset = reset_mfa && account.get("mfa_enabled").and_then(Value::as_bool).unwrap_or(false);

@@ -280,7 +280,7 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
     let tenant_key = keys::tenant(tenant);
     let (tenant_item, policy) = futures::try_join!(app.table.get(&tenant_key), security::policy(app, tenant))?;
     if tenant_item.is_none() {
-        spend_verification_effort(password);
+        spend_verification_effort(password).await;
         return Err(AuthError::InvalidCredentials);
     }
     if !security::ip_allowed(&policy, ip) {
@@ -297,12 +297,12 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
     let failures = match claim(app, tenant, email, account.as_ref(), &policy, ("auth.login", ip)).await {
         Ok(n) => n,
         Err(e) => {
-            spend_verification_effort(password);
+            spend_verification_effort(password).await;
             return Err(e);
         }
     };
     let Some(agent) = account else {
-        spend_verification_effort(password);
+        spend_verification_effort(password).await;
         return Err(failed(
             app,
             &Attempted { tenant, email, account: None, policy: &policy, ip, failures },
@@ -312,7 +312,7 @@ pub async fn login(app: &App, attempt: LoginAttempt<'_>) -> Result<LoginAnswer, 
         )
         .await);
     };
-    let ok = verify_password(&agent.password_hash, password);
+    let ok = verify_password(&agent.password_hash, password).await;
     if !ok || agent.disabled {
         let reason = if ok { "disabled" } else { "wrong_password" };
         return Err(failed(
@@ -563,7 +563,7 @@ pub async fn change_password(
     let policy = security::policy(app, &principal.tenant_id).await?;
     let failures =
         claim(app, &principal.tenant_id, &email, Some(&agent), &policy, ("auth.password_change", principal.ip)).await?;
-    if !verify_password(&agent.password_hash, current) {
+    if !verify_password(&agent.password_hash, current).await {
         let e = failed(
             app,
             &Attempted {
@@ -593,14 +593,14 @@ pub async fn change_password(
         }
         security::PasswordCheckError::Table(t) => t.into(),
     })?;
-    if verify_password(&agent.password_hash, password.expose()) {
+    if verify_password(&agent.password_hash, password.expose()).await {
         return Err(ChangePasswordError::Invalid(ValidationError::new(
             "new_password",
             "must differ from the current password",
         )));
     }
     let update = Update::new()
-        .set("password_hash", json!(hash_password(password.expose())))
+        .set("password_hash", json!(hash_password(password.expose()).await))
         .set("password_changed_at", json!(app.now()))
         .remove("password_must_change");
     let entry = AuditEntry::new(&principal.tenant_id, "auth.password_change", Outcome::Success)

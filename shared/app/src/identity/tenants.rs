@@ -125,7 +125,7 @@ pub async fn create_tenant(app: &App, req: NewTenant) -> Result<CreatedTenant, C
     let admin = AgentId::generate();
     let widget_key = new_secret("wk_");
     let now = app.now();
-    let hash = hash_password(password.expose());
+    let hash = hash_password(password.expose()).await;
 
     let tenant_item = TenantRecord {
         tenant_id: tenant.clone(),
