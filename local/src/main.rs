@@ -205,21 +205,6 @@ enum AuditCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    // `serve`, and `loadtest` with its server in this process, serve; on the embedded store (`KEFU_TABLE`
-    // unset), the runtime's workers leave its writer thread a core.
-    let serves = matches!(&cli.command, Command::Serve { .. } | Command::Loadtest { target: None, .. });
-    let runtime = kefu_local::runtime::workers_here(serves)
-        .and_then(|n| kefu_local::runtime::build(n).map_err(|e| format!("cannot start the async runtime: {e}")));
-    match runtime {
-        Ok(rt) => rt.block_on(run(cli)),
-        Err(e) => {
-            eprintln!("kefu: {e}");
-            std::process::ExitCode::from(2)
-        }
-    }
-}
-
-async fn run(cli: Cli) -> std::process::ExitCode {
     match cli.command {
         Command::Openapi => {
             println!("{}", kefu_fn_api::openapi::json());
@@ -234,13 +219,31 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         }
         _ => kefu_app::plumbing::logging::init(),
     }
-    let mut config = match kefu_local::ServeConfig::from_env() {
+    let config = match kefu_local::ServeConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("kefu: {e}");
             return std::process::ExitCode::from(2);
         }
     };
+    // Whether this process serves on the embedded store, whose writer thread the runtime's workers leave a
+    // core: `serve` on the backend its configuration chose, and `loadtest` with its server in process (always
+    // on a fresh embedded store).
+    let serves_embedded = match &cli.command {
+        Command::Serve { .. } => matches!(config.backend, kefu_local::Backend::Embedded),
+        Command::Loadtest { target, .. } => target.is_none(),
+        _ => false,
+    };
+    match kefu_local::runtime::build_for(serves_embedded) {
+        Ok(rt) => rt.block_on(run(cli, config)),
+        Err(e) => {
+            eprintln!("kefu: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli, mut config: kefu_local::ServeConfig) -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve { demo } => kefu_local::cli::serve(config, demo).await,
         Command::SweepOutbox => kefu_local::cli::sweep_outbox(config).await,

@@ -22,18 +22,17 @@ pub fn workers(cores: usize, serves_embedded: bool, tokio_var: Option<&str>) -> 
     Ok(if serves_embedded { (cores - 1).max(1) } else { cores })
 }
 
-/// [`workers`] for this process: its cores, `TOKIO_WORKER_THREADS`, and whether the command (`serves`: it runs
-/// a server in this process) serves on the embedded store (`KEFU_TABLE` unset, as
-/// [`crate::ServeConfig::from_env`] decides).
-pub fn workers_here(serves: bool) -> Result<usize, String> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let embedded = std::env::var("KEFU_TABLE").map_or(true, |v| v.trim().is_empty());
-    workers(cores, serves && embedded, std::env::var(WORKERS_VAR).ok().as_deref())
-}
-
 /// A multi-threaded runtime with every driver on and `workers` worker threads.
 pub fn build(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()
+}
+
+/// The runtime for this process, with [`workers`] from its cores and `TOKIO_WORKER_THREADS`;
+/// `serves_embedded`: it serves on the embedded store.
+pub fn build_for(serves_embedded: bool) -> Result<tokio::runtime::Runtime, String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let n = workers(cores, serves_embedded, std::env::var(WORKERS_VAR).ok().as_deref())?;
+    build(n).map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 #[cfg(test)]
